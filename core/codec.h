@@ -1,0 +1,68 @@
+/* core/codec.h: messages and entries to and from JSON text.  Decoding is
+ * strict and never aborts: anything off is a DSM_CODEC_ERROR naming the
+ * field.  docs/PROTOCOL.md, "Wire format", shows every message. */
+#pragma once
+
+#include <glib.h>
+#include <json-glib/json-glib.h>
+
+#include "entry.h"
+#include "message.h"
+
+G_BEGIN_DECLS
+
+/* Largest JSON text the decoder looks at, and deepest nesting it accepts.
+ * A message nests at most 3 levels (message, entries array, entry). */
+#define DSM_CODEC_INPUT_BYTES_MAX (64 * 1024 * 1024)
+#define DSM_CODEC_DEPTH_MAX 8
+
+/**
+ * dsm_codec_write_message:
+ * Appends @msg as one line of JSON (no newline) to @out.  @msg must pass
+ * dsm_message_check(): encoding a malformed message is a bug.
+ */
+void dsm_codec_write_message (GString *out, const DsmMessage *msg);
+
+/* Returns: (transfer full): @msg as a JSON string. */
+char *dsm_codec_encode_message (const DsmMessage *msg);
+
+/**
+ * dsm_codec_decode_message:
+ * @data: JSON text, not necessarily NUL-terminated
+ * @length: bytes in @data
+ *
+ * Returns: (transfer full): the message, or NULL with a DSM_CODEC_ERROR:
+ * not JSON or trailing garbage (SYNTAX), nesting past DSM_CODEC_DEPTH_MAX
+ * (SYNTAX), input past DSM_CODEC_INPUT_BYTES_MAX (TOO_LARGE), unknown
+ * "type" (UNKNOWN_TYPE), a missing field (MISSING), a field of the wrong
+ * JSON type or out of range (TYPE), or a message failing
+ * dsm_message_check() (INVALID).
+ */
+DsmMessage *dsm_codec_decode_message (const char *data, gsize length, GError **error);
+
+/* The same, from a parsed tree (the HTTP layer and scenario files have one). */
+DsmMessage *dsm_codec_message_from_json (JsonNode *node, GError **error);
+
+/* Entries alone, as the write-ahead log stores them. */
+void dsm_codec_write_entry (GString *out, const DsmEntry *entry);
+DsmEntry *dsm_codec_decode_entry (const char *data, gsize length, GError **error);
+DsmEntry *dsm_codec_entry_from_json (JsonNode *node, const char *where, GError **error);
+
+/* Commands alone, as the HTTP API and scenario files spell them. */
+void dsm_codec_write_command (GString *out, const DsmCommand *cmd);
+gboolean dsm_codec_command_from_json (JsonNode *node, const char *where,
+                                      DsmCommand *cmd, GError **error);
+
+/* Appends @text as a JSON string literal (quoted, escaped) to @out. */
+void dsm_codec_write_string (GString *out, const char *text);
+
+/**
+ * dsm_codec_parse:
+ * Parses @data with the size and depth limits above, refusing trailing
+ * garbage.  Every decoder goes through it.
+ *
+ * Returns: (transfer full): the root node, or NULL with a DSM_CODEC_ERROR.
+ */
+JsonNode *dsm_codec_parse (const char *data, gsize length, GError **error);
+
+G_END_DECLS

@@ -1,0 +1,126 @@
+/* core/config.h: the cluster configuration, parsed from JSON and checked
+ * field by field.  docs/CONFIG.md documents every key. */
+#pragma once
+
+#include <glib.h>
+#include <json-glib/json-glib.h>
+
+#include "machine.h"
+#include "types.h"
+
+G_BEGIN_DECLS
+
+typedef struct {
+  DsmNodeId id;
+  char *peer_address;    /* "host:port" peers dial (net/ only; nullable in sim) */
+  char *client_address;  /* "host:port" of the HTTP API (nullable) */
+} DsmNodeConfig;
+
+typedef struct {
+  /*< private >*/
+  gint ref_count;
+
+  /*< public >*/
+  char *cluster_id;
+  DsmNodeConfig *nodes;  /* n_nodes, sorted by id */
+  guint n_nodes;
+
+  /* Timing (PROTOCOL.md, "Timers"). */
+  guint heartbeat_ms;
+  guint election_timeout_ms_min;
+  guint election_timeout_ms_max;
+  guint consensus_timeout_ms;
+  guint retry_attempts;           /* resends of an unanswered Proposal before the peer counts unreachable */
+  guint retry_delay_ms;
+
+  /* Batching and pipelining. */
+  guint max_batch_entries;        /* entries per Proposal */
+  guint max_batch_bytes;          /* approximate encoded bytes per Proposal */
+  guint max_inflight_proposals;   /* unacknowledged Proposals per peer */
+
+  /* Bounds. */
+  guint max_pending_requests;     /* client requests waiting on one node */
+  guint max_uncommitted_entries;  /* leader refuses new commands past this */
+  guint max_sessions;             /* client sessions the machine remembers */
+  guint session_window;           /* sequence numbers remembered per client */
+  guint max_frame_bytes;          /* net/: largest frame accepted */
+  guint max_write_queue_bytes;    /* net/: bytes queued to one peer before shedding */
+  guint reconnect_ms_min;         /* net/: first reconnect delay */
+  guint reconnect_ms_max;         /* net/: backoff ceiling */
+
+  /* Snapshots (0 disables). */
+  guint snapshot_threshold_entries;
+  guint snapshot_chunk_bytes;
+
+  /* Message authentication (net/): a shared secret; nullable = off. */
+  char *secret;
+
+  /* Machine definitions by name; always holds "lifecycle". */
+  GHashTable *definitions;        /* char* -> DsmMachineDef* */
+  char *default_definition;
+} DsmConfig;
+
+/* Resolves a definition named by a path in the config's "definitions" list
+ * (the core reads no files; the host does).  Returns (transfer full) the
+ * file's JSON, or NULL with @error set. */
+typedef JsonNode *(*DsmDefinitionLoader) (const char *path, gpointer user_data, GError **error);
+
+/**
+ * dsm_config_new_default:
+ * Returns: (transfer full): a config for nodes 1..@n_nodes with every
+ * setting at its documented default and no addresses.
+ */
+DsmConfig *dsm_config_new_default (guint n_nodes);
+
+/**
+ * dsm_config_new_from_json:
+ * @root: the config object
+ * @loader: (nullable): resolves string entries of "definitions"; when NULL
+ *   such entries are an error
+ *
+ * Returns: (transfer full): the config, or NULL with a DSM_CONFIG_ERROR
+ * whose message names the field ("nodes[1].id: duplicate id 2").  A
+ * loader's own error is passed on unchanged in domain and code, prefixed
+ * with the entry and its path ("definitions[1] (\"door.json\"): ...").
+ */
+DsmConfig *dsm_config_new_from_json (JsonNode *root, DsmDefinitionLoader loader,
+                                     gpointer loader_data, GError **error);
+
+/* Parses @text (JSON) then calls dsm_config_new_from_json().  Trailing
+ * data (even a second JSON value) and keys given twice in one object are
+ * DSM_CONFIG_ERROR_PARSE. */
+DsmConfig *dsm_config_new_from_data (const char *text, gssize length,
+                                     DsmDefinitionLoader loader, gpointer loader_data,
+                                     GError **error);
+
+/* Parses the keys of a config object into an existing config: the simulator
+ * lays a scenario's "cluster" over dsm_config_new_default().  Absent keys
+ * keep their value; "nodes" may also be a count N (ids 1..N).  @config must
+ * not be shared yet (ref_count 1) and is left unchanged on failure. */
+gboolean dsm_config_update_from_json (DsmConfig *config, JsonNode *root,
+                                      DsmDefinitionLoader loader, gpointer loader_data,
+                                      GError **error);
+
+/* Cross-field checks (min <= max, heartbeat < election timeout...). */
+gboolean dsm_config_check (const DsmConfig *config, GError **error);
+
+/* A config is immutable once shared: nodes and hosts hold references. */
+DsmConfig *dsm_config_ref (DsmConfig *config);
+void dsm_config_unref (DsmConfig *config);
+
+/* Returns: (transfer full): an independent copy the caller may change. */
+DsmConfig *dsm_config_copy (const DsmConfig *config);
+
+const DsmNodeConfig *dsm_config_find_node (const DsmConfig *config, DsmNodeId id);
+/* @name: (nullable): NULL means the config's default_definition. */
+const DsmMachineDef *dsm_config_find_definition (const DsmConfig *config, const char *name);
+
+/* Majority of the voting members. */
+guint dsm_config_quorum (const DsmConfig *config);
+
+/* Writes the config as JSON that dsm_config_new_from_data() reads back. */
+char *dsm_config_to_json (const DsmConfig *config);
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (DsmConfig, dsm_config_unref)
+
+G_END_DECLS

@@ -1,0 +1,280 @@
+/* core/entry.c: client commands (copy, compare, shape check) and the
+ * immutable, reference-counted log entries that carry them. */
+#include "entry.h"
+
+#include <string.h>
+
+#include "error.h"
+
+static const char *const op_names[] = {
+  [DSM_OP_TRANSITION] = "transition",
+  [DSM_OP_READ] = "read",
+};
+
+const char *
+dsm_op_to_string (DsmOp op)
+{
+  g_return_val_if_fail ((guint) op < G_N_ELEMENTS (op_names), "?");
+  return op_names[op];
+}
+
+void
+dsm_command_init_copy (DsmCommand *dest, const DsmCommand *src)
+{
+  g_return_if_fail (dest != NULL);
+  g_return_if_fail (src != NULL);
+
+  dest->op = src->op;
+  dest->client_id = g_strdup (src->client_id);
+  dest->seq = src->seq;
+  dest->machine = g_strdup (src->machine);
+  dest->definition = g_strdup (src->definition);
+  dest->from = g_strdup (src->from);
+  dest->to = g_strdup (src->to);
+}
+
+void
+dsm_command_clear (DsmCommand *cmd)
+{
+  if (cmd == NULL)
+    return;
+  g_clear_pointer (&cmd->client_id, g_free);
+  g_clear_pointer (&cmd->machine, g_free);
+  g_clear_pointer (&cmd->definition, g_free);
+  g_clear_pointer (&cmd->from, g_free);
+  g_clear_pointer (&cmd->to, g_free);
+  memset (cmd, 0, sizeof *cmd);
+}
+
+gboolean
+dsm_command_equal (const DsmCommand *a, const DsmCommand *b)
+{
+  g_return_val_if_fail (a != NULL, FALSE);
+  g_return_val_if_fail (b != NULL, FALSE);
+
+  return a->op == b->op
+         && a->seq == b->seq
+         && g_strcmp0 (a->client_id, b->client_id) == 0
+         && g_strcmp0 (a->machine, b->machine) == 0
+         && g_strcmp0 (a->definition, b->definition) == 0
+         && g_strcmp0 (a->from, b->from) == 0
+         && g_strcmp0 (a->to, b->to) == 0;
+}
+
+/* A name is what a person types and a log line prints: non-empty, short,
+ * UTF-8, and free of control characters (Unicode's Cc: C0, DEL and C1)
+ * that would corrupt a terminal, a trace line or a metric label.  Checked
+ * on every encode and decode, so ASCII takes a one-pass fast path. */
+gboolean
+dsm_command_check_name (const char *field, const char *name, GError **error)
+{
+  gsize length;
+  const char *end = NULL;
+  guchar high = 0;
+
+  g_return_val_if_fail (field != NULL, FALSE);
+  g_return_val_if_fail (name != NULL, FALSE);
+
+  length = strlen (name);
+  if (length == 0)
+    {
+      g_set_error (error, DSM_CODEC_ERROR, DSM_CODEC_ERROR_INVALID,
+                   "%s: empty name", field);
+      return FALSE;
+    }
+  if (length > DSM_NAME_MAX)
+    {
+      g_set_error (error, DSM_CODEC_ERROR, DSM_CODEC_ERROR_INVALID,
+                   "%s: name of %" G_GSIZE_FORMAT " bytes, longer than %d",
+                   field, length, DSM_NAME_MAX);
+      return FALSE;
+    }
+  for (gsize i = 0; i < length; i++)
+    {
+      guchar c = (guchar) name[i];
+
+      if (c < 0x20 || c == 0x7f)
+        {
+          g_set_error (error, DSM_CODEC_ERROR, DSM_CODEC_ERROR_INVALID,
+                       "%s: control character U+%04X at byte %" G_GSIZE_FORMAT,
+                       field, (guint) c, i);
+          return FALSE;
+        }
+      high |= c & 0x80;
+    }
+  if (high == 0)
+    return TRUE;
+
+  if (!g_utf8_validate (name, (gssize) length, &end))
+    {
+      g_set_error (error, DSM_CODEC_ERROR, DSM_CODEC_ERROR_INVALID,
+                   "%s: not valid UTF-8 at byte %" G_GSIZE_FORMAT,
+                   field, (gsize) (end - name));
+      return FALSE;
+    }
+  /* In valid UTF-8, C1 controls U+0080..U+009F are exactly 0xC2 0x80..0x9F. */
+  for (gsize i = 0; i + 1 < length; i++)
+    if ((guchar) name[i] == 0xc2 && (guchar) name[i + 1] >= 0x80 && (guchar) name[i + 1] <= 0x9f)
+      {
+        g_set_error (error, DSM_CODEC_ERROR, DSM_CODEC_ERROR_INVALID,
+                     "%s: control character U+%04X at byte %" G_GSIZE_FORMAT,
+                     field, (guint) (guchar) name[i + 1], i);
+        return FALSE;
+      }
+  return TRUE;
+}
+
+static gboolean
+command_check_optional_name (const char *field, const char *name, GError **error)
+{
+  return name == NULL || dsm_command_check_name (field, name, error);
+}
+
+gboolean
+dsm_command_check (const DsmCommand *cmd, GError **error)
+{
+  g_return_val_if_fail (cmd != NULL, FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  if ((guint) cmd->op >= G_N_ELEMENTS (op_names))
+    {
+      g_set_error (error, DSM_CODEC_ERROR, DSM_CODEC_ERROR_INVALID,
+                   "op: unknown op %d", (int) cmd->op);
+      return FALSE;
+    }
+  if (cmd->machine == NULL)
+    {
+      g_set_error_literal (error, DSM_CODEC_ERROR, DSM_CODEC_ERROR_INVALID,
+                           "machine: missing");
+      return FALSE;
+    }
+  if (!dsm_command_check_name ("machine", cmd->machine, error)
+      || !command_check_optional_name ("definition", cmd->definition, error)
+      || !command_check_optional_name ("from", cmd->from, error)
+      || !command_check_optional_name ("client_id", cmd->client_id, error))
+    return FALSE;
+
+  if (cmd->op == DSM_OP_TRANSITION)
+    {
+      if (cmd->to == NULL)
+        {
+          g_set_error_literal (error, DSM_CODEC_ERROR, DSM_CODEC_ERROR_INVALID,
+                               "to: missing, a transition needs a target state");
+          return FALSE;
+        }
+      if (!dsm_command_check_name ("to", cmd->to, error))
+        return FALSE;
+    }
+  else if (cmd->to != NULL)
+    {
+      g_set_error_literal (error, DSM_CODEC_ERROR, DSM_CODEC_ERROR_INVALID,
+                           "to: not allowed in a read");
+      return FALSE;
+    }
+
+  /* Sessions number commands from 1 (PROTOCOL.md, "Client sessions"); a
+   * seq without a client id means nothing and would not survive the wire. */
+  if (cmd->client_id != NULL && cmd->seq == 0)
+    {
+      g_set_error_literal (error, DSM_CODEC_ERROR, DSM_CODEC_ERROR_INVALID,
+                           "seq: must be at least 1 with a client_id");
+      return FALSE;
+    }
+  if (cmd->client_id == NULL && cmd->seq != 0)
+    {
+      g_set_error (error, DSM_CODEC_ERROR, DSM_CODEC_ERROR_INVALID,
+                   "seq: %" G_GUINT64_FORMAT " given without a client_id", cmd->seq);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+/* Entries are shared by the log, Proposals in flight and the simulator, all
+ * on one thread: a non-atomic reference count is enough (g_rc_box). */
+DsmEntry *
+dsm_entry_new (guint64 index, guint64 epoch, DsmEntryKind kind,
+               const DsmCommand *cmd)
+{
+  DsmEntry *entry;
+
+  g_return_val_if_fail (kind == DSM_ENTRY_NOOP || kind == DSM_ENTRY_COMMAND, NULL);
+  g_return_val_if_fail ((kind == DSM_ENTRY_COMMAND) == (cmd != NULL), NULL);
+
+  entry = g_rc_box_new0 (DsmEntry);
+  entry->index = index;
+  entry->epoch = epoch;
+  entry->kind = kind;
+  if (cmd != NULL)
+    dsm_command_init_copy (&entry->cmd, cmd);
+  return entry;
+}
+
+DsmEntry *
+dsm_entry_ref (DsmEntry *entry)
+{
+  g_return_val_if_fail (entry != NULL, NULL);
+  return g_rc_box_acquire (entry);
+}
+
+static void
+entry_clear (gpointer data)
+{
+  DsmEntry *entry = data;
+
+  dsm_command_clear (&entry->cmd);
+}
+
+/* NULL is ignored, like g_bytes_unref(): a GPtrArray calls its free
+ * function on NULL slots too. */
+void
+dsm_entry_unref (DsmEntry *entry)
+{
+  if (entry == NULL)
+    return;
+  g_rc_box_release_full (entry, entry_clear);
+}
+
+gboolean
+dsm_entry_equal (const DsmEntry *a, const DsmEntry *b)
+{
+  g_return_val_if_fail (a != NULL, FALSE);
+  g_return_val_if_fail (b != NULL, FALSE);
+
+  if (a == b)
+    return TRUE;
+  return a->index == b->index
+         && a->epoch == b->epoch
+         && a->kind == b->kind
+         && dsm_command_equal (&a->cmd, &b->cmd);
+}
+
+static gsize
+string_size_bytes (const char *text)
+{
+  /* "key":"text", plus a little for escapes. */
+  return text == NULL ? 0 : strlen (text) + 16;
+}
+
+gsize
+dsm_entry_size_bytes (const DsmEntry *entry)
+{
+  const DsmCommand *cmd;
+  gsize size;
+
+  g_return_val_if_fail (entry != NULL, 0);
+
+  /* {"index":N,"epoch":N,"kind":"noop"} with room for 13-digit numbers. */
+  size = 64;
+  if (entry->kind != DSM_ENTRY_COMMAND)
+    return size;
+
+  cmd = &entry->cmd;
+  size += 24; /* ,"op":"transition" */
+  size += string_size_bytes (cmd->machine);
+  size += string_size_bytes (cmd->definition);
+  size += string_size_bytes (cmd->from);
+  size += string_size_bytes (cmd->to);
+  if (cmd->client_id != NULL)
+    size += string_size_bytes (cmd->client_id) + 24; /* ,"seq":N */
+  return size;
+}

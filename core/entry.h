@@ -1,0 +1,98 @@
+/* core/entry.h: client commands and the log entries that carry them.
+ * Entries are immutable once built and reference counted, so one entry is
+ * shared by the log, every Proposal that carries it and the simulator. */
+#pragma once
+
+#include <glib.h>
+
+#include "types.h"
+
+G_BEGIN_DECLS
+
+typedef enum {
+  DSM_OP_TRANSITION, /* move a machine instance to state `to` */
+  DSM_OP_READ,       /* linearizable read of a machine instance */
+} DsmOp;
+
+const char *dsm_op_to_string (DsmOp op);
+
+/* Longest machine, state, definition or client id name, in bytes. */
+#define DSM_NAME_MAX 128
+
+/**
+ * DsmCommand:
+ * What a client asks for.  Strings are owned by the command.
+ *
+ * @client_id and @seq make a command idempotent: the cluster applies a given
+ * (client_id, seq) at most once (PROTOCOL.md, "Client sessions").  A command
+ * without a client id is applied once per submission.
+ *
+ * @definition names the machine definition used when @machine is first
+ * touched (NULL: the config's default, "lifecycle"); later commands must
+ * name the same definition or none.  @from, when set, makes the command a
+ * compare-and-set: it is rejected unless the current state is @from.
+ */
+typedef struct {
+  DsmOp op;
+  char *client_id;   /* nullable */
+  guint64 seq;       /* meaningful only with client_id; starts at 1 */
+  char *machine;
+  char *definition;  /* nullable */
+  char *from;        /* nullable */
+  char *to;          /* transitions only */
+} DsmCommand;
+
+void dsm_command_init_copy (DsmCommand *dest, const DsmCommand *src);
+void dsm_command_clear (DsmCommand *cmd);
+gboolean dsm_command_equal (const DsmCommand *a, const DsmCommand *b);
+
+/**
+ * dsm_command_check:
+ * Checks the shape of a command (names present, short, printable; @to set
+ * for transitions).  It does not know machine definitions: that is
+ * dsm_store_validate()'s job.
+ *
+ * Returns: FALSE with @error (DSM_CODEC_ERROR) when malformed.
+ */
+gboolean dsm_command_check (const DsmCommand *cmd, GError **error);
+
+/**
+ * dsm_command_check_name:
+ * @field: named in the error ("machine", "reject.state")
+ * Checks one name by the rules dsm_command_check() applies to a command's
+ * names: non-empty, at most DSM_NAME_MAX bytes, UTF-8, no control
+ * characters.  Messages use it for the state names they carry.
+ *
+ * Returns: FALSE with @error (DSM_CODEC_ERROR_INVALID) "@field: ...".
+ */
+gboolean dsm_command_check_name (const char *field, const char *name, GError **error);
+
+typedef enum {
+  DSM_ENTRY_NOOP,    /* appended by every new leader (PROTOCOL.md, "Elections") */
+  DSM_ENTRY_COMMAND, /* a client transition */
+} DsmEntryKind;
+
+typedef struct {
+  guint64 index;
+  guint64 epoch;
+  DsmEntryKind kind;
+  DsmCommand cmd;    /* zeroed for NOOP */
+} DsmEntry;
+
+/**
+ * dsm_entry_new:
+ * @cmd: (nullable): copied; NULL for a NOOP entry.
+ * Returns: (transfer full): a new entry with one reference.
+ */
+DsmEntry *dsm_entry_new (guint64 index, guint64 epoch, DsmEntryKind kind,
+                         const DsmCommand *cmd);
+DsmEntry *dsm_entry_ref (DsmEntry *entry);
+void dsm_entry_unref (DsmEntry *entry);  /* NULL is ignored */
+gboolean dsm_entry_equal (const DsmEntry *a, const DsmEntry *b);
+
+/* Approximate encoded size, for batching limits. */
+gsize dsm_entry_size_bytes (const DsmEntry *entry);
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (DsmEntry, dsm_entry_unref)
+
+G_END_DECLS
