@@ -1,0 +1,639 @@
+/* core/client.c: client commands from arrival to reply (PROTOCOL.md,
+ * "Client requests").  Every submitted command gets exactly one reply,
+ * at the latest consensus_timeout_ms after it arrived.
+ *
+ *   (submit) --no leader--> WAIT_LEADER --leader known--> (route)
+ *   (route) --we lead, transition--> APPENDED --applied--> reply
+ *   (route) --we lead, read--> READ_COMMIT --> READ_CONFIRM --quorum--> READ_APPLY --> reply
+ *   (route) --another leads--> FORWARDED --reply from leader--> reply
+ *   APPENDED --entry overwritten--> (route)       any --deadline--> reply "unknown"
+ *
+ * Requests live in DsmNode.requests (deadline order, which is arrival
+ * order since the timeout is fixed) and, while they wait on something, in
+ * the queue of their phase. */
+#include "node-private.h"
+
+#include <string.h>
+
+/* ---- bookkeeping ---- */
+
+static void
+request_free (Request *req)
+{
+  dsm_command_clear (&req->cmd);
+  g_free (req);
+}
+
+void
+client_init (DsmNode *node)
+{
+  g_queue_init (&node->requests);
+  node->by_id = g_hash_table_new (g_int64_hash, g_int64_equal);
+  g_queue_init (&node->appended);
+  g_queue_init (&node->wait_leader);
+  g_queue_init (&node->forwarded);
+  g_queue_init (&node->read_commit);
+  g_queue_init (&node->read_confirm);
+  g_queue_init (&node->read_apply);
+}
+
+void
+client_clear (DsmNode *node)
+{
+  Request *req;
+
+  while ((req = g_queue_peek_head (&node->requests)) != NULL)
+    {
+      g_queue_unlink (&node->requests, &req->deadline_link);
+      request_free (req);
+    }
+  g_clear_pointer (&node->by_id, g_hash_table_unref);
+}
+
+guint
+client_pending (const DsmNode *node)
+{
+  return node->requests.length;
+}
+
+static void
+request_set_phase (Request *req, RequestPhase phase, GQueue *queue)
+{
+  if (req->phase_queue != NULL)
+    g_queue_unlink (req->phase_queue, &req->phase_link);
+  req->phase = phase;
+  req->phase_queue = queue;
+  if (queue != NULL)
+    g_queue_push_tail_link (queue, &req->phase_link);
+}
+
+static gboolean
+request_is_idempotent (const Request *req)
+{
+  return req->cmd.op == DSM_OP_READ || req->cmd.client_id != NULL;
+}
+
+/* ---- replies ---- */
+
+typedef struct {
+  DsmReplyStatus status;
+  DsmRejectReason reason;
+  const char *state;
+  guint64 index;
+  const char *detail;
+} Outcome;
+
+static void
+reply_local (DsmNode *node, Request *req, const Outcome *o)
+{
+  DsmClientReply *reply = g_new0 (DsmClientReply, 1);
+
+  reply->request_id = req->request_id;
+  reply->status = o->status;
+  reply->reason = o->reason;
+  reply->op = req->cmd.op;
+  reply->machine = g_strdup (req->cmd.machine);
+  reply->state = g_strdup (o->state);
+  reply->requested = g_strdup (req->cmd.to);
+  reply->index = o->index;
+  reply->leader_hint = node->leader_id;
+  reply->detail = g_strdup (o->detail);
+  reply->latency_ms = node->now_ms - req->submitted_ms;
+
+  node->metrics.client_replies[o->status]++;
+  if (o->status != DSM_REPLY_OK)
+    node->metrics.client_rejects[o->reason]++;
+  dsm_histogram_observe (&node->metrics.commit_latency, (double) reply->latency_ms);
+  g_ptr_array_add (node->out.replies, reply);
+}
+
+/* A forwarded request is answered to the node that forwarded it: a Reject
+ * when nothing happened, a ClientReply otherwise. */
+static void
+reply_remote (DsmNode *node, Request *req, const Outcome *o)
+{
+  gboolean reject = o->status == DSM_REPLY_REJECTED;
+  DsmMessage *msg = node_message (node, reject ? DSM_MSG_REJECT : DSM_MSG_CLIENT_REPLY, req->origin);
+
+  msg->request_id = req->request_id;
+  msg->status = reject ? DSM_REPLY_OK : o->status; /* a Reject's status is its type */
+  msg->reason = o->reason;
+  msg->leader_hint = node->leader_id;
+  msg->index = o->index;
+  msg->state = g_strdup (o->state);
+  msg->detail = g_strdup (o->detail);
+  if (reject)
+    node_event (node, DSM_EVENT_REJECT, req->origin, o->index, req->request_id, o->reason,
+                "%s", o->detail != NULL ? o->detail : "");
+  node_send (node, msg);
+}
+
+static void
+request_finish (DsmNode *node, Request *req, const Outcome *o)
+{
+  if (req->origin == DSM_NODE_NONE)
+    {
+      reply_local (node, req, o);
+      g_hash_table_remove (node->by_id, &req->request_id);
+    }
+  else
+    reply_remote (node, req, o);
+  request_set_phase (req, req->phase, NULL);
+  g_queue_unlink (&node->requests, &req->deadline_link);
+  request_free (req);
+}
+
+static void
+request_reject (DsmNode *node, Request *req, DsmRejectReason reason, const char *state,
+                const char *detail)
+{
+  Outcome o = { .status = DSM_REPLY_REJECTED, .reason = reason, .state = state, .detail = detail };
+  request_finish (node, req, &o);
+}
+
+static void
+request_finish_result (DsmNode *node, Request *req, const DsmApplyResult *result)
+{
+  g_autofree char *detail = NULL;
+
+  if (result->status == DSM_REPLY_REJECTED)
+    detail = g_strdup_printf ("machine \"%s\" is in %s: transition to %s refused when applied",
+                              req->cmd.machine, result->state != NULL ? result->state : "?",
+                              req->cmd.to != NULL ? req->cmd.to : "?");
+  else if (result->status == DSM_REPLY_UNKNOWN)
+    detail = g_strdup_printf ("client \"%s\" sequence %" G_GUINT64_FORMAT " is older than the session remembers",
+                              req->cmd.client_id, req->cmd.seq);
+  Outcome o = {
+    .status = result->status,
+    .reason = result->reason,
+    .state = result->state,
+    .index = result->result_index,
+    .detail = detail,
+  };
+  request_finish (node, req, &o);
+}
+
+/* ---- leader: transitions ---- */
+
+static char *
+proposed_key (const DsmCommand *cmd)
+{
+  return g_strdup_printf ("%s\x1f%" G_GUINT64_FORMAT, cmd->client_id, cmd->seq);
+}
+
+static void
+request_wait_for_entry (DsmNode *node, Request *req, guint64 index, guint64 epoch)
+{
+  req->index = index;
+  req->epoch = epoch;
+  req->maybe_applied = TRUE;
+  /* Keep `appended` sorted by index; new entries go last. */
+  GList *after = node->appended.tail;
+  while (after != NULL && ((Request *) after->data)->index > index)
+    after = after->prev;
+  if (req->phase_queue != NULL)
+    g_queue_unlink (req->phase_queue, &req->phase_link);
+  req->phase = REQ_APPENDED;
+  req->phase_queue = &node->appended;
+  if (after == NULL)
+    g_queue_push_head_link (&node->appended, &req->phase_link);
+  else
+    g_queue_insert_after_link (&node->appended, after, &req->phase_link);
+}
+
+static void
+leader_propose (DsmNode *node, Request *req)
+{
+  const DsmCommand *cmd = &req->cmd;
+
+  if (cmd->client_id != NULL)
+    {
+      DsmApplyResult result = { 0 };
+      gboolean stale = FALSE;
+      if (dsm_store_lookup_session (node->store, cmd->client_id, cmd->seq, &result, &stale))
+        {
+          request_finish_result (node, req, &result);
+          dsm_apply_result_clear (&result);
+          return;
+        }
+      if (stale)
+        {
+          result.status = DSM_REPLY_UNKNOWN;
+          result.reason = DSM_REJECT_STALE_REQUEST;
+          request_finish_result (node, req, &result);
+          return;
+        }
+      g_autofree char *key = proposed_key (cmd);
+      gpointer index;
+      if (g_hash_table_lookup_extended (node->proposed, key, NULL, &index))
+        {
+          /* Already in our log, uncommitted: wait for that copy. */
+          DsmEntry *entry = dsm_log_get (node->log, GPOINTER_TO_SIZE (index));
+          g_assert (entry != NULL);
+          request_wait_for_entry (node, req, entry->index, entry->epoch);
+          return;
+        }
+    }
+
+  /* Only what no later entry can change is refused here; whether the
+   * transition is legal is decided when it is applied, at its place in the
+   * log, identically on every node (PROTOCOL.md, "Validation"). */
+  DsmRejectReason reason = DSM_REJECT_NONE;
+  g_autoptr(GError) error = NULL;
+  if (!dsm_store_check (node->store, cmd, &reason, &error))
+    {
+      request_reject (node, req, reason, NULL, error->message);
+      return;
+    }
+  if (dsm_log_last_index (node->log) - node->commit_index >= node->config->max_uncommitted_entries)
+    {
+      request_reject (node, req, DSM_REJECT_OVERLOADED, NULL,
+                      "too many uncommitted entries; retry later");
+      return;
+    }
+
+  g_autoptr(DsmEntry) entry = dsm_entry_new (dsm_log_last_index (node->log) + 1, node->epoch,
+                                             DSM_ENTRY_COMMAND, cmd);
+  node_log_append (node, entry);
+  if (cmd->client_id != NULL)
+    g_hash_table_insert (node->proposed, proposed_key (cmd), GSIZE_TO_POINTER (entry->index));
+  node->metrics.proposals++;
+  node_event (node, DSM_EVENT_PROPOSAL, req->origin, entry->index, req->request_id, DSM_REJECT_NONE,
+              "%s -> %s", cmd->machine, cmd->to);
+  request_wait_for_entry (node, req, entry->index, entry->epoch);
+  replication_advance_commit (node); /* a single-node cluster */
+}
+
+/* Indexes the (client, seq) of our uncommitted entries, so a retry while
+ * one is in flight waits for it instead of appending a copy. */
+void
+client_leader_rebuild (DsmNode *node)
+{
+  g_hash_table_remove_all (node->proposed);
+  for (guint64 i = node->commit_index + 1; i <= dsm_log_last_index (node->log); i++)
+    {
+      const DsmEntry *entry = dsm_log_get (node->log, i);
+      if (entry->kind == DSM_ENTRY_COMMAND && entry->cmd.client_id != NULL)
+        g_hash_table_insert (node->proposed, proposed_key (&entry->cmd), GSIZE_TO_POINTER (i));
+    }
+}
+
+/* ---- leader: reads ---- */
+
+static void
+read_register (DsmNode *node, Request *req)
+{
+  req->index = node->commit_index;
+  if (node_quorum (node) <= 1)
+    {
+      request_set_phase (req, REQ_READ_APPLY, &node->read_apply);
+      return;
+    }
+  /* A new heartbeat round: echoes of it from a quorum prove we still led
+   * after the read arrived (PROTOCOL.md, "Linearizable reads"). */
+  node->hb_round++;
+  req->read_round = node->hb_round;
+  node->read_broadcast = TRUE;
+  request_set_phase (req, REQ_READ_CONFIRM, &node->read_confirm);
+}
+
+static void
+reads_answer (DsmNode *node)
+{
+  Request *req;
+
+  while ((req = g_queue_peek_head (&node->read_apply)) != NULL
+         && req->index <= dsm_store_get_applied_index (node->store))
+    {
+      const char *state = dsm_store_read (node->store, req->cmd.machine, req->cmd.definition, NULL);
+      node->metrics.reads++;
+      if (state == NULL)
+        {
+          request_reject (node, req, DSM_REJECT_BAD_REQUEST, NULL, "machine definition mismatch");
+          continue;
+        }
+      Outcome o = { .status = DSM_REPLY_OK, .state = state, .index = req->index };
+      request_finish (node, req, &o);
+    }
+}
+
+static void
+leader_read (DsmNode *node, Request *req)
+{
+  DsmRejectReason reason = DSM_REJECT_NONE;
+  g_autoptr(GError) error = NULL;
+
+  if (!dsm_store_check (node->store, &req->cmd, &reason, &error))
+    {
+      request_reject (node, req, reason, NULL, error->message);
+      return;
+    }
+  /* Until an entry of our epoch commits we may not know everything
+   * committed before us. */
+  if (node->commit_index < node->epoch_first_index)
+    request_set_phase (req, REQ_READ_COMMIT, &node->read_commit);
+  else
+    read_register (node, req);
+  reads_answer (node);
+}
+
+void
+client_on_read_confirmed (DsmNode *node, guint64 round)
+{
+  Request *req;
+
+  while ((req = g_queue_peek_head (&node->read_confirm)) != NULL && req->read_round <= round)
+    request_set_phase (req, REQ_READ_APPLY, &node->read_apply);
+  reads_answer (node);
+}
+
+void
+client_on_commit_advanced (DsmNode *node)
+{
+  Request *req;
+
+  if (node->role == DSM_ROLE_LEADER && node->commit_index >= node->epoch_first_index)
+    while ((req = g_queue_peek_head (&node->read_commit)) != NULL)
+      read_register (node, req);
+  reads_answer (node);
+}
+
+/* ---- routing ---- */
+
+static void
+request_forward (DsmNode *node, Request *req, DsmNodeId to)
+{
+  DsmMessage *msg = node_message (node, DSM_MSG_CLIENT_REQUEST, to);
+
+  msg->request_id = req->request_id;
+  dsm_command_init_copy (&msg->cmd, &req->cmd);
+  node_send (node, msg);
+  node->metrics.client_forwards++;
+  req->attempts++;
+  req->forwarded_to = to;
+  req->maybe_applied = req->maybe_applied || req->cmd.op == DSM_OP_TRANSITION;
+  req->retry_ms = node->now_ms + node->config->retry_delay_ms;
+  request_set_phase (req, REQ_FORWARDED, &node->forwarded);
+}
+
+static void
+request_route (DsmNode *node, Request *req, DsmNodeId hint)
+{
+  if (node->role == DSM_ROLE_LEADER)
+    {
+      if (req->cmd.op == DSM_OP_READ)
+        leader_read (node, req);
+      else
+        leader_propose (node, req);
+      return;
+    }
+  g_assert (req->origin == DSM_NODE_NONE);
+  DsmNodeId to = hint != DSM_NODE_NONE && hint != node->id ? hint : node->leader_id;
+  if (to != DSM_NODE_NONE && to != node->id)
+    request_forward (node, req, to);
+  else
+    request_set_phase (req, REQ_WAIT_LEADER, &node->wait_leader);
+}
+
+void
+client_submit (DsmNode *node, guint64 request_id, DsmNodeId origin, const DsmCommand *cmd)
+{
+  g_autoptr(GError) error = NULL;
+  Request *req = g_new0 (Request, 1);
+
+  req->request_id = request_id;
+  req->origin = origin;
+  dsm_command_init_copy (&req->cmd, cmd);
+  req->submitted_ms = node->now_ms;
+  req->deadline_ms = node->now_ms + node->config->consensus_timeout_ms;
+  req->deadline_link.data = req;
+  req->phase_link.data = req;
+  g_queue_push_tail_link (&node->requests, &req->deadline_link);
+  if (origin == DSM_NODE_NONE)
+    node->metrics.client_requests++;
+
+  if (!dsm_command_check (cmd, &error))
+    request_reject (node, req, DSM_REJECT_BAD_REQUEST, NULL, error->message);
+  else if (origin == DSM_NODE_NONE && g_hash_table_contains (node->by_id, &request_id))
+    request_reject (node, req, DSM_REJECT_BAD_REQUEST, NULL, "request id already pending");
+  else if (node->requests.length > node->config->max_pending_requests)
+    request_reject (node, req, DSM_REJECT_OVERLOADED, NULL, "too many pending requests");
+  else if (origin != DSM_NODE_NONE && node->role != DSM_ROLE_LEADER)
+    request_reject (node, req, DSM_REJECT_NOT_LEADER, NULL, "not the leader");
+  else
+    {
+      if (origin == DSM_NODE_NONE)
+        g_hash_table_insert (node->by_id, &req->request_id, req);
+      request_route (node, req, DSM_NODE_NONE);
+    }
+}
+
+void
+client_on_leader_known (DsmNode *node)
+{
+  Request *req;
+
+  while ((req = g_queue_peek_head (&node->wait_leader)) != NULL)
+    request_route (node, req, DSM_NODE_NONE);
+}
+
+/* ---- answers from the leader (at the forwarding node) ---- */
+
+static Request *
+forwarded_request (DsmNode *node, const DsmMessage *msg)
+{
+  Request *req = g_hash_table_lookup (node->by_id, &msg->request_id);
+
+  if (req == NULL || req->phase != REQ_FORWARDED)
+    {
+      node->metrics.messages_ignored++;  /* answered already, or timed out */
+      return NULL;
+    }
+  return req;
+}
+
+void
+client_on_reply (DsmNode *node, const DsmMessage *msg)
+{
+  Request *req = forwarded_request (node, msg);
+
+  if (req == NULL)
+    return;
+  Outcome o = {
+    .status = msg->status,
+    .reason = msg->reason,
+    .state = msg->state,
+    .index = msg->index,
+    .detail = msg->detail,
+  };
+  request_finish (node, req, &o);
+}
+
+void
+client_on_reject (DsmNode *node, const DsmMessage *msg)
+{
+  Request *req = forwarded_request (node, msg);
+
+  if (req == NULL)
+    return;
+  if (msg->reason != DSM_REJECT_NOT_LEADER)
+    {
+      Outcome o = {
+        .status = DSM_REPLY_REJECTED,
+        .reason = msg->reason,
+        .state = msg->state,
+        .index = msg->index,
+        .detail = msg->detail,
+      };
+      request_finish (node, req, &o);
+      return;
+    }
+  /* The node we asked no longer leads: ask the one it names, or wait. */
+  if (req->attempts > node->config->retry_attempts)
+    request_set_phase (req, REQ_FORWARDED, NULL); /* the deadline answers it */
+  else if (msg->leader_hint != msg->from)
+    request_route (node, req, msg->leader_hint);
+  else
+    request_set_phase (req, REQ_WAIT_LEADER, &node->wait_leader);
+}
+
+/* ---- log events ---- */
+
+void
+client_on_apply (DsmNode *node, const DsmEntry *entry, const DsmApplyResult *result)
+{
+  Request *req;
+
+  if (entry->kind == DSM_ENTRY_COMMAND && entry->cmd.client_id != NULL
+      && g_hash_table_size (node->proposed) > 0)
+    {
+      g_autofree char *key = proposed_key (&entry->cmd);
+      g_hash_table_remove (node->proposed, key);
+    }
+  while ((req = g_queue_peek_head (&node->appended)) != NULL && req->index <= entry->index)
+    {
+      if (req->index == entry->index && req->epoch == entry->epoch)
+        request_finish_result (node, req, result);
+      else
+        {
+          Outcome o = {
+            .status = DSM_REPLY_UNKNOWN,
+            .detail = "the entry was replaced before it committed",
+          };
+          request_finish (node, req, &o);
+        }
+    }
+}
+
+void
+client_on_truncate (DsmNode *node, guint64 index)
+{
+  Request *req;
+
+  /* Overwritten by a later leader, the entry can never commit: safe to
+   * propose again (PROTOCOL.md, "Client requests"). */
+  while ((req = g_queue_peek_tail (&node->appended)) != NULL && req->index >= index)
+    {
+      if (req->origin != DSM_NODE_NONE)
+        request_reject (node, req, DSM_REJECT_NOT_LEADER, NULL, "leadership changed; resend");
+      else if (req->attempts > node->config->retry_attempts)
+        {
+          Outcome o = { .status = DSM_REPLY_UNKNOWN, .detail = "entry overwritten; retries exhausted" };
+          request_finish (node, req, &o);
+        }
+      else
+        {
+          req->attempts++;
+          request_route (node, req, DSM_NODE_NONE);
+        }
+    }
+}
+
+void
+client_on_snapshot_installed (DsmNode *node)
+{
+  Request *req;
+  guint64 applied = dsm_store_get_applied_index (node->store);
+
+  /* Entries we waited for were skipped by the snapshot: the session may
+   * still tell their outcome. */
+  while ((req = g_queue_peek_head (&node->appended)) != NULL && req->index <= applied)
+    {
+      DsmApplyResult result = { 0 };
+      gboolean stale = FALSE;
+      if (req->cmd.client_id != NULL
+          && dsm_store_lookup_session (node->store, req->cmd.client_id, req->cmd.seq, &result, &stale))
+        request_finish_result (node, req, &result);
+      else
+        {
+          Outcome o = { .status = DSM_REPLY_UNKNOWN, .detail = "a snapshot replaced the log" };
+          request_finish (node, req, &o);
+        }
+      dsm_apply_result_clear (&result);
+    }
+  reads_answer (node);
+}
+
+void
+client_on_step_down (DsmNode *node)
+{
+  Request *req;
+  GQueue *queues[] = { &node->read_commit, &node->read_confirm };
+
+  /* Unconfirmed reads cannot be served by a deposed leader.  Confirmed ones
+   * (READ_APPLY) stay: their read point was fixed while we led. */
+  for (guint i = 0; i < G_N_ELEMENTS (queues); i++)
+    while ((req = g_queue_peek_head (queues[i])) != NULL)
+      {
+        if (req->origin != DSM_NODE_NONE)
+          request_reject (node, req, DSM_REJECT_NOT_LEADER, NULL, "leadership lost; resend");
+        else
+          request_route (node, req, DSM_NODE_NONE);
+      }
+}
+
+/* ---- time ---- */
+
+void
+client_tick (DsmNode *node)
+{
+  Request *req;
+
+  while ((req = g_queue_peek_head (&node->requests)) != NULL && req->deadline_ms <= node->now_ms)
+    {
+      g_autofree char *detail = g_strdup_printf ("not answered within consensus_timeout_ms (%u ms)%s",
+                                                 node->config->consensus_timeout_ms,
+                                                 req->maybe_applied ? ": outcome unknown" : "");
+      node->metrics.consensus_timeouts++;
+      node_event (node, DSM_EVENT_TIMEOUT, req->origin, req->index, req->request_id,
+                  DSM_REJECT_NONE, "%s", detail);
+      if (req->maybe_applied || req->cmd.op == DSM_OP_READ)
+        {
+          Outcome o = { .status = DSM_REPLY_UNKNOWN, .detail = detail };
+          request_finish (node, req, &o);
+        }
+      else
+        request_reject (node, req, DSM_REJECT_NOT_LEADER, NULL, detail);
+    }
+
+  while ((req = g_queue_peek_head (&node->forwarded)) != NULL && req->retry_ms <= node->now_ms)
+    {
+      if (request_is_idempotent (req) && req->attempts <= node->config->retry_attempts)
+        request_route (node, req, DSM_NODE_NONE);
+      else
+        request_set_phase (req, REQ_FORWARDED, NULL); /* the deadline answers it */
+    }
+}
+
+guint64
+client_next_deadline (const DsmNode *node)
+{
+  guint64 next = G_MAXUINT64;
+  const Request *req;
+
+  if ((req = g_queue_peek_head ((GQueue *) &node->requests)) != NULL)
+    next = MIN (next, req->deadline_ms);
+  if ((req = g_queue_peek_head ((GQueue *) &node->forwarded)) != NULL)
+    next = MIN (next, req->retry_ms);
+  return next;
+}

@@ -1,0 +1,198 @@
+/* core/election.c: leader election (PROTOCOL.md, "Elections"): randomized
+ * timeouts, a pre-vote round that changes no state, then a real vote in
+ * epoch + 1.  A vote goes only to a candidate whose log is at least as up
+ * to date as the voter's, and at most once per epoch (voted_for is durable
+ * before the Vote leaves).
+ *
+ *   follower/candidate --timeout--> pre-candidate   election_start_pre_vote()
+ *   pre-candidate --quorum--> candidate             election_start()
+ *   candidate --quorum--> leader                    node_become_leader()
+ */
+#include "node-private.h"
+
+/* A follower that heard from a leader within the minimum election timeout,
+ * or a leader that a quorum answered recently, refuses to help depose it:
+ * a node cut off and rejoining cannot disrupt a healthy cluster. */
+gboolean
+election_in_lease (const DsmNode *node)
+{
+  if (node->role == DSM_ROLE_LEADER)
+    return TRUE;
+  return node->leader_id != DSM_NODE_NONE
+         && node->now_ms < node->last_leader_contact_ms + node->config->election_timeout_ms_min;
+}
+
+static gboolean
+log_up_to_date (const DsmNode *node, const DsmMessage *msg)
+{
+  guint64 last_epoch = dsm_log_last_epoch (node->log);
+
+  if (MUTANT (node, DSM_MUTANT_VOTE_ANY_LOG))
+    return TRUE;
+  return msg->last_epoch > last_epoch
+         || (msg->last_epoch == last_epoch && msg->last_index >= dsm_log_last_index (node->log));
+}
+
+static void
+broadcast_vote_request (DsmNode *node, guint64 epoch, gboolean pre_vote)
+{
+  for (guint i = 0; i < node->n_peers; i++)
+    {
+      DsmMessage *msg = node_message (node, DSM_MSG_VOTE_REQUEST, node->peers[i].id);
+      msg->epoch = epoch;
+      msg->pre_vote = pre_vote;
+      msg->last_index = dsm_log_last_index (node->log);
+      msg->last_epoch = dsm_log_last_epoch (node->log);
+      node_send (node, msg);
+    }
+}
+
+static void
+election_start (DsmNode *node)
+{
+  g_assert (node->role == DSM_ROLE_PRE_CANDIDATE);
+
+  node->role = DSM_ROLE_CANDIDATE;
+  node->epoch++;
+  node->voted_for = node->id;
+  node->leader_id = DSM_NODE_NONE;
+  node_persist_hard_state (node);
+  for (guint i = 0; i < node->n_peers; i++)
+    node->peers[i].vote_answered = node->peers[i].vote_granted = FALSE;
+  node->votes_granted = 1;
+  node->votes_denied = 0;
+  node->election_deadline_ms = node->now_ms + node_random_election_timeout (node);
+  node->metrics.elections_started++;
+  node_event (node, DSM_EVENT_ELECTION_START, DSM_NODE_NONE, dsm_log_last_index (node->log),
+              0, DSM_REJECT_NONE, NULL);
+  node_event (node, DSM_EVENT_ROLE_CHANGE, DSM_NODE_NONE, 0, 0, DSM_REJECT_NONE, "pre-vote won");
+  broadcast_vote_request (node, node->epoch, FALSE);
+  if (node->votes_granted >= node_quorum (node))
+    node_become_leader (node);
+}
+
+void
+election_start_pre_vote (DsmNode *node)
+{
+  g_assert (node->role != DSM_ROLE_LEADER);
+
+  DsmRole was = node->role;
+  node->role = DSM_ROLE_PRE_CANDIDATE;
+  node->leader_id = DSM_NODE_NONE;
+  for (guint i = 0; i < node->n_peers; i++)
+    node->peers[i].vote_answered = node->peers[i].vote_granted = FALSE;
+  node->votes_granted = 1;
+  node->votes_denied = 0;
+  node->election_deadline_ms = node->now_ms + node_random_election_timeout (node);
+  node_event (node, DSM_EVENT_ELECTION_START, DSM_NODE_NONE, dsm_log_last_index (node->log),
+              1, DSM_REJECT_NONE, NULL);
+  if (was != DSM_ROLE_PRE_CANDIDATE)
+    node_event (node, DSM_EVENT_ROLE_CHANGE, DSM_NODE_NONE, 0, 0, DSM_REJECT_NONE, "election timeout");
+  broadcast_vote_request (node, node->epoch + 1, TRUE);
+  if (node->votes_granted >= node_quorum (node))
+    election_start (node);
+}
+
+void
+election_tick (DsmNode *node)
+{
+  g_assert (node->role != DSM_ROLE_LEADER);
+  if (node->now_ms >= node->election_deadline_ms)
+    election_start_pre_vote (node);
+}
+
+static void
+reply_vote (DsmNode *node, const DsmMessage *request, guint64 epoch, gboolean granted)
+{
+  DsmMessage *msg = node_message (node, DSM_MSG_VOTE, request->from);
+  msg->epoch = epoch;
+  msg->pre_vote = request->pre_vote;
+  msg->granted = granted;
+  node_send (node, msg);
+}
+
+static void
+on_pre_vote_request (DsmNode *node, const DsmMessage *msg)
+{
+  /* Granting a pre-vote changes nothing here: not our epoch, not our vote. */
+  gboolean grant = msg->epoch > node->epoch && !election_in_lease (node) && log_up_to_date (node, msg);
+
+  reply_vote (node, msg, grant ? msg->epoch : node->epoch, grant);
+}
+
+void
+election_on_vote_request (DsmNode *node, const DsmMessage *msg)
+{
+  if (msg->pre_vote)
+    {
+      on_pre_vote_request (node, msg);
+      return;
+    }
+  if (msg->epoch < node->epoch)
+    {
+      node->metrics.messages_ignored++;
+      reply_vote (node, msg, node->epoch, FALSE);
+      return;
+    }
+  if (msg->epoch > node->epoch)
+    {
+      if (election_in_lease (node))
+        {
+          node->metrics.messages_ignored++;
+          return;
+        }
+      node_become_follower (node, msg->epoch, DSM_NODE_NONE, "vote requested in a higher epoch");
+    }
+
+  gboolean free_to_vote = node->voted_for == DSM_NODE_NONE || node->voted_for == msg->from
+                          || MUTANT (node, DSM_MUTANT_DOUBLE_VOTE);
+  gboolean grant = free_to_vote && node->role != DSM_ROLE_LEADER && log_up_to_date (node, msg);
+  if (grant)
+    {
+      /* The vote must be durable before the reply leaves: a restart must not
+       * let us vote twice in one epoch (node_send holds the Vote). */
+      if (node->voted_for != msg->from)
+        {
+          node->voted_for = msg->from;
+          node_persist_hard_state (node);
+        }
+      node->election_deadline_ms = node->now_ms + node_random_election_timeout (node);
+    }
+  reply_vote (node, msg, node->epoch, grant);
+}
+
+void
+election_on_vote (DsmNode *node, const DsmMessage *msg)
+{
+  if (msg->epoch > node->epoch && !(msg->pre_vote && msg->granted))
+    {
+      node_become_follower (node, msg->epoch, DSM_NODE_NONE, "a voter is in a higher epoch");
+      return;
+    }
+
+  gboolean counts = msg->pre_vote ? node->role == DSM_ROLE_PRE_CANDIDATE && msg->epoch == node->epoch + 1
+                                  : node->role == DSM_ROLE_CANDIDATE && msg->epoch == node->epoch;
+  Peer *peer = node_find_peer (node, msg->from);
+  if (!counts || peer->vote_answered)
+    {
+      if (!counts)
+        node->metrics.messages_ignored++;
+      return;
+    }
+  peer->vote_answered = TRUE;
+  peer->vote_granted = msg->granted;
+  if (msg->granted)
+    node->votes_granted++;
+  else
+    node->votes_denied++;
+
+  if (node->votes_granted >= node_quorum (node))
+    {
+      if (msg->pre_vote)
+        election_start (node);
+      else
+        node_become_leader (node);
+    }
+  else if (node->votes_denied >= node_quorum (node))
+    node_become_follower (node, node->epoch, DSM_NODE_NONE, "a quorum refused its vote");
+}

@@ -1,0 +1,230 @@
+/* core/node-private.h: the consensus engine's state, shared by the files
+ * that implement it: node.c (inputs, outputs, roles, apply), election.c,
+ * replication.c, client.c and snapshot.c.  Not installed; not for hosts. */
+#pragma once
+
+#include "error.h"
+#include "log.h"
+#include "node.h"
+
+G_BEGIN_DECLS
+
+/* What the leader knows of one follower (PROTOCOL.md, "Replication"). */
+typedef struct {
+  DsmNodeId id;
+  guint64 next_index;        /* next entry to send */
+  guint64 match_index;       /* highest index known to match ours */
+  gboolean probing;          /* one Proposal at a time until a match is found */
+  guint64 *inflight;         /* ring of last indexes of unacknowledged Proposals */
+  guint inflight_head;
+  guint inflight_count;
+  guint64 retry_deadline_ms; /* resend if still unanswered then (0: nothing owed) */
+  guint attempts;            /* resends without an answer */
+  gboolean reachable;
+  guint64 last_heard_ms;     /* any answer in this epoch (check-quorum) */
+  guint64 last_sent_ms;
+  guint64 acked_hb_seq;      /* highest heartbeat round echoed back */
+  guint64 commit_sent;       /* highest commit index told to it */
+  gboolean heartbeat_due;
+
+  /* A snapshot being streamed to it (snapshot.c). */
+  GBytes *snapshot;
+  guint64 snapshot_index;
+  guint64 snapshot_epoch;
+  guint64 snapshot_offset;   /* next byte to send */
+  gboolean snapshot_in_flight;
+
+  /* Votes in the current round. */
+  gboolean vote_answered;
+  gboolean vote_granted;
+} Peer;
+
+typedef enum {
+  REQ_WAIT_LEADER,   /* no leader known yet */
+  REQ_FORWARDED,     /* sent to the leader, awaiting its reply */
+  REQ_APPENDED,      /* in our log at (index, epoch), awaiting apply */
+  REQ_READ_COMMIT,   /* leader has not committed in its epoch yet */
+  REQ_READ_CONFIRM,  /* awaiting a quorum's echo of read_round */
+  REQ_READ_APPLY,    /* confirmed; awaiting apply of index */
+} RequestPhase;
+
+typedef struct _Request Request;
+struct _Request {
+  guint64 request_id;
+  DsmNodeId origin;          /* DSM_NODE_NONE: a local client; else the forwarding node */
+  DsmCommand cmd;
+  guint64 submitted_ms;
+  guint64 deadline_ms;
+  RequestPhase phase;
+  guint64 index;             /* REQ_APPENDED: entry; reads: read index */
+  guint64 epoch;             /* REQ_APPENDED: entry epoch */
+  guint64 read_round;
+  guint attempts;            /* forwards sent */
+  guint64 retry_ms;          /* REQ_FORWARDED: resend then (idempotent commands only) */
+  gboolean maybe_applied;    /* it reached a leader's log, or may have */
+  GList deadline_link;       /* in DsmNode.requests, deadline order; owns the request */
+  GList phase_link;          /* in the queue of its phase, if any */
+  GQueue *phase_queue;       /* nullable */
+  DsmNodeId forwarded_to;
+};
+
+typedef struct {
+  DsmMessage *msg;
+  guint64 seq;               /* send once persisted_seq >= seq */
+} HeldMessage;
+
+typedef struct {
+  guint64 seq;
+  guint64 last_index;        /* the log's last index once that write is durable */
+} PendingWrite;
+
+struct _DsmNode {
+  DsmConfig *config;
+  DsmNodeId id;
+  GRand *rng;
+  guint64 now_ms;
+
+  /* Durable (PROTOCOL.md, "Persistent state"). */
+  guint64 epoch;
+  DsmNodeId voted_for;
+  DsmLog *log;
+  DsmStore *store;
+
+  /* Volatile. */
+  DsmRole role;
+  DsmNodeId leader_id;
+  guint64 commit_index;
+  guint64 election_deadline_ms;
+  guint64 last_leader_contact_ms;
+  Peer *peers;               /* every other node, in config order */
+  guint n_peers;
+  guint votes_granted;       /* including our own */
+  guint votes_denied;
+
+  /* Leader only. */
+  guint64 heartbeat_deadline_ms;
+  guint64 quorum_deadline_ms;
+  guint64 hb_round;
+  guint64 epoch_first_index; /* the no-op this leader appended */
+  GHashTable *proposed;      /* "client\x1fseq" -> index of an uncommitted entry */
+
+  /* Persistence (PROTOCOL.md, "Host contract"). */
+  guint64 persist_seq;       /* last seq issued */
+  guint64 persisted_seq;     /* last seq reported durable */
+  guint64 unpersisted_from;  /* first index appended or truncated since the last ENTRIES persist; 0: none */
+  GQueue held;               /* HeldMessage, ascending seq */
+  GQueue writes;             /* PendingWrite, ascending seq */
+  guint64 durable_index;     /* our log's durable last index */
+
+  /* Snapshots (snapshot.c). */
+  GBytes *snapshot;          /* the latest durable snapshot, served to lagging peers */
+  guint64 snapshot_index;
+  guint64 snapshot_epoch;
+  guint64 snapshot_seq;      /* persist seq of the snapshot being written; 0: none */
+  GBytes *pending_snapshot;  /* the snapshot being written */
+  guint64 pending_index;
+  guint64 pending_epoch;
+  gboolean pending_reset;    /* it replaced the whole log */
+  GByteArray *incoming;      /* a snapshot being received */
+  guint64 incoming_index;
+  guint64 incoming_epoch;
+  DsmNodeId incoming_from;
+
+  /* Client requests (client.c). */
+  GQueue requests;           /* Request, by deadline; owns them */
+  GHashTable *by_id;         /* request_id -> Request (local, forwarded) */
+  GQueue appended;           /* REQ_APPENDED, by index */
+  GQueue wait_leader;
+  GQueue forwarded;          /* by retry_ms */
+  GQueue read_commit;
+  GQueue read_confirm;       /* by read_round */
+  GQueue read_apply;         /* by index */
+  gboolean read_broadcast;   /* a new read round needs heartbeats now */
+
+  DsmOutbox out;
+  DsmMetrics metrics;
+  guint32 event_mask;
+  gboolean report_applies;
+
+#ifdef DSM_MUTANTS
+  DsmMutant mutant;
+#endif
+};
+
+#ifdef DSM_MUTANTS
+#define MUTANT(node, m) ((node)->mutant == (m))
+#else
+#define MUTANT(node, m) FALSE
+#endif
+
+/* node.c */
+guint node_quorum (const DsmNode *node);
+Peer *node_find_peer (DsmNode *node, DsmNodeId id);
+guint64 node_random_election_timeout (DsmNode *node);
+void node_send (DsmNode *node, DsmMessage *msg);   /* takes ownership */
+DsmMessage *node_message (DsmNode *node, DsmMessageType type, DsmNodeId to);
+void node_event (DsmNode *node, DsmEventKind kind, DsmNodeId peer, guint64 index,
+                 guint64 value, DsmRejectReason reason, const char *format, ...) G_GNUC_PRINTF (7, 8);
+void node_persist_hard_state (DsmNode *node);
+void node_persist_entries_flush (DsmNode *node);
+guint64 node_persist_snapshot (DsmNode *node, guint64 index, guint64 epoch, GBytes *snapshot,
+                               gboolean reset_log);
+void node_log_append (DsmNode *node, DsmEntry *entry);
+void node_log_truncate (DsmNode *node, guint64 index);
+void node_become_follower (DsmNode *node, guint64 epoch, DsmNodeId leader, const char *why);
+void node_become_leader (DsmNode *node);
+void node_set_commit (DsmNode *node, guint64 index);
+void node_apply_committed (DsmNode *node);
+gboolean node_check_epoch (DsmNode *node, const DsmMessage *msg);
+
+/* election.c */
+void election_tick (DsmNode *node);
+void election_start_pre_vote (DsmNode *node);
+void election_on_vote_request (DsmNode *node, const DsmMessage *msg);
+void election_on_vote (DsmNode *node, const DsmMessage *msg);
+gboolean election_in_lease (const DsmNode *node);
+
+/* replication.c */
+void replication_reset_peers (DsmNode *node);
+void replication_tick (DsmNode *node);
+void replication_flush (DsmNode *node);
+gboolean replication_peer_has_output (const DsmNode *node, const Peer *peer, gboolean read_broadcast);
+void replication_on_proposal (DsmNode *node, const DsmMessage *msg);
+void replication_on_commit (DsmNode *node, const DsmMessage *msg);
+void replication_on_ack (DsmNode *node, const DsmMessage *msg);
+void replication_on_reject (DsmNode *node, const DsmMessage *msg);
+void replication_advance_commit (DsmNode *node);
+guint64 replication_next_deadline (const DsmNode *node);
+guint64 replication_confirmed_round (const DsmNode *node);
+void replication_send_reject (DsmNode *node, DsmNodeId to, DsmRejectReason reason,
+                              const DsmMessage *about);
+gboolean replication_follow_leader (DsmNode *node, const DsmMessage *msg);
+
+/* client.c */
+void client_init (DsmNode *node);
+void client_clear (DsmNode *node);
+void client_submit (DsmNode *node, guint64 request_id, DsmNodeId origin, const DsmCommand *cmd);
+void client_tick (DsmNode *node);
+guint64 client_next_deadline (const DsmNode *node);
+void client_on_reply (DsmNode *node, const DsmMessage *msg);
+void client_on_reject (DsmNode *node, const DsmMessage *msg);
+void client_on_leader_known (DsmNode *node);
+void client_on_step_down (DsmNode *node);
+void client_on_truncate (DsmNode *node, guint64 index);
+void client_on_apply (DsmNode *node, const DsmEntry *entry, const DsmApplyResult *result);
+void client_on_snapshot_installed (DsmNode *node);
+void client_on_commit_advanced (DsmNode *node);
+void client_on_read_confirmed (DsmNode *node, guint64 round);
+void client_leader_rebuild (DsmNode *node);
+guint client_pending (const DsmNode *node);
+
+/* snapshot.c */
+void snapshot_maybe_take (DsmNode *node);
+void snapshot_on_persisted (DsmNode *node);
+gboolean snapshot_flush_peer (DsmNode *node, Peer *peer);
+void snapshot_on_chunk (DsmNode *node, const DsmMessage *msg);
+void snapshot_on_ack (DsmNode *node, Peer *peer, const DsmMessage *msg);
+void snapshot_peer_reset (Peer *peer);
+gboolean snapshot_restore_durable (DsmNode *node, const DsmDurableState *durable, GError **error);
+
+G_END_DECLS

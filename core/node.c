@@ -1,0 +1,803 @@
+/* core/node.c: one node's consensus engine: its inputs and outputs, the
+ * persist-before-send gate, role changes, commit and apply.  Elections,
+ * replication, client requests and snapshots live in their own files.
+ *
+ * Roles (PROTOCOL.md, "Roles"):
+ *
+ *   follower --election timeout--> pre-candidate    election_start_pre_vote()
+ *   pre-candidate --quorum of pre-votes--> candidate (epoch + 1)
+ *   candidate --quorum of votes--> leader            node_become_leader()
+ *   any --higher epoch, or a leader's message--> follower   node_become_follower()
+ *   leader --no quorum heard for an election timeout--> follower
+ */
+#include "node-private.h"
+
+#include <string.h>
+
+#include "codec.h"
+
+/* ---- small helpers shared by the engine's files ---- */
+
+guint
+node_quorum (const DsmNode *node)
+{
+  return dsm_config_quorum (node->config);
+}
+
+Peer *
+node_find_peer (DsmNode *node, DsmNodeId id)
+{
+  for (guint i = 0; i < node->n_peers; i++)
+    if (node->peers[i].id == id)
+      return &node->peers[i];
+  return NULL;
+}
+
+guint64
+node_random_election_timeout (DsmNode *node)
+{
+  guint min = node->config->election_timeout_ms_min;
+  guint max = node->config->election_timeout_ms_max;
+
+  return min + (guint64) g_rand_int_range (node->rng, 0, (gint32) (max - min + 1));
+}
+
+DsmMessage *
+node_message (DsmNode *node, DsmMessageType type, DsmNodeId to)
+{
+  return dsm_message_new (type, node->id, to, node->epoch);
+}
+
+/* Messages that promise something about our durable state wait for the
+ * persists issued before them (PROTOCOL.md, "Persist before send"): a Vote
+ * promises voted_for, an Ack promises the entries, a VoteRequest our epoch.
+ * A leader's Proposals and Commits go at once: it counts itself towards a
+ * commit only once its own write is durable. */
+static gboolean
+node_send_needs_persist (const DsmNode *node, const DsmMessage *msg)
+{
+  switch (msg->type)
+    {
+    case DSM_MSG_VOTE_REQUEST:
+      return !msg->pre_vote;
+    case DSM_MSG_VOTE:
+      return !msg->pre_vote && !MUTANT (node, DSM_MUTANT_ACK_BEFORE_PERSIST);
+    case DSM_MSG_ACK:
+      return !MUTANT (node, DSM_MUTANT_ACK_BEFORE_PERSIST);
+    case DSM_MSG_REJECT:
+      return msg->reason == DSM_REJECT_STALE_EPOCH || msg->reason == DSM_REJECT_LOG_MISMATCH;
+    case DSM_MSG_PROPOSAL:
+    case DSM_MSG_COMMIT:
+    case DSM_MSG_CLIENT_REQUEST:
+    case DSM_MSG_CLIENT_REPLY:
+    case DSM_MSG_SNAPSHOT:
+    case DSM_MSG_N_TYPES:
+    default:
+      return FALSE;
+    }
+}
+
+void
+node_send (DsmNode *node, DsmMessage *msg)
+{
+  g_assert (msg->from == node->id);
+  g_assert (msg->to != node->id);
+
+  node->metrics.messages_sent[msg->type]++;
+  if (msg->type == DSM_MSG_REJECT)
+    node->metrics.rejects_sent[msg->reason]++;
+  if (node->persisted_seq < node->persist_seq && node_send_needs_persist (node, msg))
+    {
+      HeldMessage *held = g_new (HeldMessage, 1);
+      held->msg = msg;
+      held->seq = node->persist_seq;
+      g_queue_push_tail (&node->held, held);
+      return;
+    }
+  g_ptr_array_add (node->out.messages, msg);
+}
+
+void
+node_event (DsmNode *node, DsmEventKind kind, DsmNodeId peer, guint64 index,
+            guint64 value, DsmRejectReason reason, const char *format, ...)
+{
+  if ((node->event_mask & (1u << kind)) == 0)
+    return;
+
+  DsmEvent *event = g_new0 (DsmEvent, 1);
+  event->kind = kind;
+  event->time_ms = node->now_ms;
+  event->node = node->id;
+  event->epoch = node->epoch;
+  event->role = node->role;
+  event->peer = peer;
+  event->index = index;
+  event->value = value;
+  event->reason = reason;
+  if (format != NULL)
+    {
+      va_list args;
+      va_start (args, format);
+      event->detail = g_strdup_vprintf (format, args);
+      va_end (args);
+    }
+  g_ptr_array_add (node->out.events, event);
+}
+
+/* ---- persistence ---- */
+
+static void
+persist_push (DsmNode *node, DsmPersist *persist)
+{
+  persist->seq = ++node->persist_seq;
+  node->metrics.persists++;
+  g_ptr_array_add (node->out.persists, persist);
+}
+
+void
+node_persist_hard_state (DsmNode *node)
+{
+  DsmPersist *persist = g_new0 (DsmPersist, 1);
+
+  persist->kind = DSM_PERSIST_HARD_STATE;
+  persist->epoch = node->epoch;
+  persist->voted_for = node->voted_for;
+  persist_push (node, persist);
+}
+
+/* One ENTRIES persist covers everything appended since the last one: the
+ * leader's group commit starts here. */
+void
+node_persist_entries_flush (DsmNode *node)
+{
+  if (node->unpersisted_from == 0)
+    return;
+
+  guint64 last = dsm_log_last_index (node->log);
+  DsmPersist *persist = g_new0 (DsmPersist, 1);
+  persist->kind = DSM_PERSIST_ENTRIES;
+  persist->first_index = node->unpersisted_from;
+  persist->entries = node->unpersisted_from <= last
+                         ? dsm_log_slice (node->log, node->unpersisted_from, G_MAXUINT, G_MAXSIZE)
+                         : g_ptr_array_new_with_free_func ((GDestroyNotify) dsm_entry_unref);
+  persist_push (node, persist);
+  node->unpersisted_from = 0;
+
+  PendingWrite *write = g_new (PendingWrite, 1);
+  write->seq = persist->seq;
+  write->last_index = last;
+  g_queue_push_tail (&node->writes, write);
+}
+
+/* Returns the persist's seq.  Once it lands, the durable log reaches as far
+ * as every entry already handed to an earlier persist. */
+guint64
+node_persist_snapshot (DsmNode *node, guint64 index, guint64 epoch, GBytes *snapshot,
+                       gboolean reset_log)
+{
+  DsmPersist *persist = g_new0 (DsmPersist, 1);
+
+  persist->kind = DSM_PERSIST_SNAPSHOT;
+  persist->index = index;
+  persist->snapshot_epoch = epoch;
+  persist->snapshot = g_bytes_ref (snapshot);
+  persist->reset_log = reset_log;
+  persist_push (node, persist);
+
+  PendingWrite *write = g_new (PendingWrite, 1);
+  write->seq = persist->seq;
+  write->last_index = dsm_log_last_index (node->log);
+  if (node->unpersisted_from != 0)
+    write->last_index = MIN (write->last_index, node->unpersisted_from - 1);
+  g_queue_push_tail (&node->writes, write);
+  return persist->seq;
+}
+
+static void
+node_mark_unpersisted (DsmNode *node, guint64 index)
+{
+  if (node->unpersisted_from == 0 || index < node->unpersisted_from)
+    node->unpersisted_from = index;
+}
+
+void
+node_log_append (DsmNode *node, DsmEntry *entry)
+{
+  dsm_log_append (node->log, entry);
+  node_mark_unpersisted (node, entry->index);
+}
+
+void
+node_log_truncate (DsmNode *node, guint64 index)
+{
+  /* Committed entries never change (PROTOCOL.md, "Log matching"). */
+  g_assert (index > node->commit_index);
+  dsm_log_truncate_from (node->log, index);
+  node_mark_unpersisted (node, index);
+  if (node->durable_index >= index)
+    node->durable_index = index - 1;
+  client_on_truncate (node, index);
+}
+
+/* ---- roles ---- */
+
+static void
+node_reset_votes (DsmNode *node)
+{
+  for (guint i = 0; i < node->n_peers; i++)
+    {
+      node->peers[i].vote_answered = FALSE;
+      node->peers[i].vote_granted = FALSE;
+    }
+  node->votes_granted = 0;
+  node->votes_denied = 0;
+}
+
+void
+node_become_follower (DsmNode *node, guint64 epoch, DsmNodeId leader, const char *why)
+{
+  g_assert (epoch >= node->epoch);
+
+  DsmRole was = node->role;
+  DsmNodeId had_leader = node->leader_id;
+  if (epoch > node->epoch)
+    {
+      node->epoch = epoch;
+      node->voted_for = DSM_NODE_NONE;
+      node_persist_hard_state (node);
+    }
+  if (was == DSM_ROLE_LEADER)
+    {
+      node->metrics.step_downs++;
+      node_event (node, DSM_EVENT_STEP_DOWN, DSM_NODE_NONE, 0, 0, DSM_REJECT_NONE, "%s", why);
+      g_hash_table_remove_all (node->proposed);
+    }
+  else if (was == DSM_ROLE_CANDIDATE || was == DSM_ROLE_PRE_CANDIDATE)
+    {
+      node->metrics.elections_lost++;
+      node_event (node, DSM_EVENT_ELECTION_LOST, DSM_NODE_NONE, 0, 0, DSM_REJECT_NONE, "%s", why);
+    }
+  node->role = DSM_ROLE_FOLLOWER;
+  node->leader_id = leader;
+  node_reset_votes (node);
+  node->election_deadline_ms = node->now_ms + node_random_election_timeout (node);
+  if (leader != DSM_NODE_NONE)
+    {
+      node->last_leader_contact_ms = node->now_ms;
+    }
+  if (was != DSM_ROLE_FOLLOWER || leader != had_leader)
+    node_event (node, DSM_EVENT_ROLE_CHANGE, leader, 0, 0, DSM_REJECT_NONE, "%s", why);
+  if (was == DSM_ROLE_LEADER)
+    client_on_step_down (node);
+  if (leader != DSM_NODE_NONE && leader != had_leader)
+    client_on_leader_known (node);
+}
+
+void
+node_become_leader (DsmNode *node)
+{
+  g_assert (node->role == DSM_ROLE_CANDIDATE);
+  g_assert (node->votes_granted >= node_quorum (node));
+  g_assert (node->voted_for == node->id);
+
+  node->role = DSM_ROLE_LEADER;
+  node->leader_id = node->id;
+  node->metrics.elections_won++;
+  node_event (node, DSM_EVENT_ELECTION_WON, DSM_NODE_NONE, 0, node->votes_granted,
+              DSM_REJECT_NONE, NULL);
+  node_event (node, DSM_EVENT_ROLE_CHANGE, node->id, 0, 0, DSM_REJECT_NONE, "won the election");
+  replication_reset_peers (node);
+  node->heartbeat_deadline_ms = node->now_ms;
+  node->quorum_deadline_ms = node->now_ms + node->config->election_timeout_ms_max;
+
+  /* A no-op of our epoch lets entries of earlier epochs commit with it and
+   * tells us when reads are safe (PROTOCOL.md, "Elections"). */
+  g_autoptr(DsmEntry) noop = dsm_entry_new (dsm_log_last_index (node->log) + 1, node->epoch,
+                                            DSM_ENTRY_NOOP, NULL);
+  node_log_append (node, noop);
+  node->epoch_first_index = noop->index;
+  client_leader_rebuild (node);
+  client_on_leader_known (node);
+  replication_advance_commit (node);  /* a single-node cluster commits at once */
+}
+
+/* Common epoch handling for every message from a peer.  Returns FALSE
+ * when the message is stale and must be ignored (after answering it). */
+gboolean
+node_check_epoch (DsmNode *node, const DsmMessage *msg)
+{
+  if (msg->epoch > node->epoch)
+    {
+      gboolean from_leader = msg->type == DSM_MSG_PROPOSAL || msg->type == DSM_MSG_COMMIT
+                             || msg->type == DSM_MSG_SNAPSHOT;
+      node_become_follower (node, msg->epoch, from_leader ? msg->from : DSM_NODE_NONE,
+                            "saw a higher epoch");
+      return TRUE;
+    }
+  if (msg->epoch < node->epoch)
+    {
+      node->metrics.messages_ignored++;
+      /* Tell a deposed leader so it steps down. */
+      if (msg->type == DSM_MSG_PROPOSAL || msg->type == DSM_MSG_COMMIT || msg->type == DSM_MSG_SNAPSHOT)
+        replication_send_reject (node, msg->from, DSM_REJECT_STALE_EPOCH, msg);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+/* ---- commit and apply ---- */
+
+void
+node_set_commit (DsmNode *node, guint64 index)
+{
+  if (index <= node->commit_index)
+    return;
+  g_assert (index <= dsm_log_last_index (node->log));
+
+  guint64 before = node->commit_index;
+  node->commit_index = index;
+  node->metrics.entries_committed += index - before;
+  node_event (node, DSM_EVENT_COMMIT, DSM_NODE_NONE, index, index - before, DSM_REJECT_NONE, NULL);
+  node_apply_committed (node);
+  client_on_commit_advanced (node);
+}
+
+void
+node_apply_committed (DsmNode *node)
+{
+  guint64 limit = node->commit_index;
+
+  if (MUTANT (node, DSM_MUTANT_APPLY_BEFORE_COMMIT))
+    limit = dsm_log_last_index (node->log);
+  while (dsm_store_get_applied_index (node->store) < limit)
+    {
+      DsmEntry *entry = dsm_log_get (node->log, dsm_store_get_applied_index (node->store) + 1);
+      g_assert (entry != NULL);
+
+      DsmApplyResult result;
+      dsm_store_apply (node->store, entry, &result);
+      node->metrics.entries_applied++;
+      client_on_apply (node, entry, &result);
+      if (node->report_applies)
+        {
+          DsmApplied *applied = g_new0 (DsmApplied, 1);
+          applied->entry = dsm_entry_ref (entry);
+          applied->result = result;
+          g_ptr_array_add (node->out.applies, applied);
+        }
+      else
+        dsm_apply_result_clear (&result);
+    }
+  snapshot_maybe_take (node);
+}
+
+/* ---- construction ---- */
+
+static void
+node_init_peers (DsmNode *node)
+{
+  node->n_peers = node->config->n_nodes - 1;
+  node->peers = g_new0 (Peer, MAX (node->n_peers, 1));
+  guint j = 0;
+  for (guint i = 0; i < node->config->n_nodes; i++)
+    {
+      if (node->config->nodes[i].id == node->id)
+        continue;
+      Peer *peer = &node->peers[j++];
+      peer->id = node->config->nodes[i].id;
+      peer->inflight = g_new0 (guint64, node->config->max_inflight_proposals);
+      peer->reachable = TRUE;
+    }
+  g_assert (j == node->n_peers);
+}
+
+DsmNode *
+dsm_node_new (DsmConfig *config, DsmNodeId id, GRand *rng,
+              const DsmDurableState *durable, guint64 now_ms, GError **error)
+{
+  g_return_val_if_fail (config != NULL, NULL);
+  g_return_val_if_fail (dsm_config_find_node (config, id) != NULL, NULL);
+  g_return_val_if_fail (rng != NULL, NULL);
+
+  g_autoptr(DsmNode) node = g_new0 (DsmNode, 1);
+  node->config = dsm_config_ref (config);
+  node->id = id;
+  node->rng = rng;
+  node->now_ms = now_ms;
+  node->log = dsm_log_new ();
+  node->store = dsm_store_new (config);
+  node->proposed = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  node->event_mask = G_MAXUINT32;
+  node->report_applies = TRUE;
+  g_queue_init (&node->held);
+  g_queue_init (&node->writes);
+  dsm_outbox_init (&node->out);
+  client_init (node);
+  node_init_peers (node);
+  node->metrics.node_count = config->n_nodes;
+
+  if (durable != NULL)
+    {
+      node->epoch = durable->epoch;
+      node->voted_for = durable->voted_for;
+      if (!snapshot_restore_durable (node, durable, error))
+        return NULL;
+    }
+  node->durable_index = dsm_log_last_index (node->log);
+  node->commit_index = dsm_store_get_applied_index (node->store);
+  node->role = DSM_ROLE_FOLLOWER;
+  node->election_deadline_ms = now_ms + node_random_election_timeout (node);
+  return g_steal_pointer (&node);
+}
+
+void
+dsm_node_free (DsmNode *node)
+{
+  if (node == NULL)
+    return;
+  client_clear (node);
+  for (guint i = 0; i < node->n_peers; i++)
+    {
+      g_free (node->peers[i].inflight);
+      snapshot_peer_reset (&node->peers[i]);
+    }
+  g_free (node->peers);
+  HeldMessage *held;
+  while ((held = g_queue_pop_head (&node->held)) != NULL)
+    {
+      dsm_message_unref (held->msg);
+      g_free (held);
+    }
+  g_queue_clear_full (&node->writes, g_free);
+  dsm_outbox_clear (&node->out);
+  g_clear_pointer (&node->snapshot, g_bytes_unref);
+  g_clear_pointer (&node->incoming, g_byte_array_unref);
+  g_hash_table_unref (node->proposed);
+  dsm_store_free (node->store);
+  dsm_log_free (node->log);
+  if (node->rng != NULL)
+    g_rand_free (node->rng);
+  dsm_config_unref (node->config);
+  g_free (node);
+}
+
+void
+dsm_durable_state_clear (DsmDurableState *state)
+{
+  g_clear_pointer (&state->snapshot, g_bytes_unref);
+  g_clear_pointer (&state->entries, g_ptr_array_unref);
+  memset (state, 0, sizeof *state);
+}
+
+/* ---- inputs ---- */
+
+static void
+node_advance_time (DsmNode *node, guint64 now_ms)
+{
+  /* Hosts may hand in the same time twice, never an earlier one. */
+  if (now_ms > node->now_ms)
+    node->now_ms = now_ms;
+}
+
+void
+dsm_node_step (DsmNode *node, guint64 now_ms, const DsmMessage *msg)
+{
+  g_return_if_fail (node != NULL && msg != NULL);
+  node_advance_time (node, now_ms);
+
+  if (msg->to != node->id || node_find_peer (node, msg->from) == NULL
+      || (guint) msg->type >= DSM_MSG_N_TYPES)
+    {
+      node->metrics.messages_ignored++;
+      return;
+    }
+  node->metrics.messages_received[msg->type]++;
+
+  switch (msg->type)
+    {
+    case DSM_MSG_VOTE_REQUEST:
+      election_on_vote_request (node, msg);
+      break;
+    case DSM_MSG_VOTE:
+      election_on_vote (node, msg);
+      break;
+    case DSM_MSG_PROPOSAL:
+      replication_on_proposal (node, msg);
+      break;
+    case DSM_MSG_COMMIT:
+      replication_on_commit (node, msg);
+      break;
+    case DSM_MSG_ACK:
+      replication_on_ack (node, msg);
+      break;
+    case DSM_MSG_REJECT:
+      if (msg->reason == DSM_REJECT_STALE_EPOCH || msg->reason == DSM_REJECT_LOG_MISMATCH)
+        replication_on_reject (node, msg);
+      else
+        client_on_reject (node, msg);
+      break;
+    case DSM_MSG_CLIENT_REQUEST:
+      client_submit (node, msg->request_id, msg->from, &msg->cmd);
+      break;
+    case DSM_MSG_CLIENT_REPLY:
+      client_on_reply (node, msg);
+      break;
+    case DSM_MSG_SNAPSHOT:
+      snapshot_on_chunk (node, msg);
+      break;
+    case DSM_MSG_N_TYPES:
+    default:
+      g_assert_not_reached ();
+    }
+}
+
+void
+dsm_node_tick (DsmNode *node, guint64 now_ms)
+{
+  g_return_if_fail (node != NULL);
+  node_advance_time (node, now_ms);
+
+  if (node->role == DSM_ROLE_LEADER)
+    replication_tick (node);
+  else
+    election_tick (node);
+  client_tick (node);
+}
+
+void
+dsm_node_submit (DsmNode *node, guint64 now_ms, guint64 request_id, const DsmCommand *cmd)
+{
+  g_return_if_fail (node != NULL && cmd != NULL);
+  node_advance_time (node, now_ms);
+  client_submit (node, request_id, DSM_NODE_NONE, cmd);
+}
+
+void
+dsm_node_persisted (DsmNode *node, guint64 now_ms, guint64 seq)
+{
+  g_return_if_fail (node != NULL);
+  g_return_if_fail (seq <= node->persist_seq);
+  node_advance_time (node, now_ms);
+  if (seq <= node->persisted_seq)
+    return;
+  node->persisted_seq = seq;
+
+  PendingWrite *write;
+  while ((write = g_queue_peek_head (&node->writes)) != NULL && write->seq <= seq)
+    {
+      node->durable_index = MIN (write->last_index, dsm_log_last_index (node->log));
+      g_free (g_queue_pop_head (&node->writes));
+    }
+
+  HeldMessage *held;
+  while ((held = g_queue_peek_head (&node->held)) != NULL && held->seq <= seq)
+    {
+      g_ptr_array_add (node->out.messages, held->msg);
+      g_free (g_queue_pop_head (&node->held));
+    }
+
+  if (node->snapshot_seq != 0 && node->snapshot_seq <= seq)
+    snapshot_on_persisted (node);
+  if (node->role == DSM_ROLE_LEADER)
+    replication_advance_commit (node);
+}
+
+void
+dsm_node_report_unsent (DsmNode *node, const DsmMessage *msg)
+{
+  g_return_if_fail (node != NULL && msg != NULL);
+  if ((guint) msg->type < DSM_MSG_N_TYPES)
+    node->metrics.messages_failed[msg->type]++;
+}
+
+void
+dsm_node_report_invalid (DsmNode *node)
+{
+  g_return_if_fail (node != NULL);
+  node->metrics.messages_invalid++;
+}
+
+/* ---- outputs ---- */
+
+static void
+drain_move (GPtrArray **from, GPtrArray **to)
+{
+  g_assert ((*to)->len == 0);
+  GPtrArray *tmp = *to;
+  *to = *from;
+  *from = tmp;
+}
+
+void
+dsm_node_drain (DsmNode *node, DsmOutbox *out)
+{
+  g_return_if_fail (node != NULL && out != NULL);
+
+  if (node->role == DSM_ROLE_LEADER)
+    replication_flush (node);
+  node_persist_entries_flush (node);
+
+  drain_move (&node->out.persists, &out->persists);
+  drain_move (&node->out.messages, &out->messages);
+  drain_move (&node->out.replies, &out->replies);
+  drain_move (&node->out.applies, &out->applies);
+  drain_move (&node->out.events, &out->events);
+}
+
+gboolean
+dsm_node_has_output (const DsmNode *node)
+{
+  if (!dsm_outbox_is_empty (&node->out) || node->unpersisted_from != 0)
+    return TRUE;
+  if (node->role != DSM_ROLE_LEADER)
+    return FALSE;
+  for (guint i = 0; i < node->n_peers; i++)
+    if (replication_peer_has_output (node, &node->peers[i], node->read_broadcast))
+      return TRUE;
+  return FALSE;
+}
+
+guint64
+dsm_node_next_deadline (const DsmNode *node)
+{
+  guint64 next = client_next_deadline (node);
+
+  if (node->role == DSM_ROLE_LEADER)
+    next = MIN (next, replication_next_deadline (node));
+  else
+    next = MIN (next, node->election_deadline_ms);
+  return next;
+}
+
+void
+dsm_node_set_event_mask (DsmNode *node, guint32 mask)
+{
+  node->event_mask = mask;
+}
+
+void
+dsm_node_set_report_applies (DsmNode *node, gboolean report)
+{
+  node->report_applies = report;
+}
+
+/* ---- getters ---- */
+
+DsmNodeId
+dsm_node_get_id (const DsmNode *node)
+{
+  return node->id;
+}
+
+DsmRole
+dsm_node_get_role (const DsmNode *node)
+{
+  return node->role;
+}
+
+guint64
+dsm_node_get_epoch (const DsmNode *node)
+{
+  return node->epoch;
+}
+
+DsmNodeId
+dsm_node_get_voted_for (const DsmNode *node)
+{
+  return node->voted_for;
+}
+
+DsmNodeId
+dsm_node_get_leader (const DsmNode *node)
+{
+  return node->leader_id;
+}
+
+guint64
+dsm_node_get_commit_index (const DsmNode *node)
+{
+  return node->commit_index;
+}
+
+guint64
+dsm_node_get_applied_index (const DsmNode *node)
+{
+  return dsm_store_get_applied_index (node->store);
+}
+
+guint64
+dsm_node_get_last_index (const DsmNode *node)
+{
+  return dsm_log_last_index (node->log);
+}
+
+const DsmLog *
+dsm_node_get_log (const DsmNode *node)
+{
+  return node->log;
+}
+
+const DsmStore *
+dsm_node_get_store (const DsmNode *node)
+{
+  return node->store;
+}
+
+DsmConfig *
+dsm_node_get_config (const DsmNode *node)
+{
+  return node->config;
+}
+
+const DsmMetrics *
+dsm_node_get_metrics (DsmNode *node)
+{
+  DsmMetrics *m = &node->metrics;
+  guint reachable = 0;
+
+  for (guint i = 0; i < node->n_peers; i++)
+    if (node->role == DSM_ROLE_LEADER && node->peers[i].reachable)
+      reachable++;
+  m->node_count = node->config->n_nodes;
+  m->peers_reachable = reachable;
+  m->epoch = node->epoch;
+  m->commit_index = node->commit_index;
+  m->applied_index = dsm_store_get_applied_index (node->store);
+  m->last_index = dsm_log_last_index (node->log);
+  m->pending_requests = client_pending (node);
+  m->role = node->role;
+  return m;
+}
+
+guint
+dsm_node_get_peers (const DsmNode *node, DsmPeerStatus *out, guint n_out)
+{
+  guint n = MIN (n_out, node->n_peers);
+
+  for (guint i = 0; i < n; i++)
+    {
+      const Peer *peer = &node->peers[i];
+      gboolean leader = node->role == DSM_ROLE_LEADER;
+      out[i] = (DsmPeerStatus) {
+        .id = peer->id,
+        .reachable = leader ? peer->reachable : FALSE,
+        .match_index = leader ? peer->match_index : 0,
+        .next_index = leader ? peer->next_index : 0,
+        .last_heard_ms = leader ? peer->last_heard_ms : 0,
+      };
+    }
+  return n;
+}
+
+#ifdef DSM_MUTANTS
+static const char *const mutant_names[DSM_MUTANT_N] = {
+  [DSM_MUTANT_NONE] = "none",
+  [DSM_MUTANT_COMMIT_WITHOUT_MAJORITY] = "commit-without-majority",
+  [DSM_MUTANT_DOUBLE_VOTE] = "double-vote",
+  [DSM_MUTANT_VOTE_ANY_LOG] = "vote-any-log",
+  [DSM_MUTANT_APPLY_BEFORE_COMMIT] = "apply-before-commit",
+  [DSM_MUTANT_COMMIT_OLD_EPOCH] = "commit-old-epoch",
+  [DSM_MUTANT_FORGET_EPOCH] = "forget-epoch",
+  [DSM_MUTANT_ACK_BEFORE_PERSIST] = "ack-before-persist",
+};
+
+const char *
+dsm_mutant_to_string (DsmMutant mutant)
+{
+  g_return_val_if_fail ((guint) mutant < DSM_MUTANT_N, "?");
+  return mutant_names[mutant];
+}
+
+void
+dsm_node_set_mutant (DsmNode *node, DsmMutant mutant)
+{
+  node->mutant = mutant;
+  /* The bug: restart without the hard state, guessing the epoch from the
+   * log, so the node may vote a second time in an epoch. */
+  if (mutant == DSM_MUTANT_FORGET_EPOCH)
+    {
+      node->epoch = dsm_log_last_epoch (node->log);
+      node->voted_for = DSM_NODE_NONE;
+    }
+}
+#endif

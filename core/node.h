@@ -1,0 +1,147 @@
+/* core/node.h: the consensus engine of one node.  Pure: it is fed inputs
+ * (a message, the time, a client command, a persist completion) and
+ * answers through an outbox; it never reads a clock, a socket, a file or a
+ * hidden random source.  docs/PROTOCOL.md is its specification. */
+#pragma once
+
+#include <glib.h>
+
+#include "config.h"
+#include "entry.h"
+#include "log.h"
+#include "message.h"
+#include "metrics.h"
+#include "outbox.h"
+#include "store.h"
+#include "types.h"
+
+G_BEGIN_DECLS
+
+typedef struct _DsmNode DsmNode;
+
+/**
+ * DsmDurableState:
+ * What a node persisted, handed back on restart.  @entries are contiguous
+ * and start at @snapshot_index + 1.  All fields zero: a new node.
+ */
+typedef struct {
+  guint64 epoch;
+  DsmNodeId voted_for;
+  guint64 snapshot_index;
+  guint64 snapshot_epoch;
+  GBytes *snapshot;          /* nullable */
+  GPtrArray *entries;        /* (element-type DsmEntry) (nullable) */
+} DsmDurableState;
+
+void dsm_durable_state_clear (DsmDurableState *state);
+
+/**
+ * dsm_node_new:
+ * @config: referenced; must contain @id
+ * @rng: (transfer full): the node's only source of randomness (election
+ *   timeouts); the simulator derives it from the run's seed
+ * @durable: (nullable): state persisted before a restart
+ * @now_ms: the host's current time
+ *
+ * Returns: (transfer full): a follower, or NULL with @error when @durable
+ * is inconsistent (entries not contiguous, a snapshot that does not restore).
+ */
+DsmNode *dsm_node_new (DsmConfig *config, DsmNodeId id, GRand *rng,
+                       const DsmDurableState *durable, guint64 now_ms, GError **error);
+void dsm_node_free (DsmNode *node);
+
+/* A message from a peer (borrowed: the node references what it keeps). */
+void dsm_node_step (DsmNode *node, guint64 now_ms, const DsmMessage *msg);
+
+/* Time passes: elections, heartbeats, retries and timeouts fire. */
+void dsm_node_tick (DsmNode *node, guint64 now_ms);
+
+/**
+ * dsm_node_submit:
+ * A client command (transition or read) arriving at this node; the answer
+ * comes back as a DsmClientReply with @request_id, from this node whatever
+ * its role (followers forward to the leader).  Every submitted command is
+ * answered exactly once, at the latest after consensus_timeout_ms.
+ */
+void dsm_node_submit (DsmNode *node, guint64 now_ms, guint64 request_id,
+                      const DsmCommand *cmd);
+
+/* Every persist with seq <= @seq is durable. */
+void dsm_node_persisted (DsmNode *node, guint64 now_ms, guint64 seq);
+
+/* The host could not deliver @msg (no connection, queue full): counted as a
+ * delivery failure; retries are the node's job. */
+void dsm_node_report_unsent (DsmNode *node, const DsmMessage *msg);
+
+/* The host could not decode something a peer sent. */
+void dsm_node_report_invalid (DsmNode *node);
+
+/**
+ * dsm_node_drain:
+ * Builds the Proposals and Commits owed to peers (batching everything
+ * appended since the last drain) and moves all pending output into @out,
+ * which must be empty.
+ */
+void dsm_node_drain (DsmNode *node, DsmOutbox *out);
+
+/* TRUE when dsm_node_drain() would produce something. */
+gboolean dsm_node_has_output (const DsmNode *node);
+
+/* The earliest time at which dsm_node_tick() has work (G_MAXUINT64: none). */
+guint64 dsm_node_next_deadline (const DsmNode *node);
+
+/* Which events reach the outbox (bit 1 << DsmEventKind); default all. */
+void dsm_node_set_event_mask (DsmNode *node, guint32 mask);
+
+/* Whether applied entries reach the outbox (default TRUE). */
+void dsm_node_set_report_applies (DsmNode *node, gboolean report);
+
+DsmNodeId dsm_node_get_id (const DsmNode *node);
+DsmRole dsm_node_get_role (const DsmNode *node);
+guint64 dsm_node_get_epoch (const DsmNode *node);
+DsmNodeId dsm_node_get_voted_for (const DsmNode *node);
+DsmNodeId dsm_node_get_leader (const DsmNode *node);   /* DSM_NODE_NONE when unknown */
+guint64 dsm_node_get_commit_index (const DsmNode *node);
+guint64 dsm_node_get_applied_index (const DsmNode *node);
+guint64 dsm_node_get_last_index (const DsmNode *node);
+const DsmLog *dsm_node_get_log (const DsmNode *node);
+const DsmStore *dsm_node_get_store (const DsmNode *node);
+DsmConfig *dsm_node_get_config (const DsmNode *node);
+
+/* Metrics with gauges refreshed. (transfer none) */
+const DsmMetrics *dsm_node_get_metrics (DsmNode *node);
+
+/* What the leader knows of one peer (zeros on followers). */
+typedef struct {
+  DsmNodeId id;
+  gboolean reachable;
+  guint64 match_index;
+  guint64 next_index;
+  guint64 last_heard_ms;
+} DsmPeerStatus;
+
+/* Fills @out (n_nodes - 1 slots) in config order; returns the count. */
+guint dsm_node_get_peers (const DsmNode *node, DsmPeerStatus *out, guint n_out);
+
+#ifdef DSM_MUTANTS
+/* Planted protocol bugs, compiled only into the mutant build that
+ * `dsm-sim mutants` uses to prove the checkers catch them. */
+typedef enum {
+  DSM_MUTANT_NONE,
+  DSM_MUTANT_COMMIT_WITHOUT_MAJORITY,   /* commit on the leader's own append */
+  DSM_MUTANT_DOUBLE_VOTE,               /* grant a second vote in one epoch */
+  DSM_MUTANT_VOTE_ANY_LOG,              /* skip the up-to-date check on votes */
+  DSM_MUTANT_APPLY_BEFORE_COMMIT,       /* followers apply what they append */
+  DSM_MUTANT_COMMIT_OLD_EPOCH,          /* count replicas of older epochs' entries */
+  DSM_MUTANT_FORGET_EPOCH,              /* restart with epoch 0 and no vote */
+  DSM_MUTANT_ACK_BEFORE_PERSIST,        /* Ack (and vote) before the fsync */
+  DSM_MUTANT_N,
+} DsmMutant;
+
+const char *dsm_mutant_to_string (DsmMutant mutant);
+void dsm_node_set_mutant (DsmNode *node, DsmMutant mutant);
+#endif
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (DsmNode, dsm_node_free)
+
+G_END_DECLS

@@ -1,0 +1,522 @@
+/* core/replication.c: log replication (PROTOCOL.md, "Replication"): the
+ * leader streams Proposals to each follower, pipelined up to
+ * max_inflight_proposals and batched up to max_batch_entries; a follower
+ * Acks what matches or Rejects with a hint; an entry of the leader's epoch
+ * commits once a quorum holds it durably; Commit carries the commit index
+ * and doubles as heartbeat.
+ *
+ * Per follower (leader side):
+ *   probing --Ack--> pipelining --Reject(log_mismatch) or retry--> probing
+ *   any --retry_attempts resends unanswered--> unreachable (empty probes)
+ *   unreachable --any answer--> reachable */
+#include "node-private.h"
+
+#include <stdlib.h>
+
+/* ---- leader: per-peer bookkeeping ---- */
+
+static void
+peer_inflight_reset (Peer *peer)
+{
+  peer->inflight_head = 0;
+  peer->inflight_count = 0;
+  peer->retry_deadline_ms = 0;
+}
+
+static gboolean
+peer_window_open (const DsmNode *node, const Peer *peer)
+{
+  guint window = peer->probing || !peer->reachable ? 1 : node->config->max_inflight_proposals;
+  return peer->inflight_count < window;
+}
+
+static void
+peer_inflight_push (DsmNode *node, Peer *peer, guint64 last_index)
+{
+  guint max = node->config->max_inflight_proposals;
+
+  g_assert (peer->inflight_count < max);
+  peer->inflight[(peer->inflight_head + peer->inflight_count) % max] = last_index;
+  peer->inflight_count++;
+  if (peer->retry_deadline_ms == 0)
+    peer->retry_deadline_ms = node->now_ms + node->config->retry_delay_ms;
+}
+
+static void
+peer_inflight_ack (DsmNode *node, Peer *peer, guint64 match_index)
+{
+  guint max = node->config->max_inflight_proposals;
+  gboolean progress = FALSE;
+
+  while (peer->inflight_count > 0 && peer->inflight[peer->inflight_head] <= match_index)
+    {
+      peer->inflight_head = (peer->inflight_head + 1) % max;
+      peer->inflight_count--;
+      progress = TRUE;
+    }
+  if (peer->inflight_count == 0)
+    peer->retry_deadline_ms = 0;
+  else if (progress)
+    peer->retry_deadline_ms = node->now_ms + node->config->retry_delay_ms;
+}
+
+void
+replication_reset_peers (DsmNode *node)
+{
+  guint64 next = dsm_log_last_index (node->log) + 1;
+
+  for (guint i = 0; i < node->n_peers; i++)
+    {
+      Peer *peer = &node->peers[i];
+      peer->next_index = next;
+      peer->match_index = 0;
+      peer->probing = TRUE;
+      peer_inflight_reset (peer);
+      peer->attempts = 0;
+      peer->reachable = TRUE;
+      peer->last_heard_ms = node->now_ms;
+      peer->last_sent_ms = 0;
+      peer->acked_hb_seq = 0;
+      peer->commit_sent = 0;
+      peer->heartbeat_due = TRUE;
+      snapshot_peer_reset (peer);
+    }
+}
+
+/* ---- leader: sending ---- */
+
+static void
+send_proposal (DsmNode *node, Peer *peer)
+{
+  guint64 prev_index = peer->next_index - 1;
+  guint64 prev_epoch = 0;
+  gboolean held = dsm_log_epoch_at (node->log, prev_index, &prev_epoch);
+  g_assert (held);
+
+  DsmMessage *msg = node_message (node, DSM_MSG_PROPOSAL, peer->id);
+  msg->prev_index = prev_index;
+  msg->prev_epoch = prev_epoch;
+  msg->commit_index = node->commit_index;
+  msg->hb_seq = node->hb_round;
+  /* An unreachable peer gets empty probes until it answers. */
+  msg->entries = peer->reachable
+                     ? dsm_log_slice (node->log, peer->next_index, node->config->max_batch_entries,
+                                      node->config->max_batch_bytes)
+                     : g_ptr_array_new_with_free_func ((GDestroyNotify) dsm_entry_unref);
+
+  guint64 last = prev_index + msg->entries->len;
+  peer_inflight_push (node, peer, last);
+  peer->next_index = last + 1;
+  peer->commit_sent = MAX (peer->commit_sent, MIN (node->commit_index, last));
+  node_send (node, msg);
+}
+
+static void
+send_commit (DsmNode *node, Peer *peer)
+{
+  DsmMessage *msg = node_message (node, DSM_MSG_COMMIT, peer->id);
+
+  /* Only what the follower is known to hold: its log may still carry a
+   * deposed leader's entries past match_index. */
+  msg->commit_index = MIN (node->commit_index, peer->match_index);
+  msg->hb_seq = node->hb_round;
+  peer->commit_sent = MAX (peer->commit_sent, msg->commit_index);
+  node_send (node, msg);
+}
+
+static gboolean
+peer_needs_snapshot (const DsmNode *node, const Peer *peer)
+{
+  return peer->snapshot != NULL || peer->next_index <= dsm_log_snapshot_index (node->log);
+}
+
+/* Whether flush_peer() would send something now; dsm_node_has_output()
+ * must agree with it exactly, or hosts spin. */
+gboolean
+replication_peer_has_output (const DsmNode *node, const Peer *peer, gboolean read_broadcast)
+{
+  if (peer_needs_snapshot (node, peer))
+    {
+      if (!peer->snapshot_in_flight && peer->reachable)
+        return TRUE;
+    }
+  else if (peer->next_index <= dsm_log_last_index (node->log) && peer_window_open (node, peer))
+    return TRUE;
+  else if (!peer->reachable && peer->inflight_count == 0)
+    return TRUE;
+  return peer->heartbeat_due || read_broadcast
+         || peer->commit_sent < MIN (node->commit_index, peer->match_index);
+}
+
+static void
+flush_peer (DsmNode *node, Peer *peer, gboolean read_broadcast)
+{
+  gboolean sent = FALSE;
+
+  if (peer_needs_snapshot (node, peer))
+    {
+      /* Heartbeats probe an unreachable peer; chunks wait for its answer. */
+      if (peer->reachable)
+        sent = snapshot_flush_peer (node, peer);
+    }
+  else if (peer->next_index <= dsm_log_last_index (node->log) && peer_window_open (node, peer))
+    {
+      /* An unreachable peer's window is one Proposal, without entries. */
+      while (peer->next_index <= dsm_log_last_index (node->log) && peer_window_open (node, peer))
+        send_proposal (node, peer);
+      sent = TRUE;
+    }
+  else if (!peer->reachable && peer->inflight_count == 0)
+    {
+      /* An empty probe asks an unreachable peer whether it is back. */
+      send_proposal (node, peer);
+      sent = TRUE;
+    }
+  if (!sent && (peer->heartbeat_due || read_broadcast
+                || peer->commit_sent < MIN (node->commit_index, peer->match_index)))
+    {
+      send_commit (node, peer);
+      sent = TRUE;
+    }
+  if (sent)
+    {
+      peer->heartbeat_due = FALSE;
+      peer->last_sent_ms = node->now_ms;
+    }
+}
+
+void
+replication_flush (DsmNode *node)
+{
+  g_assert (node->role == DSM_ROLE_LEADER);
+
+  gboolean read_broadcast = node->read_broadcast;
+  node->read_broadcast = FALSE;
+  for (guint i = 0; i < node->n_peers; i++)
+    flush_peer (node, &node->peers[i], read_broadcast);
+}
+
+/* ---- leader: timers ---- */
+
+static void
+tick_retry (DsmNode *node, Peer *peer)
+{
+  if (peer->attempts < node->config->retry_attempts)
+    {
+      peer->attempts++;
+      node->metrics.retries++;
+      node_event (node, DSM_EVENT_RETRY, peer->id, peer->match_index + 1, peer->attempts,
+                  DSM_REJECT_NONE, NULL);
+    }
+  else if (peer->reachable)
+    {
+      peer->reachable = FALSE;
+      node->metrics.peers_unreachable_total++;
+      node_event (node, DSM_EVENT_PEER_UNREACHABLE, peer->id, peer->match_index, peer->attempts,
+                  DSM_REJECT_NONE, NULL);
+    }
+  /* Resend from what is known to match: the lost Proposal and everything
+   * pipelined after it. */
+  peer_inflight_reset (peer);
+  peer->next_index = peer->match_index + 1;
+  peer->probing = TRUE;
+  peer->snapshot_in_flight = FALSE;
+}
+
+static void
+tick_check_quorum (DsmNode *node)
+{
+  guint64 window = node->config->election_timeout_ms_max;
+  guint active = 1;
+
+  for (guint i = 0; i < node->n_peers; i++)
+    if (node->peers[i].last_heard_ms + window >= node->now_ms)
+      active++;
+  if (active < node_quorum (node))
+    {
+      node_become_follower (node, node->epoch, DSM_NODE_NONE,
+                            "no quorum answered within the election timeout");
+      return;
+    }
+  node->quorum_deadline_ms = node->now_ms + window;
+}
+
+void
+replication_tick (DsmNode *node)
+{
+  g_assert (node->role == DSM_ROLE_LEADER);
+
+  for (guint i = 0; i < node->n_peers; i++)
+    {
+      Peer *peer = &node->peers[i];
+      if (peer->retry_deadline_ms != 0 && node->now_ms >= peer->retry_deadline_ms)
+        tick_retry (node, peer);
+      if (node->now_ms >= peer->last_sent_ms + node->config->heartbeat_ms)
+        peer->heartbeat_due = TRUE;
+    }
+  if (node->now_ms >= node->quorum_deadline_ms)
+    tick_check_quorum (node);
+}
+
+guint64
+replication_next_deadline (const DsmNode *node)
+{
+  guint64 next = node->quorum_deadline_ms;
+
+  for (guint i = 0; i < node->n_peers; i++)
+    {
+      const Peer *peer = &node->peers[i];
+      if (!peer->heartbeat_due)
+        next = MIN (next, peer->last_sent_ms + node->config->heartbeat_ms);
+      if (peer->retry_deadline_ms != 0)
+        next = MIN (next, peer->retry_deadline_ms);
+    }
+  return next;
+}
+
+/* ---- leader: answers ---- */
+
+static int
+compare_desc (const void *a, const void *b)
+{
+  guint64 x = *(const guint64 *) a, y = *(const guint64 *) b;
+  return x < y ? 1 : x > y ? -1 : 0;
+}
+
+void
+replication_advance_commit (DsmNode *node)
+{
+  if (node->role != DSM_ROLE_LEADER)
+    return;
+
+  guint64 matches[DSM_MAX_NODES];
+  guint n = 0;
+  /* We count ourselves only for what our own disk holds. */
+  matches[n++] = node->durable_index;
+  for (guint i = 0; i < node->n_peers; i++)
+    matches[n++] = node->peers[i].match_index;
+  qsort (matches, n, sizeof matches[0], compare_desc);
+
+  guint64 index = matches[node_quorum (node) - 1];
+  if (MUTANT (node, DSM_MUTANT_COMMIT_WITHOUT_MAJORITY))
+    index = node->durable_index;
+  if (index <= node->commit_index)
+    return;
+
+  /* Only an entry of our own epoch commits by counting replicas; earlier
+   * ones commit with it (PROTOCOL.md, "Commit rule"). */
+  guint64 epoch = 0;
+  gboolean held = dsm_log_epoch_at (node->log, index, &epoch);
+  g_assert (held);
+  if (epoch == node->epoch || MUTANT (node, DSM_MUTANT_COMMIT_OLD_EPOCH))
+    node_set_commit (node, index);
+}
+
+guint64
+replication_confirmed_round (const DsmNode *node)
+{
+  guint quorum = node_quorum (node);
+  guint64 rounds[DSM_MAX_NODES];
+
+  if (quorum <= 1)
+    return node->hb_round;
+  for (guint i = 0; i < node->n_peers; i++)
+    rounds[i] = node->peers[i].acked_hb_seq;
+  qsort (rounds, node->n_peers, sizeof rounds[0], compare_desc);
+  /* We confirm every round ourselves: quorum - 1 peers must echo it. */
+  return rounds[quorum - 2];
+}
+
+/* Any answer in our epoch: the peer is alive and recognises us. */
+static Peer *
+on_answer (DsmNode *node, const DsmMessage *msg)
+{
+  Peer *peer = node_find_peer (node, msg->from);
+
+  peer->last_heard_ms = node->now_ms;
+  peer->attempts = 0;
+  if (msg->hb_seq > peer->acked_hb_seq && msg->hb_seq <= node->hb_round)
+    peer->acked_hb_seq = msg->hb_seq;
+  if (!peer->reachable)
+    {
+      peer->reachable = TRUE;
+      node_event (node, DSM_EVENT_PEER_REACHABLE, peer->id, peer->match_index, 0,
+                  DSM_REJECT_NONE, NULL);
+    }
+  return peer;
+}
+
+void
+replication_on_ack (DsmNode *node, const DsmMessage *msg)
+{
+  if (!node_check_epoch (node, msg))
+    return;
+  if (node->role != DSM_ROLE_LEADER)
+    {
+      node->metrics.messages_ignored++;
+      return;
+    }
+
+  Peer *peer = on_answer (node, msg);
+  if (peer->snapshot != NULL)
+    {
+      /* Streaming a snapshot: only its chunk answers move things on. */
+      if (msg->last_index != 0)
+        snapshot_on_ack (node, peer, msg);
+    }
+  else if (msg->match_index <= dsm_log_last_index (node->log))
+    {
+      if (msg->match_index > peer->match_index)
+        peer->match_index = msg->match_index;
+      if (peer->next_index <= peer->match_index)
+        peer->next_index = peer->match_index + 1;
+      /* The answer to our latest Proposal: the logs match, pipeline again. */
+      if (msg->match_index + 1 >= peer->next_index)
+        peer->probing = FALSE;
+      peer_inflight_ack (node, peer, msg->match_index);
+    }
+  replication_advance_commit (node);
+  client_on_read_confirmed (node, replication_confirmed_round (node));
+}
+
+void
+replication_on_reject (DsmNode *node, const DsmMessage *msg)
+{
+  if (!node_check_epoch (node, msg))
+    return;
+  if (node->role != DSM_ROLE_LEADER || msg->reason != DSM_REJECT_LOG_MISMATCH)
+    {
+      node->metrics.messages_ignored++;
+      return;
+    }
+
+  Peer *peer = on_answer (node, msg);
+  if (msg->prev_index < peer->match_index)
+    return; /* answers a Proposal older than what the peer has acked since */
+  guint64 next = MIN (msg->prev_index, msg->hint_index);
+  peer->next_index = MAX (peer->match_index + 1, MAX (next, 1));
+  peer->probing = TRUE;
+  peer_inflight_reset (peer);
+  client_on_read_confirmed (node, replication_confirmed_round (node));
+}
+
+/* ---- follower ---- */
+
+void
+replication_send_reject (DsmNode *node, DsmNodeId to, DsmRejectReason reason,
+                         const DsmMessage *about)
+{
+  DsmMessage *msg = node_message (node, DSM_MSG_REJECT, to);
+
+  msg->reason = reason;
+  msg->prev_index = about->prev_index;
+  msg->hb_seq = about->hb_seq;
+  if (reason == DSM_REJECT_LOG_MISMATCH)
+    {
+      guint64 last = dsm_log_last_index (node->log);
+      if (last < about->prev_index)
+        msg->hint_index = last + 1;
+      else
+        {
+          /* Skip back over the whole conflicting epoch at once. */
+          gboolean held = dsm_log_epoch_at (node->log, about->prev_index, &msg->hint_epoch);
+          g_assert (held);
+          msg->hint_index = dsm_log_first_index_of_epoch (node->log, about->prev_index);
+        }
+    }
+  node_event (node, DSM_EVENT_REJECT, to, about->prev_index, 0, reason, NULL);
+  node_send (node, msg);
+}
+
+/* A valid message from the leader of our epoch: follow it. */
+gboolean
+replication_follow_leader (DsmNode *node, const DsmMessage *msg)
+{
+  if (!node_check_epoch (node, msg))
+    return FALSE;
+  if (node->role == DSM_ROLE_LEADER)
+    {
+      /* Two leaders in one epoch cannot happen (PROTOCOL.md, "Election
+       * safety"); a forged message must not make us act on it. */
+      node->metrics.messages_ignored++;
+      return FALSE;
+    }
+  if (node->role != DSM_ROLE_FOLLOWER || node->leader_id != msg->from)
+    node_become_follower (node, node->epoch, msg->from, "heard from the leader");
+  node->last_leader_contact_ms = node->now_ms;
+  node->election_deadline_ms = node->now_ms + node_random_election_timeout (node);
+  return TRUE;
+}
+
+static void
+send_ack (DsmNode *node, const DsmMessage *about, guint64 match_index)
+{
+  DsmMessage *msg = node_message (node, DSM_MSG_ACK, about->from);
+
+  msg->match_index = match_index;
+  msg->hb_seq = about->hb_seq;
+  node_send (node, msg);
+}
+
+void
+replication_on_proposal (DsmNode *node, const DsmMessage *msg)
+{
+  if (!replication_follow_leader (node, msg))
+    return;
+
+  guint n = msg->entries != NULL ? msg->entries->len : 0;
+  guint first = 0;
+  guint64 snapshot_index = dsm_log_snapshot_index (node->log);
+
+  if (msg->prev_index < snapshot_index)
+    {
+      /* What we compacted is committed, hence in the leader's log too. */
+      while (first < n && ((DsmEntry *) msg->entries->pdata[first])->index <= snapshot_index)
+        first++;
+    }
+  else
+    {
+      guint64 epoch = 0;
+      if (!dsm_log_epoch_at (node->log, msg->prev_index, &epoch) || epoch != msg->prev_epoch)
+        {
+          replication_send_reject (node, msg->from, DSM_REJECT_LOG_MISMATCH, msg);
+          return;
+        }
+    }
+
+  for (guint i = first; i < n; i++)
+    {
+      DsmEntry *entry = msg->entries->pdata[i];
+      guint64 epoch = 0;
+      if (dsm_log_epoch_at (node->log, entry->index, &epoch))
+        {
+          if (epoch == entry->epoch)
+            continue;
+          if (entry->index <= node->commit_index)
+            {
+              node->metrics.messages_ignored++;
+              return; /* would rewrite a committed entry: not from a real leader */
+            }
+          node_log_truncate (node, entry->index);
+        }
+      node_log_append (node, entry);
+    }
+
+  guint64 match = MAX (msg->prev_index + n, snapshot_index);
+  if (msg->commit_index > node->commit_index)
+    node_set_commit (node, MIN (msg->commit_index, match));
+  if (MUTANT (node, DSM_MUTANT_APPLY_BEFORE_COMMIT))
+    node_apply_committed (node);
+  node_persist_entries_flush (node);
+  send_ack (node, msg, match);
+}
+
+void
+replication_on_commit (DsmNode *node, const DsmMessage *msg)
+{
+  if (!replication_follow_leader (node, msg))
+    return;
+  if (msg->commit_index > node->commit_index)
+    node_set_commit (node, MIN (msg->commit_index, dsm_log_last_index (node->log)));
+  send_ack (node, msg, 0);
+}

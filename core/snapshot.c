@@ -1,0 +1,292 @@
+/* core/snapshot.c: snapshots and log compaction (PROTOCOL.md, "Snapshots"):
+ * a node snapshots its store every snapshot_threshold_entries applied
+ * entries and, once the snapshot is durable, drops the log it covers; a
+ * leader streams its snapshot in chunks to a follower that needs entries
+ * it no longer has; the follower installs it whole or not at all.
+ *
+ * Leader, per follower:   none --next <= compacted--> sending
+ *   sending --Ack(offset)--> sending --Ack(match = index)--> none
+ * Follower: idle --chunk at 0--> receiving --chunks--> install --> idle */
+#include "node-private.h"
+
+/* A leader sending more than this is not one we trust. */
+#define SNAPSHOT_BYTES_MAX (G_GUINT64_CONSTANT (1) << 30)
+
+void
+snapshot_peer_reset (Peer *peer)
+{
+  g_clear_pointer (&peer->snapshot, g_bytes_unref);
+  peer->snapshot_index = 0;
+  peer->snapshot_epoch = 0;
+  peer->snapshot_offset = 0;
+  peer->snapshot_in_flight = FALSE;
+}
+
+/* ---- taking one ---- */
+
+void
+snapshot_maybe_take (DsmNode *node)
+{
+  guint64 applied = dsm_store_get_applied_index (node->store);
+  guint threshold = node->config->snapshot_threshold_entries;
+
+  if (threshold == 0 || node->snapshot_seq != 0 || applied > node->commit_index
+      || applied < node->snapshot_index + threshold)
+    return;
+
+  g_clear_pointer (&node->pending_snapshot, g_bytes_unref);
+  node->pending_snapshot = dsm_store_snapshot (node->store);
+  node->pending_index = applied;
+  node->pending_epoch = dsm_store_get_applied_epoch (node->store);
+  node->pending_reset = FALSE;
+  node->snapshot_seq = node_persist_snapshot (node, applied, node->pending_epoch,
+                                              node->pending_snapshot, FALSE);
+}
+
+void
+snapshot_on_persisted (DsmNode *node)
+{
+  g_assert (node->pending_snapshot != NULL);
+
+  g_clear_pointer (&node->snapshot, g_bytes_unref);
+  node->snapshot = g_steal_pointer (&node->pending_snapshot);
+  node->snapshot_index = node->pending_index;
+  node->snapshot_epoch = node->pending_epoch;
+  node->snapshot_seq = 0;
+  if (!node->pending_reset)
+    {
+      /* The log up to the snapshot is now redundant, on disk and here. */
+      if (node->snapshot_index > dsm_log_snapshot_index (node->log))
+        dsm_log_compact_to (node->log, node->snapshot_index);
+      node->metrics.snapshots_taken++;
+      node_event (node, DSM_EVENT_SNAPSHOT, DSM_NODE_NONE, node->snapshot_index,
+                  g_bytes_get_size (node->snapshot), DSM_REJECT_NONE, NULL);
+    }
+}
+
+/* ---- sending one (leader) ---- */
+
+gboolean
+snapshot_flush_peer (DsmNode *node, Peer *peer)
+{
+  /* Between attempts, move to a newer snapshot if one was taken. */
+  if (peer->snapshot != NULL && peer->snapshot_offset == 0 && !peer->snapshot_in_flight
+      && node->snapshot_index > peer->snapshot_index)
+    snapshot_peer_reset (peer);
+  if (peer->snapshot == NULL)
+    {
+      g_assert (node->snapshot != NULL);
+      peer->snapshot = g_bytes_ref (node->snapshot);
+      peer->snapshot_index = node->snapshot_index;
+      peer->snapshot_epoch = node->snapshot_epoch;
+      peer->snapshot_offset = 0;
+      peer->snapshot_in_flight = FALSE;
+    }
+  if (peer->snapshot_in_flight)
+    return FALSE;
+
+  gsize size = g_bytes_get_size (peer->snapshot);
+  gsize length = MIN (size - peer->snapshot_offset, node->config->snapshot_chunk_bytes);
+  DsmMessage *msg = node_message (node, DSM_MSG_SNAPSHOT, peer->id);
+  msg->last_index = peer->snapshot_index;
+  msg->last_epoch = peer->snapshot_epoch;
+  msg->snapshot_offset = peer->snapshot_offset;
+  msg->data = g_bytes_new_from_bytes (peer->snapshot, peer->snapshot_offset, length);
+  msg->done = peer->snapshot_offset + length == size;
+  msg->hb_seq = node->hb_round;
+  peer->snapshot_in_flight = TRUE;
+  peer->retry_deadline_ms = node->now_ms + node->config->retry_delay_ms;
+  node_send (node, msg);
+  return TRUE;
+}
+
+void
+snapshot_on_ack (DsmNode *node, Peer *peer, const DsmMessage *msg)
+{
+  if (msg->last_index != peer->snapshot_index)
+    return; /* about an earlier snapshot */
+  peer->snapshot_in_flight = FALSE;
+  peer->retry_deadline_ms = 0;
+  if (msg->match_index >= peer->snapshot_index)
+    {
+      peer->match_index = MAX (peer->match_index, msg->match_index);
+      peer->next_index = peer->match_index + 1;
+      peer->probing = FALSE;
+      snapshot_peer_reset (peer);
+      return;
+    }
+  peer->snapshot_offset = MIN (msg->snapshot_offset, g_bytes_get_size (peer->snapshot));
+}
+
+/* ---- receiving one (follower) ---- */
+
+static void
+send_chunk_ack (DsmNode *node, const DsmMessage *about, guint64 offset, guint64 match_index)
+{
+  DsmMessage *msg = node_message (node, DSM_MSG_ACK, about->from);
+
+  msg->last_index = about->last_index;
+  msg->snapshot_offset = offset;
+  msg->match_index = match_index;
+  msg->hb_seq = about->hb_seq;
+  node_send (node, msg);
+}
+
+static void
+incoming_reset (DsmNode *node)
+{
+  g_clear_pointer (&node->incoming, g_byte_array_unref);
+  node->incoming_index = 0;
+  node->incoming_epoch = 0;
+  node->incoming_from = DSM_NODE_NONE;
+}
+
+static gboolean
+install (DsmNode *node, const DsmMessage *msg, GBytes *bytes)
+{
+  g_autoptr(GError) error = NULL;
+
+  if (!dsm_store_restore (node->store, bytes, &error)
+      || dsm_store_get_applied_index (node->store) != msg->last_index)
+    {
+      /* The store is unchanged on failure; a mismatched index means the
+       * leader sent something it should not have: ask again from scratch. */
+      node->metrics.messages_ignored++;
+      return FALSE;
+    }
+
+  guint64 epoch = 0;
+  gboolean keep = dsm_log_epoch_at (node->log, msg->last_index, &epoch) && epoch == msg->last_epoch;
+  if (keep)
+    dsm_log_compact_to (node->log, msg->last_index);
+  else
+    {
+      /* Waiters on entries the snapshot replaces learn their fate below. */
+      if (dsm_log_last_index (node->log) > msg->last_index)
+        node_log_truncate (node, msg->last_index + 1);
+      dsm_log_reset (node->log, msg->last_index, msg->last_epoch);
+      node->unpersisted_from = 0;
+    }
+  if (node->unpersisted_from != 0 && node->unpersisted_from <= msg->last_index)
+    node->unpersisted_from = dsm_log_last_index (node->log) > msg->last_index ? msg->last_index + 1 : 0;
+  node->commit_index = MAX (node->commit_index, msg->last_index);
+
+  g_clear_pointer (&node->pending_snapshot, g_bytes_unref);
+  node->pending_snapshot = g_bytes_ref (bytes);
+  node->pending_index = msg->last_index;
+  node->pending_epoch = msg->last_epoch;
+  node->pending_reset = !keep;
+  node->snapshot_seq = node_persist_snapshot (node, msg->last_index, msg->last_epoch, bytes, !keep);
+  node->metrics.snapshots_installed++;
+  node_event (node, DSM_EVENT_SNAPSHOT, msg->from, msg->last_index, g_bytes_get_size (bytes),
+              DSM_REJECT_NONE, NULL);
+  client_on_snapshot_installed (node);
+  return TRUE;
+}
+
+void
+snapshot_on_chunk (DsmNode *node, const DsmMessage *msg)
+{
+  if (!replication_follow_leader (node, msg))
+    return;
+
+  /* Already covered by what we committed: nothing to install. */
+  if (msg->last_index <= node->commit_index)
+    {
+      incoming_reset (node);
+      send_chunk_ack (node, msg, msg->snapshot_offset + g_bytes_get_size (msg->data), node->commit_index);
+      return;
+    }
+
+  gboolean same = node->incoming != NULL && node->incoming_index == msg->last_index
+                  && node->incoming_epoch == msg->last_epoch && node->incoming_from == msg->from;
+  if (msg->snapshot_offset == 0 && !same)
+    {
+      incoming_reset (node);
+      node->incoming = g_byte_array_new ();
+      node->incoming_index = msg->last_index;
+      node->incoming_epoch = msg->last_epoch;
+      node->incoming_from = msg->from;
+      same = TRUE;
+    }
+  gsize size = g_bytes_get_size (msg->data);
+  if (!same || msg->snapshot_offset != node->incoming->len
+      || node->incoming->len + size > SNAPSHOT_BYTES_MAX)
+    {
+      guint64 want = same && node->incoming->len + size <= SNAPSHOT_BYTES_MAX ? node->incoming->len : 0;
+      if (want == 0)
+        incoming_reset (node);
+      send_chunk_ack (node, msg, want, 0);
+      return;
+    }
+
+  g_byte_array_append (node->incoming, g_bytes_get_data (msg->data, NULL), size);
+  if (!msg->done)
+    {
+      send_chunk_ack (node, msg, node->incoming->len, 0);
+      return;
+    }
+
+  g_autoptr(GBytes) bytes = g_byte_array_free_to_bytes (g_steal_pointer (&node->incoming));
+  incoming_reset (node);
+  if (!install (node, msg, bytes))
+    {
+      send_chunk_ack (node, msg, 0, 0);
+      return;
+    }
+  send_chunk_ack (node, msg, g_bytes_get_size (bytes), msg->last_index);
+}
+
+/* ---- restart ---- */
+
+gboolean
+snapshot_restore_durable (DsmNode *node, const DsmDurableState *durable, GError **error)
+{
+  if (durable->snapshot != NULL)
+    {
+      if (!dsm_store_restore (node->store, durable->snapshot, error))
+        {
+          g_prefix_error (error, "snapshot at index %" G_GUINT64_FORMAT ": ", durable->snapshot_index);
+          return FALSE;
+        }
+      if (dsm_store_get_applied_index (node->store) != durable->snapshot_index)
+        {
+          g_set_error (error, DSM_CONSENSUS_ERROR, DSM_CONSENSUS_ERROR_DURABLE_STATE,
+                       "snapshot claims index %" G_GUINT64_FORMAT " but holds index %" G_GUINT64_FORMAT,
+                       durable->snapshot_index, dsm_store_get_applied_index (node->store));
+          return FALSE;
+        }
+      dsm_log_reset (node->log, durable->snapshot_index, durable->snapshot_epoch);
+      node->snapshot = g_bytes_ref (durable->snapshot);
+      node->snapshot_index = durable->snapshot_index;
+      node->snapshot_epoch = durable->snapshot_epoch;
+    }
+  else if (durable->snapshot_index != 0)
+    {
+      g_set_error (error, DSM_CONSENSUS_ERROR, DSM_CONSENSUS_ERROR_DURABLE_STATE,
+                   "snapshot index %" G_GUINT64_FORMAT " given without a snapshot",
+                   durable->snapshot_index);
+      return FALSE;
+    }
+
+  for (guint i = 0; durable->entries != NULL && i < durable->entries->len; i++)
+    {
+      DsmEntry *entry = durable->entries->pdata[i];
+      guint64 expected = dsm_log_last_index (node->log) + 1;
+      if (entry->index < expected)
+        continue; /* covered by the snapshot */
+      if (entry->index != expected || entry->epoch < dsm_log_last_epoch (node->log)
+          || entry->epoch > durable->epoch)
+        {
+          g_set_error (error, DSM_CONSENSUS_ERROR, DSM_CONSENSUS_ERROR_DURABLE_STATE,
+                       "log entry %u: index %" G_GUINT64_FORMAT " epoch %" G_GUINT64_FORMAT
+                       " does not follow index %" G_GUINT64_FORMAT " epoch %" G_GUINT64_FORMAT
+                       " within epoch %" G_GUINT64_FORMAT,
+                       i, entry->index, entry->epoch, expected - 1,
+                       dsm_log_last_epoch (node->log), durable->epoch);
+          return FALSE;
+        }
+      dsm_log_append (node->log, entry);
+    }
+  return TRUE;
+}

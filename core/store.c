@@ -1,0 +1,793 @@
+/* core/store.c: the replicated state machine: named machine instances and
+ * client sessions, applied in log order, snapshotted as canonical JSON.
+ *
+ * Sessions (PROTOCOL.md, "Client sessions"): per client id, the outcomes
+ * of its last `session_window` sequence numbers.  A (client, seq) seen
+ * again repeats its first outcome; one older than the window remembers is
+ * answered "unknown" and not applied.  At most `max_sessions` clients are
+ * remembered; the one whose last command is oldest is forgotten first.
+ * All of it is a function of the applied entries, so every node agrees. */
+#include "store.h"
+
+#include <string.h>
+
+#include "codec.h"
+#include "error.h"
+
+typedef struct {
+  char *name;
+  const DsmMachineDef *def;   /* owned by the config */
+  const char *state;          /* owned by def */
+  guint64 index;              /* last entry that changed it */
+} Instance;
+
+typedef struct {
+  guint64 seq;
+  DsmReplyStatus status;
+  DsmRejectReason reason;
+  guint64 index;
+  const DsmMachineDef *def;   /* nullable */
+  const char *from;           /* owned by def, nullable */
+  const char *state;          /* owned by def, nullable */
+} SessionResult;
+
+typedef struct {
+  char *client_id;
+  GArray *results;            /* SessionResult, ascending seq, at most session_window */
+  guint64 last_index;
+  GList link;                 /* in DsmStore.lru, data = this */
+} Session;
+
+struct _DsmStore {
+  DsmConfig *config;
+  GHashTable *instances;      /* name -> Instance* */
+  GHashTable *sessions;       /* client_id -> Session* */
+  GQueue lru;                 /* Session, least recently applied first */
+  guint64 applied_index;
+  guint64 applied_epoch;
+};
+
+void
+dsm_apply_result_clear (DsmApplyResult *result)
+{
+  g_clear_pointer (&result->def, dsm_machine_def_unref);
+}
+
+static void
+instance_free (Instance *instance)
+{
+  g_free (instance->name);
+  g_free (instance);
+}
+
+static void
+session_free (Session *session)
+{
+  g_free (session->client_id);
+  g_array_unref (session->results);
+  g_free (session);
+}
+
+static GHashTable *
+instances_new (void)
+{
+  return g_hash_table_new_full (g_str_hash, g_str_equal, NULL, (GDestroyNotify) instance_free);
+}
+
+static GHashTable *
+sessions_new (void)
+{
+  return g_hash_table_new_full (g_str_hash, g_str_equal, NULL, (GDestroyNotify) session_free);
+}
+
+DsmStore *
+dsm_store_new (DsmConfig *config)
+{
+  DsmStore *store = g_new0 (DsmStore, 1);
+
+  store->config = dsm_config_ref (config);
+  store->instances = instances_new ();
+  store->sessions = sessions_new ();
+  g_queue_init (&store->lru);
+  return store;
+}
+
+void
+dsm_store_free (DsmStore *store)
+{
+  if (store == NULL)
+    return;
+  g_hash_table_unref (store->instances);
+  g_hash_table_unref (store->sessions);
+  dsm_config_unref (store->config);
+  g_free (store);
+}
+
+guint64
+dsm_store_get_applied_index (const DsmStore *store)
+{
+  return store->applied_index;
+}
+
+guint64
+dsm_store_get_applied_epoch (const DsmStore *store)
+{
+  return store->applied_epoch;
+}
+
+guint
+dsm_store_get_n_machines (const DsmStore *store)
+{
+  return g_hash_table_size (store->instances);
+}
+
+/* The definition a command uses: the one it names, else the instance's,
+ * else the config's default. */
+static const DsmMachineDef *
+validate_find_definition (const DsmStore *store, const DsmCommand *cmd,
+                          const DsmMachineDef *instance_def, DsmRejectReason *reason,
+                          GError **error)
+{
+  if (cmd->definition == NULL)
+    return instance_def != NULL
+               ? instance_def
+               : dsm_config_find_definition (store->config, store->config->default_definition);
+
+  const DsmMachineDef *def = dsm_config_find_definition (store->config, cmd->definition);
+  if (def == NULL)
+    {
+      *reason = DSM_REJECT_BAD_REQUEST;
+      g_set_error (error, DSM_MACHINE_ERROR, DSM_MACHINE_ERROR_UNKNOWN_DEFINITION,
+                   "machine \"%s\": no definition named \"%s\"", cmd->machine, cmd->definition);
+      return NULL;
+    }
+  if (instance_def != NULL && instance_def != def)
+    {
+      *reason = DSM_REJECT_BAD_REQUEST;
+      g_set_error (error, DSM_MACHINE_ERROR, DSM_MACHINE_ERROR_DEFINITION_MISMATCH,
+                   "machine \"%s\" is a \"%s\", not a \"%s\"", cmd->machine,
+                   dsm_machine_def_get_name (instance_def), cmd->definition);
+      return NULL;
+    }
+  return def;
+}
+
+/* The static half of validation; fills in the definition and instance. */
+static gboolean
+validate_static (const DsmStore *store, const DsmCommand *cmd, DsmRejectReason *reason,
+                 const DsmMachineDef **def_out, const Instance **instance_out, GError **error)
+{
+  const Instance *instance = g_hash_table_lookup (store->instances, cmd->machine);
+  const DsmMachineDef *def = validate_find_definition (store, cmd, instance ? instance->def : NULL,
+                                                       reason, error);
+  if (def == NULL)
+    return FALSE;
+  *def_out = def;
+  *instance_out = instance;
+
+  const char *unknown = NULL;
+  if (cmd->op == DSM_OP_TRANSITION && dsm_machine_def_lookup_state (def, cmd->to) == NULL)
+    unknown = cmd->to;
+  else if (cmd->from != NULL && dsm_machine_def_lookup_state (def, cmd->from) == NULL)
+    unknown = cmd->from;
+  if (unknown != NULL)
+    {
+      *reason = DSM_REJECT_BAD_REQUEST;
+      g_set_error (error, DSM_MACHINE_ERROR, DSM_MACHINE_ERROR_UNKNOWN_STATE,
+                   "machine \"%s\": \"%s\" has no state \"%s\"", cmd->machine,
+                   dsm_machine_def_get_name (def), unknown);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+gboolean
+dsm_store_check (const DsmStore *store, const DsmCommand *cmd, DsmRejectReason *reason,
+                 GError **error)
+{
+  const DsmMachineDef *def;
+  const Instance *instance;
+
+  g_return_val_if_fail (store != NULL && cmd != NULL && cmd->machine != NULL, FALSE);
+  return validate_static (store, cmd, reason, &def, &instance, error);
+}
+
+gboolean
+dsm_store_validate (const DsmStore *store, const DsmCommand *cmd, DsmRejectReason *reason,
+                    const DsmMachineDef **def_out, const char **to_out, GError **error)
+{
+  const DsmMachineDef *def = NULL;
+  const Instance *instance = NULL;
+
+  g_return_val_if_fail (store != NULL && cmd != NULL && cmd->machine != NULL, FALSE);
+  gboolean ok = validate_static (store, cmd, reason, &def, &instance, error);
+  if (def_out != NULL)
+    *def_out = def;
+  if (!ok)
+    return FALSE;
+  if (cmd->op == DSM_OP_READ)
+    return TRUE;
+
+  const char *current = instance != NULL ? instance->state : dsm_machine_def_get_initial (def);
+  const char *to = dsm_machine_def_lookup_state (def, cmd->to);
+  const char *from = cmd->from != NULL ? dsm_machine_def_lookup_state (def, cmd->from) : current;
+  if (from != current)
+    {
+      *reason = DSM_REJECT_INVALID_TRANSITION;
+      g_set_error (error, DSM_MACHINE_ERROR, DSM_MACHINE_ERROR_STATE_MISMATCH,
+                   "machine \"%s\" is in %s, not %s: transition to %s refused",
+                   cmd->machine, current, from, to);
+      return FALSE;
+    }
+  if (!dsm_machine_def_validate (def, cmd->machine, current, to, error))
+    {
+      *reason = DSM_REJECT_INVALID_TRANSITION;
+      return FALSE;
+    }
+  if (to_out != NULL)
+    *to_out = to;
+  return TRUE;
+}
+
+static const SessionResult *
+session_find (const Session *session, guint64 seq)
+{
+  /* Windows are small (session_window, 64 by default): a scan beats a tree. */
+  for (guint i = 0; i < session->results->len; i++)
+    {
+      const SessionResult *r = &g_array_index (session->results, SessionResult, i);
+      if (r->seq == seq)
+        return r;
+    }
+  return NULL;
+}
+
+static gboolean
+session_is_stale (const DsmStore *store, const Session *session, guint64 seq)
+{
+  return session->results->len >= store->config->session_window
+         && seq < g_array_index (session->results, SessionResult, 0).seq;
+}
+
+static void
+result_from_session (const SessionResult *r, DsmApplyResult *result)
+{
+  result->status = r->status;
+  result->reason = r->reason;
+  result->result_index = r->index;
+  result->def = r->def != NULL ? dsm_machine_def_ref ((DsmMachineDef *) r->def) : NULL;
+  result->from = r->from;
+  result->state = r->state;
+}
+
+gboolean
+dsm_store_lookup_session (const DsmStore *store, const char *client_id, guint64 seq,
+                          DsmApplyResult *result, gboolean *stale)
+{
+  const Session *session = g_hash_table_lookup (store->sessions, client_id);
+
+  *stale = FALSE;
+  if (session == NULL)
+    return FALSE;
+  const SessionResult *r = session_find (session, seq);
+  if (r != NULL)
+    {
+      result_from_session (r, result);
+      result->duplicate = TRUE;
+      return TRUE;
+    }
+  *stale = session_is_stale (store, session, seq);
+  return FALSE;
+}
+
+/* Records an outcome in the client's session, creating the session (and
+ * forgetting the least recently used one past max_sessions) if needed. */
+static void
+apply_record_session (DsmStore *store, const char *client_id, guint64 seq,
+                      const DsmApplyResult *result)
+{
+  Session *session = g_hash_table_lookup (store->sessions, client_id);
+
+  if (session == NULL)
+    {
+      session = g_new0 (Session, 1);
+      session->client_id = g_strdup (client_id);
+      session->results = g_array_new (FALSE, FALSE, sizeof (SessionResult));
+      session->link.data = session;
+      g_hash_table_insert (store->sessions, session->client_id, session);
+      g_queue_push_tail_link (&store->lru, &session->link);
+      while (g_hash_table_size (store->sessions) > store->config->max_sessions)
+        {
+          Session *oldest = g_queue_peek_head (&store->lru);
+          g_queue_unlink (&store->lru, &oldest->link);
+          g_hash_table_remove (store->sessions, oldest->client_id);
+        }
+    }
+  else
+    {
+      g_queue_unlink (&store->lru, &session->link);
+      g_queue_push_tail_link (&store->lru, &session->link);
+    }
+  session->last_index = result->index;
+
+  SessionResult r = {
+    .seq = seq,
+    .status = result->status,
+    .reason = result->reason,
+    .index = result->result_index,
+    .def = result->def,
+    .from = result->from,
+    .state = result->state,
+  };
+  guint at = session->results->len;
+  while (at > 0 && g_array_index (session->results, SessionResult, at - 1).seq > seq)
+    at--;
+  g_array_insert_val (session->results, at, r);
+  if (session->results->len > store->config->session_window)
+    g_array_remove_index (session->results, 0);
+}
+
+/* Applies a transition that passed (or failed) validation against the
+ * stored state. */
+static void
+apply_transition (DsmStore *store, const DsmEntry *entry, DsmApplyResult *result)
+{
+  const DsmCommand *cmd = &entry->cmd;
+  const DsmMachineDef *def = NULL;
+  const char *to = NULL;
+  DsmRejectReason reason = DSM_REJECT_NONE;
+  Instance *instance = g_hash_table_lookup (store->instances, cmd->machine);
+
+  gboolean ok = dsm_store_validate (store, cmd, &reason, &def, &to, NULL);
+  if (def != NULL)
+    result->def = dsm_machine_def_ref ((DsmMachineDef *) def);
+  result->from = instance != NULL ? instance->state
+                 : def != NULL    ? dsm_machine_def_get_initial (def)
+                                  : NULL;
+  if (!ok || cmd->op == DSM_OP_READ)
+    {
+      result->status = ok ? DSM_REPLY_OK : DSM_REPLY_REJECTED;
+      result->reason = reason;
+      result->state = result->from;
+      return;
+    }
+
+  if (instance == NULL)
+    {
+      instance = g_new0 (Instance, 1);
+      instance->name = g_strdup (cmd->machine);
+      instance->def = def;
+      g_hash_table_insert (store->instances, instance->name, instance);
+    }
+  instance->state = to;
+  instance->index = entry->index;
+  result->status = DSM_REPLY_OK;
+  result->state = to;
+}
+
+void
+dsm_store_apply (DsmStore *store, const DsmEntry *entry, DsmApplyResult *result)
+{
+  g_return_if_fail (store != NULL && entry != NULL && result != NULL);
+  g_assert (entry->index == store->applied_index + 1);
+
+  memset (result, 0, sizeof *result);
+  result->index = entry->index;
+  result->epoch = entry->epoch;
+  result->result_index = entry->index;
+  result->status = DSM_REPLY_OK;
+  store->applied_index = entry->index;
+  store->applied_epoch = entry->epoch;
+  if (entry->kind == DSM_ENTRY_NOOP)
+    return;
+
+  const DsmCommand *cmd = &entry->cmd;
+  if (cmd->client_id != NULL)
+    {
+      gboolean stale = FALSE;
+      if (dsm_store_lookup_session (store, cmd->client_id, cmd->seq, result, &stale))
+        return;
+      if (stale)
+        {
+          /* Too old to tell whether it already took effect: refuse to
+           * apply it a second time, and say the outcome is unknown. */
+          result->status = DSM_REPLY_UNKNOWN;
+          result->reason = DSM_REJECT_STALE_REQUEST;
+          return;
+        }
+    }
+  apply_transition (store, entry, result);
+  if (cmd->client_id != NULL)
+    apply_record_session (store, cmd->client_id, cmd->seq, result);
+}
+
+const char *
+dsm_store_read (const DsmStore *store, const char *machine, const char *definition,
+                const DsmMachineDef **def_out)
+{
+  const Instance *instance = g_hash_table_lookup (store->instances, machine);
+  const DsmMachineDef *def;
+
+  if (definition != NULL)
+    {
+      def = dsm_config_find_definition (store->config, definition);
+      if (def == NULL || (instance != NULL && instance->def != def))
+        return NULL;
+    }
+  else
+    def = instance != NULL ? instance->def
+                           : dsm_config_find_definition (store->config, store->config->default_definition);
+  if (def_out != NULL)
+    *def_out = def;
+  return instance != NULL ? instance->state : dsm_machine_def_get_initial (def);
+}
+
+static int
+compare_names (gconstpointer a, gconstpointer b)
+{
+  const Instance *x = *(Instance *const *) a;
+  const Instance *y = *(Instance *const *) b;
+  return strcmp (x->name, y->name);
+}
+
+static GPtrArray *
+instances_sorted (const DsmStore *store)
+{
+  GPtrArray *all = g_ptr_array_sized_new (g_hash_table_size (store->instances));
+  GHashTableIter iter;
+  gpointer value;
+
+  g_hash_table_iter_init (&iter, store->instances);
+  while (g_hash_table_iter_next (&iter, NULL, &value))
+    g_ptr_array_add (all, value);
+  g_ptr_array_sort (all, compare_names);
+  return all;
+}
+
+void
+dsm_store_foreach (const DsmStore *store, DsmStoreForeachFunc func, gpointer user_data)
+{
+  g_autoptr(GPtrArray) all = instances_sorted (store);
+
+  for (guint i = 0; i < all->len; i++)
+    {
+      const Instance *instance = all->pdata[i];
+      func (instance->name, instance->def, instance->state, instance->index, user_data);
+    }
+}
+
+static void
+snapshot_write_result (GString *out, const SessionResult *r)
+{
+  g_string_append_printf (out, "{\"seq\":%" G_GUINT64_FORMAT ",\"status\":\"%s\",\"reason\":\"%s\",\"index\":%" G_GUINT64_FORMAT,
+                          r->seq, dsm_reply_status_to_string (r->status),
+                          dsm_reject_reason_to_string (r->reason), r->index);
+  if (r->def != NULL)
+    {
+      g_string_append (out, ",\"definition\":");
+      dsm_codec_write_string (out, dsm_machine_def_get_name (r->def));
+    }
+  if (r->from != NULL)
+    {
+      g_string_append (out, ",\"from\":");
+      dsm_codec_write_string (out, r->from);
+    }
+  if (r->state != NULL)
+    {
+      g_string_append (out, ",\"state\":");
+      dsm_codec_write_string (out, r->state);
+    }
+  g_string_append_c (out, '}');
+}
+
+GBytes *
+dsm_store_snapshot (const DsmStore *store)
+{
+  g_autoptr(GPtrArray) all = instances_sorted (store);
+  GString *out = g_string_sized_new (128 + 64 * all->len);
+
+  g_string_append_printf (out, "{\"format\":\"dsm-store-1\",\"applied_index\":%" G_GUINT64_FORMAT ",\"applied_epoch\":%" G_GUINT64_FORMAT ",\"machines\":[",
+                          store->applied_index, store->applied_epoch);
+  for (guint i = 0; i < all->len; i++)
+    {
+      const Instance *instance = all->pdata[i];
+      g_string_append (out, i > 0 ? ",{\"name\":" : "{\"name\":");
+      dsm_codec_write_string (out, instance->name);
+      g_string_append (out, ",\"definition\":");
+      dsm_codec_write_string (out, dsm_machine_def_get_name (instance->def));
+      g_string_append (out, ",\"state\":");
+      dsm_codec_write_string (out, instance->state);
+      g_string_append_printf (out, ",\"index\":%" G_GUINT64_FORMAT "}", instance->index);
+    }
+  /* Sessions in LRU order: the order decides who is forgotten next. */
+  g_string_append (out, "],\"sessions\":[");
+  for (GList *l = store->lru.head; l != NULL; l = l->next)
+    {
+      const Session *session = l->data;
+      g_string_append (out, l != store->lru.head ? ",{\"client_id\":" : "{\"client_id\":");
+      dsm_codec_write_string (out, session->client_id);
+      g_string_append_printf (out, ",\"last_index\":%" G_GUINT64_FORMAT ",\"results\":[", session->last_index);
+      for (guint i = 0; i < session->results->len; i++)
+        {
+          if (i > 0)
+            g_string_append_c (out, ',');
+          snapshot_write_result (out, &g_array_index (session->results, SessionResult, i));
+        }
+      g_string_append (out, "]}");
+    }
+  g_string_append (out, "]}");
+  return g_string_free_to_bytes (out);
+}
+
+/* Reading a snapshot back: every field checked, errors name the path. */
+
+static gboolean
+restore_get_uint (JsonObject *obj, const char *member, const char *where,
+                  guint64 *out, GError **error)
+{
+  JsonNode *node = json_object_get_member (obj, member);
+
+  if (node == NULL || JSON_NODE_TYPE (node) != JSON_NODE_VALUE
+      || json_node_get_value_type (node) != G_TYPE_INT64 || json_node_get_int (node) < 0)
+    {
+      g_set_error (error, DSM_MACHINE_ERROR, DSM_MACHINE_ERROR_CORRUPT,
+                   "snapshot %s.%s: expected an unsigned integer", where, member);
+      return FALSE;
+    }
+  *out = (guint64) json_node_get_int (node);
+  return TRUE;
+}
+
+static const char *
+restore_get_string (JsonObject *obj, const char *member, const char *where,
+                    gboolean optional, GError **error)
+{
+  JsonNode *node = json_object_get_member (obj, member);
+
+  if (node == NULL && optional)
+    return NULL;
+  if (node == NULL || JSON_NODE_TYPE (node) != JSON_NODE_VALUE
+      || json_node_get_value_type (node) != G_TYPE_STRING)
+    {
+      g_set_error (error, DSM_MACHINE_ERROR, DSM_MACHINE_ERROR_CORRUPT,
+                   "snapshot %s.%s: expected a string", where, member);
+      return NULL;
+    }
+  return json_node_get_string (node);
+}
+
+static JsonArray *
+restore_get_array (JsonObject *obj, const char *member, const char *where, GError **error)
+{
+  JsonNode *node = json_object_get_member (obj, member);
+
+  if (node == NULL || JSON_NODE_TYPE (node) != JSON_NODE_ARRAY)
+    {
+      g_set_error (error, DSM_MACHINE_ERROR, DSM_MACHINE_ERROR_CORRUPT,
+                   "snapshot %s.%s: expected an array", where, member);
+      return NULL;
+    }
+  return json_node_get_array (node);
+}
+
+static JsonObject *
+restore_get_object (JsonArray *array, guint i, const char *where, GError **error)
+{
+  JsonNode *node = json_array_get_element (array, i);
+
+  if (JSON_NODE_TYPE (node) != JSON_NODE_OBJECT)
+    {
+      g_set_error (error, DSM_MACHINE_ERROR, DSM_MACHINE_ERROR_CORRUPT,
+                   "snapshot %s[%u]: expected an object", where, i);
+      return NULL;
+    }
+  return json_node_get_object (node);
+}
+
+/* Resolves a definition name and, optionally, a state of it. */
+static gboolean
+restore_resolve (const DsmStore *store, const char *where, const char *def_name,
+                 const char *state_name, const DsmMachineDef **def, const char **state,
+                 GError **error)
+{
+  *def = dsm_config_find_definition (store->config, def_name);
+  if (*def == NULL)
+    {
+      g_set_error (error, DSM_MACHINE_ERROR, DSM_MACHINE_ERROR_CORRUPT,
+                   "snapshot %s: no definition named \"%s\" in this config", where, def_name);
+      return FALSE;
+    }
+  if (state_name == NULL)
+    return TRUE;
+  *state = dsm_machine_def_lookup_state (*def, state_name);
+  if (*state == NULL)
+    {
+      g_set_error (error, DSM_MACHINE_ERROR, DSM_MACHINE_ERROR_CORRUPT,
+                   "snapshot %s: \"%s\" is not a state of \"%s\"", where, state_name, def_name);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+static gboolean
+restore_machines (const DsmStore *store, JsonArray *machines, GHashTable *instances, GError **error)
+{
+  for (guint i = 0; i < json_array_get_length (machines); i++)
+    {
+      g_autofree char *where = g_strdup_printf ("machines[%u]", i);
+      JsonObject *obj = restore_get_object (machines, i, "machines", error);
+      if (obj == NULL)
+        return FALSE;
+      const char *name = restore_get_string (obj, "name", where, FALSE, error);
+      const char *def_name = name ? restore_get_string (obj, "definition", where, FALSE, error) : NULL;
+      const char *state_name = def_name ? restore_get_string (obj, "state", where, FALSE, error) : NULL;
+      guint64 index = 0;
+      const DsmMachineDef *def = NULL;
+      const char *state = NULL;
+      if (state_name == NULL || !restore_get_uint (obj, "index", where, &index, error)
+          || !restore_resolve (store, where, def_name, state_name, &def, &state, error))
+        return FALSE;
+      if (g_hash_table_contains (instances, name))
+        {
+          g_set_error (error, DSM_MACHINE_ERROR, DSM_MACHINE_ERROR_CORRUPT,
+                       "snapshot %s.name: duplicate machine \"%s\"", where, name);
+          return FALSE;
+        }
+      Instance *instance = g_new0 (Instance, 1);
+      instance->name = g_strdup (name);
+      instance->def = def;
+      instance->state = state;
+      instance->index = index;
+      g_hash_table_insert (instances, instance->name, instance);
+    }
+  return TRUE;
+}
+
+static gboolean
+restore_result (const DsmStore *store, JsonObject *obj, const char *where,
+                SessionResult *r, GError **error)
+{
+  const char *status = restore_get_string (obj, "status", where, FALSE, error);
+  const char *reason = status ? restore_get_string (obj, "reason", where, FALSE, error) : NULL;
+  if (reason == NULL || !restore_get_uint (obj, "seq", where, &r->seq, error)
+      || !restore_get_uint (obj, "index", where, &r->index, error))
+    return FALSE;
+  if (!dsm_reply_status_from_string (status, &r->status)
+      || !dsm_reject_reason_from_string (reason, &r->reason))
+    {
+      g_set_error (error, DSM_MACHINE_ERROR, DSM_MACHINE_ERROR_CORRUPT,
+                   "snapshot %s: bad status \"%s\" or reason \"%s\"", where, status, reason);
+      return FALSE;
+    }
+  GError *local = NULL;
+  const char *def_name = restore_get_string (obj, "definition", where, TRUE, &local);
+  const char *from = restore_get_string (obj, "from", where, TRUE, &local);
+  const char *state = restore_get_string (obj, "state", where, TRUE, &local);
+  if (local != NULL)
+    {
+      g_propagate_error (error, local);
+      return FALSE;
+    }
+  if (def_name == NULL)
+    return from == NULL && state == NULL
+           ? TRUE
+           : (g_set_error (error, DSM_MACHINE_ERROR, DSM_MACHINE_ERROR_CORRUPT,
+                           "snapshot %s: states without a definition", where),
+              FALSE);
+  return restore_resolve (store, where, def_name, from, &r->def, &r->from, error)
+         && restore_resolve (store, where, def_name, state, &r->def, &r->state, error);
+}
+
+static gboolean
+restore_sessions (const DsmStore *store, JsonArray *sessions, GHashTable *table,
+                  GQueue *lru, GError **error)
+{
+  for (guint i = 0; i < json_array_get_length (sessions); i++)
+    {
+      g_autofree char *where = g_strdup_printf ("sessions[%u]", i);
+      JsonObject *obj = restore_get_object (sessions, i, "sessions", error);
+      if (obj == NULL)
+        return FALSE;
+      const char *client_id = restore_get_string (obj, "client_id", where, FALSE, error);
+      guint64 last_index = 0;
+      JsonArray *results = NULL;
+      if (client_id == NULL || !restore_get_uint (obj, "last_index", where, &last_index, error)
+          || (results = restore_get_array (obj, "results", where, error)) == NULL)
+        return FALSE;
+      if (g_hash_table_contains (table, client_id)
+          || json_array_get_length (results) > store->config->session_window)
+        {
+          g_set_error (error, DSM_MACHINE_ERROR, DSM_MACHINE_ERROR_CORRUPT,
+                       "snapshot %s: duplicate client or too many results", where);
+          return FALSE;
+        }
+      Session *session = g_new0 (Session, 1);
+      session->client_id = g_strdup (client_id);
+      session->results = g_array_new (FALSE, FALSE, sizeof (SessionResult));
+      session->last_index = last_index;
+      session->link.data = session;
+      g_hash_table_insert (table, session->client_id, session);
+      g_queue_push_tail_link (lru, &session->link);
+      for (guint j = 0; j < json_array_get_length (results); j++)
+        {
+          g_autofree char *rwhere = g_strdup_printf ("%s.results[%u]", where, j);
+          SessionResult r = { 0 };
+          JsonObject *robj = restore_get_object (results, j, rwhere, error);
+          if (robj == NULL || !restore_result (store, robj, rwhere, &r, error))
+            return FALSE;
+          if (j > 0 && r.seq <= g_array_index (session->results, SessionResult, j - 1).seq)
+            {
+              g_set_error (error, DSM_MACHINE_ERROR, DSM_MACHINE_ERROR_CORRUPT,
+                           "snapshot %s.seq: not ascending", rwhere);
+              return FALSE;
+            }
+          g_array_append_val (session->results, r);
+        }
+    }
+  return TRUE;
+}
+
+gboolean
+dsm_store_restore (DsmStore *store, GBytes *snapshot, GError **error)
+{
+  g_return_val_if_fail (store != NULL && snapshot != NULL, FALSE);
+
+  gsize size = 0;
+  const char *data = g_bytes_get_data (snapshot, &size);
+  g_autoptr(GError) parse_error = NULL;
+  g_autoptr(JsonNode) root = dsm_codec_parse (data, size, &parse_error);
+  if (root == NULL || JSON_NODE_TYPE (root) != JSON_NODE_OBJECT)
+    {
+      g_set_error (error, DSM_MACHINE_ERROR, DSM_MACHINE_ERROR_CORRUPT, "snapshot: %s",
+                   parse_error != NULL ? parse_error->message : "not a JSON object");
+      return FALSE;
+    }
+
+  JsonObject *obj = json_node_get_object (root);
+  const char *format = restore_get_string (obj, "format", "", FALSE, error);
+  if (format == NULL)
+    return FALSE;
+  if (strcmp (format, "dsm-store-1") != 0)
+    {
+      g_set_error (error, DSM_MACHINE_ERROR, DSM_MACHINE_ERROR_CORRUPT,
+                   "snapshot .format: unknown format \"%s\"", format);
+      return FALSE;
+    }
+
+  guint64 applied_index = 0, applied_epoch = 0;
+  JsonArray *machines = NULL, *sessions = NULL;
+  if (!restore_get_uint (obj, "applied_index", "", &applied_index, error)
+      || !restore_get_uint (obj, "applied_epoch", "", &applied_epoch, error)
+      || (machines = restore_get_array (obj, "machines", "", error)) == NULL
+      || (sessions = restore_get_array (obj, "sessions", "", error)) == NULL)
+    return FALSE;
+
+  g_autoptr(GHashTable) instances = instances_new ();
+  g_autoptr(GHashTable) table = sessions_new ();
+  GQueue lru = G_QUEUE_INIT;
+  if (!restore_machines (store, machines, instances, error)
+      || !restore_sessions (store, sessions, table, &lru, error))
+    return FALSE; /* the tables free what was built; lru links live in them */
+
+  g_hash_table_unref (store->instances);
+  g_hash_table_unref (store->sessions);
+  store->instances = g_steal_pointer (&instances);
+  store->sessions = g_steal_pointer (&table);
+  store->lru = lru;
+  store->applied_index = applied_index;
+  store->applied_epoch = applied_epoch;
+  return TRUE;
+}
+
+guint64
+dsm_store_digest (const DsmStore *store)
+{
+  g_autoptr(GBytes) bytes = dsm_store_snapshot (store);
+  gsize size = 0;
+  const guint8 *data = g_bytes_get_data (bytes, &size);
+  guint64 hash = 14695981039346656037ull; /* FNV-1a */
+
+  for (gsize i = 0; i < size; i++)
+    hash = (hash ^ data[i]) * 1099511628211ull;
+  return hash;
+}

@@ -1,0 +1,130 @@
+/* core/store.h: the replicated state machine every node applies committed
+ * entries to: the named machine instances and the client sessions that
+ * make retried commands apply at most once.  This is the state machine
+ * interface the consensus engine drives: validate, apply, snapshot,
+ * restore (plus read).  It is deterministic: the same entries in the same
+ * order give byte-identical snapshots on every node. */
+#pragma once
+
+#include <glib.h>
+
+#include "config.h"
+#include "entry.h"
+#include "machine.h"
+#include "types.h"
+
+G_BEGIN_DECLS
+
+typedef struct _DsmStore DsmStore;
+
+/**
+ * DsmApplyResult:
+ * What applying one entry did.  @def is referenced; @from and @state are
+ * owned by @def (canonical state names), so they live as long as it does.
+ */
+typedef struct {
+  guint64 index;
+  guint64 epoch;
+  DsmReplyStatus status;      /* OK, REJECTED or UNKNOWN (stale session seq) */
+  DsmRejectReason reason;     /* for REJECTED / UNKNOWN */
+  gboolean duplicate;         /* a retried (client, seq): the first outcome is repeated */
+  guint64 result_index;       /* index where the command first took effect */
+  DsmMachineDef *def;         /* nullable: NOOP entries, unknown definitions */
+  const char *from;           /* state before (nullable) */
+  const char *state;          /* state after (== from when rejected) */
+} DsmApplyResult;
+
+void dsm_apply_result_clear (DsmApplyResult *result);
+
+/**
+ * dsm_store_new:
+ * @config: definitions, default definition and session bounds; referenced.
+ * Returns: (transfer full): an empty store (every instance at its initial state).
+ */
+DsmStore *dsm_store_new (DsmConfig *config);
+void dsm_store_free (DsmStore *store);
+
+/**
+ * dsm_store_check:
+ * Checks what can be known of @cmd without its machine's current state:
+ * the definition exists, an existing instance has that definition, the
+ * named states exist.  Instances and their definitions never change once
+ * created, so a node may refuse such a command at once and the refusal
+ * stays true (PROTOCOL.md, "Validation").
+ *
+ * Returns: FALSE with @reason BAD_REQUEST and a DSM_MACHINE_ERROR.
+ */
+gboolean dsm_store_check (const DsmStore *store, const DsmCommand *cmd,
+                          DsmRejectReason *reason, GError **error);
+
+/**
+ * dsm_store_validate:
+ * @reason: (out): INVALID_TRANSITION or BAD_REQUEST on failure
+ * @def_out: (out) (optional): the instance's definition (not referenced)
+ * @to_out: (out) (optional): the canonical spelling of the requested state
+ *
+ * Checks @cmd against the machine's current state, as applying it would:
+ * dsm_store_check(), then a `from` must match and the transition must be
+ * legal.  Failure is a DSM_MACHINE_ERROR naming the machine, the current
+ * state and the requested state.  Reads only get dsm_store_check().
+ *
+ * Returns: TRUE when applying @cmd now would succeed.
+ */
+gboolean dsm_store_validate (const DsmStore *store, const DsmCommand *cmd,
+                             DsmRejectReason *reason, const DsmMachineDef **def_out,
+                             const char **to_out, GError **error);
+
+/**
+ * dsm_store_apply:
+ * Applies entry @entry (the next index: exactly applied_index + 1),
+ * filling @result.  Commands are validated again here, so an entry that
+ * became illegal while it waited is rejected identically on every node;
+ * a (client, seq) seen before repeats its first outcome without effect.
+ */
+void dsm_store_apply (DsmStore *store, const DsmEntry *entry, DsmApplyResult *result);
+
+/**
+ * dsm_store_lookup_session:
+ * If (@client_id, @seq) was applied, fills @result with its outcome
+ * and returns TRUE.  Sets *@stale when @seq is older than the session
+ * window remembers (its outcome is no longer known).
+ */
+gboolean dsm_store_lookup_session (const DsmStore *store, const char *client_id,
+                                   guint64 seq, DsmApplyResult *result, gboolean *stale);
+
+/**
+ * dsm_store_read:
+ * Returns: the current state of @machine (its definition's initial state
+ * when never touched), or NULL when @definition names no definition or
+ * differs from the instance's.  Sets *@def_out (not referenced) if non-NULL.
+ */
+const char *dsm_store_read (const DsmStore *store, const char *machine,
+                            const char *definition, const DsmMachineDef **def_out);
+
+guint64 dsm_store_get_applied_index (const DsmStore *store);
+guint64 dsm_store_get_applied_epoch (const DsmStore *store);
+guint dsm_store_get_n_machines (const DsmStore *store);
+
+/* Calls @func for each instance in name order. */
+typedef void (*DsmStoreForeachFunc) (const char *machine, const DsmMachineDef *def,
+                                     const char *state, guint64 index, gpointer user_data);
+void dsm_store_foreach (const DsmStore *store, DsmStoreForeachFunc func, gpointer user_data);
+
+/* Returns: (transfer full): a snapshot of every instance and session at the
+ * applied index, as canonical JSON (sorted, so equal stores give equal bytes). */
+GBytes *dsm_store_snapshot (const DsmStore *store);
+
+/**
+ * dsm_store_restore:
+ * Replaces the store's contents with @snapshot.  On failure (corrupt,
+ * unknown definition, state not in its definition) the store is unchanged
+ * and @error is a DSM_MACHINE_ERROR_CORRUPT naming the problem.
+ */
+gboolean dsm_store_restore (DsmStore *store, GBytes *snapshot, GError **error);
+
+/* A 64-bit digest of the store's contents, for cross-node comparison. */
+guint64 dsm_store_digest (const DsmStore *store);
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (DsmStore, dsm_store_free)
+
+G_END_DECLS
