@@ -391,8 +391,8 @@ replication_on_reject (DsmNode *node, const DsmMessage *msg)
     }
 
   Peer *peer = on_answer (node, msg);
-  if (msg->prev_index < peer->match_index)
-    return; /* answers a Proposal older than what the peer has acked since */
+  if (peer->snapshot != NULL || msg->prev_index < peer->match_index)
+    return; /* answers a Proposal from before the snapshot or the last Ack */
   guint64 next = MIN (msg->prev_index, msg->hint_index);
   peer->next_index = MAX (peer->match_index + 1, MAX (next, 1));
   peer->probing = TRUE;
