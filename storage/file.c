@@ -1,0 +1,128 @@
+/* storage/file.c: write, sync, rename and remove with errors that name
+ * the file and carry errno's text (see file.h). */
+#include "file.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <glib/gstdio.h>
+#include <unistd.h>
+
+#include "wal.h"
+
+gboolean
+dsm_file_fail (GError **error, int errsv, const char *path, const char *what)
+{
+  g_set_error (error, DSM_WAL_ERROR, DSM_WAL_ERROR_IO, "%s: %s: %s",
+               path, what, g_strerror (errsv));
+  return FALSE;
+}
+
+gboolean
+dsm_file_pwrite_all (int fd, const char *path, const void *data, gsize length,
+                     guint64 offset, GError **error)
+{
+  const guint8 *p = data;
+
+  while (length > 0)
+    {
+      ssize_t n = pwrite (fd, p, MIN (length, (gsize) G_MAXSSIZE), (off_t) offset);
+
+      if (n < 0)
+        {
+          if (errno == EINTR)
+            continue;
+          return dsm_file_fail (error, errno, path, "write failed");
+        }
+      /* A zero-byte write of a non-empty buffer would loop forever. */
+      if (n == 0)
+        return dsm_file_fail (error, EIO, path, "write made no progress");
+      p += n;
+      length -= (gsize) n;
+      offset += (guint64) n;
+    }
+  return TRUE;
+}
+
+gboolean
+dsm_file_datasync (int fd, const char *path, GError **error)
+{
+  /* No retry on EINTR or anything else: after a failed sync the kernel may
+   * already have dropped the dirty pages, so a second call could report
+   * success for data that never reached the disk.  The caller stops. */
+  if (fdatasync (fd) != 0)
+    return dsm_file_fail (error, errno, path, "fdatasync failed");
+  return TRUE;
+}
+
+gboolean
+dsm_file_sync_dir (int dir_fd, const char *dir, GError **error)
+{
+  if (fsync (dir_fd) != 0)
+    return dsm_file_fail (error, errno, dir, "fsync of the directory failed");
+  return TRUE;
+}
+
+gboolean
+dsm_file_write_atomic (int dir_fd, const char *dir, const char *name,
+                       const void *data, gsize length, gboolean sync,
+                       guint64 *fsyncs, GError **error)
+{
+  g_autofree char *path = g_build_filename (dir, name, NULL);
+  g_autofree char *tmp = g_strconcat (path, ".tmp", NULL);
+  int fd = open (tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  gboolean ok;
+
+  if (fd < 0)
+    return dsm_file_fail (error, errno, tmp, "cannot create");
+  ok = dsm_file_pwrite_all (fd, tmp, data, length, 0, error)
+       && (!sync || dsm_file_datasync (fd, tmp, error));
+  if (close (fd) != 0 && ok)
+    ok = dsm_file_fail (error, errno, tmp, "close failed");
+  if (!ok)
+    {
+      (void) g_unlink (tmp);
+      return FALSE;
+    }
+  if (sync)
+    (*fsyncs)++;
+  if (g_rename (tmp, path) != 0)
+    {
+      int errsv = errno;
+
+      (void) g_unlink (tmp);
+      return dsm_file_fail (error, errsv, path, "rename failed");
+    }
+  if (sync)
+    {
+      if (!dsm_file_sync_dir (dir_fd, dir, error))
+        return FALSE;
+      (*fsyncs)++;
+    }
+  return TRUE;
+}
+
+gboolean
+dsm_file_truncate (const char *path, guint64 length, GError **error)
+{
+  int fd = open (path, O_WRONLY | O_CLOEXEC);
+  gboolean ok = TRUE;
+
+  if (fd < 0)
+    return dsm_file_fail (error, errno, path, "cannot open");
+  if (ftruncate (fd, (off_t) length) != 0)
+    ok = dsm_file_fail (error, errno, path, "ftruncate failed");
+  else if (fsync (fd) != 0)
+    ok = dsm_file_fail (error, errno, path, "fsync failed");
+  close (fd);
+  return ok;
+}
+
+gboolean
+dsm_file_remove (const char *dir, const char *name, GError **error)
+{
+  g_autofree char *path = g_build_filename (dir, name, NULL);
+
+  if (g_unlink (path) != 0 && errno != ENOENT)
+    return dsm_file_fail (error, errno, path, "cannot remove");
+  return TRUE;
+}

@@ -1,0 +1,301 @@
+/* storage/segment.c: the WAL's writer.  Turns a batch of persists into
+ * records in segment files, rotating segments, writing snapshot files and
+ * starting base segments, with one write and one fdatasync per segment
+ * touched (docs/STORAGE.md, "Write path").
+ *
+ * Ordering rules, each a reason for a sync below:
+ * - a record reaches a new segment only after the older segment's records
+ *   are durable, so a crash never leaves a hole in the seqs;
+ * - a snapshot file is durable (file and directory fsynced) before the
+ *   snapshot_ref naming it is written;
+ * - a new segment's name is durable (directory fsynced) before the batch
+ *   counts as durable;
+ * - older segments and snapshots are removed only after the base segment
+ *   replacing them is durable. */
+#include "wal-private.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <unistd.h>
+
+#include "file.h"
+#include "layout.h"
+#include "record.h"
+
+/* ENTRIES records are split past this many (estimated) bytes, so each
+ * stays far below the JSON decoder's input limit. */
+#define ENTRIES_RECORD_BYTES_MAX (8 * 1024 * 1024)
+
+typedef struct {
+  DsmWal *wal;
+  DsmWalCounts *counts;
+  GByteArray *buffer;      /* records for the active segment, not yet written */
+  gboolean new_names;      /* a file was created: the directory needs an fsync */
+  gboolean new_base;
+} Batch;
+
+static gboolean
+batch_flush (Batch *b, GError **error)
+{
+  DsmWal *wal = b->wal;
+
+  if (b->buffer->len == 0)
+    return TRUE;
+  if (!dsm_file_pwrite_all (wal->segment_fd, wal->segment_path, b->buffer->data, b->buffer->len,
+                            wal->segment_bytes, error))
+    return FALSE;
+  wal->segment_bytes += b->buffer->len;
+  b->counts->bytes += b->buffer->len;
+  g_byte_array_set_size (b->buffer, 0);
+  return TRUE;
+}
+
+static gboolean
+batch_sync_segment (Batch *b, GError **error)
+{
+  if (b->wal->options.no_sync)
+    return TRUE;
+  if (!dsm_file_datasync (b->wal->segment_fd, b->wal->segment_path, error))
+    return FALSE;
+  b->counts->fsyncs++;
+  return TRUE;
+}
+
+/* Encodes @persist under the next seq and folds it into the mirror. */
+static void
+batch_add (Batch *b, const DsmPersist *persist)
+{
+  DsmWal *wal = b->wal;
+  DsmPersist record = *persist;
+
+  record.seq = wal->next_seq++;
+  dsm_record_encode (b->buffer, &record);
+  b->counts->records++;
+  if (persist->kind != DSM_PERSIST_SNAPSHOT)
+    dsm_durable_state_apply (&wal->mirror, persist);
+}
+
+static void
+batch_add_hard_state (Batch *b)
+{
+  DsmPersist hard_state = {
+    .kind = DSM_PERSIST_HARD_STATE,
+    .epoch = b->wal->mirror.epoch,
+    .voted_for = b->wal->mirror.voted_for,
+  };
+
+  batch_add (b, &hard_state);
+}
+
+/* ENTRIES records of at most ENTRIES_RECORD_BYTES_MAX each; the first
+ * keeps @first_index (and its truncation), the others append. */
+static void
+batch_add_entries (Batch *b, guint64 first_index, GPtrArray *entries)
+{
+  guint i = 0;
+
+  do
+    {
+      g_autoptr(GPtrArray) piece = g_ptr_array_new_with_free_func ((GDestroyNotify) dsm_entry_unref);
+      gsize bytes = 0;
+      DsmPersist record = { .kind = DSM_PERSIST_ENTRIES, .first_index = first_index,
+                            .entries = piece };
+
+      for (; i < entries->len; i++)
+        {
+          DsmEntry *entry = entries->pdata[i];
+
+          bytes += dsm_entry_size_bytes (entry);
+          if (piece->len > 0 && bytes > ENTRIES_RECORD_BYTES_MAX)
+            break;
+          g_ptr_array_add (piece, dsm_entry_ref (entry));
+        }
+      batch_add (b, &record);
+      first_index += piece->len;
+    }
+  while (i < entries->len);
+}
+
+void
+dsm_wal_close_segment (DsmWal *wal)
+{
+  if (wal->segment_fd >= 0)
+    close (wal->segment_fd);
+  wal->segment_fd = -1;
+  g_clear_pointer (&wal->segment_path, g_free);
+}
+
+/* Creates the segment named by next_seq; the caller writes its header. */
+static gboolean
+batch_open_segment (Batch *b, GError **error)
+{
+  DsmWal *wal = b->wal;
+  g_autofree char *name = dsm_layout_segment_name (wal->next_seq);
+  g_autofree char *path = g_build_filename (wal->dir, name, NULL);
+  int fd;
+
+  g_assert (b->buffer->len == 0);
+  /* O_EXCL: a name is never reused, so an existing file is a bug or a
+   * second writer, never something to overwrite. */
+  fd = open (path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  if (fd < 0)
+    return dsm_file_fail (error, errno, path, "cannot create segment");
+  dsm_wal_close_segment (wal);
+  wal->segment_fd = fd;
+  wal->segment_path = g_steal_pointer (&path);
+  wal->segment_bytes = 0;
+  g_ptr_array_add (wal->segments, g_steal_pointer (&name));
+  b->counts->segments_created++;
+  b->new_names = TRUE;
+  return TRUE;
+}
+
+/* Ends the active segment (its records durable) and starts the next with
+ * the hard state, so a segment never depends on the one before for it. */
+static gboolean
+batch_rotate (Batch *b, GError **error)
+{
+  if (!batch_flush (b, error) || !batch_sync_segment (b, error) || !batch_open_segment (b, error))
+    return FALSE;
+  batch_add_hard_state (b);
+  b->wal->segment_header_bytes = b->buffer->len;
+  return TRUE;
+}
+
+/* A snapshot: its own file, then a base segment (hard state, snapshot_ref
+ * with reset_log, the live entries after it) that needs nothing older. */
+static gboolean
+batch_snapshot (Batch *b, const DsmPersist *persist, GError **error)
+{
+  DsmWal *wal = b->wal;
+  g_autofree char *name = dsm_layout_snapshot_name (wal->next_seq);
+  g_autoptr(DsmSnapshotRef) ref = NULL;
+  DsmPersist marker = *persist;
+
+  if (wal->segment_fd >= 0 && (!batch_flush (b, error) || !batch_sync_segment (b, error)))
+    return FALSE;
+  if (!dsm_layout_write_snapshot (wal->dir_fd, wal->dir, name, wal->cluster_id, wal->node_id,
+                                  persist, !wal->options.no_sync, &b->counts->fsyncs, &ref, error))
+    return FALSE;
+  b->counts->snapshots_written++;
+
+  dsm_durable_state_apply (&wal->mirror, persist);
+  g_clear_pointer (&wal->mirror.snapshot, g_bytes_unref);
+  if (wal->snapshot_file != NULL)
+    g_ptr_array_add (wal->old_snapshots, wal->snapshot_file);
+  wal->snapshot_file = g_strdup (name);
+
+  if (!batch_open_segment (b, error))
+    return FALSE;
+  wal->base = wal->segments->len - 1;
+  batch_add_hard_state (b);
+  marker.seq = wal->next_seq++;
+  marker.reset_log = TRUE;
+  dsm_record_encode_snapshot_ref (b->buffer, &marker, ref);
+  b->counts->records++;
+  /* The mirror holds exactly the entries after the snapshot. */
+  g_assert (wal->mirror.entries->len == 0
+            || ((DsmEntry *) wal->mirror.entries->pdata[0])->index == persist->index + 1);
+  {
+    /* A copy: writing the entries folds them into the mirror again. */
+    g_autoptr(GPtrArray) live = g_ptr_array_new_full (wal->mirror.entries->len,
+                                                      (GDestroyNotify) dsm_entry_unref);
+
+    for (guint i = 0; i < wal->mirror.entries->len; i++)
+      g_ptr_array_add (live, dsm_entry_ref (wal->mirror.entries->pdata[i]));
+    batch_add_entries (b, persist->index + 1, live);
+  }
+  wal->segment_header_bytes = b->buffer->len;
+  b->new_base = TRUE;
+  return TRUE;
+}
+
+static gboolean
+batch_add_persist (Batch *b, const DsmPersist *persist, GError **error)
+{
+  DsmWal *wal = b->wal;
+  guint64 size = wal->segment_bytes + b->buffer->len;
+
+  if (persist->kind == DSM_PERSIST_SNAPSHOT)
+    return batch_snapshot (b, persist, error);
+  if (size >= wal->options.segment_bytes && size > wal->segment_header_bytes
+      && !batch_rotate (b, error))
+    return FALSE;
+  if (persist->kind == DSM_PERSIST_ENTRIES)
+    batch_add_entries (b, persist->first_index, persist->entries);
+  else
+    batch_add (b, persist);
+  return TRUE;
+}
+
+/* Once a base segment is durable nothing older is needed.  A failure to
+ * remove is only logged: the next open removes what is left. */
+static void
+batch_remove_obsolete (Batch *b)
+{
+  DsmWal *wal = b->wal;
+
+  for (guint i = 0; i < wal->base; i++)
+    {
+      g_autoptr(GError) error = NULL;
+
+      if (dsm_file_remove (wal->dir, wal->segments->pdata[i], &error))
+        b->counts->segments_deleted++;
+      else
+        g_warning ("%s", error->message);
+    }
+  g_ptr_array_remove_range (wal->segments, 0, wal->base);
+  wal->base = 0;
+  for (guint i = 0; i < wal->old_snapshots->len; i++)
+    {
+      g_autoptr(GError) error = NULL;
+
+      if (!dsm_file_remove (wal->dir, wal->old_snapshots->pdata[i], &error))
+        g_warning ("%s", error->message);
+    }
+  g_ptr_array_set_size (wal->old_snapshots, 0);
+}
+
+gboolean
+dsm_wal_write_batch (DsmWal *wal, GPtrArray *batch, DsmWalCounts *counts, GError **error)
+{
+  g_autoptr(GByteArray) buffer = g_byte_array_sized_new (64 * 1024);
+  Batch b = { wal, counts, buffer, FALSE, FALSE };
+
+  g_assert (wal->segment_fd >= 0);
+  for (guint i = 0; i < batch->len; i++)
+    if (!batch_add_persist (&b, batch->pdata[i], error))
+      return FALSE;
+  if (!batch_flush (&b, error) || !batch_sync_segment (&b, error))
+    return FALSE;
+  if (b.new_names && !wal->options.no_sync)
+    {
+      if (!dsm_file_sync_dir (wal->dir_fd, wal->dir, error))
+        return FALSE;
+      counts->fsyncs++;
+    }
+  if (b.new_base)
+    batch_remove_obsolete (&b);
+  return TRUE;
+}
+
+gboolean
+dsm_wal_start_segment (DsmWal *wal, DsmWalCounts *counts, GError **error)
+{
+  g_autoptr(GByteArray) buffer = g_byte_array_new ();
+  Batch b = { wal, counts, buffer, FALSE, FALSE };
+
+  if (!batch_open_segment (&b, error))
+    return FALSE;
+  batch_add_hard_state (&b);
+  wal->segment_header_bytes = buffer->len;
+  if (!batch_flush (&b, error) || !batch_sync_segment (&b, error))
+    return FALSE;
+  if (!wal->options.no_sync)
+    {
+      if (!dsm_file_sync_dir (wal->dir_fd, wal->dir, error))
+        return FALSE;
+      counts->fsyncs++;
+    }
+  return TRUE;
+}

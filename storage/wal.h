@@ -1,0 +1,118 @@
+/* storage/wal.h: a node's durable state on a real disk: a write-ahead log
+ * of persist records in checksummed segment files, snapshot files, and
+ * crash recovery.  docs/STORAGE.md describes the on-disk format.
+ *
+ * Threading: dsm_wal_append() only queues; a worker thread writes the
+ * queue and fsyncs it (group commit: one fsync covers every record queued
+ * since the last one), so the main loop never blocks on the disk. */
+#pragma once
+
+#include <gio/gio.h>
+
+#include "node.h"
+#include "outbox.h"
+
+G_BEGIN_DECLS
+
+#define DSM_WAL_ERROR (dsm_wal_error_quark ())
+GQuark dsm_wal_error_quark (void);
+
+typedef enum {
+  DSM_WAL_ERROR_IO,          /* the disk said no (errno in the message) */
+  DSM_WAL_ERROR_CORRUPT,     /* a bad record or snapshot not at the tail: refuse to start */
+  DSM_WAL_ERROR_FOREIGN,     /* the directory belongs to another cluster or node */
+  DSM_WAL_ERROR_FORMAT,      /* an unknown format version */
+  DSM_WAL_ERROR_CLOSED,      /* an earlier write or sync failed: the WAL takes no more work */
+  DSM_WAL_ERROR_LOCKED,      /* another process has the directory open */
+} DsmWalError;
+
+/* Pass NULL for the defaults. */
+typedef struct {
+  guint64 segment_bytes;     /* rotate segments past this size (0: the default, 64 MiB) */
+  gboolean no_sync;          /* skip fsync (benchmarks of the CPU path only; never in production) */
+} DsmWalOptions;
+
+/* Counters of the work appends and syncs did since dsm_wal_open() returned
+ * (what open itself wrote is not counted), and what open recovered. */
+typedef struct {
+  guint64 fsyncs;            /* fdatasync and fsync calls, directories included */
+  guint64 records_written;
+  guint64 bytes_written;
+  guint64 segments_created;
+  guint64 segments_deleted;
+  guint64 snapshots_written;
+  guint64 recovered_records;
+  guint64 torn_bytes_dropped;  /* at the last open */
+  guint64 sync_batches;        /* number of group commits (syncs that wrote something) */
+  guint64 sync_records_max;    /* largest batch, in persists */
+} DsmWalStats;
+
+typedef struct _DsmWal DsmWal;
+
+/**
+ * dsm_wal_open:
+ * Opens (creating if absent or empty) the data directory @dir for node
+ * @node_id of @cluster_id, recovers what it holds into @state, and returns
+ * a WAL ready for appends.  A torn tail (a partly written last record) is
+ * truncated and logged with the number of bytes dropped; corruption
+ * anywhere else, a bad snapshot, or a directory of another cluster or
+ * node is an error naming the file and offset, and nothing is changed.
+ * The directory is locked (flock) while the WAL is open.
+ *
+ * @options: (nullable): NULL for the defaults
+ * @state: (out caller-allocates): overwritten with the recovered state
+ *   (zeroed fields for a new directory); free with dsm_durable_state_clear()
+ *
+ * Returns: (transfer full): the WAL, or NULL with @error.
+ */
+DsmWal *dsm_wal_open (const char *dir, const char *cluster_id, DsmNodeId node_id,
+                      const DsmWalOptions *options, DsmDurableState *state, GError **error);
+
+/* Queues @persist (borrowed; referenced as needed) for the next sync.
+ * Seqs must increase.  After a failure the WAL drops appends: the next
+ * sync reports DSM_WAL_ERROR_CLOSED. */
+void dsm_wal_append (DsmWal *wal, const DsmPersist *persist);
+
+/* The seq of the last persist appended, and of the last made durable. */
+guint64 dsm_wal_get_appended_seq (const DsmWal *wal);
+guint64 dsm_wal_get_durable_seq (const DsmWal *wal);
+
+/* TRUE while a sync runs in the worker. */
+gboolean dsm_wal_is_syncing (const DsmWal *wal);
+
+/**
+ * dsm_wal_sync_async:
+ * Writes and fsyncs everything appended so far in the worker thread.  At
+ * most one sync writes at a time: a sync started while another runs waits
+ * for it, then writes whatever was appended meanwhile (possibly nothing,
+ * returning the durable seq at once).  The callback runs in the thread-default
+ * main context of the caller; dsm_wal_sync_finish() returns the highest
+ * persist seq now durable (0 with @error on an I/O failure, after which
+ * the WAL refuses further work: a node that cannot persist must stop).
+ */
+void dsm_wal_sync_async (DsmWal *wal, GCancellable *cancellable,
+                         GAsyncReadyCallback callback, gpointer user_data);
+guint64 dsm_wal_sync_finish (DsmWal *wal, GAsyncResult *result, GError **error);
+
+/* The same, blocking (tools and tests). */
+guint64 dsm_wal_sync (DsmWal *wal, GError **error);
+
+const DsmWalStats *dsm_wal_get_stats (const DsmWal *wal);
+
+/* Waits for running syncs, then closes the files.  Appends not yet synced
+ * are dropped, as a crash would drop them.  Callbacks of syncs started
+ * before still run; they must not touch @wal. */
+void dsm_wal_close (DsmWal *wal);
+
+/**
+ * dsm_wal_check_dir:
+ * Verifies @dir offline without changing it: meta, every segment record's
+ * checksum and sequence, every snapshot; appends a human report to @report.
+ * Returns: FALSE with @error on the first problem that would stop a node
+ * from starting (a torn tail is reported but is not an error).
+ */
+gboolean dsm_wal_check_dir (const char *dir, GString *report, GError **error);
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (DsmWal, dsm_wal_close)
+
+G_END_DECLS

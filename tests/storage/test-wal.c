@@ -1,0 +1,281 @@
+/* tests/storage/test-wal.c: the WAL's write path on real files with real
+ * fsyncs: what is appended and synced comes back on reopen, group commit,
+ * async syncs on a main loop, segment rotation and compaction, and the
+ * refusal to go on after a failed write. */
+#include <errno.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/resource.h>
+
+#include "fixture.h"
+
+static void
+test_new_dir (Fixture *f, gconstpointer data)
+{
+  DsmDurableState state = { 0 };
+  g_autofree char *meta = g_build_filename (f->dir, "meta.json", NULL);
+
+  g_test_summary ("A new data directory opens empty, gets its meta file and one segment, "
+                  "and reopens empty.");
+  fixture_open (f, 0, &state);
+  g_assert_cmpuint (state.epoch, ==, 0);
+  g_assert_null (state.snapshot);
+  g_assert_true (g_file_test (meta, G_FILE_TEST_IS_REGULAR));
+  g_assert_cmpuint (count_files (f->dir, "seg-"), ==, 1);
+  g_assert_cmpuint (dsm_wal_get_durable_seq (f->wal), ==, 0);
+  g_assert_cmpuint (fixture_sync (f), ==, 0);
+  g_assert_cmpuint (dsm_wal_get_stats (f->wal)->fsyncs, ==, 0);
+
+  fixture_open (f, 0, &state);
+  assert_state_equal (&state, &f->expected);
+  dsm_durable_state_clear (&state);
+}
+
+static void
+test_reopen_gives_same_state (Fixture *f, gconstpointer data)
+{
+  DsmDurableState state = { 0 };
+
+  g_test_summary ("Hard state, entries with a truncation, and a compacting snapshot "
+                  "appended and synced come back identical after reopening, twice.");
+  fixture_open (f, 0, &state);
+  fixture_append_hard_state (f, 1, 1);
+  fixture_append_entries (f, 1, 10, 1);
+  g_assert_cmpuint (fixture_sync (f), ==, 2);
+  fixture_append_hard_state (f, 2, 3);
+  fixture_append_entries (f, 7, 3, 2);   /* truncates 7..10 */
+  fixture_append_snapshot (f, 5, 1, FALSE);
+  fixture_append_entries (f, 10, 4, 2);
+  fixture_append_hard_state (f, 3, 0);
+  g_assert_cmpuint (fixture_sync (f), ==, f->seq);
+  g_assert_cmpuint (dsm_wal_get_appended_seq (f->wal), ==, f->seq);
+
+  for (guint round = 0; round < 2; round++)
+    {
+      fixture_open (f, 0, &state);
+      assert_state_equal (&state, &f->expected);
+      g_assert_cmpuint (state.entries->len, ==, 8);   /* 6..13 */
+      g_assert_cmpuint (dsm_wal_get_stats (f->wal)->torn_bytes_dropped, ==, 0);
+      dsm_durable_state_clear (&state);
+    }
+}
+
+static void
+test_unsynced_appends_are_not_durable (Fixture *f, gconstpointer data)
+{
+  DsmDurableState state = { 0 };
+
+  g_test_summary ("Closing without a sync drops what was appended since the last one, "
+                  "as a crash would; the durable seq never claims it.");
+  fixture_open (f, 0, &state);
+  fixture_append_hard_state (f, 4, 2);
+  fixture_sync (f);
+  /* Appended behind the fixture's back: not in the expected state. */
+  DsmPersist vote = { .kind = DSM_PERSIST_HARD_STATE, .seq = ++f->seq, .epoch = 5, .voted_for = 3 };
+  dsm_wal_append (f->wal, &vote);
+  g_assert_cmpuint (dsm_wal_get_appended_seq (f->wal), ==, 2);
+  g_assert_cmpuint (dsm_wal_get_durable_seq (f->wal), ==, 1);
+  fixture_open (f, 0, &state);
+  assert_state_equal (&state, &f->expected);
+  dsm_durable_state_clear (&state);
+}
+
+static void
+test_group_commit (Fixture *f, gconstpointer data)
+{
+  DsmDurableState state = { 0 };
+  const DsmWalStats *stats;
+
+  g_test_summary ("Many appends and one sync: one fdatasync covers them all and every "
+                  "seq is durable (group commit).");
+  fixture_open (f, 0, &state);
+  fixture_append_hard_state (f, 1, 1);
+  for (guint i = 0; i < 299; i++)
+    fixture_append_entries (f, i + 1, 1, 1);
+  g_assert_cmpuint (fixture_sync (f), ==, 300);
+  stats = dsm_wal_get_stats (f->wal);
+  g_assert_cmpuint (stats->fsyncs, ==, 1);
+  g_assert_cmpuint (stats->sync_batches, ==, 1);
+  g_assert_cmpuint (stats->sync_records_max, ==, 300);
+  g_assert_cmpuint (stats->records_written, ==, 300);
+  g_assert_cmpuint (dsm_wal_get_durable_seq (f->wal), ==, 300);
+
+  fixture_open (f, 0, &state);
+  assert_state_equal (&state, &f->expected);
+  dsm_durable_state_clear (&state);
+}
+
+typedef struct {
+  guint calls;
+  guint64 seq;
+  GError *error;
+  DsmWal *wal;
+} SyncResult;
+
+static void
+on_synced (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  SyncResult *r = user_data;
+
+  r->seq = dsm_wal_sync_finish (r->wal, result, &r->error);
+  r->calls++;
+}
+
+/* Iterates the default context until @r saw @calls callbacks, within a budget. */
+static void
+iterate_until (SyncResult *r, guint calls)
+{
+  for (guint budget = 1000; r->calls < calls && budget > 0; budget--)
+    g_main_context_iteration (NULL, TRUE);
+  g_assert_cmpuint (r->calls, ==, calls);
+}
+
+static void
+test_sync_async (Fixture *f, gconstpointer data)
+{
+  DsmDurableState state = { 0 };
+  SyncResult r = { 0 };
+  SyncResult again = { 0 };
+
+  g_test_summary ("A sync started from a main loop writes in a worker and calls back in the "
+                  "caller's context; a second sync started meanwhile waits its turn.");
+  fixture_open (f, 0, &state);
+  r.wal = again.wal = f->wal;
+  fixture_append_hard_state (f, 2, 2);
+  fixture_append_entries (f, 1, 5, 2);
+  dsm_wal_sync_async (f->wal, NULL, on_synced, &r);
+  fixture_append_entries (f, 6, 5, 2);
+  dsm_wal_sync_async (f->wal, NULL, on_synced, &again);
+  iterate_until (&r, 1);
+  iterate_until (&again, 1);
+  g_assert_no_error (r.error);
+  g_assert_no_error (again.error);
+  g_assert_cmpuint (r.seq, >=, 2);
+  g_assert_cmpuint (again.seq, ==, 3);
+  g_assert_cmpuint (dsm_wal_get_durable_seq (f->wal), ==, 3);
+  g_assert_false (dsm_wal_is_syncing (f->wal));
+
+  fixture_open (f, 0, &state);
+  assert_state_equal (&state, &f->expected);
+  dsm_durable_state_clear (&state);
+}
+
+static void
+test_rotation_and_compaction (Fixture *f, gconstpointer data)
+{
+  DsmDurableState state = { 0 };
+  const DsmWalStats *stats;
+  guint64 index = 0;
+
+  g_test_summary ("Segments rotate at segment_bytes, each opening with the hard state; a "
+                  "snapshot starts a base segment and the segments and snapshot before it "
+                  "are deleted; reopening gives the same state.");
+  fixture_open (f, 4096, &state);
+  fixture_append_hard_state (f, 1, 1);
+  for (guint round = 0; round < 40; round++)
+    {
+      fixture_append_entries (f, index + 1, 5, 1);
+      index += 5;
+      fixture_sync (f);
+    }
+  g_assert_cmpuint (count_files (f->dir, "seg-"), >=, 4);
+  fixture_open (f, 4096, &state);
+  assert_state_equal (&state, &f->expected);
+  dsm_durable_state_clear (&state);
+
+  fixture_append_snapshot (f, 195, 1, FALSE);
+  fixture_append_entries (f, index + 1, 2, 1);
+  fixture_sync (f);
+  stats = dsm_wal_get_stats (f->wal);
+  g_assert_cmpuint (stats->snapshots_written, ==, 1);
+  g_assert_cmpuint (stats->segments_deleted, >=, 4);
+  g_assert_cmpuint (count_files (f->dir, "seg-"), ==, 1);
+  g_assert_cmpuint (count_files (f->dir, "snap-"), ==, 1);
+
+  fixture_open (f, 4096, &state);
+  assert_state_equal (&state, &f->expected);
+  g_assert_cmpuint (state.snapshot_index, ==, 195);
+  g_assert_cmpuint (state.entries->len, ==, 7);   /* 196..202 */
+  dsm_durable_state_clear (&state);
+
+  /* A follower installing a leader's snapshot drops its whole log. */
+  fixture_append_hard_state (f, 2, 2);
+  fixture_append_snapshot (f, 500, 2, TRUE);
+  fixture_append_entries (f, 501, 3, 2);
+  fixture_sync (f);
+  g_assert_cmpuint (count_files (f->dir, "snap-"), ==, 1);
+  g_assert_cmpuint (count_files (f->dir, "seg-"), ==, 1);
+  fixture_open (f, 4096, &state);
+  assert_state_equal (&state, &f->expected);
+  g_assert_cmpuint (state.snapshot_index, ==, 500);
+  dsm_durable_state_clear (&state);
+}
+
+static void
+test_locked (Fixture *f, gconstpointer data)
+{
+  DsmDurableState state = { 0 };
+  g_autoptr(GError) error = NULL;
+  DsmWal *second;
+
+  g_test_summary ("A data directory in use refuses a second writer.");
+  fixture_open (f, 0, &state);
+  second = dsm_wal_open (f->dir, "test-cluster", 1, NULL, &state, &error);
+  g_assert_null (second);
+  g_assert_error (error, DSM_WAL_ERROR, DSM_WAL_ERROR_LOCKED);
+}
+
+static void
+test_failed_write_stops_the_wal (Fixture *f, gconstpointer data)
+{
+  DsmDurableState state = { 0 };
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GPtrArray) segments = NULL;
+  struct rlimit old_limit, limit;
+  void (*old_handler) (int);
+
+  g_test_summary ("A write the disk refuses (here: past RLIMIT_FSIZE) fails the sync with "
+                  "errno's text and the file name; the WAL then refuses every later sync.");
+  fixture_open (f, 0, &state);
+  fixture_append_hard_state (f, 1, 1);
+  fixture_sync (f);
+
+  g_assert_cmpint (getrlimit (RLIMIT_FSIZE, &old_limit), ==, 0);
+  old_handler = signal (SIGXFSZ, SIG_IGN);
+  limit = old_limit;
+  limit.rlim_cur = 4096;
+  g_assert_cmpint (setrlimit (RLIMIT_FSIZE, &limit), ==, 0);
+  fixture_append_entries (f, 1, 200, 1);
+  g_assert_cmpuint (dsm_wal_sync (f->wal, &error), ==, 0);
+  g_assert_cmpint (setrlimit (RLIMIT_FSIZE, &old_limit), ==, 0);
+  signal (SIGXFSZ, old_handler);
+
+  g_assert_error (error, DSM_WAL_ERROR, DSM_WAL_ERROR_IO);
+  g_assert_nonnull (strstr (error->message, "seg-"));
+  g_assert_nonnull (strstr (error->message, g_strerror (EFBIG)));
+  g_clear_error (&error);
+
+  fixture_append_hard_state (f, 2, 2);
+  g_assert_cmpuint (dsm_wal_sync (f->wal, &error), ==, 0);
+  g_assert_error (error, DSM_WAL_ERROR, DSM_WAL_ERROR_CLOSED);
+  g_assert_cmpuint (dsm_wal_get_durable_seq (f->wal), ==, 1);
+}
+
+int
+main (int argc, char **argv)
+{
+  fixture_init_logging ();
+  g_test_init (&argc, &argv, NULL);
+
+#define ADD(path, func) g_test_add (path, Fixture, NULL, fixture_set_up, func, fixture_tear_down)
+  ADD ("/storage/wal/new-dir", test_new_dir);
+  ADD ("/storage/wal/reopen-gives-same-state", test_reopen_gives_same_state);
+  ADD ("/storage/wal/unsynced-appends-are-not-durable", test_unsynced_appends_are_not_durable);
+  ADD ("/storage/wal/group-commit", test_group_commit);
+  ADD ("/storage/wal/sync-async", test_sync_async);
+  ADD ("/storage/wal/rotation-and-compaction", test_rotation_and_compaction);
+  ADD ("/storage/wal/locked", test_locked);
+  ADD ("/storage/wal/failed-write-stops-the-wal", test_failed_write_stops_the_wal);
+#undef ADD
+  return g_test_run ();
+}
