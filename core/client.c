@@ -17,6 +17,28 @@
 
 /* ---- bookkeeping ---- */
 
+/* A forwarded command, named by the node that forwarded it. */
+typedef struct {
+  DsmNodeId origin;
+  guint64 request_id;
+} ForwardKey;
+
+#define FORWARDS_SEEN_MAX 65536
+
+static guint
+forward_key_hash (gconstpointer p)
+{
+  const ForwardKey *k = p;
+  return g_int64_hash (&k->request_id) ^ (k->origin * 2654435761u);
+}
+
+static gboolean
+forward_key_equal (gconstpointer a, gconstpointer b)
+{
+  const ForwardKey *x = a, *y = b;
+  return x->origin == y->origin && x->request_id == y->request_id;
+}
+
 static void
 request_free (Request *req)
 {
@@ -35,6 +57,8 @@ client_init (DsmNode *node)
   g_queue_init (&node->read_commit);
   g_queue_init (&node->read_confirm);
   g_queue_init (&node->read_apply);
+  node->forwards_seen = g_hash_table_new_full (forward_key_hash, forward_key_equal, g_free, NULL);
+  g_queue_init (&node->forwards_order);
 }
 
 void
@@ -48,6 +72,34 @@ client_clear (DsmNode *node)
       request_free (req);
     }
   g_clear_pointer (&node->by_id, g_hash_table_unref);
+  g_queue_clear (&node->forwards_order);
+  g_clear_pointer (&node->forwards_seen, g_hash_table_unref);
+}
+
+void
+client_forwards_reset (DsmNode *node)
+{
+  g_queue_clear (&node->forwards_order);
+  g_hash_table_remove_all (node->forwards_seen);
+}
+
+/* Within one leadership term a node never sends us the same forwarded
+ * command twice on purpose (it retries only commands with a client id,
+ * which sessions deduplicate), so a second copy of one without a client id
+ * is the network duplicating it: proposing it again would apply it twice. */
+static gboolean
+forward_is_duplicate (DsmNode *node, DsmNodeId origin, guint64 request_id)
+{
+  ForwardKey key = { .origin = origin, .request_id = request_id };
+
+  if (g_hash_table_contains (node->forwards_seen, &key))
+    return TRUE;
+  ForwardKey *stored = g_memdup2 (&key, sizeof key);
+  g_hash_table_add (node->forwards_seen, stored);
+  g_queue_push_tail (&node->forwards_order, stored);
+  if (node->forwards_order.length > FORWARDS_SEEN_MAX)
+    g_hash_table_remove (node->forwards_seen, g_queue_pop_head (&node->forwards_order));
+  return FALSE;
 }
 
 guint
@@ -399,6 +451,14 @@ void
 client_submit (DsmNode *node, guint64 request_id, DsmNodeId origin, const DsmCommand *cmd)
 {
   g_autoptr(GError) error = NULL;
+
+  if (origin != DSM_NODE_NONE && node->role == DSM_ROLE_LEADER && cmd->client_id == NULL
+      && cmd->op == DSM_OP_TRANSITION && forward_is_duplicate (node, origin, request_id))
+    {
+      node->metrics.messages_ignored++;
+      return;
+    }
+
   Request *req = g_new0 (Request, 1);
 
   req->request_id = request_id;

@@ -151,7 +151,8 @@ election_on_vote_request (DsmNode *node, const DsmMessage *msg)
     {
       /* The vote must be durable before the reply leaves: a restart must not
        * let us vote twice in one epoch (node_send holds the Vote). */
-      if (node->voted_for != msg->from)
+      /* (The double-vote mutant grants a second vote without recording it.) */
+      if (node->voted_for == DSM_NODE_NONE)
         {
           node->voted_for = msg->from;
           node_persist_hard_state (node);

@@ -107,6 +107,8 @@ struct _DsmNode {
   guint64 hb_round;
   guint64 epoch_first_index; /* the no-op this leader appended */
   GHashTable *proposed;      /* "client\x1fseq" -> index of an uncommitted entry */
+  GHashTable *forwards_seen; /* ForwardKey of forwarded commands without client id, this term */
+  GQueue forwards_order;     /* the same keys, oldest first, to bound the set */
 
   /* Persistence (PROTOCOL.md, "Host contract"). */
   guint64 persist_seq;       /* last seq issued */
@@ -186,6 +188,7 @@ gboolean election_in_lease (const DsmNode *node);
 
 /* replication.c */
 void replication_reset_peers (DsmNode *node);
+void replication_peer_reset_window (Peer *peer);
 void replication_tick (DsmNode *node);
 void replication_flush (DsmNode *node);
 gboolean replication_peer_has_output (const DsmNode *node, const Peer *peer, gboolean read_broadcast);
@@ -216,6 +219,7 @@ void client_on_snapshot_installed (DsmNode *node);
 void client_on_commit_advanced (DsmNode *node);
 void client_on_read_confirmed (DsmNode *node, guint64 round);
 void client_leader_rebuild (DsmNode *node);
+void client_forwards_reset (DsmNode *node);
 guint client_pending (const DsmNode *node);
 
 /* snapshot.c */

@@ -297,6 +297,7 @@ node_become_leader (DsmNode *node)
   node_log_append (node, noop);
   node->epoch_first_index = noop->index;
   client_leader_rebuild (node);
+  client_forwards_reset (node);
   client_on_leader_known (node);
   replication_advance_commit (node);  /* a single-node cluster commits at once */
 }

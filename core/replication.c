@@ -15,8 +15,8 @@
 
 /* ---- leader: per-peer bookkeeping ---- */
 
-static void
-peer_inflight_reset (Peer *peer)
+void
+replication_peer_reset_window (Peer *peer)
 {
   peer->inflight_head = 0;
   peer->inflight_count = 0;
@@ -71,7 +71,7 @@ replication_reset_peers (DsmNode *node)
       peer->next_index = next;
       peer->match_index = 0;
       peer->probing = TRUE;
-      peer_inflight_reset (peer);
+      replication_peer_reset_window (peer);
       peer->attempts = 0;
       peer->reachable = TRUE;
       peer->last_heard_ms = node->now_ms;
@@ -217,7 +217,7 @@ tick_retry (DsmNode *node, Peer *peer)
     }
   /* Resend from what is known to match: the lost Proposal and everything
    * pipelined after it. */
-  peer_inflight_reset (peer);
+  replication_peer_reset_window (peer);
   peer->next_index = peer->match_index + 1;
   peer->probing = TRUE;
   peer->snapshot_in_flight = FALSE;
@@ -396,7 +396,7 @@ replication_on_reject (DsmNode *node, const DsmMessage *msg)
   guint64 next = MIN (msg->prev_index, msg->hint_index);
   peer->next_index = MAX (peer->match_index + 1, MAX (next, 1));
   peer->probing = TRUE;
-  peer_inflight_reset (peer);
+  replication_peer_reset_window (peer);
   client_on_read_confirmed (node, replication_confirmed_round (node));
 }
 

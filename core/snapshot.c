@@ -75,6 +75,8 @@ snapshot_flush_peer (DsmNode *node, Peer *peer)
     snapshot_peer_reset (peer);
   if (peer->snapshot == NULL)
     {
+      /* Proposals still in flight are moot: the snapshot replaces them. */
+      replication_peer_reset_window (peer);
       g_assert (node->snapshot != NULL);
       peer->snapshot = g_bytes_ref (node->snapshot);
       peer->snapshot_index = node->snapshot_index;
@@ -112,6 +114,7 @@ snapshot_on_ack (DsmNode *node, Peer *peer, const DsmMessage *msg)
       peer->match_index = MAX (peer->match_index, msg->match_index);
       peer->next_index = peer->match_index + 1;
       peer->probing = FALSE;
+      replication_peer_reset_window (peer);
       snapshot_peer_reset (peer);
       return;
     }
