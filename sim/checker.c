@@ -1,0 +1,354 @@
+/* sim/checker.c: the invariants of docs/CHECKERS.md, checked as a run
+ * goes.  Validity is judged by a model of the machines kept here from the
+ * definitions alone, independent of core/store.c, so a bug in the store
+ * shows as a disagreement rather than hiding behind it. */
+#include "checker.h"
+
+#include <string.h>
+
+#include "linearizability.h"
+
+static const char *const invariant_names[DSM_INVARIANT_N] = {
+  [DSM_INVARIANT_ELECTION_SAFETY] = "election_safety",
+  [DSM_INVARIANT_AGREEMENT] = "agreement",
+  [DSM_INVARIANT_STATE_MACHINE_SAFETY] = "state_machine_safety",
+  [DSM_INVARIANT_VALIDITY] = "validity",
+  [DSM_INVARIANT_DURABILITY] = "durability",
+  [DSM_INVARIANT_LINEARIZABILITY] = "linearizability",
+  [DSM_INVARIANT_LIVENESS] = "liveness",
+  [DSM_INVARIANT_EXPECTATIONS] = "expectations",
+};
+
+const char *
+dsm_invariant_to_string (DsmInvariant invariant)
+{
+  g_return_val_if_fail ((guint) invariant < DSM_INVARIANT_N, "?");
+  return invariant_names[invariant];
+}
+
+gboolean
+dsm_invariant_from_string (const char *text, DsmInvariant *out)
+{
+  for (guint i = 0; i < DSM_INVARIANT_N; i++)
+    if (g_strcmp0 (text, invariant_names[i]) == 0)
+      {
+        *out = (DsmInvariant) i;
+        return TRUE;
+      }
+  return FALSE;
+}
+
+/* What the first node to apply an index did with it. */
+typedef struct {
+  DsmEntry *entry;
+  DsmNodeId node;
+  DsmReplyStatus status;
+  DsmRejectReason reason;
+  gboolean duplicate;
+  const char *state;
+} Committed;
+
+struct _DsmChecker {
+  DsmConfig *config;
+  guint32 invariants;
+  GHashTable *leaders;        /* epoch -> node id */
+  GArray *committed;          /* Committed, by index (0 unused) */
+  GHashTable *model;          /* machine -> canonical state (the validity model) */
+  GHashTable *model_defs;     /* machine -> definition */
+  GHashTable *model_sessions; /* "client\x1fseq" -> present */
+  GHashTable *acked;          /* index -> DsmHistoryOp (copy) */
+  gboolean failed;
+  DsmInvariant failed_invariant;
+  char *message;
+  guint64 failed_at;
+  guint64 lin_states;
+};
+
+static void
+committed_clear (Committed *c)
+{
+  g_clear_pointer (&c->entry, dsm_entry_unref);
+}
+
+DsmChecker *
+dsm_checker_new (DsmConfig *config, guint32 invariants)
+{
+  DsmChecker *checker = g_new0 (DsmChecker, 1);
+
+  checker->config = dsm_config_ref (config);
+  checker->invariants = invariants;
+  checker->leaders = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free, NULL);
+  checker->committed = g_array_new (FALSE, TRUE, sizeof (Committed));
+  g_array_set_clear_func (checker->committed, (GDestroyNotify) committed_clear);
+  g_array_set_size (checker->committed, 1);
+  checker->model = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  checker->model_defs = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  checker->model_sessions = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  checker->acked = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free,
+                                          (GDestroyNotify) dsm_history_op_free);
+  return checker;
+}
+
+void
+dsm_checker_free (DsmChecker *checker)
+{
+  if (checker == NULL)
+    return;
+  g_hash_table_unref (checker->leaders);
+  g_array_unref (checker->committed);
+  g_hash_table_unref (checker->model);
+  g_hash_table_unref (checker->model_defs);
+  g_hash_table_unref (checker->model_sessions);
+  g_hash_table_unref (checker->acked);
+  dsm_config_unref (checker->config);
+  g_free (checker->message);
+  g_free (checker);
+}
+
+void
+dsm_checker_fail (DsmChecker *checker, DsmInvariant invariant, guint64 now_ms,
+                  const char *format, ...)
+{
+  if (checker->failed || (checker->invariants & (1u << invariant)) == 0)
+    return;
+  va_list args;
+  va_start (args, format);
+  checker->message = g_strdup_vprintf (format, args);
+  va_end (args);
+  checker->failed = TRUE;
+  checker->failed_invariant = invariant;
+  checker->failed_at = now_ms;
+}
+
+void
+dsm_checker_leader (DsmChecker *checker, guint64 now_ms, DsmNodeId id, guint64 epoch)
+{
+  gpointer other = g_hash_table_lookup (checker->leaders, &epoch);
+
+  if (other == NULL)
+    g_hash_table_insert (checker->leaders, g_memdup2 (&epoch, sizeof epoch), GUINT_TO_POINTER (id));
+  else if (GPOINTER_TO_UINT (other) != id)
+    dsm_checker_fail (checker, DSM_INVARIANT_ELECTION_SAFETY, now_ms,
+                      "nodes %u and %u are both leaders of epoch %" G_GUINT64_FORMAT,
+                      GPOINTER_TO_UINT (other), id, epoch);
+}
+
+static char *
+session_key (const DsmCommand *cmd)
+{
+  return g_strdup_printf ("%s\x1f%" G_GUINT64_FORMAT, cmd->client_id, cmd->seq);
+}
+
+/* The validity model: the machines' states from the committed sequence,
+ * with the definitions' rules and the clients' (id, seq) dedupe. */
+static void
+check_validity (DsmChecker *checker, guint64 now_ms, const DsmApplied *applied)
+{
+  const DsmEntry *entry = applied->entry;
+  const DsmApplyResult *r = &applied->result;
+  const DsmCommand *cmd = &entry->cmd;
+
+  if (entry->kind == DSM_ENTRY_NOOP)
+    return;
+  g_autofree char *key = cmd->client_id != NULL ? session_key (cmd) : NULL;
+  if (r->duplicate || r->status == DSM_REPLY_UNKNOWN)
+    {
+      /* No effect; a duplicate must repeat something that was applied. */
+      if (r->duplicate && (key == NULL || !g_hash_table_contains (checker->model_sessions, key)))
+        dsm_checker_fail (checker, DSM_INVARIANT_VALIDITY, now_ms,
+                          "index %" G_GUINT64_FORMAT ": treated as a duplicate, but (%s, %" G_GUINT64_FORMAT ") was never applied",
+                          entry->index, cmd->client_id, cmd->seq);
+      return;
+    }
+  if (key != NULL && g_hash_table_contains (checker->model_sessions, key))
+    {
+      dsm_checker_fail (checker, DSM_INVARIANT_VALIDITY, now_ms,
+                        "index %" G_GUINT64_FORMAT ": (%s, %" G_GUINT64_FORMAT ") applied a second time",
+                        entry->index, cmd->client_id, cmd->seq);
+      return;
+    }
+  if (key != NULL)
+    g_hash_table_add (checker->model_sessions, g_steal_pointer (&key));
+
+  const DsmMachineDef *def = g_hash_table_lookup (checker->model_defs, cmd->machine);
+  const DsmMachineDef *named = dsm_config_find_definition (checker->config, cmd->definition);
+  gboolean bad_def = named == NULL || (def != NULL && cmd->definition != NULL && def != named);
+  if (def == NULL)
+    def = named;
+  const char *current = def == NULL ? NULL : g_hash_table_lookup (checker->model, cmd->machine);
+  if (def != NULL && current == NULL)
+    current = dsm_machine_def_get_initial (def);
+  gboolean legal = !bad_def && cmd->op == DSM_OP_TRANSITION
+                   && dsm_machine_def_lookup_state (def, cmd->to) != NULL
+                   && (cmd->from == NULL || g_strcmp0 (cmd->from, current) == 0)
+                   && dsm_machine_def_allows (def, current, cmd->to);
+
+  if (r->status == DSM_REPLY_OK && cmd->op == DSM_OP_TRANSITION && !legal)
+    dsm_checker_fail (checker, DSM_INVARIANT_VALIDITY, now_ms,
+                      "index %" G_GUINT64_FORMAT ": %s moved %s -> %s, which is not legal",
+                      entry->index, cmd->machine, current ? current : "?", cmd->to);
+  else if (r->status != DSM_REPLY_OK && legal)
+    dsm_checker_fail (checker, DSM_INVARIANT_VALIDITY, now_ms,
+                      "index %" G_GUINT64_FORMAT ": %s -> %s from %s is legal but was rejected (%s)",
+                      entry->index, cmd->machine, cmd->to, current, dsm_reject_reason_to_string (r->reason));
+  else if (r->status == DSM_REPLY_OK && legal)
+    {
+      if (g_strcmp0 (r->state, cmd->to) != 0 || g_strcmp0 (r->from, current) != 0)
+        dsm_checker_fail (checker, DSM_INVARIANT_VALIDITY, now_ms,
+                          "index %" G_GUINT64_FORMAT ": %s went %s -> %s, expected %s -> %s",
+                          entry->index, cmd->machine, r->from, r->state, current, cmd->to);
+      g_hash_table_insert (checker->model_defs, g_strdup (cmd->machine), (gpointer) def);
+      g_hash_table_insert (checker->model, g_strdup (cmd->machine),
+                           (gpointer) dsm_machine_def_lookup_state (def, cmd->to));
+    }
+}
+
+static gboolean
+command_matches (const DsmCommand *a, const DsmHistoryOp *op)
+{
+  return g_strcmp0 (a->machine, op->machine) == 0 && g_strcmp0 (a->to, op->requested) == 0
+         && g_strcmp0 (a->client_id, op->client_id) == 0
+         && (a->client_id == NULL || a->seq == op->seq);
+}
+
+static void
+check_durability (DsmChecker *checker, guint64 now_ms, const DsmEntry *entry)
+{
+  const DsmHistoryOp *op = g_hash_table_lookup (checker->acked, &entry->index);
+
+  if (op != NULL && (entry->kind != DSM_ENTRY_COMMAND || !command_matches (&entry->cmd, op)))
+    dsm_checker_fail (checker, DSM_INVARIANT_DURABILITY, now_ms,
+                      "client %u was told %s -> %s committed at index %" G_GUINT64_FORMAT
+                      " (t=%" G_GUINT64_FORMAT "), but index %" G_GUINT64_FORMAT " holds %s",
+                      op->client, op->machine, op->requested, op->index, op->complete_ms,
+                      entry->index, entry->kind == DSM_ENTRY_NOOP ? "a no-op" : entry->cmd.machine);
+}
+
+void
+dsm_checker_apply (DsmChecker *checker, guint64 now_ms, DsmNodeId id, const DsmApplied *applied)
+{
+  guint64 index = applied->entry->index;
+  const DsmApplyResult *r = &applied->result;
+
+  if (index >= checker->committed->len)
+    {
+      if (index != checker->committed->len)
+        {
+          /* Applies are in index order on every node; a node can only be
+           * ahead of all others by one. */
+          dsm_checker_fail (checker, DSM_INVARIANT_AGREEMENT, now_ms,
+                            "node %u applied index %" G_GUINT64_FORMAT " before anyone applied %u",
+                            id, index, checker->committed->len);
+          return;
+        }
+      Committed c = {
+        .entry = dsm_entry_ref (applied->entry),
+        .node = id,
+        .status = r->status,
+        .reason = r->reason,
+        .duplicate = r->duplicate,
+        .state = r->state,
+      };
+      g_array_append_val (checker->committed, c);
+      check_validity (checker, now_ms, applied);
+      check_durability (checker, now_ms, applied->entry);
+      return;
+    }
+
+  const Committed *c = &g_array_index (checker->committed, Committed, index);
+  if (c->entry != applied->entry && !dsm_entry_equal (c->entry, applied->entry))
+    dsm_checker_fail (checker, DSM_INVARIANT_AGREEMENT, now_ms,
+                      "nodes %u and %u applied different entries at index %" G_GUINT64_FORMAT
+                      " (epochs %" G_GUINT64_FORMAT " and %" G_GUINT64_FORMAT ")",
+                      c->node, id, index, c->entry->epoch, applied->entry->epoch);
+  else if (c->status != r->status || c->reason != r->reason || c->duplicate != r->duplicate
+           || g_strcmp0 (c->state, r->state) != 0)
+    dsm_checker_fail (checker, DSM_INVARIANT_STATE_MACHINE_SAFETY, now_ms,
+                      "index %" G_GUINT64_FORMAT ": node %u got %s (%s), node %u got %s (%s)",
+                      index, c->node, dsm_reply_status_to_string (c->status), c->state ? c->state : "-",
+                      id, dsm_reply_status_to_string (r->status), r->state ? r->state : "-");
+}
+
+void
+dsm_checker_acked (DsmChecker *checker, guint64 now_ms, const DsmHistoryOp *op)
+{
+  g_assert (op->op == DSM_OP_TRANSITION && op->status == DSM_REPLY_OK);
+  if (op->index < checker->committed->len)
+    {
+      const Committed *c = &g_array_index (checker->committed, Committed, op->index);
+      if (c->entry->kind != DSM_ENTRY_COMMAND || !command_matches (&c->entry->cmd, op))
+        dsm_checker_fail (checker, DSM_INVARIANT_DURABILITY, now_ms,
+                          "client %u was told %s -> %s committed at index %" G_GUINT64_FORMAT
+                          ", which holds something else", op->client, op->machine, op->requested, op->index);
+    }
+  if (!g_hash_table_contains (checker->acked, &op->index))
+    g_hash_table_insert (checker->acked, g_memdup2 (&op->index, sizeof op->index),
+                         dsm_history_op_copy (op));
+}
+
+void
+dsm_checker_finish (DsmChecker *checker, guint64 now_ms, GPtrArray *history,
+                    const guint64 *applied_index, guint n_live)
+{
+  GHashTableIter iter;
+  gpointer key;
+
+  g_hash_table_iter_init (&iter, checker->acked);
+  while (g_hash_table_iter_next (&iter, &key, NULL))
+    {
+      guint64 index = *(guint64 *) key;
+      for (guint i = 0; i < n_live; i++)
+        if (applied_index[i] < index)
+          {
+            dsm_checker_fail (checker, DSM_INVARIANT_DURABILITY, now_ms,
+                              "acknowledged index %" G_GUINT64_FORMAT " was never applied by a live node (it reached %"
+                              G_GUINT64_FORMAT ")", index, applied_index[i]);
+            return;
+          }
+    }
+
+  if ((checker->invariants & (1u << DSM_INVARIANT_LINEARIZABILITY)) == 0 || checker->failed)
+    return;
+  DsmLinearizabilityResult result = { 0 };
+  if (!dsm_linearizability_check (history, checker->config, 0, &result))
+    dsm_checker_fail (checker, DSM_INVARIANT_LINEARIZABILITY, now_ms, "machine %s: %s",
+                      result.machine ? result.machine : "?", result.explanation ? result.explanation : "");
+  checker->lin_states = result.states_explored;
+  dsm_linearizability_result_clear (&result);
+}
+
+gboolean
+dsm_checker_ok (const DsmChecker *checker)
+{
+  return !checker->failed;
+}
+
+DsmInvariant
+dsm_checker_get_failed (const DsmChecker *checker)
+{
+  return checker->failed_invariant;
+}
+
+const char *
+dsm_checker_get_message (const DsmChecker *checker)
+{
+  return checker->message;
+}
+
+guint64
+dsm_checker_get_failed_at (const DsmChecker *checker)
+{
+  return checker->failed_at;
+}
+
+guint64
+dsm_checker_get_committed (const DsmChecker *checker)
+{
+  return checker->committed->len - 1;
+}
+
+guint64
+dsm_checker_get_lin_states (const DsmChecker *checker)
+{
+  return checker->lin_states;
+}

@@ -1,0 +1,73 @@
+/* sim/checker.h: the invariants checked on every simulated run
+ * (../shared/DESIGN.md section 3, docs/CHECKERS.md): each checked as the
+ * run goes where it can be, the rest at its end. */
+#pragma once
+
+#include <glib.h>
+
+G_BEGIN_DECLS
+
+typedef enum {
+  DSM_INVARIANT_ELECTION_SAFETY,      /* at most one leader per epoch */
+  DSM_INVARIANT_AGREEMENT,            /* no two nodes apply different entries at one index */
+  DSM_INVARIANT_STATE_MACHINE_SAFETY, /* nodes that applied an index agree on its outcome */
+  DSM_INVARIANT_VALIDITY,             /* committed transitions legal; illegal ones rejected */
+  DSM_INVARIANT_DURABILITY,           /* an acknowledged commit is never lost */
+  DSM_INVARIANT_LINEARIZABILITY,      /* the client history has a legal sequential order */
+  DSM_INVARIANT_LIVENESS,             /* after the faults heal, a leader and answers */
+  DSM_INVARIANT_EXPECTATIONS,         /* the scenario's own awaits and expectations */
+  DSM_INVARIANT_N,
+} DsmInvariant;
+
+#define DSM_INVARIANTS_ALL ((1u << DSM_INVARIANT_N) - 1)
+
+const char *dsm_invariant_to_string (DsmInvariant invariant);
+gboolean dsm_invariant_from_string (const char *text, DsmInvariant *out);
+
+G_END_DECLS
+
+#include "config.h"
+#include "history.h"
+#include "outbox.h"
+
+G_BEGIN_DECLS
+
+typedef struct _DsmChecker DsmChecker;
+
+/**
+ * dsm_checker_new:
+ * @invariants: bits (1 << DsmInvariant) to check; failures of the others
+ *   are counted but do not fail the run.
+ */
+DsmChecker *dsm_checker_new (DsmConfig *config, guint32 invariants);
+void dsm_checker_free (DsmChecker *checker);
+
+/* A node is leader of @epoch (election safety). */
+void dsm_checker_leader (DsmChecker *checker, guint64 now_ms, DsmNodeId id, guint64 epoch);
+
+/* A node applied an entry (agreement, state machine safety, validity, durability). */
+void dsm_checker_apply (DsmChecker *checker, guint64 now_ms, DsmNodeId id, const DsmApplied *applied);
+
+/* A client was told its transition committed at op->index (durability). */
+void dsm_checker_acked (DsmChecker *checker, guint64 now_ms, const DsmHistoryOp *op);
+
+/* Records a violation found elsewhere (liveness, expectations). */
+void dsm_checker_fail (DsmChecker *checker, DsmInvariant invariant, guint64 now_ms,
+                       const char *format, ...) G_GNUC_PRINTF (4, 5);
+
+/* End of run: linearizability of @history, and that every acknowledged
+ * commit was applied by every node in @applied_index (live nodes). */
+void dsm_checker_finish (DsmChecker *checker, guint64 now_ms, GPtrArray *history,
+                         const guint64 *applied_index, guint n_live);
+
+/* TRUE while no checked invariant failed. */
+gboolean dsm_checker_ok (const DsmChecker *checker);
+DsmInvariant dsm_checker_get_failed (const DsmChecker *checker);
+const char *dsm_checker_get_message (const DsmChecker *checker);
+guint64 dsm_checker_get_failed_at (const DsmChecker *checker);
+guint64 dsm_checker_get_committed (const DsmChecker *checker);   /* highest index applied anywhere */
+guint64 dsm_checker_get_lin_states (const DsmChecker *checker);
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (DsmChecker, dsm_checker_free)
+
+G_END_DECLS

@@ -1,0 +1,367 @@
+/* sim/clients.c: the simulated clients: the workload's (each with one
+ * operation in flight at a time, at the scenario's rate) and the script's
+ * (its propose and read steps).  A client sends to a node over a modelled
+ * hop, waits up to its own timeout, retries "unknown" outcomes with the
+ * same (client id, seq) and rejections that changed nothing, and records
+ * each logical operation in the history.
+ *
+ *   issue --send--> in flight --reply ok/rejected--> done
+ *   in flight --unknown, not leader, timeout--> retry wait --> in flight
+ *   retries exhausted --> done (unknown if any attempt may have applied) */
+#include "sim-private.h"
+
+#include <string.h>
+
+static void
+client_op_free (ClientOp *co)
+{
+  dsm_command_clear (&co->cmd);
+  g_free (co);
+}
+
+void
+clients_init (DsmSim *sim)
+{
+  const DsmWorkload *w = &sim->scenario->workload;
+
+  sim->ops = g_ptr_array_new_with_free_func ((GDestroyNotify) client_op_free);
+  sim->requests = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free, NULL);
+  sim->observed = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  sim->n_clients = w->clients + 1; /* the last one is the script's */
+  sim->clients = g_new0 (Client, sim->n_clients);
+  for (guint i = 0; i < sim->n_clients; i++)
+    {
+      Client *c = &sim->clients[i];
+      c->index = i;
+      c->client_id = i < w->clients ? g_strdup_printf ("c%u", i) : g_strdup ("script");
+      dsm_prng_init (&c->prng, sim->seed, "client", i);
+    }
+  sim->workload_end_ms = w->clients > 0 ? w->start_ms + w->duration_ms : 0;
+}
+
+void
+clients_clear (DsmSim *sim)
+{
+  for (guint i = 0; i < sim->n_clients; i++)
+    g_free (sim->clients[i].client_id);
+  g_free (sim->clients);
+  g_hash_table_unref (sim->requests);
+  g_hash_table_unref (sim->observed);
+  g_ptr_array_unref (sim->ops);
+}
+
+guint
+clients_pending (DsmSim *sim)
+{
+  guint pending = 0;
+
+  for (guint i = 0; i < sim->n_clients; i++)
+    if (sim->clients[i].current != NULL)
+      pending++;
+  for (guint i = 0; i < sim->ops->len; i++)
+    {
+      const ClientOp *co = sim->ops->pdata[i];
+      if (co->scripted && !co->done)
+        pending++;
+    }
+  return pending;
+}
+
+/* ---- one attempt ---- */
+
+static guint64
+client_timeout_ms (DsmSim *sim)
+{
+  /* A node answers within consensus_timeout_ms; the hops and a margin
+   * cover the rest.  Past this, the node is presumed down. */
+  return sim->config->consensus_timeout_ms + 2 * sim->scenario->network.client_latency_ms_max + 100;
+}
+
+static void
+client_send (DsmSim *sim, ClientOp *co, DsmNodeId node)
+{
+  co->attempts++;
+  co->request_id = ++sim->next_request_id;
+  co->node = node;
+  g_hash_table_insert (sim->requests, g_memdup2 (&co->request_id, sizeof co->request_id), co);
+
+  Event *arrive = sim_event_new (sim, EV_CLIENT_ARRIVE, sim->now_ms + dsm_sim_net_client_latency (sim->net));
+  arrive->node = node;
+  arrive->op = co;
+  arrive->request_id = co->request_id;
+  sim_schedule (sim, arrive);
+
+  Event *timer = sim_event_new (sim, EV_CLIENT_TIMER, sim->now_ms + client_timeout_ms (sim));
+  timer->op = co;
+  timer->request_id = co->request_id;
+  sim_schedule (sim, timer);
+  if (co->attempts > 1)
+    trace_op (sim, "retry", co);
+}
+
+static DsmNodeId
+client_pick_node (DsmSim *sim, Client *c)
+{
+  if (sim->scenario->workload.target == DSM_WORKLOAD_TARGET_LEADER && c->leader_hint != DSM_NODE_NONE)
+    return c->leader_hint;
+  return 1 + (DsmNodeId) dsm_prng_range (&c->prng, 0, sim->n - 1);
+}
+
+ClientOp *
+clients_issue (DsmSim *sim, guint client, const DsmCommand *cmd, DsmNodeId node, gboolean scripted)
+{
+  ClientOp *co = g_new0 (ClientOp, 1);
+  DsmHistoryOp *op = dsm_history_op_new ();
+
+  co->client = client;
+  co->scripted = scripted;
+  dsm_command_init_copy (&co->cmd, cmd);
+  op->id = sim->history->len + 1;
+  op->client = client;
+  op->client_id = g_strdup (cmd->client_id);
+  op->seq = cmd->seq;
+  op->op = cmd->op;
+  op->machine = g_strdup (cmd->machine);
+  op->definition = g_strdup (cmd->definition);
+  op->from = g_strdup (cmd->from);
+  op->requested = g_strdup (cmd->to);
+  op->invoke_ms = sim->now_ms;
+  co->op = op;
+  g_ptr_array_add (sim->history, op);
+  g_ptr_array_add (sim->ops, co);
+  sim->report.ops++;
+  trace_op (sim, "invoke", co);
+  client_send (sim, co, node);
+  return co;
+}
+
+/* ---- the workload ---- */
+
+static void
+workload_schedule_next (DsmSim *sim, Client *c)
+{
+  const DsmWorkload *w = &sim->scenario->workload;
+  double mean_ms = w->rate_per_s > 0 ? 1000.0 * w->clients / w->rate_per_s : 1000.0;
+  guint64 think = (guint64) (dsm_prng_double (&c->prng) * 2.0 * mean_ms);
+  guint64 at = MAX (sim->now_ms, w->start_ms) + think;
+
+  if (at >= sim->workload_end_ms)
+    return;
+  Event *ev = sim_event_new (sim, EV_CLIENT_NEXT, at);
+  ev->client = c->index;
+  sim_schedule (sim, ev);
+}
+
+void
+clients_start (DsmSim *sim)
+{
+  for (guint i = 0; i + 1 < sim->n_clients; i++)
+    workload_schedule_next (sim, &sim->clients[i]);
+}
+
+/* Mostly legal moves from the state last seen, some deliberate nonsense. */
+static const char *
+workload_pick_state (DsmSim *sim, Client *c, const DsmMachineDef *def, const char *machine)
+{
+  guint n = dsm_machine_def_get_n_states (def);
+  const char *seen = g_hash_table_lookup (sim->observed, machine);
+
+  if (seen == NULL)
+    seen = dsm_machine_def_get_initial (def);
+  if (dsm_prng_chance (&c->prng, 75))
+    {
+      guint start = (guint) dsm_prng_range (&c->prng, 0, n - 1);
+      for (guint k = 0; k < n; k++)
+        {
+          const char *to = dsm_machine_def_get_state (def, (start + k) % n);
+          if (dsm_machine_def_allows (def, seen, to))
+            return to;
+        }
+    }
+  return dsm_machine_def_get_state (def, (guint) dsm_prng_range (&c->prng, 0, n - 1));
+}
+
+static void
+workload_next (DsmSim *sim, Client *c)
+{
+  const DsmWorkload *w = &sim->scenario->workload;
+  const DsmMachineDef *def = dsm_config_find_definition (sim->config, w->definition);
+  g_autofree char *machine = g_strdup_printf ("m%u", (guint) dsm_prng_range (&c->prng, 0, MAX (w->machines, 1) - 1));
+  DsmCommand cmd = { .machine = machine, .definition = w->definition };
+
+  g_assert (c->current == NULL);
+  if (dsm_prng_chance (&c->prng, w->read_percent))
+    cmd.op = DSM_OP_READ;
+  else
+    {
+      cmd.op = DSM_OP_TRANSITION;
+      cmd.to = (char *) workload_pick_state (sim, c, def, machine);
+    }
+  if (w->idempotent)
+    {
+      cmd.client_id = c->client_id;
+      cmd.seq = ++c->next_seq;
+    }
+  c->current = clients_issue (sim, c->index, &cmd, client_pick_node (sim, c), FALSE);
+}
+
+/* ---- outcomes ---- */
+
+static void
+op_complete (DsmSim *sim, ClientOp *co, DsmReplyStatus status, DsmRejectReason reason,
+             const char *state, guint64 index)
+{
+  DsmHistoryOp *op = co->op;
+
+  /* A refusal that changed nothing cannot undo an earlier attempt that
+   * may have: the operation's outcome stays unknown. */
+  if (status == DSM_REPLY_REJECTED && co->maybe_applied
+      && (reason == DSM_REJECT_NOT_LEADER || reason == DSM_REJECT_OVERLOADED))
+    status = DSM_REPLY_UNKNOWN;
+  op->completed = TRUE;
+  op->status = status;
+  op->reason = reason;
+  op->state = g_strdup (state);
+  op->index = index;
+  op->complete_ms = sim->now_ms;
+  co->done = TRUE;
+  co->request_id = 0;
+  trace_op (sim, "complete", co);
+
+  switch (status)
+    {
+    case DSM_REPLY_OK:
+      sim->report.ops_ok++;
+      if (op->op == DSM_OP_TRANSITION)
+        {
+          sim->report.commits++;
+          dsm_checker_acked (sim->checker, sim->now_ms, op);
+        }
+      break;
+    case DSM_REPLY_REJECTED:
+      sim->report.ops_rejected++;
+      break;
+    case DSM_REPLY_UNKNOWN:
+    default:
+      sim->report.ops_unknown++;
+      break;
+    }
+  if (state != NULL && (status == DSM_REPLY_OK || reason == DSM_REJECT_INVALID_TRANSITION))
+    {
+      const DsmMachineDef *def = dsm_config_find_definition (sim->config, co->cmd.definition);
+      const char *canonical = def != NULL ? dsm_machine_def_lookup_state (def, state) : NULL;
+      if (canonical != NULL)
+        g_hash_table_replace (sim->observed, g_strdup (co->cmd.machine), (gpointer) canonical);
+    }
+
+  if (!co->scripted)
+    {
+      Client *c = &sim->clients[co->client];
+      c->current = NULL;
+      workload_schedule_next (sim, c);
+    }
+}
+
+static void
+op_retry_later (DsmSim *sim, ClientOp *co)
+{
+  co->request_id = 0;
+  Event *ev = sim_event_new (sim, EV_CLIENT_TIMER, sim->now_ms + sim->config->retry_delay_ms);
+  ev->op = co;
+  ev->request_id = 0; /* a retry, not a timeout */
+  sim_schedule (sim, ev);
+}
+
+static void
+op_outcome (DsmSim *sim, ClientOp *co, DsmReplyStatus status, DsmRejectReason reason,
+            const char *state, guint64 index, DsmNodeId leader_hint)
+{
+  gboolean idempotent = co->cmd.client_id != NULL || co->cmd.op == DSM_OP_READ;
+  gboolean unchanged = status == DSM_REPLY_REJECTED
+                       && (reason == DSM_REJECT_NOT_LEADER || reason == DSM_REJECT_OVERLOADED);
+  /* Scripted operations get one attempt: the scenario says what to expect. */
+  gboolean retry = !co->scripted && (unchanged || (status == DSM_REPLY_UNKNOWN && idempotent))
+                   && co->attempts <= sim->config->retry_attempts;
+
+  if (status == DSM_REPLY_UNKNOWN)
+    co->maybe_applied = TRUE;
+  if (!co->scripted && leader_hint != DSM_NODE_NONE)
+    sim->clients[co->client].leader_hint = leader_hint;
+  if (retry)
+    op_retry_later (sim, co);
+  else
+    op_complete (sim, co, status, reason, state, index);
+}
+
+void
+clients_on_reply (DsmSim *sim, const DsmClientReply *reply)
+{
+  ClientOp *co = g_hash_table_lookup (sim->requests, &reply->request_id);
+
+  if (co == NULL)
+    return;
+  g_hash_table_remove (sim->requests, &reply->request_id);
+  if (co->done || co->request_id != reply->request_id)
+    return; /* an earlier attempt's answer */
+  Event *ev = sim_event_new (sim, EV_CLIENT_REPLY, sim->now_ms + dsm_sim_net_client_latency (sim->net));
+  ev->op = co;
+  ev->request_id = reply->request_id;
+  ev->reply = g_new0 (DsmClientReply, 1);
+  *ev->reply = *reply;
+  ev->reply->machine = g_strdup (reply->machine);
+  ev->reply->state = g_strdup (reply->state);
+  ev->reply->requested = g_strdup (reply->requested);
+  ev->reply->detail = g_strdup (reply->detail);
+  sim_schedule (sim, ev);
+}
+
+void
+clients_event (DsmSim *sim, Event *ev)
+{
+  ClientOp *co = ev->op;
+
+  switch (ev->kind)
+    {
+    case EV_CLIENT_NEXT:
+      workload_next (sim, &sim->clients[ev->client]);
+      break;
+    case EV_CLIENT_ARRIVE:
+      {
+        SimNode *sn = &sim->nodes[ev->node];
+        if (co->done || co->request_id != ev->request_id || sn->node == NULL)
+          break; /* superseded, or the node is down: the timer will notice */
+        dsm_node_submit (sn->node, sim_local_now (sn, sim->now_ms), co->request_id, &co->cmd);
+        sim_process (sim, sn);
+        break;
+      }
+    case EV_CLIENT_REPLY:
+      if (co->done || co->request_id != ev->request_id)
+        break;
+      op_outcome (sim, co, ev->reply->status, ev->reply->reason, ev->reply->state,
+                  ev->reply->index, ev->reply->leader_hint);
+      break;
+    case EV_CLIENT_TIMER:
+      if (co->done)
+        break;
+      if (ev->request_id == 0)
+        {
+          /* The pause before a retry is over: try elsewhere, as a client
+           * with a list of endpoints does after one failed it. */
+          Client *c = &sim->clients[co->client];
+          DsmNodeId node = client_pick_node (sim, c);
+          if (node == co->node && sim->n > 1)
+            node = node % sim->n + 1;
+          client_send (sim, co, node);
+        }
+      else if (co->request_id == ev->request_id)
+        {
+          if (!co->scripted && sim->clients[co->client].leader_hint == co->node)
+            sim->clients[co->client].leader_hint = DSM_NODE_NONE;
+          g_hash_table_remove (sim->requests, &co->request_id);
+          op_outcome (sim, co, DSM_REPLY_UNKNOWN, DSM_REJECT_NONE, NULL, 0, DSM_NODE_NONE);
+        }
+      break;
+    default:
+      g_assert_not_reached ();
+    }
+}

@@ -1,0 +1,583 @@
+/* sim/cluster.c: the simulator's event loop and the hosting of core nodes:
+ * a binary heap of events ordered by (virtual time, sequence), each node's
+ * outputs routed to the model disk, network and clients, every apply and
+ * leadership handed to the checker.  Nothing here reads a clock: time is
+ * the heap's. */
+#include "sim-private.h"
+
+#include <math.h>
+#include <string.h>
+
+#include "codec.h"
+
+/* ---- the event heap ---- */
+
+static gboolean
+event_before (const Event *a, const Event *b)
+{
+  return a->time_ms < b->time_ms || (a->time_ms == b->time_ms && a->seq < b->seq);
+}
+
+static void
+event_free (Event *ev)
+{
+  g_clear_pointer (&ev->msg, dsm_message_unref);
+  g_clear_pointer (&ev->reply, dsm_client_reply_free);
+  g_free (ev);
+}
+
+Event *
+sim_event_new (DsmSim *sim, EventKind kind, guint64 time_ms)
+{
+  Event *ev = g_new0 (Event, 1);
+
+  ev->kind = kind;
+  ev->time_ms = MAX (time_ms, sim->now_ms);
+  return ev;
+}
+
+void
+sim_schedule (DsmSim *sim, Event *ev)
+{
+  GPtrArray *heap = sim->heap;
+  guint i = heap->len;
+
+  ev->seq = sim->event_seq++;
+  g_ptr_array_add (heap, ev);
+  while (i > 0)
+    {
+      guint parent = (i - 1) / 2;
+      if (!event_before (heap->pdata[i], heap->pdata[parent]))
+        break;
+      gpointer tmp = heap->pdata[i];
+      heap->pdata[i] = heap->pdata[parent];
+      heap->pdata[parent] = tmp;
+      i = parent;
+    }
+}
+
+static Event *
+heap_pop (DsmSim *sim)
+{
+  GPtrArray *heap = sim->heap;
+
+  if (heap->len == 0)
+    return NULL;
+  Event *top = heap->pdata[0];
+  heap->pdata[0] = heap->pdata[heap->len - 1];
+  g_ptr_array_set_size (heap, heap->len - 1);
+  guint i = 0;
+  for (;;)
+    {
+      guint l = 2 * i + 1, r = l + 1, m = i;
+      if (l < heap->len && event_before (heap->pdata[l], heap->pdata[m]))
+        m = l;
+      if (r < heap->len && event_before (heap->pdata[r], heap->pdata[m]))
+        m = r;
+      if (m == i)
+        break;
+      gpointer tmp = heap->pdata[i];
+      heap->pdata[i] = heap->pdata[m];
+      heap->pdata[m] = tmp;
+      i = m;
+    }
+  return top;
+}
+
+/* ---- node clocks (skew) ---- */
+
+guint64
+sim_local_now (const SimNode *sn, guint64 now_ms)
+{
+  if (sn->rate == 1.0)
+    return sn->local_base + (now_ms - sn->virtual_base);
+  return sn->local_base + (guint64) floor ((double) (now_ms - sn->virtual_base) * sn->rate);
+}
+
+static guint64
+local_to_virtual (const SimNode *sn, guint64 local_ms)
+{
+  if (local_ms == G_MAXUINT64)
+    return G_MAXUINT64;
+  if (local_ms <= sn->local_base)
+    return sn->virtual_base;
+  if (sn->rate == 1.0)
+    return sn->virtual_base + (local_ms - sn->local_base);
+  /* The first virtual ms at which the node's clock reads local_ms: the
+   * float quotient may land a step early, and a tick the node finds
+   * premature would be rescheduled at the same instant forever. */
+  guint64 v = sn->virtual_base + (guint64) ceil ((double) (local_ms - sn->local_base) / sn->rate);
+  while (sim_local_now (sn, v) < local_ms)
+    v++;
+  return v;
+}
+
+void
+sim_set_rate (DsmSim *sim, SimNode *sn, double rate)
+{
+  sn->local_base = sim_local_now (sn, sim->now_ms);
+  sn->virtual_base = sim->now_ms;
+  sn->rate = rate;
+  sn->tick_at = G_MAXUINT64; /* reschedule against the new rate */
+  if (sn->node != NULL)
+    sim_process (sim, sn);
+}
+
+/* ---- node outputs ---- */
+
+static void
+schedule_tick (DsmSim *sim, SimNode *sn)
+{
+  guint64 at = local_to_virtual (sn, dsm_node_next_deadline (sn->node));
+
+  if (at == G_MAXUINT64 || at >= sn->tick_at)
+    return;
+  sn->tick_at = MAX (at, sim->now_ms);
+  Event *ev = sim_event_new (sim, EV_TICK, sn->tick_at);
+  ev->node = sn->id;
+  ev->gen = ++sn->tick_gen;
+  sim_schedule (sim, ev);
+}
+
+static void
+schedule_sync (DsmSim *sim, SimNode *sn)
+{
+  if (dsm_sim_disk_is_syncing (sn->disk)
+      || dsm_sim_disk_get_written_seq (sn->disk) == dsm_sim_disk_get_synced_seq (sn->disk))
+    return;
+  guint64 target = 0;
+  guint64 latency = dsm_sim_disk_sync_begin (sn->disk, &target);
+  Event *ev = sim_event_new (sim, EV_SYNC, sim->now_ms + latency);
+  ev->node = sn->id;
+  ev->gen = sn->incarnation;
+  ev->request_id = target;
+  sim_schedule (sim, ev);
+}
+
+static void
+send_message (DsmSim *sim, DsmMessage *msg)
+{
+  DsmNetFate fate;
+
+  sim->report.messages_sent++;
+  dsm_sim_net_fate (sim->net, sim->now_ms, msg->from, msg->to, &fate);
+  if (fate.n == 0)
+    {
+      sim->report.messages_dropped++;
+      trace_message (sim, "drop", msg, fate.drop_reason);
+      dsm_message_unref (msg);
+      return;
+    }
+  trace_message (sim, "send", msg, NULL);
+  if (fate.n == 2)
+    sim->report.messages_duplicated++;
+  for (guint i = 0; i < fate.n; i++)
+    {
+      Event *ev = sim_event_new (sim, EV_DELIVER, sim->now_ms + fate.delay_ms[i]);
+      ev->node = msg->to;
+      ev->msg = i + 1 < fate.n ? dsm_message_ref (msg) : msg;
+      ev->corrupt = fate.corrupt[i];
+      sim_schedule (sim, ev);
+    }
+}
+
+static void
+handle_events (DsmSim *sim, SimNode *sn, GPtrArray *events)
+{
+  for (guint i = 0; i < events->len; i++)
+    {
+      const DsmEvent *event = events->pdata[i];
+      if (event->kind == DSM_EVENT_ELECTION_WON)
+        sn->elections_won++;
+      trace_node_event (sim, event);
+    }
+}
+
+void
+sim_process (DsmSim *sim, SimNode *sn)
+{
+  DsmOutbox *out = &sim->out;
+
+  while (sn->node != NULL && dsm_node_has_output (sn->node))
+    {
+      dsm_node_drain (sn->node, out);
+      for (guint i = 0; i < out->persists->len; i++)
+        dsm_sim_disk_write (sn->disk, out->persists->pdata[i]);
+      for (guint i = 0; i < out->messages->len; i++)
+        {
+          send_message (sim, out->messages->pdata[i]);
+          out->messages->pdata[i] = NULL;
+        }
+      for (guint i = 0; i < out->replies->len; i++)
+        clients_on_reply (sim, out->replies->pdata[i]);
+      for (guint i = 0; i < out->applies->len; i++)
+        {
+          trace_apply (sim, sn->id, out->applies->pdata[i]);
+          dsm_checker_apply (sim->checker, sim->now_ms, sn->id, out->applies->pdata[i]);
+        }
+      handle_events (sim, sn, out->events);
+      dsm_outbox_reset (out);
+    }
+  if (sn->node == NULL)
+    return;
+  schedule_sync (sim, sn);
+  if (dsm_node_get_role (sn->node) == DSM_ROLE_LEADER)
+    dsm_checker_leader (sim->checker, sim->now_ms, sn->id, dsm_node_get_epoch (sn->node));
+  schedule_tick (sim, sn);
+}
+
+/* ---- crash and restart ---- */
+
+static void
+node_start (DsmSim *sim, SimNode *sn, const DsmDurableState *durable)
+{
+  DsmPrng prng;
+  g_autoptr(GError) error = NULL;
+
+  dsm_prng_init (&prng, sim->seed, "node", sn->id * 1000003ull + sn->incarnation);
+  sn->node = dsm_node_new (sim->config, sn->id, dsm_prng_new_grand (&prng), durable,
+                           sim_local_now (sn, sim->now_ms), &error);
+  if (sn->node == NULL)
+    {
+      /* The core found the recovered state inconsistent: like a corrupt
+       * disk, the node refuses to start. */
+      sn->refused = TRUE;
+      trace_line (sim, "\"ev\":\"refused\",\"node\":%u,\"error\":\"core\"", sn->id);
+      return;
+    }
+#ifdef DSM_MUTANTS
+  dsm_node_set_mutant (sn->node, (DsmMutant) sim->options.mutant);
+#endif
+  if (sim->trace == NULL)
+    dsm_node_set_event_mask (sn->node, (1u << DSM_EVENT_ELECTION_WON) | (1u << DSM_EVENT_RETRY)
+                                           | (1u << DSM_EVENT_SNAPSHOT));
+  sn->tick_at = G_MAXUINT64;
+  sim_process (sim, sn);
+}
+
+static void
+node_bank_counters (SimNode *sn)
+{
+  const DsmMetrics *m = dsm_node_get_metrics (sn->node);
+  sn->retries += m->retries;
+  sn->snapshots_installed += m->snapshots_installed;
+  sn->invalid += m->messages_invalid;
+}
+
+void
+sim_crash (DsmSim *sim, SimNode *sn)
+{
+  if (sn->node == NULL)
+    return;
+  node_bank_counters (sn);
+  g_clear_pointer (&sn->node, dsm_node_free);
+  g_autofree char *lost = dsm_sim_disk_crash (sn->disk);
+  sn->incarnation++;
+  sn->tick_at = G_MAXUINT64;
+  sim->report.crashes++;
+  trace_line (sim, "\"ev\":\"crash\",\"node\":%u,\"disk\":\"%s\"", sn->id, lost);
+}
+
+gboolean
+sim_restart (DsmSim *sim, SimNode *sn)
+{
+  DsmDurableState durable;
+  g_autoptr(GError) error = NULL;
+
+  if (sn->node != NULL || sn->refused)
+    return FALSE;
+  if (!dsm_sim_disk_recover (sn->disk, &durable, &error))
+    {
+      sn->refused = TRUE;
+      g_autoptr(GString) why = g_string_new (NULL);
+      dsm_codec_write_string (why, error->message);
+      trace_line (sim, "\"ev\":\"refused\",\"node\":%u,\"error\":%s", sn->id, why->str);
+      return FALSE;
+    }
+  trace_line (sim, "\"ev\":\"restart\",\"node\":%u,\"epoch\":%" G_GUINT64_FORMAT ",\"entries\":%u",
+              sn->id, durable.epoch, durable.entries ? durable.entries->len : 0);
+  node_start (sim, sn, &durable);
+  dsm_durable_state_clear (&durable);
+  return sn->node != NULL;
+}
+
+/* ---- cluster-wide questions ---- */
+
+DsmNodeId
+sim_leader (DsmSim *sim)
+{
+  DsmNodeId leader = DSM_NODE_NONE;
+  guint64 epoch = 0;
+
+  for (guint id = 1; id <= sim->n; id++)
+    {
+      DsmNode *node = sim->nodes[id].node;
+      if (node != NULL && dsm_node_get_role (node) == DSM_ROLE_LEADER && dsm_node_get_epoch (node) >= epoch)
+        {
+          leader = id;
+          epoch = dsm_node_get_epoch (node);
+        }
+    }
+  return leader;
+}
+
+/* A leader that committed an entry of its own epoch: one clients can use. */
+gboolean
+sim_leader_ready (DsmSim *sim)
+{
+  DsmNodeId id = sim_leader (sim);
+  guint64 epoch = 0;
+
+  if (id == DSM_NODE_NONE)
+    return FALSE;
+  DsmNode *node = sim->nodes[id].node;
+  return dsm_log_epoch_at (dsm_node_get_log (node), dsm_node_get_commit_index (node), &epoch)
+         && epoch == dsm_node_get_epoch (node);
+}
+
+gboolean
+sim_caught_up (DsmSim *sim, GString *why)
+{
+  DsmNodeId id = sim_leader (sim);
+
+  if (id == DSM_NODE_NONE)
+    {
+      if (why != NULL)
+        g_string_append (why, "no leader");
+      return FALSE;
+    }
+  guint64 commit = dsm_node_get_commit_index (sim->nodes[id].node);
+  for (guint i = 1; i <= sim->n; i++)
+    {
+      DsmNode *node = sim->nodes[i].node;
+      if (node != NULL && dsm_node_get_applied_index (node) < commit)
+        {
+          if (why != NULL)
+            g_string_append_printf (why, "node %u applied %" G_GUINT64_FORMAT " of %" G_GUINT64_FORMAT,
+                                    i, dsm_node_get_applied_index (node), commit);
+          return FALSE;
+        }
+    }
+  return TRUE;
+}
+
+/* ---- dispatch ---- */
+
+static void
+deliver (DsmSim *sim, Event *ev)
+{
+  SimNode *sn = &sim->nodes[ev->node];
+  DsmMessage *msg = ev->msg;
+
+  if (sn->node == NULL || !dsm_sim_net_connected (sim->net, msg->from, msg->to))
+    {
+      sim->report.messages_dropped++;
+      trace_message (sim, "drop", msg, sn->node == NULL ? "down" : "partition");
+      return;
+    }
+  g_autoptr(DsmMessage) survived = NULL;
+  if (ev->corrupt)
+    {
+      g_autoptr(GError) error = NULL;
+      sim->report.messages_corrupted++;
+      survived = dsm_sim_net_corrupt (sim->net, msg, &error);
+      if (survived == NULL)
+        {
+          /* What net/ does with a frame it cannot decode. */
+          dsm_node_report_invalid (sn->node);
+          g_autoptr(GString) why = g_string_new (NULL);
+          dsm_codec_write_string (why, error->message);
+          trace_message (sim, "corrupt", msg, why->str);
+          sim_process (sim, sn);
+          return;
+        }
+      msg = survived;
+    }
+  sim->report.messages_delivered++;
+  trace_message (sim, "deliver", msg, NULL);
+  dsm_node_step (sn->node, sim_local_now (sn, sim->now_ms), msg);
+  sim_process (sim, sn);
+}
+
+static void
+dispatch (DsmSim *sim, Event *ev)
+{
+  SimNode *sn = ev->node != DSM_NODE_NONE ? &sim->nodes[ev->node] : NULL;
+
+  switch (ev->kind)
+    {
+    case EV_DELIVER:
+      deliver (sim, ev);
+      break;
+    case EV_TICK:
+      if (sn->node == NULL || ev->gen != sn->tick_gen)
+        break; /* superseded */
+      sn->tick_at = G_MAXUINT64;
+      dsm_node_tick (sn->node, sim_local_now (sn, sim->now_ms));
+      sim_process (sim, sn);
+      break;
+    case EV_SYNC:
+      if (ev->gen != sn->incarnation)
+        break; /* the node crashed before the fsync finished */
+      dsm_sim_disk_sync_end (sn->disk, ev->request_id);
+      if (sim->trace != NULL)
+        trace_line (sim, "\"ev\":\"sync\",\"node\":%u,\"seq\":%" G_GUINT64_FORMAT, sn->id, ev->request_id);
+      if (sn->node != NULL)
+        {
+          dsm_node_persisted (sn->node, sim_local_now (sn, sim->now_ms), ev->request_id);
+          sim_process (sim, sn);
+        }
+      break;
+    case EV_CLIENT_ARRIVE:
+    case EV_CLIENT_REPLY:
+    case EV_CLIENT_TIMER:
+    case EV_CLIENT_NEXT:
+      clients_event (sim, ev);
+      break;
+    case EV_SCRIPT:
+      break; /* script_poll and final_poll run after every event */
+    default:
+      g_assert_not_reached ();
+    }
+}
+
+/* ---- construction and the run ---- */
+
+void
+dsm_sim_report_clear (DsmSimReport *report)
+{
+  g_clear_pointer (&report->failure, g_free);
+}
+
+DsmSim *
+dsm_sim_new (const DsmScenario *scenario, const DsmSimOptions *options)
+{
+  DsmSim *sim = g_new0 (DsmSim, 1);
+
+  sim->scenario = dsm_scenario_copy (scenario);
+  sim->config = dsm_config_ref (sim->scenario->config);
+  if (options != NULL)
+    sim->options = *options;
+  sim->seed = sim->options.has_seed ? sim->options.seed : scenario->seed;
+  sim->trace = sim->options.trace;
+  sim->heap = g_ptr_array_new ();
+  sim->n = sim->config->n_nodes;
+  sim->nodes = g_new0 (SimNode, sim->n + 1);
+  sim->net = dsm_sim_net_new (sim->n, &sim->scenario->network, sim->seed);
+  sim->checker = dsm_checker_new (sim->config, sim->scenario->expect.invariants);
+  dsm_prng_init (&sim->fault_prng, sim->seed, "faults", 0);
+  dsm_outbox_init (&sim->out);
+  sim->history = g_ptr_array_new_with_free_func ((GDestroyNotify) dsm_history_op_free);
+  for (guint id = 1; id <= sim->n; id++)
+    {
+      SimNode *sn = &sim->nodes[id];
+      sn->id = id;
+      sn->rate = 1.0;
+      sn->tick_at = G_MAXUINT64;
+      sn->disk = dsm_sim_disk_new (id, &sim->scenario->disk, sim->seed);
+    }
+  clients_init (sim);
+  return sim;
+}
+
+void
+dsm_sim_free (DsmSim *sim)
+{
+  if (sim == NULL)
+    return;
+  for (guint id = 1; id <= sim->n; id++)
+    {
+      dsm_node_free (sim->nodes[id].node);
+      dsm_sim_disk_free (sim->nodes[id].disk);
+    }
+  g_free (sim->nodes);
+  for (guint i = 0; i < sim->heap->len; i++)
+    event_free (sim->heap->pdata[i]);
+  g_ptr_array_unref (sim->heap);
+  clients_clear (sim);
+  g_ptr_array_unref (sim->history);
+  dsm_outbox_clear (&sim->out);
+  dsm_checker_free (sim->checker);
+  dsm_sim_net_free (sim->net);
+  dsm_config_unref (sim->config);
+  dsm_scenario_free (sim->scenario);
+  dsm_sim_report_clear (&sim->report);
+  g_free (sim);
+}
+
+GPtrArray *
+dsm_sim_get_history (DsmSim *sim)
+{
+  return sim->history;
+}
+
+static void
+run_finish (DsmSim *sim, DsmSimReport *report)
+{
+  g_autofree guint64 *applied = g_new0 (guint64, sim->n);
+  guint live = 0;
+
+  for (guint id = 1; id <= sim->n; id++)
+    if (sim->nodes[id].node != NULL)
+      applied[live++] = dsm_node_get_applied_index (sim->nodes[id].node);
+  if (dsm_checker_ok (sim->checker) && sim->final == PHASE_DONE)
+    dsm_checker_finish (sim->checker, sim->now_ms, sim->history, applied, live);
+
+  for (guint id = 1; id <= sim->n; id++)
+    {
+      SimNode *sn = &sim->nodes[id];
+      if (sn->node != NULL)
+        node_bank_counters (sn);
+      report->retries += sn->retries;
+      report->snapshots_installed += sn->snapshots_installed;
+      report->invalid_messages += sn->invalid;
+      report->elections += sn->elections_won;
+      report->fsyncs += dsm_sim_disk_get_fsyncs (sn->disk);
+    }
+  report->ok = dsm_checker_ok (sim->checker);
+  if (!report->ok)
+    {
+      report->failed_invariant = dsm_checker_get_failed (sim->checker);
+      report->failure = g_strdup (dsm_checker_get_message (sim->checker));
+      report->failed_at_ms = dsm_checker_get_failed_at (sim->checker);
+    }
+  report->seed = sim->seed;
+  report->virtual_ms = sim->now_ms;
+  report->events = sim->events;
+  report->entries_committed = dsm_checker_get_committed (sim->checker);
+  report->lin_states = dsm_checker_get_lin_states (sim->checker);
+}
+
+void
+dsm_sim_run (DsmSim *sim, DsmSimReport *report)
+{
+  guint64 max_events = sim->options.max_events != 0 ? sim->options.max_events : 50000000;
+
+  for (guint id = 1; id <= sim->n; id++)
+    node_start (sim, &sim->nodes[id], NULL);
+  clients_start (sim);
+  script_advance (sim);
+
+  Event *ev;
+  while (!sim->stop && sim->final != PHASE_DONE && (ev = heap_pop (sim)) != NULL)
+    {
+      g_assert (ev->time_ms >= sim->now_ms);
+      sim->now_ms = ev->time_ms;
+      sim->events++;
+      dispatch (sim, ev);
+      event_free (ev);
+      script_poll (sim);
+      final_poll (sim);
+      if (!dsm_checker_ok (sim->checker))
+        sim->stop = TRUE;
+      else if (sim->events >= max_events)
+        {
+          dsm_checker_fail (sim->checker, DSM_INVARIANT_LIVENESS, sim->now_ms,
+                            "the run passed %" G_GUINT64_FORMAT " events without settling", max_events);
+          sim->stop = TRUE;
+        }
+    }
+  *report = sim->report;
+  sim->report.failure = NULL;
+  run_finish (sim, report);
+}

@@ -1,0 +1,336 @@
+/* sim/explore.c: scenarios generated from a seed (swarm testing), written
+ * as ordinary scenario JSON so any failure found is a file one can run,
+ * read, replay and shrink. */
+#include "explore.h"
+
+#include "prng.h"
+
+typedef enum {
+  FAULT_CRASH,
+  FAULT_CRASH_LEADER,
+  FAULT_PARTITION,
+  FAULT_ISOLATE_LEADER,
+  FAULT_CUT,
+  FAULT_LOSS,
+  FAULT_DELAY,
+  FAULT_DUPLICATE,
+  FAULT_REORDER,
+  FAULT_CORRUPT,
+  FAULT_TORN_WRITE,
+  FAULT_CORRUPT_RECORD,
+  FAULT_LOST_FSYNC,
+  FAULT_SKEW,
+  FAULT_BOUNCE,         /* crash a node and restart it moments later */
+  FAULT_BOUNCE_LEADER,
+  FAULT_CHURN,          /* leaders cut off and crashed in quick succession */
+  FAULT_N,
+} FaultKind;
+
+/* How likely each kind is to be enabled for a seed (percent). */
+static const guint fault_enable_percent[FAULT_N] = {
+  [FAULT_CRASH] = 60,
+  [FAULT_CRASH_LEADER] = 60,
+  [FAULT_PARTITION] = 50,
+  [FAULT_ISOLATE_LEADER] = 50,
+  [FAULT_CUT] = 40,
+  [FAULT_LOSS] = 50,
+  [FAULT_DELAY] = 30,
+  [FAULT_DUPLICATE] = 30,
+  [FAULT_REORDER] = 30,
+  [FAULT_CORRUPT] = 20,
+  [FAULT_TORN_WRITE] = 30,
+  [FAULT_CORRUPT_RECORD] = 10,
+  [FAULT_LOST_FSYNC] = 0,
+  [FAULT_SKEW] = 20,
+  [FAULT_BOUNCE] = 40,
+  [FAULT_BOUNCE_LEADER] = 40,
+  [FAULT_CHURN] = 40,
+};
+
+static guint64
+pick (DsmPrng *prng, guint64 lo, guint64 hi)
+{
+  return dsm_prng_range (prng, lo, hi);
+}
+
+static void
+append_section (GString *out, JsonObject *base, const char *name)
+{
+  if (base == NULL || !json_object_has_member (base, name))
+    return;
+  g_autofree char *text = json_to_string (json_object_get_member (base, name), FALSE);
+  g_string_append_printf (out, "\"%s\":%s,", name, text);
+}
+
+typedef struct {
+  guint64 at;
+  guint order;
+  char *json;
+} TimedStep;
+
+static void
+timed_step_clear (TimedStep *t)
+{
+  g_free (t->json);
+}
+
+static void
+add_step (GArray *steps, guint64 at, const char *format, ...) G_GNUC_PRINTF (3, 4);
+
+static void
+add_step (GArray *steps, guint64 at, const char *format, ...)
+{
+  va_list args;
+  va_start (args, format);
+  TimedStep t = { .at = at, .order = steps->len, .json = g_strdup_vprintf (format, args) };
+  va_end (args);
+  g_array_append_val (steps, t);
+}
+
+static int
+compare_timed (gconstpointer a, gconstpointer b)
+{
+  const TimedStep *x = a, *y = b;
+  if (x->at != y->at)
+    return x->at < y->at ? -1 : 1;
+  return x->order < y->order ? -1 : x->order > y->order;
+}
+
+/* One fault at @at, with its healing step where it has one. */
+static void
+append_fault (GArray *steps, DsmPrng *prng, FaultKind kind, guint nodes, guint64 at,
+              gboolean *corrupt_used)
+{
+  guint64 lasting = pick (prng, 200, 3000);
+  guint a = (guint) pick (prng, 1, nodes), b = (guint) pick (prng, 1, nodes);
+
+  switch (kind)
+    {
+    case FAULT_CRASH:
+    case FAULT_CRASH_LEADER:
+      if (kind == FAULT_CRASH_LEADER)
+        add_step (steps, at, "\"do\":\"crash\",\"node\":\"leader\"");
+      else
+        add_step (steps, at, "\"do\":\"crash\",\"node\":%u", a);
+      break;
+    case FAULT_PARTITION:
+      {
+        guint split = (guint) pick (prng, 1, nodes - 1);
+        g_autoptr(GString) group = g_string_new (NULL);
+        for (guint id = 1; id <= split; id++)
+          g_string_append_printf (group, "%s%u", id > 1 ? "," : "", id);
+        add_step (steps, at, "\"do\":\"partition\",\"groups\":[[%s]]", group->str);
+        break;
+      }
+    case FAULT_ISOLATE_LEADER:
+      add_step (steps, at, "\"do\":\"isolate\",\"node\":\"leader\"");
+      break;
+    case FAULT_CUT:
+      if (a == b)
+        b = a % nodes + 1;
+      add_step (steps, at, "\"do\":\"cut\",\"from\":%u,\"to\":%u", a, b);
+      break;
+    case FAULT_LOSS:
+      add_step (steps, at, "\"do\":\"loss\",\"percent\":%u,\"for_ms\":%" G_GUINT64_FORMAT "",
+                              (guint) pick (prng, 10, 80), lasting);
+      return;
+    case FAULT_DELAY:
+      add_step (steps, at, "\"do\":\"delay\",\"ms\":%u,\"for_ms\":%" G_GUINT64_FORMAT "",
+                              (guint) pick (prng, 20, 400), lasting);
+      return;
+    case FAULT_DUPLICATE:
+      add_step (steps, at, "\"do\":\"duplicate\",\"percent\":%u,\"for_ms\":%" G_GUINT64_FORMAT "",
+                              (guint) pick (prng, 5, 50), lasting);
+      return;
+    case FAULT_REORDER:
+      {
+        guint percent = (guint) pick (prng, 10, 60);
+        guint ms = (guint) pick (prng, 5, 200);
+        add_step (steps, at, "\"do\":\"reorder\",\"percent\":%u,\"ms\":%u,\"for_ms\":%" G_GUINT64_FORMAT,
+                  percent, ms, lasting);
+        return;
+      }
+    case FAULT_CORRUPT:
+      {
+        guint percent = (guint) pick (prng, 5, 40);
+        const char *mode = pick (prng, 0, 1) ? "flip" : "truncate";
+        add_step (steps, at, "\"do\":\"corrupt\",\"percent\":%u,\"mode\":\"%s\",\"for_ms\":%" G_GUINT64_FORMAT,
+                  percent, mode, lasting);
+        return;
+      }
+    case FAULT_TORN_WRITE:
+    case FAULT_LOST_FSYNC:
+    case FAULT_CORRUPT_RECORD:
+      if (kind == FAULT_CORRUPT_RECORD)
+        {
+          /* At most one node loses its disk: a majority must survive. */
+          if (*corrupt_used)
+            return;
+          *corrupt_used = TRUE;
+        }
+      add_step (steps, at, "\"do\":\"disk\",\"node\":%u,\"fault\":\"%s\"", a,
+                kind == FAULT_TORN_WRITE ? "torn_write" : kind == FAULT_LOST_FSYNC ? "lost_fsync" : "corrupt_record");
+      add_step (steps, at, "\"do\":\"crash\",\"node\":%u", a);
+      break;
+    case FAULT_BOUNCE:
+    case FAULT_BOUNCE_LEADER:
+      {
+        /* Down for about an election: crashes amid votes and appends. */
+        guint64 down = pick (prng, 5, 400);
+        if (kind == FAULT_BOUNCE_LEADER)
+          add_step (steps, at, "\"do\":\"crash\",\"node\":\"leader\"");
+        else
+          add_step (steps, at, "\"do\":\"crash\",\"node\":%u", a);
+        add_step (steps, at + down, "\"do\":\"restart\",\"node\":\"all\"");
+        return;
+      }
+    case FAULT_CHURN:
+      {
+        /* Leaders come and go with entries of their own epochs stranded
+         * on too few nodes: the history that makes a careless commit rule
+         * lose data (Raft's figure 8). */
+        guint64 t = at;
+        guint rounds = (guint) pick (prng, 2, 5);
+        for (guint r = 0; r < rounds; r++)
+          {
+            add_step (steps, t, "\"do\":\"isolate\",\"node\":\"leader\"");
+            t += pick (prng, 30, 400);
+            add_step (steps, t, "\"do\":\"crash\",\"node\":\"leader\"");
+            t += pick (prng, 0, 200);
+            add_step (steps, t, "\"do\":\"heal\"");
+            t += pick (prng, 0, 300);
+            add_step (steps, t, "\"do\":\"restart\",\"node\":\"all\"");
+            t += pick (prng, 0, 300);
+          }
+        return;
+      }
+    case FAULT_SKEW:
+      add_step (steps, at, "\"do\":\"skew\",\"node\":%u,\"rate\":%.2f",
+                              a, 0.8 + 0.4 * dsm_prng_double (prng));
+      return;
+    default:
+      g_assert_not_reached ();
+    }
+
+  /* Partitions, cuts and isolations heal; crashed nodes come back. */
+  if (kind == FAULT_CRASH || kind == FAULT_CRASH_LEADER || kind == FAULT_TORN_WRITE
+      || kind == FAULT_LOST_FSYNC || kind == FAULT_CORRUPT_RECORD)
+    add_step (steps, at + lasting, "\"do\":\"restart\",\"node\":\"all\"");
+  else
+    add_step (steps, at + lasting, "\"do\":\"heal\"");
+}
+
+DsmScenario *
+dsm_explore_generate (guint64 seed, const DsmExploreOptions *options, GError **error)
+{
+  DsmPrng prng;
+  g_autoptr(JsonNode) base_root = NULL;
+  JsonObject *base = NULL;
+
+  dsm_prng_init (&prng, seed, "explore", 0);
+  if (options->base != NULL)
+    {
+      g_autofree char *text = dsm_scenario_to_json (options->base);
+      base_root = json_from_string (text, error);
+      if (base_root == NULL)
+        return NULL;
+      base = json_node_get_object (base_root);
+    }
+  guint nodes = options->nodes != 0 ? options->nodes : options->base != NULL ? options->base->config->n_nodes : 5;
+
+  gboolean enabled[FAULT_N];
+  gboolean any = FALSE;
+  for (guint k = 0; k < FAULT_N; k++)
+    {
+      guint percent = k == FAULT_LOST_FSYNC && options->allow_lost_fsync ? 20 : fault_enable_percent[k];
+      enabled[k] = nodes > 1 && dsm_prng_chance (&prng, percent);
+      any = any || enabled[k];
+    }
+  if (!any && nodes > 1)
+    enabled[FAULT_CRASH_LEADER] = TRUE;
+
+  guint64 duration = pick (&prng, 3000, 8000);
+  GString *out = g_string_new (NULL);
+  g_string_append_printf (out, "{\"name\":\"explore-%" G_GUINT64_FORMAT "\",\"summary\":\"Random faults drawn from seed %" G_GUINT64_FORMAT ".\","
+                          "\"seed\":%" G_GUINT64_FORMAT ",\"nodes\":%u,",
+                          seed, seed, seed, nodes);
+  if (base != NULL)
+    {
+      append_section (out, base, "cluster");
+      append_section (out, base, "network");
+      append_section (out, base, "disk");
+    }
+  else
+    {
+      /* The configuration is part of the swarm: small batches and windows
+       * make partial acknowledgements, short timeouts make elections. */
+      static const guint batches[] = { 1, 2, 3, 8, 64, 256 };
+      guint snapshot = pick (&prng, 0, 1) ? 50 + (guint) pick (&prng, 0, 200) : 10000;
+      guint batch = batches[pick (&prng, 0, G_N_ELEMENTS (batches) - 1)];
+      guint inflight = (guint) pick (&prng, 1, 8);
+      guint heartbeat = (guint) pick (&prng, 20, 60);
+      guint election = (guint) pick (&prng, 100, 300);
+      guint retries = (guint) pick (&prng, 1, 5);
+      guint retry_delay = (guint) pick (&prng, 20, 200);
+      g_string_append_printf (out, "\"cluster\":{\"snapshot_threshold_entries\":%u,\"max_batch_entries\":%u,"
+                              "\"max_inflight_proposals\":%u,\"heartbeat_ms\":%u,\"election_timeout_ms_min\":%u,"
+                              "\"election_timeout_ms_max\":%u,\"retry_attempts\":%u,\"retry_delay_ms\":%u},",
+                              snapshot, batch, inflight, heartbeat, MAX (election, heartbeat + 1), 2 * MAX (election, heartbeat + 1),
+                              retries, retry_delay);
+      guint latency = (guint) pick (&prng, 2, 30);
+      guint loss = enabled[FAULT_LOSS] ? (guint) pick (&prng, 0, 5) : 0;
+      guint fsync = (guint) pick (&prng, 1, 10);
+      g_string_append_printf (out, "\"network\":{\"latency_ms_min\":1,\"latency_ms_max\":%u,\"loss_percent\":%u},",
+                              latency, loss);
+      g_string_append_printf (out, "\"disk\":{\"fsync_ms_min\":0,\"fsync_ms_max\":%u},", fsync);
+    }
+  /* One pick per statement: argument order is unspecified in C. */
+  guint clients = (guint) pick (&prng, 1, 6);
+  guint machines = (guint) pick (&prng, 1, 6);
+  guint rate = (guint) pick (&prng, 20, 300);
+  guint reads = (guint) pick (&prng, 0, 50);
+  const char *target = pick (&prng, 0, 1) ? "leader" : "random";
+  g_string_append_printf (out, "\"workload\":{\"clients\":%u,\"machines\":%u,\"rate_per_s\":%u,\"read_percent\":%u,"
+                          "\"duration_ms\":%" G_GUINT64_FORMAT ",\"target\":\"%s\"},",
+                          clients, machines, rate, reads, duration, target);
+
+  g_autoptr(GArray) steps = g_array_new (FALSE, FALSE, sizeof (TimedStep));
+  g_array_set_clear_func (steps, (GDestroyNotify) timed_step_clear);
+  guint n_faults = (guint) pick (&prng, 2, 24);
+  gboolean corrupt_used = FALSE;
+  for (guint i = 0; i < n_faults; i++)
+    {
+      guint k;
+      do
+        k = (guint) pick (&prng, 0, FAULT_N - 1);
+      while (!enabled[k]);
+      append_fault (steps, &prng, (FaultKind) k, nodes, pick (&prng, 200, duration), &corrupt_used);
+    }
+  /* Now and then a burst: nodes bouncing every few milliseconds while
+   * elections run, the schedule that finds vote and epoch bugs. */
+  if (nodes > 2 && dsm_prng_chance (&prng, 30))
+    {
+      guint64 start = pick (&prng, 200, duration);
+      guint bounces = (guint) pick (&prng, 5, 30);
+      for (guint i = 0; i < bounces; i++)
+        {
+          guint64 at = start + pick (&prng, 0, 2000);
+          guint id = (guint) pick (&prng, 1, nodes);
+          guint64 down = pick (&prng, 1, 60);
+          add_step (steps, at, "\"do\":\"crash\",\"node\":%u", id);
+          add_step (steps, at + down, "\"do\":\"restart\",\"node\":%u", id);
+        }
+    }
+  g_array_sort (steps, compare_timed);
+  g_string_append (out, "\"steps\":[");
+  for (guint i = 0; i < steps->len; i++)
+    {
+      const TimedStep *t = &g_array_index (steps, TimedStep, i);
+      g_string_append_printf (out, "%s{\"at_ms\":%" G_GUINT64_FORMAT ",%s}", i > 0 ? "," : "", t->at, t->json);
+    }
+  g_string_append (out, "],\"expect\":{\"settle_ms\":20000}}");
+
+  g_autofree char *name = g_strdup_printf ("explore-%" G_GUINT64_FORMAT, seed);
+  g_autofree char *text = g_string_free (out, FALSE);
+  return dsm_scenario_new_from_data (text, -1, name, error);
+}

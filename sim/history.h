@@ -1,0 +1,104 @@
+/* sim/history.h: the client history of a simulated run: one record per
+ * client operation, from invocation to completion in virtual time.  The
+ * linearizability checker reads it; `dsm-sim run --history` writes it as
+ * JSON lines. */
+#pragma once
+
+#include <glib.h>
+
+#include "entry.h"
+#include "types.h"
+
+G_BEGIN_DECLS
+
+/* A history file that does not read back: every message starts with the
+ * line ("line 3: complete_ms: ..."). */
+#define DSM_HISTORY_ERROR (dsm_history_error_quark ())
+GQuark dsm_history_error_quark (void);
+
+typedef enum {
+  DSM_HISTORY_ERROR_PARSE,    /* a line is not one JSON object */
+  DSM_HISTORY_ERROR_MISSING,  /* a required key is absent */
+  DSM_HISTORY_ERROR_TYPE,     /* wrong JSON type, or a number out of range */
+  DSM_HISTORY_ERROR_INVALID,  /* inconsistent (pending with a state, duplicate id...) */
+  DSM_HISTORY_ERROR_UNKNOWN,  /* a key or value the format does not have */
+} DsmHistoryError;
+
+/**
+ * DsmHistoryOp:
+ * One logical client operation.  A client that retries an "unknown"
+ * outcome with the same (client id, seq) is still one operation: invoked
+ * at its first send, completed by its final reply.
+ *
+ * @completed is FALSE for an operation never answered (its client gave up
+ * or the run ended); like DSM_REPLY_UNKNOWN, it may or may not have taken
+ * effect.  @state is what the reply reported: the state after an OK
+ * transition, the current state for a transition rejected as
+ * INVALID_TRANSITION, the value of a read.  @reason is DSM_REJECT_NONE
+ * unless the reply gave one (always for REJECTED; UNKNOWN may carry
+ * STALE_REQUEST).  @index is the log index the reply named (0: none).
+ * Every string is owned by the op.
+ */
+typedef struct {
+  guint64 id;
+  guint client;
+  char *client_id;          /* nullable */
+  guint64 seq;
+  DsmOp op;
+  char *machine;
+  char *definition;         /* nullable: the config's default */
+  char *from;               /* nullable: compare-and-set */
+  char *requested;          /* transitions: the requested state; NULL for reads */
+  gboolean completed;
+  DsmReplyStatus status;    /* meaningful when completed */
+  DsmRejectReason reason;
+  char *state;              /* nullable */
+  guint64 index;
+  guint64 invoke_ms;
+  guint64 complete_ms;      /* meaningful when completed */
+} DsmHistoryOp;
+
+/* Returns: (transfer full): an op with every field zero / NULL. */
+DsmHistoryOp *dsm_history_op_new (void);
+/* Returns: (transfer full): a deep copy of @op. */
+DsmHistoryOp *dsm_history_op_copy (const DsmHistoryOp *op);
+void dsm_history_op_free (DsmHistoryOp *op);  /* NULL is ignored */
+
+/**
+ * dsm_history_op_write_json:
+ * Appends @op as one JSON object, no newline, keys in this order:
+ *
+ *   {"id":7,"client":2,"client_id":"c2","seq":3,"op":"transition",
+ *    "machine":"m1","definition":"door","from":"Init","requested":"Running",
+ *    "result":"rejected","reason":"invalid_transition","state":"Stopped",
+ *    "index":0,"invoke_ms":120,"complete_ms":180}
+ *
+ * "result" is "ok", "rejected", "unknown" or "pending" (not completed).
+ * Nullable strings are left out when NULL, as are "requested" for reads,
+ * "reason" when DSM_REJECT_NONE, and "index" and "complete_ms" for a
+ * pending op.  @op must be well formed (what dsm_history_read() accepts):
+ * anything else is a bug.
+ */
+void dsm_history_op_write_json (GString *out, const DsmHistoryOp *op);
+
+/**
+ * dsm_history_read:
+ * @text: JSON lines as dsm_history_op_write_json() writes them, one op per
+ *   line; not necessarily NUL-terminated; a final newline is optional
+ * @length: bytes in @text
+ *
+ * Strict: unknown keys, missing or mistyped keys, numbers past 2^53,
+ * names dsm_command_check_name() refuses, "requested" on a read or
+ * missing on a transition, "complete_ms" before "invoke_ms" or on a
+ * pending op, a pending op with a state, reason or index, a rejection
+ * without a reason, blank lines and ids used twice are all a
+ * DSM_HISTORY_ERROR whose message names the line and the field.
+ *
+ * Returns: (transfer full) (element-type DsmHistoryOp): the ops in file
+ * order, or NULL with @error set.
+ */
+GPtrArray *dsm_history_read (const char *text, gsize length, GError **error);
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (DsmHistoryOp, dsm_history_op_free)
+
+G_END_DECLS

@@ -1,0 +1,509 @@
+/* sim/script.c: a scenario's steps, run in sequence on virtual time, and
+ * the final phase that heals everything and checks liveness.
+ *
+ *   READY --step time--> fault/expect (done at once) --> READY
+ *   READY --wait--> WAITING --deadline--> READY
+ *   READY --await--> AWAITING --condition--> READY   (--deadline--> failure)
+ *   READY --propose/read with expect--> REPLY --answer--> READY
+ *   READY --no steps left--> DONE
+ * Final: RUNNING --script done, workload over--> heal, SETTLE_LEADER
+ *   --leader within leader_within_ms--> SETTLE_CONVERGE
+ *   --answers and caught up within settle_ms--> DONE */
+#include "sim-private.h"
+
+#include <string.h>
+
+static void
+script_timer (DsmSim *sim, guint64 at_ms)
+{
+  sim_schedule (sim, sim_event_new (sim, EV_SCRIPT, at_ms));
+}
+
+static void
+script_fail (DsmSim *sim, const DsmStep *step, const char *format, ...) G_GNUC_PRINTF (3, 4);
+
+static void
+script_fail (DsmSim *sim, const DsmStep *step, const char *format, ...)
+{
+  va_list args;
+  va_start (args, format);
+  g_autofree char *what = g_strdup_vprintf (format, args);
+  va_end (args);
+  dsm_checker_fail (sim->checker, DSM_INVARIANT_EXPECTATIONS, sim->now_ms, "%s (%s): %s",
+                    step->where, dsm_step_kind_to_string (step->kind), what);
+}
+
+/* ---- targets ---- */
+
+static DsmNodeId
+pick_live (DsmSim *sim, gboolean followers_only)
+{
+  DsmNodeId leader = sim_leader (sim);
+  DsmNodeId candidates[DSM_MAX_NODES];
+  guint n = 0;
+
+  for (guint id = 1; id <= sim->n; id++)
+    if (sim->nodes[id].node != NULL && !(followers_only && id == leader))
+      candidates[n++] = id;
+  if (n == 0)
+    return DSM_NODE_NONE;
+  return candidates[dsm_prng_range (&sim->fault_prng, 0, n - 1)];
+}
+
+gboolean
+script_resolve_target (DsmSim *sim, const DsmTarget *target, const char *where, DsmNodeId *out)
+{
+  switch (target->kind)
+    {
+    case DSM_TARGET_NODE:
+      *out = target->id;
+      return TRUE;
+    case DSM_TARGET_LEADER:
+      *out = sim_leader (sim);
+      break;
+    case DSM_TARGET_FOLLOWER:
+      *out = pick_live (sim, TRUE);
+      break;
+    case DSM_TARGET_RANDOM:
+      *out = pick_live (sim, FALSE);
+      break;
+    case DSM_TARGET_ALL:
+    default:
+      *out = DSM_NODE_NONE;
+      return TRUE;
+    }
+  if (*out == DSM_NODE_NONE)
+    {
+      /* A fault aimed at a role nobody holds right now hits nothing; the
+       * trace says so. */
+      trace_line (sim, "\"ev\":\"skipped\",\"step\":\"%s\",\"why\":\"no %s\"", where,
+                  target->kind == DSM_TARGET_LEADER ? "leader" : target->kind == DSM_TARGET_FOLLOWER ? "follower" : "live node");
+      return FALSE;
+    }
+  return TRUE;
+}
+
+/* ---- conditions ---- */
+
+static gboolean
+condition_holds (DsmSim *sim, const DsmStep *step, GString *why)
+{
+  switch (step->condition)
+    {
+    case DSM_CONDITION_LEADER:
+      return sim_leader_ready (sim);
+    case DSM_CONDITION_NO_LEADER:
+      return sim_leader (sim) == DSM_NODE_NONE;
+    case DSM_CONDITION_COMMITTED:
+      {
+        DsmNodeId id = sim_leader (sim);
+        const char *state = id != DSM_NODE_NONE
+                                ? dsm_store_read (dsm_node_get_store (sim->nodes[id].node), step->machine, NULL, NULL)
+                                : NULL;
+        if (why != NULL)
+          g_string_append_printf (why, "leader %u has %s in %s", id, step->machine, state ? state : "-");
+        return g_strcmp0 (state, step->state) == 0;
+      }
+    case DSM_CONDITION_CAUGHT_UP:
+      return sim_caught_up (sim, why);
+    case DSM_CONDITION_REPLIES:
+      for (guint i = 0; i < sim->ops->len; i++)
+        {
+          const ClientOp *co = sim->ops->pdata[i];
+          if (co->scripted && !co->done)
+            return FALSE;
+        }
+      return TRUE;
+    case DSM_CONDITION_STATE:
+      for (guint id = 1; id <= sim->n; id++)
+        {
+          DsmNode *node = sim->nodes[id].node;
+          gboolean wanted = step->on == DSM_NODES_ALL || step->on == DSM_NODES_LIVE
+                            || (step->on == DSM_NODES_ONE && step->on_id == id);
+          if (!wanted)
+            continue;
+          if (node == NULL)
+            {
+              if (step->on == DSM_NODES_LIVE)
+                continue;
+              if (why != NULL)
+                g_string_append_printf (why, "node %u is down", id);
+              return FALSE;
+            }
+          const char *state = dsm_store_read (dsm_node_get_store (node), step->machine, NULL, NULL);
+          if (g_strcmp0 (state, step->state) != 0)
+            {
+              if (why != NULL)
+                g_string_append_printf (why, "node %u has %s in %s", id, step->machine, state ? state : "-");
+              return FALSE;
+            }
+        }
+      return TRUE;
+    default:
+      g_assert_not_reached ();
+    }
+}
+
+/* ---- faults ---- */
+
+static void
+fault_trace (DsmSim *sim, const DsmStep *step, DsmNodeId node)
+{
+  if (sim->trace != NULL)
+    trace_line (sim, "\"ev\":\"fault\",\"do\":\"%s\",\"node\":%u,\"step\":\"%s\"",
+                dsm_step_kind_to_string (step->kind), node, step->where);
+}
+
+static guint64
+storm_until (DsmSim *sim, const DsmStep *step)
+{
+  return step->for_ms == 0 ? G_MAXUINT64 : sim->now_ms + step->for_ms;
+}
+
+static void
+run_fault (DsmSim *sim, const DsmStep *step)
+{
+  DsmNodeId id = DSM_NODE_NONE;
+
+  switch (step->kind)
+    {
+    case DSM_STEP_CRASH:
+      if (!script_resolve_target (sim, &step->target, step->where, &id))
+        return;
+      if (id == DSM_NODE_NONE)
+        for (guint i = 1; i <= sim->n; i++)
+          sim_crash (sim, &sim->nodes[i]);
+      else
+        sim_crash (sim, &sim->nodes[id]);
+      break;
+    case DSM_STEP_RESTART:
+      if (!script_resolve_target (sim, &step->target, step->where, &id))
+        return;
+      for (guint i = 1; i <= sim->n; i++)
+        if (id == DSM_NODE_NONE || id == i)
+          sim_restart (sim, &sim->nodes[i]);
+      break;
+    case DSM_STEP_PARTITION:
+      dsm_sim_net_partition (sim->net, step->groups);
+      break;
+    case DSM_STEP_ISOLATE:
+      if (!script_resolve_target (sim, &step->target, step->where, &id))
+        return;
+      dsm_sim_net_isolate (sim->net, id);
+      break;
+    case DSM_STEP_CUT:
+      {
+        DsmNodeId to = DSM_NODE_NONE;
+        if (!script_resolve_target (sim, &step->target, step->where, &id)
+            || !script_resolve_target (sim, &step->target_to, step->where, &to))
+          return;
+        dsm_sim_net_cut (sim->net, id, to);
+        break;
+      }
+    case DSM_STEP_HEAL:
+      dsm_sim_net_heal (sim->net);
+      break;
+    case DSM_STEP_LOSS:
+      dsm_sim_net_storm (sim->net, DSM_STORM_LOSS, step->percent, 0, DSM_CORRUPT_FLIP, storm_until (sim, step));
+      break;
+    case DSM_STEP_DELAY:
+      dsm_sim_net_storm (sim->net, DSM_STORM_DELAY, 100, step->ms, DSM_CORRUPT_FLIP, storm_until (sim, step));
+      break;
+    case DSM_STEP_DUPLICATE:
+      dsm_sim_net_storm (sim->net, DSM_STORM_DUPLICATE, step->percent, 0, DSM_CORRUPT_FLIP, storm_until (sim, step));
+      break;
+    case DSM_STEP_REORDER:
+      dsm_sim_net_storm (sim->net, DSM_STORM_REORDER, step->percent, step->ms, DSM_CORRUPT_FLIP, storm_until (sim, step));
+      break;
+    case DSM_STEP_CORRUPT:
+      dsm_sim_net_storm (sim->net, DSM_STORM_CORRUPT, step->percent, 0, step->corrupt_mode, storm_until (sim, step));
+      break;
+    case DSM_STEP_DISK_FAULT:
+      if (!script_resolve_target (sim, &step->target, step->where, &id))
+        return;
+      for (guint i = 1; i <= sim->n; i++)
+        if (id == DSM_NODE_NONE || id == i)
+          dsm_sim_disk_set_fault (sim->nodes[i].disk, step->disk_fault);
+      break;
+    case DSM_STEP_SKEW:
+      if (!script_resolve_target (sim, &step->target, step->where, &id))
+        return;
+      for (guint i = 1; i <= sim->n; i++)
+        if (id == DSM_NODE_NONE || id == i)
+          sim_set_rate (sim, &sim->nodes[i], step->rate);
+      break;
+    default:
+      g_assert_not_reached ();
+    }
+  fault_trace (sim, step, id);
+}
+
+/* ---- steps ---- */
+
+static void
+step_done (DsmSim *sim)
+{
+  sim->step++;
+  sim->prev_done_ms = sim->now_ms;
+  sim->script = SCRIPT_READY;
+  sim->awaited = NULL;
+}
+
+static void
+run_client_step (DsmSim *sim, const DsmStep *step)
+{
+  DsmNodeId id = DSM_NODE_NONE;
+
+  if (!script_resolve_target (sim, &step->target, step->where, &id))
+    {
+      script_fail (sim, step, "no node to send to");
+      return;
+    }
+  if (id == DSM_NODE_NONE)
+    id = pick_live (sim, FALSE);
+  if (id == DSM_NODE_NONE)
+    id = 1;
+  ClientOp *co = clients_issue (sim, sim->n_clients - 1, &step->cmd, id, TRUE);
+  if (step->has_expect_reply)
+    {
+      sim->script = SCRIPT_REPLY;
+      sim->awaited = co;
+      sim->script_deadline = sim->now_ms + step->within_ms;
+      script_timer (sim, sim->script_deadline);
+      return;
+    }
+  step_done (sim);
+}
+
+/* Starts the current step; returns FALSE when it must wait for something. */
+static gboolean
+run_step (DsmSim *sim, const DsmStep *step)
+{
+  switch (step->kind)
+    {
+    case DSM_STEP_WAIT:
+      sim->script = SCRIPT_WAITING;
+      sim->script_deadline = sim->now_ms + step->ms;
+      script_timer (sim, sim->script_deadline);
+      return FALSE;
+    case DSM_STEP_AWAIT:
+      if (condition_holds (sim, step, NULL))
+        {
+          step_done (sim);
+          return TRUE;
+        }
+      sim->script = SCRIPT_AWAITING;
+      sim->script_deadline = sim->now_ms + step->within_ms;
+      script_timer (sim, sim->script_deadline);
+      return FALSE;
+    case DSM_STEP_EXPECT:
+      {
+        g_autoptr(GString) why = g_string_new (NULL);
+        if (!condition_holds (sim, step, why))
+          script_fail (sim, step, "does not hold: %s", why->str);
+        step_done (sim);
+        return TRUE;
+      }
+    case DSM_STEP_PROPOSE:
+    case DSM_STEP_READ:
+      run_client_step (sim, step);
+      return sim->script == SCRIPT_READY;
+    default:
+      run_fault (sim, step);
+      step_done (sim);
+      return TRUE;
+    }
+}
+
+void
+script_advance (DsmSim *sim)
+{
+  GPtrArray *steps = sim->scenario->steps;
+
+  while (sim->script == SCRIPT_READY && dsm_checker_ok (sim->checker))
+    {
+      if (sim->step >= steps->len)
+        {
+          sim->script = SCRIPT_DONE;
+          return;
+        }
+      const DsmStep *step = steps->pdata[sim->step];
+      guint64 start = step->has_at ? step->at_ms : sim->prev_done_ms + step->after_ms;
+      if (sim->now_ms < start)
+        {
+          script_timer (sim, start);
+          return;
+        }
+      run_step (sim, step);
+    }
+}
+
+static void
+check_reply (DsmSim *sim, const DsmStep *step, const ClientOp *co)
+{
+  const DsmHistoryOp *op = co->op;
+
+  if (op->status != step->expect_reply)
+    script_fail (sim, step, "expected %s, got %s (%s)%s%s", dsm_reply_status_to_string (step->expect_reply),
+                 dsm_reply_status_to_string (op->status), dsm_reject_reason_to_string (op->reason),
+                 op->state ? ", state " : "", op->state ? op->state : "");
+}
+
+void
+script_poll (DsmSim *sim)
+{
+  const DsmStep *step = sim->step < sim->scenario->steps->len ? sim->scenario->steps->pdata[sim->step] : NULL;
+
+  switch (sim->script)
+    {
+    case SCRIPT_READY:
+      break;
+    case SCRIPT_WAITING:
+      if (sim->now_ms < sim->script_deadline)
+        return;
+      step_done (sim);
+      break;
+    case SCRIPT_AWAITING:
+      if (condition_holds (sim, step, NULL))
+        step_done (sim);
+      else if (sim->now_ms >= sim->script_deadline)
+        {
+          g_autoptr(GString) why = g_string_new (NULL);
+          condition_holds (sim, step, why);
+          script_fail (sim, step, "not met within %" G_GUINT64_FORMAT " ms%s%s", step->within_ms,
+                       why->len ? ": " : "", why->str);
+          return;
+        }
+      else
+        return;
+      break;
+    case SCRIPT_REPLY:
+      if (sim->awaited->done)
+        {
+          check_reply (sim, step, sim->awaited);
+          step_done (sim);
+        }
+      else if (sim->now_ms >= sim->script_deadline)
+        {
+          script_fail (sim, step, "no reply within %" G_GUINT64_FORMAT " ms", step->within_ms);
+          return;
+        }
+      else
+        return;
+      break;
+    case SCRIPT_DONE:
+    default:
+      return;
+    }
+  script_advance (sim);
+}
+
+/* ---- the final heal ---- */
+
+static void
+final_heal (DsmSim *sim)
+{
+  const DsmExpectations *expect = &sim->scenario->expect;
+
+  dsm_sim_net_heal (sim->net);
+  for (guint id = 1; id <= sim->n; id++)
+    sim_restart (sim, &sim->nodes[id]);
+  trace_line (sim, "\"ev\":\"heal\"");
+  sim->final = PHASE_SETTLE_LEADER;
+  sim->final_deadline = sim->now_ms + expect->leader_within_ms;
+  script_timer (sim, sim->final_deadline);
+}
+
+static void
+final_check_expectations (DsmSim *sim)
+{
+  const DsmExpectations *e = &sim->scenario->expect;
+  const DsmSimReport *r = &sim->report;
+  guint64 retries = 0, installed = 0, invalid = 0, elections = 0;
+
+  for (guint id = 1; id <= sim->n; id++)
+    {
+      SimNode *sn = &sim->nodes[id];
+      const DsmMetrics *m = sn->node != NULL ? dsm_node_get_metrics (sn->node) : NULL;
+      retries += sn->retries + (m ? m->retries : 0);
+      installed += sn->snapshots_installed + (m ? m->snapshots_installed : 0);
+      invalid += sn->invalid + (m ? m->messages_invalid : 0);
+      elections += sn->elections_won;
+    }
+#define EXPECT_MIN(value, bound, what)                                                           \
+  if ((value) < (bound))                                                                         \
+    dsm_checker_fail (sim->checker, DSM_INVARIANT_EXPECTATIONS, sim->now_ms,                     \
+                      "expect.%s: %" G_GUINT64_FORMAT " < %" G_GUINT64_FORMAT, what, (guint64) (value), (guint64) (bound));
+  EXPECT_MIN (r->commits, e->min_commits, "min_commits");
+  EXPECT_MIN (r->ops_unknown, e->min_unknown, "min_unknown");
+  EXPECT_MIN (r->ops_rejected, e->min_rejected, "min_rejected");
+  EXPECT_MIN (retries, e->min_retries, "min_retries");
+  EXPECT_MIN (elections, e->min_elections, "min_elections");
+  EXPECT_MIN (installed, e->min_snapshots_installed, "min_snapshots_installed");
+  EXPECT_MIN (invalid, e->min_invalid_messages, "min_invalid_messages");
+#undef EXPECT_MIN
+  if (e->max_elections != 0 && elections > e->max_elections)
+    dsm_checker_fail (sim->checker, DSM_INVARIANT_EXPECTATIONS, sim->now_ms,
+                      "expect.max_elections: %" G_GUINT64_FORMAT " > %" G_GUINT64_FORMAT, elections, e->max_elections);
+
+  if (e->final_states == NULL)
+    return;
+  GHashTableIter iter;
+  gpointer machine, state;
+  g_hash_table_iter_init (&iter, e->final_states);
+  while (g_hash_table_iter_next (&iter, &machine, &state))
+    for (guint id = 1; id <= sim->n; id++)
+      {
+        DsmNode *node = sim->nodes[id].node;
+        const char *found = node ? dsm_store_read (dsm_node_get_store (node), machine, NULL, NULL) : NULL;
+        if (node != NULL && g_strcmp0 (found, state) != 0)
+          dsm_checker_fail (sim->checker, DSM_INVARIANT_EXPECTATIONS, sim->now_ms,
+                            "expect.final_states: node %u has %s in %s, not %s", id,
+                            (const char *) machine, found ? found : "-", (const char *) state);
+      }
+}
+
+void
+final_poll (DsmSim *sim)
+{
+  switch (sim->final)
+    {
+    case PHASE_RUNNING:
+      if (sim->script == SCRIPT_DONE && sim->now_ms >= sim->workload_end_ms)
+        final_heal (sim);
+      break;
+    case PHASE_SETTLE_LEADER:
+      if (sim_leader_ready (sim))
+        {
+          sim->final = PHASE_SETTLE_CONVERGE;
+          sim->final_deadline = sim->now_ms + sim->scenario->expect.settle_ms;
+          script_timer (sim, sim->final_deadline);
+        }
+      else if (sim->now_ms >= sim->final_deadline)
+        dsm_checker_fail (sim->checker, DSM_INVARIANT_LIVENESS, sim->now_ms,
+                          "no leader within %" G_GUINT64_FORMAT " ms after the faults healed",
+                          sim->scenario->expect.leader_within_ms);
+      break;
+    case PHASE_SETTLE_CONVERGE:
+      {
+        guint pending = clients_pending (sim);
+        if (pending == 0 && sim_caught_up (sim, NULL))
+          {
+            sim->final = PHASE_DONE;
+            final_check_expectations (sim);
+          }
+        else if (sim->now_ms >= sim->final_deadline)
+          {
+            g_autoptr(GString) why = g_string_new (NULL);
+            sim_caught_up (sim, why);
+            dsm_checker_fail (sim->checker, DSM_INVARIANT_LIVENESS, sim->now_ms,
+                              "not settled %" G_GUINT64_FORMAT " ms after a leader was back: %u operations unanswered%s%s",
+                              sim->scenario->expect.settle_ms, pending, why->len ? ", " : "", why->str);
+          }
+        break;
+      }
+    case PHASE_DONE:
+    default:
+      break;
+    }
+}

@@ -1,0 +1,171 @@
+/* sim/sim-private.h: a simulated run's state, shared by the files that
+ * drive it: cluster.c (event loop, nodes, network, disks), clients.c
+ * (workload and scripted operations), script.c (steps and the final heal)
+ * and trace.c (trace lines). */
+#pragma once
+
+#include "disk.h"
+#include "network.h"
+#include "node.h"
+#include "prng.h"
+#include "sim.h"
+
+G_BEGIN_DECLS
+
+typedef enum {
+  EV_DELIVER,       /* a message reaches a node */
+  EV_TICK,          /* a node's timer */
+  EV_SYNC,          /* a node's fsync completes */
+  EV_CLIENT_ARRIVE, /* a client request reaches a node */
+  EV_CLIENT_REPLY,  /* a reply reaches its client */
+  EV_CLIENT_TIMER,  /* a client gives up waiting, or retries */
+  EV_CLIENT_NEXT,   /* a workload client starts its next operation */
+  EV_SCRIPT,        /* the script or the final phase has a deadline */
+} EventKind;
+
+typedef struct _ClientOp ClientOp;
+
+typedef struct {
+  guint64 time_ms;
+  guint64 seq;
+  EventKind kind;
+  DsmNodeId node;
+  guint64 gen;              /* TICK: tick generation; SYNC: incarnation */
+  guint64 request_id;       /* CLIENT_*: the attempt this is about */
+  DsmMessage *msg;          /* DELIVER */
+  gboolean corrupt;         /* DELIVER */
+  DsmClientReply *reply;    /* CLIENT_REPLY */
+  ClientOp *op;             /* CLIENT_* */
+  guint client;             /* CLIENT_NEXT */
+} Event;
+
+typedef struct {
+  DsmNodeId id;
+  DsmNode *node;            /* NULL while down */
+  DsmSimDisk *disk;
+  guint incarnation;
+  gboolean refused;         /* its disk is corrupt: it refuses to start */
+  guint64 tick_at;          /* virtual time of the pending tick, G_MAXUINT64: none */
+  guint64 tick_gen;
+  guint64 sync_target;
+  double rate;              /* clock rate (skew) */
+  guint64 local_base;
+  guint64 virtual_base;
+  /* Counters summed over incarnations. */
+  guint64 retries;
+  guint64 snapshots_installed;
+  guint64 invalid;
+  guint64 elections_won;
+} SimNode;
+
+struct _ClientOp {
+  DsmHistoryOp *op;         /* owned by DsmSim.history */
+  guint client;
+  gboolean scripted;
+  DsmCommand cmd;
+  guint attempts;
+  guint64 request_id;       /* the attempt in flight; 0: none */
+  DsmNodeId node;
+  gboolean maybe_applied;   /* an attempt ended without an answer */
+  gboolean done;
+};
+
+typedef struct {
+  guint index;
+  char *client_id;
+  guint64 next_seq;
+  ClientOp *current;
+  DsmNodeId leader_hint;
+  DsmPrng prng;
+} Client;
+
+typedef enum {
+  PHASE_RUNNING,            /* steps and workload */
+  PHASE_SETTLE_LEADER,      /* healed: waiting for a leader */
+  PHASE_SETTLE_CONVERGE,    /* waiting for answers and caught-up nodes */
+  PHASE_DONE,
+} FinalPhase;
+
+typedef enum {
+  SCRIPT_READY,             /* run the next step when its time comes */
+  SCRIPT_WAITING,           /* a wait step, until phase_deadline */
+  SCRIPT_AWAITING,          /* an await, until its condition or phase_deadline */
+  SCRIPT_REPLY,             /* a propose/read with an expected reply */
+  SCRIPT_DONE,
+} ScriptPhase;
+
+struct _DsmSim {
+  DsmScenario *scenario;
+  DsmConfig *config;
+  DsmSimOptions options;
+  guint64 seed;
+  GString *trace;           /* nullable */
+
+  guint64 now_ms;
+  guint64 event_seq;
+  GPtrArray *heap;          /* Event*, a binary heap by (time_ms, seq) */
+  guint64 events;
+  gboolean stop;
+
+  guint n;
+  SimNode *nodes;           /* [1..n] */
+  DsmSimNet *net;
+  DsmChecker *checker;
+  DsmPrng fault_prng;
+  DsmOutbox out;
+
+  GPtrArray *history;       /* DsmHistoryOp, owned */
+  GPtrArray *ops;           /* ClientOp, owned */
+  GHashTable *requests;     /* request_id -> ClientOp */
+  guint64 next_request_id;
+  Client *clients;          /* workload clients, then the script's client */
+  guint n_clients;
+  GHashTable *observed;     /* machine -> last state a client saw (biases choices) */
+  guint64 workload_end_ms;
+
+  guint step;
+  ScriptPhase script;
+  guint64 script_deadline;
+  guint64 prev_done_ms;
+  ClientOp *awaited;
+  FinalPhase final;
+  guint64 final_deadline;
+
+  DsmSimReport report;
+};
+
+/* cluster.c */
+void sim_schedule (DsmSim *sim, Event *ev);
+Event *sim_event_new (DsmSim *sim, EventKind kind, guint64 time_ms);
+guint64 sim_local_now (const SimNode *sn, guint64 now_ms);
+void sim_process (DsmSim *sim, SimNode *sn);
+void sim_crash (DsmSim *sim, SimNode *sn);
+gboolean sim_restart (DsmSim *sim, SimNode *sn);
+void sim_set_rate (DsmSim *sim, SimNode *sn, double rate);
+DsmNodeId sim_leader (DsmSim *sim);
+gboolean sim_leader_ready (DsmSim *sim);
+gboolean sim_caught_up (DsmSim *sim, GString *why);
+
+/* clients.c */
+void clients_init (DsmSim *sim);
+void clients_clear (DsmSim *sim);
+void clients_start (DsmSim *sim);
+ClientOp *clients_issue (DsmSim *sim, guint client, const DsmCommand *cmd, DsmNodeId node, gboolean scripted);
+void clients_on_reply (DsmSim *sim, const DsmClientReply *reply);
+void clients_event (DsmSim *sim, Event *ev);
+guint clients_pending (DsmSim *sim);
+
+/* script.c */
+void script_advance (DsmSim *sim);
+void script_poll (DsmSim *sim);
+void final_poll (DsmSim *sim);
+gboolean script_resolve_target (DsmSim *sim, const DsmTarget *target, const char *where, DsmNodeId *out);
+
+/* trace.c */
+void trace_line (DsmSim *sim, const char *format, ...) G_GNUC_PRINTF (2, 3);
+void trace_message (DsmSim *sim, const char *what, const DsmMessage *msg, const char *extra);
+void trace_node_event (DsmSim *sim, const DsmEvent *event);
+void trace_apply (DsmSim *sim, DsmNodeId id, const DsmApplied *applied);
+void trace_op (DsmSim *sim, const char *what, const ClientOp *co);
+
+G_END_DECLS

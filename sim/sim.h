@@ -1,0 +1,69 @@
+/* sim/sim.h: one simulated run: unmodified core nodes on a virtual clock,
+ * driven by a scenario and its seed through the modelled network, disks
+ * and clients, checked on every event (docs/SIMULATOR.md). */
+#pragma once
+
+#include <glib.h>
+
+#include "checker.h"
+#include "history.h"
+#include "scenario.h"
+
+G_BEGIN_DECLS
+
+typedef struct _DsmSim DsmSim;
+
+typedef struct {
+  gboolean has_seed;        /* run with `seed` instead of the scenario's */
+  guint64 seed;
+  GString *trace;           /* nullable: JSON lines of every event go here */
+  guint64 max_events;       /* 0: default (50 million) */
+  int mutant;               /* a DsmMutant, in mutant builds only; 0 elsewhere */
+} DsmSimOptions;
+
+typedef struct {
+  gboolean ok;
+  DsmInvariant failed_invariant;
+  char *failure;            /* what went wrong, when !ok */
+  guint64 failed_at_ms;
+  guint64 seed;
+  guint64 virtual_ms;
+  guint64 events;
+  guint64 messages_sent;
+  guint64 messages_delivered;
+  guint64 messages_dropped;
+  guint64 messages_duplicated;
+  guint64 messages_corrupted;
+  guint64 ops;              /* client operations issued */
+  guint64 ops_ok;
+  guint64 ops_rejected;
+  guint64 ops_unknown;
+  guint64 commits;          /* transitions acknowledged as committed */
+  guint64 entries_committed;/* the highest index any node applied */
+  guint64 elections;        /* elections won */
+  guint64 retries;
+  guint64 snapshots_installed;
+  guint64 invalid_messages;
+  guint64 crashes;
+  guint64 fsyncs;
+  guint64 lin_states;
+} DsmSimReport;
+
+void dsm_sim_report_clear (DsmSimReport *report);
+
+/* @scenario is copied.  Returns: (transfer full). */
+DsmSim *dsm_sim_new (const DsmScenario *scenario, const DsmSimOptions *options);
+void dsm_sim_free (DsmSim *sim);
+
+/* Runs to the end (or the first violation) and fills @report. */
+void dsm_sim_run (DsmSim *sim, DsmSimReport *report);
+
+/* (transfer none) (element-type DsmHistoryOp): the client history. */
+GPtrArray *dsm_sim_get_history (DsmSim *sim);
+
+/* Appends the trace header line (scenario and seed) to @trace. */
+void dsm_sim_write_trace_header (const DsmScenario *scenario, guint64 seed, GString *trace);
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (DsmSim, dsm_sim_free)
+
+G_END_DECLS

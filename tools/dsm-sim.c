@@ -1,0 +1,658 @@
+/* tools/dsm-sim.c: the simulator's command line: run scenarios, explore
+ * random ones, replay a trace, shrink a failure, prove the checkers on
+ * planted bugs.  Argument parsing and printing only; sim/ does the work.
+ * Exit status: 0 every check held, 1 a check failed, 2 bad input. */
+#include <errno.h>
+#include <glib.h>
+#include <glib/gstdio.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/wait.h>
+
+#include "explore.h"
+#include "node.h"
+#include "sim.h"
+
+#define EXIT_OK 0
+#define EXIT_FAILED 1
+#define EXIT_BAD_INPUT 2
+
+static const char *program_path;
+
+static int
+usage_error (const char *format, ...) G_GNUC_PRINTF (1, 2);
+
+static int
+usage_error (const char *format, ...)
+{
+  va_list args;
+  va_start (args, format);
+  g_autofree char *message = g_strdup_vprintf (format, args);
+  va_end (args);
+  g_printerr ("dsm-sim: %s\n(see dsm-sim --help)\n", message);
+  return EXIT_BAD_INPUT;
+}
+
+static gboolean
+parse_options (GOptionContext *context, int *argc, char ***argv, int *status)
+{
+  g_autoptr(GError) error = NULL;
+
+  if (!g_option_context_parse (context, argc, argv, &error))
+    {
+      *status = usage_error ("%s", error->message);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+static gboolean
+write_file (const char *path, const char *contents, gsize length, GError **error)
+{
+  return g_file_set_contents (path, contents, (gssize) length, error);
+}
+
+/* ---- run ---- */
+
+static void
+print_table_header (void)
+{
+  g_print ("%-40s %20s %8s %9s %10s %10s  %s\n", "scenario", "seed", "commits", "elections",
+           "virtual", "events", "verdict");
+}
+
+static void
+print_row (const DsmScenario *scenario, const DsmSimReport *r)
+{
+  g_autofree char *virtual_s = g_strdup_printf ("%.1fs", r->virtual_ms / 1000.0);
+  g_print ("%-40s %20" G_GUINT64_FORMAT " %8" G_GUINT64_FORMAT " %9" G_GUINT64_FORMAT " %10s %10" G_GUINT64_FORMAT "  %s\n",
+           scenario->name, r->seed, r->commits, r->elections, virtual_s, r->events,
+           r->ok ? "ok" : dsm_invariant_to_string (r->failed_invariant));
+}
+
+static void
+print_failure (const char *path, const DsmScenario *scenario, const DsmSimReport *r)
+{
+  g_print ("FAILED %s: %s at t=%" G_GUINT64_FORMAT " ms: %s\n", scenario->name,
+           dsm_invariant_to_string (r->failed_invariant), r->failed_at_ms, r->failure ? r->failure : "");
+  g_print ("  replay: %s run %s --seed %" G_GUINT64_FORMAT " --trace %s.trace\n", program_path,
+           path != NULL ? path : "SCENARIO.json", r->seed, scenario->name);
+}
+
+typedef struct {
+  gboolean has_seed;
+  guint64 seed;
+  const char *trace_path;
+  const char *history_path;
+  int mutant;
+} RunOptions;
+
+static gboolean
+write_history (const char *path, GPtrArray *history, GError **error)
+{
+  g_autoptr(GString) out = g_string_new (NULL);
+
+  for (guint i = 0; i < history->len; i++)
+    {
+      dsm_history_op_write_json (out, history->pdata[i]);
+      g_string_append_c (out, '\n');
+    }
+  return write_file (path, out->str, out->len, error);
+}
+
+/* Runs one scenario; returns its exit status. */
+static int
+run_one (const char *path, const DsmScenario *scenario, const RunOptions *opts)
+{
+  g_autoptr(GString) trace = opts->trace_path != NULL ? g_string_new (NULL) : NULL;
+  DsmSimOptions options = {
+    .has_seed = opts->has_seed,
+    .seed = opts->seed,
+    .trace = trace,
+    .mutant = opts->mutant,
+  };
+  DsmSimReport report = { 0 };
+  g_autoptr(GError) error = NULL;
+
+  if (trace != NULL)
+    dsm_sim_write_trace_header (scenario, opts->has_seed ? opts->seed : scenario->seed, trace);
+  g_autoptr(DsmSim) sim = dsm_sim_new (scenario, &options);
+  dsm_sim_run (sim, &report);
+  print_row (scenario, &report);
+  if (trace != NULL && !write_file (opts->trace_path, trace->str, trace->len, &error))
+    g_printerr ("dsm-sim: %s\n", error->message);
+  g_clear_error (&error);
+  if (opts->history_path != NULL && !write_history (opts->history_path, dsm_sim_get_history (sim), &error))
+    g_printerr ("dsm-sim: %s\n", error->message);
+  int status = report.ok ? EXIT_OK : EXIT_FAILED;
+  if (!report.ok)
+    print_failure (path, scenario, &report);
+  dsm_sim_report_clear (&report);
+  return status;
+}
+
+static int
+compare_paths (gconstpointer a, gconstpointer b)
+{
+  return strcmp (*(char *const *) a, *(char *const *) b);
+}
+
+static GPtrArray *
+list_scenarios (const char *path, GError **error)
+{
+  GPtrArray *files = g_ptr_array_new_with_free_func (g_free);
+
+  if (!g_file_test (path, G_FILE_TEST_IS_DIR))
+    {
+      g_ptr_array_add (files, g_strdup (path));
+      return files;
+    }
+  g_autoptr(GDir) dir = g_dir_open (path, 0, error);
+  if (dir == NULL)
+    {
+      g_ptr_array_unref (files);
+      return NULL;
+    }
+  const char *name;
+  while ((name = g_dir_read_name (dir)) != NULL)
+    if (g_str_has_suffix (name, ".json"))
+      g_ptr_array_add (files, g_build_filename (path, name, NULL));
+  g_ptr_array_sort (files, compare_paths);
+  return files;
+}
+
+static int
+cmd_run (int argc, char **argv, int mutant)
+{
+  g_autofree char *seed_text = NULL;
+  g_autofree char *trace_path = NULL;
+  g_autofree char *history_path = NULL;
+  GOptionEntry entries[] = {
+    { "seed", 0, 0, G_OPTION_ARG_STRING, &seed_text, "Run with this seed instead of the file's", "N" },
+    { "trace", 0, 0, G_OPTION_ARG_FILENAME, &trace_path, "Write the trace (JSON lines) here", "FILE" },
+    { "history", 0, 0, G_OPTION_ARG_FILENAME, &history_path, "Write the client history (JSON lines) here", "FILE" },
+    { NULL },
+  };
+  g_autoptr(GOptionContext) context = g_option_context_new ("FILE|DIR - run scenarios");
+  int status = EXIT_OK;
+
+  g_option_context_add_main_entries (context, entries, NULL);
+  if (!parse_options (context, &argc, &argv, &status))
+    return status;
+  if (argc != 2)
+    return usage_error ("run takes one scenario file or folder");
+
+  RunOptions opts = { .trace_path = trace_path, .history_path = history_path, .mutant = mutant };
+  if (seed_text != NULL)
+    {
+      g_autoptr(GError) error = NULL;
+      if (!g_ascii_string_to_unsigned (seed_text, 10, 0, G_MAXINT64, &opts.seed, &error))
+        return usage_error ("--seed: %s", error->message);
+      opts.has_seed = TRUE;
+    }
+
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GPtrArray) files = list_scenarios (argv[1], &error);
+  if (files == NULL)
+    return usage_error ("%s", error->message);
+  if (files->len == 0)
+    return usage_error ("%s: no scenario files (*.json)", argv[1]);
+  if (files->len > 1 && (trace_path != NULL || history_path != NULL))
+    return usage_error ("--trace and --history need a single scenario, not a folder");
+
+  gboolean bad_input = FALSE, failed = FALSE;
+  print_table_header ();
+  for (guint i = 0; i < files->len; i++)
+    {
+      g_autoptr(GError) load_error = NULL;
+      g_autoptr(DsmScenario) scenario = dsm_scenario_new_from_file (files->pdata[i], &load_error);
+      if (scenario == NULL)
+        {
+          g_printerr ("dsm-sim: %s\n", load_error->message);
+          bad_input = TRUE;
+          continue;
+        }
+      if (run_one (files->pdata[i], scenario, &opts) != EXIT_OK)
+        failed = TRUE;
+    }
+  return bad_input ? EXIT_BAD_INPUT : failed ? EXIT_FAILED : EXIT_OK;
+}
+
+/* ---- replay ---- */
+
+static int
+cmd_replay (int argc, char **argv, int mutant)
+{
+  g_autoptr(GOptionContext) context = g_option_context_new ("TRACE - re-run a trace and compare it event for event");
+  int status = EXIT_OK;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *contents = NULL;
+  gsize length = 0;
+
+  if (!parse_options (context, &argc, &argv, &status))
+    return status;
+  if (argc != 2)
+    return usage_error ("replay takes one trace file");
+  if (!g_file_get_contents (argv[1], &contents, &length, &error))
+    return usage_error ("%s", error->message);
+
+  const char *newline = memchr (contents, '\n', length);
+  if (newline == NULL)
+    return usage_error ("%s: no header line", argv[1]);
+  g_autoptr(JsonParser) parser = json_parser_new ();
+  if (!json_parser_load_from_data (parser, contents, newline - contents, &error))
+    return usage_error ("%s: line 1: %s", argv[1], error->message);
+  JsonNode *root = json_parser_get_root (parser);
+  JsonObject *header = JSON_NODE_HOLDS_OBJECT (root) ? json_node_get_object (root) : NULL;
+  if (header == NULL || !json_object_has_member (header, "dsm_trace") || !json_object_has_member (header, "scenario")
+      || !json_object_has_member (header, "seed"))
+    return usage_error ("%s: line 1 is not a dsm trace header", argv[1]);
+  guint64 seed = (guint64) json_object_get_int_member (header, "seed");
+  g_autoptr(DsmScenario) scenario = dsm_scenario_new_from_json (json_object_get_member (header, "scenario"),
+                                                                "trace", &error);
+  if (scenario == NULL)
+    return usage_error ("%s: header: %s", argv[1], error->message);
+
+  g_autoptr(GString) trace = g_string_new (NULL);
+  dsm_sim_write_trace_header (scenario, seed, trace);
+  DsmSimOptions options = { .has_seed = TRUE, .seed = seed, .trace = trace, .mutant = mutant };
+  DsmSimReport report = { 0 };
+  g_autoptr(DsmSim) sim = dsm_sim_new (scenario, &options);
+  dsm_sim_run (sim, &report);
+  print_table_header ();
+  print_row (scenario, &report);
+  dsm_sim_report_clear (&report);
+
+  /* Compare line by line and show the first divergence. */
+  guint line = 1;
+  gsize a = 0, b = 0;
+  while (a < length && b < trace->len)
+    {
+      const char *ea = memchr (contents + a, '\n', length - a);
+      const char *eb = memchr (trace->str + b, '\n', trace->len - b);
+      gsize la = ea ? (gsize) (ea - contents) - a : length - a;
+      gsize lb = eb ? (gsize) (eb - trace->str) - b : trace->len - b;
+      if (la != lb || memcmp (contents + a, trace->str + b, la) != 0)
+        {
+          g_print ("DIVERGED at line %u:\n  trace:  %.*s\n  replay: %.*s\n", line, (int) MIN (la, 400),
+                   contents + a, (int) MIN (lb, 400), trace->str + b);
+          return EXIT_FAILED;
+        }
+      a += la + 1;
+      b += lb + 1;
+      line++;
+    }
+  if (a < length || b < trace->len)
+    {
+      g_print ("DIVERGED at line %u: one run ended before the other (trace %" G_GSIZE_FORMAT " bytes, replay %" G_GSIZE_FORMAT ")\n",
+               line, length, trace->len);
+      return EXIT_FAILED;
+    }
+  g_print ("identical: %u events, %" G_GSIZE_FORMAT " bytes\n", line - 2, length);
+  return EXIT_OK;
+}
+
+/* ---- explore ---- */
+
+typedef struct {
+  guint64 first;
+  guint64 seeds;
+  guint nodes;
+  const DsmScenario *base;
+  const char *out_dir;
+  gboolean lost_fsync;
+  gboolean stop_first;
+  gboolean quiet;
+  int mutant;
+} ExploreOptions;
+
+/* Returns the first failing seed's report in @first_failure (if any). */
+static guint64
+explore (const ExploreOptions *o, guint64 *failed_seed, DsmInvariant *failed_invariant)
+{
+  DsmExploreOptions gen = { .nodes = o->nodes, .base = o->base, .allow_lost_fsync = o->lost_fsync };
+  guint64 failures = 0;
+  gint64 started = g_get_monotonic_time ();
+  gint64 last_progress = started;
+
+  for (guint64 i = 0; i < o->seeds; i++)
+    {
+      guint64 seed = o->first + i;
+      g_autoptr(GError) error = NULL;
+      g_autoptr(DsmScenario) scenario = dsm_explore_generate (seed, &gen, &error);
+      if (scenario == NULL)
+        {
+          g_printerr ("dsm-sim: seed %" G_GUINT64_FORMAT ": %s\n", seed, error->message);
+          failures++;
+          continue;
+        }
+      if (o->mutant != 0)
+        {
+          g_print ("trying %" G_GUINT64_FORMAT "\n", seed);
+          fflush (stdout);
+        }
+      DsmSimOptions options = { .mutant = o->mutant };
+      DsmSimReport report = { 0 };
+      g_autoptr(DsmSim) sim = dsm_sim_new (scenario, &options);
+      dsm_sim_run (sim, &report);
+      if (!report.ok)
+        {
+          failures++;
+          g_autofree char *name = g_strdup_printf ("explore-%" G_GUINT64_FORMAT ".json", seed);
+          g_autofree char *path = g_build_filename (o->out_dir, name, NULL);
+          if (!o->quiet)
+            print_failure (path, scenario, &report);
+          g_autofree char *json = dsm_scenario_to_json (scenario);
+          if (g_mkdir_with_parents (o->out_dir, 0755) != 0)
+            g_printerr ("dsm-sim: %s: %s\n", o->out_dir, g_strerror (errno));
+          else if (!write_file (path, json, strlen (json), &error))
+            g_printerr ("dsm-sim: %s\n", error->message);
+          if (failures == 1)
+            {
+              *failed_seed = seed;
+              *failed_invariant = report.failed_invariant;
+            }
+        }
+      dsm_sim_report_clear (&report);
+      if (failures > 0 && o->stop_first)
+        break;
+      gint64 now = g_get_monotonic_time ();
+      if (!o->quiet && (now - last_progress > G_USEC_PER_SEC || i + 1 == o->seeds))
+        {
+          double elapsed = (now - started) / (double) G_USEC_PER_SEC;
+          g_printerr ("explored %" G_GUINT64_FORMAT "/%" G_GUINT64_FORMAT " seeds, %" G_GUINT64_FORMAT " failed, %.0f seeds/s\n",
+                      i + 1, o->seeds, failures, (i + 1) / MAX (elapsed, 1e-6));
+          last_progress = now;
+        }
+    }
+  return failures;
+}
+
+static int
+cmd_explore (int argc, char **argv, int mutant)
+{
+  g_autofree char *seeds_text = NULL, *first_text = NULL, *nodes_text = NULL, *base_path = NULL;
+  g_autofree char *out_dir = NULL, *mutant_name = NULL;
+  gboolean lost_fsync = FALSE, stop_first = FALSE, quiet = FALSE;
+  GOptionEntry entries[] = {
+    { "seeds", 0, 0, G_OPTION_ARG_STRING, &seeds_text, "How many seeds (default 100)", "N" },
+    { "first", 0, 0, G_OPTION_ARG_STRING, &first_text, "First seed (default 1)", "S" },
+    { "nodes", 0, 0, G_OPTION_ARG_STRING, &nodes_text, "Cluster size (default 5, or the base's)", "N" },
+    { "base", 0, 0, G_OPTION_ARG_FILENAME, &base_path, "Take cluster, network and disk from this scenario", "FILE" },
+    { "out", 0, 0, G_OPTION_ARG_FILENAME, &out_dir, "Write failing scenarios here (default dsm-explore-failures)", "DIR" },
+    { "lost-fsync", 0, 0, G_OPTION_ARG_NONE, &lost_fsync, "Also lose fsyncs (outside what consensus survives)", NULL },
+    { "stop-first", 0, 0, G_OPTION_ARG_NONE, &stop_first, "Stop at the first failure", NULL },
+    { "quiet", 'q', 0, G_OPTION_ARG_NONE, &quiet, "No progress or failure details", NULL },
+#ifdef DSM_MUTANTS
+    { "mutant", 0, 0, G_OPTION_ARG_STRING, &mutant_name, "Plant this bug", "NAME" },
+#endif
+    { NULL },
+  };
+  g_autoptr(GOptionContext) context = g_option_context_new ("- run random fault schedules");
+  int status = EXIT_OK;
+  guint64 seeds = 100, first = 1, nodes = 0;
+  g_autoptr(GError) error = NULL;
+
+  g_option_context_add_main_entries (context, entries, NULL);
+  if (!parse_options (context, &argc, &argv, &status))
+    return status;
+  if (argc != 1)
+    return usage_error ("explore takes no arguments besides options");
+  if ((seeds_text && !g_ascii_string_to_unsigned (seeds_text, 10, 1, G_MAXUINT64, &seeds, &error))
+      || (first_text && !g_ascii_string_to_unsigned (first_text, 10, 0, G_MAXINT64 / 2, &first, &error))
+      || (nodes_text && !g_ascii_string_to_unsigned (nodes_text, 10, 1, 51, &nodes, &error)))
+    return usage_error ("%s", error->message);
+  g_autoptr(DsmScenario) base = NULL;
+  if (base_path != NULL && (base = dsm_scenario_new_from_file (base_path, &error)) == NULL)
+    return usage_error ("%s", error->message);
+#ifdef DSM_MUTANTS
+  if (mutant_name != NULL)
+    {
+      mutant = 0;
+      for (int m = 1; m < DSM_MUTANT_N; m++)
+        if (g_strcmp0 (mutant_name, dsm_mutant_to_string ((DsmMutant) m)) == 0)
+          mutant = m;
+      if (mutant == 0)
+        return usage_error ("--mutant: no mutant named \"%s\"", mutant_name);
+    }
+#endif
+
+  ExploreOptions o = {
+    .first = first, .seeds = seeds, .nodes = (guint) nodes, .base = base,
+    .out_dir = out_dir != NULL ? out_dir : "dsm-explore-failures", .lost_fsync = lost_fsync,
+    .stop_first = stop_first, .quiet = quiet, .mutant = mutant,
+  };
+  guint64 failed_seed = 0;
+  DsmInvariant failed_invariant = DSM_INVARIANT_N;
+  guint64 failures = explore (&o, &failed_seed, &failed_invariant);
+  if (mutant != 0 && failures > 0)
+    g_print ("caught %" G_GUINT64_FORMAT " %s\n", failed_seed, dsm_invariant_to_string (failed_invariant));
+  return failures > 0 ? EXIT_FAILED : EXIT_OK;
+}
+
+/* ---- shrink ---- */
+
+static int
+cmd_shrink (int argc, char **argv, int mutant)
+{
+  g_autofree char *seed_text = NULL, *out_path = NULL;
+  GOptionEntry entries[] = {
+    { "seed", 0, 0, G_OPTION_ARG_STRING, &seed_text, "The failing seed (default: the file's)", "N" },
+    { "output", 'o', 0, G_OPTION_ARG_FILENAME, &out_path, "Write the minimized scenario here", "OUT" },
+    { NULL },
+  };
+  g_autoptr(GOptionContext) context = g_option_context_new ("FILE - minimize a failing scenario");
+  int status = EXIT_OK;
+  g_autoptr(GError) error = NULL;
+
+  g_option_context_add_main_entries (context, entries, NULL);
+  if (!parse_options (context, &argc, &argv, &status))
+    return status;
+  if (argc != 2 || out_path == NULL)
+    return usage_error ("shrink takes a scenario file and -o OUT");
+  g_autoptr(DsmScenario) scenario = dsm_scenario_new_from_file (argv[1], &error);
+  if (scenario == NULL)
+    return usage_error ("%s", error->message);
+  guint64 seed = scenario->seed;
+  if (seed_text != NULL && !g_ascii_string_to_unsigned (seed_text, 10, 0, G_MAXINT64, &seed, &error))
+    return usage_error ("--seed: %s", error->message);
+
+  DsmSimOptions options = { .has_seed = TRUE, .seed = seed, .mutant = mutant };
+  DsmSimReport report = { 0 };
+  g_autoptr(DsmSim) sim = dsm_sim_new (scenario, &options);
+  dsm_sim_run (sim, &report);
+  if (report.ok)
+    return usage_error ("%s does not fail with seed %" G_GUINT64_FORMAT ": nothing to shrink", argv[1], seed);
+  g_print ("fails with %s: %s\n", dsm_invariant_to_string (report.failed_invariant), report.failure);
+
+  guint attempts = 0;
+  g_autoptr(DsmScenario) smaller = dsm_shrink (scenario, seed, report.failed_invariant, mutant, &attempts);
+  g_autofree char *json = dsm_scenario_to_json (smaller);
+  if (!write_file (out_path, json, strlen (json), &error))
+    return usage_error ("%s", error->message);
+  g_print ("shrunk in %u runs: %u -> %u steps, %u -> %u nodes, workload %u clients for %" G_GUINT64_FORMAT " ms; wrote %s\n",
+           attempts, scenario->steps->len, smaller->steps->len, scenario->config->n_nodes, smaller->config->n_nodes,
+           smaller->workload.clients, smaller->workload.duration_ms, out_path);
+  dsm_sim_report_clear (&report);
+  return EXIT_OK;
+}
+
+/* ---- mutants ---- */
+
+#ifdef DSM_MUTANTS
+/* Runs one mutant's exploration in a child, so a planted bug that trips
+ * an assertion is reported as caught by it rather than killing us all. */
+static int
+mutant_hunt (DsmMutant mutant, guint64 first, guint64 seeds, guint64 *needed, char **caught_by)
+{
+  g_autofree char *seeds_arg = g_strdup_printf ("--seeds=%" G_GUINT64_FORMAT, seeds);
+  g_autofree char *first_arg = g_strdup_printf ("--first=%" G_GUINT64_FORMAT, first);
+  g_autofree char *mutant_arg = g_strdup_printf ("--mutant=%s", dsm_mutant_to_string (mutant));
+  g_autofree char *out_dir = g_dir_make_tmp ("dsm-mutant-XXXXXX", NULL);
+  g_autofree char *out_arg = g_strdup_printf ("--out=%s", out_dir ? out_dir : "/tmp");
+  const char *child[] = { program_path, "explore", seeds_arg, first_arg, mutant_arg, out_arg,
+                          "--stop-first", "--quiet", NULL };
+  g_autofree char *out = NULL;
+  int wait_status = 0;
+  g_autoptr(GError) error = NULL;
+
+  if (!g_spawn_sync (NULL, (char **) child, NULL, G_SPAWN_STDERR_TO_DEV_NULL, NULL, NULL, &out, NULL,
+                     &wait_status, &error))
+    {
+      *caught_by = g_strdup (error->message);
+      return -1;
+    }
+  if (out_dir != NULL)
+    {
+      g_autoptr(GDir) dir = g_dir_open (out_dir, 0, NULL);
+      const char *name;
+      while (dir != NULL && (name = g_dir_read_name (dir)) != NULL)
+        {
+          g_autofree char *path = g_build_filename (out_dir, name, NULL);
+          g_unlink (path);
+        }
+      g_rmdir (out_dir);
+    }
+  g_auto (GStrv) lines = g_strsplit (out, "\n", -1);
+  guint64 last_tried = 0;
+  for (guint i = 0; lines[i] != NULL; i++)
+    {
+      guint64 seed = 0;
+      char invariant[64];
+      if (sscanf (lines[i], "trying %" G_GUINT64_FORMAT, &seed) == 1)
+        last_tried = seed;
+      else if (sscanf (lines[i], "caught %" G_GUINT64_FORMAT " %63s", &seed, invariant) == 2)
+        {
+          *needed = seed - first + 1;
+          *caught_by = g_strdup (invariant);
+          return 1;
+        }
+    }
+  if (WIFSIGNALED (wait_status) && last_tried != 0)
+    {
+      *needed = last_tried - first + 1;
+      *caught_by = g_strdup_printf ("assertion (signal %d)", WTERMSIG (wait_status));
+      return 1;
+    }
+  return 0;
+}
+
+static int
+cmd_mutants (int argc, char **argv, int unused)
+{
+  g_autofree char *seeds_text = NULL, *first_text = NULL;
+  GOptionEntry entries[] = {
+    { "seeds", 0, 0, G_OPTION_ARG_STRING, &seeds_text, "Seeds to try per mutant (default 2000)", "N" },
+    { "first", 0, 0, G_OPTION_ARG_STRING, &first_text, "First seed (default 1)", "S" },
+    { NULL },
+  };
+  g_autoptr(GOptionContext) context = g_option_context_new ("- show the checkers catch planted protocol bugs");
+  int status = EXIT_OK;
+  guint64 seeds = 2000, first = 1;
+  g_autoptr(GError) error = NULL;
+
+  g_option_context_add_main_entries (context, entries, NULL);
+  if (!parse_options (context, &argc, &argv, &status))
+    return status;
+  if ((seeds_text && !g_ascii_string_to_unsigned (seeds_text, 10, 1, G_MAXUINT64, &seeds, &error))
+      || (first_text && !g_ascii_string_to_unsigned (first_text, 10, 0, G_MAXUINT64, &first, &error)))
+    return usage_error ("%s", error->message);
+
+  gboolean all = TRUE;
+  g_print ("%-26s %12s  %s\n", "mutant", "seeds needed", "caught by");
+  for (int m = 1; m < DSM_MUTANT_N; m++)
+    {
+      guint64 needed = 0;
+      g_autofree char *caught_by = NULL;
+      int found = mutant_hunt ((DsmMutant) m, first, seeds, &needed, &caught_by);
+      if (found == 1)
+        g_print ("%-26s %12" G_GUINT64_FORMAT "  %s\n", dsm_mutant_to_string ((DsmMutant) m), needed, caught_by);
+      else
+        {
+          all = FALSE;
+          g_print ("%-26s %12s  NOT CAUGHT in %" G_GUINT64_FORMAT " seeds%s%s\n", dsm_mutant_to_string ((DsmMutant) m),
+                   "-", seeds, caught_by ? ": " : "", caught_by ? caught_by : "");
+        }
+    }
+  return all ? EXIT_OK : EXIT_FAILED;
+}
+#else
+/* The planted bugs live only in dsm-sim-mutant: this build cannot reach them. */
+static int
+cmd_mutants (int argc, char **argv, int unused)
+{
+  g_autofree char *dir = g_path_get_dirname (program_path);
+  g_autofree char *mutant_path = g_build_filename (dir, "dsm-sim-mutant", NULL);
+  int wait_status = 0;
+  g_autoptr(GError) error = NULL;
+
+  if (!g_file_test (mutant_path, G_FILE_TEST_IS_EXECUTABLE))
+    {
+      g_free (mutant_path);
+      mutant_path = g_find_program_in_path ("dsm-sim-mutant");
+    }
+  if (mutant_path == NULL)
+    return usage_error ("dsm-sim-mutant is not next to dsm-sim nor in PATH");
+  argv[0] = mutant_path;
+  g_autoptr(GPtrArray) child = g_ptr_array_new ();
+  g_ptr_array_add (child, mutant_path);
+  g_ptr_array_add (child, "mutants");
+  for (int i = 1; i < argc; i++)
+    g_ptr_array_add (child, argv[i]);
+  g_ptr_array_add (child, NULL);
+  if (!g_spawn_sync (NULL, (char **) child->pdata, NULL, G_SPAWN_CHILD_INHERITS_STDIN, NULL, NULL, NULL, NULL,
+                     &wait_status, &error))
+    return usage_error ("%s", error->message);
+  return WIFEXITED (wait_status) ? WEXITSTATUS (wait_status) : EXIT_FAILED;
+}
+#endif
+
+/* ---- main ---- */
+
+static const char *const summary =
+  "Commands:\n"
+  "  run FILE|DIR [--seed N] [--trace FILE] [--history FILE]\n"
+  "                         run scenarios; a table, and a replay line per failure\n"
+  "  explore [--seeds N] [--first S] [--nodes N] [--base FILE] [--out DIR]\n"
+  "                         random fault schedules, one per seed\n"
+  "  replay TRACE           re-run a trace from its header and compare every event\n"
+  "  shrink FILE [--seed N] -o OUT\n"
+  "                         minimize a failing scenario\n"
+  "  mutants [--seeds N]    show every planted protocol bug is caught\n"
+  "\n"
+  "Exit status: 0 all checks held, 1 a check failed, 2 bad input.\n"
+  "Each command takes --help.  docs/SIMULATOR.md and docs/SCENARIOS.md explain.";
+
+int
+main (int argc, char **argv)
+{
+  int mutant = 0;
+
+  program_path = argv[0];
+  if (argc < 2 || g_strcmp0 (argv[1], "--help") == 0 || g_strcmp0 (argv[1], "-h") == 0)
+    {
+      g_print ("Usage: dsm-sim COMMAND [OPTIONS]\n\n%s\n", summary);
+      return argc < 2 ? EXIT_BAD_INPUT : EXIT_OK;
+    }
+  if (g_strcmp0 (argv[1], "--version") == 0)
+    {
+      g_print ("dsm-sim %s\n", DSM_VERSION);
+      return EXIT_OK;
+    }
+
+  const char *command = argv[1];
+  argv[1] = argv[0];
+  argc--;
+  argv++;
+  if (g_strcmp0 (command, "run") == 0)
+    return cmd_run (argc, argv, mutant);
+  if (g_strcmp0 (command, "explore") == 0)
+    return cmd_explore (argc, argv, mutant);
+  if (g_strcmp0 (command, "replay") == 0)
+    return cmd_replay (argc, argv, mutant);
+  if (g_strcmp0 (command, "shrink") == 0)
+    return cmd_shrink (argc, argv, mutant);
+  if (g_strcmp0 (command, "mutants") == 0)
+    return cmd_mutants (argc, argv, mutant);
+  return usage_error ("unknown command \"%s\"", command);
+}
