@@ -1,0 +1,384 @@
+/* net/handshake.c: building, parsing and checking the handshake frames
+ * (handshake.h); the connection code drives the steps. */
+#include "handshake.h"
+
+#include <errno.h>
+#include <string.h>
+#include <sys/random.h>
+
+#include "codec.h"
+#include "net-error.h"
+
+static const char *const kind_names[] = {
+  [DSM_HANDSHAKE_HELLO] = "hello",
+  [DSM_HANDSHAKE_WELCOME] = "welcome",
+  [DSM_HANDSHAKE_READY] = "ready",
+  [DSM_HANDSHAKE_REFUSE] = "refuse",
+};
+
+void
+dsm_handshake_free (DsmHandshake *hs)
+{
+  if (hs == NULL)
+    return;
+  g_free (hs->cluster_id);
+  g_free (hs->nonce);
+  g_free (hs->proof);
+  g_free (hs->reason);
+  g_free (hs->detail);
+  g_free (hs);
+}
+
+/* ---- encoding ---- */
+
+static void
+write_key_string (GString *out, const char *key, const char *value)
+{
+  g_string_append_printf (out, "%s\"%s\":", out->str[out->len - 1] == '{' ? "" : ",", key);
+  dsm_codec_write_string (out, value);
+}
+
+char *
+dsm_handshake_encode (const DsmHandshake *hs)
+{
+  GString *out = g_string_new (NULL);
+
+  g_string_append_printf (out, "{\"%s\":{", kind_names[hs->kind]);
+  switch (hs->kind)
+    {
+    case DSM_HANDSHAKE_HELLO:
+    case DSM_HANDSHAKE_WELCOME:
+      g_string_append_printf (out, "\"protocol\":%u,\"from\":%u,\"to\":%u", hs->protocol, hs->from, hs->to);
+      write_key_string (out, "cluster_id", hs->cluster_id);
+      write_key_string (out, "nonce", hs->nonce);
+      if (hs->kind == DSM_HANDSHAKE_HELLO)
+        g_string_append_printf (out, ",\"auth\":%s", hs->auth ? "true" : "false");
+      else if (hs->proof != NULL)
+        write_key_string (out, "proof", hs->proof);
+      break;
+    case DSM_HANDSHAKE_READY:
+      if (hs->proof != NULL)
+        write_key_string (out, "proof", hs->proof);
+      break;
+    case DSM_HANDSHAKE_REFUSE:
+      write_key_string (out, "reason", hs->reason);
+      write_key_string (out, "detail", hs->detail != NULL ? hs->detail : "");
+      break;
+    default:
+      g_assert_not_reached ();
+    }
+  g_string_append (out, "}}");
+  return g_string_free (out, FALSE);
+}
+
+/* ---- decoding ---- */
+
+static gboolean
+hs_fail (GError **error, const char *step, const char *key, const char *what)
+{
+  g_set_error (error, DSM_NET_ERROR, DSM_NET_ERROR_HANDSHAKE, "handshake %s.%s: %s", step, key, what);
+  return FALSE;
+}
+
+static gboolean
+read_string (JsonObject *obj, const char *step, const char *key, gboolean required,
+             gsize max_bytes, char **out, GError **error)
+{
+  JsonNode *node = json_object_get_member (obj, key);
+
+  if (node == NULL)
+    return required ? hs_fail (error, step, key, "missing") : TRUE;
+  if (!JSON_NODE_HOLDS_VALUE (node) || json_node_get_value_type (node) != G_TYPE_STRING)
+    return hs_fail (error, step, key, "expected a string");
+  const char *s = json_node_get_string (node);
+  if (strlen (s) > max_bytes || !g_utf8_validate (s, -1, NULL))
+    return hs_fail (error, step, key, "too long or not UTF-8");
+  *out = g_strdup (s);
+  return TRUE;
+}
+
+static gboolean
+read_uint (JsonObject *obj, const char *step, const char *key, guint32 max, guint32 *out,
+           GError **error)
+{
+  JsonNode *node = json_object_get_member (obj, key);
+
+  if (node == NULL)
+    return hs_fail (error, step, key, "missing");
+  if (!JSON_NODE_HOLDS_VALUE (node) || json_node_get_value_type (node) != G_TYPE_INT64)
+    return hs_fail (error, step, key, "expected an integer");
+  gint64 v = json_node_get_int (node);
+  if (v < 0 || v > (gint64) max)
+    return hs_fail (error, step, key, "out of range");
+  *out = (guint32) v;
+  return TRUE;
+}
+
+static gboolean
+is_hex (const char *s, gsize length)
+{
+  if (strlen (s) != length)
+    return FALSE;
+  for (gsize i = 0; i < length; i++)
+    if (!g_ascii_isxdigit (s[i]) || g_ascii_isupper (s[i]))
+      return FALSE;
+  return TRUE;
+}
+
+static gboolean
+check_keys (JsonObject *obj, const char *step, const char *const *allowed, GError **error)
+{
+  g_autoptr(GList) members = json_object_get_members (obj);
+
+  for (GList *l = members; l != NULL; l = l->next)
+    if (!g_strv_contains (allowed, l->data))
+      return hs_fail (error, step, l->data, "unknown key");
+  return TRUE;
+}
+
+static gboolean
+decode_body (DsmHandshake *hs, JsonObject *obj, GError **error)
+{
+  const char *step = kind_names[hs->kind];
+  static const char *const hello_keys[] = { "protocol", "from", "to", "cluster_id", "nonce", "auth", NULL };
+  static const char *const welcome_keys[] = { "protocol", "from", "to", "cluster_id", "nonce", "proof", NULL };
+  static const char *const ready_keys[] = { "proof", NULL };
+  static const char *const refuse_keys[] = { "reason", "detail", NULL };
+  switch (hs->kind)
+    {
+    case DSM_HANDSHAKE_HELLO:
+    case DSM_HANDSHAKE_WELCOME:
+      if (!check_keys (obj, step, hs->kind == DSM_HANDSHAKE_HELLO ? hello_keys : welcome_keys, error)
+          || !read_uint (obj, step, "protocol", G_MAXUINT32, &hs->protocol, error)
+          || !read_uint (obj, step, "from", G_MAXINT32, &hs->from, error)
+          || !read_uint (obj, step, "to", G_MAXINT32, &hs->to, error)
+          || !read_string (obj, step, "cluster_id", TRUE, 1024, &hs->cluster_id, error)
+          || !read_string (obj, step, "nonce", TRUE, 256, &hs->nonce, error))
+        return FALSE;
+      if (!is_hex (hs->nonce, DSM_HANDSHAKE_NONCE_HEX))
+        return hs_fail (error, step, "nonce", "expected 32 lowercase hex digits");
+      if (hs->kind == DSM_HANDSHAKE_HELLO)
+        {
+          JsonNode *auth = json_object_get_member (obj, "auth");
+          if (auth == NULL || !JSON_NODE_HOLDS_VALUE (auth) || json_node_get_value_type (auth) != G_TYPE_BOOLEAN)
+            return hs_fail (error, step, "auth", "expected a boolean");
+          hs->auth = json_node_get_boolean (auth);
+          return TRUE;
+        }
+      break;
+    case DSM_HANDSHAKE_READY:
+      if (!check_keys (obj, step, ready_keys, error))
+        return FALSE;
+      break;
+    case DSM_HANDSHAKE_REFUSE:
+      return check_keys (obj, step, refuse_keys, error)
+             && read_string (obj, step, "reason", TRUE, 64, &hs->reason, error)
+             && read_string (obj, step, "detail", TRUE, 1024, &hs->detail, error);
+    default:
+      g_assert_not_reached ();
+    }
+  /* WELCOME and READY: the proof. */
+  if (!read_string (obj, step, "proof", FALSE, 256, &hs->proof, error))
+    return FALSE;
+  if (hs->proof != NULL && !is_hex (hs->proof, DSM_HANDSHAKE_PROOF_HEX))
+    return hs_fail (error, step, "proof", "expected 64 lowercase hex digits");
+  return TRUE;
+}
+
+DsmHandshake *
+dsm_handshake_decode (const char *data, gsize length, DsmHandshakeKind expected, GError **error)
+{
+  g_autoptr(GError) local = NULL;
+  g_autoptr(JsonNode) root = dsm_codec_parse (data, length, &local);
+
+  if (root == NULL)
+    {
+      g_set_error (error, DSM_NET_ERROR, DSM_NET_ERROR_HANDSHAKE,
+                   "handshake %s: %s", kind_names[expected], local->message);
+      return NULL;
+    }
+  JsonObject *top = JSON_NODE_HOLDS_OBJECT (root) ? json_node_get_object (root) : NULL;
+  if (top == NULL || json_object_get_size (top) != 1)
+    {
+      g_set_error (error, DSM_NET_ERROR, DSM_NET_ERROR_HANDSHAKE,
+                   "handshake %s: expected an object with one key", kind_names[expected]);
+      return NULL;
+    }
+
+  g_autoptr(DsmHandshake) hs = g_new0 (DsmHandshake, 1);
+  hs->kind = expected;
+  JsonNode *body = json_object_get_member (top, kind_names[expected]);
+  if (body == NULL && expected == DSM_HANDSHAKE_WELCOME
+      && (body = json_object_get_member (top, kind_names[DSM_HANDSHAKE_REFUSE])) != NULL)
+    hs->kind = DSM_HANDSHAKE_REFUSE;
+  if (body == NULL || !JSON_NODE_HOLDS_OBJECT (body))
+    {
+      g_set_error (error, DSM_NET_ERROR, DSM_NET_ERROR_HANDSHAKE,
+                   "handshake: expected a \"%s\" object", kind_names[expected]);
+      return NULL;
+    }
+  if (!decode_body (hs, json_node_get_object (body), error))
+    return NULL;
+  if (hs->kind == DSM_HANDSHAKE_REFUSE)
+    {
+      g_set_error (error, DSM_NET_ERROR, DSM_NET_ERROR_REFUSED, "refused by peer (%s): %s",
+                   hs->reason, hs->detail);
+      return NULL;
+    }
+  return g_steal_pointer (&hs);
+}
+
+/* ---- nonces and proofs ---- */
+
+void
+dsm_handshake_new_nonce (char *out)
+{
+  guint8 raw[DSM_HANDSHAKE_NONCE_HEX / 2];
+  gsize got = 0;
+
+  /* The OS's CSPRNG: nonces must not be predictable. */
+  while (got < sizeof raw)
+    {
+      ssize_t n = getrandom (raw + got, sizeof raw - got, 0);
+      if (n < 0 && errno == EINTR)
+        continue;
+      g_assert (n > 0);
+      got += (gsize) n;
+    }
+  for (gsize i = 0; i < sizeof raw; i++)
+    g_snprintf (out + 2 * i, 3, "%02x", raw[i]);
+}
+
+char *
+dsm_handshake_proof (const char *secret, const char *role, const char *cluster_id,
+                     DsmNodeId dialer, DsmNodeId acceptor,
+                     const char *dialer_nonce, const char *acceptor_nonce)
+{
+  g_autofree char *text = g_strdup_printf ("dsm-handshake-v1\n%s\n%s\n%u\n%u\n%s\n%s", role, cluster_id,
+                                           dialer, acceptor, dialer_nonce, acceptor_nonce);
+
+  return g_compute_hmac_for_string (G_CHECKSUM_SHA256, (const guchar *) secret, strlen (secret),
+                                    text, -1);
+}
+
+/* Constant time: the comparison must not tell an attacker how many
+ * leading characters of a forged proof were right. */
+static gboolean
+proof_equal (const char *a, const char *b)
+{
+  gsize n = strlen (a);
+  guint8 diff = n == strlen (b) ? 0 : 1;
+
+  for (gsize i = 0; i < n && b[i] != '\0'; i++)
+    diff |= (guint8) (a[i] ^ b[i]);
+  return diff == 0;
+}
+
+static gboolean
+check_proof (const DsmConfig *config, const char *role, DsmNodeId dialer, DsmNodeId acceptor,
+             const char *dialer_nonce, const char *acceptor_nonce, const char *proof,
+             GError **error)
+{
+  if (config->secret == NULL)
+    {
+      if (proof != NULL)
+        {
+          g_set_error (error, DSM_NET_ERROR, DSM_NET_ERROR_AUTH,
+                       "node %u sent a %s proof but this node has no secret", role[0] == 'w' ? acceptor : dialer, role);
+          return FALSE;
+        }
+      return TRUE;
+    }
+  if (proof == NULL)
+    {
+      g_set_error (error, DSM_NET_ERROR, DSM_NET_ERROR_AUTH,
+                   "node %u sent no %s proof but this node has a secret", role[0] == 'w' ? acceptor : dialer, role);
+      return FALSE;
+    }
+  g_autofree char *expected = dsm_handshake_proof (config->secret, role, config->cluster_id,
+                                                   dialer, acceptor, dialer_nonce, acceptor_nonce);
+  if (!proof_equal (expected, proof))
+    {
+      g_set_error (error, DSM_NET_ERROR, DSM_NET_ERROR_AUTH,
+                   "node %u: wrong %s proof (different secret?)", role[0] == 'w' ? acceptor : dialer, role);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+static gboolean
+check_common (const DsmConfig *config, const DsmHandshake *hs, GError **error)
+{
+  if (hs->protocol != DSM_PROTOCOL_VERSION)
+    {
+      g_set_error (error, DSM_NET_ERROR, DSM_NET_ERROR_VERSION,
+                   "node %u speaks protocol %u, this node %u", hs->from, hs->protocol, DSM_PROTOCOL_VERSION);
+      return FALSE;
+    }
+  if (strcmp (hs->cluster_id, config->cluster_id) != 0)
+    {
+      g_autofree char *theirs = g_strescape (hs->cluster_id, NULL);
+      g_set_error (error, DSM_NET_ERROR, DSM_NET_ERROR_WRONG_CLUSTER,
+                   "node %u belongs to cluster \"%s\", not \"%s\"", hs->from, theirs, config->cluster_id);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+gboolean
+dsm_handshake_check_hello (const DsmConfig *config, DsmNodeId self, const DsmHandshake *hello,
+                           GError **error)
+{
+  g_return_val_if_fail (hello->kind == DSM_HANDSHAKE_HELLO, FALSE);
+
+  if (!check_common (config, hello, error))
+    return FALSE;
+  if (hello->from == self || dsm_config_find_node (config, hello->from) == NULL)
+    {
+      g_set_error (error, DSM_NET_ERROR, DSM_NET_ERROR_UNKNOWN_NODE,
+                   "hello from node %u, which is %s", hello->from,
+                   hello->from == self ? "this node" : "not in the cluster config");
+      return FALSE;
+    }
+  if (hello->to != self)
+    {
+      g_set_error (error, DSM_NET_ERROR, DSM_NET_ERROR_UNKNOWN_NODE,
+                   "node %u dialed node %u but reached node %u (check peer_address)",
+                   hello->from, hello->to, self);
+      return FALSE;
+    }
+  if (hello->auth != (config->secret != NULL))
+    {
+      g_set_error (error, DSM_NET_ERROR, DSM_NET_ERROR_AUTH, "node %u %s a secret but this node %s",
+                   hello->from, hello->auth ? "has" : "has no",
+                   config->secret != NULL ? "has one" : "has none");
+      return FALSE;
+    }
+  return TRUE;
+}
+
+gboolean
+dsm_handshake_check_welcome (const DsmConfig *config, DsmNodeId self, DsmNodeId peer,
+                             const char *dialer_nonce, const DsmHandshake *welcome, GError **error)
+{
+  g_return_val_if_fail (welcome->kind == DSM_HANDSHAKE_WELCOME, FALSE);
+
+  if (!check_common (config, welcome, error))
+    return FALSE;
+  if (welcome->from != peer || welcome->to != self)
+    {
+      g_set_error (error, DSM_NET_ERROR, DSM_NET_ERROR_UNKNOWN_NODE,
+                   "dialed node %u but node %u answered (for node %u)", peer, welcome->from, welcome->to);
+      return FALSE;
+    }
+  return check_proof (config, "welcome", self, peer, dialer_nonce, welcome->nonce, welcome->proof, error);
+}
+
+gboolean
+dsm_handshake_check_ready (const DsmConfig *config, DsmNodeId self, DsmNodeId peer,
+                           const char *dialer_nonce, const char *acceptor_nonce,
+                           const DsmHandshake *ready, GError **error)
+{
+  g_return_val_if_fail (ready->kind == DSM_HANDSHAKE_READY, FALSE);
+  return check_proof (config, "ready", peer, self, dialer_nonce, acceptor_nonce, ready->proof, error);
+}

@@ -1,0 +1,98 @@
+/* net/handshake.h: the first frames on every peer connection, which name
+ * the cluster, both node ids and the protocol version and, when the config
+ * has a `secret`, prove with HMAC-SHA256 that both ends know it.
+ *
+ *   dialer                                   acceptor
+ *     hello   {protocol, cluster_id, from, to, nonce_d, auth}  -->
+ *             <--  welcome {protocol, cluster_id, from, to, nonce_a, proof_a}
+ *                  (or refuse {reason, detail}, then close)
+ *     ready   {proof_d}                                         -->
+ *
+ *   proof_a = HMAC-SHA256(secret, "dsm-handshake-v1\nwelcome\n" CLUSTER "\n" D "\n" A "\n" nonce_d "\n" nonce_a)
+ *   proof_d = the same with "ready"
+ *
+ * Nonces are 16 bytes from the OS's random source, in hex.  The role word
+ * keeps one side's proof from being replayed as the other's; fresh nonces
+ * on both sides keep an old proof from being replayed at all.  The proof
+ * authenticates the peer once per connection: frames after it are
+ * protected by their CRC only (docs/OPERATIONS.md, "Peer protocol"). */
+#pragma once
+
+#include <glib.h>
+
+#include "config.h"
+#include "types.h"
+
+G_BEGIN_DECLS
+
+#define DSM_PROTOCOL_VERSION 1
+#define DSM_HANDSHAKE_NONCE_HEX 32   /* 16 random bytes */
+#define DSM_HANDSHAKE_PROOF_HEX 64   /* HMAC-SHA256 */
+
+typedef enum {
+  DSM_HANDSHAKE_HELLO,
+  DSM_HANDSHAKE_WELCOME,
+  DSM_HANDSHAKE_READY,
+  DSM_HANDSHAKE_REFUSE,
+} DsmHandshakeKind;
+
+typedef struct {
+  DsmHandshakeKind kind;
+  guint protocol;           /* HELLO, WELCOME */
+  char *cluster_id;         /* HELLO, WELCOME */
+  DsmNodeId from;           /* HELLO, WELCOME */
+  DsmNodeId to;             /* HELLO, WELCOME */
+  char *nonce;              /* HELLO, WELCOME */
+  gboolean auth;            /* HELLO: the dialer has a secret */
+  char *proof;              /* WELCOME, READY: nullable (no secret) */
+  char *reason;             /* REFUSE: a dsm_net_error_label() */
+  char *detail;             /* REFUSE: human-readable */
+} DsmHandshake;
+
+void dsm_handshake_free (DsmHandshake *hs);
+
+/* Returns: (transfer full): @hs as one line of JSON (a frame payload). */
+char *dsm_handshake_encode (const DsmHandshake *hs);
+
+/**
+ * dsm_handshake_decode:
+ * @expected: the step the connection is at; a REFUSE is accepted at
+ *   WELCOME (and comes back as a DSM_NET_ERROR_REFUSED error)
+ *
+ * Strict: unknown keys, missing keys and wrong JSON types are errors.
+ * Returns: (transfer full): the step, or NULL with a DSM_NET_ERROR
+ * (HANDSHAKE, or REFUSED carrying the peer's reason).
+ */
+DsmHandshake *dsm_handshake_decode (const char *data, gsize length, DsmHandshakeKind expected,
+                                    GError **error);
+
+/* Fills @out (DSM_HANDSHAKE_NONCE_HEX + 1 bytes) with a fresh random nonce. */
+void dsm_handshake_new_nonce (char *out);
+
+/* Returns: (transfer full): the hex proof for @role ("welcome" or "ready"). */
+char *dsm_handshake_proof (const char *secret, const char *role, const char *cluster_id,
+                           DsmNodeId dialer, DsmNodeId acceptor,
+                           const char *dialer_nonce, const char *acceptor_nonce);
+
+/**
+ * dsm_handshake_check_hello:
+ * The acceptor's check of a HELLO: protocol version, cluster, a known
+ * node other than us as sender, us as addressee, secrets on both sides or
+ * neither.  Errors: VERSION, WRONG_CLUSTER, UNKNOWN_NODE, AUTH.
+ */
+gboolean dsm_handshake_check_hello (const DsmConfig *config, DsmNodeId self,
+                                    const DsmHandshake *hello, GError **error);
+
+/* The dialer's check of a WELCOME from @peer, proof included. */
+gboolean dsm_handshake_check_welcome (const DsmConfig *config, DsmNodeId self, DsmNodeId peer,
+                                      const char *dialer_nonce, const DsmHandshake *welcome,
+                                      GError **error);
+
+/* The acceptor's check of a READY's proof. */
+gboolean dsm_handshake_check_ready (const DsmConfig *config, DsmNodeId self, DsmNodeId peer,
+                                    const char *dialer_nonce, const char *acceptor_nonce,
+                                    const DsmHandshake *ready, GError **error);
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (DsmHandshake, dsm_handshake_free)
+
+G_END_DECLS

@@ -1,0 +1,494 @@
+/* net/host.c: a real node's main-loop wiring (host.h): real time in, the
+ * drain out, the WAL's group commit, timers, logs and a graceful stop.
+ *
+ *   running --dsm_host_stop() or WAL failure--> stopping
+ *   stopping --fsync in flight done, remainder synced--> stopped (done callback)
+ */
+#include "host.h"
+
+#include <string.h>
+
+#include "histogram.h"
+#include "http.h"
+#include "metrics.h"
+#include "netlog.h"
+
+typedef struct {
+  DsmHostReplyFunc func;
+  gpointer user_data;
+} PendingReply;
+
+struct _DsmHost {
+  DsmConfig *config;
+  DsmNodeId id;
+  DsmNode *node;
+  DsmWal *wal;
+  DsmTransport *transport;
+  DsmHttpApi *http;
+  DsmOutbox out;
+
+  GSource *drain_source;     /* idle: drain after this iteration's inputs */
+  GSource *timer;            /* ready at dsm_node_next_deadline() */
+  guint64 timer_deadline_ms;
+  GHashTable *pending;       /* request id -> PendingReply */
+  guint64 next_request_id;
+
+  gboolean syncing;
+  guint64 durable_seq;
+  gint64 sync_started_us;
+  DsmNetHistogram sync_latency;
+  GError *wal_failure;
+
+  gboolean stopping;
+  gboolean stopped;
+  GSourceFunc done;
+  gpointer done_data;
+
+  guint64 drains;
+  guint64 drain_persists_max;
+  guint64 inputs;
+};
+
+static void host_drain (DsmHost *host);
+static void host_maybe_sync (DsmHost *host);
+static void host_stop_continue (DsmHost *host);
+
+static guint64
+host_now_ms (void)
+{
+  /* The only clock of a real node: monotonic, so a wall-clock jump does
+   * not fire every timer at once. */
+  return (guint64) g_get_monotonic_time () / 1000;
+}
+
+void
+dsm_host_options_init (DsmHostOptions *options)
+{
+  memset (options, 0, sizeof *options);
+  dsm_transport_options_init (&options->transport);
+}
+
+/* ---- scheduling ---- */
+
+static gboolean
+host_on_drain (gpointer data)
+{
+  DsmHost *host = data;
+
+  g_clear_pointer (&host->drain_source, g_source_unref);
+  host_drain (host);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+host_schedule_drain (DsmHost *host)
+{
+  host->inputs++;
+  if (host->drain_source != NULL || host->stopped)
+    return;
+  host->drain_source = g_idle_source_new ();
+  g_source_set_priority (host->drain_source, G_PRIORITY_DEFAULT);
+  g_source_set_callback (host->drain_source, host_on_drain, host, NULL);
+  g_source_attach (host->drain_source, g_main_context_get_thread_default ());
+}
+
+static gboolean
+timer_dispatch (GSource *source, GSourceFunc callback, gpointer data)
+{
+  g_source_set_ready_time (source, -1);
+  return callback (data);
+}
+
+static GSourceFuncs timer_funcs = { .dispatch = timer_dispatch };
+
+static gboolean
+host_on_timer (gpointer data)
+{
+  DsmHost *host = data;
+
+  host->timer_deadline_ms = G_MAXUINT64;
+  dsm_node_tick (host->node, host_now_ms ());
+  host_schedule_drain (host);
+  return G_SOURCE_CONTINUE;
+}
+
+static void
+host_arm_timer (DsmHost *host)
+{
+  guint64 deadline = dsm_node_next_deadline (host->node);
+
+  if (deadline == host->timer_deadline_ms)
+    return;
+  host->timer_deadline_ms = deadline;
+  g_source_set_ready_time (host->timer, deadline == G_MAXUINT64 ? -1 : (gint64) deadline * 1000);
+}
+
+/* ---- inputs ---- */
+
+static void
+host_on_message (DsmTransport *transport, DsmMessage *msg, gpointer data)
+{
+  DsmHost *host = data;
+
+  dsm_node_step (host->node, host_now_ms (), msg);
+  host_schedule_drain (host);
+}
+
+static void
+host_on_unsent (DsmTransport *transport, DsmMessage *msg, gpointer data)
+{
+  DsmHost *host = data;
+
+  dsm_node_report_unsent (host->node, msg);
+}
+
+static void
+host_on_invalid (DsmTransport *transport, guint peer, gpointer data)
+{
+  DsmHost *host = data;
+
+  dsm_node_report_invalid (host->node);
+}
+
+guint64
+dsm_host_submit (DsmHost *host, const DsmCommand *cmd, DsmHostReplyFunc func, gpointer user_data)
+{
+  guint64 id = ++host->next_request_id;
+  PendingReply *p = g_new (PendingReply, 1);
+
+  p->func = func;
+  p->user_data = user_data;
+  g_hash_table_insert (host->pending, g_memdup2 (&id, sizeof id), p);
+  dsm_node_submit (host->node, host_now_ms (), id, cmd);
+  host_schedule_drain (host);
+  return id;
+}
+
+void
+dsm_host_forget (DsmHost *host, guint64 request_id)
+{
+  g_hash_table_remove (host->pending, &request_id);
+}
+
+/* ---- the drain ---- */
+
+static void
+host_deliver_reply (DsmHost *host, const DsmClientReply *reply)
+{
+  PendingReply *p = g_hash_table_lookup (host->pending, &reply->request_id);
+
+  if (p == NULL)
+    return;  /* forgotten: the client went away */
+  DsmHostReplyFunc func = p->func;
+  gpointer user_data = p->user_data;
+  g_hash_table_remove (host->pending, &reply->request_id);
+  func (reply, user_data);
+}
+
+static void
+host_drain (DsmHost *host)
+{
+  if (host->stopped)
+    return;
+  host->drains++;
+  while (dsm_node_has_output (host->node))
+    {
+      dsm_node_drain (host->node, &host->out);
+      /* 1. persists, in order (host contract); synced below */
+      for (guint i = 0; i < host->out.persists->len; i++)
+        if (host->wal_failure == NULL)
+          dsm_wal_append (host->wal, host->out.persists->pdata[i]);
+      host->drain_persists_max = MAX (host->drain_persists_max, host->out.persists->len);
+      /* 2. messages: the node held back those that wait on a persist */
+      for (guint i = 0; i < host->out.messages->len; i++)
+        dsm_transport_send (host->transport, host->out.messages->pdata[i]);
+      /* 3. replies to our clients */
+      for (guint i = 0; i < host->out.replies->len; i++)
+        host_deliver_reply (host, host->out.replies->pdata[i]);
+      /* 4. events, for the log */
+      for (guint i = 0; i < host->out.events->len; i++)
+        dsm_net_log_event (host->out.events->pdata[i]);
+      dsm_outbox_reset (&host->out);
+    }
+  host_maybe_sync (host);
+  host_arm_timer (host);
+}
+
+/* ---- group commit ---- */
+
+static void
+host_on_synced (GObject *source, GAsyncResult *result, gpointer data)
+{
+  DsmHost *host = data;
+  g_autoptr(GError) error = NULL;
+  guint64 seq = dsm_wal_sync_finish (host->wal, result, &error);
+
+  host->syncing = FALSE;
+  dsm_net_histogram_observe_us (&host->sync_latency, g_get_monotonic_time () - host->sync_started_us);
+  if (error != NULL)
+    {
+      /* A node that cannot persist must not promise anything more. */
+      dsm_net_log (G_LOG_LEVEL_CRITICAL, host->id, DSM_NODE_NONE, "wal_failed",
+                   "write-ahead log failed, stopping: %s", error->message);
+      host->wal_failure = g_steal_pointer (&error);
+      if (!host->stopping)
+        dsm_host_stop (host);
+      else
+        host_stop_continue (host);
+      return;
+    }
+  host->durable_seq = seq;
+  if (host->stopping)
+    {
+      host_stop_continue (host);
+      return;
+    }
+  dsm_node_persisted (host->node, host_now_ms (), seq);
+  host_schedule_drain (host);
+  host_maybe_sync (host);
+}
+
+/* At most one sync in flight; everything appended while it runs goes in
+ * the next one (group commit). */
+static void
+host_maybe_sync (DsmHost *host)
+{
+  if (host->syncing || host->wal_failure != NULL || host->stopped)
+    return;
+  if (dsm_wal_get_appended_seq (host->wal) <= host->durable_seq)
+    return;
+  host->syncing = TRUE;
+  host->sync_started_us = g_get_monotonic_time ();
+  dsm_wal_sync_async (host->wal, NULL, host_on_synced, host);
+}
+
+/* ---- construction ---- */
+
+static guint64
+host_epoch (gpointer data)
+{
+  DsmHost *host = data;
+  return host->node != NULL ? dsm_node_get_epoch (host->node) : 0;
+}
+
+/* Events whose level would not be printed are not even built. */
+static guint32
+host_event_mask (void)
+{
+  guint32 mask = 0;
+
+  for (guint kind = 0; kind < DSM_EVENT_N_KINDS; kind++)
+    {
+      DsmEvent probe = { .kind = (DsmEventKind) kind };
+      if (dsm_net_log_level_enabled (dsm_event_level (&probe)))
+        mask |= 1u << kind;
+    }
+  return mask;
+}
+
+DsmHost *
+dsm_host_new (DsmConfig *config, DsmNodeId id, const DsmHostOptions *options, GError **error)
+{
+  const DsmNodeConfig *self = dsm_config_find_node (config, id);
+  DsmDurableState durable = { 0 };
+  DsmWalOptions wal_options = { .no_sync = options->no_sync };
+
+  g_return_val_if_fail (self != NULL, NULL);
+  g_return_val_if_fail (options->data_dir != NULL, NULL);
+
+  g_autoptr(DsmHost) host = g_new0 (DsmHost, 1);
+  host->config = dsm_config_ref (config);
+  host->id = id;
+  host->timer_deadline_ms = G_MAXUINT64;
+  host->pending = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free, g_free);
+  dsm_outbox_init (&host->out);
+
+  host->wal = dsm_wal_open (options->data_dir, config->cluster_id, id, &wal_options, &durable, error);
+  if (host->wal == NULL)
+    return NULL;
+  /* Election timeouts are the node's only randomness; seeded by the OS. */
+  host->node = dsm_node_new (config, id, g_rand_new (), &durable, host_now_ms (), error);
+  dsm_durable_state_clear (&durable);
+  if (host->node == NULL)
+    {
+      g_prefix_error (error, "%s: ", options->data_dir);
+      return NULL;
+    }
+  dsm_node_set_report_applies (host->node, FALSE);
+  dsm_node_set_event_mask (host->node, host_event_mask ());
+  dsm_net_log_set_epoch_func (host_epoch, host);
+
+  host->transport = dsm_transport_new (config, id, &options->transport);
+  if (self->peer_address != NULL && config->n_nodes > 1
+      && !dsm_transport_listen (host->transport, self->peer_address, NULL, error))
+    return NULL;
+  g_signal_connect (host->transport, "message", G_CALLBACK (host_on_message), host);
+  g_signal_connect (host->transport, "unsent", G_CALLBACK (host_on_unsent), host);
+  g_signal_connect (host->transport, "invalid", G_CALLBACK (host_on_invalid), host);
+
+  host->http = dsm_http_api_new (host);
+  if (self->client_address != NULL && !dsm_http_api_listen (host->http, self->client_address, error))
+    return NULL;
+
+  host->timer = g_source_new (&timer_funcs, sizeof (GSource));
+  g_source_set_callback (host->timer, host_on_timer, host, NULL);
+  g_source_attach (host->timer, g_main_context_get_thread_default ());
+  return g_steal_pointer (&host);
+}
+
+void
+dsm_host_start (DsmHost *host)
+{
+  dsm_net_log (G_LOG_LEVEL_MESSAGE, host->id, DSM_NODE_NONE, "node_started",
+               "node %u of cluster \"%s\" started: epoch %" G_GUINT64_FORMAT ", last index %" G_GUINT64_FORMAT
+               ", applied index %" G_GUINT64_FORMAT, host->id, host->config->cluster_id,
+               dsm_node_get_epoch (host->node), dsm_node_get_last_index (host->node),
+               dsm_node_get_applied_index (host->node));
+  dsm_transport_start (host->transport);
+  host_schedule_drain (host);
+}
+
+/* ---- stopping ---- */
+
+static void
+host_stop_continue (DsmHost *host)
+{
+  if (host->stopped || host->syncing)
+    return;
+  /* Sync what the node appended before the stop, then we are done. */
+  if (host->wal_failure == NULL && dsm_wal_get_appended_seq (host->wal) > host->durable_seq)
+    {
+      host->syncing = TRUE;
+      host->sync_started_us = g_get_monotonic_time ();
+      dsm_wal_sync_async (host->wal, NULL, host_on_synced, host);
+      return;
+    }
+  host->stopped = TRUE;
+  /* The HTTP server stays up until dsm_host_free(), so the 503 answers
+   * given at the stop can still be written while the loop winds down. */
+  dsm_net_log (G_LOG_LEVEL_MESSAGE, host->id, DSM_NODE_NONE, "node_stopped",
+               "node %u stopped%s", host->id, host->wal_failure != NULL ? " after a WAL failure" : "");
+  if (host->done != NULL)
+    host->done (host->done_data);
+}
+
+void
+dsm_host_set_stopped_func (DsmHost *host, GSourceFunc func, gpointer user_data)
+{
+  host->done = func;
+  host->done_data = user_data;
+}
+
+void
+dsm_host_stop (DsmHost *host)
+{
+  if (host->stopping)
+    return;
+  host->stopping = TRUE;
+  if (host->drain_source != NULL)
+    {
+      g_source_destroy (host->drain_source);
+      g_clear_pointer (&host->drain_source, g_source_unref);
+    }
+  g_source_set_ready_time (host->timer, -1);
+  dsm_http_api_shutdown (host->http);
+  g_hash_table_remove_all (host->pending);
+  g_signal_handlers_disconnect_by_data (host->transport, host);
+  dsm_transport_stop (host->transport);
+  host_stop_continue (host);
+}
+
+gboolean
+dsm_host_failed (const DsmHost *host)
+{
+  return host->wal_failure != NULL;
+}
+
+void
+dsm_host_free (DsmHost *host)
+{
+  if (host == NULL)
+    return;
+  g_assert (!host->syncing);
+  if (host->transport != NULL)
+    {
+      g_signal_handlers_disconnect_by_data (host->transport, host);
+      dsm_transport_stop (host->transport);
+      g_object_unref (host->transport);
+    }
+  if (host->http != NULL)
+    dsm_http_api_disconnect (host->http);
+  g_clear_pointer (&host->http, dsm_http_api_free);
+  if (host->drain_source != NULL)
+    g_source_destroy (host->drain_source);
+  g_clear_pointer (&host->drain_source, g_source_unref);
+  if (host->timer != NULL)
+    g_source_destroy (host->timer);
+  g_clear_pointer (&host->timer, g_source_unref);
+  dsm_outbox_clear (&host->out);
+  g_hash_table_unref (host->pending);
+  dsm_net_log_set_epoch_func (NULL, NULL);
+  g_clear_pointer (&host->node, dsm_node_free);
+  g_clear_pointer (&host->wal, dsm_wal_close);
+  g_clear_error (&host->wal_failure);
+  dsm_config_unref (host->config);
+  g_free (host);
+}
+
+/* ---- accessors and metrics ---- */
+
+DsmNode *
+dsm_host_get_node (DsmHost *host)
+{
+  return host->node;
+}
+
+DsmTransport *
+dsm_host_get_transport (DsmHost *host)
+{
+  return host->transport;
+}
+
+DsmConfig *
+dsm_host_get_config (DsmHost *host)
+{
+  return host->config;
+}
+
+static void
+render_one (GString *out, const char *labels, const char *name, const char *type, const char *help,
+            double value)
+{
+  dsm_metrics_write_header (out, name, type, help);
+  dsm_metrics_write_sample (out, name, labels, value);
+}
+
+void
+dsm_host_render_metrics (DsmHost *host, GString *out)
+{
+  g_autofree char *nl = g_strdup_printf ("node=\"%u\"", host->id);
+  const DsmWalStats *s = dsm_wal_get_stats (host->wal);
+
+  dsm_metrics_render (dsm_node_get_metrics (host->node), host->id, out);
+  dsm_transport_render_metrics (host->transport, out);
+
+  render_one (out, nl, "dsm_wal_fsyncs_total", "counter", "fsync/fdatasync calls by the write-ahead log.", (double) s->fsyncs);
+  render_one (out, nl, "dsm_wal_records_written_total", "counter", "Persist records written.", (double) s->records_written);
+  render_one (out, nl, "dsm_wal_bytes_written_total", "counter", "Bytes written to segments and snapshots.", (double) s->bytes_written);
+  render_one (out, nl, "dsm_wal_sync_batches_total", "counter", "Group commits (one fsync each).", (double) s->sync_batches);
+  render_one (out, nl, "dsm_wal_sync_records_max", "gauge", "Most records made durable by one group commit.", (double) s->sync_records_max);
+  render_one (out, nl, "dsm_wal_segments_created_total", "counter", "Segment files created.", (double) s->segments_created);
+  render_one (out, nl, "dsm_wal_segments_deleted_total", "counter", "Segment files deleted after snapshots.", (double) s->segments_deleted);
+  render_one (out, nl, "dsm_wal_snapshots_written_total", "counter", "Snapshot files written.", (double) s->snapshots_written);
+  render_one (out, nl, "dsm_wal_recovered_records", "gauge", "Records replayed when the node started.", (double) s->recovered_records);
+  render_one (out, nl, "dsm_wal_torn_bytes_dropped", "gauge", "Bytes of a torn tail dropped when the node started.", (double) s->torn_bytes_dropped);
+  render_one (out, nl, "dsm_wal_durable_seq", "gauge", "Highest persist sequence number known durable.", (double) host->durable_seq);
+  dsm_metrics_write_header (out, "dsm_wal_sync_seconds", "histogram",
+                            "Time from starting a group commit to its completion (write + fsync).");
+  dsm_net_histogram_render (&host->sync_latency, out, "dsm_wal_sync_seconds", nl);
+
+  render_one (out, nl, "dsm_host_drains_total", "counter",
+              "Outbox drains: each batches the inputs of one main-loop iteration.", (double) host->drains);
+  render_one (out, nl, "dsm_host_inputs_total", "counter",
+              "Inputs handed to the node (messages, commands, timer ticks).", (double) host->inputs);
+}

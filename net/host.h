@@ -1,0 +1,84 @@
+/* net/host.h: a real node: the core's DsmNode fed by real time, the peer
+ * transport and the HTTP API, its persists made durable by the WAL with
+ * group commit, its events logged.  The host keeps the core's contract
+ * (core/outbox.h): persists are appended in order and reported with
+ * dsm_node_persisted() once fsynced; messages go out as drained; replies
+ * go to the client that asked.
+ *
+ * Inputs (a message, a client command, a timer, a finished fsync) only
+ * schedule a drain: one idle source at default priority drains after all
+ * inputs of a loop iteration, so a leader batches every command of that
+ * iteration into one Proposal per peer and one WAL sync. */
+#pragma once
+
+#include <gio/gio.h>
+
+#include "config.h"
+#include "node.h"
+#include "outbox.h"
+#include "transport.h"
+#include "wal.h"
+
+G_BEGIN_DECLS
+
+typedef struct _DsmHost DsmHost;
+
+typedef struct {
+  const char *data_dir;
+  gboolean no_sync;                  /* WAL without fsync: benchmarks of the CPU path only */
+  DsmTransportOptions transport;
+} DsmHostOptions;
+
+void dsm_host_options_init (DsmHostOptions *options);
+
+/**
+ * dsm_host_new:
+ * Opens the WAL in options->data_dir (recovering the node's durable
+ * state), builds the node, binds the peer and client addresses of @id
+ * from @config.  Nothing runs until dsm_host_start().
+ *
+ * Returns: (transfer full): the host, or NULL with @error (a WAL error, an
+ * inconsistent durable state, an address that does not bind).
+ */
+DsmHost *dsm_host_new (DsmConfig *config, DsmNodeId id, const DsmHostOptions *options, GError **error);
+
+/* Starts dialing peers and the node's timers. */
+void dsm_host_start (DsmHost *host);
+
+/* @func runs once when the host has stopped, for whatever reason (a
+ * dsm_host_stop() call or a WAL failure). */
+void dsm_host_set_stopped_func (DsmHost *host, GSourceFunc func, gpointer user_data);
+
+/**
+ * dsm_host_stop:
+ * Graceful stop: answers pending HTTP requests 503, closes peer
+ * connections, lets the fsync in flight finish and syncs what remains,
+ * then calls the stopped func.  Also the path taken when the WAL fails.
+ */
+void dsm_host_stop (DsmHost *host);
+
+/* TRUE once the WAL failed: the process must exit non-zero. */
+gboolean dsm_host_failed (const DsmHost *host);
+
+void dsm_host_free (DsmHost *host);
+
+/* The answer to one submitted command (borrowed). */
+typedef void (*DsmHostReplyFunc) (const DsmClientReply *reply, gpointer user_data);
+
+/* Submits @cmd; @func runs exactly once with the core's reply (unless the
+ * host stops first).  Returns the request id. */
+guint64 dsm_host_submit (DsmHost *host, const DsmCommand *cmd, DsmHostReplyFunc func, gpointer user_data);
+
+/* Forgets the callback of @request_id (its client went away). */
+void dsm_host_forget (DsmHost *host, guint64 request_id);
+
+DsmNode *dsm_host_get_node (DsmHost *host);
+DsmTransport *dsm_host_get_transport (DsmHost *host);
+DsmConfig *dsm_host_get_config (DsmHost *host);
+
+/* Appends node, transport, WAL and host metrics in Prometheus text. */
+void dsm_host_render_metrics (DsmHost *host, GString *out);
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (DsmHost, dsm_host_free)
+
+G_END_DECLS

@@ -1,0 +1,139 @@
+/* net/transport-private.h: the transport's state, shared by transport.c
+ * (peers, dialing, sending), transport-conn.c (one connection and its
+ * handshake) and transport-metrics.c.  Not for other users. */
+#pragma once
+
+#include "codec.h"
+#include "error.h"
+#include "handshake.h"
+#include "link.h"
+#include "net-error.h"
+#include "netlog.h"
+#include "transport.h"
+
+G_BEGIN_DECLS
+
+typedef enum {
+  DROP_QUEUE_FULL,       /* the peer's write queue is at max_write_queue_bytes */
+  DROP_NO_CONNECTION,    /* no connection and none being made (backoff) */
+  DROP_CONNECTION_LOST,  /* queued, then the connection closed */
+  DROP_TOO_LARGE,        /* encodes to more than max_frame_bytes */
+  DROP_STOPPED,          /* the transport is stopping */
+  DROP_N_REASONS,
+} DropReason;
+
+const char *transport_drop_reason_label (DropReason reason);
+
+/* The codec's error codes, as decode-failure labels. */
+#define TRANSPORT_DECODE_CODES 6
+
+typedef struct {
+  guint64 connections_in;      /* established, the peer dialed */
+  guint64 connections_out;     /* established, we dialed */
+  guint64 disconnects;         /* established connections lost */
+  guint64 dials;
+  guint64 dial_failures;       /* connect or handshake failed */
+  guint64 reconnects;          /* dials after the first */
+  guint64 frames_sent;
+  guint64 frames_received;
+  guint64 bytes_sent;
+  guint64 bytes_received;
+  guint64 delivered;           /* messages written to the socket */
+  guint64 dropped[DROP_N_REASONS];
+} PeerMetrics;
+
+typedef struct {
+  guint64 handshake_failures[DSM_NET_ERROR_N_CODES];
+  guint64 protocol_errors[DSM_NET_ERROR_N_CODES];   /* after the handshake */
+  guint64 decode_errors[TRANSPORT_DECODE_CODES];   /* by DsmCodecError */
+  guint64 inbound_accepted;
+  guint64 inbound_overflow;    /* refused: too many handshakes pending */
+  guint64 duplicates;          /* connections closed by the tie-break */
+} TransportMetrics;
+
+typedef enum {
+  CONN_WAIT_WELCOME,  /* dialer: hello sent */
+  CONN_WAIT_HELLO,    /* acceptor: nothing received yet */
+  CONN_WAIT_READY,    /* acceptor: welcome sent */
+  CONN_ESTABLISHED,
+} ConnState;
+
+typedef struct _Peer Peer;
+
+typedef struct {
+  DsmTransport *transport;   /* borrowed: the transport outlives its connections */
+  DsmLink *link;
+  gboolean outbound;
+  DsmNodeId peer_id;         /* outbound: from the start; inbound: after hello */
+  ConnState state;
+  char nonce_dialer[DSM_HANDSHAKE_NONCE_HEX + 1];
+  char nonce_acceptor[DSM_HANDSHAKE_NONCE_HEX + 1];
+  GSource *timer;            /* handshake deadline */
+  gint64 established_us;
+} Conn;
+
+typedef struct {
+  GBytes *frame;
+  DsmMessage *msg;
+} Pending;
+
+struct _Peer {
+  DsmNodeId id;
+  char *address;
+  Conn *active;              /* established */
+  Conn *dialing;             /* our outbound attempt, before it is established */
+  GCancellable *dial_cancel; /* while connecting */
+  GSource *dial_timer;       /* connect deadline */
+  GSource *redial_timer;     /* backoff */
+  guint backoff_ms;          /* next backoff ceiling */
+  gboolean dialed_once;
+  GQueue pending;            /* Pending: queued while CONNECTING */
+  gsize pending_bytes;
+  DsmPeerState state;
+  gint64 since_us;
+  char *last_error;
+  PeerMetrics m;
+};
+
+struct _DsmTransport {
+  GObject parent_instance;
+
+  DsmConfig *config;
+  DsmNodeId self;
+  DsmTransportOptions options;
+  GSocketService *service;
+  GSocketClient *client;
+  GRand *rng;                /* backoff jitter only */
+  Peer *peers;               /* every other node, config order */
+  guint n_peers;
+  GPtrArray *inbound;        /* Conn in their handshake, peer not yet known */
+  gboolean started;
+  gboolean stopped;
+  TransportMetrics m;
+};
+
+enum {
+  SIGNAL_MESSAGE,
+  SIGNAL_UNSENT,
+  SIGNAL_INVALID,
+  SIGNAL_PEER_CHANGED,
+  N_SIGNALS,
+};
+extern guint transport_signals[N_SIGNALS];
+
+/* transport.c */
+Peer *transport_find_peer (DsmTransport *t, DsmNodeId id);
+void transport_peer_set_state (DsmTransport *t, Peer *peer, DsmPeerState state, const char *why);
+void transport_peer_attach (DsmTransport *t, Peer *peer, Conn *conn);
+void transport_conn_gone (DsmTransport *t, Conn *conn, const GError *error);
+void transport_unsent (DsmTransport *t, Peer *peer, DsmMessage *msg, DropReason reason);
+
+/* transport-conn.c */
+Conn *conn_new (DsmTransport *t, GSocketConnection *connection, gboolean outbound, DsmNodeId peer_id);
+void conn_free (Conn *conn);   /* closes the link, no callbacks */
+void conn_send_message (Conn *conn, GBytes *frame, DsmMessage *msg);
+
+/* transport-metrics.c */
+void transport_metrics_render (DsmTransport *t, GString *out);
+
+G_END_DECLS

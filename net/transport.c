@@ -1,0 +1,606 @@
+/* net/transport.c: peers, dialing with backoff, the one-connection-per-
+ * pair rule and the send path of the peer transport (transport.h).
+ *
+ * A peer's states (transport_peer_set_state):
+ *
+ *   CONNECTING --a connection established (ours or theirs)--> CONNECTED
+ *   CONNECTING --dial failed, nothing established--> DISCONNECTED
+ *   CONNECTED --its connection lost--> DISCONNECTED (or CONNECTING if our dial runs)
+ *   DISCONNECTED --backoff timer: peer_dial()--> CONNECTING
+ *   DISCONNECTED --the peer dials us and the handshake succeeds--> CONNECTED
+ *
+ * Both ends dial whenever they have no connection, so two connections
+ * can cross.  The tie-break (peer_conn_wins) keeps the one the lower id
+ * dialed, on both ends alike; two connections dialed by the same end
+ * mean the older one is dead to that end, so the newer wins. */
+#include "transport-private.h"
+
+#include <string.h>
+
+#include "address.h"
+#include "frame.h"
+
+G_DEFINE_TYPE (DsmTransport, dsm_transport, G_TYPE_OBJECT)
+
+guint transport_signals[N_SIGNALS];
+
+static void peer_dial (DsmTransport *t, Peer *peer);
+
+void
+dsm_transport_options_init (DsmTransportOptions *options)
+{
+  options->handshake_timeout_ms = 2000;
+  options->frame_timeout_ms = 5000;
+  options->max_pending_inbound = 64;
+}
+
+const char *
+dsm_peer_state_to_string (DsmPeerState state)
+{
+  switch (state)
+    {
+    case DSM_PEER_DISCONNECTED:
+      return "disconnected";
+    case DSM_PEER_CONNECTING:
+      return "connecting";
+    case DSM_PEER_CONNECTED:
+      return "connected";
+    default:
+      return "?";
+    }
+}
+
+Peer *
+transport_find_peer (DsmTransport *t, DsmNodeId id)
+{
+  for (guint i = 0; i < t->n_peers; i++)
+    if (t->peers[i].id == id)
+      return &t->peers[i];
+  return NULL;
+}
+
+static void
+source_clear (GSource **source)
+{
+  if (*source != NULL)
+    {
+      g_source_destroy (*source);
+      g_source_unref (*source);
+      *source = NULL;
+    }
+}
+
+/* ---- unsent messages ---- */
+
+void
+transport_unsent (DsmTransport *t, Peer *peer, DsmMessage *msg, DropReason reason)
+{
+  peer->m.dropped[reason]++;
+  g_signal_emit (t, transport_signals[SIGNAL_UNSENT], 0, msg);
+}
+
+static void
+peer_drop_pending (DsmTransport *t, Peer *peer, DropReason reason)
+{
+  Pending *p;
+
+  while ((p = g_queue_pop_head (&peer->pending)) != NULL)
+    {
+      transport_unsent (t, peer, p->msg, reason);
+      dsm_message_unref (p->msg);
+      g_bytes_unref (p->frame);
+      g_free (p);
+    }
+  peer->pending_bytes = 0;
+}
+
+/* ---- peer state ---- */
+
+void
+transport_peer_set_state (DsmTransport *t, Peer *peer, DsmPeerState state, const char *why)
+{
+  if (peer->state == state)
+    return;
+  DsmPeerState was = peer->state;
+  peer->state = state;
+  peer->since_us = g_get_monotonic_time ();
+  if (why != NULL)
+    {
+      g_free (peer->last_error);
+      peer->last_error = g_strdup (why);
+    }
+  if (state == DSM_PEER_CONNECTED || was == DSM_PEER_CONNECTED)
+    g_signal_emit (t, transport_signals[SIGNAL_PEER_CHANGED], 0, (guint) peer->id,
+                   state == DSM_PEER_CONNECTED);
+}
+
+/* Exponential backoff with jitter: the delay is drawn from [d/2, d] and d
+ * doubles up to reconnect_ms_max, so nodes that lost each other at the
+ * same moment do not redial in lockstep. */
+static guint
+peer_next_backoff (DsmTransport *t, Peer *peer)
+{
+  guint ceiling = peer->backoff_ms;
+  guint delay = ceiling / 2 + (guint) g_rand_int_range (t->rng, 0, (gint32) (ceiling - ceiling / 2 + 1));
+
+  peer->backoff_ms = (guint) MIN ((guint64) ceiling * 2, (guint64) t->config->reconnect_ms_max);
+  return MAX (delay, 1u);
+}
+
+static gboolean
+peer_on_redial (gpointer data)
+{
+  DsmTransport *t = ((gpointer *) data)[0];
+  Peer *peer = ((gpointer *) data)[1];
+
+  source_clear (&peer->redial_timer);
+  peer_dial (t, peer);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+peer_schedule_dial (DsmTransport *t, Peer *peer)
+{
+  if (t->stopped || !t->started || peer->active != NULL || peer->dialing != NULL
+      || peer->dial_cancel != NULL || peer->redial_timer != NULL)
+    return;
+  gpointer *data = g_new (gpointer, 2);
+  data[0] = t;
+  data[1] = peer;
+  peer->redial_timer = g_timeout_source_new (peer_next_backoff (t, peer));
+  g_source_set_callback (peer->redial_timer, peer_on_redial, data, g_free);
+  g_source_attach (peer->redial_timer, g_main_context_get_thread_default ());
+}
+
+/* ---- dialing ---- */
+
+typedef struct {
+  DsmTransport *transport;   /* referenced */
+  Peer *peer;
+} Dial;
+
+static void
+peer_dial_failed (DsmTransport *t, Peer *peer, const GError *error)
+{
+  peer->m.dial_failures++;
+  dsm_net_log (G_LOG_LEVEL_INFO, t->self, peer->id, "dial_failed", "dialing node %u at %s failed: %s",
+               peer->id, peer->address, error->message);
+  if (peer->active == NULL)
+    {
+      peer_drop_pending (t, peer, DROP_NO_CONNECTION);
+      transport_peer_set_state (t, peer, DSM_PEER_DISCONNECTED, error->message);
+    }
+  peer_schedule_dial (t, peer);
+}
+
+static void
+peer_on_connected (GObject *source, GAsyncResult *result, gpointer data)
+{
+  Dial *dial = data;
+  DsmTransport *t = dial->transport;
+  Peer *peer = dial->peer;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GSocketConnection) connection =
+    g_socket_client_connect_to_host_finish (G_SOCKET_CLIENT (source), result, &error);
+
+  if (!t->stopped)
+    {
+      g_clear_object (&peer->dial_cancel);
+      source_clear (&peer->dial_timer);
+      if (connection == NULL)
+        peer_dial_failed (t, peer, error);
+      else
+        peer->dialing = conn_new (t, connection, TRUE, peer->id);
+    }
+  g_object_unref (dial->transport);
+  g_free (dial);
+}
+
+static gboolean
+peer_on_dial_timeout (gpointer data)
+{
+  Peer *peer = data;
+
+  g_cancellable_cancel (peer->dial_cancel);
+  source_clear (&peer->dial_timer);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+peer_dial (DsmTransport *t, Peer *peer)
+{
+  if (t->stopped || peer->active != NULL || peer->dialing != NULL || peer->dial_cancel != NULL)
+    return;
+  peer->m.dials++;
+  if (peer->dialed_once)
+    peer->m.reconnects++;
+  peer->dialed_once = TRUE;
+  transport_peer_set_state (t, peer, DSM_PEER_CONNECTING, NULL);
+
+  Dial *dial = g_new (Dial, 1);
+  dial->transport = g_object_ref (t);
+  dial->peer = peer;
+  peer->dial_cancel = g_cancellable_new ();
+  peer->dial_timer = g_timeout_source_new (t->options.handshake_timeout_ms);
+  g_source_set_callback (peer->dial_timer, peer_on_dial_timeout, peer, NULL);
+  g_source_attach (peer->dial_timer, g_main_context_get_thread_default ());
+  g_socket_client_connect_to_host_async (t->client, peer->address, 0, peer->dial_cancel,
+                                         peer_on_connected, dial);
+}
+
+/* ---- connections established and gone ---- */
+
+/* Does @fresh beat @old for the same peer?  Both ends compute the same. */
+static gboolean
+peer_conn_wins (DsmTransport *t, const Conn *fresh, const Conn *old)
+{
+  DsmNodeId fresh_dialer = fresh->outbound ? t->self : fresh->peer_id;
+  DsmNodeId old_dialer = old->outbound ? t->self : old->peer_id;
+
+  if (fresh_dialer == old_dialer)
+    return TRUE;
+  return fresh_dialer == MIN (t->self, fresh->peer_id);
+}
+
+static void
+peer_flush_pending (DsmTransport *t, Peer *peer)
+{
+  Pending *p;
+
+  while ((p = g_queue_pop_head (&peer->pending)) != NULL)
+    {
+      conn_send_message (peer->active, p->frame, p->msg);  /* the link owns msg now */
+      g_bytes_unref (p->frame);
+      g_free (p);
+    }
+  peer->pending_bytes = 0;
+}
+
+void
+transport_peer_attach (DsmTransport *t, Peer *peer, Conn *conn)
+{
+  g_assert (peer != NULL);
+  g_assert (conn->state == CONN_ESTABLISHED);
+
+  if (conn->outbound)
+    {
+      g_assert (peer->dialing == conn);
+      peer->dialing = NULL;
+    }
+  else
+    g_ptr_array_remove_fast (t->inbound, conn);
+
+  if (peer->active != NULL)
+    {
+      Conn *loser = peer_conn_wins (t, conn, peer->active) ? peer->active : conn;
+      t->m.duplicates++;
+      dsm_net_log (G_LOG_LEVEL_INFO, t->self, peer->id, "duplicate_connection",
+                   "two connections with node %u: keeping the one node %u dialed",
+                   peer->id, loser == conn ? (peer->active->outbound ? t->self : peer->id)
+                                           : (conn->outbound ? t->self : peer->id));
+      if (loser == conn)
+        {
+          conn_free (conn);
+          return;
+        }
+      peer->active = NULL;
+      conn_free (loser);
+    }
+
+  peer->active = conn;
+  peer->backoff_ms = t->config->reconnect_ms_min;
+  if (conn->outbound)
+    peer->m.connections_out++;
+  else
+    peer->m.connections_in++;
+  source_clear (&peer->redial_timer);
+  dsm_net_log (G_LOG_LEVEL_MESSAGE, t->self, peer->id, "peer_connected",
+               "connected to node %u (%s, %s)", peer->id, conn->outbound ? "dialed" : "accepted",
+               dsm_link_get_remote (conn->link));
+  peer_flush_pending (t, peer);
+  transport_peer_set_state (t, peer, DSM_PEER_CONNECTED, NULL);
+}
+
+static gboolean
+error_is_hostile (const GError *error)
+{
+  if (error->domain != DSM_NET_ERROR)
+    return FALSE;
+  switch (error->code)
+    {
+    case DSM_NET_ERROR_CLOSED:
+    case DSM_NET_ERROR_IO:
+    case DSM_NET_ERROR_SHUTDOWN:
+    case DSM_NET_ERROR_DUPLICATE:
+      return FALSE;
+    default:
+      return TRUE;
+    }
+}
+
+/* @conn failed or was refused (@error says why); forget and free it. */
+void
+transport_conn_gone (DsmTransport *t, Conn *conn, const GError *error)
+{
+  Peer *peer = transport_find_peer (t, conn->peer_id);
+  gboolean hostile = error_is_hostile (error);
+  guint code = error->domain == DSM_NET_ERROR ? (guint) error->code : DSM_NET_ERROR_IO;
+  const char *who = dsm_link_get_remote (conn->link);
+
+  if (conn->state != CONN_ESTABLISHED)
+    {
+      if (!conn->outbound)
+        g_ptr_array_remove_fast (t->inbound, conn);
+      if (hostile || code == DSM_NET_ERROR_CLOSED)
+        t->m.handshake_failures[code]++;
+      dsm_net_log (hostile ? G_LOG_LEVEL_WARNING : G_LOG_LEVEL_INFO, t->self, conn->peer_id,
+                   "handshake_failed", "%s handshake with %s%s failed: %s",
+                   conn->outbound ? "outbound" : "inbound", who,
+                   conn->peer_id != DSM_NODE_NONE ? "" : " (node unknown)", error->message);
+      if (conn->outbound && peer != NULL && peer->dialing == conn)
+        {
+          peer->dialing = NULL;
+          conn_free (conn);
+          peer_dial_failed (t, peer, error);
+          return;
+        }
+      conn_free (conn);
+      return;
+    }
+
+  g_assert (peer != NULL);
+  if (hostile)
+    t->m.protocol_errors[code]++;
+  if (peer->active != conn)
+    {
+      conn_free (conn);  /* a tie-break loser already replaced */
+      return;
+    }
+  peer->active = NULL;
+  peer->m.disconnects++;
+  dsm_net_log (hostile ? G_LOG_LEVEL_WARNING : G_LOG_LEVEL_MESSAGE, t->self, peer->id,
+               hostile ? "protocol_error" : "peer_disconnected",
+               "connection with node %u (%s) closed: %s", peer->id, who, error->message);
+  conn_free (conn);
+  transport_peer_set_state (t, peer, peer->dialing != NULL ? DSM_PEER_CONNECTING : DSM_PEER_DISCONNECTED,
+                            error->message);
+  peer_schedule_dial (t, peer);
+}
+
+/* ---- inbound ---- */
+
+static gboolean
+transport_on_incoming (GSocketService *service, GSocketConnection *connection, GObject *source,
+                       gpointer data)
+{
+  DsmTransport *t = data;
+
+  if (t->stopped)
+    return TRUE;  /* unreferenced, the connection closes */
+  if (t->inbound->len >= t->options.max_pending_inbound)
+    {
+      t->m.inbound_overflow++;
+      dsm_net_log (G_LOG_LEVEL_WARNING, t->self, DSM_NODE_NONE, "inbound_overflow",
+                   "refusing a connection: %u handshakes already pending", t->inbound->len);
+      g_io_stream_close (G_IO_STREAM (connection), NULL, NULL);
+      return TRUE;
+    }
+  t->m.inbound_accepted++;
+  g_ptr_array_add (t->inbound, conn_new (t, connection, FALSE, DSM_NODE_NONE));
+  return TRUE;
+}
+
+/* ---- public API ---- */
+
+DsmTransport *
+dsm_transport_new (DsmConfig *config, DsmNodeId self, const DsmTransportOptions *options)
+{
+  g_return_val_if_fail (config != NULL, NULL);
+  g_return_val_if_fail (dsm_config_find_node (config, self) != NULL, NULL);
+
+  DsmTransport *t = g_object_new (DSM_TYPE_TRANSPORT, NULL);
+  t->config = dsm_config_ref (config);
+  t->self = self;
+  if (options != NULL)
+    t->options = *options;
+  else
+    dsm_transport_options_init (&t->options);
+  t->n_peers = config->n_nodes - 1;
+  t->peers = g_new0 (Peer, MAX (t->n_peers, 1));
+  guint j = 0;
+  for (guint i = 0; i < config->n_nodes; i++)
+    {
+      const DsmNodeConfig *node = &config->nodes[i];
+      if (node->id == self)
+        continue;
+      Peer *peer = &t->peers[j++];
+      peer->id = node->id;
+      peer->address = g_strdup (node->peer_address);
+      peer->backoff_ms = config->reconnect_ms_min;
+      peer->state = DSM_PEER_DISCONNECTED;
+      peer->since_us = g_get_monotonic_time ();
+      g_queue_init (&peer->pending);
+    }
+  return t;
+}
+
+gboolean
+dsm_transport_listen (DsmTransport *t, const char *address, guint16 *port_out, GError **error)
+{
+  g_autoptr(GSocketAddress) addr = dsm_net_resolve (address, "peer address", error);
+  g_autoptr(GSocketAddress) effective = NULL;
+
+  if (addr == NULL)
+    return FALSE;
+  if (!g_socket_listener_add_address (G_SOCKET_LISTENER (t->service), addr, G_SOCKET_TYPE_STREAM,
+                                      G_SOCKET_PROTOCOL_TCP, NULL, &effective, error))
+    {
+      g_prefix_error (error, "listening for peers on %s: ", address);
+      return FALSE;
+    }
+  if (port_out != NULL)
+    *port_out = g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (effective));
+  g_socket_service_start (t->service);
+  return TRUE;
+}
+
+void
+dsm_transport_set_peer_address (DsmTransport *t, DsmNodeId id, const char *address)
+{
+  Peer *peer = transport_find_peer (t, id);
+
+  g_return_if_fail (peer != NULL);
+  g_free (peer->address);
+  peer->address = g_strdup (address);
+}
+
+void
+dsm_transport_start (DsmTransport *t)
+{
+  g_return_if_fail (!t->started);
+  t->started = TRUE;
+  for (guint i = 0; i < t->n_peers; i++)
+    if (t->peers[i].address != NULL)
+      peer_dial (t, &t->peers[i]);
+}
+
+void
+dsm_transport_stop (DsmTransport *t)
+{
+  if (t->stopped)
+    return;
+  t->stopped = TRUE;
+  g_socket_service_stop (t->service);
+  g_socket_listener_close (G_SOCKET_LISTENER (t->service));
+  for (guint i = 0; i < t->n_peers; i++)
+    {
+      Peer *peer = &t->peers[i];
+      if (peer->dial_cancel != NULL)
+        g_cancellable_cancel (peer->dial_cancel);
+      g_clear_object (&peer->dial_cancel);
+      source_clear (&peer->dial_timer);
+      source_clear (&peer->redial_timer);
+      peer_drop_pending (t, peer, DROP_STOPPED);
+      if (peer->dialing != NULL)
+        conn_free (g_steal_pointer (&peer->dialing));
+      if (peer->active != NULL)
+        conn_free (g_steal_pointer (&peer->active));
+      transport_peer_set_state (t, peer, DSM_PEER_DISCONNECTED, "stopped");
+    }
+  while (t->inbound->len > 0)
+    conn_free (g_ptr_array_steal_index_fast (t->inbound, t->inbound->len - 1));
+}
+
+void
+dsm_transport_send (DsmTransport *t, const DsmMessage *msg)
+{
+  Peer *peer = transport_find_peer (t, msg->to);
+
+  g_return_if_fail (peer != NULL);
+  if (t->stopped)
+    {
+      transport_unsent (t, peer, (DsmMessage *) msg, DROP_STOPPED);
+      return;
+    }
+  if (peer->active == NULL && peer->dialing == NULL && peer->dial_cancel == NULL)
+    {
+      transport_unsent (t, peer, (DsmMessage *) msg, DROP_NO_CONNECTION);
+      return;
+    }
+
+  g_autoptr(GBytes) frame = dsm_frame_encode_take (dsm_codec_encode_message (msg));
+  gsize size = g_bytes_get_size (frame);
+  if (size - DSM_FRAME_HEADER_BYTES > t->config->max_frame_bytes)
+    {
+      dsm_net_log (G_LOG_LEVEL_WARNING, t->self, peer->id, "frame_too_large",
+                   "a %s of %" G_GSIZE_FORMAT " bytes exceeds max_frame_bytes; not sent",
+                   dsm_message_type_to_string (msg->type), size);
+      transport_unsent (t, peer, (DsmMessage *) msg, DROP_TOO_LARGE);
+      return;
+    }
+  /* The bound: a slow or stopped peer costs at most max_write_queue_bytes;
+   * past it we shed, and the core's retries resend what matters. */
+  gsize queued = peer->active != NULL ? dsm_link_get_queued_bytes (peer->active->link) : peer->pending_bytes;
+  if (queued + size > t->config->max_write_queue_bytes)
+    {
+      transport_unsent (t, peer, (DsmMessage *) msg, DROP_QUEUE_FULL);
+      return;
+    }
+  if (peer->active != NULL)
+    {
+      conn_send_message (peer->active, frame, dsm_message_ref ((DsmMessage *) msg));
+      return;
+    }
+  Pending *p = g_new (Pending, 1);
+  p->frame = g_steal_pointer (&frame);
+  p->msg = dsm_message_ref ((DsmMessage *) msg);
+  peer->pending_bytes += size;
+  g_queue_push_tail (&peer->pending, p);
+}
+
+/* ---- GObject ---- */
+
+static void
+dsm_transport_dispose (GObject *object)
+{
+  DsmTransport *t = DSM_TRANSPORT (object);
+
+  if (t->service != NULL)
+    dsm_transport_stop (t);
+  g_clear_object (&t->service);
+  g_clear_object (&t->client);
+  G_OBJECT_CLASS (dsm_transport_parent_class)->dispose (object);
+}
+
+static void
+dsm_transport_finalize (GObject *object)
+{
+  DsmTransport *t = DSM_TRANSPORT (object);
+
+  for (guint i = 0; i < t->n_peers; i++)
+    {
+      g_free (t->peers[i].address);
+      g_free (t->peers[i].last_error);
+    }
+  g_free (t->peers);
+  g_ptr_array_unref (t->inbound);
+  g_rand_free (t->rng);
+  if (t->config != NULL)
+    dsm_config_unref (t->config);
+  G_OBJECT_CLASS (dsm_transport_parent_class)->finalize (object);
+}
+
+static void
+dsm_transport_class_init (DsmTransportClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+
+  object_class->dispose = dsm_transport_dispose;
+  object_class->finalize = dsm_transport_finalize;
+
+  transport_signals[SIGNAL_MESSAGE] =
+    g_signal_new ("message", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
+                  G_TYPE_NONE, 1, G_TYPE_POINTER);
+  transport_signals[SIGNAL_UNSENT] =
+    g_signal_new ("unsent", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
+                  G_TYPE_NONE, 1, G_TYPE_POINTER);
+  transport_signals[SIGNAL_INVALID] =
+    g_signal_new ("invalid", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
+                  G_TYPE_NONE, 1, G_TYPE_UINT);
+  transport_signals[SIGNAL_PEER_CHANGED] =
+    g_signal_new ("peer-changed", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
+                  G_TYPE_NONE, 2, G_TYPE_UINT, G_TYPE_BOOLEAN);
+}
+
+static void
+dsm_transport_init (DsmTransport *t)
+{
+  t->service = g_socket_service_new ();
+  g_signal_connect (t->service, "incoming", G_CALLBACK (transport_on_incoming), t);
+  t->client = g_socket_client_new ();
+  /* Peers are dialed directly, whatever http_proxy says. */
+  g_socket_client_set_enable_proxy (t->client, FALSE);
+  t->inbound = g_ptr_array_new ();
+  /* Jitter only: seeded from the OS, nothing to replay here. */
+  t->rng = g_rand_new ();
+}

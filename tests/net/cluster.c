@@ -1,0 +1,471 @@
+/* tests/net/cluster.c: real dsm-node processes for the integration tests
+ * (cluster.h). */
+#include "cluster.h"
+
+#include <glib/gstdio.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/prctl.h>
+
+#define POLL_US (20 * 1000)
+
+static const char *
+tool_path (const char *env)
+{
+  const char *path = g_getenv (env);
+
+  if (path == NULL)
+    g_error ("%s is not set (meson test sets it to the built binary)", env);
+  return path;
+}
+
+/* Ports the kernel hands out as free, all bound at once so they differ. */
+static void
+cluster_pick_ports (Cluster *c)
+{
+  GSocket *sockets[2 * CLUSTER_MAX];
+  guint16 ports[2 * CLUSTER_MAX];
+
+  for (guint i = 0; i < 2 * c->n; i++)
+    {
+      g_autoptr(GError) error = NULL;
+      g_autoptr(GInetAddress) lo = g_inet_address_new_loopback (G_SOCKET_FAMILY_IPV4);
+      g_autoptr(GSocketAddress) any = g_inet_socket_address_new (lo, 0);
+      g_autoptr(GSocketAddress) bound = NULL;
+      sockets[i] = g_socket_new (G_SOCKET_FAMILY_IPV4, G_SOCKET_TYPE_STREAM, G_SOCKET_PROTOCOL_TCP, &error);
+      g_assert_no_error (error);
+      g_assert_true (g_socket_bind (sockets[i], any, TRUE, &error));
+      bound = g_socket_get_local_address (sockets[i], &error);
+      ports[i] = g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (bound));
+    }
+  for (guint i = 0; i < 2 * c->n; i++)
+    g_object_unref (sockets[i]);
+  for (guint id = 1; id <= c->n; id++)
+    {
+      c->peer_port[id] = ports[2 * (id - 1)];
+      c->client_port[id] = ports[2 * (id - 1) + 1];
+    }
+}
+
+static void
+cluster_write_config (Cluster *c)
+{
+  g_autoptr(GString) json = g_string_new ("{\n  \"cluster_id\": \"test\",\n  \"secret\": \"integration-test-secret\",\n");
+  g_autoptr(GError) error = NULL;
+
+  g_string_append (json, "  \"reconnect_ms_min\": 20,\n  \"reconnect_ms_max\": 500,\n  \"nodes\": [\n");
+  for (guint id = 1; id <= c->n; id++)
+    g_string_append_printf (json, "    { \"id\": %u, \"peer_address\": \"127.0.0.1:%u\", \"client_address\": \"127.0.0.1:%u\" }%s\n",
+                            id, c->peer_port[id], c->client_port[id], id < c->n ? "," : "");
+  g_string_append (json, "  ]\n}\n");
+  c->config_path = g_build_filename (c->dir, "cluster.json", NULL);
+  g_assert_true (g_file_set_contents (c->config_path, json->str, (gssize) json->len, &error));
+  g_assert_no_error (error);
+}
+
+static void
+child_setup (gpointer data)
+{
+  /* The node dies with the test, even when an assertion aborts it. */
+  prctl (PR_SET_PDEATHSIG, SIGKILL);
+}
+
+void
+cluster_start_node (Cluster *c, guint id)
+{
+  g_autoptr(GSubprocessLauncher) launcher = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_NONE);
+  g_autofree char *data = g_strdup_printf ("%s/node%u", c->dir, id);
+  g_autofree char *log = g_strdup_printf ("%s/node%u.log", c->dir, id);
+  g_autofree char *id_s = g_strdup_printf ("%u", id);
+  g_autoptr(GError) error = NULL;
+
+  g_assert_null (c->proc[id]);
+  g_subprocess_launcher_set_child_setup (launcher, child_setup, NULL, NULL);
+  g_subprocess_launcher_set_stderr_file_path (launcher, log);
+  g_subprocess_launcher_set_stdout_file_path (launcher, log);
+  c->proc[id] = g_subprocess_launcher_spawn (launcher, &error, tool_path ("DSM_NODE"), "--config", c->config_path,
+                                             "--id", id_s, "--data-dir", data, "--log-level", "info", NULL);
+  g_assert_no_error (error);
+}
+
+void
+cluster_kill_node (Cluster *c, guint id)
+{
+  g_assert_nonnull (c->proc[id]);
+  g_subprocess_force_exit (c->proc[id]);
+  g_subprocess_wait (c->proc[id], NULL, NULL);
+  g_clear_object (&c->proc[id]);
+}
+
+void
+cluster_signal_node (Cluster *c, guint id, int sig)
+{
+  g_assert_nonnull (c->proc[id]);
+  g_subprocess_send_signal (c->proc[id], sig);
+}
+
+Cluster *
+cluster_new (guint n)
+{
+  Cluster *c = g_new0 (Cluster, 1);
+  g_autoptr(GError) error = NULL;
+
+  g_assert_cmpuint (n, <=, CLUSTER_MAX);
+  c->n = n;
+  c->dir = g_dir_make_tmp ("dsm-net-test-XXXXXX", &error);
+  g_assert_no_error (error);
+  c->session = soup_session_new_with_options ("timeout", 5, "proxy-resolver", NULL, NULL);
+  cluster_pick_ports (c);
+  cluster_write_config (c);
+  for (guint id = 1; id <= n; id++)
+    cluster_start_node (c, id);
+  g_assert_cmpuint (cluster_wait_leader (c, 15000), !=, 0);
+  return c;
+}
+
+static void
+remove_tree (const char *path)
+{
+  g_autoptr(GDir) dir = g_dir_open (path, 0, NULL);
+  const char *name;
+
+  if (dir != NULL)
+    while ((name = g_dir_read_name (dir)) != NULL)
+      {
+        g_autofree char *child = g_build_filename (path, name, NULL);
+        remove_tree (child);
+      }
+  g_remove (path);
+}
+
+void
+cluster_free (Cluster *c)
+{
+  for (guint id = 1; id <= c->n; id++)
+    if (c->proc[id] != NULL)
+      {
+        g_subprocess_send_signal (c->proc[id], SIGCONT);
+        cluster_kill_node (c, id);
+      }
+  g_object_unref (c->session);
+  /* Keep the logs of a failed run for whoever debugs it. */
+  if (g_test_failed () || g_getenv ("DSM_KEEP_TEST_DIR") != NULL)
+    g_printerr ("# cluster logs kept in %s\n", c->dir);
+  else
+    remove_tree (c->dir);
+  g_free (c->config_path);
+  g_free (c->dir);
+  g_free (c);
+}
+
+/* ---- HTTP ---- */
+
+char *
+cluster_url (Cluster *c, guint id, const char *path)
+{
+  return g_strdup_printf ("http://127.0.0.1:%u%s", c->client_port[id], path);
+}
+
+char *
+cluster_endpoints (Cluster *c)
+{
+  GString *s = g_string_new (NULL);
+
+  for (guint id = 1; id <= c->n; id++)
+    g_string_append_printf (s, "%shttp://127.0.0.1:%u", id > 1 ? "," : "", c->client_port[id]);
+  return g_string_free (s, FALSE);
+}
+
+static GBytes *
+cluster_send (Cluster *c, guint id, const char *method, const char *path, const char *body, guint *status)
+{
+  g_autofree char *url = cluster_url (c, id, path);
+  g_autoptr(SoupMessage) msg = soup_message_new (method, url);
+  g_autoptr(GError) error = NULL;
+  GBytes *reply;
+
+  g_assert_nonnull (msg);
+  if (body != NULL)
+    {
+      g_autoptr(GBytes) bytes = g_bytes_new (body, strlen (body));
+      soup_message_set_request_body_from_bytes (msg, "application/json", bytes);
+    }
+  reply = soup_session_send_and_read (c->session, msg, NULL, &error);
+  *status = reply != NULL ? soup_message_get_status (msg) : 0;
+  return reply;
+}
+
+guint
+cluster_http (Cluster *c, guint id, const char *method, const char *path, const char *body, JsonNode **root)
+{
+  guint status;
+  g_autoptr(GBytes) reply = cluster_send (c, id, method, path, body, &status);
+
+  if (root != NULL)
+    *root = NULL;
+  if (reply != NULL && root != NULL)
+    {
+      g_autoptr(JsonParser) parser = json_parser_new ();
+      gsize n;
+      const char *data = g_bytes_get_data (reply, &n);
+      if (json_parser_load_from_data (parser, data, (gssize) n, NULL))
+        *root = json_node_ref (json_parser_get_root (parser));
+    }
+  return status;
+}
+
+char *
+cluster_http_text (Cluster *c, guint id, const char *path, guint *status)
+{
+  g_autoptr(GBytes) reply = cluster_send (c, id, "GET", path, NULL, status);
+
+  if (reply == NULL)
+    return NULL;
+  return g_strndup (g_bytes_get_data (reply, NULL), g_bytes_get_size (reply));
+}
+
+const char *
+json_get_string (JsonNode *root, const char *key)
+{
+  if (root == NULL || !JSON_NODE_HOLDS_OBJECT (root))
+    return NULL;
+  JsonNode *node = json_object_get_member (json_node_get_object (root), key);
+  if (node == NULL || json_node_get_value_type (node) != G_TYPE_STRING)
+    return NULL;
+  return json_node_get_string (node);
+}
+
+gint64
+json_get_int (JsonNode *root, const char *key)
+{
+  if (root == NULL || !JSON_NODE_HOLDS_OBJECT (root))
+    return -1;
+  JsonNode *node = json_object_get_member (json_node_get_object (root), key);
+  if (node == NULL || !JSON_NODE_HOLDS_VALUE (node) || json_node_get_value_type (node) != G_TYPE_INT64)
+    return -1;
+  return json_node_get_int (node);
+}
+
+/* ---- waiting ---- */
+
+guint
+cluster_wait_leader (Cluster *c, guint budget_ms)
+{
+  gint64 deadline = g_get_monotonic_time () + (gint64) budget_ms * 1000;
+
+  while (g_get_monotonic_time () < deadline)
+    {
+      gint64 leader = 0;
+      gboolean agree = TRUE;
+      for (guint id = 1; id <= c->n && agree; id++)
+        {
+          g_autoptr(JsonNode) root = NULL;
+          if (c->proc[id] == NULL)
+            continue;
+          if (cluster_http (c, id, "GET", "/v1/cluster", NULL, &root) != 200)
+            agree = FALSE;
+          else if (leader == 0)
+            leader = json_get_int (root, "leader");
+          else
+            agree = json_get_int (root, "leader") == leader;
+        }
+      if (agree && leader > 0 && c->proc[leader] != NULL)
+        return (guint) leader;
+      g_usleep (POLL_US);
+    }
+  return 0;
+}
+
+guint
+cluster_other_node (Cluster *c, guint not_a, guint not_b)
+{
+  for (guint id = 1; id <= c->n; id++)
+    if (id != not_a && id != not_b && c->proc[id] != NULL)
+      return id;
+  g_assert_not_reached ();
+}
+
+gboolean
+cluster_wait_state_everywhere (Cluster *c, const char *machine, const char *state, guint budget_ms)
+{
+  gint64 deadline = g_get_monotonic_time () + (gint64) budget_ms * 1000;
+  g_autofree char *escaped = g_uri_escape_string (machine, NULL, FALSE);
+  g_autofree char *path = g_strdup_printf ("/v1/machines/%s?stale=1", escaped);
+
+  while (g_get_monotonic_time () < deadline)
+    {
+      gboolean all = TRUE;
+      for (guint id = 1; id <= c->n && all; id++)
+        {
+          g_autoptr(JsonNode) root = NULL;
+          if (c->proc[id] == NULL)
+            continue;
+          all = cluster_http (c, id, "GET", path, NULL, &root) == 200
+                && g_strcmp0 (json_get_string (root, "state"), state) == 0;
+        }
+      if (all)
+        return TRUE;
+      g_usleep (POLL_US);
+    }
+  return FALSE;
+}
+
+guint
+cluster_propose (Cluster *c, guint id, const char *machine, const char *state, const char *client_id,
+                 guint64 seq, guint budget_ms, JsonNode **root)
+{
+  gint64 deadline = g_get_monotonic_time () + (gint64) budget_ms * 1000;
+  g_autofree char *escaped = g_uri_escape_string (machine, NULL, FALSE);
+  g_autofree char *path = g_strdup_printf ("/v1/machines/%s", escaped);
+  g_autofree char *body = client_id != NULL
+    ? g_strdup_printf ("{\"to\":\"%s\",\"client_id\":\"%s\",\"seq\":%" G_GUINT64_FORMAT "}", state, client_id, seq)
+    : g_strdup_printf ("{\"to\":\"%s\"}", state);
+  guint status = 0;
+
+  *root = NULL;
+  do
+    {
+      g_clear_pointer (root, json_node_unref);
+      status = cluster_http (c, id, "POST", path, body, root);
+      if (status == 200 || status == 409 || (status >= 400 && status < 500))
+        return status;
+      g_usleep (POLL_US);
+    }
+  while (client_id != NULL && g_get_monotonic_time () < deadline);
+  return status;
+}
+
+int
+cluster_run_tool (const char *const *argv, char **out, char **err)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GSubprocess) proc = g_subprocess_newv (argv, G_SUBPROCESS_FLAGS_STDOUT_PIPE | G_SUBPROCESS_FLAGS_STDERR_PIPE,
+                                                   &error);
+
+  g_assert_no_error (error);
+  g_assert_true (g_subprocess_communicate_utf8 (proc, NULL, NULL, out, err, &error));
+  g_assert_no_error (error);
+  return g_subprocess_get_if_exited (proc) ? g_subprocess_get_exit_status (proc) : -1;
+}
+
+/* ---- Prometheus text ---- */
+
+static gboolean
+metric_name_ok (const char *s, gsize n)
+{
+  if (n == 0 || !(g_ascii_isalpha (s[0]) || s[0] == '_' || s[0] == ':'))
+    return FALSE;
+  for (gsize i = 1; i < n; i++)
+    if (!(g_ascii_isalnum (s[i]) || s[i] == '_' || s[i] == ':'))
+      return FALSE;
+  return TRUE;
+}
+
+/* `a="x",b="y"`: names and quoted, escaped values. */
+static gboolean
+labels_ok (const char *s, gsize n)
+{
+  gsize i = 0;
+
+  while (i < n)
+    {
+      gsize start = i;
+      while (i < n && s[i] != '=')
+        i++;
+      if (i >= n || !metric_name_ok (s + start, i - start) || i + 1 >= n || s[i + 1] != '"')
+        return FALSE;
+      i += 2;
+      while (i < n && s[i] != '"')
+        i += s[i] == '\\' ? 2 : 1;
+      if (i >= n)
+        return FALSE;
+      i++;
+      if (i < n && s[i++] != ',')
+        return FALSE;
+    }
+  return TRUE;
+}
+
+static const char *
+family_of (GHashTable *types, const char *name)
+{
+  static const char *const suffixes[] = { "_bucket", "_sum", "_count" };
+
+  if (g_hash_table_contains (types, name))
+    return name;
+  for (guint i = 0; i < G_N_ELEMENTS (suffixes); i++)
+    if (g_str_has_suffix (name, suffixes[i]))
+      {
+        g_autofree char *base = g_strndup (name, strlen (name) - strlen (suffixes[i]));
+        const char *type = g_hash_table_lookup (types, base);
+        if (type != NULL && (g_str_equal (type, "histogram") || g_str_equal (type, "summary")))
+          return type;
+      }
+  return NULL;
+}
+
+static gboolean
+prometheus_line (const char *line, GHashTable *types, GHashTable *samples)
+{
+  static const char *const type_names[] = { "counter", "gauge", "histogram", "summary", "untyped", NULL };
+
+  if (line[0] == '\0')
+    return TRUE;
+  if (g_str_has_prefix (line, "# HELP ") || g_str_has_prefix (line, "# TYPE "))
+    {
+      g_auto(GStrv) parts = g_strsplit (line + 7, " ", 2);
+      if (parts[0] == NULL || parts[1] == NULL || !metric_name_ok (parts[0], strlen (parts[0])))
+        return FALSE;
+      if (line[2] == 'T')
+        {
+          if (!g_strv_contains (type_names, parts[1]) || g_hash_table_contains (types, parts[0]))
+            return FALSE;
+          g_hash_table_insert (types, g_strdup (parts[0]), g_strdup (parts[1]));
+        }
+      return TRUE;
+    }
+  if (line[0] == '#')
+    return TRUE;
+  const char *brace = strchr (line, '{');
+  const char *space = strchr (line, ' ');
+  if (space == NULL)
+    return FALSE;
+  gsize name_len = (brace != NULL && brace < space) ? (gsize) (brace - line) : (gsize) (space - line);
+  g_autofree char *name = g_strndup (line, name_len);
+  if (!metric_name_ok (name, name_len) || family_of (types, name) == NULL)
+    return FALSE;
+  const char *value = space + 1;
+  if (brace != NULL && brace < space)
+    {
+      const char *close = strstr (brace, "} ");
+      if (close == NULL || !labels_ok (brace + 1, (gsize) (close - brace - 1)))
+        return FALSE;
+      value = close + 2;
+    }
+  char *end = NULL;
+  double v = g_ascii_strtod (value, &end);
+  if ((end == value || (*end != '\0' && *end != ' '))
+      && !g_str_equal (value, "+Inf") && !g_str_equal (value, "-Inf") && !g_str_equal (value, "NaN"))
+    return FALSE;
+  g_autofree char *key = g_strndup (line, (gsize) (value - line - 1));
+  if (g_hash_table_contains (samples, key))
+    return FALSE;
+  g_hash_table_insert (samples, g_steal_pointer (&key), g_memdup2 (&v, sizeof v));
+  return TRUE;
+}
+
+GHashTable *
+prometheus_parse (const char *text, GError **error)
+{
+  g_autoptr(GHashTable) samples = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+  g_autoptr(GHashTable) types = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+  g_auto(GStrv) lines = g_strsplit (text, "\n", -1);
+
+  for (guint ln = 0; lines[ln] != NULL; ln++)
+    if (!prometheus_line (lines[ln], types, samples))
+      {
+        g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA, "metrics line %u: %s", ln + 1, lines[ln]);
+        return NULL;
+      }
+  return g_steal_pointer (&samples);
+}

@@ -1,0 +1,65 @@
+/* tests/net/cluster.h: a cluster of real dsm-node processes on loopback
+ * for the integration tests: a temp dir with the config, data dirs and
+ * logs, free ports, an HTTP client, and polling helpers that wait on the
+ * API with a deadline (never a fixed sleep).  Children die with the test
+ * process (PR_SET_PDEATHSIG), so a failed assertion leaves none behind. */
+#pragma once
+
+#include <gio/gio.h>
+#include <json-glib/json-glib.h>
+#include <libsoup/soup.h>
+
+#define CLUSTER_MAX 5
+
+typedef struct {
+  guint n;
+  char *dir;
+  char *config_path;
+  guint16 peer_port[CLUSTER_MAX + 1];
+  guint16 client_port[CLUSTER_MAX + 1];
+  GSubprocess *proc[CLUSTER_MAX + 1];   /* NULL while down */
+  SoupSession *session;
+} Cluster;
+
+/* Starts @n nodes and waits until every node knows the same leader. */
+Cluster *cluster_new (guint n);
+void cluster_free (Cluster *c);
+
+void cluster_start_node (Cluster *c, guint id);
+void cluster_kill_node (Cluster *c, guint id);           /* SIGKILL, reaped */
+void cluster_signal_node (Cluster *c, guint id, int sig);
+
+/* Waits until every live node reports the same leader; returns its id. */
+guint cluster_wait_leader (Cluster *c, guint budget_ms);
+
+/* Any live node other than @not. */
+guint cluster_other_node (Cluster *c, guint not_a, guint not_b);
+
+char *cluster_url (Cluster *c, guint id, const char *path);
+char *cluster_endpoints (Cluster *c);
+
+/* One HTTP request to node @id; returns the status (0: no answer) and,
+ * when the body is JSON, its root in @root. */
+guint cluster_http (Cluster *c, guint id, const char *method, const char *path, const char *body,
+                    JsonNode **root);
+/* The raw body as text (for /metrics). */
+char *cluster_http_text (Cluster *c, guint id, const char *path, guint *status);
+
+const char *json_get_string (JsonNode *root, const char *key);
+gint64 json_get_int (JsonNode *root, const char *key);
+
+/* Polls GET /v1/machines/NAME?stale=1 on every live node until all say @state. */
+gboolean cluster_wait_state_everywhere (Cluster *c, const char *machine, const char *state, guint budget_ms);
+
+/* POSTs {"to": STATE, client_id, seq} to node @id until a 200 or 409 (or
+ * the budget ends); returns the final status. */
+guint cluster_propose (Cluster *c, guint id, const char *machine, const char *state,
+                       const char *client_id, guint64 seq, guint budget_ms, JsonNode **root);
+
+/* Runs a tool (dsmctl) and returns its exit status; output in @out/@err. */
+int cluster_run_tool (const char *const *argv, char **out, char **err);
+
+/* Prometheus text -> "name{labels}" -> value; FALSE with @error naming the line. */
+GHashTable *prometheus_parse (const char *text, GError **error);
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (Cluster, cluster_free)

@@ -1,0 +1,509 @@
+/* tools/dsmctl.c: the command-line client of a dsm cluster's HTTP API.
+ *
+ *   dsmctl [--endpoints URL,...] [--json] [--timeout S] propose NAME STATE [--client-id ID --seq N]
+ *   dsmctl ... get NAME [--stale]     dsmctl ... list     dsmctl ... status
+ *
+ * It asks the first endpoint that answers who leads, sends commands
+ * there, and moves on to the next endpoint when one is down or has no
+ * leader, until --timeout.  A propose always carries a client id and
+ * sequence (generated unless given), so resending it elsewhere after a
+ * lost answer applies it at most once.
+ *
+ * Exit codes: 0 done; 1 refused (illegal transition, bad request);
+ * 2 usage; 3 unavailable or outcome unknown. */
+#include <json-glib/json-glib.h>
+#include <libsoup/soup.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define EXIT_REFUSED 1
+#define EXIT_USAGE 2
+#define EXIT_UNAVAILABLE 3
+#define DEFAULT_ENDPOINTS "http://127.0.0.1:7101,http://127.0.0.1:7102,http://127.0.0.1:7103"
+
+typedef struct {
+  SoupSession *session;
+  GPtrArray *endpoints;       /* char*, "http://host:port" */
+  gboolean json;
+  gint64 deadline_us;
+  char *last_problem;         /* why the last attempt failed */
+} Ctl;
+
+typedef struct {
+  guint status;               /* 0: no HTTP answer */
+  GBytes *body;
+  JsonNode *root;             /* nullable: the body as JSON */
+} Answer;
+
+static void
+answer_clear (Answer *a)
+{
+  g_clear_pointer (&a->body, g_bytes_unref);
+  g_clear_pointer (&a->root, json_node_unref);
+}
+
+static void
+ctl_problem (Ctl *ctl, const char *format, ...) G_GNUC_PRINTF (2, 3);
+
+static void
+ctl_problem (Ctl *ctl, const char *format, ...)
+{
+  va_list args;
+
+  va_start (args, format);
+  g_free (ctl->last_problem);
+  ctl->last_problem = g_strdup_vprintf (format, args);
+  va_end (args);
+}
+
+static const char *
+answer_string (const Answer *a, const char *key)
+{
+  if (a->root == NULL || !JSON_NODE_HOLDS_OBJECT (a->root))
+    return NULL;
+  JsonNode *node = json_object_get_member (json_node_get_object (a->root), key);
+  if (node == NULL || !JSON_NODE_HOLDS_VALUE (node) || json_node_get_value_type (node) != G_TYPE_STRING)
+    return NULL;
+  return json_node_get_string (node);
+}
+
+static gint64
+answer_int (const Answer *a, const char *key, gint64 fallback)
+{
+  if (a->root == NULL || !JSON_NODE_HOLDS_OBJECT (a->root))
+    return fallback;
+  JsonNode *node = json_object_get_member (json_node_get_object (a->root), key);
+  if (node == NULL || !JSON_NODE_HOLDS_VALUE (node) || json_node_get_value_type (node) != G_TYPE_INT64)
+    return fallback;
+  return json_node_get_int (node);
+}
+
+/* One HTTP exchange, bounded by the overall deadline. */
+static gboolean
+ctl_request (Ctl *ctl, const char *method, const char *base, const char *path, const char *body,
+             Answer *out)
+{
+  g_autofree char *url = g_strconcat (base, path, NULL);
+  g_autoptr(SoupMessage) msg = soup_message_new (method, url);
+  g_autoptr(GError) error = NULL;
+  gint64 left_s = (ctl->deadline_us - g_get_monotonic_time ()) / G_USEC_PER_SEC;
+
+  memset (out, 0, sizeof *out);
+  if (msg == NULL)
+    {
+      ctl_problem (ctl, "%s: not a valid URL", url);
+      return FALSE;
+    }
+  /* A node that accepts but never answers (stopped) costs at most 5 s. */
+  soup_session_set_timeout (ctl->session, (guint) CLAMP (left_s, 1, 5));
+  if (body != NULL)
+    {
+      g_autoptr(GBytes) bytes = g_bytes_new (body, strlen (body));
+      soup_message_set_request_body_from_bytes (msg, "application/json", bytes);
+    }
+  out->body = soup_session_send_and_read (ctl->session, msg, NULL, &error);
+  if (out->body == NULL)
+    {
+      ctl_problem (ctl, "%s: %s", base, error->message);
+      return FALSE;
+    }
+  out->status = soup_message_get_status (msg);
+  g_autoptr(JsonParser) parser = json_parser_new ();
+  gsize length;
+  const char *data = g_bytes_get_data (out->body, &length);
+  if (length > 0 && json_parser_load_from_data (parser, data, (gssize) length, NULL))
+    out->root = json_node_ref (json_parser_get_root (parser));
+  return TRUE;
+}
+
+static void
+ctl_print_raw (const Answer *a)
+{
+  gsize length;
+  const char *data = g_bytes_get_data (a->body, &length);
+
+  fwrite (data, 1, length, stdout);
+  if (length == 0 || data[length - 1] != '\n')
+    fputc ('\n', stdout);
+}
+
+static gboolean
+ctl_expired (Ctl *ctl)
+{
+  return g_get_monotonic_time () >= ctl->deadline_us;
+}
+
+/* Endpoints in the order to try: the leader first when one names it. */
+static GPtrArray *
+ctl_order (Ctl *ctl)
+{
+  GPtrArray *order = g_ptr_array_new_with_free_func (g_free);
+
+  for (guint i = 0; i < ctl->endpoints->len; i++)
+    {
+      Answer a;
+      if (!ctl_request (ctl, "GET", ctl->endpoints->pdata[i], "/v1/cluster", NULL, &a) || a.status != 200)
+        {
+          answer_clear (&a);
+          continue;
+        }
+      const char *leader = answer_string (&a, "leader_url");
+      if (leader != NULL)
+        g_ptr_array_add (order, g_strdup (leader));
+      answer_clear (&a);
+      break;
+    }
+  for (guint i = 0; i < ctl->endpoints->len; i++)
+    if (order->len == 0 || g_strcmp0 (order->pdata[0], ctl->endpoints->pdata[i]) != 0)
+      g_ptr_array_add (order, g_strdup (ctl->endpoints->pdata[i]));
+  return order;
+}
+
+typedef enum {
+  VERDICT_DONE,       /* 200 */
+  VERDICT_REFUSED,    /* 4xx */
+  VERDICT_RETRY,      /* try another endpoint */
+  VERDICT_UNKNOWN,    /* 503 outcome unknown: retry with the same client id */
+} Verdict;
+
+static Verdict
+ctl_verdict (Ctl *ctl, const char *base, const Answer *a)
+{
+  const char *error = answer_string (a, "error");
+
+  if (a->status == 200)
+    return VERDICT_DONE;
+  if (a->status >= 400 && a->status < 500)
+    return VERDICT_REFUSED;
+  ctl_problem (ctl, "%s: %u %s%s%s", base, a->status, error != NULL ? error : "",
+               answer_string (a, "reason") != NULL ? " - " : "",
+               answer_string (a, "reason") != NULL ? answer_string (a, "reason") : "");
+  if (g_strcmp0 (answer_string (a, "outcome"), "unknown") == 0)
+    return VERDICT_UNKNOWN;
+  return VERDICT_RETRY;
+}
+
+/* Sends one command until it is answered for good or time runs out. */
+static int
+ctl_command (Ctl *ctl, const char *method, const char *path, const char *body, Answer *done)
+{
+  gboolean unknown = FALSE;
+
+  while (!ctl_expired (ctl))
+    {
+      g_autoptr(GPtrArray) order = ctl_order (ctl);
+      for (guint i = 0; i < order->len && !ctl_expired (ctl); i++)
+        {
+          Answer a;
+          if (!ctl_request (ctl, method, order->pdata[i], path, body, &a))
+            continue;
+          switch (ctl_verdict (ctl, order->pdata[i], &a))
+            {
+            case VERDICT_DONE:
+              *done = a;
+              return 0;
+            case VERDICT_REFUSED:
+              *done = a;
+              return EXIT_REFUSED;
+            case VERDICT_UNKNOWN:
+              unknown = TRUE;
+              break;
+            case VERDICT_RETRY:
+            default:
+              break;
+            }
+          answer_clear (&a);
+        }
+      g_usleep (100 * 1000);  /* every endpoint failed: a short pause, then again */
+    }
+  memset (done, 0, sizeof *done);
+  fprintf (stderr, "dsmctl: %s: %s\n", unknown ? "outcome unknown" : "cluster unavailable",
+           ctl->last_problem != NULL ? ctl->last_problem : "no endpoint answered");
+  return EXIT_UNAVAILABLE;
+}
+
+static int
+ctl_report (Ctl *ctl, int status, Answer *a)
+{
+  if (status == EXIT_UNAVAILABLE)
+    return status;
+  if (ctl->json)
+    ctl_print_raw (a);
+  else if (status == 0)
+    printf ("%s: %s (index %" G_GINT64_FORMAT ")\n", answer_string (a, "machine"),
+            answer_string (a, "state"), answer_int (a, "index", 0));
+  else
+    fprintf (stderr, "dsmctl: refused (%u %s): %s\n", a->status,
+             answer_string (a, "reason") != NULL ? answer_string (a, "reason") : "?",
+             answer_string (a, "error") != NULL ? answer_string (a, "error") : "");
+  answer_clear (a);
+  return status;
+}
+
+/* ---- commands ---- */
+
+static int
+cmd_propose (Ctl *ctl, const char *name, const char *state, const char *client_id, gint64 seq,
+             const char *from, const char *definition)
+{
+  g_autofree char *escaped = g_uri_escape_string (name, NULL, FALSE);
+  g_autofree char *path = g_strconcat ("/v1/machines/", escaped, NULL);
+  g_autoptr(JsonBuilder) b = json_builder_new ();
+  g_autofree char *generated = NULL;
+  Answer a;
+
+  if (client_id == NULL)
+    {
+      /* Unique per invocation: resending after a lost answer is safe. */
+      generated = g_strdup_printf ("dsmctl-%d-%08x%08x", (int) getpid (), g_random_int (), g_random_int ());
+      client_id = generated;
+      seq = 1;
+    }
+  json_builder_begin_object (b);
+  json_builder_set_member_name (b, "to");
+  json_builder_add_string_value (b, state);
+  if (from != NULL)
+    {
+      json_builder_set_member_name (b, "from");
+      json_builder_add_string_value (b, from);
+    }
+  if (definition != NULL)
+    {
+      json_builder_set_member_name (b, "definition");
+      json_builder_add_string_value (b, definition);
+    }
+  json_builder_set_member_name (b, "client_id");
+  json_builder_add_string_value (b, client_id);
+  json_builder_set_member_name (b, "seq");
+  json_builder_add_int_value (b, seq);
+  json_builder_end_object (b);
+  g_autoptr(JsonNode) root = json_builder_get_root (b);
+  g_autofree char *body = json_to_string (root, FALSE);
+  return ctl_report (ctl, ctl_command (ctl, "POST", path, body, &a), &a);
+}
+
+static int
+cmd_get (Ctl *ctl, const char *name, gboolean stale)
+{
+  g_autofree char *escaped = g_uri_escape_string (name, NULL, FALSE);
+  g_autofree char *path = g_strconcat ("/v1/machines/", escaped, stale ? "?stale=1" : "", NULL);
+  Answer a;
+
+  return ctl_report (ctl, ctl_command (ctl, "GET", path, NULL, &a), &a);
+}
+
+static int
+cmd_list (Ctl *ctl)
+{
+  Answer a;
+  int status = ctl_command (ctl, "GET", "/v1/machines", NULL, &a);
+
+  if (status != 0 || ctl->json)
+    return ctl_report (ctl, status, &a);
+  JsonObject *obj = JSON_NODE_HOLDS_OBJECT (a.root) ? json_node_get_object (a.root) : NULL;
+  JsonArray *machines = obj != NULL && json_object_has_member (obj, "machines")
+                          ? json_object_get_array_member (obj, "machines") : NULL;
+  printf ("%-24s %-16s %-16s %s\n", "MACHINE", "DEFINITION", "STATE", "INDEX");
+  for (guint i = 0; machines != NULL && i < json_array_get_length (machines); i++)
+    {
+      JsonObject *m = json_array_get_object_element (machines, i);
+      printf ("%-24s %-16s %-16s %" G_GINT64_FORMAT "\n", json_object_get_string_member (m, "machine"),
+              json_object_get_string_member (m, "definition"), json_object_get_string_member (m, "state"),
+              json_object_get_int_member (m, "index"));
+    }
+  printf ("(local view of node %" G_GINT64_FORMAT " at applied index %" G_GINT64_FORMAT ")\n",
+          answer_int (&a, "node", 0), answer_int (&a, "applied_index", 0));
+  answer_clear (&a);
+  return 0;
+}
+
+/* Every endpoint's own view: a node that is down shows as such. */
+static int
+cmd_status (Ctl *ctl)
+{
+  guint up = 0;
+  gint64 leader = 0;
+
+  if (ctl->json)
+    printf ("[");
+  else
+    printf ("%-28s %-6s %-14s %-7s %-7s %-8s %-8s\n", "ENDPOINT", "NODE", "ROLE", "LEADER", "EPOCH", "COMMIT", "APPLIED");
+  for (guint i = 0; i < ctl->endpoints->len; i++)
+    {
+      const char *base = ctl->endpoints->pdata[i];
+      Answer a;
+      gboolean ok = ctl_request (ctl, "GET", base, "/v1/cluster", NULL, &a) && a.status == 200 && a.root != NULL;
+      if (ctl->json)
+        {
+          if (i > 0)
+            printf (",");
+          if (ok)
+            {
+              gsize n;
+              const char *d = g_bytes_get_data (a.body, &n);
+              while (n > 0 && d[n - 1] == '\n')
+                n--;
+              printf ("{\"endpoint\":\"%s\",\"cluster\":%.*s}", base, (int) n, d);
+            }
+          else
+            printf ("{\"endpoint\":\"%s\",\"cluster\":null}", base);
+        }
+      else if (ok)
+        {
+          char leader_s[24] = "-";
+          if (answer_int (&a, "leader", 0) != 0)
+            g_snprintf (leader_s, sizeof leader_s, "%" G_GINT64_FORMAT, answer_int (&a, "leader", 0));
+          printf ("%-28s %-6" G_GINT64_FORMAT " %-14s %-7s %-7" G_GINT64_FORMAT " %-8" G_GINT64_FORMAT " %-8" G_GINT64_FORMAT "\n",
+                  base, answer_int (&a, "node", 0), answer_string (&a, "role"), leader_s,
+                  answer_int (&a, "epoch", 0), answer_int (&a, "commit_index", 0), answer_int (&a, "applied_index", 0));
+        }
+      else
+        printf ("%-28s %-6s %s\n", base, "-", "down");
+      if (ok)
+        {
+          up++;
+          leader = MAX (leader, answer_int (&a, "leader", 0));
+        }
+      answer_clear (&a);
+    }
+  if (ctl->json)
+    printf ("]\n");
+  if (up == 0)
+    {
+      fprintf (stderr, "dsmctl: cluster unavailable: %s\n", ctl->last_problem != NULL ? ctl->last_problem : "no endpoint answered");
+      return EXIT_UNAVAILABLE;
+    }
+  if (leader == 0)
+    {
+      fprintf (stderr, "dsmctl: no leader known to any endpoint\n");
+      return EXIT_UNAVAILABLE;
+    }
+  return 0;
+}
+
+/* ---- arguments ---- */
+
+static GPtrArray *
+parse_endpoints (const char *text)
+{
+  GPtrArray *endpoints = g_ptr_array_new_with_free_func (g_free);
+  g_auto(GStrv) parts = g_strsplit (text, ",", -1);
+
+  for (char **p = parts; *p != NULL; p++)
+    {
+      g_autofree char *e = g_strstrip (g_strdup (*p));
+      if (e[0] == '\0')
+        continue;
+      while (g_str_has_suffix (e, "/"))
+        e[strlen (e) - 1] = '\0';
+      g_ptr_array_add (endpoints, g_str_has_prefix (e, "http://") || g_str_has_prefix (e, "https://")
+                                    ? g_steal_pointer (&e) : g_strconcat ("http://", e, NULL));
+    }
+  return endpoints;
+}
+
+static int
+usage (const char *format, ...) G_GNUC_PRINTF (1, 2);
+
+static int
+usage (const char *format, ...)
+{
+  va_list args;
+
+  va_start (args, format);
+  g_autofree char *message = g_strdup_vprintf (format, args);
+  va_end (args);
+  fprintf (stderr, "dsmctl: %s\nTry 'dsmctl --help'.\n", message);
+  return EXIT_USAGE;
+}
+
+int
+main (int argc, char **argv)
+{
+  g_autofree char *endpoints = NULL;
+  g_autofree char *client_id = NULL;
+  g_autofree char *from = NULL;
+  g_autofree char *definition = NULL;
+  gboolean json = FALSE, stale = FALSE, version = FALSE;
+  double timeout_s = 10;
+  gint64 seq = 0;
+  GOptionEntry entries[] = {
+    { "endpoints", 'e', 0, G_OPTION_ARG_STRING, &endpoints,
+      "Comma-separated node URLs (default $DSM_ENDPOINTS, else " DEFAULT_ENDPOINTS ")", "URL,..." },
+    { "json", 'j', 0, G_OPTION_ARG_NONE, &json, "Print the server's JSON as is (for scripts)", NULL },
+    { "timeout", 't', 0, G_OPTION_ARG_DOUBLE, &timeout_s, "Give up after S seconds (default 10)", "S" },
+    { "client-id", 0, 0, G_OPTION_ARG_STRING, &client_id, "propose: client id for idempotent retries", "ID" },
+    { "seq", 0, 0, G_OPTION_ARG_INT64, &seq, "propose: sequence number with --client-id (from 1)", "N" },
+    { "from", 0, 0, G_OPTION_ARG_STRING, &from, "propose: only if the machine is in this state", "STATE" },
+    { "definition", 0, 0, G_OPTION_ARG_STRING, &definition, "propose: machine definition (default lifecycle)", "NAME" },
+    { "stale", 0, 0, G_OPTION_ARG_NONE, &stale, "get: read the node's local state, without consensus", NULL },
+    { "version", 'V', 0, G_OPTION_ARG_NONE, &version, "Print the version and exit", NULL },
+    { NULL },
+  };
+  g_autoptr(GOptionContext) context = g_option_context_new ("COMMAND [ARGS] - the dsm cluster client");
+  g_autoptr(GError) error = NULL;
+
+  g_option_context_add_main_entries (context, entries, NULL);
+  g_option_context_set_description (context,
+    "Commands:\n"
+    "  propose NAME STATE   move machine NAME to STATE once committed\n"
+    "  get NAME             its state (linearizable; --stale: this node's view)\n"
+    "  list                 every machine the leader has applied\n"
+    "  status               each endpoint's role, leader, epoch and indexes\n"
+    "\n"
+    "Exit codes: 0 done, 1 refused (illegal transition, bad request), 2 usage,\n"
+    "3 unavailable or outcome unknown.  See docs/OPERATIONS.md.");
+  if (!g_option_context_parse (context, &argc, &argv, &error))
+    return usage ("%s", error->message);
+  if (version)
+    {
+      printf ("dsmctl %s\n", DSM_VERSION);
+      return 0;
+    }
+  if (argc < 2)
+    return usage ("a command is required: propose, get, list or status");
+  if (timeout_s <= 0 || timeout_s > 3600)
+    return usage ("--timeout %g: expected 0 < S <= 3600", timeout_s);
+  if ((client_id != NULL) != (seq != 0) || seq < 0)
+    return usage ("--client-id and --seq (>= 1) go together");
+
+  const char *command = argv[1];
+  guint nargs = (guint) argc - 2;
+  gboolean is_propose = g_str_equal (command, "propose");
+  if (!is_propose && (client_id != NULL || from != NULL || definition != NULL))
+    return usage ("--client-id, --seq, --from and --definition belong to propose");
+  if (!g_str_equal (command, "get") && stale)
+    return usage ("--stale belongs to get");
+
+  Ctl ctl = { 0 };
+  const char *env = g_getenv ("DSM_ENDPOINTS");
+  ctl.endpoints = parse_endpoints (endpoints != NULL ? endpoints : env != NULL ? env : DEFAULT_ENDPOINTS);
+  if (ctl.endpoints->len == 0)
+    return usage ("--endpoints: no URL given");
+  ctl.json = json;
+  ctl.deadline_us = g_get_monotonic_time () + (gint64) (timeout_s * G_USEC_PER_SEC);
+  /* Nodes are reached directly: a proxy from the environment would only
+   * stand between dsmctl and the cluster. */
+  ctl.session = soup_session_new_with_options ("proxy-resolver", NULL, NULL);
+
+  int status;
+  if (is_propose && nargs == 2)
+    status = cmd_propose (&ctl, argv[2], argv[3], client_id, seq, from, definition);
+  else if (g_str_equal (command, "get") && nargs == 1)
+    status = cmd_get (&ctl, argv[2], stale);
+  else if (g_str_equal (command, "list") && nargs == 0)
+    status = cmd_list (&ctl);
+  else if (g_str_equal (command, "status") && nargs == 0)
+    status = cmd_status (&ctl);
+  else if (is_propose || g_str_equal (command, "get") || g_str_equal (command, "list") || g_str_equal (command, "status"))
+    status = usage ("wrong arguments for %s (see --help)", command);
+  else
+    status = usage ("unknown command \"%s\"", command);
+
+  g_object_unref (ctl.session);
+  g_ptr_array_unref (ctl.endpoints);
+  g_free (ctl.last_problem);
+  return status;
+}
