@@ -5,10 +5,10 @@
 #include <string.h>
 
 struct _DsmLog {
-  GPtrArray *entries;       /* entries[head..] are indexes snapshot_index+1.. */
+  GPtrArray *entries;       /* entries[head..] are indexes start_index+1.. */
   guint head;               /* slots before head were compacted away */
-  guint64 snapshot_index;
-  guint64 snapshot_epoch;
+  guint64 start_index;
+  guint64 start_epoch;
 };
 
 /* Compacted slots hold NULL until the array is repacked. */
@@ -45,43 +45,43 @@ dsm_log_length (const DsmLog *log)
 }
 
 guint64
-dsm_log_snapshot_index (const DsmLog *log)
+dsm_log_start_index (const DsmLog *log)
 {
-  return log->snapshot_index;
+  return log->start_index;
 }
 
 guint64
-dsm_log_snapshot_epoch (const DsmLog *log)
+dsm_log_start_epoch (const DsmLog *log)
 {
-  return log->snapshot_epoch;
+  return log->start_epoch;
 }
 
 guint64
 dsm_log_first_index (const DsmLog *log)
 {
-  return log->snapshot_index + 1;
+  return log->start_index + 1;
 }
 
 guint64
 dsm_log_last_index (const DsmLog *log)
 {
-  return log->snapshot_index + dsm_log_length (log);
+  return log->start_index + dsm_log_length (log);
 }
 
 guint64
 dsm_log_last_epoch (const DsmLog *log)
 {
   if (dsm_log_length (log) == 0)
-    return log->snapshot_epoch;
+    return log->start_epoch;
   return ((DsmEntry *) g_ptr_array_index (log->entries, log->entries->len - 1))->epoch;
 }
 
 DsmEntry *
 dsm_log_get (const DsmLog *log, guint64 index)
 {
-  if (index <= log->snapshot_index || index > dsm_log_last_index (log))
+  if (index <= log->start_index || index > dsm_log_last_index (log))
     return NULL;
-  DsmEntry *entry = g_ptr_array_index (log->entries, log->head + (index - log->snapshot_index - 1));
+  DsmEntry *entry = g_ptr_array_index (log->entries, log->head + (index - log->start_index - 1));
   g_assert (entry->index == index);
   return entry;
 }
@@ -89,9 +89,9 @@ dsm_log_get (const DsmLog *log, guint64 index)
 gboolean
 dsm_log_epoch_at (const DsmLog *log, guint64 index, guint64 *epoch)
 {
-  if (index == log->snapshot_index)
+  if (index == log->start_index)
     {
-      *epoch = log->snapshot_epoch;
+      *epoch = log->start_epoch;
       return TRUE;
     }
   DsmEntry *entry = dsm_log_get (log, index);
@@ -112,10 +112,10 @@ dsm_log_append (DsmLog *log, DsmEntry *entry)
 void
 dsm_log_truncate_from (DsmLog *log, guint64 index)
 {
-  g_assert (index > log->snapshot_index);
+  g_assert (index > log->start_index);
   if (index > dsm_log_last_index (log))
     return;
-  g_ptr_array_set_size (log->entries, log->head + (guint) (index - log->snapshot_index - 1));
+  g_ptr_array_set_size (log->entries, log->head + (guint) (index - log->start_index - 1));
   g_assert (dsm_log_last_index (log) == index - 1);
 }
 
@@ -139,22 +139,22 @@ compact_to_repack (DsmLog *log)
 void
 dsm_log_compact_to (DsmLog *log, guint64 index)
 {
-  if (index == log->snapshot_index)
+  if (index == log->start_index)
     return;
   guint64 epoch = 0;
   gboolean held = dsm_log_epoch_at (log, index, &epoch);
   g_assert (held);
-  g_assert (index > log->snapshot_index);
+  g_assert (index > log->start_index);
 
-  guint n = (guint) (index - log->snapshot_index);
+  guint n = (guint) (index - log->start_index);
   for (guint i = 0; i < n; i++)
     {
       dsm_entry_unref (log->entries->pdata[log->head + i]);
       log->entries->pdata[log->head + i] = NULL;
     }
   log->head += n;
-  log->snapshot_index = index;
-  log->snapshot_epoch = epoch;
+  log->start_index = index;
+  log->start_epoch = epoch;
   compact_to_repack (log);
   g_assert (dsm_log_first_index (log) == index + 1);
 }
@@ -164,8 +164,8 @@ dsm_log_reset (DsmLog *log, guint64 index, guint64 epoch)
 {
   g_ptr_array_set_size (log->entries, 0);
   log->head = 0;
-  log->snapshot_index = index;
-  log->snapshot_epoch = epoch;
+  log->start_index = index;
+  log->start_epoch = epoch;
 }
 
 GPtrArray *
@@ -174,7 +174,7 @@ dsm_log_slice (const DsmLog *log, guint64 from, guint max_entries, gsize max_byt
   GPtrArray *out = g_ptr_array_new_with_free_func ((GDestroyNotify) dsm_entry_unref);
   gsize bytes = 0;
 
-  g_assert (from > log->snapshot_index);
+  g_assert (from > log->start_index);
   for (guint64 i = from; i <= dsm_log_last_index (log) && out->len < max_entries; i++)
     {
       DsmEntry *entry = dsm_log_get (log, i);
@@ -194,7 +194,7 @@ dsm_log_first_index_of_epoch (const DsmLog *log, guint64 index)
 
   if (!dsm_log_epoch_at (log, index, &epoch))
     return index;
-  while (index > log->snapshot_index + 1)
+  while (index > log->start_index + 1)
     {
       guint64 before;
       gboolean held = dsm_log_epoch_at (log, index - 1, &before);

@@ -1,6 +1,8 @@
-/* core/log.h: the in-memory replicated log: entries (snapshot_index, last_index],
- * preceded by the position a snapshot covers.  Indexes start at 1; index 0
- * with epoch 0 is the empty log's sentinel. */
+/* core/log.h: the in-memory replicated log: entries (start_index, last_index].
+ * Entries up to start_index were compacted away (a snapshot covers them,
+ * and usually more: memory keeps a trailing window past the snapshot for
+ * followers a little behind).  Indexes start at 1; index 0 with epoch 0 is
+ * the empty log's sentinel. */
 #pragma once
 
 #include <glib.h>
@@ -16,15 +18,15 @@ void dsm_log_free (DsmLog *log);
 
 guint64 dsm_log_last_index (const DsmLog *log);
 guint64 dsm_log_last_epoch (const DsmLog *log);
-guint64 dsm_log_first_index (const DsmLog *log);     /* snapshot_index + 1 */
-guint64 dsm_log_snapshot_index (const DsmLog *log);
-guint64 dsm_log_snapshot_epoch (const DsmLog *log);
+guint64 dsm_log_first_index (const DsmLog *log);     /* start_index + 1 */
+guint64 dsm_log_start_index (const DsmLog *log);
+guint64 dsm_log_start_epoch (const DsmLog *log);
 guint dsm_log_length (const DsmLog *log);            /* entries held in memory */
 
 /**
  * dsm_log_epoch_at:
- * Sets *@epoch to the epoch of the entry at @index (the snapshot's epoch
- * for snapshot_index, 0 for index 0).
+ * Sets *@epoch to the epoch of the entry at @index (the start's epoch for
+ * start_index, 0 for index 0).
  * Returns: FALSE when @index is compacted away or past the end.
  */
 gboolean dsm_log_epoch_at (const DsmLog *log, guint64 index, guint64 *epoch);
@@ -36,11 +38,11 @@ DsmEntry *dsm_log_get (const DsmLog *log, guint64 index);
  * epoch at least last_epoch. */
 void dsm_log_append (DsmLog *log, DsmEntry *entry);
 
-/* Drops every entry at or after @index (> snapshot_index). */
+/* Drops every entry at or after @index (> start_index). */
 void dsm_log_truncate_from (DsmLog *log, guint64 index);
 
 /* Drops entries up to and including @index, which must be held or be
- * the current snapshot index; the log then starts after (index, epoch). */
+ * the current start index; the log then starts after (index, epoch). */
 void dsm_log_compact_to (DsmLog *log, guint64 index);
 
 /* Empties the log and sets its start to (index, epoch): installing a
@@ -55,7 +57,7 @@ void dsm_log_reset (DsmLog *log, guint64 index, guint64 epoch);
  */
 GPtrArray *dsm_log_slice (const DsmLog *log, guint64 from, guint max_entries, gsize max_bytes);
 
-/* First index at or after the snapshot whose entry has @epoch, scanning
+/* First index after the start whose entry has @epoch, scanning
  * back from @index (the fast log-mismatch hint). */
 guint64 dsm_log_first_index_of_epoch (const DsmLog *log, guint64 index);
 

@@ -127,7 +127,7 @@ send_commit (DsmNode *node, Peer *peer)
 static gboolean
 peer_needs_snapshot (const DsmNode *node, const Peer *peer)
 {
-  return peer->snapshot != NULL || peer->next_index <= dsm_log_snapshot_index (node->log);
+  return peer->snapshot != NULL || peer->next_index <= dsm_log_start_index (node->log);
 }
 
 /* Whether flush_peer() would send something now; dsm_node_has_output()
@@ -466,7 +466,7 @@ replication_on_proposal (DsmNode *node, const DsmMessage *msg)
 
   guint n = msg->entries != NULL ? msg->entries->len : 0;
   guint first = 0;
-  guint64 snapshot_index = dsm_log_snapshot_index (node->log);
+  guint64 snapshot_index = dsm_log_start_index (node->log);
 
   if (msg->prev_index < snapshot_index)
     {

@@ -55,9 +55,13 @@ snapshot_on_persisted (DsmNode *node)
   node->snapshot_seq = 0;
   if (!node->pending_reset)
     {
-      /* The log up to the snapshot is now redundant, on disk and here. */
-      if (node->snapshot_index > dsm_log_snapshot_index (node->log))
-        dsm_log_compact_to (node->log, node->snapshot_index);
+      /* The log up to the snapshot is now redundant.  Memory keeps a
+       * trailing half-threshold of it, so a follower a little behind
+       * catches up from entries rather than a whole snapshot. */
+      guint64 keep = node->config->snapshot_threshold_entries / 2;
+      guint64 to = node->snapshot_index > keep ? node->snapshot_index - keep : 0;
+      if (to > dsm_log_start_index (node->log))
+        dsm_log_compact_to (node->log, to);
       node->metrics.snapshots_taken++;
       node_event (node, DSM_EVENT_SNAPSHOT, DSM_NODE_NONE, node->snapshot_index,
                   g_bytes_get_size (node->snapshot), DSM_REJECT_NONE, NULL);

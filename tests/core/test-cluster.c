@@ -446,7 +446,7 @@ test_snapshot_catch_up (void)
   for (guint round = 0; round < 6; round++)
     commit_round (h, round, 30, &next_id);
   DsmNodeId leader = harness_leader (h);
-  g_assert_cmpuint (dsm_log_snapshot_index (dsm_node_get_log (h->nodes[leader])), >, 0);
+  g_assert_cmpuint (dsm_log_start_index (dsm_node_get_log (h->nodes[leader])), >, 0);
   harness_restart (h, victim);
   assert_stores_equal (h);
   g_assert_cmpuint (dsm_node_get_metrics (h->nodes[victim])->snapshots_installed, ==, 1);

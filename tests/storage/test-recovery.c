@@ -577,8 +577,8 @@ test_node_restarts_from_recovered_state (Fixture *f, gconstpointer data)
   g_assert_cmpuint (dsm_node_get_voted_for (node), ==, 3);
   g_assert_cmpint (dsm_node_get_role (node), ==, DSM_ROLE_FOLLOWER);
   g_assert_cmpuint (dsm_node_get_last_index (node), ==, 5);
-  g_assert_cmpuint (dsm_log_snapshot_index (dsm_node_get_log (node)), ==, 3);
-  g_assert_cmpuint (dsm_log_snapshot_epoch (dsm_node_get_log (node)), ==, 2);
+  g_assert_cmpuint (dsm_log_start_index (dsm_node_get_log (node)), ==, 3);
+  g_assert_cmpuint (dsm_log_start_epoch (dsm_node_get_log (node)), ==, 2);
   g_assert_cmpuint (dsm_node_get_applied_index (node), ==, 3);
   for (guint64 i = 4; i <= 5; i++)
     g_assert_true (dsm_entry_equal (dsm_log_get (dsm_node_get_log (node), i), entries[i - 1]));
