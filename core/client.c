@@ -227,10 +227,20 @@ request_finish_result (DsmNode *node, Request *req, const DsmApplyResult *result
 
 /* ---- leader: transitions ---- */
 
-static char *
-proposed_key (const DsmCommand *cmd)
+/* `proposed` is keyed by the commands of our uncommitted entries (the log
+ * owns them), compared by (client id, seq): no allocation per command. */
+guint
+client_proposed_hash (gconstpointer p)
 {
-  return g_strdup_printf ("%s\x1f%" G_GUINT64_FORMAT, cmd->client_id, cmd->seq);
+  const DsmCommand *cmd = p;
+  return g_str_hash (cmd->client_id) * 31u + (guint) cmd->seq;
+}
+
+gboolean
+client_proposed_equal (gconstpointer a, gconstpointer b)
+{
+  const DsmCommand *x = a, *y = b;
+  return x->seq == y->seq && strcmp (x->client_id, y->client_id) == 0;
 }
 
 static void
@@ -275,9 +285,8 @@ leader_propose (DsmNode *node, Request *req)
           request_finish_result (node, req, &result);
           return;
         }
-      g_autofree char *key = proposed_key (cmd);
       gpointer index;
-      if (g_hash_table_lookup_extended (node->proposed, key, NULL, &index))
+      if (g_hash_table_lookup_extended (node->proposed, cmd, NULL, &index))
         {
           /* Already in our log, uncommitted: wait for that copy. */
           DsmEntry *entry = dsm_log_get (node->log, GPOINTER_TO_SIZE (index));
@@ -308,7 +317,7 @@ leader_propose (DsmNode *node, Request *req)
                                              DSM_ENTRY_COMMAND, cmd);
   node_log_append (node, entry);
   if (cmd->client_id != NULL)
-    g_hash_table_insert (node->proposed, proposed_key (cmd), GSIZE_TO_POINTER (entry->index));
+    g_hash_table_insert (node->proposed, &entry->cmd, GSIZE_TO_POINTER (entry->index));
   node->metrics.proposals++;
   node_event (node, DSM_EVENT_PROPOSAL, req->origin, entry->index, req->request_id, DSM_REJECT_NONE,
               "%s -> %s", cmd->machine, cmd->to);
@@ -326,7 +335,7 @@ client_leader_rebuild (DsmNode *node)
     {
       const DsmEntry *entry = dsm_log_get (node->log, i);
       if (entry->kind == DSM_ENTRY_COMMAND && entry->cmd.client_id != NULL)
-        g_hash_table_insert (node->proposed, proposed_key (&entry->cmd), GSIZE_TO_POINTER (i));
+        g_hash_table_insert (node->proposed, (gpointer) &entry->cmd, GSIZE_TO_POINTER (i));
     }
 }
 
@@ -566,10 +575,7 @@ client_on_apply (DsmNode *node, const DsmEntry *entry, const DsmApplyResult *res
 
   if (entry->kind == DSM_ENTRY_COMMAND && entry->cmd.client_id != NULL
       && g_hash_table_size (node->proposed) > 0)
-    {
-      g_autofree char *key = proposed_key (&entry->cmd);
-      g_hash_table_remove (node->proposed, key);
-    }
+    g_hash_table_remove (node->proposed, &entry->cmd);
   while ((req = g_queue_peek_head (&node->appended)) != NULL && req->index <= entry->index)
     {
       if (req->index == entry->index && req->epoch == entry->epoch)

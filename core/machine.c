@@ -664,6 +664,8 @@ dsm_machine_def_validate (const DsmMachineDef *def, const char *machine, const c
   j = def_index (def, to);
   if (i >= 0 && j >= 0 && (def->allowed[i] & (G_GUINT64_CONSTANT (1) << j)))
     return TRUE;
+  if (error == NULL)
+    return FALSE; /* every node applying a refused entry asks: say no cheaply */
 
   if (machine != NULL)
     {

@@ -106,7 +106,7 @@ struct _DsmNode {
   guint64 quorum_deadline_ms;
   guint64 hb_round;
   guint64 epoch_first_index; /* the no-op this leader appended */
-  GHashTable *proposed;      /* "client\x1fseq" -> index of an uncommitted entry */
+  GHashTable *proposed;      /* DsmCommand of an uncommitted entry (by client id, seq) -> index */
   GHashTable *forwards_seen; /* ForwardKey of forwarded commands without client id, this term */
   GQueue forwards_order;     /* the same keys, oldest first, to bound the set */
 
@@ -220,6 +220,8 @@ void client_on_commit_advanced (DsmNode *node);
 void client_on_read_confirmed (DsmNode *node, guint64 round);
 void client_leader_rebuild (DsmNode *node);
 void client_forwards_reset (DsmNode *node);
+guint client_proposed_hash (gconstpointer cmd);
+gboolean client_proposed_equal (gconstpointer a, gconstpointer b);
 guint client_pending (const DsmNode *node);
 
 /* snapshot.c */

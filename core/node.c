@@ -407,7 +407,7 @@ dsm_node_new (DsmConfig *config, DsmNodeId id, GRand *rng,
   node->now_ms = now_ms;
   node->log = dsm_log_new ();
   node->store = dsm_store_new (config);
-  node->proposed = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  node->proposed = g_hash_table_new (client_proposed_hash, client_proposed_equal);
   node->event_mask = G_MAXUINT32;
   node->report_applies = TRUE;
   g_queue_init (&node->held);
