@@ -53,18 +53,20 @@ clients_clear (DsmSim *sim)
 guint
 clients_pending (DsmSim *sim)
 {
-  guint pending = 0;
+  guint pending = sim->scripted_pending;
 
   for (guint i = 0; i < sim->n_clients; i++)
     if (sim->clients[i].current != NULL)
       pending++;
-  for (guint i = 0; i < sim->ops->len; i++)
-    {
-      const ClientOp *co = sim->ops->pdata[i];
-      if (co->scripted && !co->done)
-        pending++;
-    }
   return pending;
+}
+
+static void
+op_cancel_timer (DsmSim *sim, ClientOp *co)
+{
+  if (co->timer != NULL)
+    sim_unschedule (sim, co->timer);
+  co->timer = NULL;
 }
 
 /* ---- one attempt ---- */
@@ -91,10 +93,11 @@ client_send (DsmSim *sim, ClientOp *co, DsmNodeId node)
   arrive->request_id = co->request_id;
   sim_schedule (sim, arrive);
 
-  Event *timer = sim_event_new (sim, EV_CLIENT_TIMER, sim->now_ms + client_timeout_ms (sim));
-  timer->op = co;
-  timer->request_id = co->request_id;
-  sim_schedule (sim, timer);
+  g_assert (co->timer == NULL);
+  co->timer = sim_event_new (sim, EV_CLIENT_TIMER, sim->now_ms + client_timeout_ms (sim));
+  co->timer->op = co;
+  co->timer->request_id = co->request_id;
+  sim_schedule (sim, co->timer);
   if (co->attempts > 1)
     trace_op (sim, "retry", co);
 }
@@ -130,6 +133,8 @@ clients_issue (DsmSim *sim, guint client, const DsmCommand *cmd, DsmNodeId node,
   g_ptr_array_add (sim->history, op);
   g_ptr_array_add (sim->ops, co);
   sim->report.ops++;
+  if (scripted)
+    sim->scripted_pending++;
   trace_op (sim, "invoke", co);
   client_send (sim, co, node);
   return co;
@@ -226,6 +231,9 @@ op_complete (DsmSim *sim, ClientOp *co, DsmReplyStatus status, DsmRejectReason r
   op->complete_ms = sim->now_ms;
   co->done = TRUE;
   co->request_id = 0;
+  op_cancel_timer (sim, co);
+  if (co->scripted)
+    sim->scripted_pending--;
   trace_op (sim, "complete", co);
 
   switch (status)
@@ -266,10 +274,11 @@ static void
 op_retry_later (DsmSim *sim, ClientOp *co)
 {
   co->request_id = 0;
-  Event *ev = sim_event_new (sim, EV_CLIENT_TIMER, sim->now_ms + sim->config->retry_delay_ms);
-  ev->op = co;
-  ev->request_id = 0; /* a retry, not a timeout */
-  sim_schedule (sim, ev);
+  op_cancel_timer (sim, co);
+  co->timer = sim_event_new (sim, EV_CLIENT_TIMER, sim->now_ms + sim->config->retry_delay_ms);
+  co->timer->op = co;
+  co->timer->request_id = 0; /* a retry, not a timeout */
+  sim_schedule (sim, co->timer);
 }
 
 static void
@@ -337,12 +346,13 @@ clients_event (DsmSim *sim, Event *ev)
     case EV_CLIENT_REPLY:
       if (co->done || co->request_id != ev->request_id)
         break;
+      op_cancel_timer (sim, co);
       op_outcome (sim, co, ev->reply->status, ev->reply->reason, ev->reply->state,
                   ev->reply->index, ev->reply->leader_hint);
       break;
     case EV_CLIENT_TIMER:
-      if (co->done)
-        break;
+      g_assert (co->timer == ev && !co->done);
+      co->timer = NULL;
       if (ev->request_id == 0)
         {
           /* The pause before a retry is over: try elsewhere, as a client

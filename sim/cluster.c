@@ -19,41 +19,91 @@ event_before (const Event *a, const Event *b)
 }
 
 static void
-event_free (Event *ev)
+event_free (DsmSim *sim, Event *ev)
 {
   g_clear_pointer (&ev->msg, dsm_message_unref);
   g_clear_pointer (&ev->reply, dsm_client_reply_free);
-  g_free (ev);
+  g_ptr_array_add (sim->spare_events, ev);
 }
 
 Event *
 sim_event_new (DsmSim *sim, EventKind kind, guint64 time_ms)
 {
-  Event *ev = g_new0 (Event, 1);
+  Event *ev = sim->spare_events->len > 0 ? g_ptr_array_steal_index_fast (sim->spare_events, sim->spare_events->len - 1)
+                                         : g_new (Event, 1);
 
+  memset (ev, 0, sizeof *ev);
   ev->kind = kind;
   ev->time_ms = MAX (time_ms, sim->now_ms);
   return ev;
 }
 
-void
-sim_schedule (DsmSim *sim, Event *ev)
+static inline void
+heap_set (GPtrArray *heap, guint i, Event *ev)
 {
-  GPtrArray *heap = sim->heap;
-  guint i = heap->len;
+  heap->pdata[i] = ev;
+  ev->heap_index = i;
+}
 
-  ev->seq = sim->event_seq++;
-  g_ptr_array_add (heap, ev);
+static void
+heap_up (GPtrArray *heap, guint i)
+{
+  Event *ev = heap->pdata[i];
   while (i > 0)
     {
       guint parent = (i - 1) / 2;
-      if (!event_before (heap->pdata[i], heap->pdata[parent]))
+      if (!event_before (ev, heap->pdata[parent]))
         break;
-      gpointer tmp = heap->pdata[i];
-      heap->pdata[i] = heap->pdata[parent];
-      heap->pdata[parent] = tmp;
+      heap_set (heap, i, heap->pdata[parent]);
       i = parent;
     }
+  heap_set (heap, i, ev);
+}
+
+static void
+heap_down (GPtrArray *heap, guint i)
+{
+  Event *ev = heap->pdata[i];
+  for (;;)
+    {
+      guint l = 2 * i + 1, r = l + 1, m = l;
+      if (l >= heap->len)
+        break;
+      if (r < heap->len && event_before (heap->pdata[r], heap->pdata[l]))
+        m = r;
+      if (!event_before (heap->pdata[m], ev))
+        break;
+      heap_set (heap, i, heap->pdata[m]);
+      i = m;
+    }
+  heap_set (heap, i, ev);
+}
+
+void
+sim_schedule (DsmSim *sim, Event *ev)
+{
+  ev->seq = sim->event_seq++;
+  g_ptr_array_add (sim->heap, ev);
+  heap_up (sim->heap, sim->heap->len - 1);
+}
+
+/* Removes a pending event (a timeout no longer needed): stale events left
+ * in the heap would make every push and pop slower. */
+void
+sim_unschedule (DsmSim *sim, Event *ev)
+{
+  GPtrArray *heap = sim->heap;
+  guint i = ev->heap_index;
+
+  g_assert (i < heap->len && heap->pdata[i] == ev);
+  Event *last = g_ptr_array_steal_index_fast (heap, heap->len - 1);
+  if (last != ev)
+    {
+      heap_set (heap, i, last);
+      heap_up (heap, i);
+      heap_down (heap, last->heap_index);
+    }
+  event_free (sim, ev);
 }
 
 static Event *
@@ -64,25 +114,16 @@ heap_pop (DsmSim *sim)
   if (heap->len == 0)
     return NULL;
   Event *top = heap->pdata[0];
-  heap->pdata[0] = heap->pdata[heap->len - 1];
-  g_ptr_array_set_size (heap, heap->len - 1);
-  guint i = 0;
-  for (;;)
+  Event *last = g_ptr_array_steal_index_fast (heap, heap->len - 1);
+  if (heap->len > 0)
     {
-      guint l = 2 * i + 1, r = l + 1, m = i;
-      if (l < heap->len && event_before (heap->pdata[l], heap->pdata[m]))
-        m = l;
-      if (r < heap->len && event_before (heap->pdata[r], heap->pdata[m]))
-        m = r;
-      if (m == i)
-        break;
-      gpointer tmp = heap->pdata[i];
-      heap->pdata[i] = heap->pdata[m];
-      heap->pdata[m] = tmp;
-      i = m;
+      heap_set (heap, 0, last);
+      heap_down (heap, 0);
     }
   return top;
 }
+
+static void cancel_tick (DsmSim *sim, SimNode *sn);
 
 /* ---- node clocks (skew) ---- */
 
@@ -118,7 +159,7 @@ sim_set_rate (DsmSim *sim, SimNode *sn, double rate)
   sn->local_base = sim_local_now (sn, sim->now_ms);
   sn->virtual_base = sim->now_ms;
   sn->rate = rate;
-  sn->tick_at = G_MAXUINT64; /* reschedule against the new rate */
+  cancel_tick (sim, sn); /* reschedule against the new rate */
   if (sn->node != NULL)
     sim_process (sim, sn);
 }
@@ -132,11 +173,21 @@ schedule_tick (DsmSim *sim, SimNode *sn)
 
   if (at == G_MAXUINT64 || at >= sn->tick_at)
     return;
+  if (sn->tick_event != NULL)
+    sim_unschedule (sim, sn->tick_event);
   sn->tick_at = MAX (at, sim->now_ms);
-  Event *ev = sim_event_new (sim, EV_TICK, sn->tick_at);
-  ev->node = sn->id;
-  ev->gen = ++sn->tick_gen;
-  sim_schedule (sim, ev);
+  sn->tick_event = sim_event_new (sim, EV_TICK, sn->tick_at);
+  sn->tick_event->node = sn->id;
+  sim_schedule (sim, sn->tick_event);
+}
+
+static void
+cancel_tick (DsmSim *sim, SimNode *sn)
+{
+  if (sn->tick_event != NULL)
+    sim_unschedule (sim, sn->tick_event);
+  sn->tick_event = NULL;
+  sn->tick_at = G_MAXUINT64;
 }
 
 static void
@@ -251,7 +302,7 @@ node_start (DsmSim *sim, SimNode *sn, const DsmDurableState *durable)
   if (sim->trace == NULL)
     dsm_node_set_event_mask (sn->node, (1u << DSM_EVENT_ELECTION_WON) | (1u << DSM_EVENT_RETRY)
                                            | (1u << DSM_EVENT_SNAPSHOT));
-  sn->tick_at = G_MAXUINT64;
+  cancel_tick (sim, sn);
   sim_process (sim, sn);
 }
 
@@ -273,7 +324,7 @@ sim_crash (DsmSim *sim, SimNode *sn)
   g_clear_pointer (&sn->node, dsm_node_free);
   g_autofree char *lost = dsm_sim_disk_crash (sn->disk);
   sn->incarnation++;
-  sn->tick_at = G_MAXUINT64;
+  cancel_tick (sim, sn);
   sim->report.crashes++;
   trace_line (sim, "\"ev\":\"crash\",\"node\":%u,\"disk\":\"%s\"", sn->id, lost);
 }
@@ -410,8 +461,8 @@ dispatch (DsmSim *sim, Event *ev)
       deliver (sim, ev);
       break;
     case EV_TICK:
-      if (sn->node == NULL || ev->gen != sn->tick_gen)
-        break; /* superseded */
+      g_assert (sn->tick_event == ev && sn->node != NULL);
+      sn->tick_event = NULL;
       sn->tick_at = G_MAXUINT64;
       dsm_node_tick (sn->node, sim_local_now (sn, sim->now_ms));
       sim_process (sim, sn);
@@ -461,6 +512,7 @@ dsm_sim_new (const DsmScenario *scenario, const DsmSimOptions *options)
   sim->seed = sim->options.has_seed ? sim->options.seed : scenario->seed;
   sim->trace = sim->options.trace;
   sim->heap = g_ptr_array_new ();
+  sim->spare_events = g_ptr_array_new_with_free_func (g_free);
   sim->n = sim->config->n_nodes;
   sim->nodes = g_new0 (SimNode, sim->n + 1);
   sim->net = dsm_sim_net_new (sim->n, &sim->scenario->network, sim->seed);
@@ -492,11 +544,13 @@ dsm_sim_free (DsmSim *sim)
     }
   g_free (sim->nodes);
   for (guint i = 0; i < sim->heap->len; i++)
-    event_free (sim->heap->pdata[i]);
+    event_free (sim, sim->heap->pdata[i]);
   g_ptr_array_unref (sim->heap);
+  g_ptr_array_unref (sim->spare_events);
   clients_clear (sim);
   g_ptr_array_unref (sim->history);
   dsm_outbox_clear (&sim->out);
+  g_clear_pointer (&sim->script_wakeups, g_hash_table_unref);
   dsm_checker_free (sim->checker);
   dsm_sim_net_free (sim->net);
   dsm_config_unref (sim->config);
@@ -565,7 +619,7 @@ dsm_sim_run (DsmSim *sim, DsmSimReport *report)
       sim->now_ms = ev->time_ms;
       sim->events++;
       dispatch (sim, ev);
-      event_free (ev);
+      event_free (sim, ev);
       script_poll (sim);
       final_poll (sim);
       if (!dsm_checker_ok (sim->checker))

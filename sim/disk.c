@@ -2,36 +2,36 @@
  *
  *   write --> volatile --sync_end--> durable
  *   crash: volatile lost (TORN_WRITE: a prefix of the first volatile record
- *   survives; LOST_FSYNC: the last sync's records were never durable). */
+ *   survives; LOST_FSYNC: the last sync's records were never durable).
+ *
+ * Records are kept as the persist requests themselves; their bytes (the
+ * real record format) are made only once a fault damages the disk, and
+ * from then on recovery runs the real record scanner over them.  An
+ * undamaged disk recovers by folding its durable records, which is what
+ * the scanner would return for their bytes (tests/sim checks that). */
 #include "disk.h"
 
 #include <string.h>
 
 #include "record.h"
 
-typedef struct {
-  guint64 seq;
-  gsize end;               /* offset just past the record */
-} Record;
-
 struct _DsmSimDisk {
   DsmNodeId id;
   DsmDiskModel model;
   DsmPrng prng;
-  GByteArray *bytes;
-  GArray *records;         /* Record, in write order */
-  gsize durable_end;       /* bytes [0, durable_end) survive a crash */
-  gsize previous_durable_end;
-  guint64 written_seq;     /* the running node's persist seqs: they restart */
-  guint64 synced_seq;      /* at 1 with each incarnation */
+  GPtrArray *records;       /* DsmPersist copies, in write order */
+  guint n_durable;          /* records[0, n_durable) survive a crash */
+  guint n_durable_before;   /* n_durable before the last completed sync */
+  guint64 written_seq;      /* the running node's persist seqs: they restart */
+  guint64 synced_seq;       /* at 1 with each incarnation */
   gboolean syncing;
   guint64 sync_target;
   DsmDiskFault armed;
   guint64 fsyncs;
-  /* The durable prefix, folded, to rewrite the log compactly once a
-   * snapshot makes its start redundant. */
-  DsmDurableState folded;
-  GPtrArray *unsynced;     /* DsmPersist copies not yet folded */
+
+  /* Once damaged: the records' bytes, and where each record ends. */
+  GByteArray *bytes;        /* NULL while undamaged */
+  GArray *ends;             /* gsize per record */
 };
 
 static DsmPersist *
@@ -55,10 +55,15 @@ dsm_sim_disk_new (DsmNodeId id, const DsmDiskModel *model, guint64 seed)
   disk->id = id;
   disk->model = *model;
   dsm_prng_init (&disk->prng, seed, "disk", id);
-  disk->bytes = g_byte_array_new ();
-  disk->records = g_array_new (FALSE, FALSE, sizeof (Record));
-  disk->unsynced = g_ptr_array_new_with_free_func ((GDestroyNotify) dsm_persist_free);
+  disk->records = g_ptr_array_new_with_free_func ((GDestroyNotify) dsm_persist_free);
   return disk;
+}
+
+static void
+undamage (DsmSimDisk *disk)
+{
+  g_clear_pointer (&disk->bytes, g_byte_array_unref);
+  g_clear_pointer (&disk->ends, g_array_unref);
 }
 
 void
@@ -66,21 +71,44 @@ dsm_sim_disk_free (DsmSimDisk *disk)
 {
   if (disk == NULL)
     return;
-  g_byte_array_unref (disk->bytes);
-  g_array_unref (disk->records);
-  g_ptr_array_unref (disk->unsynced);
-  dsm_durable_state_clear (&disk->folded);
+  g_ptr_array_unref (disk->records);
+  undamage (disk);
   g_free (disk);
+}
+
+/* Encodes every record from now on: a fault is about to touch bytes. */
+static void
+materialize (DsmSimDisk *disk)
+{
+  if (disk->bytes != NULL)
+    return;
+  disk->bytes = g_byte_array_new ();
+  disk->ends = g_array_new (FALSE, FALSE, sizeof (gsize));
+  for (guint i = 0; i < disk->records->len; i++)
+    {
+      dsm_record_encode (disk->bytes, disk->records->pdata[i]);
+      gsize end = disk->bytes->len;
+      g_array_append_val (disk->ends, end);
+    }
+}
+
+static gsize
+record_end (const DsmSimDisk *disk, guint n)
+{
+  return n == 0 ? 0 : g_array_index (disk->ends, gsize, n - 1);
 }
 
 void
 dsm_sim_disk_write (DsmSimDisk *disk, const DsmPersist *persist)
 {
-  dsm_record_encode (disk->bytes, persist);
-  Record r = { .seq = persist->seq, .end = disk->bytes->len };
-  g_array_append_val (disk->records, r);
-  g_ptr_array_add (disk->unsynced, persist_copy (persist));
+  g_ptr_array_add (disk->records, persist_copy (persist));
   disk->written_seq = persist->seq;
+  if (disk->bytes != NULL)
+    {
+      dsm_record_encode (disk->bytes, persist);
+      gsize end = disk->bytes->len;
+      g_array_append_val (disk->ends, end);
+    }
 }
 
 guint64
@@ -106,58 +134,55 @@ dsm_sim_disk_sync_begin (DsmSimDisk *disk, guint64 *target_seq)
 {
   g_assert (!disk->syncing);
   disk->syncing = TRUE;
-  disk->sync_target = dsm_sim_disk_get_written_seq (disk);
+  disk->sync_target = disk->written_seq;
   *target_seq = disk->sync_target;
   return dsm_prng_range (&disk->prng, disk->model.fsync_ms_min, disk->model.fsync_ms_max);
 }
 
-/* Rewrites the log from the folded durable state once a snapshot covers
- * its start: what a real WAL does by deleting old segments. */
+static void
+fold (DsmDurableState *state, GPtrArray *records, guint n)
+{
+  memset (state, 0, sizeof *state);
+  for (guint i = 0; i < n; i++)
+    dsm_durable_state_apply (state, records->pdata[i]);
+}
+
+/* Once a snapshot is durable, the records before it are redundant:
+ * rewrite the durable prefix as hard state, snapshot and the entries
+ * after it, as a real WAL deletes old segments. */
 static void
 compact (DsmSimDisk *disk)
 {
-  DsmDurableState *f = &disk->folded;
-  g_autoptr(GByteArray) bytes = g_byte_array_new ();
-  g_autoptr(GArray) records = g_array_new (FALSE, FALSE, sizeof (Record));
-  guint64 seq = disk->synced_seq;
+  DsmDurableState f;
+  g_autoptr(GPtrArray) records = g_ptr_array_new_with_free_func ((GDestroyNotify) dsm_persist_free);
 
-  DsmPersist hard = { .kind = DSM_PERSIST_HARD_STATE, .seq = seq, .epoch = f->epoch, .voted_for = f->voted_for };
-  dsm_record_encode (bytes, &hard);
-  DsmPersist snap = {
-    .kind = DSM_PERSIST_SNAPSHOT, .seq = seq, .index = f->snapshot_index,
-    .snapshot_epoch = f->snapshot_epoch, .snapshot = f->snapshot, .reset_log = TRUE,
+  fold (&f, disk->records, disk->n_durable);
+  DsmPersist *hard = g_new0 (DsmPersist, 1);
+  *hard = (DsmPersist) { .kind = DSM_PERSIST_HARD_STATE, .seq = disk->synced_seq, .epoch = f.epoch, .voted_for = f.voted_for };
+  g_ptr_array_add (records, hard);
+  DsmPersist *snap = g_new0 (DsmPersist, 1);
+  *snap = (DsmPersist) {
+    .kind = DSM_PERSIST_SNAPSHOT, .seq = disk->synced_seq, .index = f.snapshot_index,
+    .snapshot_epoch = f.snapshot_epoch, .snapshot = g_steal_pointer (&f.snapshot), .reset_log = TRUE,
   };
-  dsm_record_encode (bytes, &snap);
-  if (f->entries != NULL && f->entries->len > 0)
+  g_ptr_array_add (records, snap);
+  if (f.entries != NULL && f.entries->len > 0)
     {
-      DsmPersist entries = {
-        .kind = DSM_PERSIST_ENTRIES, .seq = seq,
-        .first_index = ((DsmEntry *) f->entries->pdata[0])->index, .entries = f->entries,
+      DsmPersist *entries = g_new0 (DsmPersist, 1);
+      *entries = (DsmPersist) {
+        .kind = DSM_PERSIST_ENTRIES, .seq = disk->synced_seq,
+        .first_index = ((DsmEntry *) f.entries->pdata[0])->index, .entries = g_steal_pointer (&f.entries),
       };
-      dsm_record_encode (bytes, &entries);
+      g_ptr_array_add (records, entries);
     }
-  Record r = { .seq = seq, .end = bytes->len };
-  g_array_append_val (records, r);
-
-  /* Carry the volatile tail over unchanged. */
-  gsize tail = disk->bytes->len - disk->durable_end;
-  gsize shift = bytes->len;
-  g_byte_array_append (bytes, disk->bytes->data + disk->durable_end, (guint) tail);
-  for (guint i = 0; i < disk->records->len; i++)
-    {
-      Record old = g_array_index (disk->records, Record, i);
-      if (old.end > disk->durable_end)
-        {
-          old.end = old.end - disk->durable_end + shift;
-          g_array_append_val (records, old);
-        }
-    }
-  g_byte_array_unref (disk->bytes);
-  disk->bytes = g_steal_pointer (&bytes);
-  g_array_unref (disk->records);
+  guint n = records->len;
+  for (guint i = disk->n_durable; i < disk->records->len; i++)
+    g_ptr_array_add (records, persist_copy (disk->records->pdata[i]));
+  dsm_durable_state_clear (&f);
+  g_ptr_array_unref (disk->records);
   disk->records = g_steal_pointer (&records);
-  disk->durable_end = shift;
-  disk->previous_durable_end = shift;
+  disk->n_durable = n;
+  disk->n_durable_before = n;
 }
 
 void
@@ -166,28 +191,19 @@ dsm_sim_disk_sync_end (DsmSimDisk *disk, guint64 target_seq)
   g_assert (disk->syncing && disk->sync_target == target_seq);
   disk->syncing = FALSE;
   disk->fsyncs++;
-  disk->previous_durable_end = disk->durable_end;
-  /* Records already durable may carry an earlier incarnation's seqs. */
-  for (guint i = 0; i < disk->records->len; i++)
-    {
-      Record *r = &g_array_index (disk->records, Record, i);
-      if (r->end > disk->durable_end && r->seq <= target_seq)
-        disk->durable_end = r->end;
-    }
-  disk->synced_seq = MAX (disk->synced_seq, target_seq);
+  disk->n_durable_before = disk->n_durable;
 
   gboolean snapshot = FALSE;
-  guint folded = 0;
-  for (; folded < disk->unsynced->len; folded++)
+  while (disk->n_durable < disk->records->len)
     {
-      DsmPersist *p = disk->unsynced->pdata[folded];
+      const DsmPersist *p = disk->records->pdata[disk->n_durable];
       if (p->seq > target_seq)
         break;
-      dsm_durable_state_apply (&disk->folded, p);
       snapshot = snapshot || p->kind == DSM_PERSIST_SNAPSHOT;
+      disk->n_durable++;
     }
-  g_ptr_array_remove_range (disk->unsynced, 0, folded);
-  if (snapshot && disk->armed == DSM_DISK_FAULT_NONE)
+  disk->synced_seq = MAX (disk->synced_seq, target_seq);
+  if (snapshot && disk->bytes == NULL && disk->armed == DSM_DISK_FAULT_NONE)
     compact (disk);
 }
 
@@ -199,15 +215,13 @@ dsm_sim_disk_set_fault (DsmSimDisk *disk, DsmDiskFault fault)
       disk->armed = fault;
       return;
     }
-  /* Damage a byte inside a synced record that is not the last one. */
-  guint n = 0;
-  while (n < disk->records->len && g_array_index (disk->records, Record, n).end <= disk->durable_end)
-    n++;
-  if (n < 2)
-    return; /* nothing that is not the tail */
-  guint victim = (guint) dsm_prng_range (&disk->prng, 0, n - 2);
-  gsize start = victim == 0 ? 0 : g_array_index (disk->records, Record, victim - 1).end;
-  gsize end = g_array_index (disk->records, Record, victim).end;
+  /* Damage a byte inside a durable record that is not the last one, so
+   * recovery must refuse rather than take it for a torn tail. */
+  if (disk->n_durable < 2)
+    return;
+  materialize (disk);
+  guint victim = (guint) dsm_prng_range (&disk->prng, 0, disk->n_durable - 2);
+  gsize start = record_end (disk, victim), end = record_end (disk, victim + 1);
   gsize at = dsm_prng_range (&disk->prng, start + DSM_RECORD_HEADER_BYTES, end - 1);
   disk->bytes->data[at] ^= 0x20;
   disk->armed = DSM_DISK_FAULT_CORRUPT_RECORD;
@@ -216,86 +230,75 @@ dsm_sim_disk_set_fault (DsmSimDisk *disk, DsmDiskFault fault)
 char *
 dsm_sim_disk_crash (DsmSimDisk *disk)
 {
-  gsize keep = disk->durable_end;
+  guint keep = disk->n_durable;
+  gsize torn = 0;
   const char *what = "unsynced writes lost";
 
   if (disk->armed == DSM_DISK_FAULT_LOST_FSYNC)
     {
-      keep = disk->previous_durable_end;
+      keep = disk->n_durable_before;
       what = "the last fsync was lost";
     }
-  else if (disk->armed == DSM_DISK_FAULT_TORN_WRITE && disk->bytes->len > keep)
+  else if (disk->armed == DSM_DISK_FAULT_TORN_WRITE && keep < disk->records->len)
     {
-      gsize next_end = disk->bytes->len;
-      for (guint i = 0; i < disk->records->len; i++)
-        if (g_array_index (disk->records, Record, i).end > keep)
-          {
-            next_end = g_array_index (disk->records, Record, i).end;
-            break;
-          }
-      keep += dsm_prng_range (&disk->prng, 1, next_end - keep - 1);
+      materialize (disk);
+      torn = dsm_prng_range (&disk->prng, 1, record_end (disk, keep + 1) - record_end (disk, keep) - 1);
       what = "the first unsynced write was torn";
     }
-  gsize lost = disk->bytes->len - keep;
-  g_byte_array_set_size (disk->bytes, (guint) keep);
-  guint n = 0;
-  while (n < disk->records->len && g_array_index (disk->records, Record, n).end <= keep)
-    n++;
-  g_array_set_size (disk->records, n);
-  disk->durable_end = MIN (disk->durable_end, keep);
-  disk->previous_durable_end = MIN (disk->previous_durable_end, keep);
+  guint lost = disk->records->len - keep;
+  g_ptr_array_set_size (disk->records, keep);
+  if (disk->bytes != NULL)
+    {
+      g_byte_array_set_size (disk->bytes, (guint) (record_end (disk, keep) + torn));
+      g_array_set_size (disk->ends, keep);
+    }
+  disk->n_durable = MIN (disk->n_durable, keep);
+  disk->n_durable_before = MIN (disk->n_durable_before, keep);
   disk->syncing = FALSE;
-  g_ptr_array_set_size (disk->unsynced, 0);
   if (disk->armed != DSM_DISK_FAULT_CORRUPT_RECORD)
     disk->armed = DSM_DISK_FAULT_NONE;
-  return g_strdup_printf ("%s (%" G_GSIZE_FORMAT " bytes)", what, lost);
+  return g_strdup_printf ("%s (%u records%s)", what, lost, torn ? ", one of them in part" : "");
 }
 
 static gboolean
 recover_fold (const DsmPersist *persist, const DsmRecordInfo *info, gpointer user_data, GError **error)
 {
-  dsm_durable_state_apply (user_data, persist);
+  GPtrArray *records = user_data;
+  g_ptr_array_add (records, persist_copy (persist));
   return TRUE;
 }
 
 gboolean
 dsm_sim_disk_recover (DsmSimDisk *disk, DsmDurableState *state, GError **error)
 {
-  gsize valid = 0;
-  gboolean torn = FALSE;
-  g_autofree char *where = g_strdup_printf ("node %u disk", disk->id);
-
   memset (state, 0, sizeof *state);
-  if (!dsm_record_scan (disk->bytes->data, disk->bytes->len, where, recover_fold, state, &valid, &torn, error))
+  if (disk->bytes != NULL)
     {
-      dsm_durable_state_clear (state);
-      return FALSE;
+      /* Damaged: what survives is what the real scanner makes of it. */
+      gsize valid = 0;
+      gboolean torn = FALSE;
+      g_autofree char *where = g_strdup_printf ("node %u disk", disk->id);
+      g_autoptr(GPtrArray) records = g_ptr_array_new_with_free_func ((GDestroyNotify) dsm_persist_free);
+      if (!dsm_record_scan (disk->bytes->data, disk->bytes->len, where, recover_fold, records,
+                            &valid, &torn, error))
+        return FALSE;
+      g_ptr_array_unref (disk->records);
+      disk->records = g_steal_pointer (&records);
+      disk->n_durable = disk->records->len;
+      undamage (disk);
+      disk->armed = DSM_DISK_FAULT_NONE;
     }
-  /* A torn tail is cut off, as the real WAL truncates its last segment. */
-  g_byte_array_set_size (disk->bytes, (guint) valid);
-  guint n = 0;
-  while (n < disk->records->len && g_array_index (disk->records, Record, n).end <= valid)
-    n++;
-  g_array_set_size (disk->records, n);
-  disk->durable_end = valid;
-  disk->previous_durable_end = valid;
+  disk->n_durable_before = disk->n_durable;
   disk->written_seq = 0;
   disk->synced_seq = 0;
-  /* The folded copy starts again from what survived. */
-  dsm_durable_state_clear (&disk->folded);
-  disk->folded = *state;
-  if (state->snapshot != NULL)
-    g_bytes_ref (state->snapshot);
-  disk->folded.entries = g_ptr_array_new_with_free_func ((GDestroyNotify) dsm_entry_unref);
-  for (guint i = 0; state->entries != NULL && i < state->entries->len; i++)
-    g_ptr_array_add (disk->folded.entries, dsm_entry_ref (state->entries->pdata[i]));
+  fold (state, disk->records, disk->n_durable);
   return TRUE;
 }
 
 guint64
 dsm_sim_disk_get_bytes (const DsmSimDisk *disk)
 {
-  return disk->bytes->len;
+  return disk->bytes != NULL ? disk->bytes->len : 0;
 }
 
 guint64

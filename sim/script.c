@@ -13,9 +13,16 @@
 
 #include <string.h>
 
+/* Wakes the script at @at_ms (once: it is polled after every event, and
+ * a timer per poll would flood the heap). */
 static void
 script_timer (DsmSim *sim, guint64 at_ms)
 {
+  if (sim->script_wakeups != NULL && g_hash_table_contains (sim->script_wakeups, &at_ms))
+    return;
+  if (sim->script_wakeups == NULL)
+    sim->script_wakeups = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free, NULL);
+  g_hash_table_add (sim->script_wakeups, g_memdup2 (&at_ms, sizeof at_ms));
   sim_schedule (sim, sim_event_new (sim, EV_SCRIPT, at_ms));
 }
 
@@ -107,13 +114,7 @@ condition_holds (DsmSim *sim, const DsmStep *step, GString *why)
     case DSM_CONDITION_CAUGHT_UP:
       return sim_caught_up (sim, why);
     case DSM_CONDITION_REPLIES:
-      for (guint i = 0; i < sim->ops->len; i++)
-        {
-          const ClientOp *co = sim->ops->pdata[i];
-          if (co->scripted && !co->done)
-            return FALSE;
-        }
-      return TRUE;
+      return sim->scripted_pending == 0;
     case DSM_CONDITION_STATE:
       for (guint id = 1; id <= sim->n; id++)
         {

@@ -28,6 +28,7 @@ typedef struct _ClientOp ClientOp;
 typedef struct {
   guint64 time_ms;
   guint64 seq;
+  guint heap_index;         /* where it sits in DsmSim.heap */
   EventKind kind;
   DsmNodeId node;
   guint64 gen;              /* TICK: tick generation; SYNC: incarnation */
@@ -46,7 +47,7 @@ typedef struct {
   guint incarnation;
   gboolean refused;         /* its disk is corrupt: it refuses to start */
   guint64 tick_at;          /* virtual time of the pending tick, G_MAXUINT64: none */
-  guint64 tick_gen;
+  Event *tick_event;        /* that tick, in the heap */
   guint64 sync_target;
   double rate;              /* clock rate (skew) */
   guint64 local_base;
@@ -65,6 +66,7 @@ struct _ClientOp {
   DsmCommand cmd;
   guint attempts;
   guint64 request_id;       /* the attempt in flight; 0: none */
+  Event *timer;             /* its timeout (or the pause before a retry), in the heap */
   DsmNodeId node;
   gboolean maybe_applied;   /* an attempt ended without an answer */
   gboolean done;
@@ -104,6 +106,7 @@ struct _DsmSim {
   guint64 now_ms;
   guint64 event_seq;
   GPtrArray *heap;          /* Event*, a binary heap by (time_ms, seq) */
+  GPtrArray *spare_events;  /* freed Events, reused */
   guint64 events;
   gboolean stop;
 
@@ -118,12 +121,14 @@ struct _DsmSim {
   GPtrArray *ops;           /* ClientOp, owned */
   GHashTable *requests;     /* request_id -> ClientOp */
   guint64 next_request_id;
+  guint scripted_pending;   /* scripted operations not answered yet */
   Client *clients;          /* workload clients, then the script's client */
   guint n_clients;
   GHashTable *observed;     /* machine -> last state a client saw (biases choices) */
   guint64 workload_end_ms;
 
   guint step;
+  GHashTable *script_wakeups; /* virtual times an EV_SCRIPT is already scheduled for */
   ScriptPhase script;
   guint64 script_deadline;
   guint64 prev_done_ms;
@@ -136,6 +141,7 @@ struct _DsmSim {
 
 /* cluster.c */
 void sim_schedule (DsmSim *sim, Event *ev);
+void sim_unschedule (DsmSim *sim, Event *ev);
 Event *sim_event_new (DsmSim *sim, EventKind kind, guint64 time_ms);
 guint64 sim_local_now (const SimNode *sn, guint64 now_ms);
 void sim_process (DsmSim *sim, SimNode *sn);
