@@ -18,6 +18,7 @@
 #define EXIT_BAD_INPUT 2
 
 static const char *program_path;
+static const char *mutant_name;   /* the planted bug, in dsm-sim-mutant */
 
 static int
 usage_error (const char *format, ...) G_GNUC_PRINTF (1, 2);
@@ -75,8 +76,9 @@ print_failure (const char *path, const DsmScenario *scenario, const DsmSimReport
 {
   g_print ("FAILED %s: %s at t=%" G_GUINT64_FORMAT " ms: %s\n", scenario->name,
            dsm_invariant_to_string (r->failed_invariant), r->failed_at_ms, r->failure ? r->failure : "");
-  g_print ("  replay: %s run %s --seed %" G_GUINT64_FORMAT " --trace %s.trace\n", program_path,
-           path != NULL ? path : "SCENARIO.json", r->seed, scenario->name);
+  g_autofree char *mutant_arg = mutant_name != NULL ? g_strdup_printf (" --mutant=%s", mutant_name) : g_strdup ("");
+  g_print ("  replay: %s run %s --seed %" G_GUINT64_FORMAT " --trace %s.trace%s\n", program_path,
+           path != NULL ? path : "SCENARIO.json", r->seed, scenario->name, mutant_arg);
 }
 
 typedef struct {
@@ -173,14 +175,15 @@ cmd_run (int argc, char **argv, int mutant)
     { "history", 0, 0, G_OPTION_ARG_FILENAME, &history_path, "Write the client history (JSON lines) here", "FILE" },
     { NULL },
   };
-  g_autoptr(GOptionContext) context = g_option_context_new ("FILE|DIR - run scenarios");
+  g_autoptr(GOptionContext) context = g_option_context_new ("[FILE|DIR] - run scenarios (default: the bundled ones)");
   int status = EXIT_OK;
 
   g_option_context_add_main_entries (context, entries, NULL);
   if (!parse_options (context, &argc, &argv, &status))
     return status;
-  if (argc != 2)
+  if (argc > 2)
     return usage_error ("run takes one scenario file or folder");
+  const char *target = argc == 2 ? argv[1] : DSM_SCENARIOS_DIR;
 
   RunOptions opts = { .trace_path = trace_path, .history_path = history_path, .mutant = mutant };
   if (seed_text != NULL)
@@ -192,11 +195,11 @@ cmd_run (int argc, char **argv, int mutant)
     }
 
   g_autoptr(GError) error = NULL;
-  g_autoptr(GPtrArray) files = list_scenarios (argv[1], &error);
+  g_autoptr(GPtrArray) files = list_scenarios (target, &error);
   if (files == NULL)
     return usage_error ("%s", error->message);
   if (files->len == 0)
-    return usage_error ("%s: no scenario files (*.json)", argv[1]);
+    return usage_error ("%s: no scenario files (*.json)", target);
   if (files->len > 1 && (trace_path != NULL || history_path != NULL))
     return usage_error ("--trace and --history need a single scenario, not a folder");
 
@@ -372,7 +375,7 @@ static int
 cmd_explore (int argc, char **argv, int mutant)
 {
   g_autofree char *seeds_text = NULL, *first_text = NULL, *nodes_text = NULL, *base_path = NULL;
-  g_autofree char *out_dir = NULL, *mutant_name = NULL;
+  g_autofree char *out_dir = NULL;
   gboolean lost_fsync = FALSE, stop_first = FALSE, quiet = FALSE;
   GOptionEntry entries[] = {
     { "seeds", 0, 0, G_OPTION_ARG_STRING, &seeds_text, "How many seeds (default 100)", "N" },
@@ -383,9 +386,6 @@ cmd_explore (int argc, char **argv, int mutant)
     { "lost-fsync", 0, 0, G_OPTION_ARG_NONE, &lost_fsync, "Also lose fsyncs (outside what consensus survives)", NULL },
     { "stop-first", 0, 0, G_OPTION_ARG_NONE, &stop_first, "Stop at the first failure", NULL },
     { "quiet", 'q', 0, G_OPTION_ARG_NONE, &quiet, "No progress or failure details", NULL },
-#ifdef DSM_MUTANTS
-    { "mutant", 0, 0, G_OPTION_ARG_STRING, &mutant_name, "Plant this bug", "NAME" },
-#endif
     { NULL },
   };
   g_autoptr(GOptionContext) context = g_option_context_new ("- run random fault schedules");
@@ -405,18 +405,6 @@ cmd_explore (int argc, char **argv, int mutant)
   g_autoptr(DsmScenario) base = NULL;
   if (base_path != NULL && (base = dsm_scenario_new_from_file (base_path, &error)) == NULL)
     return usage_error ("%s", error->message);
-#ifdef DSM_MUTANTS
-  if (mutant_name != NULL)
-    {
-      mutant = 0;
-      for (int m = 1; m < DSM_MUTANT_N; m++)
-        if (g_strcmp0 (mutant_name, dsm_mutant_to_string ((DsmMutant) m)) == 0)
-          mutant = m;
-      if (mutant == 0)
-        return usage_error ("--mutant: no mutant named \"%s\"", mutant_name);
-    }
-#endif
-
   ExploreOptions o = {
     .first = first, .seeds = seeds, .nodes = (guint) nodes, .base = base,
     .out_dir = out_dir != NULL ? out_dir : "dsm-explore-failures", .lost_fsync = lost_fsync,
@@ -542,13 +530,13 @@ cmd_mutants (int argc, char **argv, int unused)
 {
   g_autofree char *seeds_text = NULL, *first_text = NULL;
   GOptionEntry entries[] = {
-    { "seeds", 0, 0, G_OPTION_ARG_STRING, &seeds_text, "Seeds to try per mutant (default 2000)", "N" },
+    { "seeds", 0, 0, G_OPTION_ARG_STRING, &seeds_text, "Seeds to try per mutant (default 10000)", "N" },
     { "first", 0, 0, G_OPTION_ARG_STRING, &first_text, "First seed (default 1)", "S" },
     { NULL },
   };
   g_autoptr(GOptionContext) context = g_option_context_new ("- show the checkers catch planted protocol bugs");
   int status = EXIT_OK;
-  guint64 seeds = 2000, first = 1;
+  guint64 seeds = 10000, first = 1;
   g_autoptr(GError) error = NULL;
 
   g_option_context_add_main_entries (context, entries, NULL);
@@ -611,8 +599,9 @@ cmd_mutants (int argc, char **argv, int unused)
 
 static const char *const summary =
   "Commands:\n"
-  "  run FILE|DIR [--seed N] [--trace FILE] [--history FILE]\n"
-  "                         run scenarios; a table, and a replay line per failure\n"
+  "  run [FILE|DIR] [--seed N] [--trace FILE] [--history FILE]\n"
+  "                         run scenarios (default: the bundled folder); a table,\n"
+  "                         and a replay line per failure\n"
   "  explore [--seeds N] [--first S] [--nodes N] [--base FILE] [--out DIR]\n"
   "                         random fault schedules, one per seed\n"
   "  replay TRACE           re-run a trace from its header and compare every event\n"
@@ -644,6 +633,23 @@ main (int argc, char **argv)
   argv[1] = argv[0];
   argc--;
   argv++;
+#ifdef DSM_MUTANTS
+  /* --mutant=NAME plants a bug for any command of this build. */
+  for (int i = 1; i < argc; i++)
+    if (g_str_has_prefix (argv[i], "--mutant="))
+      {
+        const char *name = argv[i] + strlen ("--mutant=");
+        for (int m = 1; m < DSM_MUTANT_N; m++)
+          if (g_strcmp0 (name, dsm_mutant_to_string ((DsmMutant) m)) == 0)
+            mutant = m;
+        if (mutant == 0)
+          return usage_error ("--mutant: no mutant named \"%s\"", name);
+        mutant_name = name;
+        memmove (&argv[i], &argv[i + 1], (argc - i) * sizeof argv[0]);
+        argc--;
+        i--;
+      }
+#endif
   if (g_strcmp0 (command, "run") == 0)
     return cmd_run (argc, argv, mutant);
   if (g_strcmp0 (command, "explore") == 0)
