@@ -1228,10 +1228,92 @@ compare_names (gconstpointer a, gconstpointer b)
   return strcmp (*(const char *const *) a, *(const char *const *) b);
 }
 
+/* Is this reply the command's outcome (rather than "nothing happened
+ * here" or "unknown")? */
+static gboolean
+op_is_outcome (const DsmHistoryOp *op)
+{
+  return op->completed
+         && (op->status == DSM_REPLY_OK
+             || (op->status == DSM_REPLY_REJECTED && op->reason == DSM_REJECT_INVALID_TRANSITION));
+}
+
+static gboolean
+op_had_no_effect (const DsmHistoryOp *op)
+{
+  return op->completed && op->status == DSM_REPLY_REJECTED && !op_is_outcome (op);
+}
+
+/* Transitions sent again with the same (client id, seq) are one logical
+ * operation: the cluster applies the pair at most once and answers every
+ * copy with its first outcome.  The merged operation is invoked with the
+ * first copy and completed by the first copy that reported the outcome;
+ * with no such copy it stays open (unknown), or had no effect if every
+ * copy was refused without one.  Returns the ops to check; merged ones are
+ * new and owned by @owned. */
+static GPtrArray *
+merge_retries (GPtrArray *ops, GPtrArray *owned, char **conflict, const char **conflict_machine)
+{
+  g_autoptr(GHashTable) groups = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  GPtrArray *out = g_ptr_array_new ();
+
+  for (guint i = 0; i < ops->len; i++)
+    {
+      const DsmHistoryOp *op = g_ptr_array_index (ops, i);
+      if (op->op != DSM_OP_TRANSITION || op->client_id == NULL)
+        {
+          g_ptr_array_add (out, (gpointer) op);
+          continue;
+        }
+      char *key = g_strdup_printf ("%s\x1f%" G_GUINT64_FORMAT, op->client_id, op->seq);
+      DsmHistoryOp *merged = g_hash_table_lookup (groups, key);
+      if (merged == NULL)
+        {
+          merged = dsm_history_op_copy (op);
+          g_ptr_array_add (owned, merged);
+          g_ptr_array_add (out, merged);
+          g_hash_table_insert (groups, key, merged);
+          continue;
+        }
+      g_free (key);
+      if (op_is_outcome (op) && op_is_outcome (merged) && *conflict == NULL
+          && (op->status != merged->status || g_strcmp0 (op->state, merged->state) != 0
+              || op->index != merged->index)
+          && (*conflict_machine = op->machine) != NULL)
+        *conflict = g_strdup_printf ("client \"%s\" seq %" G_GUINT64_FORMAT " was answered twice with different "
+                                     "outcomes: %s %s at index %" G_GUINT64_FORMAT " (op %" G_GUINT64_FORMAT
+                                     "), then %s %s at index %" G_GUINT64_FORMAT " (op %" G_GUINT64_FORMAT ")",
+                                     op->client_id, op->seq, dsm_reply_status_to_string (merged->status),
+                                     merged->state ? merged->state : "-", merged->index, merged->id,
+                                     dsm_reply_status_to_string (op->status), op->state ? op->state : "-",
+                                     op->index, op->id);
+      merged->invoke_ms = MIN (merged->invoke_ms, op->invoke_ms);
+      gboolean take = op_is_outcome (op)
+                      && (!op_is_outcome (merged) || op->complete_ms < merged->complete_ms);
+      if (!take && op_had_no_effect (merged) && !op_had_no_effect (op))
+        take = TRUE; /* an open copy beats "nothing happened" */
+      if (take)
+        {
+          merged->completed = op->completed;
+          merged->status = op->status;
+          merged->reason = op->reason;
+          merged->index = op->index;
+          merged->complete_ms = op->complete_ms;
+          g_free (merged->state);
+          merged->state = g_strdup (op->state);
+        }
+      if (!op_is_outcome (merged) && !op_had_no_effect (merged))
+        merged->completed = FALSE; /* open: it may still take effect */
+    }
+  return out;
+}
+
 gboolean
 dsm_linearizability_check (GPtrArray *ops, DsmConfig *config, guint64 max_states,
                            DsmLinearizabilityResult *result)
 {
+  g_autoptr(GPtrArray) owned = g_ptr_array_new_with_free_func ((GDestroyNotify) dsm_history_op_free);
+  g_autoptr(GPtrArray) all_ops = NULL;
   g_autoptr(GHashTable) by_machine = NULL;
   g_autofree const char **names = NULL;
   guint n_names = 0;
@@ -1245,6 +1327,19 @@ dsm_linearizability_check (GPtrArray *ops, DsmConfig *config, guint64 max_states
   result->linearizable = TRUE;
   if (max_states == 0)
     max_states = MAX_STATES_DEFAULT;
+
+  g_autofree char *conflict = NULL;
+  const char *conflict_machine = NULL;
+  all_ops = merge_retries (ops, owned, &conflict, &conflict_machine);
+  ops = all_ops;
+  if (conflict != NULL)
+    {
+      /* At-most-once promises every copy the first outcome. */
+      result->linearizable = FALSE;
+      result->machine = g_strdup (conflict_machine);
+      result->explanation = g_steal_pointer (&conflict);
+      return FALSE;
+    }
 
   /* P-compositionality: a history is linearizable exactly when each
    * instance's sub-history is. */

@@ -420,6 +420,60 @@ test_independent_machines (void)
   dsm_linearizability_result_clear (&result);
 }
 
+/* A transition sent again with the same (client id, seq): one operation. */
+static DsmHistoryOp *
+retry (GPtrArray *history, guint client, const char *to, guint64 invoke_ms, guint64 complete_ms,
+       const char *result, const char *state, guint64 index)
+{
+  DsmHistoryOp *op = tr (history, client, to, invoke_ms, complete_ms, result, state);
+  op->client_id = g_strdup ("c");
+  op->seq = 1;
+  op->index = index;
+  return op;
+}
+
+static void
+test_retry_is_one_operation (void)
+{
+  g_autoptr(DsmConfig) config = config_new ();
+  g_autoptr(GPtrArray) h = history_new ();
+
+  g_test_summary ("Copies of one (client id, seq) are one operation: the cluster applies it "
+                  "once and answers each copy with that outcome.");
+  retry (h, 1, "Running", 0, 10, "ok", "Running", 2);
+  retry (h, 1, "Running", 20, 30, "ok", "Running", 2);
+  rd (h, 2, 40, 50, "Running");
+  assert_linearizable (h, config);
+}
+
+static void
+test_retry_after_unknown (void)
+{
+  g_autoptr(DsmConfig) config = config_new ();
+  g_autoptr(GPtrArray) h = history_new ();
+
+  g_test_summary ("An 'unknown' copy and a later copy that reports the outcome are one "
+                  "operation, which may take effect from the first copy's invocation.");
+  retry (h, 1, "Running", 0, 100, "unknown", NULL, 0);
+  rd (h, 2, 40, 50, "Running");
+  retry (h, 1, "Running", 200, 210, "ok", "Running", 2);
+  assert_linearizable (h, config);
+}
+
+static void
+test_retry_with_another_outcome (void)
+{
+  g_autoptr(DsmConfig) config = config_new ();
+  g_autoptr(GPtrArray) h = history_new ();
+
+  g_test_summary ("Two copies of one (client id, seq) answered with different outcomes break "
+                  "at-most-once: a violation.");
+  retry (h, 1, "Running", 0, 10, "ok", "Running", 2);
+  retry (h, 1, "Running", 20, 30, "ok", "Running", 5);
+  g_autofree char *explanation = assert_violation (h, config, "m");
+  assert_contains (explanation, "answered twice");
+}
+
 static DsmConfig *
 config_new_with_door (void)
 {
@@ -1204,6 +1258,9 @@ main (int argc, char **argv)
   g_test_add_func ("/sim/linearizability/pending-both-ways", test_pending_both_ways);
   g_test_add_func ("/sim/linearizability/compare-and-set", test_compare_and_set);
   g_test_add_func ("/sim/linearizability/independent-machines", test_independent_machines);
+  g_test_add_func ("/sim/linearizability/retry-is-one-operation", test_retry_is_one_operation);
+  g_test_add_func ("/sim/linearizability/retry-after-unknown", test_retry_after_unknown);
+  g_test_add_func ("/sim/linearizability/retry-with-another-outcome", test_retry_with_another_outcome);
   g_test_add_func ("/sim/linearizability/custom-definition", test_custom_definition);
   g_test_add_func ("/sim/linearizability/definition-chosen-by-creation",
                    test_definition_chosen_by_creation);
