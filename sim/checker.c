@@ -55,7 +55,7 @@ struct _DsmChecker {
   GArray *committed;          /* Committed, by index (0 unused) */
   GHashTable *model;          /* machine -> canonical state (the validity model) */
   GHashTable *model_defs;     /* machine -> definition */
-  GHashTable *model_sessions; /* "client\x1fseq" -> present */
+  GHashTable *model_sessions; /* DsmCommand of a committed entry, by (client, seq) */
   GHashTable *acked;          /* index -> DsmHistoryOp (copy) */
   gboolean failed;
   DsmInvariant failed_invariant;
@@ -68,6 +68,22 @@ static void
 committed_clear (Committed *c)
 {
   g_clear_pointer (&c->entry, dsm_entry_unref);
+}
+
+/* The validity model's sessions are keyed by the committed entries' own
+ * commands (the checker keeps those entries), compared by (client, seq). */
+static guint
+session_hash (gconstpointer p)
+{
+  const DsmCommand *cmd = p;
+  return g_str_hash (cmd->client_id) * 31u + (guint) cmd->seq;
+}
+
+static gboolean
+session_equal (gconstpointer a, gconstpointer b)
+{
+  const DsmCommand *x = a, *y = b;
+  return x->seq == y->seq && strcmp (x->client_id, y->client_id) == 0;
 }
 
 DsmChecker *
@@ -83,7 +99,7 @@ dsm_checker_new (DsmConfig *config, guint32 invariants)
   g_array_set_size (checker->committed, 1);
   checker->model = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   checker->model_defs = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
-  checker->model_sessions = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  checker->model_sessions = g_hash_table_new (session_hash, session_equal);
   checker->acked = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free,
                                           (GDestroyNotify) dsm_history_op_free);
   return checker;
@@ -133,12 +149,6 @@ dsm_checker_leader (DsmChecker *checker, guint64 now_ms, DsmNodeId id, guint64 e
                       GPOINTER_TO_UINT (other), id, epoch);
 }
 
-static char *
-session_key (const DsmCommand *cmd)
-{
-  return g_strdup_printf ("%s\x1f%" G_GUINT64_FORMAT, cmd->client_id, cmd->seq);
-}
-
 /* The validity model: the machines' states from the committed sequence,
  * with the definitions' rules and the clients' (id, seq) dedupe. */
 static void
@@ -150,7 +160,7 @@ check_validity (DsmChecker *checker, guint64 now_ms, const DsmApplied *applied)
 
   if (entry->kind == DSM_ENTRY_NOOP)
     return;
-  g_autofree char *key = cmd->client_id != NULL ? session_key (cmd) : NULL;
+  const DsmCommand *key = cmd->client_id != NULL ? cmd : NULL;
   if (r->duplicate || r->status == DSM_REPLY_UNKNOWN)
     {
       /* No effect; a duplicate must repeat something that was applied. */
@@ -168,7 +178,7 @@ check_validity (DsmChecker *checker, guint64 now_ms, const DsmApplied *applied)
       return;
     }
   if (key != NULL)
-    g_hash_table_add (checker->model_sessions, g_steal_pointer (&key));
+    g_hash_table_add (checker->model_sessions, (gpointer) key);
 
   const DsmMachineDef *def = g_hash_table_lookup (checker->model_defs, cmd->machine);
   const DsmMachineDef *named = dsm_config_find_definition (checker->config, cmd->definition);

@@ -37,6 +37,9 @@ clients_init (DsmSim *sim)
       dsm_prng_init (&c->prng, sim->seed, "client", i);
     }
   sim->workload_end_ms = w->clients > 0 ? w->start_ms + w->duration_ms : 0;
+  sim->machine_names = g_new0 (char *, MAX (w->machines, 1) + 1);
+  for (guint i = 0; i < MAX (w->machines, 1); i++)
+    sim->machine_names[i] = g_strdup_printf ("m%u", i);
 }
 
 void
@@ -48,6 +51,7 @@ clients_clear (DsmSim *sim)
   g_hash_table_unref (sim->requests);
   g_hash_table_unref (sim->observed);
   g_ptr_array_unref (sim->ops);
+  g_strfreev (sim->machine_names);
 }
 
 guint
@@ -191,8 +195,8 @@ workload_next (DsmSim *sim, Client *c)
 {
   const DsmWorkload *w = &sim->scenario->workload;
   const DsmMachineDef *def = dsm_config_find_definition (sim->config, w->definition);
-  g_autofree char *machine = g_strdup_printf ("m%u", (guint) dsm_prng_range (&c->prng, 0, MAX (w->machines, 1) - 1));
-  DsmCommand cmd = { .machine = machine, .definition = w->definition };
+  const char *machine = sim->machine_names[dsm_prng_range (&c->prng, 0, MAX (w->machines, 1) - 1)];
+  DsmCommand cmd = { .machine = (char *) machine, .definition = w->definition };
 
   g_assert (c->current == NULL);
   if (dsm_prng_chance (&c->prng, w->read_percent))

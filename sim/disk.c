@@ -8,7 +8,12 @@
  * real record format) are made only once a fault damages the disk, and
  * from then on recovery runs the real record scanner over them.  An
  * undamaged disk recovers by folding its durable records, which is what
- * the scanner would return for their bytes (tests/sim checks that). */
+ * the scanner would return for their bytes (tests/sim/test-disk.c,
+ * /sim/disk/fold-equals-scanner, checks that).
+ *
+ * Once a snapshot is durable the records it covers are compacted away,
+ * one fsync later: the last fsync's records stay apart, so a LOST_FSYNC
+ * armed afterwards can still lose exactly them. */
 #include "disk.h"
 
 #include <string.h>
@@ -27,6 +32,7 @@ struct _DsmSimDisk {
   gboolean syncing;
   guint64 sync_target;
   DsmDiskFault armed;
+  gboolean compact_due;     /* a snapshot became durable: compact at the next fsync */
   guint64 fsyncs;
 
   /* Once damaged: the records' bytes, and where each record ends. */
@@ -191,20 +197,24 @@ dsm_sim_disk_sync_end (DsmSimDisk *disk, guint64 target_seq)
   g_assert (disk->syncing && disk->sync_target == target_seq);
   disk->syncing = FALSE;
   disk->fsyncs++;
+  /* Compact what the fsyncs before this one made durable (a snapshot among
+   * it), never the previous fsync's records alone: see the top. */
+  if (disk->compact_due && disk->bytes == NULL && disk->armed == DSM_DISK_FAULT_NONE)
+    {
+      compact (disk);
+      disk->compact_due = FALSE;
+    }
   disk->n_durable_before = disk->n_durable;
 
-  gboolean snapshot = FALSE;
   while (disk->n_durable < disk->records->len)
     {
       const DsmPersist *p = disk->records->pdata[disk->n_durable];
       if (p->seq > target_seq)
         break;
-      snapshot = snapshot || p->kind == DSM_PERSIST_SNAPSHOT;
+      disk->compact_due = disk->compact_due || p->kind == DSM_PERSIST_SNAPSHOT;
       disk->n_durable++;
     }
   disk->synced_seq = MAX (disk->synced_seq, target_seq);
-  if (snapshot && disk->bytes == NULL && disk->armed == DSM_DISK_FAULT_NONE)
-    compact (disk);
 }
 
 void
@@ -255,6 +265,7 @@ dsm_sim_disk_crash (DsmSimDisk *disk)
   disk->n_durable = MIN (disk->n_durable, keep);
   disk->n_durable_before = MIN (disk->n_durable_before, keep);
   disk->syncing = FALSE;
+  disk->compact_due = FALSE; /* the snapshot may be gone; the next one compacts */
   if (disk->armed != DSM_DISK_FAULT_CORRUPT_RECORD)
     disk->armed = DSM_DISK_FAULT_NONE;
   return g_strdup_printf ("%s (%u records%s)", what, lost, torn ? ", one of them in part" : "");

@@ -1251,31 +1251,54 @@ op_had_no_effect (const DsmHistoryOp *op)
  * with no such copy it stays open (unknown), or had no effect if every
  * copy was refused without one.  Returns the ops to check; merged ones are
  * new and owned by @owned. */
+/* Groups transitions by (client id, seq), without formatting a key. */
+static guint
+retry_hash (gconstpointer p)
+{
+  const DsmHistoryOp *op = p;
+  return g_str_hash (op->client_id) * 31u + (guint) op->seq;
+}
+
+static gboolean
+retry_equal (gconstpointer a, gconstpointer b)
+{
+  const DsmHistoryOp *x = a, *y = b;
+  return x->seq == y->seq && strcmp (x->client_id, y->client_id) == 0;
+}
+
 static GPtrArray *
 merge_retries (GPtrArray *ops, GPtrArray *owned, char **conflict, const char **conflict_machine)
 {
-  g_autoptr(GHashTable) groups = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  g_autoptr(GHashTable) counts = g_hash_table_new (retry_hash, retry_equal);
+  g_autoptr(GHashTable) groups = g_hash_table_new (retry_hash, retry_equal);
   GPtrArray *out = g_ptr_array_new ();
 
+  /* Most pairs have one copy: only groups of two or more get a merged op. */
   for (guint i = 0; i < ops->len; i++)
     {
       const DsmHistoryOp *op = g_ptr_array_index (ops, i);
-      if (op->op != DSM_OP_TRANSITION || op->client_id == NULL)
+      if (op->op == DSM_OP_TRANSITION && op->client_id != NULL)
+        g_hash_table_insert (counts, (gpointer) op,
+                             GUINT_TO_POINTER (GPOINTER_TO_UINT (g_hash_table_lookup (counts, op)) + 1));
+    }
+  for (guint i = 0; i < ops->len; i++)
+    {
+      const DsmHistoryOp *op = g_ptr_array_index (ops, i);
+      if (op->op != DSM_OP_TRANSITION || op->client_id == NULL
+          || GPOINTER_TO_UINT (g_hash_table_lookup (counts, op)) < 2)
         {
           g_ptr_array_add (out, (gpointer) op);
           continue;
         }
-      char *key = g_strdup_printf ("%s\x1f%" G_GUINT64_FORMAT, op->client_id, op->seq);
-      DsmHistoryOp *merged = g_hash_table_lookup (groups, key);
+      DsmHistoryOp *merged = g_hash_table_lookup (groups, op);
       if (merged == NULL)
         {
           merged = dsm_history_op_copy (op);
           g_ptr_array_add (owned, merged);
           g_ptr_array_add (out, merged);
-          g_hash_table_insert (groups, key, merged);
+          g_hash_table_add (groups, merged);
           continue;
         }
-      g_free (key);
       if (op_is_outcome (op) && op_is_outcome (merged) && *conflict == NULL
           && (op->status != merged->status || g_strcmp0 (op->state, merged->state) != 0
               || op->index != merged->index)

@@ -333,6 +333,7 @@ script_advance (DsmSim *sim)
       if (sim->now_ms < start)
         {
           script_timer (sim, start);
+          sim->script_next_ms = start;
           return;
         }
       run_step (sim, step);
@@ -358,6 +359,8 @@ script_poll (DsmSim *sim)
   switch (sim->script)
     {
     case SCRIPT_READY:
+      if (sim->now_ms < sim->script_next_ms)
+        return; /* the next step's time has not come */
       break;
     case SCRIPT_WAITING:
       if (sim->now_ms < sim->script_deadline)

@@ -125,10 +125,12 @@ struct _DsmSim {
   Client *clients;          /* workload clients, then the script's client */
   guint n_clients;
   GHashTable *observed;     /* machine -> last state a client saw (biases choices) */
+  char **machine_names;     /* "m0".."m{machines-1}" */
   guint64 workload_end_ms;
 
   guint step;
   GHashTable *script_wakeups; /* virtual times an EV_SCRIPT is already scheduled for */
+  guint64 script_next_ms;   /* SCRIPT_READY: when the next step may start */
   ScriptPhase script;
   guint64 script_deadline;
   guint64 prev_done_ms;
