@@ -34,6 +34,10 @@ snapshot_maybe_take (DsmNode *node)
       || applied < node->snapshot_index + threshold)
     return;
 
+  /* Entries applied but not yet handed to a persist (a follower applies
+   * what it appends before the flush) must be written before the
+   * snapshot that covers them, or the durable log would restart below it. */
+  node_persist_entries_flush (node);
   g_clear_pointer (&node->pending_snapshot, g_bytes_unref);
   node->pending_snapshot = dsm_store_snapshot (node->store);
   node->pending_index = applied;
