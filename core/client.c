@@ -186,7 +186,10 @@ request_finish (DsmNode *node, Request *req, const Outcome *o)
   if (req->origin == DSM_NODE_NONE)
     {
       reply_local (node, req, o);
-      g_hash_table_remove (node->by_id, &req->request_id);
+      /* A request refused for reusing a pending id must not unregister
+       * the pending one. */
+      if (g_hash_table_lookup (node->by_id, &req->request_id) == req)
+        g_hash_table_remove (node->by_id, &req->request_id);
     }
   else
     reply_remote (node, req, o);

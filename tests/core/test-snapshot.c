@@ -1,0 +1,214 @@
+/* tests/core/test-snapshot.c: one node's snapshots, message by message
+ * (PROTOCOL.md section 11): taking one every snapshot_threshold_entries and
+ * compacting once it is durable; receiving one in chunks and installing it. */
+#include "log.h"
+#include "node-rig.h"
+
+static void
+test_taken_after_threshold (void)
+{
+  DsmConfig *config = rig_config (3);
+  config->snapshot_threshold_entries = 4;
+  g_autoptr(Rig) rig = rig_new (config, NULL);
+  static const guint64 epochs[] = { 1, 1, 1, 1 };
+
+  g_test_summary ("Every snapshot_threshold_entries applied entries a node persists a snapshot "
+                  "of its store, and drops the log it covers (keeping a trailing half "
+                  "threshold) only once that snapshot is durable.");
+  rig_step (rig, rig_proposal (2, 1, 0, 0, 3, epochs, 4));
+  g_assert_cmpuint (dsm_node_get_applied_index (rig->node), ==, 3);
+  g_assert_cmpuint (rig_count_persists (rig, DSM_PERSIST_SNAPSHOT), ==, 0);
+
+  rig_step (rig, rig_commit (2, 1, 4, 0));
+  g_assert_cmpuint (dsm_node_get_applied_index (rig->node), ==, 4);
+  DsmPersist *persist = rig_find_persist (rig, DSM_PERSIST_SNAPSHOT);
+  g_assert_nonnull (persist);
+  g_assert_cmpuint (persist->index, ==, 4);
+  g_assert_cmpuint (persist->snapshot_epoch, ==, 1);
+  g_assert_false (persist->reset_log);
+  g_assert_nonnull (persist->snapshot);
+  g_assert_cmpuint (dsm_log_start_index (dsm_node_get_log (rig->node)), ==, 0);
+
+  rig_persist_all (rig);
+  g_assert_cmpuint (dsm_log_start_index (dsm_node_get_log (rig->node)), ==, 4 - 4 / 2);
+  g_assert_cmpuint (dsm_node_get_last_index (rig->node), ==, 4);
+  g_assert_cmpuint (dsm_node_get_metrics (rig->node)->snapshots_taken, ==, 1);
+  g_assert_cmpuint (rig_count_events (rig, DSM_EVENT_SNAPSHOT), ==, 1);
+}
+
+/* A leader's store after applying a no-op and two transitions at epoch 1,
+ * and its snapshot cut into three chunks. */
+typedef struct {
+  DsmStore *store;
+  GBytes *bytes;
+  GBytes *chunks[3];
+  gsize offsets[3];
+} Source;
+
+static void
+source_init (Source *src, DsmConfig *config)
+{
+  g_autoptr(DsmEntry) noop = dsm_entry_new (1, 1, DSM_ENTRY_NOOP, NULL);
+  g_autoptr(DsmEntry) first = rig_command_entry (2, 1, "m", "Running");
+  g_autoptr(DsmEntry) second = rig_command_entry (3, 1, "n", "Running");
+  DsmEntry *entries[] = { noop, first, second };
+
+  src->store = dsm_store_new (config);
+  for (guint i = 0; i < G_N_ELEMENTS (entries); i++)
+    {
+      DsmApplyResult result;
+      dsm_store_apply (src->store, entries[i], &result);
+      g_assert_cmpint (result.status, ==, DSM_REPLY_OK);
+      dsm_apply_result_clear (&result);
+    }
+  src->bytes = dsm_store_snapshot (src->store);
+  gsize size = g_bytes_get_size (src->bytes);
+  g_assert_cmpuint (size, >=, 3);
+  for (guint i = 0; i < 3; i++)
+    {
+      src->offsets[i] = i * (size / 3);
+      gsize end = i == 2 ? size : (i + 1) * (size / 3);
+      src->chunks[i] = g_bytes_new_from_bytes (src->bytes, src->offsets[i], end - src->offsets[i]);
+    }
+}
+
+static void
+source_clear (Source *src)
+{
+  for (guint i = 0; i < 3; i++)
+    g_bytes_unref (src->chunks[i]);
+  g_bytes_unref (src->bytes);
+  dsm_store_free (src->store);
+}
+
+static DsmMessage *
+chunk (const Source *src, guint i)
+{
+  DsmMessage *msg = rig_message (DSM_MSG_SNAPSHOT, 2, 1);
+
+  msg->last_index = 3;
+  msg->last_epoch = 1;
+  msg->snapshot_offset = src->offsets[i];
+  msg->data = g_bytes_ref (src->chunks[i]);
+  msg->done = i == 2;
+  return msg;
+}
+
+static DsmMessage *
+chunk_ack (Rig *rig)
+{
+  DsmMessage *ack = rig_find_message (rig, DSM_MSG_ACK, 2);
+
+  g_assert_nonnull (ack);
+  g_assert_cmpuint (ack->last_index, ==, 3);
+  return ack;
+}
+
+static void
+test_install_in_order (void)
+{
+  g_autoptr(Rig) rig = rig_new (rig_config (3), NULL);
+  Source src;
+
+  g_test_summary ("Chunks received in order are each acknowledged with the next offset; the "
+                  "last one installs the snapshot whole (same store as the sender's), persists "
+                  "it, and Acks match_index = its index once durable.");
+  source_init (&src, rig->config);
+  rig_follow (rig, 2, 1);
+
+  for (guint i = 0; i < 2; i++)
+    {
+      rig_step (rig, chunk (&src, i));
+      DsmMessage *ack = chunk_ack (rig);
+      g_assert_cmpuint (ack->snapshot_offset, ==, src.offsets[i + 1]);
+      g_assert_cmpuint (ack->match_index, ==, 0);
+    }
+  rig_step (rig, chunk (&src, 2));
+  DsmPersist *persist = rig_find_persist (rig, DSM_PERSIST_SNAPSHOT);
+  g_assert_nonnull (persist);
+  g_assert_cmpuint (persist->index, ==, 3);
+  g_assert_true (persist->reset_log);
+  g_assert_null (rig_find_message (rig, DSM_MSG_ACK, 2));
+  g_assert_cmpuint (dsm_store_digest (dsm_node_get_store (rig->node)), ==, dsm_store_digest (src.store));
+  g_assert_cmpuint (dsm_node_get_commit_index (rig->node), ==, 3);
+  g_assert_cmpuint (dsm_node_get_applied_index (rig->node), ==, 3);
+  g_assert_cmpuint (dsm_node_get_last_index (rig->node), ==, 3);
+
+  rig_persist_all (rig);
+  g_assert_cmpuint (chunk_ack (rig)->match_index, ==, 3);
+  source_clear (&src);
+}
+
+static void
+test_out_of_order_chunk (void)
+{
+  g_autoptr(Rig) rig = rig_new (rig_config (3), NULL);
+  Source src;
+
+  g_test_summary ("A chunk past the bytes received so far is answered with the offset the "
+                  "follower wants, so a lost chunk is resent rather than the whole snapshot.");
+  source_init (&src, rig->config);
+  rig_follow (rig, 2, 1);
+  rig_step (rig, chunk (&src, 0));
+
+  rig_step (rig, chunk (&src, 2));
+  DsmMessage *ack = chunk_ack (rig);
+  g_assert_cmpuint (ack->snapshot_offset, ==, src.offsets[1]);
+  g_assert_cmpuint (ack->match_index, ==, 0);
+  g_assert_cmpuint (dsm_node_get_applied_index (rig->node), ==, 0);
+
+  rig_step (rig, chunk (&src, 1));
+  g_assert_cmpuint (chunk_ack (rig)->snapshot_offset, ==, src.offsets[2]);
+  source_clear (&src);
+}
+
+static void
+test_chunk_without_start (void)
+{
+  g_autoptr(Rig) rig = rig_new (rig_config (3), NULL);
+  Source src;
+
+  g_test_summary ("A middle chunk with no transfer under way is answered with offset 0: start "
+                  "again from the beginning.");
+  source_init (&src, rig->config);
+  rig_follow (rig, 2, 1);
+  rig_step (rig, chunk (&src, 1));
+
+  DsmMessage *ack = chunk_ack (rig);
+  g_assert_cmpuint (ack->snapshot_offset, ==, 0);
+  g_assert_cmpuint (ack->match_index, ==, 0);
+  source_clear (&src);
+}
+
+static void
+test_covered_snapshot_acked (void)
+{
+  static const guint64 log_epochs[] = { 1, 1, 1 };
+  g_autoptr(Rig) rig = rig_new_with_log (rig_config (3), 1, log_epochs, 3);
+  Source src;
+
+  g_test_summary ("A snapshot at or below the follower's commit index is acknowledged without "
+                  "being installed: the follower already has it all.");
+  source_init (&src, rig->config);
+  rig_step (rig, rig_commit (2, 1, 3, 0));
+  g_assert_cmpuint (dsm_node_get_commit_index (rig->node), ==, 3);
+  guint64 digest = dsm_store_digest (dsm_node_get_store (rig->node));
+
+  rig_step (rig, chunk (&src, 0));
+  g_assert_cmpuint (chunk_ack (rig)->match_index, ==, 3);
+  g_assert_cmpuint (rig_count_persists (rig, DSM_PERSIST_SNAPSHOT), ==, 0);
+  g_assert_cmpuint (dsm_store_digest (dsm_node_get_store (rig->node)), ==, digest);
+  source_clear (&src);
+}
+
+int
+main (int argc, char **argv)
+{
+  g_test_init (&argc, &argv, NULL);
+  g_test_add_func ("/core/node/snapshot/taken-after-threshold", test_taken_after_threshold);
+  g_test_add_func ("/core/node/snapshot/install-in-order", test_install_in_order);
+  g_test_add_func ("/core/node/snapshot/out-of-order-chunk", test_out_of_order_chunk);
+  g_test_add_func ("/core/node/snapshot/chunk-without-start", test_chunk_without_start);
+  g_test_add_func ("/core/node/snapshot/covered-snapshot-acked", test_covered_snapshot_acked);
+  return g_test_run ();
+}
