@@ -18,6 +18,7 @@ static const char *const kind_names[DSM_EVENT_N_KINDS] = {
   [DSM_EVENT_PEER_REACHABLE] = "peer_reachable",
   [DSM_EVENT_TIMEOUT] = "timeout",
   [DSM_EVENT_SNAPSHOT] = "snapshot",
+  [DSM_EVENT_DATA_LOSS] = "data_loss",
 };
 
 const char *
@@ -44,6 +45,7 @@ dsm_event_level (const DsmEvent *event)
     case DSM_EVENT_STEP_DOWN:
     case DSM_EVENT_TIMEOUT:
     case DSM_EVENT_PEER_UNREACHABLE:
+    case DSM_EVENT_DATA_LOSS:
       return G_LOG_LEVEL_WARNING;
     case DSM_EVENT_ROLE_CHANGE:
     case DSM_EVENT_ELECTION_START:
@@ -101,6 +103,10 @@ dsm_event_format (const DsmEvent *event)
       return g_strdup_printf ("node %u reachable again (match index %" G_GUINT64_FORMAT ")", event->peer, event->index);
     case DSM_EVENT_TIMEOUT:
       return g_strdup_printf ("request %" G_GUINT64_FORMAT " timed out, outcome unknown: %s", event->value, detail);
+    case DSM_EVENT_DATA_LOSS:
+      return g_strdup_printf ("node %u lost acknowledged entries: its log ends at index %" G_GUINT64_FORMAT
+                              ", it had acknowledged %" G_GUINT64_FORMAT "; replicating them again",
+                              event->peer, event->index, event->value);
     case DSM_EVENT_SNAPSHOT:
       if (event->peer == DSM_NODE_NONE)
         return g_strdup_printf ("snapshot taken at index %" G_GUINT64_FORMAT, event->index);

@@ -23,6 +23,7 @@ typedef enum {
   DSM_EVENT_PEER_REACHABLE,    /* an unreachable peer answered again */
   DSM_EVENT_TIMEOUT,           /* client request answered "outcome unknown"; value = request id */
   DSM_EVENT_SNAPSHOT,          /* a snapshot taken (peer 0) or installed (peer = leader) at index */
+  DSM_EVENT_DATA_LOSS,         /* peer's log ends at index, before what it acknowledged (value) */
   DSM_EVENT_N_KINDS,
 } DsmEventKind;
 

@@ -127,6 +127,7 @@ dsm_metrics_render (const DsmMetrics *m, DsmNodeId node, GString *out)
                    nl, "reason", m->rejects_sent, DSM_REJECT_N_REASONS, reject_reason_name);
   render_counter (out, "dsm_retries_total", "Unanswered Proposals resent.", nl, m->retries);
   render_counter (out, "dsm_peers_unreachable_total", "Times a peer was marked unreachable after its retries.", nl, m->peers_unreachable_total);
+  render_counter (out, "dsm_peer_data_losses_total", "Times a peer's log ended before entries it had acknowledged (its disk lost them).", nl, m->peers_data_loss);
   render_counter (out, "dsm_elections_started_total", "Elections started (real rounds, not pre-votes).", nl, m->elections_started);
   render_counter (out, "dsm_elections_won_total", "Elections won.", nl, m->elections_won);
   render_counter (out, "dsm_elections_lost_total", "Elections lost or abandoned.", nl, m->elections_lost);

@@ -37,6 +37,7 @@ typedef struct {
   guint64 rejects_sent[DSM_REJECT_N_REASONS];
   guint64 retries;
   guint64 peers_unreachable_total;   /* times a peer became unreachable */
+  guint64 peers_data_loss;           /* times a peer's log ended before what it acknowledged */
   guint64 elections_started;
   guint64 elections_won;
   guint64 elections_lost;

@@ -393,6 +393,16 @@ replication_on_reject (DsmNode *node, const DsmMessage *msg)
   Peer *peer = on_answer (node, msg);
   if (peer->snapshot != NULL || msg->prev_index < peer->match_index)
     return; /* answers a Proposal from before the snapshot or the last Ack */
+  if (msg->hint_epoch == 0 && msg->hint_index <= peer->match_index)
+    {
+      /* The follower's log ends before entries it acknowledged: its disk
+       * lost them (a lying fsync, outside what consensus can promise to
+       * survive).  Replicate them again rather than retry forever. */
+      node->metrics.peers_data_loss++;
+      node_event (node, DSM_EVENT_DATA_LOSS, peer->id, msg->hint_index - 1, peer->match_index,
+                  DSM_REJECT_NONE, NULL);
+      peer->match_index = msg->hint_index - 1;
+    }
   guint64 next = MIN (msg->prev_index, msg->hint_index);
   peer->next_index = MAX (peer->match_index + 1, MAX (next, 1));
   peer->probing = TRUE;
@@ -516,7 +526,17 @@ replication_on_commit (DsmNode *node, const DsmMessage *msg)
 {
   if (!replication_follow_leader (node, msg))
     return;
+  guint64 last = dsm_log_last_index (node->log);
   if (msg->commit_index > node->commit_index)
-    node_set_commit (node, MIN (msg->commit_index, dsm_log_last_index (node->log)));
+    node_set_commit (node, MIN (msg->commit_index, last));
+  if (msg->commit_index > last)
+    {
+      /* The leader only tells us what we acknowledged: we lost some of it
+       * (a disk that lied about an fsync).  Say where our log ends. */
+      DsmMessage about = *msg;
+      about.prev_index = msg->commit_index;
+      replication_send_reject (node, msg->from, DSM_REJECT_LOG_MISMATCH, &about);
+      return;
+    }
   send_ack (node, msg, 0);
 }
