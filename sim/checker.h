@@ -37,7 +37,7 @@ typedef struct _DsmChecker DsmChecker;
 /**
  * dsm_checker_new:
  * @invariants: bits (1 << DsmInvariant) to check; failures of the others
- *   are counted but do not fail the run.
+ *   are ignored: they do not fail the run.
  */
 DsmChecker *dsm_checker_new (DsmConfig *config, guint32 invariants);
 void dsm_checker_free (DsmChecker *checker);

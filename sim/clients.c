@@ -139,6 +139,7 @@ clients_issue (DsmSim *sim, guint client, const DsmCommand *cmd, DsmNodeId node,
   sim->report.ops++;
   if (scripted)
     sim->scripted_pending++;
+  co->node = node; /* for the trace: the node the first attempt goes to */
   trace_op (sim, "invoke", co);
   client_send (sim, co, node);
   return co;

@@ -23,6 +23,7 @@ typedef enum {
   FAULT_BOUNCE,         /* crash a node and restart it moments later */
   FAULT_BOUNCE_LEADER,
   FAULT_CHURN,          /* leaders cut off and crashed in quick succession */
+  FAULT_POWER_LOSS,     /* every node at once, unsynced writes gone */
   FAULT_N,
 } FaultKind;
 
@@ -45,6 +46,7 @@ static const guint fault_enable_percent[FAULT_N] = {
   [FAULT_BOUNCE] = 40,
   [FAULT_BOUNCE_LEADER] = 40,
   [FAULT_CHURN] = 40,
+  [FAULT_POWER_LOSS] = 30,
 };
 
 static guint64
@@ -190,11 +192,17 @@ append_fault (GArray *steps, DsmPrng *prng, FaultKind kind, guint nodes, guint64
          * on too few nodes: the history that makes a careless commit rule
          * lose data (Raft's figure 8). */
         guint64 t = at;
-        guint rounds = (guint) pick (prng, 2, 5);
+        guint rounds = (guint) pick (prng, 2, 8);
         for (guint r = 0; r < rounds; r++)
           {
             add_step (steps, t, "\"do\":\"isolate\",\"node\":\"leader\"");
             t += pick (prng, 30, 400);
+            if (dsm_prng_chance (prng, 30))
+              {
+                /* The next leader too, before either is back. */
+                add_step (steps, t, "\"do\":\"isolate\",\"node\":\"leader\"");
+                t += pick (prng, 30, 400);
+              }
             add_step (steps, t, "\"do\":\"crash\",\"node\":\"leader\"");
             t += pick (prng, 0, 200);
             add_step (steps, t, "\"do\":\"heal\"");
@@ -204,6 +212,11 @@ append_fault (GArray *steps, DsmPrng *prng, FaultKind kind, guint nodes, guint64
           }
         return;
       }
+    case FAULT_POWER_LOSS:
+      /* What was acknowledged must be on a quorum's disks by now. */
+      add_step (steps, at, "\"do\":\"crash\",\"node\":\"all\"");
+      add_step (steps, at + pick (prng, 1, 200), "\"do\":\"restart\",\"node\":\"all\"");
+      return;
     case FAULT_SKEW:
       add_step (steps, at, "\"do\":\"skew\",\"node\":%u,\"rate\":%.2f",
                               a, 0.8 + 0.4 * dsm_prng_double (prng));
@@ -264,7 +277,7 @@ dsm_explore_generate (guint64 seed, const DsmExploreOptions *options, GError **e
     {
       /* The configuration is part of the swarm: small batches and windows
        * make partial acknowledgements, short timeouts make elections. */
-      static const guint batches[] = { 1, 2, 3, 8, 64, 256 };
+      static const guint batches[] = { 1, 1, 2, 3, 8, 64, 256 };
       guint snapshot = pick (&prng, 0, 1) ? 50 + (guint) pick (&prng, 0, 200) : 10000;
       guint batch = batches[pick (&prng, 0, G_N_ELEMENTS (batches) - 1)];
       guint inflight = (guint) pick (&prng, 1, 8);
@@ -289,7 +302,9 @@ dsm_explore_generate (guint64 seed, const DsmExploreOptions *options, GError **e
   guint machines = (guint) pick (&prng, 1, 6);
   guint rate = (guint) pick (&prng, 20, 300);
   guint reads = (guint) pick (&prng, 0, 50);
-  const char *target = pick (&prng, 0, 1) ? "leader" : "random";
+  /* Clients that follow leader hints keep feeding a leader that was just
+   * cut off: entries of its epoch stranded on one node, which churn needs. */
+  const char *target = dsm_prng_chance (&prng, enabled[FAULT_CHURN] ? 80 : 50) ? "leader" : "random";
   g_string_append_printf (out, "\"workload\":{\"clients\":%u,\"machines\":%u,\"rate_per_s\":%u,\"read_percent\":%u,"
                           "\"duration_ms\":%" G_GUINT64_FORMAT ",\"target\":\"%s\"},",
                           clients, machines, rate, reads, duration, target);

@@ -376,7 +376,10 @@ script_poll (DsmSim *sim)
           condition_holds (sim, step, why);
           script_fail (sim, step, "not met within %" G_GUINT64_FORMAT " ms%s%s", step->within_ms,
                        why->len ? ": " : "", why->str);
-          return;
+          /* Past its deadline the step is over either way: when the
+           * scenario does not check expectations the script goes on
+           * (script_advance() stops at a checked failure). */
+          step_done (sim);
         }
       else
         return;
@@ -390,7 +393,7 @@ script_poll (DsmSim *sim)
       else if (sim->now_ms >= sim->script_deadline)
         {
           script_fail (sim, step, "no reply within %" G_GUINT64_FORMAT " ms", step->within_ms);
-          return;
+          step_done (sim);
         }
       else
         return;

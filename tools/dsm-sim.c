@@ -86,8 +86,31 @@ typedef struct {
   guint64 seed;
   const char *trace_path;
   const char *history_path;
+  gboolean json;
   int mutant;
 } RunOptions;
+
+/* One JSON object per scenario, every field of DsmSimReport plus the wall
+ * time of the run (for tools/bench, docs/BENCHMARKS.md). */
+static void
+print_json (const DsmScenario *scenario, const DsmSimReport *r, double wall_s)
+{
+  g_print ("{\"scenario\":\"%s\",\"ok\":%s,\"failed_invariant\":\"%s\",\"seed\":%" G_GUINT64_FORMAT
+           ",\"virtual_ms\":%" G_GUINT64_FORMAT ",\"events\":%" G_GUINT64_FORMAT
+           ",\"messages_sent\":%" G_GUINT64_FORMAT ",\"messages_delivered\":%" G_GUINT64_FORMAT
+           ",\"messages_dropped\":%" G_GUINT64_FORMAT ",\"messages_duplicated\":%" G_GUINT64_FORMAT
+           ",\"messages_corrupted\":%" G_GUINT64_FORMAT ",\"ops\":%" G_GUINT64_FORMAT ",\"ops_ok\":%" G_GUINT64_FORMAT
+           ",\"ops_rejected\":%" G_GUINT64_FORMAT ",\"ops_unknown\":%" G_GUINT64_FORMAT ",\"commits\":%" G_GUINT64_FORMAT
+           ",\"entries_committed\":%" G_GUINT64_FORMAT ",\"elections\":%" G_GUINT64_FORMAT ",\"retries\":%" G_GUINT64_FORMAT
+           ",\"snapshots_installed\":%" G_GUINT64_FORMAT ",\"invalid_messages\":%" G_GUINT64_FORMAT
+           ",\"crashes\":%" G_GUINT64_FORMAT ",\"fsyncs\":%" G_GUINT64_FORMAT ",\"lin_states\":%" G_GUINT64_FORMAT
+           ",\"wall_s\":%.6f}\n",
+           scenario->name, r->ok ? "true" : "false", r->ok ? "" : dsm_invariant_to_string (r->failed_invariant), r->seed,
+           r->virtual_ms, r->events, r->messages_sent, r->messages_delivered, r->messages_dropped,
+           r->messages_duplicated, r->messages_corrupted, r->ops, r->ops_ok, r->ops_rejected, r->ops_unknown,
+           r->commits, r->entries_committed, r->elections, r->retries, r->snapshots_installed, r->invalid_messages,
+           r->crashes, r->fsyncs, r->lin_states, wall_s);
+}
 
 static gboolean
 write_history (const char *path, GPtrArray *history, GError **error)
@@ -118,9 +141,14 @@ run_one (const char *path, const DsmScenario *scenario, const RunOptions *opts)
 
   if (trace != NULL)
     dsm_sim_write_trace_header (scenario, opts->has_seed ? opts->seed : scenario->seed, trace);
+  gint64 started = g_get_monotonic_time ();
   g_autoptr(DsmSim) sim = dsm_sim_new (scenario, &options);
   dsm_sim_run (sim, &report);
-  print_row (scenario, &report);
+  double wall_s = (g_get_monotonic_time () - started) / (double) G_USEC_PER_SEC;
+  if (opts->json)
+    print_json (scenario, &report, wall_s);
+  else
+    print_row (scenario, &report);
   if (trace != NULL && !write_file (opts->trace_path, trace->str, trace->len, &error))
     g_printerr ("dsm-sim: %s\n", error->message);
   g_clear_error (&error);
@@ -169,10 +197,12 @@ cmd_run (int argc, char **argv, int mutant)
   g_autofree char *seed_text = NULL;
   g_autofree char *trace_path = NULL;
   g_autofree char *history_path = NULL;
+  gboolean json = FALSE;
   GOptionEntry entries[] = {
     { "seed", 0, 0, G_OPTION_ARG_STRING, &seed_text, "Run with this seed instead of the file's", "N" },
     { "trace", 0, 0, G_OPTION_ARG_FILENAME, &trace_path, "Write the trace (JSON lines) here", "FILE" },
     { "history", 0, 0, G_OPTION_ARG_FILENAME, &history_path, "Write the client history (JSON lines) here", "FILE" },
+    { "json", 0, 0, G_OPTION_ARG_NONE, &json, "Print each run's report as one JSON object (with its wall time)", NULL },
     { NULL },
   };
   g_autoptr(GOptionContext) context = g_option_context_new ("[FILE|DIR] - run scenarios (default: the bundled ones)");
@@ -185,7 +215,7 @@ cmd_run (int argc, char **argv, int mutant)
     return usage_error ("run takes one scenario file or folder");
   const char *target = argc == 2 ? argv[1] : DSM_SCENARIOS_DIR;
 
-  RunOptions opts = { .trace_path = trace_path, .history_path = history_path, .mutant = mutant };
+  RunOptions opts = { .trace_path = trace_path, .history_path = history_path, .json = json, .mutant = mutant };
   if (seed_text != NULL)
     {
       g_autoptr(GError) error = NULL;
@@ -204,7 +234,8 @@ cmd_run (int argc, char **argv, int mutant)
     return usage_error ("--trace and --history need a single scenario, not a folder");
 
   gboolean bad_input = FALSE, failed = FALSE;
-  print_table_header ();
+  if (!json)
+    print_table_header ();
   for (guint i = 0; i < files->len; i++)
     {
       g_autoptr(GError) load_error = NULL;
@@ -530,13 +561,13 @@ cmd_mutants (int argc, char **argv, int unused)
 {
   g_autofree char *seeds_text = NULL, *first_text = NULL;
   GOptionEntry entries[] = {
-    { "seeds", 0, 0, G_OPTION_ARG_STRING, &seeds_text, "Seeds to try per mutant (default 10000)", "N" },
+    { "seeds", 0, 0, G_OPTION_ARG_STRING, &seeds_text, "Seeds to try per mutant (default 20000)", "N" },
     { "first", 0, 0, G_OPTION_ARG_STRING, &first_text, "First seed (default 1)", "S" },
     { NULL },
   };
   g_autoptr(GOptionContext) context = g_option_context_new ("- show the checkers catch planted protocol bugs");
   int status = EXIT_OK;
-  guint64 seeds = 10000, first = 1;
+  guint64 seeds = 20000, first = 1;
   g_autoptr(GError) error = NULL;
 
   g_option_context_add_main_entries (context, entries, NULL);
@@ -599,7 +630,7 @@ cmd_mutants (int argc, char **argv, int unused)
 
 static const char *const summary =
   "Commands:\n"
-  "  run [FILE|DIR] [--seed N] [--trace FILE] [--history FILE]\n"
+  "  run [FILE|DIR] [--seed N] [--trace FILE] [--history FILE] [--json]\n"
   "                         run scenarios (default: the bundled folder); a table,\n"
   "                         and a replay line per failure\n"
   "  explore [--seeds N] [--first S] [--nodes N] [--base FILE] [--out DIR]\n"
