@@ -236,7 +236,7 @@ guint
 client_proposed_hash (gconstpointer p)
 {
   const DsmCommand *cmd = p;
-  return g_str_hash (cmd->client_id) * 31u + (guint) cmd->seq;
+  return dsm_session_hash (cmd->client_id, cmd->seq);
 }
 
 gboolean

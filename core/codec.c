@@ -104,8 +104,8 @@ append_str (GString *out, const char *text)
 #define APPEND_LITERAL(out, literal) \
   append_len ((out), "" literal, sizeof (literal) - 1)
 
-static void
-write_uint (GString *out, guint64 value)
+void
+dsm_codec_write_uint (GString *out, guint64 value)
 {
   char digits[24];
   gsize at = sizeof digits;
@@ -130,7 +130,7 @@ write_bool (GString *out, gboolean value)
 
 /* `key` is a literal; every field but the first follows a comma. */
 #define WRITE_UINT(out, key, value) \
-  G_STMT_START { APPEND_LITERAL (out, ",\"" key "\":"); write_uint (out, value); } G_STMT_END
+  G_STMT_START { APPEND_LITERAL (out, ",\"" key "\":"); dsm_codec_write_uint (out, value); } G_STMT_END
 #define WRITE_BOOL(out, key, value) \
   G_STMT_START { APPEND_LITERAL (out, ",\"" key "\":"); write_bool (out, value); } G_STMT_END
 #define WRITE_STRING(out, key, value) \
@@ -268,7 +268,7 @@ dsm_codec_write_entry (GString *out, const DsmEntry *entry)
   g_return_if_fail (entry->kind == DSM_ENTRY_NOOP || entry->cmd.machine != NULL);
 
   APPEND_LITERAL (out, "{\"index\":");
-  write_uint (out, entry->index);
+  dsm_codec_write_uint (out, entry->index);
   WRITE_UINT (out, "epoch", entry->epoch);
   if (entry->kind == DSM_ENTRY_COMMAND)
     {
@@ -386,7 +386,7 @@ dsm_codec_write_message (GString *out, const DsmMessage *msg)
   APPEND_LITERAL (out, "{\"type\":\"");
   append_str (out, dsm_message_type_to_string (msg->type));
   APPEND_LITERAL (out, "\",\"from\":");
-  write_uint (out, msg->from);
+  dsm_codec_write_uint (out, msg->from);
   WRITE_UINT (out, "to", msg->to);
   WRITE_UINT (out, "epoch", msg->epoch);
   write_message_fields (out, msg);

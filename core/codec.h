@@ -53,6 +53,9 @@ void dsm_codec_write_command (GString *out, const DsmCommand *cmd);
 gboolean dsm_codec_command_from_json (JsonNode *node, const char *where,
                                       DsmCommand *cmd, GError **error);
 
+/* Appends @value in decimal to @out (no allocation, no printf). */
+void dsm_codec_write_uint (GString *out, guint64 value);
+
 /* Appends @text as a JSON string literal (quoted, escaped) to @out. */
 void dsm_codec_write_string (GString *out, const char *text);
 

@@ -191,6 +191,35 @@ dsm_command_check (const DsmCommand *cmd, GError **error)
 
 /* Entries are shared by the log, Proposals in flight and the simulator, all
  * on one thread: a non-atomic reference count is enough (g_rc_box). */
+static gsize
+string_size_bytes (const char *text)
+{
+  /* "key":"text", plus a little for escapes. */
+  return text == NULL ? 0 : strlen (text) + 16;
+}
+
+static gsize
+entry_compute_size (const DsmEntry *entry)
+{
+  const DsmCommand *cmd;
+  gsize size;
+
+  /* {"index":N,"epoch":N,"kind":"noop"} with room for 13-digit numbers. */
+  size = 64;
+  if (entry->kind != DSM_ENTRY_COMMAND)
+    return size;
+
+  cmd = &entry->cmd;
+  size += 24; /* ,"op":"transition" */
+  size += string_size_bytes (cmd->machine);
+  size += string_size_bytes (cmd->definition);
+  size += string_size_bytes (cmd->from);
+  size += string_size_bytes (cmd->to);
+  if (cmd->client_id != NULL)
+    size += string_size_bytes (cmd->client_id) + 24; /* ,"seq":N */
+  return size;
+}
+
 DsmEntry *
 dsm_entry_new (guint64 index, guint64 epoch, DsmEntryKind kind,
                const DsmCommand *cmd)
@@ -206,6 +235,7 @@ dsm_entry_new (guint64 index, guint64 epoch, DsmEntryKind kind,
   entry->kind = kind;
   if (cmd != NULL)
     dsm_command_init_copy (&entry->cmd, cmd);
+  entry->size_bytes = entry_compute_size (entry);
   return entry;
 }
 
@@ -248,33 +278,26 @@ dsm_entry_equal (const DsmEntry *a, const DsmEntry *b)
          && dsm_command_equal (&a->cmd, &b->cmd);
 }
 
-static gsize
-string_size_bytes (const char *text)
-{
-  /* "key":"text", plus a little for escapes. */
-  return text == NULL ? 0 : strlen (text) + 16;
-}
 
 gsize
 dsm_entry_size_bytes (const DsmEntry *entry)
 {
-  const DsmCommand *cmd;
-  gsize size;
-
   g_return_val_if_fail (entry != NULL, 0);
+  return entry->size_bytes;
+}
 
-  /* {"index":N,"epoch":N,"kind":"noop"} with room for 13-digit numbers. */
-  size = 64;
-  if (entry->kind != DSM_ENTRY_COMMAND)
-    return size;
-
-  cmd = &entry->cmd;
-  size += 24; /* ,"op":"transition" */
-  size += string_size_bytes (cmd->machine);
-  size += string_size_bytes (cmd->definition);
-  size += string_size_bytes (cmd->from);
-  size += string_size_bytes (cmd->to);
-  if (cmd->client_id != NULL)
-    size += string_size_bytes (cmd->client_id) + 24; /* ,"seq":N */
-  return size;
+guint
+dsm_session_hash (const char *client_id, guint64 seq)
+{
+  /* FNV-1a over the id, then the seq, then a murmur3 finalizer. */
+  guint64 h = G_GUINT64_CONSTANT (14695981039346656037);
+  for (const char *p = client_id; *p != '\0'; p++)
+    h = (h ^ (guchar) *p) * G_GUINT64_CONSTANT (1099511628211);
+  h ^= seq * G_GUINT64_CONSTANT (0x9E3779B97F4A7C15);
+  h ^= h >> 33;
+  h *= G_GUINT64_CONSTANT (0xFF51AFD7ED558CCD);
+  h ^= h >> 33;
+  h *= G_GUINT64_CONSTANT (0xC4CEB9FE1A85EC53);
+  h ^= h >> 33;
+  return (guint) h;
 }

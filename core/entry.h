@@ -46,6 +46,11 @@ void dsm_command_init_copy (DsmCommand *dest, const DsmCommand *src);
 void dsm_command_clear (DsmCommand *cmd);
 gboolean dsm_command_equal (const DsmCommand *a, const DsmCommand *b);
 
+/* A well-mixed hash of a (client id, seq) pair, for tables keyed by it:
+ * client ids like "c1", "c2" hash close together, so the pair needs real
+ * mixing or such tables degrade into long chains. */
+guint dsm_session_hash (const char *client_id, guint64 seq);
+
 /**
  * dsm_command_check:
  * Checks the shape of a command (names present, short, printable; @to set
@@ -77,6 +82,8 @@ typedef struct {
   guint64 epoch;
   DsmEntryKind kind;
   DsmCommand cmd;    /* zeroed for NOOP */
+  /*< private >*/
+  gsize size_bytes;  /* dsm_entry_size_bytes(), computed once */
 } DsmEntry;
 
 /**

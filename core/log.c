@@ -171,19 +171,26 @@ dsm_log_reset (DsmLog *log, guint64 index, guint64 epoch)
 GPtrArray *
 dsm_log_slice (const DsmLog *log, guint64 from, guint max_entries, gsize max_bytes)
 {
-  GPtrArray *out = g_ptr_array_new_with_free_func ((GDestroyNotify) dsm_entry_unref);
-  gsize bytes = 0;
-
   g_assert (from > log->start_index);
-  for (guint64 i = from; i <= dsm_log_last_index (log) && out->len < max_entries; i++)
+
+  /* Count first, so the array is allocated once at its size. */
+  guint64 last = dsm_log_last_index (log);
+  guint n = 0;
+  gsize bytes = 0;
+  DsmEntry **at = (DsmEntry **) log->entries->pdata + log->head + (from - log->start_index - 1);
+  while (from + n <= last && n < max_entries)
     {
-      DsmEntry *entry = dsm_log_get (log, i);
-      gsize size = dsm_entry_size_bytes (entry);
-      if (out->len > 0 && bytes + size > max_bytes)
+      gsize size = dsm_entry_size_bytes (at[n]);
+      if (n > 0 && bytes + size > max_bytes)
         break;
       bytes += size;
-      g_ptr_array_add (out, dsm_entry_ref (entry));
+      n++;
     }
+
+  GPtrArray *out = g_ptr_array_new_full (n, (GDestroyNotify) dsm_entry_unref);
+  for (guint i = 0; i < n; i++)
+    out->pdata[i] = dsm_entry_ref (at[i]);
+  out->len = n;
   return out;
 }
 

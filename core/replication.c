@@ -391,8 +391,12 @@ replication_on_reject (DsmNode *node, const DsmMessage *msg)
     }
 
   Peer *peer = on_answer (node, msg);
-  if (peer->snapshot != NULL || msg->prev_index < peer->match_index)
-    return; /* answers a Proposal from before the snapshot or the last Ack */
+  /* Ignore answers to Proposals overtaken since: sent before a snapshot,
+   * before the last Ack, or before we rewound (every Proposal sent since
+   * the rewind has prev_index < next_index). */
+  if (peer->snapshot != NULL || msg->prev_index < peer->match_index
+      || msg->prev_index >= peer->next_index)
+    return;
   if (msg->hint_epoch == 0 && msg->hint_index <= peer->match_index)
     {
       /* The follower's log ends before entries it acknowledged: its disk

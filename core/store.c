@@ -40,6 +40,7 @@ typedef struct {
 
 struct _DsmStore {
   DsmConfig *config;
+  const DsmMachineDef *default_def;  /* the config's, looked up once */
   GHashTable *instances;      /* name -> Instance* */
   GHashTable *sessions;       /* client_id -> Session* */
   GQueue lru;                 /* Session, least recently applied first */
@@ -86,6 +87,7 @@ dsm_store_new (DsmConfig *config)
   DsmStore *store = g_new0 (DsmStore, 1);
 
   store->config = dsm_config_ref (config);
+  store->default_def = dsm_config_find_definition (config, config->default_definition);
   store->instances = instances_new ();
   store->sessions = sessions_new ();
   g_queue_init (&store->lru);
@@ -131,7 +133,7 @@ validate_find_definition (const DsmStore *store, const DsmCommand *cmd,
   if (cmd->definition == NULL)
     return instance_def != NULL
                ? instance_def
-               : dsm_config_find_definition (store->config, store->config->default_definition);
+               : store->default_def;
 
   const DsmMachineDef *def = dsm_config_find_definition (store->config, cmd->definition);
   if (def == NULL)
@@ -232,12 +234,18 @@ dsm_store_validate (const DsmStore *store, const DsmCommand *cmd, DsmRejectReaso
 static const SessionResult *
 session_find (const Session *session, guint64 seq)
 {
-  /* Windows are small (session_window, 64 by default): a scan beats a tree. */
-  for (guint i = 0; i < session->results->len; i++)
+  /* Windows are small (session_window, 64 by default) and ascending: a
+   * new sequence number, the common case, is past the last one. */
+  guint n = session->results->len;
+  if (n == 0 || seq > g_array_index (session->results, SessionResult, n - 1).seq)
+    return NULL;
+  for (guint i = n; i-- > 0;)
     {
       const SessionResult *r = &g_array_index (session->results, SessionResult, i);
       if (r->seq == seq)
         return r;
+      if (r->seq < seq)
+        break;
     }
   return NULL;
 }
@@ -416,7 +424,7 @@ dsm_store_read (const DsmStore *store, const char *machine, const char *definiti
     }
   else
     def = instance != NULL ? instance->def
-                           : dsm_config_find_definition (store->config, store->config->default_definition);
+                           : store->default_def;
   if (def_out != NULL)
     *def_out = def;
   return instance != NULL ? instance->state : dsm_machine_def_get_initial (def);
@@ -459,9 +467,14 @@ dsm_store_foreach (const DsmStore *store, DsmStoreForeachFunc func, gpointer use
 static void
 snapshot_write_result (GString *out, const SessionResult *r)
 {
-  g_string_append_printf (out, "{\"seq\":%" G_GUINT64_FORMAT ",\"status\":\"%s\",\"reason\":\"%s\",\"index\":%" G_GUINT64_FORMAT,
-                          r->seq, dsm_reply_status_to_string (r->status),
-                          dsm_reject_reason_to_string (r->reason), r->index);
+  g_string_append (out, "{\"seq\":");
+  dsm_codec_write_uint (out, r->seq);
+  g_string_append (out, ",\"status\":\"");
+  g_string_append (out, dsm_reply_status_to_string (r->status));
+  g_string_append (out, "\",\"reason\":\"");
+  g_string_append (out, dsm_reject_reason_to_string (r->reason));
+  g_string_append (out, "\",\"index\":");
+  dsm_codec_write_uint (out, r->index);
   if (r->def != NULL)
     {
       g_string_append (out, ",\"definition\":");
@@ -497,7 +510,9 @@ dsm_store_snapshot (const DsmStore *store)
       dsm_codec_write_string (out, dsm_machine_def_get_name (instance->def));
       g_string_append (out, ",\"state\":");
       dsm_codec_write_string (out, instance->state);
-      g_string_append_printf (out, ",\"index\":%" G_GUINT64_FORMAT "}", instance->index);
+      g_string_append (out, ",\"index\":");
+      dsm_codec_write_uint (out, instance->index);
+      g_string_append_c (out, '}');
     }
   /* Sessions in LRU order: the order decides who is forgotten next. */
   g_string_append (out, "],\"sessions\":[");
@@ -506,7 +521,9 @@ dsm_store_snapshot (const DsmStore *store)
       const Session *session = l->data;
       g_string_append (out, l != store->lru.head ? ",{\"client_id\":" : "{\"client_id\":");
       dsm_codec_write_string (out, session->client_id);
-      g_string_append_printf (out, ",\"last_index\":%" G_GUINT64_FORMAT ",\"results\":[", session->last_index);
+      g_string_append (out, ",\"last_index\":");
+      dsm_codec_write_uint (out, session->last_index);
+      g_string_append (out, ",\"results\":[");
       for (guint i = 0; i < session->results->len; i++)
         {
           if (i > 0)

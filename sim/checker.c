@@ -76,7 +76,7 @@ static guint
 session_hash (gconstpointer p)
 {
   const DsmCommand *cmd = p;
-  return g_str_hash (cmd->client_id) * 31u + (guint) cmd->seq;
+  return dsm_session_hash (cmd->client_id, cmd->seq);
 }
 
 static gboolean

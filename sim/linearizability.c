@@ -225,6 +225,23 @@ machine_free (Machine *machine)
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (Machine, machine_free)
 
+/* Effects are keyed by the MachineOp itself: (definition, from, to). */
+static guint
+effect_hash (gconstpointer p)
+{
+  const MachineOp *mop = p;
+  return g_str_hash (mop->op->requested) * 31u
+         + (mop->op->from != NULL ? g_str_hash (mop->op->from) : 7u) * 17u + (guint) mop->def;
+}
+
+static gboolean
+effect_equal (gconstpointer a, gconstpointer b)
+{
+  const MachineOp *x = a, *y = b;
+  return x->def == y->def && g_strcmp0 (x->op->from, y->op->from) == 0
+         && strcmp (x->op->requested, y->op->requested) == 0;
+}
+
 /* Resolves each kept op's names against every candidate definition once,
  * so the search compares small integers. */
 static void
@@ -261,16 +278,13 @@ machine_resolve (Machine *machine, DsmConfig *config, GHashTable *effects)
         }
       if (op->op == DSM_OP_TRANSITION)
         {
-          /* The length of `from` keeps the key unambiguous. */
-          g_autofree char *key = g_strdup_printf ("%d %d %s%s", mop->def,
-                                                  op->from ? (gint) strlen (op->from) : -1,
-                                                  op->from ? op->from : "", op->requested);
+          /* Ops with the same (definition, from, to) have the same effect. */
           gpointer value;
 
-          if (!g_hash_table_lookup_extended (effects, key, NULL, &value))
+          if (!g_hash_table_lookup_extended (effects, mop, NULL, &value))
             {
               value = GUINT_TO_POINTER (g_hash_table_size (effects));
-              g_hash_table_insert (effects, g_steal_pointer (&key), value);
+              g_hash_table_insert (effects, mop, value);
             }
           mop->effect = GPOINTER_TO_UINT (value);
         }
@@ -284,7 +298,7 @@ machine_build (DsmConfig *config, GPtrArray *ops)
   g_autoptr(Machine) machine = g_new0 (Machine, 1);
   g_autoptr(GPtrArray) sorted = g_ptr_array_copy (ops, NULL, NULL);
   g_autoptr(GPtrArray) definite = g_ptr_array_new ();
-  g_autoptr(GHashTable) effects = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  g_autoptr(GHashTable) effects = g_hash_table_new (effect_hash, effect_equal);
 
   machine->model = model_build (config, ops);
   g_ptr_array_sort (sorted, compare_by_invocation);
@@ -1256,7 +1270,7 @@ static guint
 retry_hash (gconstpointer p)
 {
   const DsmHistoryOp *op = p;
-  return g_str_hash (op->client_id) * 31u + (guint) op->seq;
+  return dsm_session_hash (op->client_id, op->seq);
 }
 
 static gboolean
