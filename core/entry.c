@@ -189,8 +189,6 @@ dsm_command_check (const DsmCommand *cmd, GError **error)
   return TRUE;
 }
 
-/* Entries are shared by the log, Proposals in flight and the simulator, all
- * on one thread: a non-atomic reference count is enough (g_rc_box). */
 static gsize
 string_size_bytes (const char *text)
 {
@@ -220,6 +218,10 @@ entry_compute_size (const DsmEntry *entry)
   return size;
 }
 
+/* Entries are immutable once built and shared: by the log, by every
+ * Proposal carrying them, and by the host's threads (the WAL's worker
+ * encodes them while the node moves on), so the count is atomic
+ * (g_atomic_rc_box); an unshared count raced and corrupted the heap. */
 DsmEntry *
 dsm_entry_new (guint64 index, guint64 epoch, DsmEntryKind kind,
                const DsmCommand *cmd)
@@ -229,7 +231,7 @@ dsm_entry_new (guint64 index, guint64 epoch, DsmEntryKind kind,
   g_return_val_if_fail (kind == DSM_ENTRY_NOOP || kind == DSM_ENTRY_COMMAND, NULL);
   g_return_val_if_fail ((kind == DSM_ENTRY_COMMAND) == (cmd != NULL), NULL);
 
-  entry = g_rc_box_new0 (DsmEntry);
+  entry = g_atomic_rc_box_new0 (DsmEntry);
   entry->index = index;
   entry->epoch = epoch;
   entry->kind = kind;
@@ -243,7 +245,7 @@ DsmEntry *
 dsm_entry_ref (DsmEntry *entry)
 {
   g_return_val_if_fail (entry != NULL, NULL);
-  return g_rc_box_acquire (entry);
+  return g_atomic_rc_box_acquire (entry);
 }
 
 static void
@@ -261,7 +263,7 @@ dsm_entry_unref (DsmEntry *entry)
 {
   if (entry == NULL)
     return;
-  g_rc_box_release_full (entry, entry_clear);
+  g_atomic_rc_box_release_full (entry, entry_clear);
 }
 
 gboolean

@@ -225,6 +225,30 @@ corrupt (GError **error, const char *path, gsize offset, const char *format, ...
   return FALSE;
 }
 
+DsmPersist *
+dsm_recovery_clip_entries (const DsmPersist *persist, guint64 snapshot_index)
+{
+  DsmPersist *clipped;
+
+  g_return_val_if_fail (persist->kind == DSM_PERSIST_ENTRIES, NULL);
+  if (persist->first_index > snapshot_index)
+    return NULL;
+  clipped = g_new0 (DsmPersist, 1);
+  clipped->kind = DSM_PERSIST_ENTRIES;
+  clipped->seq = persist->seq;
+  clipped->first_index = snapshot_index + 1;
+  clipped->entries = g_ptr_array_new_with_free_func ((GDestroyNotify) dsm_entry_unref);
+  for (guint i = 0; i < persist->entries->len; i++)
+    {
+      DsmEntry *entry = persist->entries->pdata[i];
+      if (entry->index > snapshot_index)
+        g_ptr_array_add (clipped->entries, dsm_entry_ref (entry));
+    }
+  g_assert (clipped->entries->len == 0
+            || ((DsmEntry *) clipped->entries->pdata[0])->index == clipped->first_index);
+  return clipped;
+}
+
 static guint64
 state_last_index (const DsmDurableState *state)
 {
@@ -281,11 +305,16 @@ replay_record (const DsmPersist *persist, const DsmRecordInfo *info, gpointer us
       dsm_durable_state_apply (&rec->state, persist);
       break;
     case DSM_PERSIST_ENTRIES:
-      if (persist->first_index > state_last_index (&rec->state) + 1)
-        return corrupt (error, replay->path, info->offset, "entries from index %"
-                        G_GUINT64_FORMAT " leave a hole after index %" G_GUINT64_FORMAT,
-                        persist->first_index, state_last_index (&rec->state));
-      dsm_durable_state_apply (&rec->state, persist);
+      {
+        /* Directories written before the writer clipped such records. */
+        g_autoptr(DsmPersist) clipped = dsm_recovery_clip_entries (persist, rec->state.snapshot_index);
+
+        if (persist->first_index > state_last_index (&rec->state) + 1)
+          return corrupt (error, replay->path, info->offset, "entries from index %"
+                          G_GUINT64_FORMAT " leave a hole after index %" G_GUINT64_FORMAT,
+                          persist->first_index, state_last_index (&rec->state));
+        dsm_durable_state_apply (&rec->state, clipped != NULL ? clipped : persist);
+      }
       break;
     case DSM_PERSIST_SNAPSHOT:
       if (info->snapshot_ref != NULL)

@@ -49,4 +49,23 @@ gboolean dsm_recovery_run (DsmRecovery *rec, const char *dir, const char *cluste
                            DsmNodeId node_id, GString *report, GError **error);
 void dsm_recovery_clear (DsmRecovery *rec);
 
+/**
+ * dsm_recovery_clip_entries:
+ * @persist: an ENTRIES persist
+ * @snapshot_index: where the log already starts (the durable snapshot's index)
+ *
+ * A follower catching up may apply entries it has not persisted yet and
+ * snapshot them, so the core can hand over SNAPSHOT(i) and then ENTRIES
+ * from below i (core/snapshot.c, snapshot_maybe_take(), runs before the
+ * ENTRIES flush).  Folded as is, those entries would start the durable log
+ * below snapshot_index + 1, which DsmDurableState forbids.  The entries the
+ * snapshot covers are committed and identical to what it applied, so
+ * leaving them out changes nothing else: the truncation at first_index
+ * becomes one at @snapshot_index + 1, and every entry above stays.
+ *
+ * Returns: (transfer full) (nullable): @persist without its entries at or
+ * below @snapshot_index, or NULL when it has none to leave out.
+ */
+DsmPersist *dsm_recovery_clip_entries (const DsmPersist *persist, guint64 snapshot_index);
+
 G_END_DECLS

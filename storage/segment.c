@@ -21,6 +21,7 @@
 #include "file.h"
 #include "layout.h"
 #include "record.h"
+#include "recover.h"
 
 /* ENTRIES records are split past this many (estimated) bytes, so each
  * stays far below the JSON decoder's input limit. */
@@ -222,7 +223,14 @@ batch_add_persist (Batch *b, const DsmPersist *persist, GError **error)
       && !batch_rotate (b, error))
     return FALSE;
   if (persist->kind == DSM_PERSIST_ENTRIES)
-    batch_add_entries (b, persist->first_index, persist->entries);
+    {
+      /* Entries the snapshot already covers stay out of the log
+       * (dsm_recovery_clip_entries() says when the core sends them). */
+      g_autoptr(DsmPersist) clipped = dsm_recovery_clip_entries (persist, wal->mirror.snapshot_index);
+      const DsmPersist *p = clipped != NULL ? clipped : persist;
+
+      batch_add_entries (b, p->first_index, p->entries);
+    }
   else
     batch_add (b, persist);
   return TRUE;

@@ -32,6 +32,19 @@
 
 G_DEFINE_QUARK (dsm-wal-error-quark, dsm_wal_error)
 
+/* The WAL's copies share the node's entries: they are immutable and
+ * their reference count is atomic (core/entry.c), so the worker thread may
+ * hold and drop references while the node does the same. */
+static GPtrArray *
+entries_share (const GPtrArray *entries)
+{
+  GPtrArray *copy = g_ptr_array_new_full (entries->len, (GDestroyNotify) dsm_entry_unref);
+
+  for (guint i = 0; i < entries->len; i++)
+    g_ptr_array_add (copy, dsm_entry_ref (entries->pdata[i]));
+  return copy;
+}
+
 static DsmPersist *
 persist_copy (const DsmPersist *persist)
 {
@@ -39,12 +52,7 @@ persist_copy (const DsmPersist *persist)
 
   *copy = *persist;
   if (persist->entries != NULL)
-    {
-      /* Entries are immutable: the copy shares them, not the array. */
-      copy->entries = g_ptr_array_new_full (persist->entries->len, (GDestroyNotify) dsm_entry_unref);
-      for (guint i = 0; i < persist->entries->len; i++)
-        g_ptr_array_add (copy->entries, dsm_entry_ref (persist->entries->pdata[i]));
-    }
+    copy->entries = entries_share (persist->entries);
   if (persist->snapshot != NULL)
     copy->snapshot = g_bytes_ref (persist->snapshot);
   return copy;
@@ -191,9 +199,9 @@ open_apply (DsmWal *wal, DsmRecovery *rec, GError **error)
   wal->mirror.voted_for = state->voted_for;
   wal->mirror.snapshot_index = state->snapshot_index;
   wal->mirror.snapshot_epoch = state->snapshot_epoch;
-  wal->mirror.entries = g_ptr_array_new_with_free_func ((GDestroyNotify) dsm_entry_unref);
-  for (guint i = 0; state->entries != NULL && i < state->entries->len; i++)
-    g_ptr_array_add (wal->mirror.entries, dsm_entry_ref (state->entries->pdata[i]));
+  wal->mirror.entries = state->entries != NULL
+                          ? entries_share (state->entries)
+                          : g_ptr_array_new_with_free_func ((GDestroyNotify) dsm_entry_unref);
   for (guint i = 0; i < rec->segments->len; i++)
     g_ptr_array_add (wal->segments, g_strdup (((DsmRecoverSegment *) rec->segments->pdata[i])->name));
   wal->snapshot_file = g_strdup (rec->snapshot_file);

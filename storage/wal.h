@@ -68,7 +68,8 @@ typedef struct _DsmWal DsmWal;
 DsmWal *dsm_wal_open (const char *dir, const char *cluster_id, DsmNodeId node_id,
                       const DsmWalOptions *options, DsmDurableState *state, GError **error);
 
-/* Queues @persist (borrowed; referenced as needed) for the next sync.
+/* Queues @persist (borrowed; its entries and snapshot bytes are referenced,
+ * which is thread-safe: their counts are atomic) for the next sync.
  * Seqs must increase.  After a failure the WAL drops appends: the next
  * sync reports DSM_WAL_ERROR_CLOSED. */
 void dsm_wal_append (DsmWal *wal, const DsmPersist *persist);

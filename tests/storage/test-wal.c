@@ -211,6 +211,89 @@ test_rotation_and_compaction (Fixture *f, gconstpointer data)
   dsm_durable_state_clear (&state);
 }
 
+/* @state holds the snapshot at @snapshot_index and exactly the entries
+ * after it, up to @last_index. */
+static void
+assert_log_after_snapshot (const DsmDurableState *state, guint64 snapshot_index, guint64 last_index)
+{
+  g_assert_cmpuint (state->snapshot_index, ==, snapshot_index);
+  g_assert_nonnull (state->snapshot);
+  g_assert_cmpuint (state->entries->len, ==, last_index - snapshot_index);
+  for (guint i = 0; i < state->entries->len; i++)
+    g_assert_cmpuint (((DsmEntry *) state->entries->pdata[i])->index, ==, snapshot_index + 1 + i);
+}
+
+static void
+test_entries_below_snapshot_left_out (Fixture *f, gconstpointer data)
+{
+  DsmDurableState state = { 0 };
+  g_autoptr(GString) report = g_string_new (NULL);
+  g_autoptr(GError) error = NULL;
+
+  g_test_summary ("A catching-up follower snapshots entries it applied before persisting them, so "
+                  "SNAPSHOT(12) comes before ENTRIES 9..14: the WAL keeps only 13..14, and the "
+                  "recovered log starts right after its snapshot, as DsmDurableState requires.");
+  fixture_open (f, 0, &state);
+  fixture_append_hard_state (f, 1, 1);
+  fixture_append_entries (f, 1, 8, 1);
+  fixture_sync (f);
+  fixture_append_snapshot (f, 12, 1, FALSE);
+  fixture_append_entries (f, 9, 6, 1);
+  fixture_sync (f);
+  g_assert_true (dsm_wal_check_dir (f->dir, report, &error));
+  g_assert_no_error (error);
+  g_assert_nonnull (strstr (report->str, "snapshot index 12 epoch 1, 2 entries after it (last index 14)"));
+  g_string_truncate (report, 0);
+  /* The writer's mirror starts after the snapshot too: the next base
+   * segment copies 17 only. */
+  fixture_append_entries (f, 15, 3, 1);
+  fixture_append_snapshot (f, 16, 1, FALSE);
+  fixture_sync (f);
+
+  fixture_open (f, 0, &state);
+  assert_log_after_snapshot (&state, 16, 17);
+  dsm_durable_state_clear (&state);
+  g_clear_pointer (&f->wal, dsm_wal_close);
+  g_assert_true (dsm_wal_check_dir (f->dir, report, &error));
+  g_assert_no_error (error);
+  g_assert_nonnull (strstr (report->str, "snapshot index 16 epoch 1, 1 entries after it (last index 17)"));
+}
+
+static void
+test_old_entries_below_snapshot_recover (Fixture *f, gconstpointer data)
+{
+  DsmDurableState state = { 0 };
+  g_autoptr(GPtrArray) segments = NULL;
+  g_autoptr(GByteArray) record = g_byte_array_new ();
+  g_autoptr(DsmPersist) entries = NULL;
+  g_autofree char *last = NULL;
+  g_autoptr(GBytes) bytes = NULL;
+
+  g_test_summary ("A directory written before the WAL left such entries out (SNAPSHOT(12), then an "
+                  "ENTRIES record from 9 on disk) recovers with the log starting at 13.");
+  fixture_open (f, 0, &state);
+  fixture_append_hard_state (f, 1, 1);
+  fixture_append_entries (f, 1, 8, 1);
+  fixture_append_snapshot (f, 12, 1, FALSE);
+  fixture_sync (f);
+  g_clear_pointer (&f->wal, dsm_wal_close);
+
+  /* Append the old writer's record to the last segment, under its next seq
+   * (the base segment holds hard state, snapshot_ref and entries). */
+  segments = list_files (f->dir, "seg-");
+  last = g_build_filename (f->dir, segments->pdata[segments->len - 1], NULL);
+  entries = fixture_entries (f, 9, 6, 1);
+  entries->seq = g_ascii_strtoull ((const char *) segments->pdata[segments->len - 1] + 4, NULL, 16) + 3;
+  bytes = read_file (last);
+  g_byte_array_append (record, g_bytes_get_data (bytes, NULL), (guint) g_bytes_get_size (bytes));
+  dsm_record_encode (record, entries);
+  write_file (last, record->data, record->len);
+
+  fixture_open (f, 0, &state);
+  assert_log_after_snapshot (&state, 12, 14);
+  dsm_durable_state_clear (&state);
+}
+
 static void
 test_locked (Fixture *f, gconstpointer data)
 {
@@ -274,6 +357,8 @@ main (int argc, char **argv)
   ADD ("/storage/wal/group-commit", test_group_commit);
   ADD ("/storage/wal/sync-async", test_sync_async);
   ADD ("/storage/wal/rotation-and-compaction", test_rotation_and_compaction);
+  ADD ("/storage/wal/entries-below-snapshot-left-out", test_entries_below_snapshot_left_out);
+  ADD ("/storage/wal/old-entries-below-snapshot-recover", test_old_entries_below_snapshot_recover);
   ADD ("/storage/wal/locked", test_locked);
   ADD ("/storage/wal/failed-write-stops-the-wal", test_failed_write_stops_the_wal);
 #undef ADD
