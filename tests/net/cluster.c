@@ -2,10 +2,12 @@
  * (cluster.h). */
 #include "cluster.h"
 
+#include <fcntl.h>
 #include <glib/gstdio.h>
 #include <signal.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <unistd.h>
 
 #define POLL_US (20 * 1000)
 
@@ -53,6 +55,8 @@ cluster_write_config (Cluster *c)
   g_autoptr(GString) json = g_string_new ("{\n  \"cluster_id\": \"test\",\n  \"secret\": \"integration-test-secret\",\n");
   g_autoptr(GError) error = NULL;
 
+  if (c->config_extra != NULL)
+    g_string_append_printf (json, "  %s,\n", c->config_extra);
   g_string_append (json, "  \"reconnect_ms_min\": 20,\n  \"reconnect_ms_max\": 500,\n  \"nodes\": [\n");
   for (guint id = 1; id <= c->n; id++)
     g_string_append_printf (json, "    { \"id\": %u, \"peer_address\": \"127.0.0.1:%u\", \"client_address\": \"127.0.0.1:%u\" }%s\n",
@@ -81,8 +85,15 @@ cluster_start_node (Cluster *c, guint id)
 
   g_assert_null (c->proc[id]);
   g_subprocess_launcher_set_child_setup (launcher, child_setup, NULL, NULL);
-  g_subprocess_launcher_set_stderr_file_path (launcher, log);
-  g_subprocess_launcher_set_stdout_file_path (launcher, log);
+  /* Appended, not set_std*_file_path(), which opens without O_TRUNC or
+   * O_APPEND: a restarted node would overwrite its predecessor's log from
+   * the first byte and leave a garbled mix. */
+  int fd = g_open (log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+  g_assert_cmpint (fd, >=, 0);
+  g_autofree char *banner = g_strdup_printf ("---- test harness: starting node %u ----\n", id);
+  g_assert_cmpint (write (fd, banner, strlen (banner)), ==, (gssize) strlen (banner));
+  g_subprocess_launcher_take_stdout_fd (launcher, fd);
+  g_subprocess_launcher_take_stderr_fd (launcher, dup (fd));
   c->proc[id] = g_subprocess_launcher_spawn (launcher, &error, tool_path ("DSM_NODE"), "--config", c->config_path,
                                              "--id", id_s, "--data-dir", data, "--log-level", "info", NULL);
   g_assert_no_error (error);
@@ -97,6 +108,21 @@ cluster_kill_node (Cluster *c, guint id)
   g_clear_object (&c->proc[id]);
 }
 
+gboolean
+cluster_node_running (Cluster *c, guint id)
+{
+  const char *pid = c->proc[id] != NULL ? g_subprocess_get_identifier (c->proc[id]) : NULL;
+  g_autofree char *path = pid != NULL ? g_strdup_printf ("/proc/%s/stat", pid) : NULL;
+  g_autofree char *stat = NULL;
+
+  /* Not waitpid(): GSubprocess reaps its child itself.  An exited child
+   * not yet reaped is a zombie: "pid (comm) Z ...". */
+  if (path == NULL || !g_file_get_contents (path, &stat, NULL, NULL))
+    return FALSE;
+  const char *end = strrchr (stat, ')');
+  return end != NULL && end[1] == ' ' && end[2] != 'Z' && end[2] != 'X';
+}
+
 void
 cluster_signal_node (Cluster *c, guint id, int sig)
 {
@@ -107,11 +133,18 @@ cluster_signal_node (Cluster *c, guint id, int sig)
 Cluster *
 cluster_new (guint n)
 {
+  return cluster_new_with_config (n, NULL);
+}
+
+Cluster *
+cluster_new_with_config (guint n, const char *config_extra)
+{
   Cluster *c = g_new0 (Cluster, 1);
   g_autoptr(GError) error = NULL;
 
   g_assert_cmpuint (n, <=, CLUSTER_MAX);
   c->n = n;
+  c->config_extra = g_strdup (config_extra);
   c->dir = g_dir_make_tmp ("dsm-net-test-XXXXXX", &error);
   g_assert_no_error (error);
   c->session = soup_session_new_with_options ("timeout", 5, "proxy-resolver", NULL, NULL);
@@ -154,6 +187,7 @@ cluster_free (Cluster *c)
   else
     remove_tree (c->dir);
   g_free (c->config_path);
+  g_free (c->config_extra);
   g_free (c->dir);
   g_free (c);
 }

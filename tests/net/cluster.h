@@ -19,15 +19,21 @@ typedef struct {
   guint16 client_port[CLUSTER_MAX + 1];
   GSubprocess *proc[CLUSTER_MAX + 1];   /* NULL while down */
   SoupSession *session;
+  char *config_extra;                   /* top-level config members, or NULL */
 } Cluster;
 
 /* Starts @n nodes and waits until every node knows the same leader. */
 Cluster *cluster_new (guint n);
+/* The same, with @config_extra (e.g. "\"snapshot_threshold_entries\": 500")
+ * added to the top level of the config every node reads. */
+Cluster *cluster_new_with_config (guint n, const char *config_extra);
 void cluster_free (Cluster *c);
 
 void cluster_start_node (Cluster *c, guint id);
 void cluster_kill_node (Cluster *c, guint id);           /* SIGKILL, reaped */
 void cluster_signal_node (Cluster *c, guint id, int sig);
+/* Whether node @id's process is up (started and not exited on its own). */
+gboolean cluster_node_running (Cluster *c, guint id);
 
 /* Waits until every live node reports the same leader; returns its id. */
 guint cluster_wait_leader (Cluster *c, guint budget_ms);
