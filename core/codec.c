@@ -832,7 +832,7 @@ read_node_id (JsonObject *object, const Where *where, const char *field,
               DsmNodeId *out, GError **error)
 {
   JsonNode *node = member_required (object, where, field, error);
-  guint64 value;
+  guint64 value = 0; /* -O3 cannot see read_uint_node() sets it on success */
 
   if (node == NULL || !read_uint_node (node, where, field, G_MAXUINT32, &value, error))
     return FALSE;

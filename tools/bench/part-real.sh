@@ -1,0 +1,73 @@
+# tools/bench/part-real.sh: part 1, a 3-node dsm cluster against a 3-node
+# etcd cluster, both with fsync on, on 127.0.0.1, driven by the same
+# generator (bench-load): writes at 1, 8 and 64 connections to the leader
+# and to a follower, then a check that every acknowledged write is on every
+# node, then linearizable reads at 64 connections.  A fresh cluster per
+# (system, connections, node) configuration.
+# shellcheck shell=bash
+
+# real_write_config SYSTEM CONNS TARGET(leader|follower)
+real_write_config () {
+  local system=$1 conns=$2 target=$3 run config acked all_acked worst rt
+  config="c$conns-$target"
+  # The disk's fsync rate right before, for part 4's comparisons.
+  record limits disk fsync-adjacent fsyncs_per_s "$system-$config" "$(jq .fsyncs_per_s <<<"$("$LIMITS" fsync "$TMPD" 1)")"
+  cluster_up "$system" 3
+  all_acked=$TMPD/acked-$system-$config
+  : >"$all_acked"
+  for run in $(seq 1 "$RUNS"); do
+    acked=$TMPD/acked-$system-$config-$run
+    measured_load real "$config" "$run" "$target" "$all_acked" --op write -c "$conns" -d "$DURATION" \
+      --warmup "$WARMUP" --prefix "w$run" --acked "$acked" || continue
+    echo "$system $config run $run: $LAST_JSON" >>"$LOGS/real.log"
+    say "  $system writes $config run $run: $(jq -r '"\(.rate) ok/s p50 \(.p50_ms) ms p99 \(.p99_ms) ms max \(.max_ms) ms"' <<<"$LAST_JSON")"
+    record_json real "$system" "$config" "$run" "$LAST_JSON" rate p50_ms p99_ms max_ms ok cpu_us_per_op
+    record real "$system" "$config" errors "$run" "$(jq '[.errors[]] | add' <<<"$LAST_JSON")"
+    cat "$acked" >>"$all_acked"
+  done
+
+  # Every acknowledged write must be on every node.
+  worst=$(cluster_verify "$all_acked" "$system-$config")
+  record real "$system" "$config" acked 1 "$(wc -l <"$all_acked")"
+  record real "$system" "$config" missing 1 "$worst"
+  say "  $system $config: $(wc -l <"$all_acked") acknowledged writes checked, missing on the worst node: $worst"
+
+  # At 64 connections to the leader: the WAL's group commit, then linearizable reads.
+  if [ "$conns" = 64 ] && [ "$target" = leader ]; then
+    [ "$system" = dsm ] && { curl --noproxy '*' -fsS -m 5 "$(cluster_url leader)/metrics" >"$LOGS/dsm-leader-metrics-c64.txt" || true; }
+    shuf -n 20000 "$all_acked" >"$TMPD/read-keys-$system"
+    for rt in leader follower; do
+      for run in $(seq 1 "$RUNS"); do
+        # After a crash the fresh cluster has none of these keys: reads would miss.
+        measured_load real "reads-c64-$rt" "$run" "$rt" "" --op read -c 64 -d "$DURATION" --warmup "$WARMUP" \
+          --keys "$TMPD/read-keys-$system" || continue
+        echo "$system reads-c64-$rt run $run: $LAST_JSON" >>"$LOGS/real.log"
+        say "  $system reads c64-$rt run $run: $(jq -r '"\(.rate) ok/s p50 \(.p50_ms) ms p99 \(.p99_ms) ms"' <<<"$LAST_JSON")"
+        record_json real "$system" "reads-c64-$rt" "$run" "$LAST_JSON" rate p50_ms p99_ms max_ms cpu_us_per_op
+        record real "$system" "reads-c64-$rt" errors "$run" "$(jq '[.errors[]] | add' <<<"$LAST_JSON")"
+      done
+    done
+    # The cross-check: wrk with a Lua script, same writes, one run.
+    local w
+    if w=$(timeout $((DURATION + 60)) wrk -t2 -c64 -d"${DURATION}s" -s "$HERE/wrk-write.lua" "$(cluster_url leader)" \
+             -- "$system" wrk 2>>"$LOGS/wrk.err" | tail -n 1) && jq -e .rate <<<"$w" >/dev/null 2>&1; then
+      echo "$system c64-leader wrk: $w" >>"$LOGS/real.log"
+      say "  $system wrk cross-check c64-leader: $(jq -r '"\(.rate) ok/s p50 \(.p50_ms) ms p99 \(.p99_ms) ms, \(.bad) not 200"' <<<"$w")"
+      record_json real "$system" c64-leader-wrk 1 "$w" rate p50_ms p99_ms max_ms bad
+    else
+      say "  wrk cross-check failed (see $LOGS/wrk.err)"
+    fi
+  fi
+  cluster_down
+}
+
+part_real () {
+  local system conns target
+  for conns in 1 8 64; do
+    for target in leader follower; do
+      for system in dsm etcd; do
+        real_write_config "$system" "$conns" "$target"
+      done
+    done
+  done
+}
