@@ -358,6 +358,7 @@ node_apply_committed (DsmNode *node)
       DsmApplyResult result;
       dsm_store_apply (node->store, entry, &result);
       node->metrics.entries_applied++;
+      node->bytes_since_snapshot += dsm_entry_size_bytes (entry);
       client_on_apply (node, entry, &result);
       if (node->report_applies)
         {

@@ -33,6 +33,13 @@ snapshot_maybe_take (DsmNode *node)
   if (threshold == 0 || node->snapshot_seq != 0 || applied > node->commit_index
       || applied < node->snapshot_index + threshold)
     return;
+  /* Serializing the whole store must not cost more than the log it lets
+   * us drop, or a large store (many machines) makes every snapshot a stall
+   * on the event loop: wait until the entries applied since the last one
+   * weigh at least as much as it did.  Amortized, a snapshot then costs
+   * O(1) per entry, and the log stays within max(threshold, store size). */
+  if (node->snapshot != NULL && node->bytes_since_snapshot < g_bytes_get_size (node->snapshot))
+    return;
 
   /* Entries applied but not yet handed to a persist (a follower applies
    * what it appends before the flush) must be written before the
@@ -43,6 +50,7 @@ snapshot_maybe_take (DsmNode *node)
   node->pending_index = applied;
   node->pending_epoch = dsm_store_get_applied_epoch (node->store);
   node->pending_reset = FALSE;
+  node->bytes_since_snapshot = 0;
   node->snapshot_seq = node_persist_snapshot (node, applied, node->pending_epoch,
                                               node->pending_snapshot, FALSE);
 }
@@ -187,6 +195,7 @@ install (DsmNode *node, const DsmMessage *msg, GBytes *bytes)
   node->pending_index = msg->last_index;
   node->pending_epoch = msg->last_epoch;
   node->pending_reset = !keep;
+  node->bytes_since_snapshot = 0;
   node->snapshot_seq = node_persist_snapshot (node, msg->last_index, msg->last_epoch, bytes, !keep);
   node->metrics.snapshots_installed++;
   node_event (node, DSM_EVENT_SNAPSHOT, msg->from, msg->last_index, g_bytes_get_size (bytes),

@@ -42,6 +42,7 @@ struct _DsmStore {
   DsmConfig *config;
   const DsmMachineDef *default_def;  /* the config's, looked up once */
   GHashTable *instances;      /* name -> Instance* */
+  GPtrArray *order;           /* Instance*, in creation order: the snapshot's order */
   GHashTable *sessions;       /* client_id -> Session* */
   GQueue lru;                 /* Session, least recently applied first */
   guint64 applied_index;
@@ -89,6 +90,7 @@ dsm_store_new (DsmConfig *config)
   store->config = dsm_config_ref (config);
   store->default_def = dsm_config_find_definition (config, config->default_definition);
   store->instances = instances_new ();
+  store->order = g_ptr_array_new ();
   store->sessions = sessions_new ();
   g_queue_init (&store->lru);
   return store;
@@ -100,6 +102,7 @@ dsm_store_free (DsmStore *store)
   if (store == NULL)
     return;
   g_hash_table_unref (store->instances);
+  g_ptr_array_unref (store->order);
   g_hash_table_unref (store->sessions);
   dsm_config_unref (store->config);
   g_free (store);
@@ -366,6 +369,7 @@ apply_transition (DsmStore *store, const DsmEntry *entry, DsmApplyResult *result
       instance->name = g_strdup (cmd->machine);
       instance->def = def;
       g_hash_table_insert (store->instances, instance->name, instance);
+      g_ptr_array_add (store->order, instance);
     }
   instance->state = to;
   instance->index = entry->index;
@@ -496,7 +500,10 @@ snapshot_write_result (GString *out, const SessionResult *r)
 GBytes *
 dsm_store_snapshot (const DsmStore *store)
 {
-  g_autoptr(GPtrArray) all = instances_sorted (store);
+  /* Instances in creation order: the same on every node (creation follows
+   * the log) and kept by restore, so equal stores give equal bytes with no
+   * sort of every name at every snapshot. */
+  GPtrArray *all = store->order;
   GString *out = g_string_sized_new (128 + 64 * all->len);
 
   g_string_append_printf (out, "{\"format\":\"dsm-store-1\",\"applied_index\":%" G_GUINT64_FORMAT ",\"applied_epoch\":%" G_GUINT64_FORMAT ",\"machines\":[",
@@ -627,7 +634,8 @@ restore_resolve (const DsmStore *store, const char *where, const char *def_name,
 }
 
 static gboolean
-restore_machines (const DsmStore *store, JsonArray *machines, GHashTable *instances, GError **error)
+restore_machines (const DsmStore *store, JsonArray *machines, GHashTable *instances,
+                  GPtrArray *order, GError **error)
 {
   for (guint i = 0; i < json_array_get_length (machines); i++)
     {
@@ -656,6 +664,7 @@ restore_machines (const DsmStore *store, JsonArray *machines, GHashTable *instan
       instance->state = state;
       instance->index = index;
       g_hash_table_insert (instances, instance->name, instance);
+      g_ptr_array_add (order, instance);
     }
   return TRUE;
 }
@@ -780,15 +789,18 @@ dsm_store_restore (DsmStore *store, GBytes *snapshot, GError **error)
     return FALSE;
 
   g_autoptr(GHashTable) instances = instances_new ();
+  g_autoptr(GPtrArray) order = g_ptr_array_new ();
   g_autoptr(GHashTable) table = sessions_new ();
   GQueue lru = G_QUEUE_INIT;
-  if (!restore_machines (store, machines, instances, error)
+  if (!restore_machines (store, machines, instances, order, error)
       || !restore_sessions (store, sessions, table, &lru, error))
     return FALSE; /* the tables free what was built; lru links live in them */
 
   g_hash_table_unref (store->instances);
+  g_ptr_array_unref (store->order);
   g_hash_table_unref (store->sessions);
   store->instances = g_steal_pointer (&instances);
+  store->order = g_steal_pointer (&order);
   store->sessions = g_steal_pointer (&table);
   store->lru = lru;
   store->applied_index = applied_index;

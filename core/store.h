@@ -111,7 +111,9 @@ typedef void (*DsmStoreForeachFunc) (const char *machine, const DsmMachineDef *d
 void dsm_store_foreach (const DsmStore *store, DsmStoreForeachFunc func, gpointer user_data);
 
 /* Returns: (transfer full): a snapshot of every instance and session at the
- * applied index, as canonical JSON (sorted, so equal stores give equal bytes). */
+ * applied index, as canonical JSON: instances in creation order (which
+ * follows the log on every node and survives restore), sessions in
+ * recency order, so stores with the same history give equal bytes. */
 GBytes *dsm_store_snapshot (const DsmStore *store);
 
 /**
