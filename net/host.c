@@ -322,7 +322,7 @@ dsm_host_new (DsmConfig *config, DsmNodeId id, const DsmHostOptions *options, GE
   if (self->peer_address != NULL && config->n_nodes > 1
       && !dsm_transport_listen (host->transport, self->peer_address, NULL, error))
     return NULL;
-  g_signal_connect (host->transport, "message", G_CALLBACK (host_on_message), host);
+  dsm_transport_set_message_func (host->transport, host_on_message, host);
   g_signal_connect (host->transport, "unsent", G_CALLBACK (host_on_unsent), host);
   g_signal_connect (host->transport, "invalid", G_CALLBACK (host_on_invalid), host);
 

@@ -1,12 +1,12 @@
-/* net/link.c: a framed TCP stream with an async read loop, a frame
- * timeout and a vectored write queue (link.h).
+/* net/link.c: a framed TCP stream read and written without blocking from
+ * pollable sources, with a frame timeout and a vectored write queue (link.h).
  *
  *   open --close()--> closed                     (owner's choice; no callbacks)
  *   open --EOF, error, bad frame, timeout--> closed  (`closed` callback)
  *   open --close_after_flush()--> flushing --queue empty or linger--> closed
  *
- * Every GIO operation in flight holds a reference, so a link outlives its
- * owner's last unref until those operations come back cancelled. */
+ * The read, write and flush sources point at the link without a reference;
+ * closing (which the last unref does) destroys all three. */
 #include "link.h"
 
 #include "frame.h"
@@ -14,6 +14,9 @@
 
 #define READ_BYTES (64 * 1024)
 #define WRITE_VECTORS_MAX 64
+/* Reads per wake-up before yielding to the other links (the source stays
+ * ready, so the rest is read on the next iteration). */
+#define READS_PER_WAKE 8
 
 typedef struct {
   GBytes *frame;
@@ -23,8 +26,7 @@ typedef struct {
 struct _DsmLink {
   gint ref_count;
   GIOStream *stream;
-  GCancellable *read_cancel;
-  GCancellable *write_cancel;
+  GSource *read_source;         /* wakes us when the socket has bytes */
   DsmFrameReader *reader;
   guint frame_timeout_ms;
   GSource *frame_timer;
@@ -34,11 +36,11 @@ struct _DsmLink {
   char *remote;
 
   guint8 *read_buf;
-  GQueue queue;                 /* Item, not yet handed to a write */
-  Item *writing;                /* the items of the write in flight */
-  GOutputVector *vectors;       /* their buffers, alive until the write completes */
-  guint n_writing;
-  gsize queued_bytes;           /* queue + writing */
+  GQueue queue;                 /* Item, not yet written (the head maybe in part) */
+  gsize write_offset;           /* bytes of the head item already written */
+  GSource *write_source;        /* waiting for the socket to take more */
+  GSource *flush_source;        /* an idle that writes what this iteration queued */
+  gsize queued_bytes;           /* queue */
   guint64 bytes_read;
 
   gboolean closed;
@@ -46,7 +48,7 @@ struct _DsmLink {
 };
 
 static void link_read_next (DsmLink *link);
-static void link_write_next (DsmLink *link);
+static void link_flush (DsmLink *link);
 static void link_finish_close (DsmLink *link);
 
 static void
@@ -79,8 +81,6 @@ dsm_link_new (GIOStream *stream, gsize max_frame_bytes, guint frame_timeout_ms,
 
   link->ref_count = 1;
   link->stream = g_object_ref (stream);
-  link->read_cancel = g_cancellable_new ();
-  link->write_cancel = g_cancellable_new ();
   link->reader = dsm_frame_reader_new (max_frame_bytes);
   link->frame_timeout_ms = frame_timeout_ms;
   link->cb = *callbacks;
@@ -105,7 +105,6 @@ dsm_link_unref (DsmLink *link)
   if (link == NULL || !g_atomic_int_dec_and_test (&link->ref_count))
     return;
   /* Operations in flight hold references: none is left. */
-  g_assert (link->writing == NULL);
   if (!link->closed)
     {
       link->cb = (DsmLinkCallbacks) { .tag_free = link->cb.tag_free };
@@ -113,8 +112,6 @@ dsm_link_unref (DsmLink *link)
     }
   g_io_stream_close (link->stream, NULL, NULL);
   g_object_unref (link->stream);
-  g_object_unref (link->read_cancel);
-  g_object_unref (link->write_cancel);
   dsm_frame_reader_free (link->reader);
   g_free (link->remote);
   g_free (link->read_buf);
@@ -145,8 +142,10 @@ link_finish_close (DsmLink *link)
   link->flushing = FALSE;
   timer_clear (&link->frame_timer);
   timer_clear (&link->linger_timer);
-  g_cancellable_cancel (link->read_cancel);
-  g_cancellable_cancel (link->write_cancel);
+  timer_clear (&link->write_source);
+  timer_clear (&link->flush_source);
+  timer_clear (&link->read_source);
+  link->write_offset = 0;
   while ((item = g_queue_pop_head (&link->queue)) != NULL)
     {
       link->queued_bytes -= g_bytes_get_size (item->frame);
@@ -212,8 +211,8 @@ dsm_link_close_after_flush (DsmLink *link, guint linger_ms)
   link->cb = (DsmLinkCallbacks) { .tag_free = link->cb.tag_free };
   link->flushing = TRUE;
   timer_clear (&link->frame_timer);
-  g_cancellable_cancel (link->read_cancel);
-  if (link->writing == NULL && g_queue_is_empty (&link->queue))
+  timer_clear (&link->read_source);
+  if (g_queue_is_empty (&link->queue))
     {
       link_close_now (link);
       return;
@@ -267,61 +266,73 @@ link_arm_frame_timer (DsmLink *link, gboolean progressed)
     }
 }
 
-static void
-link_on_read (GObject *source, GAsyncResult *result, gpointer data)
+/* Reads without blocking until the socket is empty, handing each complete
+ * frame to the owner; no GTask per read. */
+static gboolean
+link_on_readable (GObject *stream, gpointer data)
 {
   DsmLink *link = data;
-  g_autoptr(GError) error = NULL;
-  gssize n = g_input_stream_read_finish (G_INPUT_STREAM (source), result, &error);
-
-  if (link->closed || link->flushing)
-    {
-      dsm_link_unref (link);
-      return;
-    }
-  if (n <= 0)
-    {
-      if (n == 0)
-        g_set_error_literal (&error, DSM_NET_ERROR, DSM_NET_ERROR_CLOSED, "connection closed by peer");
-      else
-        g_prefix_error (&error, "read: ");
-      link_fail (link, error);
-      dsm_link_unref (link);
-      return;
-    }
-
-  link->bytes_read += (guint64) n;
-  dsm_frame_reader_push (link->reader, link->read_buf, (gsize) n);
+  GPollableInputStream *in = G_POLLABLE_INPUT_STREAM (stream);
   gboolean progressed = FALSE;
-  for (;;)
+  g_autoptr(GError) error = NULL;
+
+  dsm_link_ref (link);
+  for (guint reads = 0; reads < READS_PER_WAKE && !link->closed && !link->flushing; reads++)
     {
-      g_autoptr(GBytes) payload = NULL;
-      if (!dsm_frame_reader_pop (link->reader, &payload, &error))
-        break;
-      progressed = TRUE;
-      if (link->cb.frame != NULL)
-        link->cb.frame (link, payload, link->user_data);
-      if (link->closed || link->flushing)
+      gssize n = g_pollable_input_stream_read_nonblocking (in, link->read_buf, READ_BYTES, NULL, &error);
+      if (n < 0 && g_error_matches (error, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK))
         {
-          dsm_link_unref (link);
-          return;
+          g_clear_error (&error);
+          break;
         }
+      if (n <= 0)
+        {
+          if (n == 0)
+            g_set_error_literal (&error, DSM_NET_ERROR, DSM_NET_ERROR_CLOSED, "connection closed by peer");
+          else
+            g_prefix_error (&error, "read: ");
+          break;
+        }
+      link->bytes_read += (guint64) n;
+      dsm_frame_reader_push (link->reader, link->read_buf, (gsize) n);
+      for (;;)
+        {
+          g_autoptr(GBytes) payload = NULL;
+          if (!dsm_frame_reader_pop (link->reader, &payload, &error))
+            break;
+          progressed = TRUE;
+          if (link->cb.frame != NULL)
+            link->cb.frame (link, payload, link->user_data);
+          if (link->closed || link->flushing)
+            break;
+        }
+      if (error != NULL)
+        break;
     }
+
+  gboolean keep = !link->closed && !link->flushing && error == NULL;
   if (error != NULL)
     link_fail (link, error);
-  else
+  else if (keep)
+    link_arm_frame_timer (link, progressed);
+  if (!keep && link->read_source != NULL)
     {
-      link_arm_frame_timer (link, progressed);
-      link_read_next (link);
+      /* Closing destroyed the source already; returning REMOVE is then moot. */
+      g_source_unref (link->read_source);
+      link->read_source = NULL;
     }
   dsm_link_unref (link);
+  return keep ? G_SOURCE_CONTINUE : G_SOURCE_REMOVE;
 }
 
 static void
 link_read_next (DsmLink *link)
 {
-  g_input_stream_read_async (g_io_stream_get_input_stream (link->stream), link->read_buf, READ_BYTES,
-                             G_PRIORITY_DEFAULT, link->read_cancel, link_on_read, dsm_link_ref (link));
+  GPollableInputStream *in = G_POLLABLE_INPUT_STREAM (g_io_stream_get_input_stream (link->stream));
+
+  link->read_source = g_pollable_input_stream_create_source (in, NULL);
+  g_source_set_callback (link->read_source, G_SOURCE_FUNC (link_on_readable), link, NULL);
+  g_source_attach (link->read_source, g_main_context_get_thread_default ());
 }
 
 guint64
@@ -330,66 +341,108 @@ dsm_link_get_bytes_read (const DsmLink *link)
   return link->bytes_read;
 }
 
-/* ---- writing ---- */
+/* ---- writing ----
+ *
+ * Messages queued during one main-loop iteration (one drain of the node)
+ * go out in one writev from an idle, without blocking: what the socket does
+ * not take now waits for it to be writable.  No GTask, no callback round
+ * trip per message. */
 
 static void
-link_on_written (GObject *source, GAsyncResult *result, gpointer data)
+link_write_done (DsmLink *link, gsize written)
+{
+  /* `sent` may close the link, which empties the queue. */
+  while (written > 0 && !link->closed)
+    {
+      Item *item = g_queue_peek_head (&link->queue);
+      gsize size = g_bytes_get_size (item->frame);
+      gsize left = size - link->write_offset;
+      if (written < left)
+        {
+          link->write_offset += written;
+          return;
+        }
+      written -= left;
+      link->write_offset = 0;
+      g_queue_pop_head (&link->queue);
+      link->queued_bytes -= size;
+      if (link->cb.sent != NULL)
+        link->cb.sent (link, item->tag, size, link->user_data);
+      item_drop (link, item, FALSE);
+      g_free (item);
+    }
+}
+
+static gboolean
+link_on_writable (GObject *stream, gpointer data)
 {
   DsmLink *link = data;
-  g_autoptr(GError) error = NULL;
-  gboolean ok = g_output_stream_writev_all_finish (G_OUTPUT_STREAM (source), result, NULL, &error);
-  Item *items = link->writing;
-  guint n = link->n_writing;
 
-  link->writing = NULL;
-  link->n_writing = 0;
-  g_clear_pointer (&link->vectors, g_free);
-  for (guint i = 0; i < n; i++)
-    {
-      gsize size = g_bytes_get_size (items[i].frame);
-      link->queued_bytes -= size;
-      if (ok && !link->closed && link->cb.sent != NULL)
-        link->cb.sent (link, items[i].tag, size, link->user_data);
-      item_drop (link, &items[i], !ok);
-    }
-  g_free (items);
-
-  if (!ok)
-    {
-      g_prefix_error (&error, "write: ");
-      link_fail (link, error);
-    }
-  else if (!link->closed)
-    {
-      if (!g_queue_is_empty (&link->queue))
-        link_write_next (link);
-      else if (link->flushing)
-        link_close_now (link);
-    }
-  dsm_link_unref (link);
+  g_source_unref (link->write_source);
+  link->write_source = NULL;
+  link_flush (link);
+  return G_SOURCE_REMOVE;
 }
 
 static void
-link_write_next (DsmLink *link)
+link_flush (DsmLink *link)
 {
-  guint n = MIN (g_queue_get_length (&link->queue), WRITE_VECTORS_MAX);
+  GPollableOutputStream *out = G_POLLABLE_OUTPUT_STREAM (g_io_stream_get_output_stream (link->stream));
+  GOutputVector vectors[WRITE_VECTORS_MAX];
 
-  g_assert (link->writing == NULL);
-  g_assert (n > 0);
-  link->writing = g_new (Item, n);
-  link->vectors = g_new (GOutputVector, n);
-  link->n_writing = n;
-  for (guint i = 0; i < n; i++)
+  dsm_link_ref (link);
+  while (!link->closed && !g_queue_is_empty (&link->queue))
     {
-      Item *item = g_queue_pop_head (&link->queue);
-      link->writing[i] = *item;
-      g_free (item);
-      link->vectors[i].buffer = g_bytes_get_data (link->writing[i].frame, &link->vectors[i].size);
+      guint n = 0;
+      gsize total = 0;
+      for (GList *l = link->queue.head; l != NULL && n < WRITE_VECTORS_MAX; l = l->next, n++)
+        {
+          Item *item = l->data;
+          gsize size = 0;
+          const guint8 *data = g_bytes_get_data (item->frame, &size);
+          gsize skip = n == 0 ? link->write_offset : 0;
+          vectors[n].buffer = data + skip;
+          vectors[n].size = size - skip;
+          total += size - skip;
+        }
+      gsize written = 0;
+      g_autoptr(GError) error = NULL;
+      GPollableReturn res = g_pollable_output_stream_writev_nonblocking (out, vectors, n, &written,
+                                                                          NULL, &error);
+      if (res == G_POLLABLE_RETURN_FAILED)
+        {
+          g_prefix_error (&error, "write: ");
+          link_fail (link, error);
+          break;
+        }
+      if (res == G_POLLABLE_RETURN_OK)
+        link_write_done (link, written);
+      if (res == G_POLLABLE_RETURN_WOULD_BLOCK || written < total)
+        {
+          /* The socket is full: wait for room. */
+          if (link->write_source == NULL && !link->closed)
+            {
+              link->write_source = g_pollable_output_stream_create_source (out, NULL);
+              g_source_set_callback (link->write_source, G_SOURCE_FUNC (link_on_writable), link, NULL);
+              g_source_attach (link->write_source, g_main_context_get_thread_default ());
+            }
+          break;
+        }
     }
-  /* GIO reads the vectors and the frames until the callback runs. */
-  g_output_stream_writev_all_async (g_io_stream_get_output_stream (link->stream), link->vectors, n,
-                                    G_PRIORITY_DEFAULT, link->write_cancel, link_on_written,
-                                    dsm_link_ref (link));
+  if (!link->closed && link->flushing && g_queue_is_empty (&link->queue))
+    link_close_now (link);
+  dsm_link_unref (link);
+}
+
+static gboolean
+link_on_flush (gpointer data)
+{
+  DsmLink *link = data;
+
+  g_source_unref (link->flush_source);
+  link->flush_source = NULL;
+  link_flush (link);
+  return G_SOURCE_REMOVE;
 }
 
 void
@@ -408,8 +461,13 @@ dsm_link_send (DsmLink *link, GBytes *frame, gpointer tag)
   item->tag = tag;
   link->queued_bytes += g_bytes_get_size (frame);
   g_queue_push_tail (&link->queue, item);
-  if (link->writing == NULL)
-    link_write_next (link);
+  if (link->write_source == NULL && link->flush_source == NULL)
+    {
+      link->flush_source = g_idle_source_new ();
+      g_source_set_priority (link->flush_source, G_PRIORITY_DEFAULT);
+      g_source_set_callback (link->flush_source, link_on_flush, link, NULL);
+      g_source_attach (link->flush_source, g_main_context_get_thread_default ());
+    }
 }
 
 gsize

@@ -270,7 +270,10 @@ conn_on_message (Conn *conn, GBytes *payload)
       transport_conn_gone (t, conn, error);
       return;
     }
-  g_signal_emit (t, transport_signals[SIGNAL_MESSAGE], 0, msg);
+  if (t->message_func != NULL)
+    t->message_func (t, msg, t->message_data);
+  else
+    g_signal_emit (t, transport_signals[SIGNAL_MESSAGE], 0, msg);
 }
 
 static void

@@ -110,6 +110,8 @@ struct _DsmTransport {
   gboolean started;
   gboolean stopped;
   TransportMetrics m;
+  DsmTransportMessageFunc message_func;  /* the fast path past `message` */
+  gpointer message_data;
 };
 
 enum {

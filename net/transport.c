@@ -492,6 +492,13 @@ dsm_transport_stop (DsmTransport *t)
 }
 
 void
+dsm_transport_set_message_func (DsmTransport *t, DsmTransportMessageFunc func, gpointer user_data)
+{
+  t->message_func = func;
+  t->message_data = user_data;
+}
+
+void
 dsm_transport_send (DsmTransport *t, const DsmMessage *msg)
 {
   Peer *peer = transport_find_peer (t, msg->to);

@@ -61,6 +61,12 @@ void dsm_transport_start (DsmTransport *self);
 /* Closes every connection and stops dialing; later sends are unsent. */
 void dsm_transport_stop (DsmTransport *self);
 
+/* Delivers valid messages to @func instead of the `message` signal: the
+ * node's host takes every message, and marshalling a signal emission per
+ * message (closure lookup, GValue boxing) showed in the leader's profile. */
+typedef void (*DsmTransportMessageFunc) (DsmTransport *self, DsmMessage *msg, gpointer user_data);
+void dsm_transport_set_message_func (DsmTransport *self, DsmTransportMessageFunc func, gpointer user_data);
+
 /* Queues @msg (to msg->to) or reports it through `unsent`. */
 void dsm_transport_send (DsmTransport *self, const DsmMessage *msg);
 
