@@ -1,12 +1,13 @@
-/* net/link.h: one framed byte stream (a TCP connection to a peer): an
- * asynchronous read loop that cuts frames out of the stream, and a write
- * queue drained with one vectored write at a time.  The link knows
- * nothing of handshakes or messages; net/transport.c gives it meaning.
+/* net/link.h: one framed byte stream (a TCP connection to a peer), read
+ * and written without blocking from the main loop: the bytes that arrive
+ * are cut into frames, and the frames queued during one loop iteration
+ * leave in one vectored write.  The link knows nothing of handshakes or
+ * messages; net/transport.c gives it meaning.
  *
- * A link is reference counted because GIO callbacks may still be in
- * flight after its owner let go of it.  Once closed (by its owner with
- * dsm_link_close(), or by itself on an error, which it reports through
- * `closed`) it calls its owner no more. */
+ * A link is reference counted so that a callback may drop the owner's
+ * reference safely.  Once closed (by its owner with dsm_link_close(), or
+ * by itself on an error, which it reports through `closed`) it calls its
+ * owner no more. */
 #pragma once
 
 #include <gio/gio.h>
