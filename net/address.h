@@ -6,6 +6,12 @@
 
 G_BEGIN_DECLS
 
+/* Pending connections a listening socket holds (the kernel caps it at
+ * net.core.somaxconn).  GSocket's default, 10, overflowed when 64 clients
+ * connected at once: the kernel dropped their handshakes and each waited
+ * for a retransmission, a request taking 1 to 2 s (docs/BENCHMARKS.md). */
+#define DSM_NET_LISTEN_BACKLOG 1024
+
 /**
  * dsm_net_resolve:
  * @what: names the address in errors ("peer address", "client address")

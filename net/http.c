@@ -393,9 +393,16 @@ dsm_http_api_listen (DsmHttpApi *api, const char *address, GError **error)
 {
   g_autoptr(GSocketAddress) addr = dsm_net_resolve (address, "client address", error);
 
+  g_autoptr(GSocket) socket = NULL;
+
   if (addr == NULL)
     return FALSE;
-  if (!soup_server_listen (api->server, addr, 0, error))
+  /* Our own socket, for its backlog: soup_server_listen() keeps GSocket's 10. */
+  socket = g_socket_new (g_socket_address_get_family (addr), G_SOCKET_TYPE_STREAM, G_SOCKET_PROTOCOL_TCP, error);
+  if (socket != NULL)
+    g_socket_set_listen_backlog (socket, DSM_NET_LISTEN_BACKLOG);
+  if (socket == NULL || !g_socket_bind (socket, addr, TRUE, error) || !g_socket_listen (socket, error)
+      || !soup_server_listen_socket (api->server, socket, 0, error))
     {
       g_prefix_error (error, "HTTP API on %s: ", address);
       return FALSE;

@@ -603,6 +603,7 @@ static void
 dsm_transport_init (DsmTransport *t)
 {
   t->service = g_socket_service_new ();
+  g_socket_listener_set_backlog (G_SOCKET_LISTENER (t->service), DSM_NET_LISTEN_BACKLOG);
   g_signal_connect (t->service, "incoming", G_CALLBACK (transport_on_incoming), t);
   t->client = g_socket_client_new ();
   /* Peers are dialed directly, whatever http_proxy says. */
