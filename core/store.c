@@ -434,38 +434,24 @@ dsm_store_read (const DsmStore *store, const char *machine, const char *definiti
   return instance != NULL ? instance->state : dsm_machine_def_get_initial (def);
 }
 
-static int
-compare_names (gconstpointer a, gconstpointer b)
+guint
+dsm_store_foreach_range (const DsmStore *store, guint start, guint limit, DsmStoreForeachFunc func,
+                         gpointer user_data)
 {
-  const Instance *x = *(Instance *const *) a;
-  const Instance *y = *(Instance *const *) b;
-  return strcmp (x->name, y->name);
-}
+  guint end;
 
-static GPtrArray *
-instances_sorted (const DsmStore *store)
-{
-  GPtrArray *all = g_ptr_array_sized_new (g_hash_table_size (store->instances));
-  GHashTableIter iter;
-  gpointer value;
+  g_return_val_if_fail (store != NULL, 0);
+  g_return_val_if_fail (func != NULL, 0);
 
-  g_hash_table_iter_init (&iter, store->instances);
-  while (g_hash_table_iter_next (&iter, NULL, &value))
-    g_ptr_array_add (all, value);
-  g_ptr_array_sort (all, compare_names);
-  return all;
-}
-
-void
-dsm_store_foreach (const DsmStore *store, DsmStoreForeachFunc func, gpointer user_data)
-{
-  g_autoptr(GPtrArray) all = instances_sorted (store);
-
-  for (guint i = 0; i < all->len; i++)
+  if (start >= store->order->len)
+    return 0;
+  end = start + MIN (limit, store->order->len - start);
+  for (guint i = start; i < end; i++)
     {
-      const Instance *instance = all->pdata[i];
+      const Instance *instance = store->order->pdata[i];
       func (instance->name, instance->def, instance->state, instance->index, user_data);
     }
+  return end - start;
 }
 
 static void

@@ -105,10 +105,24 @@ guint64 dsm_store_get_applied_index (const DsmStore *store);
 guint64 dsm_store_get_applied_epoch (const DsmStore *store);
 guint dsm_store_get_n_machines (const DsmStore *store);
 
-/* Calls @func for each instance in name order. */
+/**
+ * dsm_store_foreach_range:
+ * @start: position of the first instance, in creation order
+ * @limit: most instances to visit
+ *
+ * Calls @func for the instances at positions [@start, @start + @limit) in
+ * creation order: the order of the entries that first touched them, the
+ * same on every node that applied them, kept by snapshots.  Instances are
+ * never removed, so a position names the same instance on every node and
+ * at every later time: a listing can be read page by page (HTTP
+ * `GET /v1/machines?cursor=`), each page costing O(@limit).
+ *
+ * Returns: how many instances were visited (0 once @start is past the end).
+ */
 typedef void (*DsmStoreForeachFunc) (const char *machine, const DsmMachineDef *def,
                                      const char *state, guint64 index, gpointer user_data);
-void dsm_store_foreach (const DsmStore *store, DsmStoreForeachFunc func, gpointer user_data);
+guint dsm_store_foreach_range (const DsmStore *store, guint start, guint limit,
+                               DsmStoreForeachFunc func, gpointer user_data);
 
 /* Returns: (transfer full): a snapshot of every instance and session at the
  * applied index, as canonical JSON: instances in creation order (which

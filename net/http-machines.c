@@ -235,29 +235,64 @@ list_one (const char *machine, const DsmMachineDef *def, const char *state, guin
   g_string_append (json, "},");
 }
 
+/* A query parameter that must be an unsigned integer in [@min, @max];
+ * absent: @fallback.  FALSE (answered 400) when it is anything else. */
+static gboolean
+query_uint (DsmHttpApi *api, SoupServerMessage *msg, Route route, gint64 start_us, GHashTable *query,
+            const char *key, guint64 min, guint64 max, guint64 fallback, guint64 *out)
+{
+  const char *text = query != NULL ? g_hash_table_lookup (query, key) : NULL;
+  g_autoptr(GError) error = NULL;
+
+  *out = fallback;
+  if (text == NULL)
+    return TRUE;
+  if (!g_ascii_string_to_unsigned (text, 10, min, max, out, &error))
+    {
+      http_respond_error (api, msg, route, start_us, 400, "bad_request", "query parameter %s: %s", key,
+                          error->message);
+      return FALSE;
+    }
+  return TRUE;
+}
+
 void
 http_machines_list (DsmHttpApi *api, SoupServerMessage *msg, GHashTable *query, gint64 start_us)
 {
-  static const char *const allowed[] = { NULL };
+  static const char *const allowed[] = { "cursor", "limit", NULL };
   DsmNode *node = dsm_host_get_node (api->host);
   const DsmStore *store = dsm_node_get_store (node);
-  GString *json = g_string_new ("{");
+  guint total = dsm_store_get_n_machines (store);
+  guint64 cursor, limit;
+  GString *json;
+  guint listed;
 
-  if (!http_query_check (api, msg, ROUTE_MACHINES_LIST, start_us, query, allowed))
-    {
-      g_string_free (json, TRUE);
-      return;
-    }
+  if (!http_query_check (api, msg, ROUTE_MACHINES_LIST, start_us, query, allowed)
+      || !query_uint (api, msg, ROUTE_MACHINES_LIST, start_us, query, "cursor", 0, G_MAXUINT, 0, &cursor)
+      || !query_uint (api, msg, ROUTE_MACHINES_LIST, start_us, query, "limit", 1, DSM_HTTP_LIST_LIMIT_MAX,
+                      DSM_HTTP_LIST_LIMIT_DEFAULT, &limit))
+    return;
+  json = g_string_new ("{");
   json_uint (json, "node", dsm_node_get_id (node));
   json_uint (json, "commit_index", dsm_node_get_commit_index (node));
   json_uint (json, "applied_index", dsm_node_get_applied_index (node));
-  json_string (json, "note", "this node's local view: every instance it has applied, as of applied_index; "
+  json_string (json, "note", "this node's local view: every instance it has applied, as of applied_index, "
+                             "in creation order (the same on every node), a page at a time from cursor; "
                              "instances never touched are in their initial state and not listed");
+  json_uint (json, "total", total);
+  json_uint (json, "cursor", cursor);
   json_key (json, "machines");
   g_string_append_c (json, '[');
-  dsm_store_foreach (store, list_one, json);
+  listed = dsm_store_foreach_range (store, (guint) cursor, (guint) limit, list_one, json);
   if (json->str[json->len - 1] == ',')
     g_string_truncate (json, json->len - 1);
-  g_string_append (json, "]}");
+  g_string_append_c (json, ']');
+  /* The cursor of the next page, or null when this one reached the end. */
+  json_key (json, "next_cursor");
+  if (cursor + listed < total)
+    g_string_append_printf (json, "%" G_GUINT64_FORMAT, cursor + listed);
+  else
+    g_string_append (json, "null");
+  g_string_append_c (json, '}');
   http_respond (api, msg, ROUTE_MACHINES_LIST, start_us, 200, json);
 }

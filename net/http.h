@@ -25,6 +25,12 @@ typedef struct _DsmHttpApi DsmHttpApi;
 /* Largest request body accepted (a command is a few hundred bytes). */
 #define DSM_HTTP_BODY_BYTES_MAX (64 * 1024)
 
+/* GET /v1/machines answers in pages: the work of one request on the event
+ * loop stays bounded however many machines exist (a listing of 200,000 in
+ * one answer held the loop past the election timeout). */
+#define DSM_HTTP_LIST_LIMIT_DEFAULT 1000
+#define DSM_HTTP_LIST_LIMIT_MAX 10000
+
 /* Returns: (transfer full): an API serving @host (borrowed: it outlives the API). */
 DsmHttpApi *dsm_http_api_new (DsmHost *host);
 

@@ -21,6 +21,7 @@
 #define EXIT_REFUSED 1
 #define EXIT_USAGE 2
 #define EXIT_UNAVAILABLE 3
+#define LIST_PAGE_LIMIT 10000   /* the server's DSM_HTTP_LIST_LIMIT_MAX */
 #define DEFAULT_ENDPOINTS "http://127.0.0.1:7101,http://127.0.0.1:7102,http://127.0.0.1:7103"
 
 typedef struct {
@@ -294,28 +295,84 @@ cmd_get (Ctl *ctl, const char *name, gboolean stale)
   return ctl_report (ctl, ctl_command (ctl, "GET", path, NULL, &a), &a);
 }
 
+/* The node answers a page at a time (GET /v1/machines?cursor=&limit=):
+ * pages are read in turn and printed as one listing.  The first page's
+ * node, indexes and note describe it (a node's local view). */
 static int
 cmd_list (Ctl *ctl)
 {
-  Answer a;
-  int status = ctl_command (ctl, "GET", "/v1/machines", NULL, &a);
+  g_autoptr(JsonArray) machines = json_array_new ();
+  g_autoptr(JsonNode) first = NULL;
+  gint64 cursor = 0;
 
-  if (status != 0 || ctl->json)
-    return ctl_report (ctl, status, &a);
-  JsonObject *obj = JSON_NODE_HOLDS_OBJECT (a.root) ? json_node_get_object (a.root) : NULL;
-  JsonArray *machines = obj != NULL && json_object_has_member (obj, "machines")
-                          ? json_object_get_array_member (obj, "machines") : NULL;
+  for (;;)
+    {
+      g_autofree char *path = g_strdup_printf ("/v1/machines?limit=%d&cursor=%" G_GINT64_FORMAT,
+                                               LIST_PAGE_LIMIT, cursor);
+      Answer a;
+      int status = ctl_command (ctl, "GET", path, NULL, &a);
+      if (status != 0)
+        return ctl_report (ctl, status, &a);
+      JsonObject *obj = JSON_NODE_HOLDS_OBJECT (a.root) ? json_node_get_object (a.root) : NULL;
+      JsonNode *page = obj != NULL ? json_object_get_member (obj, "machines") : NULL;
+      JsonNode *next = obj != NULL ? json_object_get_member (obj, "next_cursor") : NULL;
+      if (page == NULL || !JSON_NODE_HOLDS_ARRAY (page) || next == NULL
+          || !(JSON_NODE_HOLDS_NULL (next) || json_node_get_value_type (next) == G_TYPE_INT64)
+          || (!JSON_NODE_HOLDS_NULL (next) && json_node_get_int (next) <= cursor))
+        {
+          fprintf (stderr, "dsmctl: list: the answer to GET %s is not a listing page\n", path);
+          answer_clear (&a);
+          return EXIT_UNAVAILABLE;
+        }
+      JsonArray *items = json_node_get_array (page);
+      for (guint i = 0; i < json_array_get_length (items); i++)
+        {
+          JsonNode *item = json_array_get_element (items, i);
+          if (!JSON_NODE_HOLDS_OBJECT (item))
+            {
+              fprintf (stderr, "dsmctl: list: machines[%u] of GET %s is not an object\n", i, path);
+              answer_clear (&a);
+              return EXIT_UNAVAILABLE;
+            }
+          json_array_add_element (machines, json_node_copy (item));
+        }
+      gboolean done = JSON_NODE_HOLDS_NULL (next);
+      cursor = done ? cursor : json_node_get_int (next);
+      if (first == NULL)
+        first = json_node_ref (a.root);
+      answer_clear (&a);
+      if (done)
+        break;
+    }
+
+  JsonObject *head = json_node_get_object (first);
+  if (ctl->json)
+    {
+      g_autoptr(JsonNode) out = json_node_new (JSON_NODE_OBJECT);
+      JsonObject *o = json_object_new ();
+      static const char *const keys[] = { "node", "commit_index", "applied_index", "note" };
+      for (guint k = 0; k < G_N_ELEMENTS (keys); k++)
+        if (json_object_has_member (head, keys[k]))
+          json_object_set_member (o, keys[k], json_node_copy (json_object_get_member (head, keys[k])));
+      json_object_set_array_member (o, "machines", json_array_ref (machines));
+      json_node_take_object (out, o);
+      g_autofree char *text = json_to_string (out, FALSE);
+      printf ("%s\n", text);
+      return 0;
+    }
   printf ("%-24s %-16s %-16s %s\n", "MACHINE", "DEFINITION", "STATE", "INDEX");
-  for (guint i = 0; machines != NULL && i < json_array_get_length (machines); i++)
+  for (guint i = 0; i < json_array_get_length (machines); i++)
     {
       JsonObject *m = json_array_get_object_element (machines, i);
-      printf ("%-24s %-16s %-16s %" G_GINT64_FORMAT "\n", json_object_get_string_member (m, "machine"),
-              json_object_get_string_member (m, "definition"), json_object_get_string_member (m, "state"),
-              json_object_get_int_member (m, "index"));
+      printf ("%-24s %-16s %-16s %" G_GINT64_FORMAT "\n",
+              json_object_get_string_member_with_default (m, "machine", "?"),
+              json_object_get_string_member_with_default (m, "definition", "?"),
+              json_object_get_string_member_with_default (m, "state", "?"),
+              json_object_get_int_member_with_default (m, "index", 0));
     }
   printf ("(local view of node %" G_GINT64_FORMAT " at applied index %" G_GINT64_FORMAT ")\n",
-          answer_int (&a, "node", 0), answer_int (&a, "applied_index", 0));
-  answer_clear (&a);
+          json_object_get_int_member_with_default (head, "node", 0),
+          json_object_get_int_member_with_default (head, "applied_index", 0));
   return 0;
 }
 

@@ -201,6 +201,60 @@ test_covered_snapshot_acked (void)
   source_clear (&src);
 }
 
+static void
+collect_name (const char *machine, const DsmMachineDef *def, const char *state, guint64 index, gpointer data)
+{
+  g_string_append_printf (data, "%s=%s@%" G_GUINT64_FORMAT " ", machine, state, index);
+}
+
+static char *
+store_range (const DsmStore *store, guint start, guint limit, guint *visited)
+{
+  GString *out = g_string_new (NULL);
+
+  *visited = dsm_store_foreach_range (store, start, limit, collect_name, out);
+  return g_string_free (out, FALSE);
+}
+
+static void
+test_store_range_survives_restore (void)
+{
+  g_autoptr(DsmConfig) config = rig_config (3);
+  g_autoptr(DsmStore) store = dsm_store_new (config);
+  g_autoptr(DsmStore) restored = dsm_store_new (config);
+  const char *names[] = { "zeta", "alpha", "mu", "alpha" };
+  g_autoptr(GError) error = NULL;
+  guint visited;
+
+  g_test_summary ("A store lists its instances by position in creation order, a page at a time, and a "
+                  "restored snapshot keeps those positions: cursors of GET /v1/machines mean the same "
+                  "machine on every node.");
+  for (guint i = 0; i < G_N_ELEMENTS (names); i++)
+    {
+      g_autoptr(DsmEntry) entry = rig_command_entry (i + 1, 1, names[i], i < 3 ? "Running" : "Stopped");
+      DsmApplyResult result;
+      dsm_store_apply (store, entry, &result);
+      dsm_apply_result_clear (&result);
+    }
+  g_autofree char *all = store_range (store, 0, 100, &visited);
+  g_assert_cmpstr (all, ==, "zeta=Running@1 alpha=Stopped@4 mu=Running@3 ");
+  g_assert_cmpuint (visited, ==, 3);
+  g_autofree char *middle = store_range (store, 1, 1, &visited);
+  g_assert_cmpstr (middle, ==, "alpha=Stopped@4 ");
+  g_assert_cmpuint (visited, ==, 1);
+  g_autofree char *tail = store_range (store, 2, 5, &visited);
+  g_assert_cmpstr (tail, ==, "mu=Running@3 ");
+  g_autofree char *past = store_range (store, 3, 5, &visited);
+  g_assert_cmpstr (past, ==, "");
+  g_assert_cmpuint (visited, ==, 0);
+
+  g_autoptr(GBytes) bytes = dsm_store_snapshot (store);
+  g_assert_true (dsm_store_restore (restored, bytes, &error));
+  g_assert_no_error (error);
+  g_autofree char *again = store_range (restored, 0, 100, &visited);
+  g_assert_cmpstr (again, ==, all);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -210,5 +264,6 @@ main (int argc, char **argv)
   g_test_add_func ("/core/node/snapshot/out-of-order-chunk", test_out_of_order_chunk);
   g_test_add_func ("/core/node/snapshot/chunk-without-start", test_chunk_without_start);
   g_test_add_func ("/core/node/snapshot/covered-snapshot-acked", test_covered_snapshot_acked);
+  g_test_add_func ("/core/store/range-survives-restore", test_store_range_survives_restore);
   return g_test_run ();
 }

@@ -92,6 +92,26 @@ test_commit_everywhere (void)
   g_clear_pointer (&err, g_free);
   g_assert_cmpint (dsmctl (c, &out, &err, "list", NULL), ==, 0);
   g_assert_nonnull (strstr (out, "job-2"));
+
+  /* The listing comes in pages, in creation order, the same on every node. */
+  g_assert_true (cluster_wait_state_everywhere (c, "job-2", "Running", STEP_MS));
+  for (guint id = 1; id <= c->n; id++)
+    {
+      g_autoptr(JsonNode) p1 = NULL, p2 = NULL, p3 = NULL;
+      g_assert_cmpuint (cluster_http (c, id, "GET", "/v1/machines?limit=1", NULL, &p1), ==, 200);
+      g_assert_cmpint (json_get_int (p1, "total"), ==, 2);
+      g_assert_cmpint (json_get_int (p1, "next_cursor"), ==, 1);
+      g_assert_cmpstr (json_get_string (json_array_get_element (json_object_get_array_member (
+                         json_node_get_object (p1), "machines"), 0), "machine"), ==, "job-1");
+      g_assert_cmpuint (cluster_http (c, id, "GET", "/v1/machines?limit=1&cursor=1", NULL, &p2), ==, 200);
+      g_assert_cmpstr (json_get_string (json_array_get_element (json_object_get_array_member (
+                         json_node_get_object (p2), "machines"), 0), "machine"), ==, "job-2");
+      g_assert_true (json_object_get_null_member (json_node_get_object (p2), "next_cursor"));
+      g_assert_cmpuint (cluster_http (c, id, "GET", "/v1/machines?cursor=5", NULL, &p3), ==, 200);
+      g_assert_cmpuint (json_array_get_length (json_object_get_array_member (json_node_get_object (p3), "machines")),
+                        ==, 0);
+      g_assert_true (json_object_get_null_member (json_node_get_object (p3), "next_cursor"));
+    }
   g_clear_pointer (&out, g_free);
   g_clear_pointer (&err, g_free);
   g_assert_cmpint (dsmctl (c, &out, &err, "status", NULL), ==, 0);
@@ -234,6 +254,12 @@ test_bad_requests (void)
     { "GET", "/v1/machines/m?definition=nope", NULL, 400, "unknown_definition" },
     { "GET", "/v1/machines/m?colour=red", NULL, 400, "bad_request" },
     { "GET", "/v2/anything", NULL, 404, "not_found" },
+    { "GET", "/v1/machines?limit=0", NULL, 400, "bad_request" },
+    { "GET", "/v1/machines?limit=10001", NULL, 400, "bad_request" },
+    { "GET", "/v1/machines?limit=ten", NULL, 400, "bad_request" },
+    { "GET", "/v1/machines?cursor=-1", NULL, 400, "bad_request" },
+    { "GET", "/v1/machines?cursor=99999999999", NULL, 400, "bad_request" },
+    { "GET", "/v1/machines?page=2", NULL, 400, "bad_request" },
   };
 
   g_test_summary ("Bad JSON, unknown states and definitions, wrong types, unknown keys, huge bodies, wrong "

@@ -353,23 +353,43 @@ check_final_states (Cluster *c, Client **clients)
       }
 }
 
-/* GET /v1/machines on node @id as "machine definition state index" lines. */
+/* GET /v1/machines on node @id, page by page (small pages, so paging is
+ * exercised), as machine -> "definition state index". */
 static GHashTable *
 node_listing (Cluster *c, guint id, gint64 applied)
 {
-  g_autoptr(JsonNode) root = NULL;
   GHashTable *listing = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+  gint64 cursor = 0;
+  gboolean more = TRUE;
 
-  g_assert_cmpuint (cluster_http (c, id, "GET", "/v1/machines", NULL, &root), ==, 200);
-  g_assert_cmpint (json_get_int (root, "applied_index"), ==, applied);
-  JsonArray *machines = json_object_get_array_member (json_node_get_object (root), "machines");
-  g_assert_nonnull (machines);
-  for (guint i = 0; i < json_array_get_length (machines); i++)
+  while (more)
     {
-      JsonNode *m = json_array_get_element (machines, i);
-      g_hash_table_insert (listing, g_strdup (json_get_string (m, "machine")),
-                           g_strdup_printf ("%s %s %" G_GINT64_FORMAT, json_get_string (m, "definition"),
-                                            json_get_string (m, "state"), json_get_int (m, "index")));
+      g_autoptr(JsonNode) root = NULL;
+      g_autofree char *path = g_strdup_printf ("/v1/machines?limit=7&cursor=%" G_GINT64_FORMAT, cursor);
+      g_assert_cmpuint (cluster_http (c, id, "GET", path, NULL, &root), ==, 200);
+      g_assert_cmpint (json_get_int (root, "applied_index"), ==, applied);
+      g_assert_cmpint (json_get_int (root, "cursor"), ==, cursor);
+      JsonObject *obj = json_node_get_object (root);
+      JsonArray *machines = json_object_get_array_member (obj, "machines");
+      g_assert_nonnull (machines);
+      g_assert_cmpuint (json_array_get_length (machines), <=, 7);
+      for (guint i = 0; i < json_array_get_length (machines); i++)
+        {
+          JsonNode *m = json_array_get_element (machines, i);
+          g_assert_true (g_hash_table_insert (listing, g_strdup (json_get_string (m, "machine")),
+                                              g_strdup_printf ("%s %s %" G_GINT64_FORMAT,
+                                                               json_get_string (m, "definition"),
+                                                               json_get_string (m, "state"),
+                                                               json_get_int (m, "index"))));
+        }
+      more = !json_object_get_null_member (obj, "next_cursor");
+      if (more)
+        {
+          g_assert_cmpuint (json_array_get_length (machines), ==, 7);
+          cursor = json_object_get_int_member (obj, "next_cursor");
+        }
+      else
+        g_assert_cmpint (cursor + json_array_get_length (machines), ==, json_get_int (root, "total"));
     }
   return listing;
 }

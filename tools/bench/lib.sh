@@ -171,8 +171,20 @@ dsm_wait_converged () {
   done
 }
 
-# dsm_list URL FILE: every machine the node applied.
-dsm_list () { curl --noproxy '*' -fsS -m 120 "$1/v1/machines" -o "$2"; }
+# dsm_list URL FILE: every machine the node applied, read page by page
+# (GET /v1/machines?cursor=&limit=) into one {"machines": [...]}.
+dsm_list () {
+  local url=$1 out=$2 cursor=0 page=$2.page n=0
+  while [ "$cursor" != null ]; do
+    curl --noproxy '*' -fsS -m 30 "$url/v1/machines?limit=10000&cursor=$cursor" -o "$page.$n" || return 1
+    cursor=$(jq -r .next_cursor "$page.$n") || return 1
+    n=$((n + 1))
+  done
+  jq -s '{machines: (map(.machines) | add)}' "$page".* >"$out"
+  local status=$?
+  rm -f "$page".*
+  return $status
+}
 
 # ---- etcd clusters ----
 # etcd_up N: starts a fresh N-member etcd (defaults: fsync on, 100 ms
