@@ -16,6 +16,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <glib/gstdio.h>
 #include <unistd.h>
 
 #include "file.h"
@@ -163,23 +164,17 @@ batch_rotate (Batch *b, GError **error)
   return TRUE;
 }
 
-/* A snapshot: its own file, then a base segment (hard state, snapshot_ref
- * with reset_log, the live entries after it) that needs nothing older. */
+/* The snapshot file @name (durable, named in a durable directory) becomes
+ * the base: a new segment with the hard state, a snapshot_ref with
+ * reset_log and the live entries after it, needing nothing older. */
 static gboolean
-batch_snapshot (Batch *b, const DsmPersist *persist, GError **error)
+batch_snapshot_base (Batch *b, const DsmPersist *persist, const char *name, const DsmSnapshotRef *ref,
+                     GError **error)
 {
   DsmWal *wal = b->wal;
-  g_autofree char *name = dsm_layout_snapshot_name (wal->next_seq);
-  g_autoptr(DsmSnapshotRef) ref = NULL;
   DsmPersist marker = *persist;
 
-  if (wal->segment_fd >= 0 && (!batch_flush (b, error) || !batch_sync_segment (b, error)))
-    return FALSE;
-  if (!dsm_layout_write_snapshot (wal->dir_fd, wal->dir, name, wal->cluster_id, wal->node_id,
-                                  persist, !wal->options.no_sync, &b->counts->fsyncs, &ref, error))
-    return FALSE;
   b->counts->snapshots_written++;
-
   dsm_durable_state_apply (&wal->mirror, persist);
   g_clear_pointer (&wal->mirror.snapshot, g_bytes_unref);
   if (wal->snapshot_file != NULL)
@@ -209,6 +204,22 @@ batch_snapshot (Batch *b, const DsmPersist *persist, GError **error)
   wal->segment_header_bytes = b->buffer->len;
   b->new_base = TRUE;
   return TRUE;
+}
+
+/* A snapshot in a batch: its own file, then a base segment. */
+static gboolean
+batch_snapshot (Batch *b, const DsmPersist *persist, GError **error)
+{
+  DsmWal *wal = b->wal;
+  g_autofree char *name = dsm_layout_snapshot_name (wal->next_seq);
+  g_autoptr(DsmSnapshotRef) ref = NULL;
+
+  if (wal->segment_fd >= 0 && (!batch_flush (b, error) || !batch_sync_segment (b, error)))
+    return FALSE;
+  if (!dsm_layout_write_snapshot (wal->dir_fd, wal->dir, name, wal->cluster_id, wal->node_id,
+                                  persist, !wal->options.no_sync, &b->counts->fsyncs, &ref, error))
+    return FALSE;
+  return batch_snapshot_base (b, persist, name, ref, error);
 }
 
 static gboolean
@@ -264,6 +275,27 @@ batch_remove_obsolete (Batch *b)
   g_ptr_array_set_size (wal->old_snapshots, 0);
 }
 
+/* Makes what the batch wrote durable: the active segment, then the
+ * directory if a file was created; then removes what a new base made
+ * obsolete. */
+static gboolean
+batch_finish (Batch *b, GError **error)
+{
+  DsmWal *wal = b->wal;
+
+  if (!batch_flush (b, error) || !batch_sync_segment (b, error))
+    return FALSE;
+  if (b->new_names && !wal->options.no_sync)
+    {
+      if (!dsm_file_sync_dir (wal->dir_fd, wal->dir, error))
+        return FALSE;
+      b->counts->fsyncs++;
+    }
+  if (b->new_base)
+    batch_remove_obsolete (b);
+  return TRUE;
+}
+
 gboolean
 dsm_wal_write_batch (DsmWal *wal, GPtrArray *batch, DsmWalCounts *counts, GError **error)
 {
@@ -274,17 +306,40 @@ dsm_wal_write_batch (DsmWal *wal, GPtrArray *batch, DsmWalCounts *counts, GError
   for (guint i = 0; i < batch->len; i++)
     if (!batch_add_persist (&b, batch->pdata[i], error))
       return FALSE;
-  if (!batch_flush (&b, error) || !batch_sync_segment (&b, error))
+  return batch_finish (&b, error);
+}
+
+gboolean
+dsm_wal_write_staged_snapshot (DsmWal *wal, const DsmPersist *persist, const char *staged,
+                               DsmSnapshotRef *ref, DsmWalCounts *counts, GError **error)
+{
+  g_autoptr(GByteArray) buffer = g_byte_array_sized_new (64 * 1024);
+  Batch b = { wal, counts, buffer, FALSE, FALSE };
+  g_autofree char *name = NULL;
+  g_autofree char *from = g_build_filename (wal->dir, staged, NULL);
+  g_autofree char *to = NULL;
+
+  g_assert (wal->segment_fd >= 0);
+  g_assert (!persist->reset_log);
+  /* Overtaken while it was being written: a snapshot installed from the
+   * leader (or a newer one) already covers it. */
+  if (persist->index <= wal->mirror.snapshot_index)
+    return dsm_file_remove (wal->dir, staged, error);
+  if (!batch_sync_segment (&b, error))
     return FALSE;
-  if (b.new_names && !wal->options.no_sync)
+  name = dsm_layout_snapshot_name (wal->next_seq);
+  to = g_build_filename (wal->dir, name, NULL);
+  if (g_rename (from, to) != 0)
+    return dsm_file_fail (error, errno, to, "rename failed");
+  if (!wal->options.no_sync)
     {
       if (!dsm_file_sync_dir (wal->dir_fd, wal->dir, error))
         return FALSE;
       counts->fsyncs++;
     }
-  if (b.new_base)
-    batch_remove_obsolete (&b);
-  return TRUE;
+  g_free (ref->file);
+  ref->file = g_strdup (name);
+  return batch_snapshot_base (&b, persist, name, ref, error) && batch_finish (&b, error);
 }
 
 gboolean

@@ -2,6 +2,7 @@
  * threads and recovery on open) and segment.c (the writer).  Internal. */
 #pragma once
 
+#include "record.h"
 #include "wal.h"
 
 G_BEGIN_DECLS
@@ -24,6 +25,8 @@ struct _DsmWal {
   GError *failure;             /* set once a write or sync failed; never cleared */
   guint in_flight;             /* syncs started and not finished */
   DsmWalStats stats;
+  DsmPersist *deferred;        /* the newest local snapshot made durable by the log, its file not yet written */
+  gboolean snapshot_writing;   /* a worker is writing deferred snapshots */
 
   GMutex io_lock;              /* held by the one sync writing; guards what follows */
   DsmDurableState mirror;      /* the fold of everything written, without snapshot bytes */
@@ -57,6 +60,18 @@ typedef struct {
  */
 gboolean dsm_wal_write_batch (DsmWal *wal, GPtrArray *batch, DsmWalCounts *counts,
                               GError **error);
+
+/**
+ * dsm_wal_write_staged_snapshot:
+ * With io_lock held: makes the local snapshot @persist, whose file was
+ * written and synced as @dir/@staged without the lock, the new base: the
+ * file renamed to its seq's name (directory synced), a base segment with
+ * the entries after it, older files removed.  A snapshot that another
+ * (installed or newer) already covers is dropped with its file.
+ * @ref: the staged file's ref; its name is updated
+ */
+gboolean dsm_wal_write_staged_snapshot (DsmWal *wal, const DsmPersist *persist, const char *staged,
+                                        DsmSnapshotRef *ref, DsmWalCounts *counts, GError **error);
 
 /* With io_lock held: creates the segment at next_seq holding the current
  * hard state, and makes it durable (used by open). */

@@ -13,7 +13,13 @@
  *                             |                                   |  sync: CLOSED
  *                             └──────dsm_wal_close()──────────────┴──> freed
  *
- * (wal_sync_locked() makes the one transition: it sets wal->failure.) */
+ * (wal_sync_locked() and snapshot_writer_loop() make the one transition:
+ * they set wal->failure.)
+ *
+ * Local snapshots (the node's own, not installed from a leader) are
+ * counted durable with the batch they are in, since the log holds what
+ * they cover, and their files are written after the sync has answered, by
+ * the worker that claims them, without io_lock (docs/STORAGE.md). */
 #include "wal-private.h"
 
 #include <errno.h>
@@ -310,16 +316,59 @@ dsm_wal_is_syncing (const DsmWal *wal)
   return syncing;
 }
 
+/* A snapshot the node took of its own applied state covers entries the
+ * log already holds durably: losing its file loses nothing.  The group
+ * commit may count it durable at once and leave its file to
+ * snapshot_writer_run(), so the log's next fsyncs do not wait behind
+ * writing the whole store (a commit stall of 330 ms at 200,000
+ * machines, on every node at the same index).  An installed snapshot
+ * (reset_log) replaces the log and is written in order. */
+static gboolean
+persist_is_local_snapshot (const DsmPersist *persist)
+{
+  return persist->kind == DSM_PERSIST_SNAPSHOT && !persist->reset_log;
+}
+
+/* Moves the local snapshots out of @batch; keeps the newest in
+ * wal->deferred (under wal->lock), which covers the others. */
+static void
+wal_defer_snapshots (DsmWal *wal, GPtrArray *batch)
+{
+  DsmPersist *newest = NULL;
+
+  for (guint i = 0; i < batch->len;)
+    if (persist_is_local_snapshot (batch->pdata[i]))
+      {
+        g_clear_pointer (&newest, dsm_persist_free);
+        newest = g_ptr_array_steal_index (batch, i);
+      }
+    else
+      i++;
+  if (newest == NULL)
+    return;
+  g_mutex_lock (&wal->lock);
+  if (wal->deferred != NULL && wal->deferred->index > newest->index)
+    g_clear_pointer (&newest, dsm_persist_free);
+  else
+    {
+      g_clear_pointer (&wal->deferred, dsm_persist_free);
+      wal->deferred = newest;
+    }
+  g_mutex_unlock (&wal->lock);
+}
+
 /* The group commit: with io_lock held, takes the whole queue and writes it
- * with one fdatasync.  A failure is kept: fsync's failure leaves the page
- * cache in an unknown state, so no later sync may claim durability. */
+ * with one fdatasync (local snapshots deferred when @defer).  A failure is
+ * kept: fsync's failure leaves the page cache in an unknown state, so no
+ * later sync may claim durability. */
 static guint64
-wal_sync_locked (DsmWal *wal, GError **error)
+wal_sync_locked (DsmWal *wal, gboolean defer, GError **error)
 {
   g_autoptr(GPtrArray) batch = NULL;
   g_autoptr(GError) local = NULL;
   DsmWalCounts counts = { 0 };
-  guint64 durable;
+  guint64 durable, last_seq;
+  guint n_persists;
   gboolean ok;
 
   g_mutex_lock (&wal->lock);
@@ -337,16 +386,20 @@ wal_sync_locked (DsmWal *wal, GError **error)
   g_mutex_unlock (&wal->lock);
   if (batch->len == 0)
     return durable;
+  n_persists = batch->len;
+  last_seq = ((DsmPersist *) batch->pdata[batch->len - 1])->seq;
+  if (defer)
+    wal_defer_snapshots (wal, batch);
 
-  ok = dsm_wal_write_batch (wal, batch, &counts, &local);
+  ok = batch->len == 0 || dsm_wal_write_batch (wal, batch, &counts, &local);
 
   g_mutex_lock (&wal->lock);
   stats_add (&wal->stats, &counts);
   if (ok)
     {
-      wal->durable_seq = durable = ((DsmPersist *) batch->pdata[batch->len - 1])->seq;
+      wal->durable_seq = durable = last_seq;
       wal->stats.sync_batches++;
-      wal->stats.sync_records_max = MAX (wal->stats.sync_records_max, batch->len);
+      wal->stats.sync_records_max = MAX (wal->stats.sync_records_max, n_persists);
     }
   else
     wal->failure = g_error_copy (local);
@@ -360,14 +413,62 @@ wal_sync_locked (DsmWal *wal, GError **error)
 }
 
 static guint64
-wal_sync_serialized (DsmWal *wal, GError **error)
+wal_sync_serialized (DsmWal *wal, gboolean defer, GError **error)
 {
   guint64 seq;
 
   g_mutex_lock (&wal->io_lock);
-  seq = wal_sync_locked (wal, error);
+  seq = wal_sync_locked (wal, defer, error);
   g_mutex_unlock (&wal->io_lock);
   return seq;
+}
+
+#define SNAPSHOT_STAGED_NAME "snap-staging.tmp"  /* a .tmp: removed by the next open */
+
+/* With wal->lock held: whether the caller becomes the one worker writing
+ * the deferred snapshots (there are some, and nobody writes them yet). */
+static gboolean
+snapshot_writer_claim (DsmWal *wal)
+{
+  if (wal->snapshot_writing || wal->deferred == NULL)
+    return FALSE;
+  wal->snapshot_writing = TRUE;
+  return TRUE;
+}
+
+/* The claimed writer, wal->lock held on entry and on return: writes the
+ * deferred local snapshots, newest first taken, until none is left.  A
+ * file is written and synced without io_lock, so group commits go on
+ * meanwhile; only the switch to the new base takes it.  A failure stops
+ * the WAL as a failed sync does. */
+static void
+snapshot_writer_loop (DsmWal *wal)
+{
+  while (wal->deferred != NULL && wal->failure == NULL)
+    {
+      g_autoptr(DsmPersist) persist = g_steal_pointer (&wal->deferred);
+      g_autoptr(DsmSnapshotRef) ref = NULL;
+      g_autoptr(GError) error = NULL;
+      DsmWalCounts counts = { 0 };
+      gboolean ok;
+
+      g_mutex_unlock (&wal->lock);
+      ok = dsm_layout_write_snapshot (wal->dir_fd, wal->dir, SNAPSHOT_STAGED_NAME, wal->cluster_id,
+                                      wal->node_id, persist, !wal->options.no_sync, &counts.fsyncs, &ref,
+                                      &error);
+      if (ok)
+        {
+          g_mutex_lock (&wal->io_lock);
+          ok = dsm_wal_write_staged_snapshot (wal, persist, SNAPSHOT_STAGED_NAME, ref, &counts, &error);
+          g_mutex_unlock (&wal->io_lock);
+        }
+      g_mutex_lock (&wal->lock);
+      stats_add (&wal->stats, &counts);
+      if (!ok && wal->failure == NULL)
+        wal->failure = g_steal_pointer (&error);
+    }
+  g_clear_pointer (&wal->deferred, dsm_persist_free);
+  wal->snapshot_writing = FALSE;
 }
 
 static void
@@ -376,18 +477,32 @@ sync_in_thread (GTask *task, gpointer source_object, gpointer task_data,
 {
   DsmWal *wal = task_data;
   GError *error = NULL;
-  guint64 seq = wal_sync_serialized (wal, &error);
+  guint64 seq = wal_sync_serialized (wal, TRUE, &error);
+  gboolean writer;
 
-  /* Last touch of @wal: dsm_wal_close() may free it once in_flight is 0. */
+  /* in_flight counts this sync until the deferred snapshot files it
+   * claimed are written: dsm_wal_close() waits for them.  Otherwise this
+   * is the last touch of @wal: close may free it once in_flight is 0. */
   g_mutex_lock (&wal->lock);
-  if (--wal->in_flight == 0)
+  writer = snapshot_writer_claim (wal);
+  if (!writer && --wal->in_flight == 0)
     g_cond_broadcast (&wal->idle);
   g_mutex_unlock (&wal->lock);
 
+  /* The caller learns what is durable now, before any snapshot file. */
   if (error != NULL)
     g_task_return_error (task, error);
   else
     g_task_return_pointer (task, g_memdup2 (&seq, sizeof seq), g_free);
+
+  if (writer)
+    {
+      g_mutex_lock (&wal->lock);
+      snapshot_writer_loop (wal);
+      if (--wal->in_flight == 0)
+        g_cond_broadcast (&wal->idle);
+      g_mutex_unlock (&wal->lock);
+    }
 }
 
 void
@@ -424,7 +539,7 @@ dsm_wal_sync (DsmWal *wal, GError **error)
 {
   g_return_val_if_fail (wal != NULL, 0);
   g_return_val_if_fail (error == NULL || *error == NULL, 0);
-  return wal_sync_serialized (wal, error);
+  return wal_sync_serialized (wal, FALSE, error);
 }
 
 const DsmWalStats *
@@ -451,6 +566,7 @@ dsm_wal_close (DsmWal *wal)
 
   dsm_wal_close_segment (wal);
   close (wal->dir_fd);  /* releases the flock */
+  g_clear_pointer (&wal->deferred, dsm_persist_free);
   g_ptr_array_unref (wal->queue);
   g_clear_error (&wal->failure);
   dsm_durable_state_clear (&wal->mirror);

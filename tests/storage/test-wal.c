@@ -8,6 +8,8 @@
 #include <sys/resource.h>
 
 #include "fixture.h"
+#include "layout.h"
+#include "wal-private.h"
 
 static void
 test_new_dir (Fixture *f, gconstpointer data)
@@ -159,6 +161,80 @@ test_sync_async (Fixture *f, gconstpointer data)
   assert_state_equal (&state, &f->expected);
   dsm_durable_state_clear (&state);
 }
+
+static void
+test_local_snapshot_deferred (Fixture *f, gconstpointer data)
+{
+  DsmDurableState state = { 0 };
+  SyncResult r = { 0 };
+  g_autoptr(GPtrArray) tmp = NULL;
+
+  g_test_summary ("A snapshot the node took itself is durable with its batch (the log holds what "
+                  "it covers); its file and new base segment are written after the sync answered, "
+                  "and close waits for them: reopening finds the snapshot, the entries after it, "
+                  "one segment and no staged file.");
+  fixture_open (f, 0, &state);
+  r.wal = f->wal;
+  fixture_append_hard_state (f, 3, 1);
+  fixture_append_entries (f, 1, 20, 3);
+  fixture_append_snapshot (f, 15, 3, FALSE);
+  fixture_append_entries (f, 21, 5, 3);
+  dsm_wal_sync_async (f->wal, NULL, on_synced, &r);
+  iterate_until (&r, 1);
+  g_assert_no_error (r.error);
+  g_assert_cmpuint (r.seq, ==, f->seq);
+
+  dsm_wal_close (g_steal_pointer (&f->wal));
+  g_assert_cmpuint (count_files (f->dir, "snap-"), ==, 1);
+  g_assert_cmpuint (count_files (f->dir, "seg-"), ==, 1);
+  tmp = list_files (f->dir, "snap-staging");
+  g_assert_cmpuint (tmp->len, ==, 0);
+  fixture_open (f, 0, &state);
+  g_assert_cmpuint (state.snapshot_index, ==, 15);
+  assert_state_equal (&state, &f->expected);
+  dsm_durable_state_clear (&state);
+}
+
+static void
+test_staged_snapshot_overtaken (Fixture *f, gconstpointer data)
+{
+  DsmDurableState state = { 0 };
+  g_autoptr(GError) error = NULL;
+  g_autoptr(DsmSnapshotRef) ref = NULL;
+  g_autofree char *before = NULL;
+  g_autofree char *after = NULL;
+  DsmWalCounts counts = { 0 };
+  g_autoptr(GBytes) bytes = g_bytes_new_static ("{\"old\":1}", 9);
+  DsmPersist local = { .kind = DSM_PERSIST_SNAPSHOT, .seq = 999, .index = 5, .snapshot_epoch = 2,
+                       .snapshot = bytes };
+
+  g_test_summary ("A local snapshot whose file was being written when a snapshot installed from the "
+                  "leader (covering more) became the base is dropped with its file, and the "
+                  "directory is as the install left it.");
+  fixture_open (f, 0, &state);
+  fixture_append_hard_state (f, 2, 1);
+  fixture_append_entries (f, 1, 10, 2);
+  fixture_append_snapshot (f, 8, 2, TRUE);
+  fixture_sync (f);
+  before = dir_fingerprint (f->dir);
+
+  g_assert_true (dsm_layout_write_snapshot (f->wal->dir_fd, f->wal->dir, "snap-staging.tmp", f->wal->cluster_id,
+                                            f->wal->node_id, &local, TRUE, &counts.fsyncs, &ref, &error));
+  g_assert_no_error (error);
+  g_mutex_lock (&f->wal->io_lock);
+  g_assert_true (dsm_wal_write_staged_snapshot (f->wal, &local, "snap-staging.tmp", ref, &counts, &error));
+  g_mutex_unlock (&f->wal->io_lock);
+  g_assert_no_error (error);
+  g_assert_cmpuint (counts.snapshots_written, ==, 0);
+  after = dir_fingerprint (f->dir);
+  g_assert_cmpstr (after, ==, before);
+
+  fixture_open (f, 0, &state);
+  g_assert_cmpuint (state.snapshot_index, ==, 8);
+  assert_state_equal (&state, &f->expected);
+  dsm_durable_state_clear (&state);
+}
+
 
 static void
 test_rotation_and_compaction (Fixture *f, gconstpointer data)
@@ -356,6 +432,8 @@ main (int argc, char **argv)
   ADD ("/storage/wal/unsynced-appends-are-not-durable", test_unsynced_appends_are_not_durable);
   ADD ("/storage/wal/group-commit", test_group_commit);
   ADD ("/storage/wal/sync-async", test_sync_async);
+  ADD ("/storage/wal/local-snapshot-deferred", test_local_snapshot_deferred);
+  ADD ("/storage/wal/staged-snapshot-overtaken", test_staged_snapshot_overtaken);
   ADD ("/storage/wal/rotation-and-compaction", test_rotation_and_compaction);
   ADD ("/storage/wal/entries-below-snapshot-left-out", test_entries_below_snapshot_left_out);
   ADD ("/storage/wal/old-entries-below-snapshot-recover", test_old_entries_below_snapshot_recover);
