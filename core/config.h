@@ -51,6 +51,7 @@ typedef struct {
   /* Snapshots (0 disables). */
   guint snapshot_threshold_entries;
   guint snapshot_chunk_bytes;
+  guint snapshot_slice_machines;  /* machines a snapshot in progress writes per input */
 
   /* Message authentication (net/): a shared secret; nullable = off. */
   char *secret;

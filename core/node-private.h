@@ -227,6 +227,8 @@ guint client_pending (const DsmNode *node);
 
 /* snapshot.c */
 void snapshot_maybe_take (DsmNode *node);
+/* Writes the next slice of the snapshot in progress, if any (every input). */
+void snapshot_continue (DsmNode *node);
 void snapshot_on_persisted (DsmNode *node);
 gboolean snapshot_flush_peer (DsmNode *node, Peer *peer);
 void snapshot_on_chunk (DsmNode *node, const DsmMessage *msg);

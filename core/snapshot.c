@@ -24,35 +24,61 @@ snapshot_peer_reset (Peer *peer)
 
 /* ---- taking one ---- */
 
+/* The snapshot is written: its entries first, then the snapshot itself. */
+static void
+snapshot_taken (DsmNode *node)
+{
+  /* Entries applied but not yet handed to a persist (a follower applies
+   * what it appends before the flush) must be written before the
+   * snapshot that covers them, or the durable log would restart below it. */
+  node_persist_entries_flush (node);
+  g_clear_pointer (&node->pending_snapshot, g_bytes_unref);
+  node->pending_snapshot = dsm_store_snapshot_finish (node->store);
+  node->snapshot_seq = node_persist_snapshot (node, node->pending_index, node->pending_epoch,
+                                              node->pending_snapshot, FALSE);
+}
+
+/* A snapshot in progress writes snapshot_slice_machines machines per
+ * input to the node: a slice costs a few ms however large the store,
+ * where writing 500,000 machines at once held a live node's loop for
+ * ~170 ms, past the election timeout. */
+void
+snapshot_continue (DsmNode *node)
+{
+  if (dsm_store_snapshot_in_progress (node->store)
+      && dsm_store_snapshot_step (node->store, node->config->snapshot_slice_machines))
+    snapshot_taken (node);
+}
+
 void
 snapshot_maybe_take (DsmNode *node)
 {
   guint64 applied = dsm_store_get_applied_index (node->store);
   guint threshold = node->config->snapshot_threshold_entries;
 
+  if (dsm_store_snapshot_in_progress (node->store))
+    {
+      snapshot_continue (node);
+      return;
+    }
   if (threshold == 0 || node->snapshot_seq != 0 || applied > node->commit_index
       || applied < node->snapshot_index + threshold)
     return;
   /* Serializing the whole store must not cost more than the log it lets
-   * us drop, or a large store (many machines) makes every snapshot a stall
-   * on the event loop: wait until the entries applied since the last one
-   * weigh at least as much as it did.  Amortized, a snapshot then costs
-   * O(1) per entry, and the log stays within max(threshold, store size). */
+   * us drop: wait until the entries applied since the last one weigh at
+   * least as much as it did.  Amortized, a snapshot then costs O(1) per
+   * entry, and the log stays within max(threshold, store size). */
   if (node->snapshot != NULL && node->bytes_since_snapshot < g_bytes_get_size (node->snapshot))
     return;
 
-  /* Entries applied but not yet handed to a persist (a follower applies
-   * what it appends before the flush) must be written before the
-   * snapshot that covers them, or the durable log would restart below it. */
-  node_persist_entries_flush (node);
-  g_clear_pointer (&node->pending_snapshot, g_bytes_unref);
-  node->pending_snapshot = dsm_store_snapshot (node->store);
+  /* The snapshot of the store as it is now, at @applied, written a slice
+   * per input from here (dsm_store_snapshot_begin()). */
   node->pending_index = applied;
   node->pending_epoch = dsm_store_get_applied_epoch (node->store);
   node->pending_reset = FALSE;
   node->bytes_since_snapshot = 0;
-  node->snapshot_seq = node_persist_snapshot (node, applied, node->pending_epoch,
-                                              node->pending_snapshot, FALSE);
+  dsm_store_snapshot_begin (node->store);
+  snapshot_continue (node);
 }
 
 void
@@ -164,6 +190,9 @@ static gboolean
 install (DsmNode *node, const DsmMessage *msg, GBytes *bytes)
 {
   g_autoptr(GError) error = NULL;
+
+  /* The leader's snapshot supersedes the one this node was writing. */
+  dsm_store_snapshot_cancel (node->store);
 
   if (!dsm_store_restore (node->store, bytes, &error)
       || dsm_store_get_applied_index (node->store) != msg->last_index)

@@ -19,7 +19,15 @@ typedef struct {
   const DsmMachineDef *def;   /* owned by the config */
   const char *state;          /* owned by def */
   guint64 index;              /* last entry that changed it */
+  guint position;             /* in DsmStore.order */
 } Instance;
+
+/* An instance's fields as an incremental snapshot must write them: as
+ * they were when the snapshot began. */
+typedef struct {
+  const char *state;
+  guint64 index;
+} SavedInstance;
 
 typedef struct {
   guint64 seq;
@@ -47,6 +55,16 @@ struct _DsmStore {
   GQueue lru;                 /* Session, least recently applied first */
   guint64 applied_index;
   guint64 applied_epoch;
+
+  /* The snapshot being written (dsm_store_snapshot_begin()); snap_out is
+   * NULL when none is.  It covers order[0, snap_n) as of its begin:
+   * instances changed since, and not yet written, left their values of
+   * then in snap_saved (position -> SavedInstance). */
+  GString *snap_out;
+  GString *snap_sessions;     /* the sessions part, written at the begin */
+  guint snap_n;
+  guint snap_next;            /* position of the next instance to write */
+  GHashTable *snap_saved;
 };
 
 void
@@ -101,6 +119,7 @@ dsm_store_free (DsmStore *store)
 {
   if (store == NULL)
     return;
+  dsm_store_snapshot_cancel (store);
   g_hash_table_unref (store->instances);
   g_ptr_array_unref (store->order);
   g_hash_table_unref (store->sessions);
@@ -368,8 +387,19 @@ apply_transition (DsmStore *store, const DsmEntry *entry, DsmApplyResult *result
       instance = g_new0 (Instance, 1);
       instance->name = g_strdup (cmd->machine);
       instance->def = def;
+      instance->position = store->order->len;
       g_hash_table_insert (store->instances, instance->name, instance);
       g_ptr_array_add (store->order, instance);
+    }
+  else if (store->snap_out != NULL && instance->position >= store->snap_next
+           && instance->position < store->snap_n
+           && !g_hash_table_contains (store->snap_saved, GUINT_TO_POINTER (instance->position)))
+    {
+      /* Copy on write for the snapshot being written. */
+      SavedInstance *saved = g_new (SavedInstance, 1);
+      saved->state = instance->state;
+      saved->index = instance->index;
+      g_hash_table_insert (store->snap_saved, GUINT_TO_POINTER (instance->position), saved);
     }
   instance->state = to;
   instance->index = entry->index;
@@ -483,50 +513,132 @@ snapshot_write_result (GString *out, const SessionResult *r)
   g_string_append_c (out, '}');
 }
 
-GBytes *
-dsm_store_snapshot (const DsmStore *store)
-{
-  /* Instances in creation order: the same on every node (creation follows
-   * the log) and kept by restore, so equal stores give equal bytes with no
-   * sort of every name at every snapshot. */
-  GPtrArray *all = store->order;
-  GString *out = g_string_sized_new (128 + 64 * all->len);
+/* Snapshots are canonical JSON: instances in creation order (the same on
+ * every node, creation following the log, and kept by restore), sessions
+ * in LRU order (the order decides who is forgotten next), so stores with
+ * the same history give equal bytes with no sort.  They are written a
+ * slice at a time: a store of 500,000 machines takes ~170 ms to write in
+ * a live node, longer than an election timeout, so the node writes
+ * `budget` instances per input (snapshot.c) and the apply path keeps the
+ * begin-time values of instances the snapshot has not reached yet. */
 
+gboolean
+dsm_store_snapshot_in_progress (const DsmStore *store)
+{
+  return store->snap_out != NULL;
+}
+
+void
+dsm_store_snapshot_begin (DsmStore *store)
+{
+  GString *out;
+
+  g_return_if_fail (store != NULL);
+  g_return_if_fail (store->snap_out == NULL);
+
+  out = g_string_sized_new (128 + 64 * store->order->len);
   g_string_append_printf (out, "{\"format\":\"dsm-store-1\",\"applied_index\":%" G_GUINT64_FORMAT ",\"applied_epoch\":%" G_GUINT64_FORMAT ",\"machines\":[",
                           store->applied_index, store->applied_epoch);
-  for (guint i = 0; i < all->len; i++)
+  store->snap_out = out;
+  store->snap_n = store->order->len;
+  store->snap_next = 0;
+  store->snap_saved = g_hash_table_new_full (NULL, NULL, NULL, g_free);
+
+  /* Sessions are few (max_sessions) and change with every command: they
+   * are written now, whole. */
+  store->snap_sessions = g_string_new (NULL);
+  for (GList *l = store->lru.head; l != NULL; l = l->next)
     {
-      const Instance *instance = all->pdata[i];
+      const Session *session = l->data;
+      GString *so = store->snap_sessions;
+      g_string_append (so, l != store->lru.head ? ",{\"client_id\":" : "{\"client_id\":");
+      dsm_codec_write_string (so, session->client_id);
+      g_string_append (so, ",\"last_index\":");
+      dsm_codec_write_uint (so, session->last_index);
+      g_string_append (so, ",\"results\":[");
+      for (guint i = 0; i < session->results->len; i++)
+        {
+          if (i > 0)
+            g_string_append_c (so, ',');
+          snapshot_write_result (so, &g_array_index (session->results, SessionResult, i));
+        }
+      g_string_append (so, "]}");
+    }
+}
+
+gboolean
+dsm_store_snapshot_step (DsmStore *store, guint budget)
+{
+  GString *out;
+  guint end;
+
+  g_return_val_if_fail (store != NULL, FALSE);
+  g_return_val_if_fail (store->snap_out != NULL, FALSE);
+
+  out = store->snap_out;
+  end = store->snap_next + MIN (budget, store->snap_n - store->snap_next);
+  for (guint i = store->snap_next; i < end; i++)
+    {
+      const Instance *instance = store->order->pdata[i];
+      const SavedInstance *saved = g_hash_table_lookup (store->snap_saved, GUINT_TO_POINTER (i));
       g_string_append (out, i > 0 ? ",{\"name\":" : "{\"name\":");
       dsm_codec_write_string (out, instance->name);
       g_string_append (out, ",\"definition\":");
       dsm_codec_write_string (out, dsm_machine_def_get_name (instance->def));
       g_string_append (out, ",\"state\":");
-      dsm_codec_write_string (out, instance->state);
+      dsm_codec_write_string (out, saved != NULL ? saved->state : instance->state);
       g_string_append (out, ",\"index\":");
-      dsm_codec_write_uint (out, instance->index);
+      dsm_codec_write_uint (out, saved != NULL ? saved->index : instance->index);
       g_string_append_c (out, '}');
+      if (saved != NULL)
+        g_hash_table_remove (store->snap_saved, GUINT_TO_POINTER (i));
     }
-  /* Sessions in LRU order: the order decides who is forgotten next. */
+  store->snap_next = end;
+  return end == store->snap_n;
+}
+
+GBytes *
+dsm_store_snapshot_finish (DsmStore *store)
+{
+  GString *out;
+
+  g_return_val_if_fail (store != NULL, NULL);
+  g_return_val_if_fail (store->snap_out != NULL, NULL);
+  g_return_val_if_fail (store->snap_next == store->snap_n, NULL);
+
+  out = g_steal_pointer (&store->snap_out);
   g_string_append (out, "],\"sessions\":[");
-  for (GList *l = store->lru.head; l != NULL; l = l->next)
-    {
-      const Session *session = l->data;
-      g_string_append (out, l != store->lru.head ? ",{\"client_id\":" : "{\"client_id\":");
-      dsm_codec_write_string (out, session->client_id);
-      g_string_append (out, ",\"last_index\":");
-      dsm_codec_write_uint (out, session->last_index);
-      g_string_append (out, ",\"results\":[");
-      for (guint i = 0; i < session->results->len; i++)
-        {
-          if (i > 0)
-            g_string_append_c (out, ',');
-          snapshot_write_result (out, &g_array_index (session->results, SessionResult, i));
-        }
-      g_string_append (out, "]}");
-    }
+  g_string_append_len (out, store->snap_sessions->str, store->snap_sessions->len);
   g_string_append (out, "]}");
+  dsm_store_snapshot_cancel (store);
   return g_string_free_to_bytes (out);
+}
+
+void
+dsm_store_snapshot_cancel (DsmStore *store)
+{
+  g_return_if_fail (store != NULL);
+
+  if (store->snap_out != NULL)
+    g_string_free (g_steal_pointer (&store->snap_out), TRUE);
+  if (store->snap_sessions != NULL)
+    g_string_free (g_steal_pointer (&store->snap_sessions), TRUE);
+  g_clear_pointer (&store->snap_saved, g_hash_table_unref);
+  store->snap_n = store->snap_next = 0;
+}
+
+GBytes *
+dsm_store_snapshot (const DsmStore *store)
+{
+  DsmStore *self = (DsmStore *) store;
+
+  g_return_val_if_fail (store != NULL, NULL);
+  g_return_val_if_fail (store->snap_out == NULL, NULL);
+
+  /* Begin, write all, finish: nothing changes in between. */
+  dsm_store_snapshot_begin (self);
+  dsm_store_snapshot_step (self, G_MAXUINT);
+  return dsm_store_snapshot_finish (self);
 }
 
 /* Reading a snapshot back: every field checked, errors name the path. */
@@ -645,6 +757,7 @@ restore_machines (const DsmStore *store, JsonArray *machines, GHashTable *instan
           return FALSE;
         }
       Instance *instance = g_new0 (Instance, 1);
+      instance->position = order->len;
       instance->name = g_strdup (name);
       instance->def = def;
       instance->state = state;
@@ -743,6 +856,7 @@ gboolean
 dsm_store_restore (DsmStore *store, GBytes *snapshot, GError **error)
 {
   g_return_val_if_fail (store != NULL && snapshot != NULL, FALSE);
+  g_return_val_if_fail (store->snap_out == NULL, FALSE);
 
   gsize size = 0;
   const char *data = g_bytes_get_data (snapshot, &size);

@@ -131,6 +131,28 @@ guint dsm_store_foreach_range (const DsmStore *store, guint start, guint limit,
 GBytes *dsm_store_snapshot (const DsmStore *store);
 
 /**
+ * dsm_store_snapshot_begin:
+ * Starts the snapshot dsm_store_snapshot() would return now, to be
+ * written a slice at a time with dsm_store_snapshot_step() while entries
+ * go on being applied (the apply path keeps what the snapshot still needs
+ * of the instances it changes), then taken with
+ * dsm_store_snapshot_finish().  One at a time; dsm_store_restore() needs
+ * none in progress (dsm_store_snapshot_cancel()).
+ */
+void dsm_store_snapshot_begin (DsmStore *store);
+
+/* Writes up to @budget more instances; TRUE once all are written. */
+gboolean dsm_store_snapshot_step (DsmStore *store, guint budget);
+
+/* Returns: (transfer full): the snapshot, byte for byte what
+ * dsm_store_snapshot() returned at its begin.  Needs every step done. */
+GBytes *dsm_store_snapshot_finish (DsmStore *store);
+
+/* Drops the snapshot in progress, if any. */
+void dsm_store_snapshot_cancel (DsmStore *store);
+gboolean dsm_store_snapshot_in_progress (const DsmStore *store);
+
+/**
  * dsm_store_restore:
  * Replaces the store's contents with @snapshot.  On failure (corrupt,
  * unknown definition, state not in its definition) the store is unchanged

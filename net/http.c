@@ -3,6 +3,8 @@
  * and health endpoints (http.h).  Machine endpoints: http-machines.c. */
 #include "http-private.h"
 
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <string.h>
 
 #include "address.h"
@@ -400,7 +402,14 @@ dsm_http_api_listen (DsmHttpApi *api, const char *address, GError **error)
   /* Our own socket, for its backlog: soup_server_listen() keeps GSocket's 10. */
   socket = g_socket_new (g_socket_address_get_family (addr), G_SOCKET_TYPE_STREAM, G_SOCKET_PROTOCOL_TCP, error);
   if (socket != NULL)
-    g_socket_set_listen_backlog (socket, DSM_NET_LISTEN_BACKLOG);
+    {
+      g_socket_set_listen_backlog (socket, DSM_NET_LISTEN_BACKLOG);
+      /* libsoup writes a response's headers and body with two sends: with
+       * Nagle on, the body waited for the client's (delayed) ACK of the
+       * headers, up to 40 ms and more (p99 71 ms under wrk instead of 15).
+       * Accepted sockets inherit TCP_NODELAY from the listener on Linux. */
+      g_socket_set_option (socket, IPPROTO_TCP, TCP_NODELAY, 1, NULL);
+    }
   if (socket == NULL || !g_socket_bind (socket, addr, TRUE, error) || !g_socket_listen (socket, error)
       || !soup_server_listen_socket (api->server, socket, 0, error))
     {

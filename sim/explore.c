@@ -279,17 +279,22 @@ dsm_explore_generate (guint64 seed, const DsmExploreOptions *options, GError **e
        * make partial acknowledgements, short timeouts make elections. */
       static const guint batches[] = { 1, 1, 2, 3, 8, 64, 256 };
       guint snapshot = pick (&prng, 0, 1) ? 50 + (guint) pick (&prng, 0, 200) : 10000;
+      /* Small slices keep snapshots in progress across many inputs; drawn
+       * from the seed apart from the stream, so the rest of a seed's
+       * schedule is what it was before the knob existed. */
+      guint slice = seed % 2 == 1 ? 1 + (guint) ((seed / 2) % 3) : 8192;
       guint batch = batches[pick (&prng, 0, G_N_ELEMENTS (batches) - 1)];
       guint inflight = (guint) pick (&prng, 1, 8);
       guint heartbeat = (guint) pick (&prng, 20, 60);
       guint election = (guint) pick (&prng, 100, 300);
       guint retries = (guint) pick (&prng, 1, 5);
       guint retry_delay = (guint) pick (&prng, 20, 200);
-      g_string_append_printf (out, "\"cluster\":{\"snapshot_threshold_entries\":%u,\"max_batch_entries\":%u,"
+      g_string_append_printf (out, "\"cluster\":{\"snapshot_threshold_entries\":%u,\"snapshot_slice_machines\":%u,"
+                              "\"max_batch_entries\":%u,"
                               "\"max_inflight_proposals\":%u,\"heartbeat_ms\":%u,\"election_timeout_ms_min\":%u,"
                               "\"election_timeout_ms_max\":%u,\"retry_attempts\":%u,\"retry_delay_ms\":%u},",
-                              snapshot, batch, inflight, heartbeat, MAX (election, heartbeat + 1), 2 * MAX (election, heartbeat + 1),
-                              retries, retry_delay);
+                              snapshot, slice, batch, inflight, heartbeat, MAX (election, heartbeat + 1),
+                              2 * MAX (election, heartbeat + 1), retries, retry_delay);
       guint latency = (guint) pick (&prng, 2, 30);
       guint loss = enabled[FAULT_LOSS] ? (guint) pick (&prng, 0, 5) : 0;
       guint fsync = (guint) pick (&prng, 1, 10);

@@ -255,6 +255,79 @@ test_store_range_survives_restore (void)
   g_assert_cmpstr (again, ==, all);
 }
 
+/* Applies entry @index, a transition of machine @k to the state after
+ * @state[k] in the lifecycle, with a session when @client is set. */
+static void
+apply_next (DsmStore *store, guint64 index, guint k, guint *states, const char *client, guint64 seq)
+{
+  static const char *const cycle[] = { "Init", "Running", "Stopped" };
+  g_autofree char *name = g_strdup_printf ("m%03u", k);
+  DsmCommand cmd = { .op = DSM_OP_TRANSITION, .machine = name, .to = (char *) cycle[(states[k] + 1) % 3],
+                     .client_id = (char *) client, .seq = seq };
+  g_autoptr(DsmEntry) entry = dsm_entry_new (index, 1, DSM_ENTRY_COMMAND, &cmd);
+  DsmApplyResult result;
+
+  dsm_store_apply (store, entry, &result);
+  g_assert_cmpint (result.status, ==, DSM_REPLY_OK);
+  dsm_apply_result_clear (&result);
+  states[k] = (states[k] + 1) % 3;
+}
+
+static void
+test_store_incremental_snapshot (void)
+{
+  g_autoptr(DsmConfig) config = rig_config (3);
+  g_autoptr(DsmStore) store = dsm_store_new (config);
+  g_autoptr(DsmStore) at_begin = dsm_store_new (config);
+  g_autoptr(DsmStore) restored = dsm_store_new (config);
+  g_autoptr(GBytes) expected = NULL;
+  g_autoptr(GBytes) written = NULL;
+  g_autoptr(GError) error = NULL;
+  guint states[200] = { 0 };
+  guint states_copy[200] = { 0 };
+  guint64 index = 0, seq = 0;
+  guint steps = 0;
+
+  g_test_summary ("A snapshot written a slice at a time while entries go on being applied (to "
+                  "machines it has written, machines it has not reached, new machines, sessions) "
+                  "has the bytes of the snapshot of the store at its begin.");
+  for (guint k = 0; k < 100; k++)
+    {
+      index++;
+      seq++;
+      apply_next (store, index, k, states, k % 3 == 0 ? "client-a" : NULL, seq);
+      apply_next (at_begin, index, k, states_copy, k % 3 == 0 ? "client-a" : NULL, seq);
+    }
+  expected = dsm_store_snapshot (at_begin);
+
+  dsm_store_snapshot_begin (store);
+  g_assert_true (dsm_store_snapshot_in_progress (store));
+  while (!dsm_store_snapshot_step (store, 7))
+    {
+      steps++;
+      /* behind the cursor, ahead of it (twice: the first value is kept),
+       * a new machine, and a session's command */
+      guint cursor = MIN (steps * 7, 99);
+      apply_next (store, ++index, cursor - cursor / 2, states, NULL, 0);
+      apply_next (store, ++index, MIN (cursor + 5, 99), states, NULL, 0);
+      apply_next (store, ++index, MIN (cursor + 5, 99), states, NULL, 0);
+      apply_next (store, ++index, 100 + steps, states, "client-a", ++seq);
+    }
+  g_assert_cmpuint (steps, ==, 100 / 7);
+  written = dsm_store_snapshot_finish (store);
+  g_assert_false (dsm_store_snapshot_in_progress (store));
+  g_assert_cmpmem (g_bytes_get_data (written, NULL), g_bytes_get_size (written),
+                   g_bytes_get_data (expected, NULL), g_bytes_get_size (expected));
+
+  g_assert_true (dsm_store_restore (restored, written, &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (dsm_store_digest (restored), ==, dsm_store_digest (at_begin));
+  /* The store itself kept every later change. */
+  g_assert_cmpuint (dsm_store_get_applied_index (store), ==, index);
+  g_assert_cmpuint (dsm_store_get_n_machines (store), ==, 100 + steps);
+}
+
+
 int
 main (int argc, char **argv)
 {
@@ -265,5 +338,6 @@ main (int argc, char **argv)
   g_test_add_func ("/core/node/snapshot/chunk-without-start", test_chunk_without_start);
   g_test_add_func ("/core/node/snapshot/covered-snapshot-acked", test_covered_snapshot_acked);
   g_test_add_func ("/core/store/range-survives-restore", test_store_range_survives_restore);
+  g_test_add_func ("/core/store/incremental-snapshot", test_store_incremental_snapshot);
   return g_test_run ();
 }
