@@ -53,7 +53,7 @@ static const UintField uint_fields[] = {
   { "snapshot_threshold_entries", G_STRUCT_OFFSET (DsmConfig, snapshot_threshold_entries), 0,
     10000 },
   { "snapshot_chunk_bytes", G_STRUCT_OFFSET (DsmConfig, snapshot_chunk_bytes), 1, 256 * 1024 },
-  { "snapshot_slice_machines", G_STRUCT_OFFSET (DsmConfig, snapshot_slice_machines), 1, 8192 },
+  { "snapshot_slice_machines", G_STRUCT_OFFSET (DsmConfig, snapshot_slice_machines), 1, 4096 },
 };
 
 static guint *

@@ -51,7 +51,7 @@ typedef struct {
   /* Snapshots (0 disables). */
   guint snapshot_threshold_entries;
   guint snapshot_chunk_bytes;
-  guint snapshot_slice_machines;  /* machines a snapshot in progress writes per input */
+  guint snapshot_slice_machines;  /* machines a snapshot in progress writes per slice (5 ms apart) */
 
   /* Message authentication (net/): a shared secret; nullable = off. */
   char *secret;

@@ -125,6 +125,7 @@ struct _DsmNode {
   guint64 snapshot_seq;      /* persist seq of the snapshot being written; 0: none */
   GBytes *pending_snapshot;  /* the snapshot being written */
   guint64 bytes_since_snapshot; /* entry bytes applied since the last snapshot began */
+  guint64 snapshot_slice_at_ms; /* the next slice of a snapshot in progress, not before */
   guint64 pending_index;
   guint64 pending_epoch;
   gboolean pending_reset;    /* it replaced the whole log */

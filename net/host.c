@@ -46,6 +46,8 @@ struct _DsmHost {
 
   guint64 drains;
   guint64 drain_persists_max;
+  guint64 late_timers;       /* timers run more than HOST_LATE_TIMER_MS late */
+  guint64 late_timer_max_ms;
   guint64 inputs;
 };
 
@@ -101,13 +103,27 @@ timer_dispatch (GSource *source, GSourceFunc callback, gpointer data)
 
 static GSourceFuncs timer_funcs = { .dispatch = timer_dispatch };
 
+/* A timer this late means the loop was blocked or starved of CPU that
+ * long: heartbeats and election timers slipped by as much. */
+#define HOST_LATE_TIMER_MS 50
+
 static gboolean
 host_on_timer (gpointer data)
 {
   DsmHost *host = data;
+  guint64 now = host_now_ms ();
 
+  if (host->timer_deadline_ms != G_MAXUINT64 && now > host->timer_deadline_ms + HOST_LATE_TIMER_MS)
+    {
+      guint64 late = now - host->timer_deadline_ms;
+      host->late_timers++;
+      host->late_timer_max_ms = MAX (host->late_timer_max_ms, late);
+      dsm_net_log (G_LOG_LEVEL_WARNING, host->id, DSM_NODE_NONE, "loop_late",
+                   "the node's timer ran %" G_GUINT64_FORMAT " ms late: the event loop was blocked or "
+                   "short of CPU (heartbeats and election timers slip as much)", late);
+    }
   host->timer_deadline_ms = G_MAXUINT64;
-  dsm_node_tick (host->node, host_now_ms ());
+  dsm_node_tick (host->node, now);
   host_schedule_drain (host);
   return G_SOURCE_CONTINUE;
 }
@@ -491,4 +507,9 @@ dsm_host_render_metrics (DsmHost *host, GString *out)
               "Outbox drains: each batches the inputs of one main-loop iteration.", (double) host->drains);
   render_one (out, nl, "dsm_host_inputs_total", "counter",
               "Inputs handed to the node (messages, commands, timer ticks).", (double) host->inputs);
+  render_one (out, nl, "dsm_host_late_timers_total", "counter",
+              "Node timers run over 50 ms late: the event loop was blocked or short of CPU.",
+              (double) host->late_timers);
+  render_one (out, nl, "dsm_host_late_timer_max_seconds", "gauge",
+              "The latest a node timer has run.", (double) host->late_timer_max_ms / 1000.0);
 }

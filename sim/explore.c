@@ -282,7 +282,7 @@ dsm_explore_generate (guint64 seed, const DsmExploreOptions *options, GError **e
       /* Small slices keep snapshots in progress across many inputs; drawn
        * from the seed apart from the stream, so the rest of a seed's
        * schedule is what it was before the knob existed. */
-      guint slice = seed % 2 == 1 ? 1 + (guint) ((seed / 2) % 3) : 8192;
+      guint slice = seed % 2 == 1 ? 1 + (guint) ((seed / 2) % 3) : 4096;
       guint batch = batches[pick (&prng, 0, G_N_ELEMENTS (batches) - 1)];
       guint inflight = (guint) pick (&prng, 1, 8);
       guint heartbeat = (guint) pick (&prng, 20, 60);

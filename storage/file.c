@@ -1,5 +1,6 @@
 /* storage/file.c: write, sync, rename and remove with errors that name
  * the file and carry errno's text (see file.h). */
+#define _GNU_SOURCE  /* sync_file_range */
 #include "file.h"
 
 #include <errno.h>
@@ -62,10 +63,53 @@ dsm_file_sync_dir (int dir_fd, const char *dir, GError **error)
   return TRUE;
 }
 
+/* A large file (a snapshot of a big store) is written a chunk at a time,
+ * each chunk sent to the disk before the next (sync_file_range): on ext4
+ * (data=ordered) every journal commit first writes out all dirty data, so
+ * 30 MB left dirty until one final fdatasync held the other files' small
+ * fdatasyncs (the log's group commits, on every node of a machine) for
+ * 400-600 ms.  Paced, a commit meets at most one chunk. */
+#define WRITE_PACE_BYTES (1024 * 1024)
+
+static gboolean
+write_paced (int fd, const char *path, const void *data, gsize length, guint64 offset, gboolean sync,
+             GError **error)
+{
+  const guint8 *p = data;
+
+  while (length > 0)
+    {
+      gsize n = sync ? MIN (length, (gsize) WRITE_PACE_BYTES) : length;
+
+      if (!dsm_file_pwrite_all (fd, path, p, n, offset, error))
+        return FALSE;
+#ifdef SYNC_FILE_RANGE_WRITE
+      /* Only a hint to start and finish writeback: the fdatasync after
+       * the last chunk is what makes the file durable. */
+      if (sync && length > n
+          && sync_file_range (fd, (off64_t) offset, (off64_t) n,
+                              SYNC_FILE_RANGE_WAIT_BEFORE | SYNC_FILE_RANGE_WRITE | SYNC_FILE_RANGE_WAIT_AFTER) != 0)
+        return dsm_file_fail (error, errno, path, "sync_file_range failed");
+#endif
+      p += n;
+      offset += n;
+      length -= n;
+    }
+  return TRUE;
+}
+
 gboolean
 dsm_file_write_atomic (int dir_fd, const char *dir, const char *name,
                        const void *data, gsize length, gboolean sync,
                        guint64 *fsyncs, GError **error)
+{
+  return dsm_file_write_atomic2 (dir_fd, dir, name, data, length, NULL, 0, sync, fsyncs, error);
+}
+
+gboolean
+dsm_file_write_atomic2 (int dir_fd, const char *dir, const char *name,
+                        const void *head, gsize head_length, const void *body, gsize body_length,
+                        gboolean sync, guint64 *fsyncs, GError **error)
 {
   g_autofree char *path = g_build_filename (dir, name, NULL);
   g_autofree char *tmp = g_strconcat (path, ".tmp", NULL);
@@ -74,7 +118,8 @@ dsm_file_write_atomic (int dir_fd, const char *dir, const char *name,
 
   if (fd < 0)
     return dsm_file_fail (error, errno, tmp, "cannot create");
-  ok = dsm_file_pwrite_all (fd, tmp, data, length, 0, error)
+  ok = write_paced (fd, tmp, head, head_length, 0, sync, error)
+       && write_paced (fd, tmp, body, body_length, head_length, sync, error)
        && (!sync || dsm_file_datasync (fd, tmp, error));
   if (close (fd) != 0 && ok)
     ok = dsm_file_fail (error, errno, tmp, "close failed");

@@ -28,6 +28,13 @@ gboolean dsm_file_write_atomic (int dir_fd, const char *dir, const char *name,
                                 const void *data, gsize length, gboolean sync,
                                 guint64 *fsyncs, GError **error);
 
+/* The same for a file of @head then @body (nullable, @body_length 0),
+ * without joining them in memory first (a snapshot file's body is the
+ * whole store). */
+gboolean dsm_file_write_atomic2 (int dir_fd, const char *dir, const char *name,
+                                 const void *head, gsize head_length, const void *body, gsize body_length,
+                                 gboolean sync, guint64 *fsyncs, GError **error);
+
 /* Truncates @path to @length and fsyncs it. */
 gboolean dsm_file_truncate (const char *path, guint64 length, GError **error);
 

@@ -200,7 +200,7 @@ dsm_layout_write_snapshot (int dir_fd, const char *dir, const char *name,
                            DsmSnapshotRef **ref, GError **error)
 {
   g_autoptr(GString) json = g_string_new ("{\"kind\":\"snapshot_file\",");
-  g_autoptr(GByteArray) file = NULL;
+  g_autoptr(GByteArray) head = g_byte_array_new ();
   gsize size = 0;
   const guint8 *bytes = g_bytes_get_data (persist->snapshot, &size);
   guint32 crc = dsm_record_crc32 (bytes, size);
@@ -210,10 +210,8 @@ dsm_layout_write_snapshot (int dir_fd, const char *dir, const char *name,
   g_string_append_printf (json, ",\"index\":%" G_GUINT64_FORMAT ",\"epoch\":%" G_GUINT64_FORMAT
                           ",\"size_bytes\":%" G_GSIZE_FORMAT ",\"crc32\":%u}",
                           persist->index, persist->snapshot_epoch, size, crc);
-  file = g_byte_array_sized_new ((guint) (json->len + DSM_RECORD_HEADER_BYTES + size));
-  dsm_record_frame (file, json->str, json->len);
-  g_byte_array_append (file, bytes, (guint) size);
-  if (!dsm_file_write_atomic (dir_fd, dir, name, file->data, file->len, sync, fsyncs, error))
+  dsm_record_frame (head, json->str, json->len);
+  if (!dsm_file_write_atomic2 (dir_fd, dir, name, head->data, head->len, bytes, size, sync, fsyncs, error))
     return FALSE;
 
   *ref = g_new0 (DsmSnapshotRef, 1);
