@@ -235,7 +235,6 @@ test_staged_snapshot_overtaken (Fixture *f, gconstpointer data)
   dsm_durable_state_clear (&state);
 }
 
-
 static void
 test_rotation_and_compaction (Fixture *f, gconstpointer data)
 {
