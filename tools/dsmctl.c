@@ -316,9 +316,10 @@ cmd_list (Ctl *ctl)
       JsonObject *obj = JSON_NODE_HOLDS_OBJECT (a.root) ? json_node_get_object (a.root) : NULL;
       JsonNode *page = obj != NULL ? json_object_get_member (obj, "machines") : NULL;
       JsonNode *next = obj != NULL ? json_object_get_member (obj, "next_cursor") : NULL;
-      if (page == NULL || !JSON_NODE_HOLDS_ARRAY (page) || next == NULL
-          || !(JSON_NODE_HOLDS_NULL (next) || json_node_get_value_type (next) == G_TYPE_INT64)
-          || (!JSON_NODE_HOLDS_NULL (next) && json_node_get_int (next) <= cursor))
+      /* No next_cursor: a node from before paging, which lists everything. */
+      if (page == NULL || !JSON_NODE_HOLDS_ARRAY (page)
+          || (next != NULL && !JSON_NODE_HOLDS_NULL (next)
+              && (json_node_get_value_type (next) != G_TYPE_INT64 || json_node_get_int (next) <= cursor)))
         {
           fprintf (stderr, "dsmctl: list: the answer to GET %s is not a listing page\n", path);
           answer_clear (&a);
@@ -336,7 +337,7 @@ cmd_list (Ctl *ctl)
             }
           json_array_add_element (machines, json_node_copy (item));
         }
-      gboolean done = JSON_NODE_HOLDS_NULL (next);
+      gboolean done = next == NULL || JSON_NODE_HOLDS_NULL (next);
       cursor = done ? cursor : json_node_get_int (next);
       if (first == NULL)
         first = json_node_ref (a.root);
