@@ -228,7 +228,7 @@ guint client_pending (const DsmNode *node);
 
 /* snapshot.c */
 void snapshot_maybe_take (DsmNode *node);
-/* Writes the next slice of the snapshot in progress, if any (every input). */
+/* Writes the next slice of the snapshot in progress, if any and if due (on any input). */
 void snapshot_continue (DsmNode *node);
 void snapshot_on_persisted (DsmNode *node);
 gboolean snapshot_flush_peer (DsmNode *node, Peer *peer);

@@ -479,7 +479,7 @@ node_advance_time (DsmNode *node, guint64 now_ms)
   /* Hosts may hand in the same time twice, never an earlier one. */
   if (now_ms > node->now_ms)
     node->now_ms = now_ms;
-  /* Every input moves a snapshot in progress on by one slice. */
+  /* Any input may move a snapshot in progress on by a slice (paced by time). */
   snapshot_continue (node);
 }
 

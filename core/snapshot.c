@@ -79,7 +79,7 @@ snapshot_maybe_take (DsmNode *node)
     return;
 
   /* The snapshot of the store as it is now, at @applied, written a slice
-   * per input from here (dsm_store_snapshot_begin()). */
+   * at a time from here (dsm_store_snapshot_begin(), snapshot_continue()). */
   node->pending_index = applied;
   node->pending_epoch = dsm_store_get_applied_epoch (node->store);
   node->pending_reset = FALSE;

@@ -518,9 +518,62 @@ snapshot_write_result (GString *out, const SessionResult *r)
  * in LRU order (the order decides who is forgotten next), so stores with
  * the same history give equal bytes with no sort.  They are written a
  * slice at a time: a store of 500,000 machines takes ~170 ms to write in
- * a live node, longer than an election timeout, so the node writes
- * `budget` instances per input (snapshot.c) and the apply path keeps the
+ * a live node, longer than an election timeout, so the node writes a
+ * slice every few ms (snapshot.c) and the apply path keeps the
  * begin-time values of instances the snapshot has not reached yet. */
+
+static void
+snapshot_write_header (GString *out, const DsmStore *store)
+{
+  g_string_append_printf (out, "{\"format\":\"dsm-store-1\",\"applied_index\":%" G_GUINT64_FORMAT ",\"applied_epoch\":%" G_GUINT64_FORMAT ",\"machines\":[",
+                          store->applied_index, store->applied_epoch);
+}
+
+/* Instance @position with @state and @index (its own, or saved). */
+static void
+snapshot_write_instance (GString *out, guint position, const Instance *instance, const char *state,
+                         guint64 index)
+{
+  g_string_append (out, position > 0 ? ",{\"name\":" : "{\"name\":");
+  dsm_codec_write_string (out, instance->name);
+  g_string_append (out, ",\"definition\":");
+  dsm_codec_write_string (out, dsm_machine_def_get_name (instance->def));
+  g_string_append (out, ",\"state\":");
+  dsm_codec_write_string (out, state);
+  g_string_append (out, ",\"index\":");
+  dsm_codec_write_uint (out, index);
+  g_string_append_c (out, '}');
+}
+
+/* The sessions, in LRU order, without the enclosing brackets. */
+static void
+snapshot_write_sessions (GString *out, const DsmStore *store)
+{
+  for (GList *l = store->lru.head; l != NULL; l = l->next)
+    {
+      const Session *session = l->data;
+      g_string_append (out, l != store->lru.head ? ",{\"client_id\":" : "{\"client_id\":");
+      dsm_codec_write_string (out, session->client_id);
+      g_string_append (out, ",\"last_index\":");
+      dsm_codec_write_uint (out, session->last_index);
+      g_string_append (out, ",\"results\":[");
+      for (guint i = 0; i < session->results->len; i++)
+        {
+          if (i > 0)
+            g_string_append_c (out, ',');
+          snapshot_write_result (out, &g_array_index (session->results, SessionResult, i));
+        }
+      g_string_append (out, "]}");
+    }
+}
+
+static void
+snapshot_write_footer (GString *out, const char *sessions, gsize sessions_length)
+{
+  g_string_append (out, "],\"sessions\":[");
+  g_string_append_len (out, sessions, (gssize) sessions_length);
+  g_string_append (out, "]}");
+}
 
 gboolean
 dsm_store_snapshot_in_progress (const DsmStore *store)
@@ -531,67 +584,41 @@ dsm_store_snapshot_in_progress (const DsmStore *store)
 void
 dsm_store_snapshot_begin (DsmStore *store)
 {
-  GString *out;
-
   g_return_if_fail (store != NULL);
   g_return_if_fail (store->snap_out == NULL);
 
-  out = g_string_sized_new (128 + 64 * store->order->len);
-  g_string_append_printf (out, "{\"format\":\"dsm-store-1\",\"applied_index\":%" G_GUINT64_FORMAT ",\"applied_epoch\":%" G_GUINT64_FORMAT ",\"machines\":[",
-                          store->applied_index, store->applied_epoch);
-  store->snap_out = out;
+  store->snap_out = g_string_sized_new (128 + 64 * store->order->len);
+  snapshot_write_header (store->snap_out, store);
   store->snap_n = store->order->len;
   store->snap_next = 0;
   store->snap_saved = g_hash_table_new_full (NULL, NULL, NULL, g_free);
-
   /* Sessions are few (max_sessions) and change with every command: they
    * are written now, whole. */
   store->snap_sessions = g_string_new (NULL);
-  for (GList *l = store->lru.head; l != NULL; l = l->next)
-    {
-      const Session *session = l->data;
-      GString *so = store->snap_sessions;
-      g_string_append (so, l != store->lru.head ? ",{\"client_id\":" : "{\"client_id\":");
-      dsm_codec_write_string (so, session->client_id);
-      g_string_append (so, ",\"last_index\":");
-      dsm_codec_write_uint (so, session->last_index);
-      g_string_append (so, ",\"results\":[");
-      for (guint i = 0; i < session->results->len; i++)
-        {
-          if (i > 0)
-            g_string_append_c (so, ',');
-          snapshot_write_result (so, &g_array_index (session->results, SessionResult, i));
-        }
-      g_string_append (so, "]}");
-    }
+  snapshot_write_sessions (store->snap_sessions, store);
 }
 
 gboolean
 dsm_store_snapshot_step (DsmStore *store, guint budget)
 {
-  GString *out;
   guint end;
 
   g_return_val_if_fail (store != NULL, FALSE);
   g_return_val_if_fail (store->snap_out != NULL, FALSE);
 
-  out = store->snap_out;
   end = store->snap_next + MIN (budget, store->snap_n - store->snap_next);
   for (guint i = store->snap_next; i < end; i++)
     {
       const Instance *instance = store->order->pdata[i];
       const SavedInstance *saved = g_hash_table_lookup (store->snap_saved, GUINT_TO_POINTER (i));
-      g_string_append (out, i > 0 ? ",{\"name\":" : "{\"name\":");
-      dsm_codec_write_string (out, instance->name);
-      g_string_append (out, ",\"definition\":");
-      dsm_codec_write_string (out, dsm_machine_def_get_name (instance->def));
-      g_string_append (out, ",\"state\":");
-      dsm_codec_write_string (out, saved != NULL ? saved->state : instance->state);
-      g_string_append (out, ",\"index\":");
-      dsm_codec_write_uint (out, saved != NULL ? saved->index : instance->index);
-      g_string_append_c (out, '}');
+
       if (saved != NULL)
-        g_hash_table_remove (store->snap_saved, GUINT_TO_POINTER (i));
+        {
+          snapshot_write_instance (store->snap_out, i, instance, saved->state, saved->index);
+          g_hash_table_remove (store->snap_saved, GUINT_TO_POINTER (i));
+        }
+      else
+        snapshot_write_instance (store->snap_out, i, instance, instance->state, instance->index);
     }
   store->snap_next = end;
   return end == store->snap_n;
@@ -607,9 +634,7 @@ dsm_store_snapshot_finish (DsmStore *store)
   g_return_val_if_fail (store->snap_next == store->snap_n, NULL);
 
   out = g_steal_pointer (&store->snap_out);
-  g_string_append (out, "],\"sessions\":[");
-  g_string_append_len (out, store->snap_sessions->str, store->snap_sessions->len);
-  g_string_append (out, "]}");
+  snapshot_write_footer (out, store->snap_sessions->str, store->snap_sessions->len);
   dsm_store_snapshot_cancel (store);
   return g_string_free_to_bytes (out);
 }
@@ -630,15 +655,23 @@ dsm_store_snapshot_cancel (DsmStore *store)
 GBytes *
 dsm_store_snapshot (const DsmStore *store)
 {
-  DsmStore *self = (DsmStore *) store;
+  g_autoptr(GString) sessions = g_string_new (NULL);
+  GString *out;
 
   g_return_val_if_fail (store != NULL, NULL);
-  g_return_val_if_fail (store->snap_out == NULL, NULL);
 
-  /* Begin, write all, finish: nothing changes in between. */
-  dsm_store_snapshot_begin (self);
-  dsm_store_snapshot_step (self, G_MAXUINT);
-  return dsm_store_snapshot_finish (self);
+  /* The store as it is now, in one go; independent of any snapshot in
+   * progress (the same writers, so the same bytes). */
+  out = g_string_sized_new (128 + 64 * store->order->len);
+  snapshot_write_header (out, store);
+  for (guint i = 0; i < store->order->len; i++)
+    {
+      const Instance *instance = store->order->pdata[i];
+      snapshot_write_instance (out, i, instance, instance->state, instance->index);
+    }
+  snapshot_write_sessions (sessions, store);
+  snapshot_write_footer (out, sessions->str, sessions->len);
+  return g_string_free_to_bytes (out);
 }
 
 /* Reading a snapshot back: every field checked, errors name the path. */

@@ -405,8 +405,9 @@ dsm_http_api_listen (DsmHttpApi *api, const char *address, GError **error)
     {
       g_socket_set_listen_backlog (socket, DSM_NET_LISTEN_BACKLOG);
       /* libsoup writes a response's headers and body with two sends: with
-       * Nagle on, the body waited for the client's (delayed) ACK of the
-       * headers, up to 40 ms and more (p99 71 ms under wrk instead of 15).
+       * Nagle on, the body may wait for the client's ACK of the headers.
+       * (Measured under wrk on loopback, it made no difference within the
+       * run-to-run spread; the wrk tail turned out to be snapshots.)
        * Accepted sockets inherit TCP_NODELAY from the listener on Linux. */
       g_socket_set_option (socket, IPPROTO_TCP, TCP_NODELAY, 1, NULL);
     }

@@ -319,7 +319,7 @@ dsm_wal_is_syncing (const DsmWal *wal)
 /* A snapshot the node took of its own applied state covers entries the
  * log already holds durably: losing its file loses nothing.  The group
  * commit may count it durable at once and leave its file to
- * snapshot_writer_run(), so the log's next fsyncs do not wait behind
+ * snapshot_writer_loop(), so the log's next fsyncs do not wait behind
  * writing the whole store (a commit stall of 330 ms at 200,000
  * machines, on every node at the same index).  An installed snapshot
  * (reset_log) replaces the log and is written in order. */
