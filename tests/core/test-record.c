@@ -256,8 +256,8 @@ test_decode_rejects_bad_payloads (void)
     "{\"kind\":\"hard_state\",\"seq\":1,\"epoch\":1}",
     "{\"kind\":\"hard_state\",\"seq\":1,\"epoch\":1,\"voted_for\":4294967296}",
     "{\"kind\":\"snapshot\",\"seq\":1,\"index\":1,\"epoch\":1,\"reset_log\":true,\"data\":\"a!==\"}",
-    "{\"kind\":\"snapshot_ref\",\"seq\":1,\"index\":1,\"epoch\":1,\"reset_log\":true,"
-    "\"file\":\"../etc/passwd\",\"size_bytes\":1,\"crc32\":1}",
+    ("{\"kind\":\"snapshot_ref\",\"seq\":1,\"index\":1,\"epoch\":1,\"reset_log\":true,"
+     "\"file\":\"../etc/passwd\",\"size_bytes\":1,\"crc32\":1}"),
     "{\"kind\":\"vote\",\"seq\":1}",
     "[1,2]",
     "{\"kind\":\"hard_state\",\"seq\":1,\"epoch\":1,\"voted_for\":0}{}",

@@ -40,11 +40,17 @@ sample_entries (guint64 first_index, guint64 epoch)
 static inline GBytes *
 sample_data (gsize size)
 {
-  guchar *data = g_malloc (size);
+  /* A GByteArray, not g_malloc (size): g_malloc (0) is NULL, and with the
+   * caller's loop unrolled gcc -O3 warned of a write into it. */
+  GByteArray *data = g_byte_array_sized_new ((guint) size);
 
   for (gsize i = 0; i < size; i++)
-    data[i] = (guchar) (i * 7 + 3);
-  return g_bytes_new_take (data, size);
+    {
+      guchar byte = (guchar) (i * 7 + 3);
+
+      g_byte_array_append (data, &byte, 1);
+    }
+  return g_byte_array_free_to_bytes (data);
 }
 
 static inline DsmMessage *

@@ -931,6 +931,7 @@ test_doc_examples (void)
           g_autoptr(DsmScenario) s = dsm_scenario_new_from_data (block, -1, "doc.json", &error);
 
           g_assert_no_error (error);
+          g_assert_nonnull (s);
           n_scenarios++;
           continue;
         }

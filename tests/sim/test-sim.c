@@ -376,7 +376,7 @@ static void
 test_fault_crash (void)
 {
   Run run;
-  g_autoptr(DsmScenario) s = run_text_ok (
+  G_GNUC_UNUSED g_autoptr(DsmScenario) s = run_text_ok (
     "{'summary': 'crash', 'seed': 1, 'nodes': 3, 'steps': [" AWAIT_LEADER ","
     " {'do': 'propose', 'machine': 'job', 'to': 'Running', 'expect': 'ok'},"
     " {'do': 'crash', 'node': 'leader'}, " AWAIT_LEADER ","
@@ -397,7 +397,7 @@ static void
 test_fault_restart (void)
 {
   Run run;
-  g_autoptr(DsmScenario) s = run_text_ok (
+  G_GNUC_UNUSED g_autoptr(DsmScenario) s = run_text_ok (
     "{'summary': 'restart', 'seed': 2, 'nodes': 3, 'steps': [" AWAIT_LEADER ","
     " {'do': 'crash', 'node': 2},"
     " {'do': 'propose', 'node': 1, 'machine': 'job', 'to': 'Running', 'expect': 'ok'},"
@@ -440,7 +440,7 @@ static void
 test_fault_partition (void)
 {
   Run run;
-  g_autoptr(DsmScenario) s = run_text_ok (
+  G_GNUC_UNUSED g_autoptr(DsmScenario) s = run_text_ok (
     "{'summary': 'partition', 'seed': 2, 'nodes': 5, 'steps': [" AWAIT_LEADER ","
     " {'do': 'partition', 'groups': [[1, 2]]},"
     " {'await': 'leader', 'within_ms': 2000, 'after_ms': 600},"
@@ -458,7 +458,7 @@ static void
 test_fault_isolate (void)
 {
   Run run;
-  g_autoptr(DsmScenario) s = run_text_ok (
+  G_GNUC_UNUSED g_autoptr(DsmScenario) s = run_text_ok (
     "{'summary': 'isolate', 'seed': 3, 'nodes': 3, 'steps': [" AWAIT_LEADER ","
     " {'do': 'isolate', 'node': 'leader'},"
     " {'await': 'leader', 'within_ms': 2000, 'after_ms': 400},"
@@ -478,7 +478,7 @@ static void
 test_fault_cut (void)
 {
   Run run;
-  g_autoptr(DsmScenario) s = run_text_ok (
+  G_GNUC_UNUSED g_autoptr(DsmScenario) s = run_text_ok (
     "{'summary': 'cut', 'seed': 4, 'nodes': 3, 'steps': [" AWAIT_LEADER ","
     " {'do': 'cut', 'from': 'leader', 'to': 'follower'},"
     " {'do': 'propose', 'node': 'leader', 'machine': 'job', 'to': 'Running', 'expect': 'ok', 'after_ms': 500},"
@@ -516,7 +516,7 @@ static void
 test_fault_heal (void)
 {
   Run run;
-  g_autoptr(DsmScenario) s = run_text_ok (
+  G_GNUC_UNUSED g_autoptr(DsmScenario) s = run_text_ok (
     "{'summary': 'heal', 'seed': 5, 'nodes': 3, 'steps': [" AWAIT_LEADER ","
     " {'do': 'partition', 'groups': [[1]]},"
     " {'do': 'heal', 'after_ms': 500}, {'await': 'caught_up', 'within_ms': 2000}]}", &run);
@@ -533,7 +533,7 @@ static void
 test_fault_loss (void)
 {
   Run run;
-  g_autoptr(DsmScenario) s = run_text_ok (
+  G_GNUC_UNUSED g_autoptr(DsmScenario) s = run_text_ok (
     "{'summary': 'loss', 'seed': 5, 'nodes': 3,"
     " 'workload': {'clients': 2, 'rate_per_s': 50, 'duration_ms': 3000},"
     " 'steps': [" AWAIT_LEADER ", {'do': 'loss', 'percent': 50, 'for_ms': 1000, 'at_ms': 1000}],"
@@ -554,7 +554,7 @@ static void
 test_fault_delay (void)
 {
   Run run;
-  g_autoptr(DsmScenario) s = run_text_ok (
+  G_GNUC_UNUSED g_autoptr(DsmScenario) s = run_text_ok (
     "{'summary': 'delay', 'seed': 6, 'nodes': 3,"
     " 'workload': {'clients': 2, 'rate_per_s': 50, 'duration_ms': 3000},"
     " 'steps': [" AWAIT_LEADER ", {'do': 'delay', 'ms': 300, 'for_ms': 1000, 'at_ms': 1000}]}", &run);
@@ -580,7 +580,7 @@ static void
 test_fault_duplicate (void)
 {
   Run run;
-  g_autoptr(DsmScenario) s = run_text_ok (
+  G_GNUC_UNUSED g_autoptr(DsmScenario) s = run_text_ok (
     "{'summary': 'duplicate', 'seed': 8, 'nodes': 3,"
     " 'workload': {'clients': 3, 'rate_per_s': 100, 'duration_ms': 3000},"
     " 'steps': [" AWAIT_LEADER ", {'do': 'duplicate', 'percent': 50, 'for_ms': 2000, 'at_ms': 500}]}",
@@ -635,8 +635,8 @@ test_fault_reorder (void)
 
   g_test_summary ("A reorder window holds messages back so later ones overtake them: a leader's "
                   "commit index arrives out of order, which a fixed latency never does.");
-  g_autoptr(DsmScenario) a = run_text_ok (with, &reordered);
-  g_autoptr(DsmScenario) b = run_text_ok (without, &fifo);
+  G_GNUC_UNUSED g_autoptr(DsmScenario) a = run_text_ok (with, &reordered);
+  G_GNUC_UNUSED g_autoptr(DsmScenario) b = run_text_ok (without, &fifo);
   guint inversions = count_commit_inversions (&reordered);
   g_test_message ("%u inversions", inversions);
   g_assert_cmpuint (inversions, >, 5);
@@ -655,7 +655,7 @@ test_fault_corrupt (gconstpointer data)
     " 'steps': [" AWAIT_LEADER ", {'do': 'corrupt', 'percent': 20, 'mode': '%s', 'for_ms': 1500, 'at_ms': 500}],"
     " 'expect': {'min_invalid_messages': 1}}", mode);
   Run run;
-  g_autoptr(DsmScenario) s = run_text_ok (text, &run);
+  G_GNUC_UNUSED g_autoptr(DsmScenario) s = run_text_ok (text, &run);
 
   g_test_summary ("Corrupted messages go through the real codec: the receiver refuses each "
                   "(a \"corrupt\" trace line with the decoder's reason) and counts it invalid.");
@@ -681,7 +681,7 @@ static void
 test_fault_torn_write (void)
 {
   Run run;
-  g_autoptr(DsmScenario) s = run_text_ok (
+  G_GNUC_UNUSED g_autoptr(DsmScenario) s = run_text_ok (
     "{'summary': 'torn', 'seed': 10, 'nodes': 3, 'disk': {'fsync_ms_min': 20, 'fsync_ms_max': 30},"
     " 'workload': {'clients': 3, 'rate_per_s': 100, 'duration_ms': 3000},"
     " 'steps': [" AWAIT_LEADER ", {'do': 'disk', 'node': 'leader', 'fault': 'torn_write', 'at_ms': 1000},"
@@ -702,7 +702,7 @@ static void
 test_fault_lost_fsync (void)
 {
   Run run;
-  g_autoptr(DsmScenario) s = run_text_ok (
+  G_GNUC_UNUSED g_autoptr(DsmScenario) s = run_text_ok (
     "{'summary': 'lost', 'seed': 11, 'nodes': 5,"
     " 'workload': {'clients': 3, 'rate_per_s': 100, 'duration_ms': 3000},"
     " 'steps': [" AWAIT_LEADER ", {'do': 'disk', 'node': 'leader', 'fault': 'lost_fsync', 'at_ms': 1000},"
@@ -754,7 +754,7 @@ static void
 test_fault_corrupt_record (void)
 {
   Run run;
-  g_autoptr(DsmScenario) s = run_text_ok (
+  G_GNUC_UNUSED g_autoptr(DsmScenario) s = run_text_ok (
     "{'summary': 'corrupt record', 'seed': 12, 'nodes': 3,"
     " 'workload': {'clients': 2, 'rate_per_s': 50, 'duration_ms': 3000},"
     " 'steps': [" AWAIT_LEADER ", {'do': 'propose', 'machine': 'job', 'to': 'Running', 'expect': 'ok'},"
@@ -777,7 +777,7 @@ static void
 test_fault_skew (void)
 {
   Run run;
-  g_autoptr(DsmScenario) s = run_text_ok (
+  G_GNUC_UNUSED g_autoptr(DsmScenario) s = run_text_ok (
     "{'summary': 'skew', 'seed': 13, 'nodes': 3, 'steps': [" AWAIT_LEADER ","
     " {'do': 'skew', 'node': 'leader', 'rate': 2.0, 'at_ms': 2000}, {'do': 'wait', 'ms': 1000}]}", &run);
 

@@ -388,7 +388,6 @@ test_failed_write_stops_the_wal (Fixture *f, gconstpointer data)
 {
   DsmDurableState state = { 0 };
   g_autoptr(GError) error = NULL;
-  g_autoptr(GPtrArray) segments = NULL;
   struct rlimit old_limit, limit;
   void (*old_handler) (int);
 

@@ -97,7 +97,7 @@ now_ns (void)
   return (gint64) ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
-static G_GNUC_NORETURN void
+static G_GNUC_NORETURN G_GNUC_PRINTF (1, 2) void
 die (const char *fmt, ...)
 {
   va_list ap;
