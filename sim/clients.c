@@ -248,6 +248,7 @@ op_complete (DsmSim *sim, ClientOp *co, DsmReplyStatus status, DsmRejectReason r
       if (op->op == DSM_OP_TRANSITION)
         {
           sim->report.commits++;
+          sim->max_acked_index = MAX (sim->max_acked_index, op->index);
           dsm_checker_acked (sim->checker, sim->now_ms, op);
         }
       break;

@@ -386,6 +386,12 @@ sim_leader_ready (DsmSim *sim)
          && epoch == dsm_node_get_epoch (node);
 }
 
+/* The end of a run: a leader that has committed an entry of its own epoch,
+ * a commit index at or past every index a client was told is committed,
+ * and every live node applied up to it.  A leader elected a moment ago
+ * (a node just restarted, commit index still 0) satisfies none of the
+ * first two, so a run can no longer end before it has converged and then
+ * find live nodes that never re-applied an acknowledged entry. */
 gboolean
 sim_caught_up (DsmSim *sim, GString *why)
 {
@@ -397,7 +403,23 @@ sim_caught_up (DsmSim *sim, GString *why)
         g_string_append (why, "no leader");
       return FALSE;
     }
-  guint64 commit = dsm_node_get_commit_index (sim->nodes[id].node);
+  DsmNode *leader = sim->nodes[id].node;
+  guint64 commit = dsm_node_get_commit_index (leader);
+  if (!sim_leader_ready (sim))
+    {
+      if (why != NULL)
+        g_string_append_printf (why, "leader %u has not committed an entry of its epoch %" G_GUINT64_FORMAT,
+                                id, dsm_node_get_epoch (leader));
+      return FALSE;
+    }
+  if (commit < sim->max_acked_index)
+    {
+      if (why != NULL)
+        g_string_append_printf (why, "leader %u committed %" G_GUINT64_FORMAT
+                                ", short of acknowledged index %" G_GUINT64_FORMAT,
+                                id, commit, sim->max_acked_index);
+      return FALSE;
+    }
   for (guint i = 1; i <= sim->n; i++)
     {
       DsmNode *node = sim->nodes[i].node;

@@ -114,6 +114,7 @@ struct _DsmSim {
   SimNode *nodes;           /* [1..n] */
   DsmSimNet *net;
   DsmChecker *checker;
+  guint64 max_acked_index;  /* highest index a client was told is committed */
   DsmPrng fault_prng;
   DsmOutbox out;
 
