@@ -11,10 +11,19 @@
 #include "wal.h"
 
 gboolean
+dsm_file_is_no_space (int errsv)
+{
+  /* EFBIG: past the file size limit (RLIMIT_FSIZE or the file system's):
+   * like a full disk, nothing of the write is wrong but its size. */
+  return errsv == ENOSPC || errsv == EDQUOT || errsv == EFBIG;
+}
+
+gboolean
 dsm_file_fail (GError **error, int errsv, const char *path, const char *what)
 {
-  g_set_error (error, DSM_WAL_ERROR, DSM_WAL_ERROR_IO, "%s: %s: %s",
-               path, what, g_strerror (errsv));
+  g_set_error (error, DSM_WAL_ERROR,
+               dsm_file_is_no_space (errsv) ? DSM_WAL_ERROR_NO_SPACE : DSM_WAL_ERROR_IO,
+               "%s: %s: %s", path, what, g_strerror (errsv));
   return FALSE;
 }
 
@@ -49,7 +58,9 @@ dsm_file_datasync (int fd, const char *path, GError **error)
 {
   /* No retry on EINTR or anything else: after a failed sync the kernel may
    * already have dropped the dirty pages, so a second call could report
-   * success for data that never reached the disk.  The caller stops. */
+   * success for data that never reached the disk.  The caller stops, or,
+   * out of space, undoes the batch and later writes every byte of it again
+   * (docs/STORAGE.md, "Out of space"): never a bare second fsync. */
   if (fdatasync (fd) != 0)
     return dsm_file_fail (error, errno, path, "fdatasync failed");
   return TRUE;
@@ -89,7 +100,7 @@ write_paced (int fd, const char *path, const void *data, gsize length, guint64 o
       if (sync && length > n
           && sync_file_range (fd, (off64_t) offset, (off64_t) n,
                               SYNC_FILE_RANGE_WAIT_BEFORE | SYNC_FILE_RANGE_WRITE | SYNC_FILE_RANGE_WAIT_AFTER) != 0
-          && (errno == EIO || errno == ENOSPC))
+          && (errno == EIO || dsm_file_is_no_space (errno)))
         /* A write-back error is the disk's; anything else (a file system
          * without the call: EINVAL, ENOSYS) leaves it to the fdatasync. */
         return dsm_file_fail (error, errno, path, "sync_file_range failed");
@@ -163,6 +174,26 @@ dsm_file_truncate (const char *path, guint64 length, GError **error)
     ok = dsm_file_fail (error, errno, path, "fsync failed");
   close (fd);
   return ok;
+}
+
+int
+dsm_file_reopen_truncated (const char *path, guint64 length, gboolean sync, GError **error)
+{
+  int fd = open (path, O_WRONLY | O_CLOEXEC);
+
+  if (fd < 0)
+    {
+      dsm_file_fail (error, errno, path, "cannot open");
+      return -1;
+    }
+  if (ftruncate (fd, (off_t) length) != 0)
+    dsm_file_fail (error, errno, path, "ftruncate failed");
+  else if (sync && fdatasync (fd) != 0)
+    dsm_file_fail (error, errno, path, "fdatasync failed");
+  else
+    return fd;
+  close (fd);
+  return -1;
 }
 
 gboolean

@@ -38,10 +38,19 @@ gboolean dsm_file_write_atomic2 (int dir_fd, const char *dir, const char *name,
 /* Truncates @path to @length and fsyncs it. */
 gboolean dsm_file_truncate (const char *path, guint64 length, GError **error);
 
+/* Opens @path for writing, cut back to @length bytes (fdatasynced unless
+ * @sync is FALSE): how a batch undone for lack of space gets its segment
+ * back.  Returns: the descriptor, or -1 with @error. */
+int dsm_file_reopen_truncated (const char *path, guint64 length, gboolean sync, GError **error);
+
 /* Removes @dir/@name; a missing file is not an error. */
 gboolean dsm_file_remove (const char *dir, const char *name, GError **error);
 
-/* Sets a DSM_WAL_ERROR_IO "@path: @what: <strerror(@errsv)>". */
+/* Whether @errsv says the disk is out of space (ENOSPC, EDQUOT, EFBIG). */
+gboolean dsm_file_is_no_space (int errsv);
+
+/* Sets "@path: @what: <strerror(@errsv)>" as DSM_WAL_ERROR_NO_SPACE when
+ * dsm_file_is_no_space (@errsv), else as DSM_WAL_ERROR_IO; returns FALSE. */
 gboolean dsm_file_fail (GError **error, int errsv, const char *path, const char *what);
 
 G_END_DECLS

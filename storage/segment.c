@@ -11,12 +11,14 @@
  * - a new segment's name is durable (directory fsynced) before the batch
  *   counts as durable;
  * - older segments and snapshots are removed only after the base segment
- *   replacing them is durable. */
+ *   replacing them is durable.
+ * A batch the disk has no room for is taken back whole (undo.c). */
 #include "wal-private.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <glib/gstdio.h>
+#include <stdio.h>
 #include <unistd.h>
 
 #include "file.h"
@@ -34,7 +36,36 @@ typedef struct {
   GByteArray *buffer;      /* records for the active segment, not yet written */
   gboolean new_names;      /* a file was created: the directory needs an fsync */
   gboolean new_base;
+  DsmWalUndo undo;         /* how to take it all back */
 } Batch;
+
+static void
+batch_init (Batch *b, DsmWal *wal, DsmWalCounts *counts, GByteArray *buffer)
+{
+  *b = (Batch) { .wal = wal, .counts = counts, .buffer = buffer };
+  dsm_wal_undo_begin (wal, &b->undo);
+}
+
+/* A batch that failed: out of space it is undone (the caller writes it
+ * again later); any other failure leaves the files as they are, and the
+ * caller stops the WAL.  Always FALSE. */
+static gboolean
+batch_fail (Batch *b, GError *failure, GError **error)
+{
+  g_autoptr(GError) undo_error = NULL;
+
+  if (g_error_matches (failure, DSM_WAL_ERROR, DSM_WAL_ERROR_NO_SPACE)
+      && !dsm_wal_undo_apply (b->wal, &b->undo, &undo_error))
+    {
+      /* The files are in an unknown state now: stop. */
+      g_set_error (error, DSM_WAL_ERROR, DSM_WAL_ERROR_IO, "%s; undoing the write failed: %s",
+                   failure->message, undo_error->message);
+      g_error_free (failure);
+      return FALSE;
+    }
+  g_propagate_error (error, failure);
+  return FALSE;
+}
 
 static gboolean
 batch_flush (Batch *b, GError **error)
@@ -74,7 +105,7 @@ batch_add (Batch *b, const DsmPersist *persist)
   dsm_record_encode (b->buffer, &record);
   b->counts->records++;
   if (persist->kind != DSM_PERSIST_SNAPSHOT)
-    dsm_durable_state_apply (&wal->mirror, persist);
+    dsm_wal_undo_fold (wal, &b->undo, persist);
 }
 
 static void
@@ -175,7 +206,7 @@ batch_snapshot_base (Batch *b, const DsmPersist *persist, const char *name, cons
   DsmPersist marker = *persist;
 
   b->counts->snapshots_written++;
-  dsm_durable_state_apply (&wal->mirror, persist);
+  dsm_wal_undo_fold (wal, &b->undo, persist);
   g_clear_pointer (&wal->mirror.snapshot, g_bytes_unref);
   if (wal->snapshot_file != NULL)
     g_ptr_array_add (wal->old_snapshots, wal->snapshot_file);
@@ -216,6 +247,9 @@ batch_snapshot (Batch *b, const DsmPersist *persist, GError **error)
 
   if (wal->segment_fd >= 0 && (!batch_flush (b, error) || !batch_sync_segment (b, error)))
     return FALSE;
+  /* Named for the undo first: the file may be in place even when writing
+   * it failed (at the directory's fsync after the rename). */
+  dsm_wal_undo_created_snapshot (&b->undo, name);
   if (!dsm_layout_write_snapshot (wal->dir_fd, wal->dir, name, wal->cluster_id, wal->node_id,
                                   persist, !wal->options.no_sync, &b->counts->fsyncs, &ref, error))
     return FALSE;
@@ -296,17 +330,62 @@ batch_finish (Batch *b, GError **error)
   return TRUE;
 }
 
+/* The active segment, created at the start of a batch when there is none:
+ * at open, or after open ran out of space for it.  Each run appends to a
+ * segment of its own, opening with the hard state. */
+static gboolean
+batch_start_segment (Batch *b, GError **error)
+{
+  if (!batch_open_segment (b, error))
+    return FALSE;
+  batch_add_hard_state (b);
+  b->wal->segment_header_bytes = b->buffer->len;
+  return TRUE;
+}
+
 gboolean
 dsm_wal_write_batch (DsmWal *wal, GPtrArray *batch, DsmWalCounts *counts, GError **error)
 {
   g_autoptr(GByteArray) buffer = g_byte_array_sized_new (64 * 1024);
-  Batch b = { wal, counts, buffer, FALSE, FALSE };
+  GError *failure = NULL;
+  Batch b;
+  gboolean ok;
 
-  g_assert (wal->segment_fd >= 0);
-  for (guint i = 0; i < batch->len; i++)
-    if (!batch_add_persist (&b, batch->pdata[i], error))
-      return FALSE;
-  return batch_finish (&b, error);
+  batch_init (&b, wal, counts, buffer);
+  ok = wal->segment_fd >= 0 || batch_start_segment (&b, &failure);
+  for (guint i = 0; ok && i < batch->len; i++)
+    ok = batch_add_persist (&b, batch->pdata[i], &failure);
+  ok = ok && batch_finish (&b, &failure);
+  if (!ok)
+    batch_fail (&b, failure, error);
+  dsm_wal_undo_clear (&b.undo);
+  g_assert (!ok || wal->segment_fd >= 0);
+  return ok;
+}
+
+static gboolean
+staged_snapshot_write (Batch *b, const DsmPersist *persist, const char *staged, DsmSnapshotRef *ref,
+                       GError **error)
+{
+  DsmWal *wal = b->wal;
+  g_autofree char *name = dsm_layout_snapshot_name (wal->next_seq);
+  g_autofree char *from = g_build_filename (wal->dir, staged, NULL);
+  g_autofree char *to = g_build_filename (wal->dir, name, NULL);
+
+  if (!batch_sync_segment (b, error))
+    return FALSE;
+  dsm_wal_undo_created_snapshot (&b->undo, name);
+  if (rename (from, to) != 0)
+    return dsm_file_fail (error, errno, to, "rename failed");
+  if (!wal->options.no_sync)
+    {
+      if (!dsm_file_sync_dir (wal->dir_fd, wal->dir, error))
+        return FALSE;
+      b->counts->fsyncs++;
+    }
+  g_free (ref->file);
+  ref->file = g_strdup (name);
+  return batch_snapshot_base (b, persist, name, ref, error) && batch_finish (b, error);
 }
 
 gboolean
@@ -314,51 +393,22 @@ dsm_wal_write_staged_snapshot (DsmWal *wal, const DsmPersist *persist, const cha
                                DsmSnapshotRef *ref, DsmWalCounts *counts, GError **error)
 {
   g_autoptr(GByteArray) buffer = g_byte_array_sized_new (64 * 1024);
-  Batch b = { wal, counts, buffer, FALSE, FALSE };
-  g_autofree char *name = NULL;
-  g_autofree char *from = g_build_filename (wal->dir, staged, NULL);
-  g_autofree char *to = NULL;
+  GError *failure = NULL;
+  Batch b;
+  gboolean ok;
 
-  g_assert (wal->segment_fd >= 0);
   g_assert (!persist->reset_log);
   /* Overtaken while it was being written: a snapshot installed from the
    * leader (or a newer one) already covers it. */
   if (persist->index <= wal->mirror.snapshot_index)
     return dsm_file_remove (wal->dir, staged, error);
-  if (!batch_sync_segment (&b, error))
-    return FALSE;
-  name = dsm_layout_snapshot_name (wal->next_seq);
-  to = g_build_filename (wal->dir, name, NULL);
-  if (g_rename (from, to) != 0)
-    return dsm_file_fail (error, errno, to, "rename failed");
-  if (!wal->options.no_sync)
-    {
-      if (!dsm_file_sync_dir (wal->dir_fd, wal->dir, error))
-        return FALSE;
-      counts->fsyncs++;
-    }
-  g_free (ref->file);
-  ref->file = g_strdup (name);
-  return batch_snapshot_base (&b, persist, name, ref, error) && batch_finish (&b, error);
-}
-
-gboolean
-dsm_wal_start_segment (DsmWal *wal, DsmWalCounts *counts, GError **error)
-{
-  g_autoptr(GByteArray) buffer = g_byte_array_new ();
-  Batch b = { wal, counts, buffer, FALSE, FALSE };
-
-  if (!batch_open_segment (&b, error))
-    return FALSE;
-  batch_add_hard_state (&b);
-  wal->segment_header_bytes = buffer->len;
-  if (!batch_flush (&b, error) || !batch_sync_segment (&b, error))
-    return FALSE;
-  if (!wal->options.no_sync)
-    {
-      if (!dsm_file_sync_dir (wal->dir_fd, wal->dir, error))
-        return FALSE;
-      counts->fsyncs++;
-    }
-  return TRUE;
+  /* Written after the batch that carried it, so there is an active
+   * segment: that batch started one if open could not. */
+  g_assert (wal->segment_fd >= 0);
+  batch_init (&b, wal, counts, buffer);
+  ok = staged_snapshot_write (&b, persist, staged, ref, &failure);
+  if (!ok)
+    batch_fail (&b, failure, error);
+  dsm_wal_undo_clear (&b.undo);
+  return ok;
 }

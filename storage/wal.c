@@ -1,7 +1,8 @@
 /* storage/wal.c: the WAL's API: open (recovery, then the changes it
- * allows), append (queue under a mutex), sync (group commit in a worker
- * thread, or blocking), close, and the offline check.  The writer itself
- * is segment.c; the read-only recovery is recover.c.
+ * allows), append (queue under a mutex), the seqs and stats, close, and
+ * the offline check.  Syncs (group commit, deferred snapshots, out of
+ * space) are sync.c; the writer itself is segment.c; the read-only
+ * recovery is recover.c.
  *
  * Threads: the caller's thread appends and reads the seqs; a sync runs in
  * a GTask worker (or the caller, for dsm_wal_sync()) and takes io_lock for
@@ -13,13 +14,12 @@
  *                             |                                   |  sync: CLOSED
  *                             └──────dsm_wal_close()──────────────┴──> freed
  *
- * (wal_sync_locked() and snapshot_writer_loop() make the one transition:
- * they set wal->failure.)
- *
- * Local snapshots (the node's own, not installed from a leader) are
- * counted durable with the batch they are in, since the log holds what
- * they cover, and their files are written after the sync has answered, by
- * the worker that claims them, without io_lock (docs/STORAGE.md). */
+ * (sync.c's wal_sync_locked() and snapshot_writer_loop() make the one
+ * transition: they set wal->failure.)  Out of space is not a failure:
+ * WORKING stays, with nospace_log (the undone batch waits at the head of
+ * the queue) or nospace_snapshot (the deferred snapshot waits) set until
+ * the write succeeds (docs/STORAGE.md, "Out of space"); open itself may
+ * leave it set, with no active segment yet. */
 #include "wal-private.h"
 
 #include <errno.h>
@@ -64,21 +64,10 @@ persist_copy (const DsmPersist *persist)
   return copy;
 }
 
-static GPtrArray *
-queue_new (void)
+GPtrArray *
+dsm_wal_queue_new (void)
 {
   return g_ptr_array_new_with_free_func ((GDestroyNotify) dsm_persist_free);
-}
-
-static void
-stats_add (DsmWalStats *stats, const DsmWalCounts *counts)
-{
-  stats->fsyncs += counts->fsyncs;
-  stats->records_written += counts->records;
-  stats->bytes_written += counts->bytes;
-  stats->segments_created += counts->segments_created;
-  stats->segments_deleted += counts->segments_deleted;
-  stats->snapshots_written += counts->snapshots_written;
 }
 
 /* ---- open ---- */
@@ -99,7 +88,7 @@ wal_new (const char *dir, const char *cluster_id, DsmNodeId node_id,
   wal->dir_fd = dir_fd;
   g_mutex_init (&wal->lock);
   g_cond_init (&wal->idle);
-  wal->queue = queue_new ();
+  wal->queue = dsm_wal_queue_new ();
   g_mutex_init (&wal->io_lock);
   wal->segments = g_ptr_array_new_with_free_func (g_free);
   wal->segment_fd = -1;
@@ -194,6 +183,9 @@ open_apply (DsmWal *wal, DsmRecovery *rec, GError **error)
 {
   DsmWalCounts counts = { 0 };
   const DsmDurableState *state = &rec->state;
+  g_autoptr(GPtrArray) nothing = g_ptr_array_new ();
+  GError *local = NULL;
+  gboolean ok;
 
   if (rec->fresh && !dsm_layout_write_meta (wal->dir_fd, wal->dir, wal->cluster_id,
                                             wal->node_id, error))
@@ -213,10 +205,20 @@ open_apply (DsmWal *wal, DsmRecovery *rec, GError **error)
   wal->snapshot_file = g_strdup (rec->snapshot_file);
   wal->next_seq = rec->next_seq;
 
-  /* Appends go to a segment of this run, opening with the hard state. */
+  /* Appends go to a segment of this run, opening with the hard state (an
+   * empty batch starts it).  A full disk does not stop the node: it starts
+   * out of space, and the first sync that finds room creates the segment. */
   g_mutex_lock (&wal->io_lock);
-  gboolean ok = dsm_wal_start_segment (wal, &counts, error);
+  ok = dsm_wal_write_batch (wal, nothing, &counts, &local);
   g_mutex_unlock (&wal->io_lock);
+  if (!ok && g_error_matches (local, DSM_WAL_ERROR, DSM_WAL_ERROR_NO_SPACE))
+    {
+      wal->nospace_log = local;
+      wal->stats.nospace_failures++;
+      return TRUE;
+    }
+  if (!ok)
+    g_propagate_error (error, local);
   return ok;
 }
 
@@ -258,7 +260,7 @@ dsm_wal_open (const char *dir, const char *cluster_id, DsmNodeId node_id,
   return wal;
 }
 
-/* ---- append and sync ---- */
+/* ---- append ---- */
 
 void
 dsm_wal_append (DsmWal *wal, const DsmPersist *persist)
@@ -316,232 +318,6 @@ dsm_wal_is_syncing (const DsmWal *wal)
   return syncing;
 }
 
-/* A snapshot the node took of its own applied state covers entries the
- * log already holds durably: losing its file loses nothing.  The group
- * commit may count it durable at once and leave its file to
- * snapshot_writer_loop(), so the log's next fsyncs do not wait behind
- * writing the whole store (a commit stall of 330 ms at 200,000
- * machines, on every node at the same index).  An installed snapshot
- * (reset_log) replaces the log and is written in order. */
-static gboolean
-persist_is_local_snapshot (const DsmPersist *persist)
-{
-  return persist->kind == DSM_PERSIST_SNAPSHOT && !persist->reset_log;
-}
-
-/* Moves the local snapshots out of @batch; keeps the newest in
- * wal->deferred (under wal->lock), which covers the others. */
-static void
-wal_defer_snapshots (DsmWal *wal, GPtrArray *batch)
-{
-  DsmPersist *newest = NULL;
-
-  for (guint i = 0; i < batch->len;)
-    if (persist_is_local_snapshot (batch->pdata[i]))
-      {
-        g_clear_pointer (&newest, dsm_persist_free);
-        newest = g_ptr_array_steal_index (batch, i);
-      }
-    else
-      i++;
-  if (newest == NULL)
-    return;
-  g_mutex_lock (&wal->lock);
-  if (wal->deferred != NULL && wal->deferred->index > newest->index)
-    g_clear_pointer (&newest, dsm_persist_free);
-  else
-    {
-      g_clear_pointer (&wal->deferred, dsm_persist_free);
-      wal->deferred = newest;
-    }
-  g_mutex_unlock (&wal->lock);
-}
-
-/* The group commit: with io_lock held, takes the whole queue and writes it
- * with one fdatasync (local snapshots deferred when @defer).  A failure is
- * kept: fsync's failure leaves the page cache in an unknown state, so no
- * later sync may claim durability. */
-static guint64
-wal_sync_locked (DsmWal *wal, gboolean defer, GError **error)
-{
-  g_autoptr(GPtrArray) batch = NULL;
-  g_autoptr(GError) local = NULL;
-  DsmWalCounts counts = { 0 };
-  guint64 durable, last_seq;
-  guint n_persists;
-  gboolean ok;
-
-  g_mutex_lock (&wal->lock);
-  if (wal->failure != NULL)
-    {
-      g_set_error (error, DSM_WAL_ERROR, DSM_WAL_ERROR_CLOSED,
-                   "%s: the WAL stopped after an earlier failure: %s", wal->dir,
-                   wal->failure->message);
-      g_mutex_unlock (&wal->lock);
-      return 0;
-    }
-  batch = g_steal_pointer (&wal->queue);
-  wal->queue = queue_new ();
-  durable = wal->durable_seq;
-  g_mutex_unlock (&wal->lock);
-  if (batch->len == 0)
-    return durable;
-  n_persists = batch->len;
-  last_seq = ((DsmPersist *) batch->pdata[batch->len - 1])->seq;
-  if (defer)
-    wal_defer_snapshots (wal, batch);
-
-  ok = batch->len == 0 || dsm_wal_write_batch (wal, batch, &counts, &local);
-
-  g_mutex_lock (&wal->lock);
-  stats_add (&wal->stats, &counts);
-  if (ok)
-    {
-      wal->durable_seq = durable = last_seq;
-      wal->stats.sync_batches++;
-      wal->stats.sync_records_max = MAX (wal->stats.sync_records_max, n_persists);
-    }
-  else
-    wal->failure = g_error_copy (local);
-  g_mutex_unlock (&wal->lock);
-  if (!ok)
-    {
-      g_propagate_error (error, g_steal_pointer (&local));
-      return 0;
-    }
-  return durable;
-}
-
-static guint64
-wal_sync_serialized (DsmWal *wal, gboolean defer, GError **error)
-{
-  guint64 seq;
-
-  g_mutex_lock (&wal->io_lock);
-  seq = wal_sync_locked (wal, defer, error);
-  g_mutex_unlock (&wal->io_lock);
-  return seq;
-}
-
-#define SNAPSHOT_STAGED_NAME "snap-staging.tmp"  /* a .tmp: removed by the next open */
-
-/* With wal->lock held: whether the caller becomes the one worker writing
- * the deferred snapshots (there are some, and nobody writes them yet). */
-static gboolean
-snapshot_writer_claim (DsmWal *wal)
-{
-  if (wal->snapshot_writing || wal->deferred == NULL)
-    return FALSE;
-  wal->snapshot_writing = TRUE;
-  return TRUE;
-}
-
-/* The claimed writer, wal->lock held on entry and on return: writes the
- * deferred local snapshots, newest first taken, until none is left.  A
- * file is written and synced without io_lock, so group commits go on
- * meanwhile; only the switch to the new base takes it.  A failure stops
- * the WAL as a failed sync does. */
-static void
-snapshot_writer_loop (DsmWal *wal)
-{
-  while (wal->deferred != NULL && wal->failure == NULL)
-    {
-      g_autoptr(DsmPersist) persist = g_steal_pointer (&wal->deferred);
-      g_autoptr(DsmSnapshotRef) ref = NULL;
-      g_autoptr(GError) error = NULL;
-      DsmWalCounts counts = { 0 };
-      gboolean ok;
-
-      g_mutex_unlock (&wal->lock);
-      ok = dsm_layout_write_snapshot (wal->dir_fd, wal->dir, SNAPSHOT_STAGED_NAME, wal->cluster_id,
-                                      wal->node_id, persist, !wal->options.no_sync, &counts.fsyncs, &ref,
-                                      &error);
-      if (ok)
-        {
-          g_mutex_lock (&wal->io_lock);
-          ok = dsm_wal_write_staged_snapshot (wal, persist, SNAPSHOT_STAGED_NAME, ref, &counts, &error);
-          g_mutex_unlock (&wal->io_lock);
-        }
-      g_mutex_lock (&wal->lock);
-      stats_add (&wal->stats, &counts);
-      if (!ok && wal->failure == NULL)
-        wal->failure = g_steal_pointer (&error);
-    }
-  g_clear_pointer (&wal->deferred, dsm_persist_free);
-  wal->snapshot_writing = FALSE;
-}
-
-static void
-sync_in_thread (GTask *task, gpointer source_object, gpointer task_data,
-                GCancellable *cancellable)
-{
-  DsmWal *wal = task_data;
-  GError *error = NULL;
-  guint64 seq = wal_sync_serialized (wal, TRUE, &error);
-  gboolean writer;
-
-  /* in_flight counts this sync until the deferred snapshot files it
-   * claimed are written: dsm_wal_close() waits for them.  Otherwise this
-   * is the last touch of @wal: close may free it once in_flight is 0. */
-  g_mutex_lock (&wal->lock);
-  writer = snapshot_writer_claim (wal);
-  if (!writer && --wal->in_flight == 0)
-    g_cond_broadcast (&wal->idle);
-  g_mutex_unlock (&wal->lock);
-
-  /* The caller learns what is durable now, before any snapshot file. */
-  if (error != NULL)
-    g_task_return_error (task, error);
-  else
-    g_task_return_pointer (task, g_memdup2 (&seq, sizeof seq), g_free);
-
-  if (writer)
-    {
-      g_mutex_lock (&wal->lock);
-      snapshot_writer_loop (wal);
-      if (--wal->in_flight == 0)
-        g_cond_broadcast (&wal->idle);
-      g_mutex_unlock (&wal->lock);
-    }
-}
-
-void
-dsm_wal_sync_async (DsmWal *wal, GCancellable *cancellable,
-                    GAsyncReadyCallback callback, gpointer user_data)
-{
-  g_autoptr(GTask) task = NULL;
-
-  g_return_if_fail (wal != NULL);
-
-  task = g_task_new (NULL, cancellable, callback, user_data);
-  g_task_set_source_tag (task, dsm_wal_sync_async);
-  g_task_set_task_data (task, wal, NULL);
-  g_mutex_lock (&wal->lock);
-  wal->in_flight++;
-  g_mutex_unlock (&wal->lock);
-  g_task_run_in_thread (task, sync_in_thread);
-}
-
-guint64
-dsm_wal_sync_finish (DsmWal *wal, GAsyncResult *result, GError **error)
-{
-  g_autofree guint64 *seq = NULL;
-
-  g_return_val_if_fail (g_task_is_valid (result, NULL), 0);
-  g_return_val_if_fail (g_task_get_source_tag (G_TASK (result)) == dsm_wal_sync_async, 0);
-
-  seq = g_task_propagate_pointer (G_TASK (result), error);
-  return seq != NULL ? *seq : 0;
-}
-
-guint64
-dsm_wal_sync (DsmWal *wal, GError **error)
-{
-  g_return_val_if_fail (wal != NULL, 0);
-  g_return_val_if_fail (error == NULL || *error == NULL, 0);
-  return wal_sync_serialized (wal, FALSE, error);
-}
-
 const DsmWalStats *
 dsm_wal_get_stats (const DsmWal *wal)
 {
@@ -569,6 +345,8 @@ dsm_wal_close (DsmWal *wal)
   g_clear_pointer (&wal->deferred, dsm_persist_free);
   g_ptr_array_unref (wal->queue);
   g_clear_error (&wal->failure);
+  g_clear_error (&wal->nospace_log);
+  g_clear_error (&wal->nospace_snapshot);
   dsm_durable_state_clear (&wal->mirror);
   g_ptr_array_unref (wal->segments);
   g_ptr_array_unref (wal->old_snapshots);

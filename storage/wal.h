@@ -4,7 +4,12 @@
  *
  * Threading: dsm_wal_append() only queues; a worker thread writes the
  * queue and fsyncs it (group commit: one fsync covers every record queued
- * since the last one), so the main loop never blocks on the disk. */
+ * since the last one), so the main loop never blocks on the disk.
+ *
+ * Out of space (ENOSPC, EDQUOT, EFBIG) is not a failure: the write is
+ * undone (nothing half-written stays on disk), kept, and written again by
+ * the next sync; dsm_wal_get_nospace() says so meanwhile.  Any other error
+ * stops the WAL for good (docs/STORAGE.md, "Out of space"). */
 #pragma once
 
 #include <gio/gio.h>
@@ -24,12 +29,15 @@ typedef enum {
   DSM_WAL_ERROR_FORMAT,      /* an unknown format version */
   DSM_WAL_ERROR_CLOSED,      /* an earlier write or sync failed: the WAL takes no more work */
   DSM_WAL_ERROR_LOCKED,      /* another process has the directory open */
+  DSM_WAL_ERROR_NO_SPACE,    /* out of space: the write was undone and waits for the next sync */
 } DsmWalError;
 
 /* Pass NULL for the defaults. */
 typedef struct {
   guint64 segment_bytes;     /* rotate segments past this size (0: the default, 64 MiB) */
   gboolean no_sync;          /* skip fsync (benchmarks of the CPU path only; never in production) */
+  guint snapshot_retry_ms;   /* after a snapshot file did not fit, the next try waits this
+                              * long (0: the next sync tries again) */
 } DsmWalOptions;
 
 /* Counters of the work appends and syncs did since dsm_wal_open() returned
@@ -45,6 +53,7 @@ typedef struct {
   guint64 torn_bytes_dropped;  /* at the last open */
   guint64 sync_batches;        /* number of group commits (syncs that wrote something) */
   guint64 sync_records_max;    /* largest batch, in persists */
+  guint64 nospace_failures;    /* writes that failed for lack of space and were undone */
 } DsmWalStats;
 
 typedef struct _DsmWal DsmWal;
@@ -88,8 +97,12 @@ gboolean dsm_wal_is_syncing (const DsmWal *wal);
  * for it, then writes whatever was appended meanwhile (possibly nothing,
  * returning the durable seq at once).  The callback runs in the thread-default
  * main context of the caller; dsm_wal_sync_finish() returns the highest
- * persist seq now durable (0 with @error on an I/O failure, after which
- * the WAL refuses further work: a node that cannot persist must stop).
+ * persist seq now durable, or 0 with @error:
+ * - DSM_WAL_ERROR_NO_SPACE: the disk is full; nothing of the batch was
+ *   kept on disk, the batch waits at the head of the queue and the next
+ *   sync writes it again (the caller decides when: a retry every second);
+ * - any other code: an I/O failure, after which the WAL refuses further
+ *   work (a node that cannot persist must stop).
  */
 void dsm_wal_sync_async (DsmWal *wal, GCancellable *cancellable,
                          GAsyncReadyCallback callback, gpointer user_data);
@@ -99,6 +112,16 @@ guint64 dsm_wal_sync_finish (DsmWal *wal, GAsyncResult *result, GError **error);
 guint64 dsm_wal_sync (DsmWal *wal, GError **error);
 
 const DsmWalStats *dsm_wal_get_stats (const DsmWal *wal);
+
+/**
+ * dsm_wal_get_nospace:
+ * Whether the WAL is out of space now: the last batch, or the file of the
+ * newest local snapshot, failed for lack of space and has not been
+ * written since.  The next sync tries again (a snapshot file, not before
+ * snapshot_retry_ms).
+ * @reason: (out) (optional) (transfer full): the error text, or NULL
+ */
+gboolean dsm_wal_get_nospace (DsmWal *wal, char **reason);
 
 /* Waits for running syncs, then closes the files.  Appends not yet synced
  * are dropped, as a crash would drop them.  Callbacks of syncs started

@@ -1,7 +1,8 @@
 /* tests/storage/test-wal.c: the WAL's write path on real files with real
  * fsyncs: what is appended and synced comes back on reopen, group commit,
- * async syncs on a main loop, segment rotation and compaction, and the
- * refusal to go on after a failed write. */
+ * async syncs on a main loop, segment rotation and compaction, and a write
+ * past the file size limit taken for a full disk.  (A full disk at every
+ * write point, and I/O errors: test-nospace.c.) */
 #include <errno.h>
 #include <signal.h>
 #include <string.h>
@@ -384,18 +385,27 @@ test_locked (Fixture *f, gconstpointer data)
 }
 
 static void
-test_failed_write_stops_the_wal (Fixture *f, gconstpointer data)
+test_file_size_limit_is_out_of_space (Fixture *f, gconstpointer data)
 {
   DsmDurableState state = { 0 };
   g_autoptr(GError) error = NULL;
+  g_autofree char *reason = NULL;
+  g_autofree char *segment = NULL;
+  g_autoptr(GPtrArray) segments = NULL;
   struct rlimit old_limit, limit;
   void (*old_handler) (int);
+  gsize size;
 
-  g_test_summary ("A write the disk refuses (here: past RLIMIT_FSIZE) fails the sync with "
-                  "errno's text and the file name; the WAL then refuses every later sync.");
+  g_test_summary ("The kernel refusing a write past RLIMIT_FSIZE (EFBIG, after a short write of what "
+                  "fitted) is out of space, not a broken disk: the sync fails with NO_SPACE and the "
+                  "file's name, the segment is cut back to its size before the batch, and the same "
+                  "batch is written once the limit is lifted.");
   fixture_open (f, 0, &state);
   fixture_append_hard_state (f, 1, 1);
   fixture_sync (f);
+  segments = list_files (f->dir, "seg-");
+  segment = g_build_filename (f->dir, segments->pdata[0], NULL);
+  size = file_size (segment);
 
   g_assert_cmpint (getrlimit (RLIMIT_FSIZE, &old_limit), ==, 0);
   old_handler = signal (SIGXFSZ, SIG_IGN);
@@ -407,15 +417,19 @@ test_failed_write_stops_the_wal (Fixture *f, gconstpointer data)
   g_assert_cmpint (setrlimit (RLIMIT_FSIZE, &old_limit), ==, 0);
   signal (SIGXFSZ, old_handler);
 
-  g_assert_error (error, DSM_WAL_ERROR, DSM_WAL_ERROR_IO);
+  g_assert_error (error, DSM_WAL_ERROR, DSM_WAL_ERROR_NO_SPACE);
   g_assert_nonnull (strstr (error->message, "seg-"));
   g_assert_nonnull (strstr (error->message, g_strerror (EFBIG)));
-  g_clear_error (&error);
-
-  fixture_append_hard_state (f, 2, 2);
-  g_assert_cmpuint (dsm_wal_sync (f->wal, &error), ==, 0);
-  g_assert_error (error, DSM_WAL_ERROR, DSM_WAL_ERROR_CLOSED);
+  g_assert_cmpuint (file_size (segment), ==, size);
+  g_assert_true (dsm_wal_get_nospace (f->wal, &reason));
+  g_assert_cmpstr (reason, ==, error->message);
   g_assert_cmpuint (dsm_wal_get_durable_seq (f->wal), ==, 1);
+
+  g_assert_cmpuint (fixture_sync (f), ==, 2);
+  g_assert_false (dsm_wal_get_nospace (f->wal, NULL));
+  fixture_open (f, 0, &state);
+  assert_state_equal (&state, &f->expected);
+  dsm_durable_state_clear (&state);
 }
 
 int
@@ -436,7 +450,7 @@ main (int argc, char **argv)
   ADD ("/storage/wal/entries-below-snapshot-left-out", test_entries_below_snapshot_left_out);
   ADD ("/storage/wal/old-entries-below-snapshot-recover", test_old_entries_below_snapshot_recover);
   ADD ("/storage/wal/locked", test_locked);
-  ADD ("/storage/wal/failed-write-stops-the-wal", test_failed_write_stops_the_wal);
+  ADD ("/storage/wal/file-size-limit-is-out-of-space", test_file_size_limit_is_out_of_space);
 #undef ADD
   return g_test_run ();
 }
