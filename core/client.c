@@ -15,6 +15,12 @@
 
 #include <string.h>
 
+/* What a client hears from a node whose disk is full (PROTOCOL.md, "A
+ * full disk"). */
+#define NO_SPACE_REFUSED "this node's disk is full: nothing was applied; retry on another node"
+#define NO_SPACE_UNKNOWN "this node's disk is full: the entry may still commit; " \
+                         "retry with the same client_id and seq on another node"
+
 /* ---- bookkeeping ---- */
 
 /* A forwarded command, named by the node that forwarded it. */
@@ -271,6 +277,10 @@ leader_propose (DsmNode *node, Request *req)
 {
   const DsmCommand *cmd = &req->cmd;
 
+  /* Never appended: client_submit() refuses transitions while the disk is
+   * full, and a leader with peers steps down (dsm_node_set_disk_full). */
+  g_assert (!node->disk_full);
+
   if (cmd->client_id != NULL)
     {
       DsmApplyResult result = { 0 };
@@ -492,6 +502,8 @@ client_submit (DsmNode *node, guint64 request_id, DsmNodeId origin, const DsmCom
     request_reject (node, req, DSM_REJECT_OVERLOADED, NULL, "too many pending requests");
   else if (origin != DSM_NODE_NONE && node->role != DSM_ROLE_LEADER)
     request_reject (node, req, DSM_REJECT_NOT_LEADER, NULL, "not the leader");
+  else if (node->disk_full && cmd->op == DSM_OP_TRANSITION)
+    request_reject (node, req, DSM_REJECT_NO_SPACE, NULL, NO_SPACE_REFUSED);
   else
     {
       if (origin == DSM_NODE_NONE)
@@ -659,6 +671,33 @@ client_on_step_down (DsmNode *node)
         else
           request_route (node, req, DSM_NODE_NONE);
       }
+}
+
+/* The disk just filled.  Transitions waiting for a leader never reached
+ * a log: refused.  Those in our log wait on entries we may never learn
+ * committed while full (we answer the leader nothing): "unknown", at
+ * once rather than at their timeout, so their clients retry elsewhere
+ * with the same (client id, seq) and learn the outcome there. */
+void
+client_on_disk_full (DsmNode *node)
+{
+  Request *req;
+  GList *l, *next;
+
+  g_assert (node->disk_full);
+  while ((req = g_queue_peek_head (&node->appended)) != NULL)
+    {
+      Outcome o = { .status = DSM_REPLY_UNKNOWN, .reason = DSM_REJECT_NO_SPACE, .detail = NO_SPACE_UNKNOWN };
+      request_finish (node, req, &o);
+    }
+  for (l = node->wait_leader.head; l != NULL; l = next)
+    {
+      next = l->next;
+      req = l->data;
+      if (req->cmd.op == DSM_OP_TRANSITION)
+        request_reject (node, req, DSM_REJECT_NO_SPACE, NULL, NO_SPACE_REFUSED);
+    }
+  g_assert (node->appended.length == 0);
 }
 
 /* ---- time ---- */

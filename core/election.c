@@ -97,8 +97,16 @@ void
 election_tick (DsmNode *node)
 {
   g_assert (node->role != DSM_ROLE_LEADER);
-  if (node->now_ms >= node->election_deadline_ms)
-    election_start_pre_vote (node);
+  if (node->now_ms < node->election_deadline_ms)
+    return;
+  if (node->disk_full)
+    {
+      /* Its epoch and its vote for itself could not be made durable, so
+       * its VoteRequests could never leave (rule P): it does not run. */
+      node->election_deadline_ms = node->now_ms + node_random_election_timeout (node);
+      return;
+    }
+  election_start_pre_vote (node);
 }
 
 static void
@@ -126,6 +134,13 @@ election_on_vote_request (DsmNode *node, const DsmMessage *msg)
   if (msg->pre_vote)
     {
       on_pre_vote_request (node, msg);
+      return;
+    }
+  if (node->disk_full)
+    {
+      /* Neither a new epoch nor a vote could be made durable, and the Vote
+       * would wait for that forever: as if the request were lost. */
+      node->metrics.messages_ignored++;
       return;
     }
   if (msg->epoch < node->epoch)

@@ -117,6 +117,7 @@ struct _DsmNode {
   GQueue held;               /* HeldMessage, ascending seq */
   GQueue writes;             /* PendingWrite, ascending seq */
   guint64 durable_index;     /* our log's durable last index */
+  gboolean disk_full;        /* the host cannot persist for now (dsm_node_set_disk_full) */
 
   /* Snapshots (snapshot.c). */
   GBytes *snapshot;          /* the latest durable snapshot, served to lagging peers */
@@ -204,6 +205,7 @@ guint64 replication_confirmed_round (const DsmNode *node);
 void replication_send_reject (DsmNode *node, DsmNodeId to, DsmRejectReason reason,
                               const DsmMessage *about);
 gboolean replication_follow_leader (DsmNode *node, const DsmMessage *msg);
+gboolean replication_disk_full (DsmNode *node);   /* TRUE (and counted ignored) while full */
 
 /* client.c */
 void client_init (DsmNode *node);
@@ -215,6 +217,7 @@ void client_on_reply (DsmNode *node, const DsmMessage *msg);
 void client_on_reject (DsmNode *node, const DsmMessage *msg);
 void client_on_leader_known (DsmNode *node);
 void client_on_step_down (DsmNode *node);
+void client_on_disk_full (DsmNode *node);
 void client_on_truncate (DsmNode *node, guint64 index);
 void client_on_apply (DsmNode *node, const DsmEntry *entry, const DsmApplyResult *result);
 void client_on_snapshot_installed (DsmNode *node);

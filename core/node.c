@@ -587,6 +587,26 @@ dsm_node_persisted (DsmNode *node, guint64 now_ms, guint64 seq)
 }
 
 void
+dsm_node_set_disk_full (DsmNode *node, guint64 now_ms, gboolean full)
+{
+  g_return_if_fail (node != NULL);
+  node_advance_time (node, now_ms);
+  if (node->disk_full == full)
+    return;
+  node->disk_full = full;
+  if (!full)
+    return;
+  /* A leader whose own entries cannot become durable leaves the commits
+   * to a quorum of others; it could not win again before its disk has
+   * room, since it starts no election (PROTOCOL.md, "A full disk"). */
+  if ((node->role == DSM_ROLE_LEADER && node->n_peers > 0)
+      || node->role == DSM_ROLE_PRE_CANDIDATE || node->role == DSM_ROLE_CANDIDATE)
+    node_become_follower (node, node->epoch, DSM_NODE_NONE, "its disk is full");
+  client_on_disk_full (node);
+  g_assert (node->role == DSM_ROLE_FOLLOWER || node->n_peers == 0);
+}
+
+void
 dsm_node_report_unsent (DsmNode *node, const DsmMessage *msg)
 {
   g_return_if_fail (node != NULL && msg != NULL);
@@ -695,6 +715,12 @@ DsmNodeId
 dsm_node_get_leader (const DsmNode *node)
 {
   return node->leader_id;
+}
+
+gboolean
+dsm_node_get_disk_full (const DsmNode *node)
+{
+  return node->disk_full;
 }
 
 guint64

@@ -69,6 +69,21 @@ void dsm_node_submit (DsmNode *node, guint64 now_ms, guint64 request_id,
 /* Every persist with seq <= @seq is durable. */
 void dsm_node_persisted (DsmNode *node, guint64 now_ms, guint64 seq);
 
+/**
+ * dsm_node_set_disk_full:
+ * The host's disk is out of space (@full TRUE: a persist could not be
+ * written and waits for a retry), or has room again (FALSE).  Rule P is
+ * unchanged: nothing that depends on an unwritten persist leaves.  While
+ * full the node also gives up what needs its disk (PROTOCOL.md, "A full
+ * disk"): it steps down if it leads (unless it is the only node), starts
+ * no election and grants no vote, takes no entries or snapshot from the
+ * leader and answers it nothing, refuses client transitions with
+ * DSM_REJECT_NO_SPACE, and answers those it had appended "unknown".  It
+ * goes on following the leader, applying what it learns is committed,
+ * forwarding reads and answering pre-votes.
+ */
+void dsm_node_set_disk_full (DsmNode *node, guint64 now_ms, gboolean full);
+
 /* The host could not deliver @msg (no connection, queue full): counted as a
  * delivery failure; retries are the node's job. */
 void dsm_node_report_unsent (DsmNode *node, const DsmMessage *msg);
@@ -101,6 +116,7 @@ DsmRole dsm_node_get_role (const DsmNode *node);
 guint64 dsm_node_get_epoch (const DsmNode *node);
 DsmNodeId dsm_node_get_voted_for (const DsmNode *node);
 DsmNodeId dsm_node_get_leader (const DsmNode *node);   /* DSM_NODE_NONE when unknown */
+gboolean dsm_node_get_disk_full (const DsmNode *node);
 guint64 dsm_node_get_commit_index (const DsmNode *node);
 guint64 dsm_node_get_applied_index (const DsmNode *node);
 guint64 dsm_node_get_last_index (const DsmNode *node);

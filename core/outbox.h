@@ -7,7 +7,9 @@
  *   2. send `messages` now: the node already held back every message that
  *      depends on a persist not yet reported;
  *   3. hand `replies` to the local clients named by their request ids;
- *   4. `applies` and `events` are for observation (logs, traces, checkers). */
+ *   4. `applies` and `events` are for observation (logs, traces, checkers);
+ *   5. a disk without room is not a failure: keep the persists, retry them,
+ *      and say so with dsm_node_set_disk_full() (PROTOCOL.md, "A full disk"). */
 #pragma once
 
 #include <glib.h>

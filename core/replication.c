@@ -472,10 +472,23 @@ send_ack (DsmNode *node, const DsmMessage *about, guint64 match_index)
   node_send (node, msg);
 }
 
+/* A follower whose disk is full takes nothing from the leader: entries it
+ * could not make durable would wait in memory, and the Ack for them could
+ * never leave (rule P).  It answers nothing, so the leader counts it
+ * unreachable, as if it were cut off, until its disk has room. */
+gboolean
+replication_disk_full (DsmNode *node)
+{
+  if (!node->disk_full)
+    return FALSE;
+  node->metrics.messages_ignored++;
+  return TRUE;
+}
+
 void
 replication_on_proposal (DsmNode *node, const DsmMessage *msg)
 {
-  if (!replication_follow_leader (node, msg))
+  if (!replication_follow_leader (node, msg) || replication_disk_full (node))
     return;
 
   guint n = msg->entries != NULL ? msg->entries->len : 0;
@@ -531,8 +544,11 @@ replication_on_commit (DsmNode *node, const DsmMessage *msg)
   if (!replication_follow_leader (node, msg))
     return;
   guint64 last = dsm_log_last_index (node->log);
+  /* What is committed may be applied with a full disk too (stale reads). */
   if (msg->commit_index > node->commit_index)
     node_set_commit (node, MIN (msg->commit_index, last));
+  if (replication_disk_full (node))
+    return;
   if (msg->commit_index > last)
     {
       /* The leader only tells us what we acknowledged: we lost some of it

@@ -244,7 +244,8 @@ install (DsmNode *node, const DsmMessage *msg, GBytes *bytes)
 void
 snapshot_on_chunk (DsmNode *node, const DsmMessage *msg)
 {
-  if (!replication_follow_leader (node, msg))
+  /* Installing needs the disk: a full one takes no snapshot either. */
+  if (!replication_follow_leader (node, msg) || replication_disk_full (node))
     return;
 
   /* Already covered by what we committed: nothing to install. */

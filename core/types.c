@@ -27,6 +27,7 @@ static const char *const reject_names[DSM_REJECT_N_REASONS] = {
   [DSM_REJECT_BAD_REQUEST] = "bad_request",
   [DSM_REJECT_OVERLOADED] = "overloaded",
   [DSM_REJECT_STALE_REQUEST] = "stale_request",
+  [DSM_REJECT_NO_SPACE] = "no_space",
 };
 
 const char *

@@ -34,6 +34,7 @@ typedef enum {
   DSM_REJECT_BAD_REQUEST,        /* unknown state, unknown definition, malformed command */
   DSM_REJECT_OVERLOADED,         /* a bounded queue is full; nothing was accepted */
   DSM_REJECT_STALE_REQUEST,      /* a client sequence older than the session remembers */
+  DSM_REJECT_NO_SPACE,           /* the node's disk is full: it takes no writes (nothing was accepted) */
   DSM_REJECT_N_REASONS,
 } DsmRejectReason;
 
