@@ -50,20 +50,17 @@
  * an older one does not know (forward compatibility), as long as the ones
  * above keep their meaning.  Fields a type does not use are unknown to it.
  *
- * Strictness beyond json-glib 1.6, which silently accepts a second value
- * after the first ({"a":1}{}), hex and octal numbers, single quotes and
- * comments, raw control characters in strings, truncates strings at
- * \u0000, lets a lone high surrogate through as invalid UTF-8, and turns
- * -18446744073709551615 into 1: the pre-scan in dsm_codec_parse() refuses
- * all of these, and bounds nesting, before json-glib sees the text.
- * Positive integers past 2^63 come out of json-glib negative (saturated),
- * so the field reads refuse them with the field's name.  A repeated key
- * is not detected: json-glib keeps the last value. */
+ * Parsing is core/json-parse.c's, with the wire's bounds (the input's
+ * size, nesting): a repeated key, trailing data, raw control characters,
+ * \u0000, lone surrogates and invalid UTF-8 are SYNTAX errors.  Numbers
+ * that are not 64-bit integers parse as doubles, so the field reads
+ * refuse them with the field's name. */
 #include "codec.h"
 
 #include <string.h>
 
 #include "error.h"
+#include "json.h"
 
 /* The largest integer every JSON implementation holds exactly. */
 #define UINT_WIRE_MAX (G_GUINT64_CONSTANT (1) << 53)
@@ -406,305 +403,17 @@ dsm_codec_encode_message (const DsmMessage *msg)
 }
 
 /* ------------------------------------------------------------------ */
-/* Parsing: a lexical pre-scan, then json-glib.                        */
-
-static gboolean G_GNUC_PRINTF (4, 5)
-scan_fail (GError **error, DsmCodecError code, gsize at, const char *format, ...)
-{
-  g_autofree char *what = NULL;
-  va_list args;
-
-  va_start (args, format);
-  what = g_strdup_vprintf (format, args);
-  va_end (args);
-  g_set_error (error, DSM_CODEC_ERROR, code, "byte %" G_GSIZE_FORMAT ": %s", at, what);
-  return FALSE;
-}
-
-static int
-hex_value (char c)
-{
-  if (c >= '0' && c <= '9')
-    return c - '0';
-  if (c >= 'a' && c <= 'f')
-    return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F')
-    return c - 'A' + 10;
-  return -1;
-}
-
-/* Reads the 4 hex digits of a \uXXXX escape starting at data[at] ('\\'). */
-static gboolean
-scan_unicode_escape (const char *data, gsize length, gsize at, guint *out)
-{
-  guint value = 0;
-
-  if (at + 6 > length || data[at] != '\\' || data[at + 1] != 'u')
-    return FALSE;
-  for (gsize i = at + 2; i < at + 6; i++)
-    {
-      int digit = hex_value (data[i]);
-
-      if (digit < 0)
-        return FALSE;
-      value = value * 16 + (guint) digit;
-    }
-  *out = value;
-  return TRUE;
-}
-
-/* A string from its opening quote at data[*at]; leaves *at past the closing one.
- * Raw control characters and \u0000 are refused (json-glib takes the first
- * and truncates at the second), as are lone surrogates. */
-static gboolean
-scan_string (const char *data, gsize length, gsize *at, GError **error)
-{
-  gsize i = *at + 1;
-
-  while (i < length)
-    {
-      guchar c = (guchar) data[i];
-      guint unit;
-
-      if (c == '"')
-        {
-          *at = i + 1;
-          return TRUE;
-        }
-      if (c < 0x20)
-        return scan_fail (error, DSM_CODEC_ERROR_SYNTAX, i,
-                          "raw control character 0x%02x in a string", c);
-      if (c != '\\')
-        {
-          i++;
-          continue;
-        }
-      if (i + 1 >= length)
-        break;
-      switch (data[i + 1])
-        {
-        case '"': case '\\': case '/': case 'b': case 'f': case 'n': case 'r': case 't':
-          i += 2;
-          continue;
-        case 'u':
-          break;
-        default:
-          return scan_fail (error, DSM_CODEC_ERROR_SYNTAX, i, "invalid escape in a string");
-        }
-      if (!scan_unicode_escape (data, length, i, &unit))
-        return scan_fail (error, DSM_CODEC_ERROR_SYNTAX, i, "malformed \\u escape");
-      if (unit == 0)
-        return scan_fail (error, DSM_CODEC_ERROR_SYNTAX, i, "\\u0000 in a string");
-      if (unit >= 0xdc00 && unit <= 0xdfff)
-        return scan_fail (error, DSM_CODEC_ERROR_SYNTAX, i, "lone low surrogate");
-      if (unit >= 0xd800 && unit <= 0xdbff)
-        {
-          guint low;
-
-          if (!scan_unicode_escape (data, length, i + 6, &low) || low < 0xdc00 || low > 0xdfff)
-            return scan_fail (error, DSM_CODEC_ERROR_SYNTAX, i, "lone high surrogate");
-          i += 6;
-        }
-      i += 6;
-    }
-  return scan_fail (error, DSM_CODEC_ERROR_SYNTAX, *at, "unterminated string");
-}
-
-static gboolean
-is_digit (char c)
-{
-  return c >= '0' && c <= '9';
-}
-
-static gsize
-skip_digits (const char *data, gsize length, gsize i)
-{
-  while (i < length && is_digit (data[i]))
-    i++;
-  return i;
-}
-
-/* A number by JSON's grammar: -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)? */
-static gboolean
-scan_number (const char *data, gsize length, gsize *at, GError **error)
-{
-  gsize start = *at;
-  gsize i = start;
-  gsize int_start;
-  gboolean negative = FALSE;
-
-  if (data[i] == '-')
-    {
-      negative = TRUE;
-      i++;
-    }
-  int_start = i;
-  if (i >= length || !is_digit (data[i]))
-    return scan_fail (error, DSM_CODEC_ERROR_SYNTAX, start, "malformed number");
-  if (data[i] == '0' && i + 1 < length && is_digit (data[i + 1]))
-    return scan_fail (error, DSM_CODEC_ERROR_SYNTAX, start, "number with a leading zero");
-  i = skip_digits (data, length, i);
-  /* json-glib negates a 64-bit magnitude, so -18446744073709551615 would
-   * come out as 1; no field takes a negative number anyway, and 18 digits
-   * always fit. */
-  if (negative && i - int_start > 18)
-    return scan_fail (error, DSM_CODEC_ERROR_TYPE, start, "integer out of range");
-  if (i < length && data[i] == '.')
-    {
-      if (i + 1 >= length || !is_digit (data[i + 1]))
-        return scan_fail (error, DSM_CODEC_ERROR_SYNTAX, start, "malformed number");
-      i = skip_digits (data, length, i + 1);
-    }
-  if (i < length && (data[i] == 'e' || data[i] == 'E'))
-    {
-      i++;
-      if (i < length && (data[i] == '+' || data[i] == '-'))
-        i++;
-      if (i >= length || !is_digit (data[i]))
-        return scan_fail (error, DSM_CODEC_ERROR_SYNTAX, start, "malformed number");
-      i = skip_digits (data, length, i);
-    }
-  *at = i;
-  return TRUE;
-}
-
-static gboolean
-scan_literal (const char *data, gsize length, gsize *at, GError **error)
-{
-  gsize start = *at;
-  gsize i = start;
-  gsize word;
-
-  while (i < length && data[i] >= 'a' && data[i] <= 'z')
-    i++;
-  word = i - start;
-  if ((word == 4 && memcmp (data + start, "true", 4) == 0)
-      || (word == 5 && memcmp (data + start, "false", 5) == 0)
-      || (word == 4 && memcmp (data + start, "null", 4) == 0))
-    {
-      *at = i;
-      return TRUE;
-    }
-  return scan_fail (error, DSM_CODEC_ERROR_SYNTAX, start, "unexpected word");
-}
-
-/* One pass over the text, no allocation: NUL bytes, nesting depth, the
- * lexical rules json-glib is lax about, and anything after the first
- * value.  The grammar (colons, commas, matching brackets) is json-glib's. */
-static gboolean
-parse_scan (const char *data, gsize length, GError **error)
-{
-  guint depth = 0;
-  gboolean root_done = FALSE;
-  gsize i = 0;
-
-  while (i < length)
-    {
-      char c = data[i];
-
-      if (c == ' ' || c == '\t' || c == '\n' || c == '\r')
-        {
-          i++;
-          continue;
-        }
-      if (c == '\0')
-        return scan_fail (error, DSM_CODEC_ERROR_SYNTAX, i, "NUL byte");
-      if (root_done)
-        return scan_fail (error, DSM_CODEC_ERROR_SYNTAX, i,
-                          "trailing data after the JSON value");
-      switch (c)
-        {
-        case '{':
-        case '[':
-          if (++depth > DSM_CODEC_DEPTH_MAX)
-            return scan_fail (error, DSM_CODEC_ERROR_SYNTAX, i,
-                              "nesting deeper than %d", DSM_CODEC_DEPTH_MAX);
-          i++;
-          continue;
-        case '}':
-        case ']':
-          if (depth == 0)
-            return scan_fail (error, DSM_CODEC_ERROR_SYNTAX, i, "unbalanced '%c'", c);
-          depth--;
-          i++;
-          break;
-        case ':':
-        case ',':
-          i++;
-          continue;
-        case '"':
-          if (!scan_string (data, length, &i, error))
-            return FALSE;
-          break;
-        case '-':
-        case '0': case '1': case '2': case '3': case '4':
-        case '5': case '6': case '7': case '8': case '9':
-          if (!scan_number (data, length, &i, error))
-            return FALSE;
-          break;
-        default:
-          if (c >= 'a' && c <= 'z')
-            {
-              if (!scan_literal (data, length, &i, error))
-                return FALSE;
-              break;
-            }
-          return scan_fail (error, DSM_CODEC_ERROR_SYNTAX, i,
-                            "unexpected character 0x%02x", (guchar) c);
-        }
-      /* A value just ended; at depth 0 it was the whole text. */
-      if (depth == 0)
-        root_done = TRUE;
-    }
-  if (depth > 0)
-    return scan_fail (error, DSM_CODEC_ERROR_SYNTAX, length, "unexpected end of input");
-  if (!root_done)
-    return scan_fail (error, DSM_CODEC_ERROR_SYNTAX, length, "no JSON value, only whitespace");
-  return TRUE;
-}
+/* Parsing: the strict parser of core/json.h, with the wire's limits.   */
 
 JsonNode *
 dsm_codec_parse (const char *data, gsize length, GError **error)
 {
-  g_autoptr(JsonParser) parser = NULL;
-  g_autoptr(GError) local = NULL;
-  JsonNode *root;
+  static const DsmJsonLimits limits = { DSM_CODEC_INPUT_BYTES_MAX, DSM_CODEC_DEPTH_MAX };
 
   g_return_val_if_fail (data != NULL || length == 0, NULL);
   g_return_val_if_fail (error == NULL || *error == NULL, NULL);
 
-  if (length == 0)
-    {
-      g_set_error_literal (error, DSM_CODEC_ERROR, DSM_CODEC_ERROR_SYNTAX,
-                           "input: empty");
-      return NULL;
-    }
-  if (length > DSM_CODEC_INPUT_BYTES_MAX)
-    {
-      g_set_error (error, DSM_CODEC_ERROR, DSM_CODEC_ERROR_TOO_LARGE,
-                   "input: %" G_GSIZE_FORMAT " bytes, more than %d",
-                   length, DSM_CODEC_INPUT_BYTES_MAX);
-      return NULL;
-    }
-  if (!parse_scan (data, length, error))
-    return NULL;
-
-  parser = json_parser_new ();
-  if (!json_parser_load_from_data (parser, data, (gssize) length, &local))
-    {
-      g_set_error (error, DSM_CODEC_ERROR, DSM_CODEC_ERROR_SYNTAX, "input: %s",
-                   local->message);
-      return NULL;
-    }
-  root = json_parser_steal_root (parser);
-  if (root == NULL)
-    {
-      /* Unreachable after the pre-scan, which refuses value-less text. */
-      g_set_error_literal (error, DSM_CODEC_ERROR, DSM_CODEC_ERROR_SYNTAX,
-                           "input: no JSON value");
-      return NULL;
-    }
-  return root;
+  return dsm_json_parse (data, (gssize) length, &limits, &dsm_codec_json_errors, error);
 }
 
 /* ------------------------------------------------------------------ */

@@ -5,6 +5,8 @@
 
 #include <glib.h>
 
+#include "json.h"
+
 G_BEGIN_DECLS
 
 /* Serialization: anything that does not decode into a valid message. */
@@ -32,6 +34,11 @@ typedef enum {
   DSM_CONFIG_ERROR_INVALID,   /* inconsistent values (duplicate ids, min > max...) */
   DSM_CONFIG_ERROR_UNKNOWN,   /* a key the schema does not have (typo guard) */
 } DsmConfigError;
+
+/* The JSON layer's errors (core/json.h) in these two domains: configs
+ * and definitions, and the wire. */
+extern const DsmJsonErrors dsm_config_json_errors;
+extern const DsmJsonErrors dsm_codec_json_errors;
 
 /* A command a machine definition refuses. */
 #define DSM_MACHINE_ERROR (dsm_machine_error_quark ())
