@@ -12,11 +12,12 @@
 
 #include "entry.h"
 #include "error.h"
+#include "json.h"
 #include "machine-private.h"
 
 /* Node ids stay within a signed 32-bit integer, so every JSON reader and
  * every language's int agrees on them. */
-#define NODE_ID_MAX ((guint) G_MAXINT32)
+#define NODE_ID_MAX DSM_JSON_NODE_ID_MAX
 
 /* Longest host in "host:port" (a DNS name is at most 253 bytes). */
 #define HOST_MAX 253
@@ -251,7 +252,7 @@ static char *
 check_address (const char *address, const char *path, GError **error)
 {
   g_autofree char *host = NULL;
-  g_autofree char *quoted = dsm_machine_json_quote (address);
+  g_autofree char *quoted = dsm_json_quote (address);
   g_autofree char *lower = NULL;
   const char *port_text;
   guint port;
@@ -304,7 +305,7 @@ check_address (const char *address, const char *path, GError **error)
 
 bad_form:
   g_set_error (error, DSM_CONFIG_ERROR, DSM_CONFIG_ERROR_INVALID,
-               "%s: %s is not of the form host:port", path, quoted);
+               "%s: expected \"host:port\", found %s", path, quoted);
   return NULL;
 }
 
@@ -354,7 +355,7 @@ check_nodes (const DsmNodeConfig *nodes, guint n_nodes, GError **error)
             return FALSE;
           if ((other = g_hash_table_lookup (seen, normal)) != NULL)
             {
-              g_autofree char *quoted = dsm_machine_json_quote (addresses[k]);
+              g_autofree char *quoted = dsm_json_quote (addresses[k]);
 
               g_set_error (error, DSM_CONFIG_ERROR, DSM_CONFIG_ERROR_INVALID,
                            "%s: %s is already used by %s", path, quoted, other);
@@ -394,7 +395,7 @@ check_definitions (const DsmConfig *config, GError **error)
   while (g_hash_table_iter_next (&iter, &key, &value))
     if (value == NULL || strcmp (key, dsm_machine_def_get_name (value)) != 0)
       {
-        g_autofree char *quoted = dsm_machine_json_quote (key);
+        g_autofree char *quoted = dsm_json_quote (key);
 
         g_set_error (error, DSM_CONFIG_ERROR, DSM_CONFIG_ERROR_INVALID,
                      "definitions: %s is filed under another definition's name", quoted);
@@ -437,7 +438,7 @@ check_default_definition (const DsmConfig *config, GError **error)
     return TRUE;
   names = definitions_sorted_names (config->definitions);
   known = g_strjoinv (", ", (char **) names);
-  quoted = dsm_machine_json_quote (config->default_definition);
+  quoted = dsm_json_quote (config->default_definition);
   g_set_error (error, DSM_CONFIG_ERROR, DSM_CONFIG_ERROR_INVALID,
                "default_definition: %s is not a known definition (known: %s)", quoted, known);
   return FALSE;
@@ -536,107 +537,46 @@ typedef struct {
   gpointer data;
 } Loader;
 
-/* An integer in @min..@max; floats, strings and negatives are refused.
- * json-glib 1.6 wraps integers beyond 2^63, which then show as negative. */
+/* A string "host:port", or null: the check itself is check_address()'s,
+ * which dsm_config_check() runs on configs built in code too. */
 static gboolean
-read_uint (JsonNode *node, const char *path, guint64 min, guint64 max, const char *expected,
-           guint *out, GError **error)
+apply_node_address (const DsmJsonAt *node, const char *key, char **out, GError **error)
 {
-  gint64 value;
+  DsmJsonAt at;
 
-  if (!JSON_NODE_HOLDS_VALUE (node) || json_node_get_value_type (node) != G_TYPE_INT64)
+  if (!dsm_json_read_member (&at, node, key, DSM_JSON_OPTIONAL, error) || at.node == NULL)
+    return at.node == NULL;
+  if (JSON_NODE_HOLDS_NULL (at.node))
+    return TRUE;
+  if (!JSON_NODE_HOLDS_VALUE (at.node) || json_node_get_value_type (at.node) != G_TYPE_STRING)
     {
-      g_autofree char *found = dsm_machine_json_describe (node);
+      g_autofree char *found = dsm_json_describe (at.node);
 
-      g_set_error (error, DSM_CONFIG_ERROR, DSM_CONFIG_ERROR_TYPE,
-                   "%s: expected %s, found %s", path, expected, found);
-      return FALSE;
+      return dsm_json_fail (&at, DSM_JSON_ERROR_TYPE, error,
+                            "expected \"host:port\" or null, found %s", found);
     }
-  value = json_node_get_int (node);
-  if (value < 0 || (guint64) value < min)
-    {
-      g_set_error (error, DSM_CONFIG_ERROR, DSM_CONFIG_ERROR_RANGE,
-                   "%s: expected %s, found %" G_GINT64_FORMAT, path, expected, value);
-      return FALSE;
-    }
-  if ((guint64) value > max)
-    {
-      g_set_error (error, DSM_CONFIG_ERROR, DSM_CONFIG_ERROR_RANGE,
-                   "%s: %" G_GINT64_FORMAT " is too large (at most %" G_GUINT64_FORMAT ")",
-                   path, value, max);
-      return FALSE;
-    }
-  *out = (guint) value;
+  *out = g_strdup (json_node_get_string (at.node));
   return TRUE;
 }
 
-/* A string, or NULL for a JSON null when @nullable (*@out = NULL). */
 static gboolean
-read_string (JsonNode *node, const char *path, gboolean nullable, const char *expected,
-             const char **out, GError **error)
-{
-  g_autofree char *found = NULL;
-
-  if (nullable && JSON_NODE_HOLDS_NULL (node))
-    {
-      *out = NULL;
-      return TRUE;
-    }
-  if (JSON_NODE_HOLDS_VALUE (node) && json_node_get_value_type (node) == G_TYPE_STRING)
-    {
-      *out = json_node_get_string (node);
-      return TRUE;
-    }
-  found = dsm_machine_json_describe (node);
-  g_set_error (error, DSM_CONFIG_ERROR, DSM_CONFIG_ERROR_TYPE,
-               "%s: expected %s, found %s", path, expected, found);
-  return FALSE;
-}
-
-static gboolean
-apply_node (DsmNodeConfig *node, JsonNode *item, const char *path, GError **error)
+apply_node (DsmNodeConfig *node, const DsmJsonAt *at, GError **error)
 {
   static const char *const known[] = { "id", "peer_address", "client_address", NULL };
-  static const char *const address_keys[] = { "peer_address", "client_address" };
-  char **addresses[] = { &node->peer_address, &node->client_address };
-  g_autofree char *id_path = dsm_machine_json_join (path, "id");
-  JsonObject *object;
-  JsonNode *member;
 
-  if (!JSON_NODE_HOLDS_OBJECT (item))
+  if (!JSON_NODE_HOLDS_OBJECT (at->node))
     {
-      g_autofree char *found = dsm_machine_json_describe (item);
+      g_autofree char *found = dsm_json_describe (at->node);
 
-      g_set_error (error, DSM_CONFIG_ERROR, DSM_CONFIG_ERROR_TYPE,
-                   "%s: expected a node object {\"id\": N, \"peer_address\": \"host:port\", "
-                   "\"client_address\": \"host:port\"}, found %s", path, found);
-      return FALSE;
+      return dsm_json_fail (at, DSM_JSON_ERROR_TYPE, error,
+                            "expected a node object {\"id\": N, \"peer_address\": "
+                            "\"host:port\", \"client_address\": \"host:port\"}, found %s",
+                            found);
     }
-  object = json_node_get_object (item);
-  if (!dsm_machine_json_check_members (object, path, known, error))
-    return FALSE;
-  if (!(member = json_object_get_member (object, "id")))
-    {
-      g_set_error (error, DSM_CONFIG_ERROR, DSM_CONFIG_ERROR_MISSING,
-                   "%s: required key is missing", id_path);
-      return FALSE;
-    }
-  if (!read_uint (member, id_path, 1, NODE_ID_MAX, "a node id (an integer in 1..2147483647)",
-                  &node->id, error))
-    return FALSE;
-  for (guint k = 0; k < G_N_ELEMENTS (address_keys); k++)
-    {
-      g_autofree char *address_path = dsm_machine_json_join (path, address_keys[k]);
-      const char *address;
-
-      if (!(member = json_object_get_member (object, address_keys[k])))
-        continue;
-      if (!read_string (member, address_path, TRUE, "a string \"host:port\" or null", &address,
-                        error))
-        return FALSE;
-      *addresses[k] = g_strdup (address);
-    }
-  return TRUE;
+  return dsm_json_get_object (at, known, error)
+         && dsm_json_read_node_id (at, "id", DSM_JSON_REQUIRED, &node->id, error)
+         && apply_node_address (at, "peer_address", &node->peer_address, error)
+         && apply_node_address (at, "client_address", &node->client_address, error);
 }
 
 static int
@@ -650,35 +590,30 @@ compare_nodes (const void *a, const void *b)
 
 /* "nodes": an array of node objects, or a count N meaning ids 1..N. */
 static gboolean
-apply_nodes (DsmConfig *work, JsonNode *member, GError **error)
+apply_nodes (DsmConfig *work, const DsmJsonAt *at, GError **error)
 {
   DsmNodeConfig *nodes;
-  JsonArray *array;
-  guint n_nodes;
+  guint n_nodes = 0;
 
-  if (JSON_NODE_HOLDS_VALUE (member) && json_node_get_value_type (member) == G_TYPE_INT64)
+  if (JSON_NODE_HOLDS_VALUE (at->node) && json_node_get_value_type (at->node) == G_TYPE_INT64)
     {
-      if (!read_uint (member, "nodes", 1, DSM_MAX_NODES, "a node count in 1..64", &n_nodes,
-                      error))
+      if (!dsm_json_get_uint32 (at, 1, DSM_MAX_NODES, &n_nodes, error))
         return FALSE;
       nodes = nodes_new_count (n_nodes);
     }
-  else if (JSON_NODE_HOLDS_ARRAY (member))
+  else if (JSON_NODE_HOLDS_ARRAY (at->node))
     {
-      array = json_node_get_array (member);
-      n_nodes = json_array_get_length (array);
+      n_nodes = json_array_get_length (json_node_get_array (at->node));
       if (n_nodes < 1 || n_nodes > DSM_MAX_NODES)
-        {
-          g_set_error (error, DSM_CONFIG_ERROR, DSM_CONFIG_ERROR_RANGE,
-                       "nodes: %u nodes; a cluster has 1 to %d", n_nodes, DSM_MAX_NODES);
-          return FALSE;
-        }
+        return dsm_json_fail (at, DSM_JSON_ERROR_RANGE, error, "%u nodes; a cluster has 1 to %d",
+                              n_nodes, DSM_MAX_NODES);
       nodes = g_new0 (DsmNodeConfig, n_nodes);
       for (guint i = 0; i < n_nodes; i++)
         {
-          g_autofree char *path = g_strdup_printf ("nodes[%u]", i);
+          DsmJsonAt element;
 
-          if (!apply_node (&nodes[i], json_array_get_element (array, i), path, error))
+          dsm_json_at_element (&element, at, i);
+          if (!apply_node (&nodes[i], &element, error))
             {
               nodes_free (nodes, n_nodes);
               return FALSE;
@@ -694,11 +629,10 @@ apply_nodes (DsmConfig *work, JsonNode *member, GError **error)
     }
   else
     {
-      g_autofree char *found = dsm_machine_json_describe (member);
+      g_autofree char *found = dsm_json_describe (at->node);
 
-      g_set_error (error, DSM_CONFIG_ERROR, DSM_CONFIG_ERROR_TYPE,
-                   "nodes: expected an array of node objects or a node count, found %s", found);
-      return FALSE;
+      return dsm_json_fail (at, DSM_JSON_ERROR_TYPE, error,
+                            "expected an array of node objects or a node count, found %s", found);
     }
   nodes_free (work->nodes, work->n_nodes);
   work->nodes = nodes;
@@ -712,7 +646,7 @@ apply_definition_load (const char *path, const char *where, const Loader *loader
                        GError **error)
 {
   g_autoptr(JsonNode) loaded = NULL;
-  g_autofree char *quoted = dsm_machine_json_quote (path);
+  g_autofree char *quoted = dsm_json_quote (path);
   g_autofree char *file_where = g_strdup_printf ("%s (%s)", where, quoted);
   GError *local_error = NULL;
 
@@ -742,22 +676,21 @@ apply_definition_load (const char *path, const char *where, const Loader *loader
 }
 
 static gboolean
-apply_definitions (DsmConfig *work, JsonNode *member, const Loader *loader, GError **error)
+apply_definitions (DsmConfig *work, const DsmJsonAt *at, const Loader *loader, GError **error)
 {
   g_autoptr(GHashTable) definitions = definitions_new ();
   g_autoptr(GHashTable) wheres = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
   JsonArray *array;
 
-  if (!JSON_NODE_HOLDS_ARRAY (member))
+  if (!JSON_NODE_HOLDS_ARRAY (at->node))
     {
-      g_autofree char *found = dsm_machine_json_describe (member);
+      g_autofree char *found = dsm_json_describe (at->node);
 
-      g_set_error (error, DSM_CONFIG_ERROR, DSM_CONFIG_ERROR_TYPE,
-                   "definitions: expected an array of definition objects or file paths, "
-                   "found %s", found);
-      return FALSE;
+      return dsm_json_fail (at, DSM_JSON_ERROR_TYPE, error,
+                            "expected an array of definition objects or file paths, found %s",
+                            found);
     }
-  array = json_node_get_array (member);
+  array = json_node_get_array (at->node);
   definitions_add (definitions, dsm_machine_def_new_lifecycle ());
   for (guint i = 0; i < json_array_get_length (array); i++)
     {
@@ -775,7 +708,7 @@ apply_definitions (DsmConfig *work, JsonNode *member, const Loader *loader, GErr
         def = apply_definition_load (json_node_get_string (item), where, loader, error);
       else
         {
-          g_autofree char *found = dsm_machine_json_describe (item);
+          g_autofree char *found = dsm_json_describe (item);
 
           g_set_error (error, DSM_CONFIG_ERROR, DSM_CONFIG_ERROR_TYPE,
                        "%s: expected a definition object or a file path, found %s", where, found);
@@ -784,8 +717,8 @@ apply_definitions (DsmConfig *work, JsonNode *member, const Loader *loader, GErr
       if (def == NULL)
         return FALSE;
       name = dsm_machine_def_get_name (def);
-      name_path = dsm_machine_json_join (where, "name");
-      quoted = dsm_machine_json_quote (name);
+      name_path = g_strconcat (where, ".name", NULL);
+      quoted = dsm_json_quote (name);
       if (strcmp (name, DSM_MACHINE_LIFECYCLE) == 0)
         {
           g_set_error (error, DSM_CONFIG_ERROR, DSM_CONFIG_ERROR_INVALID,
@@ -807,15 +740,14 @@ apply_definitions (DsmConfig *work, JsonNode *member, const Loader *loader, GErr
 }
 
 static gboolean
-apply_name (JsonObject *object, const char *key, char **field, GError **error)
+apply_name (const DsmJsonAt *root, const char *key, char **field, GError **error)
 {
-  JsonNode *member = json_object_get_member (object, key);
-  const char *value;
+  const char *value = NULL;
 
-  if (member == NULL)
-    return TRUE;
-  if (!read_string (member, key, FALSE, "a string", &value, error))
+  if (!dsm_json_read_string (root, key, DSM_JSON_OPTIONAL, 0, &value, error))
     return FALSE;
+  if (value == NULL)
+    return TRUE;
   if (!dsm_machine_check_name (value, key, error))
     return FALSE;
   g_free (*field);
@@ -824,22 +756,21 @@ apply_name (JsonObject *object, const char *key, char **field, GError **error)
 }
 
 static gboolean
-apply_secret (DsmConfig *work, JsonObject *object, GError **error)
+apply_secret (DsmConfig *work, const DsmJsonAt *root, GError **error)
 {
-  JsonNode *member = json_object_get_member (object, "secret");
-  const char *value;
+  const char *value = work->secret;
 
-  if (member == NULL)
-    return TRUE;
-  if (!read_string (member, "secret", TRUE, "a string or null", &value, error))
+  if (!dsm_json_read_string (root, "secret", DSM_JSON_NULLABLE, 0, &value, error))
     return FALSE;
+  if (value == work->secret)
+    return TRUE;
   g_free (work->secret);
   work->secret = g_strdup (value);
   return TRUE;
 }
 
 static gboolean
-apply_check_members (JsonObject *object, GError **error)
+apply_check_members (const DsmJsonAt *root, GError **error)
 {
   static const char *const fixed[] = {
     "cluster_id", "nodes", "secret", "definitions", "default_definition",
@@ -851,61 +782,50 @@ apply_check_members (JsonObject *object, GError **error)
   for (guint i = 0; i < G_N_ELEMENTS (uint_fields); i++)
     g_ptr_array_add (known, (gpointer) uint_fields[i].name);
   g_ptr_array_add (known, NULL);
-  return dsm_machine_json_check_members (object, NULL, (const char *const *) known->pdata,
-                                         error);
+  return dsm_json_get_object (root, (const char *const *) known->pdata, error);
 }
 
-/* Lays the keys of @root over @work, in schema order whatever the file's
+/* Lays the keys of @node over @work, in schema order whatever the file's
  * order, then checks the whole. */
 static gboolean
-apply (DsmConfig *work, JsonNode *root, gboolean require_nodes, const Loader *loader,
+apply (DsmConfig *work, JsonNode *node, gboolean require_nodes, const Loader *loader,
        GError **error)
 {
-  JsonObject *object;
-  JsonNode *member;
+  DsmJsonAt root;
+  DsmJsonAt member;
 
-  if (!JSON_NODE_HOLDS_OBJECT (root))
+  dsm_json_at_root (&root, &dsm_config_json_errors, node, NULL);
+  if (!JSON_NODE_HOLDS_OBJECT (node))
     {
-      g_autofree char *found = dsm_machine_json_describe (root);
+      g_autofree char *found = dsm_json_describe (node);
 
-      g_set_error (error, DSM_CONFIG_ERROR, DSM_CONFIG_ERROR_TYPE,
-                   "expected the configuration as a JSON object, found %s", found);
-      return FALSE;
+      return dsm_json_fail (&root, DSM_JSON_ERROR_TYPE, error,
+                            "expected the configuration as a JSON object, found %s", found);
     }
-  object = json_node_get_object (root);
-  if (!apply_check_members (object, error))
+  if (!apply_check_members (&root, error)
+      || !apply_name (&root, "cluster_id", &work->cluster_id, error))
     return FALSE;
-  if (!apply_name (object, "cluster_id", &work->cluster_id, error))
-    return FALSE;
-  if ((member = json_object_get_member (object, "nodes")) != NULL)
+  dsm_json_at_member (&member, &root, "nodes");
+  if (member.node != NULL)
     {
-      if (!apply_nodes (work, member, error))
+      if (!apply_nodes (work, &member, error))
         return FALSE;
     }
   else if (require_nodes)
-    {
-      g_set_error (error, DSM_CONFIG_ERROR, DSM_CONFIG_ERROR_MISSING,
-                   "nodes: required key is missing (an array of {\"id\", \"peer_address\", "
-                   "\"client_address\"} or a node count)");
-      return FALSE;
-    }
+    return dsm_json_fail (&member, DSM_JSON_ERROR_MISSING, error,
+                          "required key is missing (an array of {\"id\", \"peer_address\", "
+                          "\"client_address\"} or a node count)");
   for (guint i = 0; i < G_N_ELEMENTS (uint_fields); i++)
-    {
-      const UintField *field = &uint_fields[i];
-
-      if (!(member = json_object_get_member (object, field->name)))
-        continue;
-      if (!read_uint (member, field->name, field->min, G_MAXUINT,
-                      field->min ? "a positive integer" : "a non-negative integer",
-                      uint_field (work, field), error))
-        return FALSE;
-    }
-  if (!apply_secret (work, object, error))
+    if (!dsm_json_read_uint32 (&root, uint_fields[i].name, DSM_JSON_OPTIONAL,
+                               uint_fields[i].min, G_MAXUINT,
+                               uint_field (work, &uint_fields[i]), error))
+      return FALSE;
+  if (!apply_secret (work, &root, error))
     return FALSE;
-  if ((member = json_object_get_member (object, "definitions")) != NULL
-      && !apply_definitions (work, member, loader, error))
+  dsm_json_at_member (&member, &root, "definitions");
+  if (member.node != NULL && !apply_definitions (work, &member, loader, error))
     return FALSE;
-  if (!apply_name (object, "default_definition", &work->default_definition, error))
+  if (!apply_name (&root, "default_definition", &work->default_definition, error))
     return FALSE;
   return dsm_config_check (work, error);
 }
@@ -952,100 +872,18 @@ dsm_config_update_from_json (DsmConfig *config, JsonNode *root, DsmDefinitionLoa
   return TRUE;
 }
 
-/* json-glib 1.6 keeps the last of two equal keys and ignores a second
- * top-level object or array after the first ("{} {}"); both are mistakes
- * in a hand-written file, so watch the parser for them. */
-typedef struct {
-  guint depth;
-  guint n_roots;
-  GHashTable *member_counts;   /* JsonObject* -> members seen so far */
-  char *duplicate;             /* the first repeated key */
-  guint duplicate_line;
-} ParseWatch;
-
-static void
-new_from_data_container_start (JsonParser *parser, gpointer user_data)
-{
-  ParseWatch *watch = user_data;
-
-  if (watch->depth++ == 0)
-    watch->n_roots++;
-}
-
-static void
-new_from_data_container_end (JsonParser *parser, gpointer container, gpointer user_data)
-{
-  ParseWatch *watch = user_data;
-
-  g_assert (watch->depth > 0);
-  watch->depth--;
-}
-
-static void
-new_from_data_member (JsonParser *parser, JsonObject *object, const char *name,
-                      gpointer user_data)
-{
-  ParseWatch *watch = user_data;
-  guint seen = GPOINTER_TO_UINT (g_hash_table_lookup (watch->member_counts, object)) + 1;
-
-  g_hash_table_insert (watch->member_counts, object, GUINT_TO_POINTER (seen));
-  /* The signal follows json_object_set_member(): a repeated key replaced
-   * an earlier one instead of growing the object. */
-  if (seen != json_object_get_size (object) && watch->duplicate == NULL)
-    {
-      watch->duplicate = g_strdup (name);
-      watch->duplicate_line = json_parser_get_current_line (parser);
-    }
-}
-
 DsmConfig *
 dsm_config_new_from_data (const char *text, gssize length, DsmDefinitionLoader loader,
                           gpointer loader_data, GError **error)
 {
-  g_autoptr(JsonParser) parser = json_parser_new ();
-  g_autoptr(GHashTable) member_counts = g_hash_table_new (NULL, NULL);
-  ParseWatch watch = { 0, 0, member_counts, NULL, 0 };
-  g_autofree char *duplicate = NULL;
-  GError *local_error = NULL;
-  JsonNode *root;
+  g_autoptr(JsonNode) root = NULL;
 
   g_return_val_if_fail (text != NULL, NULL);
   g_return_val_if_fail (error == NULL || *error == NULL, NULL);
 
-  g_signal_connect (parser, "object-start", G_CALLBACK (new_from_data_container_start), &watch);
-  g_signal_connect (parser, "array-start", G_CALLBACK (new_from_data_container_start), &watch);
-  g_signal_connect (parser, "object-end", G_CALLBACK (new_from_data_container_end), &watch);
-  g_signal_connect (parser, "array-end", G_CALLBACK (new_from_data_container_end), &watch);
-  g_signal_connect (parser, "object-member", G_CALLBACK (new_from_data_member), &watch);
-  if (!json_parser_load_from_data (parser, text, length, &local_error))
-    {
-      g_set_error (error, DSM_CONFIG_ERROR, DSM_CONFIG_ERROR_PARSE, "%s", local_error->message);
-      g_error_free (local_error);
-      g_free (watch.duplicate);
-      return NULL;
-    }
-  duplicate = watch.duplicate;
-  root = json_parser_get_root (parser);
+  root = dsm_json_parse (text, length, NULL, &dsm_config_json_errors, error);
   if (root == NULL)
-    {
-      g_set_error (error, DSM_CONFIG_ERROR, DSM_CONFIG_ERROR_PARSE,
-                   "empty document; expected a JSON object");
-      return NULL;
-    }
-  if (watch.n_roots > 1)
-    {
-      g_set_error (error, DSM_CONFIG_ERROR, DSM_CONFIG_ERROR_PARSE,
-                   "trailing data after the configuration object");
-      return NULL;
-    }
-  if (duplicate != NULL)
-    {
-      g_autofree char *quoted = dsm_machine_json_quote (duplicate);
-
-      g_set_error (error, DSM_CONFIG_ERROR, DSM_CONFIG_ERROR_PARSE,
-                   "line %u: duplicate key %s", watch.duplicate_line, quoted);
-      return NULL;
-    }
+    return NULL;
   return dsm_config_new_from_json (root, loader, loader_data, error);
 }
 

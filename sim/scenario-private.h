@@ -6,6 +6,7 @@
 #include <glib.h>
 #include <json-glib/json-glib.h>
 
+#include "json.h"
 #include "scenario.h"
 
 G_BEGIN_DECLS
@@ -22,6 +23,9 @@ G_BEGIN_DECLS
 
 /* No upper bound for dsm_scenario_json_uint(). */
 #define DSM_SCENARIO_NO_MAX G_MAXUINT64
+
+/* The JSON layer's errors (core/json.h) as DSM_SCENARIO_ERRORs. */
+extern const DsmJsonErrors dsm_scenario_json_errors;
 
 /* Returns: (transfer full): "@where.@key", or @key when @where is NULL. */
 char *dsm_scenario_json_path (const char *where, const char *key);

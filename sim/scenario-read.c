@@ -7,6 +7,22 @@
 
 #include "error.h"
 
+const DsmJsonErrors dsm_scenario_json_errors = {
+  dsm_scenario_error_quark,
+  {
+    [DSM_JSON_ERROR_SYNTAX] = DSM_SCENARIO_ERROR_PARSE,
+    [DSM_JSON_ERROR_DUPLICATE] = DSM_SCENARIO_ERROR_PARSE,
+    [DSM_JSON_ERROR_TOO_DEEP] = DSM_SCENARIO_ERROR_PARSE,
+    [DSM_JSON_ERROR_TOO_LARGE] = DSM_SCENARIO_ERROR_RANGE,
+    [DSM_JSON_ERROR_MISSING] = DSM_SCENARIO_ERROR_MISSING,
+    [DSM_JSON_ERROR_TYPE] = DSM_SCENARIO_ERROR_TYPE,
+    [DSM_JSON_ERROR_RANGE] = DSM_SCENARIO_ERROR_RANGE,
+    [DSM_JSON_ERROR_CHOICE] = DSM_SCENARIO_ERROR_UNKNOWN,
+    [DSM_JSON_ERROR_UNKNOWN] = DSM_SCENARIO_ERROR_UNKNOWN,
+    [DSM_JSON_ERROR_INVALID] = DSM_SCENARIO_ERROR_INVALID,
+  },
+};
+
 /* Strings quoted in messages are cut here: a message is one line. */
 #define QUOTE_MAX 40
 
@@ -79,54 +95,6 @@ dsm_scenario_json_describe (JsonNode *node)
     }
 }
 
-/* Levenshtein distance, for "did you mean"; keys are short. */
-static guint
-check_members_distance (const char *a, const char *b)
-{
-  gsize la = strlen (a), lb = strlen (b);
-  g_autofree guint *row = g_new (guint, lb + 1);
-
-  for (gsize j = 0; j <= lb; j++)
-    row[j] = (guint) j;
-  for (gsize i = 1; i <= la; i++)
-    {
-      guint diagonal = row[0];
-
-      row[0] = (guint) i;
-      for (gsize j = 1; j <= lb; j++)
-        {
-          guint above = row[j];
-          guint best = MIN (row[j] + 1, row[j - 1] + 1);
-
-          row[j] = MIN (best, diagonal + (a[i - 1] == b[j - 1] ? 0 : 1));
-          diagonal = above;
-        }
-    }
-  return row[lb];
-}
-
-/* The closest known key, when close enough to be a typo. */
-static const char *
-check_members_suggest (const char *key, const char *const *known)
-{
-  const char *best = NULL;
-  guint best_distance = G_MAXUINT;
-
-  for (guint i = 0; known[i] != NULL; i++)
-    {
-      guint distance = check_members_distance (key, known[i]);
-
-      if (distance < best_distance)
-        {
-          best = known[i];
-          best_distance = distance;
-        }
-    }
-  if (best == NULL || best_distance > MAX (2, strlen (key) / 3))
-    return NULL;
-  return best;
-}
-
 gboolean
 dsm_scenario_json_check_members (JsonObject *object, const char *where,
                                  const char *const *known, const char *owner,
@@ -155,7 +123,7 @@ dsm_scenario_json_check_members (JsonObject *object, const char *where,
                        "%s: not a key of %s (its keys: %s)", path, owner, keys);
           return FALSE;
         }
-      hint = check_members_suggest (key, known);
+      hint = dsm_json_suggest (key, known);
       if (hint != NULL)
         g_set_error (error, DSM_SCENARIO_ERROR, DSM_SCENARIO_ERROR_UNKNOWN,
                      "%s: unknown key (did you mean \"%s\"?)", path, hint);

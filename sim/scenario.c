@@ -325,99 +325,12 @@ dsm_scenario_new_from_json (JsonNode *root, const char *name, GError **error)
   return scenario_new (root, name, NULL, error);
 }
 
-/* json-glib 1.6 keeps the last of two equal keys and ignores a second
- * top-level value after the first ("{} {}"); both are mistakes in a
- * hand-written file, so watch the parser for them (as core/config.c does). */
-typedef struct {
-  guint depth;
-  guint n_roots;
-  GHashTable *member_counts;   /* JsonObject* -> members seen so far */
-  char *duplicate;             /* the first repeated key */
-  guint duplicate_line;
-} ParseWatch;
-
-static void
-parse_watch_container_start (JsonParser *parser, gpointer user_data)
-{
-  ParseWatch *watch = user_data;
-
-  if (watch->depth++ == 0)
-    watch->n_roots++;
-}
-
-static void
-parse_watch_container_end (JsonParser *parser, gpointer container, gpointer user_data)
-{
-  ParseWatch *watch = user_data;
-
-  g_assert (watch->depth > 0);
-  watch->depth--;
-}
-
-static void
-parse_watch_member (JsonParser *parser, JsonObject *object, const char *name,
-                    gpointer user_data)
-{
-  ParseWatch *watch = user_data;
-  guint seen = GPOINTER_TO_UINT (g_hash_table_lookup (watch->member_counts, object)) + 1;
-
-  g_hash_table_insert (watch->member_counts, object, GUINT_TO_POINTER (seen));
-  /* The signal follows json_object_set_member(): a repeated key replaced
-   * an earlier one instead of growing the object. */
-  if (seen != json_object_get_size (object) && watch->duplicate == NULL)
-    {
-      watch->duplicate = g_strdup (name);
-      watch->duplicate_line = json_parser_get_current_line (parser);
-    }
-}
-
-/* Parses @text strictly; errors are PARSE without the file name. */
+/* Parses @text strictly (core/json.h): a key given twice, trailing data
+ * and nesting past the file bound are PARSE errors without the file name. */
 static JsonNode *
 parse_text (const char *text, gssize length, GError **error)
 {
-  g_autoptr(JsonParser) parser = json_parser_new ();
-  g_autoptr(GHashTable) member_counts = g_hash_table_new (NULL, NULL);
-  ParseWatch watch = { 0, 0, member_counts, NULL, 0 };
-  g_autofree char *duplicate = NULL;
-  GError *local_error = NULL;
-  JsonNode *root;
-
-  g_signal_connect (parser, "object-start", G_CALLBACK (parse_watch_container_start), &watch);
-  g_signal_connect (parser, "array-start", G_CALLBACK (parse_watch_container_start), &watch);
-  g_signal_connect (parser, "object-end", G_CALLBACK (parse_watch_container_end), &watch);
-  g_signal_connect (parser, "array-end", G_CALLBACK (parse_watch_container_end), &watch);
-  g_signal_connect (parser, "object-member", G_CALLBACK (parse_watch_member), &watch);
-  if (!json_parser_load_from_data (parser, text, length, &local_error))
-    {
-      g_set_error (error, DSM_SCENARIO_ERROR, DSM_SCENARIO_ERROR_PARSE, "(root): not JSON: %s",
-                   local_error->message);
-      g_error_free (local_error);
-      g_free (watch.duplicate);
-      return NULL;
-    }
-  duplicate = watch.duplicate;
-  root = json_parser_get_root (parser);
-  if (root == NULL)
-    {
-      g_set_error (error, DSM_SCENARIO_ERROR, DSM_SCENARIO_ERROR_PARSE,
-                   "(root): empty document; expected a JSON object");
-      return NULL;
-    }
-  if (watch.n_roots > 1)
-    {
-      g_set_error (error, DSM_SCENARIO_ERROR, DSM_SCENARIO_ERROR_PARSE,
-                   "(root): trailing data after the scenario object");
-      return NULL;
-    }
-  if (duplicate != NULL)
-    {
-      g_autofree char *quoted = dsm_scenario_json_quote (duplicate);
-
-      g_set_error (error, DSM_SCENARIO_ERROR, DSM_SCENARIO_ERROR_PARSE,
-                   "line %u: duplicate key %s", watch.duplicate_line, quoted);
-      return NULL;
-    }
-  return json_node_copy (root);
+  return dsm_json_parse (text, length, NULL, &dsm_scenario_json_errors, error);
 }
 
 static DsmScenario *

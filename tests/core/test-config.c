@@ -246,7 +246,7 @@ static const BadConfig bad_configs[] = {
   { "root-not-object", "[1]", DSM_CONFIG_ERROR_TYPE, "configuration" },
   { "nodes-missing", "{\"heartbeat_ms\": 10}", DSM_CONFIG_ERROR_MISSING, "nodes" },
   { "unknown-key", "{\"nodes\": 3, \"heartbeat\": 10}", DSM_CONFIG_ERROR_UNKNOWN,
-    "\"heartbeat\" (did you mean \"heartbeat_ms\"?)" },
+    "heartbeat: unknown key (did you mean \"heartbeat_ms\"?)" },
   { "nodes-string", "{\"nodes\": \"three\"}", DSM_CONFIG_ERROR_TYPE, "nodes" },
   { "nodes-count-zero", "{\"nodes\": 0}", DSM_CONFIG_ERROR_RANGE, "nodes" },
   { "nodes-count-too-many", "{\"nodes\": 65}", DSM_CONFIG_ERROR_RANGE, "nodes" },
@@ -263,7 +263,8 @@ static const BadConfig bad_configs[] = {
   { "node-id-duplicate", "{\"nodes\": [{\"id\": 1}, {\"id\": 2}, {\"id\": 2}]}",
     DSM_CONFIG_ERROR_INVALID, "nodes[2].id: duplicate id 2" },
   { "node-unknown-key", "{\"nodes\": [{\"id\": 1, \"address\": \"h:1\"}]}",
-    DSM_CONFIG_ERROR_UNKNOWN, "nodes[0]: unknown key \"address\"" },
+    DSM_CONFIG_ERROR_UNKNOWN,
+    "nodes[0].address: unknown key (known: id, peer_address, client_address)" },
   { "address-no-port", "{\"nodes\": [{\"id\": 1, \"peer_address\": \"localhost\"}]}",
     DSM_CONFIG_ERROR_INVALID, "nodes[0].peer_address" },
   { "address-port-zero", "{\"nodes\": [{\"id\": 1, \"peer_address\": \"h:0\"}]}",
@@ -333,7 +334,8 @@ static const BadConfig bad_configs[] = {
     DSM_CONFIG_ERROR_INVALID, "definitions[1].transitions[0].to: \"Dwon\" is not a state of" },
   { "definition-unknown-key",
     "{\"nodes\": 3, \"definitions\": [{\"name\": \"x\", \"state\": [\"A\"]}]}",
-    DSM_CONFIG_ERROR_UNKNOWN, "definitions[0]: unknown key \"state\"" },
+    DSM_CONFIG_ERROR_UNKNOWN,
+    "definitions[0].state: unknown key (did you mean \"states\"?)" },
   { "definition-duplicate", "{\"nodes\": 3, \"definitions\": [" DOOR_JSON ", " DOOR_JSON "]}",
     DSM_CONFIG_ERROR_INVALID, "definitions[1].name: duplicate definition \"door\"" },
   { "definition-lifecycle",
@@ -386,10 +388,10 @@ test_parse_syntax (void)
   g_autoptr(GError) error = NULL;
   g_autoptr(DsmConfig) config = load ("{\"nodes\": 3,}", &error);
 
-  g_test_summary ("Text that is not JSON is a PARSE error with json-glib's position.");
+  g_test_summary ("Text that is not JSON is a PARSE error naming the byte and the problem.");
   g_assert_null (config);
   g_assert_error (error, DSM_CONFIG_ERROR, DSM_CONFIG_ERROR_PARSE);
-  g_assert_true (g_str_has_prefix (error->message, "<data>:1:"));
+  g_assert_cmpstr (error->message, ==, "byte 11: trailing comma before '}'");
 }
 
 static void
@@ -459,7 +461,7 @@ test_parse_duplicate_key (void)
   g_test_summary ("A key given twice is an error (json-glib would keep the last silently).");
   g_assert_null (config);
   g_assert_error (error, DSM_CONFIG_ERROR, DSM_CONFIG_ERROR_PARSE);
-  g_assert_nonnull (strstr (error->message, "line 3: duplicate key \"heartbeat_ms\""));
+  g_assert_cmpstr (error->message, ==, "heartbeat_ms: duplicate key (line 3, byte 35)");
 }
 
 static void
@@ -472,7 +474,7 @@ test_parse_duplicate_nested_key (void)
   g_test_summary ("Duplicate keys are caught inside nested objects too.");
   g_assert_null (config);
   g_assert_error (error, DSM_CONFIG_ERROR, DSM_CONFIG_ERROR_PARSE);
-  g_assert_nonnull (strstr (error->message, "duplicate key \"id\""));
+  g_assert_cmpstr (error->message, ==, "nodes[1].id: duplicate key (byte 32)");
 }
 
 /* A loader serving one file from memory, recording what it was asked. */

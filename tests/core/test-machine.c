@@ -320,7 +320,7 @@ static const BadDef bad_defs[] = {
     DSM_CONFIG_ERROR_MISSING, "where.transitions" },
   { "unknown-key",
     "{\"name\": \"n\", \"states\": [\"A\"], \"initial\": \"A\", \"transition\": []}",
-    DSM_CONFIG_ERROR_UNKNOWN, "\"transition\"" },
+    DSM_CONFIG_ERROR_UNKNOWN, "where.transition: unknown key (did you mean \"transitions\"?)" },
   { "name-not-string", DEF ("7", "[\"A\"]", "\"A\"", "[]"), DSM_CONFIG_ERROR_TYPE,
     "where.name" },
   { "name-empty", DEF ("\"\"", "[\"A\"]", "\"A\"", "[]"), DSM_CONFIG_ERROR_INVALID,
@@ -419,7 +419,7 @@ test_json_too_many_states (void)
   def = dsm_machine_def_new_from_json (node, NULL, &error);
   g_assert_null (def);
   g_assert_error (error, DSM_CONFIG_ERROR, DSM_CONFIG_ERROR_RANGE);
-  g_assert_true (g_str_has_prefix (error->message, "states: 65 states"));
+  g_assert_true (g_str_has_prefix (error->message, "states: 65 elements, more than 64"));
 }
 
 static void

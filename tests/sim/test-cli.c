@@ -218,8 +218,8 @@ typedef struct {
 } BadCase;
 
 static const BadCase bad_cases[] = {
-  { "not-json", "{", "(root): not JSON" },
-  { "trailing-data", "{'summary': 'x', 'seed': 1, 'nodes': 3} {}", "(root): trailing data after the scenario object" },
+  { "not-json", "{", "byte 1: unexpected end of input (expected a key string)" },
+  { "trailing-data", "{'summary': 'x', 'seed': 1, 'nodes': 3} {}", "byte 40: trailing data after the JSON value" },
   { "missing-summary", "{'seed': 1, 'nodes': 3}", "summary: required key is missing" },
   { "nodes-type", "{'summary': 'x', 'seed': 1, 'nodes': 'five'}", "nodes: expected an integer from 1 to 51, found \"five\"" },
   { "seed-negative", "{'summary': 'x', 'seed': -1, 'nodes': 3}", "seed: expected an integer from 0 to" },

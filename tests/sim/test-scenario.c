@@ -628,11 +628,11 @@ typedef struct {
 
 static const BadCase bad_cases[] = {
   /* The document. */
-  { "not JSON", "{'summary': ", DSM_SCENARIO_ERROR_PARSE, "(root)" },
-  { "empty", "", DSM_SCENARIO_ERROR_PARSE, "(root)" },
+  { "not JSON", "{'summary': ", DSM_SCENARIO_ERROR_PARSE, "byte 12: unexpected end of input" },
+  { "empty", "", DSM_SCENARIO_ERROR_PARSE, "input: empty" },
   { "array root", "[1, 2]", DSM_SCENARIO_ERROR_TYPE, "(root)" },
-  { "trailing value", "{" HEAD "} {}", DSM_SCENARIO_ERROR_PARSE, "(root)" },
-  { "duplicate key", "{" HEAD ", 'seed': 2}", DSM_SCENARIO_ERROR_PARSE, "duplicate key \"seed\"" },
+  { "trailing value", "{" HEAD "} {}", DSM_SCENARIO_ERROR_PARSE, "trailing data after the JSON value" },
+  { "duplicate key", "{" HEAD ", 'seed': 2}", DSM_SCENARIO_ERROR_PARSE, "seed: duplicate key" },
   /* The top level. */
   { "missing seed", "{'summary': 'x', 'nodes': 3}", DSM_SCENARIO_ERROR_MISSING, "seed:" },
   { "seed as string", "{'summary': 'x', 'seed': '7', 'nodes': 3}", DSM_SCENARIO_ERROR_TYPE,
