@@ -139,6 +139,7 @@ typedef struct {
   const char *state;
   guint64 index;
   const char *detail;
+  DsmNodeId member;
 } Outcome;
 
 static void
@@ -154,6 +155,7 @@ reply_local (DsmNode *node, Request *req, const Outcome *o)
   reply->state = g_strdup (o->state);
   reply->requested = g_strdup (req->cmd.to);
   reply->index = o->index;
+  reply->member = o->member;
   reply->leader_hint = node->leader_id;
   reply->detail = g_strdup (o->detail);
   reply->latency_ms = node->now_ms - req->submitted_ms;
@@ -178,6 +180,7 @@ reply_remote (DsmNode *node, Request *req, const Outcome *o)
   msg->reason = o->reason;
   msg->leader_hint = node->leader_id;
   msg->index = o->index;
+  msg->member = reject ? DSM_NODE_NONE : o->member;
   msg->state = g_strdup (o->state);
   msg->detail = g_strdup (o->detail);
   if (reject)
@@ -217,7 +220,11 @@ request_finish_result (DsmNode *node, Request *req, const DsmApplyResult *result
 {
   g_autofree char *detail = NULL;
 
-  if (result->status == DSM_REPLY_REJECTED)
+  if (result->status == DSM_REPLY_REJECTED && req->cmd.op == DSM_OP_DEFINE)
+    detail = g_strdup_printf ("definition \"%s\": refused when applied (a new version keeps every "
+                              "state of the one it replaces; \"lifecycle\" never changes)",
+                              req->cmd.definition);
+  else if (result->status == DSM_REPLY_REJECTED)
     detail = g_strdup_printf ("machine \"%s\" is in %s: transition to %s refused when applied",
                               req->cmd.machine, result->state != NULL ? result->state : "?",
                               req->cmd.to != NULL ? req->cmd.to : "?");
@@ -230,6 +237,7 @@ request_finish_result (DsmNode *node, Request *req, const DsmApplyResult *result
     .state = result->state,
     .index = result->result_index,
     .detail = detail,
+    .member = result->member,
   };
   request_finish (node, req, &o);
 }
@@ -309,16 +317,6 @@ leader_propose (DsmNode *node, Request *req)
         }
     }
 
-  /* Only what no later entry can change is refused here; whether the
-   * transition is legal is decided when it is applied, at its place in the
-   * log, identically on every node (PROTOCOL.md, "Validation"). */
-  DsmRejectReason reason = DSM_REJECT_NONE;
-  g_autoptr(GError) error = NULL;
-  if (!dsm_store_check (node->store, cmd, &reason, &error))
-    {
-      request_reject (node, req, reason, NULL, error->message);
-      return;
-    }
   if (dsm_log_last_index (node->log) - node->commit_index >= node->config->max_uncommitted_entries)
     {
       request_reject (node, req, DSM_REJECT_OVERLOADED, NULL,
@@ -326,14 +324,34 @@ leader_propose (DsmNode *node, Request *req)
       return;
     }
 
-  g_autoptr(DsmEntry) entry = dsm_entry_new (dsm_log_last_index (node->log) + 1, node->epoch,
-                                             DSM_ENTRY_COMMAND, cmd);
+  /* Only what no later entry can change is refused here; whether the
+   * transition is legal is decided when it is applied, at its place in the
+   * log, identically on every node (PROTOCOL.md, "Validation").  A
+   * membership change is checked against the latest configuration and the
+   * one-change-at-a-time rule (PROTOCOL.md, "Membership changes"). */
+  DsmRejectReason reason = DSM_REJECT_NONE;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(DsmEntry) entry = NULL;
+  if (dsm_op_is_membership (cmd->op))
+    entry = members_propose (node, cmd, &reason, &error);
+  else if (dsm_store_check (node->store, cmd, &reason, &error))
+    entry = dsm_entry_new (dsm_log_last_index (node->log) + 1, node->epoch, DSM_ENTRY_COMMAND, cmd);
+  if (entry == NULL)
+    {
+      request_reject (node, req, reason, NULL, error->message);
+      return;
+    }
   node_log_append (node, entry);
   if (cmd->client_id != NULL)
     g_hash_table_insert (node->proposed, &entry->cmd, GSIZE_TO_POINTER (entry->index));
   node->metrics.proposals++;
-  node_event (node, DSM_EVENT_PROPOSAL, req->origin, entry->index, req->request_id, DSM_REJECT_NONE,
-              "%s -> %s", cmd->machine, cmd->to);
+  if (cmd->op == DSM_OP_TRANSITION)
+    node_event (node, DSM_EVENT_PROPOSAL, req->origin, entry->index, req->request_id, DSM_REJECT_NONE,
+                "%s -> %s", cmd->machine, cmd->to);
+  else
+    node_event (node, DSM_EVENT_PROPOSAL, req->origin, entry->index, req->request_id, DSM_REJECT_NONE,
+                "%s %s%u", dsm_op_to_string (cmd->op), cmd->definition != NULL ? cmd->definition : "node ",
+                cmd->definition != NULL ? 0 : entry->cmd.node);
   request_wait_for_entry (node, req, entry->index, entry->epoch);
   replication_advance_commit (node); /* a single-node cluster */
 }
@@ -347,7 +365,7 @@ client_leader_rebuild (DsmNode *node)
   for (guint64 i = node->commit_index + 1; i <= dsm_log_last_index (node->log); i++)
     {
       const DsmEntry *entry = dsm_log_get (node->log, i);
-      if (entry->kind == DSM_ENTRY_COMMAND && entry->cmd.client_id != NULL)
+      if (entry->kind != DSM_ENTRY_NOOP && entry->cmd.client_id != NULL)
         g_hash_table_insert (node->proposed, (gpointer) &entry->cmd, GSIZE_TO_POINTER (i));
     }
 }
@@ -358,7 +376,7 @@ static void
 read_register (DsmNode *node, Request *req)
 {
   req->index = node->commit_index;
-  if (node_quorum (node) <= 1)
+  if (node_quorum (node) <= 1 && node_counts (node, node->id))
     {
       request_set_phase (req, REQ_READ_APPLY, &node->read_apply);
       return;
@@ -445,7 +463,7 @@ request_forward (DsmNode *node, Request *req, DsmNodeId to)
   node->metrics.client_forwards++;
   req->attempts++;
   req->forwarded_to = to;
-  req->maybe_applied = req->maybe_applied || req->cmd.op == DSM_OP_TRANSITION;
+  req->maybe_applied = req->maybe_applied || req->cmd.op != DSM_OP_READ;
   req->retry_ms = node->now_ms + node->config->retry_delay_ms;
   request_set_phase (req, REQ_FORWARDED, &node->forwarded);
 }
@@ -457,6 +475,10 @@ request_route (DsmNode *node, Request *req, DsmNodeId hint)
     {
       if (req->cmd.op == DSM_OP_READ)
         leader_read (node, req);
+      else if (transfer_in_progress (node))
+        /* Held until the transfer ends (PROTOCOL.md, "Leadership transfer"):
+         * the target must catch up with a log that stops growing. */
+        request_set_phase (req, REQ_WAIT_LEADER, &node->wait_leader);
       else
         leader_propose (node, req);
       return;
@@ -475,7 +497,7 @@ client_submit (DsmNode *node, guint64 request_id, DsmNodeId origin, const DsmCom
   g_autoptr(GError) error = NULL;
 
   if (origin != DSM_NODE_NONE && node->role == DSM_ROLE_LEADER && cmd->client_id == NULL
-      && cmd->op == DSM_OP_TRANSITION && forward_is_duplicate (node, origin, request_id))
+      && cmd->op != DSM_OP_READ && forward_is_duplicate (node, origin, request_id))
     {
       node->metrics.messages_ignored++;
       return;
@@ -496,13 +518,15 @@ client_submit (DsmNode *node, guint64 request_id, DsmNodeId origin, const DsmCom
 
   if (!dsm_command_check (cmd, &error))
     request_reject (node, req, DSM_REJECT_BAD_REQUEST, NULL, error->message);
+  else if (node->removed)
+    request_reject (node, req, DSM_REJECT_REMOVED, NULL, "this node was removed from the cluster");
   else if (origin == DSM_NODE_NONE && g_hash_table_contains (node->by_id, &request_id))
     request_reject (node, req, DSM_REJECT_BAD_REQUEST, NULL, "request id already pending");
   else if (node->requests.length > node->config->max_pending_requests)
     request_reject (node, req, DSM_REJECT_OVERLOADED, NULL, "too many pending requests");
   else if (origin != DSM_NODE_NONE && node->role != DSM_ROLE_LEADER)
     request_reject (node, req, DSM_REJECT_NOT_LEADER, NULL, "not the leader");
-  else if (node->disk_full && cmd->op == DSM_OP_TRANSITION)
+  else if (node->disk_full && cmd->op != DSM_OP_READ)
     request_reject (node, req, DSM_REJECT_NO_SPACE, NULL, NO_SPACE_REFUSED);
   else
     {
@@ -512,11 +536,37 @@ client_submit (DsmNode *node, guint64 request_id, DsmNodeId origin, const DsmCom
     }
 }
 
+/* A leadership transfer ended: the commands it held go where they now
+ * belong (ours to propose if we still lead; the new leader's otherwise). */
+void
+client_on_transfer_end (DsmNode *node)
+{
+  GQueue held = G_QUEUE_INIT;
+  Request *req;
+
+  /* Move them aside first: routing may park them in wait_leader again. */
+  while ((req = g_queue_peek_head (&node->wait_leader)) != NULL)
+    {
+      request_set_phase (req, req->phase, NULL);
+      g_queue_push_tail (&held, req);
+    }
+  while ((req = g_queue_pop_head (&held)) != NULL)
+    {
+      if (node->role != DSM_ROLE_LEADER && req->origin != DSM_NODE_NONE)
+        request_reject (node, req, DSM_REJECT_NOT_LEADER, NULL, "leadership moved; resend");
+      else
+        request_route (node, req, DSM_NODE_NONE);
+    }
+}
+
 void
 client_on_leader_known (DsmNode *node)
 {
   Request *req;
 
+  /* A leader handing over holds its proposals there (request_route()). */
+  if (node->role == DSM_ROLE_LEADER && transfer_in_progress (node))
+    return;
   while ((req = g_queue_peek_head (&node->wait_leader)) != NULL)
     request_route (node, req, DSM_NODE_NONE);
 }
@@ -549,6 +599,7 @@ client_on_reply (DsmNode *node, const DsmMessage *msg)
     .state = msg->state,
     .index = msg->index,
     .detail = msg->detail,
+    .member = msg->member,
   };
   request_finish (node, req, &o);
 }
@@ -588,7 +639,7 @@ client_on_apply (DsmNode *node, const DsmEntry *entry, const DsmApplyResult *res
 {
   Request *req;
 
-  if (entry->kind == DSM_ENTRY_COMMAND && entry->cmd.client_id != NULL
+  if (entry->kind != DSM_ENTRY_NOOP && entry->cmd.client_id != NULL
       && g_hash_table_size (node->proposed) > 0)
     g_hash_table_remove (node->proposed, &entry->cmd);
   while ((req = g_queue_peek_head (&node->appended)) != NULL && req->index <= entry->index)
@@ -694,7 +745,7 @@ client_on_disk_full (DsmNode *node)
     {
       next = l->next;
       req = l->data;
-      if (req->cmd.op == DSM_OP_TRANSITION)
+      if (req->cmd.op != DSM_OP_READ)
         request_reject (node, req, DSM_REJECT_NO_SPACE, NULL, NO_SPACE_REFUSED);
     }
   g_assert (node->appended.length == 0);

@@ -8,7 +8,7 @@
  *
  *   type            required fields                          optional fields
  *   --------------  ---------------------------------------  -----------------
- *   vote_request    pre_vote last_index last_epoch
+ *   vote_request    pre_vote last_index last_epoch           transfer
  *   vote            pre_vote granted
  *   proposal        prev_index prev_epoch commit_index
  *                   hb_seq entries
@@ -19,7 +19,8 @@
  *                   leader_hint hb_seq request_id index
  *   client_request  request_id cmd
  *   client_reply    request_id status reason index           cmd state detail
- *                   leader_hint
+ *                   leader_hint                              member
+ *   timeout_now     (none)
  *   snapshot        last_index last_epoch snapshot_offset
  *                   hb_seq data done
  *
@@ -40,11 +41,22 @@
  *
  *   entry    {"index":N,"epoch":N,"kind":"noop"}
  *            {"index":N,"epoch":N,"kind":"command",<command members>}
+ *            {"index":N,"epoch":N,"kind":"config",<command members>,
+ *             "membership":{"next_id":N,"members":[{"id":N,"role":"voter"|
+ *             "learner","peer_address":S,"client_address":S},...]}}
  *   command  {"op":"transition"|"read","machine":S,"to":S,"from":S,
  *             "definition":S,"client_id":S,"seq":N}
- *            machine and op are required; to is required for transitions
- *            and refused for reads; from, definition and client_id are
- *            optional; seq comes with client_id and only with it.
+ *            {"op":"define","definition":S,"spec":S}
+ *            {"op":"add_member","node":N,"peer_address":S,"client_address":S}
+ *            {"op":"remove_member"|"promote_member","node":N}
+ *            op is required; machine is required for transitions and reads,
+ *            to for transitions (refused for reads); definition and spec
+ *            (the definition's JSON text) for define; node for remove and
+ *            promote (an add without one takes the next free id); fields an
+ *            op does not use are refused; client_id is optional for every
+ *            op; seq comes with client_id and only with it.  A config
+ *            entry carries a membership op and the whole membership it
+ *            made (PROTOCOL.md, "Membership changes").
  *
  * Unknown fields are ignored, at every level: a newer peer may add fields
  * an older one does not know (forward compatibility), as long as the ones
@@ -61,6 +73,7 @@
 
 #include "error.h"
 #include "json.h"
+#include "membership.h"
 
 /* The largest integer every JSON implementation holds exactly. */
 #define UINT_WIRE_MAX (G_GUINT64_CONSTANT (1) << 53)
@@ -234,10 +247,15 @@ write_command_members (GString *out, const DsmCommand *cmd)
   APPEND_LITERAL (out, "\"op\":\"");
   append_str (out, dsm_op_to_string (cmd->op));
   append_c (out, '"');
-  WRITE_STRING (out, "machine", cmd->machine);
+  WRITE_OPTIONAL_STRING (out, "machine", cmd->machine);
   WRITE_OPTIONAL_STRING (out, "to", cmd->to);
   WRITE_OPTIONAL_STRING (out, "from", cmd->from);
   WRITE_OPTIONAL_STRING (out, "definition", cmd->definition);
+  WRITE_OPTIONAL_STRING (out, "spec", cmd->spec);
+  if (cmd->node != DSM_NODE_NONE)
+    WRITE_UINT (out, "node", cmd->node);
+  WRITE_OPTIONAL_STRING (out, "peer_address", cmd->peer_address);
+  WRITE_OPTIONAL_STRING (out, "client_address", cmd->client_address);
   if (cmd->client_id != NULL)
     {
       WRITE_STRING (out, "client_id", cmd->client_id);
@@ -250,7 +268,6 @@ dsm_codec_write_command (GString *out, const DsmCommand *cmd)
 {
   g_return_if_fail (out != NULL);
   g_return_if_fail (cmd != NULL);
-  g_return_if_fail (cmd->machine != NULL);
 
   append_c (out, '{');
   write_command_members (out, cmd);
@@ -262,7 +279,7 @@ dsm_codec_write_entry (GString *out, const DsmEntry *entry)
 {
   g_return_if_fail (out != NULL);
   g_return_if_fail (entry != NULL);
-  g_return_if_fail (entry->kind == DSM_ENTRY_NOOP || entry->cmd.machine != NULL);
+  g_return_if_fail ((entry->kind == DSM_ENTRY_CONFIG) == (entry->membership != NULL));
 
   APPEND_LITERAL (out, "{\"index\":");
   dsm_codec_write_uint (out, entry->index);
@@ -272,6 +289,13 @@ dsm_codec_write_entry (GString *out, const DsmEntry *entry)
       APPEND_LITERAL (out, ",\"kind\":\"command\",");
       write_command_members (out, &entry->cmd);
     }
+  else if (entry->kind == DSM_ENTRY_CONFIG)
+    {
+      APPEND_LITERAL (out, ",\"kind\":\"config\",");
+      write_command_members (out, &entry->cmd);
+      APPEND_LITERAL (out, ",\"membership\":");
+      dsm_membership_write_json (out, entry->membership);
+    }
   else
     APPEND_LITERAL (out, ",\"kind\":\"noop\"");
   append_c (out, '}');
@@ -280,7 +304,7 @@ dsm_codec_write_entry (GString *out, const DsmEntry *entry)
 static void
 write_optional_command (GString *out, const DsmCommand *cmd)
 {
-  if (cmd->machine == NULL)
+  if (dsm_command_is_empty (cmd))
     return;
   APPEND_LITERAL (out, ",\"cmd\":");
   dsm_codec_write_command (out, cmd);
@@ -295,6 +319,8 @@ write_message_fields (GString *out, const DsmMessage *msg)
       WRITE_BOOL (out, "pre_vote", msg->pre_vote);
       WRITE_UINT (out, "last_index", msg->last_index);
       WRITE_UINT (out, "last_epoch", msg->last_epoch);
+      if (msg->transfer)
+        WRITE_BOOL (out, "transfer", TRUE);
       break;
     case DSM_MSG_VOTE:
       WRITE_BOOL (out, "pre_vote", msg->pre_vote);
@@ -348,9 +374,13 @@ write_message_fields (GString *out, const DsmMessage *msg)
       WRITE_NAME (out, "reason", dsm_reject_reason_to_string (msg->reason));
       WRITE_UINT (out, "index", msg->index);
       WRITE_UINT (out, "leader_hint", msg->leader_hint);
+      if (msg->member != DSM_NODE_NONE)
+        WRITE_UINT (out, "member", msg->member);
       write_optional_command (out, &msg->cmd);
       WRITE_OPTIONAL_STRING (out, "state", msg->state);
       WRITE_OPTIONAL_STRING (out, "detail", msg->detail);
+      break;
+    case DSM_MSG_TIMEOUT_NOW:
       break;
     case DSM_MSG_SNAPSHOT:
       WRITE_UINT (out, "last_index", msg->last_index);
@@ -626,23 +656,36 @@ command_read (JsonObject *object, const Where *where, DsmCommand *cmd, GError **
 {
   const char *op = NULL;
 
+  const char *spec = NULL;
+  const char *peer = NULL;
+  const char *client = NULL;
+  gboolean machine_op;
+
   memset (cmd, 0, sizeof *cmd);
   if (!read_string (object, where, "op", TRUE, 0, &op, error))
     return FALSE;
-  if (strcmp (op, "transition") == 0)
-    cmd->op = DSM_OP_TRANSITION;
-  else if (strcmp (op, "read") == 0)
-    cmd->op = DSM_OP_READ;
-  else
+  if (!dsm_op_from_string (op, &cmd->op))
     return field_fail (error, DSM_CODEC_ERROR_TYPE, where, "op",
-                       "expected \"transition\" or \"read\"");
+                       "expected \"transition\", \"read\", \"define\", \"add_member\", "
+                       "\"remove_member\" or \"promote_member\"");
+  machine_op = cmd->op == DSM_OP_TRANSITION || cmd->op == DSM_OP_READ;
 
-  if (!read_name (object, where, "machine", TRUE, &cmd->machine, error)
+  if (!read_name (object, where, "machine", machine_op, &cmd->machine, error)
       || !read_name (object, where, "to", cmd->op == DSM_OP_TRANSITION, &cmd->to, error)
       || !read_name (object, where, "from", FALSE, &cmd->from, error)
-      || !read_name (object, where, "definition", FALSE, &cmd->definition, error)
-      || !read_name (object, where, "client_id", FALSE, &cmd->client_id, error))
+      || !read_name (object, where, "definition", cmd->op == DSM_OP_DEFINE, &cmd->definition, error)
+      || !read_name (object, where, "client_id", FALSE, &cmd->client_id, error)
+      || !read_string (object, where, "spec", cmd->op == DSM_OP_DEFINE, DSM_SPEC_BYTES_MAX, &spec, error)
+      || !read_string (object, where, "peer_address", FALSE, 0, &peer, error)
+      || !read_string (object, where, "client_address", FALSE, 0, &client, error))
     goto fail;
+  cmd->spec = g_strdup (spec);
+  cmd->peer_address = g_strdup (peer);
+  cmd->client_address = g_strdup (client);
+  if ((dsm_op_is_membership (cmd->op) && cmd->op != DSM_OP_ADD_MEMBER)
+      || json_object_has_member (object, "node"))
+    if (!read_node_id (object, where, "node", &cmd->node, error))
+      goto fail;
 
   /* seq is required with a client id; without one, dsm_command_check()
    * refuses it, so it is read here to be refused there. */
@@ -692,6 +735,32 @@ dsm_codec_command_from_json (JsonNode *node, const char *where, DsmCommand *cmd,
   return TRUE;
 }
 
+/* A config entry: its change and the membership that change made. */
+static DsmEntry *
+entry_read_config (JsonObject *object, const Where *where, guint64 index, guint64 epoch,
+                   const DsmCommand *cmd, GError **error)
+{
+  JsonNode *node = member_required (object, where, "membership", error);
+  g_autofree char *base = NULL;
+  g_autofree char *path = NULL;
+  g_autoptr(DsmMembership) membership = NULL;
+
+  if (node == NULL)
+    return NULL;
+  if (!dsm_op_is_membership (cmd->op))
+    {
+      field_fail (error, DSM_CODEC_ERROR_INVALID, where, "op",
+                  "a config entry carries add_member, remove_member or promote_member");
+      return NULL;
+    }
+  base = where_format (where);
+  path = g_strconcat (base, ".membership", NULL);
+  membership = dsm_membership_from_json (node, path, error);
+  if (membership == NULL)
+    return NULL;
+  return dsm_entry_new_config (index, epoch, cmd, membership);
+}
+
 /* An entry without the command check (dsm_message_check() does it for a
  * message's entries). */
 static DsmEntry *
@@ -711,15 +780,24 @@ entry_read (JsonNode *node, const Where *where, GError **error)
     return NULL;
   if (strcmp (kind, "noop") == 0)
     return dsm_entry_new (index, epoch, DSM_ENTRY_NOOP, NULL);
-  if (strcmp (kind, "command") != 0)
+  if (strcmp (kind, "command") != 0 && strcmp (kind, "config") != 0)
     {
       field_fail (error, DSM_CODEC_ERROR_TYPE, where, "kind",
-                  "expected \"noop\" or \"command\"");
+                  "expected \"noop\", \"command\" or \"config\"");
       return NULL;
     }
   if (!command_read (object, where, &cmd, error))
     return NULL;
-  entry = dsm_entry_new (index, epoch, DSM_ENTRY_COMMAND, &cmd);
+  if (strcmp (kind, "config") == 0)
+    entry = entry_read_config (object, where, index, epoch, &cmd, error);
+  else if (dsm_op_is_membership (cmd.op))
+    {
+      field_fail (error, DSM_CODEC_ERROR_INVALID, where, "op",
+                  "a membership change is a \"config\" entry");
+      entry = NULL;
+    }
+  else
+    entry = dsm_entry_new (index, epoch, DSM_ENTRY_COMMAND, &cmd);
   dsm_command_clear (&cmd);
   return entry;
 }
@@ -918,7 +996,9 @@ message_read_fields (DsmMessage *msg, JsonObject *object, GError **error)
     case DSM_MSG_VOTE_REQUEST:
       return read_bool (object, &at, "pre_vote", &msg->pre_vote, error)
              && read_uint (object, &at, "last_index", &msg->last_index, error)
-             && read_uint (object, &at, "last_epoch", &msg->last_epoch, error);
+             && read_uint (object, &at, "last_epoch", &msg->last_epoch, error)
+             && (!json_object_has_member (object, "transfer")
+                 || read_bool (object, &at, "transfer", &msg->transfer, error));
     case DSM_MSG_VOTE:
       return read_bool (object, &at, "pre_vote", &msg->pre_vote, error)
              && read_bool (object, &at, "granted", &msg->granted, error);
@@ -959,8 +1039,12 @@ message_read_fields (DsmMessage *msg, JsonObject *object, GError **error)
       return message_read_reason (msg, object, &at, error)
              && read_uint (object, &at, "index", &msg->index, error)
              && read_node_id (object, &at, "leader_hint", &msg->leader_hint, error)
+             && (!json_object_has_member (object, "member")
+                 || read_node_id (object, &at, "member", &msg->member, error))
              && message_read_command (msg, object, name, FALSE, error)
              && message_read_state_and_detail (msg, object, &at, error);
+    case DSM_MSG_TIMEOUT_NOW:
+      return TRUE;
     case DSM_MSG_SNAPSHOT:
       return read_uint (object, &at, "last_index", &msg->last_index, error)
              && read_uint (object, &at, "last_epoch", &msg->last_epoch, error)

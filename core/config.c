@@ -55,6 +55,9 @@ static const UintField uint_fields[] = {
     10000 },
   { "snapshot_chunk_bytes", G_STRUCT_OFFSET (DsmConfig, snapshot_chunk_bytes), 1, 256 * 1024 },
   { "snapshot_slice_machines", G_STRUCT_OFFSET (DsmConfig, snapshot_slice_machines), 1, 4096 },
+  { "learner_catch_up_entries", G_STRUCT_OFFSET (DsmConfig, learner_catch_up_entries), 0, 64 },
+  /* 0: learners are promoted only by command. */
+  { "learner_catch_up_rounds", G_STRUCT_OFFSET (DsmConfig, learner_catch_up_rounds), 0, 3 },
 };
 
 static guint *

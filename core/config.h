@@ -53,6 +53,12 @@ typedef struct {
   guint snapshot_chunk_bytes;
   guint snapshot_slice_machines;  /* machines a snapshot in progress writes per slice (5 ms apart) */
 
+  /* Membership (PROTOCOL.md, "Learners"): a learner whose log is within
+   * learner_catch_up_entries of the leader's at learner_catch_up_rounds
+   * consecutive heartbeats is promoted (0 rounds: only by command). */
+  guint learner_catch_up_entries;
+  guint learner_catch_up_rounds;
+
   /* Message authentication (net/): a shared secret; nullable = off. */
   char *secret;
 

@@ -22,6 +22,15 @@ election_in_lease (const DsmNode *node)
          && node->now_ms < node->last_leader_contact_ms + node->config->election_timeout_ms_min;
 }
 
+/* Learners, nodes not yet (or no longer) members and removed nodes give
+ * no vote: their answers count in no quorum, and a vote from them would
+ * only let a candidate believe in support it does not have. */
+static gboolean
+election_may_vote (const DsmNode *node)
+{
+  return node->voter && !node->removed;
+}
+
 static gboolean
 log_up_to_date (const DsmNode *node, const DsmMessage *msg)
 {
@@ -33,14 +42,29 @@ log_up_to_date (const DsmNode *node, const DsmMessage *msg)
          || (msg->last_epoch == last_epoch && msg->last_index >= dsm_log_last_index (node->log));
 }
 
-static void
-broadcast_vote_request (DsmNode *node, guint64 epoch, gboolean pre_vote)
+/* Only voters of the latest configuration in our log campaign; a node
+ * that cannot apply what it committed does not lead (PROTOCOL.md,
+ * "Learners", "Entries a node cannot apply"). */
+gboolean
+election_may_campaign (const DsmNode *node)
 {
+  return node->voter && !node->removed && node->stalled_index == 0
+         && node_counts (node, node->id);
+}
+
+/* Votes are asked of the voters only: nobody else's answer counts. */
+static void
+broadcast_vote_request (DsmNode *node, guint64 epoch, gboolean pre_vote, gboolean transfer)
+{
+  g_assert (election_may_campaign (node));
   for (guint i = 0; i < node->n_peers; i++)
     {
+      if (!node->peers[i].voter)
+        continue;
       DsmMessage *msg = node_message (node, DSM_MSG_VOTE_REQUEST, node->peers[i].id);
       msg->epoch = epoch;
       msg->pre_vote = pre_vote;
+      msg->transfer = transfer;
       msg->last_index = dsm_log_last_index (node->log);
       msg->last_epoch = dsm_log_last_epoch (node->log);
       node_send (node, msg);
@@ -48,9 +72,10 @@ broadcast_vote_request (DsmNode *node, guint64 epoch, gboolean pre_vote)
 }
 
 static void
-election_start (DsmNode *node)
+election_start (DsmNode *node, gboolean transfer)
 {
   g_assert (node->role == DSM_ROLE_PRE_CANDIDATE);
+  g_assert (election_may_campaign (node));
 
   node->role = DSM_ROLE_CANDIDATE;
   node->epoch++;
@@ -65,16 +90,28 @@ election_start (DsmNode *node)
   node->metrics.elections_started++;
   node_event (node, DSM_EVENT_ELECTION_START, DSM_NODE_NONE, dsm_log_last_index (node->log),
               0, DSM_REJECT_NONE, NULL);
-  node_event (node, DSM_EVENT_ROLE_CHANGE, DSM_NODE_NONE, 0, 0, DSM_REJECT_NONE, "pre-vote won");
-  broadcast_vote_request (node, node->epoch, FALSE);
+  node_event (node, DSM_EVENT_ROLE_CHANGE, DSM_NODE_NONE, 0, 0, DSM_REJECT_NONE,
+              transfer ? "the leader handed over" : "pre-vote won");
+  broadcast_vote_request (node, node->epoch, FALSE, transfer);
   if (node->votes_granted >= node_quorum (node))
     node_become_leader (node);
+}
+
+/* TimeoutNow: no pre-vote (the leader vouches for us), and our requests
+ * carry `transfer` so that voters in lease answer them. */
+void
+election_start_transfer (DsmNode *node)
+{
+  g_assert (node->role == DSM_ROLE_FOLLOWER);
+  node->role = DSM_ROLE_PRE_CANDIDATE;
+  election_start (node, TRUE);
 }
 
 void
 election_start_pre_vote (DsmNode *node)
 {
   g_assert (node->role != DSM_ROLE_LEADER);
+  g_assert (election_may_campaign (node));
 
   DsmRole was = node->role;
   node->role = DSM_ROLE_PRE_CANDIDATE;
@@ -88,9 +125,9 @@ election_start_pre_vote (DsmNode *node)
               1, DSM_REJECT_NONE, NULL);
   if (was != DSM_ROLE_PRE_CANDIDATE)
     node_event (node, DSM_EVENT_ROLE_CHANGE, DSM_NODE_NONE, 0, 0, DSM_REJECT_NONE, "election timeout");
-  broadcast_vote_request (node, node->epoch + 1, TRUE);
+  broadcast_vote_request (node, node->epoch + 1, TRUE, FALSE);
   if (node->votes_granted >= node_quorum (node))
-    election_start (node);
+    election_start (node, FALSE);
 }
 
 void
@@ -99,10 +136,12 @@ election_tick (DsmNode *node)
   g_assert (node->role != DSM_ROLE_LEADER);
   if (node->now_ms < node->election_deadline_ms)
     return;
-  if (node->disk_full)
+  if (!election_may_campaign (node) || node->disk_full)
     {
-      /* Its epoch and its vote for itself could not be made durable, so
-       * its VoteRequests could never leave (rule P): it does not run. */
+      /* A learner, a node that joined and is not a member yet, a removed
+       * node: never a VoteRequest (the timer only keeps its rhythm).  A
+       * node whose disk is full could not make its epoch and its vote for
+       * itself durable, so its VoteRequests could never leave (rule P). */
       node->election_deadline_ms = node->now_ms + node_random_election_timeout (node);
       return;
     }
@@ -123,14 +162,33 @@ static void
 on_pre_vote_request (DsmNode *node, const DsmMessage *msg)
 {
   /* Granting a pre-vote changes nothing here: not our epoch, not our vote. */
-  gboolean grant = msg->epoch > node->epoch && !election_in_lease (node) && log_up_to_date (node, msg);
+  gboolean grant = msg->epoch > node->epoch && !election_in_lease (node) && log_up_to_date (node, msg)
+                   && election_may_vote (node);
 
   reply_vote (node, msg, grant ? msg->epoch : node->epoch, grant);
+}
+
+/* A candidate the committed membership removed: tell it, instead of a vote
+ * (its own log may not have the entry that removed it). */
+static gboolean
+election_tell_removed (DsmNode *node, const DsmMessage *msg)
+{
+  const DsmMembership *committed = dsm_store_get_membership (node->store, NULL);
+
+  if (!dsm_membership_was_removed (committed, msg->from))
+    return FALSE;
+  DsmMessage *reject = node_message (node, DSM_MSG_REJECT, msg->from);
+  reject->reason = DSM_REJECT_REMOVED;
+  node_event (node, DSM_EVENT_REJECT, msg->from, 0, 0, DSM_REJECT_REMOVED, "it was removed from the cluster");
+  node_send (node, reject);
+  return TRUE;
 }
 
 void
 election_on_vote_request (DsmNode *node, const DsmMessage *msg)
 {
+  if (election_tell_removed (node, msg))
+    return;
   if (msg->pre_vote)
     {
       on_pre_vote_request (node, msg);
@@ -151,7 +209,10 @@ election_on_vote_request (DsmNode *node, const DsmMessage *msg)
     }
   if (msg->epoch > node->epoch)
     {
-      if (election_in_lease (node))
+      /* A transfer's candidate was sent by the leader itself: the lease
+       * that guards the leader must not stop it (PROTOCOL.md, "Leadership
+       * transfer"). */
+      if (election_in_lease (node) && !msg->transfer)
         {
           node->metrics.messages_ignored++;
           return;
@@ -161,7 +222,8 @@ election_on_vote_request (DsmNode *node, const DsmMessage *msg)
 
   gboolean free_to_vote = node->voted_for == DSM_NODE_NONE || node->voted_for == msg->from
                           || MUTANT (node, DSM_MUTANT_DOUBLE_VOTE);
-  gboolean grant = free_to_vote && node->role != DSM_ROLE_LEADER && log_up_to_date (node, msg);
+  gboolean grant = free_to_vote && node->role != DSM_ROLE_LEADER && log_up_to_date (node, msg)
+                   && election_may_vote (node);
   if (grant)
     {
       /* The vote must be durable before the reply leaves: a restart must not
@@ -189,7 +251,8 @@ election_on_vote (DsmNode *node, const DsmMessage *msg)
   gboolean counts = msg->pre_vote ? node->role == DSM_ROLE_PRE_CANDIDATE && msg->epoch == node->epoch + 1
                                   : node->role == DSM_ROLE_CANDIDATE && msg->epoch == node->epoch;
   Peer *peer = node_find_peer (node, msg->from);
-  if (!counts || peer->vote_answered)
+  /* Only a voter of our configuration is part of our quorum. */
+  if (!counts || peer->vote_answered || !peer->voter)
     {
       if (!counts)
         node->metrics.messages_ignored++;
@@ -202,10 +265,12 @@ election_on_vote (DsmNode *node, const DsmMessage *msg)
   else
     node->votes_denied++;
 
+  g_assert (node->votes_granted <= dsm_membership_get_n_voters (node->membership)
+            || MUTANT (node, DSM_MUTANT_CONFIG_ON_COMMIT));
   if (node->votes_granted >= node_quorum (node))
     {
       if (msg->pre_vote)
-        election_start (node);
+        election_start (node, FALSE);
       else
         node_become_leader (node);
     }

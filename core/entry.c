@@ -5,10 +5,15 @@
 #include <string.h>
 
 #include "error.h"
+#include "membership.h"
 
-static const char *const op_names[] = {
+static const char *const op_names[DSM_OP_N_OPS] = {
   [DSM_OP_TRANSITION] = "transition",
   [DSM_OP_READ] = "read",
+  [DSM_OP_DEFINE] = "define",
+  [DSM_OP_ADD_MEMBER] = "add_member",
+  [DSM_OP_REMOVE_MEMBER] = "remove_member",
+  [DSM_OP_PROMOTE_MEMBER] = "promote_member",
 };
 
 const char *
@@ -16,6 +21,38 @@ dsm_op_to_string (DsmOp op)
 {
   g_return_val_if_fail ((guint) op < G_N_ELEMENTS (op_names), "?");
   return op_names[op];
+}
+
+gboolean
+dsm_op_from_string (const char *text, DsmOp *out)
+{
+  g_return_val_if_fail (text != NULL, FALSE);
+  for (guint i = 0; i < G_N_ELEMENTS (op_names); i++)
+    if (strcmp (text, op_names[i]) == 0)
+      {
+        *out = (DsmOp) i;
+        return TRUE;
+      }
+  return FALSE;
+}
+
+gboolean
+dsm_op_is_membership (DsmOp op)
+{
+  return op == DSM_OP_ADD_MEMBER || op == DSM_OP_REMOVE_MEMBER || op == DSM_OP_PROMOTE_MEMBER;
+}
+
+static const char *const kind_names[DSM_ENTRY_N_KINDS] = {
+  [DSM_ENTRY_NOOP] = "noop",
+  [DSM_ENTRY_COMMAND] = "command",
+  [DSM_ENTRY_CONFIG] = "config",
+};
+
+const char *
+dsm_entry_kind_to_string (DsmEntryKind kind)
+{
+  g_return_val_if_fail ((guint) kind < DSM_ENTRY_N_KINDS, "?");
+  return kind_names[kind];
 }
 
 void
@@ -31,6 +68,10 @@ dsm_command_init_copy (DsmCommand *dest, const DsmCommand *src)
   dest->definition = g_strdup (src->definition);
   dest->from = g_strdup (src->from);
   dest->to = g_strdup (src->to);
+  dest->spec = g_strdup (src->spec);
+  dest->node = src->node;
+  dest->peer_address = g_strdup (src->peer_address);
+  dest->client_address = g_strdup (src->client_address);
 }
 
 void
@@ -43,7 +84,18 @@ dsm_command_clear (DsmCommand *cmd)
   g_clear_pointer (&cmd->definition, g_free);
   g_clear_pointer (&cmd->from, g_free);
   g_clear_pointer (&cmd->to, g_free);
+  g_clear_pointer (&cmd->spec, g_free);
+  g_clear_pointer (&cmd->peer_address, g_free);
+  g_clear_pointer (&cmd->client_address, g_free);
   memset (cmd, 0, sizeof *cmd);
+}
+
+gboolean
+dsm_command_is_empty (const DsmCommand *cmd)
+{
+  return cmd->op == 0 && cmd->client_id == NULL && cmd->seq == 0 && cmd->machine == NULL
+         && cmd->definition == NULL && cmd->from == NULL && cmd->to == NULL && cmd->spec == NULL
+         && cmd->node == DSM_NODE_NONE && cmd->peer_address == NULL && cmd->client_address == NULL;
 }
 
 gboolean
@@ -58,7 +110,11 @@ dsm_command_equal (const DsmCommand *a, const DsmCommand *b)
          && g_strcmp0 (a->machine, b->machine) == 0
          && g_strcmp0 (a->definition, b->definition) == 0
          && g_strcmp0 (a->from, b->from) == 0
-         && g_strcmp0 (a->to, b->to) == 0;
+         && g_strcmp0 (a->to, b->to) == 0
+         && g_strcmp0 (a->spec, b->spec) == 0
+         && a->node == b->node
+         && g_strcmp0 (a->peer_address, b->peer_address) == 0
+         && g_strcmp0 (a->client_address, b->client_address) == 0;
 }
 
 /* A name is what a person types and a log line prints: non-empty, short,
@@ -130,6 +186,92 @@ command_check_optional_name (const char *field, const char *name, GError **error
   return name == NULL || dsm_command_check_name (field, name, error);
 }
 
+/* A field the op does not use must be left unset. */
+static gboolean
+command_check_unused (const DsmCommand *cmd, GError **error)
+{
+  const char *field = NULL;
+  gboolean machine_op = cmd->op == DSM_OP_TRANSITION || cmd->op == DSM_OP_READ;
+
+  if (!machine_op && cmd->machine != NULL)
+    field = "machine";
+  else if (cmd->op != DSM_OP_TRANSITION && cmd->to != NULL)
+    field = "to";
+  else if (!machine_op && cmd->from != NULL)
+    field = "from";
+  else if (!machine_op && cmd->op != DSM_OP_DEFINE && cmd->definition != NULL)
+    field = "definition";
+  else if (cmd->op != DSM_OP_DEFINE && cmd->spec != NULL)
+    field = "spec";
+  else if (!dsm_op_is_membership (cmd->op) && cmd->node != DSM_NODE_NONE)
+    field = "node";
+  else if (cmd->op != DSM_OP_ADD_MEMBER && cmd->peer_address != NULL)
+    field = "peer_address";
+  else if (cmd->op != DSM_OP_ADD_MEMBER && cmd->client_address != NULL)
+    field = "client_address";
+  if (field == NULL)
+    return TRUE;
+  g_set_error (error, DSM_CODEC_ERROR, DSM_CODEC_ERROR_INVALID,
+               "%s: not allowed in a %s command", field, dsm_op_to_string (cmd->op));
+  return FALSE;
+}
+
+static gboolean
+command_check_machine_op (const DsmCommand *cmd, GError **error)
+{
+  if (cmd->machine == NULL)
+    {
+      g_set_error_literal (error, DSM_CODEC_ERROR, DSM_CODEC_ERROR_INVALID,
+                           "machine: missing");
+      return FALSE;
+    }
+  if (!dsm_command_check_name ("machine", cmd->machine, error)
+      || !command_check_optional_name ("definition", cmd->definition, error)
+      || !command_check_optional_name ("from", cmd->from, error))
+    return FALSE;
+  if (cmd->op == DSM_OP_TRANSITION)
+    {
+      if (cmd->to == NULL)
+        {
+          g_set_error_literal (error, DSM_CODEC_ERROR, DSM_CODEC_ERROR_INVALID,
+                               "to: missing, a transition needs a target state");
+          return FALSE;
+        }
+      if (!dsm_command_check_name ("to", cmd->to, error))
+        return FALSE;
+    }
+  return TRUE;
+}
+
+/* The definition's text is judged by the machine validator when the
+ * leader proposes it (and again when applied); here only its size and
+ * encoding, so that it always travels. */
+static gboolean
+command_check_define (const DsmCommand *cmd, GError **error)
+{
+  if (cmd->definition == NULL || cmd->spec == NULL)
+    {
+      g_set_error (error, DSM_CODEC_ERROR, DSM_CODEC_ERROR_INVALID, "%s: missing, a define needs it",
+                   cmd->definition == NULL ? "definition" : "spec");
+      return FALSE;
+    }
+  if (!dsm_command_check_name ("definition", cmd->definition, error))
+    return FALSE;
+  gsize length = strlen (cmd->spec);
+  if (length == 0 || length > DSM_SPEC_BYTES_MAX)
+    {
+      g_set_error (error, DSM_CODEC_ERROR, DSM_CODEC_ERROR_INVALID,
+                   "spec: %" G_GSIZE_FORMAT " bytes, expected 1 to %d", length, DSM_SPEC_BYTES_MAX);
+      return FALSE;
+    }
+  if (!g_utf8_validate (cmd->spec, (gssize) length, NULL))
+    {
+      g_set_error_literal (error, DSM_CODEC_ERROR, DSM_CODEC_ERROR_INVALID, "spec: not valid UTF-8");
+      return FALSE;
+    }
+  return TRUE;
+}
+
 gboolean
 dsm_command_check (const DsmCommand *cmd, GError **error)
 {
@@ -142,34 +284,30 @@ dsm_command_check (const DsmCommand *cmd, GError **error)
                    "op: unknown op %d", (int) cmd->op);
       return FALSE;
     }
-  if (cmd->machine == NULL)
-    {
-      g_set_error_literal (error, DSM_CODEC_ERROR, DSM_CODEC_ERROR_INVALID,
-                           "machine: missing");
-      return FALSE;
-    }
-  if (!dsm_command_check_name ("machine", cmd->machine, error)
-      || !command_check_optional_name ("definition", cmd->definition, error)
-      || !command_check_optional_name ("from", cmd->from, error)
+  if (!command_check_unused (cmd, error)
       || !command_check_optional_name ("client_id", cmd->client_id, error))
     return FALSE;
 
-  if (cmd->op == DSM_OP_TRANSITION)
+  switch (cmd->op)
     {
-      if (cmd->to == NULL)
-        {
-          g_set_error_literal (error, DSM_CODEC_ERROR, DSM_CODEC_ERROR_INVALID,
-                               "to: missing, a transition needs a target state");
-          return FALSE;
-        }
-      if (!dsm_command_check_name ("to", cmd->to, error))
+    case DSM_OP_TRANSITION:
+    case DSM_OP_READ:
+      if (!command_check_machine_op (cmd, error))
         return FALSE;
-    }
-  else if (cmd->to != NULL)
-    {
-      g_set_error_literal (error, DSM_CODEC_ERROR, DSM_CODEC_ERROR_INVALID,
-                           "to: not allowed in a read");
-      return FALSE;
+      break;
+    case DSM_OP_DEFINE:
+      if (!command_check_define (cmd, error))
+        return FALSE;
+      break;
+    case DSM_OP_ADD_MEMBER:
+    case DSM_OP_REMOVE_MEMBER:
+    case DSM_OP_PROMOTE_MEMBER:
+      if (!dsm_membership_check_command (cmd, error))
+        return FALSE;
+      break;
+    case DSM_OP_N_OPS:
+    default:
+      g_assert_not_reached ();
     }
 
   /* Sessions number commands from 1 (PROTOCOL.md, "Client sessions"); a
@@ -204,7 +342,7 @@ entry_compute_size (const DsmEntry *entry)
 
   /* {"index":N,"epoch":N,"kind":"noop"} with room for 13-digit numbers. */
   size = 64;
-  if (entry->kind != DSM_ENTRY_COMMAND)
+  if (entry->kind == DSM_ENTRY_NOOP)
     return size;
 
   cmd = &entry->cmd;
@@ -213,6 +351,12 @@ entry_compute_size (const DsmEntry *entry)
   size += string_size_bytes (cmd->definition);
   size += string_size_bytes (cmd->from);
   size += string_size_bytes (cmd->to);
+  size += string_size_bytes (cmd->spec) + (cmd->spec != NULL ? strlen (cmd->spec) / 8 : 0);
+  size += string_size_bytes (cmd->peer_address);
+  size += string_size_bytes (cmd->client_address);
+  if (entry->membership != NULL)
+    size += 32 + 64 * dsm_membership_get_n_members (entry->membership)
+            + 2 * 64 * dsm_membership_get_n_members (entry->membership);
   if (cmd->client_id != NULL)
     size += string_size_bytes (cmd->client_id) + 24; /* ,"seq":N */
   return size;
@@ -229,6 +373,7 @@ dsm_entry_new (guint64 index, guint64 epoch, DsmEntryKind kind,
   DsmEntry *entry;
 
   g_return_val_if_fail (kind == DSM_ENTRY_NOOP || kind == DSM_ENTRY_COMMAND, NULL);
+  g_return_val_if_fail (cmd == NULL || !dsm_op_is_membership (cmd->op), NULL);
   g_return_val_if_fail ((kind == DSM_ENTRY_COMMAND) == (cmd != NULL), NULL);
 
   entry = g_atomic_rc_box_new0 (DsmEntry);
@@ -237,6 +382,26 @@ dsm_entry_new (guint64 index, guint64 epoch, DsmEntryKind kind,
   entry->kind = kind;
   if (cmd != NULL)
     dsm_command_init_copy (&entry->cmd, cmd);
+  entry->size_bytes = entry_compute_size (entry);
+  return entry;
+}
+
+DsmEntry *
+dsm_entry_new_config (guint64 index, guint64 epoch, const DsmCommand *cmd,
+                      DsmMembership *membership)
+{
+  DsmEntry *entry;
+
+  g_return_val_if_fail (cmd != NULL, NULL);
+  g_return_val_if_fail (dsm_op_is_membership (cmd->op), NULL);
+  g_return_val_if_fail (membership != NULL, NULL);
+
+  entry = g_atomic_rc_box_new0 (DsmEntry);
+  entry->index = index;
+  entry->epoch = epoch;
+  entry->kind = DSM_ENTRY_CONFIG;
+  dsm_command_init_copy (&entry->cmd, cmd);
+  entry->membership = dsm_membership_ref (membership);
   entry->size_bytes = entry_compute_size (entry);
   return entry;
 }
@@ -254,6 +419,7 @@ entry_clear (gpointer data)
   DsmEntry *entry = data;
 
   dsm_command_clear (&entry->cmd);
+  g_clear_pointer (&entry->membership, dsm_membership_unref);
 }
 
 /* NULL is ignored, like g_bytes_unref(): a GPtrArray calls its free
@@ -277,7 +443,10 @@ dsm_entry_equal (const DsmEntry *a, const DsmEntry *b)
   return a->index == b->index
          && a->epoch == b->epoch
          && a->kind == b->kind
-         && dsm_command_equal (&a->cmd, &b->cmd);
+         && dsm_command_equal (&a->cmd, &b->cmd)
+         && (a->membership == b->membership
+             || (a->membership != NULL && b->membership != NULL
+                 && dsm_membership_equal (a->membership, b->membership)));
 }
 
 

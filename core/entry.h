@@ -10,11 +10,25 @@
 G_BEGIN_DECLS
 
 typedef enum {
-  DSM_OP_TRANSITION, /* move a machine instance to state `to` */
-  DSM_OP_READ,       /* linearizable read of a machine instance */
+  DSM_OP_TRANSITION,     /* move a machine instance to state `to` */
+  DSM_OP_READ,           /* linearizable read of a machine instance */
+  DSM_OP_DEFINE,         /* define or update machine definition `definition` from `spec` */
+  DSM_OP_ADD_MEMBER,     /* add a learner: `node` (0: the next free id) at the addresses */
+  DSM_OP_REMOVE_MEMBER,  /* remove member `node` */
+  DSM_OP_PROMOTE_MEMBER, /* make learner `node` a voter */
+  DSM_OP_N_OPS,
 } DsmOp;
 
 const char *dsm_op_to_string (DsmOp op);
+gboolean dsm_op_from_string (const char *text, DsmOp *out);
+
+/* TRUE for the ops that change the membership (a CONFIG entry carries them). */
+gboolean dsm_op_is_membership (DsmOp op);
+
+/* Longest definition text (`spec`) a DEFINE command may carry, in bytes. */
+#define DSM_SPEC_BYTES_MAX (64 * 1024)
+
+typedef struct _DsmMembership DsmMembership;
 
 /* Longest machine, state, definition or client id name, in bytes. */
 #define DSM_NAME_MAX 128
@@ -31,19 +45,31 @@ const char *dsm_op_to_string (DsmOp op);
  * touched (NULL: the config's default, "lifecycle"); later commands must
  * name the same definition or none.  @from, when set, makes the command a
  * compare-and-set: it is rejected unless the current state is @from.
+ *
+ * Administrative commands go through the log like transitions
+ * (PROTOCOL.md, "Membership changes" and "Machine definitions"): DEFINE
+ * names the definition in @definition and carries its JSON text in @spec;
+ * the membership ops name a node in @node, and an add carries the new
+ * member's addresses.  Fields an op does not use stay NULL / 0.
  */
 typedef struct {
   DsmOp op;
   char *client_id;   /* nullable */
   guint64 seq;       /* meaningful only with client_id; starts at 1 */
-  char *machine;
-  char *definition;  /* nullable */
+  char *machine;     /* transitions and reads */
+  char *definition;  /* nullable; required by DEFINE */
   char *from;        /* nullable */
   char *to;          /* transitions only */
+  char *spec;        /* DEFINE: the definition as JSON text */
+  DsmNodeId node;    /* membership ops (an add may leave it 0) */
+  char *peer_address;   /* ADD_MEMBER, nullable */
+  char *client_address; /* ADD_MEMBER, nullable */
 } DsmCommand;
 
 void dsm_command_init_copy (DsmCommand *dest, const DsmCommand *src);
 void dsm_command_clear (DsmCommand *cmd);
+/* TRUE for an all-zero command (messages that carry none). */
+gboolean dsm_command_is_empty (const DsmCommand *cmd);
 gboolean dsm_command_equal (const DsmCommand *a, const DsmCommand *b);
 
 /* A well-mixed hash of a (client id, seq) pair, for tables keyed by it:
@@ -74,14 +100,22 @@ gboolean dsm_command_check_name (const char *field, const char *name, GError **e
 
 typedef enum {
   DSM_ENTRY_NOOP,    /* appended by every new leader (PROTOCOL.md, "Elections") */
-  DSM_ENTRY_COMMAND, /* a client transition */
+  DSM_ENTRY_COMMAND, /* a client transition or a DEFINE */
+  DSM_ENTRY_CONFIG,  /* a membership change: the whole new membership */
+  DSM_ENTRY_N_KINDS,
 } DsmEntryKind;
 
+const char *dsm_entry_kind_to_string (DsmEntryKind kind);
+
+/* A CONFIG entry's @cmd is the change that made it (an add names the id it
+ * gave) and @membership the configuration every node uses from the moment
+ * it appends the entry (PROTOCOL.md, "Membership changes"). */
 typedef struct {
   guint64 index;
   guint64 epoch;
   DsmEntryKind kind;
   DsmCommand cmd;    /* zeroed for NOOP */
+  DsmMembership *membership; /* CONFIG only; referenced */
   /*< private >*/
   gsize size_bytes;  /* dsm_entry_size_bytes(), computed once */
 } DsmEntry;
@@ -93,6 +127,14 @@ typedef struct {
  */
 DsmEntry *dsm_entry_new (guint64 index, guint64 epoch, DsmEntryKind kind,
                          const DsmCommand *cmd);
+/**
+ * dsm_entry_new_config:
+ * @cmd: the membership command that made @membership (copied)
+ * @membership: referenced
+ * Returns: (transfer full): a CONFIG entry.
+ */
+DsmEntry *dsm_entry_new_config (guint64 index, guint64 epoch, const DsmCommand *cmd,
+                                DsmMembership *membership);
 DsmEntry *dsm_entry_ref (DsmEntry *entry);
 void dsm_entry_unref (DsmEntry *entry);  /* NULL is ignored */
 gboolean dsm_entry_equal (const DsmEntry *a, const DsmEntry *b);

@@ -63,6 +63,7 @@ typedef enum {
   DSM_CONSENSUS_ERROR_DELIVERY,   /* a message could not be delivered after its retries */
   DSM_CONSENSUS_ERROR_OVERLOADED, /* a bounded queue is full */
   DSM_CONSENSUS_ERROR_DURABLE_STATE, /* persisted state handed back is inconsistent */
+  DSM_CONSENSUS_ERROR_BUSY,       /* a leadership transfer is already under way */
 } DsmConsensusError;
 
 G_END_DECLS

@@ -19,6 +19,10 @@ static const char *const kind_names[DSM_EVENT_N_KINDS] = {
   [DSM_EVENT_TIMEOUT] = "timeout",
   [DSM_EVENT_SNAPSHOT] = "snapshot",
   [DSM_EVENT_DATA_LOSS] = "data_loss",
+  [DSM_EVENT_MEMBERSHIP] = "membership",
+  [DSM_EVENT_REMOVED] = "removed",
+  [DSM_EVENT_TRANSFER] = "transfer",
+  [DSM_EVENT_APPLY_STALLED] = "apply_stalled",
 };
 
 const char *
@@ -42,10 +46,13 @@ dsm_event_level (const DsmEvent *event)
 {
   switch (event->kind)
     {
+    case DSM_EVENT_APPLY_STALLED:
+      return G_LOG_LEVEL_CRITICAL;
     case DSM_EVENT_STEP_DOWN:
     case DSM_EVENT_TIMEOUT:
     case DSM_EVENT_PEER_UNREACHABLE:
     case DSM_EVENT_DATA_LOSS:
+    case DSM_EVENT_REMOVED:
       return G_LOG_LEVEL_WARNING;
     case DSM_EVENT_ROLE_CHANGE:
     case DSM_EVENT_ELECTION_START:
@@ -53,6 +60,8 @@ dsm_event_level (const DsmEvent *event)
     case DSM_EVENT_ELECTION_LOST:
     case DSM_EVENT_PEER_REACHABLE:
     case DSM_EVENT_SNAPSHOT:
+    case DSM_EVENT_MEMBERSHIP:
+    case DSM_EVENT_TRANSFER:
       return G_LOG_LEVEL_MESSAGE;
     case DSM_EVENT_RETRY:
     case DSM_EVENT_REJECT:
@@ -111,6 +120,17 @@ dsm_event_format (const DsmEvent *event)
       if (event->peer == DSM_NODE_NONE)
         return g_strdup_printf ("snapshot taken at index %" G_GUINT64_FORMAT, event->index);
       return g_strdup_printf ("snapshot from node %u installed at index %" G_GUINT64_FORMAT, event->peer, event->index);
+    case DSM_EVENT_MEMBERSHIP:
+      return g_strdup_printf ("now using the membership of index %" G_GUINT64_FORMAT " (%s): %s",
+                              event->index, event->value ? "a voter" : "not a voter", detail);
+    case DSM_EVENT_REMOVED:
+      return g_strdup_printf ("REMOVED from the cluster: %s", detail);
+    case DSM_EVENT_TRANSFER:
+      return g_strdup_printf ("leadership transfer (node %u): %s", event->peer, detail);
+    case DSM_EVENT_APPLY_STALLED:
+      return g_strdup_printf ("CANNOT APPLY committed entry %" G_GUINT64_FORMAT ": %s; applying stops here "
+                              "until this node runs a version that can (it never skips an entry)",
+                              event->index, detail);
     case DSM_EVENT_N_KINDS:
     default:
       g_assert_not_reached ();

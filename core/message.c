@@ -16,6 +16,7 @@ static const char *const type_names[DSM_MSG_N_TYPES] = {
   [DSM_MSG_CLIENT_REQUEST] = "client_request",
   [DSM_MSG_CLIENT_REPLY] = "client_reply",
   [DSM_MSG_SNAPSHOT] = "snapshot",
+  [DSM_MSG_TIMEOUT_NOW] = "timeout_now",
 };
 
 const char *
@@ -163,6 +164,8 @@ dsm_message_equal (const DsmMessage *a, const DsmMessage *b)
          && a->last_index == b->last_index
          && a->last_epoch == b->last_epoch
          && !a->granted == !b->granted
+         && !a->transfer == !b->transfer
+         && a->member == b->member
          && a->prev_index == b->prev_index
          && a->prev_epoch == b->prev_epoch
          && a->commit_index == b->commit_index
@@ -203,9 +206,7 @@ check_fail (GError **error, const DsmMessage *msg, const char *field,
 static gboolean
 command_is_empty (const DsmCommand *cmd)
 {
-  return cmd->op == 0 && cmd->client_id == NULL && cmd->seq == 0
-         && cmd->machine == NULL && cmd->definition == NULL
-         && cmd->from == NULL && cmd->to == NULL;
+  return dsm_command_is_empty (cmd);
 }
 
 /* dsm_command_check() names the field inside the command; say where the
@@ -282,7 +283,18 @@ check_proposal_entry (const DsmMessage *msg, guint i, guint64 min_epoch,
                          " is older than the epoch %" G_GUINT64_FORMAT " before it",
                          entry->epoch, min_epoch);
     }
-  if (entry->kind == DSM_ENTRY_COMMAND)
+  if (entry->kind == DSM_ENTRY_CONFIG
+      && (entry->membership == NULL || !dsm_op_is_membership (entry->cmd.op)))
+    {
+      g_snprintf (field, sizeof field, "entries[%u].membership", i);
+      return check_fail (error, msg, field, "a config entry carries a membership change and its result");
+    }
+  if (entry->kind == DSM_ENTRY_COMMAND && dsm_op_is_membership (entry->cmd.op))
+    {
+      g_snprintf (field, sizeof field, "entries[%u].kind", i);
+      return check_fail (error, msg, field, "a membership change is a config entry");
+    }
+  if (entry->kind == DSM_ENTRY_COMMAND || entry->kind == DSM_ENTRY_CONFIG)
     {
       GError *local = NULL;
 
@@ -375,6 +387,7 @@ check_type_fields (const DsmMessage *msg, GError **error)
     case DSM_MSG_VOTE:
     case DSM_MSG_ACK:
     case DSM_MSG_COMMIT:
+    case DSM_MSG_TIMEOUT_NOW:
       return TRUE;
     case DSM_MSG_N_TYPES:
     default:

@@ -20,6 +20,7 @@ typedef enum {
   DSM_MSG_CLIENT_REQUEST, /* node -> leader: a client command forwarded */
   DSM_MSG_CLIENT_REPLY,   /* leader -> node: the outcome of a forwarded command */
   DSM_MSG_SNAPSHOT,       /* leader -> follower: one chunk of a snapshot */
+  DSM_MSG_TIMEOUT_NOW,    /* leader -> chosen voter: campaign now (leadership transfer) */
   DSM_MSG_N_TYPES,
 } DsmMessageType;
 
@@ -47,6 +48,7 @@ typedef struct {
   guint64 last_index;
   guint64 last_epoch;
   gboolean granted;
+  gboolean transfer;       /* VOTE_REQUEST: the leader handed over (TimeoutNow): not ignored in lease */
 
   /* PROPOSAL: entries follow (prev_index, prev_epoch); `commit_index` is the
    * leader's.  COMMIT: `commit_index` only.  Both carry the leader's
@@ -83,6 +85,7 @@ typedef struct {
   DsmCommand cmd;
   DsmReplyStatus status;
   guint64 index;
+  DsmNodeId member;        /* CLIENT_REPLY: the node id a membership change added or named */
   char *state;             /* nullable */
   char *detail;            /* nullable: human-readable reason */
 

@@ -135,6 +135,9 @@ dsm_metrics_render (const DsmMetrics *m, DsmNodeId node, GString *out)
   render_counter (out, "dsm_snapshots_taken_total", "Snapshots of the state machine taken.", nl, m->snapshots_taken);
   render_counter (out, "dsm_snapshots_installed_total", "Snapshots received from a leader and installed.", nl, m->snapshots_installed);
   render_counter (out, "dsm_persists_total", "Durable writes requested from the host.", nl, m->persists);
+  render_counter (out, "dsm_membership_changes_total", "Changes of the membership this node uses.", nl, m->membership_changes);
+  render_counter (out, "dsm_transfers_started_total", "Leadership transfers this node began as leader.", nl, m->transfers_started);
+  render_counter (out, "dsm_transfers_completed_total", "Leadership transfers that ended with this node stepping down.", nl, m->transfers_completed);
   render_counter (out, "dsm_client_requests_total", "Client commands submitted to this node.", nl, m->client_requests);
   render_counter (out, "dsm_client_forwards_total", "Client commands forwarded to the leader.", nl, m->client_forwards);
   render_by_label (out, "dsm_client_replies_total", "Client replies, by status.",
@@ -145,7 +148,11 @@ dsm_metrics_render (const DsmMetrics *m, DsmNodeId node, GString *out)
   render_counter (out, "dsm_reads_total", "Linearizable reads served.", nl, m->reads);
   dsm_metrics_write_histogram (out, "dsm_commit_latency_seconds",
                                "Time from a client command's arrival to its reply.", nl, &m->commit_latency);
-  render_gauge (out, "dsm_nodes", "Nodes in the cluster configuration.", nl, (double) m->node_count);
+  render_gauge (out, "dsm_nodes", "Members of the membership this node uses (voters and learners).", nl, (double) m->node_count);
+  render_gauge (out, "dsm_voters", "Voters of the membership this node uses.", nl, (double) m->voters);
+  render_gauge (out, "dsm_learners", "Learners of the membership this node uses.", nl, (double) m->learners);
+  render_gauge (out, "dsm_removed", "1 once this node was removed from the cluster.", nl, (double) m->removed);
+  render_gauge (out, "dsm_apply_stalled_index", "The committed entry this node cannot apply (0: none); it applies nothing past it.", nl, (double) m->apply_stalled_index);
   render_gauge (out, "dsm_peers_reachable", "Peers that answered recently (leader only).", nl, (double) m->peers_reachable);
   render_gauge (out, "dsm_epoch", "Current epoch.", nl, (double) m->epoch);
   render_gauge (out, "dsm_commit_index", "Highest index known committed.", nl, (double) m->commit_index);

@@ -45,6 +45,9 @@ typedef struct {
   guint64 snapshots_taken;
   guint64 snapshots_installed;
   guint64 persists;             /* persist requests issued */
+  guint64 membership_changes;   /* effective membership changes (appends, truncations, installs) */
+  guint64 transfers_started;    /* leadership transfers this node began as leader */
+  guint64 transfers_completed;  /* ... that ended with it stepping down */
 
   /* Clients. */
   guint64 client_requests;
@@ -63,6 +66,10 @@ typedef struct {
   guint64 applied_index;
   guint64 last_index;
   guint64 pending_requests;
+  guint64 voters;               /* voters of the effective membership */
+  guint64 learners;
+  guint64 removed;              /* 1 once this node was removed from the cluster */
+  guint64 apply_stalled_index;  /* 0, or the committed entry this node cannot apply */
   DsmRole role;
 } DsmMetrics;
 

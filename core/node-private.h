@@ -12,6 +12,10 @@ G_BEGIN_DECLS
 /* What the leader knows of one follower (PROTOCOL.md, "Replication"). */
 typedef struct {
   DsmNodeId id;
+  gboolean voter;            /* a voter of the effective membership: its answers count */
+  gboolean departing;        /* removed by an uncommitted entry: told until it commits */
+  guint catch_up_rounds;     /* a learner's consecutive heartbeats within reach (members.c) */
+  guint64 catch_up_at_ms;    /* the next such check */
   guint64 next_index;        /* next entry to send */
   guint64 match_index;       /* highest index known to match ours */
   gboolean probing;          /* one Proposal at a time until a match is found */
@@ -96,8 +100,27 @@ struct _DsmNode {
   guint64 commit_index;
   guint64 election_deadline_ms;
   guint64 last_leader_contact_ms;
-  Peer *peers;               /* every other node, in config order */
+  Peer *peers;               /* every other member (and departing ones on a leader), by id */
   guint n_peers;
+
+  /* Membership (members.c; PROTOCOL.md, "Membership changes"). */
+  DsmMembership *membership; /* effective: the latest CONFIG entry in the log, else the store's */
+  guint64 membership_index;  /* the entry it comes from (the store's membership_index otherwise) */
+  GArray *config_indexes;    /* guint64: CONFIG entries in the log past the applied index, ascending */
+  gboolean voter;            /* a voter of the effective membership */
+  gboolean removed;          /* the committed membership no longer lists us, or a member said so */
+  guint64 removed_index;     /* the entry that removed us (0: told by a member) */
+
+  /* Leadership transfer (transfer.c). */
+  DsmNodeId transfer_target; /* DSM_NODE_NONE: none under way */
+  guint64 transfer_deadline_ms;
+  gboolean transfer_sent;    /* TimeoutNow sent */
+  gboolean transfer_resign;  /* removed: step down whatever comes of it */
+
+  /* A committed entry this node cannot apply (PROTOCOL.md, "Entries a
+   * node cannot apply"): applying stops there for good. */
+  guint64 stalled_index;     /* 0: applying normally */
+  char *stalled_reason;
   guint votes_granted;       /* including our own */
   guint votes_denied;
 
@@ -164,6 +187,9 @@ struct _DsmNode {
 
 /* node.c */
 guint node_quorum (const DsmNode *node);
+/* Whether @id (a peer or ourselves) counts towards quorums: a voter of the
+ * effective membership. */
+gboolean node_counts (const DsmNode *node, DsmNodeId id);
 Peer *node_find_peer (DsmNode *node, DsmNodeId id);
 guint64 node_random_election_timeout (DsmNode *node);
 void node_send (DsmNode *node, DsmMessage *msg);   /* takes ownership */
@@ -187,6 +213,9 @@ void election_tick (DsmNode *node);
 void election_start_pre_vote (DsmNode *node);
 void election_on_vote_request (DsmNode *node, const DsmMessage *msg);
 void election_on_vote (DsmNode *node, const DsmMessage *msg);
+void election_start_transfer (DsmNode *node);
+/* Whether this node may stand for election: a voter, not removed, applying. */
+gboolean election_may_campaign (const DsmNode *node);
 gboolean election_in_lease (const DsmNode *node);
 
 /* replication.c */
@@ -223,11 +252,39 @@ void client_on_apply (DsmNode *node, const DsmEntry *entry, const DsmApplyResult
 void client_on_snapshot_installed (DsmNode *node);
 void client_on_commit_advanced (DsmNode *node);
 void client_on_read_confirmed (DsmNode *node, guint64 round);
+void client_on_transfer_end (DsmNode *node);
 void client_leader_rebuild (DsmNode *node);
 void client_forwards_reset (DsmNode *node);
 guint client_proposed_hash (gconstpointer cmd);
 gboolean client_proposed_equal (gconstpointer a, gconstpointer b);
 guint client_pending (const DsmNode *node);
+
+/* members.c */
+void members_init (DsmNode *node);
+void members_clear (DsmNode *node);
+void members_on_append (DsmNode *node, const DsmEntry *entry);
+void members_on_truncate (DsmNode *node, guint64 index);
+void members_on_applied (DsmNode *node);
+void members_on_snapshot_installed (DsmNode *node);
+void members_on_become_leader (DsmNode *node);
+void members_tick_leader (DsmNode *node);
+guint64 members_next_deadline (const DsmNode *node);
+/* Checks a membership command against the effective membership and the
+ * one-change-at-a-time rule; on success returns the CONFIG entry to append. */
+DsmEntry *members_propose (DsmNode *node, const DsmCommand *cmd, DsmRejectReason *reason,
+                           GError **error);
+guint members_uncommitted_changes (const DsmNode *node);
+Peer *members_best_voter (DsmNode *node);
+void members_on_removed_reject (DsmNode *node, const DsmMessage *msg);
+
+/* transfer.c */
+gboolean transfer_start (DsmNode *node, DsmNodeId target, gboolean resign, GError **error);
+void transfer_on_ack (DsmNode *node, Peer *peer);
+void transfer_tick (DsmNode *node);
+guint64 transfer_next_deadline (const DsmNode *node);
+void transfer_on_step_down (DsmNode *node);
+void transfer_on_timeout_now (DsmNode *node, const DsmMessage *msg);
+gboolean transfer_in_progress (const DsmNode *node);
 
 /* snapshot.c */
 void snapshot_maybe_take (DsmNode *node);

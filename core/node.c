@@ -18,10 +18,28 @@
 
 /* ---- small helpers shared by the engine's files ---- */
 
+/* The membership quorums are counted in: the latest in the log (the
+ * config-on-commit mutant uses the committed one instead). */
+static const DsmMembership *
+node_quorum_membership (const DsmNode *node)
+{
+  if (MUTANT (node, DSM_MUTANT_CONFIG_ON_COMMIT))
+    return dsm_store_get_membership (node->store, NULL);
+  return node->membership;
+}
+
 guint
 node_quorum (const DsmNode *node)
 {
-  return dsm_config_quorum (node->config);
+  return dsm_membership_quorum (node_quorum_membership (node));
+}
+
+gboolean
+node_counts (const DsmNode *node, DsmNodeId id)
+{
+  if (MUTANT (node, DSM_MUTANT_LEARNER_COUNTS) && node->role == DSM_ROLE_LEADER && id != node->id)
+    return dsm_membership_find (node_quorum_membership (node), id) != NULL;
+  return dsm_membership_is_voter (node_quorum_membership (node), id);
 }
 
 Peer *
@@ -205,6 +223,7 @@ node_log_append (DsmNode *node, DsmEntry *entry)
 {
   dsm_log_append (node->log, entry);
   node_mark_unpersisted (node, entry->index);
+  members_on_append (node, entry);
 }
 
 void
@@ -216,6 +235,7 @@ node_log_truncate (DsmNode *node, guint64 index)
   node_mark_unpersisted (node, index);
   if (node->durable_index >= index)
     node->durable_index = index - 1;
+  members_on_truncate (node, index);
   client_on_truncate (node, index);
 }
 
@@ -248,6 +268,7 @@ node_become_follower (DsmNode *node, guint64 epoch, DsmNodeId leader, const char
     }
   if (was == DSM_ROLE_LEADER)
     {
+      transfer_on_step_down (node);
       node->metrics.step_downs++;
       node_event (node, DSM_EVENT_STEP_DOWN, DSM_NODE_NONE, 0, 0, DSM_REJECT_NONE, "%s", why);
       g_hash_table_remove_all (node->proposed);
@@ -268,7 +289,10 @@ node_become_follower (DsmNode *node, guint64 epoch, DsmNodeId leader, const char
   if (was != DSM_ROLE_FOLLOWER || leader != had_leader)
     node_event (node, DSM_EVENT_ROLE_CHANGE, leader, 0, 0, DSM_REJECT_NONE, "%s", why);
   if (was == DSM_ROLE_LEADER)
-    client_on_step_down (node);
+    {
+      client_on_step_down (node);
+      client_on_transfer_end (node);
+    }
   if (leader != DSM_NODE_NONE && leader != had_leader)
     client_on_leader_known (node);
 }
@@ -279,6 +303,8 @@ node_become_leader (DsmNode *node)
   g_assert (node->role == DSM_ROLE_CANDIDATE);
   g_assert (node->votes_granted >= node_quorum (node));
   g_assert (node->voted_for == node->id);
+  g_assert (election_may_campaign (node));
+  g_assert (!transfer_in_progress (node));
 
   node->role = DSM_ROLE_LEADER;
   node->leader_id = node->id;
@@ -287,6 +313,7 @@ node_become_leader (DsmNode *node)
               DSM_REJECT_NONE, NULL);
   node_event (node, DSM_EVENT_ROLE_CHANGE, node->id, 0, 0, DSM_REJECT_NONE, "won the election");
   replication_reset_peers (node);
+  members_on_become_leader (node);
   node->heartbeat_deadline_ms = node->now_ms;
   node->quorum_deadline_ms = node->now_ms + node->config->election_timeout_ms_max;
 
@@ -343,6 +370,23 @@ node_set_commit (DsmNode *node, guint64 index)
   client_on_commit_advanced (node);
 }
 
+/* A committed entry this node cannot interpret: stop applying there for
+ * good, loudly, rather than skip it or guess (PROTOCOL.md, "Entries a node
+ * cannot apply"); a leader hands over, since it can answer nobody. */
+static void
+node_apply_stall (DsmNode *node, const DsmEntry *entry, const char *why)
+{
+  g_assert (node->stalled_index == 0);
+  node->stalled_index = entry->index;
+  node->stalled_reason = g_strdup (why);
+  node->metrics.apply_stalled_index = entry->index;
+  node_event (node, DSM_EVENT_APPLY_STALLED, DSM_NODE_NONE, entry->index, 0, DSM_REJECT_NONE, "%s", why);
+  if (node->role == DSM_ROLE_LEADER && !transfer_start (node, DSM_NODE_NONE, TRUE, NULL))
+    node_become_follower (node, node->epoch, DSM_NODE_NONE, "cannot apply a committed entry");
+  else if (node->role == DSM_ROLE_CANDIDATE || node->role == DSM_ROLE_PRE_CANDIDATE)
+    node_become_follower (node, node->epoch, DSM_NODE_NONE, "cannot apply a committed entry");
+}
+
 void
 node_apply_committed (DsmNode *node)
 {
@@ -350,13 +394,20 @@ node_apply_committed (DsmNode *node)
 
   if (MUTANT (node, DSM_MUTANT_APPLY_BEFORE_COMMIT))
     limit = dsm_log_last_index (node->log);
-  while (dsm_store_get_applied_index (node->store) < limit)
+  while (node->stalled_index == 0 && dsm_store_get_applied_index (node->store) < limit)
     {
       DsmEntry *entry = dsm_log_get (node->log, dsm_store_get_applied_index (node->store) + 1);
       g_assert (entry != NULL);
 
       DsmApplyResult result;
-      dsm_store_apply (node->store, entry, &result);
+      g_autoptr(GError) error = NULL;
+      if (!dsm_store_apply (node->store, entry, &result, &error))
+        {
+          g_assert (dsm_store_get_applied_index (node->store) == entry->index - 1);
+          node_apply_stall (node, entry, error->message);
+          break;
+        }
+      g_assert (dsm_store_get_applied_index (node->store) == entry->index);
       node->metrics.entries_applied++;
       node->bytes_since_snapshot += dsm_entry_size_bytes (entry);
       client_on_apply (node, entry, &result);
@@ -370,35 +421,18 @@ node_apply_committed (DsmNode *node)
       else
         dsm_apply_result_clear (&result);
     }
+  members_on_applied (node);
   snapshot_maybe_take (node);
 }
 
 /* ---- construction ---- */
-
-static void
-node_init_peers (DsmNode *node)
-{
-  node->n_peers = node->config->n_nodes - 1;
-  node->peers = g_new0 (Peer, MAX (node->n_peers, 1));
-  guint j = 0;
-  for (guint i = 0; i < node->config->n_nodes; i++)
-    {
-      if (node->config->nodes[i].id == node->id)
-        continue;
-      Peer *peer = &node->peers[j++];
-      peer->id = node->config->nodes[i].id;
-      peer->inflight = g_new0 (guint64, node->config->max_inflight_proposals);
-      peer->reachable = TRUE;
-    }
-  g_assert (j == node->n_peers);
-}
 
 DsmNode *
 dsm_node_new (DsmConfig *config, DsmNodeId id, GRand *rng,
               const DsmDurableState *durable, guint64 now_ms, GError **error)
 {
   g_return_val_if_fail (config != NULL, NULL);
-  g_return_val_if_fail (dsm_config_find_node (config, id) != NULL, NULL);
+  g_return_val_if_fail (id != DSM_NODE_NONE, NULL);
   g_return_val_if_fail (rng != NULL, NULL);
 
   g_autoptr(DsmNode) node = g_new0 (DsmNode, 1);
@@ -415,8 +449,6 @@ dsm_node_new (DsmConfig *config, DsmNodeId id, GRand *rng,
   g_queue_init (&node->writes);
   dsm_outbox_init (&node->out);
   client_init (node);
-  node_init_peers (node);
-  node->metrics.node_count = config->n_nodes;
 
   if (durable != NULL)
     {
@@ -425,6 +457,8 @@ dsm_node_new (DsmConfig *config, DsmNodeId id, GRand *rng,
       if (!snapshot_restore_durable (node, durable, error))
         return NULL;
     }
+  /* The membership: the snapshot's (or the bootstrap), then the log's. */
+  members_init (node);
   node->durable_index = dsm_log_last_index (node->log);
   node->commit_index = dsm_store_get_applied_index (node->store);
   node->role = DSM_ROLE_FOLLOWER;
@@ -438,12 +472,8 @@ dsm_node_free (DsmNode *node)
   if (node == NULL)
     return;
   client_clear (node);
-  for (guint i = 0; i < node->n_peers; i++)
-    {
-      g_free (node->peers[i].inflight);
-      snapshot_peer_reset (&node->peers[i]);
-    }
-  g_free (node->peers);
+  members_clear (node);
+  g_free (node->stalled_reason);
   HeldMessage *held;
   while ((held = g_queue_pop_head (&node->held)) != NULL)
     {
@@ -489,8 +519,20 @@ dsm_node_step (DsmNode *node, guint64 now_ms, const DsmMessage *msg)
   g_return_if_fail (node != NULL && msg != NULL);
   node_advance_time (node, now_ms);
 
-  if (msg->to != node->id || node_find_peer (node, msg->from) == NULL
-      || (guint) msg->type >= DSM_MSG_N_TYPES)
+  /* Answers need what we keep per peer; a leader's messages and requests
+   * may come from a member we do not know yet (a node that joined learns
+   * the membership from the log its leader sends). */
+  gboolean answer = msg->type == DSM_MSG_VOTE || msg->type == DSM_MSG_ACK
+                    || (msg->type == DSM_MSG_REJECT
+                        && (msg->reason == DSM_REJECT_STALE_EPOCH || msg->reason == DSM_REJECT_LOG_MISMATCH));
+  if (msg->to != node->id || msg->from == node->id || (guint) msg->type >= DSM_MSG_N_TYPES
+      || (answer && node_find_peer (node, msg->from) == NULL))
+    {
+      node->metrics.messages_ignored++;
+      return;
+    }
+  /* A removed node takes no further part (PROTOCOL.md, "Membership changes"). */
+  if (node->removed && msg->type != DSM_MSG_CLIENT_REPLY && msg->type != DSM_MSG_REJECT)
     {
       node->metrics.messages_ignored++;
       return;
@@ -517,8 +559,13 @@ dsm_node_step (DsmNode *node, guint64 now_ms, const DsmMessage *msg)
     case DSM_MSG_REJECT:
       if (msg->reason == DSM_REJECT_STALE_EPOCH || msg->reason == DSM_REJECT_LOG_MISMATCH)
         replication_on_reject (node, msg);
+      else if (msg->reason == DSM_REJECT_REMOVED && msg->request_id == 0)
+        members_on_removed_reject (node, msg);
       else
         client_on_reject (node, msg);
+      break;
+    case DSM_MSG_TIMEOUT_NOW:
+      transfer_on_timeout_now (node, msg);
       break;
     case DSM_MSG_CLIENT_REQUEST:
       client_submit (node, msg->request_id, msg->from, &msg->cmd);
@@ -542,7 +589,13 @@ dsm_node_tick (DsmNode *node, guint64 now_ms)
   node_advance_time (node, now_ms);
 
   if (node->role == DSM_ROLE_LEADER)
-    replication_tick (node);
+    {
+      replication_tick (node);
+      if (node->role == DSM_ROLE_LEADER)
+        transfer_tick (node);
+      if (node->role == DSM_ROLE_LEADER)
+        members_tick_leader (node);
+    }
   else
     election_tick (node);
   client_tick (node);
@@ -667,7 +720,11 @@ dsm_node_next_deadline (const DsmNode *node)
   guint64 next = client_next_deadline (node);
 
   if (node->role == DSM_ROLE_LEADER)
-    next = MIN (next, replication_next_deadline (node));
+    {
+      next = MIN (next, replication_next_deadline (node));
+      next = MIN (next, transfer_next_deadline (node));
+      next = MIN (next, members_next_deadline (node));
+    }
   else
     next = MIN (next, node->election_deadline_ms);
   return next;
@@ -768,7 +825,11 @@ dsm_node_get_metrics (DsmNode *node)
   for (guint i = 0; i < node->n_peers; i++)
     if (node->role == DSM_ROLE_LEADER && node->peers[i].reachable)
       reachable++;
-  m->node_count = node->config->n_nodes;
+  m->node_count = dsm_membership_get_n_members (node->membership);
+  m->voters = dsm_membership_get_n_voters (node->membership);
+  m->learners = m->node_count - m->voters;
+  m->removed = node->removed;
+  m->apply_stalled_index = node->stalled_index;
   m->peers_reachable = reachable;
   m->epoch = node->epoch;
   m->commit_index = node->commit_index;
@@ -788,8 +849,11 @@ dsm_node_get_peers (const DsmNode *node, DsmPeerStatus *out, guint n_out)
     {
       const Peer *peer = &node->peers[i];
       gboolean leader = node->role == DSM_ROLE_LEADER;
+      const DsmMember *member = dsm_membership_find (node->membership, peer->id);
       out[i] = (DsmPeerStatus) {
         .id = peer->id,
+        .role = member != NULL ? member->role : DSM_MEMBER_LEARNER,
+        .departing = peer->departing,
         .reachable = leader ? peer->reachable : FALSE,
         .match_index = leader ? peer->match_index : 0,
         .next_index = leader ? peer->next_index : 0,
@@ -809,6 +873,9 @@ static const char *const mutant_names[DSM_MUTANT_N] = {
   [DSM_MUTANT_COMMIT_OLD_EPOCH] = "commit-old-epoch",
   [DSM_MUTANT_FORGET_EPOCH] = "forget-epoch",
   [DSM_MUTANT_ACK_BEFORE_PERSIST] = "ack-before-persist",
+  [DSM_MUTANT_TWO_CHANGES] = "two-changes",
+  [DSM_MUTANT_CONFIG_ON_COMMIT] = "config-on-commit",
+  [DSM_MUTANT_LEARNER_COUNTS] = "learner-counts",
 };
 
 const char *

@@ -9,6 +9,7 @@
 #include "config.h"
 #include "entry.h"
 #include "log.h"
+#include "membership.h"
 #include "message.h"
 #include "metrics.h"
 #include "outbox.h"
@@ -37,7 +38,12 @@ void dsm_durable_state_clear (DsmDurableState *state);
 
 /**
  * dsm_node_new:
- * @config: referenced; must contain @id
+ * @config: referenced.  Its nodes and definitions only bootstrap the
+ *   replicated membership and definitions (every node of a cluster must
+ *   start from the same bootstrap: dsm_config_bootstrap_digest()); @id
+ *   need not be among its nodes: a node joining later starts with empty
+ *   @durable state, follows whichever leader replicates to it, and takes
+ *   part once the log makes it a member.
  * @rng: (transfer full): the node's only source of randomness (election
  *   timeouts); the simulator derives it from the run's seed
  * @durable: (nullable): state persisted before a restart
@@ -65,6 +71,23 @@ void dsm_node_tick (DsmNode *node, guint64 now_ms);
  */
 void dsm_node_submit (DsmNode *node, guint64 now_ms, guint64 request_id,
                       const DsmCommand *cmd);
+
+/**
+ * dsm_node_transfer_leadership:
+ * @target: a voter, or DSM_NODE_NONE for the most up-to-date one
+ *
+ * Hands leadership over (PROTOCOL.md, "Leadership transfer"): the leader
+ * holds new proposals back, brings @target's log up to its own, and tells
+ * it to campaign at once (TimeoutNow).  Events DSM_EVENT_TRANSFER report
+ * the progress; after twice election_timeout_ms_max without a new leader
+ * the leader takes the held proposals and leads on.
+ *
+ * Returns: FALSE with a DSM_CONSENSUS_ERROR when this node is not the
+ * leader (NOT_LEADER), @target is not another voter (NOT_LEADER), or a
+ * transfer is already under way (BUSY).
+ */
+gboolean dsm_node_transfer_leadership (DsmNode *node, guint64 now_ms, DsmNodeId target,
+                                       GError **error);
 
 /* Every persist with seq <= @seq is durable. */
 void dsm_node_persisted (DsmNode *node, guint64 now_ms, guint64 seq);
@@ -124,19 +147,54 @@ const DsmLog *dsm_node_get_log (const DsmNode *node);
 const DsmStore *dsm_node_get_store (const DsmNode *node);
 DsmConfig *dsm_node_get_config (const DsmNode *node);
 
+/**
+ * dsm_node_get_membership:
+ * @index: (out) (optional): the log index of the CONFIG entry it comes from
+ *   (0: the config file's bootstrap)
+ * Returns: (transfer none): the membership this node uses: the latest in
+ *   its log, committed or not (PROTOCOL.md, "Membership changes").  Hosts
+ *   learn peers' addresses from it.  Valid until the next input.
+ */
+DsmMembership *dsm_node_get_membership (const DsmNode *node, guint64 *index);
+
+/* Returns: (transfer none): the membership as of the applied index. */
+DsmMembership *dsm_node_get_committed_membership (const DsmNode *node, guint64 *index);
+
+/* TRUE once the committed membership no longer lists this node (or a
+ * member told it so): it campaigns, votes and serves no more, for good. */
+gboolean dsm_node_is_removed (const DsmNode *node);
+
+/* TRUE when this node is a voter of the membership it uses. */
+gboolean dsm_node_is_voter (const DsmNode *node);
+
+/* The voter a leadership transfer under way targets, or DSM_NODE_NONE. */
+DsmNodeId dsm_node_get_transfer_target (const DsmNode *node);
+
+/**
+ * dsm_node_get_stalled_index:
+ * @reason: (out) (optional) (transfer none): why, when stalled
+ * Returns: 0, or the index of the committed entry this node cannot apply
+ * (PROTOCOL.md, "Entries a node cannot apply"): nothing past it is applied
+ * until the node restarts with a version that can; it never skips one.
+ */
+guint64 dsm_node_get_stalled_index (const DsmNode *node, const char **reason);
+
 /* Metrics with gauges refreshed. (transfer none) */
 const DsmMetrics *dsm_node_get_metrics (DsmNode *node);
 
 /* What the leader knows of one peer (zeros on followers). */
 typedef struct {
   DsmNodeId id;
+  DsmMemberRole role;        /* in the membership this node uses */
+  gboolean departing;        /* removed by a change not yet committed */
   gboolean reachable;
   guint64 match_index;
   guint64 next_index;
   guint64 last_heard_ms;
 } DsmPeerStatus;
 
-/* Fills @out (n_nodes - 1 slots) in config order; returns the count. */
+/* Fills @out with every peer (members but this node, and members being
+ * removed), by id; returns the count.  DSM_MAX_NODES slots always do. */
 guint dsm_node_get_peers (const DsmNode *node, DsmPeerStatus *out, guint n_out);
 
 #ifdef DSM_MUTANTS
@@ -151,6 +209,9 @@ typedef enum {
   DSM_MUTANT_COMMIT_OLD_EPOCH,          /* count replicas of older epochs' entries */
   DSM_MUTANT_FORGET_EPOCH,              /* restart with epoch 0 and no vote */
   DSM_MUTANT_ACK_BEFORE_PERSIST,        /* Ack (and vote) before the fsync */
+  DSM_MUTANT_TWO_CHANGES,               /* membership changes without waiting for the last to commit */
+  DSM_MUTANT_CONFIG_ON_COMMIT,          /* use a configuration only once committed */
+  DSM_MUTANT_LEARNER_COUNTS,            /* count learners' acks towards commits */
   DSM_MUTANT_N,
 } DsmMutant;
 

@@ -70,7 +70,8 @@ typedef struct {
   char *machine;
   char *state;              /* nullable */
   char *requested;          /* nullable */
-  guint64 index;            /* log index of the entry, or the read index */
+  guint64 index;            /* log index of the entry, or the read index; a define's version */
+  DsmNodeId member;         /* a membership change: the node it added (its new id), removed or promoted */
   DsmNodeId leader_hint;
   char *detail;             /* nullable: human-readable reason */
   guint64 latency_ms;       /* submit to reply, virtual or real ms */

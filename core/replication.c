@@ -79,6 +79,8 @@ replication_reset_peers (DsmNode *node)
       peer->acked_hb_seq = 0;
       peer->commit_sent = 0;
       peer->heartbeat_due = TRUE;
+      peer->catch_up_rounds = 0;
+      peer->catch_up_at_ms = node->now_ms;
       snapshot_peer_reset (peer);
     }
 }
@@ -227,10 +229,11 @@ static void
 tick_check_quorum (DsmNode *node)
 {
   guint64 window = node->config->election_timeout_ms_max;
-  guint active = 1;
+  guint active = node_counts (node, node->id) ? 1 : 0;
 
+  /* Voters only: a leader that hears from learners alone has no quorum. */
   for (guint i = 0; i < node->n_peers; i++)
-    if (node->peers[i].last_heard_ms + window >= node->now_ms)
+    if (node->peers[i].voter && node->peers[i].last_heard_ms + window >= node->now_ms)
       active++;
   if (active < node_quorum (node))
     {
@@ -289,15 +292,25 @@ replication_advance_commit (DsmNode *node)
   if (node->role != DSM_ROLE_LEADER)
     return;
 
-  guint64 matches[DSM_MAX_NODES];
+  guint64 matches[2 * DSM_MAX_NODES + 1];
   guint n = 0;
-  /* We count ourselves only for what our own disk holds. */
-  matches[n++] = node->durable_index;
+  guint quorum = node_quorum (node);
+  /* The voters of the latest configuration in our log, committed or not
+   * (PROTOCOL.md, "Membership changes"); ourselves only if one of them,
+   * and only for what our own disk holds. */
+  if (node_counts (node, node->id))
+    matches[n++] = node->durable_index;
   for (guint i = 0; i < node->n_peers; i++)
-    matches[n++] = node->peers[i].match_index;
+    if (node->peers[i].voter)
+      matches[n++] = node->peers[i].match_index;
+  g_assert (n == dsm_membership_get_n_voters (node->membership)
+            || MUTANT (node, DSM_MUTANT_LEARNER_COUNTS) || MUTANT (node, DSM_MUTANT_CONFIG_ON_COMMIT));
+  g_assert (quorum >= 1);
+  if (n < quorum)
+    return;
   qsort (matches, n, sizeof matches[0], compare_desc);
 
-  guint64 index = matches[node_quorum (node) - 1];
+  guint64 index = matches[quorum - 1];
   if (MUTANT (node, DSM_MUTANT_COMMIT_WITHOUT_MAJORITY))
     index = node->durable_index;
   if (index <= node->commit_index)
@@ -316,15 +329,21 @@ guint64
 replication_confirmed_round (const DsmNode *node)
 {
   guint quorum = node_quorum (node);
-  guint64 rounds[DSM_MAX_NODES];
+  guint64 rounds[2 * DSM_MAX_NODES];
+  guint n = 0;
+  /* We confirm every round ourselves, if we are a voter: the other voters
+   * of a quorum must echo it. */
+  guint need = node_counts (node, node->id) ? quorum - 1 : quorum;
 
-  if (quorum <= 1)
+  if (need == 0)
     return node->hb_round;
   for (guint i = 0; i < node->n_peers; i++)
-    rounds[i] = node->peers[i].acked_hb_seq;
-  qsort (rounds, node->n_peers, sizeof rounds[0], compare_desc);
-  /* We confirm every round ourselves: quorum - 1 peers must echo it. */
-  return rounds[quorum - 2];
+    if (node->peers[i].voter)
+      rounds[n++] = node->peers[i].acked_hb_seq;
+  if (n < need)
+    return 0;
+  qsort (rounds, n, sizeof rounds[0], compare_desc);
+  return rounds[need - 1];
 }
 
 /* Any answer in our epoch: the peer is alive and recognises us. */
@@ -375,6 +394,7 @@ replication_on_ack (DsmNode *node, const DsmMessage *msg)
         peer->probing = FALSE;
       peer_inflight_ack (node, peer, msg->match_index);
     }
+  transfer_on_ack (node, peer);
   replication_advance_commit (node);
   client_on_read_confirmed (node, replication_confirmed_round (node));
 }

@@ -237,6 +237,8 @@ install (DsmNode *node, const DsmMessage *msg, GBytes *bytes)
   node->metrics.snapshots_installed++;
   node_event (node, DSM_EVENT_SNAPSHOT, msg->from, msg->last_index, g_bytes_get_size (bytes),
               DSM_REJECT_NONE, NULL);
+  /* The snapshot carries the membership as of its index. */
+  members_on_snapshot_installed (node);
   client_on_snapshot_installed (node);
   return TRUE;
 }
@@ -248,6 +250,14 @@ snapshot_on_chunk (DsmNode *node, const DsmMessage *msg)
   if (!replication_follow_leader (node, msg) || replication_disk_full (node))
     return;
 
+  /* A node stuck on an entry it cannot apply takes no state from others:
+   * it would hold the same entry's effects (PROTOCOL.md, "Entries a node
+   * cannot apply"). */
+  if (node->stalled_index != 0)
+    {
+      node->metrics.messages_ignored++;
+      return;
+    }
   /* Already covered by what we committed: nothing to install. */
   if (msg->last_index <= node->commit_index)
     {

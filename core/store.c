@@ -12,11 +12,13 @@
 #include <string.h>
 
 #include "codec.h"
+#include "definitions.h"
 #include "error.h"
+#include "membership.h"
 
 typedef struct {
   char *name;
-  const DsmMachineDef *def;   /* owned by the config */
+  const DsmMachineDef *def;   /* owned by store->defs: the latest version of its name */
   const char *state;          /* owned by def */
   guint64 index;              /* last entry that changed it */
   guint position;             /* in DsmStore.order */
@@ -34,9 +36,10 @@ typedef struct {
   DsmReplyStatus status;
   DsmRejectReason reason;
   guint64 index;
-  const DsmMachineDef *def;   /* nullable */
+  const DsmMachineDef *def;   /* nullable; owned by store->defs */
   const char *from;           /* owned by def, nullable */
   const char *state;          /* owned by def, nullable */
+  DsmNodeId member;           /* membership changes: the node */
 } SessionResult;
 
 typedef struct {
@@ -48,7 +51,9 @@ typedef struct {
 
 struct _DsmStore {
   DsmConfig *config;
-  const DsmMachineDef *default_def;  /* the config's, looked up once */
+  DsmDefinitions *defs;       /* replicated: the config's, then DEFINE entries' */
+  DsmMembership *membership;  /* replicated: the latest CONFIG entry applied (or the config's) */
+  guint64 membership_index;   /* the entry that set it; 0: the config's bootstrap */
   GHashTable *instances;      /* name -> Instance* */
   GPtrArray *order;           /* Instance*, in creation order: the snapshot's order */
   GHashTable *sessions;       /* client_id -> Session* */
@@ -106,7 +111,8 @@ dsm_store_new (DsmConfig *config)
   DsmStore *store = g_new0 (DsmStore, 1);
 
   store->config = dsm_config_ref (config);
-  store->default_def = dsm_config_find_definition (config, config->default_definition);
+  store->defs = dsm_definitions_new_bootstrap (config);
+  store->membership = dsm_membership_new_bootstrap (config);
   store->instances = instances_new ();
   store->order = g_ptr_array_new ();
   store->sessions = sessions_new ();
@@ -123,6 +129,8 @@ dsm_store_free (DsmStore *store)
   g_hash_table_unref (store->instances);
   g_ptr_array_unref (store->order);
   g_hash_table_unref (store->sessions);
+  dsm_definitions_free (store->defs);
+  dsm_membership_unref (store->membership);
   dsm_config_unref (store->config);
   g_free (store);
 }
@@ -145,6 +153,17 @@ dsm_store_get_n_machines (const DsmStore *store)
   return g_hash_table_size (store->instances);
 }
 
+/* The config names the default definition; its latest version applies. */
+static const DsmMachineDef *
+store_default_def (const DsmStore *store)
+{
+  const DsmMachineDef *def = dsm_definitions_find (store->defs, store->config->default_definition, NULL);
+
+  /* The config checked that it exists, and definitions are never dropped. */
+  g_assert (def != NULL);
+  return def;
+}
+
 /* The definition a command uses: the one it names, else the instance's,
  * else the config's default. */
 static const DsmMachineDef *
@@ -155,9 +174,9 @@ validate_find_definition (const DsmStore *store, const DsmCommand *cmd,
   if (cmd->definition == NULL)
     return instance_def != NULL
                ? instance_def
-               : store->default_def;
+               : store_default_def (store);
 
-  const DsmMachineDef *def = dsm_config_find_definition (store->config, cmd->definition);
+  const DsmMachineDef *def = dsm_definitions_find (store->defs, cmd->definition, NULL);
   if (def == NULL)
     {
       *reason = DSM_REJECT_BAD_REQUEST;
@@ -212,7 +231,14 @@ dsm_store_check (const DsmStore *store, const DsmCommand *cmd, DsmRejectReason *
   const DsmMachineDef *def;
   const Instance *instance;
 
-  g_return_val_if_fail (store != NULL && cmd != NULL && cmd->machine != NULL, FALSE);
+  g_return_val_if_fail (store != NULL && cmd != NULL, FALSE);
+  if (cmd->op == DSM_OP_DEFINE)
+    {
+      g_autoptr(DsmMachineDef) parsed = dsm_definitions_parse_spec (cmd->definition, cmd->spec, error);
+      *reason = DSM_REJECT_BAD_REQUEST;
+      return parsed != NULL && dsm_definitions_check_update (store->defs, parsed, error);
+    }
+  g_return_val_if_fail (cmd->machine != NULL, FALSE);
   return validate_static (store, cmd, reason, &def, &instance, error);
 }
 
@@ -288,6 +314,7 @@ result_from_session (const SessionResult *r, DsmApplyResult *result)
   result->def = r->def != NULL ? dsm_machine_def_ref ((DsmMachineDef *) r->def) : NULL;
   result->from = r->from;
   result->state = r->state;
+  result->member = r->member;
 }
 
 gboolean
@@ -348,6 +375,7 @@ apply_record_session (DsmStore *store, const char *client_id, guint64 seq,
     .def = result->def,
     .from = result->from,
     .state = result->state,
+    .member = result->member,
   };
   guint at = session->results->len;
   while (at > 0 && g_array_index (session->results, SessionResult, at - 1).seq > seq)
@@ -407,10 +435,54 @@ apply_transition (DsmStore *store, const DsmEntry *entry, DsmApplyResult *result
   result->state = to;
 }
 
-void
-dsm_store_apply (DsmStore *store, const DsmEntry *entry, DsmApplyResult *result)
+/* Points the instances of a redefined machine at its new version (which
+ * keeps all their states: dsm_definitions_check_update()). */
+static void
+apply_define_instances (DsmStore *store, const DsmMachineDef *def)
 {
-  g_return_if_fail (store != NULL && entry != NULL && result != NULL);
+  const char *name = dsm_machine_def_get_name (def);
+
+  for (guint i = 0; i < store->order->len; i++)
+    {
+      Instance *instance = store->order->pdata[i];
+      if (strcmp (dsm_machine_def_get_name (instance->def), name) != 0)
+        continue;
+      const char *state = dsm_machine_def_lookup_state (def, instance->state);
+      g_assert (state != NULL);
+      instance->def = def;
+      instance->state = state;
+    }
+}
+
+/* A definition through the log.  Its text was validated when proposed;
+ * a node whose validator still refuses it cannot apply it (FALSE): that is
+ * not a verdict every node shares, so it must not be turned into one. */
+static gboolean
+apply_define (DsmStore *store, const DsmEntry *entry, DsmApplyResult *result, GError **error)
+{
+  const DsmCommand *cmd = &entry->cmd;
+  g_autoptr(GError) refused = NULL;
+  g_autoptr(DsmMachineDef) def = dsm_definitions_parse_spec (cmd->definition, cmd->spec, error);
+
+  if (def == NULL)
+    return FALSE;
+  if (!dsm_definitions_check_update (store->defs, def, &refused))
+    {
+      /* A verdict on the applied prefix, the same on every node. */
+      result->status = DSM_REPLY_REJECTED;
+      result->reason = DSM_REJECT_BAD_REQUEST;
+      return TRUE;
+    }
+  dsm_definitions_set (store->defs, def, entry->index);
+  apply_define_instances (store, def);
+  result->def = dsm_machine_def_ref (def);
+  return TRUE;
+}
+
+gboolean
+dsm_store_apply (DsmStore *store, const DsmEntry *entry, DsmApplyResult *result, GError **error)
+{
+  g_return_val_if_fail (store != NULL && entry != NULL && result != NULL, FALSE);
   g_assert (entry->index == store->applied_index + 1);
 
   memset (result, 0, sizeof *result);
@@ -418,29 +490,69 @@ dsm_store_apply (DsmStore *store, const DsmEntry *entry, DsmApplyResult *result)
   result->epoch = entry->epoch;
   result->result_index = entry->index;
   result->status = DSM_REPLY_OK;
-  store->applied_index = entry->index;
-  store->applied_epoch = entry->epoch;
   if (entry->kind == DSM_ENTRY_NOOP)
-    return;
+    {
+      store->applied_index = entry->index;
+      store->applied_epoch = entry->epoch;
+      return TRUE;
+    }
 
   const DsmCommand *cmd = &entry->cmd;
+  if (entry->kind == DSM_ENTRY_CONFIG)
+    {
+      /* The membership took effect when the entry was appended (the node
+       * uses its log's latest); the store keeps the committed one, for
+       * snapshots.  Always, even for a retried (client, seq): the entry
+       * is the configuration from here on. */
+      g_assert (entry->membership != NULL);
+      g_assert (dsm_membership_voter_difference (store->membership, entry->membership) <= 1);
+      dsm_membership_unref (store->membership);
+      store->membership = dsm_membership_ref (entry->membership);
+      store->membership_index = entry->index;
+      result->member = cmd->node;
+    }
   if (cmd->client_id != NULL)
     {
       gboolean stale = FALSE;
       if (dsm_store_lookup_session (store, cmd->client_id, cmd->seq, result, &stale))
-        return;
+        goto applied;
       if (stale)
         {
           /* Too old to tell whether it already took effect: refuse to
            * apply it a second time, and say the outcome is unknown. */
           result->status = DSM_REPLY_UNKNOWN;
           result->reason = DSM_REJECT_STALE_REQUEST;
-          return;
+          goto applied;
         }
     }
-  apply_transition (store, entry, result);
+  if (cmd->op == DSM_OP_DEFINE)
+    {
+      if (!apply_define (store, entry, result, error))
+        return FALSE; /* not applied: applied_index stays */
+    }
+  else if (entry->kind == DSM_ENTRY_COMMAND)
+    apply_transition (store, entry, result);
   if (cmd->client_id != NULL)
     apply_record_session (store, cmd->client_id, cmd->seq, result);
+
+applied:
+  store->applied_index = entry->index;
+  store->applied_epoch = entry->epoch;
+  return TRUE;
+}
+
+DsmMembership *
+dsm_store_get_membership (const DsmStore *store, guint64 *index)
+{
+  if (index != NULL)
+    *index = store->membership_index;
+  return store->membership;
+}
+
+const DsmDefinitions *
+dsm_store_get_definitions (const DsmStore *store)
+{
+  return store->defs;
 }
 
 const char *
@@ -452,13 +564,13 @@ dsm_store_read (const DsmStore *store, const char *machine, const char *definiti
 
   if (definition != NULL)
     {
-      def = dsm_config_find_definition (store->config, definition);
+      def = dsm_definitions_find (store->defs, definition, NULL);
       if (def == NULL || (instance != NULL && instance->def != def))
         return NULL;
     }
   else
     def = instance != NULL ? instance->def
-                           : store->default_def;
+                           : store_default_def (store);
   if (def_out != NULL)
     *def_out = def;
   return instance != NULL ? instance->state : dsm_machine_def_get_initial (def);
@@ -510,6 +622,11 @@ snapshot_write_result (GString *out, const SessionResult *r)
       g_string_append (out, ",\"state\":");
       dsm_codec_write_string (out, r->state);
     }
+  if (r->member != DSM_NODE_NONE)
+    {
+      g_string_append (out, ",\"member\":");
+      dsm_codec_write_uint (out, r->member);
+    }
   g_string_append_c (out, '}');
 }
 
@@ -522,11 +639,17 @@ snapshot_write_result (GString *out, const SessionResult *r)
  * slice every few ms (snapshot.c) and the apply path keeps the
  * begin-time values of instances the snapshot has not reached yet. */
 
+/* The replicated configuration comes first: the membership in force at
+ * the applied index and the definitions with their versions. */
 static void
 snapshot_write_header (GString *out, const DsmStore *store)
 {
-  g_string_append_printf (out, "{\"format\":\"dsm-store-1\",\"applied_index\":%" G_GUINT64_FORMAT ",\"applied_epoch\":%" G_GUINT64_FORMAT ",\"machines\":[",
-                          store->applied_index, store->applied_epoch);
+  g_string_append_printf (out, "{\"format\":\"dsm-store-2\",\"applied_index\":%" G_GUINT64_FORMAT ",\"applied_epoch\":%" G_GUINT64_FORMAT ",\"membership_index\":%" G_GUINT64_FORMAT ",\"membership\":",
+                          store->applied_index, store->applied_epoch, store->membership_index);
+  dsm_membership_write_json (out, store->membership);
+  g_string_append (out, ",\"definitions\":");
+  dsm_definitions_write_json (out, store->defs);
+  g_string_append (out, ",\"machines\":[");
 }
 
 /* Instance @position with @state and @index (its own, or saved). */
@@ -741,15 +864,15 @@ restore_get_object (JsonArray *array, guint i, const char *where, GError **error
 
 /* Resolves a definition name and, optionally, a state of it. */
 static gboolean
-restore_resolve (const DsmStore *store, const char *where, const char *def_name,
+restore_resolve (const DsmDefinitions *defs, const char *where, const char *def_name,
                  const char *state_name, const DsmMachineDef **def, const char **state,
                  GError **error)
 {
-  *def = dsm_config_find_definition (store->config, def_name);
+  *def = dsm_definitions_find (defs, def_name, NULL);
   if (*def == NULL)
     {
       g_set_error (error, DSM_MACHINE_ERROR, DSM_MACHINE_ERROR_CORRUPT,
-                   "snapshot %s: no definition named \"%s\" in this config", where, def_name);
+                   "snapshot %s: no definition named \"%s\"", where, def_name);
       return FALSE;
     }
   if (state_name == NULL)
@@ -765,7 +888,7 @@ restore_resolve (const DsmStore *store, const char *where, const char *def_name,
 }
 
 static gboolean
-restore_machines (const DsmStore *store, JsonArray *machines, GHashTable *instances,
+restore_machines (const DsmDefinitions *defs, JsonArray *machines, GHashTable *instances,
                   GPtrArray *order, GError **error)
 {
   for (guint i = 0; i < json_array_get_length (machines); i++)
@@ -781,7 +904,7 @@ restore_machines (const DsmStore *store, JsonArray *machines, GHashTable *instan
       const DsmMachineDef *def = NULL;
       const char *state = NULL;
       if (state_name == NULL || !restore_get_uint (obj, "index", where, &index, error)
-          || !restore_resolve (store, where, def_name, state_name, &def, &state, error))
+          || !restore_resolve (defs, where, def_name, state_name, &def, &state, error))
         return FALSE;
       if (g_hash_table_contains (instances, name))
         {
@@ -802,7 +925,7 @@ restore_machines (const DsmStore *store, JsonArray *machines, GHashTable *instan
 }
 
 static gboolean
-restore_result (const DsmStore *store, JsonObject *obj, const char *where,
+restore_result (const DsmDefinitions *defs, JsonObject *obj, const char *where,
                 SessionResult *r, GError **error)
 {
   const char *status = restore_get_string (obj, "status", where, FALSE, error);
@@ -816,6 +939,19 @@ restore_result (const DsmStore *store, JsonObject *obj, const char *where,
       g_set_error (error, DSM_MACHINE_ERROR, DSM_MACHINE_ERROR_CORRUPT,
                    "snapshot %s: bad status \"%s\" or reason \"%s\"", where, status, reason);
       return FALSE;
+    }
+  if (json_object_has_member (obj, "member"))
+    {
+      guint64 member = 0;
+      if (!restore_get_uint (obj, "member", where, &member, error))
+        return FALSE;
+      if (member > G_MAXUINT32)
+        {
+          g_set_error (error, DSM_MACHINE_ERROR, DSM_MACHINE_ERROR_CORRUPT,
+                       "snapshot %s.member: not a node id", where);
+          return FALSE;
+        }
+      r->member = (DsmNodeId) member;
     }
   GError *local = NULL;
   const char *def_name = restore_get_string (obj, "definition", where, TRUE, &local);
@@ -832,13 +968,13 @@ restore_result (const DsmStore *store, JsonObject *obj, const char *where,
            : (g_set_error (error, DSM_MACHINE_ERROR, DSM_MACHINE_ERROR_CORRUPT,
                            "snapshot %s: states without a definition", where),
               FALSE);
-  return restore_resolve (store, where, def_name, from, &r->def, &r->from, error)
-         && restore_resolve (store, where, def_name, state, &r->def, &r->state, error);
+  return restore_resolve (defs, where, def_name, from, &r->def, &r->from, error)
+         && restore_resolve (defs, where, def_name, state, &r->def, &r->state, error);
 }
 
 static gboolean
-restore_sessions (const DsmStore *store, JsonArray *sessions, GHashTable *table,
-                  GQueue *lru, GError **error)
+restore_sessions (const DsmStore *store, const DsmDefinitions *defs, JsonArray *sessions,
+                  GHashTable *table, GQueue *lru, GError **error)
 {
   for (guint i = 0; i < json_array_get_length (sessions); i++)
     {
@@ -871,7 +1007,7 @@ restore_sessions (const DsmStore *store, JsonArray *sessions, GHashTable *table,
           g_autofree char *rwhere = g_strdup_printf ("%s.results[%u]", where, j);
           SessionResult r = { 0 };
           JsonObject *robj = restore_get_object (results, j, rwhere, error);
-          if (robj == NULL || !restore_result (store, robj, rwhere, &r, error))
+          if (robj == NULL || !restore_result (defs, robj, rwhere, &r, error))
             return FALSE;
           if (j > 0 && r.seq <= g_array_index (session->results, SessionResult, j - 1).seq)
             {
@@ -906,14 +1042,17 @@ dsm_store_restore (DsmStore *store, GBytes *snapshot, GError **error)
   const char *format = restore_get_string (obj, "format", "", FALSE, error);
   if (format == NULL)
     return FALSE;
-  if (strcmp (format, "dsm-store-1") != 0)
+  /* dsm-store-1 came before membership and definitions were replicated:
+   * its store had the config's. */
+  gboolean v1 = strcmp (format, "dsm-store-1") == 0;
+  if (!v1 && strcmp (format, "dsm-store-2") != 0)
     {
       g_set_error (error, DSM_MACHINE_ERROR, DSM_MACHINE_ERROR_CORRUPT,
                    "snapshot .format: unknown format \"%s\"", format);
       return FALSE;
     }
 
-  guint64 applied_index = 0, applied_epoch = 0;
+  guint64 applied_index = 0, applied_epoch = 0, membership_index = 0;
   JsonArray *machines = NULL, *sessions = NULL;
   if (!restore_get_uint (obj, "applied_index", "", &applied_index, error)
       || !restore_get_uint (obj, "applied_epoch", "", &applied_epoch, error)
@@ -921,14 +1060,56 @@ dsm_store_restore (DsmStore *store, GBytes *snapshot, GError **error)
       || (sessions = restore_get_array (obj, "sessions", "", error)) == NULL)
     return FALSE;
 
+  g_autoptr(DsmDefinitions) defs = NULL;
+  g_autoptr(DsmMembership) membership = NULL;
+  if (v1)
+    {
+      defs = dsm_definitions_new_bootstrap (store->config);
+      membership = dsm_membership_new_bootstrap (store->config);
+    }
+  else
+    {
+      g_autoptr(GError) local = NULL;
+      JsonNode *member = json_object_get_member (obj, "membership");
+      if (!restore_get_uint (obj, "membership_index", "", &membership_index, error))
+        return FALSE;
+      if (member == NULL || (membership = dsm_membership_from_json (member, "membership", &local)) == NULL)
+        {
+          g_set_error (error, DSM_MACHINE_ERROR, DSM_MACHINE_ERROR_CORRUPT, "snapshot .membership: %s",
+                       local != NULL ? local->message : "missing");
+          return FALSE;
+        }
+      defs = dsm_definitions_from_json (json_object_get_member (obj, "definitions"), "definitions", error);
+      if (defs == NULL)
+        return FALSE;
+      if (dsm_definitions_find (defs, store->config->default_definition, NULL) == NULL)
+        {
+          g_set_error (error, DSM_MACHINE_ERROR, DSM_MACHINE_ERROR_CORRUPT,
+                       "snapshot .definitions: no \"%s\", the config's default definition",
+                       store->config->default_definition);
+          return FALSE;
+        }
+    }
+  if (membership_index > applied_index)
+    {
+      g_set_error (error, DSM_MACHINE_ERROR, DSM_MACHINE_ERROR_CORRUPT,
+                   "snapshot .membership_index: past the applied index");
+      return FALSE;
+    }
+
   g_autoptr(GHashTable) instances = instances_new ();
   g_autoptr(GPtrArray) order = g_ptr_array_new ();
   g_autoptr(GHashTable) table = sessions_new ();
   GQueue lru = G_QUEUE_INIT;
-  if (!restore_machines (store, machines, instances, order, error)
-      || !restore_sessions (store, sessions, table, &lru, error))
+  if (!restore_machines (defs, machines, instances, order, error)
+      || !restore_sessions (store, defs, sessions, table, &lru, error))
     return FALSE; /* the tables free what was built; lru links live in them */
 
+  dsm_definitions_free (store->defs);
+  store->defs = g_steal_pointer (&defs);
+  dsm_membership_unref (store->membership);
+  store->membership = g_steal_pointer (&membership);
+  store->membership_index = membership_index;
   g_hash_table_unref (store->instances);
   g_ptr_array_unref (store->order);
   g_hash_table_unref (store->sessions);

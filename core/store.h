@@ -9,8 +9,10 @@
 #include <glib.h>
 
 #include "config.h"
+#include "definitions.h"
 #include "entry.h"
 #include "machine.h"
+#include "membership.h"
 #include "types.h"
 
 G_BEGIN_DECLS
@@ -32,6 +34,7 @@ typedef struct {
   DsmMachineDef *def;         /* nullable: NOOP entries, unknown definitions */
   const char *from;           /* state before (nullable) */
   const char *state;          /* state after (== from when rejected) */
+  DsmNodeId member;           /* a membership change: the node it added, removed or promoted */
 } DsmApplyResult;
 
 void dsm_apply_result_clear (DsmApplyResult *result);
@@ -48,9 +51,12 @@ void dsm_store_free (DsmStore *store);
  * dsm_store_check:
  * Checks what can be known of @cmd without its machine's current state:
  * the definition exists, an existing instance has that definition, the
- * named states exist.  Instances and their definitions never change once
- * created, so a node may refuse such a command at once and the refusal
- * stays true (PROTOCOL.md, "Validation").
+ * named states exist.  An instance's definition never changes name, and a
+ * newer version keeps every state, so a node may refuse such a command at
+ * once (PROTOCOL.md, "Validation").  A DEFINE is checked whole: its text
+ * parses into a valid definition of that name, which may replace the
+ * current version (dsm_definitions_check_update()).  Membership commands
+ * are the node's to check, not the store's.
  *
  * Returns: FALSE with @reason BAD_REQUEST and a DSM_MACHINE_ERROR.
  */
@@ -80,8 +86,27 @@ gboolean dsm_store_validate (const DsmStore *store, const DsmCommand *cmd,
  * filling @result.  Commands are validated again here, so an entry that
  * became illegal while it waited is rejected identically on every node;
  * a (client, seq) seen before repeats its first outcome without effect.
+ * A CONFIG entry becomes the committed membership; a DEFINE the latest
+ * version of its definition (version = the entry's index).
+ *
+ * Returns: FALSE, with nothing applied and @error saying why, when this
+ * node cannot interpret @entry at all (a definition its validator refuses:
+ * impossible when every node runs the same validator as the leader that
+ * proposed it).  The caller must stop applying there, never skip
+ * (PROTOCOL.md, "Entries a node cannot apply").
  */
-void dsm_store_apply (DsmStore *store, const DsmEntry *entry, DsmApplyResult *result);
+gboolean dsm_store_apply (DsmStore *store, const DsmEntry *entry, DsmApplyResult *result,
+                          GError **error);
+
+/**
+ * dsm_store_get_membership:
+ * @index: (out) (optional): the CONFIG entry that set it (0: the config's)
+ * Returns: (transfer none): the membership as of the applied index.
+ */
+DsmMembership *dsm_store_get_membership (const DsmStore *store, guint64 *index);
+
+/* Returns: (transfer none): the definitions as of the applied index. */
+const DsmDefinitions *dsm_store_get_definitions (const DsmStore *store);
 
 /**
  * dsm_store_lookup_session:

@@ -28,6 +28,8 @@ static const char *const reject_names[DSM_REJECT_N_REASONS] = {
   [DSM_REJECT_OVERLOADED] = "overloaded",
   [DSM_REJECT_STALE_REQUEST] = "stale_request",
   [DSM_REJECT_NO_SPACE] = "no_space",
+  [DSM_REJECT_CHANGE_IN_PROGRESS] = "change_in_progress",
+  [DSM_REJECT_REMOVED] = "removed",
 };
 
 const char *

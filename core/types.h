@@ -35,6 +35,8 @@ typedef enum {
   DSM_REJECT_OVERLOADED,         /* a bounded queue is full; nothing was accepted */
   DSM_REJECT_STALE_REQUEST,      /* a client sequence older than the session remembers */
   DSM_REJECT_NO_SPACE,           /* the node's disk is full: it takes no writes (nothing was accepted) */
+  DSM_REJECT_CHANGE_IN_PROGRESS, /* a membership change or leadership transfer is under way: retry */
+  DSM_REJECT_REMOVED,            /* to a node: you were removed from the cluster */
   DSM_REJECT_N_REASONS,
 } DsmRejectReason;
 

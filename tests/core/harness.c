@@ -52,7 +52,7 @@ harness_new (guint n, guint64 seed, DsmConfig *config)
 void
 harness_free (Harness *h)
 {
-  for (guint id = 1; id <= h->n; id++)
+  for (guint id = 1; id <= HARNESS_MAX; id++)
     {
       dsm_node_free (h->nodes[id]);
       dsm_durable_state_clear (&h->durable[id]);
@@ -319,6 +319,34 @@ void
 harness_crash (Harness *h, DsmNodeId id)
 {
   g_clear_pointer (&h->nodes[id], dsm_node_free);
+}
+
+void
+harness_add_node (Harness *h, DsmNodeId id)
+{
+  g_assert (id >= 1 && id <= HARNESS_MAX);
+  g_assert (h->nodes[id] == NULL);
+  dsm_durable_state_clear (&h->durable[id]);
+  h->n = MAX (h->n, id);
+  h->nodes[id] = harness_make_node (h, id);
+}
+
+void
+harness_wipe (Harness *h, DsmNodeId id)
+{
+  harness_crash (h, id);
+  dsm_durable_state_clear (&h->durable[id]);
+}
+
+void
+harness_deliver (Harness *h, DsmMessage *msg)
+{
+  DsmNodeId to = msg->to;
+
+  g_assert (h->nodes[to] != NULL);
+  dsm_node_step (h->nodes[to], h->now_ms, msg);
+  dsm_message_unref (msg);
+  process (h, to);
 }
 
 void

@@ -73,6 +73,16 @@ void harness_heal (Harness *h);
 void harness_crash (Harness *h, DsmNodeId id);
 void harness_restart (Harness *h, DsmNodeId id);
 
+/* Starts node @id (at most HARNESS_MAX) with no durable state: a node
+ * joining the cluster, or one replacing a dead one under a fresh id. */
+void harness_add_node (Harness *h, DsmNodeId id);
+
+/* Crashes @id and forgets its disk. */
+void harness_wipe (Harness *h, DsmNodeId id);
+
+/* Hands @msg (transfer full) to its addressee now and moves its output. */
+void harness_deliver (Harness *h, DsmMessage *msg);
+
 /* TRUE when every live node applied up to @index. */
 gboolean harness_all_applied (Harness *h, guint64 index);
 

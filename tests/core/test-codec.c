@@ -466,7 +466,7 @@ test_entry_decode_refuses (void)
     { "{\"index\":1,\"epoch\":1,\"kind\":\"command\",\"op\":\"read\",\"machine\":\"\"}",
       DSM_CODEC_ERROR_INVALID, "entry.machine: empty name" },
     { "{\"index\":1,\"epoch\":1,\"kind\":\"other\"}", DSM_CODEC_ERROR_TYPE,
-      "entry.kind: expected \"noop\" or \"command\"" },
+      "entry.kind: expected \"noop\", \"command\" or \"config\"" },
     { "{\"index\":1,\"kind\":\"noop\"}", DSM_CODEC_ERROR_MISSING,
       "entry.epoch: required field missing" },
     { "[]", DSM_CODEC_ERROR_TYPE, "entry: expected an object, found array" },

@@ -11,7 +11,7 @@ test_type_names_round_trip (void)
 {
   static const char *const names[] = {
     "vote_request", "vote", "proposal", "ack", "commit", "reject",
-    "client_request", "client_reply", "snapshot",
+    "client_request", "client_reply", "snapshot", "timeout_now",
   };
 
   g_test_summary ("Every type has its wire name, and the name maps back to the type.");

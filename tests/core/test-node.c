@@ -20,9 +20,9 @@ test_restart_restores_durable_state (void)
   g_test_summary ("A restarted node gets back its epoch, vote, snapshot and the log after it, "
                   "and commits exactly up to the snapshot: a vote survives restarts, and "
                   "entries past the snapshot are learned committed again from the leader.");
-  dsm_store_apply (store, noop, &result);
+  g_assert_true (dsm_store_apply (store, noop, &result, NULL));
   dsm_apply_result_clear (&result);
-  dsm_store_apply (store, running, &result);
+  g_assert_true (dsm_store_apply (store, running, &result, NULL));
   dsm_apply_result_clear (&result);
 
   DsmDurableState durable = {

@@ -57,7 +57,7 @@ source_init (Source *src, DsmConfig *config)
   for (guint i = 0; i < G_N_ELEMENTS (entries); i++)
     {
       DsmApplyResult result;
-      dsm_store_apply (src->store, entries[i], &result);
+      g_assert_true (dsm_store_apply (src->store, entries[i], &result, NULL));
       g_assert_cmpint (result.status, ==, DSM_REPLY_OK);
       dsm_apply_result_clear (&result);
     }
@@ -233,7 +233,7 @@ test_store_range_survives_restore (void)
     {
       g_autoptr(DsmEntry) entry = rig_command_entry (i + 1, 1, names[i], i < 3 ? "Running" : "Stopped");
       DsmApplyResult result;
-      dsm_store_apply (store, entry, &result);
+      g_assert_true (dsm_store_apply (store, entry, &result, NULL));
       dsm_apply_result_clear (&result);
     }
   g_autofree char *all = store_range (store, 0, 100, &visited);
@@ -267,7 +267,7 @@ apply_next (DsmStore *store, guint64 index, guint k, guint *states, const char *
   g_autoptr(DsmEntry) entry = dsm_entry_new (index, 1, DSM_ENTRY_COMMAND, &cmd);
   DsmApplyResult result;
 
-  dsm_store_apply (store, entry, &result);
+  g_assert_true (dsm_store_apply (store, entry, &result, NULL));
   g_assert_cmpint (result.status, ==, DSM_REPLY_OK);
   dsm_apply_result_clear (&result);
   states[k] = (states[k] + 1) % 3;

@@ -64,6 +64,7 @@ sample_message (DsmMessageType type)
       msg->pre_vote = TRUE;
       msg->last_index = 41;
       msg->last_epoch = 6;
+      msg->transfer = TRUE;
       break;
     case DSM_MSG_VOTE:
       msg->pre_vote = TRUE;
@@ -106,6 +107,7 @@ sample_message (DsmMessageType type)
       msg->reason = DSM_REJECT_INVALID_TRANSITION;
       msg->index = 12;
       msg->leader_hint = 2;
+      msg->member = 4;
       sample_command_init (&msg->cmd, DSM_OP_TRANSITION);
       msg->state = g_strdup ("Init");
       msg->detail = g_strdup ("Init -> Running ✓ is not allowed");
@@ -116,6 +118,8 @@ sample_message (DsmMessageType type)
       msg->snapshot_offset = 65536;
       msg->data = sample_data (1000);
       msg->done = TRUE;
+      break;
+    case DSM_MSG_TIMEOUT_NOW:
       break;
     case DSM_MSG_N_TYPES:
     default:

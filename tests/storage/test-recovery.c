@@ -549,7 +549,7 @@ test_node_restarts_from_recovered_state (Fixture *f, gconstpointer data)
     {
       DsmApplyResult result = { 0 };
 
-      dsm_store_apply (store, entries[i], &result);
+      g_assert_true (dsm_store_apply (store, entries[i], &result, NULL));
       dsm_apply_result_clear (&result);
     }
   snapshot = dsm_store_snapshot (store);
