@@ -174,12 +174,18 @@ dsm_definitions_set (DsmDefinitions *defs, DsmMachineDef *def, guint64 version)
   slot->version = version;
 }
 
+static char *
+def_text (const DsmMachineDef *def)
+{
+  g_autoptr(JsonNode) node = dsm_machine_def_to_json (def);
+  return json_to_string (node, FALSE);
+}
+
 static void
 write_one (const DsmMachineDef *def, guint64 version, gpointer user_data)
 {
   GString *out = user_data;
-  g_autoptr(JsonNode) node = dsm_machine_def_to_json (def);
-  g_autofree char *text = json_to_string (node, FALSE);
+  g_autofree char *text = def_text (def);
 
   if (out->str[out->len - 1] != '[')
     g_string_append_c (out, ',');
@@ -213,8 +219,26 @@ corrupt (GError **error, const char *where, const char *format, ...)
   return FALSE;
 }
 
+/* A restored definition equal to the config's is the config's object:
+ * definitions the config bootstrapped then keep one identity for the
+ * whole life of the config, whatever snapshots come and go. */
+static DsmMachineDef *
+read_one_intern (const DsmConfig *config, DsmMachineDef *def)
+{
+  const DsmMachineDef *known = config != NULL ? dsm_config_find_definition (config, dsm_machine_def_get_name (def))
+                                              : NULL;
+  if (known == NULL)
+    return def;
+  g_autofree char *a = def_text (def);
+  g_autofree char *b = def_text (known);
+  if (strcmp (a, b) != 0)
+    return def;
+  dsm_machine_def_unref (def);
+  return dsm_machine_def_ref ((DsmMachineDef *) known);
+}
+
 static gboolean
-read_one (DsmDefinitions *defs, JsonNode *node, const char *where, GError **error)
+read_one (DsmDefinitions *defs, const DsmConfig *config, JsonNode *node, const char *where, GError **error)
 {
   if (!JSON_NODE_HOLDS_OBJECT (node))
     return corrupt (error, where, "expected an object");
@@ -234,6 +258,7 @@ read_one (DsmDefinitions *defs, JsonNode *node, const char *where, GError **erro
                                                              json_node_get_string (spec), &local);
   if (def == NULL)
     return corrupt (error, where, "%s", local->message);
+  def = read_one_intern (config, g_steal_pointer (&def));
   if (dsm_definitions_find (defs, dsm_machine_def_get_name (def), NULL) != NULL)
     return corrupt (error, where, "definition \"%.128s\" listed twice", dsm_machine_def_get_name (def));
   dsm_definitions_set (defs, def, (guint64) json_node_get_int (version));
@@ -241,7 +266,7 @@ read_one (DsmDefinitions *defs, JsonNode *node, const char *where, GError **erro
 }
 
 DsmDefinitions *
-dsm_definitions_from_json (JsonNode *node, const char *where, GError **error)
+dsm_definitions_from_json (JsonNode *node, const char *where, const DsmConfig *config, GError **error)
 {
   g_autoptr(DsmDefinitions) defs = dsm_definitions_new ();
 
@@ -254,7 +279,7 @@ dsm_definitions_from_json (JsonNode *node, const char *where, GError **error)
   for (guint i = 0; i < json_array_get_length (array); i++)
     {
       g_autofree char *at = g_strdup_printf ("%s[%u]", where, i);
-      if (!read_one (defs, json_array_get_element (array, i), at, error))
+      if (!read_one (defs, config, json_array_get_element (array, i), at, error))
         return NULL;
     }
   if (dsm_definitions_find (defs, DSM_MACHINE_LIFECYCLE, NULL) == NULL)

@@ -68,9 +68,12 @@ void dsm_definitions_set (DsmDefinitions *defs, DsmMachineDef *def, guint64 vers
  * the definition's JSON text. */
 void dsm_definitions_write_json (GString *out, const DsmDefinitions *defs);
 
-/* Reads what dsm_definitions_write_json() wrote.  Errors are
+/* Reads what dsm_definitions_write_json() wrote.  A definition equal to
+ * one of @config's (nullable) is that very object, so pointers into the
+ * config's definitions stay valid across restores.  Errors are
  * DSM_MACHINE_ERROR_CORRUPT naming @where's element. */
-DsmDefinitions *dsm_definitions_from_json (JsonNode *node, const char *where, GError **error);
+DsmDefinitions *dsm_definitions_from_json (JsonNode *node, const char *where, const DsmConfig *config,
+                                           GError **error);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (DsmDefinitions, dsm_definitions_free)
 

@@ -1079,7 +1079,8 @@ dsm_store_restore (DsmStore *store, GBytes *snapshot, GError **error)
                        local != NULL ? local->message : "missing");
           return FALSE;
         }
-      defs = dsm_definitions_from_json (json_object_get_member (obj, "definitions"), "definitions", error);
+      defs = dsm_definitions_from_json (json_object_get_member (obj, "definitions"), "definitions",
+                                        store->config, error);
       if (defs == NULL)
         return FALSE;
       if (dsm_definitions_find (defs, store->config->default_definition, NULL) == NULL)
