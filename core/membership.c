@@ -7,6 +7,7 @@
 
 #include "codec.h"
 #include "error.h"
+#include "json.h"
 
 G_DEFINE_QUARK (dsm-membership-error-quark, dsm_membership_error)
 
@@ -21,6 +22,7 @@ static const char *const role_names[] = {
   [DSM_MEMBER_VOTER] = "voter",
   [DSM_MEMBER_LEARNER] = "learner",
 };
+static const char *const role_names_list[] = { "voter", "learner", NULL };
 
 const char *
 dsm_member_role_to_string (DsmMemberRole role)
@@ -425,64 +427,23 @@ dsm_membership_write_json (GString *out, const DsmMembership *membership)
   g_string_append (out, "]}");
 }
 
-static gboolean G_GNUC_PRINTF (3, 4)
-read_fail (GError **error, const char *where, const char *format, ...)
-{
-  va_list args;
-  g_autofree char *what = NULL;
-
-  va_start (args, format);
-  what = g_strdup_vprintf (format, args);
-  va_end (args);
-  g_set_error (error, DSM_CODEC_ERROR, DSM_CODEC_ERROR_TYPE, "%s%s", where, what);
-  return FALSE;
-}
+static const char *const member_keys[] = { "id", "role", "peer_address", "client_address", NULL };
+static const char *const membership_keys[] = { "next_id", "members", NULL };
 
 static gboolean
-read_uint32 (JsonObject *obj, const char *where, const char *field, guint32 *out, GError **error)
+read_member (const DsmJsonAt *at, DsmMember *m, GError **error)
 {
-  JsonNode *node = json_object_get_member (obj, field);
-
-  if (node == NULL || !JSON_NODE_HOLDS_VALUE (node) || json_node_get_value_type (node) != G_TYPE_INT64
-      || json_node_get_int (node) < 0 || json_node_get_int (node) > G_MAXUINT32)
-    return read_fail (error, where, ".%s: expected a node id (an integer 0 to 2^32 - 1)", field);
-  *out = (guint32) json_node_get_int (node);
-  return TRUE;
-}
-
-static gboolean
-read_optional_string (JsonObject *obj, const char *where, const char *field, const char **out,
-                      GError **error)
-{
-  JsonNode *node = json_object_get_member (obj, field);
-
-  *out = NULL;
-  if (node == NULL || JSON_NODE_HOLDS_NULL (node))
-    return TRUE;
-  if (!JSON_NODE_HOLDS_VALUE (node) || json_node_get_value_type (node) != G_TYPE_STRING)
-    return read_fail (error, where, ".%s: expected a string", field);
-  *out = json_node_get_string (node);
-  return TRUE;
-}
-
-static gboolean
-read_member (JsonNode *node, const char *where, DsmMember *m, GError **error)
-{
-  const char *role = NULL;
+  guint role = DSM_MEMBER_VOTER;
   const char *peer = NULL;
   const char *client = NULL;
 
-  if (!JSON_NODE_HOLDS_OBJECT (node))
-    return read_fail (error, where, ": expected an object");
-  JsonObject *obj = json_node_get_object (node);
-  if (!read_uint32 (obj, where, "id", &m->id, error)
-      || !read_optional_string (obj, where, "role", &role, error)
-      || !read_optional_string (obj, where, "peer_address", &peer, error)
-      || !read_optional_string (obj, where, "client_address", &client, error))
+  if (!dsm_json_get_object (at, member_keys, error)
+      || !dsm_json_read_node_id (at, "id", DSM_JSON_REQUIRED, &m->id, error)
+      || !dsm_json_read_enum (at, "role", DSM_JSON_REQUIRED, role_names_list, &role, error)
+      || !dsm_json_read_string (at, "peer_address", DSM_JSON_NULLABLE, DSM_ADDRESS_MAX, &peer, error)
+      || !dsm_json_read_string (at, "client_address", DSM_JSON_NULLABLE, DSM_ADDRESS_MAX, &client, error))
     return FALSE;
-  if (role == NULL || (strcmp (role, "voter") != 0 && strcmp (role, "learner") != 0))
-    return read_fail (error, where, ".role: expected \"voter\" or \"learner\"");
-  m->role = strcmp (role, "voter") == 0 ? DSM_MEMBER_VOTER : DSM_MEMBER_LEARNER;
+  m->role = (DsmMemberRole) role;
   m->peer_address = (char *) peer;
   m->client_address = (char *) client;
   return TRUE;
@@ -491,43 +452,30 @@ read_member (JsonNode *node, const char *where, DsmMember *m, GError **error)
 DsmMembership *
 dsm_membership_from_json (JsonNode *node, const char *where, GError **error)
 {
-  guint32 next_id = 0;
+  DsmJsonAt root, list;
+  guint next_id = 0;
+  guint n = 0;
   g_autoptr(GError) local = NULL;
 
   g_return_val_if_fail (node != NULL, NULL);
-  where = where != NULL ? where : "membership";
-  if (!JSON_NODE_HOLDS_OBJECT (node))
-    {
-      read_fail (error, where, ": expected an object");
-      return NULL;
-    }
-  JsonObject *obj = json_node_get_object (node);
-  JsonNode *list = json_object_get_member (obj, "members");
-  if (!read_uint32 (obj, where, "next_id", &next_id, error))
+  dsm_json_at_root (&root, &dsm_codec_json_errors, node, where != NULL ? where : "membership");
+  if (!dsm_json_get_object (&root, membership_keys, error)
+      || !dsm_json_read_uint32 (&root, "next_id", DSM_JSON_REQUIRED, 1, G_MAXUINT32, &next_id, error)
+      || !dsm_json_read_member (&list, &root, "members", DSM_JSON_REQUIRED, error)
+      || !dsm_json_get_array (&list, DSM_MAX_NODES, &n, error))
     return NULL;
-  if (list == NULL || !JSON_NODE_HOLDS_ARRAY (list))
-    {
-      read_fail (error, where, ".members: expected an array");
-      return NULL;
-    }
-  JsonArray *array = json_node_get_array (list);
-  guint n = json_array_get_length (array);
-  if (n > DSM_MAX_NODES)
-    {
-      read_fail (error, where, ".members: %u members, more than %d", n, DSM_MAX_NODES);
-      return NULL;
-    }
   g_autofree DsmMember *members = g_new0 (DsmMember, MAX (n, 1));
   for (guint i = 0; i < n; i++)
     {
-      g_autofree char *at = g_strdup_printf ("%s.members[%u]", where, i);
-      if (!read_member (json_array_get_element (array, i), at, &members[i], error))
+      DsmJsonAt element;
+      dsm_json_at_element (&element, &list, i);
+      if (!read_member (&element, &members[i], error))
         return NULL;
     }
   DsmMembership *membership = dsm_membership_new (members, n, next_id, &local);
   if (membership == NULL)
     {
-      g_set_error (error, DSM_CODEC_ERROR, DSM_CODEC_ERROR_INVALID, "%s: %s", where, local->message);
+      dsm_json_fail (&root, DSM_JSON_ERROR_INVALID, error, "%s", local->message);
       return NULL;
     }
   return membership;
