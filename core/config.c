@@ -75,6 +75,27 @@ uint_field_get (const DsmConfig *config, const char *name)
   g_assert_not_reached ();
 }
 
+/* The peer-security strings (docs/CONFIG.md, "Security"), each a string
+ * or null, written back only when set. */
+typedef struct {
+  const char *name;
+  gsize offset;
+} PathField;
+
+static const PathField path_fields[] = {
+  { "secret", G_STRUCT_OFFSET (DsmConfig, secret) },
+  { "secret_file", G_STRUCT_OFFSET (DsmConfig, secret_file) },
+  { "peer_tls_ca_file", G_STRUCT_OFFSET (DsmConfig, peer_tls_ca_file) },
+  { "peer_tls_cert_file", G_STRUCT_OFFSET (DsmConfig, peer_tls_cert_file) },
+  { "peer_tls_key_file", G_STRUCT_OFFSET (DsmConfig, peer_tls_key_file) },
+};
+
+static char **
+path_field (const DsmConfig *config, const PathField *field)
+{
+  return G_STRUCT_MEMBER_P ((DsmConfig *) config, field->offset);
+}
+
 /* ---- lifetime ---- */
 
 static GHashTable *
@@ -126,7 +147,6 @@ dsm_config_new_default (guint n_nodes)
   config->n_nodes = n_nodes;
   for (guint i = 0; i < G_N_ELEMENTS (uint_fields); i++)
     *uint_field (config, &uint_fields[i]) = uint_fields[i].default_value;
-  config->secret = NULL;
   config->definitions = definitions_new ();
   definitions_add (config->definitions, dsm_machine_def_new_lifecycle ());
   config->default_definition = g_strdup (DSM_MACHINE_LIFECYCLE);
@@ -138,7 +158,8 @@ config_clear (DsmConfig *config)
 {
   g_free (config->cluster_id);
   nodes_free (config->nodes, config->n_nodes);
-  g_free (config->secret);
+  for (guint i = 0; i < G_N_ELEMENTS (path_fields); i++)
+    g_free (*path_field (config, &path_fields[i]));
   g_clear_pointer (&config->definitions, g_hash_table_unref);
   g_free (config->default_definition);
 }
@@ -184,7 +205,8 @@ dsm_config_copy (const DsmConfig *config)
       copy->nodes[i].peer_address = g_strdup (config->nodes[i].peer_address);
       copy->nodes[i].client_address = g_strdup (config->nodes[i].client_address);
     }
-  copy->secret = g_strdup (config->secret);
+  for (guint i = 0; i < G_N_ELEMENTS (path_fields); i++)
+    *path_field (copy, &path_fields[i]) = g_strdup (*path_field (config, &path_fields[i]));
   /* Definitions are immutable: the copy shares them. */
   copy->definitions = definitions_new ();
   if (config->definitions != NULL)
@@ -370,6 +392,120 @@ check_nodes (const DsmNodeConfig *nodes, guint n_nodes, GError **error)
   return TRUE;
 }
 
+/* An IPv4 literal in 127.0.0.0/8 or [::1]: a host only this machine can
+ * reach.  Names are refused, since the core does not resolve them. */
+static gboolean
+address_is_loopback (const char *address)
+{
+  const char *colon = strrchr (address, ':');
+  g_autofree char *host = colon != NULL ? g_strndup (address, (gsize) (colon - address)) : NULL;
+  g_auto(GStrv) parts = NULL;
+
+  if (host == NULL)
+    return FALSE;
+  if (strcmp (host, "[::1]") == 0)
+    return TRUE;
+  parts = g_strsplit (host, ".", -1);
+  if (g_strv_length (parts) != 4)
+    return FALSE;
+  for (guint i = 0; i < 4; i++)
+    {
+      if (parts[i][0] == '\0' || strlen (parts[i]) > 3)
+        return FALSE;
+      for (const char *p = parts[i]; *p != '\0'; p++)
+        if (!g_ascii_isdigit (*p))
+          return FALSE;
+      if (g_ascii_strtoull (parts[i], NULL, 10) > 255)
+        return FALSE;
+    }
+  return strcmp (parts[0], "127") == 0;
+}
+
+/* Letters, digits and inner '-', 1..63 bytes: a cluster id that can be
+ * part of a peer certificate's DNS name (docs/SECURITY.md). */
+static gboolean
+name_is_dns_label (const char *name)
+{
+  gsize n = strlen (name);
+
+  if (n < 1 || n > 63 || name[0] == '-' || name[n - 1] == '-')
+    return FALSE;
+  for (gsize i = 0; i < n; i++)
+    if (!g_ascii_isalnum (name[i]) && name[i] != '-')
+      return FALSE;
+  return TRUE;
+}
+
+/* The peer-security keys agree with each other (docs/CONFIG.md,
+ * "Security").  Whether a node may run with none of them is the host's
+ * call: the simulator has no peer links to protect. */
+static gboolean
+check_peer_security (const DsmConfig *config, GError **error)
+{
+  const char *tls[] = { config->peer_tls_ca_file, config->peer_tls_cert_file, config->peer_tls_key_file };
+  guint n_tls = 0;
+
+  for (guint i = 0; i < G_N_ELEMENTS (path_fields); i++)
+    {
+      const char *value = *path_field (config, &path_fields[i]);
+
+      if (value != NULL && value[0] == '\0')
+        {
+          g_set_error (error, DSM_CONFIG_ERROR, DSM_CONFIG_ERROR_INVALID,
+                       "%s: empty; leave it out (or null) when unused", path_fields[i].name);
+          return FALSE;
+        }
+    }
+  if (config->secret != NULL && config->secret_file != NULL)
+    {
+      g_set_error (error, DSM_CONFIG_ERROR, DSM_CONFIG_ERROR_INVALID,
+                   "secret_file: give the secret inline (secret) or in a file (secret_file), not both");
+      return FALSE;
+    }
+  for (guint i = 0; i < G_N_ELEMENTS (tls); i++)
+    n_tls += tls[i] != NULL;
+  if (n_tls != 0 && n_tls != G_N_ELEMENTS (tls))
+    {
+      const char *missing = tls[0] == NULL ? "peer_tls_ca_file"
+                            : tls[1] == NULL ? "peer_tls_cert_file" : "peer_tls_key_file";
+
+      g_set_error (error, DSM_CONFIG_ERROR, DSM_CONFIG_ERROR_MISSING,
+                   "%s: missing; peer_tls_ca_file, peer_tls_cert_file and peer_tls_key_file go together",
+                   missing);
+      return FALSE;
+    }
+  if (n_tls != 0 && !name_is_dns_label (config->cluster_id))
+    {
+      g_autofree char *quoted = dsm_json_quote (config->cluster_id);
+
+      g_set_error (error, DSM_CONFIG_ERROR, DSM_CONFIG_ERROR_INVALID,
+                   "cluster_id: %s cannot name peer certificates (node-ID.CLUSTER): with peer TLS "
+                   "use letters, digits and inner '-', at most 63", quoted);
+      return FALSE;
+    }
+  if (!config->insecure)
+    return TRUE;
+  if (n_tls != 0 || config->secret != NULL || config->secret_file != NULL)
+    {
+      g_set_error (error, DSM_CONFIG_ERROR, DSM_CONFIG_ERROR_INVALID,
+                   "insecure: true, but %s is set; drop one or the other",
+                   n_tls != 0 ? "peer TLS" : config->secret != NULL ? "secret" : "secret_file");
+      return FALSE;
+    }
+  for (guint i = 0; i < config->n_nodes; i++)
+    if (config->nodes[i].peer_address != NULL && !address_is_loopback (config->nodes[i].peer_address))
+      {
+        g_autofree char *quoted = dsm_json_quote (config->nodes[i].peer_address);
+
+        g_set_error (error, DSM_CONFIG_ERROR, DSM_CONFIG_ERROR_INVALID,
+                     "insecure: true is allowed only when every peer address is a loopback IP "
+                     "(127.0.0.0/8 or [::1]); node %u's peer_address %s is not",
+                     config->nodes[i].id, quoted);
+        return FALSE;
+      }
+  return TRUE;
+}
+
 static gboolean
 check_definitions (const DsmConfig *config, GError **error)
 {
@@ -524,12 +660,8 @@ dsm_config_check (const DsmConfig *config, GError **error)
       /* A peer's queue must hold at least one whole frame. */
       || !check_at_most (config, "max_frame_bytes", "max_write_queue_bytes", 1, TRUE, error))
     return FALSE;
-  if (config->secret != NULL && config->secret[0] == '\0')
-    {
-      g_set_error (error, DSM_CONFIG_ERROR, DSM_CONFIG_ERROR_INVALID,
-                   "secret: empty; leave it out (or null) to turn authentication off");
-      return FALSE;
-    }
+  if (!check_peer_security (config, error))
+    return FALSE;
   return check_definitions (config, error) && check_default_definition (config, error);
 }
 
@@ -759,16 +891,21 @@ apply_name (const DsmJsonAt *root, const char *key, char **field, GError **error
 }
 
 static gboolean
-apply_secret (DsmConfig *work, const DsmJsonAt *root, GError **error)
+apply_peer_security (DsmConfig *work, const DsmJsonAt *root, GError **error)
 {
-  const char *value = work->secret;
+  for (guint i = 0; i < G_N_ELEMENTS (path_fields); i++)
+    {
+      char **field = path_field (work, &path_fields[i]);
+      const char *value = *field;
 
-  if (!dsm_json_read_string (root, "secret", DSM_JSON_NULLABLE, 0, &value, error))
-    return FALSE;
-  if (value == work->secret)
-    return TRUE;
-  g_free (work->secret);
-  work->secret = g_strdup (value);
+      if (!dsm_json_read_string (root, path_fields[i].name, DSM_JSON_NULLABLE, 0, &value, error))
+        return FALSE;
+      if (value == *field)
+        continue;
+      g_free (*field);
+      *field = g_strdup (value);
+    }
+  return dsm_json_read_bool (root, "insecure", DSM_JSON_OPTIONAL, &work->insecure, error);
   return TRUE;
 }
 
@@ -776,7 +913,7 @@ static gboolean
 apply_check_members (const DsmJsonAt *root, GError **error)
 {
   static const char *const fixed[] = {
-    "cluster_id", "nodes", "secret", "definitions", "default_definition",
+    "cluster_id", "nodes", "definitions", "default_definition", "insecure",
   };
   g_autoptr(GPtrArray) known = g_ptr_array_new ();
 
@@ -784,6 +921,8 @@ apply_check_members (const DsmJsonAt *root, GError **error)
     g_ptr_array_add (known, (gpointer) fixed[i]);
   for (guint i = 0; i < G_N_ELEMENTS (uint_fields); i++)
     g_ptr_array_add (known, (gpointer) uint_fields[i].name);
+  for (guint i = 0; i < G_N_ELEMENTS (path_fields); i++)
+    g_ptr_array_add (known, (gpointer) path_fields[i].name);
   g_ptr_array_add (known, NULL);
   return dsm_json_get_object (root, (const char *const *) known->pdata, error);
 }
@@ -823,7 +962,7 @@ apply (DsmConfig *work, JsonNode *node, gboolean require_nodes, const Loader *lo
                                uint_fields[i].min, G_MAXUINT,
                                uint_field (work, &uint_fields[i]), error))
       return FALSE;
-  if (!apply_secret (work, &root, error))
+  if (!apply_peer_security (work, &root, error))
     return FALSE;
   dsm_json_at_member (&member, &root, "definitions");
   if (member.node != NULL && !apply_definitions (work, &member, loader, error))
@@ -955,10 +1094,16 @@ dsm_config_to_json (const DsmConfig *config)
       json_builder_add_int_value (builder,
                                   G_STRUCT_MEMBER (guint, config, uint_fields[i].offset));
     }
-  if (config->secret != NULL)
+  for (guint i = 0; i < G_N_ELEMENTS (path_fields); i++)
+    if (*path_field (config, &path_fields[i]) != NULL)
+      {
+        json_builder_set_member_name (builder, path_fields[i].name);
+        json_builder_add_string_value (builder, *path_field (config, &path_fields[i]));
+      }
+  if (config->insecure)
     {
-      json_builder_set_member_name (builder, "secret");
-      json_builder_add_string_value (builder, config->secret);
+      json_builder_set_member_name (builder, "insecure");
+      json_builder_add_boolean_value (builder, TRUE);
     }
   to_json_definitions (config, builder);
   json_builder_set_member_name (builder, "default_definition");

@@ -59,8 +59,15 @@ typedef struct {
   guint learner_catch_up_entries;
   guint learner_catch_up_rounds;
 
-  /* Message authentication (net/): a shared secret; nullable = off. */
-  char *secret;
+  /* Peer authentication (net/, docs/SECURITY.md); nullable strings are
+   * unset.  The core reads no files: the host resolves the paths ("{id}"
+   * in them stands for the node's id). */
+  char *secret;                   /* shared secret, inline */
+  char *secret_file;              /* or a file holding it */
+  char *peer_tls_ca_file;         /* mutual TLS: all three or none */
+  char *peer_tls_cert_file;
+  char *peer_tls_key_file;
+  gboolean insecure;              /* no peer authentication, on purpose (loopback only) */
 
   /* Machine definitions by name; always holds "lifecycle". */
   GHashTable *definitions;        /* char* -> DsmMachineDef* */

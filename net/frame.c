@@ -5,6 +5,7 @@
 #include <string.h>
 #include <zlib.h>
 
+#include "frame-mac.h"
 #include "net-error.h"
 
 guint32
@@ -62,6 +63,7 @@ struct _DsmFrameReader {
   GByteArray *buf;
   gsize start;          /* first byte not yet consumed */
   gsize max_frame_bytes;
+  DsmFrameMac *mac;     /* nullable: plain frames */
 };
 
 DsmFrameReader *
@@ -81,7 +83,15 @@ dsm_frame_reader_free (DsmFrameReader *reader)
   if (reader == NULL)
     return;
   g_byte_array_unref (reader->buf);
+  dsm_frame_mac_free (reader->mac);
   g_free (reader);
+}
+
+void
+dsm_frame_reader_set_mac (DsmFrameReader *reader, DsmFrameMac *mac)
+{
+  g_return_if_fail (reader->mac == NULL);
+  reader->mac = mac;
 }
 
 void
@@ -102,10 +112,11 @@ dsm_frame_reader_pop (DsmFrameReader *reader, GBytes **payload, GError **error)
 {
   const guint8 *p = reader->buf->data + reader->start;
   gsize available = reader->buf->len - reader->start;
+  gsize header = reader->mac != NULL ? DSM_FRAME_SEALED_HEADER_BYTES : DSM_FRAME_HEADER_BYTES;
   guint32 be_length, be_crc;
 
   *payload = NULL;
-  if (available < DSM_FRAME_HEADER_BYTES)
+  if (available < header)
     return FALSE;
   memcpy (&be_length, p, 4);
   memcpy (&be_crc, p + 4, 4);
@@ -125,9 +136,18 @@ dsm_frame_reader_pop (DsmFrameReader *reader, GBytes **payload, GError **error)
                    length, reader->max_frame_bytes);
       return FALSE;
     }
-  if (available - DSM_FRAME_HEADER_BYTES < length)
+  if (available - header < length)
     return FALSE;
 
+  if (reader->mac != NULL)
+    {
+      /* The MAC covers what the CRC would, and an attacker too. */
+      if (!dsm_frame_mac_open (reader->mac, p + 4, p + header, length, error))
+        return FALSE;
+      *payload = g_bytes_new (p + header, length);
+      reader->start += header + length;
+      return TRUE;
+    }
   guint32 actual = dsm_frame_crc32 (p + DSM_FRAME_HEADER_BYTES, length);
   if (actual != crc)
     {

@@ -250,15 +250,16 @@ dsm_handshake_new_nonce (char *out)
 }
 
 char *
-dsm_handshake_proof (const char *secret, const char *role, const char *cluster_id,
+dsm_handshake_proof (GBytes *secret, const char *role, const char *cluster_id,
                      DsmNodeId dialer, DsmNodeId acceptor,
                      const char *dialer_nonce, const char *acceptor_nonce)
 {
-  g_autofree char *text = g_strdup_printf ("dsm-handshake-v1\n%s\n%s\n%u\n%u\n%s\n%s", role, cluster_id,
+  g_autofree char *text = g_strdup_printf ("dsm-handshake-v2\n%s\n%s\n%u\n%u\n%s\n%s", role, cluster_id,
                                            dialer, acceptor, dialer_nonce, acceptor_nonce);
+  gsize length = 0;
+  const guchar *key = g_bytes_get_data (secret, &length);
 
-  return g_compute_hmac_for_string (G_CHECKSUM_SHA256, (const guchar *) secret, strlen (secret),
-                                    text, -1);
+  return g_compute_hmac_for_string (G_CHECKSUM_SHA256, key, length, text, -1);
 }
 
 /* Constant time: the comparison must not tell an attacker how many
@@ -275,11 +276,11 @@ proof_equal (const char *a, const char *b)
 }
 
 static gboolean
-check_proof (const DsmConfig *config, const char *role, DsmNodeId dialer, DsmNodeId acceptor,
+check_proof (const DsmConfig *config, GBytes *secret, const char *role, DsmNodeId dialer, DsmNodeId acceptor,
              const char *dialer_nonce, const char *acceptor_nonce, const char *proof,
              GError **error)
 {
-  if (config->secret == NULL)
+  if (secret == NULL)
     {
       if (proof != NULL)
         {
@@ -295,7 +296,7 @@ check_proof (const DsmConfig *config, const char *role, DsmNodeId dialer, DsmNod
                    "node %u sent no %s proof but this node has a secret", role[0] == 'w' ? acceptor : dialer, role);
       return FALSE;
     }
-  g_autofree char *expected = dsm_handshake_proof (config->secret, role, config->cluster_id,
+  g_autofree char *expected = dsm_handshake_proof (secret, role, config->cluster_id,
                                                    dialer, acceptor, dialer_nonce, acceptor_nonce);
   if (!proof_equal (expected, proof))
     {
@@ -326,8 +327,8 @@ check_common (const DsmConfig *config, const DsmHandshake *hs, GError **error)
 }
 
 gboolean
-dsm_handshake_check_hello (const DsmConfig *config, DsmNodeId self, const DsmHandshake *hello,
-                           GError **error)
+dsm_handshake_check_hello (const DsmConfig *config, GBytes *secret, DsmNodeId self,
+                           const DsmHandshake *hello, GError **error)
 {
   g_return_val_if_fail (hello->kind == DSM_HANDSHAKE_HELLO, FALSE);
 
@@ -347,19 +348,20 @@ dsm_handshake_check_hello (const DsmConfig *config, DsmNodeId self, const DsmHan
                    hello->from, hello->to, self);
       return FALSE;
     }
-  if (hello->auth != (config->secret != NULL))
+  if (hello->auth != (secret != NULL))
     {
       g_set_error (error, DSM_NET_ERROR, DSM_NET_ERROR_AUTH, "node %u %s a secret but this node %s",
                    hello->from, hello->auth ? "has" : "has no",
-                   config->secret != NULL ? "has one" : "has none");
+                   secret != NULL ? "has one" : "has none");
       return FALSE;
     }
   return TRUE;
 }
 
 gboolean
-dsm_handshake_check_welcome (const DsmConfig *config, DsmNodeId self, DsmNodeId peer,
-                             const char *dialer_nonce, const DsmHandshake *welcome, GError **error)
+dsm_handshake_check_welcome (const DsmConfig *config, GBytes *secret, DsmNodeId self,
+                             DsmNodeId peer, const char *dialer_nonce, const DsmHandshake *welcome,
+                             GError **error)
 {
   g_return_val_if_fail (welcome->kind == DSM_HANDSHAKE_WELCOME, FALSE);
 
@@ -371,14 +373,14 @@ dsm_handshake_check_welcome (const DsmConfig *config, DsmNodeId self, DsmNodeId 
                    "dialed node %u but node %u answered (for node %u)", peer, welcome->from, welcome->to);
       return FALSE;
     }
-  return check_proof (config, "welcome", self, peer, dialer_nonce, welcome->nonce, welcome->proof, error);
+  return check_proof (config, secret, "welcome", self, peer, dialer_nonce, welcome->nonce, welcome->proof, error);
 }
 
 gboolean
-dsm_handshake_check_ready (const DsmConfig *config, DsmNodeId self, DsmNodeId peer,
-                           const char *dialer_nonce, const char *acceptor_nonce,
+dsm_handshake_check_ready (const DsmConfig *config, GBytes *secret, DsmNodeId self,
+                           DsmNodeId peer, const char *dialer_nonce, const char *acceptor_nonce,
                            const DsmHandshake *ready, GError **error)
 {
   g_return_val_if_fail (ready->kind == DSM_HANDSHAKE_READY, FALSE);
-  return check_proof (config, "ready", peer, self, dialer_nonce, acceptor_nonce, ready->proof, error);
+  return check_proof (config, secret, "ready", peer, self, dialer_nonce, acceptor_nonce, ready->proof, error);
 }

@@ -1,6 +1,7 @@
-/* net/handshake.h: the first frames on every peer connection, which name
- * the cluster, both node ids and the protocol version and, when the config
- * has a `secret`, prove with HMAC-SHA256 that both ends know it.
+/* net/handshake.h: the first frames on every peer connection (inside TLS
+ * when the cluster uses it), which name the cluster, both node ids and the
+ * protocol version and, with a shared secret, prove with HMAC-SHA256 that
+ * both ends know it.
  *
  *   dialer                                   acceptor
  *     hello   {protocol, cluster_id, from, to, nonce_d, auth}  -->
@@ -8,14 +9,15 @@
  *                  (or refuse {reason, detail}, then close)
  *     ready   {proof_d}                                         -->
  *
- *   proof_a = HMAC-SHA256(secret, "dsm-handshake-v1\nwelcome\n" CLUSTER "\n" D "\n" A "\n" nonce_d "\n" nonce_a)
+ *   proof_a = HMAC-SHA256(secret, "dsm-handshake-v2\nwelcome\n" CLUSTER "\n" D "\n" A "\n" nonce_d "\n" nonce_a)
  *   proof_d = the same with "ready"
  *
  * Nonces are 16 bytes from the OS's random source, in hex.  The role word
  * keeps one side's proof from being replayed as the other's; fresh nonces
- * on both sides keep an old proof from being replayed at all.  The proof
- * authenticates the peer once per connection: frames after it are
- * protected by their CRC only (docs/OPERATIONS.md, "Peer protocol"). */
+ * on both sides keep an old proof from being replayed at all.  With a
+ * secret, every frame after the handshake is sealed under keys derived
+ * from it and both nonces (frame-mac.h; docs/OPERATIONS.md, "Peer
+ * protocol"). */
 #pragma once
 
 #include <glib.h>
@@ -25,7 +27,7 @@
 
 G_BEGIN_DECLS
 
-#define DSM_PROTOCOL_VERSION 1
+#define DSM_PROTOCOL_VERSION 2
 #define DSM_HANDSHAKE_NONCE_HEX 32   /* 16 random bytes */
 #define DSM_HANDSHAKE_PROOF_HEX 64   /* HMAC-SHA256 */
 
@@ -70,28 +72,31 @@ DsmHandshake *dsm_handshake_decode (const char *data, gsize length, DsmHandshake
 void dsm_handshake_new_nonce (char *out);
 
 /* Returns: (transfer full): the hex proof for @role ("welcome" or "ready"). */
-char *dsm_handshake_proof (const char *secret, const char *role, const char *cluster_id,
+char *dsm_handshake_proof (GBytes *secret, const char *role, const char *cluster_id,
                            DsmNodeId dialer, DsmNodeId acceptor,
                            const char *dialer_nonce, const char *acceptor_nonce);
 
 /**
  * dsm_handshake_check_hello:
+ * @secret: (nullable): this node's secret
+ *
  * The acceptor's check of a HELLO: protocol version, cluster, a known
  * node other than us as sender, us as addressee, secrets on both sides or
  * neither.  Errors: VERSION, WRONG_CLUSTER, UNKNOWN_NODE, AUTH.
  */
-gboolean dsm_handshake_check_hello (const DsmConfig *config, DsmNodeId self,
+gboolean dsm_handshake_check_hello (const DsmConfig *config, GBytes *secret, DsmNodeId self,
                                     const DsmHandshake *hello, GError **error);
 
 /* The dialer's check of a WELCOME from @peer, proof included. */
-gboolean dsm_handshake_check_welcome (const DsmConfig *config, DsmNodeId self, DsmNodeId peer,
-                                      const char *dialer_nonce, const DsmHandshake *welcome,
-                                      GError **error);
+gboolean dsm_handshake_check_welcome (const DsmConfig *config, GBytes *secret, DsmNodeId self,
+                                      DsmNodeId peer, const char *dialer_nonce,
+                                      const DsmHandshake *welcome, GError **error);
 
 /* The acceptor's check of a READY's proof. */
-gboolean dsm_handshake_check_ready (const DsmConfig *config, DsmNodeId self, DsmNodeId peer,
-                                    const char *dialer_nonce, const char *acceptor_nonce,
-                                    const DsmHandshake *ready, GError **error);
+gboolean dsm_handshake_check_ready (const DsmConfig *config, GBytes *secret, DsmNodeId self,
+                                    DsmNodeId peer, const char *dialer_nonce,
+                                    const char *acceptor_nonce, const DsmHandshake *ready,
+                                    GError **error);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (DsmHandshake, dsm_handshake_free)
 

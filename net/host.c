@@ -312,6 +312,15 @@ dsm_host_new (DsmConfig *config, DsmNodeId id, const DsmHostOptions *options, GE
   g_return_val_if_fail (self != NULL, NULL);
   g_return_val_if_fail (options->data_dir != NULL, NULL);
 
+  /* Peer authentication first: a node that must not start touches no
+   * data directory (docs/SECURITY.md). */
+  DsmTransportOptions transport_options = options->transport;
+  g_autoptr(DsmPeerAuth) auth = transport_options.auth != NULL ? dsm_peer_auth_ref (transport_options.auth)
+                                                                 : dsm_peer_auth_new (config, id, options->config_dir, error);
+  if (auth == NULL)
+    return NULL;
+  transport_options.auth = auth;
+
   g_autoptr(DsmHost) host = g_new0 (DsmHost, 1);
   host->config = dsm_config_ref (config);
   host->id = id;
@@ -334,7 +343,9 @@ dsm_host_new (DsmConfig *config, DsmNodeId id, const DsmHostOptions *options, GE
   dsm_node_set_event_mask (host->node, host_event_mask ());
   dsm_net_log_set_epoch_func (host_epoch, host);
 
-  host->transport = dsm_transport_new (config, id, &options->transport);
+  host->transport = dsm_transport_new (config, id, &transport_options, error);
+  if (host->transport == NULL)
+    return NULL;
   if (self->peer_address != NULL && config->n_nodes > 1
       && !dsm_transport_listen (host->transport, self->peer_address, NULL, error))
     return NULL;

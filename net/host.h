@@ -25,6 +25,7 @@ typedef struct _DsmHost DsmHost;
 
 typedef struct {
   const char *data_dir;
+  const char *config_dir;            /* nullable: where the config's relative paths start */
   gboolean no_sync;                  /* WAL without fsync: benchmarks of the CPU path only */
   DsmTransportOptions transport;
 } DsmHostOptions;

@@ -1,15 +1,19 @@
-/* net/link.c: a framed TCP stream read and written without blocking from
- * pollable sources, with a frame timeout and a vectored write queue (link.h).
+/* net/link.c: a framed TCP (or TLS over TCP) stream read and written
+ * without blocking from pollable sources, with a frame timeout and a
+ * vectored write queue (link.h).
  *
  *   open --close()--> closed                     (owner's choice; no callbacks)
  *   open --EOF, error, bad frame, timeout--> closed  (`closed` callback)
  *   open --close_after_flush()--> flushing --queue empty or linger--> closed
  *
  * The read, write and flush sources point at the link without a reference;
- * closing (which the last unref does) destroys all three. */
+ * closing (which the last unref does) destroys all three.  A flushing link
+ * holds a reference to itself until it closes, so its owner may let go
+ * at once and the refusal it queued still leaves. */
 #include "link.h"
 
 #include "frame.h"
+#include "frame-mac.h"
 #include "net-error.h"
 
 #define READ_BYTES (64 * 1024)
@@ -44,7 +48,7 @@ struct _DsmLink {
   guint64 bytes_read;
 
   gboolean closed;
-  gboolean flushing;
+  gboolean flushing;            /* and holding a reference to itself */
 };
 
 static void link_read_next (DsmLink *link);
@@ -61,12 +65,30 @@ item_drop (DsmLink *link, Item *item, gboolean report)
   g_bytes_unref (item->frame);
 }
 
+/* (nullable) (transfer none): the TCP connection under @stream, TLS or not. */
+static GSocketConnection *
+link_socket_connection (GIOStream *stream)
+{
+  if (G_IS_TLS_CONNECTION (stream))
+    {
+      GIOStream *base = NULL;
+      g_object_get (stream, "base-io-stream", &base, NULL);
+      /* The TLS connection holds its base for as long as it lives. */
+      if (base != NULL)
+        g_object_unref (base);
+      stream = base;
+    }
+  return G_IS_SOCKET_CONNECTION (stream) ? G_SOCKET_CONNECTION (stream) : NULL;
+}
+
 static char *
 link_describe_remote (GIOStream *stream)
 {
-  if (!G_IS_SOCKET_CONNECTION (stream))
+  GSocketConnection *connection = link_socket_connection (stream);
+
+  if (connection == NULL)
     return g_strdup ("?");
-  g_autoptr(GSocketAddress) addr = g_socket_connection_get_remote_address (G_SOCKET_CONNECTION (stream), NULL);
+  g_autoptr(GSocketAddress) addr = g_socket_connection_get_remote_address (connection, NULL);
   if (addr == NULL || !G_IS_INET_SOCKET_ADDRESS (addr))
     return g_strdup ("?");
   g_autofree char *ip = g_inet_address_to_string (g_inet_socket_address_get_address (G_INET_SOCKET_ADDRESS (addr)));
@@ -132,10 +154,13 @@ timer_clear (GSource **timer)
 }
 
 /* Drops what is queued and shuts the socket, so the peer sees the end at
- * once even while our cancelled operations are still unwinding. */
+ * once even while our cancelled operations are still unwinding.  A
+ * flushing link drops its own reference last: callers that do not hold
+ * one of theirs touch @link no more. */
 static void
 link_finish_close (DsmLink *link)
 {
+  gboolean held = link->flushing;
   Item *item;
 
   link->closed = TRUE;
@@ -152,9 +177,12 @@ link_finish_close (DsmLink *link)
       item_drop (link, item, TRUE);
       g_free (item);
     }
-  if (G_IS_SOCKET_CONNECTION (link->stream))
-    g_socket_shutdown (g_socket_connection_get_socket (G_SOCKET_CONNECTION (link->stream)),
-                       TRUE, TRUE, NULL);
+  GSocketConnection *connection = link_socket_connection (link->stream);
+  if (connection != NULL)
+    g_socket_shutdown (g_socket_connection_get_socket (connection), TRUE, TRUE, NULL);
+  /* The flushing link's own reference: the last one when its owner let go. */
+  if (held)
+    dsm_link_unref (link);
 }
 
 /* The link failed on its own: tell the owner, once. */
@@ -175,13 +203,15 @@ link_fail (DsmLink *link, const GError *error)
   dsm_link_unref (link);
 }
 
+/* May drop the last reference (a flushing link's own): callers touch
+ * @link no more. */
 static void
 link_close_now (DsmLink *link)
 {
   if (link->closed)
     return;
-  link_finish_close (link);
   link->cb = (DsmLinkCallbacks) { .tag_free = link->cb.tag_free };
+  link_finish_close (link);
 }
 
 void
@@ -209,6 +239,8 @@ dsm_link_close_after_flush (DsmLink *link, guint linger_ms)
   if (link->closed || link->flushing)
     return;
   link->cb = (DsmLinkCallbacks) { .tag_free = link->cb.tag_free };
+  /* Our own reference: the owner may unref now, the queue still leaves. */
+  dsm_link_ref (link);
   link->flushing = TRUE;
   timer_clear (&link->frame_timer);
   timer_clear (&link->read_source);
@@ -226,6 +258,12 @@ gboolean
 dsm_link_is_closed (const DsmLink *link)
 {
   return link->closed;
+}
+
+void
+dsm_link_set_frame_mac (DsmLink *link, DsmFrameMac *mac)
+{
+  dsm_frame_reader_set_mac (link->reader, mac);
 }
 
 const char *

@@ -1,4 +1,5 @@
-/* net/link.h: one framed byte stream (a TCP connection to a peer), read
+/* net/link.h: one framed byte stream (a TCP connection to a peer, TLS or
+ * not: any GIOStream with pollable streams), read
  * and written without blocking from the main loop: the bytes that arrive
  * are cut into frames, and the frames queued during one loop iteration
  * leave in one vectored write.  The link knows nothing of handshakes or
@@ -55,12 +56,18 @@ gsize dsm_link_get_queued_bytes (const DsmLink *link);
 /* Bytes and frames moved so far. */
 guint64 dsm_link_get_bytes_read (const DsmLink *link);
 
+/* Frames read from now on are sealed (frame.h) and opened with @mac
+ * (transfer full); frames written are sealed by the owner. */
+typedef struct _DsmFrameMac DsmFrameMac;
+void dsm_link_set_frame_mac (DsmLink *link, DsmFrameMac *mac);
+
 /* Closes now: queued frames are dropped (reported), no callback follows. */
 void dsm_link_close (DsmLink *link);
 
 /* Stops reading and closes once the queued frames are written (at most
- * @linger_ms later): a refusal reaches the peer before the close.  No
- * callback follows. */
+ * @linger_ms later): a refusal reaches the peer before the close.  The
+ * link keeps itself alive until then, so the owner may unref it at once.
+ * No callback follows. */
 void dsm_link_close_after_flush (DsmLink *link, guint linger_ms);
 
 gboolean dsm_link_is_closed (const DsmLink *link);

@@ -21,6 +21,9 @@ static const char *const labels[DSM_NET_ERROR_N_CODES] = {
   [DSM_NET_ERROR_IO] = "io",
   [DSM_NET_ERROR_ADDRESS] = "address",
   [DSM_NET_ERROR_SHUTDOWN] = "shutdown",
+  [DSM_NET_ERROR_MAC] = "mac",
+  [DSM_NET_ERROR_TLS] = "tls",
+  [DSM_NET_ERROR_EVICTED] = "evicted",
 };
 
 const char *

@@ -27,6 +27,9 @@ typedef enum {
   DSM_NET_ERROR_IO,              /* the socket failed (the GIO error follows) */
   DSM_NET_ERROR_ADDRESS,         /* an address that does not parse or resolve */
   DSM_NET_ERROR_SHUTDOWN,        /* we are stopping */
+  DSM_NET_ERROR_MAC,             /* a sealed frame's MAC is wrong: forged, replayed, reordered or corrupted */
+  DSM_NET_ERROR_TLS,             /* the TLS handshake failed or the peer's certificate is not trusted */
+  DSM_NET_ERROR_EVICTED,         /* a pending handshake closed to make room for a newer connection */
   DSM_NET_ERROR_N_CODES,
 } DsmNetError;
 

@@ -102,6 +102,94 @@ dsm_net_log_event (const DsmEvent *event)
   g_log_structured_array (level, r.fields, r.n);
 }
 
+/* ---- rate limiting ---- */
+
+typedef struct {
+  gint64 last_us;        /* when a record about the key was last let through */
+  guint64 suppressed;    /* since then */
+} LimitSlot;
+
+struct _DsmLogLimiter {
+  gint64 interval_us;
+  guint max_keys;
+  GHashTable *slots;     /* key -> LimitSlot */
+  LimitSlot overflow;    /* every key past max_keys */
+  guint64 suppressed_total;
+};
+
+DsmLogLimiter *
+dsm_log_limiter_new (guint interval_ms, guint max_keys)
+{
+  DsmLogLimiter *limiter = g_new0 (DsmLogLimiter, 1);
+
+  g_return_val_if_fail (max_keys >= 1, NULL);
+  limiter->interval_us = (gint64) interval_ms * 1000;
+  limiter->max_keys = max_keys;
+  limiter->slots = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+  limiter->overflow.last_us = G_MININT64;
+  return limiter;
+}
+
+void
+dsm_log_limiter_free (DsmLogLimiter *limiter)
+{
+  if (limiter == NULL)
+    return;
+  g_hash_table_unref (limiter->slots);
+  g_free (limiter);
+}
+
+/* Forgets keys quiet for a whole interval: they owe nothing. */
+static void
+limiter_allow_expire (DsmLogLimiter *limiter, gint64 now_us)
+{
+  GHashTableIter iter;
+  gpointer value;
+
+  g_hash_table_iter_init (&iter, limiter->slots);
+  while (g_hash_table_iter_next (&iter, NULL, &value))
+    {
+      LimitSlot *slot = value;
+      if (now_us - slot->last_us >= limiter->interval_us && slot->suppressed == 0)
+        g_hash_table_iter_remove (&iter);
+    }
+}
+
+gboolean
+dsm_log_limiter_allow (DsmLogLimiter *limiter, const char *key, gint64 now_us, guint64 *suppressed)
+{
+  LimitSlot *slot = g_hash_table_lookup (limiter->slots, key);
+
+  *suppressed = 0;
+  if (slot == NULL && g_hash_table_size (limiter->slots) >= limiter->max_keys)
+    limiter_allow_expire (limiter, now_us);
+  if (slot == NULL && g_hash_table_size (limiter->slots) < limiter->max_keys)
+    {
+      slot = g_new0 (LimitSlot, 1);
+      slot->last_us = G_MININT64;
+      g_hash_table_insert (limiter->slots, g_strdup (key), slot);
+    }
+  if (slot == NULL)
+    slot = &limiter->overflow;
+  g_assert (g_hash_table_size (limiter->slots) <= limiter->max_keys);
+  if (slot->last_us != G_MININT64 && now_us - slot->last_us < limiter->interval_us)
+    {
+      slot->suppressed++;
+      limiter->suppressed_total++;
+      return FALSE;
+    }
+  *suppressed = slot->suppressed;
+  slot->suppressed = 0;
+  slot->last_us = now_us;
+  return TRUE;
+}
+
+guint64
+dsm_log_limiter_get_suppressed_total (const DsmLogLimiter *limiter)
+{
+  return limiter->suppressed_total;
+}
+
 /* ---- the writer ---- */
 
 static GLogLevelFlags writer_threshold = G_LOG_LEVEL_MESSAGE;

@@ -26,6 +26,34 @@ void dsm_net_log (GLogLevelFlags level, DsmNodeId node, DsmNodeId peer, const ch
 /* One record for an event of the core, at dsm_event_level(). */
 void dsm_net_log_event (const DsmEvent *event);
 
+/* ---- rate limiting ----
+ *
+ * Outside input must not decide how much we log: a stranger sending
+ * garbage in a loop would fill the disk.  A limiter lets one record per
+ * key (a source address, say) through per interval and counts the rest;
+ * the next record let through says how many were suppressed. */
+typedef struct _DsmLogLimiter DsmLogLimiter;
+
+/* @max_keys bounds the memory: past it, keys share one slot. */
+DsmLogLimiter *dsm_log_limiter_new (guint interval_ms, guint max_keys);
+void dsm_log_limiter_free (DsmLogLimiter *limiter);
+
+/**
+ * dsm_log_limiter_allow:
+ * @now_us: monotonic time
+ * @suppressed: (out): records about @key suppressed since its last one
+ *
+ * Returns: whether a record about @key may be written now; when FALSE it
+ * is counted as suppressed.
+ */
+gboolean dsm_log_limiter_allow (DsmLogLimiter *limiter, const char *key, gint64 now_us,
+                                guint64 *suppressed);
+
+/* Records suppressed so far, all keys (a metric). */
+guint64 dsm_log_limiter_get_suppressed_total (const DsmLogLimiter *limiter);
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (DsmLogLimiter, dsm_log_limiter_free)
+
 typedef enum {
   DSM_LOG_FORMAT_TEXT,
   DSM_LOG_FORMAT_JSON,

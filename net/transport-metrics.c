@@ -143,8 +143,20 @@ transport_metrics_render (DsmTransport *t, GString *out)
                     t->m.decode_errors, TRANSPORT_DECODE_CODES, decode_label);
   render_counter (t, out, "dsm_net_inbound_accepted_total", "TCP connections accepted on the peer port.",
                   t->m.inbound_accepted);
-  render_counter (t, out, "dsm_net_inbound_overflow_total",
-                  "TCP connections refused because too many handshakes were pending.", t->m.inbound_overflow);
+  render_counter (t, out, "dsm_net_inbound_evicted_total",
+                  "Pending inbound handshakes closed to make room for a newer connection.", t->m.inbound_evicted);
+  render_counter (t, out, "dsm_net_log_suppressed_total",
+                  "Log records about inbound trouble suppressed by the per-source rate limit.",
+                  dsm_log_limiter_get_suppressed_total (t->log_limiter));
+
+  g_autofree char *labels = g_strdup_printf ("node=\"%u\"", t->self);
+  dsm_metrics_write_header (out, "dsm_net_insecure", "gauge",
+                            "1 when peer links run unauthenticated (\"insecure\": true).");
+  dsm_metrics_write_sample (out, "dsm_net_insecure", labels, dsm_peer_auth_is_insecure (t->auth) ? 1 : 0);
+  g_autofree char *mode = g_strdup_printf ("node=\"%u\",mode=\"%s\"", t->self, dsm_peer_auth_describe (t->auth));
+  dsm_metrics_write_header (out, "dsm_net_peer_auth", "gauge",
+                            "Always 1; the label says how peer links are authenticated: secret, tls, tls+secret, insecure.");
+  dsm_metrics_write_sample (out, "dsm_net_peer_auth", mode, 1);
   render_counter (t, out, "dsm_net_duplicate_connections_total",
                   "Connections closed by the one-connection-per-peer tie-break.", t->m.duplicates);
 }

@@ -9,6 +9,7 @@
 #include "link.h"
 #include "net-error.h"
 #include "netlog.h"
+#include "peer-auth.h"
 #include "transport.h"
 
 G_BEGIN_DECLS
@@ -47,11 +48,12 @@ typedef struct {
   guint64 protocol_errors[DSM_NET_ERROR_N_CODES];   /* after the handshake */
   guint64 decode_errors[TRANSPORT_DECODE_CODES];   /* by DsmCodecError */
   guint64 inbound_accepted;
-  guint64 inbound_overflow;    /* refused: too many handshakes pending */
+  guint64 inbound_evicted;     /* pending handshakes closed for a newer connection */
   guint64 duplicates;          /* connections closed by the tie-break */
 } TransportMetrics;
 
 typedef enum {
+  CONN_WAIT_TLS,      /* either: the TLS handshake runs */
   CONN_WAIT_WELCOME,  /* dialer: hello sent */
   CONN_WAIT_HELLO,    /* acceptor: nothing received yet */
   CONN_WAIT_READY,    /* acceptor: welcome sent */
@@ -62,7 +64,14 @@ typedef struct _Peer Peer;
 
 typedef struct {
   DsmTransport *transport;   /* borrowed: the transport outlives its connections */
-  DsmLink *link;
+  GSocketConnection *socket;
+  GIOStream *tls;            /* nullable: the TLS connection over socket */
+  GCancellable *tls_cancel;  /* while the TLS handshake runs */
+  DsmLink *link;             /* NULL until the TLS handshake is done */
+  char *remote;              /* "ip:port" for logs */
+  char *source;              /* "ip": what per-source bounds count */
+  guint64 accepted_seq;      /* inbound: arrival order, for eviction */
+  DsmFrameMac *send_mac;     /* nullable: seals what we send (with a secret) */
   gboolean outbound;
   DsmNodeId peer_id;         /* outbound: from the start; inbound: after hello */
   ConnState state;
@@ -73,7 +82,7 @@ typedef struct {
 } Conn;
 
 typedef struct {
-  GBytes *frame;
+  GBytes *payload;           /* the message's JSON, framed when sent */
   DsmMessage *msg;
 } Pending;
 
@@ -101,6 +110,9 @@ struct _DsmTransport {
   DsmConfig *config;
   DsmNodeId self;
   DsmTransportOptions options;
+  DsmPeerAuth *auth;
+  DsmLogLimiter *log_limiter; /* inbound trouble, per source address */
+  guint64 accepted_seq;
   GSocketService *service;
   GSocketClient *client;
   GRand *rng;                /* backoff jitter only */
@@ -130,10 +142,25 @@ void transport_peer_attach (DsmTransport *t, Peer *peer, Conn *conn);
 void transport_conn_gone (DsmTransport *t, Conn *conn, const GError *error);
 void transport_unsent (DsmTransport *t, Peer *peer, DsmMessage *msg, DropReason reason);
 
+/* transport-inbound.c: a record about inbound trouble from @conn's source,
+ * at most one per source per interval (netlog.h, DsmLogLimiter). */
+void transport_log_inbound (DsmTransport *t, const Conn *conn, GLogLevelFlags level, const char *event,
+                            const char *format, ...) G_GNUC_PRINTF (5, 6);
+
+/* transport-inbound.c: the peer port's "incoming" handler. */
+gboolean transport_on_incoming (GSocketService *service, GSocketConnection *connection, GObject *source,
+                                gpointer data);
+
 /* transport-conn.c */
 Conn *conn_new (DsmTransport *t, GSocketConnection *connection, gboolean outbound, DsmNodeId peer_id);
+/* Starts the handshake (TLS first, when configured).  May fail at once
+ * through transport_conn_gone(), which frees @conn: callers touch it no more. */
+void conn_start (Conn *conn);
 void conn_free (Conn *conn);   /* closes the link, no callbacks */
-void conn_send_message (Conn *conn, GBytes *frame, DsmMessage *msg);
+/* Frames @payload (sealed with a secret) and queues it. */
+void conn_send_message (Conn *conn, GBytes *payload, DsmMessage *msg);
+/* Bytes on the wire of a frame of @payload_bytes on @conn. */
+gsize conn_frame_bytes (const Conn *conn, gsize payload_bytes);
 
 /* transport-metrics.c */
 void transport_metrics_render (DsmTransport *t, GString *out);

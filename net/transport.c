@@ -32,6 +32,8 @@ dsm_transport_options_init (DsmTransportOptions *options)
   options->handshake_timeout_ms = 2000;
   options->frame_timeout_ms = 5000;
   options->max_pending_inbound = 64;
+  options->max_pending_inbound_per_source = 16;
+  options->auth = NULL;
 }
 
 const char *
@@ -88,7 +90,7 @@ peer_drop_pending (DsmTransport *t, Peer *peer, DropReason reason)
     {
       transport_unsent (t, peer, p->msg, reason);
       dsm_message_unref (p->msg);
-      g_bytes_unref (p->frame);
+      g_bytes_unref (p->payload);
       g_free (p);
     }
   peer->pending_bytes = 0;
@@ -190,7 +192,10 @@ peer_on_connected (GObject *source, GAsyncResult *result, gpointer data)
       if (connection == NULL)
         peer_dial_failed (t, peer, error);
       else
-        peer->dialing = conn_new (t, connection, TRUE, peer->id);
+        {
+          peer->dialing = conn_new (t, connection, TRUE, peer->id);
+          conn_start (peer->dialing);
+        }
     }
   g_object_unref (dial->transport);
   g_free (dial);
@@ -249,8 +254,8 @@ peer_flush_pending (DsmTransport *t, Peer *peer)
 
   while ((p = g_queue_pop_head (&peer->pending)) != NULL)
     {
-      conn_send_message (peer->active, p->frame, p->msg);  /* the link owns msg now */
-      g_bytes_unref (p->frame);
+      conn_send_message (peer->active, p->payload, p->msg);  /* the link owns msg now */
+      g_bytes_unref (p->payload);
       g_free (p);
     }
   peer->pending_bytes = 0;
@@ -295,8 +300,8 @@ transport_peer_attach (DsmTransport *t, Peer *peer, Conn *conn)
     peer->m.connections_in++;
   source_clear (&peer->redial_timer);
   dsm_net_log (G_LOG_LEVEL_MESSAGE, t->self, peer->id, "peer_connected",
-               "connected to node %u (%s, %s)", peer->id, conn->outbound ? "dialed" : "accepted",
-               dsm_link_get_remote (conn->link));
+               "connected to node %u (%s, %s, %s)", peer->id, conn->outbound ? "dialed" : "accepted",
+               conn->remote, dsm_peer_auth_describe (t->auth));
   peer_flush_pending (t, peer);
   transport_peer_set_state (t, peer, DSM_PEER_CONNECTED, NULL);
 }
@@ -325,18 +330,24 @@ transport_conn_gone (DsmTransport *t, Conn *conn, const GError *error)
   Peer *peer = transport_find_peer (t, conn->peer_id);
   gboolean hostile = error_is_hostile (error);
   guint code = error->domain == DSM_NET_ERROR ? (guint) error->code : DSM_NET_ERROR_IO;
-  const char *who = dsm_link_get_remote (conn->link);
+  const char *who = conn->remote;
 
   if (conn->state != CONN_ESTABLISHED)
     {
+      GLogLevelFlags level = hostile ? G_LOG_LEVEL_WARNING : G_LOG_LEVEL_INFO;
       if (!conn->outbound)
-        g_ptr_array_remove_fast (t->inbound, conn);
+        g_ptr_array_remove (t->inbound, conn);
       if (hostile || code == DSM_NET_ERROR_CLOSED)
         t->m.handshake_failures[code]++;
-      dsm_net_log (hostile ? G_LOG_LEVEL_WARNING : G_LOG_LEVEL_INFO, t->self, conn->peer_id,
-                   "handshake_failed", "%s handshake with %s%s failed: %s",
-                   conn->outbound ? "outbound" : "inbound", who,
-                   conn->peer_id != DSM_NODE_NONE ? "" : " (node unknown)", error->message);
+      /* Whoever dials us decides how often an inbound failure happens:
+       * those records are rate-limited per source.  Our own dials are
+       * paced by the backoff. */
+      if (conn->outbound)
+        dsm_net_log (level, t->self, conn->peer_id, "handshake_failed", "outbound handshake with %s failed: %s",
+                     who, error->message);
+      else
+        transport_log_inbound (t, conn, level, "handshake_failed", "inbound handshake with %s%s failed: %s",
+                               who, conn->peer_id != DSM_NODE_NONE ? "" : " (node unknown)", error->message);
       if (conn->outbound && peer != NULL && peer->dialing == conn)
         {
           peer->dialing = NULL;
@@ -367,44 +378,30 @@ transport_conn_gone (DsmTransport *t, Conn *conn, const GError *error)
   peer_schedule_dial (t, peer);
 }
 
-/* ---- inbound ---- */
-
-static gboolean
-transport_on_incoming (GSocketService *service, GSocketConnection *connection, GObject *source,
-                       gpointer data)
-{
-  DsmTransport *t = data;
-
-  if (t->stopped)
-    return TRUE;  /* unreferenced, the connection closes */
-  if (t->inbound->len >= t->options.max_pending_inbound)
-    {
-      t->m.inbound_overflow++;
-      dsm_net_log (G_LOG_LEVEL_WARNING, t->self, DSM_NODE_NONE, "inbound_overflow",
-                   "refusing a connection: %u handshakes already pending", t->inbound->len);
-      g_io_stream_close (G_IO_STREAM (connection), NULL, NULL);
-      return TRUE;
-    }
-  t->m.inbound_accepted++;
-  g_ptr_array_add (t->inbound, conn_new (t, connection, FALSE, DSM_NODE_NONE));
-  return TRUE;
-}
-
 /* ---- public API ---- */
 
 DsmTransport *
-dsm_transport_new (DsmConfig *config, DsmNodeId self, const DsmTransportOptions *options)
+dsm_transport_new (DsmConfig *config, DsmNodeId self, const DsmTransportOptions *options,
+                   GError **error)
 {
   g_return_val_if_fail (config != NULL, NULL);
   g_return_val_if_fail (dsm_config_find_node (config, self) != NULL, NULL);
 
+  DsmPeerAuth *auth = options != NULL && options->auth != NULL ? dsm_peer_auth_ref (options->auth)
+                                                                : dsm_peer_auth_new (config, self, NULL, error);
+  if (auth == NULL)
+    return NULL;
   DsmTransport *t = g_object_new (DSM_TYPE_TRANSPORT, NULL);
   t->config = dsm_config_ref (config);
   t->self = self;
+  t->auth = auth;
   if (options != NULL)
     t->options = *options;
   else
     dsm_transport_options_init (&t->options);
+  t->options.auth = NULL;  /* t->auth holds it */
+  g_return_val_if_fail (t->options.max_pending_inbound >= 1, t);
+  g_return_val_if_fail (t->options.max_pending_inbound_per_source >= 1, t);
   t->n_peers = config->n_nodes - 1;
   t->peers = g_new0 (Peer, MAX (t->n_peers, 1));
   guint j = 0;
@@ -459,6 +456,10 @@ dsm_transport_start (DsmTransport *t)
 {
   g_return_if_fail (!t->started);
   t->started = TRUE;
+  if (t->n_peers > 0 && dsm_peer_auth_is_insecure (t->auth))
+    dsm_net_log (G_LOG_LEVEL_WARNING, t->self, DSM_NODE_NONE, "insecure",
+                 "peer links are not authenticated (\"insecure\": true): any process that can reach "
+                 "a peer port on this host can pose as a node and rewrite the cluster's state");
   for (guint i = 0; i < t->n_peers; i++)
     if (t->peers[i].address != NULL)
       peer_dial (t, &t->peers[i]);
@@ -515,16 +516,20 @@ dsm_transport_send (DsmTransport *t, const DsmMessage *msg)
       return;
     }
 
-  g_autoptr(GBytes) frame = dsm_frame_encode_take (dsm_codec_encode_message (msg));
-  gsize size = g_bytes_get_size (frame);
-  if (size - DSM_FRAME_HEADER_BYTES > t->config->max_frame_bytes)
+  char *text = dsm_codec_encode_message (msg);
+  g_autoptr(GBytes) payload = g_bytes_new_take (text, strlen (text));
+  gsize length = g_bytes_get_size (payload);
+  if (length > t->config->max_frame_bytes)
     {
       dsm_net_log (G_LOG_LEVEL_WARNING, t->self, peer->id, "frame_too_large",
                    "a %s of %" G_GSIZE_FORMAT " bytes exceeds max_frame_bytes; not sent",
-                   dsm_message_type_to_string (msg->type), size);
+                   dsm_message_type_to_string (msg->type), length);
       transport_unsent (t, peer, (DsmMessage *) msg, DROP_TOO_LARGE);
       return;
     }
+  /* A sealed frame's header, the larger: the bound holds whichever the
+   * connection uses. */
+  gsize size = length + DSM_FRAME_SEALED_HEADER_BYTES;
   /* The bound: a slow or stopped peer costs at most max_write_queue_bytes;
    * past it we shed, and the core's retries resend what matters. */
   gsize queued = peer->active != NULL ? dsm_link_get_queued_bytes (peer->active->link) : peer->pending_bytes;
@@ -535,11 +540,11 @@ dsm_transport_send (DsmTransport *t, const DsmMessage *msg)
     }
   if (peer->active != NULL)
     {
-      conn_send_message (peer->active, frame, dsm_message_ref ((DsmMessage *) msg));
+      conn_send_message (peer->active, payload, dsm_message_ref ((DsmMessage *) msg));
       return;
     }
   Pending *p = g_new (Pending, 1);
-  p->frame = g_steal_pointer (&frame);
+  p->payload = g_steal_pointer (&payload);
   p->msg = dsm_message_ref ((DsmMessage *) msg);
   peer->pending_bytes += size;
   g_queue_push_tail (&peer->pending, p);
@@ -572,6 +577,8 @@ dsm_transport_finalize (GObject *object)
   g_free (t->peers);
   g_ptr_array_unref (t->inbound);
   g_rand_free (t->rng);
+  dsm_log_limiter_free (t->log_limiter);
+  dsm_peer_auth_unref (t->auth);
   if (t->config != NULL)
     dsm_config_unref (t->config);
   G_OBJECT_CLASS (dsm_transport_parent_class)->finalize (object);
@@ -609,6 +616,8 @@ dsm_transport_init (DsmTransport *t)
   /* Peers are dialed directly, whatever http_proxy says. */
   g_socket_client_set_enable_proxy (t->client, FALSE);
   t->inbound = g_ptr_array_new ();
+  /* One record per source address per 10 s; 1,024 addresses tracked. */
+  t->log_limiter = dsm_log_limiter_new (10 * 1000, 1024);
   /* Jitter only: seeded from the OS, nothing to replay here. */
   t->rng = g_rand_new ();
 }

@@ -18,6 +18,7 @@
 
 #include "config.h"
 #include "message.h"
+#include "peer-auth.h"
 #include "types.h"
 
 G_BEGIN_DECLS
@@ -26,21 +27,28 @@ G_BEGIN_DECLS
 G_DECLARE_FINAL_TYPE (DsmTransport, dsm_transport, DSM, TRANSPORT, GObject)
 
 typedef struct {
-  guint handshake_timeout_ms;   /* connect + handshake must finish within this */
+  guint handshake_timeout_ms;   /* connect + TLS + handshake must finish within this */
   guint frame_timeout_ms;       /* a started frame must finish within this */
-  guint max_pending_inbound;    /* connections still in their handshake */
+  guint max_pending_inbound;    /* connections still in their handshake, in all */
+  guint max_pending_inbound_per_source;  /* ... from one source address */
+  DsmPeerAuth *auth;            /* nullable: NULL resolves it from the config
+                                 * (dsm_peer_auth_new, paths against the
+                                 * current directory) */
 } DsmTransportOptions;
 
-/* Defaults: 2000 ms, 5000 ms, 64. */
+/* Defaults: 2000 ms, 5000 ms, 64, 16, NULL. */
 void dsm_transport_options_init (DsmTransportOptions *options);
 
 /**
  * dsm_transport_new:
  * @config: referenced; @self must be one of its nodes
  * @options: (nullable): NULL for the defaults
- * Returns: (transfer full): a transport that neither listens nor dials yet.
+ * Returns: (transfer full): a transport that neither listens nor dials
+ * yet, or NULL with @error when the peer authentication cannot be set up
+ * (dsm_peer_auth_new()).
  */
-DsmTransport *dsm_transport_new (DsmConfig *config, DsmNodeId self, const DsmTransportOptions *options);
+DsmTransport *dsm_transport_new (DsmConfig *config, DsmNodeId self, const DsmTransportOptions *options,
+                                 GError **error);
 
 /**
  * dsm_transport_listen:

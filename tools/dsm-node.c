@@ -14,8 +14,10 @@
 
 #include "config.h"
 #include "codec.h"
+#include "handshake.h"
 #include "host.h"
 #include "netlog.h"
+#include "peer-auth.h"
 #include "wal.h"
 
 #define EXIT_RUNTIME 1
@@ -165,7 +167,7 @@ main (int argc, char **argv)
     return usage_error (context, "%s", error->message);
   if (version)
     {
-      printf ("dsm-node %s (protocol %d)\n", DSM_VERSION, 1);
+      printf ("dsm-node %s (protocol %d)\n", DSM_VERSION, DSM_PROTOCOL_VERSION);
       return 0;
     }
   if (check_dir != NULL)
@@ -201,10 +203,18 @@ main (int argc, char **argv)
     if (config->n_nodes > 1 && config->nodes[i].peer_address == NULL)
       return usage_error (context, "%s: node %u has no peer_address", config_path, config->nodes[i].id);
 
+  /* Secret file and certificates: a bad one is a config error, exit 2. */
+  g_autofree char *config_dir = g_path_get_dirname (config_path);
+  g_autoptr(DsmPeerAuth) auth = dsm_peer_auth_new (config, (DsmNodeId) id, config_dir, &error);
+  if (auth == NULL)
+    return usage_error (context, "%s: %s", config_path, error->message);
+
   signal (SIGPIPE, SIG_IGN);
   DsmHostOptions options;
   dsm_host_options_init (&options);
   options.data_dir = data_dir;
+  options.config_dir = config_dir;
+  options.transport.auth = auth;
   options.no_sync = no_fsync;
   App app = { .loop = g_main_loop_new (NULL, FALSE) };
   app.host = dsm_host_new (config, (DsmNodeId) id, &options, &error);

@@ -1,9 +1,11 @@
-/* tests/net/test-frame.c: the peer framing (length, CRC-32, payload) and
- * the handshake's encoding, parsing and checks, without sockets. */
+/* tests/net/test-frame.c: the peer framing (length, CRC-32, payload), the
+ * sealed frames' key derivation and MAC, and the handshake's encoding,
+ * parsing and checks, without sockets. */
 #include <string.h>
 
 #include "config.h"
 #include "frame.h"
+#include "frame-mac.h"
 #include "handshake.h"
 #include "net-error.h"
 
@@ -118,14 +120,10 @@ test_garbage (void)
 
 /* ---- handshake ---- */
 
-static DsmConfig *
-config_with_secret (const char *secret)
+static GBytes *
+secret_bytes (const char *secret)
 {
-  DsmConfig *config = dsm_config_new_default (3);
-
-  g_free (config->secret);
-  config->secret = g_strdup (secret);
-  return config;
+  return g_bytes_new (secret, strlen (secret));
 }
 
 static DsmHandshake *
@@ -142,7 +140,8 @@ round_trip (const DsmHandshake *hs, DsmHandshakeKind expect)
 static void
 test_handshake_with_secret (void)
 {
-  g_autoptr(DsmConfig) config = config_with_secret ("s3cret");
+  g_autoptr(DsmConfig) config = dsm_config_new_default (3);
+  g_autoptr(GBytes) secret = secret_bytes ("s3cret");
   char nd[DSM_HANDSHAKE_NONCE_HEX + 1], na[DSM_HANDSHAKE_NONCE_HEX + 1];
   g_autoptr(GError) error = NULL;
 
@@ -153,46 +152,48 @@ test_handshake_with_secret (void)
   DsmHandshake hello = { .kind = DSM_HANDSHAKE_HELLO, .protocol = DSM_PROTOCOL_VERSION,
                          .cluster_id = config->cluster_id, .from = 1, .to = 2, .nonce = nd, .auth = TRUE };
   g_autoptr(DsmHandshake) hello2 = round_trip (&hello, DSM_HANDSHAKE_HELLO);
-  g_assert_true (dsm_handshake_check_hello (config, 2, hello2, &error));
+  g_assert_true (dsm_handshake_check_hello (config, secret, 2, hello2, &error));
   g_assert_no_error (error);
 
-  g_autofree char *proof_a = dsm_handshake_proof ("s3cret", "welcome", config->cluster_id, 1, 2, nd, na);
+  g_autofree char *proof_a = dsm_handshake_proof (secret, "welcome", config->cluster_id, 1, 2, nd, na);
   DsmHandshake welcome = { .kind = DSM_HANDSHAKE_WELCOME, .protocol = DSM_PROTOCOL_VERSION,
                            .cluster_id = config->cluster_id, .from = 2, .to = 1, .nonce = na, .proof = proof_a };
   g_autoptr(DsmHandshake) welcome2 = round_trip (&welcome, DSM_HANDSHAKE_WELCOME);
-  g_assert_true (dsm_handshake_check_welcome (config, 1, 2, nd, welcome2, &error));
+  g_assert_true (dsm_handshake_check_welcome (config, secret, 1, 2, nd, welcome2, &error));
   g_assert_no_error (error);
 
-  g_autofree char *proof_d = dsm_handshake_proof ("s3cret", "ready", config->cluster_id, 1, 2, nd, na);
+  g_autofree char *proof_d = dsm_handshake_proof (secret, "ready", config->cluster_id, 1, 2, nd, na);
   DsmHandshake ready = { .kind = DSM_HANDSHAKE_READY, .proof = proof_d };
   g_autoptr(DsmHandshake) ready2 = round_trip (&ready, DSM_HANDSHAKE_READY);
-  g_assert_true (dsm_handshake_check_ready (config, 2, 1, nd, na, ready2, &error));
+  g_assert_true (dsm_handshake_check_ready (config, secret, 2, 1, nd, na, ready2, &error));
   g_assert_no_error (error);
 
   /* A welcome proof replayed as a ready proof fails: the role is signed. */
   DsmHandshake replay = { .kind = DSM_HANDSHAKE_READY, .proof = proof_a };
-  g_assert_false (dsm_handshake_check_ready (config, 2, 1, nd, na, &replay, &error));
+  g_assert_false (dsm_handshake_check_ready (config, secret, 2, 1, nd, na, &replay, &error));
   g_assert_error (error, DSM_NET_ERROR, DSM_NET_ERROR_AUTH);
 }
 
 static void
 test_handshake_wrong_secret (void)
 {
-  g_autoptr(DsmConfig) ours = config_with_secret ("alpha");
+  g_autoptr(DsmConfig) ours = dsm_config_new_default (3);
+  g_autoptr(GBytes) alpha = secret_bytes ("alpha");
+  g_autoptr(GBytes) beta = secret_bytes ("beta");
   g_autoptr(GError) error = NULL;
   char nd[DSM_HANDSHAKE_NONCE_HEX + 1], na[DSM_HANDSHAKE_NONCE_HEX + 1];
 
   g_test_summary ("A proof made with another secret is refused as AUTH.");
   dsm_handshake_new_nonce (nd);
   dsm_handshake_new_nonce (na);
-  g_autofree char *proof = dsm_handshake_proof ("beta", "ready", ours->cluster_id, 1, 2, nd, na);
+  g_autofree char *proof = dsm_handshake_proof (beta, "ready", ours->cluster_id, 1, 2, nd, na);
   DsmHandshake ready = { .kind = DSM_HANDSHAKE_READY, .proof = proof };
-  g_assert_false (dsm_handshake_check_ready (ours, 2, 1, nd, na, &ready, &error));
+  g_assert_false (dsm_handshake_check_ready (ours, alpha, 2, 1, nd, na, &ready, &error));
   g_assert_error (error, DSM_NET_ERROR, DSM_NET_ERROR_AUTH);
   g_clear_error (&error);
 
   DsmHandshake none = { .kind = DSM_HANDSHAKE_READY };
-  g_assert_false (dsm_handshake_check_ready (ours, 2, 1, nd, na, &none, &error));
+  g_assert_false (dsm_handshake_check_ready (ours, alpha, 2, 1, nd, na, &none, &error));
   g_assert_error (error, DSM_NET_ERROR, DSM_NET_ERROR_AUTH);
 }
 
@@ -225,7 +226,7 @@ test_handshake_refusals (void)
       DsmHandshake hello = { .kind = DSM_HANDSHAKE_HELLO, .protocol = cases[i].protocol,
                              .cluster_id = cases[i].cluster ? (char *) cases[i].cluster : config->cluster_id,
                              .from = cases[i].from, .to = cases[i].to, .nonce = nd, .auth = cases[i].auth };
-      g_assert_false (dsm_handshake_check_hello (config, 2, &hello, &error));
+      g_assert_false (dsm_handshake_check_hello (config, NULL, 2, &hello, &error));
       g_assert_error (error, DSM_NET_ERROR, (gint) cases[i].code);
     }
 }
@@ -270,6 +271,184 @@ test_handshake_refuse_reaches_dialer (void)
   g_assert_nonnull (strstr (error->message, "wrong_cluster"));
 }
 
+
+/* ---- sealed frames ---- */
+
+/* Known answers computed outside dsm, with Python's hmac module and
+ * checked against `openssl kdf ... HKDF` (docs/OPERATIONS.md, "Sealed
+ * frames"):
+ *
+ *   prk = hmac.new((nd + na).encode(), secret, sha256).digest()
+ *   k   = hmac.new(prk, b"dsm-frame-mac-v2\ntest\n1\n2\n" + dir + b"\x01", sha256).digest()
+ *   tag = hmac.new(k, struct.pack(">QI", seq, len(p)) + p, sha256).digest()[:16] */
+#define KAT_SECRET "integration-test-secret"
+#define KAT_NONCE_D "00112233445566778899aabbccddeeff"
+#define KAT_NONCE_A "ffeeddccbbaa99887766554433221100"
+#define KAT_D2A "cb8b6777412f797f777f9d6e66a181b68c72994668371e825ee6c88ca063961f"
+#define KAT_A2D "78bcefc608a85e1f939992b7924a8b782ee3d8436d3559f9092f66fe1db32ca6"
+#define KAT_PAYLOAD "{\"type\":\"commit\"}"
+#define KAT_TAG_0 "c231b808d17504748a3a98bc7650a0cf"
+#define KAT_TAG_1 "5cc84e2f52e24ada5eefb23dff02221d"
+
+static char *
+hex (const guint8 *data, gsize n)
+{
+  GString *s = g_string_new (NULL);
+
+  for (gsize i = 0; i < n; i++)
+    g_string_append_printf (s, "%02x", data[i]);
+  return g_string_free (s, FALSE);
+}
+
+static void
+kat_keys (DsmFrameKeys *keys)
+{
+  g_autoptr(GBytes) secret = g_bytes_new_static (KAT_SECRET, strlen (KAT_SECRET));
+
+  dsm_frame_mac_derive_keys (secret, "test", 1, 2, KAT_NONCE_D, KAT_NONCE_A, keys);
+}
+
+static void
+test_mac_key_derivation (void)
+{
+  DsmFrameKeys keys;
+
+  g_test_summary ("The per-connection, per-direction keys are HKDF-SHA256 of the secret, salted by both "
+                  "nonces, as computed independently by Python and openssl.");
+  kat_keys (&keys);
+  g_autofree char *d2a = hex (keys.dialer_to_acceptor, sizeof keys.dialer_to_acceptor);
+  g_autofree char *a2d = hex (keys.acceptor_to_dialer, sizeof keys.acceptor_to_dialer);
+  g_assert_cmpstr (d2a, ==, KAT_D2A);
+  g_assert_cmpstr (a2d, ==, KAT_A2D);
+
+  /* Another nonce, node or cluster gives other keys. */
+  g_autoptr(GBytes) secret = g_bytes_new_static (KAT_SECRET, strlen (KAT_SECRET));
+  DsmFrameKeys other;
+  dsm_frame_mac_derive_keys (secret, "test", 1, 2, KAT_NONCE_A, KAT_NONCE_D, &other);
+  g_assert_true (memcmp (other.dialer_to_acceptor, keys.dialer_to_acceptor, sizeof keys.dialer_to_acceptor) != 0);
+  dsm_frame_mac_derive_keys (secret, "test", 1, 3, KAT_NONCE_D, KAT_NONCE_A, &other);
+  g_assert_true (memcmp (other.dialer_to_acceptor, keys.dialer_to_acceptor, sizeof keys.dialer_to_acceptor) != 0);
+  dsm_frame_mac_derive_keys (secret, "prod", 1, 2, KAT_NONCE_D, KAT_NONCE_A, &other);
+  g_assert_true (memcmp (other.dialer_to_acceptor, keys.dialer_to_acceptor, sizeof keys.dialer_to_acceptor) != 0);
+}
+
+static void
+test_mac_tags (void)
+{
+  DsmFrameKeys keys;
+  guint8 tag[DSM_FRAME_MAC_TAG_BYTES];
+
+  g_test_summary ("A frame's tag is HMAC-SHA256 over seq, length and payload, cut to 16 bytes; seq "
+                  "counts the frames of one direction from 0.");
+  kat_keys (&keys);
+  g_autoptr(DsmFrameMac) mac = dsm_frame_mac_new (keys.dialer_to_acceptor);
+  dsm_frame_mac_tag (mac, 0, KAT_PAYLOAD, strlen (KAT_PAYLOAD), tag);
+  g_autofree char *t0 = hex (tag, sizeof tag);
+  g_assert_cmpstr (t0, ==, KAT_TAG_0);
+
+  g_autoptr(GBytes) f0 = dsm_frame_mac_seal (mac, KAT_PAYLOAD, strlen (KAT_PAYLOAD));
+  g_autoptr(GBytes) f1 = dsm_frame_mac_seal (mac, KAT_PAYLOAD, strlen (KAT_PAYLOAD));
+  const guint8 *p0 = g_bytes_get_data (f0, NULL), *p1 = g_bytes_get_data (f1, NULL);
+  g_assert_cmpuint (g_bytes_get_size (f0), ==, DSM_FRAME_SEALED_HEADER_BYTES + strlen (KAT_PAYLOAD));
+  g_assert_cmpmem (p0, 4, "\0\0\0\x11", 4);
+  g_autofree char *h0 = hex (p0 + 4, 16), *h1 = hex (p1 + 4, 16);
+  g_assert_cmpstr (h0, ==, KAT_TAG_0);
+  g_assert_cmpstr (h1, ==, KAT_TAG_1);
+  g_assert_cmpmem (p0 + DSM_FRAME_SEALED_HEADER_BYTES, strlen (KAT_PAYLOAD), KAT_PAYLOAD, strlen (KAT_PAYLOAD));
+  g_assert_cmpuint (dsm_frame_mac_get_seq (mac), ==, 2);
+}
+
+/* A reader opening what the dialer sealed, as the acceptor does. */
+static DsmFrameReader *
+sealed_reader (const DsmFrameKeys *keys, gboolean reflected)
+{
+  DsmFrameReader *reader = dsm_frame_reader_new (1024);
+
+  dsm_frame_reader_set_mac (reader, dsm_frame_mac_new (reflected ? keys->acceptor_to_dialer
+                                                                 : keys->dialer_to_acceptor));
+  return reader;
+}
+
+/* Pushes @frames (in that order) and pops until an error; returns the
+ * number of payloads that came out, the error in @error. */
+static guint
+sealed_pop_all (DsmFrameReader *reader, GBytes **frames, guint n, GError **error)
+{
+  guint got = 0;
+  GBytes *payload = NULL;
+
+  for (guint i = 0; i < n; i++)
+    dsm_frame_reader_push (reader, g_bytes_get_data (frames[i], NULL), g_bytes_get_size (frames[i]));
+  while (dsm_frame_reader_pop (reader, &payload, error))
+    {
+      got++;
+      g_bytes_unref (payload);
+    }
+  g_assert_null (payload);
+  return got;
+}
+
+static void
+test_mac_refuses_tampering (void)
+{
+  DsmFrameKeys keys;
+  const char *texts[] = { "{\"a\":1}", "{\"b\":2}", "{\"c\":3}" };
+  GBytes *frames[3];
+
+  g_test_summary ("A sealed reader passes frames in order and refuses, with no payload, a bit flipped "
+                  "anywhere, a frame replayed, dropped or reordered, and a frame reflected back to its "
+                  "sender (the other direction's key).");
+  kat_keys (&keys);
+  g_autoptr(DsmFrameMac) sender = dsm_frame_mac_new (keys.dialer_to_acceptor);
+  for (guint i = 0; i < 3; i++)
+    frames[i] = dsm_frame_mac_seal (sender, texts[i], strlen (texts[i]));
+
+  struct {
+    const char *name;
+    guint order[4];
+    guint n;
+    gboolean reflected;
+    guint good;               /* payloads out before the refusal (3: no refusal) */
+  } cases[] = {
+    { "in order", { 0, 1, 2 }, 3, FALSE, 3 },
+    { "replayed", { 0, 0 }, 2, FALSE, 1 },
+    { "dropped", { 0, 2 }, 2, FALSE, 1 },
+    { "reordered", { 1, 0 }, 2, FALSE, 0 },
+    { "reflected", { 0 }, 1, TRUE, 0 },
+  };
+  for (guint c = 0; c < G_N_ELEMENTS (cases); c++)
+    {
+      g_autoptr(DsmFrameReader) reader = sealed_reader (&keys, cases[c].reflected);
+      g_autoptr(GError) error = NULL;
+      GBytes *seq[4];
+      for (guint i = 0; i < cases[c].n; i++)
+        seq[i] = frames[cases[c].order[i]];
+      guint got = sealed_pop_all (reader, seq, cases[c].n, &error);
+      g_assert_cmpuint (got, ==, cases[c].good);
+      if (cases[c].good == cases[c].n)
+        g_assert_no_error (error);
+      else
+        g_assert_error (error, DSM_NET_ERROR, DSM_NET_ERROR_MAC);
+    }
+
+  /* Every single bit of a frame, flipped, is refused (the length's bits
+   * as a bad MAC, a length out of bounds or a frame never completed). */
+  gsize size = g_bytes_get_size (frames[0]);
+  for (gsize bit = 0; bit < size * 8; bit++)
+    {
+      g_autoptr(DsmFrameReader) reader = sealed_reader (&keys, FALSE);
+      g_autoptr(GError) error = NULL;
+      g_autofree guint8 *copy = g_memdup2 (g_bytes_get_data (frames[0], NULL), size);
+      copy[bit / 8] ^= (guint8) (1u << (bit % 8));
+      g_autoptr(GBytes) flipped = g_bytes_new (copy, size);
+      g_assert_cmpuint (sealed_pop_all (reader, &flipped, 1, &error), ==, 0);
+      if (bit >= 32)
+        g_assert_error (error, DSM_NET_ERROR, DSM_NET_ERROR_MAC);
+    }
+  for (guint i = 0; i < 3; i++)
+    g_bytes_unref (frames[i]);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -280,6 +459,9 @@ main (int argc, char **argv)
   g_test_add_func ("/net/frame/empty-refused", test_empty_refused);
   g_test_add_func ("/net/frame/checksum-mismatch", test_checksum_mismatch);
   g_test_add_func ("/net/frame/garbage", test_garbage);
+  g_test_add_func ("/net/frame-mac/key-derivation", test_mac_key_derivation);
+  g_test_add_func ("/net/frame-mac/tags", test_mac_tags);
+  g_test_add_func ("/net/frame-mac/refuses-tampering", test_mac_refuses_tampering);
   g_test_add_func ("/net/handshake/with-secret", test_handshake_with_secret);
   g_test_add_func ("/net/handshake/wrong-secret", test_handshake_wrong_secret);
   g_test_add_func ("/net/handshake/refusals", test_handshake_refusals);

@@ -75,8 +75,9 @@ static DsmTransport *
 fixture_transport (Fixture *f, DsmNodeId id, const DsmTransportOptions *options)
 {
   g_autoptr(GError) error = NULL;
-  DsmTransport *t = dsm_transport_new (f->config, id, options);
+  DsmTransport *t = dsm_transport_new (f->config, id, options, &error);
 
+  g_assert_no_error (error);
   g_assert_true (dsm_transport_listen (t, "127.0.0.1:0", &f->port[id], &error));
   g_assert_no_error (error);
   f->received[id] = g_ptr_array_new_with_free_func ((GDestroyNotify) dsm_message_unref);
@@ -101,6 +102,9 @@ fixture_set_up_with (Fixture *f, const char *secret)
   f->config->max_write_queue_bytes = 64 * 1024;
   g_clear_pointer (&f->config->secret, g_free);
   f->config->secret = g_strdup (secret);
+  /* Without a secret the links run unauthenticated, as they may only
+   * when the config says so (docs/SECURITY.md). */
+  f->config->insecure = secret == NULL;
   for (DsmNodeId id = 1; id <= 2; id++)
     f->t[id] = fixture_transport (f, id, &options);
   for (DsmNodeId id = 1; id <= 2; id++)
@@ -254,7 +258,8 @@ test_reconnects_after_restart (Fixture *f, gconstpointer data)
 
   DsmTransportOptions options;
   dsm_transport_options_init (&options);
-  f->t[2] = dsm_transport_new (f->config, 2, &options);
+  f->t[2] = dsm_transport_new (f->config, 2, &options, &error);
+  g_assert_no_error (error);
   addr = g_strdup_printf ("127.0.0.1:%u", port);
   g_assert_true (dsm_transport_listen (f->t[2], addr, NULL, &error));
   g_assert_no_error (error);
@@ -403,8 +408,9 @@ hostile_thread (gpointer data)
                                                               DSM_HANDSHAKE_WELCOME, NULL);
       g_assert_nonnull (welcome);
       /* With a secret, prove a wrong one. */
+      g_autoptr(GBytes) wrong = g_bytes_new_static ("not-the-secret-at-all", 21);
       g_autofree char *proof = run->secret != NULL
-        ? dsm_handshake_proof ("not-the-secret", "ready", "dsm", 3, 1, nonce, welcome->nonce) : NULL;
+        ? dsm_handshake_proof (wrong, "ready", "dsm", 3, 1, nonce, welcome->nonce) : NULL;
       DsmHandshake ready = { .kind = DSM_HANDSHAKE_READY, .proof = proof };
       g_autofree char *ready_text = dsm_handshake_encode (&ready);
       write_frame_blocking (out, ready_text);
@@ -497,9 +503,9 @@ test_hostile_inputs (Fixture *f, gconstpointer data)
   g_byte_array_append (bad_crc, g_bytes_get_data (bad_crc_frame, NULL), (guint) g_bytes_get_size (bad_crc_frame));
   bad_crc->data[bad_crc->len - 2] ^= 0x20;
   g_autofree char *wrong_cluster = g_strdup_printf (
-    "{\"hello\":{\"protocol\":1,\"from\":3,\"to\":1,\"cluster_id\":\"other\",\"nonce\":\"%032d\",\"auth\":false}}", 0);
+    "{\"hello\":{\"protocol\":2,\"from\":3,\"to\":1,\"cluster_id\":\"other\",\"nonce\":\"%032d\",\"auth\":false}}", 0);
   g_autofree char *unknown_node = g_strdup_printf (
-    "{\"hello\":{\"protocol\":1,\"from\":7,\"to\":1,\"cluster_id\":\"dsm\",\"nonce\":\"%032d\",\"auth\":false}}", 0);
+    "{\"hello\":{\"protocol\":2,\"from\":7,\"to\":1,\"cluster_id\":\"dsm\",\"nonce\":\"%032d\",\"auth\":false}}", 0);
 
   Hostile cases[] = {
     { "garbage", HANDSHAKE_NONE, NULL, raw ("GET / HTTP/1.1\r\nHost: x\r\n\r\n", 27),
@@ -554,7 +560,7 @@ test_hostile_bad_secret (Fixture *f, gconstpointer data)
   dsm_transport_start (f->t[1]);
   dsm_transport_start (f->t[2]);
   assert_delivers (f, 1, 2, 1);
-  run_hostile (f, &h, "s3cret");
+  run_hostile (f, &h, "s3cret-s3cret-s3cret");
 }
 
 int
@@ -565,7 +571,7 @@ main (int argc, char **argv)
 
   g_test_add ("/net/transport/connect-and-deliver", Fixture, NULL,
               fixture_set_up, test_connect_and_deliver, fixture_tear_down);
-  g_test_add ("/net/transport/connect-with-secret", Fixture, "s3cret",
+  g_test_add ("/net/transport/connect-with-secret", Fixture, "s3cret-s3cret-s3cret",
               fixture_set_up, test_connect_and_deliver, fixture_tear_down);
   g_test_add ("/net/transport/simultaneous-dial-resolves", Fixture, NULL,
               fixture_set_up, test_simultaneous_dial_resolves, fixture_tear_down);
@@ -577,7 +583,7 @@ main (int argc, char **argv)
               fixture_set_up, test_write_queue_bound, fixture_tear_down);
   g_test_add ("/net/transport/hostile-inputs", Fixture, NULL,
               fixture_set_up, test_hostile_inputs, fixture_tear_down);
-  g_test_add ("/net/transport/hostile-bad-secret", Fixture, "s3cret",
+  g_test_add ("/net/transport/hostile-bad-secret", Fixture, "s3cret-s3cret-s3cret",
               fixture_set_up, test_hostile_bad_secret, fixture_tear_down);
   return g_test_run ();
 }

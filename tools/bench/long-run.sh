@@ -83,6 +83,7 @@ url () { echo "http://127.0.0.1:$((BASE_PORT + 100 + $1 - 1))"; }
 {
   echo '{'
   echo '  "cluster_id": "long-run",'
+  echo "  \"secret\": \"$(od -An -N16 -tx1 /dev/urandom | tr -d ' \n')\","
   echo "  \"snapshot_threshold_entries\": $THRESHOLD,"
   echo '  "nodes": ['
   for i in 1 2 3; do
