@@ -9,8 +9,8 @@
 
 #include "node.h"
 #include "outbox.h"
-#include "prng.h"
-#include "scenario.h"
+#include "scenario/prng.h"
+#include "scenario/scenario.h"
 
 G_BEGIN_DECLS
 

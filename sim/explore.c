@@ -3,7 +3,7 @@
  * read, replay and shrink. */
 #include "explore.h"
 
-#include "prng.h"
+#include "scenario/prng.h"
 
 typedef enum {
   FAULT_CRASH,

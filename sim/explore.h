@@ -5,7 +5,7 @@
 
 #include <glib.h>
 
-#include "scenario.h"
+#include "scenario/scenario.h"
 
 G_BEGIN_DECLS
 

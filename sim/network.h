@@ -7,8 +7,8 @@
 #include <glib.h>
 
 #include "message.h"
-#include "prng.h"
-#include "scenario.h"
+#include "scenario/prng.h"
+#include "scenario/scenario.h"
 
 G_BEGIN_DECLS
 

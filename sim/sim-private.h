@@ -7,7 +7,7 @@
 #include "disk.h"
 #include "network.h"
 #include "node.h"
-#include "prng.h"
+#include "scenario/prng.h"
 #include "sim.h"
 
 G_BEGIN_DECLS

@@ -5,9 +5,9 @@
 
 #include <glib.h>
 
-#include "checker.h"
-#include "history.h"
-#include "scenario.h"
+#include "check/checker.h"
+#include "check/history.h"
+#include "scenario/scenario.h"
 
 G_BEGIN_DECLS
 

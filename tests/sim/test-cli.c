@@ -9,8 +9,8 @@
 #include <gio/gio.h>
 #include <glib/gstdio.h>
 
-#include "history.h"
-#include "scenario.h"
+#include "check/history.h"
+#include "scenario/scenario.h"
 
 #define EXIT_OK 0
 #define EXIT_FAILED 1

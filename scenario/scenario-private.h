@@ -1,4 +1,4 @@
-/* sim/scenario-private.h: what the scenario reader's files share: JSON
+/* scenario/scenario-private.h: what the scenario reader's files share: JSON
  * field readers that word every error "PATH: problem" the same way, and the
  * step reader and writer scenario.c calls. */
 #pragma once
@@ -7,7 +7,7 @@
 #include <json-glib/json-glib.h>
 
 #include "json.h"
-#include "scenario.h"
+#include "scenario/scenario.h"
 
 G_BEGIN_DECLS
 

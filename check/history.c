@@ -1,6 +1,6 @@
-/* sim/history.c: client history records and their JSON lines form:
+/* check/history.c: client history records and their JSON lines form:
  * written by hand with GString, read strictly through dsm_codec_parse(). */
-#include "history.h"
+#include "check/history.h"
 
 #include <string.h>
 

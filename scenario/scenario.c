@@ -1,13 +1,13 @@
-/* sim/scenario.c: scenario files in: loading, the top-level sections
+/* scenario/scenario.c: scenario files in: loading, the top-level sections
  * (cluster, network, disk, workload, expect), copies and freeing.
  * Steps are read in scenario-steps.c, written back in scenario-write.c;
  * docs/SCENARIOS.md documents every key. */
-#include "scenario.h"
+#include "scenario/scenario.h"
 
 #include <string.h>
 
 #include "error.h"
-#include "scenario-private.h"
+#include "scenario/scenario-private.h"
 
 G_DEFINE_QUARK (dsm-scenario-error-quark, dsm_scenario_error)
 

@@ -1,4 +1,4 @@
-/* sim/checker.h: the invariants checked on every simulated run
+/* check/checker.h: the invariants checked on every simulated run
  * (../shared/DESIGN.md section 3, docs/CHECKERS.md): each checked as the
  * run goes where it can be, the rest at its end. */
 #pragma once
@@ -27,7 +27,7 @@ gboolean dsm_invariant_from_string (const char *text, DsmInvariant *out);
 G_END_DECLS
 
 #include "config.h"
-#include "history.h"
+#include "check/history.h"
 #include "outbox.h"
 
 G_BEGIN_DECLS

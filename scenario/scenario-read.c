@@ -1,7 +1,7 @@
-/* sim/scenario-read.c: the field readers of the scenario parser.  Each reads
+/* scenario/scenario-read.c: the field readers of the scenario parser.  Each reads
  * one member, checks its type and range, and words a failure as
  * "PATH: expected WHAT, found VALUE" so every error names its field. */
-#include "scenario-private.h"
+#include "scenario/scenario-private.h"
 
 #include <string.h>
 

@@ -1,4 +1,4 @@
-/* sim/linearizability.c: is a client history linearizable?  Wing & Gong's
+/* check/linearizability.c: is a client history linearizable?  Wing & Gong's
  * search with Lowe's memoization, one machine instance at a time
  * (docs/CHECKERS.md, "Linearizability").
  *
@@ -8,7 +8,7 @@
  * bisection over prefixes finds the first completion that cannot be
  * explained (explain_shortest_prefix()) and explain_violation()
  * describes the search's deepest point there. */
-#include "linearizability.h"
+#include "check/linearizability.h"
 
 #include <stdlib.h>
 #include <string.h>

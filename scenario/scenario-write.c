@@ -1,12 +1,12 @@
-/* sim/scenario-write.c: a scenario back out as canonical JSON: every key
+/* scenario/scenario-write.c: a scenario back out as canonical JSON: every key
  * with its defaults explicit, in schema order, so equal scenarios give
  * equal text (traces embed it for exact replay; the shrinker writes it). */
-#include "scenario-private.h"
+#include "scenario/scenario-private.h"
 
 #include <stdlib.h>
 #include <string.h>
 
-#include "checker.h"
+#include "check/checker.h"
 
 /* Pretty output puts a container on one line when it holds no object and
  * fits in this many columns. */

@@ -1,4 +1,4 @@
-/* sim/prng.h: the simulator's pseudo-random numbers: xoshiro256** seeded
+/* scenario/prng.h: the simulator's pseudo-random numbers: xoshiro256** seeded
  * through splitmix64.  Every random choice of a run derives from its one
  * seed through named streams, so removing a fault (shrinking) does not
  * shift the network's or the workload's choices. */

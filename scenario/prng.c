@@ -1,5 +1,5 @@
-/* sim/prng.c: xoshiro256** (Blackman & Vigna) with splitmix64 seeding. */
-#include "prng.h"
+/* scenario/prng.c: xoshiro256** (Blackman & Vigna) with splitmix64 seeding. */
+#include "scenario/prng.h"
 
 static guint64
 splitmix64 (guint64 *x)

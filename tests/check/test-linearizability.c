@@ -1,10 +1,10 @@
-/* tests/sim/test-linearizability.c: the client history's JSON lines and
+/* tests/check/test-linearizability.c: the client history's JSON lines and
  * the linearizability checker: one behaviour per hand-made history, then
  * seeded random histories that must pass, and mutations that must not. */
 #include <string.h>
 
-#include "history.h"
-#include "linearizability.h"
+#include "check/history.h"
+#include "check/linearizability.h"
 
 #define DOOR_JSON \
   "{\"name\": \"door\", \"states\": [\"Closed\", \"Open\", \"Locked\"]," \

@@ -1,4 +1,4 @@
-/* sim/linearizability.h: checks that a client history is linearizable
+/* check/linearizability.h: checks that a client history is linearizable
  * against the sequential specification of the machine definitions:
  * a Wing & Gong search with Lowe's memoization, one machine instance at a
  * time (operations on different instances commute).  docs/CHECKERS.md
@@ -8,7 +8,7 @@
 #include <glib.h>
 
 #include "config.h"
-#include "history.h"
+#include "check/history.h"
 
 G_BEGIN_DECLS
 

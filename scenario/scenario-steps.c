@@ -1,7 +1,7 @@
-/* sim/scenario-steps.c: the "steps" of a scenario file: one table row per
+/* scenario/scenario-steps.c: the "steps" of a scenario file: one table row per
  * step kind (its verb, its keys, its reader), so the reader and the typo
  * guard agree on every kind's keys (docs/SCENARIOS.md, "Actions"). */
-#include "scenario-private.h"
+#include "scenario/scenario-private.h"
 
 #include <string.h>
 

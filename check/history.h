@@ -1,4 +1,4 @@
-/* sim/history.h: the client history of a simulated run: one record per
+/* check/history.h: the client history of a simulated run: one record per
  * client operation, from invocation to completion in virtual time.  The
  * linearizability checker reads it; `dsm-sim run --history` writes it as
  * JSON lines. */

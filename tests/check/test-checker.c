@@ -1,4 +1,4 @@
-/* tests/sim/test-checker.c: the online and end-of-run checkers
+/* tests/check/test-checker.c: the online and end-of-run checkers
  * (sim/checker.h), each shown a hand-made violation through the DsmChecker
  * API: a checker is trusted only once it has caught one (DESIGN.md
  * section 3).  Entries, apply results and history ops are built by hand
@@ -6,7 +6,7 @@
  * built-in lifecycle, Init -> Running -> Stopped -> Init. */
 #include <string.h>
 
-#include "checker.h"
+#include "check/checker.h"
 
 typedef struct {
   DsmConfig *config;

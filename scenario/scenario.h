@@ -1,4 +1,4 @@
-/* sim/scenario.h: a scenario file, parsed: one story of a cluster under
+/* scenario/scenario.h: a scenario file, parsed: one story of a cluster under
  * faults.  docs/SCENARIOS.md documents every key with examples.  Parsing
  * is strict: a bad file is a DSM_SCENARIO_ERROR naming the field path and
  * the problem ("steps[3].node: expected a node id, \"leader\", \"follower\",

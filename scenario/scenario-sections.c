@@ -1,11 +1,11 @@
-/* sim/scenario-sections.c: the top-level sections of a scenario file:
+/* scenario/scenario-sections.c: the top-level sections of a scenario file:
  * "cluster" (laid over the config defaults), "network", "disk", "workload"
  * and "expect", each with its documented defaults (docs/SCENARIOS.md). */
-#include "scenario-private.h"
+#include "scenario/scenario-private.h"
 
 #include <string.h>
 
-#include "checker.h"
+#include "check/checker.h"
 #include "error.h"
 
 /* A section object: TRUE with *@object NULL when the file leaves it out. */

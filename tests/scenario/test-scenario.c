@@ -1,4 +1,4 @@
-/* tests/sim/test-scenario.c: scenario files: every key and its default,
+/* tests/scenario/test-scenario.c: scenario files: every key and its default,
  * canonical JSON that reads back to the same text, deep copies, a table of
  * bad files each failing with its code and the field's path, and every
  * bundled scenario in scenarios/. */
@@ -6,9 +6,9 @@
 
 #include <glib/gstdio.h>
 
-#include "checker.h"
+#include "check/checker.h"
 #include "error.h"
-#include "scenario.h"
+#include "scenario/scenario.h"
 
 /* JSON in C strings reads better with single quotes; no test string
  * needs an apostrophe. */

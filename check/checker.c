@@ -1,12 +1,12 @@
-/* sim/checker.c: the invariants of docs/CHECKERS.md, checked as a run
+/* check/checker.c: the invariants of docs/CHECKERS.md, checked as a run
  * goes.  Validity is judged by a model of the machines kept here from the
  * definitions alone, independent of core/store.c, so a bug in the store
  * shows as a disagreement rather than hiding behind it. */
-#include "checker.h"
+#include "check/checker.h"
 
 #include <string.h>
 
-#include "linearizability.h"
+#include "check/linearizability.h"
 
 static const char *const invariant_names[DSM_INVARIANT_N] = {
   [DSM_INVARIANT_ELECTION_SAFETY] = "election_safety",
