@@ -26,32 +26,22 @@ clients_init (DsmSim *sim)
 
   sim->ops = g_ptr_array_new_with_free_func ((GDestroyNotify) client_op_free);
   sim->requests = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free, NULL);
-  sim->observed = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
-  sim->n_clients = w->clients + 1; /* the last one is the script's */
+  sim->workload = dsm_workload_run_new (w, sim->config, sim->seed);
+  sim->n_clients = dsm_workload_run_get_n_clients (sim->workload); /* the last is the script's */
+  g_assert (sim->n_clients == w->clients + 1);
   sim->clients = g_new0 (Client, sim->n_clients);
   for (guint i = 0; i < sim->n_clients; i++)
-    {
-      Client *c = &sim->clients[i];
-      c->index = i;
-      c->client_id = i < w->clients ? g_strdup_printf ("c%u", i) : g_strdup ("script");
-      dsm_prng_init (&c->prng, sim->seed, "client", i);
-    }
+    sim->clients[i].index = i;
   sim->workload_end_ms = w->clients > 0 ? w->start_ms + w->duration_ms : 0;
-  sim->machine_names = g_new0 (char *, MAX (w->machines, 1) + 1);
-  for (guint i = 0; i < MAX (w->machines, 1); i++)
-    sim->machine_names[i] = g_strdup_printf ("m%u", i);
 }
 
 void
 clients_clear (DsmSim *sim)
 {
-  for (guint i = 0; i < sim->n_clients; i++)
-    g_free (sim->clients[i].client_id);
   g_free (sim->clients);
   g_hash_table_unref (sim->requests);
-  g_hash_table_unref (sim->observed);
   g_ptr_array_unref (sim->ops);
-  g_strfreev (sim->machine_names);
+  dsm_workload_run_free (sim->workload);
 }
 
 guint
@@ -111,7 +101,8 @@ client_pick_node (DsmSim *sim, Client *c)
 {
   if (sim->scenario->workload.target == DSM_WORKLOAD_TARGET_LEADER && c->leader_hint != DSM_NODE_NONE)
     return c->leader_hint;
-  return 1 + (DsmNodeId) dsm_prng_range (&c->prng, 0, sim->n - 1);
+  return 1 + (DsmNodeId) dsm_prng_range (dsm_workload_run_get_prng (sim->workload, c->index), 0,
+                                         sim->n - 1);
 }
 
 ClientOp *
@@ -151,8 +142,7 @@ static void
 workload_schedule_next (DsmSim *sim, Client *c)
 {
   const DsmWorkload *w = &sim->scenario->workload;
-  double mean_ms = w->rate_per_s > 0 ? 1000.0 * w->clients / w->rate_per_s : 1000.0;
-  guint64 think = (guint64) (dsm_prng_double (&c->prng) * 2.0 * mean_ms);
+  guint64 think = dsm_workload_run_think_ms (sim->workload, c->index);
   guint64 at = MAX (sim->now_ms, w->start_ms) + think;
 
   if (at >= sim->workload_end_ms)
@@ -169,49 +159,15 @@ clients_start (DsmSim *sim)
     workload_schedule_next (sim, &sim->clients[i]);
 }
 
-/* Mostly legal moves from the state last seen, some deliberate nonsense. */
-static const char *
-workload_pick_state (DsmSim *sim, Client *c, const DsmMachineDef *def, const char *machine)
-{
-  guint n = dsm_machine_def_get_n_states (def);
-  const char *seen = g_hash_table_lookup (sim->observed, machine);
-
-  if (seen == NULL)
-    seen = dsm_machine_def_get_initial (def);
-  if (dsm_prng_chance (&c->prng, 75))
-    {
-      guint start = (guint) dsm_prng_range (&c->prng, 0, n - 1);
-      for (guint k = 0; k < n; k++)
-        {
-          const char *to = dsm_machine_def_get_state (def, (start + k) % n);
-          if (dsm_machine_def_allows (def, seen, to))
-            return to;
-        }
-    }
-  return dsm_machine_def_get_state (def, (guint) dsm_prng_range (&c->prng, 0, n - 1));
-}
-
 static void
 workload_next (DsmSim *sim, Client *c)
 {
-  const DsmWorkload *w = &sim->scenario->workload;
-  const DsmMachineDef *def = dsm_config_find_definition (sim->config, w->definition);
-  const char *machine = sim->machine_names[dsm_prng_range (&c->prng, 0, MAX (w->machines, 1) - 1)];
-  DsmCommand cmd = { .machine = (char *) machine, .definition = w->definition };
+  DsmCommand cmd;
 
   g_assert (c->current == NULL);
-  if (dsm_prng_chance (&c->prng, w->read_percent))
-    cmd.op = DSM_OP_READ;
-  else
-    {
-      cmd.op = DSM_OP_TRANSITION;
-      cmd.to = (char *) workload_pick_state (sim, c, def, machine);
-    }
-  if (w->idempotent)
-    {
-      cmd.client_id = c->client_id;
-      cmd.seq = ++c->next_seq;
-    }
+  /* What to issue is the scenario's; where to send it is ours, drawn
+   * after it from the same stream. */
+  dsm_workload_run_next (sim->workload, c->index, &cmd);
   c->current = clients_issue (sim, c->index, &cmd, client_pick_node (sim, c), FALSE);
 }
 
@@ -261,12 +217,7 @@ op_complete (DsmSim *sim, ClientOp *co, DsmReplyStatus status, DsmRejectReason r
       break;
     }
   if (state != NULL && (status == DSM_REPLY_OK || reason == DSM_REJECT_INVALID_TRANSITION))
-    {
-      const DsmMachineDef *def = dsm_config_find_definition (sim->config, co->cmd.definition);
-      const char *canonical = def != NULL ? dsm_machine_def_lookup_state (def, state) : NULL;
-      if (canonical != NULL)
-        g_hash_table_replace (sim->observed, g_strdup (co->cmd.machine), (gpointer) canonical);
-    }
+    dsm_workload_run_observe (sim->workload, co->cmd.machine, co->cmd.definition, state);
 
   if (!co->scripted)
     {

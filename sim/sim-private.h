@@ -8,6 +8,7 @@
 #include "network.h"
 #include "node.h"
 #include "scenario/prng.h"
+#include "scenario/workload.h"
 #include "sim.h"
 
 G_BEGIN_DECLS
@@ -72,13 +73,11 @@ struct _ClientOp {
   gboolean done;
 };
 
+/* A client's delivery state; what it issues is sim->workload's. */
 typedef struct {
   guint index;
-  char *client_id;
-  guint64 next_seq;
   ClientOp *current;
   DsmNodeId leader_hint;
-  DsmPrng prng;
 } Client;
 
 typedef enum {
@@ -125,8 +124,7 @@ struct _DsmSim {
   guint scripted_pending;   /* scripted operations not answered yet */
   Client *clients;          /* workload clients, then the script's client */
   guint n_clients;
-  GHashTable *observed;     /* machine -> last state a client saw (biases choices) */
-  char **machine_names;     /* "m0".."m{machines-1}" */
+  DsmWorkloadRun *workload; /* what the clients issue (scenario/workload.h) */
   guint64 workload_end_ms;
 
   guint step;
