@@ -156,7 +156,7 @@ typedef struct {
 } DsmWorkload;
 
 typedef struct {
-  guint32 invariants;       /* bit per DsmInvariant (sim/checker.h); default all */
+  guint32 invariants;       /* bit per DsmInvariant (check/checker.h); default all */
   guint64 min_commits;      /* client transitions committed OK */
   guint64 leader_within_ms; /* after the final heal */
   guint64 settle_ms;        /* the final heal phase's budget for convergence */

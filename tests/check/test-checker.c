@@ -1,8 +1,8 @@
 /* tests/check/test-checker.c: the online and end-of-run checkers
- * (sim/checker.h), each shown a hand-made violation through the DsmChecker
+ * (check/checker.h), each shown a hand-made violation through the DsmChecker
  * API: a checker is trusted only once it has caught one (DESIGN.md
  * section 3).  Entries, apply results and history ops are built by hand
- * (core/entry.h, core/outbox.h, sim/history.h); the machine is the
+ * (core/entry.h, core/outbox.h, check/history.h); the machine is the
  * built-in lifecycle, Init -> Running -> Stopped -> Init. */
 #include <string.h>
 
@@ -489,7 +489,7 @@ test_invariant_names (void)
 }
 
 #define ADD(path, func) \
-  g_test_add ("/sim/checker/" path, Fixture, NULL, fixture_set_up, func, fixture_tear_down)
+  g_test_add ("/check/checker/" path, Fixture, NULL, fixture_set_up, func, fixture_tear_down)
 
 int
 main (int argc, char **argv)
@@ -517,8 +517,8 @@ main (int argc, char **argv)
   ADD ("linearizability/violation", test_finish_not_linearizable);
   ADD ("linearizability/concurrent-read", test_finish_linearizable_concurrent);
   ADD ("fail/first-wins", test_fail_records);
-  g_test_add_func ("/sim/checker/unchecked-invariant", test_unchecked_invariant);
-  g_test_add_func ("/sim/checker/names", test_invariant_names);
+  g_test_add_func ("/check/checker/unchecked-invariant", test_unchecked_invariant);
+  g_test_add_func ("/check/checker/names", test_invariant_names);
 
   return g_test_run ();
 }

@@ -1235,46 +1235,46 @@ main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, NULL);
 
-  g_test_add_func ("/sim/linearizability/sequential-legal", test_sequential_legal);
-  g_test_add_func ("/sim/linearizability/concurrent-either-order", test_concurrent_either_order);
-  g_test_add_func ("/sim/linearizability/equal-times-concurrent", test_equal_times_concurrent);
-  g_test_add_func ("/sim/linearizability/read-never-existing-state",
+  g_test_add_func ("/check/linearizability/sequential-legal", test_sequential_legal);
+  g_test_add_func ("/check/linearizability/concurrent-either-order", test_concurrent_either_order);
+  g_test_add_func ("/check/linearizability/equal-times-concurrent", test_equal_times_concurrent);
+  g_test_add_func ("/check/linearizability/read-never-existing-state",
                    test_read_never_existing_state);
-  g_test_add_func ("/sim/linearizability/stale-read", test_stale_read);
-  g_test_add_func ("/sim/linearizability/lost-write", test_lost_write);
-  g_test_add_func ("/sim/linearizability/double-start", test_double_start);
-  g_test_add_func ("/sim/linearizability/one-start-one-rejected", test_one_start_one_rejected);
-  g_test_add_func ("/sim/linearizability/rejected-wrong-state", test_rejected_wrong_state);
-  g_test_add_func ("/sim/linearizability/rejected-right-state", test_rejected_right_state);
-  g_test_add_func ("/sim/linearizability/rejected-legal-transition",
+  g_test_add_func ("/check/linearizability/stale-read", test_stale_read);
+  g_test_add_func ("/check/linearizability/lost-write", test_lost_write);
+  g_test_add_func ("/check/linearizability/double-start", test_double_start);
+  g_test_add_func ("/check/linearizability/one-start-one-rejected", test_one_start_one_rejected);
+  g_test_add_func ("/check/linearizability/rejected-wrong-state", test_rejected_wrong_state);
+  g_test_add_func ("/check/linearizability/rejected-right-state", test_rejected_right_state);
+  g_test_add_func ("/check/linearizability/rejected-legal-transition",
                    test_rejected_legal_transition);
-  g_test_add_func ("/sim/linearizability/other-rejections-ignored", test_other_rejections_ignored);
-  g_test_add_func ("/sim/linearizability/unknown-took-effect", test_unknown_took_effect);
-  g_test_add_func ("/sim/linearizability/unknown-no-effect", test_unknown_no_effect);
-  g_test_add_func ("/sim/linearizability/unknown-takes-effect-late",
+  g_test_add_func ("/check/linearizability/other-rejections-ignored", test_other_rejections_ignored);
+  g_test_add_func ("/check/linearizability/unknown-took-effect", test_unknown_took_effect);
+  g_test_add_func ("/check/linearizability/unknown-no-effect", test_unknown_no_effect);
+  g_test_add_func ("/check/linearizability/unknown-takes-effect-late",
                    test_unknown_takes_effect_late);
-  g_test_add_func ("/sim/linearizability/unknown-takes-effect-once",
+  g_test_add_func ("/check/linearizability/unknown-takes-effect-once",
                    test_unknown_takes_effect_once);
-  g_test_add_func ("/sim/linearizability/pending-both-ways", test_pending_both_ways);
-  g_test_add_func ("/sim/linearizability/compare-and-set", test_compare_and_set);
-  g_test_add_func ("/sim/linearizability/independent-machines", test_independent_machines);
-  g_test_add_func ("/sim/linearizability/retry-is-one-operation", test_retry_is_one_operation);
-  g_test_add_func ("/sim/linearizability/retry-after-unknown", test_retry_after_unknown);
-  g_test_add_func ("/sim/linearizability/retry-with-another-outcome", test_retry_with_another_outcome);
-  g_test_add_func ("/sim/linearizability/custom-definition", test_custom_definition);
-  g_test_add_func ("/sim/linearizability/definition-chosen-by-creation",
+  g_test_add_func ("/check/linearizability/pending-both-ways", test_pending_both_ways);
+  g_test_add_func ("/check/linearizability/compare-and-set", test_compare_and_set);
+  g_test_add_func ("/check/linearizability/independent-machines", test_independent_machines);
+  g_test_add_func ("/check/linearizability/retry-is-one-operation", test_retry_is_one_operation);
+  g_test_add_func ("/check/linearizability/retry-after-unknown", test_retry_after_unknown);
+  g_test_add_func ("/check/linearizability/retry-with-another-outcome", test_retry_with_another_outcome);
+  g_test_add_func ("/check/linearizability/custom-definition", test_custom_definition);
+  g_test_add_func ("/check/linearizability/definition-chosen-by-creation",
                    test_definition_chosen_by_creation);
-  g_test_add_func ("/sim/history/round-trip", test_history_round_trip);
-  g_test_add_func ("/sim/history/pending-form", test_history_pending_form);
-  g_test_add_func ("/sim/history/bad-lines", test_history_bad_lines);
-  g_test_add_func ("/sim/linearizability/random-linearizable", test_random_linearizable);
-  g_test_add_func ("/sim/linearizability/random-linearizable-machines",
+  g_test_add_func ("/check/history/round-trip", test_history_round_trip);
+  g_test_add_func ("/check/history/pending-form", test_history_pending_form);
+  g_test_add_func ("/check/history/bad-lines", test_history_bad_lines);
+  g_test_add_func ("/check/linearizability/random-linearizable", test_random_linearizable);
+  g_test_add_func ("/check/linearizability/random-linearizable-machines",
                    test_random_linearizable_machines);
-  g_test_add_func ("/sim/linearizability/random-mutated-never-existing",
+  g_test_add_func ("/check/linearizability/random-mutated-never-existing",
                    test_random_mutated_never_existing);
-  g_test_add_func ("/sim/linearizability/random-mutated-states", test_random_mutated_states);
-  g_test_add_func ("/sim/linearizability/budget-inconclusive", test_budget_inconclusive);
-  g_test_add_func ("/sim/linearizability/matches-brute-force", test_matches_brute_force);
+  g_test_add_func ("/check/linearizability/random-mutated-states", test_random_mutated_states);
+  g_test_add_func ("/check/linearizability/budget-inconclusive", test_budget_inconclusive);
+  g_test_add_func ("/check/linearizability/matches-brute-force", test_matches_brute_force);
 
   return g_test_run ();
 }

@@ -963,41 +963,41 @@ main (int argc, char **argv)
 
   g_test_init (&argc, &argv, NULL);
 
-  g_test_add_func ("/sim/scenario/defaults", test_defaults);
-  g_test_add_func ("/sim/scenario/defaults-from-config", test_defaults_from_config);
-  g_test_add_func ("/sim/scenario/step-defaults", test_step_defaults);
-  g_test_add_func ("/sim/scenario/every-key/top-level", test_every_key_top);
-  g_test_add_func ("/sim/scenario/every-key/faults", test_every_key_faults);
-  g_test_add_func ("/sim/scenario/every-key/clients-and-conditions", test_every_key_clients);
-  g_test_add_func ("/sim/scenario/round-trip", test_round_trip);
-  g_test_add_func ("/sim/scenario/round-trip/defaults-explicit",
+  g_test_add_func ("/scenario/defaults", test_defaults);
+  g_test_add_func ("/scenario/defaults-from-config", test_defaults_from_config);
+  g_test_add_func ("/scenario/step-defaults", test_step_defaults);
+  g_test_add_func ("/scenario/every-key/top-level", test_every_key_top);
+  g_test_add_func ("/scenario/every-key/faults", test_every_key_faults);
+  g_test_add_func ("/scenario/every-key/clients-and-conditions", test_every_key_clients);
+  g_test_add_func ("/scenario/round-trip", test_round_trip);
+  g_test_add_func ("/scenario/round-trip/defaults-explicit",
                    test_round_trip_defaults_explicit);
-  g_test_add_func ("/sim/scenario/copy", test_copy);
-  g_test_add_func ("/sim/scenario/name", test_name);
-  g_test_add_func ("/sim/scenario/file", test_file);
-  g_test_add_func ("/sim/scenario/comments", test_comments);
+  g_test_add_func ("/scenario/copy", test_copy);
+  g_test_add_func ("/scenario/name", test_name);
+  g_test_add_func ("/scenario/file", test_file);
+  g_test_add_func ("/scenario/comments", test_comments);
   for (guint i = 0; i < G_N_ELEMENTS (bad_cases); i++)
     {
       g_autofree char *what = g_strdup (bad_cases[i].what);
       g_autofree char *test_path = NULL;
 
       g_strcanon (what, G_CSET_a_2_z G_CSET_A_2_Z G_CSET_DIGITS "-", '-');
-      test_path = g_strdup_printf ("/sim/scenario/bad/%s", what);
+      test_path = g_strdup_printf ("/scenario/bad/%s", what);
 
       g_test_add_data_func (test_path, &bad_cases[i], test_bad);
     }
-  g_test_add_func ("/sim/scenario/damage-never-aborts", test_damage_never_aborts);
-  g_test_add_func ("/sim/scenario/doc-examples", test_doc_examples);
+  g_test_add_func ("/scenario/damage-never-aborts", test_damage_never_aborts);
+  g_test_add_func ("/scenario/doc-examples", test_doc_examples);
 
   paths = bundled_paths ();
-  g_test_add_data_func ("/sim/scenario/bundled/count", paths, test_bundled_count);
+  g_test_add_data_func ("/scenario/bundled/count", paths, test_bundled_count);
   for (guint i = 0; i < paths->len; i++)
     {
       g_autofree char *base = g_path_get_basename (g_ptr_array_index (paths, i));
       g_autofree char *test_path = NULL;
 
       base[strlen (base) - strlen (".json")] = '\0';
-      test_path = g_strdup_printf ("/sim/scenario/bundled/%s", base);
+      test_path = g_strdup_printf ("/scenario/bundled/%s", base);
       g_test_add_data_func (test_path, g_ptr_array_index (paths, i), test_bundled);
     }
   result = g_test_run ();
