@@ -350,8 +350,8 @@ dsm_handshake_check_hello (const DsmConfig *config, GBytes *secret, DsmNodeId se
     }
   if (hello->auth != (secret != NULL))
     {
-      g_set_error (error, DSM_NET_ERROR, DSM_NET_ERROR_AUTH, "node %u %s a secret but this node %s",
-                   hello->from, hello->auth ? "has" : "has no",
+      g_set_error (error, DSM_NET_ERROR, DSM_NET_ERROR_AUTH, "node %u %s but this node %s",
+                   hello->from, hello->auth ? "has a secret" : "has no secret",
                    secret != NULL ? "has one" : "has none");
       return FALSE;
     }

@@ -94,7 +94,8 @@ cluster_start_node (Cluster *c, guint id)
   g_assert_cmpint (write (fd, banner, strlen (banner)), ==, (gssize) strlen (banner));
   g_subprocess_launcher_take_stdout_fd (launcher, fd);
   g_subprocess_launcher_take_stderr_fd (launcher, dup (fd));
-  c->proc[id] = g_subprocess_launcher_spawn (launcher, &error, tool_path ("DSM_NODE"), "--config", c->config_path,
+  const char *config = c->node_config[id] != NULL ? c->node_config[id] : c->config_path;
+  c->proc[id] = g_subprocess_launcher_spawn (launcher, &error, tool_path ("DSM_NODE"), "--config", config,
                                              "--id", id_s, "--data-dir", data, "--log-level", "info", NULL);
   g_assert_no_error (error);
 }
@@ -188,8 +189,31 @@ cluster_free (Cluster *c)
     remove_tree (c->dir);
   g_free (c->config_path);
   g_free (c->config_extra);
+  for (guint id = 0; id <= CLUSTER_MAX; id++)
+    g_free (c->node_config[id]);
   g_free (c->dir);
   g_free (c);
+}
+
+void
+cluster_set_node_config (Cluster *c, guint id, const char *search, const char *replace)
+{
+  g_autofree char *text = NULL;
+  g_autoptr(GError) error = NULL;
+
+  if (search == NULL)
+    {
+      g_clear_pointer (&c->node_config[id], g_free);
+      return;
+    }
+  g_assert_true (g_file_get_contents (c->node_config[id] != NULL ? c->node_config[id] : c->config_path,
+                                      &text, NULL, &error));
+  g_autoptr(GString) s = g_string_new (text);
+  g_assert_cmpuint (g_string_replace (s, search, replace, 0), >=, 1);
+  if (c->node_config[id] == NULL)
+    c->node_config[id] = g_strdup_printf ("%s/node%u.json", c->dir, id);
+  g_assert_true (g_file_set_contents (c->node_config[id], s->str, (gssize) s->len, &error));
+  g_assert_no_error (error);
 }
 
 /* ---- HTTP ---- */
@@ -380,6 +404,20 @@ cluster_run_tool (const char *const *argv, char **out, char **err)
   g_assert_true (g_subprocess_communicate_utf8 (proc, NULL, NULL, out, err, &error));
   g_assert_no_error (error);
   return g_subprocess_get_if_exited (proc) ? g_subprocess_get_exit_status (proc) : -1;
+}
+
+double
+cluster_metric (Cluster *c, guint id, const char *key)
+{
+  guint status = 0;
+  g_autofree char *text = cluster_http_text (c, id, "/metrics", &status);
+  g_autoptr(GError) error = NULL;
+
+  g_assert_cmpuint (status, ==, 200);
+  g_autoptr(GHashTable) samples = prometheus_parse (text, &error);
+  g_assert_no_error (error);
+  double *v = g_hash_table_lookup (samples, key);
+  return v != NULL ? *v : -1;
 }
 
 /* ---- Prometheus text ---- */

@@ -20,6 +20,7 @@ typedef struct {
   GSubprocess *proc[CLUSTER_MAX + 1];   /* NULL while down */
   SoupSession *session;
   char *config_extra;                   /* top-level config members, or NULL */
+  char *node_config[CLUSTER_MAX + 1];   /* a node's own config file, or NULL: config_path */
 } Cluster;
 
 /* Starts @n nodes and waits until every node knows the same leader. */
@@ -61,6 +62,15 @@ gboolean cluster_wait_state_everywhere (Cluster *c, const char *machine, const c
  * the budget ends); returns the final status. */
 guint cluster_propose (Cluster *c, guint id, const char *machine, const char *state,
                        const char *client_id, guint64 seq, guint budget_ms, JsonNode **root);
+
+/* From node @id's next start on, it reads a copy of the cluster's config
+ * (or of its own copy, when it has one already) with every @search
+ * replaced by @replace (a wrong secret, another certificate...); @search
+ * NULL goes back to the shared config. */
+void cluster_set_node_config (Cluster *c, guint id, const char *search, const char *replace);
+
+/* One sample of node @id's /metrics ("name{labels}"); -1 when absent. */
+double cluster_metric (Cluster *c, guint id, const char *key);
 
 /* Runs a tool (dsmctl) and returns its exit status; output in @out/@err. */
 int cluster_run_tool (const char *const *argv, char **out, char **err);

@@ -18,15 +18,7 @@
 static double
 metric_value (Cluster *c, guint id, const char *key)
 {
-  guint status = 0;
-  g_autofree char *text = cluster_http_text (c, id, "/metrics", &status);
-  g_autoptr(GError) error = NULL;
-
-  g_assert_cmpuint (status, ==, 200);
-  g_autoptr(GHashTable) samples = prometheus_parse (text, &error);
-  g_assert_no_error (error);
-  double *v = g_hash_table_lookup (samples, key);
-  return v != NULL ? *v : -1;
+  return cluster_metric (c, id, key);
 }
 
 static void
