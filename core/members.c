@@ -304,6 +304,22 @@ members_uncommitted_changes (const DsmNode *node)
   return n;
 }
 
+/* Config entries of the leader's own epoch not yet committed: rule C3
+ * keeps it at one (PROTOCOL.md, "Membership changes"). */
+guint
+members_uncommitted_own_changes (const DsmNode *node)
+{
+  guint n = 0;
+
+  for (guint i = 0; i < node->config_indexes->len; i++)
+    {
+      guint64 index = g_array_index (node->config_indexes, guint64, i);
+      if (index > node->commit_index && dsm_log_get (node->log, index)->epoch == node->epoch)
+        n++;
+    }
+  return n;
+}
+
 /* ---- proposing a change (leader) ---- */
 
 DsmEntry *

@@ -274,6 +274,7 @@ guint64 members_next_deadline (const DsmNode *node);
 DsmEntry *members_propose (DsmNode *node, const DsmCommand *cmd, DsmRejectReason *reason,
                            GError **error);
 guint members_uncommitted_changes (const DsmNode *node);
+guint members_uncommitted_own_changes (const DsmNode *node);
 Peer *members_best_voter (DsmNode *node);
 void members_on_removed_reject (DsmNode *node, const DsmMessage *msg);
 

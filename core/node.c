@@ -100,6 +100,10 @@ node_send (DsmNode *node, DsmMessage *msg)
 {
   g_assert (msg->from == node->id);
   g_assert (msg->to != node->id);
+  /* Only voters campaign; a removed node never does (PROTOCOL.md, "Membership changes"). */
+  g_assert (msg->type != DSM_MSG_VOTE_REQUEST || (node->voter && !node->removed));
+  /* A leader replicates to peers only: members, or members being removed. */
+  g_assert (msg->type != DSM_MSG_PROPOSAL || node_find_peer (node, msg->to) != NULL);
 
   node->metrics.messages_sent[msg->type]++;
   if (msg->type == DSM_MSG_REJECT)
@@ -796,6 +800,12 @@ guint64
 dsm_node_get_last_index (const DsmNode *node)
 {
   return dsm_log_last_index (node->log);
+}
+
+guint64
+dsm_node_get_durable_index (const DsmNode *node)
+{
+  return node->durable_index;
 }
 
 const DsmLog *

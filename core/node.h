@@ -143,6 +143,8 @@ gboolean dsm_node_get_disk_full (const DsmNode *node);
 guint64 dsm_node_get_commit_index (const DsmNode *node);
 guint64 dsm_node_get_applied_index (const DsmNode *node);
 guint64 dsm_node_get_last_index (const DsmNode *node);
+/* The last index of the log this node's disk holds (reported durable). */
+guint64 dsm_node_get_durable_index (const DsmNode *node);
 const DsmLog *dsm_node_get_log (const DsmNode *node);
 const DsmStore *dsm_node_get_store (const DsmNode *node);
 DsmConfig *dsm_node_get_config (const DsmNode *node);
