@@ -55,7 +55,9 @@ op_check_name (guint line, const char *field, const char *name, GError **error)
 {
   g_autoptr(GError) local = NULL;
 
-  if (name == NULL || dsm_command_check_name (field, name, &local))
+  if (name == NULL
+      || (strcmp (field, "machine") == 0 ? dsm_command_check_machine_name (field, name, &local)
+                                         : dsm_command_check_name (field, name, &local)))
     return TRUE;
   g_set_error (error, DSM_HISTORY_ERROR, DSM_HISTORY_ERROR_INVALID, "line %u: %s", line,
                local->message);

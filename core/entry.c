@@ -180,6 +180,21 @@ dsm_command_check_name (const char *field, const char *name, GError **error)
   return TRUE;
 }
 
+gboolean
+dsm_command_check_machine_name (const char *field, const char *name, GError **error)
+{
+  g_return_val_if_fail (field != NULL, FALSE);
+  g_return_val_if_fail (name != NULL, FALSE);
+
+  if (strcmp (name, ".") == 0 || strcmp (name, "..") == 0)
+    {
+      g_set_error (error, DSM_CODEC_ERROR, DSM_CODEC_ERROR_INVALID,
+                   "%s: \"%s\" is not a machine name (\".\" and \"..\" are path segments in URLs)", field, name);
+      return FALSE;
+    }
+  return dsm_command_check_name (field, name, error);
+}
+
 static gboolean
 command_check_optional_name (const char *field, const char *name, GError **error)
 {
@@ -225,7 +240,7 @@ command_check_machine_op (const DsmCommand *cmd, GError **error)
                            "machine: missing");
       return FALSE;
     }
-  if (!dsm_command_check_name ("machine", cmd->machine, error)
+  if (!dsm_command_check_machine_name ("machine", cmd->machine, error)
       || !command_check_optional_name ("definition", cmd->definition, error)
       || !command_check_optional_name ("from", cmd->from, error))
     return FALSE;

@@ -98,6 +98,18 @@ gboolean dsm_command_check (const DsmCommand *cmd, GError **error);
  */
 gboolean dsm_command_check_name (const char *field, const char *name, GError **error);
 
+/**
+ * dsm_command_check_machine_name:
+ * The one rule for machine names, applied alike by the core, the HTTP API,
+ * dsmctl and the simulator's scenario reader (docs/CONFIG.md, "Names"):
+ * dsm_command_check_name()'s rule, and not "." or ".." (a path segment
+ * with a meaning of its own in URLs, which clients and proxies resolve
+ * before we see it, so such a machine could not be addressed).
+ *
+ * Returns: FALSE with @error (DSM_CODEC_ERROR_INVALID) "@field: ...".
+ */
+gboolean dsm_command_check_machine_name (const char *field, const char *name, GError **error);
+
 typedef enum {
   DSM_ENTRY_NOOP,    /* appended by every new leader (PROTOCOL.md, "Elections") */
   DSM_ENTRY_COMMAND, /* a client transition or a DEFINE */

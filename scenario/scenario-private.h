@@ -88,7 +88,8 @@ gboolean dsm_scenario_json_bool (JsonObject *object, const char *where, const ch
 /**
  * dsm_scenario_json_name:
  * A name by dsm_command_check_name()'s rules (1..DSM_NAME_MAX bytes,
- * UTF-8, no control characters).  With @nullable a JSON null gives NULL.
+ * UTF-8, no control characters), and for the key "machine" by
+ * dsm_command_check_machine_name()'s.  With @nullable a JSON null gives NULL.
  * *@out is replaced (the old string freed) on success only.
  */
 gboolean dsm_scenario_json_name (JsonObject *object, const char *where, const char *key,

@@ -350,8 +350,10 @@ dsm_scenario_json_name (JsonObject *object, const char *where, const char *key,
     }
   if (!(text = string_get (member, path, expected, error)))
     return FALSE;
-  /* The same rule as the names a command carries on the wire. */
-  if (!dsm_command_check_name (path, text, &local_error))
+  /* The same rules as the names a command carries on the wire; machine
+   * names have one more (docs/CONFIG.md, "Names"). */
+  if (!(strcmp (key, "machine") == 0 ? dsm_command_check_machine_name (path, text, &local_error)
+                                     : dsm_command_check_name (path, text, &local_error)))
     {
       g_set_error_literal (error, DSM_SCENARIO_ERROR, DSM_SCENARIO_ERROR_INVALID,
                            local_error->message);

@@ -256,7 +256,7 @@ read_expect_final_states (DsmExpectations *expect, JsonObject *object, GError **
       /* "comment" is a comment in every object, this map included. */
       if (strcmp (machine, "comment") == 0)
         continue;
-      if (!dsm_command_check_name (path, machine, &local_error))
+      if (!dsm_command_check_machine_name (path, machine, &local_error))
         {
           g_set_error_literal (error, DSM_SCENARIO_ERROR, DSM_SCENARIO_ERROR_INVALID,
                                local_error->message);

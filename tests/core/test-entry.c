@@ -135,6 +135,27 @@ test_check_name_uses_field (void)
 }
 
 static void
+test_machine_name_rule (void)
+{
+  g_autoptr(GError) error = NULL;
+  DsmCommand cmd = { .op = DSM_OP_READ, .machine = (char *) ".." };
+
+  g_test_summary ("Machine names follow the name rule and are not \".\" or \"..\" (URL path segments); "
+                  "dsm_command_check() applies it to every command.");
+  g_assert_true (dsm_command_check_machine_name ("machine", "a.b", NULL));
+  g_assert_true (dsm_command_check_machine_name ("machine", "...", NULL));
+  g_assert_true (dsm_command_check_machine_name ("machine", "a/b c", NULL));
+  g_assert_false (dsm_command_check_machine_name ("machine", "", NULL));
+  g_assert_false (dsm_command_check_machine_name ("machine", "a\x01", NULL));
+  g_assert_false (dsm_command_check_machine_name ("NAME", ".", &error));
+  g_assert_error (error, DSM_CODEC_ERROR, DSM_CODEC_ERROR_INVALID);
+  g_assert_true (g_str_has_prefix (error->message, "NAME: \".\" is not a machine name"));
+  g_clear_error (&error);
+  g_assert_false (dsm_command_check (&cmd, &error));
+  g_assert_true (g_str_has_prefix (error->message, "machine: \"..\""));
+}
+
+static void
 test_entry_new_copies_command (void)
 {
   DsmCommand cmd = { .op = DSM_OP_TRANSITION, .machine = g_strdup ("m"), .to = g_strdup ("B") };
@@ -235,6 +256,7 @@ main (int argc, char *argv[])
       g_test_add_data_func (path, &bad_commands[i], test_command_check_refuses);
     }
   g_test_add_func ("/core/entry/check-name-uses-field", test_check_name_uses_field);
+  g_test_add_func ("/core/entry/machine-name-rule", test_machine_name_rule);
   g_test_add_func ("/core/entry/new-copies-command", test_entry_new_copies_command);
   g_test_add_func ("/core/entry/noop-has-no-command", test_entry_noop_has_no_command);
   g_test_add_func ("/core/entry/ref-shares", test_entry_ref_shares);
