@@ -12,6 +12,7 @@
 
 #include "entry.h"
 #include "error.h"
+#include "config-private.h"
 #include "json.h"
 #include "machine-private.h"
 
@@ -147,6 +148,7 @@ dsm_config_new_default (guint n_nodes)
   config->n_nodes = n_nodes;
   for (guint i = 0; i < G_N_ELEMENTS (uint_fields); i++)
     *uint_field (config, &uint_fields[i]) = uint_fields[i].default_value;
+  dsm_http_config_init (&config->http);
   config->definitions = definitions_new ();
   definitions_add (config->definitions, dsm_machine_def_new_lifecycle ());
   config->default_definition = g_strdup (DSM_MACHINE_LIFECYCLE);
@@ -160,6 +162,7 @@ config_clear (DsmConfig *config)
   nodes_free (config->nodes, config->n_nodes);
   for (guint i = 0; i < G_N_ELEMENTS (path_fields); i++)
     g_free (*path_field (config, &path_fields[i]));
+  dsm_http_config_clear (&config->http);
   g_clear_pointer (&config->definitions, g_hash_table_unref);
   g_free (config->default_definition);
 }
@@ -207,6 +210,7 @@ dsm_config_copy (const DsmConfig *config)
     }
   for (guint i = 0; i < G_N_ELEMENTS (path_fields); i++)
     *path_field (copy, &path_fields[i]) = g_strdup (*path_field (config, &path_fields[i]));
+  dsm_http_config_copy (&copy->http, &config->http);
   /* Definitions are immutable: the copy shares them. */
   copy->definitions = definitions_new ();
   if (config->definitions != NULL)
@@ -662,7 +666,8 @@ dsm_config_check (const DsmConfig *config, GError **error)
     return FALSE;
   if (!check_peer_security (config, error))
     return FALSE;
-  return check_definitions (config, error) && check_default_definition (config, error);
+  return dsm_http_config_check (&config->http, error) && check_definitions (config, error)
+         && check_default_definition (config, error);
 }
 
 /* ---- reading JSON ---- */
@@ -913,7 +918,7 @@ static gboolean
 apply_check_members (const DsmJsonAt *root, GError **error)
 {
   static const char *const fixed[] = {
-    "cluster_id", "nodes", "definitions", "default_definition", "insecure",
+    "cluster_id", "nodes", "http", "definitions", "default_definition", "insecure",
   };
   g_autoptr(GPtrArray) known = g_ptr_array_new ();
 
@@ -963,6 +968,9 @@ apply (DsmConfig *work, JsonNode *node, gboolean require_nodes, const Loader *lo
                                uint_field (work, &uint_fields[i]), error))
       return FALSE;
   if (!apply_peer_security (work, &root, error))
+    return FALSE;
+  dsm_json_at_member (&member, &root, "http");
+  if (member.node != NULL && !dsm_http_config_apply (&work->http, &member, error))
     return FALSE;
   dsm_json_at_member (&member, &root, "definitions");
   if (member.node != NULL && !apply_definitions (work, &member, loader, error))
@@ -1105,6 +1113,7 @@ dsm_config_to_json (const DsmConfig *config)
       json_builder_set_member_name (builder, "insecure");
       json_builder_add_boolean_value (builder, TRUE);
     }
+  dsm_http_config_to_json (&config->http, builder);
   to_json_definitions (config, builder);
   json_builder_set_member_name (builder, "default_definition");
   json_builder_add_string_value (builder, config->default_definition);

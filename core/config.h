@@ -16,6 +16,33 @@ typedef struct {
   char *client_address;  /* "host:port" of the HTTP API (nullable) */
 } DsmNodeConfig;
 
+/* The HTTP API of real nodes (net/ only; the simulator ignores it).
+ * docs/CONFIG.md, "HTTP", documents every key. */
+typedef struct {
+  guint workers;                  /* HTTP worker threads */
+  guint max_connections;          /* open client connections, all addresses */
+  guint max_connections_per_address;
+  guint max_pipelined_requests;   /* per connection, awaiting their answers */
+  guint header_timeout_ms;        /* a request head (and TLS handshake) must arrive within this */
+  guint body_timeout_ms;
+  guint idle_timeout_ms;          /* a kept-alive connection's wait for its next request */
+  guint write_timeout_ms;         /* a client must take its answer within this */
+  guint max_request_line_bytes;
+  guint max_header_bytes;
+  guint max_header_count;
+  guint max_body_bytes;
+  guint rate_per_second;          /* requests per client key; 0: no limit */
+  guint rate_burst;
+  char *token_file;               /* nullable: no bearer tokens */
+  char *tls_cert_file;            /* nullable: plain HTTP; "{id}" stands for the node id */
+  char *tls_key_file;
+  char *client_ca_file;           /* nullable: no client certificates */
+  gboolean client_cert_required;
+  GHashTable *client_cert_roles;  /* certificate common name ("*": any) -> "read" | "write" | "admin" */
+  char **open_paths;              /* NULL-terminated: paths served without credentials */
+  gboolean insecure_open;         /* no credentials at all, on a non-loopback address */
+} DsmHttpConfig;
+
 typedef struct {
   /*< private >*/
   gint ref_count;
@@ -68,6 +95,9 @@ typedef struct {
   char *peer_tls_cert_file;
   char *peer_tls_key_file;
   gboolean insecure;              /* no peer authentication, on purpose (loopback only) */
+
+  /* The client API (net/). */
+  DsmHttpConfig http;
 
   /* Machine definitions by name; always holds "lifecycle". */
   GHashTable *definitions;        /* char* -> DsmMachineDef* */

@@ -23,6 +23,32 @@ dsm_net_histogram_observe_us (DsmNetHistogram *hist, gint64 us)
 }
 
 void
+dsm_net_histogram_observe_us_atomic (DsmNetHistogram *hist, gint64 us)
+{
+  guint i = 0;
+
+  us = MAX (us, 0);
+  while (i < DSM_NET_HISTOGRAM_BUCKETS && us > bounds_us[i])
+    i++;
+  __atomic_fetch_add (&hist->buckets[i], 1, __ATOMIC_RELAXED);
+  __atomic_fetch_add (&hist->count, 1, __ATOMIC_RELAXED);
+  __atomic_fetch_add (&hist->sum_us, (guint64) us, __ATOMIC_RELAXED);
+}
+
+void
+dsm_net_histogram_snapshot (const DsmNetHistogram *shared, DsmNetHistogram *copy)
+{
+  copy->count = 0;
+  for (guint i = 0; i <= DSM_NET_HISTOGRAM_BUCKETS; i++)
+    {
+      copy->buckets[i] = __atomic_load_n (&shared->buckets[i], __ATOMIC_RELAXED);
+      /* From the buckets, so the +Inf bucket and the count agree. */
+      copy->count += copy->buckets[i];
+    }
+  copy->sum_us = __atomic_load_n (&shared->sum_us, __ATOMIC_RELAXED);
+}
+
+void
 dsm_net_histogram_render (const DsmNetHistogram *hist, GString *out, const char *name,
                           const char *labels)
 {

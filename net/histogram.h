@@ -18,6 +18,13 @@ typedef struct {
 
 void dsm_net_histogram_observe_us (DsmNetHistogram *hist, gint64 us);
 
+/* The same for a histogram several threads observe at once (relaxed
+ * atomics); read it with dsm_net_histogram_snapshot(). */
+void dsm_net_histogram_observe_us_atomic (DsmNetHistogram *hist, gint64 us);
+
+/* Copies @shared, read with atomic loads, into @copy for rendering. */
+void dsm_net_histogram_snapshot (const DsmNetHistogram *shared, DsmNetHistogram *copy);
+
 /* Samples only (_bucket, _sum, _count); the caller writes the header once
  * per family.  @labels: "" or 'a="b"'. */
 void dsm_net_histogram_render (const DsmNetHistogram *hist, GString *out, const char *name,

@@ -49,6 +49,7 @@ struct _DsmHost {
   guint64 late_timers;       /* timers run more than HOST_LATE_TIMER_MS late */
   guint64 late_timer_max_ms;
   guint64 inputs;
+  guint64 epoch_published;   /* atomic: the node's epoch, for log records written by other threads */
 };
 
 static void host_drain (DsmHost *host);
@@ -226,6 +227,7 @@ host_drain (DsmHost *host)
         dsm_net_log_event (host->out.events->pdata[i]);
       dsm_outbox_reset (&host->out);
     }
+  __atomic_store_n (&host->epoch_published, dsm_node_get_epoch (host->node), __ATOMIC_RELAXED);
   host_maybe_sync (host);
   host_arm_timer (host);
 }
@@ -280,11 +282,13 @@ host_maybe_sync (DsmHost *host)
 
 /* ---- construction ---- */
 
+/* Log records come from the HTTP workers too: they read the epoch the
+ * loop published after its last drain, never the node itself. */
 static guint64
 host_epoch (gpointer data)
 {
   DsmHost *host = data;
-  return host->node != NULL ? dsm_node_get_epoch (host->node) : 0;
+  return __atomic_load_n (&host->epoch_published, __ATOMIC_RELAXED);
 }
 
 /* Events whose level would not be printed are not even built. */
@@ -339,6 +343,7 @@ dsm_host_new (DsmConfig *config, DsmNodeId id, const DsmHostOptions *options, GE
       g_prefix_error (error, "%s: ", options->data_dir);
       return NULL;
     }
+  host->epoch_published = dsm_node_get_epoch (host->node);
   dsm_node_set_report_applies (host->node, FALSE);
   dsm_node_set_event_mask (host->node, host_event_mask ());
   dsm_net_log_set_epoch_func (host_epoch, host);
@@ -353,8 +358,9 @@ dsm_host_new (DsmConfig *config, DsmNodeId id, const DsmHostOptions *options, GE
   g_signal_connect (host->transport, "unsent", G_CALLBACK (host_on_unsent), host);
   g_signal_connect (host->transport, "invalid", G_CALLBACK (host_on_invalid), host);
 
-  host->http = dsm_http_api_new (host);
-  if (self->client_address != NULL && !dsm_http_api_listen (host->http, self->client_address, error))
+  host->http = dsm_http_api_new (host, options->config_dir, error);
+  if (host->http == NULL
+      || (self->client_address != NULL && !dsm_http_api_listen (host->http, self->client_address, error)))
     return NULL;
 
   host->timer = g_source_new (&timer_funcs, sizeof (GSource));
@@ -372,6 +378,8 @@ dsm_host_start (DsmHost *host)
                dsm_node_get_epoch (host->node), dsm_node_get_last_index (host->node),
                dsm_node_get_applied_index (host->node));
   dsm_transport_start (host->transport);
+  if (dsm_config_find_node (host->config, host->id)->client_address != NULL)
+    dsm_http_api_start (host->http);
   host_schedule_drain (host);
 }
 

@@ -1,13 +1,18 @@
-/* net/http-private.h: the HTTP API's state and helpers, shared by http.c
- * (server, routing, cluster/metrics/health endpoints) and
- * http-machines.c (the machine endpoints).  Not for other users. */
+/* net/http-private.h: the HTTP API's state and its calls, shared by
+ * http.c (the API object, the hand-off, metrics), http-route.c (worker
+ * side: routing, credentials, strict query and body), http-views.c and
+ * http-machines.c (loop side: what each endpoint answers).  Not for other
+ * users. */
 #pragma once
 
-#include <libsoup/soup.h>
-
+#include "entry.h"
 #include "histogram.h"
 #include "host.h"
+#include "http-auth.h"
+#include "http-rate.h"
+#include "http-server.h"
 #include "http.h"
+#include "loop-queue.h"
 
 G_BEGIN_DECLS
 
@@ -22,48 +27,89 @@ typedef enum {
   ROUTE_N,
 } Route;
 
+/* What the consensus loop is asked to do, decided on the worker. */
+typedef enum {
+  OP_NONE,                      /* answered on the worker */
+  OP_HEALTHZ,
+  OP_METRICS,
+  OP_CLUSTER,
+  OP_LIST,
+  OP_STALE_READ,
+  OP_SUBMIT,                    /* a transition or a linearizable read, through the core */
+} Op;
+
+typedef enum {
+  AUTH_FAIL_MISSING,            /* 401: no credentials */
+  AUTH_FAIL_INVALID,            /* 401: a token that matches none, or a malformed Authorization */
+  AUTH_FAIL_FORBIDDEN,          /* 403: a role too low */
+  AUTH_FAIL_N,
+} AuthFailure;
+
+#define HTTP_STATUS_SLOTS 600
+
 struct _DsmHttpApi {
-  DsmHost *host;
-  SoupServer *server;
-  GQueue in_flight;                 /* HttpCall, paused on the core */
-  gboolean shutting_down;
-  GHashTable *responses;            /* "route\x1fcode" -> guint64 count */
+  DsmHost *host;                /* loop thread only */
+  DsmConfig *config;            /* immutable: workers read it too */
+  DsmNodeId node;
+  DsmHttpServer *server;
+  DsmLoopQueue *queue;          /* calls handed to the loop */
+  DsmHttpAuth *auth;            /* NULL: no credentials asked (insecure_open or loopback) */
+  DsmHttpRate *rate;
+  gboolean tls;
+  gint stopping;                /* atomic */
+  GQueue in_flight;             /* HttpCall waiting on the core (loop thread only) */
+
+  /* Counted by whichever thread answers, with relaxed atomics. */
+  guint64 (*answers)[HTTP_STATUS_SLOTS];   /* [ROUTE_N][status] */
   DsmNetHistogram latency[ROUTE_N];
+  guint64 auth_failures[AUTH_FAIL_N];
+  guint64 rate_limited;
+  guint64 overloaded;           /* the loop's queue was full */
 };
 
-/* A request waiting for the core's answer. */
+/* One request on its way: made on the worker when the head arrives,
+ * handed to the loop, answered from either; it lives as long as its
+ * DsmHttpRequest (their data) and must not be touched once answered. */
 typedef struct {
   DsmHttpApi *api;
-  SoupServerMessage *msg;           /* referenced */
+  DsmHttpRequest *request;
   Route route;
+  Op op;
   gint64 start_us;
-  guint64 request_id;               /* 0 until submitted */
-  gboolean answered;
-  gulong finished_handler;
-  GList link;                       /* in api->in_flight */
+  char *who;                    /* "token NAME", "certificate CN", "address A": logs and rate limits */
+  DsmCommand cmd;               /* OP_SUBMIT, OP_STALE_READ: machine, definition... (owned) */
+  guint64 cursor;               /* OP_LIST */
+  guint64 limit;
+  guint64 request_id;           /* OP_SUBMIT on the loop: the host's id */
+  GList link;                   /* in api->in_flight while the core has it */
 } HttpCall;
 
-/* Sets status and a JSON body (taken), counts the response. */
-void http_respond (DsmHttpApi *api, SoupServerMessage *msg, Route route, gint64 start_us,
-                   guint status, GString *json);
+/* ---- answering (any thread; the loop thread for calls in flight) ---- */
 
-/* {"error": MESSAGE, "reason": REASON} with @status. */
-void http_respond_error (DsmHttpApi *api, SoupServerMessage *msg, Route route, gint64 start_us,
-                         guint status, const char *reason, const char *format, ...) G_GNUC_PRINTF (7, 8);
-
-/* Pauses @msg until http_call_answer(). */
-HttpCall *http_call_new (DsmHttpApi *api, SoupServerMessage *msg, Route route, gint64 start_us);
-void http_call_answer (HttpCall *call, guint status, GString *json);
+/* Answers with a JSON body (taken; a newline is added), counting it. */
+void http_answer (HttpCall *call, guint status, GString *json);
+/* {"error": MESSAGE, "reason": REASON}. */
+void http_answer_error (HttpCall *call, guint status, const char *reason, const char *format, ...)
+  G_GNUC_PRINTF (4, 5);
+/* Any content type (the metrics' text). */
+void http_answer_raw (HttpCall *call, guint status, const char *content_type, GString *body);
 
 /* JSON writing: `"key":` with a leading comma unless first in its object. */
 void json_key (GString *out, const char *key);
 void json_string (GString *out, const char *key, const char *value);  /* NULL: null */
 void json_uint (GString *out, const char *key, guint64 value);
 
-/* http-machines.c */
-void http_machine_post (DsmHttpApi *api, SoupServerMessage *msg, const char *name, gint64 start_us);
-void http_machine_get (DsmHttpApi *api, SoupServerMessage *msg, const char *name, GHashTable *query,
-                       gint64 start_us);
-void http_machines_list (DsmHttpApi *api, SoupServerMessage *msg, GHashTable *query, gint64 start_us);
+/* ---- http-route.c (worker threads) ---- */
+gboolean http_route_on_head (DsmHttpRequest *request, gpointer user_data);
+void http_route_on_request (DsmHttpRequest *request, gpointer user_data);
+void http_call_free (gpointer call);
+
+/* ---- http-views.c, http-machines.c (the loop thread) ---- */
+void http_view_healthz (HttpCall *call);
+void http_view_metrics (HttpCall *call);
+void http_view_cluster (HttpCall *call);
+void http_machines_list (HttpCall *call);
+void http_machine_stale_read (HttpCall *call);
+void http_machine_submit (HttpCall *call);
 
 G_END_DECLS

@@ -1,18 +1,20 @@
-/* net/http.h: the HTTP/JSON client API of a node (libsoup 3), on the
- * node's client_address.  docs/OPERATIONS.md, "HTTP API", lists every
- * endpoint with curl examples:
+/* net/http.h: the HTTP/JSON client API of a node, on its client_address:
+ * a strict HTTP/1.1 front end on worker threads (http-server.h) with TLS,
+ * bearer tokens and roles, limits and timeouts, handing commands to the
+ * consensus loop in batches.  docs/OPERATIONS.md, "HTTP API", lists every
+ * endpoint and status:
  *
- *   POST /v1/machines/{name}   {"to": S, "from"?, "definition"?, "client_id"?, "seq"?}
- *   GET  /v1/machines/{name}   linearizable; ?stale=1 reads this node's state
- *   GET  /v1/machines          this node's applied view of every instance
- *   GET  /v1/cluster           ids, role, leader, epoch, indexes, peers
- *   GET  /metrics              Prometheus text
- *   GET  /healthz
+ *   POST /v1/machines/{name}   {"to": S, "from"?, "definition"?, "client_id"?, "seq"?}   role write
+ *   GET  /v1/machines/{name}   linearizable; ?stale=1 reads this node's state             role read
+ *   GET  /v1/machines          this node's applied view, a page at a time                role read
+ *   GET  /v1/cluster           ids, role, leader, epoch, indexes, peers                   role read
+ *   GET  /metrics              Prometheus text                                            role read
+ *   GET  /healthz              open
  *
  * Commands and linearizable reads are submitted to the core, which
- * forwards them to the leader when this node is a follower; the HTTP
- * request is paused until the core's reply comes back (at the latest
- * after consensus_timeout_ms). */
+ * forwards them to the leader when this node is a follower; the request
+ * waits for the core's reply (at the latest consensus_timeout_ms).  The
+ * consensus loop never reads or writes a client socket. */
 #pragma once
 
 #include <glib.h>
@@ -22,30 +24,49 @@ G_BEGIN_DECLS
 typedef struct _DsmHost DsmHost;
 typedef struct _DsmHttpApi DsmHttpApi;
 
-/* Largest request body accepted (a command is a few hundred bytes). */
-#define DSM_HTTP_BODY_BYTES_MAX (64 * 1024)
-
 /* GET /v1/machines answers in pages: the work of one request on the event
  * loop stays bounded however many machines exist (a listing of 200,000 in
  * one answer held the loop past the election timeout). */
 #define DSM_HTTP_LIST_LIMIT_DEFAULT 1000
 #define DSM_HTTP_LIST_LIMIT_MAX 10000
 
-/* Returns: (transfer full): an API serving @host (borrowed: it outlives the API). */
-DsmHttpApi *dsm_http_api_new (DsmHost *host);
+/* Requests the consensus loop runs per iteration before it serves its
+ * timers and peers again. */
+#define DSM_HTTP_LOOP_BATCH_MAX 256
 
-/* Listens on @address ("host:port"); FALSE with @error when it cannot. */
+/**
+ * dsm_http_api_new:
+ * @host: borrowed: it outlives the API
+ * @base_dir: where relative file names of the config's "http" section
+ *   resolve (the config file's directory)
+ *
+ * Reads the token file, the TLS certificate and key ("{id}" in their names
+ * becomes the node id) and the client CA named by the config.
+ *
+ * Returns: (transfer full): the API, or NULL with @error naming the file.
+ */
+DsmHttpApi *dsm_http_api_new (DsmHost *host, const char *base_dir, GError **error);
+
+/* Listens on @address ("host:port").  Without credentials configured it
+ * refuses an address that is not loopback unless http.insecure_open is
+ * set (docs/OPERATIONS.md, "Authentication"). */
 gboolean dsm_http_api_listen (DsmHttpApi *api, const char *address, GError **error);
 
-/* Answers every paused request 503 ("node shutting down") and refuses new ones. */
+/* The port bound (after listening on port 0). */
+guint16 dsm_http_api_get_port (DsmHttpApi *api);
+
+/* Starts the worker threads. */
+void dsm_http_api_start (DsmHttpApi *api);
+
+/* Answers every waiting request 503 ("node shutting down") and every new one. */
 void dsm_http_api_shutdown (DsmHttpApi *api);
 
-/* Closes the listening sockets and client connections. */
+/* Stops the workers and closes every client connection (after shutdown). */
 void dsm_http_api_disconnect (DsmHttpApi *api);
 
 void dsm_http_api_free (DsmHttpApi *api);
 
-/* Appends the API's own metrics (dsm_http_*). */
+/* Appends the API's own metrics (dsm_http_*).  On the loop's thread. */
 void dsm_http_api_render_metrics (DsmHttpApi *api, GString *out);
 
 G_END_DECLS

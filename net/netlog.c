@@ -73,6 +73,56 @@ dsm_net_log (GLogLevelFlags level, DsmNodeId node, DsmNodeId peer, const char *e
   g_log_structured_array (level, r.fields, r.n);
 }
 
+/* ---- rate-limited records, from any thread ---- */
+
+/* Keys remembered at once: past it they share one slot (DsmLogLimiter),
+ * so a flood of sources still costs one record per interval. */
+#define LIMIT_KEYS_MAX 1024
+
+static GMutex limit_lock;
+static DsmLogLimiter *limit_shared;   /* keys "event\x1fkey"; under limit_lock */
+
+gboolean
+dsm_net_log_limited (GLogLevelFlags level, DsmNodeId node, const char *event, const char *key,
+                     const char *format, ...)
+{
+  g_autofree char *id = NULL;
+  guint64 suppressed = 0;
+  gboolean admitted;
+  va_list args;
+
+  if (!dsm_net_log_level_enabled (level))
+    return FALSE;
+  id = g_strdup_printf ("%s\x1f%s", event, key);
+  g_mutex_lock (&limit_lock);
+  if (limit_shared == NULL)
+    limit_shared = dsm_log_limiter_new (DSM_NET_LOG_LIMIT_INTERVAL_MS, LIMIT_KEYS_MAX);
+  admitted = dsm_log_limiter_allow (limit_shared, id, g_get_monotonic_time (), &suppressed);
+  g_mutex_unlock (&limit_lock);
+  if (!admitted)
+    return FALSE;
+  va_start (args, format);
+  g_autofree char *message = g_strdup_vprintf (format, args);
+  va_end (args);
+  if (suppressed > 0)
+    dsm_net_log (level, node, DSM_NODE_NONE, event, "%s (%" G_GUINT64_FORMAT " more like it suppressed in the "
+                 "last %d s)", message, suppressed, DSM_NET_LOG_LIMIT_INTERVAL_MS / 1000);
+  else
+    dsm_net_log (level, node, DSM_NODE_NONE, event, "%s", message);
+  return TRUE;
+}
+
+guint64
+dsm_net_log_get_suppressed (void)
+{
+  guint64 total;
+
+  g_mutex_lock (&limit_lock);
+  total = limit_shared != NULL ? dsm_log_limiter_get_suppressed_total (limit_shared) : 0;
+  g_mutex_unlock (&limit_lock);
+  return total;
+}
+
 void
 dsm_net_log_event (const DsmEvent *event)
 {

@@ -23,6 +23,26 @@ void dsm_net_log_set_epoch_func (DsmNetEpochFunc func, gpointer user_data);
 void dsm_net_log (GLogLevelFlags level, DsmNodeId node, DsmNodeId peer, const char *event,
                   const char *format, ...) G_GNUC_PRINTF (5, 6);
 
+/* The most often one (event, key) pair is logged by dsm_net_log_limited(). */
+#define DSM_NET_LOG_LIMIT_INTERVAL_MS 10000
+
+/**
+ * dsm_net_log_limited:
+ * @key: what the record is about, such as the source address ("10.0.0.9")
+ *
+ * Logs like dsm_net_log() for hostile or broken input, whose volume the
+ * sender controls: at most one record per (@event, @key) every
+ * DSM_NET_LOG_LIMIT_INTERVAL_MS, through one process-wide DsmLogLimiter
+ * (below) behind a mutex; the next record printed says how many were
+ * suppressed meanwhile.  Thread-safe (the HTTP workers use it).  Returns:
+ * whether it logged.
+ */
+gboolean dsm_net_log_limited (GLogLevelFlags level, DsmNodeId node, const char *event, const char *key,
+                              const char *format, ...) G_GNUC_PRINTF (5, 6);
+
+/* Records dsm_net_log_limited() has suppressed since the process started. */
+guint64 dsm_net_log_get_suppressed (void);
+
 /* One record for an event of the core, at dsm_event_level(). */
 void dsm_net_log_event (const DsmEvent *event);
 

@@ -11,6 +11,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/resource.h>
 
 #include "config.h"
 #include "codec.h"
@@ -96,6 +97,20 @@ on_stopped (gpointer data)
    * are written before the loop ends. */
   g_idle_add_full (G_PRIORITY_LOW, quit_loop, app->loop, NULL);
   return G_SOURCE_REMOVE;
+}
+
+/* Every client connection is a file descriptor: take the hard limit, so
+ * http.max_connections is what caps them, not a soft limit of 1024. */
+static void
+raise_file_limit (void)
+{
+  struct rlimit limit;
+
+  if (getrlimit (RLIMIT_NOFILE, &limit) == 0 && limit.rlim_cur < limit.rlim_max)
+    {
+      limit.rlim_cur = limit.rlim_max;
+      setrlimit (RLIMIT_NOFILE, &limit);
+    }
 }
 
 static int
@@ -210,6 +225,7 @@ main (int argc, char **argv)
     return usage_error (context, "%s: %s", config_path, error->message);
 
   signal (SIGPIPE, SIG_IGN);
+  raise_file_limit ();
   DsmHostOptions options;
   dsm_host_options_init (&options);
   options.data_dir = data_dir;

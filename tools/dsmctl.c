@@ -1,22 +1,26 @@
 /* tools/dsmctl.c: the command-line client of a dsm cluster's HTTP API.
  *
- *   dsmctl [--endpoints URL,...] [--json] [--timeout S] propose NAME STATE [--client-id ID --seq N]
+ *   dsmctl [--endpoints URL,...] [--json] [--timeout S] [--token T | --token-file F]
+ *          [--cacert CA] [--cert C --key K] propose NAME STATE [--client-id ID --seq N]
  *   dsmctl ... get NAME [--stale]     dsmctl ... list     dsmctl ... status
  *
  * It asks the first endpoint that answers who leads, sends commands
- * there, and moves on to the next endpoint when one is down or has no
- * leader, until --timeout.  A propose always carries a client id and
- * sequence (generated unless given), so resending it elsewhere after a
- * lost answer applies it at most once.
+ * there, and moves on to the next endpoint at once when one is down or
+ * has no leader; when none answers at all it says so at once, and when
+ * they answer without a leader it retries until --timeout.  A propose
+ * always carries a client id and sequence (generated unless given), so
+ * resending it elsewhere after a lost answer applies it at most once.
  *
- * Exit codes: 0 done; 1 refused (illegal transition, bad request);
- * 2 usage; 3 unavailable or outcome unknown. */
+ * Exit codes: 0 done; 1 refused (illegal transition, bad request,
+ * credentials); 2 usage; 3 unavailable or outcome unknown. */
 #include <json-glib/json-glib.h>
 #include <libsoup/soup.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+
+#include "entry.h"
 
 #define EXIT_REFUSED 1
 #define EXIT_USAGE 2
@@ -30,6 +34,8 @@ typedef struct {
   gboolean json;
   gint64 deadline_us;
   char *last_problem;         /* why the last attempt failed */
+  char *authorization;        /* "Bearer TOKEN", or NULL */
+  GTlsCertificate *client_cert;
 } Ctl;
 
 typedef struct {
@@ -99,6 +105,10 @@ ctl_request (Ctl *ctl, const char *method, const char *base, const char *path, c
     }
   /* A node that accepts but never answers (stopped) costs at most 5 s. */
   soup_session_set_timeout (ctl->session, (guint) CLAMP (left_s, 1, 5));
+  if (ctl->authorization != NULL)
+    soup_message_headers_replace (soup_message_get_request_headers (msg), "Authorization", ctl->authorization);
+  if (ctl->client_cert != NULL)
+    soup_message_set_tls_client_certificate (msg, ctl->client_cert);
   if (body != NULL)
     {
       g_autoptr(GBytes) bytes = g_bytes_new (body, strlen (body));
@@ -195,11 +205,13 @@ ctl_command (Ctl *ctl, const char *method, const char *path, const char *body, A
   while (!ctl_expired (ctl))
     {
       g_autoptr(GPtrArray) order = ctl_order (ctl);
+      guint answered = 0;
       for (guint i = 0; i < order->len && !ctl_expired (ctl); i++)
         {
           Answer a;
           if (!ctl_request (ctl, method, order->pdata[i], path, body, &a))
             continue;
+          answered++;
           switch (ctl_verdict (ctl, order->pdata[i], &a))
             {
             case VERDICT_DONE:
@@ -217,7 +229,12 @@ ctl_command (Ctl *ctl, const char *method, const char *path, const char *body, A
             }
           answer_clear (&a);
         }
-      g_usleep (100 * 1000);  /* every endpoint failed: a short pause, then again */
+      /* Not one endpoint answered (refused, unreachable, a TLS failure):
+       * waiting will not change that, so say so now.  Endpoints that
+       * answered without a leader may have one soon: try again. */
+      if (answered == 0 && !unknown)
+        break;
+      g_usleep (100 * 1000);
     }
   memset (done, 0, sizeof *done);
   fprintf (stderr, "dsmctl: %s: %s\n", unknown ? "outcome unknown" : "cluster unavailable",
@@ -462,6 +479,31 @@ parse_endpoints (const char *text)
   return endpoints;
 }
 
+/* The token in a token file: the first line that is not blank or a
+ * comment; either the token alone, or the server's "ROLE TOKEN [NAME]". */
+static gboolean
+read_token_file (const char *path, char **token, GError **error)
+{
+  g_autofree char *text = NULL;
+  g_auto(GStrv) lines = NULL;
+
+  if (!g_file_get_contents (path, &text, NULL, error))
+    return FALSE;
+  lines = g_strsplit (text, "\n", -1);
+  for (char **l = lines; *l != NULL; l++)
+    {
+      g_auto(GStrv) fields = NULL;
+      g_strstrip (*l);
+      if ((*l)[0] == '\0' || (*l)[0] == '#')
+        continue;
+      fields = g_regex_split_simple ("[ \t]+", *l, 0, 0);
+      *token = g_strdup (g_strv_length (fields) >= 2 ? fields[1] : fields[0]);
+      return TRUE;
+    }
+  g_set_error (error, G_FILE_ERROR, G_FILE_ERROR_INVAL, "--token-file %s: no token in it", path);
+  return FALSE;
+}
+
 static int
 usage (const char *format, ...) G_GNUC_PRINTF (1, 2);
 
@@ -487,11 +529,22 @@ main (int argc, char **argv)
   gboolean json = FALSE, stale = FALSE, version = FALSE;
   double timeout_s = 10;
   gint64 seq = 0;
+  g_autofree char *token = NULL;
+  g_autofree char *token_file = NULL;
+  g_autofree char *cacert = NULL;
+  g_autofree char *cert = NULL;
+  g_autofree char *key = NULL;
   GOptionEntry entries[] = {
     { "endpoints", 'e', 0, G_OPTION_ARG_STRING, &endpoints,
       "Comma-separated node URLs (default $DSM_ENDPOINTS, else " DEFAULT_ENDPOINTS ")", "URL,..." },
     { "json", 'j', 0, G_OPTION_ARG_NONE, &json, "Print the server's JSON as is (for scripts)", NULL },
     { "timeout", 't', 0, G_OPTION_ARG_DOUBLE, &timeout_s, "Give up after S seconds (default 10)", "S" },
+    { "token", 0, 0, G_OPTION_ARG_STRING, &token, "Bearer token (default $DSM_TOKEN)", "TOKEN" },
+    { "token-file", 0, 0, G_OPTION_ARG_FILENAME, &token_file,
+      "Read the bearer token from FILE: its first token line (default $DSM_TOKEN_FILE)", "FILE" },
+    { "cacert", 0, 0, G_OPTION_ARG_FILENAME, &cacert, "Trust the nodes' certificates signed by this CA (https)", "FILE" },
+    { "cert", 0, 0, G_OPTION_ARG_FILENAME, &cert, "Client certificate (PEM), with --key", "FILE" },
+    { "key", 0, 0, G_OPTION_ARG_FILENAME, &key, "The client certificate's private key (PEM)", "FILE" },
     { "client-id", 0, 0, G_OPTION_ARG_STRING, &client_id, "propose: client id for idempotent retries", "ID" },
     { "seq", 0, 0, G_OPTION_ARG_INT64, &seq, "propose: sequence number with --client-id (from 1)", "N" },
     { "from", 0, 0, G_OPTION_ARG_STRING, &from, "propose: only if the machine is in this state", "STATE" },
@@ -511,8 +564,8 @@ main (int argc, char **argv)
     "  list                 every machine the leader has applied\n"
     "  status               each endpoint's role, leader, epoch and indexes\n"
     "\n"
-    "Exit codes: 0 done, 1 refused (illegal transition, bad request), 2 usage,\n"
-    "3 unavailable or outcome unknown.  See docs/OPERATIONS.md.");
+    "Exit codes: 0 done, 1 refused (illegal transition, bad request, credentials),\n"
+    "2 usage, 3 unavailable or outcome unknown.  See docs/OPERATIONS.md.");
   if (!g_option_context_parse (context, &argc, &argv, &error))
     return usage ("%s", error->message);
   if (version)
@@ -535,7 +588,36 @@ main (int argc, char **argv)
   if (!g_str_equal (command, "get") && stale)
     return usage ("--stale belongs to get");
 
+  if ((cert != NULL) != (key != NULL))
+    return usage ("--cert and --key go together");
+  if (token != NULL && token_file != NULL)
+    return usage ("--token and --token-file: give one");
+
   Ctl ctl = { 0 };
+  g_autofree char *bearer = NULL;
+  if (token == NULL && token_file == NULL)
+    {
+      token = g_strdup (g_getenv ("DSM_TOKEN"));
+      if (token == NULL || token[0] == '\0')
+        {
+          g_clear_pointer (&token, g_free);
+          token_file = g_strdup (g_getenv ("DSM_TOKEN_FILE"));
+        }
+    }
+  if (token_file != NULL && !read_token_file (token_file, &token, &error))
+    return usage ("%s", error->message);
+  if (token != NULL)
+    {
+      if (token[0] == '\0' || strpbrk (token, " \t\r\n") != NULL)
+        return usage ("the token is empty or holds whitespace");
+      ctl.authorization = g_strconcat ("Bearer ", token, NULL);
+    }
+  if (cert != NULL)
+    {
+      ctl.client_cert = g_tls_certificate_new_from_files (cert, key, &error);
+      if (ctl.client_cert == NULL)
+        return usage ("--cert %s --key %s: %s", cert, key, error->message);
+    }
   const char *env = g_getenv ("DSM_ENDPOINTS");
   ctl.endpoints = parse_endpoints (endpoints != NULL ? endpoints : env != NULL ? env : DEFAULT_ENDPOINTS);
   if (ctl.endpoints->len == 0)
@@ -545,6 +627,31 @@ main (int argc, char **argv)
   /* Nodes are reached directly: a proxy from the environment would only
    * stand between dsmctl and the cluster. */
   ctl.session = soup_session_new_with_options ("proxy-resolver", NULL, NULL);
+  if (cacert != NULL)
+    {
+      /* GTlsFileDatabase wants an absolute path. */
+      g_autofree char *absolute = g_canonicalize_filename (cacert, NULL);
+      g_autoptr(GTlsDatabase) ca = g_tls_file_database_new (absolute, &error);
+      if (ca == NULL)
+        {
+          g_object_unref (ctl.session);
+          return usage ("--cacert %s: %s", cacert, error->message);
+        }
+      soup_session_set_tls_database (ctl.session, ca);
+    }
+
+  /* The cluster's own machine-name rule, before anything is sent. */
+  if ((is_propose && nargs == 2) || (g_str_equal (command, "get") && nargs == 1))
+    {
+      if (!dsm_command_check_machine_name ("NAME", argv[2], &error))
+        {
+          g_object_unref (ctl.session);
+          g_clear_object (&ctl.client_cert);
+          g_free (ctl.authorization);
+          g_ptr_array_unref (ctl.endpoints);
+          return usage ("%s", error->message);
+        }
+    }
 
   int status;
   if (is_propose && nargs == 2)
@@ -563,5 +670,7 @@ main (int argc, char **argv)
   g_object_unref (ctl.session);
   g_ptr_array_unref (ctl.endpoints);
   g_free (ctl.last_problem);
+  g_free (ctl.authorization);
+  g_clear_object (&ctl.client_cert);
   return status;
 }

@@ -138,7 +138,7 @@ cluster_new (guint n)
 }
 
 Cluster *
-cluster_new_with_config (guint n, const char *config_extra)
+cluster_prepare (guint n, const char *config_extra)
 {
   Cluster *c = g_new0 (Cluster, 1);
   g_autoptr(GError) error = NULL;
@@ -146,15 +146,59 @@ cluster_new_with_config (guint n, const char *config_extra)
   g_assert_cmpuint (n, <=, CLUSTER_MAX);
   c->n = n;
   c->config_extra = g_strdup (config_extra);
+  c->scheme = "http";
   c->dir = g_dir_make_tmp ("dsm-net-test-XXXXXX", &error);
   g_assert_no_error (error);
   c->session = soup_session_new_with_options ("timeout", 5, "proxy-resolver", NULL, NULL);
   cluster_pick_ports (c);
   cluster_write_config (c);
-  for (guint id = 1; id <= n; id++)
+  return c;
+}
+
+void
+cluster_start_all (Cluster *c)
+{
+  for (guint id = 1; id <= c->n; id++)
     cluster_start_node (c, id);
   g_assert_cmpuint (cluster_wait_leader (c, 15000), !=, 0);
+}
+
+Cluster *
+cluster_new_with_config (guint n, const char *config_extra)
+{
+  Cluster *c = cluster_prepare (n, config_extra);
+
+  cluster_start_all (c);
   return c;
+}
+
+void
+cluster_set_token (Cluster *c, const char *token)
+{
+  g_free (c->token);
+  c->token = g_strdup (token);
+}
+
+void
+cluster_use_tls (Cluster *c, const char *ca_file)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GTlsDatabase) ca = g_tls_file_database_new (ca_file, &error);
+
+  g_assert_no_error (error);
+  soup_session_set_tls_database (c->session, ca);
+  c->scheme = "https";
+}
+
+char *
+cluster_write_file (Cluster *c, const char *name, const char *contents, int mode)
+{
+  g_autoptr(GError) error = NULL;
+  char *path = g_build_filename (c->dir, name, NULL);
+
+  g_assert_true (g_file_set_contents_full (path, contents, -1, G_FILE_SET_CONTENTS_CONSISTENT, mode, &error));
+  g_assert_no_error (error);
+  return path;
 }
 
 static void
@@ -172,8 +216,22 @@ remove_tree (const char *path)
   g_remove (path);
 }
 
+static void cluster_free_keeping (Cluster *c, gboolean keep);
+
 void
 cluster_free (Cluster *c)
+{
+  cluster_free_keeping (c, g_test_failed ());
+}
+
+void
+cluster_free_after_run (Cluster *c, int status)
+{
+  cluster_free_keeping (c, status != 0);
+}
+
+static void
+cluster_free_keeping (Cluster *c, gboolean keep)
 {
   for (guint id = 1; id <= c->n; id++)
     if (c->proc[id] != NULL)
@@ -183,7 +241,7 @@ cluster_free (Cluster *c)
       }
   g_object_unref (c->session);
   /* Keep the logs of a failed run for whoever debugs it. */
-  if (g_test_failed () || g_getenv ("DSM_KEEP_TEST_DIR") != NULL)
+  if (keep || g_getenv ("DSM_KEEP_TEST_DIR") != NULL)
     g_printerr ("# cluster logs kept in %s\n", c->dir);
   else
     remove_tree (c->dir);
@@ -191,6 +249,7 @@ cluster_free (Cluster *c)
   g_free (c->config_extra);
   for (guint id = 0; id <= CLUSTER_MAX; id++)
     g_free (c->node_config[id]);
+  g_free (c->token);
   g_free (c->dir);
   g_free (c);
 }
@@ -221,7 +280,7 @@ cluster_set_node_config (Cluster *c, guint id, const char *search, const char *r
 char *
 cluster_url (Cluster *c, guint id, const char *path)
 {
-  return g_strdup_printf ("http://127.0.0.1:%u%s", c->client_port[id], path);
+  return g_strdup_printf ("%s://127.0.0.1:%u%s", c->scheme, c->client_port[id], path);
 }
 
 char *
@@ -230,7 +289,7 @@ cluster_endpoints (Cluster *c)
   GString *s = g_string_new (NULL);
 
   for (guint id = 1; id <= c->n; id++)
-    g_string_append_printf (s, "%shttp://127.0.0.1:%u", id > 1 ? "," : "", c->client_port[id]);
+    g_string_append_printf (s, "%s%s://127.0.0.1:%u", id > 1 ? "," : "", c->scheme, c->client_port[id]);
   return g_string_free (s, FALSE);
 }
 
@@ -243,6 +302,11 @@ cluster_send (Cluster *c, guint id, const char *method, const char *path, const 
   GBytes *reply;
 
   g_assert_nonnull (msg);
+  if (c->token != NULL)
+    {
+      g_autofree char *bearer = g_strconcat ("Bearer ", c->token, NULL);
+      soup_message_headers_replace (soup_message_get_request_headers (msg), "Authorization", bearer);
+    }
   if (body != NULL)
     {
       g_autoptr(GBytes) bytes = g_bytes_new (body, strlen (body));

@@ -21,6 +21,8 @@ typedef struct {
   SoupSession *session;
   char *config_extra;                   /* top-level config members, or NULL */
   char *node_config[CLUSTER_MAX + 1];   /* a node's own config file, or NULL: config_path */
+  char *token;                          /* sent as a bearer token, or NULL */
+  const char *scheme;                   /* "http" or "https" */
 } Cluster;
 
 /* Starts @n nodes and waits until every node knows the same leader. */
@@ -28,7 +30,25 @@ Cluster *cluster_new (guint n);
 /* The same, with @config_extra (e.g. "\"snapshot_threshold_entries\": 500")
  * added to the top level of the config every node reads. */
 Cluster *cluster_new_with_config (guint n, const char *config_extra);
+
+/* The directory, ports and config, no node started: the test may write
+ * files the config names (relative names resolve in c->dir), then
+ * cluster_start_all(). */
+Cluster *cluster_prepare (guint n, const char *config_extra);
+/* Starts every node and waits until they agree on a leader. */
+void cluster_start_all (Cluster *c);
+
+/* Requests carry "Authorization: Bearer @token" from now on (NULL: none). */
+void cluster_set_token (Cluster *c, const char *token);
+/* Requests go over https, trusting the CA in @ca_file. */
+void cluster_use_tls (Cluster *c, const char *ca_file);
+
+/* Writes @contents to c->dir/@name with @mode; returns the path (transfer full). */
+char *cluster_write_file (Cluster *c, const char *name, const char *contents, int mode);
 void cluster_free (Cluster *c);
+/* For a cluster shared by several tests, freed after g_test_run(): its
+ * logs are kept when @status says a test failed. */
+void cluster_free_after_run (Cluster *c, int status);
 
 void cluster_start_node (Cluster *c, guint id);
 void cluster_kill_node (Cluster *c, guint id);           /* SIGKILL, reaped */

@@ -504,9 +504,17 @@ script_steps (const char *dir, guint16 base)
   g_assert_nonnull (strstr (out, "role=leader"));
   g_clear_pointer (&out, g_free);
 
-  const char *propose[] = { g_getenv ("DSMCTL"), "--endpoints", endpoints, "propose", "scripted", "Running", NULL };
+  g_autofree char *tokens = g_build_filename (dir, "tokens", NULL);
+  const char *propose[] = { g_getenv ("DSMCTL"), "--endpoints", endpoints, "--token-file", tokens, "propose",
+                            "scripted", "Running", NULL };
+  const char *anonymous[] = { g_getenv ("DSMCTL"), "--endpoints", endpoints, "propose", "scripted", "Stopped", NULL };
   char *err = NULL;
   g_assert_cmpint (cluster_run_tool (propose, &out, &err), ==, 0);
+  g_clear_pointer (&out, g_free);
+  g_clear_pointer (&err, g_free);
+  /* The script's cluster asks for its token. */
+  g_assert_cmpint (cluster_run_tool (anonymous, &out, &err), ==, 1);
+  g_assert_nonnull (strstr (err, "401"));
   g_clear_pointer (&out, g_free);
   g_clear_pointer (&err, g_free);
 
@@ -518,7 +526,7 @@ script_steps (const char *dir, guint16 base)
   g_assert_cmpint (script (dir, &out, "restart", "1", NULL), ==, 0);
   g_clear_pointer (&out, g_free);
 
-  const char *get[] = { g_getenv ("DSMCTL"), "--endpoints", endpoints, "get", "scripted", NULL };
+  const char *get[] = { g_getenv ("DSMCTL"), "--endpoints", endpoints, "--token-file", tokens, "get", "scripted", NULL };
   g_assert_cmpint (cluster_run_tool (get, &out, &err), ==, 0);
   g_assert_nonnull (strstr (out, "Running"));
   g_clear_pointer (&out, g_free);

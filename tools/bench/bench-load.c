@@ -10,7 +10,7 @@
  *
  *   bench-load run --system dsm|etcd --op write|read --url HOST:PORT [--url ...]
  *                  -c CONNECTIONS -d SECONDS [--warmup S] [--prefix P]
- *                  [--acked FILE] [--keys FILE] [--timeout-ms T]
+ *                  [--acked FILE] [--keys FILE] [--timeout-ms T] [--token T]
  *                  [--kill-pid PID --kill-at S] [--timeline FILE]
  *   bench-load verify --system dsm|etcd --acked FILE --list FILE
  *
@@ -65,6 +65,7 @@ typedef struct {
   guint n_conns;
   double duration_s, warmup_s;
   const char *prefix;
+  char *auth_header;         /* "Authorization: Bearer T\r\n" (dsm, --token or $DSM_TOKEN), or "" */
   FILE *acked;
   GPtrArray *keys;           /* for reads */
   gint64 timeout_ns;
@@ -147,10 +148,11 @@ conn_build_request (Load *l, Conn *c)
     {
       if (l->op == OP_WRITE)
         g_string_append_printf (c->out,
-                                "POST /v1/machines/%s HTTP/1.1\r\nHost: %s\r\nContent-Type: application/json\r\n"
-                                "Content-Length: 16\r\n\r\n{\"to\":\"Running\"}", c->key, t->host);
+                                "POST /v1/machines/%s HTTP/1.1\r\nHost: %s\r\n%sContent-Type: application/json\r\n"
+                                "Content-Length: 16\r\n\r\n{\"to\":\"Running\"}", c->key, t->host, l->auth_header);
       else
-        g_string_append_printf (c->out, "GET /v1/machines/%s HTTP/1.1\r\nHost: %s\r\n\r\n", c->key, t->host);
+        g_string_append_printf (c->out, "GET /v1/machines/%s HTTP/1.1\r\nHost: %s\r\n%s\r\n", c->key, t->host,
+                                l->auth_header);
     }
   else
     {
@@ -613,6 +615,7 @@ main (int argc, char **argv)
 {
   Load l = { .n_conns = 1, .duration_s = 10, .prefix = "b", .timeout_ns = 10 * (gint64) 1000000000 };
   const char *acked_path = NULL, *keys_path = NULL, *list_path = NULL, *system = NULL, *op = "write";
+  const char *token = g_getenv ("DSM_TOKEN");
 
   if (argc < 2 || (strcmp (argv[1], "run") != 0 && strcmp (argv[1], "verify") != 0))
     die ("usage: bench-load run|verify ... (see the comment at the top of tools/bench/bench-load.c)");
@@ -637,12 +640,16 @@ main (int argc, char **argv)
       else if (ARG ("--kill-pid")) l.kill_pid = atoi (v);
       else if (ARG ("--kill-at")) l.kill_at_s = g_ascii_strtod (v, NULL);
       else if (ARG ("--timeline")) l.timeline_path = v;
+      else if (ARG ("--token")) token = v;
       else die ("unknown argument \"%s\"", a);
 #undef ARG
     }
   if (system == NULL || (strcmp (system, "dsm") != 0 && strcmp (system, "etcd") != 0))
     die ("--system must be dsm or etcd");
   l.system = strcmp (system, "dsm") == 0 ? SYSTEM_DSM : SYSTEM_ETCD;
+  /* dsm's API asks for a bearer token (docs/OPERATIONS.md, "Authentication"). */
+  l.auth_header = token != NULL && token[0] != '\0' && l.system == SYSTEM_DSM
+                    ? g_strdup_printf ("Authorization: Bearer %s\r\n", token) : g_strdup ("");
   if (verify)
     {
       if (acked_path == NULL || list_path == NULL)

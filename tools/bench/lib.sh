@@ -129,7 +129,13 @@ dsm_up () {
   for f in "$DSM_DIR"/node*.pid; do bench_track "$(cat "$f")"; done
   mapfile -t DSM_URLS < <(grep '^http' <<<"$out")
   [ "${#DSM_URLS[@]}" -eq "$n" ] || die "dsm-cluster printed ${#DSM_URLS[@]} URLs, expected $n"
+  # The cluster's admin token: bench-load, wrk-write.lua and dsm_curl send it.
+  DSM_TOKEN=$(awk '/^admin/ {print $2; exit}' "$DSM_DIR/tokens")
+  export DSM_TOKEN
 }
+
+# curl to a dsm node, with the cluster's token.
+dsm_curl () { curl --noproxy '*' -fsS ${DSM_TOKEN:+-H "Authorization: Bearer $DSM_TOKEN"} "$@"; }
 
 dsm_down () {
   DSM_BUILD_DIR=$BUILD timeout 30 "$REPO/tools/dsm-cluster" down --dir "$DSM_DIR" >/dev/null 2>&1 || true
@@ -143,7 +149,7 @@ dsm_leader () {
   local deadline=$(( $(now_ms) + 10000 )) u id
   while [ "$(now_ms)" -lt "$deadline" ]; do
     for u in "${DSM_URLS[@]}"; do
-      id=$(curl --noproxy '*' -fsS -m 1 "$u/v1/cluster" 2>/dev/null | jq -r '.leader // empty' 2>/dev/null)
+      id=$(dsm_curl -m 1 "$u/v1/cluster" 2>/dev/null | jq -r '.leader // empty' 2>/dev/null)
       [ -n "$id" ] && [ "$id" != null ] && { echo "$id"; return 0; }
     done
     sleep 0.1
@@ -156,13 +162,13 @@ dsm_pid () { cat "$DSM_DIR/node$1.pid"; }
 # Waits until every node applied what the leader had committed, up to 20 s.
 dsm_wait_converged () {
   local leader=$1 target deadline u applied ok
-  target=$(curl --noproxy '*' -fsS -m 5 "${DSM_URLS[$((leader - 1))]}/v1/cluster" 2>/dev/null | jq -r '.commit_index // empty')
+  target=$(dsm_curl -m 5 "${DSM_URLS[$((leader - 1))]}/v1/cluster" 2>/dev/null | jq -r '.commit_index // empty')
   [ -n "$target" ] || { say "dsm: leader $leader does not answer /v1/cluster"; return 1; }
   deadline=$(( $(now_ms) + 20000 ))
   while :; do
     ok=1
     for u in "${DSM_URLS[@]}"; do
-      applied=$(curl --noproxy '*' -fsS -m 2 "$u/v1/cluster" 2>/dev/null | jq -r '.applied_index // 0')
+      applied=$(dsm_curl -m 2 "$u/v1/cluster" 2>/dev/null | jq -r '.applied_index // 0')
       [ "${applied:-0}" -ge "$target" ] || ok=0
     done
     [ $ok = 1 ] && return 0
@@ -176,7 +182,7 @@ dsm_wait_converged () {
 dsm_list () {
   local url=$1 out=$2 cursor=0 page=$2.page n=0
   while [ "$cursor" != null ]; do
-    curl --noproxy '*' -fsS -m 30 "$url/v1/machines?limit=10000&cursor=$cursor" -o "$page.$n" || return 1
+    dsm_curl -m 30 "$url/v1/machines?limit=10000&cursor=$cursor" -o "$page.$n" || return 1
     cursor=$(jq -r .next_cursor "$page.$n") || return 1
     n=$((n + 1))
   done

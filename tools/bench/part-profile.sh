@@ -50,7 +50,7 @@ part_profile () {
   sleep 2
   perf record -a -e cpu-clock -F 999 -o "$RESULTS/perf/machine.data" -- sleep 4 >/dev/null 2>>"$LOGS/profile.err"
   sleep 22
-  curl --noproxy '*' -fsS -m 5 "$url/v1/cluster" >"$LOGS/profile-node-big-cluster.json" 2>/dev/null || true
+  dsm_curl -m 5 "$url/v1/cluster" >"$LOGS/profile-node-big-cluster.json" 2>/dev/null || true
   perf record -e cpu-clock -F 999 --call-graph dwarf,16384 -p "$pid" -o "$RESULTS/perf/node-big.data" -- sleep 4 \
     >/dev/null 2>>"$LOGS/profile.err"
   wait "$load_pid" || true
@@ -58,7 +58,7 @@ part_profile () {
   perf_reports "$RESULTS/perf/node-small.data" node-small
   perf_reports "$RESULTS/perf/node-big.data" node-big
   perf_top "$RESULTS/perf/machine.data" "$RESULTS/profile-machine.txt" --no-children --sort comm,dso --percent-limit 0.8
-  curl --noproxy '*' -fsS -m 5 "$url/metrics" >"$RESULTS/profile-node-metrics.txt" || true
+  dsm_curl -m 5 "$url/metrics" >"$RESULTS/profile-node-metrics.txt" || true
   [ -z "$(cluster_dead)" ] || { say "  CRASH: a dsm node died while profiled"; record profile dsm c64-leader crashes 1 1; }
   cluster_down
   say "  profiles: $RESULTS/profile-*.txt"

@@ -34,7 +34,7 @@ real_write_config () {
 
   # At 64 connections to the leader: the WAL's group commit, then linearizable reads.
   if [ "$conns" = 64 ] && [ "$target" = leader ]; then
-    [ "$system" = dsm ] && { curl --noproxy '*' -fsS -m 5 "$(cluster_url leader)/metrics" >"$LOGS/dsm-leader-metrics-c64.txt" || true; }
+    [ "$system" = dsm ] && { dsm_curl -m 5 "$(cluster_url leader)/metrics" >"$LOGS/dsm-leader-metrics-c64.txt" || true; }
     shuf -n 20000 "$all_acked" >"$TMPD/read-keys-$system"
     for rt in leader follower; do
       for run in $(seq 1 "$RUNS"); do

@@ -42,6 +42,9 @@ function request()
   local key = prefix .. "-" .. tid .. "-" .. counter
   local headers = { ["Content-Type"] = "application/json" }
   if system == "dsm" then
+    -- dsm's API asks for a bearer token: $DSM_TOKEN (tools/bench/lib.sh sets it).
+    local token = os.getenv("DSM_TOKEN")
+    if token and token ~= "" then headers["Authorization"] = "Bearer " .. token end
     return wrk.format("POST", "/v1/machines/" .. key, headers, '{"to":"Running"}')
   end
   return wrk.format("POST", "/v3/kv/put", headers,

@@ -1,0 +1,19 @@
+/* core/config-private.h: the "http" section's reader and writer
+ * (config-http.c), called by config.c.  Not for other users. */
+#pragma once
+
+#include "config.h"
+#include "json.h"
+
+G_BEGIN_DECLS
+
+void dsm_http_config_init (DsmHttpConfig *http);
+void dsm_http_config_clear (DsmHttpConfig *http);
+void dsm_http_config_copy (DsmHttpConfig *dest, const DsmHttpConfig *src);
+/* Lays the keys of the "http" object at @at over @http; absent keys keep their value. */
+gboolean dsm_http_config_apply (DsmHttpConfig *http, const DsmJsonAt *at, GError **error);
+/* What spans keys (a certificate without its key...). */
+gboolean dsm_http_config_check (const DsmHttpConfig *http, GError **error);
+void dsm_http_config_to_json (const DsmHttpConfig *http, JsonBuilder *builder);
+
+G_END_DECLS

@@ -1,0 +1,327 @@
+/* net/http-auth.c: bearer tokens and client-certificate roles (http-auth.h):
+ * the token file's reader and the constant-time lookups. */
+#include "http-auth.h"
+
+#include <errno.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#define DIGEST_BYTES 32
+#define TOKEN_FILE_BYTES_MAX (1024 * 1024)
+#define NAME_BYTES_MAX 64
+
+typedef struct {
+  guint8 digest[DIGEST_BYTES];  /* SHA-256 of the token: the token is not kept */
+  DsmHttpRole role;
+  char *name;
+} Token;
+
+struct _DsmHttpAuth {
+  GArray *tokens;               /* Token */
+  GHashTable *cert_roles;       /* common name ("*": any) -> DsmHttpRole */
+};
+
+static const char *const role_names[] = {
+  [DSM_HTTP_ROLE_NONE] = "none",
+  [DSM_HTTP_ROLE_READ] = "read",
+  [DSM_HTTP_ROLE_WRITE] = "write",
+  [DSM_HTTP_ROLE_ADMIN] = "admin",
+};
+
+const char *
+dsm_http_role_to_string (DsmHttpRole role)
+{
+  g_return_val_if_fail ((guint) role < G_N_ELEMENTS (role_names), "none");
+  return role_names[role];
+}
+
+gboolean
+dsm_http_role_from_string (const char *text, DsmHttpRole *out)
+{
+  for (guint r = DSM_HTTP_ROLE_READ; r < G_N_ELEMENTS (role_names); r++)
+    if (strcmp (text, role_names[r]) == 0)
+      {
+        *out = (DsmHttpRole) r;
+        return TRUE;
+      }
+  return FALSE;
+}
+
+static void
+token_clear (gpointer data)
+{
+  Token *t = data;
+
+  g_free (t->name);
+}
+
+DsmHttpAuth *
+dsm_http_auth_new (void)
+{
+  DsmHttpAuth *auth = g_new0 (DsmHttpAuth, 1);
+
+  auth->tokens = g_array_new (FALSE, TRUE, sizeof (Token));
+  g_array_set_clear_func (auth->tokens, token_clear);
+  auth->cert_roles = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  return auth;
+}
+
+void
+dsm_http_auth_free (DsmHttpAuth *auth)
+{
+  if (auth == NULL)
+    return;
+  g_array_unref (auth->tokens);
+  g_hash_table_unref (auth->cert_roles);
+  g_free (auth);
+}
+
+guint
+dsm_http_auth_get_n_tokens (const DsmHttpAuth *auth)
+{
+  return auth->tokens->len;
+}
+
+static void
+token_digest (const char *token, guint8 digest[DIGEST_BYTES])
+{
+  g_autoptr(GChecksum) sum = g_checksum_new (G_CHECKSUM_SHA256);
+  gsize length = DIGEST_BYTES;
+
+  g_checksum_update (sum, (const guchar *) token, (gssize) strlen (token));
+  g_checksum_get_digest (sum, digest, &length);
+  g_assert (length == DIGEST_BYTES);
+}
+
+/* RFC 6750, 2.1: b64token = 1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"=" */
+static gboolean
+token_well_formed (const char *token)
+{
+  gsize length = strlen (token), i = 0;
+
+  if (length < DSM_HTTP_TOKEN_BYTES_MIN || length > DSM_HTTP_TOKEN_BYTES_MAX)
+    return FALSE;
+  while (i < length && (g_ascii_isalnum (token[i]) || strchr ("-._~+/", token[i]) != NULL))
+    i++;
+  if (i == 0)
+    return FALSE;
+  while (i < length && token[i] == '=')
+    i++;
+  return i == length;
+}
+
+static gboolean
+name_well_formed (const char *name)
+{
+  gsize length = strlen (name);
+
+  if (length == 0 || length > NAME_BYTES_MAX)
+    return FALSE;
+  for (gsize i = 0; i < length; i++)
+    if (!g_ascii_isalnum (name[i]) && strchr ("-._@", name[i]) == NULL)
+      return FALSE;
+  return TRUE;
+}
+
+/* Whether the file may be trusted to hold secrets: a regular file that
+ * only its owner may read or write. */
+static gboolean
+load_check_file (const char *path, GError **error)
+{
+  struct stat st;
+
+  if (stat (path, &st) < 0)
+    {
+      int saved = errno;
+      g_set_error (error, G_IO_ERROR, g_io_error_from_errno (saved), "token file %s: %s", path, g_strerror (saved));
+      return FALSE;
+    }
+  if (!S_ISREG (st.st_mode))
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_NOT_REGULAR_FILE, "token file %s: not a regular file", path);
+      return FALSE;
+    }
+  if ((st.st_mode & 0077) != 0)
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_PERMISSION_DENIED,
+                   "token file %s: mode %04o lets other users read or change it; chmod 600 it",
+                   path, (guint) (st.st_mode & 07777));
+      return FALSE;
+    }
+  if (st.st_size > TOKEN_FILE_BYTES_MAX)
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA, "token file %s: larger than %d bytes", path,
+                   TOKEN_FILE_BYTES_MAX);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+static gboolean
+load_line (DsmHttpAuth *auth, const char *path, guint line_no, char *line, GError **error)
+{
+  g_auto(GStrv) fields = NULL;
+  g_autofree char *default_name = NULL;
+  guint n = 0;
+  Token t = { 0 };
+
+  g_strstrip (line);
+  if (line[0] == '\0' || line[0] == '#')
+    return TRUE;
+  fields = g_regex_split_simple ("[ \t]+", line, 0, 0);
+  n = g_strv_length (fields);
+  if (n < 2 || n > 3)
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
+                   "token file %s, line %u: expected \"ROLE TOKEN [NAME]\"", path, line_no);
+      return FALSE;
+    }
+  if (!dsm_http_role_from_string (fields[0], &t.role))
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
+                   "token file %s, line %u: role \"%.16s\" is not read, write or admin", path, line_no, fields[0]);
+      return FALSE;
+    }
+  if (!token_well_formed (fields[1]))
+    {
+      /* The token is not quoted: the message must not leak it into a log. */
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
+                   "token file %s, line %u: a token is %d to %d characters of A-Z a-z 0-9 - . _ ~ + / "
+                   "(then '=' padding)", path, line_no, DSM_HTTP_TOKEN_BYTES_MIN, DSM_HTTP_TOKEN_BYTES_MAX);
+      return FALSE;
+    }
+  default_name = g_strdup_printf ("line-%u", line_no);
+  if (n == 3 && !name_well_formed (fields[2]))
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
+                   "token file %s, line %u: a name is 1 to %d characters of A-Z a-z 0-9 - . _ @", path, line_no,
+                   NAME_BYTES_MAX);
+      return FALSE;
+    }
+  token_digest (fields[1], t.digest);
+  for (guint i = 0; i < auth->tokens->len; i++)
+    {
+      const Token *other = &g_array_index (auth->tokens, Token, i);
+      if (memcmp (other->digest, t.digest, DIGEST_BYTES) == 0 || strcmp (other->name, n == 3 ? fields[2] : default_name) == 0)
+        {
+          g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
+                       "token file %s, line %u: the same token or name as \"%s\"", path, line_no, other->name);
+          return FALSE;
+        }
+    }
+  t.name = g_strdup (n == 3 ? fields[2] : default_name);
+  g_array_append_val (auth->tokens, t);
+  return TRUE;
+}
+
+gboolean
+dsm_http_auth_load_tokens (DsmHttpAuth *auth, const char *path, GError **error)
+{
+  g_autofree char *text = NULL;
+  g_auto(GStrv) lines = NULL;
+  gsize length;
+
+  if (!load_check_file (path, error))
+    return FALSE;
+  if (!g_file_get_contents (path, &text, &length, error))
+    return FALSE;
+  if (memchr (text, '\0', length) != NULL)
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA, "token file %s: a NUL byte", path);
+      return FALSE;
+    }
+  lines = g_strsplit (text, "\n", -1);
+  for (guint i = 0; lines[i] != NULL; i++)
+    if (!load_line (auth, path, i + 1, lines[i], error))
+      return FALSE;
+  if (auth->tokens->len == 0)
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA, "token file %s: no token in it", path);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+void
+dsm_http_auth_add_certificate_role (DsmHttpAuth *auth, const char *common_name, DsmHttpRole role)
+{
+  g_return_if_fail (role != DSM_HTTP_ROLE_NONE);
+  g_hash_table_replace (auth->cert_roles, g_strdup (common_name), GUINT_TO_POINTER (role));
+}
+
+DsmHttpRole
+dsm_http_auth_check_token (const DsmHttpAuth *auth, const char *token, const char **name)
+{
+  guint8 digest[DIGEST_BYTES];
+  guint matched = G_MAXUINT;
+
+  g_return_val_if_fail (token != NULL, DSM_HTTP_ROLE_NONE);
+
+  token_digest (token, digest);
+  for (guint i = 0; i < auth->tokens->len; i++)
+    {
+      const Token *t = &g_array_index (auth->tokens, Token, i);
+      guint8 diff = 0;
+      for (guint b = 0; b < DIGEST_BYTES; b++)
+        diff |= (guint8) (t->digest[b] ^ digest[b]);
+      /* No early exit: every token is compared, whichever matches. */
+      guint is_match = (guint) (((guint) diff - 1u) >> 8) & 1u;
+      matched = is_match ? i : matched;
+    }
+  if (name != NULL)
+    *name = matched != G_MAXUINT ? g_array_index (auth->tokens, Token, matched).name : NULL;
+  return matched != G_MAXUINT ? g_array_index (auth->tokens, Token, matched).role : DSM_HTTP_ROLE_NONE;
+}
+
+char *
+dsm_http_auth_common_name (const char *subject)
+{
+  const char *p = subject;
+
+  while (p != NULL && *p != '\0')
+    {
+      gboolean is_cn = g_ascii_strncasecmp (p, "CN=", 3) == 0;
+      GString *value = g_string_new (NULL);
+
+      p = strchr (p, '=');
+      if (p == NULL)
+        {
+          g_string_free (value, TRUE);
+          break;
+        }
+      for (p++; *p != '\0' && *p != ','; p++)
+        {
+          if (*p == '\\' && p[1] != '\0')
+            p++;
+          g_string_append_c (value, *p);
+        }
+      if (is_cn)
+        return g_string_free (value, FALSE);
+      g_string_free (value, TRUE);
+      if (*p == ',')
+        p++;
+    }
+  return NULL;
+}
+
+DsmHttpRole
+dsm_http_auth_check_certificate (const DsmHttpAuth *auth, GTlsCertificate *cert, char **common_name)
+{
+  g_autofree char *subject = NULL;
+  g_autofree char *cn = NULL;
+  gpointer role;
+
+  if (common_name != NULL)
+    *common_name = NULL;
+  if (cert == NULL)
+    return DSM_HTTP_ROLE_NONE;
+  subject = g_tls_certificate_get_subject_name (cert);
+  cn = subject != NULL ? dsm_http_auth_common_name (subject) : NULL;
+  if (cn != NULL && g_hash_table_lookup_extended (auth->cert_roles, cn, NULL, &role))
+    ;
+  else if (!g_hash_table_lookup_extended (auth->cert_roles, "*", NULL, &role))
+    role = GUINT_TO_POINTER (DSM_HTTP_ROLE_NONE);
+  if (common_name != NULL)
+    *common_name = g_steal_pointer (&cn);
+  return (DsmHttpRole) GPOINTER_TO_UINT (role);
+}

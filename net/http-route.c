@@ -1,0 +1,451 @@
+/* net/http-route.c: the HTTP API's worker side: each request is routed,
+ * its credentials checked (tokens, client certificates, roles), its rate
+ * limited, its query and body read strictly, then handed to the consensus
+ * loop, or refused on the spot (docs/OPERATIONS.md, "HTTP API").  Runs on
+ * the HTTP worker threads: it reads the immutable config, never the node. */
+#include "http-private.h"
+
+#include <string.h>
+
+#include "codec.h"
+#include "netlog.h"
+
+#define MACHINES "/v1/machines"
+#define MACHINES_PREFIX "/v1/machines/"
+
+void
+http_call_free (gpointer data)
+{
+  HttpCall *call = data;
+
+  dsm_command_clear (&call->cmd);
+  g_free (call->who);
+  g_free (call);
+}
+
+/* ---- routing ---- */
+
+static gboolean
+route_method_not_allowed (HttpCall *call, const char *method, const char *allow)
+{
+  dsm_http_request_add_header (call->request, "Allow", allow);
+  http_answer_error (call, 405, "method_not_allowed", "%s is not allowed here; use %s", method, allow);
+  return FALSE;
+}
+
+/* The route, the operation and the role a request needs, from its method
+ * and path; FALSE once answered (404, 405, 400 for a bad name). */
+static gboolean
+route_match (HttpCall *call, const char *method, const char *path, DsmHttpRole *needed)
+{
+  gboolean get = strcmp (method, "GET") == 0;
+  gboolean post = strcmp (method, "POST") == 0;
+  const DsmHttpConfig *http = &call->api->config->http;
+
+  *needed = DSM_HTTP_ROLE_READ;
+  if (strcmp (path, "/healthz") == 0)
+    {
+      call->route = ROUTE_HEALTHZ;
+      call->op = OP_HEALTHZ;
+      *needed = DSM_HTTP_ROLE_NONE;
+      return get || route_method_not_allowed (call, method, "GET");
+    }
+  if (strcmp (path, "/metrics") == 0 || strcmp (path, "/v1/cluster") == 0)
+    {
+      gboolean metrics = path[1] == 'm';
+      call->route = metrics ? ROUTE_METRICS : ROUTE_CLUSTER;
+      call->op = metrics ? OP_METRICS : OP_CLUSTER;
+      if (g_strv_contains ((const char *const *) http->open_paths, path))
+        *needed = DSM_HTTP_ROLE_NONE;
+      return get || route_method_not_allowed (call, method, "GET");
+    }
+  if (strcmp (path, MACHINES) == 0 || strcmp (path, MACHINES_PREFIX) == 0)
+    {
+      call->route = ROUTE_MACHINES_LIST;
+      call->op = OP_LIST;
+      if (g_strv_contains ((const char *const *) http->open_paths, MACHINES))
+        *needed = DSM_HTTP_ROLE_NONE;
+      return get || route_method_not_allowed (call, method, "GET");
+    }
+  if (g_str_has_prefix (path, MACHINES_PREFIX))
+    {
+      const char *segment = path + strlen (MACHINES_PREFIX);
+      g_autoptr(GError) error = NULL;
+      g_autofree char *name = NULL;
+
+      call->route = post ? ROUTE_MACHINE_POST : ROUTE_MACHINE_GET;
+      if (!get && !post)
+        return route_method_not_allowed (call, method, "GET, POST");
+      /* One segment, percent-decoded: "a%2Fb" is the machine "a/b". */
+      name = strchr (segment, '/') == NULL ? g_uri_unescape_string (segment, NULL) : NULL;
+      if (name == NULL)
+        {
+          http_answer_error (call, 400, "bad_name",
+                             "bad machine name in the path (one segment; percent-encode '/' as %%2F)");
+          return FALSE;
+        }
+      if (!dsm_command_check_machine_name ("machine", name, &error))
+        {
+          http_answer_error (call, 400, "bad_name", "%s", error->message);
+          return FALSE;
+        }
+      call->cmd.machine = g_steal_pointer (&name);
+      if (post)
+        {
+          call->op = OP_SUBMIT;
+          *needed = DSM_HTTP_ROLE_WRITE;
+        }
+      else
+        {
+          call->op = OP_SUBMIT;
+          call->cmd.op = DSM_OP_READ;
+          if (g_strv_contains ((const char *const *) http->open_paths, MACHINES))
+            *needed = DSM_HTTP_ROLE_NONE;
+        }
+      return TRUE;
+    }
+  http_answer_error (call, 404, "not_found", "no such endpoint; see /v1/machines, /v1/cluster, /metrics, /healthz");
+  return FALSE;
+}
+
+/* ---- credentials ---- */
+
+static const char *
+route_token (const char *authorization)
+{
+  if (g_ascii_strncasecmp (authorization, "Bearer ", 7) != 0)
+    return NULL;
+  authorization += 7;
+  while (*authorization == ' ')
+    authorization++;
+  return *authorization != '\0' ? authorization : NULL;
+}
+
+static void
+route_count_auth (HttpCall *call, AuthFailure reason)
+{
+  __atomic_fetch_add (&call->api->auth_failures[reason], 1, __ATOMIC_RELAXED);
+}
+
+/* Who is asking (for logs and the rate limit), what they may do, and
+ * whether they may do this; FALSE once answered (401, 403, 429). */
+static gboolean
+route_authorize (HttpCall *call, DsmHttpRole needed)
+{
+  DsmHttpApi *api = call->api;
+  DsmHttpRequest *request = call->request;
+  const char *authorization = dsm_http_request_get_header (request, "authorization");
+  GTlsCertificate *cert = dsm_http_request_get_peer_certificate (request);
+  DsmHttpRole role = DSM_HTTP_ROLE_NONE;
+  gboolean invalid = FALSE;
+  guint retry_after_s;
+
+  if (api->auth != NULL && authorization != NULL)
+    {
+      const char *token = route_token (authorization);
+      const char *name = NULL;
+
+      role = token != NULL ? dsm_http_auth_check_token (api->auth, token, &name) : DSM_HTTP_ROLE_NONE;
+      invalid = role == DSM_HTTP_ROLE_NONE;
+      if (!invalid)
+        call->who = g_strdup_printf ("token %s", name);
+    }
+  else if (api->auth != NULL && cert != NULL)
+    {
+      g_autofree char *cn = NULL;
+      role = dsm_http_auth_check_certificate (api->auth, cert, &cn);
+      call->who = g_strdup_printf ("certificate %s", cn != NULL ? cn : "(no CN)");
+    }
+  if (call->who == NULL)
+    call->who = g_strdup_printf ("address %s", dsm_http_request_get_peer_host (request));
+
+  if (!dsm_http_rate_take (api->rate, call->who, g_get_monotonic_time (), &retry_after_s))
+    {
+      g_autofree char *retry = g_strdup_printf ("%u", retry_after_s);
+      __atomic_fetch_add (&api->rate_limited, 1, __ATOMIC_RELAXED);
+      dsm_net_log_limited (G_LOG_LEVEL_INFO, api->node, "http_rate_limited", call->who,
+                           "HTTP requests of %s over http.rate_per_second: answered 429", call->who);
+      dsm_http_request_add_header (request, "Retry-After", retry);
+      http_answer_error (call, 429, "rate_limited", "more than %u requests a second; retry in %u s",
+                         api->config->http.rate_per_second, retry_after_s);
+      return FALSE;
+    }
+  if (api->auth == NULL || needed == DSM_HTTP_ROLE_NONE)
+    return TRUE;
+  if (invalid)
+    {
+      route_count_auth (call, AUTH_FAIL_INVALID);
+      dsm_net_log_limited (G_LOG_LEVEL_WARNING, api->node, "http_auth_failed", dsm_http_request_get_peer_host (request),
+                           "refused a request from %s: invalid credentials", dsm_http_request_get_peer_host (request));
+      dsm_http_request_add_header (request, "WWW-Authenticate", "Bearer realm=\"dsm\", error=\"invalid_token\"");
+      http_answer_error (call, 401, "invalid_token", "the Authorization header holds no valid bearer token");
+      return FALSE;
+    }
+  if (authorization == NULL && cert == NULL)
+    {
+      route_count_auth (call, AUTH_FAIL_MISSING);
+      dsm_http_request_add_header (request, "WWW-Authenticate", "Bearer realm=\"dsm\"");
+      http_answer_error (call, 401, "unauthorized", "credentials needed: send Authorization: Bearer TOKEN");
+      return FALSE;
+    }
+  if (role < needed)
+    {
+      route_count_auth (call, AUTH_FAIL_FORBIDDEN);
+      http_answer_error (call, 403, "forbidden", "%s has role %s; this needs %s", call->who,
+                         dsm_http_role_to_string (role), dsm_http_role_to_string (needed));
+      return FALSE;
+    }
+  return TRUE;
+}
+
+/* ---- the query ---- */
+
+typedef struct {
+  const char *name;
+  char *value;                  /* NULL: absent */
+} Param;
+
+/* Splits "a=1&b" into the parameters @params names; FALSE once answered
+ * (400: unknown, repeated, empty or badly encoded). */
+static gboolean
+route_split_query (HttpCall *call, const char *query, Param *params, guint n_params, const char *expected)
+{
+  g_auto(GStrv) pairs = NULL;
+
+  if (query == NULL)
+    return TRUE;
+  pairs = g_strsplit (query, "&", -1);
+  for (char **p = pairs; *p != NULL; p++)
+    {
+      const char *eq = strchr (*p, '=');
+      g_autofree char *raw_key = eq != NULL ? g_strndup (*p, (gsize) (eq - *p)) : g_strdup (*p);
+      g_autofree char *key = g_uri_unescape_string (raw_key, NULL);
+      g_autofree char *value = g_uri_unescape_string (eq != NULL ? eq + 1 : "", NULL);
+      Param *param = NULL;
+
+      if (key == NULL || value == NULL || key[0] == '\0')
+        {
+          http_answer_error (call, 400, "bad_request", "query: \"%.64s\" is not a parameter (key=value, "
+                             "percent-encoded)", *p);
+          return FALSE;
+        }
+      for (guint i = 0; i < n_params; i++)
+        if (strcmp (params[i].name, key) == 0)
+          param = &params[i];
+      if (param == NULL)
+        {
+          g_autoptr(GString) quoted = g_string_new (NULL);
+          dsm_codec_write_string (quoted, key);
+          http_answer_error (call, 400, "bad_request", "unknown query parameter %s (%s)", quoted->str, expected);
+          return FALSE;
+        }
+      if (param->value != NULL)
+        {
+          http_answer_error (call, 400, "bad_request", "query parameter %s given twice", key);
+          return FALSE;
+        }
+      param->value = g_steal_pointer (&value);
+    }
+  return TRUE;
+}
+
+static gboolean
+route_query_flag (HttpCall *call, const Param *param, gboolean *out)
+{
+  const char *v = param->value;
+
+  *out = FALSE;
+  if (v == NULL)
+    return TRUE;
+  if (v[0] == '\0' || strcmp (v, "1") == 0 || strcmp (v, "true") == 0)
+    *out = TRUE;
+  else if (strcmp (v, "0") != 0 && strcmp (v, "false") != 0)
+    {
+      g_autoptr(GString) quoted = g_string_new (NULL);
+      dsm_codec_write_string (quoted, v);
+      http_answer_error (call, 400, "bad_request", "query parameter %s: expected 1, true, 0 or false, found %.80s",
+                         param->name, quoted->str);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+static gboolean
+route_query_uint (HttpCall *call, const Param *param, guint64 min, guint64 max, guint64 fallback, guint64 *out)
+{
+  g_autoptr(GError) error = NULL;
+
+  *out = fallback;
+  if (param->value == NULL)
+    return TRUE;
+  if (!g_ascii_string_to_unsigned (param->value, 10, min, max, out, &error))
+    {
+      http_answer_error (call, 400, "bad_request", "query parameter %s: %s", param->name, error->message);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+static void
+params_clear (Param *params, guint n)
+{
+  for (guint i = 0; i < n; i++)
+    g_free (params[i].value);
+}
+
+/* Each route's parameters, checked before any body is read. */
+static gboolean
+route_parse_query (HttpCall *call, const char *query)
+{
+  const DsmConfig *config = call->api->config;
+  gboolean ok = TRUE;
+
+  if (call->route == ROUTE_MACHINE_GET)
+    {
+      Param params[] = { { "stale", NULL }, { "definition", NULL } };
+      gboolean stale = FALSE;
+      g_autoptr(GError) error = NULL;
+
+      ok = route_split_query (call, query, params, G_N_ELEMENTS (params), "expected stale, definition")
+           && route_query_flag (call, &params[0], &stale);
+      if (ok && params[1].value != NULL && !dsm_command_check_name ("query parameter definition", params[1].value, &error))
+        {
+          http_answer_error (call, 400, "bad_request", "%s", error->message);
+          ok = FALSE;
+        }
+      else if (ok && params[1].value != NULL && dsm_config_find_definition (config, params[1].value) == NULL)
+        {
+          http_answer_error (call, 400, "unknown_definition", "no machine definition named \"%s\"", params[1].value);
+          ok = FALSE;
+        }
+      if (ok)
+        {
+          call->cmd.definition = g_steal_pointer (&params[1].value);
+          if (stale)
+            call->op = OP_STALE_READ;
+        }
+      params_clear (params, G_N_ELEMENTS (params));
+      return ok;
+    }
+  if (call->route == ROUTE_MACHINES_LIST)
+    {
+      Param params[] = { { "cursor", NULL }, { "limit", NULL } };
+      ok = route_split_query (call, query, params, G_N_ELEMENTS (params), "expected cursor, limit")
+           && route_query_uint (call, &params[0], 0, G_MAXUINT, 0, &call->cursor)
+           && route_query_uint (call, &params[1], 1, DSM_HTTP_LIST_LIMIT_MAX, DSM_HTTP_LIST_LIMIT_DEFAULT, &call->limit);
+      params_clear (params, G_N_ELEMENTS (params));
+      return ok;
+    }
+  /* Every other route takes no parameter. */
+  return route_split_query (call, query, NULL, 0, "this endpoint takes none");
+}
+
+/* ---- the POST body ---- */
+
+static const char *const post_keys[] = { "to", "from", "definition", "client_id", "seq", NULL };
+
+static gboolean
+route_parse_body (HttpCall *call)
+{
+  gsize length;
+  const char *data = (const char *) dsm_http_request_get_body (call->request, &length);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(JsonNode) root = dsm_codec_parse (data, length, &error);
+  g_autofree char *machine = g_steal_pointer (&call->cmd.machine);
+
+  if (root == NULL || !JSON_NODE_HOLDS_OBJECT (root))
+    {
+      http_answer_error (call, 400, "bad_json", "body: %s",
+                         root == NULL ? error->message : "expected a JSON object like {\"to\": \"Running\"}");
+      return FALSE;
+    }
+  /* The core's command object from the body, refusing unknown keys (a
+   * typo such as "state" must not pass as a command without "to"). */
+  JsonObject *in = json_node_get_object (root);
+  g_autoptr(GList) members = json_object_get_members (in);
+  for (GList *l = members; l != NULL; l = l->next)
+    if (!g_strv_contains (post_keys, l->data))
+      {
+        g_autoptr(GString) quoted = g_string_new (NULL);
+        dsm_codec_write_string (quoted, l->data);
+        http_answer_error (call, 400, "bad_request", "body: unknown key %s (expected to, from, definition, "
+                           "client_id, seq)", quoted->str);
+        return FALSE;
+      }
+  if (!json_object_has_member (in, "to"))
+    {
+      http_answer_error (call, 400, "bad_request", "body: \"to\" is required, e.g. {\"to\": \"Running\"}");
+      return FALSE;
+    }
+  json_object_set_string_member (in, "op", "transition");
+  json_object_set_string_member (in, "machine", machine);
+  if (!dsm_codec_command_from_json (root, "body", &call->cmd, &error))
+    {
+      http_answer_error (call, 400, "bad_request", "%s", error->message);
+      return FALSE;
+    }
+  if (call->cmd.definition != NULL && dsm_config_find_definition (call->api->config, call->cmd.definition) == NULL)
+    {
+      http_answer_error (call, 400, "unknown_definition", "body.definition: no machine definition named \"%s\"",
+                         call->cmd.definition);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+/* ---- the server's callbacks ---- */
+
+gboolean
+http_route_on_head (DsmHttpRequest *request, gpointer user_data)
+{
+  DsmHttpApi *api = user_data;
+  HttpCall *call = g_new0 (HttpCall, 1);
+  const char *target = dsm_http_request_get_target (request);
+  const char *method = dsm_http_request_get_method (request);
+  const char *question = strchr (target, '?');
+  g_autofree char *path = question != NULL ? g_strndup (target, (gsize) (question - target)) : g_strdup (target);
+  DsmHttpRole needed;
+
+  call->api = api;
+  call->request = request;
+  call->route = ROUTE_OTHER;
+  call->start_us = g_get_monotonic_time ();
+  dsm_http_request_set_data (request, call, http_call_free);
+
+  if (g_atomic_int_get (&api->stopping))
+    {
+      http_answer_error (call, 503, "stopping", "node shutting down");
+      return FALSE;
+    }
+  if (!route_match (call, method, path, &needed) || !route_authorize (call, needed))
+    return FALSE;
+  if (strcmp (method, "GET") == 0 && dsm_http_message_has_body (dsm_http_request_get_message (request)))
+    {
+      http_answer_error (call, 400, "bad_request", "a GET request takes no body");
+      return FALSE;
+    }
+  return route_parse_query (call, question != NULL ? question + 1 : NULL);
+}
+
+void
+http_route_on_request (DsmHttpRequest *request, gpointer user_data)
+{
+  DsmHttpApi *api = user_data;
+  HttpCall *call = dsm_http_request_get_data (request);
+
+  g_assert (call != NULL);
+  g_assert (call->request == request);
+  g_assert (call->op != OP_NONE);
+  if (call->route == ROUTE_MACHINE_POST && !route_parse_body (call))
+    return;
+  if (dsm_loop_queue_push (api->queue, call))
+    return;
+  if (g_atomic_int_get (&api->stopping))
+    {
+      http_answer_error (call, 503, "stopping", "node shutting down");
+      return;
+    }
+  __atomic_fetch_add (&api->overloaded, 1, __ATOMIC_RELAXED);
+  dsm_http_request_add_header (request, "Retry-After", "1");
+  http_answer_error (call, 503, "overloaded", "too many requests waiting for the consensus loop; retry later");
+}

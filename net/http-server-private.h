@@ -1,0 +1,143 @@
+/* net/http-server-private.h: the server's workers, connections and
+ * requests, shared by http-server.c (workers, accepting, answers, metrics)
+ * and http-conn.c (one connection: TLS, reading, parsing, writing,
+ * deadlines).  Not for other users. */
+#pragma once
+
+#include "http-server.h"
+
+G_BEGIN_DECLS
+
+typedef struct _Worker Worker;
+typedef struct _Conn Conn;
+
+#define STATUS_SLOTS 600
+
+typedef enum {
+  TIMEOUT_HEADER,               /* head (or TLS handshake) not complete in time */
+  TIMEOUT_BODY,
+  TIMEOUT_IDLE,
+  TIMEOUT_WRITE,
+  TIMEOUT_N,
+} TimeoutKind;
+
+typedef enum {
+  REFUSE_NODE_CAP,              /* max_connections reached */
+  REFUSE_ADDRESS_CAP,           /* max_connections_per_address reached */
+  REFUSE_STOPPING,
+  REFUSE_N,
+} RefuseKind;
+
+/* Counters written by one worker with relaxed atomics, summed by whoever
+ * renders the metrics (another thread). */
+typedef struct {
+  guint64 accepted;
+  guint64 refused[REFUSE_N];
+  guint64 closed;
+  guint64 timeouts[TIMEOUT_N];
+  guint64 parse_errors[DSM_HTTP_PARSE_ERROR_N_CODES];
+  guint64 tls_handshake_failures;
+  guint64 bytes_read;
+  guint64 bytes_written;
+  guint64 answered[STATUS_SLOTS];
+  guint64 answers_dropped;      /* the client went away first */
+  guint64 answer_batches;       /* wake-ups by other threads' answers */
+  guint64 answers_from_threads;
+} WorkerStats;
+
+#define STAT_ADD(w, field, n) ((void) __atomic_fetch_add (&(w)->stats.field, (guint64) (n), __ATOMIC_RELAXED))
+
+struct _DsmHttpServer {
+  DsmHttpServerOptions options;
+  DsmHttpHeadFunc head_func;
+  DsmHttpRequestFunc request_func;
+  gpointer user_data;
+
+  int listen_fd;                /* -1 until listening, and after stop_accepting */
+  guint16 port;
+  Worker **workers;
+  guint n_workers;
+  gboolean started;
+  gint accepting;               /* atomic */
+  guint sweep_ms;               /* how often workers check deadlines */
+
+  GMutex caps_lock;
+  GHashTable *per_address;      /* peer host -> open connections (GUINT_TO_POINTER) */
+  guint open_connections;       /* under caps_lock */
+  guint64 open_connections_max; /* the most ever open at once */
+};
+
+struct _Worker {
+  DsmHttpServer *server;
+  guint index;
+  GThread *thread;
+  GMainContext *context;
+  GMainLoop *loop;
+  int epfd;
+  GSource *epoll_source;
+  GSource *sweep_source;
+  GSource *answer_source;       /* ready when other threads queued answers */
+
+  GMutex answers_lock;
+  GPtrArray *answers;           /* DsmHttpRequest, answered by other threads */
+  GPtrArray *answers_spare;     /* swapped in while a batch is written */
+
+  GQueue conns;                 /* Conn, every open one (for the deadline sweep) */
+  GPtrArray *dirty;             /* Conn with answers to write at the end of this dispatch */
+  GPtrArray *dead;              /* Conn closed in this dispatch, freed at its end */
+  guint8 *scratch;              /* READ_BYTES: every read lands here first */
+  char date[40];                /* "Date: ..." of the current second */
+  gint64 date_second;
+  WorkerStats stats;
+};
+
+/* A request, shared by its connection (while in its pipeline) and by its
+ * handler (until answered); the last reference frees it. */
+struct _DsmHttpRequest {
+  gint ref_count;
+  Worker *worker;               /* immutable */
+  Conn *conn;                   /* worker thread only; NULL once the connection is gone */
+  DsmHttpMessage *msg;          /* the head, then the whole request; NULL for the server's own answers */
+  gboolean msg_owned;           /* FALSE while the parser still fills it (until the request is complete) */
+  gboolean keep_alive;          /* copied from the head */
+  guint version_minor;
+  gpointer data;
+  GDestroyNotify data_destroy;
+  gint64 received_us;           /* head complete */
+
+  /* The answer, set by whoever responds, read by the worker after the hand-off. */
+  gint answered;                /* atomic: respond() was called */
+  gboolean ready;               /* the worker holds the answer (worker thread only) */
+  guint status;
+  char *content_type;
+  GString *body;
+  GString *extra_headers;       /* "Name: value\r\n"... */
+  gboolean close_after;
+};
+
+/* http-server.c */
+DsmHttpRequest *http_request_new (Conn *conn, DsmHttpMessage *msg);
+DsmHttpRequest *http_request_ref (DsmHttpRequest *request);
+void http_request_unref (DsmHttpRequest *request);
+const char *http_worker_date (Worker *w);
+void http_server_release_address (DsmHttpServer *server, const char *host);
+
+/* http-conn.c */
+Conn *http_conn_new (Worker *w, int fd, char *peer_host);
+/* The worker has an answer for @request (on its thread): write what is now in order. */
+void http_conn_on_answer (Conn *conn, DsmHttpRequest *request);
+/* epoll said the socket is readable, writable, or hung up. */
+void http_conn_on_events (Conn *conn, guint32 events);
+/* Writes what answers queued (a dirty connection, at the end of a dispatch). */
+void http_conn_flush (Conn *conn);
+/* Closes @conn if a deadline passed. */
+void http_conn_check_deadline (Conn *conn, gint64 now_us);
+/* Closes at once (the worker stops); the connection goes to w->dead. */
+void http_conn_abort (Conn *conn);
+/* Frees a closed connection. */
+void http_conn_free (Conn *conn);
+gboolean http_conn_is_closed (const Conn *conn);
+/* A TLS handshake is in flight (its callback will come). */
+gboolean http_conn_is_handshaking (const Conn *conn);
+
+G_END_DECLS

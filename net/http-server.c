@@ -1,0 +1,780 @@
+/* net/http-server.c: the HTTP server's workers (http-server.h): threads
+ * with their own GMainContext and epoll set, accepting from one shared
+ * listening socket (EPOLLEXCLUSIVE: one worker wakes per connection),
+ * connection caps, answers handed in from other threads, deadline sweeps
+ * and metrics.  One connection's life is http-conn.c. */
+#define _GNU_SOURCE
+#include "http-server-private.h"
+
+#include <errno.h>
+#include <glib-unix.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "address.h"
+#include "metrics.h"
+#include "netlog.h"
+
+#define READ_BYTES (64 * 1024)
+#define EVENTS_PER_WAKE 64
+#define ACCEPTS_PER_WAKE 64
+/* After EMFILE the listening socket stays readable: stop asking for a while. */
+#define ACCEPT_PAUSE_MS 100
+
+/* ---- options ---- */
+
+void
+dsm_http_server_options_init (DsmHttpServerOptions *options)
+{
+  memset (options, 0, sizeof *options);
+  options->workers = 2;
+  options->limits.request_line_bytes_max = 8 * 1024;
+  options->limits.header_bytes_max = 16 * 1024;
+  options->limits.header_count_max = 64;
+  options->limits.body_bytes_max = 64 * 1024;
+  options->header_timeout_ms = 10000;
+  options->body_timeout_ms = 10000;
+  options->idle_timeout_ms = 60000;
+  options->write_timeout_ms = 10000;
+  options->max_connections = 1024;
+  options->max_connections_per_address = 128;
+  options->max_pipelined_requests = 16;
+}
+
+/* ---- requests ---- */
+
+DsmHttpRequest *
+http_request_new (Conn *conn, DsmHttpMessage *msg)
+{
+  DsmHttpRequest *r = g_new0 (DsmHttpRequest, 1);
+
+  r->ref_count = 1;
+  r->conn = conn;
+  r->msg = msg;
+  r->msg_owned = msg == NULL;
+  r->received_us = g_get_monotonic_time ();
+  return r;
+}
+
+DsmHttpRequest *
+http_request_ref (DsmHttpRequest *request)
+{
+  g_atomic_int_inc (&request->ref_count);
+  return request;
+}
+
+void
+http_request_unref (DsmHttpRequest *request)
+{
+  if (request == NULL || !g_atomic_int_dec_and_test (&request->ref_count))
+    return;
+  if (request->data_destroy != NULL)
+    request->data_destroy (request->data);
+  if (request->msg_owned)
+    dsm_http_message_free (request->msg);
+  g_free (request->content_type);
+  if (request->body != NULL)
+    g_string_free (request->body, TRUE);
+  if (request->extra_headers != NULL)
+    g_string_free (request->extra_headers, TRUE);
+  g_free (request);
+}
+
+const DsmHttpMessage *
+dsm_http_request_get_message (DsmHttpRequest *request)
+{
+  return request->msg;
+}
+
+const char *
+dsm_http_request_get_method (DsmHttpRequest *request)
+{
+  return request->msg->method;
+}
+
+const char *
+dsm_http_request_get_target (DsmHttpRequest *request)
+{
+  return request->msg->target;
+}
+
+const char *
+dsm_http_request_get_header (DsmHttpRequest *request, const char *name)
+{
+  return dsm_http_message_get_header (request->msg, name);
+}
+
+const guint8 *
+dsm_http_request_get_body (DsmHttpRequest *request, gsize *length)
+{
+  GByteArray *body = request->msg->body;
+
+  *length = body != NULL ? body->len : 0;
+  return body != NULL && body->len > 0 ? body->data : (const guint8 *) "";
+}
+
+void
+dsm_http_request_set_data (DsmHttpRequest *request, gpointer data, GDestroyNotify destroy)
+{
+  g_return_if_fail (request->data == NULL);
+  request->data = data;
+  request->data_destroy = destroy;
+}
+
+gpointer
+dsm_http_request_get_data (DsmHttpRequest *request)
+{
+  return request->data;
+}
+
+void
+dsm_http_request_add_header (DsmHttpRequest *request, const char *name, const char *value)
+{
+  g_return_if_fail (!g_atomic_int_get (&request->answered));
+  /* A header must not smuggle a line break into the answer. */
+  g_return_if_fail (strpbrk (name, "\r\n:") == NULL);
+  g_return_if_fail (strpbrk (value, "\r\n") == NULL);
+
+  if (request->extra_headers == NULL)
+    request->extra_headers = g_string_new (NULL);
+  g_string_append_printf (request->extra_headers, "%s: %s\r\n", name, value);
+}
+
+void
+dsm_http_request_close_after (DsmHttpRequest *request)
+{
+  request->close_after = TRUE;
+}
+
+/* On the worker's thread: the answer goes to its connection, if any left. */
+static void
+worker_deliver (Worker *w, DsmHttpRequest *request)
+{
+  g_assert (request->worker == w);
+  request->ready = TRUE;
+  if (request->conn != NULL && !http_conn_is_closed (request->conn))
+    http_conn_on_answer (request->conn, request);
+  else
+    STAT_ADD (w, answers_dropped, 1);
+  /* The handler's reference, handed over with the answer. */
+  http_request_unref (request);
+}
+
+void
+dsm_http_request_respond (DsmHttpRequest *request, guint status, const char *content_type, GString *body)
+{
+  Worker *w = request->worker;
+  gboolean was_empty;
+
+  g_return_if_fail (status >= 100 && status < STATUS_SLOTS);
+  g_return_if_fail (g_atomic_int_compare_and_exchange (&request->answered, 0, 1));
+
+  request->status = status;
+  request->content_type = g_strdup (content_type);
+  request->body = body != NULL ? body : g_string_new (NULL);
+  if (g_thread_self () == w->thread)
+    {
+      worker_deliver (w, request);
+      return;
+    }
+  g_mutex_lock (&w->answers_lock);
+  was_empty = w->answers->len == 0;
+  g_ptr_array_add (w->answers, request);
+  g_mutex_unlock (&w->answers_lock);
+  /* One wake-up per batch: later answers ride on this one. */
+  if (was_empty)
+    g_source_set_ready_time (w->answer_source, 0);
+}
+
+const char *
+dsm_http_status_phrase (guint status)
+{
+  switch (status)
+    {
+    case 100: return "Continue";
+    case 200: return "OK";
+    case 400: return "Bad Request";
+    case 401: return "Unauthorized";
+    case 403: return "Forbidden";
+    case 404: return "Not Found";
+    case 405: return "Method Not Allowed";
+    case 408: return "Request Timeout";
+    case 409: return "Conflict";
+    case 411: return "Length Required";
+    case 413: return "Content Too Large";
+    case 414: return "URI Too Long";
+    case 417: return "Expectation Failed";
+    case 429: return "Too Many Requests";
+    case 431: return "Request Header Fields Too Large";
+    case 500: return "Internal Server Error";
+    case 501: return "Not Implemented";
+    case 503: return "Service Unavailable";
+    case 505: return "HTTP Version Not Supported";
+    case 507: return "Insufficient Storage";
+    default: return status < 300 ? "OK" : status < 500 ? "Client Error" : "Server Error";
+    }
+}
+
+/* ---- the worker's sources ---- */
+
+const char *
+http_worker_date (Worker *w)
+{
+  gint64 now = g_get_real_time () / G_USEC_PER_SEC;
+
+  if (now != w->date_second)
+    {
+      g_autoptr(GDateTime) t = g_date_time_new_from_unix_utc (now);
+      g_autofree char *text = g_date_time_format (t, "%a, %d %b %Y %H:%M:%S GMT");
+
+      g_snprintf (w->date, sizeof w->date, "%s", text);
+      w->date_second = now;
+    }
+  return w->date;
+}
+
+/* The end of every dispatch: write what this wake-up answered, free what
+ * it closed (events later in the batch may still name a closed one). */
+static void
+worker_end_dispatch (Worker *w)
+{
+  for (guint i = 0; i < w->dirty->len; i++)
+    http_conn_flush (w->dirty->pdata[i]);
+  g_ptr_array_set_size (w->dirty, 0);
+  for (guint i = 0; i < w->dead->len; i++)
+    http_conn_free (w->dead->pdata[i]);
+  g_ptr_array_set_size (w->dead, 0);
+}
+
+static gboolean
+answer_dispatch (GSource *source, GSourceFunc callback, gpointer data)
+{
+  Worker *w = data;
+  GPtrArray *batch;
+
+  /* Reset before taking the batch: an answer queued after the swap finds
+   * the queue empty and sets the ready time again, so none is missed. */
+  g_source_set_ready_time (source, -1);
+  g_mutex_lock (&w->answers_lock);
+  batch = w->answers;
+  w->answers = w->answers_spare;
+  w->answers_spare = NULL;
+  g_mutex_unlock (&w->answers_lock);
+  if (batch->len > 0)
+    {
+      STAT_ADD (w, answer_batches, 1);
+      STAT_ADD (w, answers_from_threads, batch->len);
+    }
+  for (guint i = 0; i < batch->len; i++)
+    worker_deliver (w, batch->pdata[i]);
+  g_ptr_array_set_size (batch, 0);
+  g_mutex_lock (&w->answers_lock);
+  w->answers_spare = batch;
+  g_mutex_unlock (&w->answers_lock);
+  worker_end_dispatch (w);
+  return G_SOURCE_CONTINUE;
+}
+
+static GSourceFuncs answer_funcs = { .dispatch = answer_dispatch };
+
+static gboolean
+worker_on_sweep (gpointer data)
+{
+  Worker *w = data;
+  gint64 now = g_get_monotonic_time ();
+
+  for (GList *l = w->conns.head, *next; l != NULL; l = next)
+    {
+      next = l->next;
+      http_conn_check_deadline (l->data, now);
+    }
+  worker_end_dispatch (w);
+  return G_SOURCE_CONTINUE;
+}
+
+static gboolean
+worker_resume_accept (gpointer data)
+{
+  Worker *w = data;
+  struct epoll_event ev = { .events = EPOLLIN | EPOLLEXCLUSIVE, .data.ptr = NULL };
+
+  epoll_ctl (w->epfd, EPOLL_CTL_ADD, w->server->listen_fd, &ev);
+  return G_SOURCE_REMOVE;
+}
+
+/* ---- accepting ---- */
+
+static RefuseKind
+server_admit (DsmHttpServer *server, const char *host)
+{
+  RefuseKind verdict = REFUSE_N;
+  guint count;
+
+  g_mutex_lock (&server->caps_lock);
+  count = GPOINTER_TO_UINT (g_hash_table_lookup (server->per_address, host));
+  if (!g_atomic_int_get (&server->accepting))
+    verdict = REFUSE_STOPPING;
+  else if (server->open_connections >= server->options.max_connections)
+    verdict = REFUSE_NODE_CAP;
+  else if (count >= server->options.max_connections_per_address)
+    verdict = REFUSE_ADDRESS_CAP;
+  else
+    {
+      g_hash_table_replace (server->per_address, g_strdup (host), GUINT_TO_POINTER (count + 1));
+      server->open_connections++;
+      server->open_connections_max = MAX (server->open_connections_max, server->open_connections);
+    }
+  g_mutex_unlock (&server->caps_lock);
+  return verdict;
+}
+
+void
+http_server_release_address (DsmHttpServer *server, const char *host)
+{
+  g_mutex_lock (&server->caps_lock);
+  guint count = GPOINTER_TO_UINT (g_hash_table_lookup (server->per_address, host));
+  g_assert (count > 0);
+  g_assert (server->open_connections > 0);
+  if (count == 1)
+    g_hash_table_remove (server->per_address, host);
+  else
+    g_hash_table_replace (server->per_address, g_strdup (host), GUINT_TO_POINTER (count - 1));
+  server->open_connections--;
+  g_mutex_unlock (&server->caps_lock);
+}
+
+/* A refused connection gets its 503 in one best-effort write, then closes
+ * (a TLS port cannot say anything before a handshake: it just closes). */
+static void
+worker_refuse (Worker *w, int fd, RefuseKind kind, const char *host)
+{
+  static const char *const reasons[REFUSE_N] = {
+    [REFUSE_NODE_CAP] = "too many connections to this node",
+    [REFUSE_ADDRESS_CAP] = "too many connections from your address",
+    [REFUSE_STOPPING] = "node shutting down",
+  };
+  static const char *const words[REFUSE_N] = {
+    [REFUSE_NODE_CAP] = "too_many_connections",
+    [REFUSE_ADDRESS_CAP] = "too_many_connections",
+    [REFUSE_STOPPING] = "stopping",
+  };
+
+  STAT_ADD (w, refused[kind], 1);
+  if (w->server->options.tls_certificate == NULL)
+    {
+      g_autofree char *body = g_strdup_printf ("{\"error\":\"%s\",\"reason\":\"%s\"}\n", reasons[kind], words[kind]);
+      g_autofree char *answer = g_strdup_printf ("HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\n"
+                                                 "Content-Length: %zu\r\nConnection: close\r\nRetry-After: 1\r\n\r\n%s",
+                                                 strlen (body), body);
+      if (send (fd, answer, strlen (answer), MSG_NOSIGNAL | MSG_DONTWAIT) > 0)
+        STAT_ADD (w, answered[503], 1);
+      shutdown (fd, SHUT_WR);
+    }
+  close (fd);
+  if (kind != REFUSE_STOPPING)
+    dsm_net_log_limited (G_LOG_LEVEL_WARNING, w->server->options.node, "http_refused", host,
+                         "refused an HTTP connection from %s: %s", host, reasons[kind]);
+}
+
+static void
+peer_host (const struct sockaddr_storage *ss, char *out, gsize size)
+{
+  const void *addr = ss->ss_family == AF_INET6 ? (const void *) &((const struct sockaddr_in6 *) ss)->sin6_addr
+                                               : (const void *) &((const struct sockaddr_in *) ss)->sin_addr;
+
+  if (ss->ss_family != AF_INET && ss->ss_family != AF_INET6)
+    g_snprintf (out, size, "unknown");
+  else
+    {
+      g_autoptr(GInetAddress) a = g_inet_address_new_from_bytes (addr, ss->ss_family == AF_INET6
+                                                                          ? G_SOCKET_FAMILY_IPV6 : G_SOCKET_FAMILY_IPV4);
+      g_autofree char *text = g_inet_address_to_string (a);
+      g_snprintf (out, size, "%s", text);
+    }
+}
+
+static void
+worker_accept (Worker *w)
+{
+  DsmHttpServer *server = w->server;
+
+  for (guint i = 0; i < ACCEPTS_PER_WAKE; i++)
+    {
+      struct sockaddr_storage ss;
+      socklen_t len = sizeof ss;
+      char host[64];
+      int fd = accept4 (server->listen_fd, (struct sockaddr *) &ss, &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
+
+      if (fd < 0)
+        {
+          if (errno == EINTR || errno == ECONNABORTED)
+            continue;
+          if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM)
+            {
+              dsm_net_log_limited (G_LOG_LEVEL_WARNING, server->options.node, "http_accept_failed", "accept",
+                                   "cannot accept HTTP connections: %s (raise the file limit or lower "
+                                   "http.max_connections)", g_strerror (errno));
+              epoll_ctl (w->epfd, EPOLL_CTL_DEL, server->listen_fd, NULL);
+              GSource *pause = g_timeout_source_new (ACCEPT_PAUSE_MS);
+              g_source_set_callback (pause, worker_resume_accept, w, NULL);
+              g_source_attach (pause, w->context);
+              g_source_unref (pause);
+            }
+          return;
+        }
+      peer_host (&ss, host, sizeof host);
+      RefuseKind verdict = server_admit (server, host);
+      if (verdict != REFUSE_N)
+        {
+          worker_refuse (w, fd, verdict, host);
+          continue;
+        }
+      STAT_ADD (w, accepted, 1);
+      http_conn_new (w, fd, g_strdup (host));
+    }
+}
+
+static gboolean
+worker_on_epoll (gint fd, GIOCondition condition, gpointer data)
+{
+  Worker *w = data;
+  struct epoll_event events[EVENTS_PER_WAKE];
+  int n = epoll_wait (w->epfd, events, EVENTS_PER_WAKE, 0);
+
+  for (int i = 0; i < n; i++)
+    {
+      Conn *conn = events[i].data.ptr;
+      if (conn == NULL)
+        worker_accept (w);
+      else if (!http_conn_is_closed (conn))
+        http_conn_on_events (conn, events[i].events);
+    }
+  worker_end_dispatch (w);
+  return G_SOURCE_CONTINUE;
+}
+
+/* ---- worker threads ---- */
+
+static gpointer
+worker_run (gpointer data)
+{
+  Worker *w = data;
+
+  g_main_context_push_thread_default (w->context);
+  g_main_loop_run (w->loop);
+
+  /* Stopping: close every connection; TLS handshakes in flight end in
+   * their callbacks, which run on this context. */
+  while (w->conns.head != NULL)
+    {
+      gboolean handshakes = FALSE;
+      for (GList *l = w->conns.head, *next; l != NULL; l = next)
+        {
+          next = l->next;
+          if (http_conn_is_handshaking (l->data))
+            handshakes = TRUE;
+          if (!http_conn_is_closed (l->data))
+            http_conn_abort (l->data);
+        }
+      worker_end_dispatch (w);
+      if (handshakes)
+        g_main_context_iteration (w->context, TRUE);
+    }
+  worker_end_dispatch (w);
+  g_main_context_pop_thread_default (w->context);
+  return NULL;
+}
+
+static gboolean
+worker_quit (gpointer data)
+{
+  Worker *w = data;
+
+  g_main_loop_quit (w->loop);
+  return G_SOURCE_REMOVE;
+}
+
+static Worker *
+worker_new (DsmHttpServer *server, guint index)
+{
+  Worker *w = g_new0 (Worker, 1);
+
+  w->server = server;
+  w->index = index;
+  w->context = g_main_context_new ();
+  w->loop = g_main_loop_new (w->context, FALSE);
+  w->epfd = epoll_create1 (EPOLL_CLOEXEC);
+  g_assert (w->epfd >= 0);
+  g_mutex_init (&w->answers_lock);
+  w->answers = g_ptr_array_new ();
+  w->answers_spare = g_ptr_array_new ();
+  w->dirty = g_ptr_array_new ();
+  w->dead = g_ptr_array_new ();
+  w->scratch = g_malloc (READ_BYTES);
+  g_queue_init (&w->conns);
+
+  w->epoll_source = g_unix_fd_source_new (w->epfd, G_IO_IN);
+  g_source_set_callback (w->epoll_source, (GSourceFunc) (void (*) (void)) worker_on_epoll, w, NULL);
+  g_source_attach (w->epoll_source, w->context);
+  w->answer_source = g_source_new (&answer_funcs, sizeof (GSource));
+  g_source_set_callback (w->answer_source, NULL, w, NULL);
+  g_source_attach (w->answer_source, w->context);
+  w->sweep_source = g_timeout_source_new (server->sweep_ms);
+  g_source_set_callback (w->sweep_source, worker_on_sweep, w, NULL);
+  g_source_attach (w->sweep_source, w->context);
+  return w;
+}
+
+static void
+worker_free (Worker *w)
+{
+  g_assert (w->conns.length == 0);
+  /* Answers that arrived after the loop stopped: their connections are gone. */
+  for (guint i = 0; i < w->answers->len; i++)
+    http_request_unref (w->answers->pdata[i]);
+  g_ptr_array_unref (w->answers);
+  g_ptr_array_unref (w->answers_spare);
+  g_ptr_array_unref (w->dirty);
+  g_ptr_array_unref (w->dead);
+  g_source_destroy (w->epoll_source);
+  g_source_unref (w->epoll_source);
+  g_source_destroy (w->answer_source);
+  g_source_unref (w->answer_source);
+  g_source_destroy (w->sweep_source);
+  g_source_unref (w->sweep_source);
+  close (w->epfd);
+  g_main_loop_unref (w->loop);
+  g_main_context_unref (w->context);
+  g_mutex_clear (&w->answers_lock);
+  g_free (w->scratch);
+  g_free (w);
+}
+
+/* ---- the server ---- */
+
+DsmHttpServer *
+dsm_http_server_new (const DsmHttpServerOptions *options, DsmHttpHeadFunc head_func,
+                     DsmHttpRequestFunc request_func, gpointer user_data)
+{
+  DsmHttpServer *server = g_new0 (DsmHttpServer, 1);
+  guint shortest;
+
+  g_return_val_if_fail (options->workers >= 1, NULL);
+  g_return_val_if_fail (options->max_pipelined_requests >= 1, NULL);
+  g_return_val_if_fail (head_func != NULL && request_func != NULL, NULL);
+
+  server->options = *options;
+  if (options->tls_certificate != NULL)
+    g_object_ref (options->tls_certificate);
+  if (options->tls_client_ca != NULL)
+    g_object_ref (options->tls_client_ca);
+  server->head_func = head_func;
+  server->request_func = request_func;
+  server->user_data = user_data;
+  server->listen_fd = -1;
+  g_mutex_init (&server->caps_lock);
+  server->per_address = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  /* Deadlines are checked a few times per shortest timeout. */
+  shortest = MIN (MIN (options->header_timeout_ms, options->body_timeout_ms),
+                  MIN (options->idle_timeout_ms, options->write_timeout_ms));
+  server->sweep_ms = CLAMP (shortest / 4, 5, 250);
+  server->n_workers = options->workers;
+  server->workers = g_new0 (Worker *, server->n_workers);
+  for (guint i = 0; i < server->n_workers; i++)
+    server->workers[i] = worker_new (server, i);
+  return server;
+}
+
+gboolean
+dsm_http_server_listen (DsmHttpServer *server, const char *address, GError **error)
+{
+  g_autoptr(GSocketAddress) addr = dsm_net_resolve (address, "client address", error);
+  int fd, one = 1;
+  struct sockaddr_storage ss;
+  socklen_t len = sizeof ss;
+
+  g_return_val_if_fail (server->listen_fd < 0, FALSE);
+  if (addr == NULL)
+    return FALSE;
+  if (!g_socket_address_to_native (addr, &ss, sizeof ss, error))
+    return FALSE;
+  fd = socket (ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd < 0)
+    goto failed;
+  setsockopt (fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+  /* Accepted sockets inherit it: an answer leaves in one segment, at once. */
+  setsockopt (fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+  if (bind (fd, (struct sockaddr *) &ss, (socklen_t) g_socket_address_get_native_size (addr)) < 0
+      || listen (fd, DSM_NET_LISTEN_BACKLOG) < 0 || getsockname (fd, (struct sockaddr *) &ss, &len) < 0)
+    goto failed;
+  server->port = g_ntohs (ss.ss_family == AF_INET6 ? ((struct sockaddr_in6 *) &ss)->sin6_port
+                                                   : ((struct sockaddr_in *) &ss)->sin_port);
+  server->listen_fd = fd;
+  return TRUE;
+
+failed:
+  {
+    int saved = errno;
+    if (fd >= 0)
+      close (fd);
+    g_set_error (error, G_IO_ERROR, g_io_error_from_errno (saved), "HTTP API on %s: %s", address,
+                 g_strerror (saved));
+    return FALSE;
+  }
+}
+
+guint16
+dsm_http_server_get_port (DsmHttpServer *server)
+{
+  return server->port;
+}
+
+void
+dsm_http_server_start (DsmHttpServer *server)
+{
+  g_return_if_fail (!server->started);
+  g_return_if_fail (server->listen_fd >= 0);
+
+  server->started = TRUE;
+  g_atomic_int_set (&server->accepting, 1);
+  for (guint i = 0; i < server->n_workers; i++)
+    {
+      Worker *w = server->workers[i];
+      /* EPOLLEXCLUSIVE: one connection wakes one worker, not all of them. */
+      struct epoll_event ev = { .events = EPOLLIN | EPOLLEXCLUSIVE, .data.ptr = NULL };
+      g_autofree char *name = g_strdup_printf ("dsm-http-%u", i);
+
+      g_assert (epoll_ctl (w->epfd, EPOLL_CTL_ADD, server->listen_fd, &ev) == 0);
+      w->thread = g_thread_new (name, worker_run, w);
+    }
+}
+
+void
+dsm_http_server_stop_accepting (DsmHttpServer *server)
+{
+  /* New connections are still accepted, to be answered 503 "stopping". */
+  g_atomic_int_set (&server->accepting, 0);
+}
+
+void
+dsm_http_server_free (DsmHttpServer *server)
+{
+  if (server == NULL)
+    return;
+  for (guint i = 0; i < server->n_workers; i++)
+    if (server->workers[i]->thread != NULL)
+      g_main_context_invoke (server->workers[i]->context, worker_quit, server->workers[i]);
+  for (guint i = 0; i < server->n_workers; i++)
+    {
+      if (server->workers[i]->thread != NULL)
+        g_thread_join (server->workers[i]->thread);
+      worker_free (server->workers[i]);
+    }
+  g_free (server->workers);
+  if (server->listen_fd >= 0)
+    close (server->listen_fd);
+  g_assert (server->open_connections == 0);
+  g_hash_table_unref (server->per_address);
+  g_mutex_clear (&server->caps_lock);
+  g_clear_object (&server->options.tls_certificate);
+  g_clear_object (&server->options.tls_client_ca);
+  g_free (server);
+}
+
+/* ---- metrics ---- */
+
+#define SUM(server, field) server_sum (server, G_STRUCT_OFFSET (WorkerStats, field))
+
+static guint64
+server_sum (DsmHttpServer *server, glong offset)
+{
+  guint64 total = 0;
+
+  for (guint i = 0; i < server->n_workers; i++)
+    total += __atomic_load_n ((guint64 *) G_STRUCT_MEMBER_P (&server->workers[i]->stats, offset), __ATOMIC_RELAXED);
+  return total;
+}
+
+guint64
+dsm_http_server_get_answered (DsmHttpServer *server, guint status)
+{
+  g_return_val_if_fail (status < STATUS_SLOTS, 0);
+  return server_sum (server, G_STRUCT_OFFSET (WorkerStats, answered) + (glong) (status * sizeof (guint64)));
+}
+
+static void
+render_one (GString *out, const char *labels, const char *name, const char *type, const char *help, double value)
+{
+  dsm_metrics_write_header (out, name, type, help);
+  dsm_metrics_write_sample (out, name, labels, value);
+}
+
+void
+dsm_http_server_render_metrics (DsmHttpServer *server, GString *out, const char *labels)
+{
+  static const char *const timeouts[TIMEOUT_N] = { "header", "body", "idle", "write" };
+  static const char *const refusals[REFUSE_N] = { "node_cap", "address_cap", "stopping" };
+  guint open, open_max;
+
+  g_mutex_lock (&server->caps_lock);
+  open = server->open_connections;
+  open_max = (guint) server->open_connections_max;
+  g_mutex_unlock (&server->caps_lock);
+
+  render_one (out, labels, "dsm_http_connections_open", "gauge", "Client connections open now.", open);
+  render_one (out, labels, "dsm_http_connections_open_max", "gauge", "The most client connections open at once.",
+              open_max);
+  render_one (out, labels, "dsm_http_connections_accepted_total", "counter", "Client connections accepted.",
+              (double) SUM (server, accepted));
+  render_one (out, labels, "dsm_http_connections_closed_total", "counter", "Client connections closed.",
+              (double) SUM (server, closed));
+  dsm_metrics_write_header (out, "dsm_http_connections_refused_total", "counter",
+                            "Connections answered 503 and closed at once: node_cap (http.max_connections), "
+                            "address_cap (http.max_connections_per_address), stopping.");
+  for (guint k = 0; k < REFUSE_N; k++)
+    {
+      g_autofree char *l = g_strdup_printf ("%s,reason=\"%s\"", labels, refusals[k]);
+      dsm_metrics_write_sample (out, "dsm_http_connections_refused_total", l,
+                                (double) server_sum (server, G_STRUCT_OFFSET (WorkerStats, refused)
+                                                               + (glong) (k * sizeof (guint64))));
+    }
+  dsm_metrics_write_header (out, "dsm_http_timeouts_total", "counter",
+                            "Connections closed for a deadline: header (head or TLS handshake), body, idle, "
+                            "write (the client did not take its answer).");
+  for (guint k = 0; k < TIMEOUT_N; k++)
+    {
+      g_autofree char *l = g_strdup_printf ("%s,kind=\"%s\"", labels, timeouts[k]);
+      dsm_metrics_write_sample (out, "dsm_http_timeouts_total", l,
+                                (double) server_sum (server, G_STRUCT_OFFSET (WorkerStats, timeouts)
+                                                               + (glong) (k * sizeof (guint64))));
+    }
+  dsm_metrics_write_header (out, "dsm_http_malformed_requests_total", "counter",
+                            "Requests refused by the parser before routing, by reason (each closes its connection).");
+  for (guint k = 0; k < DSM_HTTP_PARSE_ERROR_N_CODES; k++)
+    {
+      g_autofree char *l = g_strdup_printf ("%s,reason=\"%s\"", labels, dsm_http_parse_error_reason (k));
+      dsm_metrics_write_sample (out, "dsm_http_malformed_requests_total", l,
+                                (double) server_sum (server, G_STRUCT_OFFSET (WorkerStats, parse_errors)
+                                                               + (glong) (k * sizeof (guint64))));
+    }
+  render_one (out, labels, "dsm_http_tls_handshake_failures_total", "counter",
+              "TLS handshakes that failed (bad or missing client certificate, not TLS, timeout).",
+              (double) SUM (server, tls_handshake_failures));
+  render_one (out, labels, "dsm_http_bytes_received_total", "counter", "Bytes read from clients (after TLS).",
+              (double) SUM (server, bytes_read));
+  render_one (out, labels, "dsm_http_bytes_sent_total", "counter", "Bytes written to clients (before TLS).",
+              (double) SUM (server, bytes_written));
+  render_one (out, labels, "dsm_http_answers_dropped_total", "counter",
+              "Answers whose client had gone away (the command may still have committed).",
+              (double) SUM (server, answers_dropped));
+  render_one (out, labels, "dsm_http_answer_batches_total", "counter",
+              "Wake-ups of an HTTP worker by answers from the consensus loop (answers / batches = batching).",
+              (double) SUM (server, answer_batches));
+  render_one (out, labels, "dsm_http_answers_handed_total", "counter",
+              "Answers handed to an HTTP worker by the consensus loop.", (double) SUM (server, answers_from_threads));
+  render_one (out, labels, "dsm_http_workers", "gauge", "HTTP worker threads.", server->n_workers);
+}
