@@ -594,7 +594,6 @@ main (int argc, char **argv)
     return usage ("--token and --token-file: give one");
 
   Ctl ctl = { 0 };
-  g_autofree char *bearer = NULL;
   if (token == NULL && token_file == NULL)
     {
       token = g_strdup (g_getenv ("DSM_TOKEN"));

@@ -152,8 +152,10 @@ node_refuses (const char *config, const char *file_name, const char *file_conten
   g_autofree char *path = cluster_write_file (c, "refused.json", config, 0644);
   g_autofree char *data = g_build_filename (c->dir, "data", NULL);
   g_autofree char *out = NULL;
-  g_autofree char *extra = file_name != NULL ? cluster_write_file (c, file_name, file_contents, file_mode) : NULL;
   const char *argv[] = { g_getenv ("DSM_NODE"), "--config", path, "--id", "1", "--data-dir", data, NULL };
+
+  if (file_name != NULL)
+    g_free (cluster_write_file (c, file_name, file_contents, file_mode));
 
   return cluster_run_tool (argv, &out, err);
 }
