@@ -329,8 +329,8 @@ read_outcome (JsonObject *object, guint line, DsmHistoryOp *op, GError **error)
                        &op->complete_ms, error);
 }
 
-static DsmHistoryOp *
-read_op (JsonNode *root, guint line, GError **error)
+DsmHistoryOp *
+dsm_history_op_from_json (JsonNode *root, guint line, GError **error)
 {
   g_autoptr(DsmHistoryOp) op = dsm_history_op_new ();
   JsonObject *object;
@@ -399,7 +399,7 @@ dsm_history_read (const char *text, gsize length, GError **error)
                        local->message);
           return NULL;
         }
-      op = read_op (root, line, error);
+      op = dsm_history_op_from_json (root, line, error);
       if (op == NULL)
         return NULL;
       g_ptr_array_add (ops, op);
@@ -416,4 +416,37 @@ dsm_history_read (const char *text, gsize length, GError **error)
                            GUINT_TO_POINTER (line));
     }
   return g_steal_pointer (&ops);
+}
+
+void
+dsm_history_op_describe (GString *out, const DsmHistoryOp *op)
+{
+  g_return_if_fail (out != NULL);
+  g_return_if_fail (op != NULL);
+
+  g_string_append_printf (out, "op %" G_GUINT64_FORMAT " (client %u", op->id, op->client);
+  if (op->client_id != NULL)
+    g_string_append_printf (out, " \"%s\" seq %" G_GUINT64_FORMAT, op->client_id, op->seq);
+  if (op->completed)
+    g_string_append_printf (out, ", %" G_GUINT64_FORMAT "-%" G_GUINT64_FORMAT " ms): ",
+                            op->invoke_ms, op->complete_ms);
+  else
+    g_string_append_printf (out, ", invoked %" G_GUINT64_FORMAT " ms, never completed): ",
+                            op->invoke_ms);
+  if (op->op == DSM_OP_READ)
+    g_string_append (out, "read");
+  else
+    g_string_append_printf (out, "transition to %s", op->requested);
+  if (op->from != NULL)
+    g_string_append_printf (out, " from %s", op->from);
+  if (op->definition != NULL)
+    g_string_append_printf (out, " (definition %s)", op->definition);
+  if (!op->completed)
+    g_string_append (out, " -> pending");
+  else
+    g_string_append_printf (out, " -> %s", dsm_reply_status_to_string (op->status));
+  if (op->completed && op->reason != DSM_REJECT_NONE)
+    g_string_append_printf (out, " %s", dsm_reject_reason_to_string (op->reason));
+  if (op->state != NULL)
+    g_string_append_printf (out, ", state %s", op->state);
 }

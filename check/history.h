@@ -5,6 +5,7 @@
 #pragma once
 
 #include <glib.h>
+#include <json-glib/json-glib.h>
 
 #include "entry.h"
 #include "types.h"
@@ -98,6 +99,26 @@ void dsm_history_op_write_json (GString *out, const DsmHistoryOp *op);
  * order, or NULL with @error set.
  */
 GPtrArray *dsm_history_read (const char *text, gsize length, GError **error);
+
+/**
+ * dsm_history_op_from_json:
+ * @root: one parsed line
+ * @line: its line number, for messages
+ *
+ * Reads one op line as dsm_history_read() does, with the same checks
+ * (except ids used twice, which need the whole file).
+ *
+ * Returns: (transfer full): the op, or NULL with a DSM_HISTORY_ERROR
+ * naming @line and the field.
+ */
+DsmHistoryOp *dsm_history_op_from_json (JsonNode *root, guint line, GError **error);
+
+/**
+ * dsm_history_op_describe:
+ * Appends @op as explanations show it: "op 7 (client 2 \"c2\" seq 3,
+ * 120-180 ms): transition to Running from Init -> ok, state Running".
+ */
+void dsm_history_op_describe (GString *out, const DsmHistoryOp *op);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (DsmHistoryOp, dsm_history_op_free)
 

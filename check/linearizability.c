@@ -999,36 +999,6 @@ search_run (Search *s)
 
 /* ---- explanations ---- */
 
-static void
-describe_op (GString *out, const DsmHistoryOp *op)
-{
-  g_string_append_printf (out, "op %" G_GUINT64_FORMAT " (client %u", op->id, op->client);
-  if (op->client_id != NULL)
-    g_string_append_printf (out, " \"%s\" seq %" G_GUINT64_FORMAT, op->client_id, op->seq);
-  if (op->completed)
-    g_string_append_printf (out, ", %" G_GUINT64_FORMAT "-%" G_GUINT64_FORMAT " ms): ",
-                            op->invoke_ms, op->complete_ms);
-  else
-    g_string_append_printf (out, ", invoked %" G_GUINT64_FORMAT " ms, never completed): ",
-                            op->invoke_ms);
-  if (op->op == DSM_OP_READ)
-    g_string_append (out, "read");
-  else
-    g_string_append_printf (out, "transition to %s", op->requested);
-  if (op->from != NULL)
-    g_string_append_printf (out, " from %s", op->from);
-  if (op->definition != NULL)
-    g_string_append_printf (out, " (definition %s)", op->definition);
-  if (!op->completed)
-    g_string_append (out, " -> pending");
-  else
-    g_string_append_printf (out, " -> %s", dsm_reply_status_to_string (op->status));
-  if (op->completed && op->reason != DSM_REJECT_NONE)
-    g_string_append_printf (out, " %s", dsm_reject_reason_to_string (op->reason));
-  if (op->state != NULL)
-    g_string_append_printf (out, ", state %s", op->state);
-}
-
 /* The search's deepest point: the longest order found, then why none of
  * the ops that could go next fits there. */
 static void
@@ -1057,7 +1027,7 @@ explain_deepest (GString *out, Search *s)
       if (i + EXPLAIN_PATH_MAX < n_path)
         continue;
       g_string_append (out, "  ");
-      describe_op (out, s->items[item].mop->op);
+      dsm_history_op_describe (out, s->items[item].mop->op);
       g_string_append (out, s->items[item].kind == KIND_UNCERTAIN ? " (took effect) => " : " => ");
       model_append_slot (out, model, slot);
       g_string_append_c (out, '\n');
@@ -1086,7 +1056,7 @@ explain_deepest (GString *out, Search *s)
           break;
         }
       g_string_append (out, "  ");
-      describe_op (out, item->mop->op);
+      dsm_history_op_describe (out, item->mop->op);
       g_string_append (out, ": ");
       if (model_step (model, item, slot, &next, out))
         g_string_append (out, "it fits here, but nothing can follow it");
@@ -1109,7 +1079,7 @@ explain_violation (Search *s, const MachineOp *culprit, gboolean culprit_is_firs
   g_string_append_printf (out, ".\n%s ", culprit_is_first ? "The first reply that cannot be "
                                                           "explained is"
                                                           : "The history up to");
-  describe_op (out, culprit->op);
+  dsm_history_op_describe (out, culprit->op);
   g_string_append_printf (out, "%s\nBy then %u %s completed",
                           culprit_is_first ? "." : " already has no legal order.",
                           s->n_definite, s->n_definite == 1 ? "operation had" : "operations had");
@@ -1139,7 +1109,7 @@ explain_impossible_state (const Machine *machine)
       if (exists)
         continue;
       out = g_string_new (NULL);
-      describe_op (out, mop->op);
+      dsm_history_op_describe (out, mop->op);
       g_string_append_printf (out, ": \"%s\" is not a state of \"%s\"", mop->op->state,
                               dsm_machine_def_get_name (machine->model->defs[0].def));
       for (guint k = 1; k < machine->model->n_defs; k++)
