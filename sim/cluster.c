@@ -8,6 +8,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "check/history-file.h"
 #include "codec.h"
 
 /* ---- the event heap ---- */
@@ -585,6 +586,37 @@ GPtrArray *
 dsm_sim_get_history (DsmSim *sim)
 {
   return sim->history;
+}
+
+static void
+history_add_machine (const char *machine, const DsmMachineDef *def, const char *state,
+                     guint64 index, gpointer user_data)
+{
+  g_hash_table_insert (user_data, g_strdup (machine), g_strdup (state));
+}
+
+void
+dsm_sim_write_history (DsmSim *sim, GString *out)
+{
+  g_return_if_fail (sim != NULL);
+  g_return_if_fail (out != NULL);
+
+  dsm_history_write_header (out, sim->config);
+  for (guint i = 0; i < sim->history->len; i++)
+    {
+      dsm_history_op_write_json (out, sim->history->pdata[i]);
+      g_string_append_c (out, '\n');
+    }
+  for (guint id = 1; id <= sim->n; id++)
+    {
+      DsmNode *node = sim->nodes[id].node;
+      if (node == NULL)
+        continue;
+      g_autoptr(GHashTable) machines = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+      g_autofree char *name = g_strdup_printf ("%u", id);
+      dsm_store_foreach_range (dsm_node_get_store (node), 0, G_MAXUINT, history_add_machine, machines);
+      dsm_history_write_final (out, name, machines);
+    }
 }
 
 static void

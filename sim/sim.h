@@ -61,6 +61,14 @@ void dsm_sim_run (DsmSim *sim, DsmSimReport *report);
 /* (transfer none) (element-type DsmHistoryOp): the client history. */
 GPtrArray *dsm_sim_get_history (DsmSim *sim);
 
+/**
+ * dsm_sim_write_history:
+ * Appends the run's history file (docs/HISTORY.md): the header with the
+ * scenario's definitions, one line per client operation, then the final
+ * states of every live node, for `dsm-check`.
+ */
+void dsm_sim_write_history (DsmSim *sim, GString *out);
+
 /* Appends the trace header line (scenario and seed) to @trace. */
 void dsm_sim_write_trace_header (const DsmScenario *scenario, guint64 seed, GString *trace);
 

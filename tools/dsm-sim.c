@@ -112,19 +112,6 @@ print_json (const DsmScenario *scenario, const DsmSimReport *r, double wall_s)
            r->crashes, r->fsyncs, r->lin_states, wall_s);
 }
 
-static gboolean
-write_history (const char *path, GPtrArray *history, GError **error)
-{
-  g_autoptr(GString) out = g_string_new (NULL);
-
-  for (guint i = 0; i < history->len; i++)
-    {
-      dsm_history_op_write_json (out, history->pdata[i]);
-      g_string_append_c (out, '\n');
-    }
-  return write_file (path, out->str, out->len, error);
-}
-
 /* Runs one scenario; returns its exit status. */
 static int
 run_one (const char *path, const DsmScenario *scenario, const RunOptions *opts)
@@ -152,8 +139,13 @@ run_one (const char *path, const DsmScenario *scenario, const RunOptions *opts)
   if (trace != NULL && !write_file (opts->trace_path, trace->str, trace->len, &error))
     g_printerr ("dsm-sim: %s\n", error->message);
   g_clear_error (&error);
-  if (opts->history_path != NULL && !write_history (opts->history_path, dsm_sim_get_history (sim), &error))
-    g_printerr ("dsm-sim: %s\n", error->message);
+  if (opts->history_path != NULL)
+    {
+      g_autoptr(GString) history = g_string_new (NULL);
+      dsm_sim_write_history (sim, history);
+      if (!write_file (opts->history_path, history->str, history->len, &error))
+        g_printerr ("dsm-sim: %s\n", error->message);
+    }
   int status = report.ok ? EXIT_OK : EXIT_FAILED;
   if (!report.ok)
     print_failure (path, scenario, &report);

@@ -3,7 +3,7 @@
  * seeded random histories that must pass, and mutations that must not. */
 #include <string.h>
 
-#include "check/history.h"
+#include "check/history-file.h"
 #include "check/linearizability.h"
 
 #define DOOR_JSON \
@@ -85,6 +85,32 @@ assert_linearizable (GPtrArray *history, DsmConfig *config)
   dsm_linearizability_result_clear (&result);
 }
 
+/* With DSM_PLANTED_DIR set, every history this file plants as a
+ * violation is also written there as a history file named
+ * planted-N-MACHINE.jsonl, so tests/check/test-dsm-check.c can show
+ * dsm-check finds each of them too. */
+static void
+planted_dump (GPtrArray *history, DsmConfig *config, const char *machine)
+{
+  static guint n_dumped;
+  const char *dir = g_getenv ("DSM_PLANTED_DIR");
+  g_autoptr(GString) text = g_string_new (NULL);
+  g_autoptr(GError) error = NULL;
+
+  if (dir == NULL)
+    return;
+  dsm_history_write_header (text, config);
+  for (guint i = 0; i < history->len; i++)
+    {
+      dsm_history_op_write_json (text, g_ptr_array_index (history, i));
+      g_string_append_c (text, '\n');
+    }
+  g_autofree char *name = g_strdup_printf ("planted-%03u-%s.jsonl", ++n_dumped, machine);
+  g_autofree char *path = g_build_filename (dir, name, NULL);
+  g_assert_true (g_file_set_contents (path, text->str, (gssize) text->len, &error));
+  g_assert_no_error (error);
+}
+
 /* Returns: (transfer full): the explanation of the violation. */
 static char *
 assert_violation (GPtrArray *history, DsmConfig *config, const char *machine)
@@ -100,6 +126,7 @@ assert_violation (GPtrArray *history, DsmConfig *config, const char *machine)
   g_test_message ("machine %s: %s", result.machine, result.explanation);
   explanation = g_steal_pointer (&result.explanation);
   dsm_linearizability_result_clear (&result);
+  planted_dump (history, config, machine);
   return explanation;
 }
 
@@ -1014,7 +1041,10 @@ test_random_mutated_states (void)
       mutate_state (random_observer (h, rand, FALSE), rand);
       start = g_get_monotonic_time ();
       if (!dsm_linearizability_check (h, config, 0, &result))
-        n_violations++;
+        {
+          n_violations++;
+          planted_dump (h, config, result.machine);
+        }
       total_us += g_get_monotonic_time () - start;
       g_assert_false (result.inconclusive);
       dsm_linearizability_result_clear (&result);

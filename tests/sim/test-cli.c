@@ -9,8 +9,9 @@
 #include <gio/gio.h>
 #include <glib/gstdio.h>
 
-#include "check/history.h"
+#include "check/history-file.h"
 #include "scenario/scenario.h"
+#include "tool.h"
 
 #define EXIT_OK 0
 #define EXIT_FAILED 1
@@ -18,106 +19,6 @@
 
 static const char *dsm_sim;
 static const char *dsm_sim_mutant;
-
-/* ---- running the binaries ---- */
-
-typedef struct {
-  int status;
-  char *out;
-  char *err;
-} Result;
-
-static void
-result_clear (Result *r)
-{
-  g_clear_pointer (&r->out, g_free);
-  g_clear_pointer (&r->err, g_free);
-}
-
-/* Runs @argv in @cwd (nullable) and waits for it. */
-static Result
-run_argv (const char *cwd, const char *const *argv)
-{
-  g_autoptr(GSubprocessLauncher) launcher =
-    g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDOUT_PIPE | G_SUBPROCESS_FLAGS_STDERR_PIPE);
-  g_autoptr(GError) error = NULL;
-  Result r = { 0 };
-
-  if (cwd != NULL)
-    g_subprocess_launcher_set_cwd (launcher, cwd);
-  g_autoptr(GSubprocess) child = g_subprocess_launcher_spawnv (launcher, argv, &error);
-  g_assert_no_error (error);
-  g_subprocess_communicate_utf8 (child, NULL, NULL, &r.out, &r.err, &error);
-  g_assert_no_error (error);
-  g_assert_true (g_subprocess_get_if_exited (child));
-  r.status = g_subprocess_get_exit_status (child);
-  g_autofree char *line = g_strjoinv (" ", (char **) argv);
-  g_test_message ("$ %s -> %d", line, r.status);
-  return r;
-}
-
-/* Runs a NULL-terminated argument list. */
-static Result
-run_cmd (const char *cwd, const char *first, ...) G_GNUC_NULL_TERMINATED;
-
-static Result
-run_cmd (const char *cwd, const char *first, ...)
-{
-  g_autoptr(GPtrArray) argv = g_ptr_array_new ();
-  va_list args;
-
-  va_start (args, first);
-  for (const char *a = first; a != NULL; a = va_arg (args, const char *))
-    g_ptr_array_add (argv, (gpointer) a);
-  va_end (args);
-  g_ptr_array_add (argv, NULL);
-  return run_argv (cwd, (const char *const *) argv->pdata);
-}
-
-static void
-assert_status (const Result *r, int status)
-{
-  if (r->status != status)
-    g_error ("exit status %d, expected %d\n--- stdout:\n%s\n--- stderr:\n%s", r->status, status, r->out, r->err);
-}
-
-static void
-assert_contains (const char *text, const char *fragment)
-{
-  if (strstr (text, fragment) == NULL)
-    g_error ("\"%s\" not found in:\n%s", fragment, text);
-}
-
-/* ---- temporary folders ---- */
-
-static char *
-tmp_dir_new (void)
-{
-  g_autoptr(GError) error = NULL;
-  char *dir = g_dir_make_tmp ("dsm-sim-cli-XXXXXX", &error);
-
-  g_assert_no_error (error);
-  return dir;
-}
-
-static void
-tmp_dir_remove (char *dir)
-{
-  g_autoptr(GDir) d = g_dir_open (dir, 0, NULL);
-  const char *name;
-
-  while (d != NULL && (name = g_dir_read_name (d)) != NULL)
-    {
-      g_autofree char *path = g_build_filename (dir, name, NULL);
-      g_assert_cmpint (g_unlink (path), ==, 0);
-    }
-  g_assert_cmpint (g_rmdir (dir), ==, 0);
-  g_free (dir);
-}
-
-/* A temporary folder's path; freeing it removes the folder (flat). */
-typedef char TmpDir;
-G_DEFINE_AUTOPTR_CLEANUP_FUNC (TmpDir, tmp_dir_remove)
 
 /* Writes @single_quoted (with ' for ") to @dir/@name; returns the path. */
 static char *
@@ -575,15 +476,18 @@ test_history_file (void)
   g_autofree char *history_path = g_build_filename (dir, "h.jsonl", NULL);
   g_autoptr(GError) error = NULL;
 
-  g_test_summary ("run --history writes one JSON line per client operation, which "
-                  "dsm_history_read() reads back.");
+  g_test_summary ("run --history writes a history file: a header with the definitions, one "
+                  "line per client operation, and the final states of the live nodes, which "
+                  "dsm_history_file_read() reads back.");
   Result r = run_cmd (dir, dsm_sim, "run", scenario, "--history", "h.jsonl", NULL);
   assert_status (&r, EXIT_OK);
   g_autofree char *text = read_file (history_path);
-  g_autoptr(GPtrArray) ops = dsm_history_read (text, strlen (text), &error);
+  g_autoptr(DsmHistoryFile) file = dsm_history_file_read (text, strlen (text), NULL, &error);
   g_assert_no_error (error);
-  g_assert_cmpuint (ops->len, >, 100);
-  g_assert_cmpuint (ops->len, ==, count_lines_ending (text, "}"));
+  g_assert_true (file->header_definitions);
+  g_assert_cmpuint (file->ops->len, >, 100);
+  g_assert_cmpuint (file->finals->len, ==, 3);
+  g_assert_cmpuint (1 + file->ops->len + file->finals->len, ==, count_lines_ending (text, "}"));
   result_clear (&r);
 }
 
