@@ -73,7 +73,11 @@ dsm_json_describe (JsonNode *node)
     case G_TYPE_INT64:
       return g_strdup_printf ("%" G_GINT64_FORMAT, json_node_get_int (node));
     case G_TYPE_DOUBLE:
-      return g_strdup (g_ascii_dtostr (buffer, sizeof buffer, json_node_get_double (node)));
+      /* 7.0 must not read as the integer 7 it was refused for being. */
+      g_ascii_dtostr (buffer, sizeof buffer, json_node_get_double (node));
+      if (strpbrk (buffer, ".eEni") == NULL)
+        return g_strconcat (buffer, ".0", NULL);
+      return g_strdup (buffer);
     case G_TYPE_BOOLEAN:
       return g_strdup (json_node_get_boolean (node) ? "true" : "false");
     default:

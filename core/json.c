@@ -39,7 +39,24 @@ dsm_json_at_root (DsmJsonAt *at, const DsmJsonErrors *errors, JsonNode *node,
 {
   g_return_if_fail (at != NULL);
 
-  *at = (DsmJsonAt) { errors, NULL, label, -1, node };
+  *at = (DsmJsonAt) { errors, NULL, label, -1, node, NULL };
+}
+
+/* The body of dsm_json_at_member(), inlined into every member reader. */
+static inline void
+at_member (DsmJsonAt *at, const DsmJsonAt *object, const char *key)
+{
+  *at = (DsmJsonAt) { object->errors, object, key, -1, NULL, NULL };
+  if (object->node == NULL)
+    return;
+  /* The parent caches its JsonObject: an entry's dozen member reads then
+   * cost one type check, not twelve (the codec's hot path).  A cursor
+   * lives on its caller's stack, never in read-only memory, so filling
+   * the cache through a const pointer is sound; json_node_get_object()
+   * checks the type (a misuse is a critical warning and no member). */
+  if (object->object == NULL)
+    ((DsmJsonAt *) object)->object = json_node_get_object (object->node);
+  at->node = json_object_get_member (object->object, key);
 }
 
 void
@@ -48,9 +65,7 @@ dsm_json_at_member (DsmJsonAt *at, const DsmJsonAt *object, const char *key)
   g_assert (object != NULL);
   g_assert (key != NULL);
 
-  *at = (DsmJsonAt) { object->errors, object, key, -1, NULL };
-  if (object->node != NULL && JSON_NODE_HOLDS_OBJECT (object->node))
-    at->node = json_object_get_member (json_node_get_object (object->node), key);
+  at_member (at, object, key);
 }
 
 void
@@ -58,7 +73,7 @@ dsm_json_at_element (DsmJsonAt *at, const DsmJsonAt *array, guint index)
 {
   g_assert (array != NULL);
 
-  *at = (DsmJsonAt) { array->errors, array, NULL, index, NULL };
+  *at = (DsmJsonAt) { array->errors, array, NULL, index, NULL, NULL };
   if (array->node != NULL && JSON_NODE_HOLDS_ARRAY (array->node)
       && index < json_array_get_length (json_node_get_array (array->node)))
     at->node = json_array_get_element (json_node_get_array (array->node), index);
@@ -133,10 +148,12 @@ fail_expected (const DsmJsonAt *at, DsmJsonError code, const char *expected, GEr
   return dsm_json_fail (at, code, error, "expected %s, found %s", expected, found);
 }
 
-static gboolean
+/* A scalar of @type: json_node_get_value_type() is G_TYPE_INVALID for
+ * null and the container types for objects and arrays, so one call tells. */
+static inline gboolean
 holds (JsonNode *node, GType type)
 {
-  return JSON_NODE_HOLDS_VALUE (node) && json_node_get_value_type (node) == type;
+  return json_node_get_value_type (node) == type;
 }
 
 /* ---- readers of the value at a cursor ---- */
@@ -155,30 +172,19 @@ get_uint_expected (guint64 min, guint64 max)
   return g_strdup_printf ("an integer >= %" G_GUINT64_FORMAT, min);
 }
 
-gboolean
-dsm_json_get_uint (const DsmJsonAt *at, guint64 min, guint64 max, guint64 *out,
-                   GError **error)
+/* The error half of a uint read, out of line. */
+static gboolean G_GNUC_NO_INLINE
+get_uint_fail (const DsmJsonAt *at, guint64 min, guint64 max, GError **error)
 {
   g_autofree char *expected = NULL;
-  gint64 value = 0;
+  gint64 value;
 
-  g_return_val_if_fail (at != NULL && at->node != NULL, FALSE);
-  g_return_val_if_fail (min <= max, FALSE);
-
-  if (G_LIKELY (holds (at->node, G_TYPE_INT64)))
-    {
-      value = json_node_get_int (at->node);
-      if (G_LIKELY (value >= 0 && (guint64) value >= min && (guint64) value <= max))
-        {
-          *out = (guint64) value;
-          return TRUE;
-        }
-    }
   if (error == NULL)
     return FALSE;
   expected = get_uint_expected (min, max);
   if (!holds (at->node, G_TYPE_INT64))
     return fail_expected (at, DSM_JSON_ERROR_TYPE, expected, error);
+  value = json_node_get_int (at->node);
   if (value >= 0 && (guint64) value > max && max >= G_MAXUINT32)
     return dsm_json_fail (at, DSM_JSON_ERROR_RANGE, error,
                           "expected %s, found %" G_GINT64_FORMAT ", more than %" G_GUINT64_FORMAT,
@@ -186,15 +192,51 @@ dsm_json_get_uint (const DsmJsonAt *at, guint64 min, guint64 max, guint64 *out,
   return fail_expected (at, DSM_JSON_ERROR_RANGE, expected, error);
 }
 
+/* The common case, inlined into the member readers: an integer in range. */
+static inline gboolean
+get_uint (const DsmJsonAt *at, guint64 min, guint64 max, guint64 *out, GError **error)
+{
+  if (G_LIKELY (holds (at->node, G_TYPE_INT64)))
+    {
+      gint64 value = json_node_get_int (at->node);
+
+      if (G_LIKELY (value >= 0 && (guint64) value >= min && (guint64) value <= max))
+        {
+          *out = (guint64) value;
+          return TRUE;
+        }
+    }
+  return get_uint_fail (at, min, max, error);
+}
+
 gboolean
-dsm_json_get_uint32 (const DsmJsonAt *at, guint min, guint max, guint *out, GError **error)
+dsm_json_get_uint (const DsmJsonAt *at, guint64 min, guint64 max, guint64 *out,
+                   GError **error)
+{
+  g_return_val_if_fail (at != NULL && at->node != NULL, FALSE);
+  g_return_val_if_fail (min <= max, FALSE);
+
+  return get_uint (at, min, max, out, error);
+}
+
+static inline gboolean
+get_uint32 (const DsmJsonAt *at, guint min, guint max, guint *out, GError **error)
 {
   guint64 value = 0;
 
-  if (!dsm_json_get_uint (at, min, max, &value, error))
+  if (!get_uint (at, min, max, &value, error))
     return FALSE;
   *out = (guint) value;
   return TRUE;
+}
+
+gboolean
+dsm_json_get_uint32 (const DsmJsonAt *at, guint min, guint max, guint *out, GError **error)
+{
+  g_return_val_if_fail (at != NULL && at->node != NULL, FALSE);
+  g_return_val_if_fail (min <= max, FALSE);
+
+  return get_uint32 (at, min, max, out, error);
 }
 
 gboolean
@@ -239,23 +281,29 @@ dsm_json_get_bool (const DsmJsonAt *at, gboolean *out, GError **error)
   return fail_expected (at, DSM_JSON_ERROR_TYPE, "true or false", error);
 }
 
-gboolean
-dsm_json_get_string (const DsmJsonAt *at, gsize bytes_max, const char **out, GError **error)
+/* A string value's checks past its type. */
+static inline gboolean
+get_string_bounded (const DsmJsonAt *at, gsize bytes_max, const char **out, GError **error)
 {
-  const char *text;
+  const char *text = json_node_get_string (at->node);
   gsize length;
 
-  g_return_val_if_fail (at != NULL && at->node != NULL, FALSE);
-
-  if (G_UNLIKELY (!holds (at->node, G_TYPE_STRING)))
-    return fail_expected (at, DSM_JSON_ERROR_TYPE, "a string", error);
-  text = json_node_get_string (at->node);
   if (bytes_max > 0 && (length = strlen (text)) > bytes_max)
     return dsm_json_fail (at, DSM_JSON_ERROR_TOO_LARGE, error,
                           "string of %" G_GSIZE_FORMAT " bytes, more than %" G_GSIZE_FORMAT,
                           length, bytes_max);
   *out = text;
   return TRUE;
+}
+
+gboolean
+dsm_json_get_string (const DsmJsonAt *at, gsize bytes_max, const char **out, GError **error)
+{
+  g_return_val_if_fail (at != NULL && at->node != NULL, FALSE);
+
+  if (G_UNLIKELY (!holds (at->node, G_TYPE_STRING)))
+    return fail_expected (at, DSM_JSON_ERROR_TYPE, "a string", error);
+  return get_string_bounded (at, bytes_max, out, error);
 }
 
 gboolean
@@ -390,6 +438,78 @@ dsm_json_get_array (const DsmJsonAt *at, guint length_max, guint *length, GError
   return TRUE;
 }
 
+static int
+get_base64_value (char c)
+{
+  if (c >= 'A' && c <= 'Z')
+    return c - 'A';
+  if (c >= 'a' && c <= 'z')
+    return c - 'a' + 26;
+  if (c >= '0' && c <= '9')
+    return c - '0' + 52;
+  if (c == '+')
+    return 62;
+  if (c == '/')
+    return 63;
+  return -1;
+}
+
+/* g_base64_decode() skips what it does not know, so the alphabet, the
+ * padding and the unused low bits are checked here: one value, one
+ * spelling. */
+static gboolean
+get_base64_check (const char *text, gsize length, gsize padding)
+{
+  gsize digits = length - padding;
+
+  for (gsize i = 0; i < digits; i++)
+    if (get_base64_value (text[i]) < 0)
+      return FALSE;
+  if (padding == 2)
+    return (get_base64_value (text[digits - 1]) & 0x0f) == 0;
+  if (padding == 1)
+    return (get_base64_value (text[digits - 1]) & 0x03) == 0;
+  return TRUE;
+}
+
+gboolean
+dsm_json_get_base64 (const DsmJsonAt *at, gsize bytes_max, GBytes **out, GError **error)
+{
+  const char *text;
+  gsize length;
+  gsize padding = 0;
+  gsize size;
+  guchar *bytes;
+  gint state = 0;
+  guint save = 0;
+
+  g_return_val_if_fail (at != NULL && at->node != NULL, FALSE);
+  g_return_val_if_fail (out != NULL, FALSE);
+
+  if (!holds (at->node, G_TYPE_STRING))
+    return fail_expected (at, DSM_JSON_ERROR_TYPE, "a base64 string", error);
+  text = json_node_get_string (at->node);
+  length = strlen (text);
+  if (length % 4 != 0)
+    return dsm_json_fail (at, DSM_JSON_ERROR_TYPE, error,
+                          "not base64: length %" G_GSIZE_FORMAT " is not a multiple of 4",
+                          length);
+  if (length > 0 && text[length - 1] == '=')
+    padding = text[length - 2] == '=' ? 2 : 1;
+  size = length / 4 * 3 - padding;
+  if (size > bytes_max)
+    return dsm_json_fail (at, DSM_JSON_ERROR_TOO_LARGE, error,
+                          "%" G_GSIZE_FORMAT " bytes of data, more than %" G_GSIZE_FORMAT,
+                          size, bytes_max);
+  if (!get_base64_check (text, length, padding))
+    return dsm_json_fail (at, DSM_JSON_ERROR_TYPE, error,
+                          "not base64: a character outside the alphabet or misplaced padding");
+  bytes = g_malloc (size + 3);
+  size = g_base64_decode_step (text, length, bytes, &state, &save);
+  *out = g_bytes_new_take (bytes, size);
+  return TRUE;
+}
+
 /* ---- readers of an object's member ---- */
 
 gboolean
@@ -397,28 +517,22 @@ dsm_json_read_member (DsmJsonAt *at, const DsmJsonAt *object, const char *key,
                       DsmJsonNeed need, GError **error)
 {
   g_return_val_if_fail (object != NULL && object->node != NULL, FALSE);
-  g_return_val_if_fail (JSON_NODE_HOLDS_OBJECT (object->node), FALSE);
 
-  dsm_json_at_member (at, object, key);
+  at_member (at, object, key);
   if (G_LIKELY (at->node != NULL) || need != DSM_JSON_REQUIRED)
     return TRUE;
   return dsm_json_fail (at, DSM_JSON_ERROR_MISSING, error, "required key is missing");
 }
 
-/* Whether a read_ function has a value to read: present, and not a null
- * standing for absent. */
-static gboolean
-read_present (const DsmJsonAt *at, DsmJsonNeed need)
-{
-  return at->node != NULL && !(need == DSM_JSON_NULLABLE && JSON_NODE_HOLDS_NULL (at->node));
-}
-
+/* The member readers: look the member up inline, then read it. */
 #define READ_MEMBER(object, key, need, error, get) \
   G_STMT_START { \
     DsmJsonAt at_; \
-    if (!dsm_json_read_member (&at_, (object), (key), (need), (error))) \
-      return FALSE; \
-    if (!read_present (&at_, (need))) \
+    at_member (&at_, (object), (key)); \
+    if (G_UNLIKELY (at_.node == NULL)) \
+      return (need) != DSM_JSON_REQUIRED \
+             || dsm_json_fail (&at_, DSM_JSON_ERROR_MISSING, (error), "required key is missing"); \
+    if ((need) == DSM_JSON_NULLABLE && JSON_NODE_HOLDS_NULL (at_.node)) \
       return TRUE; \
     return get; \
   } G_STMT_END
@@ -427,14 +541,16 @@ gboolean
 dsm_json_read_uint (const DsmJsonAt *object, const char *key, DsmJsonNeed need, guint64 min,
                     guint64 max, guint64 *out, GError **error)
 {
-  READ_MEMBER (object, key, need, error, dsm_json_get_uint (&at_, min, max, out, error));
+  g_return_val_if_fail (min <= max, FALSE);
+  READ_MEMBER (object, key, need, error, get_uint (&at_, min, max, out, error));
 }
 
 gboolean
 dsm_json_read_uint32 (const DsmJsonAt *object, const char *key, DsmJsonNeed need, guint min,
                       guint max, guint *out, GError **error)
 {
-  READ_MEMBER (object, key, need, error, dsm_json_get_uint32 (&at_, min, max, out, error));
+  g_return_val_if_fail (min <= max, FALSE);
+  READ_MEMBER (object, key, need, error, get_uint32 (&at_, min, max, out, error));
 }
 
 gboolean
@@ -457,20 +573,21 @@ dsm_json_read_string (const DsmJsonAt *object, const char *key, DsmJsonNeed need
 {
   DsmJsonAt at;
 
-  if (!dsm_json_read_member (&at, object, key, need, error))
-    return FALSE;
+  at_member (&at, object, key);
   if (at.node == NULL)
-    return TRUE;
+    return need != DSM_JSON_REQUIRED
+           || dsm_json_fail (&at, DSM_JSON_ERROR_MISSING, error, "required key is missing");
+  /* One type query for the common case, a string. */
+  if (G_LIKELY (holds (at.node, G_TYPE_STRING)))
+    return get_string_bounded (&at, bytes_max, out, error);
   if (need != DSM_JSON_NULLABLE)
-    return dsm_json_get_string (&at, bytes_max, out, error);
+    return fail_expected (&at, DSM_JSON_ERROR_TYPE, "a string", error);
   if (JSON_NODE_HOLDS_NULL (at.node))
     {
       *out = NULL;
       return TRUE;
     }
-  if (!holds (at.node, G_TYPE_STRING))
-    return fail_expected (&at, DSM_JSON_ERROR_TYPE, "a string or null", error);
-  return dsm_json_get_string (&at, bytes_max, out, error);
+  return fail_expected (&at, DSM_JSON_ERROR_TYPE, "a string or null", error);
 }
 
 gboolean

@@ -101,6 +101,8 @@ struct _DsmJsonAt {
   const char *key;              /* (nullable) a member's key, or the root's label */
   gint64 index;                 /* >= 0: element @index of the parent array */
   JsonNode *node;               /* (nullable) NULL: the member is absent */
+  /*< private >*/
+  JsonObject *object;           /* @node's object, once a member was looked up */
 };
 
 /**
@@ -173,6 +175,16 @@ gboolean dsm_json_get_enum (const DsmJsonAt *at, const char *const *names, guint
  * "(known: a, b)" when nothing is close.
  */
 gboolean dsm_json_get_object (const DsmJsonAt *at, const char *const *known, GError **error);
+
+/**
+ * dsm_json_get_base64:
+ * A string of standard base64 with padding, in the one spelling
+ * dsm_json_write_base64() writes (alphabet, padding and unused bits
+ * checked), decoding to at most @bytes_max bytes.
+ * Returns: TRUE with *@out (transfer full) the bytes.
+ */
+gboolean dsm_json_get_base64 (const DsmJsonAt *at, gsize bytes_max, GBytes **out,
+                              GError **error);
 
 /* An array of at most @length_max elements; *@length its length. */
 gboolean dsm_json_get_array (const DsmJsonAt *at, guint length_max, guint *length,

@@ -449,7 +449,7 @@ test_command_from_json_names_where (void)
 
   g_assert_false (dsm_codec_command_from_json (node, "scenario.steps[2]", &cmd, &error));
   g_assert_error (error, DSM_CODEC_ERROR, DSM_CODEC_ERROR_MISSING);
-  g_assert_cmpstr (error->message, ==, "scenario.steps[2].to: required field missing");
+  g_assert_cmpstr (error->message, ==, "scenario.steps[2].to: required key is missing");
   g_assert_null (cmd.machine);
 }
 
@@ -466,10 +466,10 @@ test_entry_decode_refuses (void)
     { "{\"index\":1,\"epoch\":1,\"kind\":\"command\",\"op\":\"read\",\"machine\":\"\"}",
       DSM_CODEC_ERROR_INVALID, "entry.machine: empty name" },
     { "{\"index\":1,\"epoch\":1,\"kind\":\"other\"}", DSM_CODEC_ERROR_TYPE,
-      "entry.kind: expected \"noop\", \"command\" or \"config\"" },
+      "entry.kind: expected \"noop\", \"command\" or \"config\", found \"other\"" },
     { "{\"index\":1,\"kind\":\"noop\"}", DSM_CODEC_ERROR_MISSING,
-      "entry.epoch: required field missing" },
-    { "[]", DSM_CODEC_ERROR_TYPE, "entry: expected an object, found array" },
+      "entry.epoch: required key is missing" },
+    { "[]", DSM_CODEC_ERROR_TYPE, "entry: expected an object, found an array" },
   };
 
   g_test_summary ("A bad log record is refused with the field named.");
@@ -579,8 +579,8 @@ static const Malformed malformed[] = {
   { "not-json", "hello", 0, NULL, SYNTAX, "byte 0: unexpected word" },
   { "truncated", "{\"type\":\"commit\",\"from\":1", 0, NULL, SYNTAX, "unexpected end" },
   { "unterminated-string", "{\"type\":\"commi", 0, NULL, SYNTAX, "unterminated string" },
-  { "array-root", "[" COMMIT_JSON "]", 0, NULL, TYPE, "message: expected an object, found array" },
-  { "string-root", "\"commit\"", 0, NULL, TYPE, "message: expected an object, found string" },
+  { "array-root", "[" COMMIT_JSON "]", 0, NULL, TYPE, "message: expected an object, found an array" },
+  { "string-root", "\"commit\"", 0, NULL, TYPE, "message: expected an object, found \"commit\"" },
   { "trailing-garbage", COMMIT_JSON " xx", 0, NULL, SYNTAX, "trailing data" },
   { "two-objects", COMMIT_JSON "{}", 0, NULL, SYNTAX, "trailing data" },
   { "object-then-array", COMMIT_JSON "[]", 0, NULL, SYNTAX, "trailing data" },
@@ -607,48 +607,48 @@ static const Malformed malformed[] = {
   { "unknown-type", "{\"type\":\"gossip\",\"from\":1,\"to\":2,\"epoch\":1}", 0, NULL,
     UNKNOWN_TYPE, "message.type: unknown type" },
   { "missing-type", "{\"from\":1,\"to\":2,\"epoch\":1}", 0, NULL, MISSING,
-    "message.type: required field missing" },
+    "message.type: required key is missing" },
   { "type-not-string", "{\"type\":3,\"from\":1,\"to\":2,\"epoch\":1}", 0, NULL, TYPE,
-    "message.type: expected a string, found integer" },
+    "message.type: expected a string, found 3" },
   { "missing-epoch", "{\"type\":\"commit\",\"from\":1,\"to\":2,\"commit_index\":1,\"hb_seq\":1}",
-    0, NULL, MISSING, "commit.epoch: required field missing" },
+    0, NULL, MISSING, "commit.epoch: required key is missing" },
   { "epoch-string", "{\"type\":\"commit\",\"from\":1,\"to\":2,\"epoch\":\"7\"}", 0, NULL, TYPE,
-    "commit.epoch: expected an unsigned integer, found string" },
+    "commit.epoch: expected a non-negative integer, found \"7\"" },
   { "epoch-negative", "{\"type\":\"commit\",\"from\":1,\"to\":2,\"epoch\":-1}", 0, NULL, TYPE,
-    "commit.epoch: expected an unsigned integer, found a negative" },
+    "commit.epoch: expected a non-negative integer, found -1" },
   { "epoch-float", "{\"type\":\"commit\",\"from\":1,\"to\":2,\"epoch\":7.0}", 0, NULL, TYPE,
-    "commit.epoch: expected an unsigned integer, found number with a fraction" },
+    "commit.epoch: expected a non-negative integer, found 7.0" },
   { "epoch-exponent", "{\"type\":\"commit\",\"from\":1,\"to\":2,\"epoch\":7e0}", 0, NULL, TYPE,
-    "commit.epoch: expected an unsigned integer, found number" },
+    "commit.epoch: expected a non-negative integer, found 7.0" },
   { "epoch-2^64", "{\"type\":\"commit\",\"from\":1,\"to\":2,\"epoch\":18446744073709551616}",
     0, NULL, TYPE, "epoch: integer out of range (more than 64 bits)" },
   { "epoch-2^53+1", "{\"type\":\"commit\",\"from\":1,\"to\":2,\"epoch\":9007199254740993}",
-    0, NULL, TYPE, "commit.epoch: expected an unsigned integer, found 9007199254740993, more than" },
+    0, NULL, TYPE, "commit.epoch: expected a non-negative integer, found 9007199254740993, more than 9007199254740992" },
   { "epoch-null", "{\"type\":\"commit\",\"from\":1,\"to\":2,\"epoch\":null}", 0, NULL, TYPE,
-    "commit.epoch: expected an unsigned integer, found null" },
+    "commit.epoch: expected a non-negative integer, found null" },
   { "from-zero", "{\"type\":\"commit\",\"from\":0,\"to\":2,\"epoch\":1,\"commit_index\":1,\"hb_seq\":1}",
     0, NULL, INVALID, "commit.from: must not be 0" },
   { "from-is-to", "{\"type\":\"commit\",\"from\":2,\"to\":2,\"epoch\":1,\"commit_index\":1,\"hb_seq\":1}",
     0, NULL, INVALID, "commit.to: equals from (2)" },
   { "from-past-32-bits", "{\"type\":\"commit\",\"from\":4294967296,\"to\":2,\"epoch\":1}", 0, NULL,
-    TYPE, "commit.from: expected an unsigned integer, found 4294967296, more than 4294967295" },
+    TYPE, "commit.from: expected a non-negative integer, found 4294967296, more than 4294967295" },
   /* Type fields. */
   { "missing-hb-seq", "{\"type\":\"commit\",\"from\":1,\"to\":2,\"epoch\":1,\"commit_index\":1}",
-    0, NULL, MISSING, "commit.hb_seq: required field missing" },
+    0, NULL, MISSING, "commit.hb_seq: required key is missing" },
   { "granted-not-boolean", "{\"type\":\"vote\",\"from\":1,\"to\":2,\"epoch\":1,\"pre_vote\":false,"
-    "\"granted\":1}", 0, NULL, TYPE, "vote.granted: expected a boolean, found integer" },
+    "\"granted\":1}", 0, NULL, TYPE, "vote.granted: expected true or false, found 1" },
   { "vote-request-last-epoch", "{\"type\":\"vote_request\",\"from\":1,\"to\":2,\"epoch\":1,"
     "\"pre_vote\":false,\"last_index\":1,\"last_epoch\":2}", 0, NULL, INVALID,
     "vote_request.last_epoch: 2 is newer" },
   { "entries-not-array", PROPOSAL ("{}"), 0, NULL, TYPE,
-    "proposal.entries: expected an array, found object" },
+    "proposal.entries: expected an array, found an object" },
   { "entry-not-object", PROPOSAL ("[3]"), 0, NULL, TYPE,
-    "proposal.entries[0]: expected an object, found integer" },
+    "proposal.entries[0]: expected an object, found 3" },
   { "entry-missing-index", PROPOSAL ("[{\"epoch\":1,\"kind\":\"noop\"}]"), 0, NULL, MISSING,
-    "proposal.entries[0].index: required field missing" },
+    "proposal.entries[0].index: required key is missing" },
   { "entry-epoch-string", PROPOSAL ("[{\"index\":2,\"epoch\":1,\"kind\":\"noop\"},"
     "{\"index\":3,\"epoch\":\"1\",\"kind\":\"noop\"}]"), 0, NULL, TYPE,
-    "proposal.entries[1].epoch: expected an unsigned integer, found string" },
+    "proposal.entries[1].epoch: expected a non-negative integer, found \"1\"" },
   { "entries-not-contiguous", PROPOSAL ("[{\"index\":2,\"epoch\":1,\"kind\":\"noop\"},"
     "{\"index\":4,\"epoch\":1,\"kind\":\"noop\"}]"), 0, NULL, INVALID,
     "proposal.entries[1].index: expected 3, found 4" },
@@ -660,13 +660,13 @@ static const Malformed malformed[] = {
     "\"op\":\"read\",\"machine\":\"m\\u0007\"}]"), 0, NULL, INVALID,
     "proposal.entries[0].machine: control character U+0007" },
   { "too-many-entries", NULL, 0, make_too_many_entries, TOO_LARGE,
-    "proposal.entries: 4097 entries, more than 4096" },
+    "proposal.entries: 4097 elements, more than 4096" },
   { "reason-unknown", REJECT ("\"grumpy\""), 0, NULL, TYPE, "reject.reason: unknown reason" },
   { "reason-none", REJECT ("\"none\""), 0, NULL, INVALID, "reject.reason: invalid reason 0" },
   { "reason-number", REJECT ("2"), 0, NULL, TYPE, "reject.reason: expected a string" },
   { "status-unknown", REPLY ("\"fine\""), 0, NULL, TYPE, "client_reply.status: unknown status" },
   { "missing-cmd", "{\"type\":\"client_request\",\"from\":1,\"to\":2,\"epoch\":3,\"request_id\":1}",
-    0, NULL, MISSING, "client_request.cmd: required field missing" },
+    0, NULL, MISSING, "client_request.cmd: required key is missing" },
   { "cmd-not-object", REQUEST ("[]"), 0, NULL, TYPE, "client_request.cmd: expected an object" },
   { "machine-too-long", REQUEST ("{\"op\":\"read\",\"machine\":" NAME129 "}"), 0, NULL, TOO_LARGE,
     "client_request.cmd.machine: string of 129 bytes, more than 128" },
@@ -677,11 +677,11 @@ static const Malformed malformed[] = {
   { "op-unknown", REQUEST ("{\"op\":\"delete\",\"machine\":\"m\"}"), 0, NULL, TYPE,
     "client_request.cmd.op" },
   { "transition-without-to", REQUEST ("{\"op\":\"transition\",\"machine\":\"m\"}"), 0, NULL,
-    MISSING, "client_request.cmd.to: required field missing" },
+    MISSING, "client_request.cmd.to: required key is missing" },
   { "read-with-to", REQUEST ("{\"op\":\"read\",\"machine\":\"m\",\"to\":\"B\"}"), 0, NULL,
     INVALID, "client_request.cmd.to: not allowed in a read" },
   { "client-without-seq", REQUEST ("{\"op\":\"read\",\"machine\":\"m\",\"client_id\":\"c\"}"),
-    0, NULL, MISSING, "client_request.cmd.seq: required field missing" },
+    0, NULL, MISSING, "client_request.cmd.seq: required key is missing" },
   { "seq-without-client", REQUEST ("{\"op\":\"read\",\"machine\":\"m\",\"seq\":3}"), 0, NULL,
     INVALID, "client_request.cmd.seq: 3 given without a client_id" },
   { "state-too-long", "{\"type\":\"client_reply\",\"from\":1,\"to\":2,\"epoch\":3,\"request_id\":1,"
@@ -689,15 +689,15 @@ static const Malformed malformed[] = {
     "client_reply.state: string of 129 bytes" },
   { "detail-number", "{\"type\":\"client_reply\",\"from\":1,\"to\":2,\"epoch\":3,\"request_id\":1,"
     "\"status\":\"ok\",\"reason\":\"none\",\"index\":4,\"leader_hint\":0,\"detail\":5}", 0, NULL, TYPE,
-    "client_reply.detail: expected a string, found integer" },
+    "client_reply.detail: expected a string or null, found 5" },
   { "data-garbage", SNAPSHOT ("\"!!not*base64\""), 0, NULL, TYPE, "snapshot.data: not base64" },
   { "data-bad-length", SNAPSHOT ("\"aGVsbG8\""), 0, NULL, TYPE, "snapshot.data: not base64" },
   { "data-inner-padding", SNAPSHOT ("\"aG==bG8=\""), 0, NULL, TYPE, "snapshot.data: not base64" },
   { "data-unused-bits", SNAPSHOT ("\"aGVsbG9=\""), 0, NULL, TYPE, "snapshot.data: not base64" },
   { "data-missing", "{\"type\":\"snapshot\",\"from\":1,\"to\":2,\"epoch\":3,\"last_index\":1,"
     "\"last_epoch\":1,\"snapshot_offset\":0,\"hb_seq\":0,\"done\":true}", 0, NULL, MISSING,
-    "snapshot.data: required field missing" },
-  { "data-too-big", NULL, 0, make_big_chunk, TOO_LARGE, "snapshot.data: chunk of 1048577 bytes" },
+    "snapshot.data: required key is missing" },
+  { "data-too-big", NULL, 0, make_big_chunk, TOO_LARGE, "snapshot.data: 1048577 bytes of data, more than 1048576" },
 };
 
 static void
