@@ -8,6 +8,7 @@
 
 #include "codec.h"
 #include "error.h"
+#include "json.h"
 
 /* The largest integer every JSON implementation holds exactly. */
 #define UINT_JSON_MAX (G_GUINT64_CONSTANT (1) << 53)
@@ -194,154 +195,72 @@ dsm_record_file_name_is_valid (const char *name)
 /* ------------------------------------------------------------------ */
 /* Decoding                                                            */
 
-static gboolean G_GNUC_PRINTF (4, 5)
-field_fail (GError **error, DsmCodecError code, const char *field, const char *format, ...)
+/* Every field of a record is required; paths start at "record". */
+static gboolean
+read_uint (const DsmJsonAt *object, const char *key, guint64 max, guint64 *out, GError **error)
 {
-  g_autofree char *text = NULL;
-  va_list args;
-
-  va_start (args, format);
-  text = g_strdup_vprintf (format, args);
-  va_end (args);
-  g_set_error (error, DSM_CODEC_ERROR, code, "record.%s: %s", field, text);
-  return FALSE;
-}
-
-static JsonNode *
-member (JsonObject *object, const char *field, GError **error)
-{
-  JsonNode *node = json_object_get_member (object, field);
-
-  if (node == NULL)
-    field_fail (error, DSM_CODEC_ERROR_MISSING, field, "missing");
-  return node;
+  return dsm_json_read_uint (object, key, DSM_JSON_REQUIRED, 0, max, out, error);
 }
 
 static gboolean
-read_uint (JsonObject *object, const char *field, guint64 max, guint64 *out, GError **error)
+decode_entries (const DsmJsonAt *object, DsmPersist *persist, GError **error)
 {
-  JsonNode *node = member (object, field, error);
-  gint64 value;
-
-  if (node == NULL)
-    return FALSE;
-  if (!JSON_NODE_HOLDS_VALUE (node) || json_node_get_value_type (node) != G_TYPE_INT64)
-    return field_fail (error, DSM_CODEC_ERROR_TYPE, field, "expected an integer");
-  value = json_node_get_int (node);
-  if (value < 0 || (guint64) value > max)
-    return field_fail (error, DSM_CODEC_ERROR_TYPE, field,
-                       "%" G_GINT64_FORMAT " is out of range 0..%" G_GUINT64_FORMAT, value, max);
-  *out = (guint64) value;
-  return TRUE;
-}
-
-static gboolean
-read_bool (JsonObject *object, const char *field, gboolean *out, GError **error)
-{
-  JsonNode *node = member (object, field, error);
-
-  if (node == NULL)
-    return FALSE;
-  if (!JSON_NODE_HOLDS_VALUE (node) || json_node_get_value_type (node) != G_TYPE_BOOLEAN)
-    return field_fail (error, DSM_CODEC_ERROR_TYPE, field, "expected a boolean");
-  *out = json_node_get_boolean (node);
-  return TRUE;
-}
-
-static const char *
-read_string (JsonObject *object, const char *field, GError **error)
-{
-  JsonNode *node = member (object, field, error);
-
-  if (node == NULL)
-    return NULL;
-  if (!JSON_NODE_HOLDS_VALUE (node) || json_node_get_value_type (node) != G_TYPE_STRING)
-    {
-      field_fail (error, DSM_CODEC_ERROR_TYPE, field, "expected a string");
-      return NULL;
-    }
-  return json_node_get_string (node);
-}
-
-static gboolean
-decode_entries (JsonObject *object, DsmPersist *persist, GError **error)
-{
-  JsonNode *node;
-  JsonArray *array;
+  DsmJsonAt at;
+  guint length = 0;
 
   if (!read_uint (object, "first_index", UINT_JSON_MAX, &persist->first_index, error))
     return FALSE;
   if (persist->first_index == 0)
-    return field_fail (error, DSM_CODEC_ERROR_INVALID, "first_index", "must be at least 1");
-  if ((node = member (object, "entries", error)) == NULL)
+    {
+      dsm_json_at_member (&at, object, "first_index");
+      return dsm_json_fail (&at, DSM_JSON_ERROR_INVALID, error, "must be at least 1");
+    }
+  if (!dsm_json_read_member (&at, object, "entries", DSM_JSON_REQUIRED, error)
+      || !dsm_json_get_array (&at, G_MAXUINT, &length, error))
     return FALSE;
-  if (!JSON_NODE_HOLDS_ARRAY (node))
-    return field_fail (error, DSM_CODEC_ERROR_TYPE, "entries", "expected an array");
-  array = json_node_get_array (node);
-  persist->entries = g_ptr_array_new_full (json_array_get_length (array),
-                                           (GDestroyNotify) dsm_entry_unref);
-  for (guint i = 0; i < json_array_get_length (array); i++)
+  persist->entries = g_ptr_array_new_full (length, (GDestroyNotify) dsm_entry_unref);
+  for (guint i = 0; i < length; i++)
     {
       g_autofree char *where = g_strdup_printf ("record.entries[%u]", i);
-      DsmEntry *entry = dsm_codec_entry_from_json (json_array_get_element (array, i), where, error);
+      DsmJsonAt element;
+      DsmEntry *entry;
 
-      if (entry == NULL)
+      dsm_json_at_element (&element, &at, i);
+      if ((entry = dsm_codec_entry_from_json (element.node, where, error)) == NULL)
         return FALSE;
       g_ptr_array_add (persist->entries, entry);
       if (entry->index != persist->first_index + i)
-        return field_fail (error, DSM_CODEC_ERROR_INVALID, "entries",
-                           "entry %u has index %" G_GUINT64_FORMAT ", expected %" G_GUINT64_FORMAT,
-                           i, entry->index, persist->first_index + i);
+        return dsm_json_fail (&element, DSM_JSON_ERROR_INVALID, error,
+                              "index %" G_GUINT64_FORMAT ", expected %" G_GUINT64_FORMAT,
+                              entry->index, persist->first_index + i);
     }
   return TRUE;
 }
 
 static gboolean
-base64_is_canonical (const char *text, gsize length)
-{
-  gsize padding = 0;
-
-  if (length % 4 != 0)
-    return FALSE;
-  if (length > 0 && text[length - 1] == '=')
-    padding = text[length - 2] == '=' ? 2 : 1;
-  for (gsize i = 0; i < length - padding; i++)
-    if (!g_ascii_isalnum (text[i]) && text[i] != '+' && text[i] != '/')
-      return FALSE;
-  return TRUE;
-}
-
-static gboolean
-decode_snapshot (JsonObject *object, gboolean is_ref, DsmPersist *persist,
+decode_snapshot (const DsmJsonAt *object, gboolean is_ref, DsmPersist *persist,
                  DsmSnapshotRef **ref, GError **error)
 {
-  const char *text;
+  g_autoptr(DsmSnapshotRef) out = NULL;
+  const char *text = NULL;
+  guint64 crc = 0;
+  DsmJsonAt at;
 
   if (!read_uint (object, "index", UINT_JSON_MAX, &persist->index, error)
       || !read_uint (object, "epoch", UINT_JSON_MAX, &persist->snapshot_epoch, error)
-      || !read_bool (object, "reset_log", &persist->reset_log, error))
+      || !dsm_json_read_bool (object, "reset_log", DSM_JSON_REQUIRED, &persist->reset_log,
+                              error))
     return FALSE;
   if (!is_ref)
-    {
-      gsize size = 0;
-      guchar *bytes;
+    return dsm_json_read_member (&at, object, "data", DSM_JSON_REQUIRED, error)
+           && dsm_json_get_base64 (&at, G_MAXSIZE, &persist->snapshot, error);
 
-      if ((text = read_string (object, "data", error)) == NULL)
-        return FALSE;
-      if (!base64_is_canonical (text, strlen (text)))
-        return field_fail (error, DSM_CODEC_ERROR_TYPE, "data", "not base64");
-      bytes = g_base64_decode (text, &size);
-      persist->snapshot = g_bytes_new_take (bytes, size);
-      return TRUE;
-    }
-
-  g_autoptr(DsmSnapshotRef) out = g_new0 (DsmSnapshotRef, 1);
-  guint64 crc = 0;
-
-  if ((text = read_string (object, "file", error)) == NULL)
+  out = g_new0 (DsmSnapshotRef, 1);
+  if (!dsm_json_read_member (&at, object, "file", DSM_JSON_REQUIRED, error)
+      || !dsm_json_get_string (&at, 0, &text, error))
     return FALSE;
   if (!dsm_record_file_name_is_valid (text))
-    return field_fail (error, DSM_CODEC_ERROR_INVALID, "file", "not a plain file name");
+    return dsm_json_fail (&at, DSM_JSON_ERROR_INVALID, error, "not a plain file name");
   out->file = g_strdup (text);
   if (!read_uint (object, "size_bytes", UINT_JSON_MAX, &out->size_bytes, error)
       || !read_uint (object, "crc32", G_MAXUINT32, &crc, error))
@@ -355,48 +274,39 @@ decode_snapshot (JsonObject *object, gboolean is_ref, DsmPersist *persist,
 static DsmPersist *
 decode_payload (const guint8 *payload, gsize length, DsmSnapshotRef **ref, GError **error)
 {
-  g_autoptr(JsonNode) root = dsm_codec_parse ((const char *) payload, length, error);
+  static const char *const kinds[] = { "hard_state", "entries", "snapshot", "snapshot_ref",
+                                       NULL };
+  g_autoptr(JsonNode) node = dsm_codec_parse ((const char *) payload, length, error);
   g_autoptr(DsmPersist) persist = g_new0 (DsmPersist, 1);
-  JsonObject *object;
-  const char *kind;
   guint64 voted_for = 0;
+  guint kind = 0;
+  DsmJsonAt root;
   gboolean ok;
 
-  if (root == NULL)
+  if (node == NULL)
     return NULL;
-  if (!JSON_NODE_HOLDS_OBJECT (root))
-    {
-      g_set_error_literal (error, DSM_CODEC_ERROR, DSM_CODEC_ERROR_TYPE,
-                           "record: expected an object");
-      return NULL;
-    }
-  object = json_node_get_object (root);
-  if ((kind = read_string (object, "kind", error)) == NULL
-      || !read_uint (object, "seq", UINT_JSON_MAX, &persist->seq, error))
+  dsm_json_at_root (&root, &dsm_codec_json_errors, node, "record");
+  if (!dsm_json_get_object (&root, NULL, error)
+      || !dsm_json_read_enum (&root, "kind", DSM_JSON_REQUIRED, kinds, &kind, error)
+      || !read_uint (&root, "seq", UINT_JSON_MAX, &persist->seq, error))
     return NULL;
 
-  if (strcmp (kind, "hard_state") == 0)
+  switch (kind)
     {
+    case 0:
       persist->kind = DSM_PERSIST_HARD_STATE;
-      ok = read_uint (object, "epoch", UINT_JSON_MAX, &persist->epoch, error)
-           && read_uint (object, "voted_for", G_MAXUINT32, &voted_for, error);
+      ok = read_uint (&root, "epoch", UINT_JSON_MAX, &persist->epoch, error)
+           && read_uint (&root, "voted_for", G_MAXUINT32, &voted_for, error);
       persist->voted_for = (DsmNodeId) voted_for;
-    }
-  else if (strcmp (kind, "entries") == 0)
-    {
+      break;
+    case 1:
       persist->kind = DSM_PERSIST_ENTRIES;
-      ok = decode_entries (object, persist, error);
-    }
-  else if (strcmp (kind, "snapshot") == 0 || strcmp (kind, "snapshot_ref") == 0)
-    {
+      ok = decode_entries (&root, persist, error);
+      break;
+    default:
       persist->kind = DSM_PERSIST_SNAPSHOT;
-      ok = decode_snapshot (object, kind[8] == '_', persist, ref, error);
-    }
-  else
-    {
-      g_set_error (error, DSM_CODEC_ERROR, DSM_CODEC_ERROR_UNKNOWN_TYPE,
-                   "record.kind: unknown kind \"%s\"", kind);
-      return NULL;
+      ok = decode_snapshot (&root, kind == 3, persist, ref, error);
+      break;
     }
   return ok ? g_steal_pointer (&persist) : NULL;
 }

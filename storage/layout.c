@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "codec.h"
+#include "json.h"
 #include "file.h"
 #include "wal.h"
 
@@ -79,45 +80,34 @@ read_u32_le (const guint8 *p)
   return GUINT32_FROM_LE (value);
 }
 
-/* ---- JSON fields ---- */
+/* ---- header fields, read with the JSON layer (core/json.h) ---- */
 
+/* The owner fields every file header carries.  A problem is the layer's
+ * message, naming the field ("node_id: expected a node id ..."). */
 static gboolean
-json_uint (JsonObject *object, const char *field, guint64 *out)
+read_owner (const DsmJsonAt *root, guint64 *format, const char **cluster, DsmNodeId *node,
+            GError **error)
 {
-  JsonNode *node = json_object_get_member (object, field);
-
-  if (node == NULL || !JSON_NODE_HOLDS_VALUE (node)
-      || json_node_get_value_type (node) != G_TYPE_INT64 || json_node_get_int (node) < 0)
-    return FALSE;
-  *out = (guint64) json_node_get_int (node);
-  return TRUE;
+  return dsm_json_get_object (root, NULL, error)
+         && dsm_json_read_uint (root, "format", DSM_JSON_REQUIRED, 0, G_MAXUINT32, format, error)
+         && dsm_json_read_string (root, "cluster_id", DSM_JSON_REQUIRED, 0, cluster, error)
+         && dsm_json_read_node_id (root, "node_id", DSM_JSON_REQUIRED, node, error);
 }
 
-static const char *
-json_string (JsonObject *object, const char *field)
-{
-  JsonNode *node = json_object_get_member (object, field);
-
-  if (node == NULL || !JSON_NODE_HOLDS_VALUE (node)
-      || json_node_get_value_type (node) != G_TYPE_STRING)
-    return NULL;
-  return json_node_get_string (node);
-}
-
-/* Checks the owner fields every file header carries. */
+/* Checks the owner fields of the header at @root. */
 static gboolean
-check_owner (JsonObject *object, const char *path, const char *cluster_id,
+check_owner (const DsmJsonAt *root, const char *path, const char *cluster_id,
              DsmNodeId node_id, GError **error)
 {
+  g_autoptr(GError) local = NULL;
   guint64 format = 0;
-  guint64 node = 0;
-  const char *cluster = json_string (object, "cluster_id");
+  DsmNodeId node = 0;
+  const char *cluster = NULL;
 
-  if (!json_uint (object, "format", &format) || cluster == NULL
-      || !json_uint (object, "node_id", &node) || node == 0 || node > G_MAXUINT32)
+  if (!read_owner (root, &format, &cluster, &node, &local))
     {
-      g_set_error (error, DSM_WAL_ERROR, DSM_WAL_ERROR_CORRUPT,
-                   "%s: offset 0: header lacks a valid format, cluster_id or node_id", path);
+      g_set_error (error, DSM_WAL_ERROR, DSM_WAL_ERROR_CORRUPT, "%s: offset 0: header: %s",
+                   path, local->message);
       return FALSE;
     }
   if (format != DSM_LAYOUT_FORMAT)
@@ -130,8 +120,8 @@ check_owner (JsonObject *object, const char *path, const char *cluster_id,
   if (cluster_id != NULL && (strcmp (cluster, cluster_id) != 0 || node != node_id))
     {
       g_set_error (error, DSM_WAL_ERROR, DSM_WAL_ERROR_FOREIGN,
-                   "%s: belongs to cluster \"%s\" node %" G_GUINT64_FORMAT
-                   ", not cluster \"%s\" node %u", path, cluster, node, cluster_id, node_id);
+                   "%s: belongs to cluster \"%s\" node %u, not cluster \"%s\" node %u", path,
+                   cluster, node, cluster_id, node_id);
       return FALSE;
     }
   return TRUE;
@@ -169,7 +159,9 @@ dsm_layout_read_meta (const char *dir, char **cluster_id, DsmNodeId *node_id,
   g_autoptr(GError) local = NULL;
   g_autoptr(JsonNode) root = NULL;
   gsize length = 0;
-  guint64 node = 0;
+  DsmNodeId node = 0;
+  const char *cluster = NULL;
+  DsmJsonAt at;
 
   if (!g_file_get_contents (path, &text, &length, &local))
     {
@@ -177,16 +169,18 @@ dsm_layout_read_meta (const char *dir, char **cluster_id, DsmNodeId *node_id,
       return FALSE;
     }
   root = dsm_codec_parse (text, length, &local);
-  if (root == NULL || !JSON_NODE_HOLDS_OBJECT (root))
+  if (root == NULL)
     {
       g_set_error (error, DSM_WAL_ERROR, DSM_WAL_ERROR_CORRUPT, "%s: not a meta file: %s",
-                   path, local != NULL ? local->message : "not an object");
+                   path, local->message);
       return FALSE;
     }
-  if (!check_owner (json_node_get_object (root), path, NULL, 0, error))
+  dsm_json_at_root (&at, NULL, root, NULL);
+  if (!check_owner (&at, path, NULL, 0, error)
+      || !dsm_json_read_string (&at, "cluster_id", DSM_JSON_REQUIRED, 0, &cluster, NULL)
+      || !dsm_json_read_node_id (&at, "node_id", DSM_JSON_REQUIRED, &node, NULL))
     return FALSE;
-  json_uint (json_node_get_object (root), "node_id", &node);
-  *cluster_id = g_strdup (json_string (json_node_get_object (root), "cluster_id"));
+  *cluster_id = g_strdup (cluster);
   *node_id = (DsmNodeId) node;
   return TRUE;
 }
@@ -243,7 +237,7 @@ snapshot_check_header (const guint8 *data, gsize length, const char *path,
 {
   g_autoptr(GError) local = NULL;
   g_autoptr(JsonNode) root = NULL;
-  JsonObject *object;
+  DsmJsonAt at;
   guint32 header_bytes;
   guint64 file_index = 0, file_epoch = 0, size_bytes = 0, crc = 0;
 
@@ -256,16 +250,18 @@ snapshot_check_header (const guint8 *data, gsize length, const char *path,
       != read_u32_le (data + 4))
     return snapshot_fail (error, path, 0, "header checksum mismatch");
   root = dsm_codec_parse ((const char *) data + DSM_RECORD_HEADER_BYTES, header_bytes, &local);
-  if (root == NULL || !JSON_NODE_HOLDS_OBJECT (root))
-    return snapshot_fail (error, path, DSM_RECORD_HEADER_BYTES, "header: %s",
-                          local != NULL ? local->message : "not an object");
-  object = json_node_get_object (root);
-  if (!check_owner (object, path, cluster_id, node_id, error))
+  if (root == NULL)
+    return snapshot_fail (error, path, DSM_RECORD_HEADER_BYTES, "header: %s", local->message);
+  dsm_json_at_root (&at, NULL, root, NULL);
+  if (!check_owner (&at, path, cluster_id, node_id, error))
     return FALSE;
-  if (!json_uint (object, "index", &file_index) || !json_uint (object, "epoch", &file_epoch)
-      || !json_uint (object, "size_bytes", &size_bytes) || !json_uint (object, "crc32", &crc))
-    return snapshot_fail (error, path, DSM_RECORD_HEADER_BYTES,
-                          "header lacks index, epoch, size_bytes or crc32");
+  if (!dsm_json_read_uint (&at, "index", DSM_JSON_REQUIRED, 0, G_MAXUINT64, &file_index, &local)
+      || !dsm_json_read_uint (&at, "epoch", DSM_JSON_REQUIRED, 0, G_MAXUINT64, &file_epoch,
+                              &local)
+      || !dsm_json_read_uint (&at, "size_bytes", DSM_JSON_REQUIRED, 0, G_MAXUINT64, &size_bytes,
+                              &local)
+      || !dsm_json_read_uint (&at, "crc32", DSM_JSON_REQUIRED, 0, G_MAXUINT32, &crc, &local))
+    return snapshot_fail (error, path, DSM_RECORD_HEADER_BYTES, "header: %s", local->message);
   if (file_index != index || file_epoch != epoch || size_bytes != ref->size_bytes
       || crc != ref->crc32)
     return snapshot_fail (error, path, DSM_RECORD_HEADER_BYTES,
