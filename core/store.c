@@ -14,6 +14,7 @@
 #include "codec.h"
 #include "definitions.h"
 #include "error.h"
+#include "json.h"
 #include "membership.h"
 
 typedef struct {
@@ -797,120 +798,98 @@ dsm_store_snapshot (const DsmStore *store)
   return g_string_free_to_bytes (out);
 }
 
-/* Reading a snapshot back: every field checked, errors name the path. */
+/* Reading a snapshot back: every field checked with the JSON layer
+ * (core/json.h), errors naming the path ("snapshot.machines[3].state:
+ * expected a string, found 7"); any of them is a corrupt snapshot. */
+static const DsmJsonErrors restore_errors = {
+  dsm_machine_error_quark,
+  {
+    [DSM_JSON_ERROR_SYNTAX] = DSM_MACHINE_ERROR_CORRUPT,
+    [DSM_JSON_ERROR_DUPLICATE] = DSM_MACHINE_ERROR_CORRUPT,
+    [DSM_JSON_ERROR_TOO_DEEP] = DSM_MACHINE_ERROR_CORRUPT,
+    [DSM_JSON_ERROR_TOO_LARGE] = DSM_MACHINE_ERROR_CORRUPT,
+    [DSM_JSON_ERROR_MISSING] = DSM_MACHINE_ERROR_CORRUPT,
+    [DSM_JSON_ERROR_TYPE] = DSM_MACHINE_ERROR_CORRUPT,
+    [DSM_JSON_ERROR_RANGE] = DSM_MACHINE_ERROR_CORRUPT,
+    [DSM_JSON_ERROR_CHOICE] = DSM_MACHINE_ERROR_CORRUPT,
+    [DSM_JSON_ERROR_UNKNOWN] = DSM_MACHINE_ERROR_CORRUPT,
+    [DSM_JSON_ERROR_INVALID] = DSM_MACHINE_ERROR_CORRUPT,
+  },
+};
 
 static gboolean
-restore_get_uint (JsonObject *obj, const char *member, const char *where,
-                  guint64 *out, GError **error)
+restore_get_uint (const DsmJsonAt *obj, const char *member, guint64 *out, GError **error)
 {
-  JsonNode *node = json_object_get_member (obj, member);
-
-  if (node == NULL || JSON_NODE_TYPE (node) != JSON_NODE_VALUE
-      || json_node_get_value_type (node) != G_TYPE_INT64 || json_node_get_int (node) < 0)
-    {
-      g_set_error (error, DSM_MACHINE_ERROR, DSM_MACHINE_ERROR_CORRUPT,
-                   "snapshot %s.%s: expected an unsigned integer", where, member);
-      return FALSE;
-    }
-  *out = (guint64) json_node_get_int (node);
-  return TRUE;
+  return dsm_json_read_uint (obj, member, DSM_JSON_REQUIRED, 0, G_MAXUINT64, out, error);
 }
 
 static const char *
-restore_get_string (JsonObject *obj, const char *member, const char *where,
-                    gboolean optional, GError **error)
+restore_get_string (const DsmJsonAt *obj, const char *member, gboolean optional,
+                    GError **error)
 {
-  JsonNode *node = json_object_get_member (obj, member);
+  const char *text = NULL;
 
-  if (node == NULL && optional)
+  if (!dsm_json_read_string (obj, member, optional ? DSM_JSON_OPTIONAL : DSM_JSON_REQUIRED, 0,
+                             &text, error))
     return NULL;
-  if (node == NULL || JSON_NODE_TYPE (node) != JSON_NODE_VALUE
-      || json_node_get_value_type (node) != G_TYPE_STRING)
-    {
-      g_set_error (error, DSM_MACHINE_ERROR, DSM_MACHINE_ERROR_CORRUPT,
-                   "snapshot %s.%s: expected a string", where, member);
-      return NULL;
-    }
-  return json_node_get_string (node);
+  return text;
 }
 
-static JsonArray *
-restore_get_array (JsonObject *obj, const char *member, const char *where, GError **error)
+/* The array @member of @obj into @at; *@length its length. */
+static gboolean
+restore_get_array (DsmJsonAt *at, const DsmJsonAt *obj, const char *member, guint *length,
+                   GError **error)
 {
-  JsonNode *node = json_object_get_member (obj, member);
-
-  if (node == NULL || JSON_NODE_TYPE (node) != JSON_NODE_ARRAY)
-    {
-      g_set_error (error, DSM_MACHINE_ERROR, DSM_MACHINE_ERROR_CORRUPT,
-                   "snapshot %s.%s: expected an array", where, member);
-      return NULL;
-    }
-  return json_node_get_array (node);
-}
-
-static JsonObject *
-restore_get_object (JsonArray *array, guint i, const char *where, GError **error)
-{
-  JsonNode *node = json_array_get_element (array, i);
-
-  if (JSON_NODE_TYPE (node) != JSON_NODE_OBJECT)
-    {
-      g_set_error (error, DSM_MACHINE_ERROR, DSM_MACHINE_ERROR_CORRUPT,
-                   "snapshot %s[%u]: expected an object", where, i);
-      return NULL;
-    }
-  return json_node_get_object (node);
+  return dsm_json_read_member (at, obj, member, DSM_JSON_REQUIRED, error)
+         && dsm_json_get_array (at, G_MAXUINT, length, error);
 }
 
 /* Resolves a definition name and, optionally, a state of it. */
 static gboolean
-restore_resolve (const DsmDefinitions *defs, const char *where, const char *def_name,
+restore_resolve (const DsmDefinitions *defs, const DsmJsonAt *at, const char *def_name,
                  const char *state_name, const DsmMachineDef **def, const char **state,
                  GError **error)
 {
   *def = dsm_definitions_find (defs, def_name, NULL);
   if (*def == NULL)
-    {
-      g_set_error (error, DSM_MACHINE_ERROR, DSM_MACHINE_ERROR_CORRUPT,
-                   "snapshot %s: no definition named \"%s\"", where, def_name);
-      return FALSE;
-    }
+    return dsm_json_fail (at, DSM_JSON_ERROR_INVALID, error, "no definition named \"%s\"",
+                          def_name);
   if (state_name == NULL)
     return TRUE;
   *state = dsm_machine_def_lookup_state (*def, state_name);
   if (*state == NULL)
-    {
-      g_set_error (error, DSM_MACHINE_ERROR, DSM_MACHINE_ERROR_CORRUPT,
-                   "snapshot %s: \"%s\" is not a state of \"%s\"", where, state_name, def_name);
-      return FALSE;
-    }
+    return dsm_json_fail (at, DSM_JSON_ERROR_INVALID, error, "\"%s\" is not a state of \"%s\"",
+                          state_name, def_name);
   return TRUE;
 }
 
 static gboolean
-restore_machines (const DsmDefinitions *defs, JsonArray *machines, GHashTable *instances,
-                  GPtrArray *order, GError **error)
+restore_machines (const DsmDefinitions *defs, const DsmJsonAt *machines, guint n_machines,
+                  GHashTable *instances, GPtrArray *order, GError **error)
 {
-  for (guint i = 0; i < json_array_get_length (machines); i++)
+  for (guint i = 0; i < n_machines; i++)
     {
-      g_autofree char *where = g_strdup_printf ("machines[%u]", i);
-      JsonObject *obj = restore_get_object (machines, i, "machines", error);
-      if (obj == NULL)
+      DsmJsonAt at;
+
+      dsm_json_at_element (&at, machines, i);
+      if (!dsm_json_get_object (&at, NULL, error))
         return FALSE;
-      const char *name = restore_get_string (obj, "name", where, FALSE, error);
-      const char *def_name = name ? restore_get_string (obj, "definition", where, FALSE, error) : NULL;
-      const char *state_name = def_name ? restore_get_string (obj, "state", where, FALSE, error) : NULL;
+      const char *name = restore_get_string (&at, "name", FALSE, error);
+      const char *def_name = name ? restore_get_string (&at, "definition", FALSE, error) : NULL;
+      const char *state_name = def_name ? restore_get_string (&at, "state", FALSE, error) : NULL;
       guint64 index = 0;
       const DsmMachineDef *def = NULL;
       const char *state = NULL;
-      if (state_name == NULL || !restore_get_uint (obj, "index", where, &index, error)
-          || !restore_resolve (defs, where, def_name, state_name, &def, &state, error))
+      if (state_name == NULL || !restore_get_uint (&at, "index", &index, error)
+          || !restore_resolve (defs, &at, def_name, state_name, &def, &state, error))
         return FALSE;
       if (g_hash_table_contains (instances, name))
         {
-          g_set_error (error, DSM_MACHINE_ERROR, DSM_MACHINE_ERROR_CORRUPT,
-                       "snapshot %s.name: duplicate machine \"%s\"", where, name);
-          return FALSE;
+          DsmJsonAt name_at;
+
+          dsm_json_at_member (&name_at, &at, "name");
+          return dsm_json_fail (&name_at, DSM_JSON_ERROR_INVALID, error,
+                                "duplicate machine \"%s\"", name);
         }
       Instance *instance = g_new0 (Instance, 1);
       instance->position = order->len;
@@ -925,76 +904,59 @@ restore_machines (const DsmDefinitions *defs, JsonArray *machines, GHashTable *i
 }
 
 static gboolean
-restore_result (const DsmDefinitions *defs, JsonObject *obj, const char *where,
-                SessionResult *r, GError **error)
+restore_result (const DsmDefinitions *defs, const DsmJsonAt *at, SessionResult *r,
+                GError **error)
 {
-  const char *status = restore_get_string (obj, "status", where, FALSE, error);
-  const char *reason = status ? restore_get_string (obj, "reason", where, FALSE, error) : NULL;
-  if (reason == NULL || !restore_get_uint (obj, "seq", where, &r->seq, error)
-      || !restore_get_uint (obj, "index", where, &r->index, error))
+  const char *status = restore_get_string (at, "status", FALSE, error);
+  const char *reason = status ? restore_get_string (at, "reason", FALSE, error) : NULL;
+  if (reason == NULL || !restore_get_uint (at, "seq", &r->seq, error)
+      || !restore_get_uint (at, "index", &r->index, error))
     return FALSE;
   if (!dsm_reply_status_from_string (status, &r->status)
       || !dsm_reject_reason_from_string (reason, &r->reason))
-    {
-      g_set_error (error, DSM_MACHINE_ERROR, DSM_MACHINE_ERROR_CORRUPT,
-                   "snapshot %s: bad status \"%s\" or reason \"%s\"", where, status, reason);
-      return FALSE;
-    }
-  if (json_object_has_member (obj, "member"))
-    {
-      guint64 member = 0;
-      if (!restore_get_uint (obj, "member", where, &member, error))
-        return FALSE;
-      if (member > G_MAXUINT32)
-        {
-          g_set_error (error, DSM_MACHINE_ERROR, DSM_MACHINE_ERROR_CORRUPT,
-                       "snapshot %s.member: not a node id", where);
-          return FALSE;
-        }
-      r->member = (DsmNodeId) member;
-    }
+    return dsm_json_fail (at, DSM_JSON_ERROR_CHOICE, error,
+                          "bad status \"%s\" or reason \"%s\"", status, reason);
+  guint member = r->member;
+  if (!dsm_json_read_uint32 (at, "member", DSM_JSON_OPTIONAL, 0, G_MAXUINT32, &member, error))
+    return FALSE;
+  r->member = (DsmNodeId) member;
   GError *local = NULL;
-  const char *def_name = restore_get_string (obj, "definition", where, TRUE, &local);
-  const char *from = restore_get_string (obj, "from", where, TRUE, &local);
-  const char *state = restore_get_string (obj, "state", where, TRUE, &local);
+  const char *def_name = restore_get_string (at, "definition", TRUE, &local);
+  const char *from = local == NULL ? restore_get_string (at, "from", TRUE, &local) : NULL;
+  const char *state = local == NULL ? restore_get_string (at, "state", TRUE, &local) : NULL;
   if (local != NULL)
     {
       g_propagate_error (error, local);
       return FALSE;
     }
   if (def_name == NULL)
-    return from == NULL && state == NULL
-           ? TRUE
-           : (g_set_error (error, DSM_MACHINE_ERROR, DSM_MACHINE_ERROR_CORRUPT,
-                           "snapshot %s: states without a definition", where),
-              FALSE);
-  return restore_resolve (defs, where, def_name, from, &r->def, &r->from, error)
-         && restore_resolve (defs, where, def_name, state, &r->def, &r->state, error);
+    return (from == NULL && state == NULL)
+           || dsm_json_fail (at, DSM_JSON_ERROR_INVALID, error, "states without a definition");
+  return restore_resolve (defs, at, def_name, from, &r->def, &r->from, error)
+         && restore_resolve (defs, at, def_name, state, &r->def, &r->state, error);
 }
 
 static gboolean
-restore_sessions (const DsmStore *store, const DsmDefinitions *defs, JsonArray *sessions,
-                  GHashTable *table, GQueue *lru, GError **error)
+restore_sessions (const DsmStore *store, const DsmDefinitions *defs, const DsmJsonAt *sessions,
+                  guint n_sessions, GHashTable *table, GQueue *lru, GError **error)
 {
-  for (guint i = 0; i < json_array_get_length (sessions); i++)
+  for (guint i = 0; i < n_sessions; i++)
     {
-      g_autofree char *where = g_strdup_printf ("sessions[%u]", i);
-      JsonObject *obj = restore_get_object (sessions, i, "sessions", error);
-      if (obj == NULL)
+      DsmJsonAt at;
+      DsmJsonAt results;
+      guint n_results = 0;
+
+      dsm_json_at_element (&at, sessions, i);
+      if (!dsm_json_get_object (&at, NULL, error))
         return FALSE;
-      const char *client_id = restore_get_string (obj, "client_id", where, FALSE, error);
+      const char *client_id = restore_get_string (&at, "client_id", FALSE, error);
       guint64 last_index = 0;
-      JsonArray *results = NULL;
-      if (client_id == NULL || !restore_get_uint (obj, "last_index", where, &last_index, error)
-          || (results = restore_get_array (obj, "results", where, error)) == NULL)
+      if (client_id == NULL || !restore_get_uint (&at, "last_index", &last_index, error)
+          || !restore_get_array (&results, &at, "results", &n_results, error))
         return FALSE;
-      if (g_hash_table_contains (table, client_id)
-          || json_array_get_length (results) > store->config->session_window)
-        {
-          g_set_error (error, DSM_MACHINE_ERROR, DSM_MACHINE_ERROR_CORRUPT,
-                       "snapshot %s: duplicate client or too many results", where);
-          return FALSE;
-        }
+      if (g_hash_table_contains (table, client_id) || n_results > store->config->session_window)
+        return dsm_json_fail (&at, DSM_JSON_ERROR_INVALID, error,
+                              "duplicate client or too many results");
       Session *session = g_new0 (Session, 1);
       session->client_id = g_strdup (client_id);
       session->results = g_array_new (FALSE, FALSE, sizeof (SessionResult));
@@ -1002,18 +964,20 @@ restore_sessions (const DsmStore *store, const DsmDefinitions *defs, JsonArray *
       session->link.data = session;
       g_hash_table_insert (table, session->client_id, session);
       g_queue_push_tail_link (lru, &session->link);
-      for (guint j = 0; j < json_array_get_length (results); j++)
+      for (guint j = 0; j < n_results; j++)
         {
-          g_autofree char *rwhere = g_strdup_printf ("%s.results[%u]", where, j);
           SessionResult r = { 0 };
-          JsonObject *robj = restore_get_object (results, j, rwhere, error);
-          if (robj == NULL || !restore_result (defs, robj, rwhere, &r, error))
+          DsmJsonAt rat;
+
+          dsm_json_at_element (&rat, &results, j);
+          if (!dsm_json_get_object (&rat, NULL, error) || !restore_result (defs, &rat, &r, error))
             return FALSE;
           if (j > 0 && r.seq <= g_array_index (session->results, SessionResult, j - 1).seq)
             {
-              g_set_error (error, DSM_MACHINE_ERROR, DSM_MACHINE_ERROR_CORRUPT,
-                           "snapshot %s.seq: not ascending", rwhere);
-              return FALSE;
+              DsmJsonAt seq;
+
+              dsm_json_at_member (&seq, &rat, "seq");
+              return dsm_json_fail (&seq, DSM_JSON_ERROR_INVALID, error, "not ascending");
             }
           g_array_append_val (session->results, r);
         }
@@ -1031,33 +995,32 @@ dsm_store_restore (DsmStore *store, GBytes *snapshot, GError **error)
   const char *data = g_bytes_get_data (snapshot, &size);
   g_autoptr(GError) parse_error = NULL;
   g_autoptr(JsonNode) root = dsm_codec_parse (data, size, &parse_error);
-  if (root == NULL || JSON_NODE_TYPE (root) != JSON_NODE_OBJECT)
+  if (root == NULL)
     {
       g_set_error (error, DSM_MACHINE_ERROR, DSM_MACHINE_ERROR_CORRUPT, "snapshot: %s",
-                   parse_error != NULL ? parse_error->message : "not a JSON object");
+                   parse_error->message);
       return FALSE;
     }
 
-  JsonObject *obj = json_node_get_object (root);
-  const char *format = restore_get_string (obj, "format", "", FALSE, error);
-  if (format == NULL)
+  DsmJsonAt obj;
+  dsm_json_at_root (&obj, &restore_errors, root, "snapshot");
+  if (!dsm_json_get_object (&obj, NULL, error))
     return FALSE;
   /* dsm-store-1 came before membership and definitions were replicated:
    * its store had the config's. */
-  gboolean v1 = strcmp (format, "dsm-store-1") == 0;
-  if (!v1 && strcmp (format, "dsm-store-2") != 0)
-    {
-      g_set_error (error, DSM_MACHINE_ERROR, DSM_MACHINE_ERROR_CORRUPT,
-                   "snapshot .format: unknown format \"%s\"", format);
-      return FALSE;
-    }
+  static const char *const formats[] = { "dsm-store-1", "dsm-store-2", NULL };
+  guint format = 0;
+  if (!dsm_json_read_enum (&obj, "format", DSM_JSON_REQUIRED, formats, &format, error))
+    return FALSE;
+  gboolean v1 = format == 0;
 
   guint64 applied_index = 0, applied_epoch = 0, membership_index = 0;
-  JsonArray *machines = NULL, *sessions = NULL;
-  if (!restore_get_uint (obj, "applied_index", "", &applied_index, error)
-      || !restore_get_uint (obj, "applied_epoch", "", &applied_epoch, error)
-      || (machines = restore_get_array (obj, "machines", "", error)) == NULL
-      || (sessions = restore_get_array (obj, "sessions", "", error)) == NULL)
+  DsmJsonAt machines, sessions;
+  guint n_machines = 0, n_sessions = 0;
+  if (!restore_get_uint (&obj, "applied_index", &applied_index, error)
+      || !restore_get_uint (&obj, "applied_epoch", &applied_epoch, error)
+      || !restore_get_array (&machines, &obj, "machines", &n_machines, error)
+      || !restore_get_array (&sessions, &obj, "sessions", &n_sessions, error))
     return FALSE;
 
   g_autoptr(DsmDefinitions) defs = NULL;
@@ -1070,23 +1033,25 @@ dsm_store_restore (DsmStore *store, GBytes *snapshot, GError **error)
   else
     {
       g_autoptr(GError) local = NULL;
-      JsonNode *member = json_object_get_member (obj, "membership");
-      if (!restore_get_uint (obj, "membership_index", "", &membership_index, error))
+      DsmJsonAt member, definitions;
+      if (!restore_get_uint (&obj, "membership_index", &membership_index, error)
+          || !dsm_json_read_member (&member, &obj, "membership", DSM_JSON_REQUIRED, error)
+          || !dsm_json_read_member (&definitions, &obj, "definitions", DSM_JSON_REQUIRED,
+                                    error))
         return FALSE;
-      if (member == NULL || (membership = dsm_membership_from_json (member, "membership", &local)) == NULL)
+      if ((membership = dsm_membership_from_json (member.node, "membership", &local)) == NULL)
         {
-          g_set_error (error, DSM_MACHINE_ERROR, DSM_MACHINE_ERROR_CORRUPT, "snapshot .membership: %s",
-                       local != NULL ? local->message : "missing");
+          g_set_error (error, DSM_MACHINE_ERROR, DSM_MACHINE_ERROR_CORRUPT,
+                       "snapshot.membership: %s", local->message);
           return FALSE;
         }
-      defs = dsm_definitions_from_json (json_object_get_member (obj, "definitions"), "definitions",
-                                        store->config, error);
+      defs = dsm_definitions_from_json (definitions.node, "definitions", store->config, error);
       if (defs == NULL)
         return FALSE;
       if (dsm_definitions_find (defs, store->config->default_definition, NULL) == NULL)
         {
           g_set_error (error, DSM_MACHINE_ERROR, DSM_MACHINE_ERROR_CORRUPT,
-                       "snapshot .definitions: no \"%s\", the config's default definition",
+                       "snapshot.definitions: no \"%s\", the config's default definition",
                        store->config->default_definition);
           return FALSE;
         }
@@ -1094,7 +1059,7 @@ dsm_store_restore (DsmStore *store, GBytes *snapshot, GError **error)
   if (membership_index > applied_index)
     {
       g_set_error (error, DSM_MACHINE_ERROR, DSM_MACHINE_ERROR_CORRUPT,
-                   "snapshot .membership_index: past the applied index");
+                   "snapshot.membership_index: past the applied index");
       return FALSE;
     }
 
@@ -1102,8 +1067,8 @@ dsm_store_restore (DsmStore *store, GBytes *snapshot, GError **error)
   g_autoptr(GPtrArray) order = g_ptr_array_new ();
   g_autoptr(GHashTable) table = sessions_new ();
   GQueue lru = G_QUEUE_INIT;
-  if (!restore_machines (defs, machines, instances, order, error)
-      || !restore_sessions (store, defs, sessions, table, &lru, error))
+  if (!restore_machines (defs, &machines, n_machines, instances, order, error)
+      || !restore_sessions (store, defs, &sessions, n_sessions, table, &lru, error))
     return FALSE; /* the tables free what was built; lru links live in them */
 
   dsm_definitions_free (store->defs);
