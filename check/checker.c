@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "check/linearizability.h"
+#include "definitions.h"
 
 static const char *const invariant_names[DSM_INVARIANT_N] = {
   [DSM_INVARIANT_ELECTION_SAFETY] = "election_safety",
@@ -17,6 +18,7 @@ static const char *const invariant_names[DSM_INVARIANT_N] = {
   [DSM_INVARIANT_LINEARIZABILITY] = "linearizability",
   [DSM_INVARIANT_LIVENESS] = "liveness",
   [DSM_INVARIANT_EXPECTATIONS] = "expectations",
+  [DSM_INVARIANT_QUORUMS] = "quorums",
 };
 
 const char *
@@ -62,6 +64,7 @@ struct _DsmChecker {
   char *message;
   guint64 failed_at;
   guint64 lin_states;
+  DsmMembership *membership;  /* the latest CONFIG entry applied anywhere */
 };
 
 static void
@@ -91,7 +94,9 @@ dsm_checker_new (DsmConfig *config, guint32 invariants)
 {
   DsmChecker *checker = g_new0 (DsmChecker, 1);
 
-  checker->config = dsm_config_ref (config);
+  /* A copy: definitions the log adds join its model (check_definition()). */
+  checker->config = dsm_config_copy (config);
+  checker->membership = dsm_membership_new_bootstrap (config);
   checker->invariants = invariants;
   checker->leaders = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free, NULL);
   checker->committed = g_array_new (FALSE, TRUE, sizeof (Committed));
@@ -117,6 +122,7 @@ dsm_checker_free (DsmChecker *checker)
   g_hash_table_unref (checker->model_sessions);
   g_hash_table_unref (checker->acked);
   dsm_config_unref (checker->config);
+  dsm_membership_unref (checker->membership);
   g_free (checker->message);
   g_free (checker);
 }
@@ -149,6 +155,28 @@ dsm_checker_leader (DsmChecker *checker, guint64 now_ms, DsmNodeId id, guint64 e
                       GPOINTER_TO_UINT (other), id, epoch);
 }
 
+/* A define that applied joins the model's definitions: a transition
+ * naming it is judged by it from then on (the latest version of a name;
+ * docs/CHECKERS.md, "Validity"). */
+static void
+check_definition (DsmChecker *checker, guint64 now_ms, const DsmApplied *applied)
+{
+  const DsmCommand *cmd = &applied->entry->cmd;
+  g_autoptr(GError) error = NULL;
+
+  if (applied->result.status != DSM_REPLY_OK)
+    return;
+  DsmMachineDef *def = dsm_definitions_parse_spec (cmd->definition, cmd->spec, &error);
+  if (def == NULL)
+    {
+      dsm_checker_fail (checker, DSM_INVARIANT_VALIDITY, now_ms,
+                        "index %" G_GUINT64_FORMAT ": definition %s applied ok but does not parse: %s",
+                        applied->entry->index, cmd->definition, error->message);
+      return;
+    }
+  g_hash_table_replace (checker->config->definitions, g_strdup (cmd->definition), def);
+}
+
 /* The validity model: the machines' states from the committed sequence,
  * with the definitions' rules and the clients' (id, seq) dedupe. */
 static void
@@ -179,6 +207,13 @@ check_validity (DsmChecker *checker, guint64 now_ms, const DsmApplied *applied)
     }
   if (key != NULL)
     g_hash_table_add (checker->model_sessions, (gpointer) key);
+  if (entry->kind == DSM_ENTRY_CONFIG)
+    return;  /* judged by the quorum checks */
+  if (cmd->op == DSM_OP_DEFINE)
+    {
+      check_definition (checker, now_ms, applied);
+      return;
+    }
 
   const DsmMachineDef *def = g_hash_table_lookup (checker->model_defs, cmd->machine);
   const DsmMachineDef *named = dsm_config_find_definition (checker->config, cmd->definition);
@@ -260,6 +295,11 @@ dsm_checker_apply (DsmChecker *checker, guint64 now_ms, DsmNodeId id, const DsmA
         .state = r->state,
       };
       g_array_append_val (checker->committed, c);
+      if (applied->entry->kind == DSM_ENTRY_CONFIG)
+        {
+          dsm_membership_unref (checker->membership);
+          checker->membership = dsm_membership_ref (applied->entry->membership);
+        }
       check_validity (checker, now_ms, applied);
       check_durability (checker, now_ms, applied->entry);
       return;
@@ -325,6 +365,39 @@ dsm_checker_finish (DsmChecker *checker, guint64 now_ms, GPtrArray *history,
                       result.machine ? result.machine : "?", result.explanation ? result.explanation : "");
   checker->lin_states = result.states_explored;
   dsm_linearizability_result_clear (&result);
+}
+
+void
+dsm_checker_quorum (DsmChecker *checker, guint64 now_ms, DsmNodeId id, guint64 epoch,
+                    const DsmMembership *used, guint support, const char *what)
+{
+  guint quorum = dsm_membership_quorum (used);
+  guint apart = dsm_membership_voter_difference (used, checker->membership);
+
+  if (support < quorum)
+    dsm_checker_fail (checker, DSM_INVARIANT_QUORUMS, now_ms,
+                      "%s by node %u in epoch %" G_GUINT64_FORMAT ": %u of the %u voters of its configuration, "
+                      "short of a quorum of %u", what, id, epoch, support,
+                      dsm_membership_get_n_voters (used), quorum);
+  else if (strcmp (what, "election") == 0 && !dsm_membership_is_voter (used, id))
+    dsm_checker_fail (checker, DSM_INVARIANT_QUORUMS, now_ms,
+                      "node %u won epoch %" G_GUINT64_FORMAT " but is no voter of its configuration",
+                      id, epoch);
+  else if (apart > 1)
+    {
+      g_autofree char *a = dsm_membership_format (used);
+      g_autofree char *b = dsm_membership_format (checker->membership);
+      dsm_checker_fail (checker, DSM_INVARIANT_QUORUMS, now_ms,
+                        "%s by node %u in epoch %" G_GUINT64_FORMAT " with configuration [%s], %u voters "
+                        "away from the committed one [%s]: quorums of the two need not meet",
+                        what, id, epoch, a, apart, b);
+    }
+}
+
+const DsmMembership *
+dsm_checker_get_membership (const DsmChecker *checker)
+{
+  return checker->membership;
 }
 
 gboolean

@@ -16,6 +16,7 @@ typedef enum {
   DSM_INVARIANT_LINEARIZABILITY,      /* the client history has a legal sequential order */
   DSM_INVARIANT_LIVENESS,             /* after the faults heal, a leader and answers */
   DSM_INVARIANT_EXPECTATIONS,         /* the scenario's own awaits and expectations */
+  DSM_INVARIANT_QUORUMS,              /* elections and commits by a quorum of the right configuration */
   DSM_INVARIANT_N,
 } DsmInvariant;
 
@@ -28,6 +29,7 @@ G_END_DECLS
 
 #include "config.h"
 #include "check/history.h"
+#include "membership.h"
 #include "outbox.h"
 
 G_BEGIN_DECLS
@@ -47,6 +49,24 @@ void dsm_checker_leader (DsmChecker *checker, guint64 now_ms, DsmNodeId id, guin
 
 /* A node applied an entry (agreement, state machine safety, validity, durability). */
 void dsm_checker_apply (DsmChecker *checker, guint64 now_ms, DsmNodeId id, const DsmApplied *applied);
+
+/**
+ * dsm_checker_quorum:
+ * @used: the configuration node @id used (the latest in its log)
+ * @support: the votes it won with, or the voters of @used whose disks hold
+ *   the entry it just committed
+ * @what: "election" or "commit", for the message
+ *
+ * Quorums per configuration (docs/CHECKERS.md, "Quorums"): @support must
+ * be a majority of @used's voters, @id one of them for an election, and
+ * @used at most one voter away from the latest committed configuration
+ * (the one-change-at-a-time rule, as the cluster sees it).
+ */
+void dsm_checker_quorum (DsmChecker *checker, guint64 now_ms, DsmNodeId id, guint64 epoch,
+                         const DsmMembership *used, guint support, const char *what);
+
+/* The latest configuration any node applied (the bootstrap at first). */
+const DsmMembership *dsm_checker_get_membership (const DsmChecker *checker);
 
 /* A client was told its transition committed at op->index (durability). */
 void dsm_checker_acked (DsmChecker *checker, guint64 now_ms, const DsmHistoryOp *op);

@@ -22,13 +22,17 @@ election_in_lease (const DsmNode *node)
          && node->now_ms < node->last_leader_contact_ms + node->config->election_timeout_ms_min;
 }
 
-/* Learners, nodes not yet (or no longer) members and removed nodes give
- * no vote: their answers count in no quorum, and a vote from them would
- * only let a candidate believe in support it does not have. */
+/* A node answers a vote request whatever its own log says of it: a
+ * learner promoted by an entry it has not received yet is a voter in the
+ * candidate's configuration, and its vote is needed (Raft thesis §4.1:
+ * servers answer without consulting their configuration).  Candidates
+ * ask, and count, only the voters of their own configuration, so a
+ * learner's vote counts exactly where it is a voter.  Only a removed node
+ * (the committed configuration says so: for good) stays out. */
 static gboolean
 election_may_vote (const DsmNode *node)
 {
-  return node->voter && !node->removed;
+  return !node->removed;
 }
 
 static gboolean

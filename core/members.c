@@ -390,8 +390,9 @@ tick_promote (DsmNode *node, DsmNodeId id)
 }
 
 /* A learner is caught up when, at learner_catch_up_rounds consecutive
- * heartbeat intervals, its log reached within learner_catch_up_entries
- * of ours (PROTOCOL.md, "Learners"). */
+ * heartbeat intervals, its log held the configuration in force and
+ * reached within learner_catch_up_entries of ours (PROTOCOL.md,
+ * "Learners"). */
 void
 members_tick_leader (DsmNode *node)
 {
@@ -416,7 +417,9 @@ members_tick_leader (DsmNode *node)
       if (member == NULL || member->role != DSM_MEMBER_LEARNER || node->now_ms < peer->catch_up_at_ms)
         continue;
       peer->catch_up_at_ms = node->now_ms + node->config->heartbeat_ms;
-      gboolean near = peer->reachable
+      /* It holds the configuration that made it a learner (so it knows
+       * it is a member), and its log is within reach of ours. */
+      gboolean near = peer->reachable && peer->match_index >= node->membership_index
                       && peer->match_index + node->config->learner_catch_up_entries
                              >= dsm_log_last_index (node->log);
       peer->catch_up_rounds = near ? peer->catch_up_rounds + 1 : 0;
@@ -434,9 +437,14 @@ members_next_deadline (const DsmNode *node)
 
   if (node->role != DSM_ROLE_LEADER || node->config->learner_catch_up_rounds == 0)
     return next;
+  /* The same peers members_tick_leader() looks at, or its deadline
+   * would never move and the host would tick in a loop. */
   for (guint i = 0; i < node->n_peers; i++)
-    if (!node->peers[i].voter && !node->peers[i].departing)
-      next = MIN (next, node->peers[i].catch_up_at_ms);
+    {
+      const DsmMember *member = dsm_membership_find (node->membership, node->peers[i].id);
+      if (member != NULL && member->role == DSM_MEMBER_LEARNER)
+        next = MIN (next, node->peers[i].catch_up_at_ms);
+    }
   return next;
 }
 

@@ -10,6 +10,8 @@
 typedef struct {
   const DsmScenario *scenario;
   const char *where;          /* "steps[3]" */
+  guint max_id;               /* the config's nodes and one per add_node step */
+  GHashTable *defined;        /* definition names earlier define steps introduce */
 } StepContext;
 
 typedef gboolean (*StepReadFunc) (const StepContext *ctx, JsonObject *object, DsmStep *step,
@@ -24,10 +26,12 @@ typedef struct {
   StepReadFunc read;
 } StepSpec;
 
+/* Node ids a step may name: the bootstrap's, and the fresh ones add_node
+ * steps give, in order (docs/SCENARIOS.md, "Membership"). */
 static guint
 n_nodes (const StepContext *ctx)
 {
-  return ctx->scenario->config->n_nodes;
+  return ctx->max_id;
 }
 
 /* ---- faults ---- */
@@ -298,8 +302,10 @@ read_client_common (const StepContext *ctx, JsonObject *object, DsmStep *step, G
                                  error)
       && dsm_scenario_json_name (object, ctx->where, "definition", FALSE, TRUE,
                                  &step->cmd.definition, error)
-      && dsm_scenario_check_definition (ctx->scenario->config, definition_path,
-                                        step->cmd.definition, error);
+      && (step->cmd.definition != NULL && g_hash_table_contains (ctx->defined, step->cmd.definition)
+          ? TRUE
+          : dsm_scenario_check_definition (ctx->scenario->config, definition_path,
+                                           step->cmd.definition, error));
 }
 
 static gboolean
@@ -338,6 +344,107 @@ read_read (const StepContext *ctx, JsonObject *object, DsmStep *step, GError **e
   return read_client_common (ctx, object, step, error)
       && read_client_reply (ctx, object, step, error)
       && read_client_check (ctx, step, error);
+}
+
+static gboolean read_within (const StepContext *ctx, JsonObject *object, DsmStep *step,
+                             GError **error);
+
+/* ---- membership and definitions ---- */
+
+/* "expect": "ok" (the default: the step waits for the change to commit
+ * and fails the run if it does not within within_ms) or "any" (the step
+ * starts it and goes on: explore's random changes). */
+static gboolean
+read_admin_common (const StepContext *ctx, JsonObject *object, DsmStep *step, GError **error)
+{
+  static const char *const expects[] = { "ok", "any", NULL };
+  guint expect = 0;
+
+  step->within_ms = 10000;
+  if (!dsm_scenario_json_choice (object, ctx->where, "expect", FALSE, expects, &expect, error)
+      || !dsm_scenario_json_uint (object, ctx->where, "within_ms", FALSE, 1, DSM_SCENARIO_MS_MAX,
+                                  &step->within_ms, error))
+    return FALSE;
+  step->admin_wait = expect == 0;
+  return TRUE;
+}
+
+static gboolean
+read_count (const StepContext *ctx, JsonObject *object, const char *key, gboolean required,
+            DsmStep *step, GError **error)
+{
+  guint64 count = 0;
+
+  if (!dsm_scenario_json_uint (object, ctx->where, key, required, 0, DSM_MAX_NODES, &count, error))
+    return FALSE;
+  step->count = (guint) count;
+  return TRUE;
+}
+
+static gboolean
+read_add_node (const StepContext *ctx, JsonObject *object, DsmStep *step, GError **error)
+{
+  return read_count (ctx, object, "max_members", FALSE, step, error)
+      && read_admin_common (ctx, object, step, error);
+}
+
+static gboolean
+read_remove_node (const StepContext *ctx, JsonObject *object, DsmStep *step, GError **error)
+{
+  return read_node (ctx, object, step, DSM_SELECT_LIVE, error)
+      && read_count (ctx, object, "keep_voters", FALSE, step, error)
+      && read_admin_common (ctx, object, step, error);
+}
+
+static gboolean
+read_promote (const StepContext *ctx, JsonObject *object, DsmStep *step, GError **error)
+{
+  return read_node (ctx, object, step, 0, error)
+      && read_admin_common (ctx, object, step, error);
+}
+
+static gboolean
+read_transfer (const StepContext *ctx, JsonObject *object, DsmStep *step, GError **error)
+{
+  step->target_to.kind = DSM_TARGET_ALL;
+  return dsm_scenario_json_target (object, ctx->where, "to", FALSE,
+                                   DSM_SELECT_FOLLOWER | DSM_SELECT_RANDOM, n_nodes (ctx),
+                                   &step->target_to, error);
+}
+
+/* The definition object is checked by the machine validator here, so a
+ * typo is the file's error, not a refusal at run time. */
+static gboolean
+read_define (const StepContext *ctx, JsonObject *object, DsmStep *step, GError **error)
+{
+  g_autofree char *path = dsm_scenario_json_path (ctx->where, "definition");
+  JsonNode *member = json_object_get_member (object, "definition");
+
+  if (member == NULL)
+    return dsm_scenario_json_missing (ctx->where, "definition", "a definition object", error);
+  g_autoptr(DsmMachineDef) def = dsm_machine_def_new_from_json (member, path, error);
+  if (def == NULL)
+    return FALSE;
+  step->cmd.op = DSM_OP_DEFINE;
+  step->cmd.definition = g_strdup (dsm_machine_def_get_name (def));
+  step->cmd.spec = json_to_string (member, FALSE);
+  g_hash_table_add (ctx->defined, g_strdup (step->cmd.definition));
+  return read_admin_common (ctx, object, step, error)
+      && read_client_check (ctx, step, error);
+}
+
+static gboolean
+read_voters (const StepContext *ctx, JsonObject *object, DsmStep *step, GError **error)
+{
+  if (!read_count (ctx, object, "count", TRUE, step, error))
+    return FALSE;
+  if (step->count == 0)
+    {
+      g_set_error (error, DSM_SCENARIO_ERROR, DSM_SCENARIO_ERROR_RANGE,
+                   "%s.count: a cluster has at least one voter", ctx->where);
+      return FALSE;
+    }
+  return step->kind != DSM_STEP_AWAIT || read_within (ctx, object, step, error);
 }
 
 /* ---- time and conditions ---- */
@@ -428,6 +535,12 @@ static const StepSpec specs[] = {
          "definition", "client_id", "seq", "expect", "within_ms"),
   DO ("read", DSM_STEP_READ, read_read, "node", "machine", "definition", "expect",
          "within_ms"),
+  DO ("add_node", DSM_STEP_ADD_NODE, read_add_node, "max_members", "expect", "within_ms"),
+  DO ("remove_node", DSM_STEP_REMOVE_NODE, read_remove_node, "node", "keep_voters", "expect",
+      "within_ms"),
+  DO ("promote", DSM_STEP_PROMOTE, read_promote, "node", "expect", "within_ms"),
+  DO ("transfer_leader", DSM_STEP_TRANSFER_LEADER, read_transfer, "to"),
+  DO ("define", DSM_STEP_DEFINE, read_define, "definition", "expect", "within_ms"),
   DO ("wait", DSM_STEP_WAIT, read_wait, "ms"),
   CONDITION ("await", "leader", DSM_CONDITION_LEADER, DSM_STEP_AWAIT, read_within,
              "within_ms"),
@@ -441,6 +554,9 @@ static const StepSpec specs[] = {
              "within_ms"),
   CONDITION ("expect", "state", DSM_CONDITION_STATE, DSM_STEP_EXPECT, read_state,
              "machine", "state", "on"),
+  CONDITION ("await", "voters", DSM_CONDITION_VOTERS, DSM_STEP_AWAIT, read_voters, "count",
+             "within_ms"),
+  CONDITION ("expect", "voters", DSM_CONDITION_VOTERS, DSM_STEP_EXPECT, read_voters, "count"),
   CONDITION ("expect", "leader", DSM_CONDITION_LEADER, DSM_STEP_EXPECT, read_nothing, NULL),
   CONDITION ("expect", "no_leader", DSM_CONDITION_NO_LEADER, DSM_STEP_EXPECT, read_nothing,
              NULL),
@@ -581,12 +697,12 @@ step_timing (JsonObject *object, const char *where, DsmStep *step, guint64 *last
 }
 
 static DsmStep *
-read_step (const DsmScenario *scenario, JsonNode *node, guint index, guint64 *last_at,
+read_step (StepContext *ctx_in, JsonNode *node, guint index, guint64 *last_at,
            const char **last_at_where, GError **error)
 {
   g_autofree char *where = g_strdup_printf ("steps[%u]", index);
   g_autofree DsmStep *step = NULL;
-  StepContext ctx = { scenario, where };
+  StepContext ctx = *ctx_in;
   const StepSpec *spec;
   JsonObject *object;
   const char *verb;
@@ -618,14 +734,27 @@ dsm_scenario_read_steps (DsmScenario *self, JsonObject *root, GError **error)
   guint64 last_at = 0;
   JsonArray *array;
 
+  g_autoptr(GHashTable) defined = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  StepContext ctx = { self, NULL, self->config->n_nodes, defined };
+
   g_assert (self->steps->len == 0);
   if (member == NULL)
     return TRUE;
   if (!(array = dsm_scenario_json_array (member, "steps", "an array of step objects", error)))
     return FALSE;
+  /* Every add_node step makes one more id nameable, from the start: ids
+   * are handed out in step order (N + 1, N + 2...). */
   for (guint i = 0; i < json_array_get_length (array); i++)
     {
-      DsmStep *step = read_step (self, json_array_get_element (array, i), i, &last_at,
+      JsonNode *item = json_array_get_element (array, i);
+      if (JSON_NODE_HOLDS_OBJECT (item)
+          && g_strcmp0 (json_object_get_string_member_with_default (json_node_get_object (item), "do", ""),
+                        "add_node") == 0)
+        ctx.max_id = MIN (ctx.max_id + 1, DSM_MAX_NODES);
+    }
+  for (guint i = 0; i < json_array_get_length (array); i++)
+    {
+      DsmStep *step = read_step (&ctx, json_array_get_element (array, i), i, &last_at,
                                  &last_at_where, error);
 
       if (step == NULL)

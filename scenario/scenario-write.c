@@ -161,6 +161,8 @@ build_step_condition (JsonBuilder *builder, const DsmStep *step)
       add_string (builder, "machine", step->machine);
       add_string (builder, "state", step->state);
     }
+  if (step->condition == DSM_CONDITION_VOTERS)
+    add_uint (builder, "count", step->count);
   if (step->kind == DSM_STEP_AWAIT)
     add_uint (builder, "within_ms", step->within_ms);
   if (step->condition != DSM_CONDITION_STATE)
@@ -169,6 +171,42 @@ build_step_condition (JsonBuilder *builder, const DsmStep *step)
     add_uint (builder, "on", step->on_id);
   else
     add_string (builder, "on", step->on == DSM_NODES_ALL ? "all" : "live-nodes");
+}
+
+static void
+build_step_admin (JsonBuilder *builder, const DsmStep *step)
+{
+  switch (step->kind)
+    {
+    case DSM_STEP_ADD_NODE:
+      if (step->count != 0)
+        add_uint (builder, "max_members", step->count);
+      break;
+    case DSM_STEP_REMOVE_NODE:
+      add_target (builder, "node", &step->target);
+      if (step->count != 0)
+        add_uint (builder, "keep_voters", step->count);
+      break;
+    case DSM_STEP_PROMOTE:
+      add_target (builder, "node", &step->target);
+      break;
+    case DSM_STEP_TRANSFER_LEADER:
+      if (step->target_to.kind != DSM_TARGET_ALL)
+        add_target (builder, "to", &step->target_to);
+      return;
+    case DSM_STEP_DEFINE:
+      {
+        g_autoptr(JsonNode) spec = json_from_string (step->cmd.spec, NULL);
+        g_assert (spec != NULL); /* read_define() parsed it */
+        json_builder_set_member_name (builder, "definition");
+        json_builder_add_value (builder, g_steal_pointer (&spec));
+        break;
+      }
+    default:
+      g_assert_not_reached ();
+    }
+  add_string (builder, "expect", step->admin_wait ? "ok" : "any");
+  add_uint (builder, "within_ms", step->within_ms);
 }
 
 static void
@@ -253,6 +291,8 @@ build_step (JsonBuilder *builder, const DsmStep *step)
     build_step_condition (builder, step);
   else if (step->kind == DSM_STEP_PROPOSE || step->kind == DSM_STEP_READ)
     build_step_client (builder, step);
+  else if (step->kind >= DSM_STEP_ADD_NODE && step->kind <= DSM_STEP_DEFINE)
+    build_step_admin (builder, step);
   else
     build_step_fault (builder, step);
   json_builder_end_object (builder);

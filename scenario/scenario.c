@@ -27,6 +27,11 @@ static const char *const step_kind_names[] = {
   [DSM_STEP_SKEW] = "skew",
   [DSM_STEP_PROPOSE] = "propose",
   [DSM_STEP_READ] = "read",
+  [DSM_STEP_ADD_NODE] = "add_node",
+  [DSM_STEP_REMOVE_NODE] = "remove_node",
+  [DSM_STEP_PROMOTE] = "promote",
+  [DSM_STEP_TRANSFER_LEADER] = "transfer_leader",
+  [DSM_STEP_DEFINE] = "define",
   [DSM_STEP_WAIT] = "wait",
   [DSM_STEP_AWAIT] = "await",
   [DSM_STEP_EXPECT] = "expect",
@@ -46,6 +51,7 @@ static const char *const condition_names[] = {
   [DSM_CONDITION_CAUGHT_UP] = "caught_up",
   [DSM_CONDITION_REPLIES] = "replies",
   [DSM_CONDITION_STATE] = "state",
+  [DSM_CONDITION_VOTERS] = "voters",
 };
 
 const char *

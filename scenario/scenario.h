@@ -58,6 +58,12 @@ typedef enum {
   /* Clients. */
   DSM_STEP_PROPOSE,      /* target node receives cmd; optional expect/wait */
   DSM_STEP_READ,         /* target node receives a read of cmd.machine */
+  /* Membership and definitions through the log (docs/SCENARIOS.md, "Membership"). */
+  DSM_STEP_ADD_NODE,     /* a fresh node joins; count: skipped at that many members (0: never) */
+  DSM_STEP_REMOVE_NODE,  /* target leaves; count: skipped at that many voters or fewer */
+  DSM_STEP_PROMOTE,      /* target, a learner, becomes a voter */
+  DSM_STEP_TRANSFER_LEADER, /* the leader hands over to target_to (ALL: the most up-to-date) */
+  DSM_STEP_DEFINE,       /* cmd: a DEFINE of cmd.definition from cmd.spec */
   /* Time. */
   DSM_STEP_WAIT,         /* ms */
   DSM_STEP_AWAIT,        /* await condition, within_ms */
@@ -71,6 +77,7 @@ typedef enum {
   DSM_CONDITION_CAUGHT_UP,  /* every live node applied the leader's commit index */
   DSM_CONDITION_REPLIES,    /* every scripted propose/read was answered */
   DSM_CONDITION_STATE,      /* machine is in state on `on` nodes */
+  DSM_CONDITION_VOTERS,     /* the leader's committed membership has `count` voters, no learner */
 } DsmCondition;
 
 typedef enum {
@@ -113,6 +120,9 @@ typedef struct {
   DsmCommand cmd;           /* PROPOSE, READ (client_id/seq optional) */
   gboolean has_expect_reply;/* PROPOSE/READ: wait for the reply and check it */
   DsmReplyStatus expect_reply;
+
+  guint count;              /* ADD_NODE, REMOVE_NODE: bounds; VOTERS: voters */
+  gboolean admin_wait;      /* ADD_NODE...DEFINE: wait for the change and expect it ok */
 
   DsmCondition condition;   /* AWAIT, EXPECT */
   guint64 within_ms;        /* AWAIT (and PROPOSE/READ with an expected reply; else 0) */

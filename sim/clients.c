@@ -182,7 +182,8 @@ op_complete (DsmSim *sim, ClientOp *co, DsmReplyStatus status, DsmRejectReason r
   /* A refusal that changed nothing cannot undo an earlier attempt that
    * may have: the operation's outcome stays unknown. */
   if (status == DSM_REPLY_REJECTED && co->maybe_applied
-      && (reason == DSM_REJECT_NOT_LEADER || reason == DSM_REJECT_OVERLOADED))
+      && (reason == DSM_REJECT_NOT_LEADER || reason == DSM_REJECT_OVERLOADED
+          || reason == DSM_REJECT_REMOVED))
     status = DSM_REPLY_UNKNOWN;
   op->completed = TRUE;
   op->status = status;
@@ -243,8 +244,10 @@ op_outcome (DsmSim *sim, ClientOp *co, DsmReplyStatus status, DsmRejectReason re
             const char *state, guint64 index, DsmNodeId leader_hint)
 {
   gboolean idempotent = co->cmd.client_id != NULL || co->cmd.op == DSM_OP_READ;
+  /* A removed node changes nothing either: try another (like not_leader). */
   gboolean unchanged = status == DSM_REPLY_REJECTED
-                       && (reason == DSM_REJECT_NOT_LEADER || reason == DSM_REJECT_OVERLOADED);
+                       && (reason == DSM_REJECT_NOT_LEADER || reason == DSM_REJECT_OVERLOADED
+                           || reason == DSM_REJECT_REMOVED);
   /* Scripted operations get one attempt: the scenario says what to expect. */
   gboolean retry = !co->scripted && (unchanged || (status == DSM_REPLY_UNKNOWN && idempotent))
                    && co->attempts <= sim->config->retry_attempts;
@@ -265,7 +268,10 @@ clients_on_reply (DsmSim *sim, const DsmClientReply *reply)
   ClientOp *co = g_hash_table_lookup (sim->requests, &reply->request_id);
 
   if (co == NULL)
-    return;
+    {
+      admin_on_reply (sim, reply);
+      return;
+    }
   g_hash_table_remove (sim->requests, &reply->request_id);
   if (co->done || co->request_id != reply->request_id)
     return; /* an earlier attempt's answer */

@@ -240,9 +240,78 @@ handle_events (DsmSim *sim, SimNode *sn, GPtrArray *events)
     {
       const DsmEvent *event = events->pdata[i];
       if (event->kind == DSM_EVENT_ELECTION_WON)
-        sn->elections_won++;
+        {
+          sn->elections_won++;
+          /* Won by a quorum of the configuration it uses: the latest in
+           * its log (docs/CHECKERS.md, "Quorums"). */
+          if (sn->node != NULL)
+            dsm_checker_quorum (sim->checker, sim->now_ms, sn->id, event->epoch,
+                                dsm_node_get_membership (sn->node, NULL), (guint) event->value, "election");
+          sn->checked_commit = 0;
+        }
       trace_node_event (sim, event);
     }
+}
+
+/* Whether voter @id's disk holds the entry (@index, @epoch): a live node
+ * by what it reported durable, a crashed one by reading its disk back. */
+static gboolean
+durably_holds (DsmSim *sim, DsmNodeId id, guint64 index, guint64 epoch)
+{
+  SimNode *sn = &sim->nodes[id];
+  guint64 found = 0;
+
+  if (id < 1 || id > sim->n)
+    return FALSE;
+  if (sn->node != NULL)
+    {
+      const DsmLog *log = dsm_node_get_log (sn->node);
+      if (dsm_node_get_durable_index (sn->node) < index)
+        return FALSE;
+      if (index <= dsm_log_start_index (log))
+        return TRUE; /* in its snapshot: committed there */
+      return dsm_log_epoch_at (log, index, &found) && found == epoch;
+    }
+  DsmDurableState durable = { 0 };
+  gboolean holds = FALSE;
+  /* A disk an injected fault destroyed cannot say what it held before:
+   * the benefit of the doubt (its Ack may well have counted). */
+  if (sn->refused || !dsm_sim_disk_recover (sn->disk, &durable, NULL))
+    return TRUE;
+  if (durable.snapshot_index >= index)
+    holds = TRUE;
+  for (guint i = 0; !holds && durable.entries != NULL && i < durable.entries->len; i++)
+    {
+      const DsmEntry *entry = durable.entries->pdata[i];
+      holds = entry->index == index && entry->epoch == epoch;
+    }
+  dsm_durable_state_clear (&durable);
+  return holds;
+}
+
+/* A leader's commit index moved: the entry there must be on a quorum of
+ * its configuration's voters' disks (docs/CHECKERS.md, "Quorums"). */
+static void
+check_commit_quorum (DsmSim *sim, SimNode *sn)
+{
+  DsmNode *node = sn->node;
+  guint64 commit = dsm_node_get_commit_index (node);
+  guint64 epoch = 0;
+
+  if (commit <= sn->checked_commit)
+    return;
+  sn->checked_commit = commit;
+  if (!dsm_log_epoch_at (dsm_node_get_log (node), commit, &epoch) || epoch != dsm_node_get_epoch (node))
+    return; /* learned from an earlier leader (snapshots), or older entries: not this commit */
+  DsmMembership *used = dsm_node_get_membership (node, NULL);
+  guint holders = 0;
+  for (guint i = 0; i < dsm_membership_get_n_members (used); i++)
+    {
+      const DsmMember *m = dsm_membership_get_member (used, i);
+      if (m->role == DSM_MEMBER_VOTER && durably_holds (sim, m->id, commit, epoch))
+        holders++;
+    }
+  dsm_checker_quorum (sim->checker, sim->now_ms, sn->id, epoch, used, holders, "commit");
 }
 
 void
@@ -274,7 +343,10 @@ sim_process (DsmSim *sim, SimNode *sn)
     return;
   schedule_sync (sim, sn);
   if (dsm_node_get_role (sn->node) == DSM_ROLE_LEADER)
-    dsm_checker_leader (sim->checker, sim->now_ms, sn->id, dsm_node_get_epoch (sn->node));
+    {
+      dsm_checker_leader (sim->checker, sim->now_ms, sn->id, dsm_node_get_epoch (sn->node));
+      check_commit_quorum (sim, sn);
+    }
   schedule_tick (sim, sn);
 }
 
@@ -364,7 +436,9 @@ sim_leader (DsmSim *sim)
   for (guint id = 1; id <= sim->n; id++)
     {
       DsmNode *node = sim->nodes[id].node;
-      if (node != NULL && dsm_node_get_role (node) == DSM_ROLE_LEADER && dsm_node_get_epoch (node) >= epoch)
+      /* A removed leader only hands over: it is no leader to use or aim at. */
+      if (node != NULL && dsm_node_get_role (node) == DSM_ROLE_LEADER && !dsm_node_is_removed (node)
+          && dsm_node_get_epoch (node) >= epoch)
         {
           leader = id;
           epoch = dsm_node_get_epoch (node);
@@ -424,7 +498,7 @@ sim_caught_up (DsmSim *sim, GString *why)
   for (guint i = 1; i <= sim->n; i++)
     {
       DsmNode *node = sim->nodes[i].node;
-      if (node != NULL && dsm_node_get_applied_index (node) < commit)
+      if (node != NULL && sim_in_cluster (sim, i) && dsm_node_get_applied_index (node) < commit)
         {
           if (why != NULL)
             g_string_append_printf (why, "node %u applied %" G_GUINT64_FORMAT " of %" G_GUINT64_FORMAT,
@@ -510,6 +584,9 @@ dispatch (DsmSim *sim, Event *ev)
       break;
     case EV_SCRIPT:
       break; /* script_poll and final_poll run after every event */
+    case EV_ADMIN:
+      admin_event (sim, ev);
+      break;
     default:
       g_assert_not_reached ();
     }
@@ -537,13 +614,18 @@ dsm_sim_new (const DsmScenario *scenario, const DsmSimOptions *options)
   sim->heap = g_ptr_array_new ();
   sim->spare_events = g_ptr_array_new_with_free_func (g_free);
   sim->n = sim->config->n_nodes;
-  sim->nodes = g_new0 (SimNode, sim->n + 1);
-  sim->net = dsm_sim_net_new (sim->n, &sim->scenario->network, sim->seed);
+  /* Room for every node an add_node step may start (fresh ids N + 1...). */
+  sim->capacity = sim->n;
+  for (guint i = 0; i < sim->scenario->steps->len; i++)
+    if (((const DsmStep *) sim->scenario->steps->pdata[i])->kind == DSM_STEP_ADD_NODE)
+      sim->capacity = MIN (sim->capacity + 1, DSM_MAX_NODES);
+  sim->nodes = g_new0 (SimNode, sim->capacity + 1);
+  sim->net = dsm_sim_net_new (sim->capacity, &sim->scenario->network, sim->seed);
   sim->checker = dsm_checker_new (sim->config, sim->scenario->expect.invariants);
   dsm_prng_init (&sim->fault_prng, sim->seed, "faults", 0);
   dsm_outbox_init (&sim->out);
   sim->history = g_ptr_array_new_with_free_func ((GDestroyNotify) dsm_history_op_free);
-  for (guint id = 1; id <= sim->n; id++)
+  for (guint id = 1; id <= sim->capacity; id++)
     {
       SimNode *sn = &sim->nodes[id];
       sn->id = id;
@@ -552,7 +634,18 @@ dsm_sim_new (const DsmScenario *scenario, const DsmSimOptions *options)
       sn->disk = dsm_sim_disk_new (id, &sim->scenario->disk, sim->seed);
     }
   clients_init (sim);
+  admin_init (sim);
   return sim;
+}
+
+/* A node joins: fresh id, empty disk. */
+void
+sim_node_add (DsmSim *sim, DsmNodeId id)
+{
+  g_assert (id >= 1 && id <= sim->capacity);
+  g_assert (sim->nodes[id].node == NULL);
+  trace_line (sim, "\"ev\":\"join\",\"node\":%u", id);
+  node_start (sim, &sim->nodes[id], NULL);
 }
 
 void
@@ -560,7 +653,7 @@ dsm_sim_free (DsmSim *sim)
 {
   if (sim == NULL)
     return;
-  for (guint id = 1; id <= sim->n; id++)
+  for (guint id = 1; id <= sim->capacity; id++)
     {
       dsm_node_free (sim->nodes[id].node);
       dsm_sim_disk_free (sim->nodes[id].disk);
@@ -571,6 +664,7 @@ dsm_sim_free (DsmSim *sim)
   g_ptr_array_unref (sim->heap);
   g_ptr_array_unref (sim->spare_events);
   clients_clear (sim);
+  admin_clear (sim);
   g_ptr_array_unref (sim->history);
   dsm_outbox_clear (&sim->out);
   g_clear_pointer (&sim->script_wakeups, g_hash_table_unref);
@@ -626,7 +720,7 @@ run_finish (DsmSim *sim, DsmSimReport *report)
   guint live = 0;
 
   for (guint id = 1; id <= sim->n; id++)
-    if (sim->nodes[id].node != NULL)
+    if (sim->nodes[id].node != NULL && sim_in_cluster (sim, id))
       applied[live++] = dsm_node_get_applied_index (sim->nodes[id].node);
   if (dsm_checker_ok (sim->checker) && sim->final == PHASE_DONE)
     dsm_checker_finish (sim->checker, sim->now_ms, sim->history, applied, live);

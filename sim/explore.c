@@ -233,6 +233,55 @@ append_fault (GArray *steps, DsmPrng *prng, FaultKind kind, guint nodes, guint64
     add_step (steps, at + lasting, "\"do\":\"heal\"");
 }
 
+/* Membership faults (PROTOCOL.md, "Membership changes"), drawn from a
+ * stream of their own so the rest of a seed's schedule is what it was
+ * before them: fresh nodes join, members leave (the leader too), a member
+ * is replaced (removed, a fresh one added), leadership is handed over.
+ * Bounded at run time: no removal at 3 voters or fewer, no addition at 7
+ * members; "expect": "any", so a change that cannot commit in time (a
+ * partition, a crashed leader) is a fault, not a failure. */
+static void
+append_membership_faults (GArray *steps, guint64 seed, guint64 duration)
+{
+  DsmPrng prng;
+
+  dsm_prng_init (&prng, seed, "explore-membership", 0);
+  if (!dsm_prng_chance (&prng, 60))
+    return;
+  gboolean add = dsm_prng_chance (&prng, 70), remove = dsm_prng_chance (&prng, 60);
+  gboolean replace = dsm_prng_chance (&prng, 50), transfer = dsm_prng_chance (&prng, 50);
+  if (!add && !remove && !replace && !transfer)
+    add = TRUE;
+  guint n = (guint) pick (&prng, 1, 6);
+  for (guint i = 0; i < n; i++)
+    {
+      guint64 at = pick (&prng, 200, duration);
+      guint kind = (guint) pick (&prng, 0, 3);
+      gboolean on[] = { add, remove, replace, transfer };
+      while (!on[kind])
+        kind = (kind + 1) % 4;
+      switch (kind)
+        {
+        case 0:
+          add_step (steps, at, "\"do\":\"add_node\",\"max_members\":7,\"expect\":\"any\",\"within_ms\":5000");
+          break;
+        case 1:
+          add_step (steps, at, "\"do\":\"remove_node\",\"node\":\"random\",\"keep_voters\":3,\"expect\":\"any\","
+                    "\"within_ms\":5000");
+          break;
+        case 2:
+          add_step (steps, at, "\"do\":\"remove_node\",\"node\":\"random\",\"keep_voters\":3,\"expect\":\"any\","
+                    "\"within_ms\":5000");
+          add_step (steps, at + pick (&prng, 0, 500),
+                    "\"do\":\"add_node\",\"max_members\":7,\"expect\":\"any\",\"within_ms\":5000");
+          break;
+        default:
+          add_step (steps, at, "\"do\":\"transfer_leader\"");
+          break;
+        }
+    }
+}
+
 DsmScenario *
 dsm_explore_generate (guint64 seed, const DsmExploreOptions *options, GError **error)
 {
@@ -341,6 +390,8 @@ dsm_explore_generate (guint64 seed, const DsmExploreOptions *options, GError **e
           add_step (steps, at + down, "\"do\":\"restart\",\"node\":%u", id);
         }
     }
+  if (!options->no_membership && nodes > 1)
+    append_membership_faults (steps, seed, duration);
   g_array_sort (steps, compare_timed);
   g_string_append (out, "\"steps\":[");
   for (guint i = 0; i < steps->len; i++)

@@ -13,6 +13,7 @@ typedef struct {
   guint nodes;                 /* 0: from the base, else 5 */
   const DsmScenario *base;     /* nullable: cluster, network, disk and workload to start from */
   gboolean allow_lost_fsync;   /* outside the fault model consensus can survive */
+  gboolean no_membership;      /* no membership changes or transfers among the faults */
 } DsmExploreOptions;
 
 /**

@@ -5,6 +5,7 @@
  *   READY --wait--> WAITING --deadline--> READY
  *   READY --await--> AWAITING --condition--> READY   (--deadline--> failure)
  *   READY --propose/read with expect--> REPLY --answer--> READY
+ *   READY --membership change or define (expect ok)--> ADMIN --committed--> READY
  *   READY --no steps left--> DONE
  * Final: RUNNING --script done, workload over--> heal, SETTLE_LEADER
  *   --leader within leader_within_ms--> SETTLE_CONVERGE
@@ -12,6 +13,8 @@
 #include "sim-private.h"
 
 #include <string.h>
+
+#include "codec.h"
 
 /* Wakes the script at @at_ms (once: it is polled after every event, and
  * a timer per poll would flood the heap). */
@@ -115,6 +118,23 @@ condition_holds (DsmSim *sim, const DsmStep *step, GString *why)
       return sim_caught_up (sim, why);
     case DSM_CONDITION_REPLIES:
       return sim->scripted_pending == 0;
+    case DSM_CONDITION_VOTERS:
+      {
+        DsmNodeId id = sim_leader (sim);
+        if (id == DSM_NODE_NONE)
+          {
+            if (why != NULL)
+              g_string_append (why, "no leader");
+            return FALSE;
+          }
+        DsmMembership *m = dsm_node_get_committed_membership (sim->nodes[id].node, NULL);
+        guint voters = dsm_membership_get_n_voters (m);
+        guint learners = dsm_membership_get_n_members (m) - voters;
+        if (why != NULL)
+          g_string_append_printf (why, "leader %u's committed configuration has %u voters, %u learners",
+                                  id, voters, learners);
+        return voters == step->count && learners == 0;
+      }
     case DSM_CONDITION_STATE:
       for (guint id = 1; id <= sim->n; id++)
         {
@@ -248,6 +268,7 @@ step_done (DsmSim *sim)
   sim->prev_done_ms = sim->now_ms;
   sim->script = SCRIPT_READY;
   sim->awaited = NULL;
+  sim->awaited_admin = NULL;
 }
 
 static void
@@ -274,6 +295,110 @@ run_client_step (DsmSim *sim, const DsmStep *step)
       return;
     }
   step_done (sim);
+}
+
+/* A member of the leader's configuration for remove_node: the one named,
+ * or one drawn ("random": any, "follower": not the leader). */
+static DsmNodeId
+pick_member (DsmSim *sim, const DsmStep *step)
+{
+  DsmNodeId leader = sim_leader (sim);
+  DsmNodeId candidates[DSM_MAX_NODES];
+  guint n = 0;
+
+  if (step->target.kind == DSM_TARGET_NODE)
+    return step->target.id;
+  if (step->target.kind == DSM_TARGET_LEADER || leader == DSM_NODE_NONE)
+    return leader;
+  DsmMembership *m = dsm_node_get_membership (sim->nodes[leader].node, NULL);
+  for (guint i = 0; i < dsm_membership_get_n_members (m); i++)
+    {
+      DsmNodeId id = dsm_membership_get_member (m, i)->id;
+      if (!(step->target.kind == DSM_TARGET_FOLLOWER && id == leader))
+        candidates[n++] = id;
+    }
+  return n == 0 ? DSM_NODE_NONE : candidates[dsm_prng_range (&sim->fault_prng, 0, n - 1)];
+}
+
+static void
+run_transfer (DsmSim *sim, const DsmStep *step)
+{
+  DsmNodeId leader = sim_leader (sim);
+  DsmNodeId to = DSM_NODE_NONE;
+  g_autoptr(GError) error = NULL;
+
+  if (leader == DSM_NODE_NONE)
+    {
+      trace_line (sim, "\"ev\":\"skipped\",\"step\":\"%s\",\"why\":\"no leader\"", step->where);
+      return;
+    }
+  if (step->target_to.kind != DSM_TARGET_ALL && !script_resolve_target (sim, &step->target_to, step->where, &to))
+    return;
+  SimNode *sn = &sim->nodes[leader];
+  if (!dsm_node_transfer_leadership (sn->node, sim_local_now (sn, sim->now_ms), to, &error))
+    {
+      g_autoptr(GString) why = g_string_new (NULL);
+      dsm_codec_write_string (why, error->message);
+      trace_line (sim, "\"ev\":\"skipped\",\"step\":\"%s\",\"why\":%s", step->where, why->str);
+      return;
+    }
+  sim->report.transfers++;
+  sim_process (sim, sn);
+}
+
+/* Membership changes and defines: through the log, retried until they
+ * commit (admin.c); the step waits for that unless it says "expect": "any". */
+static void
+run_admin_step (DsmSim *sim, const DsmStep *step)
+{
+  g_autoptr(GString) skipped = g_string_new (NULL);
+  AdminOp *op = NULL;
+
+  switch (step->kind)
+    {
+    case DSM_STEP_ADD_NODE:
+      op = admin_add_node (sim, step->within_ms, step->count, skipped);
+      break;
+    case DSM_STEP_REMOVE_NODE:
+      {
+        DsmNodeId id = pick_member (sim, step);
+        if (id == DSM_NODE_NONE)
+          g_string_append (skipped, "no member to remove");
+        else
+          op = admin_remove_node (sim, id, step->within_ms, step->count, skipped);
+        break;
+      }
+    case DSM_STEP_PROMOTE:
+      {
+        DsmCommand cmd = { .op = DSM_OP_PROMOTE_MEMBER, .node = step->target.id };
+        op = admin_issue (sim, &cmd, step->within_ms);
+        break;
+      }
+    case DSM_STEP_DEFINE:
+      op = admin_issue (sim, &step->cmd, step->within_ms);
+      break;
+    default:
+      g_assert_not_reached ();
+    }
+  if (op == NULL)
+    {
+      g_autoptr(GString) why = g_string_new (NULL);
+      dsm_codec_write_string (why, skipped->str);
+      trace_line (sim, "\"ev\":\"skipped\",\"step\":\"%s\",\"why\":%s", step->where, why->str);
+      if (step->admin_wait)
+        script_fail (sim, step, "not started: %s", skipped->str);
+      step_done (sim);
+      return;
+    }
+  if (!step->admin_wait)
+    {
+      step_done (sim);
+      return;
+    }
+  sim->script = SCRIPT_ADMIN;
+  sim->awaited_admin = op;
+  sim->script_deadline = sim->now_ms + step->within_ms + 1;
+  script_timer (sim, sim->script_deadline);
 }
 
 /* Starts the current step; returns FALSE when it must wait for something. */
@@ -309,6 +434,16 @@ run_step (DsmSim *sim, const DsmStep *step)
     case DSM_STEP_READ:
       run_client_step (sim, step);
       return sim->script == SCRIPT_READY;
+    case DSM_STEP_ADD_NODE:
+    case DSM_STEP_REMOVE_NODE:
+    case DSM_STEP_PROMOTE:
+    case DSM_STEP_DEFINE:
+      run_admin_step (sim, step);
+      return sim->script == SCRIPT_READY;
+    case DSM_STEP_TRANSFER_LEADER:
+      run_transfer (sim, step);
+      step_done (sim);
+      return TRUE;
     default:
       run_fault (sim, step);
       step_done (sim);
@@ -398,6 +533,25 @@ script_poll (DsmSim *sim)
       else
         return;
       break;
+    case SCRIPT_ADMIN:
+      {
+        DsmReplyStatus status;
+        const char *detail = NULL;
+        if (admin_op_done (sim->awaited_admin, &status, &detail))
+          {
+            if (status != DSM_REPLY_OK)
+              script_fail (sim, step, "%s: %s", dsm_reply_status_to_string (status), detail ? detail : "");
+            step_done (sim);
+          }
+        else if (sim->now_ms >= sim->script_deadline)
+          {
+            script_fail (sim, step, "not committed within %" G_GUINT64_FORMAT " ms", step->within_ms);
+            step_done (sim);
+          }
+        else
+          return;
+        break;
+      }
     case SCRIPT_DONE:
     default:
       return;
@@ -463,7 +617,7 @@ final_check_expectations (DsmSim *sim)
       {
         DsmNode *node = sim->nodes[id].node;
         const char *found = node ? dsm_store_read (dsm_node_get_store (node), machine, NULL, NULL) : NULL;
-        if (node != NULL && g_strcmp0 (found, state) != 0)
+        if (node != NULL && sim_in_cluster (sim, id) && g_strcmp0 (found, state) != 0)
           dsm_checker_fail (sim->checker, DSM_INVARIANT_EXPECTATIONS, sim->now_ms,
                             "expect.final_states: node %u has %s in %s, not %s", id,
                             (const char *) machine, found ? found : "-", (const char *) state);

@@ -1,7 +1,8 @@
 /* sim/sim-private.h: a simulated run's state, shared by the files that
  * drive it: cluster.c (event loop, nodes, network, disks), clients.c
- * (workload and scripted operations), script.c (steps and the final heal)
- * and trace.c (trace lines). */
+ * (workload and scripted operations), admin.c (membership changes,
+ * definitions and transfers), script.c (steps and the final heal) and
+ * trace.c (trace lines). */
 #pragma once
 
 #include "disk.h"
@@ -22,9 +23,11 @@ typedef enum {
   EV_CLIENT_TIMER,  /* a client gives up waiting, or retries */
   EV_CLIENT_NEXT,   /* a workload client starts its next operation */
   EV_SCRIPT,        /* the script or the final phase has a deadline */
+  EV_ADMIN,         /* an operator's change: its timeout, or the pause before a retry */
 } EventKind;
 
 typedef struct _ClientOp ClientOp;
+typedef struct _AdminOp AdminOp;
 
 typedef struct {
   guint64 time_ms;
@@ -39,6 +42,7 @@ typedef struct {
   DsmClientReply *reply;    /* CLIENT_REPLY */
   ClientOp *op;             /* CLIENT_* */
   guint client;             /* CLIENT_NEXT */
+  AdminOp *admin;           /* ADMIN */
 } Event;
 
 typedef struct {
@@ -58,6 +62,7 @@ typedef struct {
   guint64 snapshots_installed;
   guint64 invalid;
   guint64 elections_won;
+  guint64 checked_commit;   /* the commit index the quorum check last saw (leader) */
 } SimNode;
 
 struct _ClientOp {
@@ -92,6 +97,7 @@ typedef enum {
   SCRIPT_WAITING,           /* a wait step, until phase_deadline */
   SCRIPT_AWAITING,          /* an await, until its condition or phase_deadline */
   SCRIPT_REPLY,             /* a propose/read with an expected reply */
+  SCRIPT_ADMIN,             /* a membership change or define, until it commits */
   SCRIPT_DONE,
 } ScriptPhase;
 
@@ -109,8 +115,9 @@ struct _DsmSim {
   guint64 events;
   gboolean stop;
 
-  guint n;
-  SimNode *nodes;           /* [1..n] */
+  guint n;                  /* nodes started so far: ids 1..n */
+  guint capacity;           /* ids the run may use: the config's and one per add_node step */
+  SimNode *nodes;           /* [1..capacity] */
   DsmSimNet *net;
   DsmChecker *checker;
   guint64 max_acked_index;  /* highest index a client was told is committed */
@@ -134,6 +141,11 @@ struct _DsmSim {
   guint64 script_deadline;
   guint64 prev_done_ms;
   ClientOp *awaited;
+  AdminOp *awaited_admin;
+
+  GPtrArray *admin_ops;     /* AdminOp, owned */
+  GHashTable *admin_requests; /* request_id -> AdminOp */
+  guint64 admin_seq;
   FinalPhase final;
   guint64 final_deadline;
 
@@ -152,6 +164,20 @@ void sim_set_rate (DsmSim *sim, SimNode *sn, double rate);
 DsmNodeId sim_leader (DsmSim *sim);
 gboolean sim_leader_ready (DsmSim *sim);
 gboolean sim_caught_up (DsmSim *sim, GString *why);
+void sim_node_add (DsmSim *sim, DsmNodeId id);
+
+/* admin.c */
+void admin_init (DsmSim *sim);
+void admin_clear (DsmSim *sim);
+gboolean sim_in_cluster (DsmSim *sim, DsmNodeId id);
+gboolean admin_on_reply (DsmSim *sim, const DsmClientReply *reply);
+void admin_event (DsmSim *sim, Event *ev);
+AdminOp *admin_issue (DsmSim *sim, const DsmCommand *cmd, guint64 within_ms);
+/* NULL (with @skipped saying why) when the bound says not now. */
+AdminOp *admin_add_node (DsmSim *sim, guint64 within_ms, guint max_members, GString *skipped);
+AdminOp *admin_remove_node (DsmSim *sim, DsmNodeId id, guint64 within_ms, guint keep_voters,
+                            GString *skipped);
+gboolean admin_op_done (const AdminOp *op, DsmReplyStatus *status, const char **detail);
 
 /* clients.c */
 void clients_init (DsmSim *sim);

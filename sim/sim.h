@@ -47,6 +47,8 @@ typedef struct {
   guint64 crashes;
   guint64 fsyncs;
   guint64 lin_states;
+  guint64 membership_changes;/* membership changes and defines that committed */
+  guint64 transfers;        /* leadership transfers started */
 } DsmSimReport;
 
 void dsm_sim_report_clear (DsmSimReport *report);

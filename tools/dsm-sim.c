@@ -327,6 +327,7 @@ typedef struct {
   const DsmScenario *base;
   const char *out_dir;
   gboolean lost_fsync;
+  gboolean no_membership;
   gboolean stop_first;
   gboolean quiet;
   int mutant;
@@ -336,7 +337,8 @@ typedef struct {
 static guint64
 explore (const ExploreOptions *o, guint64 *failed_seed, DsmInvariant *failed_invariant)
 {
-  DsmExploreOptions gen = { .nodes = o->nodes, .base = o->base, .allow_lost_fsync = o->lost_fsync };
+  DsmExploreOptions gen = { .nodes = o->nodes, .base = o->base, .allow_lost_fsync = o->lost_fsync,
+                            .no_membership = o->no_membership };
   guint64 failures = 0;
   gint64 started = g_get_monotonic_time ();
   gint64 last_progress = started;
@@ -399,7 +401,7 @@ cmd_explore (int argc, char **argv, int mutant)
 {
   g_autofree char *seeds_text = NULL, *first_text = NULL, *nodes_text = NULL, *base_path = NULL;
   g_autofree char *out_dir = NULL;
-  gboolean lost_fsync = FALSE, stop_first = FALSE, quiet = FALSE;
+  gboolean lost_fsync = FALSE, no_membership = FALSE, stop_first = FALSE, quiet = FALSE;
   GOptionEntry entries[] = {
     { "seeds", 0, 0, G_OPTION_ARG_STRING, &seeds_text, "How many seeds (default 100)", "N" },
     { "first", 0, 0, G_OPTION_ARG_STRING, &first_text, "First seed (default 1)", "S" },
@@ -407,6 +409,7 @@ cmd_explore (int argc, char **argv, int mutant)
     { "base", 0, 0, G_OPTION_ARG_FILENAME, &base_path, "Take cluster, network and disk from this scenario", "FILE" },
     { "out", 0, 0, G_OPTION_ARG_FILENAME, &out_dir, "Write failing scenarios here (default dsm-explore-failures)", "DIR" },
     { "lost-fsync", 0, 0, G_OPTION_ARG_NONE, &lost_fsync, "Also lose fsyncs (outside what consensus survives)", NULL },
+    { "no-membership", 0, 0, G_OPTION_ARG_NONE, &no_membership, "No membership changes or leadership transfers", NULL },
     { "stop-first", 0, 0, G_OPTION_ARG_NONE, &stop_first, "Stop at the first failure", NULL },
     { "quiet", 'q', 0, G_OPTION_ARG_NONE, &quiet, "No progress or failure details", NULL },
     { NULL },
@@ -431,6 +434,7 @@ cmd_explore (int argc, char **argv, int mutant)
   ExploreOptions o = {
     .first = first, .seeds = seeds, .nodes = (guint) nodes, .base = base,
     .out_dir = out_dir != NULL ? out_dir : "dsm-explore-failures", .lost_fsync = lost_fsync,
+    .no_membership = no_membership,
     .stop_first = stop_first, .quiet = quiet, .mutant = mutant,
   };
   guint64 failed_seed = 0;

@@ -111,9 +111,9 @@ test_learner_does_not_vote (void)
 {
   g_autoptr(Harness) h = cluster (3, 0, 11);
 
-  g_test_summary ("A learner answers a vote request with a denial, and never campaigns even "
-                  "when it hears from no leader: only voters of the latest configuration stand "
-                  "for election or vote (PROTOCOL.md, Learners).");
+  g_test_summary ("A learner is asked for no vote and never campaigns, even cut off for many "
+                  "election timeouts: only voters of the latest configuration stand for election "
+                  "or are asked (PROTOCOL.md, Learners).");
   harness_add_node (h, 4);
   const DsmClientReply *reply = member_op (h, 0, DSM_OP_ADD_MEMBER, 0);
   assert_ok (reply);
@@ -125,21 +125,44 @@ test_learner_does_not_vote (void)
   g_assert_cmpint (me->role, ==, DSM_MEMBER_LEARNER);
   g_assert_false (dsm_node_is_voter (learner));
 
-  /* Asked for its vote in a higher epoch: it says no. */
-  guint64 before = dsm_node_get_metrics (learner)->messages_sent[DSM_MSG_VOTE];
-  DsmMessage *ask = dsm_message_new (DSM_MSG_VOTE_REQUEST, 2, 4, dsm_node_get_epoch (learner) + 1);
-  ask->last_index = 1000;
-  ask->last_epoch = dsm_node_get_epoch (learner) + 1;
-  ask->transfer = TRUE;  /* past its lease */
-  harness_deliver (h, ask);
-  g_assert_cmpuint (dsm_node_get_metrics (learner)->messages_sent[DSM_MSG_VOTE], ==, before + 1);
-  g_assert_cmpuint (dsm_node_get_voted_for (learner), ==, DSM_NODE_NONE);
+  /* The leader dies: an election among the voters asks the learner nothing. */
+  harness_crash (h, harness_leader (h));
+  g_assert_true (harness_wait_leader (h, WAIT_MS));
+  g_assert_cmpuint (dsm_node_get_metrics (learner)->messages_received[DSM_MSG_VOTE_REQUEST], ==, 0);
 
-  /* Cut off for many election timeouts: not one VoteRequest. */
+  /* Cut off for many election timeouts: not one VoteRequest of its own. */
   harness_partition (h, HARNESS_BIT (4));
   harness_advance (h, 5000);
   g_assert_cmpuint (dsm_node_get_metrics (learner)->messages_sent[DSM_MSG_VOTE_REQUEST], ==, 0);
   g_assert_cmpint (dsm_node_get_role (learner), ==, DSM_ROLE_FOLLOWER);
+}
+
+static void
+test_learner_vote_not_counted (void)
+{
+  g_autoptr(Rig) rig = rig_new (rig_config (3), NULL);
+  g_autoptr(DsmMembership) grown = NULL;
+  DsmCommand add = { .op = DSM_OP_ADD_MEMBER, .node = 4 };
+
+  g_test_summary ("A vote from a node that is a learner in the candidate's configuration counts "
+                  "in no quorum; a voter's does.");
+  rig_follow (rig, 2, 1);
+  grown = dsm_membership_change (dsm_node_get_membership (rig->node, NULL), &add, NULL, NULL);
+  DsmMessage *p = rig_proposal (2, 1, 0, 0, 1, NULL, 0);
+  p->entries = g_ptr_array_new_with_free_func ((GDestroyNotify) dsm_entry_unref);
+  g_ptr_array_add (p->entries, dsm_entry_new_config (1, 1, &add, grown));
+  p->commit_index = 1;
+  rig_step (rig, p);
+  rig_persist_all (rig);
+  g_assert_cmpuint (dsm_membership_get_n_members (dsm_node_get_membership (rig->node, NULL)), ==, 4);
+
+  rig_tick (rig, rig->now_ms + 10000);
+  g_assert_cmpint (dsm_node_get_role (rig->node), ==, DSM_ROLE_PRE_CANDIDATE);
+  g_assert_null (rig_find_message (rig, DSM_MSG_VOTE_REQUEST, 4));   /* not asked */
+  rig_step (rig, rig_vote (4, 2, TRUE, TRUE));
+  g_assert_cmpint (dsm_node_get_role (rig->node), ==, DSM_ROLE_PRE_CANDIDATE);
+  rig_step (rig, rig_vote (3, 2, TRUE, TRUE));
+  g_assert_cmpint (dsm_node_get_role (rig->node), ==, DSM_ROLE_CANDIDATE);
 }
 
 static void
@@ -514,6 +537,7 @@ main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, NULL);
   g_test_add_func ("/core/members/learner-does-not-vote", test_learner_does_not_vote);
+  g_test_add_func ("/core/members/learner-vote-not-counted", test_learner_vote_not_counted);
   g_test_add_func ("/core/members/learner-does-not-count", test_learner_does_not_count);
   g_test_add_func ("/core/members/learner-promoted-when-caught-up", test_learner_promoted_when_caught_up);
   g_test_add_func ("/core/members/promote-command", test_promote_command);

@@ -325,7 +325,7 @@ test_fail_replay_command (void)
   assert_status (&r, EXIT_FAILED);
   g_autofree char *failed = line_after (r.out, "FAILED ");
   g_autofree char *replay = line_after (r.out, "replay: ");
-  assert_contains (failed, ": agreement at t=");
+  assert_contains (failed, ": quorums at t=");
   assert_contains (replay, " --mutant=commit-without-majority");
   assert_contains (explored, failed); /* explore printed the same failure */
 
@@ -506,7 +506,7 @@ test_shrink (void)
                   "seed (exit 0); the original and the result are ordinary scenario files.");
   Result r = run_cmd (NULL, dsm_sim_mutant, "shrink", path, "-o", out, MUTANT_ARG, NULL);
   assert_status (&r, EXIT_OK);
-  assert_contains (r.out, "fails with agreement: ");
+  assert_contains (r.out, "fails with quorums: ");
   assert_contains (r.out, "shrunk in ");
   g_autoptr(DsmScenario) before = dsm_scenario_new_from_file (path, &error);
   g_assert_no_error (error);
@@ -519,7 +519,7 @@ test_shrink (void)
 
   Result again = run_cmd (NULL, dsm_sim_mutant, "run", out, MUTANT_ARG, NULL);
   assert_status (&again, EXIT_FAILED);
-  assert_contains (again.out, ": agreement at t=");
+  assert_contains (again.out, ": quorums at t=");
   result_clear (&r);
   result_clear (&again);
 }
@@ -549,6 +549,7 @@ test_mutants (void)
    * left to `dsm-sim mutants` with its default budget. */
   static const char *const quick[] = {
     "commit-without-majority", "double-vote", "vote-any-log", "apply-before-commit", "ack-before-persist",
+    "two-changes", "config-on-commit", "learner-counts",
   };
 
   g_test_summary ("dsm-sim mutants (through the normal binary, which runs dsm-sim-mutant) prints "
