@@ -471,6 +471,93 @@ test_unchecked_invariant (void)
   g_assert_cmpint (dsm_checker_get_failed (checker), ==, DSM_INVARIANT_LIVENESS);
 }
 
+/* ---- quorums ---- */
+
+static DsmMembership *
+membership_change (const DsmMembership *base, DsmOp op, DsmNodeId id)
+{
+  DsmCommand cmd = { .op = op, .node = id };
+  DsmMembership *m = dsm_membership_change (base, &cmd, NULL, NULL);
+  g_assert_nonnull (m);
+  return m;
+}
+
+static void
+test_quorum_clean (Fixture *f, gconstpointer data)
+{
+  g_autoptr(DsmMembership) boot = dsm_membership_new_bootstrap (f->config);
+  g_autoptr(DsmMembership) grown = membership_change (boot, DSM_OP_ADD_MEMBER, 0);
+  g_autoptr(DsmMembership) promoted = membership_change (grown, DSM_OP_PROMOTE_MEMBER, 4);
+
+  g_test_summary ("An election and a commit by a majority of a configuration one change away "
+                  "from the committed one pass.");
+  dsm_checker_quorum (f->checker, 1, 1, 1, boot, 2, "election");
+  dsm_checker_quorum (f->checker, 2, 1, 1, promoted, 3, "commit");
+  g_assert_true (dsm_checker_ok (f->checker));
+}
+
+static void
+test_quorum_short (Fixture *f, gconstpointer data)
+{
+  g_autoptr(DsmMembership) boot = dsm_membership_new_bootstrap (f->config);
+  g_autoptr(DsmMembership) grown = membership_change (boot, DSM_OP_ADD_MEMBER, 0);
+  g_autoptr(DsmMembership) promoted = membership_change (grown, DSM_OP_PROMOTE_MEMBER, 4);
+
+  g_test_summary ("A commit held by 2 of the 4 voters of the configuration the leader uses is "
+                  "short of its quorum, whatever the committed configuration's quorum is.");
+  dsm_checker_quorum (f->checker, 5, 1, 2, promoted, 2, "commit");
+  g_assert_false (dsm_checker_ok (f->checker));
+  g_assert_cmpint (dsm_checker_get_failed (f->checker), ==, DSM_INVARIANT_QUORUMS);
+  g_assert_nonnull (strstr (dsm_checker_get_message (f->checker), "2 of the 4 voters"));
+}
+
+static void
+test_quorum_two_changes_away (Fixture *f, gconstpointer data)
+{
+  g_autoptr(DsmMembership) boot = dsm_membership_new_bootstrap (f->config);
+  g_autoptr(DsmMembership) a = membership_change (boot, DSM_OP_REMOVE_MEMBER, 3);
+  g_autoptr(DsmMembership) b = membership_change (a, DSM_OP_REMOVE_MEMBER, 2);
+
+  g_test_summary ("A leader using a configuration two voters away from the committed one "
+                  "(two changes in flight) violates quorums even with a majority of its own.");
+  dsm_checker_quorum (f->checker, 5, 1, 2, b, 1, "commit");
+  g_assert_false (dsm_checker_ok (f->checker));
+  g_assert_cmpint (dsm_checker_get_failed (f->checker), ==, DSM_INVARIANT_QUORUMS);
+  g_assert_nonnull (strstr (dsm_checker_get_message (f->checker), "2 voters away"));
+}
+
+static void
+test_quorum_committed_config_tracked (Fixture *f, gconstpointer data)
+{
+  g_autoptr(DsmMembership) boot = dsm_membership_new_bootstrap (f->config);
+  g_autoptr(DsmMembership) a = membership_change (boot, DSM_OP_REMOVE_MEMBER, 3);
+  g_autoptr(DsmMembership) b = membership_change (a, DSM_OP_REMOVE_MEMBER, 2);
+  DsmCommand cmd = { .op = DSM_OP_REMOVE_MEMBER, .node = 3 };
+  DsmEntry *e = dsm_entry_new_config (1, 1, &cmd, a);
+
+  g_test_summary ("A config entry applied anywhere becomes the committed configuration the "
+                  "checks measure against: the second removal is then one change away.");
+  g_ptr_array_add (f->entries, e);
+  DsmApplied applied = { .entry = e, .result = { .index = 1, .epoch = 1, .status = DSM_REPLY_OK,
+                                                 .result_index = 1, .member = 3 } };
+  dsm_checker_apply (f->checker, 1, 1, &applied);
+  g_assert_true (dsm_membership_equal (dsm_checker_get_membership (f->checker), a));
+  dsm_checker_quorum (f->checker, 2, 1, 1, b, 1, "commit");
+  g_assert_true (dsm_checker_ok (f->checker));
+}
+
+static void
+test_quorum_learner_won (Fixture *f, gconstpointer data)
+{
+  g_autoptr(DsmMembership) boot = dsm_membership_new_bootstrap (f->config);
+  g_autoptr(DsmMembership) grown = membership_change (boot, DSM_OP_ADD_MEMBER, 0);
+
+  g_test_summary ("A learner that wins an election violates quorums, however many votes it claims.");
+  dsm_checker_quorum (f->checker, 5, 4, 2, grown, 3, "election");
+  g_assert_false (dsm_checker_ok (f->checker));
+  g_assert_nonnull (strstr (dsm_checker_get_message (f->checker), "no voter"));
+}
+
 static void
 test_invariant_names (void)
 {
@@ -497,6 +584,11 @@ main (int argc, char **argv)
   g_test_init (&argc, &argv, NULL);
 
   ADD ("clean", test_clean);
+  ADD ("quorums/clean", test_quorum_clean);
+  ADD ("quorums/short", test_quorum_short);
+  ADD ("quorums/two-changes-away", test_quorum_two_changes_away);
+  ADD ("quorums/committed-config-tracked", test_quorum_committed_config_tracked);
+  ADD ("quorums/learner-won", test_quorum_learner_won);
   ADD ("election-safety/two-leaders", test_two_leaders);
   ADD ("agreement/different-entries", test_different_entries);
   ADD ("agreement/equal-copies", test_equal_entries_agree);
