@@ -23,6 +23,7 @@ struct _AdminOp {
   DsmNodeId member;         /* what the change added or named */
   char *detail;
   DsmNodeId joining;        /* ADD_MEMBER: the node started for it */
+  guint keep_voters;        /* REMOVE_MEMBER: give up rather than go down to this many */
 };
 
 static void
@@ -102,10 +103,24 @@ admin_timer (DsmSim *sim, AdminOp *op, guint64 at_ms)
   sim_schedule (sim, op->timer);
 }
 
+static void admin_finish (DsmSim *sim, AdminOp *op, DsmReplyStatus status, DsmRejectReason reason,
+                          DsmNodeId member, const char *detail);
+
 static void
 admin_send (DsmSim *sim, AdminOp *op)
 {
   DsmNodeId id = admin_target (sim);
+  DsmMembership *membership = admin_membership (sim);
+
+  /* The bound holds at every attempt, not just the first: two removals
+   * started at 4 voters must not both go through. */
+  if (op->keep_voters != 0 && membership != NULL
+      && dsm_membership_get_n_voters (membership) <= op->keep_voters)
+    {
+      admin_finish (sim, op, DSM_REPLY_REJECTED, DSM_REJECT_NONE, DSM_NODE_NONE,
+                    "skipped: the cluster is down to its voters' bound");
+      return;
+    }
 
   op->attempts++;
   op->request_id = ++sim->next_request_id;
@@ -212,11 +227,12 @@ admin_event (DsmSim *sim, Event *ev)
 
 /* ---- what steps and faults ask for ---- */
 
-AdminOp *
-admin_issue (DsmSim *sim, const DsmCommand *cmd, guint64 within_ms)
+static AdminOp *
+admin_issue_bounded (DsmSim *sim, const DsmCommand *cmd, guint64 within_ms, guint keep_voters)
 {
   AdminOp *op = g_new0 (AdminOp, 1);
 
+  op->keep_voters = keep_voters;
   dsm_command_init_copy (&op->cmd, cmd);
   g_free (op->cmd.client_id);
   op->cmd.client_id = g_strdup ("admin");
@@ -225,6 +241,12 @@ admin_issue (DsmSim *sim, const DsmCommand *cmd, guint64 within_ms)
   g_ptr_array_add (sim->admin_ops, op);
   admin_send (sim, op);
   return op;
+}
+
+AdminOp *
+admin_issue (DsmSim *sim, const DsmCommand *cmd, guint64 within_ms)
+{
+  return admin_issue_bounded (sim, cmd, within_ms, 0);
 }
 
 /* The next id no node of this run ever had. */
@@ -271,7 +293,7 @@ admin_remove_node (DsmSim *sim, DsmNodeId id, guint64 within_ms, guint keep_vote
       return NULL;
     }
   DsmCommand cmd = { .op = DSM_OP_REMOVE_MEMBER, .node = id };
-  return admin_issue (sim, &cmd, within_ms);
+  return admin_issue_bounded (sim, &cmd, within_ms, keep_voters);
 }
 
 gboolean
