@@ -394,6 +394,12 @@ dsm_checker_quorum (DsmChecker *checker, guint64 now_ms, DsmNodeId id, guint64 e
     }
 }
 
+DsmConfig *
+dsm_checker_get_config (const DsmChecker *checker)
+{
+  return checker->config;
+}
+
 const DsmMembership *
 dsm_checker_get_membership (const DsmChecker *checker)
 {

@@ -65,6 +65,10 @@ void dsm_checker_apply (DsmChecker *checker, guint64 now_ms, DsmNodeId id, const
 void dsm_checker_quorum (DsmChecker *checker, guint64 now_ms, DsmNodeId id, guint64 epoch,
                          const DsmMembership *used, guint support, const char *what);
 
+/* Returns: (transfer none): the config with the definitions the log
+ * defined so far added (the model validity and linearizability use). */
+DsmConfig *dsm_checker_get_config (const DsmChecker *checker);
+
 /* The latest configuration any node applied (the bootstrap at first). */
 const DsmMembership *dsm_checker_get_membership (const DsmChecker *checker);
 

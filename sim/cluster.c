@@ -695,7 +695,9 @@ dsm_sim_write_history (DsmSim *sim, GString *out)
   g_return_if_fail (sim != NULL);
   g_return_if_fail (out != NULL);
 
-  dsm_history_write_header (out, sim->config);
+  /* The definitions the run knew at its end: the config's and those the
+   * log defined (the checker's model keeps them). */
+  dsm_history_write_header (out, dsm_checker_get_config (sim->checker));
   for (guint i = 0; i < sim->history->len; i++)
     {
       dsm_history_op_write_json (out, sim->history->pdata[i]);
@@ -704,7 +706,9 @@ dsm_sim_write_history (DsmSim *sim, GString *out)
   for (guint id = 1; id <= sim->n; id++)
     {
       DsmNode *node = sim->nodes[id].node;
-      if (node == NULL)
+      /* Removed nodes, and nodes that never became members, are no part
+       * of the cluster's final state. */
+      if (node == NULL || !sim_in_cluster (sim, id))
         continue;
       g_autoptr(GHashTable) machines = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
       g_autofree char *name = g_strdup_printf ("%u", id);
