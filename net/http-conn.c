@@ -1,6 +1,7 @@
-/* net/http-conn.c: one client connection on an HTTP worker: the TLS
- * handshake, reading into the parser, pipelined requests answered in
- * order, writing, deadlines and the lingering close.
+/* net/http-conn.c: one client connection on an HTTP worker: reading into
+ * the parser, pipelined requests answered in order, writing, and the
+ * lingering close (its TLS handshake: http-conn-tls.c; its deadlines:
+ * http-conn-deadline.c).
  *
  *   [handshaking] --ClientHello complete, handshake done--> open
  *   open: read -> parse -> head_func -> body -> request_func; answers written in order
@@ -20,62 +21,17 @@
 #include "netlog.h"
 
 #define READ_BYTES (64 * 1024)
-/* After a refusal, input is read and dropped for at most this long or
- * this much, so the client sees the answer rather than a reset. */
-#define LINGER_MS 2000
+/* After a refusal, input is read and dropped for at most this much (and
+ * LINGER_MS, http-conn-deadline.c), so the client sees the answer rather
+ * than a reset. */
 #define LINGER_BYTES_MAX (1024 * 1024)
 /* An answer buffer larger than this is not kept for the next one. */
 #define OUT_KEEP_BYTES (64 * 1024)
 /* Answers not yet taken by the client past which its requests are not
  * read: a client that pipelines and never reads holds this much of ours. */
 #define OUT_BACKLOG_MAX (256 * 1024)
-/* A TLS record header: type 22 (handshake), version, length. */
-#define TLS_RECORD_HEADER 5
 
-struct _Conn {
-  Worker *w;
-  int fd;
-  char *host;
-  GList link;                   /* in w->conns */
-  guint32 events;               /* what epoll watches for us; 0 before registration */
-  gboolean registered;
 
-  GSocketConnection *socket_conn;  /* TLS only: owns the socket (and fd) */
-  GTlsConnection *tls;
-  GPollableInputStream *tls_in;
-  GPollableOutputStream *tls_out;
-  GCancellable *cancel;
-  gboolean awaiting_hello;      /* TLS port: waiting for a whole ClientHello before the handshake */
-  gboolean handshaking;
-  GTlsCertificate *peer_cert;
-
-  DsmHttpParser *parser;
-  GQueue pipeline;              /* DsmHttpRequest (the connection's references), oldest first */
-  DsmHttpRequest *current;      /* head reported, request not complete yet (also in pipeline) */
-  guint8 *held;                 /* bytes read but not parsed: the pipeline was full */
-  gsize held_len;
-  GString *out;                 /* answers to write */
-  gsize out_done;
-  guint served;                 /* requests completed */
-
-  gboolean dirty;               /* in w->dirty */
-  gboolean no_more_requests;    /* a refusal, a parse error, Connection: close, a timeout */
-  gboolean unread_input;        /* ...and the client may still be sending: linger */
-  gboolean peer_eof;
-  gboolean lingering;
-  gsize lingered_bytes;
-  gboolean closed;
-
-  gint64 accepted_us;
-  gint64 head_since_us;         /* the first byte of the request being read (0: none) */
-  gint64 body_since_us;         /* its head (0: not in a body) */
-  gint64 idle_since_us;         /* nothing to read, write or answer since (0: busy) */
-  gint64 write_blocked_us;      /* the socket stopped taking our answers (0: not blocked) */
-  gint64 linger_since_us;
-};
-
-static void conn_read (Conn *c);
-static void conn_close (Conn *c);
 static void conn_feed (Conn *c, const guint8 *data, gsize length);
 
 gboolean
@@ -124,8 +80,8 @@ conn_paused (const Conn *c)
 /* Read when more requests may come and the connection is not paused;
  * write while answers wait; keep reading (and dropping) input while
  * lingering. */
-static void
-conn_update_interest (Conn *c)
+void
+http_conn_update_interest (Conn *c)
 {
   guint32 events = 0;
 
@@ -138,8 +94,8 @@ conn_update_interest (Conn *c)
   conn_watch (c, events);
 }
 
-static void
-conn_mark_dirty (Conn *c)
+void
+http_conn_mark_dirty (Conn *c)
 {
   if (c->dirty || c->closed)
     return;
@@ -203,8 +159,8 @@ conn_release_pipeline (Conn *c)
   c->current = NULL;
 }
 
-static void
-conn_close (Conn *c)
+void
+http_conn_close (Conn *c)
 {
   Worker *w = c->w;
 
@@ -235,7 +191,7 @@ http_conn_abort (Conn *c)
       g_cancellable_cancel (c->cancel);
       return;
     }
-  conn_close (c);
+  http_conn_close (c);
 }
 
 void
@@ -258,19 +214,19 @@ http_conn_free (Conn *c)
 /* Everything answered: close now, or first let the client finish sending
  * what it was sending (a refused body), so it reads our answer instead of
  * a reset. */
-static void
-conn_finish (Conn *c)
+void
+http_conn_finish (Conn *c)
 {
   if (!c->unread_input || c->peer_eof)
     {
-      conn_close (c);
+      http_conn_close (c);
       return;
     }
   if (c->tls == NULL)
     shutdown (c->fd, SHUT_WR);
   c->lingering = TRUE;
   c->linger_since_us = g_get_monotonic_time ();
-  conn_update_interest (c);
+  http_conn_update_interest (c);
 }
 
 static void
@@ -283,7 +239,7 @@ conn_linger_read (Conn *c)
         return;
       if (n <= 0 || (c->lingered_bytes += (gsize) n) > LINGER_BYTES_MAX)
         {
-          conn_close (c);
+          http_conn_close (c);
           return;
         }
     }
@@ -301,7 +257,7 @@ conn_write (Conn *c)
         break;
       if (n <= 0)
         {
-          conn_close (c);
+          http_conn_close (c);
           return;
         }
       c->out_done += (gsize) n;
@@ -311,7 +267,7 @@ conn_write (Conn *c)
     {
       if (c->write_blocked_us == 0)
         c->write_blocked_us = g_get_monotonic_time ();
-      conn_update_interest (c);
+      http_conn_update_interest (c);
       return;
     }
   c->write_blocked_us = 0;
@@ -330,12 +286,12 @@ conn_write (Conn *c)
     {
       if (c->no_more_requests || c->peer_eof)
         {
-          conn_finish (c);
+          http_conn_finish (c);
           return;
         }
       c->idle_since_us = g_get_monotonic_time ();
     }
-  conn_update_interest (c);
+  http_conn_update_interest (c);
 }
 
 static void
@@ -391,7 +347,7 @@ http_conn_on_answer (Conn *c, DsmHttpRequest *request)
   g_assert (request->conn == c);
   g_assert (request->ready);
   if (g_queue_peek_head (&c->pipeline) == request)
-    conn_mark_dirty (c);
+    http_conn_mark_dirty (c);
 }
 
 /* Room again: parse what was held, then read on (a TLS stream may hold
@@ -411,9 +367,9 @@ conn_resume (Conn *c)
   if (!c->closed && !c->no_more_requests && !conn_paused (c))
     {
       if (c->tls != NULL)
-        conn_read (c);
+        http_conn_read (c);
       else
-        conn_update_interest (c);
+        http_conn_update_interest (c);
     }
 }
 
@@ -432,8 +388,8 @@ http_conn_flush (Conn *c)
 
 /* An answer the connection gives itself (a parse error, a timeout),
  * after the answers to the requests before it. */
-static void
-conn_answer_error (Conn *c, guint status, const char *reason, const char *message)
+void
+http_conn_answer_error (Conn *c, guint status, const char *reason, const char *message)
 {
   DsmHttpRequest *r = c->current;
   GString *body = g_string_new ("{\"error\":");
@@ -468,7 +424,7 @@ conn_on_parse_error (Conn *c, const GError *error)
   STAT_ADD (c->w, parse_errors[code], 1);
   dsm_net_log_limited (G_LOG_LEVEL_INFO, c->w->server->options.node, "http_malformed", c->host,
                        "refused a request from %s: %s", c->host, error->message);
-  conn_answer_error (c, dsm_http_parse_error_status (code), dsm_http_parse_error_reason (code), error->message);
+  http_conn_answer_error (c, dsm_http_parse_error_status (code), dsm_http_parse_error_reason (code), error->message);
 }
 
 static void
@@ -502,7 +458,7 @@ conn_on_head (Conn *c)
           if (c->out == NULL)
             c->out = g_string_sized_new (256);
           g_string_append (c->out, "HTTP/1.1 100 Continue\r\n\r\n");
-          conn_mark_dirty (c);
+          http_conn_mark_dirty (c);
         }
       return;
     }
@@ -597,17 +553,17 @@ conn_on_eof (Conn *c)
   if (c->current != NULL || dsm_http_parser_get_phase (c->parser) == DSM_HTTP_PHASE_HEAD)
     {
       /* Half a request, then the end: it will never be complete. */
-      conn_close (c);
+      http_conn_close (c);
       return;
     }
   c->no_more_requests = TRUE;
   /* Answers still due are written first (a client may half-close). */
   if (c->pipeline.length == 0)
-    conn_close (c);
+    http_conn_close (c);
 }
 
-static void
-conn_read (Conn *c)
+void
+http_conn_read (Conn *c)
 {
   while (!c->closed && !c->no_more_requests && !conn_paused (c))
     {
@@ -621,7 +577,7 @@ conn_read (Conn *c)
         }
       if (n < 0)
         {
-          conn_close (c);
+          http_conn_close (c);
           break;
         }
       STAT_ADD (c->w, bytes_read, n);
@@ -632,139 +588,7 @@ conn_read (Conn *c)
         break;
     }
   if (!c->closed)
-    conn_update_interest (c);
-}
-
-/* ---- TLS ---- */
-
-static void
-conn_on_handshake (GObject *source, GAsyncResult *result, gpointer data)
-{
-  Conn *c = data;
-  Worker *w = c->w;
-  g_autoptr(GError) error = NULL;
-
-  c->handshaking = FALSE;
-  if (!g_tls_connection_handshake_finish (c->tls, result, &error))
-    {
-      STAT_ADD (w, tls_handshake_failures, 1);
-      dsm_net_log_limited (G_LOG_LEVEL_INFO, w->server->options.node, "http_tls_failed", c->host,
-                           "TLS handshake with %s failed: %s", c->host, error->message);
-      conn_close (c);
-    }
-  else
-    {
-      c->peer_cert = g_tls_connection_get_peer_certificate (c->tls);
-      if (c->peer_cert != NULL)
-        g_object_ref (c->peer_cert);
-      c->tls_in = G_POLLABLE_INPUT_STREAM (g_io_stream_get_input_stream (G_IO_STREAM (c->tls)));
-      c->tls_out = G_POLLABLE_OUTPUT_STREAM (g_io_stream_get_output_stream (G_IO_STREAM (c->tls)));
-      c->idle_since_us = 0;
-      conn_read (c);
-    }
-  if (w->dirty->len > 0 || w->dead->len > 0)
-    {
-      /* Outside the worker's own dispatches: finish here. */
-      for (guint i = 0; i < w->dirty->len; i++)
-        http_conn_flush (w->dirty->pdata[i]);
-      g_ptr_array_set_size (w->dirty, 0);
-      for (guint i = 0; i < w->dead->len; i++)
-        http_conn_free (w->dead->pdata[i]);
-      g_ptr_array_set_size (w->dead, 0);
-    }
-}
-
-/* A TLS server asks the application about every client certificate,
- * verified or not: accept exactly those the client CA verified. */
-static gboolean
-conn_accept_certificate (GTlsConnection *tls, GTlsCertificate *cert, GTlsCertificateFlags errors, gpointer data)
-{
-  return errors == 0;
-}
-
-static void
-conn_start_handshake (Conn *c)
-{
-  DsmHttpServerOptions *o = &c->w->server->options;
-  g_autoptr(GError) error = NULL;
-  g_autoptr(GSocket) socket = g_socket_new_from_fd (c->fd, &error);
-  GIOStream *tls;
-
-  if (c->registered)
-    {
-      /* The handshake polls the socket itself, from GLib's sources. */
-      epoll_ctl (c->w->epfd, EPOLL_CTL_DEL, c->fd, NULL);
-      c->registered = FALSE;
-    }
-  c->awaiting_hello = FALSE;
-  if (socket == NULL)
-    {
-      conn_close (c);
-      return;
-    }
-  c->socket_conn = g_socket_connection_factory_create_connection (socket);
-  tls = g_tls_server_connection_new (G_IO_STREAM (c->socket_conn), o->tls_certificate, &error);
-  if (tls == NULL)
-    {
-      dsm_net_log_limited (G_LOG_LEVEL_WARNING, o->node, "http_tls_failed", "setup",
-                           "cannot start TLS (is glib-networking installed?): %s", error->message);
-      conn_close (c);
-      return;
-    }
-  c->tls = G_TLS_CONNECTION (tls);
-  g_tls_connection_set_require_close_notify (c->tls, FALSE);
-  if (o->tls_client_ca != NULL)
-    {
-      g_tls_connection_set_database (c->tls, o->tls_client_ca);
-      g_object_set (c->tls, "authentication-mode",
-                    o->tls_client_cert_required ? G_TLS_AUTHENTICATION_REQUIRED : G_TLS_AUTHENTICATION_REQUESTED,
-                    NULL);
-      g_signal_connect (c->tls, "accept-certificate", G_CALLBACK (conn_accept_certificate), NULL);
-    }
-  c->cancel = g_cancellable_new ();
-  c->handshaking = TRUE;
-  g_tls_connection_handshake_async (c->tls, G_PRIORITY_DEFAULT, c->cancel, conn_on_handshake, c);
-}
-
-/* glib-networking runs each handshake on a thread of GLib's pool, which
- * blocks on the socket: a client that connects and sends nothing would
- * hold one.  So the handshake starts only once a whole first record (the
- * ClientHello) has arrived, watched here by epoll; bytes that are not a
- * TLS handshake get a plain-text 400. */
-static void
-conn_peek_hello (Conn *c)
-{
-  guint8 head[TLS_RECORD_HEADER];
-  gssize n = recv (c->fd, head, sizeof head, MSG_PEEK);
-  int available = 0;
-
-  if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
-    return;
-  if (n <= 0)
-    {
-      conn_close (c);
-      return;
-    }
-  if (head[0] != 0x16 || (n > 1 && head[1] != 0x03))
-    {
-      static const char body[] = "{\"error\":\"this port speaks HTTPS; use https://\",\"reason\":\"not_tls\"}\n";
-      g_autofree char *answer = g_strdup_printf ("HTTP/1.1 400 Bad Request\r\nContent-Type: application/json\r\n"
-                                                 "Content-Length: %zu\r\nConnection: close\r\n\r\n%s",
-                                                 sizeof body - 1, body);
-      STAT_ADD (c->w, parse_errors[DSM_HTTP_PARSE_ERROR_NOT_HTTP], 1);
-      STAT_ADD (c->w, answered[400], 1);
-      if (send (c->fd, answer, strlen (answer), MSG_NOSIGNAL | MSG_DONTWAIT) > 0)
-        shutdown (c->fd, SHUT_WR);
-      c->unread_input = TRUE;
-      c->no_more_requests = TRUE;
-      c->awaiting_hello = FALSE;
-      conn_finish (c);
-      return;
-    }
-  if (n < TLS_RECORD_HEADER || ioctl (c->fd, FIONREAD, &available) < 0)
-    return;
-  if ((gsize) available >= TLS_RECORD_HEADER + ((gsize) head[3] << 8 | head[4]))
-    conn_start_handshake (c);
+    http_conn_update_interest (c);
 }
 
 /* ---- the worker's entry points ---- */
@@ -783,7 +607,7 @@ http_conn_new (Worker *w, int fd, char *peer_host)
   c->accepted_us = g_get_monotonic_time ();
   c->idle_since_us = c->accepted_us;
   c->awaiting_hello = w->server->options.tls_certificate != NULL;
-  conn_update_interest (c);
+  http_conn_update_interest (c);
   return c;
 }
 
@@ -793,7 +617,7 @@ http_conn_on_events (Conn *c, guint32 events)
   g_assert (!c->closed);
   if (c->awaiting_hello)
     {
-      conn_peek_hello (c);
+      http_conn_peek_hello (c);
       return;
     }
   if (c->lingering)
@@ -809,118 +633,18 @@ http_conn_on_events (Conn *c, guint32 events)
   if (!c->closed && (events & (EPOLLIN | EPOLLHUP | EPOLLERR | EPOLLRDHUP)))
     {
       if (!c->no_more_requests && !conn_paused (c))
-        conn_read (c);
+        http_conn_read (c);
       else if (events & (EPOLLHUP | EPOLLERR))
-        conn_close (c);
+        http_conn_close (c);
       else if (events & EPOLLRDHUP)
         {
           /* Not reading, but the client has gone: stop waiting for the
            * answers it would never read. */
           c->peer_eof = TRUE;
           if (c->pipeline.length == 0)
-            conn_close (c);
+            http_conn_close (c);
           else
-            conn_update_interest (c);
+            http_conn_update_interest (c);
         }
     }
-}
-
-/* ---- deadlines ---- */
-
-static void
-conn_timeout (Conn *c, TimeoutKind kind, gboolean answer)
-{
-  static const char *const what[TIMEOUT_N] = {
-    [TIMEOUT_HEADER] = "request head not complete within http.header_timeout_ms",
-    [TIMEOUT_BODY] = "request body not complete within http.body_timeout_ms",
-    [TIMEOUT_IDLE] = "idle",
-    [TIMEOUT_WRITE] = "the client did not read its answer within http.write_timeout_ms",
-  };
-
-  STAT_ADD (c->w, timeouts[kind], 1);
-  if (kind == TIMEOUT_HEADER || kind == TIMEOUT_BODY || kind == TIMEOUT_WRITE)
-    dsm_net_log_limited (G_LOG_LEVEL_INFO, c->w->server->options.node, "http_timeout", c->host,
-                         "closed the HTTP connection of %s: %s", c->host, what[kind]);
-  if (c->handshaking)
-    {
-      g_cancellable_cancel (c->cancel);
-      return;
-    }
-  if (answer)
-    {
-      /* 408, after the answers due before it; nothing more is read. */
-      conn_answer_error (c, 408, "timeout", what[kind]);
-      conn_mark_dirty (c);
-      return;
-    }
-  conn_close (c);
-}
-
-void
-http_conn_check_deadline (Conn *c, gint64 now)
-{
-  const DsmHttpServerOptions *o = &c->w->server->options;
-
-  if (c->closed)
-    return;
-  if (c->lingering)
-    {
-      if (now - c->linger_since_us > LINGER_MS * 1000)
-        conn_close (c);
-      return;
-    }
-  if (c->write_blocked_us != 0 && now - c->write_blocked_us > (gint64) o->write_timeout_ms * 1000)
-    {
-      conn_timeout (c, TIMEOUT_WRITE, FALSE);
-      return;
-    }
-  if (c->handshaking || c->awaiting_hello)
-    {
-      if (now - c->accepted_us > (gint64) o->header_timeout_ms * 1000)
-        {
-          if (c->handshaking)
-            conn_timeout (c, TIMEOUT_HEADER, FALSE);
-          else
-            {
-              STAT_ADD (c->w, timeouts[TIMEOUT_HEADER], 1);
-              conn_close (c);
-            }
-        }
-      return;
-    }
-  if (c->no_more_requests)
-    return;
-  if (c->body_since_us != 0 && c->current != NULL)
-    {
-      if (now - c->body_since_us > (gint64) o->body_timeout_ms * 1000)
-        conn_timeout (c, TIMEOUT_BODY, TRUE);
-      return;
-    }
-  if (c->head_since_us != 0 && dsm_http_parser_get_phase (c->parser) == DSM_HTTP_PHASE_HEAD)
-    {
-      if (now - c->head_since_us > (gint64) o->header_timeout_ms * 1000)
-        conn_timeout (c, TIMEOUT_HEADER, TRUE);
-      return;
-    }
-  if (c->idle_since_us != 0 && c->pipeline.length == 0)
-    {
-      /* A connection that never sent a request gets the header timeout. */
-      guint limit_ms = c->served == 0 ? o->header_timeout_ms : o->idle_timeout_ms;
-      if (now - c->idle_since_us > (gint64) limit_ms * 1000)
-        conn_timeout (c, c->served == 0 ? TIMEOUT_HEADER : TIMEOUT_IDLE, FALSE);
-    }
-}
-
-/* ---- request accessors that need the connection (worker thread) ---- */
-
-const char *
-dsm_http_request_get_peer_host (DsmHttpRequest *request)
-{
-  return request->conn != NULL ? request->conn->host : "";
-}
-
-GTlsCertificate *
-dsm_http_request_get_peer_certificate (DsmHttpRequest *request)
-{
-  return request->conn != NULL ? request->conn->peer_cert : NULL;
 }

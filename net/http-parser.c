@@ -5,7 +5,7 @@
  *   FIELD_START --blank line--> HEAD reported, then BODY_LENGTH | CHUNK_* | COMPLETE
  *   CHUNK_SIZE -> CHUNK_EXT -> CHUNK_DATA -> ... -> size 0 -> trailer fields -> COMPLETE
  *   any state --bad byte or limit--> FAILED (for good) */
-#include "http-parser.h"
+#include "http-parser-private.h"
 
 #include <string.h>
 
@@ -15,50 +15,6 @@ G_DEFINE_QUARK (dsm-http-parse-error-quark, dsm_http_parse_error)
 #define METHOD_BYTES_MAX 32
 /* "HTTP/1.1" */
 #define VERSION_BYTES 8
-/* A chunk-size line: hex digits and extensions we skip. */
-#define CHUNK_LINE_BYTES_MAX 256
-
-typedef enum {
-  S_START,
-  S_START_LF,
-  S_METHOD,
-  S_TARGET,
-  S_VERSION,
-  S_VERSION_LF,
-  S_FIELD_START,
-  S_NAME,
-  S_VALUE,
-  S_VALUE_LF,
-  S_HEAD_LF,
-  S_BODY_LENGTH,
-  S_CHUNK_SIZE,
-  S_CHUNK_EXT,
-  S_CHUNK_SIZE_LF,
-  S_CHUNK_DATA,
-  S_CHUNK_DATA_CR,
-  S_CHUNK_DATA_LF,
-  S_COMPLETE,
-  S_FAILED,
-} State;
-
-struct _DsmHttpParser {
-  DsmHttpParserLimits limits;
-  State state;
-  DsmHttpMessage *msg;
-  GString *token;               /* the method, target, version, name or value being read */
-  char *name;                   /* a header's name while its value is read */
-  gsize line_bytes;             /* request line (or chunk line) bytes so far */
-  gsize header_bytes;           /* header (and trailer) bytes so far */
-  guint hosts;
-  gboolean saw_length;
-  gboolean close;               /* Connection: close */
-  gboolean keep;                /* Connection: keep-alive */
-  gboolean in_trailer;          /* the fields after the last chunk: checked, not kept */
-  guint64 remaining;            /* body bytes left: of the Content-Length or of this chunk */
-  guint chunk_digits;
-  DsmHttpParseError error_code;
-  char *error_message;
-};
 
 /* ---- errors ---- */
 
@@ -91,11 +47,11 @@ dsm_http_parse_error_reason (DsmHttpParseError code)
   return error_table[code].reason;
 }
 
-static DsmHttpFeedResult
-fail (DsmHttpParser *p, DsmHttpParseError code, const char *format, ...) G_GNUC_PRINTF (3, 4);
+DsmHttpFeedResult
+http_parser_fail (DsmHttpParser *p, DsmHttpParseError code, const char *format, ...) G_GNUC_PRINTF (3, 4);
 
-static DsmHttpFeedResult
-fail (DsmHttpParser *p, DsmHttpParseError code, const char *format, ...)
+DsmHttpFeedResult
+http_parser_fail (DsmHttpParser *p, DsmHttpParseError code, const char *format, ...)
 {
   va_list args;
 
@@ -165,13 +121,6 @@ static gboolean
 is_tchar (guchar c)
 {
   return g_ascii_isalnum (c) || (c != 0 && strchr ("!#$%&'*+-.^_`|~", c) != NULL);
-}
-
-/* A field value's bytes: visible ASCII, space, tab and obs-text. */
-static gboolean
-is_field_char (guchar c)
-{
-  return (c >= 0x20 && c != 0x7f) || c == '\t';
 }
 
 /* ---- lifetime ---- */
@@ -273,150 +222,6 @@ dsm_http_parser_get_phase (const DsmHttpParser *parser)
     }
 }
 
-/* ---- header fields ---- */
-
-/* Content-Length: one decimal number, once (RFC 9112, 6.3): a sign, a
- * list, a second header or a value past the limit is refused here, before
- * any body byte. */
-static DsmHttpFeedResult
-field_content_length (DsmHttpParser *p, const char *value)
-{
-  guint64 length = 0;
-  gboolean huge = FALSE;
-
-  if (p->saw_length)
-    return fail (p, DSM_HTTP_PARSE_ERROR_BAD_LENGTH, "Content-Length given twice");
-  p->saw_length = TRUE;
-  if (p->msg->chunked)
-    return fail (p, DSM_HTTP_PARSE_ERROR_BAD_REQUEST, "both Content-Length and Transfer-Encoding");
-  if (value[0] == '\0')
-    return fail (p, DSM_HTTP_PARSE_ERROR_BAD_LENGTH, "Content-Length is empty");
-  for (const char *c = value; *c != '\0'; c++)
-    {
-      if (!g_ascii_isdigit (*c))
-        return fail (p, DSM_HTTP_PARSE_ERROR_BAD_LENGTH, "Content-Length \"%.32s\" is not a decimal number",
-                     value);
-      if (!huge)
-        {
-          length = length * 10 + (guint64) (*c - '0');
-          huge = length > p->limits.body_bytes_max;
-        }
-    }
-  if (huge)
-    return fail (p, DSM_HTTP_PARSE_ERROR_BODY_TOO_LARGE, "Content-Length %.32s%s exceeds the limit of %u bytes",
-                 value, strlen (value) > 32 ? "..." : "", p->limits.body_bytes_max);
-  p->msg->content_length = (gint64) length;
-  return DSM_HTTP_FEED_MORE;
-}
-
-static DsmHttpFeedResult
-field_transfer_encoding (DsmHttpParser *p, const char *value)
-{
-  if (p->msg->chunked)
-    return fail (p, DSM_HTTP_PARSE_ERROR_BAD_REQUEST, "Transfer-Encoding given twice");
-  if (p->saw_length)
-    return fail (p, DSM_HTTP_PARSE_ERROR_BAD_REQUEST, "both Content-Length and Transfer-Encoding");
-  /* HTTP/1.0 has no transfer codings: the framing would be ambiguous. */
-  if (p->msg->version_minor == 0)
-    return fail (p, DSM_HTTP_PARSE_ERROR_BAD_REQUEST, "Transfer-Encoding in an HTTP/1.0 request");
-  if (g_ascii_strcasecmp (value, "chunked") != 0)
-    return fail (p, DSM_HTTP_PARSE_ERROR_NOT_IMPLEMENTED, "Transfer-Encoding \"%.32s\": only chunked is supported",
-                 value);
-  p->msg->chunked = TRUE;
-  return DSM_HTTP_FEED_MORE;
-}
-
-static void
-field_connection (DsmHttpParser *p, const char *value)
-{
-  g_auto(GStrv) options = g_strsplit (value, ",", -1);
-
-  for (char **o = options; *o != NULL; o++)
-    {
-      g_strstrip (*o);
-      if (g_ascii_strcasecmp (*o, "close") == 0)
-        p->close = TRUE;
-      else if (g_ascii_strcasecmp (*o, "keep-alive") == 0)
-        p->keep = TRUE;
-    }
-}
-
-/* One complete header line (@p->name, the value in @p->token). */
-static DsmHttpFeedResult
-field_end (DsmHttpParser *p)
-{
-  g_autofree char *name = g_steal_pointer (&p->name);
-  DsmHttpFeedResult result = DSM_HTTP_FEED_MORE;
-  gsize end = p->token->len;
-
-  /* Trailing whitespace is not part of the value (RFC 9110, 5.5). */
-  while (end > 0 && (p->token->str[end - 1] == ' ' || p->token->str[end - 1] == '\t'))
-    end--;
-  g_string_truncate (p->token, end);
-  g_assert (name != NULL);
-
-  if (p->in_trailer)
-    {
-      /* Trailers are checked for syntax and size, and dropped: none may
-       * change the framing or the request after the fact. */
-      g_string_truncate (p->token, 0);
-      return DSM_HTTP_FEED_MORE;
-    }
-  if (p->msg->headers->len >= p->limits.header_count_max)
-    return fail (p, DSM_HTTP_PARSE_ERROR_HEADER_TOO_LARGE, "more than %u header fields",
-                 p->limits.header_count_max);
-  if (strcmp (name, "content-length") == 0)
-    result = field_content_length (p, p->token->str);
-  else if (strcmp (name, "transfer-encoding") == 0)
-    result = field_transfer_encoding (p, p->token->str);
-  else if (strcmp (name, "host") == 0 && ++p->hosts > 1)
-    result = fail (p, DSM_HTTP_PARSE_ERROR_BAD_REQUEST, "Host given twice");
-  else if (strcmp (name, "connection") == 0)
-    field_connection (p, p->token->str);
-  else if (strcmp (name, "expect") == 0)
-    {
-      if (g_ascii_strcasecmp (p->token->str, "100-continue") != 0)
-        result = fail (p, DSM_HTTP_PARSE_ERROR_EXPECTATION, "Expect \"%.32s\": only 100-continue is supported",
-                       p->token->str);
-      else
-        p->msg->expect_continue = TRUE;
-    }
-  if (result == DSM_HTTP_FEED_ERROR)
-    return result;
-  DsmHttpHeader header = { g_steal_pointer (&name), g_strndup (p->token->str, p->token->len) };
-  g_array_append_val (p->msg->headers, header);
-  g_string_truncate (p->token, 0);
-  return DSM_HTTP_FEED_MORE;
-}
-
-/* The blank line after the fields: the framing is known now. */
-static DsmHttpFeedResult
-head_end (DsmHttpParser *p)
-{
-  DsmHttpMessage *msg = p->msg;
-
-  if (p->in_trailer)
-    {
-      p->state = S_COMPLETE;
-      return DSM_HTTP_FEED_DONE;
-    }
-  if (msg->version_minor == 1 && p->hosts == 0)
-    return fail (p, DSM_HTTP_PARSE_ERROR_BAD_REQUEST, "an HTTP/1.1 request needs a Host header");
-  msg->keep_alive = msg->version_minor == 1 ? !p->close : (p->keep && !p->close);
-  msg->body = g_byte_array_sized_new (msg->content_length > 0 ? (guint) msg->content_length : 0);
-  if (msg->chunked)
-    p->state = S_CHUNK_SIZE;
-  else if (msg->content_length > 0)
-    {
-      p->remaining = (guint64) msg->content_length;
-      p->state = S_BODY_LENGTH;
-    }
-  else
-    p->state = S_COMPLETE;
-  p->line_bytes = 0;
-  return DSM_HTTP_FEED_HEAD;
-}
-
 /* ---- the request line ---- */
 
 static DsmHttpFeedResult
@@ -432,8 +237,8 @@ version_end (DsmHttpParser *p)
     }
   if (p->token->len == VERSION_BYTES && memcmp (v, "HTTP/", 5) == 0 && g_ascii_isdigit (v[5]) && v[6] == '.'
       && g_ascii_isdigit (v[7]))
-    return fail (p, DSM_HTTP_PARSE_ERROR_VERSION, "%s is not supported; use HTTP/1.1", v);
-  return fail (p, DSM_HTTP_PARSE_ERROR_BAD_REQUEST, "malformed HTTP version");
+    return http_parser_fail (p, DSM_HTTP_PARSE_ERROR_VERSION, "%s is not supported; use HTTP/1.1", v);
+  return http_parser_fail (p, DSM_HTTP_PARSE_ERROR_BAD_REQUEST, "malformed HTTP version");
 }
 
 /* Counts one byte of the request line against its limit. */
@@ -446,7 +251,7 @@ line_byte (DsmHttpParser *p)
 static DsmHttpFeedResult
 uri_too_long (DsmHttpParser *p)
 {
-  return fail (p, DSM_HTTP_PARSE_ERROR_URI_TOO_LONG, "request line longer than %u bytes",
+  return http_parser_fail (p, DSM_HTTP_PARSE_ERROR_URI_TOO_LONG, "request line longer than %u bytes",
                p->limits.request_line_bytes_max);
 }
 
@@ -460,7 +265,7 @@ header_byte (DsmHttpParser *p)
 static DsmHttpFeedResult
 header_too_large (DsmHttpParser *p)
 {
-  return fail (p, DSM_HTTP_PARSE_ERROR_HEADER_TOO_LARGE, "header section longer than %u bytes",
+  return http_parser_fail (p, DSM_HTTP_PARSE_ERROR_HEADER_TOO_LARGE, "header section longer than %u bytes",
                p->limits.header_bytes_max);
 }
 
@@ -479,8 +284,8 @@ start_byte (DsmHttpParser *p, guchar c)
   if (!is_tchar (c))
     {
       if (c == 0x16)
-        return fail (p, DSM_HTTP_PARSE_ERROR_NOT_HTTP, "a TLS handshake on a plain HTTP port; use http://");
-      return fail (p, DSM_HTTP_PARSE_ERROR_NOT_HTTP, "byte 0x%02x cannot start an HTTP request", c);
+        return http_parser_fail (p, DSM_HTTP_PARSE_ERROR_NOT_HTTP, "a TLS handshake on a plain HTTP port; use http://");
+      return http_parser_fail (p, DSM_HTTP_PARSE_ERROR_NOT_HTTP, "byte 0x%02x cannot start an HTTP request", c);
     }
   p->msg = message_new ();
   g_string_append_c (p->token, (char) c);
@@ -501,9 +306,9 @@ method_byte (DsmHttpParser *p, guchar c)
       return DSM_HTTP_FEED_MORE;
     }
   if (!is_tchar (c))
-    return fail (p, DSM_HTTP_PARSE_ERROR_BAD_REQUEST, "byte 0x%02x in the method", c);
+    return http_parser_fail (p, DSM_HTTP_PARSE_ERROR_BAD_REQUEST, "byte 0x%02x in the method", c);
   if (p->token->len >= METHOD_BYTES_MAX)
-    return fail (p, DSM_HTTP_PARSE_ERROR_BAD_REQUEST, "method longer than %d bytes", METHOD_BYTES_MAX);
+    return http_parser_fail (p, DSM_HTTP_PARSE_ERROR_BAD_REQUEST, "method longer than %d bytes", METHOD_BYTES_MAX);
   g_string_append_c (p->token, (char) c);
   return DSM_HTTP_FEED_MORE;
 }
@@ -532,14 +337,14 @@ target_bytes (DsmHttpParser *p, const guint8 *data, gsize length, gsize *i)
     }
   *i = j + 1;
   if (data[j] != ' ')
-    return fail (p, DSM_HTTP_PARSE_ERROR_BAD_REQUEST, "byte 0x%02x in the request target", data[j]);
+    return http_parser_fail (p, DSM_HTTP_PARSE_ERROR_BAD_REQUEST, "byte 0x%02x in the request target", data[j]);
   if (!line_byte (p))
     return uri_too_long (p);
   if (p->token->len == 0)
-    return fail (p, DSM_HTTP_PARSE_ERROR_BAD_REQUEST, "empty request target");
+    return http_parser_fail (p, DSM_HTTP_PARSE_ERROR_BAD_REQUEST, "empty request target");
   /* Origin form ("/path?query") only, or "*" (OPTIONS). */
   if (p->token->str[0] != '/' && strcmp (p->token->str, "*") != 0)
-    return fail (p, DSM_HTTP_PARSE_ERROR_BAD_REQUEST, "the request target must start with '/'");
+    return http_parser_fail (p, DSM_HTTP_PARSE_ERROR_BAD_REQUEST, "the request target must start with '/'");
   p->msg->target = g_strndup (p->token->str, p->token->len);
   g_string_truncate (p->token, 0);
   p->state = S_VERSION;
@@ -557,7 +362,7 @@ version_byte (DsmHttpParser *p, guchar c)
   if (!line_byte (p))
     return uri_too_long (p);
   if (c <= 0x20 || c >= 0x7f || p->token->len >= VERSION_BYTES)
-    return fail (p, DSM_HTTP_PARSE_ERROR_BAD_REQUEST, "malformed HTTP version");
+    return http_parser_fail (p, DSM_HTTP_PARSE_ERROR_BAD_REQUEST, "malformed HTTP version");
   g_string_append_c (p->token, (char) c);
   return DSM_HTTP_FEED_MORE;
 }
@@ -575,9 +380,9 @@ field_start_byte (DsmHttpParser *p, guchar c)
       return DSM_HTTP_FEED_MORE;
     }
   if (c == ' ' || c == '\t')
-    return fail (p, DSM_HTTP_PARSE_ERROR_BAD_REQUEST, "folded header line (obsolete line folding)");
+    return http_parser_fail (p, DSM_HTTP_PARSE_ERROR_BAD_REQUEST, "folded header line (obsolete line folding)");
   if (!is_tchar (c))
-    return fail (p, DSM_HTTP_PARSE_ERROR_BAD_REQUEST, "byte 0x%02x in a header name", c);
+    return http_parser_fail (p, DSM_HTTP_PARSE_ERROR_BAD_REQUEST, "byte 0x%02x in a header name", c);
   g_string_append_c (p->token, g_ascii_tolower ((char) c));
   p->state = S_NAME;
   return DSM_HTTP_FEED_MORE;
@@ -597,7 +402,7 @@ name_byte (DsmHttpParser *p, guchar c)
     }
   /* No whitespace between a name and its colon (RFC 9112, 5.1). */
   if (!is_tchar (c))
-    return fail (p, DSM_HTTP_PARSE_ERROR_BAD_REQUEST, "byte 0x%02x in a header name", c);
+    return http_parser_fail (p, DSM_HTTP_PARSE_ERROR_BAD_REQUEST, "byte 0x%02x in a header name", c);
   g_string_append_c (p->token, g_ascii_tolower ((char) c));
   return DSM_HTTP_FEED_MORE;
 }
@@ -633,7 +438,7 @@ value_bytes (DsmHttpParser *p, const guint8 *data, gsize length, gsize *i)
   if (!header_byte (p))
     return header_too_large (p);
   if (data[j] != '\r')
-    return fail (p, DSM_HTTP_PARSE_ERROR_BAD_REQUEST, "byte 0x%02x in a header value", data[j]);
+    return http_parser_fail (p, DSM_HTTP_PARSE_ERROR_BAD_REQUEST, "byte 0x%02x in a header value", data[j]);
   p->state = S_VALUE_LF;
   return DSM_HTTP_FEED_MORE;
 }
@@ -644,99 +449,8 @@ static DsmHttpFeedResult
 expect_lf (DsmHttpParser *p, guchar c)
 {
   if (c != '\n')
-    return fail (p, DSM_HTTP_PARSE_ERROR_BAD_REQUEST, "CR not followed by LF");
+    return http_parser_fail (p, DSM_HTTP_PARSE_ERROR_BAD_REQUEST, "CR not followed by LF");
   return DSM_HTTP_FEED_MORE;
-}
-
-/* ---- bodies ---- */
-
-static DsmHttpFeedResult
-body_bytes (DsmHttpParser *p, const guint8 *data, gsize length, gsize *i)
-{
-  gsize n = (gsize) MIN ((guint64) (length - *i), p->remaining);
-
-  g_assert (p->msg->body->len + n <= p->limits.body_bytes_max);
-  g_byte_array_append (p->msg->body, data + *i, (guint) n);
-  *i += n;
-  p->remaining -= n;
-  if (p->remaining > 0)
-    return DSM_HTTP_FEED_MORE;
-  if (p->state == S_CHUNK_DATA)
-    {
-      p->state = S_CHUNK_DATA_CR;
-      return DSM_HTTP_FEED_MORE;
-    }
-  p->state = S_COMPLETE;
-  return DSM_HTTP_FEED_DONE;
-}
-
-static gboolean
-chunk_line_byte (DsmHttpParser *p)
-{
-  return ++p->line_bytes <= CHUNK_LINE_BYTES_MAX;
-}
-
-static DsmHttpFeedResult
-chunk_size_byte (DsmHttpParser *p, guchar c)
-{
-  if (!chunk_line_byte (p))
-    return fail (p, DSM_HTTP_PARSE_ERROR_BAD_REQUEST, "chunk-size line longer than %d bytes",
-                 CHUNK_LINE_BYTES_MAX);
-  if (g_ascii_isxdigit (c))
-    {
-      p->chunk_digits++;
-      p->remaining = p->remaining * 16 + (guint64) g_ascii_xdigit_value ((char) c);
-      /* Checked digit by digit, so the size cannot overflow first. */
-      if (p->msg->body->len + p->remaining > p->limits.body_bytes_max)
-        return fail (p, DSM_HTTP_PARSE_ERROR_BODY_TOO_LARGE, "chunked body exceeds the limit of %u bytes",
-                     p->limits.body_bytes_max);
-      return DSM_HTTP_FEED_MORE;
-    }
-  if (p->chunk_digits == 0)
-    return fail (p, DSM_HTTP_PARSE_ERROR_BAD_REQUEST, "byte 0x%02x where a chunk size was expected", c);
-  if (c == '\r')
-    {
-      p->state = S_CHUNK_SIZE_LF;
-      return DSM_HTTP_FEED_MORE;
-    }
-  if (c == ';' || c == ' ' || c == '\t')
-    {
-      p->state = S_CHUNK_EXT;
-      return DSM_HTTP_FEED_MORE;
-    }
-  return fail (p, DSM_HTTP_PARSE_ERROR_BAD_REQUEST, "byte 0x%02x in a chunk size", c);
-}
-
-/* Chunk extensions are read over and ignored (we define none). */
-static DsmHttpFeedResult
-chunk_ext_byte (DsmHttpParser *p, guchar c)
-{
-  if (!chunk_line_byte (p))
-    return fail (p, DSM_HTTP_PARSE_ERROR_BAD_REQUEST, "chunk-size line longer than %d bytes",
-                 CHUNK_LINE_BYTES_MAX);
-  if (c == '\r')
-    {
-      p->state = S_CHUNK_SIZE_LF;
-      return DSM_HTTP_FEED_MORE;
-    }
-  if (!is_field_char (c))
-    return fail (p, DSM_HTTP_PARSE_ERROR_BAD_REQUEST, "byte 0x%02x in a chunk extension", c);
-  return DSM_HTTP_FEED_MORE;
-}
-
-static void
-chunk_size_end (DsmHttpParser *p)
-{
-  p->line_bytes = 0;
-  p->chunk_digits = 0;
-  if (p->remaining == 0)
-    {
-      /* The last chunk: the trailer section follows, ended by a blank line. */
-      p->in_trailer = TRUE;
-      p->state = S_FIELD_START;
-    }
-  else
-    p->state = S_CHUNK_DATA;
 }
 
 /* ---- the driver ---- */
@@ -770,7 +484,7 @@ dsm_http_parser_feed (DsmHttpParser *parser, const guint8 *data, gsize length, g
           continue;
         case S_BODY_LENGTH:
         case S_CHUNK_DATA:
-          r = body_bytes (p, data, length, &i);
+          r = http_parser_body_bytes (p, data, length, &i);
           if (r == DSM_HTTP_FEED_DONE)
             {
               *consumed = i;
@@ -808,12 +522,12 @@ dsm_http_parser_feed (DsmHttpParser *parser, const guint8 *data, gsize length, g
           r = name_byte (p, c);
           break;
         case S_VALUE_LF:
-          if ((r = expect_lf (p, c)) != DSM_HTTP_FEED_ERROR && (r = field_end (p)) != DSM_HTTP_FEED_ERROR)
+          if ((r = expect_lf (p, c)) != DSM_HTTP_FEED_ERROR && (r = http_parser_field_end (p)) != DSM_HTTP_FEED_ERROR)
             p->state = S_FIELD_START;
           break;
         case S_HEAD_LF:
           if ((r = expect_lf (p, c)) != DSM_HTTP_FEED_ERROR)
-            r = head_end (p);
+            r = http_parser_head_end (p);
           if (r == DSM_HTTP_FEED_HEAD || r == DSM_HTTP_FEED_DONE)
             {
               *consumed = i;
@@ -821,18 +535,18 @@ dsm_http_parser_feed (DsmHttpParser *parser, const guint8 *data, gsize length, g
             }
           break;
         case S_CHUNK_SIZE:
-          r = chunk_size_byte (p, c);
+          r = http_parser_chunk_size_byte (p, c);
           break;
         case S_CHUNK_EXT:
-          r = chunk_ext_byte (p, c);
+          r = http_parser_chunk_ext_byte (p, c);
           break;
         case S_CHUNK_SIZE_LF:
           if ((r = expect_lf (p, c)) != DSM_HTTP_FEED_ERROR)
-            chunk_size_end (p);
+            http_parser_chunk_size_end (p);
           break;
         case S_CHUNK_DATA_CR:
           if (c != '\r')
-            r = fail (p, DSM_HTTP_PARSE_ERROR_BAD_REQUEST, "chunk data longer than its size");
+            r = http_parser_fail (p, DSM_HTTP_PARSE_ERROR_BAD_REQUEST, "chunk data longer than its size");
           else
             p->state = S_CHUNK_DATA_LF;
           break;

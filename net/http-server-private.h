@@ -71,6 +71,7 @@ struct _Worker {
   DsmHttpServer *server;
   guint index;
   GThread *thread;
+  GThread *self;                /* atomic: the worker's own thread, set when it starts */
   GMainContext *context;
   GMainLoop *loop;
   int epfd;
@@ -115,12 +116,63 @@ struct _DsmHttpRequest {
   gboolean close_after;
 };
 
-/* http-server.c */
+/* http-request.c */
 DsmHttpRequest *http_request_new (Conn *conn, DsmHttpMessage *msg);
 DsmHttpRequest *http_request_ref (DsmHttpRequest *request);
 void http_request_unref (DsmHttpRequest *request);
+/* On @w's thread: the answer of @request goes to its connection, if it is
+ * still there; takes the handler's reference. */
+void http_worker_deliver (Worker *w, DsmHttpRequest *request);
+
+/* http-server.c */
 const char *http_worker_date (Worker *w);
+/* The end of every worker dispatch (and of a handshake callback): writes
+ * what was answered, frees what was closed. */
+void http_worker_end_dispatch (Worker *w);
 void http_server_release_address (DsmHttpServer *server, const char *host);
+
+/* One client connection, on one worker's thread only. */
+struct _Conn {
+  Worker *w;
+  int fd;
+  char *host;
+  GList link;                   /* in w->conns */
+  guint32 events;               /* what epoll watches for us; 0 before registration */
+  gboolean registered;
+
+  GSocketConnection *socket_conn;  /* TLS only: owns the socket (and fd) */
+  GTlsConnection *tls;
+  GPollableInputStream *tls_in;
+  GPollableOutputStream *tls_out;
+  GCancellable *cancel;
+  gboolean awaiting_hello;      /* TLS port: waiting for a whole ClientHello before the handshake */
+  gboolean handshaking;
+  GTlsCertificate *peer_cert;
+
+  DsmHttpParser *parser;
+  GQueue pipeline;              /* DsmHttpRequest (the connection's references), oldest first */
+  DsmHttpRequest *current;      /* head reported, request not complete yet (also in pipeline) */
+  guint8 *held;                 /* bytes read but not parsed: the pipeline was full */
+  gsize held_len;
+  GString *out;                 /* answers to write */
+  gsize out_done;
+  guint served;                 /* requests completed */
+
+  gboolean dirty;               /* in w->dirty */
+  gboolean no_more_requests;    /* a refusal, a parse error, Connection: close, a timeout */
+  gboolean unread_input;        /* ...and the client may still be sending: linger */
+  gboolean peer_eof;
+  gboolean lingering;
+  gsize lingered_bytes;
+  gboolean closed;
+
+  gint64 accepted_us;
+  gint64 head_since_us;         /* the first byte of the request being read (0: none) */
+  gint64 body_since_us;         /* its head (0: not in a body) */
+  gint64 idle_since_us;         /* nothing to read, write or answer since (0: busy) */
+  gint64 write_blocked_us;      /* the socket stopped taking our answers (0: not blocked) */
+  gint64 linger_since_us;
+};
 
 /* http-conn.c */
 Conn *http_conn_new (Worker *w, int fd, char *peer_host);
@@ -130,7 +182,7 @@ void http_conn_on_answer (Conn *conn, DsmHttpRequest *request);
 void http_conn_on_events (Conn *conn, guint32 events);
 /* Writes what answers queued (a dirty connection, at the end of a dispatch). */
 void http_conn_flush (Conn *conn);
-/* Closes @conn if a deadline passed. */
+/* http-conn-deadline.c: closes @conn (or answers it 408) if a deadline passed. */
 void http_conn_check_deadline (Conn *conn, gint64 now_us);
 /* Closes at once (the worker stops); the connection goes to w->dead. */
 void http_conn_abort (Conn *conn);
@@ -139,5 +191,23 @@ void http_conn_free (Conn *conn);
 gboolean http_conn_is_closed (const Conn *conn);
 /* A TLS handshake is in flight (its callback will come). */
 gboolean http_conn_is_handshaking (const Conn *conn);
+/* Closes at once and puts @conn on w->dead. */
+void http_conn_close (Conn *conn);
+/* Reads and parses what the socket holds, within the connection's bounds. */
+void http_conn_read (Conn *conn);
+/* Everything answered: close now, or after a lingering read of what the
+ * client still sends (a refused body). */
+void http_conn_finish (Conn *conn);
+/* Tells epoll what the connection waits for now. */
+void http_conn_update_interest (Conn *conn);
+/* An answer the connection gives itself (a parse error, a timeout), after
+ * the answers to the requests before it; nothing more is read. */
+void http_conn_answer_error (Conn *conn, guint status, const char *reason, const char *message);
+/* @conn has answers to write at the end of this dispatch. */
+void http_conn_mark_dirty (Conn *conn);
+
+/* http-conn-tls.c: on a TLS port's new connection, waits for a whole
+ * ClientHello (answering plain HTTP with a 400), then starts the handshake. */
+void http_conn_peek_hello (Conn *conn);
 
 G_END_DECLS
