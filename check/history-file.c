@@ -7,22 +7,6 @@
 #include "codec.h"
 #include "json.h"
 
-static const DsmJsonErrors history_json_errors = {
-  dsm_history_error_quark,
-  {
-    [DSM_JSON_ERROR_SYNTAX] = DSM_HISTORY_ERROR_PARSE,
-    [DSM_JSON_ERROR_DUPLICATE] = DSM_HISTORY_ERROR_PARSE,
-    [DSM_JSON_ERROR_TOO_DEEP] = DSM_HISTORY_ERROR_PARSE,
-    [DSM_JSON_ERROR_TOO_LARGE] = DSM_HISTORY_ERROR_TYPE,
-    [DSM_JSON_ERROR_MISSING] = DSM_HISTORY_ERROR_MISSING,
-    [DSM_JSON_ERROR_TYPE] = DSM_HISTORY_ERROR_TYPE,
-    [DSM_JSON_ERROR_RANGE] = DSM_HISTORY_ERROR_TYPE,
-    [DSM_JSON_ERROR_CHOICE] = DSM_HISTORY_ERROR_UNKNOWN,
-    [DSM_JSON_ERROR_UNKNOWN] = DSM_HISTORY_ERROR_UNKNOWN,
-    [DSM_JSON_ERROR_INVALID] = DSM_HISTORY_ERROR_INVALID,
-  },
-};
-
 /* A final line lists at most this many machines (a bound before we build
  * a table from outside input). */
 #define FINAL_MACHINES_MAX (1u << 22)
@@ -196,10 +180,10 @@ file_read_line (DsmHistoryFile *file, GHashTable *lines_by_id, GHashTable *final
       g_set_error (error, DSM_HISTORY_ERROR, DSM_HISTORY_ERROR_PARSE, "line %u: empty line", line);
       return FALSE;
     }
-  root = dsm_json_parse (start, (gssize) length, &limits, &history_json_errors, error);
+  root = dsm_json_parse (start, (gssize) length, &limits, &dsm_history_json_errors, error);
   if (root == NULL)
     return FALSE;
-  dsm_json_at_root (&at, &history_json_errors, root, NULL);
+  dsm_json_at_root (&at, &dsm_history_json_errors, root, NULL);
   if (line_has_key (root, "dsm_history"))
     {
       if (line != 1)

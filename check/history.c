@@ -1,10 +1,11 @@
 /* check/history.c: client history records and their JSON lines form:
- * written by hand with GString, read strictly through dsm_codec_parse(). */
+ * written by hand with GString, read strictly through core/json.h. */
 #include "check/history.h"
 
 #include <string.h>
 
 #include "codec.h"
+#include "json.h"
 
 G_DEFINE_QUARK (dsm-history-error-quark, dsm_history_error)
 
@@ -174,191 +175,128 @@ dsm_history_op_write_json (GString *out, const DsmHistoryOp *op)
 
 static const char *const known_keys[] = {
   "id", "client", "client_id", "seq", "op", "machine", "definition", "from", "requested",
-  "result", "reason", "state", "index", "invoke_ms", "complete_ms",
+  "result", "reason", "state", "index", "invoke_ms", "complete_ms", NULL,
 };
 
-static const char *
-json_kind (JsonNode *node)
-{
-  if (JSON_NODE_HOLDS_OBJECT (node))
-    return "an object";
-  if (JSON_NODE_HOLDS_ARRAY (node))
-    return "an array";
-  if (JSON_NODE_HOLDS_NULL (node))
-    return "null";
-  switch (json_node_get_value_type (node))
-    {
-    case G_TYPE_INT64:
-      return "an integer";
-    case G_TYPE_DOUBLE:
-      return "a number with a fraction or exponent";
-    case G_TYPE_BOOLEAN:
-      return "a boolean";
-    case G_TYPE_STRING:
-      return "a string";
-    default:
-      return "something else";
-    }
-}
+const DsmJsonErrors dsm_history_json_errors = {
+  dsm_history_error_quark,
+  {
+    [DSM_JSON_ERROR_SYNTAX] = DSM_HISTORY_ERROR_PARSE,
+    [DSM_JSON_ERROR_DUPLICATE] = DSM_HISTORY_ERROR_PARSE,
+    [DSM_JSON_ERROR_TOO_DEEP] = DSM_HISTORY_ERROR_PARSE,
+    [DSM_JSON_ERROR_TOO_LARGE] = DSM_HISTORY_ERROR_TYPE,
+    [DSM_JSON_ERROR_MISSING] = DSM_HISTORY_ERROR_MISSING,
+    [DSM_JSON_ERROR_TYPE] = DSM_HISTORY_ERROR_TYPE,
+    [DSM_JSON_ERROR_RANGE] = DSM_HISTORY_ERROR_TYPE,
+    [DSM_JSON_ERROR_CHOICE] = DSM_HISTORY_ERROR_UNKNOWN,
+    [DSM_JSON_ERROR_UNKNOWN] = DSM_HISTORY_ERROR_UNKNOWN,
+    [DSM_JSON_ERROR_INVALID] = DSM_HISTORY_ERROR_INVALID,
+  },
+};
 
 static gboolean
-read_uint (JsonObject *object, guint line, const char *key, gboolean required,
-           guint64 max, guint64 *out, GError **error)
+read_uint (const DsmJsonAt *object, const char *key, gboolean required, guint64 max,
+           guint64 *out, GError **error)
 {
-  JsonNode *node = json_object_get_member (object, key);
-  gint64 value;
-
-  if (node == NULL)
-    return !required || op_fail (error, DSM_HISTORY_ERROR_MISSING, line, key,
-                                 "required field missing");
-  if (!JSON_NODE_HOLDS_VALUE (node) || json_node_get_value_type (node) != G_TYPE_INT64)
-    {
-      g_set_error (error, DSM_HISTORY_ERROR, DSM_HISTORY_ERROR_TYPE,
-                   "line %u: %s: expected an unsigned integer, found %s", line, key,
-                   json_kind (node));
-      return FALSE;
-    }
-  /* json-glib shows integers past 63 bits as negative: refused here. */
-  value = json_node_get_int (node);
-  if (value < 0 || (guint64) value > max)
-    {
-      g_set_error (error, DSM_HISTORY_ERROR, DSM_HISTORY_ERROR_TYPE,
-                   "line %u: %s: expected an unsigned integer up to %" G_GUINT64_FORMAT
-                   ", found %" G_GINT64_FORMAT, line, key, max, value);
-      return FALSE;
-    }
-  *out = (guint64) value;
-  return TRUE;
+  return dsm_json_read_uint (object, key, required ? DSM_JSON_REQUIRED : DSM_JSON_OPTIONAL, 0,
+                             max, out, error);
 }
 
-/* A string member (borrowed from the tree); an optional one may be absent
- * or null. */
+/* A name, copied; an optional one may be absent or null. */
 static gboolean
-read_string (JsonObject *object, guint line, const char *key, gboolean required,
-             const char **out, GError **error)
-{
-  JsonNode *node = json_object_get_member (object, key);
-
-  *out = NULL;
-  if (node == NULL || (!required && JSON_NODE_HOLDS_NULL (node)))
-    return !required || op_fail (error, DSM_HISTORY_ERROR_MISSING, line, key,
-                                 "required field missing");
-  if (!JSON_NODE_HOLDS_VALUE (node) || json_node_get_value_type (node) != G_TYPE_STRING)
-    {
-      g_set_error (error, DSM_HISTORY_ERROR, DSM_HISTORY_ERROR_TYPE,
-                   "line %u: %s: expected a string, found %s", line, key, json_kind (node));
-      return FALSE;
-    }
-  *out = json_node_get_string (node);
-  return TRUE;
-}
-
-static gboolean
-read_name (JsonObject *object, guint line, const char *key, gboolean required, char **out,
+read_name (const DsmJsonAt *object, const char *key, gboolean required, char **out,
            GError **error)
 {
-  const char *text;
+  const char *text = NULL;
 
-  if (!read_string (object, line, key, required, &text, error))
+  if (!dsm_json_read_string (object, key, required ? DSM_JSON_REQUIRED : DSM_JSON_NULLABLE, 0,
+                             &text, error))
     return FALSE;
   *out = g_strdup (text);
   return TRUE;
 }
 
 static gboolean
-read_check_keys (JsonObject *object, guint line, GError **error)
+read_op_kind (const DsmJsonAt *object, DsmHistoryOp *op, GError **error)
 {
-  g_autoptr(GList) members = json_object_get_members (object);
+  static const char *const kinds[] = { "transition", "read", NULL };
+  guint kind = 0;
 
-  for (GList *l = members; l != NULL; l = l->next)
-    {
-      gboolean known = FALSE;
-
-      for (guint i = 0; i < G_N_ELEMENTS (known_keys) && !known; i++)
-        known = strcmp (l->data, known_keys[i]) == 0;
-      if (!known)
-        {
-          g_autoptr(GString) quoted = g_string_new (NULL);
-
-          dsm_codec_write_string (quoted, l->data);
-          g_set_error (error, DSM_HISTORY_ERROR, DSM_HISTORY_ERROR_UNKNOWN,
-                       "line %u: unknown key %s", line, quoted->str);
-          return FALSE;
-        }
-    }
-  return TRUE;
-}
-
-static gboolean
-read_op_kind (JsonObject *object, guint line, DsmHistoryOp *op, GError **error)
-{
-  const char *text;
-
-  if (!read_string (object, line, "op", TRUE, &text, error))
+  if (!dsm_json_read_enum (object, "op", DSM_JSON_REQUIRED, kinds, &kind, error))
     return FALSE;
-  if (strcmp (text, "transition") == 0)
-    op->op = DSM_OP_TRANSITION;
-  else if (strcmp (text, "read") == 0)
-    op->op = DSM_OP_READ;
-  else
-    return op_fail (error, DSM_HISTORY_ERROR_UNKNOWN, line, "op",
-                    "expected \"transition\" or \"read\"");
+  op->op = kind == 0 ? DSM_OP_TRANSITION : DSM_OP_READ;
   return TRUE;
 }
 
 static gboolean
-read_outcome (JsonObject *object, guint line, DsmHistoryOp *op, GError **error)
+read_outcome (const DsmJsonAt *object, DsmHistoryOp *op, GError **error)
 {
-  const char *result;
-  const char *reason;
+  const char *result = NULL;
+  const char *reason = NULL;
+  DsmJsonAt at;
 
-  if (!read_string (object, line, "result", TRUE, &result, error)
-      || !read_string (object, line, "reason", FALSE, &reason, error))
+  if (!dsm_json_read_string (object, "result", DSM_JSON_REQUIRED, 0, &result, error)
+      || !dsm_json_read_string (object, "reason", DSM_JSON_NULLABLE, 0, &reason, error))
     return FALSE;
   op->completed = strcmp (result, "pending") != 0;
   if (op->completed && !dsm_reply_status_from_string (result, &op->status))
-    return op_fail (error, DSM_HISTORY_ERROR_UNKNOWN, line, "result",
-                    "expected \"ok\", \"rejected\", \"unknown\" or \"pending\"");
+    {
+      dsm_json_at_member (&at, object, "result");
+      return dsm_json_fail (&at, DSM_JSON_ERROR_CHOICE, error,
+                            "expected \"ok\", \"rejected\", \"unknown\" or \"pending\"");
+    }
   if (reason != NULL && !dsm_reject_reason_from_string (reason, &op->reason))
-    return op_fail (error, DSM_HISTORY_ERROR_UNKNOWN, line, "reason", "no such reason");
-  if (!op->completed && json_object_has_member (object, "complete_ms"))
-    return op_fail (error, DSM_HISTORY_ERROR_INVALID, line, "complete_ms",
-                    "a pending operation never completed");
-  return read_uint (object, line, "index", op->completed, HISTORY_UINT_MAX, &op->index, error)
-         && read_uint (object, line, "complete_ms", op->completed, HISTORY_UINT_MAX,
-                       &op->complete_ms, error);
+    {
+      dsm_json_at_member (&at, object, "reason");
+      return dsm_json_fail (&at, DSM_JSON_ERROR_CHOICE, error, "no such reason");
+    }
+  dsm_json_at_member (&at, object, "complete_ms");
+  if (!op->completed && at.node != NULL)
+    return dsm_json_fail (&at, DSM_JSON_ERROR_INVALID, error,
+                          "a pending operation never completed");
+  return read_uint (object, "index", op->completed, HISTORY_UINT_MAX, &op->index, error)
+         && read_uint (object, "complete_ms", op->completed, HISTORY_UINT_MAX, &op->complete_ms,
+                       error);
+}
+
+/* The op's fields, errors naming the key; the caller adds the line. */
+static gboolean
+op_from_json_read (const DsmJsonAt *root, DsmHistoryOp *op, GError **error)
+{
+  guint client = 0;
+
+  if (!dsm_json_get_object (root, known_keys, error)
+      || !read_uint (root, "id", TRUE, HISTORY_UINT_MAX, &op->id, error)
+      || !dsm_json_read_uint32 (root, "client", DSM_JSON_REQUIRED, 0, G_MAXUINT, &client, error)
+      || !read_name (root, "client_id", FALSE, &op->client_id, error)
+      || !read_uint (root, "seq", TRUE, HISTORY_UINT_MAX, &op->seq, error)
+      || !read_op_kind (root, op, error)
+      || !read_name (root, "machine", TRUE, &op->machine, error)
+      || !read_name (root, "definition", FALSE, &op->definition, error)
+      || !read_name (root, "from", FALSE, &op->from, error)
+      || !read_name (root, "requested", FALSE, &op->requested, error)
+      || !read_outcome (root, op, error)
+      || !read_name (root, "state", FALSE, &op->state, error)
+      || !read_uint (root, "invoke_ms", TRUE, HISTORY_UINT_MAX, &op->invoke_ms, error))
+    return FALSE;
+  op->client = client;
+  return TRUE;
 }
 
 DsmHistoryOp *
 dsm_history_op_from_json (JsonNode *root, guint line, GError **error)
 {
   g_autoptr(DsmHistoryOp) op = dsm_history_op_new ();
-  JsonObject *object;
-  guint64 client = 0;
+  DsmJsonAt at;
 
-  if (!JSON_NODE_HOLDS_OBJECT (root))
+  dsm_json_at_root (&at, &dsm_history_json_errors, root, NULL);
+  if (!op_from_json_read (&at, op, error))
     {
-      g_set_error (error, DSM_HISTORY_ERROR, DSM_HISTORY_ERROR_TYPE,
-                   "line %u: expected an object, found %s", line, json_kind (root));
+      g_prefix_error (error, "line %u: ", line);
       return NULL;
     }
-  object = json_node_get_object (root);
-  if (!read_check_keys (object, line, error)
-      || !read_uint (object, line, "id", TRUE, HISTORY_UINT_MAX, &op->id, error)
-      || !read_uint (object, line, "client", TRUE, G_MAXUINT, &client, error)
-      || !read_name (object, line, "client_id", FALSE, &op->client_id, error)
-      || !read_uint (object, line, "seq", TRUE, HISTORY_UINT_MAX, &op->seq, error)
-      || !read_op_kind (object, line, op, error)
-      || !read_name (object, line, "machine", TRUE, &op->machine, error)
-      || !read_name (object, line, "definition", FALSE, &op->definition, error)
-      || !read_name (object, line, "from", FALSE, &op->from, error)
-      || !read_name (object, line, "requested", FALSE, &op->requested, error)
-      || !read_outcome (object, line, op, error)
-      || !read_name (object, line, "state", FALSE, &op->state, error)
-      || !read_uint (object, line, "invoke_ms", TRUE, HISTORY_UINT_MAX, &op->invoke_ms, error)
-      || !op_check (op, line, error))
+  if (!op_check (op, line, error))
     return NULL;
-  op->client = (guint) client;
   return g_steal_pointer (&op);
 }
 
@@ -368,6 +306,8 @@ dsm_history_read (const char *text, gsize length, GError **error)
   g_autoptr(GPtrArray) ops = g_ptr_array_new_with_free_func ((GDestroyNotify) dsm_history_op_free);
   g_autoptr(GHashTable) lines_by_id = g_hash_table_new_full (g_int64_hash, g_int64_equal,
                                                              g_free, NULL);
+  /* A line is one op: a few hundred bytes, two levels at most. */
+  static const DsmJsonLimits line_limits = { 64 * 1024, 4 };
   gsize at = 0;
   guint line = 0;
 
@@ -392,11 +332,11 @@ dsm_history_read (const char *text, gsize length, GError **error)
                        "line %u: empty line", line);
           return NULL;
         }
-      root = dsm_codec_parse (start, line_length, &local);
+      root = dsm_json_parse (start, (gssize) line_length, &line_limits,
+                             &dsm_history_json_errors, &local);
       if (root == NULL)
         {
-          g_set_error (error, DSM_HISTORY_ERROR, DSM_HISTORY_ERROR_PARSE, "line %u: %s", line,
-                       local->message);
+          g_propagate_prefixed_error (error, g_steal_pointer (&local), "line %u: ", line);
           return NULL;
         }
       op = dsm_history_op_from_json (root, line, error);

@@ -8,6 +8,7 @@
 #include <json-glib/json-glib.h>
 
 #include "entry.h"
+#include "json.h"
 #include "types.h"
 
 G_BEGIN_DECLS
@@ -24,6 +25,9 @@ typedef enum {
   DSM_HISTORY_ERROR_INVALID,  /* inconsistent (pending with a state, duplicate id...) */
   DSM_HISTORY_ERROR_UNKNOWN,  /* a key or value the format does not have */
 } DsmHistoryError;
+
+/* The JSON layer's errors (core/json.h) as DSM_HISTORY_ERRORs. */
+extern const DsmJsonErrors dsm_history_json_errors;
 
 /**
  * DsmHistoryOp:

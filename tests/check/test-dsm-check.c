@@ -170,7 +170,7 @@ static const struct {
   { "{\"final\":{\"node\":1,\"machines\":{\"m\":7}}}\n", "line 1: final.machines.m: expected a string" },
   { "{\"final\":{\"node\":1}}\n", "line 1: final.machines: required key is missing" },
   { OP_RUNNING "\n", "line 2: empty line" },
-  { "{\"id\":1,\"colour\":2}\n", "line 1: unknown key \"colour\"" },
+  { "{\"id\":1,\"colour\":2}\n", "line 1: colour: unknown key" },
   { "{\"final\":{\"node\":1,\"machines\":{}}}\n{\"final\":{\"node\":1,\"machines\":{}}}\n",
     "line 2: final.node: node \"1\" already has a final line (line 1)" },
   { "{\"dsm_history\":1,\"definitions\":[{\"name\":\"x\"}]}\n", "line 1: definitions[0]" },

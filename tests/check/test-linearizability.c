@@ -704,19 +704,19 @@ static const BadLine bad_lines[] = {
   { "[1, 2]", DSM_HISTORY_ERROR_TYPE, "line 2: expected an object, found an array" },
   { "{\"client\":1,\"seq\":0,\"op\":\"read\",\"machine\":\"m\",\"result\":\"ok\",\"index\":0,"
     "\"invoke_ms\":1,\"complete_ms\":2}",
-    DSM_HISTORY_ERROR_MISSING, "line 2: id: required field missing" },
+    DSM_HISTORY_ERROR_MISSING, "line 2: id: required key is missing" },
   { "{\"id\":2,\"client\":\"one\",\"seq\":0,\"op\":\"read\",\"machine\":\"m\",\"result\":\"ok\","
     "\"index\":0,\"invoke_ms\":1,\"complete_ms\":2}",
-    DSM_HISTORY_ERROR_TYPE, "line 2: client: expected an unsigned integer, found a string" },
+    DSM_HISTORY_ERROR_TYPE, "line 2: client: expected a non-negative integer, found \"one\"" },
   { "{\"id\":2,\"client\":1,\"seq\":0,\"op\":\"read\",\"machine\":\"m\",\"result\":\"ok\","
     "\"index\":0,\"invoke_ms\":-1,\"complete_ms\":2}",
-    DSM_HISTORY_ERROR_TYPE, "line 2: invoke_ms: expected an unsigned integer up to" },
+    DSM_HISTORY_ERROR_TYPE, "line 2: invoke_ms: expected a non-negative integer, found -1" },
   { "{\"id\":2.5,\"client\":1,\"seq\":0,\"op\":\"read\",\"machine\":\"m\",\"result\":\"ok\","
     "\"index\":0,\"invoke_ms\":1,\"complete_ms\":2}",
-    DSM_HISTORY_ERROR_TYPE, "line 2: id: expected an unsigned integer, found a number with" },
+    DSM_HISTORY_ERROR_TYPE, "line 2: id: expected a non-negative integer, found 2.5" },
   { "{\"id\":9007199254740993,\"client\":1,\"seq\":0,\"op\":\"read\",\"machine\":\"m\","
     "\"result\":\"ok\",\"index\":0,\"invoke_ms\":1,\"complete_ms\":2}",
-    DSM_HISTORY_ERROR_TYPE, "line 2: id: expected an unsigned integer up to 9007199254740992" },
+    DSM_HISTORY_ERROR_TYPE, "line 2: id: expected a non-negative integer, found 9007199254740993, more than 9007199254740992" },
   { "{\"id\":2,\"client\":1,\"seq\":0,\"op\":\"write\",\"machine\":\"m\",\"result\":\"ok\","
     "\"index\":0,\"invoke_ms\":1,\"complete_ms\":2}",
     DSM_HISTORY_ERROR_UNKNOWN, "line 2: op: expected \"transition\" or \"read\"" },
@@ -725,7 +725,7 @@ static const BadLine bad_lines[] = {
     DSM_HISTORY_ERROR_UNKNOWN, "line 2: result: expected \"ok\"" },
   { "{\"id\":2,\"client\":1,\"seq\":0,\"op\":\"read\",\"machine\":\"m\",\"result\":\"ok\","
     "\"index\":0,\"invoke_ms\":1,\"complete_ms\":2,\"colour\":\"red\"}",
-    DSM_HISTORY_ERROR_UNKNOWN, "line 2: unknown key \"colour\"" },
+    DSM_HISTORY_ERROR_UNKNOWN, "line 2: colour: unknown key (known: id, client, client_id, seq, op, machine, definition, from, requested, result, reason, state, index, invoke_ms, complete_ms)" },
   { "{\"id\":2,\"client\":1,\"seq\":0,\"op\":\"transition\",\"machine\":\"m\",\"result\":\"ok\","
     "\"index\":0,\"invoke_ms\":1,\"complete_ms\":2}",
     DSM_HISTORY_ERROR_MISSING, "line 2: requested: a transition needs" },
@@ -751,7 +751,7 @@ static const BadLine bad_lines[] = {
     DSM_HISTORY_ERROR_INVALID, "line 2: state: a pending operation was told nothing" },
   { "{\"id\":2,\"client\":1,\"seq\":0,\"op\":\"read\",\"machine\":\"m\",\"result\":\"ok\","
     "\"index\":0,\"invoke_ms\":1}",
-    DSM_HISTORY_ERROR_MISSING, "line 2: complete_ms: required field missing" },
+    DSM_HISTORY_ERROR_MISSING, "line 2: complete_ms: required key is missing" },
   { "{\"id\":2,\"client\":1,\"seq\":0,\"op\":\"read\",\"machine\":\"m\\u0001\",\"result\":\"ok\","
     "\"index\":0,\"invoke_ms\":1,\"complete_ms\":2}",
     DSM_HISTORY_ERROR_INVALID, "line 2: machine: " },
