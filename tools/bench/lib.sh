@@ -4,7 +4,7 @@
 # shellcheck shell=bash
 
 BENCH_PACKAGES="gcc pkg-config meson ninja-build libglib2.0-dev libjson-glib-dev libsoup-3.0-dev zlib1g-dev
-  curl jq time etcd-server etcd-client libraft-dev wrk gnuplot-nox hyperfine linux-perf valgrind"
+  curl jq time etcd-server etcd-client libraft-dev wrk gnuplot-nox hyperfine linux-perf valgrind libmicrohttpd-dev"
 
 say () { printf '[bench %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 die () { printf 'bench: %s\n' "$*" >&2; exit 1; }
@@ -33,7 +33,7 @@ bench_build () {
       || { tail -20 "$LOGS/meson-setup.log" >&2; die "meson setup failed (see $LOGS/meson-setup.log)"; }
   fi
   ninja -C "$BUILD" tools/dsm-node tools/dsm-sim tools/bench/bench-load tools/bench/bench-limits \
-    tools/bench/raft-fixture-bench >"$LOGS/ninja.log" 2>&1 \
+    tools/bench/raft-fixture-bench tools/bench/bench-http-servers >"$LOGS/ninja.log" 2>&1 \
     || { tail -30 "$LOGS/ninja.log" >&2; die "build failed (see $LOGS/ninja.log)"; }
   LOAD=$BUILD/tools/bench/bench-load
   LIMITS=$BUILD/tools/bench/bench-limits
