@@ -21,8 +21,9 @@ json_common (GString *json, const DsmClientReply *reply)
 }
 
 /* The core's verdict as HTTP: 200 applied, 409 refused by the machine,
- * 400 a bad command, 503 nothing applied but retry (no leader,
- * overloaded) or outcome unknown (timeout, leadership lost). */
+ * 400 a bad command, 507 a full disk (nothing accepted), 503 nothing
+ * applied but retry (no leader, overloaded) or outcome unknown (timeout,
+ * leadership lost). */
 static void
 http_machine_on_reply (const DsmClientReply *reply, gpointer data)
 {
@@ -55,6 +56,12 @@ http_machine_on_reply (const DsmClientReply *reply, gpointer data)
           break;
         case DSM_REJECT_BAD_REQUEST:
           status = 400;
+          break;
+        case DSM_REJECT_NO_SPACE:
+          /* The disk is full (PROTOCOL.md, "A full disk"): nothing was
+           * accepted; writes resume by themselves when space comes back. */
+          status = 507;
+          dsm_http_request_add_header (call->request, "Retry-After", "10");
           break;
         default:
           status = 503;  /* not_leader, overloaded: nothing happened, retry later */
