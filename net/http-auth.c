@@ -2,9 +2,10 @@
  * the token file's reader and the constant-time lookups. */
 #include "http-auth.h"
 
-#include <errno.h>
 #include <string.h>
-#include <sys/stat.h>
+
+#include "config-files.h"
+#include "error.h"
 
 #define DIGEST_BYTES 32
 #define TOKEN_FILE_BYTES_MAX (1024 * 1024)
@@ -123,40 +124,6 @@ name_well_formed (const char *name)
   return TRUE;
 }
 
-/* Whether the file may be trusted to hold secrets: a regular file that
- * only its owner may read or write. */
-static gboolean
-load_check_file (const char *path, GError **error)
-{
-  struct stat st;
-
-  if (stat (path, &st) < 0)
-    {
-      int saved = errno;
-      g_set_error (error, G_IO_ERROR, g_io_error_from_errno (saved), "token file %s: %s", path, g_strerror (saved));
-      return FALSE;
-    }
-  if (!S_ISREG (st.st_mode))
-    {
-      g_set_error (error, G_IO_ERROR, G_IO_ERROR_NOT_REGULAR_FILE, "token file %s: not a regular file", path);
-      return FALSE;
-    }
-  if ((st.st_mode & 0077) != 0)
-    {
-      g_set_error (error, G_IO_ERROR, G_IO_ERROR_PERMISSION_DENIED,
-                   "token file %s: mode %04o lets other users read or change it; chmod 600 it",
-                   path, (guint) (st.st_mode & 07777));
-      return FALSE;
-    }
-  if (st.st_size > TOKEN_FILE_BYTES_MAX)
-    {
-      g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA, "token file %s: larger than %d bytes", path,
-                   TOKEN_FILE_BYTES_MAX);
-      return FALSE;
-    }
-  return TRUE;
-}
-
 static gboolean
 load_line (DsmHttpAuth *auth, const char *path, guint line_no, char *line, GError **error)
 {
@@ -172,29 +139,29 @@ load_line (DsmHttpAuth *auth, const char *path, guint line_no, char *line, GErro
   n = g_strv_length (fields);
   if (n < 2 || n > 3)
     {
-      g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
-                   "token file %s, line %u: expected \"ROLE TOKEN [NAME]\"", path, line_no);
+      g_set_error (error, DSM_CONFIG_ERROR, DSM_CONFIG_ERROR_INVALID,
+                   "http.token_file \"%s\", line %u: expected \"ROLE TOKEN [NAME]\"", path, line_no);
       return FALSE;
     }
   if (!dsm_http_role_from_string (fields[0], &t.role))
     {
-      g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
-                   "token file %s, line %u: role \"%.16s\" is not read, write or admin", path, line_no, fields[0]);
+      g_set_error (error, DSM_CONFIG_ERROR, DSM_CONFIG_ERROR_INVALID,
+                   "http.token_file \"%s\", line %u: role \"%.16s\" is not read, write or admin", path, line_no, fields[0]);
       return FALSE;
     }
   if (!token_well_formed (fields[1]))
     {
       /* The token is not quoted: the message must not leak it into a log. */
-      g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
-                   "token file %s, line %u: a token is %d to %d characters of A-Z a-z 0-9 - . _ ~ + / "
+      g_set_error (error, DSM_CONFIG_ERROR, DSM_CONFIG_ERROR_INVALID,
+                   "http.token_file \"%s\", line %u: a token is %d to %d characters of A-Z a-z 0-9 - . _ ~ + / "
                    "(then '=' padding)", path, line_no, DSM_HTTP_TOKEN_BYTES_MIN, DSM_HTTP_TOKEN_BYTES_MAX);
       return FALSE;
     }
   default_name = g_strdup_printf ("line-%u", line_no);
   if (n == 3 && !name_well_formed (fields[2]))
     {
-      g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
-                   "token file %s, line %u: a name is 1 to %d characters of A-Z a-z 0-9 - . _ @", path, line_no,
+      g_set_error (error, DSM_CONFIG_ERROR, DSM_CONFIG_ERROR_INVALID,
+                   "http.token_file \"%s\", line %u: a name is 1 to %d characters of A-Z a-z 0-9 - . _ @", path, line_no,
                    NAME_BYTES_MAX);
       return FALSE;
     }
@@ -204,8 +171,8 @@ load_line (DsmHttpAuth *auth, const char *path, guint line_no, char *line, GErro
       const Token *other = &g_array_index (auth->tokens, Token, i);
       if (memcmp (other->digest, t.digest, DIGEST_BYTES) == 0 || strcmp (other->name, n == 3 ? fields[2] : default_name) == 0)
         {
-          g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
-                       "token file %s, line %u: the same token or name as \"%s\"", path, line_no, other->name);
+          g_set_error (error, DSM_CONFIG_ERROR, DSM_CONFIG_ERROR_INVALID,
+                       "http.token_file \"%s\", line %u: the same token or name as \"%s\"", path, line_no, other->name);
           return FALSE;
         }
     }
@@ -217,17 +184,16 @@ load_line (DsmHttpAuth *auth, const char *path, guint line_no, char *line, GErro
 gboolean
 dsm_http_auth_load_tokens (DsmHttpAuth *auth, const char *path, GError **error)
 {
-  g_autofree char *text = NULL;
-  g_auto(GStrv) lines = NULL;
   gsize length;
+  g_autofree char *text = dsm_config_file_read_private (path, "http.token_file", TOKEN_FILE_BYTES_MAX, &length,
+                                                        error);
+  g_auto(GStrv) lines = NULL;
 
-  if (!load_check_file (path, error))
-    return FALSE;
-  if (!g_file_get_contents (path, &text, &length, error))
+  if (text == NULL)
     return FALSE;
   if (memchr (text, '\0', length) != NULL)
     {
-      g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA, "token file %s: a NUL byte", path);
+      g_set_error (error, DSM_CONFIG_ERROR, DSM_CONFIG_ERROR_INVALID, "http.token_file \"%s\": a NUL byte", path);
       return FALSE;
     }
   lines = g_strsplit (text, "\n", -1);
@@ -236,7 +202,7 @@ dsm_http_auth_load_tokens (DsmHttpAuth *auth, const char *path, GError **error)
       return FALSE;
   if (auth->tokens->len == 0)
     {
-      g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA, "token file %s: no token in it", path);
+      g_set_error (error, DSM_CONFIG_ERROR, DSM_CONFIG_ERROR_INVALID, "http.token_file \"%s\": no token in it", path);
       return FALSE;
     }
   return TRUE;

@@ -38,7 +38,8 @@ void dsm_http_auth_free (DsmHttpAuth *auth);
  * (mode 0600 or stricter), a bad role, a short or malformed token, a
  * token or name given twice.
  *
- * Returns: FALSE with @error (G_IO_ERROR) naming the file and line.
+ * Returns: FALSE with @error naming the file and line: a G_FILE_ERROR
+ * when it cannot be read, else a DSM_CONFIG_ERROR.
  */
 gboolean dsm_http_auth_load_tokens (DsmHttpAuth *auth, const char *path, GError **error);
 

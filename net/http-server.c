@@ -541,11 +541,26 @@ render_one (GString *out, const char *labels, const char *name, const char *type
   dsm_metrics_write_sample (out, name, labels, value);
 }
 
+/* A counter family with one label: the @n per-worker counters from @offset
+ * in WorkerStats, summed over the workers, labelled @label="@values[k]". */
+static void
+render_labelled (DsmHttpServer *server, GString *out, const char *labels, const char *name, const char *help,
+                 const char *label, const char *const *values, guint n, glong offset)
+{
+  dsm_metrics_write_header (out, name, "counter", help);
+  for (guint k = 0; k < n; k++)
+    {
+      g_autofree char *l = g_strdup_printf ("%s,%s=\"%s\"", labels, label, values[k]);
+      dsm_metrics_write_sample (out, name, l, (double) server_sum (server, offset + (glong) (k * sizeof (guint64))));
+    }
+}
+
 void
 dsm_http_server_render_metrics (DsmHttpServer *server, GString *out, const char *labels)
 {
   static const char *const timeouts[TIMEOUT_N] = { "header", "body", "idle", "write" };
   static const char *const refusals[REFUSE_N] = { "node_cap", "address_cap", "stopping" };
+  const char *reasons[DSM_HTTP_PARSE_ERROR_N_CODES];
   guint open, open_max;
 
   g_mutex_lock (&server->caps_lock);
@@ -560,35 +575,19 @@ dsm_http_server_render_metrics (DsmHttpServer *server, GString *out, const char 
               (double) SUM (server, accepted));
   render_one (out, labels, "dsm_http_connections_closed_total", "counter", "Client connections closed.",
               (double) SUM (server, closed));
-  dsm_metrics_write_header (out, "dsm_http_connections_refused_total", "counter",
-                            "Connections answered 503 and closed at once: node_cap (http.max_connections), "
-                            "address_cap (http.max_connections_per_address), stopping.");
-  for (guint k = 0; k < REFUSE_N; k++)
-    {
-      g_autofree char *l = g_strdup_printf ("%s,reason=\"%s\"", labels, refusals[k]);
-      dsm_metrics_write_sample (out, "dsm_http_connections_refused_total", l,
-                                (double) server_sum (server, G_STRUCT_OFFSET (WorkerStats, refused)
-                                                               + (glong) (k * sizeof (guint64))));
-    }
-  dsm_metrics_write_header (out, "dsm_http_timeouts_total", "counter",
-                            "Connections closed for a deadline: header (head or TLS handshake), body, idle, "
-                            "write (the client did not take its answer).");
-  for (guint k = 0; k < TIMEOUT_N; k++)
-    {
-      g_autofree char *l = g_strdup_printf ("%s,kind=\"%s\"", labels, timeouts[k]);
-      dsm_metrics_write_sample (out, "dsm_http_timeouts_total", l,
-                                (double) server_sum (server, G_STRUCT_OFFSET (WorkerStats, timeouts)
-                                                               + (glong) (k * sizeof (guint64))));
-    }
-  dsm_metrics_write_header (out, "dsm_http_malformed_requests_total", "counter",
-                            "Requests refused by the parser before routing, by reason (each closes its connection).");
+  render_labelled (server, out, labels, "dsm_http_connections_refused_total",
+                   "Connections answered 503 and closed at once: node_cap (http.max_connections), "
+                   "address_cap (http.max_connections_per_address), stopping.",
+                   "reason", refusals, REFUSE_N, G_STRUCT_OFFSET (WorkerStats, refused));
+  render_labelled (server, out, labels, "dsm_http_timeouts_total",
+                   "Connections closed for a deadline: header (head or TLS handshake), body, idle, "
+                   "write (the client did not take its answer).",
+                   "kind", timeouts, TIMEOUT_N, G_STRUCT_OFFSET (WorkerStats, timeouts));
   for (guint k = 0; k < DSM_HTTP_PARSE_ERROR_N_CODES; k++)
-    {
-      g_autofree char *l = g_strdup_printf ("%s,reason=\"%s\"", labels, dsm_http_parse_error_reason (k));
-      dsm_metrics_write_sample (out, "dsm_http_malformed_requests_total", l,
-                                (double) server_sum (server, G_STRUCT_OFFSET (WorkerStats, parse_errors)
-                                                               + (glong) (k * sizeof (guint64))));
-    }
+    reasons[k] = dsm_http_parse_error_reason ((DsmHttpParseError) k);
+  render_labelled (server, out, labels, "dsm_http_malformed_requests_total",
+                   "Requests refused by the parser before routing, by reason (each closes its connection).",
+                   "reason", reasons, DSM_HTTP_PARSE_ERROR_N_CODES, G_STRUCT_OFFSET (WorkerStats, parse_errors));
   render_one (out, labels, "dsm_http_tls_handshake_failures_total", "counter",
               "TLS handshakes that failed (bad or missing client certificate, not TLS, timeout).",
               (double) SUM (server, tls_handshake_failures));

@@ -3,8 +3,19 @@
  * "GET /v1/cluster", "GET /healthz, GET /metrics"). */
 #include "http-private.h"
 
+#include "codec.h"
 #include "node.h"
 #include "transport.h"
+
+static void
+json_leader (GString *json, DsmNodeId leader)
+{
+  json_key (json, "leader");
+  if (leader == DSM_NODE_NONE)
+    g_string_append (json, "null");
+  else
+    dsm_codec_write_uint (json, leader);
+}
 
 void
 http_view_healthz (HttpCall *call)
@@ -17,11 +28,7 @@ http_view_healthz (HttpCall *call)
   json_string (json, "status", "ok");
   json_uint (json, "node", dsm_node_get_id (node));
   json_string (json, "role", dsm_role_to_string (dsm_node_get_role (node)));
-  json_key (json, "leader");
-  if (leader == DSM_NODE_NONE)
-    g_string_append (json, "null");
-  else
-    g_string_append_printf (json, "%u", leader);
+  json_leader (json, leader);
   json_uint (json, "epoch", dsm_node_get_epoch (node));
   g_string_append_c (json, '}');
   http_answer (call, 200, json);
@@ -95,11 +102,7 @@ http_view_cluster (HttpCall *call)
   json_string (json, "cluster_id", config->cluster_id);
   json_uint (json, "node", self);
   json_string (json, "role", dsm_role_to_string (dsm_node_get_role (node)));
-  json_key (json, "leader");
-  if (leader == DSM_NODE_NONE)
-    g_string_append (json, "null");
-  else
-    g_string_append_printf (json, "%u", leader);
+  json_leader (json, leader);
   json_client_url (json, "leader_url", config, leader != DSM_NODE_NONE ? dsm_config_find_node (config, leader) : NULL);
   json_uint (json, "epoch", dsm_node_get_epoch (node));
   json_uint (json, "commit_index", dsm_node_get_commit_index (node));

@@ -9,6 +9,8 @@
 
 #include "address.h"
 #include "codec.h"
+#include "config-files.h"
+#include "error.h"
 #include "metrics.h"
 #include "netlog.h"
 #include "node.h"
@@ -140,18 +142,6 @@ http_run (gpointer item, gpointer user_data)
 
 /* ---- construction ---- */
 
-/* A config path: "{id}" becomes the node id; relative to @base_dir. */
-static char *
-http_path (const char *base_dir, const char *name, DsmNodeId node)
-{
-  g_autofree char *id = g_strdup_printf ("%u", node);
-  g_auto(GStrv) parts = g_strsplit (name, "{id}", -1);
-  g_autofree char *expanded = g_strjoinv (id, parts);
-
-  /* Absolute: GTlsFileDatabase refuses relative paths. */
-  return g_canonicalize_filename (expanded, base_dir);
-}
-
 static gboolean
 http_api_load_credentials (DsmHttpApi *api, const char *base_dir, DsmHttpServerOptions *options, GError **error)
 {
@@ -159,36 +149,37 @@ http_api_load_credentials (DsmHttpApi *api, const char *base_dir, DsmHttpServerO
 
   if (http->token_file != NULL)
     {
-      g_autofree char *path = http_path (base_dir, http->token_file, api->node);
+      g_autofree char *path = dsm_config_file_path (http->token_file, api->node, base_dir);
       api->auth = dsm_http_auth_new ();
       if (!dsm_http_auth_load_tokens (api->auth, path, error))
-        {
-          g_prefix_error (error, "http.token_file: ");
-          return FALSE;
-        }
+        return FALSE;
     }
   if (http->tls_cert_file != NULL)
     {
-      g_autofree char *cert = http_path (base_dir, http->tls_cert_file, api->node);
-      g_autofree char *key = http_path (base_dir, http->tls_key_file, api->node);
-      options->tls_certificate = g_tls_certificate_new_from_files (cert, key, error);
+      g_autofree char *cert = dsm_config_file_path (http->tls_cert_file, api->node, base_dir);
+      g_autofree char *key = dsm_config_file_path (http->tls_key_file, api->node, base_dir);
+      g_autoptr(GError) local = NULL;
+      options->tls_certificate = g_tls_certificate_new_from_files (cert, key, &local);
       if (options->tls_certificate == NULL)
         {
-          g_prefix_error (error, "http.tls_cert_file %s, http.tls_key_file %s: ", cert, key);
+          g_set_error (error, DSM_CONFIG_ERROR, DSM_CONFIG_ERROR_INVALID,
+                       "http.tls_cert_file \"%s\", http.tls_key_file \"%s\": %s", cert, key, local->message);
           return FALSE;
         }
       api->tls = TRUE;
     }
   if (http->client_ca_file != NULL)
     {
-      g_autofree char *ca = http_path (base_dir, http->client_ca_file, api->node);
+      g_autofree char *ca = dsm_config_file_path (http->client_ca_file, api->node, base_dir);
       GHashTableIter iter;
       gpointer name, role_name;
 
-      options->tls_client_ca = g_tls_file_database_new (ca, error);
+      g_autoptr(GError) local = NULL;
+      options->tls_client_ca = g_tls_file_database_new (ca, &local);
       if (options->tls_client_ca == NULL)
         {
-          g_prefix_error (error, "http.client_ca_file %s: ", ca);
+          g_set_error (error, DSM_CONFIG_ERROR, DSM_CONFIG_ERROR_INVALID, "http.client_ca_file \"%s\": %s", ca,
+                       local->message);
           return FALSE;
         }
       options->tls_client_cert_required = http->client_cert_required;
@@ -265,7 +256,7 @@ dsm_http_api_listen (DsmHttpApi *api, const char *address, GError **error)
    * be asked for by name (docs/OPERATIONS.md, "Authentication"). */
   if (api->auth == NULL && !api->config->http.insecure_open && !loopback)
     {
-      g_set_error (error, G_IO_ERROR, G_IO_ERROR_PERMISSION_DENIED,
+      g_set_error (error, DSM_CONFIG_ERROR, DSM_CONFIG_ERROR_INVALID,
                    "HTTP API on %s: no credentials configured and the address is not loopback; set "
                    "http.token_file (or http.client_ca_file), or http.insecure_open: true to serve anyone", address);
       return FALSE;

@@ -3,11 +3,9 @@
  * certificate to its node id (peer-auth.h). */
 #include "peer-auth.h"
 
-#include <errno.h>
-#include <glib/gstdio.h>
 #include <string.h>
-#include <sys/stat.h>
 
+#include "config-files.h"
 #include "error.h"
 #include "net-error.h"
 
@@ -40,18 +38,6 @@ dsm_peer_auth_unref (DsmPeerAuth *auth)
 }
 
 /* "{id}" becomes @self; a relative path resolves against @dir. */
-static char *
-auth_new_path (const char *path, DsmNodeId self, const char *dir)
-{
-  g_autoptr(GString) s = g_string_new (path);
-  g_autofree char *id = g_strdup_printf ("%u", self);
-
-  g_string_replace (s, "{id}", id, 0);
-  if (g_path_is_absolute (s->str) || dir == NULL)
-    return g_string_free (g_steal_pointer (&s), FALSE);
-  return g_build_filename (dir, s->str, NULL);
-}
-
 static gboolean
 auth_new_check_length (gsize length, const char *key, GError **error)
 {
@@ -63,47 +49,16 @@ auth_new_check_length (gsize length, const char *key, GError **error)
   return FALSE;
 }
 
-/* The file must be a regular file only its owner can read or write: a
- * secret others can read is no secret (ssh refuses such keys too). */
+/* The secret's file must be private (config-files.h). */
 static GBytes *
 auth_new_read_secret (const char *path, GError **error)
 {
-  GStatBuf st;
-  g_autofree char *text = NULL;
   gsize length;
+  g_autofree char *text = dsm_config_file_read_private (path, "secret_file", DSM_PEER_SECRET_FILE_BYTES_MAX, &length,
+                                                        error);
 
-  if (g_stat (path, &st) != 0)
-    {
-      int saved = errno;
-      g_set_error (error, G_FILE_ERROR, g_file_error_from_errno (saved), "secret_file \"%s\": %s",
-                   path, g_strerror (saved));
-      return NULL;
-    }
-  if (!S_ISREG (st.st_mode))
-    {
-      g_set_error (error, DSM_CONFIG_ERROR, DSM_CONFIG_ERROR_INVALID,
-                   "secret_file \"%s\": not a regular file", path);
-      return NULL;
-    }
-  if ((st.st_mode & 077) != 0)
-    {
-      g_set_error (error, DSM_CONFIG_ERROR, DSM_CONFIG_ERROR_INVALID,
-                   "secret_file \"%s\": mode %04o lets others read or change it; chmod 600 it",
-                   path, (guint) (st.st_mode & 07777));
-      return NULL;
-    }
-  if (st.st_size > DSM_PEER_SECRET_FILE_BYTES_MAX)
-    {
-      g_set_error (error, DSM_CONFIG_ERROR, DSM_CONFIG_ERROR_INVALID,
-                   "secret_file \"%s\": %" G_GINT64_FORMAT " bytes, more than %d", path,
-                   (gint64) st.st_size, DSM_PEER_SECRET_FILE_BYTES_MAX);
-      return NULL;
-    }
-  if (!g_file_get_contents (path, &text, &length, error))
-    {
-      g_prefix_error (error, "secret_file: ");
-      return NULL;
-    }
+  if (text == NULL)
+    return NULL;
   /* One line ending is the editor's, not the secret's. */
   if (length > 0 && text[length - 1] == '\n')
     length--;
@@ -118,9 +73,9 @@ static gboolean
 auth_new_tls (DsmPeerAuth *auth, const DsmConfig *config, DsmNodeId self, const char *dir,
               GError **error)
 {
-  g_autofree char *ca = auth_new_path (config->peer_tls_ca_file, self, dir);
-  g_autofree char *cert = auth_new_path (config->peer_tls_cert_file, self, dir);
-  g_autofree char *key = auth_new_path (config->peer_tls_key_file, self, dir);
+  g_autofree char *ca = dsm_config_file_path (config->peer_tls_ca_file, self, dir);
+  g_autofree char *cert = dsm_config_file_path (config->peer_tls_cert_file, self, dir);
+  g_autofree char *key = dsm_config_file_path (config->peer_tls_key_file, self, dir);
   g_autoptr(GError) local = NULL;
 
   auth->certificate = g_tls_certificate_new_from_files (cert, key, &local);
@@ -172,7 +127,7 @@ dsm_peer_auth_new (const DsmConfig *config, DsmNodeId self, const char *config_d
     }
   else if (config->secret_file != NULL)
     {
-      g_autofree char *path = auth_new_path (config->secret_file, self, config_dir);
+      g_autofree char *path = dsm_config_file_path (config->secret_file, self, config_dir);
       if ((auth->secret = auth_new_read_secret (path, error)) == NULL)
         return NULL;
     }

@@ -14,6 +14,7 @@
 #include <sys/resource.h>
 
 #include "config.h"
+#include "error.h"
 #include "codec.h"
 #include "handshake.h"
 #include "host.h"
@@ -238,7 +239,9 @@ main (int argc, char **argv)
     {
       fprintf (stderr, "dsm-node: node %" G_GINT64_FORMAT ": %s\n", id, error->message);
       g_main_loop_unref (app.loop);
-      return EXIT_RUNTIME;
+      /* A file the config names that is wrong (a token file others may
+       * read, a certificate that does not load) is the config's fault. */
+      return error->domain == DSM_CONFIG_ERROR ? EXIT_USAGE : EXIT_RUNTIME;
     }
   dsm_host_set_stopped_func (app.host, on_stopped, &app);
   g_unix_signal_add (SIGTERM, on_signal, &app);

@@ -97,7 +97,7 @@ test_missing_file (void)
 
   g_test_summary ("A token file that is not there is an error naming it.");
   g_assert_false (dsm_http_auth_load_tokens (auth, "/nonexistent/dsm-tokens", &error));
-  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND);
+  g_assert_error (error, G_FILE_ERROR, G_FILE_ERROR_NOENT);
   g_assert_nonnull (strstr (error->message, "/nonexistent/dsm-tokens"));
 }
 

@@ -203,19 +203,20 @@ test_refused_configs (void)
   g_autofree char *open_config = g_strdup_printf ("{\"nodes\": [{\"id\": 1, \"client_address\": \"0.0.0.0:%u\"}]}",
                                                   token_cluster->client_port[1] + 1);
 
-  g_test_summary ("A node refuses to start with a token file others may read (and never prints a token), and "
-                  "without credentials on an address that is not loopback unless http.insecure_open says so.");
+  g_test_summary ("A node refuses to start (exit 2, a config error) with a token file others may read (and "
+                  "never prints a token), and without credentials on an address that is not loopback unless "
+                  "http.insecure_open says so.");
   g_assert_cmpint (node_refuses ("{\"nodes\": [{\"id\": 1, \"client_address\": \"127.0.0.1:1\"}], "
-                                 "\"http\": {\"token_file\": \"tokens\"}}", "tokens", TOKENS, 0644, &err), ==, 1);
+                                 "\"http\": {\"token_file\": \"tokens\"}}", "tokens", TOKENS, 0644, &err), ==, 2);
   g_assert_nonnull (strstr (err, "chmod 600"));
   g_assert_null (strstr (err, ADMIN_TOKEN));
   g_clear_pointer (&err, g_free);
   g_assert_cmpint (node_refuses ("{\"nodes\": [{\"id\": 1, \"client_address\": \"127.0.0.1:1\"}], "
-                                 "\"http\": {\"token_file\": \"tokens\"}}", "tokens", "admin short\n", 0600, &err), ==, 1);
+                                 "\"http\": {\"token_file\": \"tokens\"}}", "tokens", "admin short\n", 0600, &err), ==, 2);
   g_assert_nonnull (strstr (err, "line 1"));
   g_assert_null (strstr (err, "short"));
   g_clear_pointer (&err, g_free);
-  g_assert_cmpint (node_refuses (open_config, NULL, NULL, 0, &err), ==, 1);
+  g_assert_cmpint (node_refuses (open_config, NULL, NULL, 0, &err), ==, 2);
   g_assert_nonnull (strstr (err, "insecure_open"));
 }
 
