@@ -76,19 +76,6 @@ member_compare (const void *a, const void *b)
   return x->id < y->id ? -1 : x->id > y->id ? 1 : 0;
 }
 
-static gboolean G_GNUC_PRINTF (2, 3)
-membership_fail (GError **error, const char *format, ...)
-{
-  va_list args;
-  g_autofree char *message = NULL;
-
-  va_start (args, format);
-  message = g_strdup_vprintf (format, args);
-  va_end (args);
-  g_set_error_literal (error, DSM_MEMBERSHIP_ERROR, DSM_MEMBERSHIP_ERROR_INVALID, message);
-  return FALSE;
-}
-
 DsmMembership *
 dsm_membership_new (const DsmMember *members, guint n_members, DsmNodeId next_id, GError **error)
 {
@@ -98,7 +85,8 @@ dsm_membership_new (const DsmMember *members, guint n_members, DsmNodeId next_id
 
   if (n_members > DSM_MAX_NODES)
     {
-      membership_fail (error, "%u members, more than %d", n_members, DSM_MAX_NODES);
+      g_set_error (error, DSM_MEMBERSHIP_ERROR, DSM_MEMBERSHIP_ERROR_INVALID,
+                   "%u members, more than %d", n_members, DSM_MAX_NODES);
       return NULL;
     }
   g_autofree DsmMember *sorted = g_new0 (DsmMember, MAX (n_members, 1));
@@ -111,25 +99,29 @@ dsm_membership_new (const DsmMember *members, guint n_members, DsmNodeId next_id
       const DsmMember *m = &sorted[i];
       if (m->id == DSM_NODE_NONE || m->id >= next_id)
         {
-          membership_fail (error, "member id %u: ids run from 1 to next_id - 1 (%u)", m->id,
+          g_set_error (error, DSM_MEMBERSHIP_ERROR, DSM_MEMBERSHIP_ERROR_INVALID,
+                       "member id %u: ids run from 1 to next_id - 1 (%u)", m->id,
                            next_id > 0 ? next_id - 1 : 0);
           return NULL;
         }
       if (i > 0 && sorted[i - 1].id == m->id)
         {
-          membership_fail (error, "member id %u: listed twice", m->id);
+          g_set_error (error, DSM_MEMBERSHIP_ERROR, DSM_MEMBERSHIP_ERROR_INVALID,
+                       "member id %u: listed twice", m->id);
           return NULL;
         }
       if ((guint) m->role >= G_N_ELEMENTS (role_names))
         {
-          membership_fail (error, "member %u: unknown role", m->id);
+          g_set_error (error, DSM_MEMBERSHIP_ERROR, DSM_MEMBERSHIP_ERROR_INVALID,
+                       "member %u: unknown role", m->id);
           return NULL;
         }
       if ((m->peer_address != NULL && !dsm_membership_check_address ("peer_address", m->peer_address, &local))
           || (m->client_address != NULL
               && !dsm_membership_check_address ("client_address", m->client_address, &local)))
         {
-          membership_fail (error, "member %u: %s", m->id, local->message);
+          g_set_error (error, DSM_MEMBERSHIP_ERROR, DSM_MEMBERSHIP_ERROR_INVALID,
+                       "member %u: %s", m->id, local->message);
           g_error_free (local);
           return NULL;
         }
@@ -138,7 +130,8 @@ dsm_membership_new (const DsmMember *members, guint n_members, DsmNodeId next_id
     }
   if (n_voters == 0)
     {
-      membership_fail (error, "no voter: a cluster needs at least one");
+      g_set_error (error, DSM_MEMBERSHIP_ERROR, DSM_MEMBERSHIP_ERROR_INVALID,
+                   "no voter: a cluster needs at least one");
       return NULL;
     }
 
@@ -310,21 +303,9 @@ dsm_membership_check_command (const DsmCommand *cmd, GError **error)
   return TRUE;
 }
 
-static DsmMembership *
-change_fail (GError **error, DsmMembershipError code, const char *format, ...) G_GNUC_PRINTF (3, 4);
-
-static DsmMembership *
-change_fail (GError **error, DsmMembershipError code, const char *format, ...)
-{
-  va_list args;
-  g_autofree char *message = NULL;
-
-  va_start (args, format);
-  message = g_strdup_vprintf (format, args);
-  va_end (args);
-  g_set_error_literal (error, DSM_MEMBERSHIP_ERROR, code, message);
-  return NULL;
-}
+/* A refused change: the error, and no membership. */
+#define CHANGE_REFUSED(error, code, ...) \
+  (g_set_error ((error), DSM_MEMBERSHIP_ERROR, (code), __VA_ARGS__), (DsmMembership *) NULL)
 
 DsmMembership *
 dsm_membership_change (const DsmMembership *membership, const DsmCommand *cmd,
@@ -344,16 +325,16 @@ dsm_membership_change (const DsmMembership *membership, const DsmCommand *cmd,
     {
     case DSM_OP_ADD_MEMBER:
       if (n >= DSM_MAX_NODES)
-        return change_fail (error, DSM_MEMBERSHIP_ERROR_FULL, "the cluster has %d members already",
+        return CHANGE_REFUSED (error, DSM_MEMBERSHIP_ERROR_FULL, "the cluster has %d members already",
                             DSM_MAX_NODES);
       if (id == DSM_NODE_NONE)
         id = next_id;
       else if (id < next_id)
-        return change_fail (error, DSM_MEMBERSHIP_ERROR_ID_REUSED,
+        return CHANGE_REFUSED (error, DSM_MEMBERSHIP_ERROR_ID_REUSED,
                             "node id %u was given out before (ids are never reused; the next is %u)",
                             id, next_id);
       if (id == G_MAXUINT32)
-        return change_fail (error, DSM_MEMBERSHIP_ERROR_FULL, "node ids are exhausted");
+        return CHANGE_REFUSED (error, DSM_MEMBERSHIP_ERROR_FULL, "node ids are exhausted");
       members[n++] = (DsmMember) {
         .id = id,
         .role = DSM_MEMBER_LEARNER,
@@ -364,18 +345,18 @@ dsm_membership_change (const DsmMembership *membership, const DsmCommand *cmd,
       break;
     case DSM_OP_REMOVE_MEMBER:
       if (found == NULL)
-        return change_fail (error, DSM_MEMBERSHIP_ERROR_UNKNOWN_MEMBER, "node %u is not a member", id);
+        return CHANGE_REFUSED (error, DSM_MEMBERSHIP_ERROR_UNKNOWN_MEMBER, "node %u is not a member", id);
       if (found->role == DSM_MEMBER_VOTER && membership->n_voters == 1)
-        return change_fail (error, DSM_MEMBERSHIP_ERROR_LAST_VOTER,
+        return CHANGE_REFUSED (error, DSM_MEMBERSHIP_ERROR_LAST_VOTER,
                             "node %u is the last voter; add and promote another first", id);
       members[found - membership->members] = members[n - 1];
       n--;
       break;
     case DSM_OP_PROMOTE_MEMBER:
       if (found == NULL)
-        return change_fail (error, DSM_MEMBERSHIP_ERROR_UNKNOWN_MEMBER, "node %u is not a member", id);
+        return CHANGE_REFUSED (error, DSM_MEMBERSHIP_ERROR_UNKNOWN_MEMBER, "node %u is not a member", id);
       if (found->role == DSM_MEMBER_VOTER)
-        return change_fail (error, DSM_MEMBERSHIP_ERROR_NOT_LEARNER, "node %u is a voter already", id);
+        return CHANGE_REFUSED (error, DSM_MEMBERSHIP_ERROR_NOT_LEARNER, "node %u is a voter already", id);
       members[found - membership->members].role = DSM_MEMBER_VOTER;
       break;
     case DSM_OP_TRANSITION:
