@@ -295,8 +295,11 @@ worker_run (gpointer data)
   g_atomic_pointer_set (&w->self, g_thread_self ());
   g_main_loop_run (w->loop);
 
-  /* Stopping: close every connection; TLS handshakes in flight end in
-   * their callbacks, which run on this context. */
+  /* Stopping: write the answers handed in last (the 503s of a node that
+   * stops), as far as the sockets take them now, then close every
+   * connection; TLS handshakes in flight end in their callbacks, which
+   * run on this context. */
+  answer_dispatch (w->answer_source, NULL, w);
   while (w->conns.head != NULL)
     {
       gboolean handshakes = FALSE;
