@@ -351,8 +351,12 @@ dsm_host_new (DsmConfig *config, DsmNodeId id, const DsmHostOptions *options, GE
   host->transport = dsm_transport_new (config, id, &transport_options, error);
   if (host->transport == NULL)
     return NULL;
-  if (self->peer_address != NULL && config->n_nodes > 1
-      && !dsm_transport_listen (host->transport, self->peer_address, NULL, error))
+  /* Peers dial the config's peer_address; a node behind a proxy or NAT
+   * listens elsewhere (OPERATIONS.md, "Running a node"). */
+  const char *listen_address = options->peer_listen_address != NULL ? options->peer_listen_address
+                                                                     : self->peer_address;
+  if (listen_address != NULL && config->n_nodes > 1
+      && !dsm_transport_listen (host->transport, listen_address, NULL, error))
     return NULL;
   dsm_transport_set_message_func (host->transport, host_on_message, host);
   g_signal_connect (host->transport, "unsent", G_CALLBACK (host_on_unsent), host);

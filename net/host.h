@@ -27,6 +27,8 @@ typedef struct {
   const char *data_dir;
   const char *config_dir;            /* nullable: where the config's relative paths start */
   gboolean no_sync;                  /* WAL without fsync: benchmarks of the CPU path only */
+  const char *peer_listen_address;   /* nullable: listen for peers here rather than on the config's
+                                      * peer_address, which peers still dial (a proxy or NAT between) */
   DsmTransportOptions transport;
 } DsmHostOptions;
 

@@ -18,6 +18,7 @@
 #include "codec.h"
 #include "handshake.h"
 #include "host.h"
+#include "membership.h"
 #include "netlog.h"
 #include "peer-auth.h"
 #include "wal.h"
@@ -153,6 +154,7 @@ main (int argc, char **argv)
   g_autofree char *check_dir = NULL;
   g_autofree char *log_level = NULL;
   g_autofree char *log_format = NULL;
+  g_autofree char *peer_listen = NULL;
   gint64 id = 0;
   gboolean version = FALSE;
   gboolean no_fsync = FALSE;
@@ -163,6 +165,9 @@ main (int argc, char **argv)
     { "log-level", 'l', 0, G_OPTION_ARG_STRING, &log_level,
       "Least severe level logged: error, critical, warning, message (default), info, debug", "LEVEL" },
     { "log-format", 0, 0, G_OPTION_ARG_STRING, &log_format, "text (default) or json (one object per line)", "FORMAT" },
+    { "peer-listen", 0, 0, G_OPTION_ARG_STRING, &peer_listen,
+      "Listen for peers here instead of on the config's peer_address (peers still dial that: a proxy or NAT between)",
+      "HOST:PORT" },
     { "no-fsync", 0, 0, G_OPTION_ARG_NONE, &no_fsync,
       "Skip fsync in the WAL: loses acknowledged writes on power loss (benchmarks only)", NULL },
     { "check-data-dir", 0, 0, G_OPTION_ARG_FILENAME, &check_dir,
@@ -194,6 +199,8 @@ main (int argc, char **argv)
     return usage_error (context, "--config, --id and --data-dir are required");
   if (id < 1 || id > G_MAXINT32)
     return usage_error (context, "--id %" G_GINT64_FORMAT ": expected 1..%d", id, G_MAXINT32);
+  if (peer_listen != NULL && !dsm_membership_check_address ("--peer-listen", peer_listen, &error))
+    return usage_error (context, "%s", error->message);
 
   GLogLevelFlags threshold = g_getenv ("G_MESSAGES_DEBUG") != NULL ? G_LOG_LEVEL_DEBUG : G_LOG_LEVEL_MESSAGE;
   if (log_level != NULL && !dsm_net_log_level_from_string (log_level, &threshold))
@@ -233,6 +240,7 @@ main (int argc, char **argv)
   options.config_dir = config_dir;
   options.transport.auth = auth;
   options.no_sync = no_fsync;
+  options.peer_listen_address = peer_listen;
   App app = { .loop = g_main_loop_new (NULL, FALSE) };
   app.host = dsm_host_new (config, (DsmNodeId) id, &options, &error);
   if (app.host == NULL)
