@@ -169,3 +169,34 @@ dsm_workload_run_observe (DsmWorkloadRun *run, const char *machine, const char *
   if (canonical != NULL)
     g_hash_table_replace (run->observed, g_strdup (machine), (gpointer) canonical);
 }
+
+gboolean
+dsm_workload_unchanged (DsmReplyStatus status, DsmRejectReason reason)
+{
+  /* A removed node changes nothing either: try another (like not_leader). */
+  return status == DSM_REPLY_REJECTED
+         && (reason == DSM_REJECT_NOT_LEADER || reason == DSM_REJECT_OVERLOADED
+             || reason == DSM_REJECT_REMOVED);
+}
+
+gboolean
+dsm_workload_retry (const DsmCommand *cmd, guint attempts, guint retry_attempts,
+                    DsmReplyStatus status, DsmRejectReason reason)
+{
+  gboolean idempotent;
+
+  g_return_val_if_fail (cmd != NULL, FALSE);
+  g_return_val_if_fail (attempts >= 1, FALSE);
+
+  idempotent = cmd->client_id != NULL || cmd->op == DSM_OP_READ;
+  return (dsm_workload_unchanged (status, reason) || (status == DSM_REPLY_UNKNOWN && idempotent))
+         && attempts <= retry_attempts;
+}
+
+DsmReplyStatus
+dsm_workload_outcome (DsmReplyStatus status, DsmRejectReason reason, gboolean maybe_applied)
+{
+  if (maybe_applied && dsm_workload_unchanged (status, reason))
+    return DSM_REPLY_UNKNOWN;
+  return status;
+}

@@ -60,6 +60,34 @@ void dsm_workload_run_next (DsmWorkloadRun *run, guint client, DsmCommand *cmd);
 void dsm_workload_run_observe (DsmWorkloadRun *run, const char *machine,
                                const char *definition, const char *state);
 
+/* ---- what a client does with an answer (both backends' clients) ---- */
+
+/* A refusal that changed nothing: the command may simply be sent again. */
+gboolean dsm_workload_unchanged (DsmReplyStatus status, DsmRejectReason reason);
+
+/**
+ * dsm_workload_retry:
+ * @attempts: attempts made so far (>= 1)
+ *
+ * Whether a workload client sends @cmd again (after retry_delay_ms, to
+ * another node) once an attempt ended with @status: on a refusal that
+ * changed nothing, and on an unknown outcome when the command is
+ * idempotent (a (client id, seq), or a read), while fewer than
+ * @retry_attempts retries were made.  The script's client never retries.
+ */
+gboolean dsm_workload_retry (const DsmCommand *cmd, guint attempts, guint retry_attempts,
+                             DsmReplyStatus status, DsmRejectReason reason);
+
+/**
+ * dsm_workload_outcome:
+ * @maybe_applied: an earlier attempt ended without an answer or unknown
+ * Returns: the status the operation's history records for its final
+ * answer: a refusal that changed nothing cannot undo an earlier attempt
+ * that may have applied, so that leaves the outcome unknown.
+ */
+DsmReplyStatus dsm_workload_outcome (DsmReplyStatus status, DsmRejectReason reason,
+                                     gboolean maybe_applied);
+
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (DsmWorkloadRun, dsm_workload_run_free)
 
 G_END_DECLS

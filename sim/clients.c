@@ -179,12 +179,7 @@ op_complete (DsmSim *sim, ClientOp *co, DsmReplyStatus status, DsmRejectReason r
 {
   DsmHistoryOp *op = co->op;
 
-  /* A refusal that changed nothing cannot undo an earlier attempt that
-   * may have: the operation's outcome stays unknown. */
-  if (status == DSM_REPLY_REJECTED && co->maybe_applied
-      && (reason == DSM_REJECT_NOT_LEADER || reason == DSM_REJECT_OVERLOADED
-          || reason == DSM_REJECT_REMOVED))
-    status = DSM_REPLY_UNKNOWN;
+  status = dsm_workload_outcome (status, reason, co->maybe_applied);
   op->completed = TRUE;
   op->status = status;
   op->reason = reason;
@@ -243,14 +238,9 @@ static void
 op_outcome (DsmSim *sim, ClientOp *co, DsmReplyStatus status, DsmRejectReason reason,
             const char *state, guint64 index, DsmNodeId leader_hint)
 {
-  gboolean idempotent = co->cmd.client_id != NULL || co->cmd.op == DSM_OP_READ;
-  /* A removed node changes nothing either: try another (like not_leader). */
-  gboolean unchanged = status == DSM_REPLY_REJECTED
-                       && (reason == DSM_REJECT_NOT_LEADER || reason == DSM_REJECT_OVERLOADED
-                           || reason == DSM_REJECT_REMOVED);
   /* Scripted operations get one attempt: the scenario says what to expect. */
-  gboolean retry = !co->scripted && (unchanged || (status == DSM_REPLY_UNKNOWN && idempotent))
-                   && co->attempts <= sim->config->retry_attempts;
+  gboolean retry = !co->scripted
+                   && dsm_workload_retry (&co->cmd, co->attempts, sim->config->retry_attempts, status, reason);
 
   if (status == DSM_REPLY_UNKNOWN)
     co->maybe_applied = TRUE;
