@@ -390,3 +390,35 @@ dsm_history_op_describe (GString *out, const DsmHistoryOp *op)
   if (op->state != NULL)
     g_string_append_printf (out, ", state %s", op->state);
 }
+
+static gint
+compare_times (gconstpointer a, gconstpointer b)
+{
+  guint64 x = *(const guint64 *) a, y = *(const guint64 *) b;
+  return x < y ? -1 : x > y;
+}
+
+guint64
+dsm_history_longest_unavailable (GPtrArray *ops, guint64 from_ms, guint64 to_ms)
+{
+  g_autoptr(GArray) times = g_array_new (FALSE, FALSE, sizeof (guint64));
+  guint64 longest = 0, last = from_ms;
+
+  g_return_val_if_fail (ops != NULL, 0);
+  if (to_ms <= from_ms)
+    return 0;
+  for (guint i = 0; i < ops->len; i++)
+    {
+      const DsmHistoryOp *op = ops->pdata[i];
+      if (op->completed && op->status == DSM_REPLY_OK && op->complete_ms > from_ms && op->complete_ms < to_ms)
+        g_array_append_val (times, op->complete_ms);
+    }
+  g_array_sort (times, compare_times);
+  for (guint i = 0; i < times->len; i++)
+    {
+      guint64 t = g_array_index (times, guint64, i);
+      longest = MAX (longest, t - last);
+      last = t;
+    }
+  return MAX (longest, to_ms - last);
+}

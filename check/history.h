@@ -124,6 +124,15 @@ DsmHistoryOp *dsm_history_op_from_json (JsonNode *root, guint line, GError **err
  */
 void dsm_history_op_describe (GString *out, const DsmHistoryOp *op);
 
+/**
+ * dsm_history_longest_unavailable:
+ * @ops: (element-type DsmHistoryOp)
+ * Returns: the longest stretch of [@from_ms, @to_ms] in which no
+ * operation completed "ok": the time clients went without a successful
+ * answer, the same measure for both backends' histories.
+ */
+guint64 dsm_history_longest_unavailable (GPtrArray *ops, guint64 from_ms, guint64 to_ms);
+
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (DsmHistoryOp, dsm_history_op_free)
 
 G_END_DECLS
