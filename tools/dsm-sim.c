@@ -93,7 +93,7 @@ typedef struct {
 /* One JSON object per scenario, every field of DsmSimReport plus the wall
  * time of the run (for tools/bench, docs/BENCHMARKS.md). */
 static void
-print_json (const DsmScenario *scenario, const DsmSimReport *r, double wall_s)
+print_json (const DsmScenario *scenario, const DsmSimReport *r, double wall_s, guint64 unavailable_ms)
 {
   g_print ("{\"scenario\":\"%s\",\"ok\":%s,\"failed_invariant\":\"%s\",\"seed\":%" G_GUINT64_FORMAT
            ",\"virtual_ms\":%" G_GUINT64_FORMAT ",\"events\":%" G_GUINT64_FORMAT
@@ -104,12 +104,12 @@ print_json (const DsmScenario *scenario, const DsmSimReport *r, double wall_s)
            ",\"entries_committed\":%" G_GUINT64_FORMAT ",\"elections\":%" G_GUINT64_FORMAT ",\"retries\":%" G_GUINT64_FORMAT
            ",\"snapshots_installed\":%" G_GUINT64_FORMAT ",\"invalid_messages\":%" G_GUINT64_FORMAT
            ",\"crashes\":%" G_GUINT64_FORMAT ",\"fsyncs\":%" G_GUINT64_FORMAT ",\"lin_states\":%" G_GUINT64_FORMAT
-           ",\"wall_s\":%.6f}\n",
+           ",\"longest_unavailable_ms\":%" G_GUINT64_FORMAT ",\"wall_s\":%.6f}\n",
            scenario->name, r->ok ? "true" : "false", r->ok ? "" : dsm_invariant_to_string (r->failed_invariant), r->seed,
            r->virtual_ms, r->events, r->messages_sent, r->messages_delivered, r->messages_dropped,
            r->messages_duplicated, r->messages_corrupted, r->ops, r->ops_ok, r->ops_rejected, r->ops_unknown,
            r->commits, r->entries_committed, r->elections, r->retries, r->snapshots_installed, r->invalid_messages,
-           r->crashes, r->fsyncs, r->lin_states, wall_s);
+           r->crashes, r->fsyncs, r->lin_states, unavailable_ms, wall_s);
 }
 
 /* Runs one scenario; returns its exit status. */
@@ -133,7 +133,14 @@ run_one (const char *path, const DsmScenario *scenario, const RunOptions *opts)
   dsm_sim_run (sim, &report);
   double wall_s = (g_get_monotonic_time () - started) / (double) G_USEC_PER_SEC;
   if (opts->json)
-    print_json (scenario, &report, wall_s);
+    {
+      /* The same measure as dsm-real's, from the history. */
+      const DsmWorkload *w = &scenario->workload;
+      guint64 unavailable_ms = w->clients > 0 ? dsm_history_longest_unavailable (dsm_sim_get_history (sim), w->start_ms,
+                                                                                 w->start_ms + w->duration_ms)
+                                              : 0;
+      print_json (scenario, &report, wall_s, unavailable_ms);
+    }
   else
     print_row (scenario, &report);
   if (trace != NULL && !write_file (opts->trace_path, trace->str, trace->len, &error))

@@ -1,0 +1,271 @@
+/* tests/real/test-real.c: bundled scenarios on real dsm-node processes,
+ * as `dsm-real run` runs them: each ends with a verdict of its own and a
+ * history dsm-check passes; a scenario whose expectation cannot hold
+ * fails with exit 1; skipped faults are named with their reason; and no
+ * node outlives the run, whether it ends normally, by SIGTERM or by
+ * SIGKILL of dsm-real itself.  meson passes DSM_REAL, DSM_NODE and
+ * DSM_CHECK. */
+#include <signal.h>
+#include <string.h>
+
+#include <glib/gstdio.h>
+
+#include "tool.h"
+
+#define EXIT_OK 0
+#define EXIT_FAILED 1
+
+static const char *dsm_real;
+
+static char *
+scenario_path (const char *name)
+{
+  return g_build_filename (DSM_SCENARIOS_DIR, name, NULL);
+}
+
+/* The pids of processes whose command line mentions @needle. */
+static GArray *
+processes_mentioning (const char *needle)
+{
+  GArray *pids = g_array_new (FALSE, FALSE, sizeof (guint));
+  g_autoptr(GDir) proc = g_dir_open ("/proc", 0, NULL);
+  const char *name;
+
+  while (proc != NULL && (name = g_dir_read_name (proc)) != NULL)
+    {
+      guint64 pid = 0;
+      if (!g_ascii_string_to_unsigned (name, 10, 1, G_MAXUINT, &pid, NULL))
+        continue;
+      g_autofree char *path = g_strdup_printf ("/proc/%s/cmdline", name);
+      g_autofree char *cmdline = NULL;
+      gsize length = 0;
+      if (!g_file_get_contents (path, &cmdline, &length, NULL))
+        continue;
+      for (gsize i = 0; i + 1 < length; i++)
+        if (cmdline[i] == '\0')
+          cmdline[i] = ' ';
+      if (strstr (cmdline, needle) != NULL && strstr (cmdline, "dsm-node") != NULL)
+        {
+          guint p = (guint) pid;
+          g_array_append_val (pids, p);
+        }
+    }
+  return pids;
+}
+
+/* Waits (a bounded poll) until no dsm-node mentions @dir. */
+static gboolean
+nodes_gone (const char *dir)
+{
+  gint64 deadline = g_get_monotonic_time () + 10 * G_USEC_PER_SEC;
+
+  for (;;)
+    {
+      g_autoptr(GArray) pids = processes_mentioning (dir);
+      if (pids->len == 0)
+        return TRUE;
+      if (g_get_monotonic_time () > deadline)
+        return FALSE;
+      g_usleep (20 * 1000);
+    }
+}
+
+static void
+remove_tree (const char *path)
+{
+  if (g_file_test (path, G_FILE_TEST_IS_DIR))
+    {
+      g_autoptr(GDir) dir = g_dir_open (path, 0, NULL);
+      const char *name;
+      while (dir != NULL && (name = g_dir_read_name (dir)) != NULL)
+        {
+          g_autofree char *child = g_build_filename (path, name, NULL);
+          remove_tree (child);
+        }
+    }
+  g_remove (path);
+}
+
+/* Runs @name on real processes, expects a verdict of ok, and checks the
+ * history it wrote with dsm-check. */
+static void
+run_scenario_ok (const char *name, const char *expected_line)
+{
+  g_autoptr(TmpDir) dir = tmp_dir_new ();
+  g_autofree char *path = scenario_path (name);
+  g_autofree char *history = g_build_filename (dir, "h.jsonl", NULL);
+
+  Result r = run_cmd (NULL, dsm_real, "run", path, "--history", history, NULL);
+  assert_status (&r, EXIT_OK);
+  assert_contains (r.out, " ok ");
+  assert_contains (r.err, "verdict: ok");
+  if (expected_line != NULL)
+    assert_contains (r.err, expected_line);
+  Result check = run_cmd (NULL, g_getenv ("DSM_CHECK"), history, NULL);
+  assert_status (&check, EXIT_OK);
+  assert_contains (check.out, "final states: the ");
+  result_clear (&r);
+  result_clear (&check);
+  g_remove (history);
+}
+
+static void
+test_follower_crash (void)
+{
+  g_test_summary ("follower-crash on real processes: a follower SIGKILLed and restarted; "
+                  "commits go on, its data directory recovers, and the history is linearizable.");
+  run_scenario_ok ("follower-crash.json", "(crash): node ");
+}
+
+static void
+test_minority_partition (void)
+{
+  g_test_summary ("minority-partition-old-leader on real processes: the proxy isolates the "
+                  "old leader, which cannot commit; the rest elect another; the heal loses "
+                  "nothing acknowledged.");
+  run_scenario_ok ("minority-partition-old-leader.json", "(isolate): node ");
+}
+
+static void
+test_torn_write (void)
+{
+  g_test_summary ("disk-torn-write on real processes: every node SIGKILLed with a torn tail "
+                  "appended to its last segment; each recovers, drops it, and nothing "
+                  "acknowledged is lost.");
+  run_scenario_ok ("disk-torn-write.json", "torn_write: ");
+}
+
+static void
+test_unknown_outcome (void)
+{
+  g_test_summary ("consensus-timeout-unknown-outcome on real processes: with no quorum a "
+                  "proposal is answered 503 outcome unknown, and the compare-and-set retry "
+                  "resolves it.");
+  run_scenario_ok ("consensus-timeout-unknown-outcome.json", NULL);
+}
+
+static void
+test_expectation_fails (void)
+{
+  g_autoptr(TmpDir) dir = tmp_dir_new ();
+  g_autofree char *path = g_build_filename (dir, "wrong.json", NULL);
+  g_autoptr(GError) error = NULL;
+  const char *text =
+    "{ \"summary\": \"A committed transition reported in a state it is not in.\", \"seed\": 1, \"nodes\": 3,\n"
+    "  \"steps\": [ { \"await\": \"leader\", \"within_ms\": 5000 },\n"
+    "    { \"do\": \"propose\", \"machine\": \"job\", \"to\": \"Running\", \"expect\": \"ok\" },\n"
+    "    { \"expect\": \"state\", \"machine\": \"job\", \"state\": \"Stopped\" } ] }\n";
+
+  g_test_summary ("A scenario whose expectation does not hold on real nodes exits 1 naming the "
+                  "step, and leaves no node behind.");
+  g_assert_true (g_file_set_contents (path, text, -1, &error));
+  Result r = run_cmd (NULL, dsm_real, "run", path, "-q", NULL);
+  assert_status (&r, EXIT_FAILED);
+  assert_contains (r.out, "FAILED wrong: expectations at t=");
+  assert_contains (r.out, "steps[2] (expect): does not hold: node ");
+  result_clear (&r);
+  g_remove (path);
+}
+
+static void
+test_skips_are_stated (void)
+{
+  g_autoptr(TmpDir) dir = tmp_dir_new ();
+  g_autofree char *path = g_build_filename (dir, "skips.json", NULL);
+  g_autoptr(GError) error = NULL;
+  const char *text =
+    "{ \"summary\": \"Faults only a simulator can make are skipped.\", \"seed\": 1, \"nodes\": 3,\n"
+    "  \"steps\": [ { \"await\": \"leader\", \"within_ms\": 5000 },\n"
+    "    { \"do\": \"skew\", \"node\": 2, \"rate\": 2.0 },\n"
+    "    { \"do\": \"duplicate\", \"percent\": 10, \"for_ms\": 100 },\n"
+    "    { \"do\": \"reorder\", \"percent\": 10, \"ms\": 5, \"for_ms\": 100 },\n"
+    "    { \"do\": \"disk\", \"node\": 1, \"fault\": \"lost_fsync\" },\n"
+    "    { \"do\": \"propose\", \"machine\": \"job\", \"to\": \"Running\", \"expect\": \"ok\" } ] }\n";
+
+  g_test_summary ("Faults real processes cannot suffer are skipped, never silently: each kind "
+                  "is named with its reason, and the rest of the story still runs.");
+  g_assert_true (g_file_set_contents (path, text, -1, &error));
+  Result r = run_cmd (NULL, dsm_real, "run", path, NULL);
+  assert_status (&r, EXIT_OK);
+  assert_contains (r.out, "disk lost_fsync,duplicate,reorder,skew");
+  assert_contains (r.out, "skipped skew: a process reads the host's monotonic clock");
+  assert_contains (r.out, "skipped duplicate: TCP delivers each byte once");
+  assert_contains (r.out, "skipped reorder: TCP delivers a connection's frames in order");
+  assert_contains (r.out, "skipped disk lost_fsync: an fsync that lies cannot be made");
+  assert_contains (r.err, "steps[1] (skew): SKIPPED: ");
+  result_clear (&r);
+  g_remove (path);
+}
+
+/* Starts dsm-real on a long scenario in @dir, waits until its nodes run,
+ * and returns it. */
+static GSubprocess *
+start_long_run (const char *dir)
+{
+  g_autofree char *path = scenario_path ("steady-state.json");
+  g_autoptr(GError) error = NULL;
+  const char *argv[] = { dsm_real, "run", path, "--dir", dir, "-q", NULL };
+  GSubprocess *child = g_subprocess_newv (argv, G_SUBPROCESS_FLAGS_STDOUT_SILENCE | G_SUBPROCESS_FLAGS_STDERR_SILENCE,
+                                          &error);
+  g_assert_no_error (error);
+  gint64 deadline = g_get_monotonic_time () + 20 * G_USEC_PER_SEC;
+  for (;;)
+    {
+      g_autoptr(GArray) pids = processes_mentioning (dir);
+      if (pids->len == 3)
+        break;
+      g_assert_cmpint (g_get_monotonic_time (), <, deadline);
+      g_usleep (20 * 1000);
+    }
+  return child;
+}
+
+static void
+test_sigterm_cleans_up (void)
+{
+  g_autofree char *dir = g_dir_make_tmp ("dsm-real-test-XXXXXX", NULL);
+  g_autoptr(GError) error = NULL;
+
+  g_test_summary ("SIGTERM to dsm-real mid-run stops every node it started before it exits "
+                  "(a liveness failure: the run was interrupted).");
+  g_autoptr(GSubprocess) child = start_long_run (dir);
+  g_subprocess_send_signal (child, SIGTERM);
+  g_assert_true (g_subprocess_wait (child, NULL, &error));
+  g_assert_true (g_subprocess_get_if_exited (child));
+  g_assert_cmpint (g_subprocess_get_exit_status (child), ==, EXIT_FAILED);
+  g_assert_true (nodes_gone (dir));
+  remove_tree (dir);
+}
+
+static void
+test_sigkill_cleans_up (void)
+{
+  g_autofree char *dir = g_dir_make_tmp ("dsm-real-test-XXXXXX", NULL);
+  g_autoptr(GError) error = NULL;
+
+  g_test_summary ("Even SIGKILL of dsm-real leaves no node behind: each dies with it "
+                  "(PR_SET_PDEATHSIG).");
+  g_autoptr(GSubprocess) child = start_long_run (dir);
+  g_subprocess_force_exit (child);
+  g_assert_true (g_subprocess_wait (child, NULL, &error));
+  g_assert_true (nodes_gone (dir));
+  remove_tree (dir);
+}
+
+int
+main (int argc, char **argv)
+{
+  g_test_init (&argc, &argv, NULL);
+  dsm_real = g_getenv ("DSM_REAL");
+  g_assert_nonnull (dsm_real);
+
+  g_test_add_func ("/real/scenarios/follower-crash", test_follower_crash);
+  g_test_add_func ("/real/scenarios/minority-partition-old-leader", test_minority_partition);
+  g_test_add_func ("/real/scenarios/disk-torn-write", test_torn_write);
+  g_test_add_func ("/real/scenarios/consensus-timeout-unknown-outcome", test_unknown_outcome);
+  g_test_add_func ("/real/run/expectation-fails", test_expectation_fails);
+  g_test_add_func ("/real/run/skips-are-stated", test_skips_are_stated);
+  g_test_add_func ("/real/run/sigterm-cleans-up", test_sigterm_cleans_up);
+  g_test_add_func ("/real/run/sigkill-cleans-up", test_sigkill_cleans_up);
+  return g_test_run ();
+}
