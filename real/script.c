@@ -179,6 +179,18 @@ dsm_real_skip_reason (const DsmStep *step)
         return "an fsync that lies cannot be made from user space: SIGKILL keeps the page cache, and "
                "dropping records would destroy some that a completed fsync made durable";
       return NULL;
+    case DSM_STEP_ADD_NODE:
+    case DSM_STEP_REMOVE_NODE:
+    case DSM_STEP_PROMOTE:
+    case DSM_STEP_TRANSFER_LEADER:
+    case DSM_STEP_DEFINE:
+      return "the nodes' HTTP API has no endpoint yet for membership changes, leadership transfers "
+             "or definitions (docs/OPERATIONS.md, \"HTTP API\")";
+    case DSM_STEP_AWAIT:
+    case DSM_STEP_EXPECT:
+      if (step->condition == DSM_CONDITION_VOTERS)
+        return "the nodes' HTTP API does not show the committed membership yet";
+      return NULL;
     case DSM_STEP_CRASH:
     case DSM_STEP_RESTART:
     case DSM_STEP_PARTITION:
@@ -191,39 +203,76 @@ dsm_real_skip_reason (const DsmStep *step)
     case DSM_STEP_PROPOSE:
     case DSM_STEP_READ:
     case DSM_STEP_WAIT:
-    case DSM_STEP_AWAIT:
-    case DSM_STEP_EXPECT:
       return NULL;
     default:
       return "the real backend does not run this kind of step yet";
     }
 }
 
-static void
-fault_skip (DsmReal *real, const DsmStep *step, const char *reason)
+/* The name a skipped step's kind is reported under. */
+static char *
+skip_kind (const DsmStep *step)
 {
-  const char *kind = dsm_step_kind_to_string (step->kind);
-  g_autofree char *name = step->kind == DSM_STEP_DISK_FAULT
-                              ? g_strdup_printf ("disk %s", step->disk_fault == DSM_DISK_FAULT_LOST_FSYNC ? "lost_fsync" : "?")
-                              : g_strdup (kind);
+  if (step->kind == DSM_STEP_DISK_FAULT)
+    return g_strdup (step->disk_fault == DSM_DISK_FAULT_LOST_FSYNC ? "disk lost_fsync" : "disk");
+  if (step->kind == DSM_STEP_AWAIT || step->kind == DSM_STEP_EXPECT)
+    return g_strdup_printf ("%s %s", dsm_step_kind_to_string (step->kind), dsm_condition_to_string (step->condition));
+  return g_strdup (dsm_step_kind_to_string (step->kind));
+}
 
-  real_log (real, "%s (%s): SKIPPED: %s", step->where, name, reason);
-  if (!g_hash_table_contains (real->skipped, name))
-    g_hash_table_insert (real->skipped, g_strdup (name), g_strdup (reason));
+static void
+step_skip (DsmReal *real, const DsmStep *step, const char *kind, const char *reason)
+{
+  real_log (real, "%s (%s): SKIPPED: %s", step->where, kind, reason);
+  if (!g_hash_table_contains (real->skipped, kind))
+    g_hash_table_insert (real->skipped, g_strdup (kind), g_strdup (reason));
   real->n_skipped_steps++;
+}
+
+/* A step naming a node past the cluster's: one that only a membership
+ * step (not run here) would have added. */
+static DsmNodeId
+step_missing_node (const DsmReal *real, const DsmStep *step)
+{
+  if (step->target.kind == DSM_TARGET_NODE && step->target.id > real->n)
+    return step->target.id;
+  if (step->target_to.kind == DSM_TARGET_NODE && step->target_to.id > real->n)
+    return step->target_to.id;
+  if ((step->kind == DSM_STEP_AWAIT || step->kind == DSM_STEP_EXPECT) && step->on == DSM_NODES_ONE
+      && step->on_id > real->n)
+    return step->on_id;
+  return DSM_NODE_NONE;
+}
+
+/* Whether @step is skipped (and reported so). */
+static gboolean
+step_skipped (DsmReal *real, const DsmStep *step)
+{
+  const char *reason = dsm_real_skip_reason (step);
+  DsmNodeId missing = step_missing_node (real, step);
+
+  if (reason != NULL)
+    {
+      g_autofree char *kind = skip_kind (step);
+      step_skip (real, step, kind, reason);
+      return TRUE;
+    }
+  if (missing != DSM_NODE_NONE)
+    {
+      g_autofree char *kind = g_strdup_printf ("%s on a node added later", dsm_step_kind_to_string (step->kind));
+      g_autofree char *why = g_strdup_printf ("node %u exists only once an add_node step (not run here) adds it",
+                                              missing);
+      step_skip (real, step, kind, why);
+      return TRUE;
+    }
+  return FALSE;
 }
 
 static void
 run_fault (DsmReal *real, const DsmStep *step)
 {
   DsmNodeId id = DSM_NODE_NONE;
-  const char *reason = dsm_real_skip_reason (step);
 
-  if (reason != NULL)
-    {
-      fault_skip (real, step, reason);
-      return;
-    }
   switch (step->kind)
     {
     case DSM_STEP_CRASH:
@@ -371,6 +420,8 @@ run_client_step (DsmReal *real, const DsmStep *step)
 static void
 run_step (DsmReal *real, const DsmStep *step)
 {
+  if (step_skipped (real, step))
+    return;
   switch (step->kind)
     {
     case DSM_STEP_WAIT:
