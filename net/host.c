@@ -12,6 +12,8 @@
 #include "http.h"
 #include "metrics.h"
 #include "netlog.h"
+#include "recorder.h"
+#include "recording.h"
 
 typedef struct {
   DsmHostReplyFunc func;
@@ -26,6 +28,7 @@ struct _DsmHost {
   DsmTransport *transport;
   DsmHttpApi *http;
   DsmOutbox out;
+  DsmRecorder *recorder;     /* nullable: --record */
 
   GSource *drain_source;     /* idle: drain after this iteration's inputs */
   GSource *timer;            /* ready at dsm_node_next_deadline() */
@@ -55,6 +58,19 @@ struct _DsmHost {
 static void host_drain (DsmHost *host);
 static void host_maybe_sync (DsmHost *host);
 static void host_stop_continue (DsmHost *host);
+
+static void
+host_recorder_close_stop (DsmRecorder *recorder)
+{
+  dsm_recorder_close (recorder, "stop");
+}
+
+/* Where the node's inputs are recorded, or NULL (recorder.h). */
+static GString *
+host_record (DsmHost *host)
+{
+  return dsm_recorder_lines (host->recorder);
+}
 
 static guint64
 host_now_ms (void)
@@ -124,6 +140,8 @@ host_on_timer (gpointer data)
                    "short of CPU (heartbeats and election timers slip as much)", late);
     }
   host->timer_deadline_ms = G_MAXUINT64;
+  if (host_record (host) != NULL)
+    dsm_recording_write_tick (host_record (host), now);
   dsm_node_tick (host->node, now);
   host_schedule_drain (host);
   return G_SOURCE_CONTINUE;
@@ -146,8 +164,11 @@ static void
 host_on_message (DsmTransport *transport, DsmMessage *msg, gpointer data)
 {
   DsmHost *host = data;
+  guint64 now = host_now_ms ();
 
-  dsm_node_step (host->node, host_now_ms (), msg);
+  if (host_record (host) != NULL)
+    dsm_recording_write_step (host_record (host), now, msg);
+  dsm_node_step (host->node, now, msg);
   host_schedule_drain (host);
 }
 
@@ -156,6 +177,8 @@ host_on_unsent (DsmTransport *transport, DsmMessage *msg, gpointer data)
 {
   DsmHost *host = data;
 
+  if (host_record (host) != NULL)
+    dsm_recording_write_unsent (host_record (host), msg);
   dsm_node_report_unsent (host->node, msg);
 }
 
@@ -164,6 +187,8 @@ host_on_invalid (DsmTransport *transport, guint peer, gpointer data)
 {
   DsmHost *host = data;
 
+  if (host_record (host) != NULL)
+    dsm_recording_write_invalid (host_record (host));
   dsm_node_report_invalid (host->node);
 }
 
@@ -176,7 +201,10 @@ dsm_host_submit (DsmHost *host, const DsmCommand *cmd, DsmHostReplyFunc func, gp
   p->func = func;
   p->user_data = user_data;
   g_hash_table_insert (host->pending, g_memdup2 (&id, sizeof id), p);
-  dsm_node_submit (host->node, host_now_ms (), id, cmd);
+  guint64 now = host_now_ms ();
+  if (host_record (host) != NULL)
+    dsm_recording_write_submit (host_record (host), now, id, cmd);
+  dsm_node_submit (host->node, now, id, cmd);
   host_schedule_drain (host);
   return id;
 }
@@ -211,6 +239,8 @@ host_drain (DsmHost *host)
   while (dsm_node_has_output (host->node))
     {
       dsm_node_drain (host->node, &host->out);
+      if (host_record (host) != NULL)
+        dsm_recording_write_drain (host_record (host), &host->out);
       /* 1. persists, in order (host contract); synced below */
       for (guint i = 0; i < host->out.persists->len; i++)
         if (host->wal_failure == NULL)
@@ -228,6 +258,7 @@ host_drain (DsmHost *host)
       dsm_outbox_reset (&host->out);
     }
   __atomic_store_n (&host->epoch_published, dsm_node_get_epoch (host->node), __ATOMIC_RELAXED);
+  dsm_recorder_flush (host->recorder);
   host_maybe_sync (host);
   host_arm_timer (host);
 }
@@ -261,7 +292,10 @@ host_on_synced (GObject *source, GAsyncResult *result, gpointer data)
       host_stop_continue (host);
       return;
     }
-  dsm_node_persisted (host->node, host_now_ms (), seq);
+  guint64 now = host_now_ms ();
+  if (host_record (host) != NULL)
+    dsm_recording_write_persisted (host_record (host), now, seq);
+  dsm_node_persisted (host->node, now, seq);
   host_schedule_drain (host);
   host_maybe_sync (host);
 }
@@ -335,8 +369,24 @@ dsm_host_new (DsmConfig *config, DsmNodeId id, const DsmHostOptions *options, GE
   host->wal = dsm_wal_open (options->data_dir, config->cluster_id, id, &wal_options, &durable, error);
   if (host->wal == NULL)
     return NULL;
-  /* Election timeouts are the node's only randomness; seeded by the OS. */
-  host->node = dsm_node_new (config, id, g_rand_new (), &durable, host_now_ms (), error);
+  /* Election timeouts are the node's only randomness; seeded by the OS,
+   * with a seed a recording keeps (docs/SIMULATOR.md, "Replaying a real
+   * node"). */
+  guint32 seed = g_random_int ();
+  guint64 now = host_now_ms ();
+  host->node = dsm_node_new (config, id, g_rand_new_with_seed (seed), &durable, now, error);
+  if (host->node != NULL && options->record_path != NULL)
+    {
+      DsmRecorderOptions record = { .path = options->record_path, .max_bytes = options->record_max_bytes,
+                                    .keep = options->record_keep };
+      host->recorder = dsm_recorder_open (&record, error);
+      if (host->recorder == NULL)
+        {
+          dsm_durable_state_clear (&durable);
+          return NULL;
+        }
+      dsm_recording_write_header (host_record (host), config, id, seed, &durable, now);
+    }
   dsm_durable_state_clear (&durable);
   if (host->node == NULL)
     {
@@ -344,8 +394,14 @@ dsm_host_new (DsmConfig *config, DsmNodeId id, const DsmHostOptions *options, GE
       return NULL;
     }
   host->epoch_published = dsm_node_get_epoch (host->node);
+  guint32 mask = host_event_mask ();
+  if (host_record (host) != NULL)
+    {
+      dsm_recording_write_report_applies (host_record (host), FALSE);
+      dsm_recording_write_event_mask (host_record (host), mask);
+    }
   dsm_node_set_report_applies (host->node, FALSE);
-  dsm_node_set_event_mask (host->node, host_event_mask ());
+  dsm_node_set_event_mask (host->node, mask);
   dsm_net_log_set_epoch_func (host_epoch, host);
 
   host->transport = dsm_transport_new (config, id, &transport_options, error);
@@ -403,6 +459,7 @@ host_stop_continue (DsmHost *host)
       return;
     }
   host->stopped = TRUE;
+  g_clear_pointer (&host->recorder, host_recorder_close_stop);
   /* The HTTP server stays up until dsm_host_free(), so the 503 answers
    * given at the stop can still be written while the loop winds down. */
   dsm_net_log (G_LOG_LEVEL_MESSAGE, host->id, DSM_NODE_NONE, "node_stopped",
@@ -449,6 +506,7 @@ dsm_host_free (DsmHost *host)
   if (host == NULL)
     return;
   g_assert (!host->syncing);
+  g_clear_pointer (&host->recorder, host_recorder_close_stop);
   if (host->transport != NULL)
     {
       g_signal_handlers_disconnect_by_data (host->transport, host);

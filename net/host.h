@@ -29,6 +29,9 @@ typedef struct {
   gboolean no_sync;                  /* WAL without fsync: benchmarks of the CPU path only */
   const char *peer_listen_address;   /* nullable: listen for peers here rather than on the config's
                                       * peer_address, which peers still dial (a proxy or NAT between) */
+  const char *record_path;           /* nullable: record the core's inputs here (net/recorder.h) */
+  guint64 record_max_bytes;          /* 0: the default */
+  guint record_keep;                 /* 0: the default */
   DsmTransportOptions transport;
 } DsmHostOptions;
 

@@ -165,9 +165,11 @@ real_node_start (DsmReal *real, RealNode *rn)
     }
   g_subprocess_launcher_take_stdout_fd (launcher, fd);
   g_subprocess_launcher_take_stderr_fd (launcher, dup (fd));
-  rn->proc = g_subprocess_launcher_spawn (launcher, &error, real->options.node_path, "--config", real->config_path,
-                                          "--id", id, "--data-dir", rn->data_dir, "--peer-listen", listen,
-                                          "--log-level", "info", "--log-format", "json", NULL);
+  g_autofree char *record = g_strdup_printf ("%s/node%u.rec", real->dir, rn->id);
+  const char *argv[] = { real->options.node_path, "--config", real->config_path, "--id", id,
+                         "--data-dir", rn->data_dir, "--peer-listen", listen, "--log-level", "info",
+                         "--log-format", "json", real->options.record ? "--record" : NULL, record, NULL };
+  rn->proc = g_subprocess_launcher_spawnv (launcher, argv, &error);
   if (rn->proc == NULL)
     {
       real_fail (real, DSM_INVARIANT_LIVENESS, "node %u: %s", rn->id, error->message);

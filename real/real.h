@@ -32,6 +32,8 @@ typedef struct {
   DsmRealLogFunc log;         /* nullable */
   gpointer log_data;
   const volatile gint *stop;  /* nullable: set non-zero (a signal) to end the run now */
+  gboolean record;            /* every node records its core's inputs (dsm-node --record) to
+                               * nodeN.rec in the run's folder */
 } DsmRealOptions;
 
 typedef struct {

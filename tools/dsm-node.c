@@ -155,6 +155,9 @@ main (int argc, char **argv)
   g_autofree char *log_level = NULL;
   g_autofree char *log_format = NULL;
   g_autofree char *peer_listen = NULL;
+  g_autofree char *record_path = NULL;
+  gint64 record_max_bytes = 0;
+  gint record_keep = 0;
   gint64 id = 0;
   gboolean version = FALSE;
   gboolean no_fsync = FALSE;
@@ -168,6 +171,11 @@ main (int argc, char **argv)
     { "peer-listen", 0, 0, G_OPTION_ARG_STRING, &peer_listen,
       "Listen for peers here instead of on the config's peer_address (peers still dial that: a proxy or NAT between)",
       "HOST:PORT" },
+    { "record", 0, 0, G_OPTION_ARG_FILENAME, &record_path,
+      "Record the core's inputs here, for `dsm-sim replay-node` (rotated at each start)", "FILE" },
+    { "record-max-bytes", 0, 0, G_OPTION_ARG_INT64, &record_max_bytes,
+      "End a recording past this size (default 64 MiB)", "N" },
+    { "record-keep", 0, 0, G_OPTION_ARG_INT, &record_keep, "Recordings kept: FILE, FILE.1, ... (default 4)", "N" },
     { "no-fsync", 0, 0, G_OPTION_ARG_NONE, &no_fsync,
       "Skip fsync in the WAL: loses acknowledged writes on power loss (benchmarks only)", NULL },
     { "check-data-dir", 0, 0, G_OPTION_ARG_FILENAME, &check_dir,
@@ -201,6 +209,10 @@ main (int argc, char **argv)
     return usage_error (context, "--id %" G_GINT64_FORMAT ": expected 1..%d", id, G_MAXINT32);
   if (peer_listen != NULL && !dsm_membership_check_address ("--peer-listen", peer_listen, &error))
     return usage_error (context, "%s", error->message);
+  if (record_max_bytes < 0 || record_keep < 0 || record_keep > 100)
+    return usage_error (context, "--record-max-bytes takes a size, --record-keep 1..100");
+  if ((record_max_bytes != 0 || record_keep != 0) && record_path == NULL)
+    return usage_error (context, "--record-max-bytes and --record-keep need --record FILE");
 
   GLogLevelFlags threshold = g_getenv ("G_MESSAGES_DEBUG") != NULL ? G_LOG_LEVEL_DEBUG : G_LOG_LEVEL_MESSAGE;
   if (log_level != NULL && !dsm_net_log_level_from_string (log_level, &threshold))
@@ -241,6 +253,9 @@ main (int argc, char **argv)
   options.transport.auth = auth;
   options.no_sync = no_fsync;
   options.peer_listen_address = peer_listen;
+  options.record_path = record_path;
+  options.record_max_bytes = (guint64) record_max_bytes;
+  options.record_keep = (guint) record_keep;
   App app = { .loop = g_main_loop_new (NULL, FALSE) };
   app.host = dsm_host_new (config, (DsmNodeId) id, &options, &error);
   if (app.host == NULL)

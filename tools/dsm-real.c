@@ -146,6 +146,7 @@ typedef struct {
   gboolean keep;
   gboolean json;
   gboolean quiet;
+  gboolean record;
   guint64 timeout_ms;
 } RunOptions;
 
@@ -162,6 +163,7 @@ run_one (const char *path, const DsmScenario *scenario, const RunOptions *o)
     .log = o->quiet ? NULL : print_line,
     .log_data = scenario->name,
     .stop = &stop_requested,
+    .record = o->record,
   };
   DsmRealReport report = { 0 };
   g_autoptr(DsmReal) real = dsm_real_new (scenario, &options);
@@ -227,12 +229,14 @@ cmd_run (int argc, char **argv, const char *program)
 {
   g_autofree char *seed_text = NULL, *history_path = NULL, *dir = NULL, *node_path = NULL;
   gint64 timeout_ms = 0;
-  gboolean json = FALSE, keep = FALSE, quiet = FALSE;
+  gboolean json = FALSE, keep = FALSE, quiet = FALSE, record = FALSE;
   GOptionEntry entries[] = {
     { "seed", 0, 0, G_OPTION_ARG_STRING, &seed_text, "Run with this seed instead of the file's", "N" },
     { "history", 0, 0, G_OPTION_ARG_FILENAME, &history_path, "Write the history file (docs/HISTORY.md) here", "FILE" },
     { "json", 0, 0, G_OPTION_ARG_NONE, &json, "Print each run's report as one JSON object", NULL },
     { "keep", 0, 0, G_OPTION_ARG_NONE, &keep, "Keep the run's folder (config, data directories, logs)", NULL },
+    { "record", 0, 0, G_OPTION_ARG_NONE, &record,
+      "Every node records its core's inputs to nodeN.rec in the folder (kept), for dsm-sim replay-node", NULL },
     { "dir", 0, 0, G_OPTION_ARG_FILENAME, &dir, "Run in this folder (kept); one scenario only", "DIR" },
     { "node", 0, 0, G_OPTION_ARG_FILENAME, &node_path, "The dsm-node to run (default: next to dsm-real, or PATH)", "PATH" },
     { "timeout-ms", 0, 0, G_OPTION_ARG_INT64, &timeout_ms, "End a run that takes longer (a liveness failure)", "MS" },
@@ -247,7 +251,8 @@ cmd_run (int argc, char **argv, const char *program)
     return usage_error ("%s", error->message);
   if (argc > 2)
     return usage_error ("run takes one scenario file or folder");
-  RunOptions o = { .history_path = history_path, .dir = dir, .keep = keep, .json = json, .quiet = quiet };
+  RunOptions o = { .history_path = history_path, .dir = dir, .keep = keep || record, .json = json, .quiet = quiet,
+                   .record = record };
   if (seed_text != NULL)
     {
       if (!g_ascii_string_to_unsigned (seed_text, 10, 0, G_MAXINT64, &o.seed, &error))
@@ -299,7 +304,7 @@ cmd_run (int argc, char **argv, const char *program)
 static const char *const summary =
   "Commands:\n"
   "  run [FILE|DIR] [--seed N] [--history FILE] [--json] [--keep] [--dir DIR]\n"
-  "      [--node PATH] [--timeout-ms MS] [-q]\n"
+  "      [--record] [--node PATH] [--timeout-ms MS] [-q]\n"
   "                         run scenarios (default: the bundled folder) on real\n"
   "                         dsm-node processes; a line per step on stderr, a table\n"
   "\n"

@@ -10,6 +10,7 @@
 #include <sys/wait.h>
 
 #include "explore.h"
+#include "replay-node.h"
 #include "node.h"
 #include "sim.h"
 
@@ -323,6 +324,53 @@ cmd_replay (int argc, char **argv, int mutant)
     }
   g_print ("identical: %u events, %" G_GSIZE_FORMAT " bytes\n", line - 2, length);
   return EXIT_OK;
+}
+
+/* ---- replay-node ---- */
+
+/* Recordings are read whole: bounded first. */
+#define RECORDING_BYTES_MAX (G_GUINT64_CONSTANT (4) << 30)
+
+static int
+cmd_replay_node (int argc, char **argv, int mutant)
+{
+  g_autofree char *trace_path = NULL;
+  GOptionEntry entries[] = {
+    { "trace", 0, 0, G_OPTION_ARG_FILENAME, &trace_path, "Write every input and output (JSON lines) here", "FILE" },
+    { NULL },
+  };
+  g_autoptr(GOptionContext) context = g_option_context_new ("RECORDING - replay a recorded real node (dsm-node --record)");
+  int status = EXIT_OK;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *contents = NULL;
+  gsize length = 0;
+  GStatBuf st;
+
+  g_option_context_add_main_entries (context, entries, NULL);
+  if (!parse_options (context, &argc, &argv, &status))
+    return status;
+  if (argc != 2)
+    return usage_error ("replay-node takes one recording");
+  if (g_stat (argv[1], &st) == 0 && (guint64) st.st_size > RECORDING_BYTES_MAX)
+    return usage_error ("%s: larger than %" G_GUINT64_FORMAT " bytes", argv[1], RECORDING_BYTES_MAX);
+  if (!g_file_get_contents (argv[1], &contents, &length, &error))
+    return usage_error ("%s", error->message);
+
+  g_autoptr(GString) trace = trace_path != NULL ? g_string_new (NULL) : NULL;
+  DsmReplayNodeReport report = { 0 };
+  if (!dsm_replay_node (contents, length, trace, &report, &error))
+    return usage_error ("%s: %s", argv[1], error->message);
+  if (trace != NULL && !write_file (trace_path, trace->str, trace->len, &error))
+    g_printerr ("dsm-sim: %s\n", error->message);
+  if (report.identical)
+    g_print ("identical: %" G_GUINT64_FORMAT " inputs, %" G_GUINT64_FORMAT " drains%s%s\n", report.inputs,
+             report.drains, report.end != NULL ? "; the recording ended: " : "; the recording stops short (no end line)",
+             report.end != NULL ? report.end : "");
+  else
+    g_print ("DIVERGED after %" G_GUINT64_FORMAT " inputs: %s\n", report.inputs, report.diverged);
+  status = report.identical ? EXIT_OK : EXIT_FAILED;
+  dsm_replay_node_report_clear (&report);
+  return status;
 }
 
 /* ---- explore ---- */
@@ -639,6 +687,9 @@ static const char *const summary =
   "  explore [--seeds N] [--first S] [--nodes N] [--base FILE] [--out DIR]\n"
   "                         random fault schedules, one per seed\n"
   "  replay TRACE           re-run a trace from its header and compare every event\n"
+  "  replay-node RECORDING [--trace FILE]\n"
+  "                         replay a real node's recording (dsm-node --record) through\n"
+  "                         a core and compare every output\n"
   "  shrink FILE [--seed N] -o OUT\n"
   "                         minimize a failing scenario\n"
   "  mutants [--seeds N]    show every planted protocol bug is caught\n"
@@ -692,6 +743,8 @@ main (int argc, char **argv)
     return cmd_replay (argc, argv, mutant);
   if (g_strcmp0 (command, "shrink") == 0)
     return cmd_shrink (argc, argv, mutant);
+  if (g_strcmp0 (command, "replay-node") == 0)
+    return cmd_replay_node (argc, argv, mutant);
   if (g_strcmp0 (command, "mutants") == 0)
     return cmd_mutants (argc, argv, mutant);
   return usage_error ("unknown command \"%s\"", command);
