@@ -20,11 +20,12 @@
 
 /* ---- preparing ---- */
 
-/* Free loopback ports, all bound at once so they differ. */
+/* Free loopback ports, all bound at once so they differ; @sockets keeps
+ * them bound until the caller has bound its own (the proxy's fronts), so
+ * the kernel cannot hand one of them out twice. */
 static gboolean
-prepare_ports (guint16 *ports, guint n, GError **error)
+prepare_ports (guint16 *ports, guint n, GPtrArray *sockets, GError **error)
 {
-  g_autoptr(GPtrArray) sockets = g_ptr_array_new_with_free_func (g_object_unref);
 
   for (guint i = 0; i < n; i++)
     {
@@ -112,7 +113,8 @@ real_nodes_prepare (DsmReal *real, GError **error)
   g_autofree guint16 *ports = g_new0 (guint16, 2 * real->n);
   g_autofree guint16 *peer_ports = g_new0 (guint16, real->n + 1);
 
-  if (!prepare_ports (ports, 2 * real->n, error))
+  g_autoptr(GPtrArray) held = g_ptr_array_new_with_free_func (g_object_unref);
+  if (!prepare_ports (ports, 2 * real->n, held, error))
     return FALSE;
   for (guint id = 1; id <= real->n; id++)
     {
@@ -194,6 +196,21 @@ proc_alive (GSubprocess *proc)
   return end != NULL && end[1] == ' ' && end[2] != 'Z' && end[2] != 'X';
 }
 
+/* The last line of a node's log (transfer full), for a report. */
+static char *
+log_last_line (const char *path)
+{
+  g_autofree char *text = NULL;
+  gsize length = 0;
+
+  if (!g_file_get_contents (path, &text, &length, NULL) || length == 0)
+    return NULL;
+  while (length > 0 && text[length - 1] == '\n')
+    text[--length] = '\0';
+  const char *last = strrchr (text, '\n');
+  return g_strndup (last != NULL ? last + 1 : text, 300);
+}
+
 gboolean
 real_node_running (DsmReal *real, RealNode *rn)
 {
@@ -204,7 +221,9 @@ real_node_running (DsmReal *real, RealNode *rn)
   /* It ended by itself: a node that will not start from its disk. */
   g_subprocess_wait (rn->proc, NULL, NULL);
   int status = g_subprocess_get_if_exited (rn->proc) ? g_subprocess_get_exit_status (rn->proc) : -1;
-  real_log (real, "node %u exited by itself (status %d): it stays down", rn->id, status);
+  g_autofree char *why = log_last_line (rn->log_path);
+  real_log (real, "node %u exited by itself (status %d): it stays down; its log ends: %s", rn->id, status,
+            why != NULL ? why : "-");
   g_clear_object (&rn->proc);
   rn->refused = TRUE;
   return FALSE;

@@ -86,7 +86,7 @@ trace_outputs (GString *trace, guint line, const DsmOutbox *out)
 /* Feeds one input to @node; a drain is checked against its digest. */
 static gboolean
 replay_input (DsmNode *node, DsmOutbox *out, const DsmInput *in, guint line, GString *trace,
-              DsmReplayNodeReport *report)
+              DsmReplayNodeReport *report, guint64 *issued)
 {
   switch (in->kind)
     {
@@ -119,6 +119,8 @@ replay_input (DsmNode *node, DsmOutbox *out, const DsmInput *in, guint line, GSt
         char hex[DSM_RECORDING_DIGEST_HEX + 1];
         dsm_outbox_reset (out);
         dsm_node_drain (node, out);
+        for (guint i = 0; i < out->persists->len; i++)
+          *issued = MAX (*issued, ((DsmPersist *) out->persists->pdata[i])->seq);
         dsm_recording_digest (out, hex);
         report->drains++;
         if (trace != NULL)
@@ -157,6 +159,7 @@ dsm_replay_node (const char *text, gsize length, GString *trace, DsmReplayNodeRe
   g_return_val_if_fail (text != NULL || length == 0, FALSE);
   g_return_val_if_fail (report != NULL, FALSE);
 
+  guint64 issued = 0;     /* the highest persist seq the replayed core gave out */
   memset (report, 0, sizeof *report);
   report->identical = TRUE;
   dsm_outbox_init (&out);
@@ -190,12 +193,21 @@ dsm_replay_node (const char *text, gsize length, GString *trace, DsmReplayNodeRe
             ok = FALSE;
           else if (in.kind == DSM_INPUT_END)
             report->end = g_strdup (in.why);
+          else if (in.kind == DSM_INPUT_PERSISTED && in.seq > issued)
+            {
+              /* The host contract: only a persist the core asked for can
+               * be durable (outbox.h). */
+              g_set_error (&local, DSM_CODEC_ERROR, DSM_CODEC_ERROR_INVALID,
+                           "seq: %" G_GUINT64_FORMAT " was never handed out (the core gave out %" G_GUINT64_FORMAT ")",
+                           in.seq, issued);
+              ok = FALSE;
+            }
           else
             {
               if (trace != NULL)
                 trace_input (trace, line, &in);
               report->inputs++;
-              if (!replay_input (node, &out, &in, line, trace, report))
+              if (!replay_input (node, &out, &in, line, trace, report, &issued))
                 {
                   report->identical = FALSE;
                   dsm_input_clear (&in);

@@ -178,11 +178,17 @@ test_record_replay (void)
   /* One client command arriving at another time: the core's outputs
    * carry its times (a reply's latency, deadlines), so the replay must
    * notice. */
-  g_autofree char *recording = g_build_filename (dir, "node1.rec", NULL);
   g_autofree char *text = NULL;
+  char *submit = NULL;
   g_autoptr(GError) error = NULL;
-  g_assert_true (g_file_get_contents (recording, &text, NULL, &error));
-  char *submit = strstr (text, "{\"i\":\"submit\",\"t\":");
+  for (guint id = 1; id <= 3 && submit == NULL; id++)
+    {
+      g_autofree char *recording = g_strdup_printf ("%s/node%u.rec", dir, id);
+      g_clear_pointer (&text, g_free);
+      g_assert_true (g_file_get_contents (recording, &text, NULL, &error));
+      submit = strstr (text, "{\"i\":\"submit\",\"t\":");
+    }
+  /* The script sent two proposals: some node took them. */
   g_assert_nonnull (submit);
   char *digit = submit + strlen ("{\"i\":\"submit\",\"t\":");
   *digit = *digit == '9' ? '8' : *digit + 1;
