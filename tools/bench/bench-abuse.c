@@ -32,6 +32,8 @@ typedef struct {
   char first_status[4];
 } Conn;
 
+static G_NORETURN void die (const char *format, ...) G_GNUC_PRINTF (1, 2);
+
 static G_NORETURN void
 die (const char *format, ...)
 {
@@ -270,7 +272,7 @@ main (int argc, char **argv)
   guint n = 100, interval_ms = 2000, mb = 100;
   double duration_s = 10;
 
-  for (int i = 2; i < argc; i++)
+  for (int i = 2; i < argc; i += 2)
     {
       const char *v = i + 1 < argc ? argv[i + 1] : NULL;
       if (v == NULL)
@@ -287,7 +289,6 @@ main (int argc, char **argv)
         mb = (guint) atoi (v);
       else
         die ("unknown argument %s", argv[i]);
-      i++;
     }
   if (target.sin_port == 0)
     die ("usage: bench-abuse body|slowloris|idle --url HOST:PORT [-c N] [-d S] [--interval-ms I] [--mb N]");
