@@ -242,8 +242,8 @@ real_node_scrape (DsmReal *real, RealNode *rn)
 {
   DsmRealAnswer answer = { 0 };
 
-  if (rn->proc == NULL)
-    return;
+  if (rn->proc == NULL || rn->paused_until_us != 0)
+    return;  /* a stopped process answers nothing */
   dsm_real_api_request (rn->client_port, "GET", "/metrics", real->token, NULL, REAL_SCRAPE_TIMEOUT_US, &answer);
   if (answer.status == 200)
     {
@@ -303,11 +303,40 @@ real_node_crash (DsmReal *real, RealNode *rn)
   g_subprocess_send_signal (rn->proc, SIGKILL);
   g_subprocess_wait (rn->proc, NULL, NULL);
   g_clear_object (&rn->proc);
+  rn->paused_until_us = 0;
   node_bank (rn);
   g_mutex_lock (&real->lock);
   real->report.crashes++;
   g_mutex_unlock (&real->lock);
   real_disk_strike (real, rn);
+}
+
+void
+real_node_pause (DsmReal *real, RealNode *rn, guint64 ms)
+{
+  if (rn->proc == NULL)
+    return;
+  /* Its counters cannot be read while it is stopped. */
+  real_node_scrape (real, rn);
+  g_subprocess_send_signal (rn->proc, SIGSTOP);
+  rn->paused_until_us = MAX (rn->paused_until_us, g_get_monotonic_time () + (gint64) ms * 1000);
+}
+
+void
+real_nodes_resume_due (DsmReal *real, gboolean all)
+{
+  gint64 now = g_get_monotonic_time ();
+
+  for (guint id = 1; id <= real->n; id++)
+    {
+      RealNode *rn = &real->nodes[id];
+      if (rn->paused_until_us == 0 || (!all && now < rn->paused_until_us))
+        continue;
+      if (rn->proc != NULL)
+        g_subprocess_send_signal (rn->proc, SIGCONT);
+      rn->paused_until_us = 0;
+      real_log (real, "node %u resumed (SIGCONT)", id);
+    }
 }
 
 /* SIGTERM, and a clean exit within the bound; else SIGKILL. */
@@ -316,8 +345,9 @@ node_stop (DsmReal *real, RealNode *rn)
 {
   if (rn->proc == NULL)
     return;
-  real_node_scrape (real, rn);
   g_subprocess_send_signal (rn->proc, SIGCONT);
+  rn->paused_until_us = 0;
+  real_node_scrape (real, rn);
   g_subprocess_send_signal (rn->proc, SIGTERM);
   gint64 deadline = g_get_monotonic_time () + REAL_STOP_US;
   while (proc_alive (rn->proc) && g_get_monotonic_time () < deadline)

@@ -43,6 +43,7 @@ typedef struct {
   gboolean refused;           /* exited by itself: it would not start (a damaged disk) */
   guint starts;
   DsmDiskFault armed;         /* what its next crash does to its disk */
+  gint64 paused_until_us;     /* SIGSTOPped until then (0: running) */
   RealCounters banked;        /* earlier incarnations */
   RealCounters last;          /* this one, as last scraped */
 } RealNode;
@@ -113,6 +114,9 @@ gboolean real_caught_up (DsmReal *real, GString *why);
 gboolean real_nodes_prepare (DsmReal *real, GError **error);
 void real_node_start (DsmReal *real, RealNode *rn);
 void real_node_crash (DsmReal *real, RealNode *rn);
+void real_node_pause (DsmReal *real, RealNode *rn, guint64 ms);
+/* SIGCONT to every node whose pause is over (all of them with @all). */
+void real_nodes_resume_due (DsmReal *real, gboolean all);
 gboolean real_node_running (DsmReal *real, RealNode *rn);
 void real_node_scrape (DsmReal *real, RealNode *rn);
 void real_nodes_scrape_due (DsmReal *real);

@@ -84,6 +84,7 @@ real_wait_until (DsmReal *real, gint64 until_us)
     {
       if (real_must_stop (real) || !real_ok (real))
         return FALSE;
+      real_nodes_resume_due (real, FALSE);
       real_nodes_scrape_due (real);
       gint64 left = until_us - g_get_monotonic_time ();
       if (left <= 0)
@@ -103,7 +104,8 @@ real_leader (DsmReal *real, DsmRealView *views)
   for (guint id = 1; id <= real->n; id++)
     {
       DsmRealView view = { 0 };
-      if (real_node_running (real, &real->nodes[id]))
+      /* A paused node answers nobody (and would cost a poll's timeout). */
+      if (real_node_running (real, &real->nodes[id]) && real->nodes[id].paused_until_us == 0)
         dsm_real_api_view (real->nodes[id].client_port, real->token, REAL_POLL_TIMEOUT_US, &view);
       if (views != NULL)
         views[id] = view;

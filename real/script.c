@@ -193,6 +193,7 @@ dsm_real_skip_reason (const DsmStep *step)
       return NULL;
     case DSM_STEP_CRASH:
     case DSM_STEP_RESTART:
+    case DSM_STEP_PAUSE:
     case DSM_STEP_PARTITION:
     case DSM_STEP_ISOLATE:
     case DSM_STEP_CUT:
@@ -349,6 +350,17 @@ run_fault (DsmReal *real, const DsmStep *step)
       real_log (real, "%s (corrupt): %u%% of frames %s", step->where, step->percent,
                 step->corrupt_mode == DSM_CORRUPT_TRUNCATE ? "cut short, then their connection closed"
                                                            : "with one bit flipped (the receiver must refuse them)");
+      break;
+    case DSM_STEP_PAUSE:
+      if (!script_resolve (real, &step->target, step, &id))
+        return;
+      for (guint i = 1; i <= real->n; i++)
+        if ((id == DSM_NODE_NONE || id == i) && real_node_running (real, &real->nodes[i]))
+          {
+            real_node_pause (real, &real->nodes[i], step->ms);
+            real_log (real, "%s (pause): node %u stopped (SIGSTOP) for %" G_GUINT64_FORMAT " ms", step->where, i,
+                      step->ms);
+          }
       break;
     case DSM_STEP_DISK_FAULT:
       if (!script_resolve (real, &step->target, step, &id))
@@ -523,6 +535,7 @@ real_final_run (DsmReal *real)
   if (!real_wait_until (real, real->start_us + (gint64) real->workload_end_ms * 1000))
     return;
   links_heal (real);
+  real_nodes_resume_due (real, TRUE);
   for (guint id = 1; id <= real->n; id++)
     {
       RealNode *rn = &real->nodes[id];

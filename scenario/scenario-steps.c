@@ -239,6 +239,13 @@ read_skew (const StepContext *ctx, JsonObject *object, DsmStep *step, GError **e
 }
 
 static gboolean
+read_pause (const StepContext *ctx, JsonObject *object, DsmStep *step, GError **error)
+{
+  return read_node (ctx, object, step, DSM_SELECT_LIVE | DSM_SELECT_ALL, error)
+      && dsm_scenario_json_uint (object, ctx->where, "ms", TRUE, 1, 600000, &step->ms, error);
+}
+
+static gboolean
 read_nothing (const StepContext *ctx, JsonObject *object, DsmStep *step, GError **error)
 {
   return TRUE;
@@ -531,6 +538,7 @@ static const StepSpec specs[] = {
   DO ("corrupt", DSM_STEP_CORRUPT, read_corrupt, "percent", "mode", "for_ms"),
   DO ("disk", DSM_STEP_DISK_FAULT, read_disk, "node", "fault"),
   DO ("skew", DSM_STEP_SKEW, read_skew, "node", "rate"),
+  DO ("pause", DSM_STEP_PAUSE, read_pause, "node", "ms"),
   DO ("propose", DSM_STEP_PROPOSE, read_propose, "node", "machine", "to", "from",
          "definition", "client_id", "seq", "expect", "within_ms"),
   DO ("read", DSM_STEP_READ, read_read, "node", "machine", "definition", "expect",

@@ -258,6 +258,10 @@ build_step_fault (JsonBuilder *builder, const DsmStep *step)
       add_target (builder, "node", &step->target);
       add_double (builder, "rate", step->rate);
       break;
+    case DSM_STEP_PAUSE:
+      add_target (builder, "node", &step->target);
+      add_uint (builder, "ms", step->ms);
+      break;
     case DSM_STEP_WAIT:
       add_uint (builder, "ms", step->ms);
       break;

@@ -25,6 +25,7 @@ static const char *const step_kind_names[] = {
   [DSM_STEP_CORRUPT] = "corrupt",
   [DSM_STEP_DISK_FAULT] = "disk",
   [DSM_STEP_SKEW] = "skew",
+  [DSM_STEP_PAUSE] = "pause",
   [DSM_STEP_PROPOSE] = "propose",
   [DSM_STEP_READ] = "read",
   [DSM_STEP_ADD_NODE] = "add_node",

@@ -55,6 +55,7 @@ typedef enum {
   DSM_STEP_CORRUPT,      /* percent of messages corrupted (flip or truncate), for_ms */
   DSM_STEP_DISK_FAULT,   /* target, disk_fault: what the node's next crash does to its disk */
   DSM_STEP_SKEW,         /* target, rate: the node's clock runs at rate x virtual time */
+  DSM_STEP_PAUSE,        /* target, ms: the node takes no input for ms (a stall, SIGSTOP) */
   /* Clients. */
   DSM_STEP_PROPOSE,      /* target node receives cmd; optional expect/wait */
   DSM_STEP_READ,         /* target node receives a read of cmd.machine */
@@ -111,7 +112,7 @@ typedef struct {
                              * is in exactly one group: the parser appends the nodes the
                              * file leaves out as a last group */
   guint percent;            /* LOSS, DUPLICATE, REORDER, CORRUPT */
-  guint64 ms;               /* DELAY, REORDER (max extra), WAIT */
+  guint64 ms;               /* DELAY, REORDER (max extra), WAIT, PAUSE */
   guint64 for_ms;           /* LOSS..CORRUPT: 0 = until heal */
   DsmCorruptMode corrupt_mode;
   DsmDiskFault disk_fault;

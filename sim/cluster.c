@@ -397,6 +397,7 @@ sim_crash (DsmSim *sim, SimNode *sn)
   g_clear_pointer (&sn->node, dsm_node_free);
   g_autofree char *lost = dsm_sim_disk_crash (sn->disk);
   sn->incarnation++;
+  sn->paused_until = 0;  /* a stopped process dies too */
   cancel_tick (sim, sn);
   sim->report.crashes++;
   trace_line (sim, "\"ev\":\"crash\",\"node\":%u,\"disk\":\"%s\"", sn->id, lost);
@@ -436,6 +437,9 @@ sim_leader (DsmSim *sim)
   for (guint id = 1; id <= sim->n; id++)
     {
       DsmNode *node = sim->nodes[id].node;
+      /* A paused leader answers nobody: no one can use it or aim at it. */
+      if (node != NULL && sim->now_ms < sim->nodes[id].paused_until)
+        continue;
       /* A removed leader only hands over: it is no leader to use or aim at. */
       if (node != NULL && dsm_node_get_role (node) == DSM_ROLE_LEADER && !dsm_node_is_removed (node)
           && dsm_node_get_epoch (node) >= epoch)
@@ -545,6 +549,24 @@ deliver (DsmSim *sim, Event *ev)
   trace_message (sim, "deliver", msg, NULL);
   dsm_node_step (sn->node, sim_local_now (sn, sim->now_ms), msg);
   sim_process (sim, sn);
+}
+
+/* A paused node takes no input: what reaches it (messages, its timer, an
+ * fsync's completion, client requests) waits for the end of the pause, in
+ * the order it came.  Returns TRUE when @ev was put off. */
+static gboolean
+defer_if_paused (DsmSim *sim, Event *ev)
+{
+  if (ev->kind != EV_DELIVER && ev->kind != EV_TICK && ev->kind != EV_SYNC && ev->kind != EV_CLIENT_ARRIVE)
+    return FALSE;
+  SimNode *sn = &sim->nodes[ev->node];
+  if (sn->node == NULL || sim->now_ms >= sn->paused_until)
+    return FALSE;
+  ev->time_ms = sn->paused_until;
+  if (ev->kind == EV_TICK)
+    sn->tick_at = sn->paused_until;
+  sim_schedule (sim, ev);
+  return TRUE;
 }
 
 static void
@@ -770,8 +792,11 @@ dsm_sim_run (DsmSim *sim, DsmSimReport *report)
       g_assert (ev->time_ms >= sim->now_ms);
       sim->now_ms = ev->time_ms;
       sim->events++;
-      dispatch (sim, ev);
-      event_free (sim, ev);
+      if (!defer_if_paused (sim, ev))
+        {
+          dispatch (sim, ev);
+          event_free (sim, ev);
+        }
       script_poll (sim);
       final_poll (sim);
       if (!dsm_checker_ok (sim->checker))

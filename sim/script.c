@@ -253,6 +253,13 @@ run_fault (DsmSim *sim, const DsmStep *step)
         if (id == DSM_NODE_NONE || id == i)
           sim_set_rate (sim, &sim->nodes[i], step->rate);
       break;
+    case DSM_STEP_PAUSE:
+      if (!script_resolve_target (sim, &step->target, step->where, &id))
+        return;
+      for (guint i = 1; i <= sim->n; i++)
+        if ((id == DSM_NODE_NONE || id == i) && sim->nodes[i].node != NULL)
+          sim->nodes[i].paused_until = MAX (sim->nodes[i].paused_until, sim->now_ms + step->ms);
+      break;
     default:
       g_assert_not_reached ();
     }
@@ -568,7 +575,11 @@ final_heal (DsmSim *sim)
 
   dsm_sim_net_heal (sim->net);
   for (guint id = 1; id <= sim->n; id++)
-    sim_restart (sim, &sim->nodes[id]);
+    {
+      /* Paused nodes go on; what waited for them comes when it was due. */
+      sim->nodes[id].paused_until = MIN (sim->nodes[id].paused_until, sim->now_ms);
+      sim_restart (sim, &sim->nodes[id]);
+    }
   trace_line (sim, "\"ev\":\"heal\"");
   sim->final = PHASE_SETTLE_LEADER;
   sim->final_deadline = sim->now_ms + expect->leader_within_ms;

@@ -62,6 +62,7 @@ typedef struct {
   guint64 snapshots_installed;
   guint64 invalid;
   guint64 elections_won;
+  guint64 paused_until;     /* a pause step: it takes no input before then (0: none) */
   guint64 checked_commit;   /* the commit index the quorum check last saw (leader) */
 } SimNode;
 

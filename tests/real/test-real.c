@@ -136,6 +136,15 @@ test_torn_write (void)
 }
 
 static void
+test_paused_leader (void)
+{
+  g_test_summary ("paused-leader on real processes: the leader is SIGSTOPped past the election "
+                  "timeout, the others elect another, and when SIGCONT resumes it, it steps down "
+                  "and catches up.");
+  run_scenario_ok ("paused-leader.json", "(pause): node ");
+}
+
+static void
 test_unknown_outcome (void)
 {
   g_test_summary ("consensus-timeout-unknown-outcome on real processes: with no quorum a "
@@ -320,6 +329,7 @@ main (int argc, char **argv)
   g_test_add_func ("/real/scenarios/minority-partition-old-leader", test_minority_partition);
   g_test_add_func ("/real/scenarios/disk-torn-write", test_torn_write);
   g_test_add_func ("/real/scenarios/consensus-timeout-unknown-outcome", test_unknown_outcome);
+  g_test_add_func ("/real/scenarios/paused-leader", test_paused_leader);
   g_test_add_func ("/real/record/replays-identical", test_record_replay);
   g_test_add_func ("/real/run/expectation-fails", test_expectation_fails);
   g_test_add_func ("/real/run/skips-are-stated", test_skips_are_stated);
