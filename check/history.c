@@ -19,6 +19,27 @@ dsm_history_op_new (void)
 }
 
 DsmHistoryOp *
+dsm_history_op_new_invoked (guint64 id, guint client, const DsmCommand *cmd, guint64 invoke_ms)
+{
+  DsmHistoryOp *op;
+
+  g_return_val_if_fail (cmd != NULL, NULL);
+
+  op = dsm_history_op_new ();
+  op->id = id;
+  op->client = client;
+  op->client_id = g_strdup (cmd->client_id);
+  op->seq = cmd->seq;
+  op->op = cmd->op;
+  op->machine = g_strdup (cmd->machine);
+  op->definition = g_strdup (cmd->definition);
+  op->from = g_strdup (cmd->from);
+  op->requested = g_strdup (cmd->to);
+  op->invoke_ms = invoke_ms;
+  return op;
+}
+
+DsmHistoryOp *
 dsm_history_op_copy (const DsmHistoryOp *op)
 {
   DsmHistoryOp *copy;

@@ -65,6 +65,10 @@ typedef struct {
 
 /* Returns: (transfer full): an op with every field zero / NULL. */
 DsmHistoryOp *dsm_history_op_new (void);
+/* Returns: (transfer full): the op a client starts when it sends @cmd
+ * (copied) at @invoke_ms: not completed yet. */
+DsmHistoryOp *dsm_history_op_new_invoked (guint64 id, guint client, const DsmCommand *cmd,
+                                          guint64 invoke_ms);
 /* Returns: (transfer full): a deep copy of @op. */
 DsmHistoryOp *dsm_history_op_copy (const DsmHistoryOp *op);
 void dsm_history_op_free (DsmHistoryOp *op);  /* NULL is ignored */

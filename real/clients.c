@@ -57,23 +57,13 @@ static RealOp *
 op_new (DsmReal *real, guint client, const DsmCommand *cmd, DsmNodeId node, gboolean scripted)
 {
   RealOp *rop = g_new0 (RealOp, 1);
-  DsmHistoryOp *op = dsm_history_op_new ();
+  DsmHistoryOp *op = dsm_history_op_new_invoked (real->history->len + 1, client, cmd, real_now_ms (real));
 
   rop->real = real;
   rop->client = client;
   rop->scripted = scripted;
   rop->node = node;
   dsm_command_init_copy (&rop->cmd, cmd);
-  op->id = real->history->len + 1;
-  op->client = client;
-  op->client_id = g_strdup (cmd->client_id);
-  op->seq = cmd->seq;
-  op->op = cmd->op;
-  op->machine = g_strdup (cmd->machine);
-  op->definition = g_strdup (cmd->definition);
-  op->from = g_strdup (cmd->from);
-  op->requested = g_strdup (cmd->to);
-  op->invoke_ms = real_now_ms (real);
   rop->op = op;
   g_ptr_array_add (real->history, op);
   g_ptr_array_add (real->ops, rop);

@@ -49,17 +49,19 @@ disk_collect (const DsmPersist *persist, const DsmRecordInfo *info, gpointer use
   return TRUE;
 }
 
-/* The records of the segment at @path: their offsets and sizes. */
+/* The records of @rn's newest segment, whose path and bytes are @path
+ * and @bytes: their offsets and sizes.  NULL when there is none. */
 static GArray *
-disk_records (const char *path, guint8 **bytes, gsize *length)
+disk_last_records (RealNode *rn, char **path, guint8 **bytes)
 {
   g_autoptr(GArray) infos = g_array_new (FALSE, FALSE, sizeof (DsmRecordInfo));
-  gsize valid = 0;
+  gsize length = 0, valid = 0;
   gboolean torn = FALSE;
 
-  if (!g_file_get_contents (path, (char **) bytes, length, NULL))
+  *path = disk_last_segment (rn->data_dir);
+  if (*path == NULL || !g_file_get_contents (*path, (char **) bytes, &length, NULL))
     return NULL;
-  if (!dsm_record_scan (*bytes, *length, path, disk_collect, infos, &valid, &torn, NULL))
+  if (!dsm_record_scan (*bytes, length, *path, disk_collect, infos, &valid, &torn, NULL))
     return NULL;
   return g_steal_pointer (&infos);
 }
@@ -67,10 +69,9 @@ disk_records (const char *path, guint8 **bytes, gsize *length)
 static void
 disk_tear (DsmReal *real, RealNode *rn)
 {
-  g_autofree char *path = disk_last_segment (rn->data_dir);
+  g_autofree char *path = NULL;
   g_autofree guint8 *bytes = NULL;
-  gsize length = 0;
-  g_autoptr(GArray) infos = path != NULL ? disk_records (path, &bytes, &length) : NULL;
+  g_autoptr(GArray) infos = disk_last_records (rn, &path, &bytes);
 
   if (infos == NULL || infos->len == 0)
     {
@@ -92,10 +93,9 @@ disk_tear (DsmReal *real, RealNode *rn)
 static void
 disk_corrupt (DsmReal *real, RealNode *rn)
 {
-  g_autofree char *path = disk_last_segment (rn->data_dir);
+  g_autofree char *path = NULL;
   g_autofree guint8 *bytes = NULL;
-  gsize length = 0;
-  g_autoptr(GArray) infos = path != NULL ? disk_records (path, &bytes, &length) : NULL;
+  g_autoptr(GArray) infos = disk_last_records (rn, &path, &bytes);
 
   if (infos == NULL || infos->len < 2)
     {

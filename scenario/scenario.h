@@ -213,6 +213,15 @@ DsmScenario *dsm_scenario_new_from_json (JsonNode *root, const char *name, GErro
  * same scenario always gives the same text).  Returns: (transfer full). */
 char *dsm_scenario_to_json (const DsmScenario *scenario);
 
+/**
+ * dsm_scenario_list_files:
+ * @path: a scenario file, or a folder of them
+ * Returns: (transfer full) (element-type filename): @path itself, or the
+ *   folder's *.json files in name order (what `dsm-sim run DIR` and
+ *   `dsm-real run DIR` run); NULL with @error when the folder cannot be read.
+ */
+GPtrArray *dsm_scenario_list_files (const char *path, GError **error);
+
 /* Returns: (transfer full): a deep copy, with its own DsmConfig. */
 DsmScenario *dsm_scenario_copy (const DsmScenario *scenario);
 void dsm_scenario_free (DsmScenario *scenario);

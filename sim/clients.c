@@ -109,21 +109,11 @@ ClientOp *
 clients_issue (DsmSim *sim, guint client, const DsmCommand *cmd, DsmNodeId node, gboolean scripted)
 {
   ClientOp *co = g_new0 (ClientOp, 1);
-  DsmHistoryOp *op = dsm_history_op_new ();
+  DsmHistoryOp *op = dsm_history_op_new_invoked (sim->history->len + 1, client, cmd, sim->now_ms);
 
   co->client = client;
   co->scripted = scripted;
   dsm_command_init_copy (&co->cmd, cmd);
-  op->id = sim->history->len + 1;
-  op->client = client;
-  op->client_id = g_strdup (cmd->client_id);
-  op->seq = cmd->seq;
-  op->op = cmd->op;
-  op->machine = g_strdup (cmd->machine);
-  op->definition = g_strdup (cmd->definition);
-  op->from = g_strdup (cmd->from);
-  op->requested = g_strdup (cmd->to);
-  op->invoke_ms = sim->now_ms;
   co->op = op;
   g_ptr_array_add (sim->history, op);
   g_ptr_array_add (sim->ops, co);

@@ -195,36 +195,6 @@ run_one (const char *path, const DsmScenario *scenario, const RunOptions *o)
 }
 
 static int
-compare_paths (gconstpointer a, gconstpointer b)
-{
-  return strcmp (*(char *const *) a, *(char *const *) b);
-}
-
-static GPtrArray *
-list_scenarios (const char *path, GError **error)
-{
-  GPtrArray *files = g_ptr_array_new_with_free_func (g_free);
-
-  if (!g_file_test (path, G_FILE_TEST_IS_DIR))
-    {
-      g_ptr_array_add (files, g_strdup (path));
-      return files;
-    }
-  g_autoptr(GDir) dir = g_dir_open (path, 0, error);
-  if (dir == NULL)
-    {
-      g_ptr_array_unref (files);
-      return NULL;
-    }
-  const char *name;
-  while ((name = g_dir_read_name (dir)) != NULL)
-    if (g_str_has_suffix (name, ".json"))
-      g_ptr_array_add (files, g_build_filename (path, name, NULL));
-  g_ptr_array_sort (files, compare_paths);
-  return files;
-}
-
-static int
 cmd_run (int argc, char **argv, const char *program)
 {
   g_autofree char *seed_text = NULL, *history_path = NULL, *dir = NULL, *node_path = NULL;
@@ -268,7 +238,7 @@ cmd_run (int argc, char **argv, const char *program)
   o.node_path = found;
 
   const char *target = argc == 2 ? argv[1] : DSM_SCENARIOS_DIR;
-  g_autoptr(GPtrArray) files = list_scenarios (target, &error);
+  g_autoptr(GPtrArray) files = dsm_scenario_list_files (target, &error);
   if (files == NULL)
     return usage_error ("%s", error->message);
   if (files->len == 0)
