@@ -1,10 +1,11 @@
 /* tests/real/test-real.c: bundled scenarios on real dsm-node processes,
  * as `dsm-real run` runs them: each ends with a verdict of its own and a
- * history dsm-check passes; a scenario whose expectation cannot hold
- * fails with exit 1; skipped faults are named with their reason; and no
- * node outlives the run, whether it ends normally, by SIGTERM or by
- * SIGKILL of dsm-real itself.  meson passes DSM_REAL, DSM_NODE and
- * DSM_CHECK. */
+ * history dsm-check passes (and fails once a violation is planted in
+ * it); a torn tail is dropped by the killed node's recovery; a scenario
+ * whose expectation cannot hold fails with exit 1; skipped faults are
+ * named with their reason; and no node outlives the run, whether it ends
+ * normally, by failing, at its bound, by SIGTERM or by SIGKILL of
+ * dsm-real itself.  meson passes DSM_REAL, DSM_SIM and DSM_CHECK. */
 #include <signal.h>
 #include <string.h>
 
@@ -86,16 +87,20 @@ remove_tree (const char *path)
   g_remove (path);
 }
 
-/* Runs @name on real processes, expects a verdict of ok, and checks the
- * history it wrote with dsm-check. */
-static void
-run_scenario_ok (const char *name, const char *expected_line)
+/* Runs @name on real processes (in @dir, kept, when not NULL), expects a
+ * verdict of ok and @expected_line among the step reports, and checks the
+ * history it wrote with dsm-check.  Returns: (transfer full): the history. */
+static char *
+run_scenario_in (const char *name, const char *expected_line, const char *dir)
 {
-  g_autoptr(TmpDir) dir = tmp_dir_new ();
+  g_autoptr(TmpDir) tmp = tmp_dir_new ();
   g_autofree char *path = scenario_path (name);
-  g_autofree char *history = g_build_filename (dir, "h.jsonl", NULL);
+  g_autofree char *history = g_build_filename (tmp, "h.jsonl", NULL);
+  g_autoptr(GError) error = NULL;
+  char *text = NULL;
 
-  Result r = run_cmd (NULL, dsm_real, "run", path, "--history", history, NULL);
+  Result r = dir != NULL ? run_cmd (NULL, dsm_real, "run", path, "--history", history, "--dir", dir, NULL)
+                         : run_cmd (NULL, dsm_real, "run", path, "--history", history, NULL);
   assert_status (&r, EXIT_OK);
   assert_contains (r.out, " ok ");
   assert_contains (r.err, "verdict: ok");
@@ -106,7 +111,16 @@ run_scenario_ok (const char *name, const char *expected_line)
   assert_contains (check.out, "final states: the ");
   result_clear (&r);
   result_clear (&check);
+  g_assert_true (g_file_get_contents (history, &text, NULL, &error));
+  g_assert_no_error (error);
   g_remove (history);
+  return text;
+}
+
+static void
+run_scenario_ok (const char *name, const char *expected_line)
+{
+  g_free (run_scenario_in (name, expected_line, NULL));
 }
 
 static void
@@ -129,10 +143,23 @@ test_minority_partition (void)
 static void
 test_torn_write (void)
 {
+  g_autofree char *dir = g_dir_make_tmp ("dsm-real-test-XXXXXX", NULL);
+
   g_test_summary ("disk-torn-write on real processes: every node SIGKILLed with a torn tail "
-                  "appended to its last segment; each recovers, drops it, and nothing "
-                  "acknowledged is lost.");
-  run_scenario_ok ("disk-torn-write.json", "torn_write: ");
+                  "appended to its last segment; each recovers, saying it dropped the tail, and "
+                  "nothing acknowledged is lost.");
+  g_free (run_scenario_in ("disk-torn-write.json", "-byte record", dir));
+  for (guint id = 1; id <= 3; id++)
+    {
+      g_autofree char *log = g_strdup_printf ("%s/node%u.log", dir, id);
+      g_autofree char *text = NULL;
+      g_assert_true (g_file_get_contents (log, &text, NULL, NULL));
+      /* storage/wal.c's warning when recovery cuts a torn tail off. */
+      assert_contains (text, "dropped a torn tail of ");
+    }
+  /* A run that passed leaves no node behind either. */
+  g_assert_true (nodes_gone (dir));
+  remove_tree (dir);
 }
 
 static void
@@ -148,9 +175,39 @@ static void
 test_unknown_outcome (void)
 {
   g_test_summary ("consensus-timeout-unknown-outcome on real processes: with no quorum a "
-                  "proposal is answered 503 outcome unknown, and the compare-and-set retry "
-                  "resolves it.");
-  run_scenario_ok ("consensus-timeout-unknown-outcome.json", NULL);
+                  "proposal is answered 503 outcome unknown, recorded as unknown in the history "
+                  "dsm-check passes, and the compare-and-set retry resolves it.");
+  g_autofree char *history = run_scenario_in ("consensus-timeout-unknown-outcome.json", NULL, NULL);
+  assert_contains (history, "\"result\":\"unknown\"");
+}
+
+static void
+test_planted_violation (void)
+{
+  g_autoptr(TmpDir) dir = tmp_dir_new ();
+  g_autofree char *history = run_scenario_in ("follower-crash.json", NULL, NULL);
+  g_autoptr(GString) planted = g_string_new (NULL);
+  g_autoptr(GError) error = NULL;
+  const char *finals = strstr (history, "{\"final\":");
+
+  g_test_summary ("A history recorded from real processes, with one read planted after the "
+                  "run that saw job back in Running after Stopped was acknowledged: dsm-check "
+                  "finds it (exit 1), and the planted read is in the smallest window.");
+  g_assert_nonnull (finals);
+  g_string_append_len (planted, history, finals - history);
+  g_string_append (planted, "{\"id\":1000000,\"client\":99,\"seq\":0,\"op\":\"read\",\"machine\":\"job\","
+                            "\"result\":\"ok\",\"state\":\"Running\",\"index\":0,"
+                            "\"invoke_ms\":100000000,\"complete_ms\":100000001}\n");
+  g_string_append (planted, finals);
+  g_autofree char *path = g_build_filename (dir, "planted.jsonl", NULL);
+  g_assert_true (g_file_set_contents (path, planted->str, -1, &error));
+  g_assert_no_error (error);
+  Result r = run_cmd (NULL, g_getenv ("DSM_CHECK"), path, NULL);
+  assert_status (&r, EXIT_FAILED);
+  assert_contains (r.out, "VIOLATION on machine \"job\"");
+  assert_contains (r.out, "op 1000000 (client 99, 100000000-100000001 ms): read -> ok, state Running");
+  assert_contains (r.out, "verdict: violation");
+  result_clear (&r);
 }
 
 static void
@@ -222,14 +279,18 @@ test_expectation_fails (void)
     "    { \"do\": \"propose\", \"machine\": \"job\", \"to\": \"Running\", \"expect\": \"ok\" },\n"
     "    { \"expect\": \"state\", \"machine\": \"job\", \"state\": \"Stopped\" } ] }\n";
 
+  g_autofree char *work = g_dir_make_tmp ("dsm-real-test-XXXXXX", NULL);
+
   g_test_summary ("A scenario whose expectation does not hold on real nodes exits 1 naming the "
                   "step, and leaves no node behind.");
   g_assert_true (g_file_set_contents (path, text, -1, &error));
-  Result r = run_cmd (NULL, dsm_real, "run", path, "-q", NULL);
+  Result r = run_cmd (NULL, dsm_real, "run", path, "-q", "--dir", work, NULL);
   assert_status (&r, EXIT_FAILED);
   assert_contains (r.out, "FAILED wrong: expectations at t=");
   assert_contains (r.out, "steps[2] (expect): does not hold: node ");
   result_clear (&r);
+  g_assert_true (nodes_gone (work));
+  remove_tree (work);
   g_remove (path);
 }
 
@@ -287,6 +348,22 @@ start_long_run (const char *dir)
 }
 
 static void
+test_bound_cleans_up (void)
+{
+  g_autofree char *dir = g_dir_make_tmp ("dsm-real-test-XXXXXX", NULL);
+  g_autofree char *path = scenario_path ("steady-state.json");
+
+  g_test_summary ("A run that passes its bound (--timeout-ms) fails liveness, exit 1, and stops "
+                  "every node it started on the way out.");
+  Result r = run_cmd (NULL, dsm_real, "run", path, "--dir", dir, "--timeout-ms", "1500", "-q", NULL);
+  assert_status (&r, EXIT_FAILED);
+  assert_contains (r.out, "the run passed its bound of 1500 ms");
+  result_clear (&r);
+  g_assert_true (nodes_gone (dir));
+  remove_tree (dir);
+}
+
+static void
 test_sigterm_cleans_up (void)
 {
   g_autofree char *dir = g_dir_make_tmp ("dsm-real-test-XXXXXX", NULL);
@@ -330,9 +407,11 @@ main (int argc, char **argv)
   g_test_add_func ("/real/scenarios/disk-torn-write", test_torn_write);
   g_test_add_func ("/real/scenarios/consensus-timeout-unknown-outcome", test_unknown_outcome);
   g_test_add_func ("/real/scenarios/paused-leader", test_paused_leader);
+  g_test_add_func ("/real/history/planted-violation-found", test_planted_violation);
   g_test_add_func ("/real/record/replays-identical", test_record_replay);
   g_test_add_func ("/real/run/expectation-fails", test_expectation_fails);
   g_test_add_func ("/real/run/skips-are-stated", test_skips_are_stated);
+  g_test_add_func ("/real/run/bound-cleans-up", test_bound_cleans_up);
   g_test_add_func ("/real/run/sigterm-cleans-up", test_sigterm_cleans_up);
   g_test_add_func ("/real/run/sigkill-cleans-up", test_sigkill_cleans_up);
   return g_test_run ();
