@@ -3,7 +3,9 @@
  * machine and a window named), every history the simulator writes on the
  * bundled scenarios passes (exit 0), final states that disagree or that
  * the history cannot end in are violations, bad files exit 2 naming the
- * line.  meson passes DSM_CHECK, DSM_SIM and TEST_LINEARIZABILITY. */
+ * line; unknown outcomes may or may not have applied; a long history
+ * shrinks to the two replies that contradict; a search past its budget is
+ * inconclusive.  meson passes DSM_CHECK, DSM_SIM and TEST_LINEARIZABILITY. */
 #include <string.h>
 
 #include <glib/gstdio.h>
@@ -161,6 +163,138 @@ test_custom_definitions (void)
   result_clear (&r);
 }
 
+/* One op line: a transition (@requested set) or a read. */
+static void
+append_op (GString *out, guint id, guint client, const char *requested, const char *result,
+           const char *state, guint invoke_ms, guint complete_ms)
+{
+  g_string_append_printf (out, "{\"id\":%u,\"client\":%u,\"seq\":0,\"op\":\"%s\",\"machine\":\"m\",", id, client,
+                          requested != NULL ? "transition" : "read");
+  if (requested != NULL)
+    g_string_append_printf (out, "\"requested\":\"%s\",", requested);
+  g_string_append_printf (out, "\"result\":\"%s\",", result);
+  if (state != NULL)
+    g_string_append_printf (out, "\"state\":\"%s\",", state);
+  if (strcmp (result, "pending") == 0)
+    g_string_append_printf (out, "\"invoke_ms\":%u}\n", invoke_ms);
+  else
+    g_string_append_printf (out, "\"index\":0,\"invoke_ms\":%u,\"complete_ms\":%u}\n", invoke_ms, complete_ms);
+}
+
+static void
+test_unknown_outcomes (void)
+{
+  g_autoptr(TmpDir) dir = tmp_dir_new ();
+  g_autoptr(GString) applied = g_string_new (NULL);
+  g_autoptr(GString) not_applied = g_string_new (NULL);
+  g_autoptr(GString) pending = g_string_new (NULL);
+  g_autoptr(GString) too_early = g_string_new (NULL);
+
+  g_test_summary ("An operation of unknown outcome (a timeout, a 503 unknown) or with no answer "
+                  "(pending) may have taken effect at any time after it was sent, or never: "
+                  "dsm-check passes reads that saw it and reads that did not, and finds a read "
+                  "that saw it before it was sent.");
+  /* Running (ok), then Stopped sent with no known outcome; a read sees Running,
+   * a later one Stopped: it applied in between. */
+  append_op (applied, 1, 1, "Running", "ok", "Running", 0, 10);
+  append_op (applied, 2, 2, "Stopped", "unknown", NULL, 20, 1000);
+  append_op (applied, 3, 3, NULL, "ok", "Running", 30, 40);
+  append_op (applied, 4, 3, NULL, "ok", "Stopped", 50, 60);
+  /* The same, with every read after it seeing Running: it never applied. */
+  append_op (not_applied, 1, 1, "Running", "ok", "Running", 0, 10);
+  append_op (not_applied, 2, 2, "Stopped", "unknown", NULL, 20, 1000);
+  append_op (not_applied, 3, 3, NULL, "ok", "Running", 1100, 1110);
+  /* No answer ever came, and a read long after saw it applied. */
+  append_op (pending, 1, 1, "Running", "ok", "Running", 0, 10);
+  append_op (pending, 2, 2, "Stopped", "pending", NULL, 20, 0);
+  append_op (pending, 3, 3, NULL, "ok", "Stopped", 5000, 5010);
+  /* A read that saw Stopped completed before the unknown op was sent. */
+  append_op (too_early, 1, 1, "Running", "ok", "Running", 0, 10);
+  append_op (too_early, 2, 3, NULL, "ok", "Stopped", 20, 30);
+  append_op (too_early, 3, 2, "Stopped", "unknown", NULL, 40, 1000);
+
+  const GString *passing[] = { applied, not_applied, pending };
+  for (guint i = 0; i < G_N_ELEMENTS (passing); i++)
+    {
+      g_autofree char *path = write_text (dir, "h.jsonl", passing[i]->str);
+      Result r = run_cmd (NULL, dsm_check, path, NULL);
+      assert_status (&r, EXIT_OK);
+      assert_contains (r.out, "verdict: ok");
+      result_clear (&r);
+    }
+  g_autofree char *path = write_text (dir, "h.jsonl", too_early->str);
+  Result r = run_cmd (NULL, dsm_check, path, NULL);
+  assert_status (&r, EXIT_VIOLATION);
+  assert_contains (r.out, "VIOLATION on machine \"m\"");
+  assert_contains (r.out, "op 2 (client 3, 20-30 ms): read -> ok, state Stopped");
+  result_clear (&r);
+}
+
+static void
+test_smallest_window (void)
+{
+  g_autoptr(TmpDir) dir = tmp_dir_new ();
+  g_autoptr(GString) text = g_string_new ("{\"dsm_history\":1,\"default_definition\":\"counter\","
+                                          "\"definitions\":[{\"name\":\"counter\",\"states\":[");
+  const guint n = 60;
+
+  g_test_summary ("In a long history of a machine that only counts up, with one contradiction "
+                  "(a read of an old count just after a later one was acknowledged), the "
+                  "smallest window is those two replies: the other 59 operations are left "
+                  "free, and none of them can count down.");
+  /* The counter: s0 -> s1 -> ... -> sN, each step one transition. */
+  for (guint i = 0; i <= n; i++)
+    g_string_append_printf (text, "%s\"s%u\"", i > 0 ? "," : "", i);
+  g_string_append (text, "],\"initial\":\"s0\",\"transitions\":[");
+  for (guint i = 0; i < n; i++)
+    g_string_append_printf (text, "%s{\"from\":\"s%u\",\"to\":\"s%u\"}", i > 0 ? "," : "", i, i + 1);
+  g_string_append (text, "]}]}\n");
+  for (guint i = 1; i <= n; i++)
+    {
+      g_autofree char *to = g_strdup_printf ("s%u", i);
+      guint t = i * 20;
+      append_op (text, i, 1 + i % 3, to, "ok", to, t, t + 10);
+    }
+  /* After op 32 (s32, 640-650 ms) is acknowledged, a read sees s20. */
+  append_op (text, n + 1, 9, NULL, "ok", "s20", 652, 655);
+  g_autofree char *path = write_text (dir, "h.jsonl", text->str);
+  Result r = run_cmd (NULL, dsm_check, path, NULL);
+  assert_status (&r, EXIT_VIOLATION);
+  assert_contains (r.out, "61 operations on 1 machine");
+  assert_contains (r.out, "smallest window: 2 replies of machine \"m\", 640-655 ms, minimal");
+  assert_contains (r.out, "op 32 (client 3, 640-650 ms): transition to s32 -> ok, state s32");
+  assert_contains (r.out, "op 61 (client 9, 652-655 ms): read -> ok, state s20");
+  assert_contains (r.out, "verdict: violation");
+  result_clear (&r);
+}
+
+static void
+test_inconclusive (void)
+{
+  g_autoptr(TmpDir) dir = tmp_dir_new ();
+  g_autoptr(GString) text = g_string_new (NULL);
+
+  g_test_summary ("A search that passes --max-states without an answer is inconclusive, exit 3, "
+                  "never a pass; with the default budget the same history is found a violation.");
+  /* Eight clients' transitions, all concurrent and of unknown outcome: many orders to try. */
+  const char *to[] = { "Running", "Stopped", "Init", "Running", "Stopped", "Init", "Running", "Stopped" };
+  for (guint i = 0; i < G_N_ELEMENTS (to); i++)
+    append_op (text, i + 1, i + 1, to[i], "unknown", NULL, 0, 100);
+  /* Then reads see three full cycles, which needs a third Init: there is none. */
+  for (guint i = 0; i < 9; i++)
+    append_op (text, 9 + i, 9, NULL, "ok", to[i % 3], 200 + i * 20, 210 + i * 20);
+  g_autofree char *path = write_text (dir, "h.jsonl", text->str);
+  Result r = run_cmd (NULL, dsm_check, "--max-states", "2", path, NULL);
+  assert_status (&r, 3);
+  assert_contains (r.out, "INCONCLUSIVE on machine \"m\"");
+  assert_contains (r.out, "verdict: inconclusive");
+  result_clear (&r);
+  Result full = run_cmd (NULL, dsm_check, path, NULL);
+  assert_status (&full, EXIT_VIOLATION);
+  assert_contains (full.out, "verdict: violation");
+  result_clear (&full);
+}
+
 static const struct {
   const char *text;
   const char *message;
@@ -212,6 +346,9 @@ main (int argc, char **argv)
   g_test_add_func ("/check/dsm-check/finals-disagree", test_finals_disagree);
   g_test_add_func ("/check/dsm-check/final-not-explained", test_final_not_explained);
   g_test_add_func ("/check/dsm-check/custom-definitions", test_custom_definitions);
+  g_test_add_func ("/check/dsm-check/unknown-outcomes", test_unknown_outcomes);
+  g_test_add_func ("/check/dsm-check/smallest-window", test_smallest_window);
+  g_test_add_func ("/check/dsm-check/inconclusive", test_inconclusive);
   g_test_add_func ("/check/dsm-check/bad-input", test_bad_input);
   return g_test_run ();
 }
