@@ -130,6 +130,7 @@ real_nodes_prepare (DsmReal *real, GError **error)
                                real->seed, error);
   if (real->proxy == NULL)
     return FALSE;
+  dsm_proxy_set_base_loss (real->proxy, net->loss_percent);
   real->token = random_hex (24);
   return prepare_config (real, error);
 }

@@ -84,6 +84,7 @@ struct _DsmProxy {
 
   GMutex lock;               /* guards what other threads set, and stats */
   DsmProxyLink *links;       /* [from * (n + 1) + to] */
+  guint base_loss_percent;   /* the scenario network's own: no heal ends it */
   guint loss_percent;
   gint64 loss_until;
   guint64 delay_ms;
@@ -245,7 +246,7 @@ dir_decide (Conn *conn, guint d, Frame *frame, gsize header)
   guint64 delay_ms;
 
   g_mutex_lock (&p->lock);
-  guint loss = window_on (p->loss_until, now) ? p->loss_percent : 0;
+  guint loss = MAX (p->base_loss_percent, window_on (p->loss_until, now) ? p->loss_percent : 0);
   guint corrupt = window_on (p->corrupt_until, now) ? p->corrupt_percent : 0;
   gboolean truncate = p->corrupt_truncate;
   delay_ms = window_on (p->delay_until, now) ? p->delay_ms : 0;
@@ -714,6 +715,15 @@ dsm_proxy_set_loss (DsmProxy *p, guint percent, gint64 until_us)
   g_mutex_lock (&p->lock);
   p->loss_percent = percent;
   p->loss_until = until_us;
+  g_mutex_unlock (&p->lock);
+}
+
+void
+dsm_proxy_set_base_loss (DsmProxy *p, guint percent)
+{
+  g_return_if_fail (percent <= 100);
+  g_mutex_lock (&p->lock);
+  p->base_loss_percent = percent;
   g_mutex_unlock (&p->lock);
 }
 

@@ -69,6 +69,10 @@ DsmProxyLink dsm_proxy_get_link (DsmProxy *proxy, DsmNodeId from, DsmNodeId to);
  * waits @ms more; a corrupt frame gets one bit flipped (@truncate: is cut
  * short and its connection closed).  Only frames after the handshake. */
 void dsm_proxy_set_loss (DsmProxy *proxy, guint percent, gint64 until_us);
+/* The network's own loss, under every window and kept by dsm_proxy_heal()
+ * (a scenario's network.loss_percent): a lost frame resets its connection
+ * as in a loss window. */
+void dsm_proxy_set_base_loss (DsmProxy *proxy, guint percent);
 void dsm_proxy_set_delay (DsmProxy *proxy, guint64 ms, gint64 until_us);
 void dsm_proxy_set_corrupt (DsmProxy *proxy, guint percent, gboolean truncate, gint64 until_us);
 

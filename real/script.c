@@ -159,6 +159,13 @@ window_until (const DsmStep *step)
 
 /* ---- faults ---- */
 
+static const char skip_duplicate[] =
+  "TCP delivers each byte once, and a frame sent twice is refused by its sequence-numbered MAC, "
+  "so a message cannot arrive twice";
+static const char skip_reorder[] =
+  "TCP delivers a connection's frames in order and a node keeps one connection per peer, "
+  "so a later message cannot overtake an earlier one";
+
 const char *
 dsm_real_skip_reason (const DsmStep *step)
 {
@@ -167,11 +174,9 @@ dsm_real_skip_reason (const DsmStep *step)
   switch (step->kind)
     {
     case DSM_STEP_DUPLICATE:
-      return "TCP delivers each byte once, and a frame sent twice is refused by its sequence-numbered MAC, "
-             "so a message cannot arrive twice";
+      return skip_duplicate;
     case DSM_STEP_REORDER:
-      return "TCP delivers a connection's frames in order and a node keeps one connection per peer, "
-             "so a later message cannot overtake an earlier one";
+      return skip_reorder;
     case DSM_STEP_SKEW:
       return "a process reads the host's monotonic clock, whose rate it cannot be given from outside";
     case DSM_STEP_DISK_FAULT:
@@ -222,12 +227,38 @@ skip_kind (const DsmStep *step)
 }
 
 static void
+skip_record (DsmReal *real, const char *kind, const char *reason)
+{
+  if (!g_hash_table_contains (real->skipped, kind))
+    g_hash_table_insert (real->skipped, g_strdup (kind), g_strdup (reason));
+}
+
+static void
 step_skip (DsmReal *real, const DsmStep *step, const char *kind, const char *reason)
 {
   real_log (real, "%s (%s): SKIPPED: %s", step->where, kind, reason);
-  if (!g_hash_table_contains (real->skipped, kind))
-    g_hash_table_insert (real->skipped, g_strdup (kind), g_strdup (reason));
+  skip_record (real, kind, reason);
   real->n_skipped_steps++;
+}
+
+/* The network model's own duplication and reordering, for the whole run:
+ * as impossible on TCP as the steps (its loss is made real by the proxy,
+ * its latencies by the proxy and the real sockets). */
+static void
+skip_settings (DsmReal *real)
+{
+  const DsmNetworkModel *net = &real->scenario->network;
+
+  if (net->duplicate_percent > 0)
+    {
+      real_log (real, "network.duplicate_percent: SKIPPED: %s", skip_duplicate);
+      skip_record (real, "network duplicate_percent", skip_duplicate);
+    }
+  if (net->reorder_percent > 0)
+    {
+      real_log (real, "network.reorder_percent: SKIPPED: %s", skip_reorder);
+      skip_record (real, "network reorder_percent", skip_reorder);
+    }
 }
 
 /* A step naming a node past the cluster's: one that only a membership
@@ -475,6 +506,7 @@ real_script_run (DsmReal *real)
   GPtrArray *steps = real->scenario->steps;
   guint64 prev_done_ms = 0;
 
+  skip_settings (real);
   for (guint i = 0; i < steps->len && real_ok (real); i++)
     {
       const DsmStep *step = steps->pdata[i];

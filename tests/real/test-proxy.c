@@ -293,6 +293,22 @@ test_loss_resets (Fixture *f, gconstpointer data)
 }
 
 static void
+test_base_loss_outlives_heal (Fixture *f, gconstpointer data)
+{
+  DsmProxyStats stats;
+
+  g_test_summary ("The network's own loss (a scenario's network.loss_percent) is no window: "
+                  "a heal does not end it, and a frame it loses resets its connection.");
+  dsm_proxy_set_base_loss (f->proxy, 100);
+  dsm_proxy_heal (f->proxy);
+  send_frame (f->dialer, "{\"lost\":1}", TRUE);
+  g_assert_true (closed_within (f->acceptor, BUDGET_US));
+  g_assert_true (closed_within (f->dialer, BUDGET_US));
+  dsm_proxy_get_stats (f->proxy, &stats);
+  g_assert_cmpuint (stats.reset_loss, ==, 1);
+}
+
+static void
 test_corrupt_flips_one_bit (Fixture *f, gconstpointer data)
 {
   const char *payload = "{\"type\":\"commit\",\"epoch\":3,\"commit\":17}";
@@ -383,6 +399,7 @@ main (int argc, char **argv)
   ADD ("/real/proxy/one-way-hold", test_one_way_hold);
   ADD ("/real/proxy/partition-cuts-and-refuses", test_partition_cuts_and_refuses);
   ADD ("/real/proxy/loss-resets", test_loss_resets);
+  ADD ("/real/proxy/base-loss-outlives-heal", test_base_loss_outlives_heal);
   ADD ("/real/proxy/corrupt-flips-one-bit", test_corrupt_flips_one_bit);
   ADD ("/real/proxy/truncate-closes", test_truncate_closes);
   ADD ("/real/proxy/delay-keeps-order", test_delay_keeps_order);

@@ -302,6 +302,7 @@ test_skips_are_stated (void)
   g_autoptr(GError) error = NULL;
   const char *text =
     "{ \"summary\": \"Faults only a simulator can make are skipped.\", \"seed\": 1, \"nodes\": 3,\n"
+    "  \"network\": { \"duplicate_percent\": 5, \"reorder_percent\": 5 },\n"
     "  \"steps\": [ { \"await\": \"leader\", \"within_ms\": 5000 },\n"
     "    { \"do\": \"skew\", \"node\": 2, \"rate\": 2.0 },\n"
     "    { \"do\": \"duplicate\", \"percent\": 10, \"for_ms\": 100 },\n"
@@ -309,17 +310,20 @@ test_skips_are_stated (void)
     "    { \"do\": \"disk\", \"node\": 1, \"fault\": \"lost_fsync\" },\n"
     "    { \"do\": \"propose\", \"machine\": \"job\", \"to\": \"Running\", \"expect\": \"ok\" } ] }\n";
 
-  g_test_summary ("Faults real processes cannot suffer are skipped, never silently: each kind "
-                  "is named with its reason, and the rest of the story still runs.");
+  g_test_summary ("Faults real processes cannot suffer, as steps or as the network model's "
+                  "own settings, are skipped, never silently: each kind is named with its "
+                  "reason, and the rest of the story still runs.");
   g_assert_true (g_file_set_contents (path, text, -1, &error));
   Result r = run_cmd (NULL, dsm_real, "run", path, NULL);
   assert_status (&r, EXIT_OK);
-  assert_contains (r.out, "disk lost_fsync,duplicate,reorder,skew");
+  assert_contains (r.out, "disk lost_fsync,duplicate,network duplicate_percent,network reorder_percent,reorder,skew");
   assert_contains (r.out, "skipped skew: a process reads the host's monotonic clock");
   assert_contains (r.out, "skipped duplicate: TCP delivers each byte once");
   assert_contains (r.out, "skipped reorder: TCP delivers a connection's frames in order");
   assert_contains (r.out, "skipped disk lost_fsync: an fsync that lies cannot be made");
   assert_contains (r.err, "steps[1] (skew): SKIPPED: ");
+  assert_contains (r.err, "network.duplicate_percent: SKIPPED: TCP delivers each byte once");
+  assert_contains (r.err, "network.reorder_percent: SKIPPED: TCP delivers a connection's frames in order");
   result_clear (&r);
   g_remove (path);
 }
