@@ -5,7 +5,7 @@
  * whose expectation cannot hold fails with exit 1; skipped faults are
  * named with their reason; and no node outlives the run, whether it ends
  * normally, by failing, at its bound, by SIGTERM or by SIGKILL of
- * dsm-real itself.  meson passes DSM_REAL, DSM_SIM and DSM_CHECK. */
+ * dsm-real itself, with or without a node stopped by a pause.  meson passes DSM_REAL, DSM_SIM and DSM_CHECK. */
 #include <signal.h>
 #include <string.h>
 
@@ -328,15 +328,17 @@ test_skips_are_stated (void)
   g_remove (path);
 }
 
-/* Starts dsm-real on a long scenario in @dir, waits until its nodes run,
- * and returns it. */
+/* Starts dsm-real on the scenario file @path in @dir (with its step
+ * reports on a pipe when @reports), waits until its three nodes run, and
+ * returns it. */
 static GSubprocess *
-start_long_run (const char *dir)
+start_run (const char *dir, const char *path, gboolean reports)
 {
-  g_autofree char *path = scenario_path ("steady-state.json");
   g_autoptr(GError) error = NULL;
-  const char *argv[] = { dsm_real, "run", path, "--dir", dir, "-q", NULL };
-  GSubprocess *child = g_subprocess_newv (argv, G_SUBPROCESS_FLAGS_STDOUT_SILENCE | G_SUBPROCESS_FLAGS_STDERR_SILENCE,
+  const char *argv[] = { dsm_real, "run", path, "--dir", dir, reports ? NULL : "-q", NULL };
+  GSubprocess *child = g_subprocess_newv (argv, G_SUBPROCESS_FLAGS_STDOUT_SILENCE
+                                                  | (reports ? G_SUBPROCESS_FLAGS_STDERR_PIPE
+                                                             : G_SUBPROCESS_FLAGS_STDERR_SILENCE),
                                           &error);
   g_assert_no_error (error);
   gint64 deadline = g_get_monotonic_time () + 20 * G_USEC_PER_SEC;
@@ -349,6 +351,55 @@ start_long_run (const char *dir)
       g_usleep (20 * 1000);
     }
   return child;
+}
+
+static GSubprocess *
+start_long_run (const char *dir)
+{
+  g_autofree char *path = scenario_path ("steady-state.json");
+
+  return start_run (dir, path, FALSE);
+}
+
+/* Whether process @pid is stopped (SIGSTOP): state T in /proc/PID/stat. */
+static gboolean
+process_stopped (guint pid)
+{
+  g_autofree char *path = g_strdup_printf ("/proc/%u/stat", pid);
+  g_autofree char *text = NULL;
+
+  if (!g_file_get_contents (path, &text, NULL, NULL))
+    return FALSE;
+  /* "pid (comm) S ...": the command may hold spaces and parentheses. */
+  const char *close = strrchr (text, ')');
+  return close != NULL && close[1] == ' ' && close[2] == 'T';
+}
+
+/* Starts, in @dir, a run whose node 1 is SIGSTOPped at once for a
+ * minute, and returns it once that node is stopped. */
+static GSubprocess *
+start_paused_run (const char *dir)
+{
+  g_autofree char *path = g_build_filename (dir, "paused.json", NULL);
+  g_autoptr(GError) error = NULL;
+  const char *text =
+    "{ \"summary\": \"A node stopped for a minute.\", \"seed\": 1, \"nodes\": 3,\n"
+    "  \"steps\": [ { \"do\": \"pause\", \"node\": 1, \"ms\": 60000 },\n"
+    "    { \"do\": \"wait\", \"ms\": 60000 } ] }\n";
+
+  g_assert_true (g_file_set_contents (path, text, -1, &error));
+  g_assert_no_error (error);
+  GSubprocess *child = start_run (dir, path, TRUE);
+  gint64 deadline = g_get_monotonic_time () + 20 * G_USEC_PER_SEC;
+  for (;;)
+    {
+      g_autoptr(GArray) pids = processes_mentioning (dir);
+      for (guint i = 0; i < pids->len; i++)
+        if (process_stopped (g_array_index (pids, guint, i)))
+          return child;
+      g_assert_cmpint (g_get_monotonic_time (), <, deadline);
+      g_usleep (10 * 1000);
+    }
 }
 
 static void
@@ -399,6 +450,47 @@ test_sigkill_cleans_up (void)
   remove_tree (dir);
 }
 
+static void
+test_sigterm_while_paused (void)
+{
+  g_autofree char *dir = g_dir_make_tmp ("dsm-real-test-XXXXXX", NULL);
+  g_autofree char *reports = NULL;
+  g_autoptr(GError) error = NULL;
+
+  g_test_summary ("SIGTERM to dsm-real while a node is SIGSTOPped by a pause step: the stopped "
+                  "node is resumed and stops cleanly on its SIGTERM like the others (no SIGKILL "
+                  "fallback), and none is left behind.");
+  g_autoptr(GSubprocess) child = start_paused_run (dir);
+  g_subprocess_send_signal (child, SIGTERM);
+  g_assert_true (g_subprocess_communicate_utf8 (child, NULL, NULL, NULL, &reports, &error));
+  g_assert_no_error (error);
+  g_assert_true (g_subprocess_get_if_exited (child));
+  g_assert_cmpint (g_subprocess_get_exit_status (child), ==, EXIT_FAILED);
+  assert_contains (reports, "the run was interrupted");
+  /* node_stop's fallback when a node ignores SIGTERM, as a stopped one would. */
+  g_assert_null (strstr (reports, "did not stop within"));
+  g_assert_null (strstr (reports, "on SIGTERM"));
+  g_assert_true (nodes_gone (dir));
+  remove_tree (dir);
+}
+
+static void
+test_sigkill_while_paused (void)
+{
+  g_autofree char *dir = g_dir_make_tmp ("dsm-real-test-XXXXXX", NULL);
+  g_autofree char *reports = NULL;
+  g_autoptr(GError) error = NULL;
+
+  g_test_summary ("SIGKILL of dsm-real while a node is SIGSTOPped: the stopped node dies with "
+                  "it too (SIGKILL reaches a stopped process).");
+  g_autoptr(GSubprocess) child = start_paused_run (dir);
+  g_subprocess_force_exit (child);
+  g_assert_true (g_subprocess_communicate_utf8 (child, NULL, NULL, NULL, &reports, &error));
+  g_assert_no_error (error);
+  g_assert_true (nodes_gone (dir));
+  remove_tree (dir);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -418,5 +510,7 @@ main (int argc, char **argv)
   g_test_add_func ("/real/run/bound-cleans-up", test_bound_cleans_up);
   g_test_add_func ("/real/run/sigterm-cleans-up", test_sigterm_cleans_up);
   g_test_add_func ("/real/run/sigkill-cleans-up", test_sigkill_cleans_up);
+  g_test_add_func ("/real/run/sigterm-while-paused-cleans-up", test_sigterm_while_paused);
+  g_test_add_func ("/real/run/sigkill-while-paused-cleans-up", test_sigkill_while_paused);
   return g_test_run ();
 }
