@@ -295,6 +295,69 @@ test_inconclusive (void)
   result_clear (&full);
 }
 
+static void
+test_docs_example (void)
+{
+  g_autoptr(TmpDir) dir = tmp_dir_new ();
+  g_autofree char *doc = NULL;
+  g_autoptr(GError) error = NULL;
+
+  g_test_summary ("The complete example of docs/HISTORY.md passes dsm-check with the output the "
+                  "doc shows, and with its read moved to 50-51 ms and the final lines dropped "
+                  "it is the violation, and the window, the doc shows.");
+  g_assert_true (g_file_get_contents (DSM_HISTORY_DOC, &doc, NULL, &error));
+  g_assert_no_error (error);
+  const char *section = strstr (doc, "\n## A complete example\n");
+  g_assert_nonnull (section);
+  const char *start = strstr (section, "```json\n");
+  g_assert_nonnull (start);
+  start += strlen ("```json\n");
+  const char *end = strstr (start, "```\n");
+  g_assert_nonnull (end);
+  g_autofree char *history = g_strndup (start, end - start);
+
+  g_autofree char *path = write_text (dir, "door.jsonl", history);
+  Result r = run_cmd (dir, dsm_check, "door.jsonl", NULL);
+  assert_status (&r, EXIT_OK);
+  assert_contains (doc, r.out);  /* the doc shows the whole output */
+  result_clear (&r);
+
+  /* The doc's second run: the read late, no final lines. */
+  g_auto(GStrv) lines = g_strsplit (history, "\n", -1);
+  g_autoptr(GString) late = g_string_new (NULL);
+  for (guint i = 0; lines[i] != NULL && lines[i][0] != '\0'; i++)
+    {
+      if (g_str_has_prefix (lines[i], "{\"final\""))
+        continue;
+      g_autofree char *moved = g_strdup (lines[i]);
+      char *at = strstr (moved, "\"invoke_ms\":20,\"complete_ms\":21");
+      if (at != NULL)
+        memcpy (at, "\"invoke_ms\":50,\"complete_ms\":51", strlen ("\"invoke_ms\":50,\"complete_ms\":51"));
+      g_string_append_printf (late, "%s\n", moved);
+    }
+  g_autofree char *late_path = write_text (dir, "door-late-read.jsonl", late->str);
+  Result v = run_cmd (dir, dsm_check, "door-late-read.jsonl", NULL);
+  assert_status (&v, EXIT_VIOLATION);
+  g_auto(GStrv) out_lines = g_strsplit (v.out, "\n", -1);
+  gboolean in_window = FALSE;
+  guint explained = 0;
+  for (guint i = 0; out_lines[i] != NULL; i++)
+    {
+      /* The doc folds the window's long line in two, and shows the first
+       * two lines of the search's explanation only. */
+      if (g_str_has_prefix (out_lines[i], "smallest window: "))
+        {
+          in_window = TRUE;
+          continue;
+        }
+      if (!in_window && g_str_has_prefix (out_lines[i], "  ") && ++explained > 2)
+        continue;
+      assert_contains (doc, out_lines[i]);
+    }
+  assert_contains (v.out, "smallest window: 3 replies of machine \"front\", 0-51 ms, minimal");
+  result_clear (&v);
+}
+
 static const struct {
   const char *text;
   const char *message;
@@ -349,6 +412,7 @@ main (int argc, char **argv)
   g_test_add_func ("/check/dsm-check/unknown-outcomes", test_unknown_outcomes);
   g_test_add_func ("/check/dsm-check/smallest-window", test_smallest_window);
   g_test_add_func ("/check/dsm-check/inconclusive", test_inconclusive);
+  g_test_add_func ("/check/dsm-check/docs-example", test_docs_example);
   g_test_add_func ("/check/dsm-check/bad-input", test_bad_input);
   return g_test_run ();
 }
