@@ -328,17 +328,14 @@ test_skips_are_stated (void)
   g_remove (path);
 }
 
-/* Starts dsm-real on the scenario file @path in @dir (with its step
- * reports on a pipe when @reports), waits until its three nodes run, and
- * returns it. */
+/* Starts dsm-real on the scenario file @path in @dir, its step reports on
+ * a pipe, waits until its three nodes run, and returns it. */
 static GSubprocess *
-start_run (const char *dir, const char *path, gboolean reports)
+start_run (const char *dir, const char *path)
 {
   g_autoptr(GError) error = NULL;
-  const char *argv[] = { dsm_real, "run", path, "--dir", dir, reports ? NULL : "-q", NULL };
-  GSubprocess *child = g_subprocess_newv (argv, G_SUBPROCESS_FLAGS_STDOUT_SILENCE
-                                                  | (reports ? G_SUBPROCESS_FLAGS_STDERR_PIPE
-                                                             : G_SUBPROCESS_FLAGS_STDERR_SILENCE),
+  const char *argv[] = { dsm_real, "run", path, "--dir", dir, NULL };
+  GSubprocess *child = g_subprocess_newv (argv, G_SUBPROCESS_FLAGS_STDOUT_SILENCE | G_SUBPROCESS_FLAGS_STDERR_PIPE,
                                           &error);
   g_assert_no_error (error);
   gint64 deadline = g_get_monotonic_time () + 20 * G_USEC_PER_SEC;
@@ -358,7 +355,7 @@ start_long_run (const char *dir)
 {
   g_autofree char *path = scenario_path ("steady-state.json");
 
-  return start_run (dir, path, FALSE);
+  return start_run (dir, path);
 }
 
 /* Whether process @pid is stopped (SIGSTOP): state T in /proc/PID/stat. */
@@ -389,7 +386,7 @@ start_paused_run (const char *dir)
 
   g_assert_true (g_file_set_contents (path, text, -1, &error));
   g_assert_no_error (error);
-  GSubprocess *child = start_run (dir, path, TRUE);
+  GSubprocess *child = start_run (dir, path);
   gint64 deadline = g_get_monotonic_time () + 20 * G_USEC_PER_SEC;
   for (;;)
     {
@@ -418,77 +415,78 @@ test_bound_cleans_up (void)
   remove_tree (dir);
 }
 
+/* Sends @sig to the dsm-real @child (SIGKILL: force exit), waits for it,
+ * checks that no node it started in @dir is left, and removes @dir.
+ * Returns: (transfer full): its step reports. */
+static char *
+end_run (GSubprocess *child, int sig, const char *dir)
+{
+  g_autoptr(GError) error = NULL;
+  char *reports = NULL;
+
+  if (sig == SIGKILL)
+    g_subprocess_force_exit (child);
+  else
+    g_subprocess_send_signal (child, sig);
+  g_assert_true (g_subprocess_communicate_utf8 (child, NULL, NULL, NULL, &reports, &error));
+  g_assert_no_error (error);
+  g_assert_true (nodes_gone (dir));
+  remove_tree (dir);
+  return reports;
+}
+
 static void
 test_sigterm_cleans_up (void)
 {
   g_autofree char *dir = g_dir_make_tmp ("dsm-real-test-XXXXXX", NULL);
-  g_autoptr(GError) error = NULL;
 
   g_test_summary ("SIGTERM to dsm-real mid-run stops every node it started before it exits "
                   "(a liveness failure: the run was interrupted).");
   g_autoptr(GSubprocess) child = start_long_run (dir);
-  g_subprocess_send_signal (child, SIGTERM);
-  g_assert_true (g_subprocess_wait (child, NULL, &error));
+  g_autofree char *reports = end_run (child, SIGTERM, dir);
   g_assert_true (g_subprocess_get_if_exited (child));
   g_assert_cmpint (g_subprocess_get_exit_status (child), ==, EXIT_FAILED);
-  g_assert_true (nodes_gone (dir));
-  remove_tree (dir);
+  assert_contains (reports, "the run was interrupted");
 }
 
 static void
 test_sigkill_cleans_up (void)
 {
   g_autofree char *dir = g_dir_make_tmp ("dsm-real-test-XXXXXX", NULL);
-  g_autoptr(GError) error = NULL;
 
   g_test_summary ("Even SIGKILL of dsm-real leaves no node behind: each dies with it "
                   "(PR_SET_PDEATHSIG).");
   g_autoptr(GSubprocess) child = start_long_run (dir);
-  g_subprocess_force_exit (child);
-  g_assert_true (g_subprocess_wait (child, NULL, &error));
-  g_assert_true (nodes_gone (dir));
-  remove_tree (dir);
+  g_free (end_run (child, SIGKILL, dir));
 }
 
 static void
 test_sigterm_while_paused (void)
 {
   g_autofree char *dir = g_dir_make_tmp ("dsm-real-test-XXXXXX", NULL);
-  g_autofree char *reports = NULL;
-  g_autoptr(GError) error = NULL;
 
   g_test_summary ("SIGTERM to dsm-real while a node is SIGSTOPped by a pause step: the stopped "
                   "node is resumed and stops cleanly on its SIGTERM like the others (no SIGKILL "
                   "fallback), and none is left behind.");
   g_autoptr(GSubprocess) child = start_paused_run (dir);
-  g_subprocess_send_signal (child, SIGTERM);
-  g_assert_true (g_subprocess_communicate_utf8 (child, NULL, NULL, NULL, &reports, &error));
-  g_assert_no_error (error);
+  g_autofree char *reports = end_run (child, SIGTERM, dir);
   g_assert_true (g_subprocess_get_if_exited (child));
   g_assert_cmpint (g_subprocess_get_exit_status (child), ==, EXIT_FAILED);
   assert_contains (reports, "the run was interrupted");
   /* node_stop's fallback when a node ignores SIGTERM, as a stopped one would. */
   g_assert_null (strstr (reports, "did not stop within"));
   g_assert_null (strstr (reports, "on SIGTERM"));
-  g_assert_true (nodes_gone (dir));
-  remove_tree (dir);
 }
 
 static void
 test_sigkill_while_paused (void)
 {
   g_autofree char *dir = g_dir_make_tmp ("dsm-real-test-XXXXXX", NULL);
-  g_autofree char *reports = NULL;
-  g_autoptr(GError) error = NULL;
 
   g_test_summary ("SIGKILL of dsm-real while a node is SIGSTOPped: the stopped node dies with "
                   "it too (SIGKILL reaches a stopped process).");
   g_autoptr(GSubprocess) child = start_paused_run (dir);
-  g_subprocess_force_exit (child);
-  g_assert_true (g_subprocess_communicate_utf8 (child, NULL, NULL, NULL, &reports, &error));
-  g_assert_no_error (error);
-  g_assert_true (nodes_gone (dir));
-  remove_tree (dir);
+  g_free (end_run (child, SIGKILL, dir));
 }
 
 int
