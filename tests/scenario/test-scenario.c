@@ -214,7 +214,8 @@ static const char full_scenario[] =
   "  {'expect': 'state', 'machine': 'gate', 'state': 'Open', 'on': 6},"          /* 21 */
   "  {'expect': 'state', 'machine': 'gate', 'state': 'Open', 'on': 'all'},"      /* 22 */
   "  {'expect': 'leader', 'at_ms': 3000},"                                       /* 23 */
-  "  {'expect': 'no_leader'}"                                                    /* 24 */
+  "  {'expect': 'no_leader'},"                                                   /* 24 */
+  "  {'do': 'pause', 'node': 'follower', 'ms': 700}"                             /* 25 */
   " ],"
   " 'expect': {'invariants': ['agreement', 'liveness'], 'min_commits': 10,"
   "   'leader_within_ms': 3000, 'settle_ms': 20000, 'min_unknown': 1, 'min_rejected': 2,"
@@ -291,7 +292,7 @@ test_every_key_faults (void)
   const DsmStep *step;
 
   g_test_summary ("Every fault step and its keys are read.");
-  g_assert_cmpuint (s->steps->len, ==, 25);
+  g_assert_cmpuint (s->steps->len, ==, 26);
   step = step_at (s, 0);
   g_assert_cmpint (step->kind, ==, DSM_STEP_AWAIT);
   g_assert_cmpint (step->condition, ==, DSM_CONDITION_LEADER);
@@ -365,6 +366,11 @@ test_every_key_faults (void)
   g_assert_cmpint (step->kind, ==, DSM_STEP_SKEW);
   g_assert_cmpint (step->target.kind, ==, DSM_TARGET_ALL);
   g_assert_cmpfloat (step->rate, ==, 0.7);
+
+  step = step_at (s, 25);
+  g_assert_cmpint (step->kind, ==, DSM_STEP_PAUSE);
+  g_assert_cmpint (step->target.kind, ==, DSM_TARGET_FOLLOWER);
+  g_assert_cmpuint (step->ms, ==, 700);
 }
 
 static void
@@ -750,6 +756,14 @@ static const BadCase bad_cases[] = {
   /* Steps: values. */
   { "skew rate 5", STEPS ("{'do': 'skew', 'node': 1, 'rate': 5}"), DSM_SCENARIO_ERROR_RANGE,
     "steps[0].rate:" },
+  { "pause without ms", STEPS ("{'do': 'pause', 'node': 1}"), DSM_SCENARIO_ERROR_MISSING,
+    "steps[0].ms:" },
+  { "pause of 0 ms", STEPS ("{'do': 'pause', 'node': 1, 'ms': 0}"), DSM_SCENARIO_ERROR_RANGE,
+    "steps[0].ms:" },
+  { "pause past 10 minutes", STEPS ("{'do': 'pause', 'node': 1, 'ms': 600001}"), DSM_SCENARIO_ERROR_RANGE,
+    "steps[0].ms:" },
+  { "pause without node", STEPS ("{'do': 'pause', 'ms': 10}"), DSM_SCENARIO_ERROR_MISSING,
+    "steps[0].node:" },
   { "loss percent 5.5", STEPS ("{'do': 'loss', 'percent': 5.5}"), DSM_SCENARIO_ERROR_TYPE,
     "steps[0].percent:" },
   { "bad corrupt mode", STEPS ("{'do': 'corrupt', 'percent': 5, 'mode': 'shred'}"),

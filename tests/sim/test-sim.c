@@ -801,6 +801,47 @@ test_fault_skew (void)
   run_clear (&run);
 }
 
+static void
+test_fault_pause (void)
+{
+  Run run;
+  G_GNUC_UNUSED g_autoptr(DsmScenario) s = run_text_ok (
+    "{'summary': 'pause', 'seed': 15, 'nodes': 3, 'steps': [" AWAIT_LEADER ","
+    " {'do': 'pause', 'node': 'leader', 'ms': 1000, 'at_ms': 2000}, {'do': 'wait', 'ms': 1500}]}", &run);
+
+  g_test_summary ("pause stops a node whole: the paused leader sends nothing and is handed "
+                  "nothing for its 1000 ms, another node leads meanwhile, and what was sent to "
+                  "it arrives when the pause ends, all at once.");
+  JsonObject *pause = fault_line (&run, "pause");
+  gint64 paused = ev_int (pause, "node");
+  gint64 from = ev_int (pause, "t"), until = from + 1000;
+  guint sent = 0, delivered = 0, delivered_at_end = 0, other_heartbeats = 0;
+  for (guint i = 0; i < run.events->len; i++)
+    {
+      JsonObject *o = ev_at (&run, i);
+      gint64 t = ev_int (o, "t");
+      if (t <= from || t > until)
+        continue;
+      if (ev_is (o, "send") && ev_int (o, "from") == paused && t < until)
+        sent++;
+      if (ev_is (o, "send") && ev_int (o, "from") != paused && g_strcmp0 (ev_str (o, "msg"), "commit") == 0)
+        other_heartbeats++;
+      if (ev_is (o, "deliver") && ev_int (o, "to") == paused)
+        {
+          delivered += t < until;
+          delivered_at_end += t == until;
+        }
+    }
+  g_test_message ("paused node %" G_GINT64_FORMAT ": %u sent, %u delivered during the pause, %u at its end; "
+                  "%u heartbeats from another leader", paused, sent, delivered, delivered_at_end, other_heartbeats);
+  g_assert_cmpuint (sent, ==, 0);
+  g_assert_cmpuint (delivered, ==, 0);
+  /* Heartbeats and votes the others sent it during the pause. */
+  g_assert_cmpuint (delivered_at_end, >, 2);
+  g_assert_cmpuint (other_heartbeats, >, 0);
+  run_clear (&run);
+}
+
 /* ---- liveness and expectations ---- */
 
 static void
@@ -1143,6 +1184,7 @@ main (int argc, char **argv)
   g_test_add_func ("/sim/fault/disk/lost-fsync-follower", test_fault_lost_fsync_follower);
   g_test_add_func ("/sim/fault/disk/corrupt-record", test_fault_corrupt_record);
   g_test_add_func ("/sim/fault/skew", test_fault_skew);
+  g_test_add_func ("/sim/fault/pause", test_fault_pause);
 
   g_test_add_func ("/sim/liveness/no-quorum-after-heal", test_liveness_no_quorum);
   g_test_add_func ("/sim/liveness/event-budget", test_liveness_event_budget);
