@@ -334,11 +334,14 @@ dsm_handshake_check_hello (const DsmConfig *config, GBytes *secret, DsmNodeId se
 
   if (!check_common (config, hello, error))
     return FALSE;
-  if (hello->from == self || dsm_config_find_node (config, hello->from) == NULL)
+  /* Any other id may connect once authenticated: the membership lives
+   * in the log, so a node joining may be unknown to us yet, and a
+   * removed node must still hear that it was (PROTOCOL.md, "Removing a
+   * node"); the transport bounds how many such connections it keeps. */
+  if (hello->from == self)
     {
       g_set_error (error, DSM_NET_ERROR, DSM_NET_ERROR_UNKNOWN_NODE,
-                   "hello from node %u, which is %s", hello->from,
-                   hello->from == self ? "this node" : "not in the cluster config");
+                   "hello from node %u, which is this node (two nodes with one id?)", hello->from);
       return FALSE;
     }
   if (hello->to != self)

@@ -53,6 +53,15 @@ struct _DsmHost {
   guint64 late_timer_max_ms;
   guint64 inputs;
   guint64 epoch_published;   /* atomic: the node's epoch, for log records written by other threads */
+
+  /* The memberships the transport was last given (their entries' indexes
+   * and the objects, which are immutable and change with any entry). */
+  DsmMembership *members_in_use;
+  DsmMembership *members_committed;
+  gboolean http_listening;
+  gboolean removed_seen;     /* dsm_node_is_removed() reported */
+  GSource *removed_stop;     /* the transport's end, a while after the removal */
+  guint64 stalled_seen;      /* the stalled index reported */
 };
 
 static void host_drain (DsmHost *host);
@@ -230,6 +239,51 @@ host_deliver_reply (DsmHost *host, const DsmClientReply *reply)
   func (reply, user_data);
 }
 
+/* ---- the membership (PROTOCOL.md, "Membership changes") ---- */
+
+static gboolean
+host_on_removed_stop (gpointer data)
+{
+  DsmHost *host = data;
+
+  g_clear_pointer (&host->removed_stop, g_source_unref);
+  dsm_net_log (G_LOG_LEVEL_MESSAGE, host->id, DSM_NODE_NONE, "peers_closed",
+               "node %u was removed: its peer connections are closed", host->id);
+  dsm_transport_stop (host->transport);
+  return G_SOURCE_REMOVE;
+}
+
+/* Peers follow the membership the node uses, and the committed one while
+ * a removal is not committed (the departing node still gets entries). */
+static void
+host_follow_membership (DsmHost *host)
+{
+  DsmMembership *in_use = dsm_node_get_membership (host->node, NULL);
+  DsmMembership *committed = dsm_node_get_committed_membership (host->node, NULL);
+
+  if (in_use != host->members_in_use || committed != host->members_committed)
+    {
+      dsm_transport_set_members (host->transport, in_use, committed);
+      dsm_membership_unref (host->members_in_use);
+      dsm_membership_unref (host->members_committed);
+      host->members_in_use = dsm_membership_ref (in_use);
+      host->members_committed = dsm_membership_ref (committed);
+    }
+  if (dsm_node_is_removed (host->node) && !host->removed_seen)
+    {
+      /* A removed node takes no part any more, for good (ids are never
+       * reused); its links stay up a little for the handover of a removed
+       * leader (PROTOCOL.md, "Removing the leader"). */
+      host->removed_seen = TRUE;
+      dsm_net_log (G_LOG_LEVEL_WARNING, host->id, DSM_NODE_NONE, "node_removed",
+                   "node %u was removed from the cluster: it takes no part any more and answers "
+                   "clients 503 removed; stop it (its data directory may be deleted)", host->id);
+      host->removed_stop = g_timeout_source_new (2 * host->config->election_timeout_ms_max + 5000);
+      g_source_set_callback (host->removed_stop, host_on_removed_stop, host, NULL);
+      g_source_attach (host->removed_stop, g_main_context_get_thread_default ());
+    }
+}
+
 static void
 host_drain (DsmHost *host)
 {
@@ -246,7 +300,9 @@ host_drain (DsmHost *host)
         if (host->wal_failure == NULL)
           dsm_wal_append (host->wal, host->out.persists->pdata[i]);
       host->drain_persists_max = MAX (host->drain_persists_max, host->out.persists->len);
-      /* 2. messages: the node held back those that wait on a persist */
+      /* 2. messages: the node held back those that wait on a persist;
+       * a membership appended in this drain may address new peers */
+      host_follow_membership (host);
       for (guint i = 0; i < host->out.messages->len; i++)
         dsm_transport_send (host->transport, host->out.messages->pdata[i]);
       /* 3. replies to our clients */
@@ -344,11 +400,15 @@ DsmHost *
 dsm_host_new (DsmConfig *config, DsmNodeId id, const DsmHostOptions *options, GError **error)
 {
   const DsmNodeConfig *self = dsm_config_find_node (config, id);
+  const char *peer_address = options->peer_address != NULL ? options->peer_address
+                             : self != NULL ? self->peer_address : NULL;
+  const char *client_address = options->client_address != NULL ? options->client_address
+                               : self != NULL ? self->client_address : NULL;
   DsmDurableState durable = { 0 };
   DsmWalOptions wal_options = { .no_sync = options->no_sync };
 
-  g_return_val_if_fail (self != NULL, NULL);
   g_return_val_if_fail (options->data_dir != NULL, NULL);
+  g_return_val_if_fail (id != DSM_NODE_NONE, NULL);
 
   /* Peer authentication first: a node that must not start touches no
    * data directory (docs/SECURITY.md). */
@@ -410,18 +470,19 @@ dsm_host_new (DsmConfig *config, DsmNodeId id, const DsmHostOptions *options, GE
   /* Peers dial the config's peer_address; a node behind a proxy or NAT
    * listens elsewhere (OPERATIONS.md, "Running a node"). */
   const char *listen_address = options->peer_listen_address != NULL ? options->peer_listen_address
-                                                                     : self->peer_address;
-  if (listen_address != NULL && config->n_nodes > 1
-      && !dsm_transport_listen (host->transport, listen_address, NULL, error))
+                                                                     : peer_address;
+  if (listen_address != NULL && !dsm_transport_listen (host->transport, listen_address, NULL, error))
     return NULL;
+  host_follow_membership (host);
   dsm_transport_set_message_func (host->transport, host_on_message, host);
   g_signal_connect (host->transport, "unsent", G_CALLBACK (host_on_unsent), host);
   g_signal_connect (host->transport, "invalid", G_CALLBACK (host_on_invalid), host);
 
   host->http = dsm_http_api_new (host, options->config_dir, error);
   if (host->http == NULL
-      || (self->client_address != NULL && !dsm_http_api_listen (host->http, self->client_address, error)))
+      || (client_address != NULL && !dsm_http_api_listen (host->http, client_address, error)))
     return NULL;
+  host->http_listening = client_address != NULL;
 
   host->timer = g_source_new (&timer_funcs, sizeof (GSource));
   g_source_set_callback (host->timer, host_on_timer, host, NULL);
@@ -438,7 +499,7 @@ dsm_host_start (DsmHost *host)
                dsm_node_get_epoch (host->node), dsm_node_get_last_index (host->node),
                dsm_node_get_applied_index (host->node));
   dsm_transport_start (host->transport);
-  if (dsm_config_find_node (host->config, host->id)->client_address != NULL)
+  if (host->http_listening)
     dsm_http_api_start (host->http);
   host_schedule_drain (host);
 }
@@ -487,6 +548,9 @@ dsm_host_stop (DsmHost *host)
       g_clear_pointer (&host->drain_source, g_source_unref);
     }
   g_source_set_ready_time (host->timer, -1);
+  if (host->removed_stop != NULL)
+    g_source_destroy (host->removed_stop);
+  g_clear_pointer (&host->removed_stop, g_source_unref);
   dsm_http_api_shutdown (host->http);
   g_hash_table_remove_all (host->pending);
   g_signal_handlers_disconnect_by_data (host->transport, host);
@@ -522,6 +586,11 @@ dsm_host_free (DsmHost *host)
   if (host->timer != NULL)
     g_source_destroy (host->timer);
   g_clear_pointer (&host->timer, g_source_unref);
+  if (host->removed_stop != NULL)
+    g_source_destroy (host->removed_stop);
+  g_clear_pointer (&host->removed_stop, g_source_unref);
+  g_clear_pointer (&host->members_in_use, dsm_membership_unref);
+  g_clear_pointer (&host->members_committed, dsm_membership_unref);
   dsm_outbox_clear (&host->out);
   g_hash_table_unref (host->pending);
   dsm_net_log_set_epoch_func (NULL, NULL);

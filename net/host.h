@@ -29,6 +29,9 @@ typedef struct {
   gboolean no_sync;                  /* WAL without fsync: benchmarks of the CPU path only */
   const char *peer_listen_address;   /* nullable: listen for peers here rather than on the config's
                                       * peer_address, which peers still dial (a proxy or NAT between) */
+  const char *peer_address;          /* nullable: the config's; required for a node the config's
+                                      * nodes do not list (one that joined later) */
+  const char *client_address;        /* nullable: the config's; likewise */
   const char *record_path;           /* nullable: record the core's inputs here (net/recorder.h) */
   guint64 record_max_bytes;          /* 0: the default */
   guint record_keep;                 /* 0: the default */
@@ -41,7 +44,10 @@ void dsm_host_options_init (DsmHostOptions *options);
  * dsm_host_new:
  * Opens the WAL in options->data_dir (recovering the node's durable
  * state), builds the node, binds the peer and client addresses of @id
- * from @config.  Nothing runs until dsm_host_start().
+ * (from @config's nodes, or from @options for a node they do not list:
+ * one that joined later).  Peers are the members of the node's
+ * membership, as its log says (they follow every change).  Nothing runs
+ * until dsm_host_start().
  *
  * Returns: (transfer full): the host, or NULL with @error (a WAL error, an
  * inconsistent durable state, an address that does not bind).

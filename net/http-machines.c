@@ -100,9 +100,20 @@ http_machine_stale_read (HttpCall *call)
 {
   /* This node's applied state, without asking anyone: may lag. */
   DsmNode *node = dsm_host_get_node (call->api->host);
-  const char *state = dsm_store_read (dsm_node_get_store (node), call->cmd.machine, call->cmd.definition, NULL);
+  const DsmStore *store = dsm_node_get_store (node);
+  const char *state = dsm_store_read (store, call->cmd.machine, call->cmd.definition, NULL);
   GString *json;
 
+  /* The definitions this node applied: the replicated ones, not its
+   * config file's (PROTOCOL.md, "Machine definitions"). */
+  if (call->cmd.definition != NULL
+      && dsm_definitions_find (dsm_store_get_definitions (store), call->cmd.definition, NULL) == NULL)
+    {
+      http_answer_error (call, 400, "unknown_definition",
+                         "no machine definition named \"%s\" as of this node's applied index %" G_GUINT64_FORMAT,
+                         call->cmd.definition, dsm_node_get_applied_index (node));
+      return;
+    }
   if (state == NULL)
     {
       http_answer_error (call, 400, "bad_request", "machine \"%s\" is not of definition \"%s\"", call->cmd.machine,

@@ -297,7 +297,6 @@ params_clear (Param *params, guint n)
 static gboolean
 route_parse_query (HttpCall *call, const char *query)
 {
-  const DsmConfig *config = call->api->config;
   gboolean ok = TRUE;
 
   if (call->route == ROUTE_MACHINE_GET)
@@ -311,11 +310,6 @@ route_parse_query (HttpCall *call, const char *query)
       if (ok && params[1].value != NULL && !dsm_command_check_name ("query parameter definition", params[1].value, &error))
         {
           http_answer_error (call, 400, "bad_request", "%s", error->message);
-          ok = FALSE;
-        }
-      else if (ok && params[1].value != NULL && dsm_config_find_definition (config, params[1].value) == NULL)
-        {
-          http_answer_error (call, 400, "unknown_definition", "no machine definition named \"%s\"", params[1].value);
           ok = FALSE;
         }
       if (ok)
@@ -384,12 +378,9 @@ route_parse_body (HttpCall *call)
       http_answer_error (call, 400, "bad_request", "%s", error->message);
       return FALSE;
     }
-  if (call->cmd.definition != NULL && dsm_config_find_definition (call->api->config, call->cmd.definition) == NULL)
-    {
-      http_answer_error (call, 400, "unknown_definition", "body.definition: no machine definition named \"%s\"",
-                         call->cmd.definition);
-      return FALSE;
-    }
+  /* Whether the definition exists is the leader's to say, from the
+   * replicated definitions (PROTOCOL.md, "Machine definitions"): the
+   * config file only bootstrapped them. */
   return TRUE;
 }
 

@@ -17,6 +17,10 @@ json_leader (GString *json, DsmNodeId leader)
     dsm_codec_write_uint (json, leader);
 }
 
+/* 200 while the node takes part; 503 once it cannot: removed from the
+ * cluster, or stopped applying at an entry it cannot apply (PROTOCOL.md,
+ * "Entries a node cannot apply"): a probe restarting it on 503 is the
+ * remedy for the second, and says the first loudly. */
 void
 http_view_healthz (HttpCall *call)
 {
@@ -24,14 +28,22 @@ http_view_healthz (HttpCall *call)
   DsmNode *node = dsm_host_get_node (api->host);
   GString *json = g_string_new ("{");
   DsmNodeId leader = dsm_node_get_leader (node);
+  const char *stalled_reason = NULL;
+  guint64 stalled = dsm_node_get_stalled_index (node, &stalled_reason);
+  gboolean removed = dsm_node_is_removed (node);
 
-  json_string (json, "status", "ok");
+  json_string (json, "status", removed ? "removed" : stalled != 0 ? "apply_stalled" : "ok");
   json_uint (json, "node", dsm_node_get_id (node));
   json_string (json, "role", dsm_role_to_string (dsm_node_get_role (node)));
   json_leader (json, leader);
   json_uint (json, "epoch", dsm_node_get_epoch (node));
+  if (stalled != 0)
+    {
+      json_uint (json, "stalled_index", stalled);
+      json_string (json, "stalled_reason", stalled_reason);
+    }
   g_string_append_c (json, '}');
-  http_answer (call, 200, json);
+  http_answer (call, removed || stalled != 0 ? 503 : 200, json);
 }
 
 void
@@ -45,11 +57,11 @@ http_view_metrics (HttpCall *call)
 }
 
 static void
-json_client_url (GString *json, const char *key, const DsmConfig *config, const DsmNodeConfig *node)
+json_client_url (GString *json, const char *key, const DsmConfig *config, const DsmMember *member)
 {
-  g_autofree char *url = node != NULL && node->client_address != NULL
+  g_autofree char *url = member != NULL && member->client_address != NULL
                            ? g_strdup_printf ("%s://%s", config->http.tls_cert_file != NULL ? "https" : "http",
-                                              node->client_address)
+                                              member->client_address)
                            : NULL;
   json_string (json, key, url);
 }
@@ -86,6 +98,29 @@ view_cluster_peer (GString *json, DsmHttpApi *api, const DsmPeerStatus *status, 
   dsm_transport_peer_info_clear (&info);
 }
 
+static void
+view_cluster_member (GString *json, DsmHttpApi *api, const DsmMember *member, gboolean departing,
+                     const DsmPeerStatus *peers, guint n_peers)
+{
+  DsmNode *node = dsm_host_get_node (api->host);
+  gboolean is_leader = dsm_node_get_role (node) == DSM_ROLE_LEADER;
+
+  g_string_append_c (json, '{');
+  json_uint (json, "id", member->id);
+  json_key (json, "self");
+  g_string_append (json, member->id == dsm_node_get_id (node) ? "true" : "false");
+  json_string (json, "member", departing ? "departing" : dsm_member_role_to_string (member->role));
+  json_string (json, "peer_address", member->peer_address);
+  json_client_url (json, "client_url", api->config, member);
+  for (guint j = 0; j < n_peers; j++)
+    if (peers[j].id == member->id)
+      view_cluster_peer (json, api, &peers[j], is_leader);
+  g_string_append_c (json, '}');
+}
+
+/* The membership this node uses (its log's: PROTOCOL.md, "Membership
+ * changes"), with what it knows of each peer; a member whose removal is
+ * not committed yet shows as "departing". */
 void
 http_view_cluster (HttpCall *call)
 {
@@ -94,37 +129,58 @@ http_view_cluster (HttpCall *call)
   const DsmConfig *config = api->config;
   DsmNodeId self = dsm_node_get_id (node);
   DsmNodeId leader = dsm_node_get_leader (node);
-  gboolean is_leader = dsm_node_get_role (node) == DSM_ROLE_LEADER;
   DsmPeerStatus peers[DSM_MAX_NODES];
   guint n_peers = dsm_node_get_peers (node, peers, G_N_ELEMENTS (peers));
+  guint64 membership_index = 0, committed_index = 0;
+  const DsmMembership *membership = dsm_node_get_membership (node, &membership_index);
+  const DsmMembership *committed = dsm_node_get_committed_membership (node, &committed_index);
+  const char *stalled_reason = NULL;
+  guint64 stalled = dsm_node_get_stalled_index (node, &stalled_reason);
+  const DsmMember *leader_member = leader != DSM_NODE_NONE ? dsm_membership_find (membership, leader) : NULL;
   GString *json = g_string_new ("{");
 
+  if (leader_member == NULL && leader != DSM_NODE_NONE)
+    leader_member = dsm_membership_find (committed, leader);
   json_string (json, "cluster_id", config->cluster_id);
   json_uint (json, "node", self);
   json_string (json, "role", dsm_role_to_string (dsm_node_get_role (node)));
   json_leader (json, leader);
-  json_client_url (json, "leader_url", config, leader != DSM_NODE_NONE ? dsm_config_find_node (config, leader) : NULL);
+  json_client_url (json, "leader_url", config, leader_member);
   json_uint (json, "epoch", dsm_node_get_epoch (node));
   json_uint (json, "commit_index", dsm_node_get_commit_index (node));
   json_uint (json, "applied_index", dsm_node_get_applied_index (node));
   json_uint (json, "last_index", dsm_node_get_last_index (node));
+  json_key (json, "voter");
+  g_string_append (json, dsm_node_is_voter (node) ? "true" : "false");
+  json_key (json, "removed");
+  g_string_append (json, dsm_node_is_removed (node) ? "true" : "false");
+  json_key (json, "stalled_index");
+  if (stalled != 0)
+    dsm_codec_write_uint (json, stalled);
+  else
+    g_string_append (json, "null");
+  json_string (json, "stalled_reason", stalled != 0 ? stalled_reason : NULL);
+  json_uint (json, "membership_index", membership_index);
+  json_key (json, "membership_committed");
+  g_string_append (json, membership_index <= committed_index ? "true" : "false");
+  json_uint (json, "next_id", dsm_membership_get_next_id (membership));
   json_key (json, "nodes");
   g_string_append_c (json, '[');
-  for (guint i = 0; i < config->n_nodes; i++)
+  for (guint i = 0; i < dsm_membership_get_n_members (membership); i++)
     {
-      const DsmNodeConfig *nc = &config->nodes[i];
       if (i > 0)
         g_string_append_c (json, ',');
-      g_string_append_c (json, '{');
-      json_uint (json, "id", nc->id);
-      json_key (json, "self");
-      g_string_append (json, nc->id == self ? "true" : "false");
-      json_string (json, "peer_address", nc->peer_address);
-      json_client_url (json, "client_url", config, nc);
-      for (guint j = 0; j < n_peers; j++)
-        if (peers[j].id == nc->id)
-          view_cluster_peer (json, api, &peers[j], is_leader);
-      g_string_append_c (json, '}');
+      view_cluster_member (json, api, dsm_membership_get_member (membership, i), FALSE, peers, n_peers);
+    }
+  /* Members the committed membership still lists: removed by an entry
+   * not committed yet. */
+  for (guint i = 0; i < dsm_membership_get_n_members (committed); i++)
+    {
+      const DsmMember *m = dsm_membership_get_member (committed, i);
+      if (dsm_membership_find (membership, m->id) != NULL)
+        continue;
+      g_string_append_c (json, ',');
+      view_cluster_member (json, api, m, TRUE, peers, n_peers);
     }
   g_string_append (json, "]}");
   http_answer (call, 200, json);

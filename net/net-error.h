@@ -17,7 +17,7 @@ typedef enum {
   DSM_NET_ERROR_HANDSHAKE,       /* a malformed or unexpected handshake frame */
   DSM_NET_ERROR_VERSION,         /* another protocol version */
   DSM_NET_ERROR_WRONG_CLUSTER,   /* the peer belongs to another cluster */
-  DSM_NET_ERROR_UNKNOWN_NODE,    /* the peer's id is not in our config, or it is us */
+  DSM_NET_ERROR_UNKNOWN_NODE,    /* the peer claims our id, dialed another, or too many non-members are connected */
   DSM_NET_ERROR_AUTH,            /* the secret proof failed, or only one side has a secret */
   DSM_NET_ERROR_REFUSED,         /* the peer refused our handshake (its reason follows) */
   DSM_NET_ERROR_DUPLICATE,       /* a second connection to a peer lost the tie-break */

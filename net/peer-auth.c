@@ -114,7 +114,7 @@ dsm_peer_auth_new (const DsmConfig *config, DsmNodeId self, const char *config_d
   g_autoptr(DsmPeerAuth) auth = g_new0 (DsmPeerAuth, 1);
 
   g_return_val_if_fail (config != NULL, NULL);
-  g_return_val_if_fail (dsm_config_find_node (config, self) != NULL, NULL);
+  g_return_val_if_fail (self != DSM_NODE_NONE, NULL);
 
   auth->ref_count = 1;
   auth->cluster_id = g_strdup (config->cluster_id);

@@ -278,7 +278,8 @@ conn_established (Conn *conn)
   conn->established_us = g_get_monotonic_time ();
   g_source_destroy (conn->timer);
   g_clear_pointer (&conn->timer, g_source_unref);
-  transport_peer_attach (t, transport_find_peer (t, conn->peer_id), conn);
+  transport_peer_attach (t, conn->outbound ? transport_find_peer (t, conn->peer_id)
+                                           : transport_peer_for_inbound (t, conn->peer_id), conn);
 }
 
 /* A check failed on our side of an inbound handshake: say why to the
@@ -315,6 +316,7 @@ conn_on_hello (Conn *conn, GBytes *payload)
       return;
     }
   if (!dsm_handshake_check_hello (t->config, secret, t->self, hello, &error)
+      || !transport_admit (t, hello->from, &error)
       || (conn->tls != NULL
           && !dsm_peer_auth_check_peer (t->auth, G_TLS_CONNECTION (conn->tls), hello->from, &error)))
     {

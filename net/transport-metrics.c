@@ -54,10 +54,11 @@ render_per_peer (DsmTransport *t, GString *out, const char *name, const char *ty
                  const char *help, PeerField field)
 {
   dsm_metrics_write_header (out, name, type, help);
-  for (guint i = 0; i < t->n_peers; i++)
+  for (guint i = 0; i < t->peers->len; i++)
     {
-      g_autofree char *labels = g_strdup_printf ("node=\"%u\",peer=\"%u\"", t->self, t->peers[i].id);
-      dsm_metrics_write_sample (out, name, labels, (double) field (&t->peers[i]));
+      Peer *peer = t->peers->pdata[i];
+      g_autofree char *labels = g_strdup_printf ("node=\"%u\",peer=\"%u\"", t->self, peer->id);
+      dsm_metrics_write_sample (out, name, labels, (double) field (peer));
     }
 }
 
@@ -123,14 +124,19 @@ transport_metrics_render (DsmTransport *t, GString *out)
 
   dsm_metrics_write_header (out, "dsm_net_messages_dropped_total", "counter",
                             "Messages not delivered to the peer, by reason (reported to the core as unsent).");
-  for (guint i = 0; i < t->n_peers; i++)
+  for (guint i = 0; i < t->peers->len; i++)
     for (guint r = 0; r < DROP_N_REASONS; r++)
       {
+        const Peer *peer = t->peers->pdata[i];
         g_autofree char *labels = g_strdup_printf ("node=\"%u\",peer=\"%u\",reason=\"%s\"", t->self,
-                                                   t->peers[i].id, drop_labels[r]);
-        dsm_metrics_write_sample (out, "dsm_net_messages_dropped_total", labels,
-                                  (double) t->peers[i].m.dropped[r]);
+                                                   peer->id, drop_labels[r]);
+        dsm_metrics_write_sample (out, "dsm_net_messages_dropped_total", labels, (double) peer->m.dropped[r]);
       }
+  dsm_metrics_write_header (out, "dsm_net_messages_to_strangers_total", "counter",
+                            "Messages the node addressed to a node that is no peer (not a member, not "
+                            "connected): reported to the core as unsent.");
+  g_autofree char *self_label = g_strdup_printf ("node=\"%u\"", t->self);
+  dsm_metrics_write_sample (out, "dsm_net_messages_to_strangers_total", self_label, (double) t->unknown_sends);
 
   render_by_reason (t, out, "dsm_net_handshake_failures_total",
                     "Connections closed before their handshake completed, by reason.",
@@ -194,8 +200,8 @@ dsm_transport_get_n_connected (DsmTransport *t)
 {
   guint n = 0;
 
-  for (guint i = 0; i < t->n_peers; i++)
-    if (t->peers[i].active != NULL)
+  for (guint i = 0; i < t->peers->len; i++)
+    if (((Peer *) t->peers->pdata[i])->active != NULL)
       n++;
   return n;
 }

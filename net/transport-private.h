@@ -86,9 +86,22 @@ typedef struct {
   DsmMessage *msg;
 } Pending;
 
+/* A peer is a member of the membership the host last gave
+ * (dsm_transport_set_members: dialed, kept) or a node that dialed us
+ * without being one (a joining node we do not know of yet, a removed node
+ * still trying): kept only while its connection lasts, never dialed.  A
+ * member that leaves the membership keeps its connection for
+ * options.linger_ms (the leader's last Commit to a removed node goes
+ * out on it), then is forgotten.  Peers are reference counted: a dial in
+ * flight holds one. */
 struct _Peer {
+  gint ref_count;
   DsmNodeId id;
-  char *address;
+  char *address;             /* nullable: not a member, nowhere to dial */
+  gboolean member;
+  gboolean forgotten;        /* out of the table; only a dial in flight still holds it */
+  guint64 dial_attempts;     /* a dial's callback acts only for the latest */
+  GSource *linger_timer;     /* a former member's connection: closed when it fires */
   Conn *active;              /* established */
   Conn *dialing;             /* our outbound attempt, before it is established */
   GCancellable *dial_cancel; /* while connecting */
@@ -116,8 +129,8 @@ struct _DsmTransport {
   GSocketService *service;
   GSocketClient *client;
   GRand *rng;                /* backoff jitter only */
-  Peer *peers;               /* every other node, config order */
-  guint n_peers;
+  GPtrArray *peers;          /* Peer*, sorted by id: members, former members lingering, visitors */
+  guint64 unknown_sends;     /* messages to a node that is no peer (reported unsent) */
   GPtrArray *inbound;        /* Conn in their handshake, peer not yet known */
   gboolean started;
   gboolean stopped;
@@ -137,6 +150,12 @@ extern guint transport_signals[N_SIGNALS];
 
 /* transport.c */
 Peer *transport_find_peer (DsmTransport *t, DsmNodeId id);
+/* FALSE with DSM_NET_ERROR_UNKNOWN_NODE when @id may not connect now
+ * (too many connections of nodes that are no members). */
+gboolean transport_admit (DsmTransport *t, DsmNodeId id, GError **error);
+/* The peer of an established inbound connection, made a visitor when it
+ * is no member. */
+Peer *transport_peer_for_inbound (DsmTransport *t, DsmNodeId id);
 void transport_peer_set_state (DsmTransport *t, Peer *peer, DsmPeerState state, const char *why);
 void transport_peer_attach (DsmTransport *t, Peer *peer, Conn *conn);
 void transport_conn_gone (DsmTransport *t, Conn *conn, const GError *error);

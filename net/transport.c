@@ -25,6 +25,7 @@ G_DEFINE_TYPE (DsmTransport, dsm_transport, G_TYPE_OBJECT)
 guint transport_signals[N_SIGNALS];
 
 static void peer_dial (DsmTransport *t, Peer *peer);
+static void peer_forget (DsmTransport *t, Peer *peer);
 
 void
 dsm_transport_options_init (DsmTransportOptions *options)
@@ -33,6 +34,8 @@ dsm_transport_options_init (DsmTransportOptions *options)
   options->frame_timeout_ms = 5000;
   options->max_pending_inbound = 64;
   options->max_pending_inbound_per_source = 16;
+  options->linger_ms = 10000;
+  options->max_visitors = DSM_MAX_NODES;
   options->auth = NULL;
 }
 
@@ -55,9 +58,12 @@ dsm_peer_state_to_string (DsmPeerState state)
 Peer *
 transport_find_peer (DsmTransport *t, DsmNodeId id)
 {
-  for (guint i = 0; i < t->n_peers; i++)
-    if (t->peers[i].id == id)
-      return &t->peers[i];
+  for (guint i = 0; i < t->peers->len; i++)
+    {
+      Peer *peer = t->peers->pdata[i];
+      if (peer->id == id)
+        return peer;
+    }
   return NULL;
 }
 
@@ -70,6 +76,63 @@ source_clear (GSource **source)
       g_source_unref (*source);
       *source = NULL;
     }
+}
+
+/* ---- peers come and go ---- */
+
+static Peer *
+peer_ref (Peer *peer)
+{
+  g_assert (peer->ref_count > 0);
+  peer->ref_count++;
+  return peer;
+}
+
+static void
+peer_unref (gpointer data)
+{
+  Peer *peer = data;
+
+  g_assert (peer->ref_count > 0);
+  if (--peer->ref_count > 0)
+    return;
+  g_assert (peer->active == NULL);
+  g_assert (peer->dialing == NULL);
+  g_assert (peer->dial_cancel == NULL);
+  g_assert (g_queue_is_empty (&peer->pending));
+  g_assert (peer->dial_timer == NULL && peer->redial_timer == NULL && peer->linger_timer == NULL);
+  g_free (peer->address);
+  g_free (peer->last_error);
+  g_free (peer);
+}
+
+static gint
+peer_compare (gconstpointer a, gconstpointer b)
+{
+  const Peer *x = *(Peer *const *) a, *y = *(Peer *const *) b;
+  return x->id < y->id ? -1 : x->id > y->id;
+}
+
+/* A new peer in the table (sorted by id, for metrics and logs). */
+static Peer *
+transport_add_peer (DsmTransport *t, DsmNodeId id, const char *address, gboolean member)
+{
+  Peer *peer = g_new0 (Peer, 1);
+
+  g_assert (id != t->self);
+  g_assert (id != DSM_NODE_NONE);
+  g_assert (transport_find_peer (t, id) == NULL);
+  peer->ref_count = 1;
+  peer->id = id;
+  peer->address = g_strdup (address);
+  peer->member = member;
+  peer->backoff_ms = t->config->reconnect_ms_min;
+  peer->state = DSM_PEER_DISCONNECTED;
+  peer->since_us = g_get_monotonic_time ();
+  g_queue_init (&peer->pending);
+  g_ptr_array_add (t->peers, peer);
+  g_ptr_array_sort (t->peers, peer_compare);
+  return peer;
 }
 
 /* ---- unsent messages ---- */
@@ -143,8 +206,8 @@ peer_on_redial (gpointer data)
 static void
 peer_schedule_dial (DsmTransport *t, Peer *peer)
 {
-  if (t->stopped || !t->started || peer->active != NULL || peer->dialing != NULL
-      || peer->dial_cancel != NULL || peer->redial_timer != NULL)
+  if (t->stopped || !t->started || !peer->member || peer->address == NULL || peer->active != NULL
+      || peer->dialing != NULL || peer->dial_cancel != NULL || peer->redial_timer != NULL)
     return;
   gpointer *data = g_new (gpointer, 2);
   data[0] = t;
@@ -158,7 +221,8 @@ peer_schedule_dial (DsmTransport *t, Peer *peer)
 
 typedef struct {
   DsmTransport *transport;   /* referenced */
-  Peer *peer;
+  Peer *peer;                /* referenced */
+  guint64 attempt;           /* the peer's dial_attempts when it started */
 } Dial;
 
 static void
@@ -185,7 +249,9 @@ peer_on_connected (GObject *source, GAsyncResult *result, gpointer data)
   g_autoptr(GSocketConnection) connection =
     g_socket_client_connect_to_host_finish (G_SOCKET_CLIENT (source), result, &error);
 
-  if (!t->stopped)
+  /* A dial abandoned (the peer left the membership, the transport
+   * stopped) finds nothing to do: its connection, if any, just closes. */
+  if (!t->stopped && !peer->forgotten && dial->attempt == peer->dial_attempts)
     {
       g_clear_object (&peer->dial_cancel);
       source_clear (&peer->dial_timer);
@@ -197,6 +263,7 @@ peer_on_connected (GObject *source, GAsyncResult *result, gpointer data)
           conn_start (peer->dialing);
         }
     }
+  peer_unref (dial->peer);
   g_object_unref (dial->transport);
   g_free (dial);
 }
@@ -214,9 +281,11 @@ peer_on_dial_timeout (gpointer data)
 static void
 peer_dial (DsmTransport *t, Peer *peer)
 {
-  if (t->stopped || peer->active != NULL || peer->dialing != NULL || peer->dial_cancel != NULL)
+  if (t->stopped || !peer->member || peer->address == NULL || peer->active != NULL || peer->dialing != NULL
+      || peer->dial_cancel != NULL)
     return;
   peer->m.dials++;
+  peer->dial_attempts++;
   if (peer->dialed_once)
     peer->m.reconnects++;
   peer->dialed_once = TRUE;
@@ -224,7 +293,8 @@ peer_dial (DsmTransport *t, Peer *peer)
 
   Dial *dial = g_new (Dial, 1);
   dial->transport = g_object_ref (t);
-  dial->peer = peer;
+  dial->peer = peer_ref (peer);
+  dial->attempt = peer->dial_attempts;
   peer->dial_cancel = g_cancellable_new ();
   peer->dial_timer = g_timeout_source_new (t->options.handshake_timeout_ms);
   g_source_set_callback (peer->dial_timer, peer_on_dial_timeout, peer, NULL);
@@ -375,7 +445,174 @@ transport_conn_gone (DsmTransport *t, Conn *conn, const GError *error)
   conn_free (conn);
   transport_peer_set_state (t, peer, peer->dialing != NULL ? DSM_PEER_CONNECTING : DSM_PEER_DISCONNECTED,
                             error->message);
-  peer_schedule_dial (t, peer);
+  /* A node that is no member was a peer only for that connection. */
+  if (!peer->member)
+    peer_forget (t, peer);
+  else
+    peer_schedule_dial (t, peer);
+}
+
+/* ---- membership ---- */
+
+gboolean
+transport_admit (DsmTransport *t, DsmNodeId id, GError **error)
+{
+  guint visitors = 0;
+
+  if (transport_find_peer (t, id) != NULL)
+    return TRUE;
+  for (guint i = 0; i < t->peers->len; i++)
+    if (!((Peer *) t->peers->pdata[i])->member)
+      visitors++;
+  if (visitors < t->options.max_visitors)
+    return TRUE;
+  g_set_error (error, DSM_NET_ERROR, DSM_NET_ERROR_UNKNOWN_NODE,
+               "node %u is no member and %u nodes that are none are connected already", id, visitors);
+  return FALSE;
+}
+
+Peer *
+transport_peer_for_inbound (DsmTransport *t, DsmNodeId id)
+{
+  Peer *peer = transport_find_peer (t, id);
+
+  if (peer != NULL)
+    return peer;
+  /* Authenticated, and no member of ours: a node joining that our log
+   * does not list yet, or a removed one still trying, which the core
+   * answers (PROTOCOL.md, "Removing a node").  Never dialed. */
+  dsm_net_log (G_LOG_LEVEL_INFO, t->self, id, "peer_visitor",
+               "node %u connected; it is no member of the membership this node uses", id);
+  return transport_add_peer (t, id, NULL, FALSE);
+}
+
+/* Drops @peer from the table: its dial, queue and connections end. */
+static void
+peer_forget (DsmTransport *t, Peer *peer)
+{
+  g_assert (!peer->member);
+  g_assert (!peer->forgotten);
+  if (peer->dial_cancel != NULL)
+    g_cancellable_cancel (peer->dial_cancel);
+  g_clear_object (&peer->dial_cancel);
+  source_clear (&peer->dial_timer);
+  source_clear (&peer->redial_timer);
+  source_clear (&peer->linger_timer);
+  peer_drop_pending (t, peer, DROP_NO_CONNECTION);
+  if (peer->dialing != NULL)
+    conn_free (g_steal_pointer (&peer->dialing));
+  if (peer->active != NULL)
+    conn_free (g_steal_pointer (&peer->active));
+  transport_peer_set_state (t, peer, DSM_PEER_DISCONNECTED, "no longer a member");
+  peer->forgotten = TRUE;
+  g_assert (g_ptr_array_remove (t->peers, peer));
+}
+
+static gboolean
+peer_on_linger_end (gpointer data)
+{
+  gpointer *pair = data;
+  DsmTransport *t = pair[0];
+  Peer *peer = pair[1];
+
+  g_assert (!peer->member);
+  dsm_net_log (G_LOG_LEVEL_MESSAGE, t->self, peer->id, "peer_forgotten",
+               "closing the connection of node %u, a member no more", peer->id);
+  peer_forget (t, peer);
+  return G_SOURCE_REMOVE;
+}
+
+/* @peer left the membership: no more dials; its connection stays open a
+ * while for what the node still owes it, then closes. */
+static void
+peer_leave (DsmTransport *t, Peer *peer)
+{
+  g_assert (peer->member);
+  peer->member = FALSE;
+  if (peer->dial_cancel != NULL)
+    g_cancellable_cancel (peer->dial_cancel);
+  g_clear_object (&peer->dial_cancel);
+  source_clear (&peer->dial_timer);
+  source_clear (&peer->redial_timer);
+  if (peer->dialing != NULL)
+    conn_free (g_steal_pointer (&peer->dialing));
+  if (peer->active == NULL)
+    {
+      dsm_net_log (G_LOG_LEVEL_MESSAGE, t->self, peer->id, "peer_left", "node %u left the membership", peer->id);
+      peer_forget (t, peer);
+      return;
+    }
+  dsm_net_log (G_LOG_LEVEL_MESSAGE, t->self, peer->id, "peer_left",
+               "node %u left the membership: its connection closes in %u ms", peer->id, t->options.linger_ms);
+  gpointer *pair = g_new (gpointer, 2);
+  pair[0] = t;
+  pair[1] = peer;
+  peer->linger_timer = g_timeout_source_new (t->options.linger_ms);
+  g_source_set_callback (peer->linger_timer, peer_on_linger_end, pair, g_free);
+  g_source_attach (peer->linger_timer, g_main_context_get_thread_default ());
+}
+
+/* @peer is (again) a member at @address. */
+static void
+peer_join (DsmTransport *t, Peer *peer, const char *address)
+{
+  gboolean was_member = peer->member;
+
+  peer->member = TRUE;
+  source_clear (&peer->linger_timer);
+  if (peer->address == NULL && address != NULL)
+    peer->address = g_strdup (address);
+  if (!was_member)
+    dsm_net_log (G_LOG_LEVEL_MESSAGE, t->self, peer->id, "peer_joined", "node %u is a member at %s",
+                 peer->id, peer->address != NULL ? peer->address : "(no address)");
+  if (t->started && peer->active == NULL)
+    peer_dial (t, peer);
+}
+
+static const DsmMember *
+set_members_find (const DsmMembership *const *sets, guint n_sets, DsmNodeId id)
+{
+  for (guint s = 0; s < n_sets; s++)
+    {
+      const DsmMember *m = sets[s] != NULL ? dsm_membership_find (sets[s], id) : NULL;
+      if (m != NULL)
+        return m;
+    }
+  return NULL;
+}
+
+void
+dsm_transport_set_members (DsmTransport *t, const DsmMembership *in_use, const DsmMembership *committed)
+{
+  const DsmMembership *sets[] = { in_use, committed };
+
+  g_return_if_fail (in_use != NULL);
+  if (t->stopped)
+    return;
+  for (guint s = 0; s < G_N_ELEMENTS (sets); s++)
+    for (guint i = 0; sets[s] != NULL && i < dsm_membership_get_n_members (sets[s]); i++)
+      {
+        const DsmMember *m = dsm_membership_get_member (sets[s], i);
+        const DsmMember *first = set_members_find (sets, G_N_ELEMENTS (sets), m->id);
+        Peer *peer = m->id != t->self ? transport_find_peer (t, m->id) : NULL;
+        if (m->id == t->self)
+          continue;
+        if (peer == NULL)
+          peer = transport_add_peer (t, m->id, NULL, FALSE);
+        /* The membership in use names the address when both do. */
+        if (!peer->member || peer->address == NULL)
+          peer_join (t, peer, first->peer_address);
+      }
+  /* Members of neither leave (copy: leaving may drop them from the table). */
+  g_autoptr(GPtrArray) leaving = g_ptr_array_new ();
+  for (guint i = 0; i < t->peers->len; i++)
+    {
+      Peer *peer = t->peers->pdata[i];
+      if (peer->member && set_members_find (sets, G_N_ELEMENTS (sets), peer->id) == NULL)
+        g_ptr_array_add (leaving, peer);
+    }
+  for (guint i = 0; i < leaving->len; i++)
+    peer_leave (t, leaving->pdata[i]);
 }
 
 /* ---- public API ---- */
@@ -385,7 +622,7 @@ dsm_transport_new (DsmConfig *config, DsmNodeId self, const DsmTransportOptions 
                    GError **error)
 {
   g_return_val_if_fail (config != NULL, NULL);
-  g_return_val_if_fail (dsm_config_find_node (config, self) != NULL, NULL);
+  g_return_val_if_fail (self != DSM_NODE_NONE, NULL);
 
   DsmPeerAuth *auth = options != NULL && options->auth != NULL ? dsm_peer_auth_ref (options->auth)
                                                                 : dsm_peer_auth_new (config, self, NULL, error);
@@ -402,22 +639,11 @@ dsm_transport_new (DsmConfig *config, DsmNodeId self, const DsmTransportOptions 
   t->options.auth = NULL;  /* t->auth holds it */
   g_return_val_if_fail (t->options.max_pending_inbound >= 1, t);
   g_return_val_if_fail (t->options.max_pending_inbound_per_source >= 1, t);
-  t->n_peers = config->n_nodes - 1;
-  t->peers = g_new0 (Peer, MAX (t->n_peers, 1));
-  guint j = 0;
+  /* The bootstrap membership until the host says otherwise
+   * (dsm_transport_set_members). */
   for (guint i = 0; i < config->n_nodes; i++)
-    {
-      const DsmNodeConfig *node = &config->nodes[i];
-      if (node->id == self)
-        continue;
-      Peer *peer = &t->peers[j++];
-      peer->id = node->id;
-      peer->address = g_strdup (node->peer_address);
-      peer->backoff_ms = config->reconnect_ms_min;
-      peer->state = DSM_PEER_DISCONNECTED;
-      peer->since_us = g_get_monotonic_time ();
-      g_queue_init (&peer->pending);
-    }
+    if (config->nodes[i].id != self)
+      transport_add_peer (t, config->nodes[i].id, config->nodes[i].peer_address, TRUE);
   return t;
 }
 
@@ -456,13 +682,12 @@ dsm_transport_start (DsmTransport *t)
 {
   g_return_if_fail (!t->started);
   t->started = TRUE;
-  if (t->n_peers > 0 && dsm_peer_auth_is_insecure (t->auth))
+  if (t->peers->len > 0 && dsm_peer_auth_is_insecure (t->auth))
     dsm_net_log (G_LOG_LEVEL_WARNING, t->self, DSM_NODE_NONE, "insecure",
                  "peer links are not authenticated (\"insecure\": true): any process that can reach "
                  "a peer port on this host can pose as a node and rewrite the cluster's state");
-  for (guint i = 0; i < t->n_peers; i++)
-    if (t->peers[i].address != NULL)
-      peer_dial (t, &t->peers[i]);
+  for (guint i = 0; i < t->peers->len; i++)
+    peer_dial (t, t->peers->pdata[i]);
 }
 
 void
@@ -473,14 +698,15 @@ dsm_transport_stop (DsmTransport *t)
   t->stopped = TRUE;
   g_socket_service_stop (t->service);
   g_socket_listener_close (G_SOCKET_LISTENER (t->service));
-  for (guint i = 0; i < t->n_peers; i++)
+  for (guint i = 0; i < t->peers->len; i++)
     {
-      Peer *peer = &t->peers[i];
+      Peer *peer = t->peers->pdata[i];
       if (peer->dial_cancel != NULL)
         g_cancellable_cancel (peer->dial_cancel);
       g_clear_object (&peer->dial_cancel);
       source_clear (&peer->dial_timer);
       source_clear (&peer->redial_timer);
+      source_clear (&peer->linger_timer);
       peer_drop_pending (t, peer, DROP_STOPPED);
       if (peer->dialing != NULL)
         conn_free (g_steal_pointer (&peer->dialing));
@@ -504,7 +730,15 @@ dsm_transport_send (DsmTransport *t, const DsmMessage *msg)
 {
   Peer *peer = transport_find_peer (t, msg->to);
 
-  g_return_if_fail (peer != NULL);
+  if (peer == NULL)
+    {
+      /* A node the membership no longer (or not yet) lists and that is
+       * not connected: the core's retries or the next membership deal
+       * with it. */
+      t->unknown_sends++;
+      g_signal_emit (t, transport_signals[SIGNAL_UNSENT], 0, msg);
+      return;
+    }
   if (t->stopped)
     {
       transport_unsent (t, peer, (DsmMessage *) msg, DROP_STOPPED);
@@ -569,12 +803,7 @@ dsm_transport_finalize (GObject *object)
 {
   DsmTransport *t = DSM_TRANSPORT (object);
 
-  for (guint i = 0; i < t->n_peers; i++)
-    {
-      g_free (t->peers[i].address);
-      g_free (t->peers[i].last_error);
-    }
-  g_free (t->peers);
+  g_ptr_array_unref (t->peers);
   g_ptr_array_unref (t->inbound);
   g_rand_free (t->rng);
   dsm_log_limiter_free (t->log_limiter);
@@ -616,6 +845,7 @@ dsm_transport_init (DsmTransport *t)
   /* Peers are dialed directly, whatever http_proxy says. */
   g_socket_client_set_enable_proxy (t->client, FALSE);
   t->inbound = g_ptr_array_new ();
+  t->peers = g_ptr_array_new_with_free_func (peer_unref);
   /* One record per source address per 10 s; 1,024 addresses tracked. */
   t->log_limiter = dsm_log_limiter_new (10 * 1000, 1024);
   /* Jitter only: seeded from the OS, nothing to replay here. */

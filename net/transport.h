@@ -17,6 +17,7 @@
 #include <gio/gio.h>
 
 #include "config.h"
+#include "membership.h"
 #include "message.h"
 #include "peer-auth.h"
 #include "types.h"
@@ -31,17 +32,20 @@ typedef struct {
   guint frame_timeout_ms;       /* a started frame must finish within this */
   guint max_pending_inbound;    /* connections still in their handshake, in all */
   guint max_pending_inbound_per_source;  /* ... from one source address */
+  guint linger_ms;              /* a former member's connection stays open this long */
+  guint max_visitors;           /* connections of nodes that are no members, at once */
   DsmPeerAuth *auth;            /* nullable: NULL resolves it from the config
                                  * (dsm_peer_auth_new, paths against the
                                  * current directory) */
 } DsmTransportOptions;
 
-/* Defaults: 2000 ms, 5000 ms, 64, 16, NULL. */
+/* Defaults: 2000 ms, 5000 ms, 64, 16, 10000 ms, 64, NULL. */
 void dsm_transport_options_init (DsmTransportOptions *options);
 
 /**
  * dsm_transport_new:
- * @config: referenced; @self must be one of its nodes
+ * @config: referenced; its nodes other than @self are the first peers
+ *   (a node joining later is none of them)
  * @options: (nullable): NULL for the defaults
  * Returns: (transfer full): a transport that neither listens nor dials
  * yet, or NULL with @error when the peer authentication cannot be set up
@@ -59,6 +63,21 @@ DsmTransport *dsm_transport_new (DsmConfig *config, DsmNodeId self, const DsmTra
  */
 gboolean dsm_transport_listen (DsmTransport *self, const char *address, guint16 *port_out,
                                GError **error);
+
+/**
+ * dsm_transport_set_members:
+ * @in_use: the membership the node uses (dsm_node_get_membership())
+ * @committed: (nullable): the committed one, whose members a removal not
+ *   yet committed still counts (dsm_node_get_committed_membership())
+ *
+ * Peers are the members of either (addresses from them; the first
+ * config's nodes until this is called): new members are dialed, members
+ * of neither are dialed no more and their connection closes after a
+ * grace period.  Nodes that are no members may still connect, once
+ * authenticated (a joining node, a removed node that has not heard);
+ * they are peers while their connection lasts.
+ */
+void dsm_transport_set_members (DsmTransport *self, const DsmMembership *in_use, const DsmMembership *committed);
 
 /* Overrides where @peer is dialed (tests that bound port 0). */
 void dsm_transport_set_peer_address (DsmTransport *self, DsmNodeId peer, const char *address);

@@ -505,7 +505,7 @@ test_hostile_inputs (Fixture *f, gconstpointer data)
   g_autofree char *wrong_cluster = g_strdup_printf (
     "{\"hello\":{\"protocol\":2,\"from\":3,\"to\":1,\"cluster_id\":\"other\",\"nonce\":\"%032d\",\"auth\":false}}", 0);
   g_autofree char *unknown_node = g_strdup_printf (
-    "{\"hello\":{\"protocol\":2,\"from\":7,\"to\":1,\"cluster_id\":\"dsm\",\"nonce\":\"%032d\",\"auth\":false}}", 0);
+    "{\"hello\":{\"protocol\":2,\"from\":1,\"to\":1,\"cluster_id\":\"dsm\",\"nonce\":\"%032d\",\"auth\":false}}", 0);
 
   Hostile cases[] = {
     { "garbage", HANDSHAKE_NONE, NULL, raw ("GET / HTTP/1.1\r\nHost: x\r\n\r\n", 27),
@@ -534,7 +534,7 @@ test_hostile_inputs (Fixture *f, gconstpointer data)
       "dsm_net_protocol_errors_total", "node=\"1\",reason=\"spoofed\"", TRUE },
   };
 
-  g_test_summary ("Garbage, silence, wrong cluster, unknown node, a bad hello, an oversized frame, half a "
+  g_test_summary ("Garbage, silence, wrong cluster, a hello claiming the listener's own id, a bad hello, an oversized frame, half a "
                   "frame then silence, a CRC mismatch, non-JSON, an unknown message type, a wrong field "
                   "type and a spoofed sender each close that connection with a metric; node 1 keeps "
                   "serving node 2 after each.");
