@@ -22,6 +22,7 @@ dsm_handshake_free (DsmHandshake *hs)
   if (hs == NULL)
     return;
   g_free (hs->cluster_id);
+  g_free (hs->fingerprint);
   g_free (hs->nonce);
   g_free (hs->proof);
   g_free (hs->reason);
@@ -50,6 +51,8 @@ dsm_handshake_encode (const DsmHandshake *hs)
     case DSM_HANDSHAKE_WELCOME:
       g_string_append_printf (out, "\"protocol\":%u,\"from\":%u,\"to\":%u", hs->protocol, hs->from, hs->to);
       write_key_string (out, "cluster_id", hs->cluster_id);
+      if (hs->fingerprint != NULL)
+        write_key_string (out, "fingerprint", hs->fingerprint);
       write_key_string (out, "nonce", hs->nonce);
       if (hs->kind == DSM_HANDSHAKE_HELLO)
         g_string_append_printf (out, ",\"auth\":%s", hs->auth ? "true" : "false");
@@ -140,8 +143,10 @@ static gboolean
 decode_body (DsmHandshake *hs, JsonObject *obj, GError **error)
 {
   const char *step = kind_names[hs->kind];
-  static const char *const hello_keys[] = { "protocol", "from", "to", "cluster_id", "nonce", "auth", NULL };
-  static const char *const welcome_keys[] = { "protocol", "from", "to", "cluster_id", "nonce", "proof", NULL };
+  static const char *const hello_keys[] = { "protocol", "from", "to", "cluster_id", "fingerprint", "nonce", "auth",
+                                            NULL };
+  static const char *const welcome_keys[] = { "protocol", "from", "to", "cluster_id", "fingerprint", "nonce", "proof",
+                                              NULL };
   static const char *const ready_keys[] = { "proof", NULL };
   static const char *const refuse_keys[] = { "reason", "detail", NULL };
   switch (hs->kind)
@@ -153,8 +158,13 @@ decode_body (DsmHandshake *hs, JsonObject *obj, GError **error)
           || !read_uint (obj, step, "from", G_MAXINT32, &hs->from, error)
           || !read_uint (obj, step, "to", G_MAXINT32, &hs->to, error)
           || !read_string (obj, step, "cluster_id", TRUE, 1024, &hs->cluster_id, error)
+          /* optional here: a peer of an older protocol has none, and
+           * hears "version" rather than "malformed" (check_common) */
+          || !read_string (obj, step, "fingerprint", FALSE, 256, &hs->fingerprint, error)
           || !read_string (obj, step, "nonce", TRUE, 256, &hs->nonce, error))
         return FALSE;
+      if (hs->fingerprint != NULL && !is_hex (hs->fingerprint, DSM_HANDSHAKE_FINGERPRINT_HEX))
+        return hs_fail (error, step, "fingerprint", "expected 64 lowercase hex digits");
       if (!is_hex (hs->nonce, DSM_HANDSHAKE_NONCE_HEX))
         return hs_fail (error, step, "nonce", "expected 32 lowercase hex digits");
       if (hs->kind == DSM_HANDSHAKE_HELLO)
@@ -221,8 +231,11 @@ dsm_handshake_decode (const char *data, gsize length, DsmHandshakeKind expected,
     return NULL;
   if (hs->kind == DSM_HANDSHAKE_REFUSE)
     {
-      g_set_error (error, DSM_NET_ERROR, DSM_NET_ERROR_REFUSED, "refused by peer (%s): %s",
-                   hs->reason, hs->detail);
+      /* A fingerprint refusal counts as one on the dialer's side too:
+       * both ends must say the cluster is misconfigured. */
+      gboolean fingerprint = strcmp (hs->reason, dsm_net_error_label (DSM_NET_ERROR_FINGERPRINT)) == 0;
+      g_set_error (error, DSM_NET_ERROR, fingerprint ? DSM_NET_ERROR_FINGERPRINT : DSM_NET_ERROR_REFUSED,
+                   "refused by peer (%s): %s", hs->reason, hs->detail);
       return NULL;
     }
   return g_steal_pointer (&hs);
@@ -310,10 +323,11 @@ check_proof (const DsmConfig *config, GBytes *secret, const char *role, DsmNodeI
 static gboolean
 check_common (const DsmConfig *config, const DsmHandshake *hs, GError **error)
 {
-  if (hs->protocol != DSM_PROTOCOL_VERSION)
+  if (hs->protocol < DSM_PROTOCOL_VERSION_MIN || hs->protocol > DSM_PROTOCOL_VERSION)
     {
       g_set_error (error, DSM_NET_ERROR, DSM_NET_ERROR_VERSION,
-                   "node %u speaks protocol %u, this node %u", hs->from, hs->protocol, DSM_PROTOCOL_VERSION);
+                   "node %u speaks protocol %u, this node %u to %u (OPERATIONS.md, \"Rolling upgrades\")",
+                   hs->from, hs->protocol, DSM_PROTOCOL_VERSION_MIN, DSM_PROTOCOL_VERSION);
       return FALSE;
     }
   if (strcmp (hs->cluster_id, config->cluster_id) != 0)
@@ -326,11 +340,29 @@ check_common (const DsmConfig *config, const DsmHandshake *hs, GError **error)
   return TRUE;
 }
 
+/* Last of the checks: a peer of another cluster, or one misdialed or
+ * unauthenticated, hears that first. */
+static gboolean
+check_fingerprint (const char *fingerprint, const DsmHandshake *hs, GError **error)
+{
+  if (hs->fingerprint == NULL || strcmp (hs->fingerprint, fingerprint) != 0)
+    {
+      g_set_error (error, DSM_NET_ERROR, DSM_NET_ERROR_FINGERPRINT,
+                   "node %u has bootstrap fingerprint %.12s, this node %.12s: they were started from different "
+                   "bootstrap settings (cluster id, nodes, definitions, session bounds; PROTOCOL.md, "
+                   "\"Bootstrap\"): give both the same config file", hs->from,
+                   hs->fingerprint != NULL ? hs->fingerprint : "(none)", fingerprint);
+      return FALSE;
+    }
+  return TRUE;
+}
+
 gboolean
-dsm_handshake_check_hello (const DsmConfig *config, GBytes *secret, DsmNodeId self,
+dsm_handshake_check_hello (const DsmConfig *config, const char *fingerprint, GBytes *secret, DsmNodeId self,
                            const DsmHandshake *hello, GError **error)
 {
   g_return_val_if_fail (hello->kind == DSM_HANDSHAKE_HELLO, FALSE);
+  g_return_val_if_fail (fingerprint != NULL, FALSE);
 
   if (!check_common (config, hello, error))
     return FALSE;
@@ -358,15 +390,16 @@ dsm_handshake_check_hello (const DsmConfig *config, GBytes *secret, DsmNodeId se
                    secret != NULL ? "has one" : "has none");
       return FALSE;
     }
-  return TRUE;
+  return check_fingerprint (fingerprint, hello, error);
 }
 
 gboolean
-dsm_handshake_check_welcome (const DsmConfig *config, GBytes *secret, DsmNodeId self,
+dsm_handshake_check_welcome (const DsmConfig *config, const char *fingerprint, GBytes *secret, DsmNodeId self,
                              DsmNodeId peer, const char *dialer_nonce, const DsmHandshake *welcome,
                              GError **error)
 {
   g_return_val_if_fail (welcome->kind == DSM_HANDSHAKE_WELCOME, FALSE);
+  g_return_val_if_fail (fingerprint != NULL, FALSE);
 
   if (!check_common (config, welcome, error))
     return FALSE;
@@ -376,7 +409,8 @@ dsm_handshake_check_welcome (const DsmConfig *config, GBytes *secret, DsmNodeId 
                    "dialed node %u but node %u answered (for node %u)", peer, welcome->from, welcome->to);
       return FALSE;
     }
-  return check_proof (config, secret, "welcome", self, peer, dialer_nonce, welcome->nonce, welcome->proof, error);
+  return check_fingerprint (fingerprint, welcome, error)
+         && check_proof (config, secret, "welcome", self, peer, dialer_nonce, welcome->nonce, welcome->proof, error);
 }
 
 gboolean

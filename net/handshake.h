@@ -1,11 +1,11 @@
 /* net/handshake.h: the first frames on every peer connection (inside TLS
  * when the cluster uses it), which name the cluster, both node ids and the
- * protocol version and, with a shared secret, prove with HMAC-SHA256 that
- * both ends know it.
+ * protocol version and the bootstrap fingerprint and, with a shared
+ * secret, prove with HMAC-SHA256 that both ends know it.
  *
  *   dialer                                   acceptor
- *     hello   {protocol, cluster_id, from, to, nonce_d, auth}  -->
- *             <--  welcome {protocol, cluster_id, from, to, nonce_a, proof_a}
+ *     hello   {protocol, cluster_id, fingerprint, from, to, nonce_d, auth}  -->
+ *             <--  welcome {protocol, cluster_id, fingerprint, from, to, nonce_a, proof_a}
  *                  (or refuse {reason, detail}, then close)
  *     ready   {proof_d}                                         -->
  *
@@ -27,7 +27,15 @@
 
 G_BEGIN_DECLS
 
-#define DSM_PROTOCOL_VERSION 2
+/* The protocol this build speaks, and the oldest it accepts from a peer
+ * (docs/OPERATIONS.md, "Rolling upgrades"): a release that changes the
+ * wire or the log's entries raises DSM_PROTOCOL_VERSION, and keeps
+ * DSM_PROTOCOL_VERSION_MIN at the previous one only while it still reads
+ * and never sends what that one cannot.  3: membership and definitions
+ * through the log, the fingerprint in the handshake. */
+#define DSM_PROTOCOL_VERSION 3
+#define DSM_PROTOCOL_VERSION_MIN 3
+#define DSM_HANDSHAKE_FINGERPRINT_HEX 64   /* SHA-256, dsm_fingerprint_compute() */
 #define DSM_HANDSHAKE_NONCE_HEX 32   /* 16 random bytes */
 #define DSM_HANDSHAKE_PROOF_HEX 64   /* HMAC-SHA256 */
 
@@ -42,6 +50,7 @@ typedef struct {
   DsmHandshakeKind kind;
   guint protocol;           /* HELLO, WELCOME */
   char *cluster_id;         /* HELLO, WELCOME */
+  char *fingerprint;        /* HELLO, WELCOME: nullable when decoded (an older protocol has none) */
   DsmNodeId from;           /* HELLO, WELCOME */
   DsmNodeId to;             /* HELLO, WELCOME */
   char *nonce;              /* HELLO, WELCOME */
@@ -80,16 +89,19 @@ char *dsm_handshake_proof (GBytes *secret, const char *role, const char *cluster
  * dsm_handshake_check_hello:
  * @secret: (nullable): this node's secret
  *
- * The acceptor's check of a HELLO: protocol version, cluster, a known
- * node other than us as sender, us as addressee, secrets on both sides or
- * neither.  Errors: VERSION, WRONG_CLUSTER, UNKNOWN_NODE, AUTH.
+ * @fingerprint: this node's dsm_fingerprint_compute() of @config
+ *
+ * The acceptor's check of a HELLO: protocol version, cluster, bootstrap
+ * fingerprint, a node other than us as sender, us as addressee, secrets
+ * on both sides or neither.  Errors: VERSION, WRONG_CLUSTER, FINGERPRINT,
+ * UNKNOWN_NODE, AUTH.
  */
-gboolean dsm_handshake_check_hello (const DsmConfig *config, GBytes *secret, DsmNodeId self,
-                                    const DsmHandshake *hello, GError **error);
+gboolean dsm_handshake_check_hello (const DsmConfig *config, const char *fingerprint, GBytes *secret,
+                                    DsmNodeId self, const DsmHandshake *hello, GError **error);
 
-/* The dialer's check of a WELCOME from @peer, proof included. */
-gboolean dsm_handshake_check_welcome (const DsmConfig *config, GBytes *secret, DsmNodeId self,
-                                      DsmNodeId peer, const char *dialer_nonce,
+/* The dialer's check of a WELCOME from @peer, fingerprint and proof included. */
+gboolean dsm_handshake_check_welcome (const DsmConfig *config, const char *fingerprint, GBytes *secret,
+                                      DsmNodeId self, DsmNodeId peer, const char *dialer_nonce,
                                       const DsmHandshake *welcome, GError **error);
 
 /* The acceptor's check of a READY's proof. */

@@ -24,6 +24,7 @@ static const char *const labels[DSM_NET_ERROR_N_CODES] = {
   [DSM_NET_ERROR_MAC] = "mac",
   [DSM_NET_ERROR_TLS] = "tls",
   [DSM_NET_ERROR_EVICTED] = "evicted",
+  [DSM_NET_ERROR_FINGERPRINT] = "fingerprint_mismatch",
 };
 
 const char *

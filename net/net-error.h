@@ -30,6 +30,7 @@ typedef enum {
   DSM_NET_ERROR_MAC,             /* a sealed frame's MAC is wrong: forged, replayed, reordered or corrupted */
   DSM_NET_ERROR_TLS,             /* the TLS handshake failed or the peer's certificate is not trusted */
   DSM_NET_ERROR_EVICTED,         /* a pending handshake closed to make room for a newer connection */
+  DSM_NET_ERROR_FINGERPRINT,     /* the peer was started from other bootstrap settings (PROTOCOL.md, "Bootstrap") */
   DSM_NET_ERROR_N_CODES,
 } DsmNetError;
 

@@ -129,6 +129,7 @@ conn_start_link (Conn *conn, GIOStream *stream)
     .kind = DSM_HANDSHAKE_HELLO,
     .protocol = DSM_PROTOCOL_VERSION,
     .cluster_id = t->config->cluster_id,
+    .fingerprint = t->fingerprint,
     .from = t->self,
     .to = conn->peer_id,
     .nonce = conn->nonce_dialer,
@@ -315,7 +316,7 @@ conn_on_hello (Conn *conn, GBytes *payload)
       transport_conn_gone (t, conn, error);
       return;
     }
-  if (!dsm_handshake_check_hello (t->config, secret, t->self, hello, &error)
+  if (!dsm_handshake_check_hello (t->config, t->fingerprint, secret, t->self, hello, &error)
       || !transport_admit (t, hello->from, &error)
       || (conn->tls != NULL
           && !dsm_peer_auth_check_peer (t->auth, G_TLS_CONNECTION (conn->tls), hello->from, &error)))
@@ -334,6 +335,7 @@ conn_on_hello (Conn *conn, GBytes *payload)
     .kind = DSM_HANDSHAKE_WELCOME,
     .protocol = DSM_PROTOCOL_VERSION,
     .cluster_id = t->config->cluster_id,
+    .fingerprint = t->fingerprint,
     .from = t->self,
     .to = conn->peer_id,
     .nonce = conn->nonce_acceptor,
@@ -373,8 +375,8 @@ conn_on_welcome (Conn *conn, GBytes *payload)
   g_autoptr(DsmHandshake) welcome = dsm_handshake_decode (data, length, DSM_HANDSHAKE_WELCOME, &error);
 
   if (welcome == NULL
-      || !dsm_handshake_check_welcome (t->config, secret, t->self, conn->peer_id, conn->nonce_dialer,
-                                       welcome, &error))
+      || !dsm_handshake_check_welcome (t->config, t->fingerprint, secret, t->self, conn->peer_id,
+                                       conn->nonce_dialer, welcome, &error))
     {
       transport_conn_gone (t, conn, error);
       return;

@@ -129,6 +129,7 @@ struct _DsmTransport {
   GSocketService *service;
   GSocketClient *client;
   GRand *rng;                /* backoff jitter only */
+  char *fingerprint;         /* dsm_fingerprint_compute (config): the handshake compares it */
   GPtrArray *peers;          /* Peer*, sorted by id: members, former members lingering, visitors */
   guint64 unknown_sends;     /* messages to a node that is no peer (reported unsent) */
   GPtrArray *inbound;        /* Conn in their handshake, peer not yet known */

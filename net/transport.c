@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include "address.h"
+#include "fingerprint.h"
 #include "frame.h"
 
 G_DEFINE_TYPE (DsmTransport, dsm_transport, G_TYPE_OBJECT)
@@ -630,6 +631,7 @@ dsm_transport_new (DsmConfig *config, DsmNodeId self, const DsmTransportOptions 
     return NULL;
   DsmTransport *t = g_object_new (DSM_TYPE_TRANSPORT, NULL);
   t->config = dsm_config_ref (config);
+  t->fingerprint = dsm_fingerprint_compute (config);
   t->self = self;
   t->auth = auth;
   if (options != NULL)
@@ -806,6 +808,7 @@ dsm_transport_finalize (GObject *object)
   g_ptr_array_unref (t->peers);
   g_ptr_array_unref (t->inbound);
   g_rand_free (t->rng);
+  g_free (t->fingerprint);
   dsm_log_limiter_free (t->log_limiter);
   dsm_peer_auth_unref (t->auth);
   if (t->config != NULL)

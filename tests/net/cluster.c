@@ -9,6 +9,8 @@
 #include <sys/prctl.h>
 #include <unistd.h>
 
+#include "fingerprint.h"
+
 #define POLL_US (20 * 1000)
 
 static const char *
@@ -604,4 +606,17 @@ prometheus_parse (const char *text, GError **error)
         return NULL;
       }
   return g_steal_pointer (&samples);
+}
+
+char *
+cluster_fingerprint (Cluster *c)
+{
+  g_autofree char *text = NULL;
+  g_autoptr(GError) error = NULL;
+  gsize length = 0;
+
+  g_assert_true (g_file_get_contents (c->config_path, &text, &length, &error));
+  g_autoptr(DsmConfig) config = dsm_config_new_from_data (text, (gssize) length, NULL, NULL, &error);
+  g_assert_no_error (error);
+  return dsm_fingerprint_compute (config);
 }

@@ -89,6 +89,10 @@ guint cluster_propose (Cluster *c, guint id, const char *machine, const char *st
  * NULL goes back to the shared config. */
 void cluster_set_node_config (Cluster *c, guint id, const char *search, const char *replace);
 
+/* Returns: (transfer full): the bootstrap fingerprint of the shared
+ * config (dsm_fingerprint_compute), for hand-made handshakes. */
+char *cluster_fingerprint (Cluster *c);
+
 /* One sample of node @id's /metrics ("name{labels}"); -1 when absent. */
 double cluster_metric (Cluster *c, guint id, const char *key);
 

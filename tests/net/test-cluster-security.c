@@ -104,13 +104,14 @@ test_forged_member (void)
   forged->prev_epoch = (guint64) epoch;
   forged->commit_index = (guint64) last;
   g_autofree char *proposal = dsm_codec_encode_message (forged);
+  g_autofree char *fingerprint = cluster_fingerprint (c);
   for (guint attempt = 0; attempt < 2; attempt++)
     {
       g_autoptr(GSocketConnection) conn = peer_connect (c, follower);
       g_autofree char *hello = g_strdup_printf (
-        "{\"hello\":{\"protocol\":%d,\"from\":%u,\"to\":%u,\"cluster_id\":\"test\","
+        "{\"hello\":{\"protocol\":%d,\"from\":%u,\"to\":%u,\"cluster_id\":\"test\",\"fingerprint\":\"%s\","
         "\"nonce\":\"0123456789abcdef0123456789abcdef\",\"auth\":%s}}",
-        DSM_PROTOCOL_VERSION, posing, follower, attempt == 0 ? "false" : "true");
+        DSM_PROTOCOL_VERSION, posing, follower, fingerprint, attempt == 0 ? "false" : "true");
       send_frame (conn, hello);
       send_frame (conn, attempt == 0 ? "{\"ready\":{}}"
                                      : "{\"ready\":{\"proof\":\"00000000000000000000000000000000"
@@ -173,6 +174,38 @@ test_wrong_secret (void)
   cluster_kill_node (c, outsider);
   cluster_set_node_config (c, outsider, SECRET_LINE, "\"secret\": \"not-the-cluster-secret\"");
   assert_outsider_changes_nothing (c, outsider, "auth");
+  cluster_set_node_config (c, outsider, NULL, NULL);
+  cluster_start_node (c, outsider);
+  g_assert_true (cluster_wait_state_everywhere (c, "outsider-test", "Running", STEP_MS));
+}
+
+#define ORDER_DEFINITIONS "\"definitions\": [{\"name\": \"order\", \"states\": [\"Init\", \"Paid\"], " \
+                          "\"initial\": \"Init\", \"transitions\": [{\"from\": \"Init\", \"to\": \"Paid\"}]}]"
+
+static void
+test_bootstrap_mismatch (void)
+{
+  g_autoptr(Cluster) c = cluster_new_with_config (3, ORDER_DEFINITIONS);
+  guint leader = cluster_wait_leader (c, STEP_MS);
+  guint outsider = cluster_other_node (c, leader, 0);
+
+  g_test_summary ("Issue 11's divergence: a node restarted from a config lacking the \"order\" definition "
+                  "has another bootstrap fingerprint; its peers refuse it at the handshake "
+                  "(fingerprint_mismatch, counted and logged on both ends), it learns and changes nothing; "
+                  "back with the cluster's config it catches up.");
+  cluster_kill_node (c, outsider);
+  cluster_set_node_config (c, outsider, ORDER_DEFINITIONS, "\"definitions\": []");
+  double dialer0 = metric (c, leader, "dsm_net_handshake_failures_total", "fingerprint_mismatch");
+  assert_outsider_changes_nothing (c, outsider, "fingerprint_mismatch");
+  /* The outsider's end counted it too, and both logs say why. */
+  g_autofree char *outsider_log_path = g_strdup_printf ("%s/node%u.log", c->dir, outsider);
+  g_autofree char *leader_log_path = g_strdup_printf ("%s/node%u.log", c->dir, leader);
+  g_autofree char *outsider_log = NULL, *leader_log = NULL;
+  g_assert_true (g_file_get_contents (outsider_log_path, &outsider_log, NULL, NULL));
+  g_assert_true (g_file_get_contents (leader_log_path, &leader_log, NULL, NULL));
+  g_assert_nonnull (strstr (outsider_log, "fingerprint_mismatch"));
+  g_assert_nonnull (strstr (leader_log, "bootstrap fingerprint"));
+  g_assert_cmpfloat (metric (c, leader, "dsm_net_handshake_failures_total", "fingerprint_mismatch"), >, dialer0);
   cluster_set_node_config (c, outsider, NULL, NULL);
   cluster_start_node (c, outsider);
   g_assert_true (cluster_wait_state_everywhere (c, "outsider-test", "Running", STEP_MS));
@@ -428,6 +461,7 @@ main (int argc, char **argv)
   g_test_add_func ("/net/cluster-security/forged-member", test_forged_member);
   g_test_add_func ("/net/cluster-security/wrong-secret", test_wrong_secret);
   g_test_add_func ("/net/cluster-security/no-auth-refused", test_no_auth_refused);
+  g_test_add_func ("/net/cluster-security/bootstrap-mismatch-refused", test_bootstrap_mismatch);
   g_test_add_func ("/net/cluster-security/tls-cluster", test_tls_cluster);
   g_test_add_func ("/net/cluster-security/silent-connections-do-not-lock-out", test_silent_connections);
   g_test_add_func ("/net/cluster-security/random-bytes-bounded-log", test_random_bytes);

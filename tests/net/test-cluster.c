@@ -12,6 +12,7 @@
 
 #include "cluster.h"
 #include "frame.h"
+#include "handshake.h"
 
 #define STEP_MS 10000
 
@@ -307,11 +308,13 @@ test_hostile_peer_input (void)
   g_autofree char *key_cluster = g_strdup_printf ("dsm_net_handshake_failures_total{node=\"%u\",reason=\"wrong_cluster\"}", leader);
   g_autofree char *key_auth = g_strdup_printf ("dsm_net_handshake_failures_total{node=\"%u\",reason=\"auth\"}", leader);
   g_autofree char *key_crc = g_strdup_printf ("dsm_net_handshake_failures_total{node=\"%u\",reason=\"checksum\"}", leader);
-  const char *wrong_cluster = "{\"hello\":{\"protocol\":2,\"from\":2,\"to\":1,\"cluster_id\":\"other\","
-                              "\"nonce\":\"00000000000000000000000000000000\",\"auth\":true}}";
-  g_autofree char *no_auth = g_strdup_printf ("{\"hello\":{\"protocol\":2,\"from\":%u,\"to\":%u,\"cluster_id\":\"test\","
+  g_autofree char *wrong_cluster = g_strdup_printf ("{\"hello\":{\"protocol\":%d,\"from\":2,\"to\":1,"
+                                                    "\"cluster_id\":\"other\","
+                                                    "\"nonce\":\"00000000000000000000000000000000\",\"auth\":true}}",
+                                                    DSM_PROTOCOL_VERSION);
+  g_autofree char *no_auth = g_strdup_printf ("{\"hello\":{\"protocol\":%d,\"from\":%u,\"to\":%u,\"cluster_id\":\"test\","
                                               "\"nonce\":\"00000000000000000000000000000000\",\"auth\":false}}",
-                                              cluster_other_node (c, leader, 0), leader);
+                                              DSM_PROTOCOL_VERSION, cluster_other_node (c, leader, 0), leader);
   g_autoptr(GBytes) garbage = g_bytes_new_static ("GET / HTTP/1.0\r\n\r\n", 18);
   g_autoptr(GBytes) wrong = dsm_frame_encode (wrong_cluster, strlen (wrong_cluster));
   g_autoptr(GBytes) unauth = dsm_frame_encode (no_auth, strlen (no_auth));

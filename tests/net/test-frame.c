@@ -6,6 +6,7 @@
 #include "config.h"
 #include "frame.h"
 #include "frame-mac.h"
+#include "fingerprint.h"
 #include "handshake.h"
 #include "net-error.h"
 
@@ -145,21 +146,26 @@ test_handshake_with_secret (void)
   char nd[DSM_HANDSHAKE_NONCE_HEX + 1], na[DSM_HANDSHAKE_NONCE_HEX + 1];
   g_autoptr(GError) error = NULL;
 
+  g_autofree char *fp = dsm_fingerprint_compute (config);
+
   g_test_summary ("Dialer 1 and acceptor 2 with the same secret accept each other's proofs.");
   dsm_handshake_new_nonce (nd);
   dsm_handshake_new_nonce (na);
   g_assert_cmpstr (nd, !=, na);
   DsmHandshake hello = { .kind = DSM_HANDSHAKE_HELLO, .protocol = DSM_PROTOCOL_VERSION,
-                         .cluster_id = config->cluster_id, .from = 1, .to = 2, .nonce = nd, .auth = TRUE };
+                         .cluster_id = config->cluster_id, .fingerprint = fp, .from = 1, .to = 2, .nonce = nd,
+                         .auth = TRUE };
   g_autoptr(DsmHandshake) hello2 = round_trip (&hello, DSM_HANDSHAKE_HELLO);
-  g_assert_true (dsm_handshake_check_hello (config, secret, 2, hello2, &error));
+  g_assert_cmpstr (hello2->fingerprint, ==, fp);
+  g_assert_true (dsm_handshake_check_hello (config, fp, secret, 2, hello2, &error));
   g_assert_no_error (error);
 
   g_autofree char *proof_a = dsm_handshake_proof (secret, "welcome", config->cluster_id, 1, 2, nd, na);
   DsmHandshake welcome = { .kind = DSM_HANDSHAKE_WELCOME, .protocol = DSM_PROTOCOL_VERSION,
-                           .cluster_id = config->cluster_id, .from = 2, .to = 1, .nonce = na, .proof = proof_a };
+                           .cluster_id = config->cluster_id, .fingerprint = fp, .from = 2, .to = 1, .nonce = na,
+                           .proof = proof_a };
   g_autoptr(DsmHandshake) welcome2 = round_trip (&welcome, DSM_HANDSHAKE_WELCOME);
-  g_assert_true (dsm_handshake_check_welcome (config, secret, 1, 2, nd, welcome2, &error));
+  g_assert_true (dsm_handshake_check_welcome (config, fp, secret, 1, 2, nd, welcome2, &error));
   g_assert_no_error (error);
 
   g_autofree char *proof_d = dsm_handshake_proof (secret, "ready", config->cluster_id, 1, 2, nd, na);
@@ -201,38 +207,47 @@ static void
 test_handshake_refusals (void)
 {
   g_autoptr(DsmConfig) config = dsm_config_new_default (3);
+  g_autoptr(DsmConfig) other = dsm_config_new_default (4);
+  g_autofree char *fp = dsm_fingerprint_compute (config);
+  g_autofree char *other_fp = dsm_fingerprint_compute (other);
   char nd[DSM_HANDSHAKE_NONCE_HEX + 1];
   struct {
     const char *cluster;
+    const char *fingerprint;   /* NULL: none sent */
     DsmNodeId from, to;
     guint protocol;
     gboolean auth;
     DsmNetError code;
   } cases[] = {
-    { "other", 1, 2, DSM_PROTOCOL_VERSION, FALSE, DSM_NET_ERROR_WRONG_CLUSTER },
-    { NULL, 2, 2, DSM_PROTOCOL_VERSION, FALSE, DSM_NET_ERROR_UNKNOWN_NODE },
-    { NULL, 1, 3, DSM_PROTOCOL_VERSION, FALSE, DSM_NET_ERROR_UNKNOWN_NODE },
-    { NULL, 1, 2, 99, FALSE, DSM_NET_ERROR_VERSION },
-    { NULL, 1, 2, DSM_PROTOCOL_VERSION, TRUE, DSM_NET_ERROR_AUTH },
+    { "other", fp, 1, 2, DSM_PROTOCOL_VERSION, FALSE, DSM_NET_ERROR_WRONG_CLUSTER },
+    { NULL, fp, 2, 2, DSM_PROTOCOL_VERSION, FALSE, DSM_NET_ERROR_UNKNOWN_NODE },
+    { NULL, fp, 1, 3, DSM_PROTOCOL_VERSION, FALSE, DSM_NET_ERROR_UNKNOWN_NODE },
+    { NULL, fp, 1, 2, 99, FALSE, DSM_NET_ERROR_VERSION },
+    { NULL, NULL, 1, 2, DSM_PROTOCOL_VERSION_MIN - 1, FALSE, DSM_NET_ERROR_VERSION },
+    { NULL, other_fp, 1, 2, DSM_PROTOCOL_VERSION, FALSE, DSM_NET_ERROR_FINGERPRINT },
+    { NULL, NULL, 1, 2, DSM_PROTOCOL_VERSION, FALSE, DSM_NET_ERROR_FINGERPRINT },
+    { NULL, fp, 1, 2, DSM_PROTOCOL_VERSION, TRUE, DSM_NET_ERROR_AUTH },
   };
 
-  g_test_summary ("The acceptor refuses another cluster, its own id, a misdialed node, another protocol "
-                  "version and a secret on one side only; an id its bootstrap does not list is admitted "
-                  "(a node joining later).");
+  g_test_summary ("The acceptor refuses another cluster, its own id, a misdialed node, a protocol "
+                  "version out of its range (an older one without a fingerprint is told \"version\"), "
+                  "another bootstrap fingerprint or none, and a secret on one side only; an id its "
+                  "bootstrap does not list is admitted (a node joining later).");
   dsm_handshake_new_nonce (nd);
   for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
     {
       g_autoptr(GError) error = NULL;
       DsmHandshake hello = { .kind = DSM_HANDSHAKE_HELLO, .protocol = cases[i].protocol,
                              .cluster_id = cases[i].cluster ? (char *) cases[i].cluster : config->cluster_id,
-                             .from = cases[i].from, .to = cases[i].to, .nonce = nd, .auth = cases[i].auth };
-      g_assert_false (dsm_handshake_check_hello (config, NULL, 2, &hello, &error));
+                             .fingerprint = (char *) cases[i].fingerprint, .from = cases[i].from,
+                             .to = cases[i].to, .nonce = nd, .auth = cases[i].auth };
+      g_assert_false (dsm_handshake_check_hello (config, fp, NULL, 2, &hello, &error));
       g_assert_error (error, DSM_NET_ERROR, (gint) cases[i].code);
     }
   g_autoptr(GError) error = NULL;
   DsmHandshake joiner = { .kind = DSM_HANDSHAKE_HELLO, .protocol = DSM_PROTOCOL_VERSION,
-                          .cluster_id = config->cluster_id, .from = 9, .to = 2, .nonce = nd };
-  g_assert_true (dsm_handshake_check_hello (config, NULL, 2, &joiner, &error));
+                          .cluster_id = config->cluster_id, .fingerprint = fp, .from = 9, .to = 2, .nonce = nd };
+  g_assert_true (dsm_handshake_check_hello (config, fp, NULL, 2, &joiner, &error));
   g_assert_no_error (error);
 }
 

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "codec.h"
+#include "fingerprint.h"
 #include "frame.h"
 #include "frame-mac.h"
 #include "handshake.h"
@@ -304,8 +305,10 @@ hostile_sealed (Hostile *h, GInputStream *in, GOutputStream *out)
   DsmFrameKeys keys;
 
   dsm_handshake_new_nonce (nonce);
+  g_autofree char *fingerprint = dsm_fingerprint_compute (h->f->config);
   DsmHandshake hello = { .kind = DSM_HANDSHAKE_HELLO, .protocol = DSM_PROTOCOL_VERSION,
-                         .cluster_id = (char *) "dsm", .from = 3, .to = 1, .nonce = nonce, .auth = TRUE };
+                         .cluster_id = (char *) "dsm", .fingerprint = fingerprint, .from = 3, .to = 1,
+                         .nonce = nonce, .auth = TRUE };
   g_autofree char *hello_text = dsm_handshake_encode (&hello);
   write_text_frame (out, hello_text);
   g_autoptr(GBytes) reply = read_frame (in);
@@ -360,8 +363,9 @@ hostile_thread (gpointer data)
         {
           char nonce[DSM_HANDSHAKE_NONCE_HEX + 1];
           dsm_handshake_new_nonce (nonce);
+          g_autofree char *fingerprint = dsm_fingerprint_compute (h->f->config);
           DsmHandshake hello = { .kind = DSM_HANDSHAKE_HELLO, .protocol = DSM_PROTOCOL_VERSION,
-                                 .cluster_id = (char *) "dsm", .to = 1, .nonce = nonce,
+                                 .cluster_id = (char *) "dsm", .fingerprint = fingerprint, .to = 1, .nonce = nonce,
                                  .from = h->attack == ATTACK_TLS_CLAIM_2 ? 2 : 3 };
           g_autofree char *text = dsm_handshake_encode (&hello);
           write_text_frame (out, text);

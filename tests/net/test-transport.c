@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "codec.h"
+#include "fingerprint.h"
 #include "frame.h"
 #include "handshake.h"
 #include "transport.h"
@@ -336,6 +337,7 @@ typedef struct {
   guint16 port;
   const Hostile *h;
   const char *secret;
+  const char *fingerprint;    /* the acceptor's bootstrap fingerprint */
   gboolean closed_by_peer;
   gboolean done;
   char *refusal;              /* a refuse frame's text, if one came */
@@ -397,8 +399,8 @@ hostile_thread (gpointer data)
       char nonce[DSM_HANDSHAKE_NONCE_HEX + 1];
       dsm_handshake_new_nonce (nonce);
       DsmHandshake hello = { .kind = DSM_HANDSHAKE_HELLO, .protocol = DSM_PROTOCOL_VERSION,
-                             .cluster_id = (char *) "dsm", .from = 3, .to = 1, .nonce = nonce,
-                             .auth = run->secret != NULL };
+                             .cluster_id = (char *) "dsm", .fingerprint = (char *) run->fingerprint, .from = 3, .to = 1,
+                             .nonce = nonce, .auth = run->secret != NULL };
       g_autofree char *text = dsm_handshake_encode (&hello);
       write_frame_blocking (out, text);
       g_autoptr(GBytes) reply = read_frame_blocking (in);
@@ -446,7 +448,8 @@ hostile_done (Fixture *f, gpointer data)
 static void
 run_hostile (Fixture *f, const Hostile *h, const char *secret)
 {
-  HostileRun run = { .port = f->port[1], .h = h, .secret = secret };
+  g_autofree char *fingerprint = dsm_fingerprint_compute (f->config);
+  HostileRun run = { .port = f->port[1], .h = h, .secret = secret, .fingerprint = fingerprint };
   guint64 before = metric (f->t[1], h->metric, h->labels);
   guint invalid_before = f->invalid[1];
 
@@ -503,9 +506,11 @@ test_hostile_inputs (Fixture *f, gconstpointer data)
   g_byte_array_append (bad_crc, g_bytes_get_data (bad_crc_frame, NULL), (guint) g_bytes_get_size (bad_crc_frame));
   bad_crc->data[bad_crc->len - 2] ^= 0x20;
   g_autofree char *wrong_cluster = g_strdup_printf (
-    "{\"hello\":{\"protocol\":2,\"from\":3,\"to\":1,\"cluster_id\":\"other\",\"nonce\":\"%032d\",\"auth\":false}}", 0);
+    "{\"hello\":{\"protocol\":%d,\"from\":3,\"to\":1,\"cluster_id\":\"other\",\"nonce\":\"%032d\",\"auth\":false}}",
+    DSM_PROTOCOL_VERSION, 0);
   g_autofree char *unknown_node = g_strdup_printf (
-    "{\"hello\":{\"protocol\":2,\"from\":1,\"to\":1,\"cluster_id\":\"dsm\",\"nonce\":\"%032d\",\"auth\":false}}", 0);
+    "{\"hello\":{\"protocol\":%d,\"from\":1,\"to\":1,\"cluster_id\":\"dsm\",\"nonce\":\"%032d\",\"auth\":false}}",
+    DSM_PROTOCOL_VERSION, 0);
 
   Hostile cases[] = {
     { "garbage", HANDSHAKE_NONE, NULL, raw ("GET / HTTP/1.1\r\nHost: x\r\n\r\n", 27),
