@@ -218,6 +218,17 @@ dsm_host_submit (DsmHost *host, const DsmCommand *cmd, DsmHostReplyFunc func, gp
   return id;
 }
 
+gboolean
+dsm_host_transfer_leadership (DsmHost *host, DsmNodeId target, GError **error)
+{
+  if (dsm_node_get_role (host->node) == DSM_ROLE_LEADER && host_record (host) != NULL)
+    dsm_recorder_close (host->recorder, "leadership transfer (not a recorded input)");
+  if (!dsm_node_transfer_leadership (host->node, host_now_ms (), target, error))
+    return FALSE;
+  host_schedule_drain (host);
+  return TRUE;
+}
+
 void
 dsm_host_forget (DsmHost *host, guint64 request_id)
 {

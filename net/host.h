@@ -81,6 +81,17 @@ typedef void (*DsmHostReplyFunc) (const DsmClientReply *reply, gpointer user_dat
  * host stops first).  Returns the request id. */
 guint64 dsm_host_submit (DsmHost *host, const DsmCommand *cmd, DsmHostReplyFunc func, gpointer user_data);
 
+/**
+ * dsm_host_transfer_leadership:
+ * @target: a voter, or DSM_NODE_NONE for the most up-to-date one
+ * dsm_node_transfer_leadership() on this host's node, now.  A recording
+ * (--record) ends first: the recording format has no transfer input, and
+ * a replay that missed it would diverge.
+ * Returns: FALSE with its DSM_CONSENSUS_ERROR (not the leader, a bad
+ * target, a transfer under way).
+ */
+gboolean dsm_host_transfer_leadership (DsmHost *host, DsmNodeId target, GError **error);
+
 /* Forgets the callback of @request_id (its client went away). */
 void dsm_host_forget (DsmHost *host, guint64 request_id);
 

@@ -13,7 +13,7 @@ typedef enum {
   DSM_HTTP_ROLE_NONE,
   DSM_HTTP_ROLE_READ,           /* GET /v1/machines..., /v1/cluster, /metrics */
   DSM_HTTP_ROLE_WRITE,          /* POST /v1/machines/{name} */
-  DSM_HTTP_ROLE_ADMIN,          /* membership, definitions, snapshots (to come) */
+  DSM_HTTP_ROLE_ADMIN,          /* membership, transfers, definitions, snapshots */
 } DsmHttpRole;
 
 const char *dsm_http_role_to_string (DsmHttpRole role);

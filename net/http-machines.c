@@ -22,14 +22,39 @@ json_common (GString *json, const DsmClientReply *reply)
 
 /* The core's verdict as HTTP: 200 applied, 409 refused by the machine,
  * 400 a bad command, 507 a full disk (nothing accepted), 503 nothing
- * applied but retry (no leader, overloaded) or outcome unknown (timeout,
- * leadership lost). */
+ * applied but retry (no leader, overloaded, a membership change in
+ * progress) or outcome unknown (timeout, leadership lost). */
+guint
+http_reply_status (HttpCall *call, const DsmClientReply *reply)
+{
+  if (reply->status == DSM_REPLY_OK)
+    return 200;
+  if (reply->status == DSM_REPLY_UNKNOWN)
+    return 503;
+  switch (reply->reason)
+    {
+    case DSM_REJECT_INVALID_TRANSITION:
+      return 409;
+    case DSM_REJECT_BAD_REQUEST:
+      return 400;
+    case DSM_REJECT_NO_SPACE:
+      /* The disk is full (PROTOCOL.md, "A full disk"): nothing was
+       * accepted; writes resume by themselves when space comes back. */
+      dsm_http_request_add_header (call->request, "Retry-After", "10");
+      return 507;
+    default:
+      /* not_leader, overloaded, change_in_progress: nothing happened, retry later */
+      dsm_http_request_add_header (call->request, "Retry-After", "1");
+      return 503;
+    }
+}
+
 static void
 http_machine_on_reply (const DsmClientReply *reply, gpointer data)
 {
   HttpCall *call = data;
   GString *json = g_string_new ("{");
-  guint status;
+  guint status = http_reply_status (call, reply);
 
   if (reply->status == DSM_REPLY_OK)
     {
@@ -42,32 +67,12 @@ http_machine_on_reply (const DsmClientReply *reply, gpointer data)
     }
   if (reply->status == DSM_REPLY_UNKNOWN)
     {
-      status = 503;
       json_string (json, "error", "timeout, outcome unknown");
       json_string (json, "reason", reply->reason != DSM_REJECT_NONE ? dsm_reject_reason_to_string (reply->reason) : "timeout");
       json_string (json, "outcome", "unknown");
     }
   else
     {
-      switch (reply->reason)
-        {
-        case DSM_REJECT_INVALID_TRANSITION:
-          status = 409;
-          break;
-        case DSM_REJECT_BAD_REQUEST:
-          status = 400;
-          break;
-        case DSM_REJECT_NO_SPACE:
-          /* The disk is full (PROTOCOL.md, "A full disk"): nothing was
-           * accepted; writes resume by themselves when space comes back. */
-          status = 507;
-          dsm_http_request_add_header (call->request, "Retry-After", "10");
-          break;
-        default:
-          status = 503;  /* not_leader, overloaded: nothing happened, retry later */
-          dsm_http_request_add_header (call->request, "Retry-After", "1");
-          break;
-        }
       json_string (json, "error", reply->detail != NULL ? reply->detail : dsm_reject_reason_to_string (reply->reason));
       json_string (json, "reason", dsm_reject_reason_to_string (reply->reason));
       json_string (json, "outcome", "rejected");

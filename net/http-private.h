@@ -23,6 +23,11 @@ typedef enum {
   ROUTE_MACHINES_LIST,
   ROUTE_MACHINE_GET,
   ROUTE_MACHINE_POST,
+  ROUTE_MEMBERS,
+  ROUTE_MEMBERS_POST,
+  ROUTE_TRANSFER,
+  ROUTE_DEFINITION_PUT,
+  ROUTE_SNAPSHOT,
   ROUTE_OTHER,
   ROUTE_N,
 } Route;
@@ -36,6 +41,10 @@ typedef enum {
   OP_LIST,
   OP_STALE_READ,
   OP_SUBMIT,                    /* a transition or a linearizable read, through the core */
+  OP_ADMIN_SUBMIT,              /* a membership change or a define, through the core */
+  OP_MEMBERS,
+  OP_TRANSFER,
+  OP_SNAPSHOT,
 } Op;
 
 typedef enum {
@@ -81,6 +90,7 @@ typedef struct {
   guint64 cursor;               /* OP_LIST */
   guint64 limit;
   guint64 request_id;           /* OP_SUBMIT on the loop: the host's id */
+  DsmNodeId target;             /* OP_TRANSFER: 0 for the most up-to-date voter */
   GList link;                   /* in api->in_flight while the core has it */
 } HttpCall;
 
@@ -111,5 +121,13 @@ void http_view_cluster (HttpCall *call);
 void http_machines_list (HttpCall *call);
 void http_machine_stale_read (HttpCall *call);
 void http_machine_submit (HttpCall *call);
+/* The core's verdict on a command as an HTTP status (and Retry-After). */
+guint http_reply_status (HttpCall *call, const DsmClientReply *reply);
+
+/* ---- http-admin.c (the loop thread) ---- */
+void http_admin_members (HttpCall *call);
+void http_admin_submit (HttpCall *call);
+void http_admin_transfer (HttpCall *call);
+void http_admin_snapshot (HttpCall *call);
 
 G_END_DECLS

@@ -12,6 +12,7 @@
 
 #define MACHINES "/v1/machines"
 #define MACHINES_PREFIX "/v1/machines/"
+#define DEFINITIONS_PREFIX "/v1/definitions/"
 
 void
 http_call_free (gpointer data)
@@ -30,6 +31,61 @@ route_method_not_allowed (HttpCall *call, const char *method, const char *allow)
 {
   dsm_http_request_add_header (call->request, "Allow", allow);
   http_answer_error (call, 405, "method_not_allowed", "%s is not allowed here; use %s", method, allow);
+  return FALSE;
+}
+
+/* The administrative endpoints (docs/OPERATIONS.md, "Administration"):
+ * the membership (reading it needs the read role), leadership transfer,
+ * definitions and snapshots, all admin. */
+static gboolean
+route_match_admin (HttpCall *call, const char *method, const char *path, DsmHttpRole *needed)
+{
+  gboolean get = strcmp (method, "GET") == 0;
+  gboolean post = strcmp (method, "POST") == 0;
+
+  *needed = DSM_HTTP_ROLE_ADMIN;
+  if (strcmp (path, "/v1/members") == 0)
+    {
+      call->route = post ? ROUTE_MEMBERS_POST : ROUTE_MEMBERS;
+      call->op = post ? OP_ADMIN_SUBMIT : OP_MEMBERS;
+      if (get)
+        *needed = DSM_HTTP_ROLE_READ;
+      return get || post || route_method_not_allowed (call, method, "GET, POST");
+    }
+  if (strcmp (path, "/v1/leader/transfer") == 0)
+    {
+      call->route = ROUTE_TRANSFER;
+      call->op = OP_TRANSFER;
+      return post || route_method_not_allowed (call, method, "POST");
+    }
+  if (strcmp (path, "/v1/snapshot") == 0)
+    {
+      call->route = ROUTE_SNAPSHOT;
+      call->op = OP_SNAPSHOT;
+      return get || route_method_not_allowed (call, method, "GET");
+    }
+  if (g_str_has_prefix (path, DEFINITIONS_PREFIX))
+    {
+      const char *segment = path + strlen (DEFINITIONS_PREFIX);
+      g_autofree char *name = strchr (segment, '/') == NULL ? g_uri_unescape_string (segment, NULL) : NULL;
+      g_autoptr(GError) error = NULL;
+
+      call->route = ROUTE_DEFINITION_PUT;
+      call->op = OP_ADMIN_SUBMIT;
+      if (strcmp (method, "PUT") != 0)
+        return route_method_not_allowed (call, method, "PUT");
+      if (name == NULL || !dsm_command_check_name ("definition", name, &error))
+        {
+          http_answer_error (call, 400, "bad_name", "%s",
+                             error != NULL ? error->message : "bad definition name in the path (one segment)");
+          return FALSE;
+        }
+      call->cmd.op = DSM_OP_DEFINE;
+      call->cmd.definition = g_steal_pointer (&name);
+      return TRUE;
+    }
+  http_answer_error (call, 404, "not_found", "no such endpoint; see /v1/machines, /v1/cluster, /v1/members, "
+                     "/v1/leader/transfer, /v1/definitions/NAME, /v1/snapshot, /metrics, /healthz");
   return FALSE;
 }
 
@@ -104,8 +160,7 @@ route_match (HttpCall *call, const char *method, const char *path, DsmHttpRole *
         }
       return TRUE;
     }
-  http_answer_error (call, 404, "not_found", "no such endpoint; see /v1/machines, /v1/cluster, /metrics, /healthz");
-  return FALSE;
+  return route_match_admin (call, method, path, needed);
 }
 
 /* ---- credentials ---- */
@@ -384,6 +439,137 @@ route_parse_body (HttpCall *call)
   return TRUE;
 }
 
+/* ---- the admin bodies ---- */
+
+/* The body as a JSON object with keys from @allowed only; NULL once
+ * answered.  An empty body is {} when @empty_ok. */
+static JsonNode *
+route_body_object (HttpCall *call, const char *const *allowed, const char *expected, gboolean empty_ok)
+{
+  gsize length;
+  const char *data = (const char *) dsm_http_request_get_body (call->request, &length);
+  g_autoptr(GError) error = NULL;
+
+  if (length == 0 && empty_ok)
+    return json_node_init_object (json_node_alloc (), json_object_new ());
+  g_autoptr(JsonNode) root = dsm_codec_parse (data, length, &error);
+  if (root == NULL || !JSON_NODE_HOLDS_OBJECT (root))
+    {
+      http_answer_error (call, 400, "bad_json", "body: %s", root == NULL ? error->message : "expected a JSON object");
+      return NULL;
+    }
+  g_autoptr(GList) members = json_object_get_members (json_node_get_object (root));
+  for (GList *l = members; l != NULL; l = l->next)
+    if (!g_strv_contains (allowed, l->data))
+      {
+        g_autoptr(GString) quoted = g_string_new (NULL);
+        dsm_codec_write_string (quoted, l->data);
+        http_answer_error (call, 400, "bad_request", "body: unknown key %s (expected %s)", quoted->str, expected);
+        return NULL;
+      }
+  return g_steal_pointer (&root);
+}
+
+/* POST /v1/members {"op": "add"|"promote"|"remove", "id", "peer_address",
+ * "client_address", "client_id", "seq"}: the core's membership command. */
+static gboolean
+route_parse_members (HttpCall *call)
+{
+  static const char *const keys[] = { "op", "id", "peer_address", "client_address", "client_id", "seq", NULL };
+  static const char *const ops[][2] = { { "add", "add_member" }, { "promote", "promote_member" },
+                                        { "remove", "remove_member" } };
+  g_autoptr(JsonNode) root = route_body_object (call, keys, "op, id, peer_address, client_address, client_id, seq",
+                                                FALSE);
+  g_autoptr(GError) error = NULL;
+  const char *core_op = NULL;
+
+  if (root == NULL)
+    return FALSE;
+  JsonObject *in = json_node_get_object (root);
+  JsonNode *op = json_object_get_member (in, "op");
+  for (guint i = 0; op != NULL && JSON_NODE_HOLDS_VALUE (op) && json_node_get_value_type (op) == G_TYPE_STRING
+                    && i < G_N_ELEMENTS (ops); i++)
+    if (strcmp (json_node_get_string (op), ops[i][0]) == 0)
+      core_op = ops[i][1];
+  if (core_op == NULL)
+    {
+      http_answer_error (call, 400, "bad_request", "body.op: expected \"add\", \"promote\" or \"remove\"");
+      return FALSE;
+    }
+  json_object_set_string_member (in, "op", core_op);
+  if (json_object_has_member (in, "id"))
+    {
+      json_object_set_member (in, "node", json_node_copy (json_object_get_member (in, "id")));
+      json_object_remove_member (in, "id");
+    }
+  if (!dsm_codec_command_from_json (root, "body", &call->cmd, &error))
+    {
+      http_answer_error (call, 400, "bad_request", "%s", error->message);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+/* PUT /v1/definitions/{name}: the body is the definition's JSON text;
+ * the leader validates it (PROTOCOL.md, "Machine definitions"). */
+static gboolean
+route_parse_definition (HttpCall *call)
+{
+  gsize length;
+  const char *data = (const char *) dsm_http_request_get_body (call->request, &length);
+  g_autoptr(GError) error = NULL;
+
+  if (length > DSM_SPEC_BYTES_MAX)
+    {
+      http_answer_error (call, 413, "body_too_large", "a definition is at most %u bytes", DSM_SPEC_BYTES_MAX);
+      return FALSE;
+    }
+  if (!g_utf8_validate (data, (gssize) length, NULL) || memchr (data, '\0', length) != NULL)
+    {
+      http_answer_error (call, 400, "bad_json", "body: not UTF-8 text");
+      return FALSE;
+    }
+  call->cmd.spec = g_strndup (data, length);
+  /* A client id makes a retried PUT apply once (like a transition's). */
+  const char *client_id = dsm_http_request_get_header (call->request, "dsm-client-id");
+  const char *seq = dsm_http_request_get_header (call->request, "dsm-seq");
+  if ((client_id != NULL) != (seq != NULL)
+      || (seq != NULL && !g_ascii_string_to_unsigned (seq, 10, 1, G_MAXINT64, &call->cmd.seq, NULL)))
+    {
+      http_answer_error (call, 400, "bad_request", "headers Dsm-Client-Id and Dsm-Seq (>= 1) go together");
+      return FALSE;
+    }
+  call->cmd.client_id = g_strdup (client_id);
+  if (!dsm_command_check (&call->cmd, &error))
+    {
+      http_answer_error (call, 400, "bad_request", "%s", error->message);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+/* POST /v1/leader/transfer {"to": N} (or no body: the most up-to-date voter). */
+static gboolean
+route_parse_transfer (HttpCall *call)
+{
+  static const char *const keys[] = { "to", NULL };
+  g_autoptr(JsonNode) root = route_body_object (call, keys, "to", TRUE);
+
+  if (root == NULL)
+    return FALSE;
+  JsonNode *to = json_object_get_member (json_node_get_object (root), "to");
+  if (to == NULL || JSON_NODE_HOLDS_NULL (to))
+    return TRUE;
+  if (!JSON_NODE_HOLDS_VALUE (to) || json_node_get_value_type (to) != G_TYPE_INT64 || json_node_get_int (to) < 1
+      || json_node_get_int (to) > G_MAXINT32)
+    {
+      http_answer_error (call, 400, "bad_request", "body.to: expected a node id");
+      return FALSE;
+    }
+  call->target = (DsmNodeId) json_node_get_int (to);
+  return TRUE;
+}
+
 /* ---- the server's callbacks ---- */
 
 gboolean
@@ -427,7 +613,10 @@ http_route_on_request (DsmHttpRequest *request, gpointer user_data)
   g_assert (call != NULL);
   g_assert (call->request == request);
   g_assert (call->op != OP_NONE);
-  if (call->route == ROUTE_MACHINE_POST && !route_parse_body (call))
+  if ((call->route == ROUTE_MACHINE_POST && !route_parse_body (call))
+      || (call->route == ROUTE_MEMBERS_POST && !route_parse_members (call))
+      || (call->route == ROUTE_DEFINITION_PUT && !route_parse_definition (call))
+      || (call->route == ROUTE_TRANSFER && !route_parse_transfer (call)))
     return;
   if (dsm_loop_queue_push (api->queue, call))
     return;

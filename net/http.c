@@ -22,6 +22,11 @@ static const char *const route_names[ROUTE_N] = {
   [ROUTE_MACHINES_LIST] = "machines_list",
   [ROUTE_MACHINE_GET] = "machine_get",
   [ROUTE_MACHINE_POST] = "machine_post",
+  [ROUTE_MEMBERS] = "members",
+  [ROUTE_MEMBERS_POST] = "members_post",
+  [ROUTE_TRANSFER] = "leader_transfer",
+  [ROUTE_DEFINITION_PUT] = "definition_put",
+  [ROUTE_SNAPSHOT] = "snapshot",
   [ROUTE_OTHER] = "other",
 };
 
@@ -133,6 +138,18 @@ http_run (gpointer item, gpointer user_data)
       break;
     case OP_SUBMIT:
       http_machine_submit (call);
+      break;
+    case OP_ADMIN_SUBMIT:
+      http_admin_submit (call);
+      break;
+    case OP_MEMBERS:
+      http_admin_members (call);
+      break;
+    case OP_TRANSFER:
+      http_admin_transfer (call);
+      break;
+    case OP_SNAPSHOT:
+      http_admin_snapshot (call);
       break;
     case OP_NONE:
     default:

@@ -2,6 +2,8 @@
  * parsing and wiring only (net/host.c does the work).
  *
  *   dsm-node --config cluster.json --id N --data-dir DIR [--log-level L] [--log-format F]
+ *   dsm-node --config cluster.json --data-dir DIR --join URL --peer-address A --client-address B
+ *   dsm-node --config cluster.json --id N --data-dir DIR --restore BACKUP   (seeds DIR, exits)
  *   dsm-node --check-data-dir DIR
  *
  * Exit codes: 0 clean stop (SIGTERM/SIGINT), 1 runtime failure (data
@@ -13,7 +15,9 @@
 #include <stdlib.h>
 #include <sys/resource.h>
 
+#include "backup.h"
 #include "config.h"
+#include "dsm-node-join.h"
 #include "error.h"
 #include "codec.h"
 #include "handshake.h"
@@ -131,6 +135,83 @@ check_data_dir (const char *dir)
   return 0;
 }
 
+/* --restore: seeds @data_dir from a backup, then the process exits. */
+static int
+restore_data_dir (DsmConfig *config, DsmNodeId id, const char *data_dir, const char *path)
+{
+  g_autoptr(GError) error = NULL;
+  DsmBackup backup = { 0 };
+
+  if (dsm_config_find_node (config, id) == NULL)
+    {
+      fprintf (stderr, "dsm-node: --restore: node %u is not in the config's nodes (a new cluster's members "
+                       "are its config's)\n", id);
+      return EXIT_USAGE;
+    }
+  if (!dsm_backup_restore (path, config, id, data_dir, &backup, &error))
+    {
+      fprintf (stderr, "dsm-node: --restore: %s\n", error->message);
+      return EXIT_RUNTIME;
+    }
+  printf ("dsm-node: node %u's data directory %s seeded from %s (cluster \"%s\", node %u, index %" G_GUINT64_FORMAT
+          ", sha256 %s); start the node without --restore\n", id, data_dir, path, backup.cluster_id, backup.node,
+          backup.index, backup.sha256);
+  dsm_backup_clear (&backup);
+  return 0;
+}
+
+/* --join: the id this data directory has, or one the cluster gives. */
+static gboolean
+join_cluster (DsmConfig *config, const char *data_dir, const char *url, const char *token_file, const char *cacert,
+              guint timeout_s, const char *peer_address, const char *client_address, DsmNodeId *id)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *token = NULL;
+  g_autofree char *ca = cacert != NULL ? g_canonicalize_filename (cacert, NULL) : NULL;
+
+  if (!dsm_node_join_known_id (data_dir, config->cluster_id, id, &error))
+    {
+      fprintf (stderr, "dsm-node: --join: %s\n", error->message);
+      return FALSE;
+    }
+  if (*id != DSM_NODE_NONE)
+    {
+      dsm_net_log (G_LOG_LEVEL_MESSAGE, *id, DSM_NODE_NONE, "join_known",
+                   "%s already belongs to node %u: it starts as that node (no new join)", data_dir, *id);
+      return TRUE;
+    }
+  if (token_file != NULL)
+    {
+      g_autofree char *text = NULL;
+      g_auto(GStrv) lines = NULL;
+      if (!g_file_get_contents (token_file, &text, NULL, &error))
+        {
+          fprintf (stderr, "dsm-node: --join-token-file: %s\n", error->message);
+          return FALSE;
+        }
+      lines = g_strsplit (text, "\n", -1);
+      for (char **l = lines; *l != NULL && token == NULL; l++)
+        {
+          g_strstrip (*l);
+          if ((*l)[0] == '\0' || (*l)[0] == '#')
+            continue;
+          g_auto(GStrv) fields = g_regex_split_simple ("[ \t]+", *l, 0, 0);
+          token = g_strdup (g_strv_length (fields) >= 2 ? fields[1] : fields[0]);
+        }
+    }
+  DsmNodeJoinOptions options = { .url = url, .token = token, .cacert = ca, .peer_address = peer_address,
+                                 .client_address = client_address, .timeout_s = timeout_s };
+  if (!dsm_node_join (&options, id, &error))
+    {
+      fprintf (stderr, "dsm-node: %s\n", error->message);
+      return FALSE;
+    }
+  dsm_net_log (G_LOG_LEVEL_MESSAGE, *id, DSM_NODE_NONE, "joined",
+               "the cluster added this node as learner %u (peers dial %s, clients %s)", *id, peer_address,
+               client_address);
+  return TRUE;
+}
+
 static int
 usage_error (GOptionContext *context, const char *format, ...) G_GNUC_PRINTF (2, 3);
 
@@ -159,6 +240,13 @@ main (int argc, char **argv)
   gint64 record_max_bytes = 0;
   gint record_keep = 0;
   gint64 id = 0;
+  g_autofree char *join_url = NULL;
+  g_autofree char *join_token_file = NULL;
+  g_autofree char *join_cacert = NULL;
+  g_autofree char *peer_address = NULL;
+  g_autofree char *client_address = NULL;
+  g_autofree char *restore_path = NULL;
+  gint join_timeout_s = 60;
   gboolean version = FALSE;
   gboolean no_fsync = FALSE;
   GOptionEntry entries[] = {
@@ -178,6 +266,20 @@ main (int argc, char **argv)
     { "record-keep", 0, 0, G_OPTION_ARG_INT, &record_keep, "Recordings kept: FILE, FILE.1, ... (default 4)", "N" },
     { "no-fsync", 0, 0, G_OPTION_ARG_NONE, &no_fsync,
       "Skip fsync in the WAL: loses acknowledged writes on power loss (benchmarks only)", NULL },
+    { "join", 0, 0, G_OPTION_ARG_STRING, &join_url,
+      "Join the running cluster a member's client URL names: it adds this node as a learner and gives its id "
+      "(a data directory that already joined keeps its id)", "URL" },
+    { "join-token-file", 0, 0, G_OPTION_ARG_FILENAME, &join_token_file,
+      "--join: an admin bearer token, the first token line of FILE", "FILE" },
+    { "join-cacert", 0, 0, G_OPTION_ARG_FILENAME, &join_cacert, "--join: trust this CA for an https URL", "FILE" },
+    { "join-timeout", 0, 0, G_OPTION_ARG_INT, &join_timeout_s, "--join: give up after S seconds (default 60)", "S" },
+    { "peer-address", 0, 0, G_OPTION_ARG_STRING, &peer_address,
+      "Where peers dial this node, for a node the config's nodes do not list (one that joined)", "HOST:PORT" },
+    { "client-address", 0, 0, G_OPTION_ARG_STRING, &client_address,
+      "Where this node serves clients, likewise", "HOST:PORT" },
+    { "restore", 0, 0, G_OPTION_ARG_FILENAME, &restore_path,
+      "Seed the empty --data-dir of node --id of a new cluster from a backup (dsmctl snapshot save), "
+      "verified, then exit; start every node of the new cluster so, from the same file", "FILE" },
     { "check-data-dir", 0, 0, G_OPTION_ARG_FILENAME, &check_dir,
       "Verify a data directory offline, print a report and exit 0 (sound) or 1", "DIR" },
     { "version", 'V', 0, G_OPTION_ARG_NONE, &version, "Print the version and exit", NULL },
@@ -203,9 +305,21 @@ main (int argc, char **argv)
     return check_data_dir (check_dir);
   if (argc > 1)
     return usage_error (context, "unexpected argument \"%s\"", argv[1]);
-  if (config_path == NULL || data_dir == NULL || id == 0)
-    return usage_error (context, "--config, --id and --data-dir are required");
-  if (id < 1 || id > G_MAXINT32)
+  if (config_path == NULL || data_dir == NULL || (id == 0 && join_url == NULL))
+    return usage_error (context, "--config, --data-dir and --id (or --join) are required");
+  if (join_url != NULL && (id != 0 || restore_path != NULL))
+    return usage_error (context, "--join gives the node its id: no --id or --restore with it");
+  if ((join_url != NULL || (peer_address != NULL) != (client_address != NULL))
+      && (peer_address == NULL || client_address == NULL))
+    return usage_error (context, "--join needs --peer-address and --client-address, which go together");
+  if ((peer_address != NULL && !dsm_membership_check_address ("--peer-address", peer_address, &error))
+      || (client_address != NULL && !dsm_membership_check_address ("--client-address", client_address, &error)))
+    return usage_error (context, "%s", error->message);
+  if (join_url == NULL && (join_token_file != NULL || join_cacert != NULL))
+    return usage_error (context, "--join-token-file and --join-cacert belong to --join");
+  if (join_timeout_s < 1 || join_timeout_s > 3600)
+    return usage_error (context, "--join-timeout %d: expected 1..3600", join_timeout_s);
+  if (id != 0 && (id < 1 || id > G_MAXINT32))
     return usage_error (context, "--id %" G_GINT64_FORMAT ": expected 1..%d", id, G_MAXINT32);
   if (peer_listen != NULL && !dsm_membership_check_address ("--peer-listen", peer_listen, &error))
     return usage_error (context, "%s", error->message);
@@ -227,12 +341,23 @@ main (int argc, char **argv)
   g_autoptr(DsmConfig) config = load_config (config_path, &error);
   if (config == NULL)
     return usage_error (context, "%s", error->message);
+  if (restore_path != NULL)
+    return restore_data_dir (config, (DsmNodeId) id, data_dir, restore_path);
+  if (join_url != NULL)
+    {
+      DsmNodeId joined = DSM_NODE_NONE;
+      if (!join_cluster (config, data_dir, join_url, join_token_file, join_cacert, (guint) join_timeout_s,
+                         peer_address, client_address, &joined))
+        return EXIT_RUNTIME;
+      id = joined;
+    }
   const DsmNodeConfig *self = dsm_config_find_node (config, (DsmNodeId) id);
-  if (self == NULL)
-    return usage_error (context, "%s: no node with id %" G_GINT64_FORMAT " in \"nodes\"", config_path, id);
-  if (config->n_nodes > 1 && self->peer_address == NULL)
+  if (self == NULL && peer_address == NULL)
+    return usage_error (context, "%s: no node with id %" G_GINT64_FORMAT " in \"nodes\" (a node that joined "
+                        "needs --peer-address and --client-address)", config_path, id);
+  if (self != NULL && config->n_nodes > 1 && self->peer_address == NULL)
     return usage_error (context, "%s: node %" G_GINT64_FORMAT " has no peer_address", config_path, id);
-  if (self->client_address == NULL)
+  if (self != NULL && self->client_address == NULL)
     return usage_error (context, "%s: node %" G_GINT64_FORMAT " has no client_address", config_path, id);
   for (guint i = 0; i < config->n_nodes; i++)
     if (config->n_nodes > 1 && config->nodes[i].peer_address == NULL)
@@ -253,6 +378,8 @@ main (int argc, char **argv)
   options.transport.auth = auth;
   options.no_sync = no_fsync;
   options.peer_listen_address = peer_listen;
+  options.peer_address = peer_address;
+  options.client_address = client_address;
   options.record_path = record_path;
   options.record_max_bytes = (guint64) record_max_bytes;
   options.record_keep = (guint) record_keep;

@@ -13,8 +13,6 @@
  *
  * Exit codes: 0 done; 1 refused (illegal transition, bad request,
  * credentials); 2 usage; 3 unavailable or outcome unknown. */
-#include <json-glib/json-glib.h>
-#include <libsoup/soup.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,39 +20,26 @@
 
 #include "entry.h"
 
-#define EXIT_REFUSED 1
-#define EXIT_USAGE 2
-#define EXIT_UNAVAILABLE 3
+#include "dsmctl.h"
+
 #define LIST_PAGE_LIMIT 10000   /* the server's DSM_HTTP_LIST_LIMIT_MAX */
 #define DEFAULT_ENDPOINTS "http://127.0.0.1:7101,http://127.0.0.1:7102,http://127.0.0.1:7103"
 
-typedef struct {
-  SoupSession *session;
-  GPtrArray *endpoints;       /* char*, "http://host:port" */
-  gboolean json;
-  gint64 deadline_us;
-  char *last_problem;         /* why the last attempt failed */
-  char *authorization;        /* "Bearer TOKEN", or NULL */
-  GTlsCertificate *client_cert;
-} Ctl;
-
-typedef struct {
-  guint status;               /* 0: no HTTP answer */
-  GBytes *body;
-  JsonNode *root;             /* nullable: the body as JSON */
-} Answer;
-
-static void
+void
 answer_clear (Answer *a)
 {
   g_clear_pointer (&a->body, g_bytes_unref);
   g_clear_pointer (&a->root, json_node_unref);
+  g_clear_pointer (&a->digest, g_free);
 }
 
-static void
-ctl_problem (Ctl *ctl, const char *format, ...) G_GNUC_PRINTF (2, 3);
+char *
+ctl_new_client_id (void)
+{
+  return g_strdup_printf ("dsmctl-%d-%08x%08x", (int) getpid (), g_random_int (), g_random_int ());
+}
 
-static void
+void
 ctl_problem (Ctl *ctl, const char *format, ...)
 {
   va_list args;
@@ -65,7 +50,7 @@ ctl_problem (Ctl *ctl, const char *format, ...)
   va_end (args);
 }
 
-static const char *
+const char *
 answer_string (const Answer *a, const char *key)
 {
   if (a->root == NULL || !JSON_NODE_HOLDS_OBJECT (a->root))
@@ -76,7 +61,7 @@ answer_string (const Answer *a, const char *key)
   return json_node_get_string (node);
 }
 
-static gint64
+gint64
 answer_int (const Answer *a, const char *key, gint64 fallback)
 {
   if (a->root == NULL || !JSON_NODE_HOLDS_OBJECT (a->root))
@@ -88,7 +73,7 @@ answer_int (const Answer *a, const char *key, gint64 fallback)
 }
 
 /* One HTTP exchange, bounded by the overall deadline. */
-static gboolean
+gboolean
 ctl_request (Ctl *ctl, const char *method, const char *base, const char *path, const char *body,
              Answer *out)
 {
@@ -109,6 +94,12 @@ ctl_request (Ctl *ctl, const char *method, const char *base, const char *path, c
     soup_message_headers_replace (soup_message_get_request_headers (msg), "Authorization", ctl->authorization);
   if (ctl->client_cert != NULL)
     soup_message_set_tls_client_certificate (msg, ctl->client_cert);
+  if (ctl->client_id != NULL)
+    {
+      g_autofree char *seq = g_strdup_printf ("%" G_GINT64_FORMAT, ctl->seq);
+      soup_message_headers_replace (soup_message_get_request_headers (msg), "Dsm-Client-Id", ctl->client_id);
+      soup_message_headers_replace (soup_message_get_request_headers (msg), "Dsm-Seq", seq);
+    }
   if (body != NULL)
     {
       g_autoptr(GBytes) bytes = g_bytes_new (body, strlen (body));
@@ -121,6 +112,8 @@ ctl_request (Ctl *ctl, const char *method, const char *base, const char *path, c
       return FALSE;
     }
   out->status = soup_message_get_status (msg);
+  out->digest = g_strdup (soup_message_headers_get_one (soup_message_get_response_headers (msg),
+                                                        "Dsm-Snapshot-Sha256"));
   g_autoptr(JsonParser) parser = json_parser_new ();
   gsize length;
   const char *data = g_bytes_get_data (out->body, &length);
@@ -129,7 +122,7 @@ ctl_request (Ctl *ctl, const char *method, const char *base, const char *path, c
   return TRUE;
 }
 
-static void
+void
 ctl_print_raw (const Answer *a)
 {
   gsize length;
@@ -184,7 +177,7 @@ ctl_verdict (Ctl *ctl, const char *base, const Answer *a)
 {
   const char *error = answer_string (a, "error");
 
-  if (a->status == 200)
+  if (a->status >= 200 && a->status < 300)
     return VERDICT_DONE;
   if (a->status >= 400 && a->status < 500)
     return VERDICT_REFUSED;
@@ -197,7 +190,7 @@ ctl_verdict (Ctl *ctl, const char *base, const Answer *a)
 }
 
 /* Sends one command until it is answered for good or time runs out. */
-static int
+int
 ctl_command (Ctl *ctl, const char *method, const char *path, const char *body, Answer *done)
 {
   gboolean unknown = FALSE;
@@ -242,7 +235,7 @@ ctl_command (Ctl *ctl, const char *method, const char *path, const char *body, A
   return EXIT_UNAVAILABLE;
 }
 
-static int
+int
 ctl_report (Ctl *ctl, int status, Answer *a)
 {
   if (status == EXIT_UNAVAILABLE)
@@ -275,7 +268,7 @@ cmd_propose (Ctl *ctl, const char *name, const char *state, const char *client_i
   if (client_id == NULL)
     {
       /* Unique per invocation: resending after a lost answer is safe. */
-      generated = g_strdup_printf ("dsmctl-%d-%08x%08x", (int) getpid (), g_random_int (), g_random_int ());
+      generated = ctl_new_client_id ();
       client_id = generated;
       seq = 1;
     }
@@ -529,6 +522,7 @@ main (int argc, char **argv)
   gboolean json = FALSE, stale = FALSE, version = FALSE;
   double timeout_s = 10;
   gint64 seq = 0;
+  gint64 member_id = 0;
   g_autofree char *token = NULL;
   g_autofree char *token_file = NULL;
   g_autofree char *cacert = NULL;
@@ -550,6 +544,7 @@ main (int argc, char **argv)
     { "from", 0, 0, G_OPTION_ARG_STRING, &from, "propose: only if the machine is in this state", "STATE" },
     { "definition", 0, 0, G_OPTION_ARG_STRING, &definition, "propose: machine definition (default lifecycle)", "NAME" },
     { "stale", 0, 0, G_OPTION_ARG_NONE, &stale, "get: read the node's local state, without consensus", NULL },
+    { "id", 0, 0, G_OPTION_ARG_INT64, &member_id, "member add: the id to give (default: the next free one)", "N" },
     { "version", 'V', 0, G_OPTION_ARG_NONE, &version, "Print the version and exit", NULL },
     { NULL },
   };
@@ -563,6 +558,13 @@ main (int argc, char **argv)
     "  get NAME             its state (linearizable; --stale: this node's view)\n"
     "  list                 every machine the leader has applied\n"
     "  status               each endpoint's role, leader, epoch and indexes\n"
+    "  member list          the membership (voters, learners, addresses)\n"
+    "  member add PEER_ADDR CLIENT_ADDR [--id N]   add a learner; prints its id\n"
+    "  member promote ID    make learner ID a voter\n"
+    "  member remove ID     remove node ID (the leader hands over first)\n"
+    "  leader transfer [ID] move leadership to voter ID (default: the most up to date)\n"
+    "  definition put NAME FILE   define or update machine definition NAME (admin)\n"
+    "  snapshot save FILE   save a backup of the cluster's state, verified (admin)\n"
     "\n"
     "Exit codes: 0 done, 1 refused (illegal transition, bad request, credentials),\n"
     "2 usage, 3 unavailable or outcome unknown.  See docs/OPERATIONS.md.");
@@ -574,7 +576,9 @@ main (int argc, char **argv)
       return 0;
     }
   if (argc < 2)
-    return usage ("a command is required: propose, get, list or status");
+    return usage ("a command is required: propose, get, list, status, member, leader, definition or snapshot");
+  if (member_id != 0 && !g_str_equal (argv[1], "member"))
+    return usage ("--id belongs to member add");
   if (timeout_s <= 0 || timeout_s > 3600)
     return usage ("--timeout %g: expected 0 < S <= 3600", timeout_s);
   if ((client_id != NULL) != (seq != 0) || seq < 0)
@@ -661,6 +665,14 @@ main (int argc, char **argv)
     status = cmd_list (&ctl);
   else if (g_str_equal (command, "status") && nargs == 0)
     status = cmd_status (&ctl);
+  else if (g_str_equal (command, "member"))
+    status = cmd_member (&ctl, argc - 1, argv + 1, member_id);
+  else if (g_str_equal (command, "leader"))
+    status = cmd_leader (&ctl, argc - 1, argv + 1);
+  else if (g_str_equal (command, "definition"))
+    status = cmd_definition (&ctl, argc - 1, argv + 1);
+  else if (g_str_equal (command, "snapshot"))
+    status = cmd_snapshot (&ctl, argc - 1, argv + 1);
   else if (is_propose || g_str_equal (command, "get") || g_str_equal (command, "list") || g_str_equal (command, "status"))
     status = usage ("wrong arguments for %s (see --help)", command);
   else

@@ -30,7 +30,8 @@ cluster_pick_ports (Cluster *c)
   GSocket *sockets[2 * CLUSTER_MAX];
   guint16 ports[2 * CLUSTER_MAX];
 
-  for (guint i = 0; i < 2 * c->n; i++)
+  /* Every slot gets ports: nodes may join later. */
+  for (guint i = 0; i < 2 * CLUSTER_MAX; i++)
     {
       g_autoptr(GError) error = NULL;
       g_autoptr(GInetAddress) lo = g_inet_address_new_loopback (G_SOCKET_FAMILY_IPV4);
@@ -42,9 +43,9 @@ cluster_pick_ports (Cluster *c)
       bound = g_socket_get_local_address (sockets[i], &error);
       ports[i] = g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (bound));
     }
-  for (guint i = 0; i < 2 * c->n; i++)
+  for (guint i = 0; i < 2 * CLUSTER_MAX; i++)
     g_object_unref (sockets[i]);
-  for (guint id = 1; id <= c->n; id++)
+  for (guint id = 1; id <= CLUSTER_MAX; id++)
     {
       c->peer_port[id] = ports[2 * (id - 1)];
       c->client_port[id] = ports[2 * (id - 1) + 1];
@@ -76,8 +77,28 @@ child_setup (gpointer data)
   prctl (PR_SET_PDEATHSIG, SIGKILL);
 }
 
+static void cluster_spawn (Cluster *c, guint id, const char *join_url);
+
 void
 cluster_start_node (Cluster *c, guint id)
+{
+  cluster_spawn (c, id, NULL);
+}
+
+guint
+cluster_start_joiner (Cluster *c, guint member)
+{
+  g_autofree char *url = cluster_url (c, member, "");
+
+  g_assert_cmpuint (c->n, <, CLUSTER_MAX);
+  c->n++;
+  cluster_spawn (c, c->n, url);
+  return c->n;
+}
+
+/* Node @id, or with @join_url a new node joining at slot @id's ports. */
+static void
+cluster_spawn (Cluster *c, guint id, const char *join_url)
 {
   g_autoptr(GSubprocessLauncher) launcher = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_NONE);
   g_autofree char *data = g_strdup_printf ("%s/node%u", c->dir, id);
@@ -97,8 +118,34 @@ cluster_start_node (Cluster *c, guint id)
   g_subprocess_launcher_take_stdout_fd (launcher, fd);
   g_subprocess_launcher_take_stderr_fd (launcher, dup (fd));
   const char *config = c->node_config[id] != NULL ? c->node_config[id] : c->config_path;
-  c->proc[id] = g_subprocess_launcher_spawn (launcher, &error, tool_path ("DSM_NODE"), "--config", config,
-                                             "--id", id_s, "--data-dir", data, "--log-level", "info", NULL);
+  g_autoptr(GPtrArray) argv = g_ptr_array_new_with_free_func (g_free);
+  g_ptr_array_add (argv, g_strdup (tool_path ("DSM_NODE")));
+  g_ptr_array_add (argv, g_strdup ("--config"));
+  g_ptr_array_add (argv, g_strdup (config));
+  g_ptr_array_add (argv, g_strdup ("--data-dir"));
+  g_ptr_array_add (argv, g_strdup (data));
+  g_ptr_array_add (argv, g_strdup ("--log-level"));
+  g_ptr_array_add (argv, g_strdup ("info"));
+  if (join_url != NULL)
+    {
+      g_ptr_array_add (argv, g_strdup ("--join"));
+      g_ptr_array_add (argv, g_strdup (join_url));
+    }
+  else
+    {
+      g_ptr_array_add (argv, g_strdup ("--id"));
+      g_ptr_array_add (argv, g_strdup (id_s));
+    }
+  /* A node the config does not list says where it is. */
+  if (id > c->n_bootstrap)
+    {
+      g_ptr_array_add (argv, g_strdup ("--peer-address"));
+      g_ptr_array_add (argv, g_strdup_printf ("127.0.0.1:%u", c->peer_port[id]));
+      g_ptr_array_add (argv, g_strdup ("--client-address"));
+      g_ptr_array_add (argv, g_strdup_printf ("127.0.0.1:%u", c->client_port[id]));
+    }
+  g_ptr_array_add (argv, NULL);
+  c->proc[id] = g_subprocess_launcher_spawnv (launcher, (const char *const *) argv->pdata, &error);
   g_assert_no_error (error);
 }
 
@@ -147,6 +194,7 @@ cluster_prepare (guint n, const char *config_extra)
 
   g_assert_cmpuint (n, <=, CLUSTER_MAX);
   c->n = n;
+  c->n_bootstrap = n;
   c->config_extra = g_strdup (config_extra);
   c->scheme = "http";
   c->dir = g_dir_make_tmp ("dsm-net-test-XXXXXX", &error);

@@ -12,7 +12,8 @@
 #define CLUSTER_MAX 5
 
 typedef struct {
-  guint n;
+  guint n;                              /* nodes 1..n: the config's, then those that joined */
+  guint n_bootstrap;                    /* the config's nodes */
   char *dir;
   char *config_path;
   guint16 peer_port[CLUSTER_MAX + 1];
@@ -51,6 +52,10 @@ void cluster_free (Cluster *c);
 void cluster_free_after_run (Cluster *c, int status);
 
 void cluster_start_node (Cluster *c, guint id);
+/* Starts a new node with `--join` @member's URL, at the ports of slot
+ * c->n + 1, which it takes (c->n grows); it must be given that id (ids
+ * are handed out in order).  Returns the slot. */
+guint cluster_start_joiner (Cluster *c, guint member);
 void cluster_kill_node (Cluster *c, guint id);           /* SIGKILL, reaped */
 void cluster_signal_node (Cluster *c, guint id, int sig);
 /* Whether node @id's process is up (started and not exited on its own). */

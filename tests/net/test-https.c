@@ -75,6 +75,33 @@ test_roles (void)
 }
 
 static void
+test_admin_roles (void)
+{
+  guint16 port = token_cluster->client_port[1];
+  static const char *const writes[][3] = {
+    { "POST", "/v1/members", "{\"op\":\"remove\",\"id\":9}" },
+    { "POST", "/v1/leader/transfer", "{}" },
+    { "PUT", "/v1/definitions/door", "{}" },
+    { "GET", "/v1/snapshot", NULL },
+  };
+
+  g_test_summary ("The admin endpoints (membership changes, transfer, definitions, snapshots) are 403 for a "
+                  "write token and 401 without one; the membership is readable with a read token; an admin "
+                  "token reaches them (a bad change is then judged: 400).");
+  for (guint i = 0; i < G_N_ELEMENTS (writes); i++)
+    {
+      assert_answer (ask (port, writes[i][0], writes[i][1], "Bearer " WRITE_TOKEN, writes[i][2]), 403, "forbidden");
+      assert_answer (ask (port, writes[i][0], writes[i][1], NULL, writes[i][2]), 401, "unauthorized");
+    }
+  assert_answer (ask (port, "GET", "/v1/members", "Bearer " READ_TOKEN, NULL), 200, NULL);
+  assert_answer (ask (port, "POST", "/v1/members", "Bearer " ADMIN_TOKEN, "{\"op\":\"remove\",\"id\":9}"), 400,
+                 "bad_request");
+  assert_answer (ask (port, "PUT", "/v1/definitions/door", "Bearer " ADMIN_TOKEN, "{\"name\":\"door\"}"), 400,
+                 "bad_request");
+  assert_answer (ask (port, "DELETE", "/v1/members", "Bearer " ADMIN_TOKEN, NULL), 405, "method_not_allowed");
+}
+
+static void
 test_wrong_token (void)
 {
   guint16 port = token_cluster->client_port[1];
@@ -307,6 +334,7 @@ main (int argc, char **argv)
   g_test_init (&argc, &argv, NULL);
   g_test_add_func ("/net/https/no-token", test_no_token);
   g_test_add_func ("/net/https/roles", test_roles);
+  g_test_add_func ("/net/https/admin-roles", test_admin_roles);
   g_test_add_func ("/net/https/wrong-token", test_wrong_token);
   g_test_add_func ("/net/https/open-paths", test_open_paths);
   g_test_add_func ("/net/https/dsmctl-tokens", test_dsmctl_tokens);
