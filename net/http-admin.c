@@ -109,10 +109,7 @@ http_admin_submit (HttpCall *call)
   dsm_net_log (G_LOG_LEVEL_MESSAGE, api->node, DSM_NODE_NONE, "admin_command", "%s asks for %s%s%s",
                call->who, dsm_op_to_string (call->cmd.op), call->cmd.definition != NULL ? " of " : "",
                call->cmd.definition != NULL ? call->cmd.definition : "");
-  g_assert (call->link.data == NULL);
-  call->link.data = call;
-  g_queue_push_tail_link (&api->in_flight, &call->link);
-  call->request_id = dsm_host_submit (api->host, &call->cmd, http_admin_on_reply, call);
+  http_submit (call, http_admin_on_reply);
 }
 
 /* ---- POST /v1/leader/transfer ---- */

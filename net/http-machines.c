@@ -90,12 +90,18 @@ http_machine_on_reply (const DsmClientReply *reply, gpointer data)
 void
 http_machine_submit (HttpCall *call)
 {
+  http_submit (call, http_machine_on_reply);
+}
+
+void
+http_submit (HttpCall *call, DsmHostReplyFunc on_reply)
+{
   DsmHttpApi *api = call->api;
 
   g_assert (call->link.data == NULL);
   call->link.data = call;
   g_queue_push_tail_link (&api->in_flight, &call->link);
-  call->request_id = dsm_host_submit (api->host, &call->cmd, http_machine_on_reply, call);
+  call->request_id = dsm_host_submit (api->host, &call->cmd, on_reply, call);
 }
 
 /* ---- GET /v1/machines/{name}?stale=1 ---- */

@@ -121,6 +121,8 @@ void http_view_cluster (HttpCall *call);
 void http_machines_list (HttpCall *call);
 void http_machine_stale_read (HttpCall *call);
 void http_machine_submit (HttpCall *call);
+/* Hands call->cmd to the core; @on_reply answers the call (in flight till then). */
+void http_submit (HttpCall *call, DsmHostReplyFunc on_reply);
 /* The core's verdict on a command as an HTTP status (and Retry-After). */
 guint http_reply_status (HttpCall *call, const DsmClientReply *reply);
 
