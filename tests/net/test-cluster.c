@@ -448,7 +448,7 @@ port_free (guint16 port)
   return socket != NULL && g_socket_bind (socket, addr, TRUE, NULL);
 }
 
-/* A base port P with P..P+2 and P+100..P+102 free, from a range derived
+/* A base port P with P..P+3 and P+100..P+103 free (a fourth node is added), from a range derived
  * from our pid so parallel runs rarely collide. */
 static guint16
 script_base_port (void)
@@ -457,7 +457,7 @@ script_base_port (void)
     {
       guint16 base = (guint16) (20000 + ((guint) getpid () * 13 + attempt * 211) % 30000);
       gboolean ok = TRUE;
-      for (guint i = 0; i < 3 && ok; i++)
+      for (guint i = 0; i < 4 && ok; i++)
         ok = port_free ((guint16) (base + i)) && port_free ((guint16) (base + 100 + i));
       if (ok)
         return base;
@@ -536,6 +536,29 @@ script_steps (const char *dir, guint16 base)
   g_clear_pointer (&out, g_free);
   g_clear_pointer (&err, g_free);
 
+  /* Grow by one node, which the cluster names 4, then remove it. */
+  g_assert_cmpint (script (dir, &out, "add", NULL), ==, 0);
+  g_assert_true (g_str_has_prefix (out, "node 4 http://127.0.0.1:"));
+  g_clear_pointer (&out, g_free);
+  const char *members[] = { g_getenv ("DSMCTL"), "--endpoints", endpoints, "--token-file", tokens, "member", "list",
+                            NULL };
+  g_assert_cmpint (cluster_run_tool (members, &out, &err), ==, 0);
+  g_assert_nonnull (strstr (out, "\n4 "));
+  g_clear_pointer (&out, g_free);
+  g_clear_pointer (&err, g_free);
+  g_assert_cmpint (script (dir, &out, "status", NULL), ==, 0);
+  g_assert_nonnull (strstr (out, "node 4 pid "));
+  g_clear_pointer (&out, g_free);
+  g_assert_cmpint (script (dir, &out, "remove", "4", NULL), ==, 0);
+  g_clear_pointer (&out, g_free);
+  g_assert_cmpint (cluster_run_tool (members, &out, &err), ==, 0);
+  g_assert_null (strstr (out, "\n4 "));
+  g_clear_pointer (&out, g_free);
+  g_clear_pointer (&err, g_free);
+  g_assert_cmpint (script (dir, &out, "status", NULL), ==, 0);
+  g_assert_null (strstr (out, "node 4"));
+  g_clear_pointer (&out, g_free);
+
   g_assert_cmpint (script (dir, &out, "down", NULL), ==, 0);
   g_clear_pointer (&out, g_free);
   g_assert_cmpint (script (dir, &out, "status", NULL), ==, 0);
@@ -554,7 +577,8 @@ test_dsm_cluster_script (void)
       return;
     }
   g_test_summary ("tools/dsm-cluster starts 3 nodes and prints their URLs, reports status, kills and "
-                  "restarts a node, and takes the cluster down.");
+                  "restarts a node, adds a fourth (the cluster names it) and removes it, and takes the cluster "
+                  "down.");
   g_autofree char *curl = g_find_program_in_path ("curl");
   if (curl == NULL)
     {
@@ -570,7 +594,7 @@ test_dsm_cluster_script (void)
   g_test_trap_subprocess (NULL, 60 * G_USEC_PER_SEC, G_TEST_SUBPROCESS_INHERIT_STDERR);
   g_autofree char *out = NULL;
   script (dir, &out, "down", NULL);
-  for (guint id = 1; id <= 3; id++)
+  for (guint id = 1; id <= 4; id++)
     {
       g_autofree char *pidfile = g_strdup_printf ("%s/node%u.pid", dir, id);
       g_autofree char *pid = NULL;
