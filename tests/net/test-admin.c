@@ -327,6 +327,150 @@ test_snapshot_restore (void)
   g_assert_cmpstr (voters, ==, "1 2 3");
 }
 
+/* ---- grow and shrink under a write load ---- */
+
+typedef struct {
+  guint16 ports[CLUSTER_MAX + 1];   /* client ports of every slot */
+  gint stop;                         /* atomic */
+  GArray *acked;                     /* guint: the writes answered 200 */
+  guint unknown;                     /* writes that ended without an answer: not acknowledged */
+} Load;
+
+/* Writes load-1, load-2, ... one after another, each with a client id and
+ * its seq (a retry elsewhere applies it once), trying the nodes in turn
+ * until one answers 200; records what was acknowledged. */
+static gpointer
+load_thread (gpointer data)
+{
+  Load *load = data;
+  g_autoptr(SoupSession) session = soup_session_new_with_options ("timeout", 5, "proxy-resolver", NULL, NULL);
+  guint next = 0;
+
+  for (guint k = 1; !g_atomic_int_get (&load->stop); k++)
+    {
+      g_autofree char *path = g_strdup_printf ("/v1/machines/load-%u", k);
+      g_autofree char *body = g_strdup_printf ("{\"to\":\"Running\",\"client_id\":\"load\",\"seq\":%u}", k);
+      gboolean done = FALSE;
+      for (guint attempt = 0; attempt < 400 && !done; attempt++)
+        {
+          guint slot = 1 + (next++ % CLUSTER_MAX);
+          g_autofree char *url = g_strdup_printf ("http://127.0.0.1:%u%s", load->ports[slot], path);
+          g_autoptr(SoupMessage) msg = soup_message_new ("POST", url);
+          g_autoptr(GBytes) request = g_bytes_new (body, strlen (body));
+          soup_message_set_request_body_from_bytes (msg, "application/json", request);
+          g_autoptr(GBytes) answer = soup_session_send_and_read (session, msg, NULL, NULL);
+          if (answer != NULL && soup_message_get_status (msg) == 200)
+            done = TRUE;
+          else if (answer == NULL || soup_message_get_status (msg) >= 500)
+            g_usleep (20 * 1000);
+          else
+            g_error ("load-%u refused: %u", k, soup_message_get_status (msg));
+        }
+      if (done)
+        g_array_append_val (load->acked, k);
+      else
+        {
+          load->unknown++;
+          break;   /* the session's next seq would be refused as out of order */
+        }
+    }
+  return NULL;
+}
+
+/* Every acknowledged write is in the listing of each node of @ids. */
+static gboolean
+wait_acked_everywhere (Cluster *c, const guint *ids, const GArray *acked)
+{
+  gint64 deadline = g_get_monotonic_time () + STEP_MS * 1000;
+
+  while (g_get_monotonic_time () < deadline)
+    {
+      gboolean all = TRUE;
+      for (const guint *id = ids; *id != 0 && all; id++)
+        {
+          g_autoptr(JsonNode) root = NULL;
+          g_autoptr(GHashTable) have = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+          if (cluster_http (c, *id, "GET", "/v1/machines?limit=10000", NULL, &root) != 200 || root == NULL)
+            {
+              all = FALSE;
+              break;
+            }
+          JsonArray *machines = json_object_get_array_member (json_node_get_object (root), "machines");
+          for (guint i = 0; i < json_array_get_length (machines); i++)
+            {
+              JsonObject *m = json_array_get_object_element (machines, i);
+              if (g_strcmp0 (json_object_get_string_member (m, "state"), "Running") == 0)
+                g_hash_table_add (have, g_strdup (json_object_get_string_member (m, "machine")));
+            }
+          for (guint i = 0; i < acked->len && all; i++)
+            {
+              g_autofree char *name = g_strdup_printf ("load-%u", g_array_index (acked, guint, i));
+              all = g_hash_table_contains (have, name);
+            }
+        }
+      if (all)
+        return TRUE;
+      g_usleep (100 * 1000);
+    }
+  return FALSE;
+}
+
+static void
+test_grow_shrink_under_load (void)
+{
+  g_autoptr(Cluster) c = cluster_new (3);
+  static const guint five[] = { 1, 2, 3, 4, 5, 0 };
+  Load load = { .acked = g_array_new (FALSE, FALSE, sizeof (guint)) };
+  g_autofree char *out = NULL, *err = NULL;
+
+  g_test_summary ("Under a steady write load: grow 3 to 5 with --join, then shrink 5 to 3 removing the leader "
+                  "first; every acknowledged write is on every remaining node, and the removed nodes no longer "
+                  "count (with one of the three down, the other two commit).");
+  for (guint slot = 1; slot <= CLUSTER_MAX; slot++)
+    load.ports[slot] = c->client_port[slot];
+  GThread *writer = g_thread_new ("load", load_thread, &load);
+  cluster_wait_leader (c, STEP_MS);
+  g_assert_cmpuint (cluster_start_joiner (c, 1), ==, 4);
+  g_assert_cmpuint (cluster_start_joiner (c, 2), ==, 5);
+  g_assert_true (wait_voters (c, five, "1 2 3 4 5"));
+
+  guint leader = cluster_wait_leader (c, STEP_MS);
+  g_autofree char *leader_s = g_strdup_printf ("%u", leader);
+  g_assert_cmpint (dsmctl (c, &out, &err, "member", "remove", leader_s, NULL), ==, 0);
+  guint second = cluster_other_node (c, leader, 0);
+  g_autofree char *second_s = g_strdup_printf ("%u", second);
+  g_clear_pointer (&out, g_free);
+  g_clear_pointer (&err, g_free);
+  g_assert_cmpint (dsmctl (c, &out, &err, "member", "remove", second_s, NULL), ==, 0);
+  guint rest[4] = { 0 }, n_rest = 0;
+  for (guint id = 1; id <= 5; id++)
+    if (id != leader && id != second)
+      rest[n_rest++] = id;
+  g_autofree char *expect = g_strdup_printf ("%u %u %u", rest[0], rest[1], rest[2]);
+  g_assert_true (wait_voters (c, rest, expect));
+  cluster_kill_node (c, leader);
+  cluster_kill_node (c, second);
+
+  g_atomic_int_set (&load.stop, 1);
+  g_thread_join (writer);
+  g_assert_cmpuint (load.unknown, ==, 0);
+  g_assert_cmpuint (load.acked->len, >, 0);
+  g_assert_true (wait_acked_everywhere (c, rest, load.acked));
+
+  /* Three voters now: two of them are a quorum without the removed two. */
+  cluster_kill_node (c, rest[2]);
+  guint survivors[] = { rest[0], rest[1], 0 };
+  guint next = cluster_wait_leader (c, STEP_MS);
+  g_assert_true (next == rest[0] || next == rest[1]);
+  g_autoptr(JsonNode) root = NULL;
+  /* With a session, retried while the new leader settles. */
+  g_assert_cmpuint (cluster_propose (c, next, "after-shrink", "Running", "after-shrink", 1, STEP_MS, &root), ==, 200);
+  g_assert_true (wait_acked_everywhere (c, survivors, load.acked));
+  if (g_test_verbose ())
+    g_printerr ("# %u writes acknowledged under the membership changes\n", load.acked->len);
+  g_array_unref (load.acked);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -338,5 +482,6 @@ main (int argc, char **argv)
   g_test_add_func ("/net/admin/replace-dead-node", test_replace_dead_node);
   g_test_add_func ("/net/admin/remove-leader", test_remove_leader);
   g_test_add_func ("/net/admin/snapshot-save-restore", test_snapshot_restore);
+  g_test_add_func ("/net/admin/grow-shrink-under-load", test_grow_shrink_under_load);
   return g_test_run ();
 }
