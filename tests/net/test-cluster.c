@@ -564,6 +564,37 @@ script_steps (const char *dir, guint16 base)
   g_assert_cmpint (script (dir, &out, "status", NULL), ==, 0);
   g_assert_null (strstr (out, " pid "));
   g_clear_pointer (&out, g_free);
+
+  /* up --config: the operator's own file, re-indented, with its files
+   * next to it; the nodes find them and the script reads it alike. */
+  g_autofree char *conf_dir = g_build_filename (dir, "conf", NULL);
+  g_autofree char *generated = g_build_filename (dir, "cluster.json", NULL);
+  g_autofree char *mine = g_build_filename (conf_dir, "mine.json", NULL);
+  g_autoptr(JsonParser) parser = json_parser_new ();
+  g_autoptr(JsonGenerator) gen = json_generator_new ();
+  g_assert_cmpint (g_mkdir_with_parents (conf_dir, 0700), ==, 0);
+  g_assert_true (json_parser_load_from_file (parser, generated, NULL));
+  json_generator_set_root (gen, json_parser_get_root (parser));
+  json_generator_set_pretty (gen, TRUE);
+  json_generator_set_indent (gen, 7);
+  g_assert_true (json_generator_to_file (gen, mine, NULL));
+  g_assert_cmpint (g_chmod (mine, 0600), ==, 0);
+  for (guint i = 0; i < 2; i++)
+    {
+      const char *name = i == 0 ? "secret" : "tokens";
+      g_autofree char *from = g_build_filename (dir, name, NULL);
+      g_autofree char *to = g_build_filename (conf_dir, name, NULL);
+      g_autofree char *text = NULL;
+      g_assert_true (g_file_get_contents (from, &text, NULL, NULL));
+      g_assert_true (g_file_set_contents_full (to, text, -1, G_FILE_SET_CONTENTS_CONSISTENT, 0600, NULL));
+    }
+  g_assert_cmpint (script (dir, &out, "up", "--config", mine, NULL), ==, 0);
+  g_clear_pointer (&out, g_free);
+  g_assert_cmpint (script (dir, &out, "status", NULL), ==, 0);
+  g_assert_nonnull (strstr (out, "role=leader"));
+  g_clear_pointer (&out, g_free);
+  g_assert_cmpint (script (dir, &out, "down", NULL), ==, 0);
+  g_clear_pointer (&out, g_free);
   g_assert_cmpint (script (NULL, &out, "frobnicate", NULL), ==, 2);
   g_clear_pointer (&out, g_free);
 }
@@ -577,8 +608,8 @@ test_dsm_cluster_script (void)
       return;
     }
   g_test_summary ("tools/dsm-cluster starts 3 nodes and prints their URLs, reports status, kills and "
-                  "restarts a node, adds a fourth (the cluster names it) and removes it, and takes the cluster "
-                  "down.");
+                  "restarts a node, adds a fourth (the cluster names it) and removes it, takes the cluster "
+                  "down, and starts it again from the operator's own (re-indented) config with up --config.");
   g_autofree char *curl = g_find_program_in_path ("curl");
   if (curl == NULL)
     {
@@ -591,7 +622,7 @@ test_dsm_cluster_script (void)
   g_setenv ("DSM_SCRIPT_TEST_PORT", port, TRUE);
   /* The script's nodes are not our children: run the steps in a
    * subprocess, then take the cluster down whatever happened there. */
-  g_test_trap_subprocess (NULL, 60 * G_USEC_PER_SEC, G_TEST_SUBPROCESS_INHERIT_STDERR);
+  g_test_trap_subprocess (NULL, 180 * G_USEC_PER_SEC, G_TEST_SUBPROCESS_INHERIT_STDERR);
   g_autofree char *out = NULL;
   script (dir, &out, "down", NULL);
   for (guint id = 1; id <= 4; id++)
