@@ -35,14 +35,15 @@ read_uint (const DsmJsonAt *object, const char *key, guint64 *out, GError **erro
   return dsm_json_read_uint (object, key, DSM_JSON_REQUIRED, 0, UINT_WIRE_MAX, out, error);
 }
 
-/* Node ids on the wire are 32 bits; 0 means none (leader_hint), which
- * dsm_message_check() refuses where an id is needed. */
+/* Node ids on the wire are 0..DSM_NODE_ID_MAX, the one range of every
+ * part of dsm; 0 means none (leader_hint), which dsm_message_check()
+ * refuses where an id is needed. */
 static gboolean
 read_node_id (const DsmJsonAt *object, const char *key, DsmNodeId *out, GError **error)
 {
   guint value = 0;
 
-  if (!dsm_json_read_uint32 (object, key, DSM_JSON_REQUIRED, 0, G_MAXUINT32, &value, error))
+  if (!dsm_json_read_uint32 (object, key, DSM_JSON_REQUIRED, 0, DSM_NODE_ID_MAX, &value, error))
     return FALSE;
   *out = (DsmNodeId) value;
   return TRUE;
@@ -54,7 +55,7 @@ read_optional_node_id (const DsmJsonAt *object, const char *key, DsmNodeId *out,
 {
   guint value = *out;
 
-  if (!dsm_json_read_uint32 (object, key, DSM_JSON_OPTIONAL, 0, G_MAXUINT32, &value, error))
+  if (!dsm_json_read_uint32 (object, key, DSM_JSON_OPTIONAL, 0, DSM_NODE_ID_MAX, &value, error))
     return FALSE;
   *out = (DsmNodeId) value;
   return TRUE;

@@ -31,7 +31,7 @@
  * client_reply.leader_hint.
  *
  * Numbers are unsigned integers up to 2^53 (what every JSON reader keeps
- * exact); node ids fit 32 bits.  pre_vote, granted and done are booleans.
+ * exact); node ids are 0..DSM_NODE_ID_MAX (2^31 - 1), as everywhere.  pre_vote, granted and done are booleans.
  * reason and status are strings (dsm_reject_reason_to_string(),
  * dsm_reply_status_to_string(); client_reply's reason is "none" when the
  * status is "ok").  data is standard base64 with padding.  Optional fields
@@ -58,9 +58,12 @@
  *            entry carries a membership op and the whole membership it
  *            made (PROTOCOL.md, "Membership changes").
  *
- * Unknown fields are ignored, at every level: a newer peer may add fields
- * an older one does not know (forward compatibility), as long as the ones
- * above keep their meaning.  Fields a type does not use are unknown to it.
+ * Unknown fields are ignored, at every level (memberships and their
+ * members included): a newer peer may add fields an older one does not
+ * know (forward compatibility), as long as the ones above keep their
+ * meaning; unknown values of known fields (type, kind, op, role, reason,
+ * status) are refused.  Fields a type does not use are unknown to it.
+ * docs/PROTOCOL.md, "Wire format", gives the rule and why.
  *
  * Reading is core/codec-read.c's: parsing by core/json-parse.c with the
  * wire's bounds (the input's size, nesting), where a repeated key,

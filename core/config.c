@@ -16,9 +16,8 @@
 #include "json.h"
 #include "machine-private.h"
 
-/* Node ids stay within a signed 32-bit integer, so every JSON reader and
- * every language's int agrees on them. */
-#define NODE_ID_MAX DSM_JSON_NODE_ID_MAX
+/* Node ids: the one range of every part of dsm (core/types.h). */
+#define NODE_ID_MAX DSM_NODE_ID_MAX
 
 /* Longest host in "host:port" (a DNS name is at most 253 bytes). */
 #define HOST_MAX 253

@@ -154,9 +154,9 @@ gboolean dsm_json_get_bool (const DsmJsonAt *at, gboolean *out, GError **error);
 gboolean dsm_json_get_string (const DsmJsonAt *at, gsize bytes_max, const char **out,
                               GError **error);
 
-/* A node id: an integer in 1..DSM_JSON_NODE_ID_MAX, the range every JSON
- * reader and every language's int agrees on. */
-#define DSM_JSON_NODE_ID_MAX ((guint) G_MAXINT32)
+/* A node id: an integer in 1..DSM_NODE_ID_MAX (core/types.h), the range
+ * every JSON reader and every language's int agrees on. */
+#define DSM_JSON_NODE_ID_MAX DSM_NODE_ID_MAX
 gboolean dsm_json_get_node_id (const DsmJsonAt *at, DsmNodeId *out, GError **error);
 
 /* One of @names (NULL-terminated); *@out is its index.  A near miss gets

@@ -83,6 +83,12 @@ dsm_membership_new (const DsmMember *members, guint n_members, DsmNodeId next_id
 
   g_return_val_if_fail (members != NULL || n_members == 0, NULL);
 
+  if (next_id > (guint64) DSM_NODE_ID_MAX + 1)
+    {
+      g_set_error (error, DSM_MEMBERSHIP_ERROR, DSM_MEMBERSHIP_ERROR_INVALID,
+                   "next_id %u: past the last node id %u", next_id, DSM_NODE_ID_MAX);
+      return NULL;
+    }
   if (n_members > DSM_MAX_NODES)
     {
       g_set_error (error, DSM_MEMBERSHIP_ERROR, DSM_MEMBERSHIP_ERROR_INVALID,
@@ -97,11 +103,12 @@ dsm_membership_new (const DsmMember *members, guint n_members, DsmNodeId next_id
   for (guint i = 0; i < n_members; i++)
     {
       const DsmMember *m = &sorted[i];
+      /* next_id is at most DSM_NODE_ID_MAX + 1, so ids are in range too. */
       if (m->id == DSM_NODE_NONE || m->id >= next_id)
         {
           g_set_error (error, DSM_MEMBERSHIP_ERROR, DSM_MEMBERSHIP_ERROR_INVALID,
                        "member id %u: ids run from 1 to next_id - 1 (%u)", m->id,
-                           next_id > 0 ? next_id - 1 : 0);
+                       next_id > 0 ? next_id - 1 : 0);
           return NULL;
         }
       if (i > 0 && sorted[i - 1].id == m->id)
@@ -295,6 +302,15 @@ dsm_membership_check_command (const DsmCommand *cmd, GError **error)
                    "node: missing, %s names the member", dsm_op_to_string (cmd->op));
       return FALSE;
     }
+  /* The range every part of dsm decodes (PROTOCOL.md, "Wire format"): an id
+   * past it would enter the log and fail to decode at the followers and
+   * in the leader's own WAL. */
+  if (cmd->node > DSM_NODE_ID_MAX)
+    {
+      g_set_error (error, DSM_CODEC_ERROR, DSM_CODEC_ERROR_INVALID,
+                   "node: %u is out of 1..%u", cmd->node, DSM_NODE_ID_MAX);
+      return FALSE;
+    }
   if (cmd->peer_address != NULL && !dsm_membership_check_address ("peer_address", cmd->peer_address, error))
     return FALSE;
   if (cmd->client_address != NULL
@@ -331,10 +347,12 @@ dsm_membership_change (const DsmMembership *membership, const DsmCommand *cmd,
         id = next_id;
       else if (id < next_id)
         return CHANGE_REFUSED (error, DSM_MEMBERSHIP_ERROR_ID_REUSED,
-                            "node id %u was given out before (ids are never reused; the next is %u)",
+                            "node id %u is retired: every id below next_id (%u) was given out "
+                            "or skipped, and ids are never reused",
                             id, next_id);
-      if (id == G_MAXUINT32)
-        return CHANGE_REFUSED (error, DSM_MEMBERSHIP_ERROR_FULL, "node ids are exhausted");
+      if (id > DSM_NODE_ID_MAX)
+        return CHANGE_REFUSED (error, DSM_MEMBERSHIP_ERROR_FULL,
+                               "node id %u: node ids are exhausted (the last is %u)", id, DSM_NODE_ID_MAX);
       members[n++] = (DsmMember) {
         .id = id,
         .role = DSM_MEMBER_LEARNER,
@@ -408,9 +426,10 @@ dsm_membership_write_json (GString *out, const DsmMembership *membership)
   g_string_append (out, "]}");
 }
 
-static const char *const member_keys[] = { "id", "role", "peer_address", "client_address", NULL };
-static const char *const membership_keys[] = { "next_id", "members", NULL };
-
+/* Memberships are read from the wire, the WAL and snapshots only, so
+ * they follow the wire's rule: unknown keys are ignored (PROTOCOL.md,
+ * "Wire format"); a field that would change who counts must come with a
+ * change older nodes refuse (a new role, say), never as an extra key. */
 static gboolean
 read_member (const DsmJsonAt *at, DsmMember *m, GError **error)
 {
@@ -418,7 +437,7 @@ read_member (const DsmJsonAt *at, DsmMember *m, GError **error)
   const char *peer = NULL;
   const char *client = NULL;
 
-  if (!dsm_json_get_object (at, member_keys, error)
+  if (!dsm_json_get_object (at, NULL, error)
       || !dsm_json_read_node_id (at, "id", DSM_JSON_REQUIRED, &m->id, error)
       || !dsm_json_read_enum (at, "role", DSM_JSON_REQUIRED, role_names_list, &role, error)
       || !dsm_json_read_string (at, "peer_address", DSM_JSON_NULLABLE, DSM_ADDRESS_MAX, &peer, error)
@@ -440,8 +459,9 @@ dsm_membership_from_json (JsonNode *node, const char *where, GError **error)
 
   g_return_val_if_fail (node != NULL, NULL);
   dsm_json_at_root (&root, &dsm_codec_json_errors, node, where != NULL ? where : "membership");
-  if (!dsm_json_get_object (&root, membership_keys, error)
-      || !dsm_json_read_uint32 (&root, "next_id", DSM_JSON_REQUIRED, 1, G_MAXUINT32, &next_id, error)
+  if (!dsm_json_get_object (&root, NULL, error)
+      || !dsm_json_read_uint32 (&root, "next_id", DSM_JSON_REQUIRED, 1, (guint) DSM_NODE_ID_MAX + 1,
+                                &next_id, error)
       || !dsm_json_read_member (&list, &root, "members", DSM_JSON_REQUIRED, error)
       || !dsm_json_get_array (&list, DSM_MAX_NODES, &n, error))
     return NULL;

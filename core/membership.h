@@ -61,7 +61,7 @@ DsmMembership *dsm_membership_new_bootstrap (const DsmConfig *config);
  * Returns: (transfer full): the membership, or NULL with a
  * DSM_MEMBERSHIP_ERROR_INVALID naming the problem: no voter, more than
  * DSM_MAX_NODES members, id 0 or duplicated, an id at or past @next_id,
- * an address that is not "host:port".
+ * @next_id past DSM_NODE_ID_MAX + 1, an address that is not "host:port".
  */
 DsmMembership *dsm_membership_new (const DsmMember *members, guint n_members,
                                    DsmNodeId next_id, GError **error);
@@ -78,9 +78,12 @@ gboolean dsm_membership_is_voter (const DsmMembership *membership, DsmNodeId id)
 guint dsm_membership_get_n_voters (const DsmMembership *membership);
 /* A strict majority of the voters: n_voters / 2 + 1. */
 guint dsm_membership_quorum (const DsmMembership *membership);
-/* Every id below it was handed out once; it never decreases. */
+/* Every id below it was handed out once, or skipped by an add that named
+ * a larger one; none of them is ever handed out (again).  It never
+ * decreases, and is at most DSM_NODE_ID_MAX + 1. */
 DsmNodeId dsm_membership_get_next_id (const DsmMembership *membership);
-/* TRUE when @id was a member once and is not any more (ids are never reused). */
+/* TRUE when @id is retired: below next_id and not a member, so removed
+ * (or skipped, and so never a member): it never takes part again. */
 gboolean dsm_membership_was_removed (const DsmMembership *membership, DsmNodeId id);
 gboolean dsm_membership_equal (const DsmMembership *a, const DsmMembership *b);
 
@@ -91,8 +94,8 @@ guint dsm_membership_voter_difference (const DsmMembership *a, const DsmMembersh
 /**
  * dsm_membership_check_command:
  * Checks the shape of a membership command (DSM_OP_ADD_MEMBER,
- * REMOVE_MEMBER, PROMOTE_MEMBER): a node id where one is needed, addresses
- * that are "host:port".  Needs no membership.
+ * REMOVE_MEMBER, PROMOTE_MEMBER): a node id where one is needed, none past
+ * DSM_NODE_ID_MAX, addresses that are "host:port".  Needs no membership.
  *
  * Returns: FALSE with a DSM_CODEC_ERROR_INVALID naming the field.
  */

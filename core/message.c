@@ -414,5 +414,13 @@ dsm_message_check (const DsmMessage *msg, GError **error)
   if (msg->from == msg->to)
     return check_fail (error, msg, "to", "equals from (%u): a node does not "
                        "message itself", (guint) msg->from);
+  /* One id range everywhere (PROTOCOL.md, "Wire format"): what leaves
+   * here decodes at the other end. */
+  if (msg->from > DSM_NODE_ID_MAX || msg->to > DSM_NODE_ID_MAX)
+    return check_fail (error, msg, msg->from > DSM_NODE_ID_MAX ? "from" : "to",
+                       "past the last node id %u", DSM_NODE_ID_MAX);
+  if (msg->leader_hint > DSM_NODE_ID_MAX || msg->member > DSM_NODE_ID_MAX)
+    return check_fail (error, msg, msg->leader_hint > DSM_NODE_ID_MAX ? "leader_hint" : "member",
+                       "past the last node id %u", DSM_NODE_ID_MAX);
   return check_type_fields (msg, error);
 }

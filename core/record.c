@@ -296,7 +296,7 @@ decode_payload (const guint8 *payload, gsize length, DsmSnapshotRef **ref, GErro
     case 0:
       persist->kind = DSM_PERSIST_HARD_STATE;
       ok = read_uint (&root, "epoch", UINT_JSON_MAX, &persist->epoch, error)
-           && read_uint (&root, "voted_for", G_MAXUINT32, &voted_for, error);
+           && read_uint (&root, "voted_for", DSM_NODE_ID_MAX, &voted_for, error);
       persist->voted_for = (DsmNodeId) voted_for;
       break;
     case 1:

@@ -917,7 +917,7 @@ restore_result (const DsmDefinitions *defs, const DsmJsonAt *at, SessionResult *
     return dsm_json_fail (at, DSM_JSON_ERROR_CHOICE, error,
                           "bad status \"%s\" or reason \"%s\"", status, reason);
   guint member = r->member;
-  if (!dsm_json_read_uint32 (at, "member", DSM_JSON_OPTIONAL, 0, G_MAXUINT32, &member, error))
+  if (!dsm_json_read_uint32 (at, "member", DSM_JSON_OPTIONAL, 0, DSM_NODE_ID_MAX, &member, error))
     return FALSE;
   r->member = (DsmNodeId) member;
   GError *local = NULL;

@@ -11,6 +11,13 @@ G_BEGIN_DECLS
 typedef guint32 DsmNodeId;
 #define DSM_NODE_NONE ((DsmNodeId) 0)
 
+/* The largest node id, everywhere: commands, memberships, the wire, the
+ * WAL, config files and command lines all take ids in 1..DSM_NODE_ID_MAX
+ * (what every JSON reader and every language's int holds), so an id one
+ * part accepts never fails to decode in another (PROTOCOL.md, "Wire
+ * format"). */
+#define DSM_NODE_ID_MAX ((DsmNodeId) G_MAXINT32)
+
 /* A node can host at most this many peers; quorum arithmetic and the
  * per-peer tables are sized by it. */
 #define DSM_MAX_NODES 64

@@ -155,8 +155,8 @@ decode_body (DsmHandshake *hs, JsonObject *obj, GError **error)
     case DSM_HANDSHAKE_WELCOME:
       if (!check_keys (obj, step, hs->kind == DSM_HANDSHAKE_HELLO ? hello_keys : welcome_keys, error)
           || !read_uint (obj, step, "protocol", G_MAXUINT32, &hs->protocol, error)
-          || !read_uint (obj, step, "from", G_MAXINT32, &hs->from, error)
-          || !read_uint (obj, step, "to", G_MAXINT32, &hs->to, error)
+          || !read_uint (obj, step, "from", DSM_NODE_ID_MAX, &hs->from, error)
+          || !read_uint (obj, step, "to", DSM_NODE_ID_MAX, &hs->to, error)
           || !read_string (obj, step, "cluster_id", TRUE, 1024, &hs->cluster_id, error)
           /* optional here: a peer of an older protocol has none, and
            * hears "version" rather than "malformed" (check_common) */

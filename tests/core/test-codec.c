@@ -38,17 +38,25 @@ test_round_trip_type (gconstpointer data)
 static void
 test_round_trip_largest_numbers (void)
 {
-  g_autoptr(DsmMessage) msg = dsm_message_new (DSM_MSG_REJECT, G_MAXUINT32, G_MAXUINT32 - 1,
+  g_autoptr(DsmMessage) msg = dsm_message_new (DSM_MSG_REJECT, DSM_NODE_ID_MAX, DSM_NODE_ID_MAX - 1,
                                                G_GUINT64_CONSTANT (1) << 53);
   g_autoptr(DsmMessage) decoded = NULL;
+  g_autoptr(GError) error = NULL;
 
-  g_test_summary ("2^53 and 32-bit node ids survive the wire: the limits are inclusive.");
+  g_test_summary ("2^53 and the largest node id (2^31 - 1, the one range of every part of dsm) "
+                  "survive the wire: the limits are inclusive, and an id past it is refused both "
+                  "when encoding is checked and when decoding.");
 
   msg->reason = DSM_REJECT_STALE_EPOCH;
   msg->hint_index = G_GUINT64_CONSTANT (1) << 53;
-  msg->leader_hint = G_MAXUINT32;
+  msg->leader_hint = DSM_NODE_ID_MAX;
   decoded = round_trip (msg);
   g_assert_true (dsm_message_equal (msg, decoded));
+
+  msg->leader_hint = (DsmNodeId) DSM_NODE_ID_MAX + 1;
+  g_assert_false (dsm_message_check (msg, &error));
+  g_assert_error (error, DSM_CODEC_ERROR, DSM_CODEC_ERROR_INVALID);
+  g_assert_nonnull (strstr (error->message, "leader_hint"));
 }
 
 static void
@@ -631,7 +639,9 @@ static const Malformed malformed[] = {
   { "from-is-to", "{\"type\":\"commit\",\"from\":2,\"to\":2,\"epoch\":1,\"commit_index\":1,\"hb_seq\":1}",
     0, NULL, INVALID, "commit.to: equals from (2)" },
   { "from-past-32-bits", "{\"type\":\"commit\",\"from\":4294967296,\"to\":2,\"epoch\":1}", 0, NULL,
-    TYPE, "commit.from: expected a non-negative integer, found 4294967296, more than 4294967295" },
+    TYPE, "commit.from: expected an integer from 0 to 2147483647, found 4294967296" },
+  { "from-past-node-ids", "{\"type\":\"commit\",\"from\":2147483648,\"to\":2,\"epoch\":1}", 0, NULL,
+    TYPE, "commit.from: expected an integer from 0 to 2147483647, found 2147483648" },
   /* Type fields. */
   { "missing-hb-seq", "{\"type\":\"commit\",\"from\":1,\"to\":2,\"epoch\":1,\"commit_index\":1}",
     0, NULL, MISSING, "commit.hb_seq: required key is missing" },

@@ -13,6 +13,7 @@
 #include "log.h"
 #include "membership.h"
 #include "node-rig.h"
+#include "record.h"
 
 #define WAIT_MS 20000
 
@@ -532,6 +533,106 @@ test_codec_round_trip (void)
   g_assert_nonnull (strstr (error->message, "entry.membership"));
 }
 
+/* A config entry for @id, proposed by a leader in the rig: its Proposal
+ * must decode at a follower and its ENTRIES record in the leader's WAL. */
+static void
+assert_add_round_trips (Rig *rig, guint64 request_id, DsmNodeId id)
+{
+  DsmCommand add = { .op = DSM_OP_ADD_MEMBER, .node = id };
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GByteArray) record = g_byte_array_new ();
+  gsize used = 0;
+
+  dsm_node_submit (rig->node, rig->now_ms, request_id, &add);
+  rig_drain (rig);
+  g_assert_null (rig_find_reply (rig, request_id));
+  DsmMessage *p = rig_find_message (rig, DSM_MSG_PROPOSAL, 2);
+  g_assert_nonnull (p);
+  g_autofree char *wire = dsm_codec_encode_message (p);
+  g_autoptr(DsmMessage) back = dsm_codec_decode_message (wire, strlen (wire), &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (back);
+  DsmPersist *persist = rig_find_persist (rig, DSM_PERSIST_ENTRIES);
+  g_assert_nonnull (persist);
+  dsm_record_encode (record, persist);
+  g_autoptr(DsmPersist) reread = dsm_record_decode (record->data, record->len, &used, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (reread);
+}
+
+static void
+test_node_ids_one_range (void)
+{
+  g_autoptr(Rig) rig = rig_new (rig_config (3), NULL);
+  g_autoptr(GError) error = NULL;
+  DsmCommand past = { .op = DSM_OP_ADD_MEMBER, .node = (DsmNodeId) DSM_NODE_ID_MAX + 1 };
+
+  g_test_summary ("Node ids have one range everywhere: an add naming an id past it is refused "
+                  "before the log (it would enter the log and fail to decode at every follower "
+                  "and in the leader's own WAL), the largest id round-trips through the wire "
+                  "and the WAL, and after it ids are exhausted.");
+  g_assert_false (dsm_command_check (&past, &error));
+  g_assert_error (error, DSM_CODEC_ERROR, DSM_CODEC_ERROR_INVALID);
+  g_assert_nonnull (strstr (error->message, "node"));
+  g_clear_error (&error);
+
+  rig_elect_committed (rig);
+  guint64 last = dsm_node_get_last_index (rig->node);
+  dsm_node_submit (rig->node, rig->now_ms, 1, &past);
+  rig_drain (rig);
+  DsmClientReply *reply = rig_find_reply (rig, 1);
+  g_assert_nonnull (reply);
+  g_assert_cmpint (reply->reason, ==, DSM_REJECT_BAD_REQUEST);
+  g_assert_cmpuint (dsm_node_get_last_index (rig->node), ==, last);
+
+  assert_add_round_trips (rig, 2, DSM_NODE_ID_MAX);
+  g_assert_cmpuint (dsm_membership_get_next_id (dsm_node_get_membership (rig->node, NULL)), ==,
+                    (guint64) DSM_NODE_ID_MAX + 1);
+
+  /* The membership after it: no id left to hand out. */
+  DsmCommand next = { .op = DSM_OP_ADD_MEMBER };
+  g_autoptr(DsmMembership) none = dsm_membership_change (dsm_node_get_membership (rig->node, NULL), &next,
+                                                         NULL, &error);
+  g_assert_null (none);
+  g_assert_error (error, DSM_MEMBERSHIP_ERROR, DSM_MEMBERSHIP_ERROR_FULL);
+  g_clear_error (&error);
+
+  /* And nothing past the range decodes. */
+  const char *wire = "{\"type\":\"commit\",\"from\":3000000000,\"to\":1,\"epoch\":1,"
+                     "\"commit_index\":0,\"hb_seq\":0}";
+  g_autoptr(DsmMessage) refused = dsm_codec_decode_message (wire, strlen (wire), &error);
+  g_assert_null (refused);
+  g_assert_error (error, DSM_CODEC_ERROR, DSM_CODEC_ERROR_TYPE);
+  g_assert_nonnull (strstr (error->message, "commit.from"));
+}
+
+static void
+test_membership_ignores_unknown_keys (void)
+{
+  g_autoptr(GError) error = NULL;
+
+  g_test_summary ("A membership read from the wire, the WAL or a snapshot ignores keys it does "
+                  "not know, like every wire object (PROTOCOL.md, Wire format): a newer node may "
+                  "add one without making older nodes refuse its Proposals or their own WAL.");
+  const char *newer = "{\"index\":1,\"epoch\":1,\"kind\":\"config\",\"op\":\"add_member\",\"node\":2,"
+                      "\"membership\":{\"next_id\":3,\"zone\":\"b\",\"members\":[{\"id\":1,"
+                      "\"role\":\"voter\",\"weight\":1},{\"id\":2,\"role\":\"learner\"}]}}";
+  g_autoptr(DsmEntry) entry = dsm_codec_decode_entry (newer, strlen (newer), &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (entry);
+  g_assert_cmpuint (dsm_membership_get_n_voters (entry->membership), ==, 1);
+  g_assert_cmpuint (dsm_membership_get_n_members (entry->membership), ==, 2);
+
+  /* A role it does not know is still refused: who counts is never guessed. */
+  const char *role = "{\"index\":1,\"epoch\":1,\"kind\":\"config\",\"op\":\"add_member\",\"node\":2,"
+                     "\"membership\":{\"next_id\":3,\"members\":[{\"id\":1,\"role\":\"voter\"},"
+                     "{\"id\":2,\"role\":\"witness\"}]}}";
+  g_autoptr(DsmEntry) refused = dsm_codec_decode_entry (role, strlen (role), &error);
+  g_assert_null (refused);
+  g_assert_error (error, DSM_CODEC_ERROR, DSM_CODEC_ERROR_TYPE);
+  g_assert_nonnull (strstr (error->message, "members[1].role"));
+}
+
 int
 main (int argc, char **argv)
 {
@@ -551,5 +652,7 @@ main (int argc, char **argv)
   g_test_add_func ("/core/members/survives-restart", test_survives_restart);
   g_test_add_func ("/core/members/truncation-reverts", test_truncation_reverts);
   g_test_add_func ("/core/members/codec-round-trip", test_codec_round_trip);
+  g_test_add_func ("/core/members/node-ids-one-range", test_node_ids_one_range);
+  g_test_add_func ("/core/members/membership-ignores-unknown-keys", test_membership_ignores_unknown_keys);
   return g_test_run ();
 }

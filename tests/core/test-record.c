@@ -186,7 +186,7 @@ test_round_trip_hard_state (void)
   g_autoptr(DsmPersist) p = hard_state_new (7, 12, 3);
   g_autoptr(DsmPersist) zero = hard_state_new (1, 0, DSM_NODE_NONE);
   g_autoptr(DsmPersist) big = hard_state_new (G_GUINT64_CONSTANT (1) << 53, G_GUINT64_CONSTANT (1) << 53,
-                                              G_MAXUINT32);
+                                              DSM_NODE_ID_MAX);
 
   g_test_summary ("A hard state record decodes to the epoch and vote it was written with.");
   round_trip (p);
@@ -255,6 +255,7 @@ test_decode_rejects_bad_payloads (void)
     "{\"kind\":\"hard_state\",\"seq\":1,\"epoch\":-1,\"voted_for\":0}",
     "{\"kind\":\"hard_state\",\"seq\":1,\"epoch\":1}",
     "{\"kind\":\"hard_state\",\"seq\":1,\"epoch\":1,\"voted_for\":4294967296}",
+    "{\"kind\":\"hard_state\",\"seq\":1,\"epoch\":1,\"voted_for\":2147483648}",
     "{\"kind\":\"snapshot\",\"seq\":1,\"index\":1,\"epoch\":1,\"reset_log\":true,\"data\":\"a!==\"}",
     ("{\"kind\":\"snapshot_ref\",\"seq\":1,\"index\":1,\"epoch\":1,\"reset_log\":true,"
      "\"file\":\"../etc/passwd\",\"size_bytes\":1,\"crc32\":1}"),
