@@ -177,6 +177,19 @@ check_definition (DsmChecker *checker, guint64 now_ms, const DsmApplied *applied
   g_hash_table_replace (checker->config->definitions, g_strdup (cmd->definition), def);
 }
 
+gboolean
+dsm_checker_defined (DsmChecker *checker, const char *name, const char *spec, GError **error)
+{
+  g_return_val_if_fail (checker != NULL, FALSE);
+  g_return_val_if_fail (name != NULL && spec != NULL, FALSE);
+
+  DsmMachineDef *def = dsm_definitions_parse_spec (name, spec, error);
+  if (def == NULL)
+    return FALSE;
+  g_hash_table_replace (checker->config->definitions, g_strdup (name), def);
+  return TRUE;
+}
+
 /* The validity model: the machines' states from the committed sequence,
  * with the definitions' rules and the clients' (id, seq) dedupe. */
 static void

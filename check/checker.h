@@ -65,6 +65,11 @@ void dsm_checker_apply (DsmChecker *checker, guint64 now_ms, DsmNodeId id, const
 void dsm_checker_quorum (DsmChecker *checker, guint64 now_ms, DsmNodeId id, guint64 epoch,
                          const DsmMembership *used, guint support, const char *what);
 
+/* A definition the cluster acknowledged (a real cluster's 200 to a PUT,
+ * where no applies are seen): the model judges later operations by it.
+ * FALSE with @error when @spec does not parse. */
+gboolean dsm_checker_defined (DsmChecker *checker, const char *name, const char *spec, GError **error);
+
 /* Returns: (transfer none): the config with the definitions the log
  * defined so far added (the model validity and linearizability use). */
 DsmConfig *dsm_checker_get_config (const DsmChecker *checker);

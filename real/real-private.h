@@ -137,6 +137,12 @@ void real_clients_join (DsmReal *real);
 DsmNodeId real_pick_live (DsmReal *real, gboolean followers_only);
 
 /* script.c */
+/* admin.c: a transfer_leader step to @to (DSM_NODE_NONE: the leader's
+ * choice), started on the leader, or skipped saying why. */
+void real_admin_transfer (DsmReal *real, const DsmStep *step, DsmNodeId to);
+/* admin.c: a define step, retried until it is done or within_ms passes
+ * (one attempt unless admin_wait); FALSE with the last answer in @why. */
+gboolean real_admin_define (DsmReal *real, const DsmStep *step, GString *why);
 void real_script_run (DsmReal *real);
 void real_final_run (DsmReal *real);
 

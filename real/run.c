@@ -466,7 +466,8 @@ dsm_real_write_history (DsmReal *real, GString *out)
   g_return_if_fail (out != NULL);
 
   g_mutex_lock (&real->lock);
-  dsm_history_write_header (out, real->config);
+  /* With the definitions the run defined: the file stands alone. */
+  dsm_history_write_header (out, dsm_checker_get_config (real->checker));
   for (guint i = 0; i < real->history->len; i++)
     {
       dsm_history_op_write_json (out, real->history->pdata[i]);

@@ -187,14 +187,13 @@ dsm_real_skip_reason (const DsmStep *step)
     case DSM_STEP_ADD_NODE:
     case DSM_STEP_REMOVE_NODE:
     case DSM_STEP_PROMOTE:
-    case DSM_STEP_TRANSFER_LEADER:
-    case DSM_STEP_DEFINE:
-      return "the nodes' HTTP API has no endpoint yet for membership changes, leadership transfers "
-             "or definitions (docs/OPERATIONS.md, \"HTTP API\")";
+      return "the real backend does not drive membership changes yet: a joining node needs a proxy "
+             "front of its own, and a removed one must leave the final checks (docs/OPERATIONS.md, "
+             "\"Two backends\")";
     case DSM_STEP_AWAIT:
     case DSM_STEP_EXPECT:
       if (step->condition == DSM_CONDITION_VOTERS)
-        return "the nodes' HTTP API does not show the committed membership yet";
+        return "the real backend does not read the nodes' membership (GET /v1/members) yet";
       return NULL;
     case DSM_STEP_CRASH:
     case DSM_STEP_RESTART:
@@ -209,6 +208,8 @@ dsm_real_skip_reason (const DsmStep *step)
     case DSM_STEP_PROPOSE:
     case DSM_STEP_READ:
     case DSM_STEP_WAIT:
+    case DSM_STEP_TRANSFER_LEADER:
+    case DSM_STEP_DEFINE:
       return NULL;
     default:
       return "the real backend does not run this kind of step yet";
@@ -494,6 +495,24 @@ run_step (DsmReal *real, const DsmStep *step)
     case DSM_STEP_READ:
       run_client_step (real, step);
       break;
+    case DSM_STEP_TRANSFER_LEADER:
+      {
+        DsmNodeId to = DSM_NODE_NONE;
+        if (step->target_to.kind == DSM_TARGET_ALL || script_resolve (real, &step->target_to, step, &to))
+          real_admin_transfer (real, step, to);
+        break;
+      }
+    case DSM_STEP_DEFINE:
+      {
+        g_autoptr(GString) why = g_string_new (NULL);
+        if (real_admin_define (real, step, why))
+          break;
+        if (step->admin_wait)
+          script_fail (real, step, "not done within %" G_GUINT64_FORMAT " ms: %s", step->within_ms, why->str);
+        else
+          real_log (real, "%s (define): not done: %s", step->where, why->str);
+        break;
+      }
     default:
       run_fault (real, step);
       break;

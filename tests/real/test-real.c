@@ -1,7 +1,8 @@
 /* tests/real/test-real.c: bundled scenarios on real dsm-node processes,
  * as `dsm-real run` runs them: each ends with a verdict of its own and a
  * history dsm-check passes (and fails once a violation is planted in
- * it); a torn tail is dropped by the killed node's recovery; a scenario
+ * it); definitions and leadership transfers go through the admin API; a
+ * torn tail is dropped by the killed node's recovery; a scenario
  * whose expectation cannot hold fails with exit 1; skipped faults are
  * named with their reason; and no node outlives the run, whether it ends
  * normally, by failing, at its bound, by SIGTERM or by SIGKILL of
@@ -179,6 +180,40 @@ test_unknown_outcome (void)
                   "dsm-check passes, and the compare-and-set retry resolves it.");
   g_autofree char *history = run_scenario_in ("consensus-timeout-unknown-outcome.json", NULL, NULL);
   assert_contains (history, "\"result\":\"unknown\"");
+}
+
+static void
+test_define (void)
+{
+  g_test_summary ("define-through-the-log on real processes: the definition goes through the "
+                  "admin API (PUT /v1/definitions/door), a transition naming it works, and the "
+                  "history's header carries it, so dsm-check judges the door's operations alone.");
+  g_autofree char *history = run_scenario_in ("define-through-the-log.json", "(define): door defined after ", NULL);
+  assert_contains (history, "\"definitions\":[{\"name\":\"door\"");
+}
+
+static void
+test_transfer (void)
+{
+  g_autoptr(TmpDir) dir = tmp_dir_new ();
+  g_autofree char *path = g_build_filename (dir, "transfer.json", NULL);
+  g_autoptr(GError) error = NULL;
+  const char *text =
+    "{ \"summary\": \"A leadership transfer on real processes.\", \"seed\": 1, \"nodes\": 3,\n"
+    "  \"steps\": [ { \"await\": \"leader\", \"within_ms\": 5000 },\n"
+    "    { \"do\": \"transfer_leader\", \"to\": \"follower\" },\n"
+    "    { \"do\": \"wait\", \"ms\": 500 } ],\n"
+    "  \"expect\": { \"min_elections\": 2 } }\n";
+
+  g_test_summary ("A transfer_leader step on real processes goes through the admin API (POST "
+                  "/v1/leader/transfer) and the chosen follower wins an election of its own.");
+  g_assert_true (g_file_set_contents (path, text, -1, &error));
+  Result r = run_cmd (NULL, dsm_real, "run", path, NULL);
+  assert_status (&r, EXIT_OK);
+  assert_contains (r.err, "steps[1] (transfer_leader): node ");
+  assert_contains (r.err, " hands over: {\"transfer\":\"started\"");
+  result_clear (&r);
+  g_remove (path);
 }
 
 static void
@@ -501,6 +536,8 @@ main (int argc, char **argv)
   g_test_add_func ("/real/scenarios/disk-torn-write", test_torn_write);
   g_test_add_func ("/real/scenarios/consensus-timeout-unknown-outcome", test_unknown_outcome);
   g_test_add_func ("/real/scenarios/paused-leader", test_paused_leader);
+  g_test_add_func ("/real/scenarios/define-through-the-log", test_define);
+  g_test_add_func ("/real/admin/transfer-leader", test_transfer);
   g_test_add_func ("/real/history/planted-violation-found", test_planted_violation);
   g_test_add_func ("/real/record/replays-identical", test_record_replay);
   g_test_add_func ("/real/run/expectation-fails", test_expectation_fails);
