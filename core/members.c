@@ -477,7 +477,9 @@ members_on_removed_reject (DsmNode *node, const DsmMessage *msg)
   node->metrics.removed = 1;
   node_event (node, DSM_EVENT_REMOVED, msg->from, 0, 0, DSM_REJECT_REMOVED,
               "node %u says this node was removed from the cluster; it takes no further part", msg->from);
-  if (node->role != DSM_ROLE_FOLLOWER && node->role != DSM_ROLE_LEADER)
+  /* A leader told so is stale (its own removal it learns by applying it):
+   * it stops leading too. */
+  if (node->role != DSM_ROLE_FOLLOWER)
     node_become_follower (node, node->epoch, DSM_NODE_NONE, "removed from the cluster");
 }
 

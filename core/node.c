@@ -535,8 +535,12 @@ dsm_node_step (DsmNode *node, guint64 now_ms, const DsmMessage *msg)
       node->metrics.messages_ignored++;
       return;
     }
-  /* A removed node takes no further part (PROTOCOL.md, "Membership changes"). */
-  if (node->removed && msg->type != DSM_MSG_CLIENT_REPLY && msg->type != DSM_MSG_REJECT)
+  /* A removed node takes no further part (PROTOCOL.md, "Membership
+   * changes"), except a removed leader handing over: it still needs the
+   * Acks that tell it its successor has its log (TimeoutNow goes out on
+   * one), and the higher epoch that ends its term. */
+  if (node->removed && node->role != DSM_ROLE_LEADER && msg->type != DSM_MSG_CLIENT_REPLY
+      && msg->type != DSM_MSG_REJECT)
     {
       node->metrics.messages_ignored++;
       return;

@@ -389,6 +389,48 @@ test_removed_told_by_reject (void)
   g_assert_cmpuint (dsm_node_get_leader (h->nodes[harness_leader (h)]), ==, harness_leader (h));
 }
 
+static void
+test_removed_leader_hands_over (void)
+{
+  g_autoptr(Rig) rig = rig_new (rig_config (3), NULL);
+  DsmCommand remove_self = { .op = DSM_OP_REMOVE_MEMBER, .node = RIG_SELF };
+  guint timeout_now = 0;
+
+  g_test_summary ("A leader whose own removal commits while entries after it are still "
+                  "unacknowledged keeps reading Acks: when its successor's log matches, "
+                  "TimeoutNow goes out at once, not at the deadline.");
+  rig_elect_committed (rig);
+  guint64 epoch = dsm_node_get_epoch (rig->node);
+  dsm_node_submit (rig->node, rig->now_ms, 1, &remove_self);
+  rig_drain (rig);
+  guint64 removal = dsm_node_get_last_index (rig->node);
+  g_assert_cmpint (dsm_log_get (dsm_node_get_log (rig->node), removal)->kind, ==, DSM_ENTRY_CONFIG);
+  rig_transition (rig, 2, "job", "Running", NULL, 0);
+  guint64 last = dsm_node_get_last_index (rig->node);
+  g_assert_cmpuint (last, ==, removal + 1);
+  rig_persist_all (rig);
+
+  rig_step (rig, rig_ack (2, epoch, removal, 0));
+  rig_step (rig, rig_ack (3, epoch, removal, 0));
+  g_assert_true (dsm_node_is_removed (rig->node));
+  g_assert_cmpint (dsm_node_get_role (rig->node), ==, DSM_ROLE_LEADER);
+  DsmNodeId target = dsm_node_get_transfer_target (rig->node);
+  g_assert_cmpuint (target, !=, DSM_NODE_NONE);
+  g_assert_cmpuint (rig_count_messages (rig, DSM_MSG_TIMEOUT_NOW), ==, 0);
+
+  rig_step (rig, rig_ack (target, epoch, last, 0));
+  timeout_now = rig_count_messages (rig, DSM_MSG_TIMEOUT_NOW);
+  g_assert_cmpuint (timeout_now, ==, 1);
+  g_assert_nonnull (rig_find_message (rig, DSM_MSG_TIMEOUT_NOW, target));
+
+  /* The successor's election ends the removed leader's term. */
+  DsmMessage *campaign = rig_vote_request (target, epoch + 1, FALSE, last, epoch);
+  campaign->transfer = TRUE;
+  rig_step (rig, campaign);
+  g_assert_cmpint (dsm_node_get_role (rig->node), ==, DSM_ROLE_FOLLOWER);
+  g_assert_cmpuint (dsm_node_get_metrics (rig->node)->transfers_completed, ==, 1);
+}
+
 /* ---- growing, replacing ---- */
 
 static void
@@ -648,6 +690,7 @@ main (int argc, char **argv)
   g_test_add_func ("/core/members/remove-follower", test_remove_follower);
   g_test_add_func ("/core/members/remove-leader", test_remove_leader);
   g_test_add_func ("/core/members/removed-told-by-reject", test_removed_told_by_reject);
+  g_test_add_func ("/core/members/removed-leader-hands-over", test_removed_leader_hands_over);
   g_test_add_func ("/core/members/grow-and-replace", test_grow_and_replace);
   g_test_add_func ("/core/members/survives-restart", test_survives_restart);
   g_test_add_func ("/core/members/truncation-reverts", test_truncation_reverts);
