@@ -415,17 +415,15 @@ leader_read (DsmNode *node, Request *req)
   DsmRejectReason reason = DSM_REJECT_NONE;
   g_autoptr(GError) error = NULL;
 
+  /* request_route() holds reads until an entry of our epoch commits: we
+   * may not know everything committed before us until then. */
+  g_assert (node->commit_index >= node->epoch_first_index);
   if (!dsm_store_check (node->store, &req->cmd, &reason, &error))
     {
       request_reject (node, req, reason, NULL, error->message);
       return;
     }
-  /* Until an entry of our epoch commits we may not know everything
-   * committed before us. */
-  if (node->commit_index < node->epoch_first_index)
-    request_set_phase (req, REQ_READ_COMMIT, &node->read_commit);
-  else
-    read_register (node, req);
+  read_register (node, req);
   reads_answer (node);
 }
 
@@ -439,14 +437,21 @@ client_on_read_confirmed (DsmNode *node, guint64 round)
   reads_answer (node);
 }
 
+static void client_reroute_waiting (DsmNode *node);
+
 void
 client_on_commit_advanced (DsmNode *node)
 {
   Request *req;
 
   if (node->role == DSM_ROLE_LEADER && node->commit_index >= node->epoch_first_index)
-    while ((req = g_queue_peek_head (&node->read_commit)) != NULL)
-      read_register (node, req);
+    {
+      while ((req = g_queue_peek_head (&node->read_commit)) != NULL)
+        read_register (node, req);
+      /* What a new leader held while settling (request_route()). */
+      if (!transfer_in_progress (node) && node->wait_leader.length > 0)
+        client_reroute_waiting (node);
+    }
   reads_answer (node);
 }
 
@@ -468,12 +473,29 @@ request_forward (DsmNode *node, Request *req, DsmNodeId to)
   request_set_phase (req, REQ_FORWARDED, &node->forwarded);
 }
 
+/* A new leader until an entry of its own epoch commits: what it has
+ * applied may lag what was committed (and acknowledged) before it. */
+static gboolean
+leader_settling (const DsmNode *node)
+{
+  g_assert (node->role == DSM_ROLE_LEADER);
+  return node->commit_index < node->epoch_first_index;
+}
+
 static void
 request_route (DsmNode *node, Request *req, DsmNodeId hint)
 {
   if (node->role == DSM_ROLE_LEADER)
     {
-      if (req->cmd.op == DSM_OP_READ)
+      if (leader_settling (node) && !dsm_op_is_membership (req->cmd.op))
+        /* Held until an entry of our epoch commits (PROTOCOL.md,
+         * "Validation"): a definition or machine state the store is
+         * asked about may come from an entry committed before us that we
+         * have not applied yet, and refusing it would contradict an
+         * acknowledged write.  Membership changes are refused instead
+         * (members_propose(), "Membership changes"). */
+        request_set_phase (req, REQ_WAIT_LEADER, &node->wait_leader);
+      else if (req->cmd.op == DSM_OP_READ)
         leader_read (node, req);
       else if (transfer_in_progress (node))
         /* Held until the transfer ends (PROTOCOL.md, "Leadership transfer"):
@@ -536,10 +558,10 @@ client_submit (DsmNode *node, guint64 request_id, DsmNodeId origin, const DsmCom
     }
 }
 
-/* A leadership transfer ended: the commands it held go where they now
+/* The requests waiting for a leader, or held by ours, go where they now
  * belong (ours to propose if we still lead; the new leader's otherwise). */
-void
-client_on_transfer_end (DsmNode *node)
+static void
+client_reroute_waiting (DsmNode *node)
 {
   GQueue held = G_QUEUE_INIT;
   Request *req;
@@ -559,16 +581,20 @@ client_on_transfer_end (DsmNode *node)
     }
 }
 
+/* A leadership transfer ended: the commands it held go on. */
+void
+client_on_transfer_end (DsmNode *node)
+{
+  client_reroute_waiting (node);
+}
+
 void
 client_on_leader_known (DsmNode *node)
 {
-  Request *req;
-
   /* A leader handing over holds its proposals there (request_route()). */
   if (node->role == DSM_ROLE_LEADER && transfer_in_progress (node))
     return;
-  while ((req = g_queue_peek_head (&node->wait_leader)) != NULL)
-    request_route (node, req, DSM_NODE_NONE);
+  client_reroute_waiting (node);
 }
 
 /* ---- answers from the leader (at the forwarding node) ---- */

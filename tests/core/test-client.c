@@ -401,6 +401,61 @@ test_read_step_down_reroutes_local (void)
   g_assert_cmpint (fwd->cmd.op, ==, DSM_OP_READ);
 }
 
+/* ---- a new leader's first moments ---- */
+
+static const char door_spec[] =
+  "{\"name\":\"door\",\"states\":[\"Closed\",\"Open\"],\"initial\":\"Closed\","
+  "\"transitions\":[{\"from\":\"Closed\",\"to\":\"Open\"},{\"from\":\"Open\",\"to\":\"Closed\"}]}";
+
+static void
+test_new_leader_holds_until_settled (void)
+{
+  g_autoptr(Rig) rig = rig_new (rig_config (3), NULL);
+  DsmCommand def = { .op = DSM_OP_DEFINE, .definition = "door", .spec = (char *) door_spec };
+  DsmCommand move = { .op = DSM_OP_TRANSITION, .machine = "front", .definition = "door", .to = "Open" };
+  DsmCommand look = { .op = DSM_OP_READ, .machine = "front", .definition = "door" };
+
+  g_test_summary ("A new leader holds transitions and reads until an entry of its epoch commits: "
+                  "a definition DEFINEd by an entry committed (and acknowledged) before it, which "
+                  "it has not applied yet, is not refused as unknown.");
+  DsmMessage *p = dsm_message_new (DSM_MSG_PROPOSAL, 2, RIG_SELF, 1);
+  p->commit_index = 1;
+  p->entries = g_ptr_array_new_with_free_func ((GDestroyNotify) dsm_entry_unref);
+  g_ptr_array_add (p->entries, dsm_entry_new (1, 1, DSM_ENTRY_NOOP, NULL));
+  g_ptr_array_add (p->entries, dsm_entry_new (2, 1, DSM_ENTRY_COMMAND, &def));
+  rig_step (rig, p);
+  rig_persist_all (rig);
+  g_assert_cmpuint (dsm_node_get_commit_index (rig->node), ==, 1);
+
+  rig_elect (rig);
+  guint64 noop = dsm_node_get_last_index (rig->node);
+  dsm_node_submit (rig->node, rig->now_ms, 77, &move);
+  dsm_node_submit (rig->node, rig->now_ms, 78, &look);
+  rig_drain (rig);
+  g_assert_null (rig_find_reply (rig, 77));
+  g_assert_null (rig_find_reply (rig, 78));
+  g_assert_cmpuint (dsm_node_get_last_index (rig->node), ==, noop);
+
+  /* The no-op commits, door is applied: the transition goes in, and the
+   * read waits for its heartbeat round, not refused. */
+  commit_all (rig);
+  g_assert_cmpuint (dsm_node_get_last_index (rig->node), ==, noop + 1);
+  g_assert_null (rig_find_reply (rig, 78));
+  /* The read's heartbeat round rides on the Proposal of the transition. */
+  DsmMessage *round = rig_find_message (rig, DSM_MSG_PROPOSAL, 2);
+  g_assert_nonnull (round);
+  guint64 hb_seq = round->hb_seq;
+  commit_all (rig);
+  DsmClientReply *moved = rig_find_reply (rig, 77);
+  g_assert_nonnull (moved);
+  g_assert_cmpint (moved->status, ==, DSM_REPLY_OK);
+  g_assert_cmpstr (moved->state, ==, "Open");
+  rig_step (rig, rig_ack (2, dsm_node_get_epoch (rig->node), noop + 1, hb_seq));
+  DsmClientReply *read = rig_find_reply (rig, 78);
+  g_assert_nonnull (read);
+  g_assert_cmpint (read->status, ==, DSM_REPLY_OK);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -421,5 +476,6 @@ main (int argc, char **argv)
   g_test_add_func ("/core/node/read/needs-quorum-echo", test_read_needs_quorum_echo);
   g_test_add_func ("/core/node/read/step-down-rejects-forwarded", test_read_step_down_rejects_forwarded);
   g_test_add_func ("/core/node/read/step-down-reroutes-local", test_read_step_down_reroutes_local);
+  g_test_add_func ("/core/node/client/new-leader-holds-until-settled", test_new_leader_holds_until_settled);
   return g_test_run ();
 }
