@@ -392,7 +392,12 @@ dsm_checker_quorum (DsmChecker *checker, guint64 now_ms, DsmNodeId id, guint64 e
                       "%s by node %u in epoch %" G_GUINT64_FORMAT ": %u of the %u voters of its configuration, "
                       "short of a quorum of %u", what, id, epoch, support,
                       dsm_membership_get_n_voters (used), quorum);
-  else if (strcmp (what, "election") == 0 && !dsm_membership_is_voter (used, id))
+  /* The winner is a voter of its configuration, or a node an entry in its
+   * log removes (not known committed to it: it campaigns without counting
+   * itself, PROTOCOL.md, "Elections"); never a learner, nor a node the
+   * configuration never listed. */
+  else if (strcmp (what, "election") == 0 && !dsm_membership_is_voter (used, id)
+           && !(dsm_membership_find (used, id) == NULL && id < dsm_membership_get_next_id (used)))
     dsm_checker_fail (checker, DSM_INVARIANT_QUORUMS, now_ms,
                       "node %u won epoch %" G_GUINT64_FORMAT " but is no voter of its configuration",
                       id, epoch);

@@ -46,14 +46,22 @@ log_up_to_date (const DsmNode *node, const DsmMessage *msg)
          || (msg->last_epoch == last_epoch && msg->last_index >= dsm_log_last_index (node->log));
 }
 
-/* Only voters of the latest configuration in our log campaign; a node
- * that cannot apply what it committed does not lead (PROTOCOL.md,
- * "Learners", "Entries a node cannot apply"). */
+/* Voters of the latest configuration in our log campaign, and so does a
+ * voter of the committed one that an entry not yet committed removes: its
+ * log may be the only one holding that entry, so without it nobody could
+ * win (Raft thesis §4.2.2); it does not count its own vote.  Learners
+ * never campaign, nor does a node whose removal committed, nor one that
+ * cannot apply what it committed (PROTOCOL.md, "Learners", "Entries a
+ * node cannot apply"). */
 gboolean
 election_may_campaign (const DsmNode *node)
 {
-  return node->voter && !node->removed && node->stalled_index == 0
-         && node_counts (node, node->id);
+  if (node->removed || node->stalled_index != 0)
+    return FALSE;
+  if (node->voter && node_counts (node, node->id))
+    return TRUE;
+  return dsm_membership_find (node->membership, node->id) == NULL
+         && dsm_membership_is_voter (dsm_store_get_membership (node->store, NULL), node->id);
 }
 
 /* Votes are asked of the voters only: nobody else's answer counts. */
@@ -88,7 +96,8 @@ election_start (DsmNode *node, gboolean transfer)
   node_persist_hard_state (node);
   for (guint i = 0; i < node->n_peers; i++)
     node->peers[i].vote_answered = node->peers[i].vote_granted = FALSE;
-  node->votes_granted = 1;
+  /* Our own vote, if we are a voter of our configuration. */
+  node->votes_granted = node_counts (node, node->id) ? 1 : 0;
   node->votes_denied = 0;
   node->election_deadline_ms = node->now_ms + node_random_election_timeout (node);
   node->metrics.elections_started++;
@@ -122,7 +131,8 @@ election_start_pre_vote (DsmNode *node)
   node->leader_id = DSM_NODE_NONE;
   for (guint i = 0; i < node->n_peers; i++)
     node->peers[i].vote_answered = node->peers[i].vote_granted = FALSE;
-  node->votes_granted = 1;
+  /* Our own vote, if we are a voter of our configuration. */
+  node->votes_granted = node_counts (node, node->id) ? 1 : 0;
   node->votes_denied = 0;
   node->election_deadline_ms = node->now_ms + node_random_election_timeout (node);
   node_event (node, DSM_EVENT_ELECTION_START, DSM_NODE_NONE, dsm_log_last_index (node->log),

@@ -100,8 +100,9 @@ node_send (DsmNode *node, DsmMessage *msg)
 {
   g_assert (msg->from == node->id);
   g_assert (msg->to != node->id);
-  /* Only voters campaign; a removed node never does (PROTOCOL.md, "Membership changes"). */
-  g_assert (msg->type != DSM_MSG_VOTE_REQUEST || (node->voter && !node->removed));
+  /* Only voters campaign (and a voter removed by an entry not yet
+   * committed); a removed node never does (PROTOCOL.md, "Membership changes"). */
+  g_assert (msg->type != DSM_MSG_VOTE_REQUEST || election_may_campaign (node));
   /* A leader replicates to peers only: members, or members being removed. */
   g_assert (msg->type != DSM_MSG_PROPOSAL || node_find_peer (node, msg->to) != NULL);
 

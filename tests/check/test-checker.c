@@ -559,6 +559,21 @@ test_quorum_learner_won (Fixture *f, gconstpointer data)
 }
 
 static void
+test_quorum_removed_by_uncommitted_won (Fixture *f, gconstpointer data)
+{
+  g_autoptr(DsmMembership) boot = dsm_membership_new_bootstrap (f->config);
+  g_autoptr(DsmMembership) without = membership_change (boot, DSM_OP_REMOVE_MEMBER, 3);
+
+  g_test_summary ("A node that wins with a configuration that removed it (an entry in its log "
+                  "it does not know committed), by a quorum of the others, passes; short of that "
+                  "quorum it fails.");
+  dsm_checker_quorum (f->checker, 5, 3, 2, without, 2, "election");
+  g_assert_true (dsm_checker_ok (f->checker));
+  dsm_checker_quorum (f->checker, 6, 3, 3, without, 1, "election");
+  g_assert_false (dsm_checker_ok (f->checker));
+}
+
+static void
 test_invariant_names (void)
 {
   g_test_summary ("Every invariant has a name that reads back, as scenario files and reports "
@@ -589,6 +604,7 @@ main (int argc, char **argv)
   ADD ("quorums/two-changes-away", test_quorum_two_changes_away);
   ADD ("quorums/committed-config-tracked", test_quorum_committed_config_tracked);
   ADD ("quorums/learner-won", test_quorum_learner_won);
+  ADD ("quorums/removed-by-uncommitted-won", test_quorum_removed_by_uncommitted_won);
   ADD ("election-safety/two-leaders", test_two_leaders);
   ADD ("agreement/different-entries", test_different_entries);
   ADD ("agreement/equal-copies", test_equal_entries_agree);

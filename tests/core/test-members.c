@@ -431,6 +431,30 @@ test_removed_leader_hands_over (void)
   g_assert_cmpuint (dsm_node_get_metrics (rig->node)->transfers_completed, ==, 1);
 }
 
+static void
+test_removed_by_uncommitted_entry_campaigns (void)
+{
+  g_autoptr(Harness) h = cluster (4, 0, 23);
+
+  g_test_summary ("A voter that holds an entry removing it, not yet committed, still campaigns "
+                  "(without counting itself): when the leader dies its log may be the only "
+                  "one the others can vote for.");
+  DsmNodeId leader = harness_leader (h);
+  DsmNodeId x = leader == 4 ? 3 : 4;
+  harness_partition (h, HARNESS_BIT (leader) | HARNESS_BIT (x));
+  DsmCommand rm = { .op = DSM_OP_REMOVE_MEMBER, .node = x };
+  harness_submit (h, leader, next_request++, &rm);
+  harness_advance (h, 100);
+  g_assert_false (dsm_node_is_voter (h->nodes[x]));
+  g_assert_false (dsm_node_is_removed (h->nodes[x]));
+  harness_crash (h, leader);
+  harness_heal (h);
+  g_assert_true (harness_wait_leader (h, WAIT_MS));
+  /* The removal commits in the end, and x is out for good. */
+  g_assert_true (harness_run (h, WAIT_MS, done_removed, GUINT_TO_POINTER (x)));
+  g_assert_true (harness_run (h, WAIT_MS, done_other_leader, GUINT_TO_POINTER (x)));
+}
+
 /* ---- growing, replacing ---- */
 
 static void
@@ -691,6 +715,8 @@ main (int argc, char **argv)
   g_test_add_func ("/core/members/remove-leader", test_remove_leader);
   g_test_add_func ("/core/members/removed-told-by-reject", test_removed_told_by_reject);
   g_test_add_func ("/core/members/removed-leader-hands-over", test_removed_leader_hands_over);
+  g_test_add_func ("/core/members/removed-by-uncommitted-entry-campaigns",
+                   test_removed_by_uncommitted_entry_campaigns);
   g_test_add_func ("/core/members/grow-and-replace", test_grow_and_replace);
   g_test_add_func ("/core/members/survives-restart", test_survives_restart);
   g_test_add_func ("/core/members/truncation-reverts", test_truncation_reverts);
