@@ -242,6 +242,12 @@ members_on_append (DsmNode *node, const DsmEntry *entry)
    * one its leader changed: one voter apart (dsm_membership_change()). */
   g_assert (dsm_membership_voter_difference (node->membership, entry->membership) <= 1
             || MUTANT (node, DSM_MUTANT_TWO_CHANGES));
+  /* Rule C3, where a leader appends its own change (members_propose()):
+   * an entry of its epoch committed first, no other change uncommitted. */
+  g_assert (node->role != DSM_ROLE_LEADER || node->commit_index >= node->epoch_first_index
+            || MUTANT (node, DSM_MUTANT_TWO_CHANGES));
+  g_assert (node->role != DSM_ROLE_LEADER || members_uncommitted_changes (node) == 0
+            || MUTANT (node, DSM_MUTANT_TWO_CHANGES));
   g_array_append_val (node->config_indexes, entry->index);
   /* In force from now on, committed or not (PROTOCOL.md, "Membership changes"). */
   members_update (node);
