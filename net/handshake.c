@@ -7,6 +7,7 @@
 #include <sys/random.h>
 
 #include "codec.h"
+#include "json.h"
 #include "net-error.h"
 
 static const char *const kind_names[] = {
@@ -74,160 +75,145 @@ dsm_handshake_encode (const DsmHandshake *hs)
   return g_string_free (out, FALSE);
 }
 
-/* ---- decoding ---- */
+/* ---- decoding ----
+ *
+ * Through the core's JSON layer (core/json.h): strict parsing (no
+ * duplicate keys, no trailing data, bounded size and depth), typed readers
+ * naming the field ("handshake.hello.nonce: ..."), every failure a
+ * DSM_NET_ERROR_HANDSHAKE. */
+
+static const DsmJsonErrors handshake_json_errors = {
+  dsm_net_error_quark,
+  {
+    [DSM_JSON_ERROR_SYNTAX] = DSM_NET_ERROR_HANDSHAKE,
+    [DSM_JSON_ERROR_DUPLICATE] = DSM_NET_ERROR_HANDSHAKE,
+    [DSM_JSON_ERROR_TOO_DEEP] = DSM_NET_ERROR_HANDSHAKE,
+    [DSM_JSON_ERROR_TOO_LARGE] = DSM_NET_ERROR_HANDSHAKE,
+    [DSM_JSON_ERROR_MISSING] = DSM_NET_ERROR_HANDSHAKE,
+    [DSM_JSON_ERROR_TYPE] = DSM_NET_ERROR_HANDSHAKE,
+    [DSM_JSON_ERROR_RANGE] = DSM_NET_ERROR_HANDSHAKE,
+    [DSM_JSON_ERROR_CHOICE] = DSM_NET_ERROR_HANDSHAKE,
+    [DSM_JSON_ERROR_UNKNOWN] = DSM_NET_ERROR_HANDSHAKE,
+    [DSM_JSON_ERROR_INVALID] = DSM_NET_ERROR_HANDSHAKE,
+  },
+};
+
+/* A handshake frame is one small object of one object. */
+#define HANDSHAKE_BYTES_MAX 4096
+#define HANDSHAKE_DEPTH_MAX 2
 
 static gboolean
-hs_fail (GError **error, const char *step, const char *key, const char *what)
+read_hex (const DsmJsonAt *body, const char *key, DsmJsonNeed need, gsize digits, char **out,
+          GError **error)
 {
-  g_set_error (error, DSM_NET_ERROR, DSM_NET_ERROR_HANDSHAKE, "handshake %s.%s: %s", step, key, what);
-  return FALSE;
-}
+  const char *value = NULL;
+  DsmJsonAt at;
 
-static gboolean
-read_string (JsonObject *obj, const char *step, const char *key, gboolean required,
-             gsize max_bytes, char **out, GError **error)
-{
-  JsonNode *node = json_object_get_member (obj, key);
-
-  if (node == NULL)
-    return required ? hs_fail (error, step, key, "missing") : TRUE;
-  if (!JSON_NODE_HOLDS_VALUE (node) || json_node_get_value_type (node) != G_TYPE_STRING)
-    return hs_fail (error, step, key, "expected a string");
-  const char *s = json_node_get_string (node);
-  if (strlen (s) > max_bytes || !g_utf8_validate (s, -1, NULL))
-    return hs_fail (error, step, key, "too long or not UTF-8");
-  *out = g_strdup (s);
-  return TRUE;
-}
-
-static gboolean
-read_uint (JsonObject *obj, const char *step, const char *key, guint32 max, guint32 *out,
-           GError **error)
-{
-  JsonNode *node = json_object_get_member (obj, key);
-
-  if (node == NULL)
-    return hs_fail (error, step, key, "missing");
-  if (!JSON_NODE_HOLDS_VALUE (node) || json_node_get_value_type (node) != G_TYPE_INT64)
-    return hs_fail (error, step, key, "expected an integer");
-  gint64 v = json_node_get_int (node);
-  if (v < 0 || v > (gint64) max)
-    return hs_fail (error, step, key, "out of range");
-  *out = (guint32) v;
-  return TRUE;
-}
-
-static gboolean
-is_hex (const char *s, gsize length)
-{
-  if (strlen (s) != length)
+  if (!dsm_json_read_string (body, key, need, 256, &value, error))
     return FALSE;
-  for (gsize i = 0; i < length; i++)
-    if (!g_ascii_isxdigit (s[i]) || g_ascii_isupper (s[i]))
-      return FALSE;
+  if (value == NULL)
+    return TRUE;
+  gboolean ok = strlen (value) == digits;
+  for (gsize i = 0; ok && i < digits; i++)
+    ok = g_ascii_isxdigit (value[i]) && !g_ascii_isupper (value[i]);
+  if (!ok)
+    {
+      dsm_json_at_member (&at, body, key);
+      return dsm_json_fail (&at, DSM_JSON_ERROR_INVALID, error, "expected %" G_GSIZE_FORMAT
+                            " lowercase hex digits", digits);
+    }
+  *out = g_strdup (value);
   return TRUE;
 }
 
 static gboolean
-check_keys (JsonObject *obj, const char *step, const char *const *allowed, GError **error)
+read_text (const DsmJsonAt *body, const char *key, gsize bytes_max, char **out, GError **error)
 {
-  g_autoptr(GList) members = json_object_get_members (obj);
+  const char *value = NULL;
 
-  for (GList *l = members; l != NULL; l = l->next)
-    if (!g_strv_contains (allowed, l->data))
-      return hs_fail (error, step, l->data, "unknown key");
+  if (!dsm_json_read_string (body, key, DSM_JSON_REQUIRED, bytes_max, &value, error))
+    return FALSE;
+  *out = g_strdup (value);
   return TRUE;
 }
 
 static gboolean
-decode_body (DsmHandshake *hs, JsonObject *obj, GError **error)
+decode_body (DsmHandshake *hs, const DsmJsonAt *body, GError **error)
 {
-  const char *step = kind_names[hs->kind];
   static const char *const hello_keys[] = { "protocol", "from", "to", "cluster_id", "fingerprint", "nonce", "auth",
                                             NULL };
   static const char *const welcome_keys[] = { "protocol", "from", "to", "cluster_id", "fingerprint", "nonce", "proof",
                                               NULL };
   static const char *const ready_keys[] = { "proof", NULL };
   static const char *const refuse_keys[] = { "reason", "detail", NULL };
+
   switch (hs->kind)
     {
     case DSM_HANDSHAKE_HELLO:
     case DSM_HANDSHAKE_WELCOME:
-      if (!check_keys (obj, step, hs->kind == DSM_HANDSHAKE_HELLO ? hello_keys : welcome_keys, error)
-          || !read_uint (obj, step, "protocol", G_MAXUINT32, &hs->protocol, error)
-          || !read_uint (obj, step, "from", DSM_NODE_ID_MAX, &hs->from, error)
-          || !read_uint (obj, step, "to", DSM_NODE_ID_MAX, &hs->to, error)
-          || !read_string (obj, step, "cluster_id", TRUE, 1024, &hs->cluster_id, error)
+      if (!dsm_json_get_object (body, hs->kind == DSM_HANDSHAKE_HELLO ? hello_keys : welcome_keys, error)
+          || !dsm_json_read_uint32 (body, "protocol", DSM_JSON_REQUIRED, 0, G_MAXUINT32, &hs->protocol, error)
+          || !dsm_json_read_node_id (body, "from", DSM_JSON_REQUIRED, &hs->from, error)
+          || !dsm_json_read_node_id (body, "to", DSM_JSON_REQUIRED, &hs->to, error)
+          || !read_text (body, "cluster_id", 1024, &hs->cluster_id, error)
           /* optional here: a peer of an older protocol has none, and
            * hears "version" rather than "malformed" (check_common) */
-          || !read_string (obj, step, "fingerprint", FALSE, 256, &hs->fingerprint, error)
-          || !read_string (obj, step, "nonce", TRUE, 256, &hs->nonce, error))
+          || !read_hex (body, "fingerprint", DSM_JSON_OPTIONAL, DSM_HANDSHAKE_FINGERPRINT_HEX, &hs->fingerprint,
+                        error)
+          || !read_hex (body, "nonce", DSM_JSON_REQUIRED, DSM_HANDSHAKE_NONCE_HEX, &hs->nonce, error))
         return FALSE;
-      if (hs->fingerprint != NULL && !is_hex (hs->fingerprint, DSM_HANDSHAKE_FINGERPRINT_HEX))
-        return hs_fail (error, step, "fingerprint", "expected 64 lowercase hex digits");
-      if (!is_hex (hs->nonce, DSM_HANDSHAKE_NONCE_HEX))
-        return hs_fail (error, step, "nonce", "expected 32 lowercase hex digits");
       if (hs->kind == DSM_HANDSHAKE_HELLO)
-        {
-          JsonNode *auth = json_object_get_member (obj, "auth");
-          if (auth == NULL || !JSON_NODE_HOLDS_VALUE (auth) || json_node_get_value_type (auth) != G_TYPE_BOOLEAN)
-            return hs_fail (error, step, "auth", "expected a boolean");
-          hs->auth = json_node_get_boolean (auth);
-          return TRUE;
-        }
-      break;
+        return dsm_json_read_bool (body, "auth", DSM_JSON_REQUIRED, &hs->auth, error);
+      return read_hex (body, "proof", DSM_JSON_OPTIONAL, DSM_HANDSHAKE_PROOF_HEX, &hs->proof, error);
     case DSM_HANDSHAKE_READY:
-      if (!check_keys (obj, step, ready_keys, error))
-        return FALSE;
-      break;
+      return dsm_json_get_object (body, ready_keys, error)
+             && read_hex (body, "proof", DSM_JSON_OPTIONAL, DSM_HANDSHAKE_PROOF_HEX, &hs->proof, error);
     case DSM_HANDSHAKE_REFUSE:
-      return check_keys (obj, step, refuse_keys, error)
-             && read_string (obj, step, "reason", TRUE, 64, &hs->reason, error)
-             && read_string (obj, step, "detail", TRUE, 1024, &hs->detail, error);
+      return dsm_json_get_object (body, refuse_keys, error)
+             && read_text (body, "reason", 64, &hs->reason, error)
+             && read_text (body, "detail", 1024, &hs->detail, error);
     default:
       g_assert_not_reached ();
     }
-  /* WELCOME and READY: the proof. */
-  if (!read_string (obj, step, "proof", FALSE, 256, &hs->proof, error))
-    return FALSE;
-  if (hs->proof != NULL && !is_hex (hs->proof, DSM_HANDSHAKE_PROOF_HEX))
-    return hs_fail (error, step, "proof", "expected 64 lowercase hex digits");
-  return TRUE;
 }
 
 DsmHandshake *
 dsm_handshake_decode (const char *data, gsize length, DsmHandshakeKind expected, GError **error)
 {
-  g_autoptr(GError) local = NULL;
-  g_autoptr(JsonNode) root = dsm_codec_parse (data, length, &local);
+  static const DsmJsonLimits limits = { HANDSHAKE_BYTES_MAX, HANDSHAKE_DEPTH_MAX };
+  const char *known[] = { kind_names[expected], expected == DSM_HANDSHAKE_WELCOME ? "refuse" : NULL, NULL };
+  g_autoptr(JsonNode) root = dsm_json_parse (data, (gssize) length, &limits, &handshake_json_errors, error);
+  DsmJsonAt top, body;
 
   if (root == NULL)
     {
-      g_set_error (error, DSM_NET_ERROR, DSM_NET_ERROR_HANDSHAKE,
-                   "handshake %s: %s", kind_names[expected], local->message);
+      g_prefix_error (error, "handshake %s: ", kind_names[expected]);
       return NULL;
     }
-  JsonObject *top = JSON_NODE_HOLDS_OBJECT (root) ? json_node_get_object (root) : NULL;
-  if (top == NULL || json_object_get_size (top) != 1)
+  dsm_json_at_root (&top, &handshake_json_errors, root, "handshake");
+  if (!dsm_json_get_object (&top, known, error))
+    return NULL;
+  if (json_object_get_size (json_node_get_object (root)) != 1)
     {
-      g_set_error (error, DSM_NET_ERROR, DSM_NET_ERROR_HANDSHAKE,
-                   "handshake %s: expected an object with one key", kind_names[expected]);
+      dsm_json_fail (&top, DSM_JSON_ERROR_INVALID, error, "expected an object with one key, \"%s\"",
+                     kind_names[expected]);
       return NULL;
     }
 
   g_autoptr(DsmHandshake) hs = g_new0 (DsmHandshake, 1);
   hs->kind = expected;
-  JsonNode *body = json_object_get_member (top, kind_names[expected]);
-  if (body == NULL && expected == DSM_HANDSHAKE_WELCOME
-      && (body = json_object_get_member (top, kind_names[DSM_HANDSHAKE_REFUSE])) != NULL)
-    hs->kind = DSM_HANDSHAKE_REFUSE;
-  if (body == NULL || !JSON_NODE_HOLDS_OBJECT (body))
+  dsm_json_at_member (&body, &top, kind_names[expected]);
+  if (body.node == NULL && expected == DSM_HANDSHAKE_WELCOME)
     {
-      g_set_error (error, DSM_NET_ERROR, DSM_NET_ERROR_HANDSHAKE,
-                   "handshake: expected a \"%s\" object", kind_names[expected]);
+      dsm_json_at_member (&body, &top, kind_names[DSM_HANDSHAKE_REFUSE]);
+      hs->kind = DSM_HANDSHAKE_REFUSE;
+    }
+  if (body.node == NULL)
+    {
+      dsm_json_fail (&top, DSM_JSON_ERROR_MISSING, error, "expected a \"%s\" object", kind_names[expected]);
       return NULL;
     }
-  if (!decode_body (hs, json_node_get_object (body), error))
+  if (!decode_body (hs, &body, error))
     return NULL;
   if (hs->kind == DSM_HANDSHAKE_REFUSE)
     {

@@ -264,9 +264,13 @@ test_handshake_malformed (void)
     "{\"hello\":{\"protocol\":1,\"from\":1,\"to\":2,\"cluster_id\":\"dsm\",\"nonce\":\"short\",\"auth\":false}}",
     "{\"hello\":{\"protocol\":1,\"from\":1,\"to\":2,\"cluster_id\":\"dsm\",\"nonce\":\"00000000000000000000000000000000\",\"auth\":false,\"x\":1}}",
     "{\"welcome\":{\"protocol\":1}}",
+    "{\"hello\":{\"protocol\":2,\"protocol\":2,\"from\":1,\"to\":2,\"cluster_id\":\"dsm\",\"nonce\":\"00000000000000000000000000000000\",\"auth\":false}}",
+    "{\"hello\":{\"protocol\":2,\"from\":1,\"to\":2,\"cluster_id\":\"dsm\",\"nonce\":\"00000000000000000000000000000000\",\"auth\":false}} {}",
+    "{\"hello\":{\"protocol\":2,\"from\":1,\"to\":2,\"cluster_id\":\"dsm\",\"nonce\":\"0000000000000000000000000000000A\",\"auth\":false}}",
   };
 
-  g_test_summary ("Malformed hellos (not JSON, wrong shapes, wrong types, bad nonces, unknown keys) are HANDSHAKE errors.");
+  g_test_summary ("Malformed hellos (not JSON, wrong shapes, wrong types, bad nonces, unknown or duplicate "
+                  "keys, trailing data) are HANDSHAKE errors.");
   for (guint i = 0; i < G_N_ELEMENTS (bad); i++)
     {
       g_autoptr(GError) error = NULL;
