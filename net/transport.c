@@ -31,7 +31,11 @@ static void peer_forget (DsmTransport *t, Peer *peer);
 void
 dsm_transport_options_init (DsmTransportOptions *options)
 {
-  options->handshake_timeout_ms = 2000;
+  /* A TLS handshake takes milliseconds, and up to seconds on an
+   * overloaded host or under sanitizers; a silent stranger holds a
+   * pending slot this long at most, and eviction bounds how many it holds
+   * (transport-inbound.c). */
+  options->handshake_timeout_ms = 5000;
   options->frame_timeout_ms = 5000;
   options->max_pending_inbound = 64;
   options->max_pending_inbound_per_source = 16;

@@ -39,7 +39,7 @@ typedef struct {
                                  * current directory) */
 } DsmTransportOptions;
 
-/* Defaults: 2000 ms, 5000 ms, 64, 16, 10000 ms, 64, NULL. */
+/* Defaults: 5000 ms, 5000 ms, 64, 16, 10000 ms, 64, NULL. */
 void dsm_transport_options_init (DsmTransportOptions *options);
 
 /**
