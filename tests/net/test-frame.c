@@ -313,6 +313,11 @@ test_handshake_refuse_reaches_dialer (void)
 #define KAT_PAYLOAD "{\"type\":\"commit\"}"
 #define KAT_TAG_0 "c231b808d17504748a3a98bc7650a0cf"
 #define KAT_TAG_1 "5cc84e2f52e24ada5eefb23dff02221d"
+/* 16 KiB of bytes (i * 31 + 7) % 251: many SHA-256 blocks, and NULs. */
+#define KAT_LARGE_BYTES 16384
+#define KAT_LARGE_TAG_0 "670589550306a6494bd7ac9e85a2dd1e"
+#define KAT_LARGE_TAG_1 "882d304ed8963917dcc2dba7762c1bb7"
+#define KAT_LARGE_TAG_5 "b2c83e54765be7badae6a2cc126de295"
 
 static char *
 hex (const guint8 *data, gsize n)
@@ -380,6 +385,33 @@ test_mac_tags (void)
   g_assert_cmpstr (h1, ==, KAT_TAG_1);
   g_assert_cmpmem (p0 + DSM_FRAME_SEALED_HEADER_BYTES, strlen (KAT_PAYLOAD), KAT_PAYLOAD, strlen (KAT_PAYLOAD));
   g_assert_cmpuint (dsm_frame_mac_get_seq (mac), ==, 2);
+}
+
+static void
+test_mac_tags_large (void)
+{
+  DsmFrameKeys keys;
+  guint8 tag[DSM_FRAME_MAC_TAG_BYTES];
+  g_autofree guint8 *payload = g_malloc (KAT_LARGE_BYTES);
+
+  g_test_summary ("Tags of a 16 KiB binary payload match the known answers, at seq 0, 1 and 5, with "
+                  "a small frame's tag computed in between: each tag starts from the bare key.");
+  for (guint i = 0; i < KAT_LARGE_BYTES; i++)
+    payload[i] = (guint8) ((i * 31 + 7) % 251);
+  kat_keys (&keys);
+  g_autoptr(DsmFrameMac) mac = dsm_frame_mac_new (keys.dialer_to_acceptor);
+  g_autoptr(GBytes) f0 = dsm_frame_mac_seal (mac, payload, KAT_LARGE_BYTES);
+  dsm_frame_mac_tag (mac, 0, KAT_PAYLOAD, strlen (KAT_PAYLOAD), tag);
+  g_autofree char *small = hex (tag, sizeof tag);
+  g_autoptr(GBytes) f1 = dsm_frame_mac_seal (mac, payload, KAT_LARGE_BYTES);
+  dsm_frame_mac_tag (mac, 5, payload, KAT_LARGE_BYTES, tag);
+  g_autofree char *t5 = hex (tag, sizeof tag);
+  g_autofree char *h0 = hex ((const guint8 *) g_bytes_get_data (f0, NULL) + 4, 16);
+  g_autofree char *h1 = hex ((const guint8 *) g_bytes_get_data (f1, NULL) + 4, 16);
+  g_assert_cmpstr (h0, ==, KAT_LARGE_TAG_0);
+  g_assert_cmpstr (small, ==, KAT_TAG_0);
+  g_assert_cmpstr (h1, ==, KAT_LARGE_TAG_1);
+  g_assert_cmpstr (t5, ==, KAT_LARGE_TAG_5);
 }
 
 /* A reader opening what the dialer sealed, as the acceptor does. */
@@ -485,6 +517,7 @@ main (int argc, char **argv)
   g_test_add_func ("/net/frame/garbage", test_garbage);
   g_test_add_func ("/net/frame-mac/key-derivation", test_mac_key_derivation);
   g_test_add_func ("/net/frame-mac/tags", test_mac_tags);
+  g_test_add_func ("/net/frame-mac/tags-large", test_mac_tags_large);
   g_test_add_func ("/net/frame-mac/refuses-tampering", test_mac_refuses_tampering);
   g_test_add_func ("/net/handshake/with-secret", test_handshake_with_secret);
   g_test_add_func ("/net/handshake/wrong-secret", test_handshake_wrong_secret);
