@@ -199,7 +199,9 @@ cluster_prepare (guint n, const char *config_extra)
   c->scheme = "http";
   c->dir = g_dir_make_tmp ("dsm-net-test-XXXXXX", &error);
   g_assert_no_error (error);
-  c->session = soup_session_new_with_options ("timeout", 5, "proxy-resolver", NULL, NULL);
+  /* A request's budget, reached only when a node hangs: a busy machine
+   * (several builds, sanitizers) can take seconds to answer. */
+  c->session = soup_session_new_with_options ("timeout", CLUSTER_REQUEST_TIMEOUT_S, "proxy-resolver", NULL, NULL);
   cluster_pick_ports (c);
   cluster_write_config (c);
   return c;
@@ -210,7 +212,7 @@ cluster_start_all (Cluster *c)
 {
   for (guint id = 1; id <= c->n; id++)
     cluster_start_node (c, id);
-  g_assert_cmpuint (cluster_wait_leader (c, 15000), !=, 0);
+  g_assert_cmpuint (cluster_wait_leader (c, CLUSTER_BUDGET_MS), !=, 0);
 }
 
 Cluster *

@@ -11,6 +11,12 @@
 
 #define CLUSTER_MAX 5
 
+/* Budgets that hold on a heavily loaded machine (several builds at once,
+ * sanitizers): a wait fails only after this long, which a passing test
+ * never comes near, and a request gives up after CLUSTER_REQUEST_TIMEOUT_S. */
+#define CLUSTER_BUDGET_MS 60000
+#define CLUSTER_REQUEST_TIMEOUT_S 30
+
 typedef struct {
   guint n;                              /* nodes 1..n: the config's, then those that joined */
   guint n_bootstrap;                    /* the config's nodes */

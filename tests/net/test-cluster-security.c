@@ -11,7 +11,7 @@
 #include "frame.h"
 #include "handshake.h"
 
-#define STEP_MS 15000
+#define STEP_MS CLUSTER_BUDGET_MS
 #define SECRET_LINE "\"secret\": \"integration-test-secret\""
 
 static void
@@ -51,7 +51,7 @@ peer_connect (Cluster *c, guint id)
   g_socket_client_set_enable_proxy (client, FALSE);
   GSocketConnection *conn = g_socket_client_connect_to_host (client, addr, 0, NULL, NULL);
   g_assert_nonnull (conn);
-  g_socket_set_timeout (g_socket_connection_get_socket (conn), 10);
+  g_socket_set_timeout (g_socket_connection_get_socket (conn), CLUSTER_BUDGET_MS / 1000);
   return conn;
 }
 
@@ -77,6 +77,25 @@ read_to_close (GSocketConnection *conn)
     for (gssize i = 0; i < n; i++)
       g_string_append_c (got, g_ascii_isprint (buf[i]) ? (char) buf[i] : '.');
   return g_string_free (got, FALSE);
+}
+
+/* The most inbound-trouble records the rate limit lets through since
+ * @start_us: one per source (all of ours are 127.0.0.1) per 10 s. */
+static guint
+inbound_records_max (gint64 start_us)
+{
+  return 1 + (guint) ((g_get_monotonic_time () - start_us) / (10 * G_USEC_PER_SEC));
+}
+
+/* Records about inbound handshakes in the log text @from. */
+static guint
+inbound_records (const char *from)
+{
+  guint lines = 0;
+
+  for (const char *p = from; (p = strstr (p, "inbound handshake with")) != NULL; p++)
+    lines++;
+  return lines;
 }
 
 /* ---- the attack on a follower ---- */
@@ -383,6 +402,7 @@ squatter_thread (gpointer data)
 static void
 test_silent_connections (void)
 {
+  gint64 start_us = g_get_monotonic_time ();
   g_autoptr(Cluster) c = cluster_new (3);
   guint leader = cluster_wait_leader (c, STEP_MS);
   guint restarted = cluster_other_node (c, leader, 0);
@@ -415,10 +435,9 @@ test_silent_connections (void)
   g_autofree char *log_path = g_strdup_printf ("%s/node%u.log", c->dir, leader);
   g_autofree char *log = NULL;
   g_assert_true (g_file_get_contents (log_path, &log, NULL, NULL));
-  guint lines = 0;
-  for (const char *p = log; (p = strstr (p, "inbound handshake with")) != NULL; p++)
-    lines++;
-  g_assert_cmpuint (lines, <=, 1 + (STEP_MS * 3 / 10000));
+  guint lines = inbound_records (log);
+  g_test_message ("%u inbound records in the leader's log", lines);
+  g_assert_cmpuint (lines, <=, inbound_records_max (start_us));
   g_assert_cmpfloat (metric (c, leader, "dsm_net_log_suppressed_total", NULL), >, 10);
 }
 
@@ -434,6 +453,7 @@ test_random_bytes (void)
                   "and logged at most once per 10 s; the cluster keeps committing.");
   g_assert_true (g_file_get_contents (log_path, &before, NULL, NULL));
   double suppressed0 = metric (c, leader, "dsm_net_log_suppressed_total", NULL);
+  gint64 start_us = g_get_monotonic_time ();
   for (guint i = 0; i < 200; i++)
     {
       g_autoptr(GSocketConnection) conn = peer_connect (c, leader);
@@ -445,12 +465,11 @@ test_random_bytes (void)
     }
   g_autofree char *after = NULL;
   g_assert_true (g_file_get_contents (log_path, &after, NULL, NULL));
-  guint lines = 0;
-  for (const char *p = after + strlen (before); (p = strstr (p, "inbound handshake with")) != NULL; p++)
-    lines++;
+  guint lines = inbound_records (after + strlen (before));
   g_test_message ("%u warning lines for 200 connections", lines);
-  g_assert_cmpuint (lines, <=, 3);
-  g_assert_cmpfloat (metric (c, leader, "dsm_net_log_suppressed_total", NULL), >=, suppressed0 + 190);
+  /* However long the 200 took on this machine: */
+  g_assert_cmpuint (lines, <=, inbound_records_max (start_us));
+  g_assert_cmpfloat (metric (c, leader, "dsm_net_log_suppressed_total", NULL), >=, suppressed0 + 200 - lines);
   assert_propose_ok (c, leader, "after-junk", "Running");
 }
 
