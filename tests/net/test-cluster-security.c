@@ -175,10 +175,15 @@ assert_outsider_changes_nothing (Cluster *c, guint outsider, const char *reason)
   g_autoptr(JsonNode) root = NULL;
   guint status = cluster_http (c, outsider, "GET", "/v1/machines/outsider-test?stale=1", NULL, &root);
   g_assert_true (status == 404 || g_strcmp0 (json_get_string (root, "state"), "Running") != 0);
-  g_assert_cmpint (cluster_field (c, leader, "leader"), ==, (gint64) leader);
+  /* Neither member ever follows the outsider.  Who of the two leads may change on a loaded
+   * machine (a late loop is a missed heartbeat), which is not the outsider's doing. */
+  g_assert_cmpint (cluster_field (c, leader, "leader"), !=, (gint64) outsider);
+  g_assert_cmpint (cluster_field (c, other, "leader"), !=, (gint64) outsider);
   g_assert_cmpuint (cluster_wait_leader (c, 1), ==, 0);   /* no agreement with the outsider */
   cluster_kill_node (c, outsider);
-  g_assert_cmpuint (cluster_wait_leader (c, STEP_MS), ==, leader);
+  guint after = cluster_wait_leader (c, STEP_MS);
+  g_assert_true (after == leader || after == other);
+  assert_propose_ok (c, after, "outsider-after", "Running");
 }
 
 static void

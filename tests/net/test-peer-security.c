@@ -277,6 +277,7 @@ test_tls_wrong_id (Fixture *f, gconstpointer data)
   g_assert_nonnull (h.reply);
   g_assert_nonnull (strstr (h.reply, "\"refuse\""));
   g_assert_nonnull (strstr (h.reply, "node-3.dsm"));
+  g_free (h.reply);
   peer_pair_assert_delivers (&f->pair, 2, 1, 4);
 }
 
