@@ -136,6 +136,11 @@ cluster_spawn (Cluster *c, guint id, const char *join_url)
       g_ptr_array_add (argv, g_strdup ("--id"));
       g_ptr_array_add (argv, g_strdup (id_s));
     }
+  if (c->peer_listen[id] != 0)
+    {
+      g_ptr_array_add (argv, g_strdup ("--peer-listen"));
+      g_ptr_array_add (argv, g_strdup_printf ("127.0.0.1:%u", c->peer_listen[id]));
+    }
   /* A node the config does not list says where it is. */
   if (id > c->n_bootstrap)
     {

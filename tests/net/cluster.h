@@ -28,6 +28,8 @@ typedef struct {
   SoupSession *session;
   char *config_extra;                   /* top-level config members, or NULL */
   char *node_config[CLUSTER_MAX + 1];   /* a node's own config file, or NULL: config_path */
+  guint16 peer_listen[CLUSTER_MAX + 1]; /* nonzero: listens for peers on this port, while its
+                                         * peers dial the config's address (a proxy) */
   char *token;                          /* sent as a bearer token, or NULL */
   const char *scheme;                   /* "http" or "https" */
 } Cluster;

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "frame.h"
+#include "handshake.h"
 
 /* The largest frame passed on: a node's max_frame_bytes is at most 4 MiB. */
 #define PROXY_FRAME_BYTES_MAX (4 * 1024 * 1024)
@@ -22,8 +23,14 @@ struct _Proxy {
   ProxyTamper tamper;
   char *needle;
   gint *shots;                   /* shared with other proxies: atomic */
-  ProxyStats stats;
+  ProxyStats stats[PROXY_DIALERS_MAX + 1];   /* by dialer, 0: unknown */
 };
+
+/* What the two pumps of one connection share. */
+typedef struct {
+  gint refs;                     /* atomic: one per pump */
+  gint dialer;                   /* atomic: the hello's "from", 0 before */
+} Link;
 
 typedef struct {
   Proxy *proxy;
@@ -31,7 +38,26 @@ typedef struct {
   GSocketConnection *to;         /* referenced */
   gboolean to_target;
   guint plain_frames;            /* frames before the sealed ones, this way */
+  Link *link;
 } Pump;
+
+/* The stats of @pump's dialer; the caller holds the proxy's lock. */
+static ProxyStats *
+pump_stats (Pump *pump)
+{
+  return &pump->proxy->stats[g_atomic_int_get (&pump->link->dialer)];
+}
+
+/* The dialer's first frame is its hello: it names the dialer. */
+static void
+pump_learn_dialer (Pump *pump, const GByteArray *frame, gsize header)
+{
+  g_autoptr(DsmHandshake) hello = dsm_handshake_decode ((const char *) frame->data + header, frame->len - header,
+                                                        DSM_HANDSHAKE_HELLO, NULL);
+
+  if (hello != NULL && hello->from >= 1 && hello->from <= PROXY_DIALERS_MAX)
+    g_atomic_int_set (&pump->link->dialer, (gint) hello->from);
+}
 
 /* Ends both connections of a link: the other pump's reads end too. */
 static void
@@ -59,9 +85,9 @@ pump_take_tamper (Pump *pump, GByteArray *frame, gsize header, ProxyTamper *tamp
 
   g_mutex_lock (&proxy->lock);
   if (pump->to_target)
-    proxy->stats.sealed_to_target++;
+    pump_stats (pump)->sealed_to_target++;
   else
-    proxy->stats.sealed_from_target++;
+    pump_stats (pump)->sealed_from_target++;
   if (proxy->armed)
     {
       /* The payload is JSON text: no NUL inside. */
@@ -77,8 +103,8 @@ pump_take_tamper (Pump *pump, GByteArray *frame, gsize header, ProxyTamper *tamp
         {
           take = TRUE;
           *tamper = proxy->tamper;
-          proxy->stats.tampered++;
-          proxy->stats.tampered_to_target = pump->to_target;
+          pump_stats (pump)->tampered++;
+          pump_stats (pump)->tampered_to_target = pump->to_target;
           if (*tamper == PROXY_FLIP)
             frame->data[header + (gsize) (at - payload) + strlen (proxy->needle) - 1] ^= 0x03;
         }
@@ -115,13 +141,15 @@ pump_run (gpointer data)
       if (!g_input_stream_read_all (in, frame->data + header, length, &n, pump->proxy->cancel, NULL) || n != length)
         break;
       frames++;
+      if (pump->to_target && frames == 1)
+        pump_learn_dialer (pump, frame, header);
       gboolean tampered = sealed && pump_take_tamper (pump, frame, header, &tamper);
       if (!pump_write (pump, frame->data, frame->len))
         break;
       if (pump->to_target && frames == pump->plain_frames)
         {
           g_mutex_lock (&pump->proxy->lock);
-          pump->proxy->stats.readies++;   /* the dialer's ready went through */
+          pump_stats (pump)->readies++;   /* the dialer's ready went through */
           g_mutex_unlock (&pump->proxy->lock);
         }
       /* An earlier frame, again: its tag was for an older seq. */
@@ -137,15 +165,19 @@ pump_run (gpointer data)
   pump_shutdown (pump);
   g_object_unref (pump->from);
   g_object_unref (pump->to);
+  if (g_atomic_int_dec_and_test (&pump->link->refs))
+    g_free (pump->link);
   g_free (pump);
   return NULL;
 }
 
 static void
-proxy_start_pump (Proxy *proxy, GSocketConnection *from, GSocketConnection *to, gboolean to_target)
+proxy_start_pump (Proxy *proxy, GSocketConnection *from, GSocketConnection *to, gboolean to_target, Link *link)
 {
   Pump *pump = g_new0 (Pump, 1);
 
+  g_atomic_int_inc (&link->refs);
+  pump->link = link;
   pump->proxy = proxy;
   pump->from = g_object_ref (from);
   pump->to = g_object_ref (to);
@@ -172,11 +204,12 @@ proxy_accept_run (gpointer data)
       if (out == NULL)
         continue;  /* the target is down: the dialer sees the close */
       g_mutex_lock (&proxy->lock);
-      proxy->stats.connections++;
+      proxy->stats[0].connections++;
       g_ptr_array_add (proxy->connections, g_object_ref (in));
       g_ptr_array_add (proxy->connections, g_object_ref (out));
-      proxy_start_pump (proxy, in, out, TRUE);
-      proxy_start_pump (proxy, out, in, FALSE);
+      Link *link = g_new0 (Link, 1);
+      proxy_start_pump (proxy, in, out, TRUE, link);
+      proxy_start_pump (proxy, out, in, FALSE, link);
       g_mutex_unlock (&proxy->lock);
     }
   return NULL;
@@ -248,9 +281,10 @@ proxy_arm (Proxy *proxy, ProxyTamper tamper, const char *needle, gint *shots)
 }
 
 void
-proxy_get_stats (Proxy *proxy, ProxyStats *stats)
+proxy_get_stats (Proxy *proxy, guint dialer, ProxyStats *stats)
 {
+  g_assert_cmpuint (dialer, <=, PROXY_DIALERS_MAX);
   g_mutex_lock (&proxy->lock);
-  *stats = proxy->stats;
+  *stats = proxy->stats[dialer];
   g_mutex_unlock (&proxy->lock);
 }

@@ -7,7 +7,9 @@
  * It assumes links with a secret and no TLS: from the dialer, two plain
  * frames (hello, ready) and then sealed ones; from the acceptor, one plain
  * frame (welcome) and then sealed ones (docs/OPERATIONS.md, "Peer
- * protocol"). */
+ * protocol").  One proxy stands in front of one node for every dialer
+ * (their configs must be the same file: the handshake compares their
+ * fingerprints); it tells the dialers apart by their hellos' "from". */
 #pragma once
 
 #include <gio/gio.h>
@@ -18,6 +20,9 @@ typedef enum {
 } ProxyTamper;
 
 typedef struct _Proxy Proxy;
+
+/* Dialer ids the stats tell apart: 1..PROXY_DIALERS_MAX. */
+#define PROXY_DIALERS_MAX 16
 
 /* Listens on 127.0.0.1 (a free port) and forwards each connection to
  * 127.0.0.1:@target_port, frame by frame, untouched until armed. */
@@ -41,7 +46,7 @@ guint16 proxy_get_port (Proxy *proxy);
 void proxy_arm (Proxy *proxy, ProxyTamper tamper, const char *needle, gint *shots);
 
 typedef struct {
-  guint connections;          /* accepted and forwarded */
+  guint connections;          /* accepted and forwarded (of every dialer, in dialer 0's stats) */
   guint readies;              /* handshakes the dialer completed through us */
   guint sealed_to_target;     /* sealed frames forwarded, each way */
   guint sealed_from_target;
@@ -49,6 +54,8 @@ typedef struct {
   gboolean tampered_to_target;  /* the tampered frame went to the target (the acceptor) */
 } ProxyStats;
 
-void proxy_get_stats (Proxy *proxy, ProxyStats *stats);
+/* The stats of the connections whose hello came from node @dialer (0: not
+ * said yet or out of range), over the proxy's life. */
+void proxy_get_stats (Proxy *proxy, guint dialer, ProxyStats *stats);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (Proxy, proxy_free)
