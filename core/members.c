@@ -328,6 +328,33 @@ members_uncommitted_own_changes (const DsmNode *node)
 
 /* ---- proposing a change (leader) ---- */
 
+/* A learner becomes a voter only once it has answered us in this epoch
+ * with a log holding everything committed (PROTOCOL.md, "Learners"): a
+ * voter whose Acks the quorum needs must not be dead or have the log still
+ * to fetch (a one-voter cluster promoting a dead learner could never commit
+ * again, nor undo it).  A member that is no learner is left to
+ * dsm_membership_change() to refuse. */
+static gboolean
+members_propose_ready (DsmNode *node, DsmNodeId id, GError **error)
+{
+  const DsmMember *member = dsm_membership_find (node->membership, id);
+
+  if (member == NULL || member->role != DSM_MEMBER_LEARNER)
+    return TRUE;
+  Peer *peer = node_find_peer (node, id);
+  /* Every member but us is a peer. */
+  g_assert (peer != NULL);
+  /* match_index restarts at 0 in every epoch and commit_index is past our
+   * no-op (rule C3): reaching it takes an answer of this epoch. */
+  if (peer->reachable && peer->match_index >= node->commit_index)
+    return TRUE;
+  g_set_error (error, DSM_MEMBERSHIP_ERROR, DSM_MEMBERSHIP_ERROR_INVALID,
+               "learner %u is not ready: its log reaches index %" G_GUINT64_FORMAT " of %"
+               G_GUINT64_FORMAT " committed%s; retry once it has caught up", id, peer->match_index,
+               node->commit_index, peer->reachable ? "" : ", and it does not answer");
+  return FALSE;
+}
+
 DsmEntry *
 members_propose (DsmNode *node, const DsmCommand *cmd, DsmRejectReason *reason, GError **error)
 {
@@ -359,6 +386,8 @@ members_propose (DsmNode *node, const DsmCommand *cmd, DsmRejectReason *reason, 
       return NULL;
     }
   g_assert (members_uncommitted_changes (node) == 0 || MUTANT (node, DSM_MUTANT_TWO_CHANGES));
+  if (cmd->op == DSM_OP_PROMOTE_MEMBER && !members_propose_ready (node, cmd->node, error))
+    return NULL;
 
   DsmNodeId member = DSM_NODE_NONE;
   *reason = DSM_REJECT_BAD_REQUEST;
@@ -423,11 +452,15 @@ members_tick_leader (DsmNode *node)
       if (member == NULL || member->role != DSM_MEMBER_LEARNER || node->now_ms < peer->catch_up_at_ms)
         continue;
       peer->catch_up_at_ms = node->now_ms + node->config->heartbeat_ms;
-      /* It holds the configuration that made it a learner (so it knows
-       * it is a member), and its log is within reach of ours. */
-      gboolean near = peer->reachable && peer->match_index >= node->membership_index
+      /* It answered us since the last check (not merely never found
+       * unreachable: a learner never started is "reachable" at first),
+       * holds everything committed (so the configuration that made it a
+       * learner too), and its log is within reach of ours. */
+      gboolean near = peer->answered_round && peer->match_index >= node->commit_index
+                      && peer->match_index >= node->membership_index
                       && peer->match_index + node->config->learner_catch_up_entries
                              >= dsm_log_last_index (node->log);
+      peer->answered_round = FALSE;
       peer->catch_up_rounds = near ? peer->catch_up_rounds + 1 : 0;
       if (peer->catch_up_rounds >= rounds && promote == DSM_NODE_NONE)
         promote = peer->id;

@@ -15,6 +15,7 @@ typedef struct {
   gboolean voter;            /* a voter of the effective membership: its answers count */
   gboolean departing;        /* removed by an uncommitted entry: told until it commits */
   guint catch_up_rounds;     /* a learner's consecutive heartbeats within reach (members.c) */
+  gboolean answered_round;   /* it answered us in this epoch since the last such check */
   guint64 catch_up_at_ms;    /* the next such check */
   guint64 next_index;        /* next entry to send */
   guint64 match_index;       /* highest index known to match ours */

@@ -81,6 +81,7 @@ replication_reset_peers (DsmNode *node)
       peer->heartbeat_due = TRUE;
       peer->catch_up_rounds = 0;
       peer->catch_up_at_ms = node->now_ms;
+      peer->answered_round = FALSE;
       snapshot_peer_reset (peer);
     }
 }
@@ -356,6 +357,7 @@ on_answer (DsmNode *node, const DsmMessage *msg)
   Peer *peer = node_find_peer (node, msg->from);
 
   peer->last_heard_ms = node->now_ms;
+  peer->answered_round = TRUE;
   peer->attempts = 0;
   if (msg->hb_seq > peer->acked_hb_seq && msg->hb_seq <= node->hb_round)
     peer->acked_hb_seq = msg->hb_seq;

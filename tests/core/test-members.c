@@ -212,6 +212,95 @@ test_learner_promoted_when_caught_up (void)
   g_assert_cmpuint (dsm_membership_get_n_voters (dsm_node_get_membership (h->nodes[1], NULL)), ==, 4);
 }
 
+/* promote_member, retried while the learner is not ready yet (it has to
+ * answer with the whole committed log first). */
+static const DsmClientReply *
+promote_when_ready (Harness *h, DsmNodeId id)
+{
+  for (guint attempt = 0; attempt < 100; attempt++)
+    {
+      const DsmClientReply *reply = member_op (h, 0, DSM_OP_PROMOTE_MEMBER, id);
+      if (reply->reason != DSM_REJECT_CHANGE_IN_PROGRESS)
+        return reply;
+      harness_advance (h, 50);
+    }
+  g_error ("node %u never became ready for promotion", id);
+}
+
+static gboolean
+done_matched (Harness *h, gpointer data)
+{
+  DsmNodeId leader = harness_leader (h);
+  DsmPeerStatus peers[DSM_MAX_NODES];
+
+  if (leader == 0)
+    return FALSE;
+  guint n = dsm_node_get_peers (h->nodes[leader], peers, G_N_ELEMENTS (peers));
+  for (guint i = 0; i < n; i++)
+    if (peers[i].id == GPOINTER_TO_UINT (data))
+      return peers[i].match_index >= dsm_node_get_commit_index (h->nodes[leader]);
+  return FALSE;
+}
+
+static void
+test_promote_refuses_unready (void)
+{
+  g_autoptr(Harness) h = cluster (3, 0, 24);
+
+  g_test_summary ("promote_member is refused (change_in_progress) for a learner that has not "
+                  "answered with the whole committed log, such as one never started; once it "
+                  "has, it is accepted.");
+  const DsmClientReply *added = member_op (h, 0, DSM_OP_ADD_MEMBER, 0);
+  assert_ok (added);
+  g_assert_cmpuint (added->member, ==, 4);
+  harness_advance (h, 500);
+  const DsmClientReply *early = member_op (h, 0, DSM_OP_PROMOTE_MEMBER, 4);
+  g_assert_cmpint (early->status, ==, DSM_REPLY_REJECTED);
+  g_assert_cmpint (early->reason, ==, DSM_REJECT_CHANGE_IN_PROGRESS);
+  g_assert_nonnull (strstr (early->detail, "not ready"));
+  g_assert_false (dsm_membership_is_voter (dsm_node_get_membership (h->nodes[harness_leader (h)], NULL), 4));
+
+  harness_add_node (h, 4);
+  assert_ok (promote_when_ready (h, 4));
+  wait_settled (h);
+  g_assert_true (done_promoted (h, GUINT_TO_POINTER (4)));
+}
+
+static void
+test_single_voter_keeps_leading (void)
+{
+  g_autoptr(Harness) h = cluster (1, 0, 25);
+
+  g_test_summary ("A one-voter cluster does not promote a learner cut off behind its commit "
+                  "index (it could never commit again, nor undo it): the command is refused "
+                  "and the voter keeps leading.");
+  harness_add_node (h, 2);
+  assert_ok (member_op (h, 0, DSM_OP_ADD_MEMBER, 0));
+  harness_advance (h, 500);
+  harness_partition (h, HARNESS_BIT (2));
+  commit_one (h, "Running");
+  const DsmClientReply *reply = member_op (h, 1, DSM_OP_PROMOTE_MEMBER, 2);
+  g_assert_cmpint (reply->reason, ==, DSM_REJECT_CHANGE_IN_PROGRESS);
+  harness_advance (h, 1000);
+  g_assert_cmpint (dsm_node_get_role (h->nodes[1]), ==, DSM_ROLE_LEADER);
+  commit_one (h, "Stopped");
+}
+
+static void
+test_silent_learner_not_promoted (void)
+{
+  g_autoptr(Harness) h = cluster (3, 3, 26);
+
+  g_test_summary ("A learner is promoted automatically only for rounds in which it answered: one "
+                  "that caught up and then died stays a learner however long it stays quiet.");
+  harness_add_node (h, 4);
+  assert_ok (member_op (h, 0, DSM_OP_ADD_MEMBER, 0));
+  g_assert_true (harness_run (h, WAIT_MS, done_matched, GUINT_TO_POINTER (4)));
+  harness_crash (h, 4);
+  harness_advance (h, 3000);
+  g_assert_false (dsm_membership_is_voter (dsm_node_get_membership (h->nodes[harness_leader (h)], NULL), 4));
+}
+
 static void
 test_promote_command (void)
 {
@@ -220,7 +309,7 @@ test_promote_command (void)
   g_test_summary ("promote_member makes a learner a voter; promoting a voter is refused.");
   harness_add_node (h, 4);
   assert_ok (member_op (h, 0, DSM_OP_ADD_MEMBER, 0));
-  assert_ok (member_op (h, 0, DSM_OP_PROMOTE_MEMBER, 4));
+  assert_ok (promote_when_ready (h, 4));
   wait_settled (h);
   g_assert_true (done_promoted (h, GUINT_TO_POINTER (4)));
   const DsmClientReply *again = member_op (h, 0, DSM_OP_PROMOTE_MEMBER, 4);
@@ -708,6 +797,9 @@ main (int argc, char **argv)
   g_test_add_func ("/core/members/learner-does-not-count", test_learner_does_not_count);
   g_test_add_func ("/core/members/learner-promoted-when-caught-up", test_learner_promoted_when_caught_up);
   g_test_add_func ("/core/members/promote-command", test_promote_command);
+  g_test_add_func ("/core/members/promote-refuses-unready", test_promote_refuses_unready);
+  g_test_add_func ("/core/members/single-voter-keeps-leading", test_single_voter_keeps_leading);
+  g_test_add_func ("/core/members/silent-learner-not-promoted", test_silent_learner_not_promoted);
   g_test_add_func ("/core/members/one-change-in-flight", test_one_change_in_flight);
   g_test_add_func ("/core/members/new-leader-commits-its-epoch-first", test_new_leader_commits_its_epoch_first);
   g_test_add_func ("/core/members/ids-never-reused", test_ids_never_reused);
