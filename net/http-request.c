@@ -36,12 +36,52 @@ http_request_unref (DsmHttpRequest *request)
     request->data_destroy (request->data);
   if (request->msg_owned)
     dsm_http_message_free (request->msg);
+  g_free (request->detached_host);
   g_free (request->content_type);
   if (request->body != NULL)
     g_string_free (request->body, TRUE);
   if (request->extra_headers != NULL)
     g_string_free (request->extra_headers, TRUE);
   g_free (request);
+}
+
+DsmHttpRequest *
+dsm_http_request_new_detached (DsmHttpMessage *msg, const char *peer_host)
+{
+  DsmHttpRequest *r;
+
+  g_return_val_if_fail (msg != NULL, NULL);
+  g_return_val_if_fail (peer_host != NULL, NULL);
+  r = http_request_new (NULL, msg);
+  r->msg_owned = TRUE;
+  r->keep_alive = msg->keep_alive;
+  r->version_minor = msg->version_minor;
+  r->detached_host = g_strdup (peer_host);
+  return r;
+}
+
+DsmHttpRequest *
+dsm_http_request_ref (DsmHttpRequest *request)
+{
+  return http_request_ref (request);
+}
+
+void
+dsm_http_request_unref (DsmHttpRequest *request)
+{
+  http_request_unref (request);
+}
+
+guint
+dsm_http_request_get_status (DsmHttpRequest *request)
+{
+  return g_atomic_int_get (&request->answered) ? request->status : 0;
+}
+
+const char *
+dsm_http_request_get_answer_body (DsmHttpRequest *request)
+{
+  return g_atomic_int_get (&request->answered) ? request->body->str : NULL;
 }
 
 const DsmHttpMessage *
@@ -136,6 +176,14 @@ dsm_http_request_respond (DsmHttpRequest *request, guint status, const char *con
   request->status = status;
   request->content_type = g_strdup (content_type);
   request->body = body != NULL ? body : g_string_new (NULL);
+  if (w == NULL)
+    {
+      /* Detached: the answer stays with the request; the handler's
+       * reference goes as it would to a worker. */
+      request->ready = TRUE;
+      http_request_unref (request);
+      return;
+    }
   if (g_thread_self () == g_atomic_pointer_get (&w->self))
     {
       http_worker_deliver (w, request);
@@ -184,6 +232,8 @@ dsm_http_status_phrase (guint status)
 const char *
 dsm_http_request_get_peer_host (DsmHttpRequest *request)
 {
+  if (request->detached_host != NULL)
+    return request->detached_host;
   return request->conn != NULL ? request->conn->host : "";
 }
 

@@ -604,19 +604,26 @@ http_route_on_head (DsmHttpRequest *request, gpointer user_data)
   return route_parse_query (call, question != NULL ? question + 1 : NULL);
 }
 
+/* The whole request is in: its body read strictly; FALSE once answered. */
+static gboolean
+route_check_request (HttpCall *call, DsmHttpRequest *request)
+{
+  g_assert (call != NULL);
+  g_assert (call->request == request);
+  g_assert (call->op != OP_NONE);
+  return (call->route != ROUTE_MACHINE_POST || route_parse_body (call))
+         && (call->route != ROUTE_MEMBERS_POST || route_parse_members (call))
+         && (call->route != ROUTE_DEFINITION_PUT || route_parse_definition (call))
+         && (call->route != ROUTE_TRANSFER || route_parse_transfer (call));
+}
+
 void
 http_route_on_request (DsmHttpRequest *request, gpointer user_data)
 {
   DsmHttpApi *api = user_data;
   HttpCall *call = dsm_http_request_get_data (request);
 
-  g_assert (call != NULL);
-  g_assert (call->request == request);
-  g_assert (call->op != OP_NONE);
-  if ((call->route == ROUTE_MACHINE_POST && !route_parse_body (call))
-      || (call->route == ROUTE_MEMBERS_POST && !route_parse_members (call))
-      || (call->route == ROUTE_DEFINITION_PUT && !route_parse_definition (call))
-      || (call->route == ROUTE_TRANSFER && !route_parse_transfer (call)))
+  if (!route_check_request (call, request))
     return;
   if (dsm_loop_queue_push (api->queue, call))
     return;
@@ -628,4 +635,58 @@ http_route_on_request (DsmHttpRequest *request, gpointer user_data)
   __atomic_fetch_add (&api->overloaded, 1, __ATOMIC_RELAXED);
   dsm_http_request_add_header (request, "Retry-After", "1");
   http_answer_error (call, 503, "overloaded", "too many requests waiting for the consensus loop; retry later");
+}
+
+/* ---- the worker side without sockets (http.h) ---- */
+
+static const char *const op_names[] = {
+  [OP_NONE] = NULL,
+  [OP_HEALTHZ] = "healthz",
+  [OP_METRICS] = "metrics",
+  [OP_CLUSTER] = "cluster",
+  [OP_LIST] = "list",
+  [OP_STALE_READ] = "stale_read",
+  [OP_SUBMIT] = "submit",
+  [OP_ADMIN_SUBMIT] = "admin_submit",
+  [OP_MEMBERS] = "members",
+  [OP_TRANSFER] = "transfer",
+  [OP_SNAPSHOT] = "snapshot",
+};
+
+void
+dsm_http_api_route (DsmHttpApi *api, DsmHttpMessage *msg, const char *peer_host, DsmHttpRouted *out)
+{
+  DsmHttpRequest *request = dsm_http_request_new_detached (msg, peer_host);
+
+  memset (out, 0, sizeof *out);
+  /* The reference a server hands its callbacks (http-conn.c): the head
+   * callback's, which its answer takes; when it does not answer, the same
+   * reference goes on to the request callback, which answers or hands the
+   * call to the loop. */
+  dsm_http_request_ref (request);
+  if (http_route_on_head (request, api))
+    {
+      HttpCall *call = dsm_http_request_get_data (request);
+      g_assert (dsm_http_request_get_status (request) == 0);
+      if (route_check_request (call, request))
+        {
+          out->op = op_names[call->op];
+          dsm_command_init_copy (&out->cmd, &call->cmd);
+          g_assert (out->op != NULL);
+          /* The loop would answer it: the handler's reference goes here. */
+          dsm_http_request_unref (request);
+        }
+    }
+  out->status = dsm_http_request_get_status (request);
+  out->body = g_strdup (dsm_http_request_get_answer_body (request));
+  g_assert ((out->status != 0) == (out->op == NULL));
+  dsm_http_request_unref (request);
+}
+
+void
+dsm_http_routed_clear (DsmHttpRouted *routed)
+{
+  g_free (routed->body);
+  dsm_command_clear (&routed->cmd);
+  memset (routed, 0, sizeof *routed);
 }

@@ -96,7 +96,8 @@ struct _Worker {
  * handler (until answered); the last reference frees it. */
 struct _DsmHttpRequest {
   gint ref_count;
-  Worker *worker;               /* immutable */
+  Worker *worker;               /* immutable; NULL: detached (no connection ever) */
+  char *detached_host;          /* detached: the peer host it claims */
   Conn *conn;                   /* worker thread only; NULL once the connection is gone */
   DsmHttpMessage *msg;          /* the head, then the whole request; NULL for the server's own answers */
   gboolean msg_owned;           /* FALSE while the parser still fills it (until the request is complete) */

@@ -119,6 +119,29 @@ void dsm_http_request_close_after (DsmHttpRequest *request);
  */
 void dsm_http_request_respond (DsmHttpRequest *request, guint status, const char *content_type, GString *body);
 
+/* ---- detached requests: the handlers without sockets (tests, fuzzing) ---- */
+
+/**
+ * dsm_http_request_new_detached:
+ * @msg: (transfer full): a complete request, as dsm_http_parser_take() gives
+ * @peer_host: the client address it is taken to come from
+ *
+ * A request no connection read, to hand to a server's handlers directly.
+ * Answering it (dsm_http_request_respond(), which drops the handler's
+ * reference as usual) keeps the answer with it, for
+ * dsm_http_request_get_status().
+ *
+ * Returns: (transfer full): the request, with one reference (the caller's).
+ */
+DsmHttpRequest *dsm_http_request_new_detached (DsmHttpMessage *msg, const char *peer_host);
+DsmHttpRequest *dsm_http_request_ref (DsmHttpRequest *request);
+void dsm_http_request_unref (DsmHttpRequest *request);
+
+/* The status @request was answered with; 0 while it is not answered. */
+guint dsm_http_request_get_status (DsmHttpRequest *request);
+/* The body it was answered with (borrowed); NULL while not answered. */
+const char *dsm_http_request_get_answer_body (DsmHttpRequest *request);
+
 /* The reason phrase of @status ("Not Found"). */
 const char *dsm_http_status_phrase (guint status);
 

@@ -213,29 +213,58 @@ http_api_load_credentials (DsmHttpApi *api, const char *base_dir, DsmHttpServerO
   return TRUE;
 }
 
+/* What a worker needs of the API (config, credentials, rate limit),
+ * without the server, the loop or the host. */
+static DsmHttpApi *
+http_api_new_detached (DsmConfig *config, DsmNodeId node, const char *base_dir, DsmHttpServerOptions *options,
+                       GError **error)
+{
+  const DsmHttpConfig *http = &config->http;
+  DsmHttpApi *api = g_new0 (DsmHttpApi, 1);
+
+  api->config = dsm_config_ref (config);
+  api->node = node;
+  api->answers = g_malloc0 (sizeof (guint64[ROUTE_N][HTTP_STATUS_SLOTS]));
+  g_queue_init (&api->in_flight);
+  api->rate = dsm_http_rate_new (http->rate_per_second, http->rate_burst);
+  dsm_http_server_options_init (options);
+  if (!http_api_load_credentials (api, base_dir, options, error))
+    {
+      g_clear_object (&options->tls_certificate);
+      g_clear_object (&options->tls_client_ca);
+      dsm_http_api_free (api);
+      return NULL;
+    }
+  return api;
+}
+
+DsmHttpApi *
+dsm_http_api_new_detached (DsmConfig *config, DsmNodeId node, const char *base_dir, GError **error)
+{
+  DsmHttpServerOptions options;
+  DsmHttpApi *api = http_api_new_detached (config, node, base_dir, &options, error);
+
+  if (api != NULL)
+    {
+      g_clear_object (&options.tls_certificate);
+      g_clear_object (&options.tls_client_ca);
+    }
+  return api;
+}
+
 DsmHttpApi *
 dsm_http_api_new (DsmHost *host, const char *base_dir, GError **error)
 {
   DsmConfig *config = dsm_host_get_config (host);
   const DsmHttpConfig *http = &config->http;
   DsmHttpServerOptions options;
-  DsmHttpApi *api = g_new0 (DsmHttpApi, 1);
+  DsmHttpApi *api = http_api_new_detached (config, dsm_node_get_id (dsm_host_get_node (host)), base_dir,
+                                           &options, error);
   g_autoptr(GMainContext) context = g_main_context_ref_thread_default ();
 
+  if (api == NULL)
+    return NULL;
   api->host = host;
-  api->config = dsm_config_ref (config);
-  api->node = dsm_node_get_id (dsm_host_get_node (host));
-  api->answers = g_malloc0 (sizeof (guint64[ROUTE_N][HTTP_STATUS_SLOTS]));
-  g_queue_init (&api->in_flight);
-
-  dsm_http_server_options_init (&options);
-  if (!http_api_load_credentials (api, base_dir, &options, error))
-    {
-      g_clear_object (&options.tls_certificate);
-      g_clear_object (&options.tls_client_ca);
-      dsm_http_api_free (api);
-      return NULL;
-    }
   options.workers = http->workers;
   options.limits.request_line_bytes_max = http->max_request_line_bytes;
   options.limits.header_bytes_max = http->max_header_bytes;
@@ -249,7 +278,6 @@ dsm_http_api_new (DsmHost *host, const char *base_dir, GError **error)
   options.max_connections_per_address = http->max_connections_per_address;
   options.max_pipelined_requests = http->max_pipelined_requests;
   options.node = api->node;
-  api->rate = dsm_http_rate_new (http->rate_per_second, http->rate_burst);
   api->server = dsm_http_server_new (&options, http_route_on_head, http_route_on_request, api);
   g_clear_object (&options.tls_certificate);
   g_clear_object (&options.tls_client_ca);

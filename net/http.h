@@ -19,6 +19,10 @@
 
 #include <glib.h>
 
+#include "config.h"
+#include "entry.h"
+#include "http-parser.h"
+
 G_BEGIN_DECLS
 
 typedef struct _DsmHost DsmHost;
@@ -68,5 +72,43 @@ void dsm_http_api_free (DsmHttpApi *api);
 
 /* Appends the API's own metrics (dsm_http_*).  On the loop's thread. */
 void dsm_http_api_render_metrics (DsmHttpApi *api, GString *out);
+
+/* ---- the worker side alone: no sockets, no loop (tests, fuzzing) ---- */
+
+/**
+ * dsm_http_api_new_detached:
+ * @config: (transfer none): referenced
+ *
+ * The API as its workers see it (routing, credentials, rate limit, strict
+ * query and body) for @config's node @node, with neither server nor
+ * consensus loop: dsm_http_api_route() drives it.
+ *
+ * Returns: (transfer full): the API, or NULL with @error naming the file.
+ */
+DsmHttpApi *dsm_http_api_new_detached (DsmConfig *config, DsmNodeId node, const char *base_dir,
+                                       GError **error);
+
+/* What the worker side made of one request. */
+typedef struct {
+  guint status;            /* the worker answered it (a refusal): the status; 0: handed to the loop */
+  char *body;              /* the worker's answer (owned), when it answered */
+  const char *op;          /* handed to the loop: "healthz", "metrics", "cluster", "list",
+                            * "stale_read", "submit", "admin_submit", "members", "transfer"
+                            * or "snapshot" (static) */
+  DsmCommand cmd;          /* "stale_read", "submit", "admin_submit": the command for the
+                            * core (owned) */
+} DsmHttpRouted;
+
+/**
+ * dsm_http_api_route:
+ * @msg: (transfer full): a complete request (dsm_http_parser_take())
+ * @peer_host: the client's address
+ *
+ * Runs @msg through exactly what a worker does before the consensus loop
+ * (http-route.c) and says where it ended (@out, cleared by
+ * dsm_http_routed_clear()).
+ */
+void dsm_http_api_route (DsmHttpApi *api, DsmHttpMessage *msg, const char *peer_host, DsmHttpRouted *out);
+void dsm_http_routed_clear (DsmHttpRouted *routed);
 
 G_END_DECLS
