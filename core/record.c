@@ -500,3 +500,38 @@ dsm_durable_state_apply (DsmDurableState *state, const DsmPersist *persist)
       g_assert_not_reached ();
     }
 }
+
+gboolean
+dsm_durable_state_check (const DsmDurableState *state, GError **error)
+{
+  guint64 last_index, last_epoch;
+
+  g_return_val_if_fail (state != NULL, FALSE);
+
+  last_index = state->snapshot_index;
+  last_epoch = state->snapshot_epoch;
+  if (state->snapshot == NULL && state->snapshot_index != 0)
+    {
+      g_set_error (error, DSM_CONSENSUS_ERROR, DSM_CONSENSUS_ERROR_DURABLE_STATE,
+                   "snapshot index %" G_GUINT64_FORMAT " given without a snapshot", state->snapshot_index);
+      return FALSE;
+    }
+  for (guint i = 0; state->entries != NULL && i < state->entries->len; i++)
+    {
+      const DsmEntry *entry = state->entries->pdata[i];
+      if (entry->index <= state->snapshot_index)
+        continue;
+      if (entry->index != last_index + 1 || entry->epoch < last_epoch || entry->epoch > state->epoch)
+        {
+          g_set_error (error, DSM_CONSENSUS_ERROR, DSM_CONSENSUS_ERROR_DURABLE_STATE,
+                       "log entry %u: index %" G_GUINT64_FORMAT " epoch %" G_GUINT64_FORMAT
+                       " does not follow index %" G_GUINT64_FORMAT " epoch %" G_GUINT64_FORMAT
+                       " within epoch %" G_GUINT64_FORMAT,
+                       i, entry->index, entry->epoch, last_index, last_epoch, state->epoch);
+          return FALSE;
+        }
+      last_index = entry->index;
+      last_epoch = entry->epoch;
+    }
+  return TRUE;
+}

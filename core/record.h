@@ -144,6 +144,19 @@ gboolean dsm_record_scan (const guint8 *data, gsize length, const char *where,
  */
 void dsm_durable_state_apply (DsmDurableState *state, const DsmPersist *persist);
 
+/**
+ * dsm_durable_state_check:
+ * Whether a node can restart from @state, by the rules dsm_node_new()
+ * applies to it: a snapshot index only with a snapshot, and entries after
+ * the snapshot contiguous, their epochs never decreasing (from the
+ * snapshot's) and never past the hard state's epoch (entries at or below
+ * the snapshot's index are skipped, as the node does).  The snapshot's
+ * bytes are not decoded: that takes the store.
+ *
+ * Returns: FALSE with a DSM_CONSENSUS_ERROR_DURABLE_STATE naming the entry.
+ */
+gboolean dsm_durable_state_check (const DsmDurableState *state, GError **error);
+
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (DsmSnapshotRef, dsm_snapshot_ref_free)
 
 G_END_DECLS

@@ -476,6 +476,22 @@ report_state (const DsmRecovery *rec, GString *report)
                n_entries, state_last_index (state), rec->records);
 }
 
+/* Every record may be intact and the log they make still not one a node
+ * can restart from (an entry past the hard state's epoch): dsm_node_new()
+ * would refuse it, so the directory is corrupt, and the offline check
+ * says so too. */
+static gboolean
+recovery_check_state (const DsmRecovery *rec, const char *dir, GError **error)
+{
+  g_autoptr(GError) local = NULL;
+
+  if (dsm_durable_state_check (&rec->state, &local))
+    return TRUE;
+  g_set_error (error, DSM_WAL_ERROR, DSM_WAL_ERROR_CORRUPT, "%s: the log its segments hold cannot be "
+               "restarted from: %s", dir, local->message);
+  return FALSE;
+}
+
 gboolean
 dsm_recovery_run (DsmRecovery *rec, const char *dir, const char *cluster_id,
                   DsmNodeId node_id, GString *report, GError **error)
@@ -527,6 +543,8 @@ dsm_recovery_run (DsmRecovery *rec, const char *dir, const char *cluster_id,
       goto out;
     }
   if (!replay_all (rec, dir, &listing, report, error))
+    goto out;
+  if (!recovery_check_state (rec, dir, error))
     goto out;
   report_state (rec, report);
   ok = TRUE;

@@ -460,6 +460,32 @@ test_crash_before_old_segments_deleted (Fixture *f, gconstpointer data)
   remove_dir (saved);
 }
 
+/* Found by fuzz/fuzz-recovery.c: every record intact, but an entry of a
+ * later epoch than the hard state's, which dsm_node_new() refuses; the
+ * directory passed recovery and the offline check, then the node could not
+ * start from it. */
+static void
+test_entry_past_epoch_is_corrupt (Fixture *f, gconstpointer data)
+{
+  DsmDurableState state = { 0 };
+  g_autoptr(GString) report = g_string_new (NULL);
+  g_autoptr(GError) error = NULL;
+
+  g_test_summary ("A log whose records are intact but which a node cannot restart from (an "
+                  "entry past the hard state's epoch) is corrupt, for open and the offline "
+                  "check alike, naming the directory and the entry.");
+  fixture_open (f, 0, &state);
+  fixture_append_hard_state (f, 1, 0);
+  fixture_append_entries (f, 1, 1, 2);
+  fixture_sync (f);
+  g_clear_pointer (&f->wal, dsm_wal_close);
+
+  assert_open_fails (f->dir, CLUSTER_ID, 1, DSM_WAL_ERROR_CORRUPT, "index 1 epoch 2 does not follow");
+  g_assert_false (dsm_wal_check_dir (f->dir, report, &error));
+  g_assert_error (error, DSM_WAL_ERROR, DSM_WAL_ERROR_CORRUPT);
+  g_assert_nonnull (strstr (error->message, f->dir));
+}
+
 /* ---- the offline check ---- */
 
 static void
@@ -608,6 +634,7 @@ main (int argc, char **argv)
   ADD ("/storage/recovery/leftovers-removed", test_leftovers_removed);
   ADD ("/storage/recovery/crash-while-starting-base", test_crash_while_starting_base);
   ADD ("/storage/recovery/crash-before-old-segments-deleted", test_crash_before_old_segments_deleted);
+  ADD ("/storage/recovery/entry-past-epoch-is-corrupt", test_entry_past_epoch_is_corrupt);
   ADD ("/storage/recovery/check-dir", test_check_dir);
   ADD ("/storage/recovery/node-restarts-from-recovered-state", test_node_restarts_from_recovered_state);
 #undef ADD
