@@ -412,7 +412,12 @@ message_read_fields (DsmMessage *msg, const DsmJsonAt *at, GError **error)
              && message_read_command (msg, at, FALSE, error)
              && message_read_state_and_detail (msg, at, error);
     case DSM_MSG_TIMEOUT_NOW:
-      return TRUE;
+      /* Optional: a TimeoutNow from a node that predates them (0: no
+       * claim about the log) is taken as before (PROTOCOL.md, "Leadership
+       * transfer"). */
+      return dsm_json_read_uint (at, "last_index", DSM_JSON_OPTIONAL, 0, UINT_WIRE_MAX, &msg->last_index, error)
+             && dsm_json_read_uint (at, "last_epoch", DSM_JSON_OPTIONAL, 0, UINT_WIRE_MAX, &msg->last_epoch,
+                                    error);
     case DSM_MSG_SNAPSHOT:
       return read_uint (at, "last_index", &msg->last_index, error)
              && read_uint (at, "last_epoch", &msg->last_epoch, error)

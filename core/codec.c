@@ -20,7 +20,7 @@
  *   client_request  request_id cmd
  *   client_reply    request_id status reason index           cmd state detail
  *                   leader_hint                              member
- *   timeout_now     (none)
+ *   timeout_now                                              last_index last_epoch
  *   snapshot        last_index last_epoch snapshot_offset
  *                   hb_seq data done
  *
@@ -252,6 +252,8 @@ write_message_fields (GString *out, const DsmMessage *msg)
       WRITE_OPTIONAL_STRING (out, "detail", msg->detail);
       break;
     case DSM_MSG_TIMEOUT_NOW:
+      WRITE_UINT (out, "last_index", msg->last_index);
+      WRITE_UINT (out, "last_epoch", msg->last_epoch);
       break;
     case DSM_MSG_SNAPSHOT:
       WRITE_UINT (out, "last_index", msg->last_index);

@@ -27,7 +27,8 @@ typedef enum {
   DSM_EVENT_MEMBERSHIP,        /* the membership in use changed: index of its entry, value = 1 if a voter, detail */
   DSM_EVENT_REMOVED,           /* this node was removed (index of the entry, or peer = the member that said so) */
   DSM_EVENT_TRANSFER,          /* leadership transfer to/from peer: value 0 started, 1 TimeoutNow sent,
-                                * 2 done (stepped down), 3 aborted (deadline), 4 target campaigning */
+                                * 2 done (stepped down), 3 aborted (deadline), 4 target campaigning,
+                                * 5 a TimeoutNow for another log ignored */
   DSM_EVENT_APPLY_STALLED,     /* a committed entry at index cannot be applied: detail says why */
   DSM_EVENT_N_KINDS,
 } DsmEventKind;

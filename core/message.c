@@ -384,10 +384,15 @@ check_type_fields (const DsmMessage *msg, GError **error)
                            " is newer than the message epoch %" G_GUINT64_FORMAT,
                            msg->last_epoch, msg->epoch);
       return TRUE;
+    case DSM_MSG_TIMEOUT_NOW:
+      if (msg->last_epoch > msg->epoch)
+        return check_fail (error, msg, "last_epoch", "%" G_GUINT64_FORMAT
+                           " is newer than the message epoch %" G_GUINT64_FORMAT,
+                           msg->last_epoch, msg->epoch);
+      return TRUE;
     case DSM_MSG_VOTE:
     case DSM_MSG_ACK:
     case DSM_MSG_COMMIT:
-    case DSM_MSG_TIMEOUT_NOW:
       return TRUE;
     case DSM_MSG_N_TYPES:
     default:

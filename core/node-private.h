@@ -115,7 +115,6 @@ struct _DsmNode {
   /* Leadership transfer (transfer.c). */
   DsmNodeId transfer_target; /* DSM_NODE_NONE: none under way */
   guint64 transfer_deadline_ms;
-  gboolean transfer_sent;    /* TimeoutNow sent */
   gboolean transfer_resign;  /* removed: step down whatever comes of it */
 
   /* A committed entry this node cannot apply (PROTOCOL.md, "Entries a

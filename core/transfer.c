@@ -3,8 +3,13 @@
  * its own, sends it TimeoutNow, and the target campaigns at once without a
  * pre-vote, its VoteRequests marked so that voters in lease answer them.
  * Bounded: after twice the maximum election timeout the leader resumes.
+ * TimeoutNow names the leader's last index and epoch, and goes again on
+ * every later Ack of the target until the deadline (one may be lost); the
+ * target campaigns only if its log ends there (a stale one, delayed past
+ * an aborted transfer, is ignored).
  *
  *   leading --transfer_start()--> catching up --target matches our log--> TimeoutNow sent
+ *   TimeoutNow sent --another Ack matching our log--> TimeoutNow sent again
  *   TimeoutNow sent --higher epoch--> follower (done)
  *   catching up / TimeoutNow sent --deadline--> leading (aborted), or follower if resigning */
 #include "node-private.h"
@@ -20,7 +25,10 @@ transfer_send_timeout_now (DsmNode *node, Peer *peer)
 {
   DsmMessage *msg = node_message (node, DSM_MSG_TIMEOUT_NOW, peer->id);
 
-  node->transfer_sent = TRUE;
+  msg->last_index = dsm_log_last_index (node->log);
+  msg->last_epoch = dsm_log_last_epoch (node->log);
+  /* A transfer holds new proposals: the log we vouch for stops growing. */
+  g_assert (peer->match_index == msg->last_index);
   node_event (node, DSM_EVENT_TRANSFER, peer->id, peer->match_index, 1, DSM_REJECT_NONE,
               "node %u has our log: TimeoutNow sent", peer->id);
   node_send (node, msg);
@@ -50,7 +58,6 @@ transfer_start (DsmNode *node, DsmNodeId target, gboolean resign, GError **error
     }
   node->transfer_target = peer->id;
   node->transfer_deadline_ms = node->now_ms + 2 * (guint64) node->config->election_timeout_ms_max;
-  node->transfer_sent = FALSE;
   node->transfer_resign = resign;
   node->metrics.transfers_started++;
   node_event (node, DSM_EVENT_TRANSFER, peer->id, dsm_log_last_index (node->log), 0, DSM_REJECT_NONE,
@@ -59,11 +66,12 @@ transfer_start (DsmNode *node, DsmNodeId target, gboolean resign, GError **error
   return TRUE;
 }
 
-/* The target's log reached ours: it may win now. */
+/* The target's log reached ours: it may win now.  Sent again on every
+ * later Ack until the deadline, since a TimeoutNow may be lost. */
 void
 transfer_on_ack (DsmNode *node, Peer *peer)
 {
-  if (!transfer_in_progress (node) || node->transfer_sent || peer->id != node->transfer_target)
+  if (!transfer_in_progress (node) || peer->id != node->transfer_target)
     return;
   g_assert (node->role == DSM_ROLE_LEADER);
   if (peer->match_index >= dsm_log_last_index (node->log))
@@ -77,7 +85,6 @@ transfer_end (DsmNode *node, guint64 outcome, const char *why)
 
   g_assert (transfer_in_progress (node));
   node->transfer_target = DSM_NODE_NONE;
-  node->transfer_sent = FALSE;
   if (outcome == 2)
     node->metrics.transfers_completed++;
   node_event (node, DSM_EVENT_TRANSFER, target, dsm_log_last_index (node->log), outcome,
@@ -119,6 +126,19 @@ transfer_on_timeout_now (DsmNode *node, const DsmMessage *msg)
   if (!election_may_campaign (node) || node->disk_full)
     {
       node->metrics.messages_ignored++;
+      return;
+    }
+  /* The leader vouches for a log ending at (last_index, last_epoch): a
+   * TimeoutNow about another log (stale, from a transfer that ended) would
+   * have us bypass every voter's lease for nothing.  0: a sender that
+   * predates the fields. */
+  if (msg->last_index != 0
+      && (msg->last_index != dsm_log_last_index (node->log) || msg->last_epoch != dsm_log_last_epoch (node->log)))
+    {
+      node->metrics.messages_ignored++;
+      node_event (node, DSM_EVENT_TRANSFER, msg->from, dsm_log_last_index (node->log), 5, DSM_REJECT_NONE,
+                  "TimeoutNow from node %u for a log ending at %" G_GUINT64_FORMAT " (epoch %" G_GUINT64_FORMAT
+                  "), not ours: ignored", msg->from, msg->last_index, msg->last_epoch);
       return;
     }
   node_event (node, DSM_EVENT_TRANSFER, msg->from, dsm_log_last_index (node->log), 4, DSM_REJECT_NONE,

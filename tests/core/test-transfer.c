@@ -173,6 +173,68 @@ test_timeout_now_campaigns_at_once (void)
   g_assert_true (ask->transfer);
 }
 
+static void
+test_timeout_now_resent (void)
+{
+  g_autoptr(Rig) rig = rig_new (rig_config (3), NULL);
+  g_autoptr(GError) error = NULL;
+
+  g_test_summary ("TimeoutNow names the leader's last index and epoch, and goes again on every "
+                  "later Ack of the target until the deadline: a lost one does not stall the "
+                  "transfer until it aborts.");
+  rig_elect_committed (rig);
+  guint64 epoch = dsm_node_get_epoch (rig->node);
+  guint64 last = dsm_node_get_last_index (rig->node);
+  g_assert_true (dsm_node_transfer_leadership (rig->node, rig->now_ms, 2, &error));
+  g_assert_no_error (error);
+  rig_drain (rig);
+  DsmMessage *first = rig_find_message (rig, DSM_MSG_TIMEOUT_NOW, 2);
+  if (first == NULL)
+    {
+      rig_step (rig, rig_ack (2, epoch, last, 0));
+      first = rig_find_message (rig, DSM_MSG_TIMEOUT_NOW, 2);
+    }
+  g_assert_nonnull (first);
+  g_assert_cmpuint (first->last_index, ==, last);
+  g_assert_cmpuint (first->last_epoch, ==, epoch);
+
+  /* That one is lost; the target's next Ack brings another. */
+  rig_step (rig, rig_ack (2, epoch, last, 0));
+  g_assert_cmpuint (rig_count_messages (rig, DSM_MSG_TIMEOUT_NOW), ==, 1);
+  g_assert_nonnull (rig_find_message (rig, DSM_MSG_TIMEOUT_NOW, 2));
+  /* Node 3's Acks bring none: it is not the target. */
+  rig_step (rig, rig_ack (3, epoch, last, 0));
+  g_assert_cmpuint (rig_count_messages (rig, DSM_MSG_TIMEOUT_NOW), ==, 0);
+}
+
+static void
+test_timeout_now_for_another_log_ignored (void)
+{
+  g_autoptr(Rig) rig = rig_new (rig_config (3), NULL);
+  static const guint64 noops[] = { 1, 1 };
+
+  g_test_summary ("A TimeoutNow naming a log other than ours (a stale one, delayed past an "
+                  "aborted transfer) is ignored: no campaign bypassing every voter's lease; one "
+                  "naming our log starts the campaign.");
+  rig_follow (rig, 2, 1);
+  rig_step (rig, rig_proposal (2, 1, 0, 0, 0, noops, G_N_ELEMENTS (noops)));
+  rig_persist_all (rig);
+  g_assert_cmpuint (dsm_node_get_last_index (rig->node), ==, 2);
+
+  DsmMessage *stale = rig_message (DSM_MSG_TIMEOUT_NOW, 2, 1);
+  stale->last_index = 3;
+  stale->last_epoch = 1;
+  rig_step (rig, stale);
+  g_assert_cmpint (dsm_node_get_role (rig->node), ==, DSM_ROLE_FOLLOWER);
+  g_assert_cmpuint (rig_count_messages (rig, DSM_MSG_VOTE_REQUEST), ==, 0);
+
+  DsmMessage *ours = rig_message (DSM_MSG_TIMEOUT_NOW, 2, 1);
+  ours->last_index = 2;
+  ours->last_epoch = 1;
+  rig_step (rig, ours);
+  g_assert_cmpint (dsm_node_get_role (rig->node), ==, DSM_ROLE_CANDIDATE);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -184,5 +246,8 @@ main (int argc, char **argv)
   g_test_add_func ("/core/transfer/held-proposals-reach-new-leader", test_held_proposals_reach_new_leader);
   g_test_add_func ("/core/transfer/vote-passes-lease", test_transfer_vote_passes_lease);
   g_test_add_func ("/core/transfer/timeout-now-campaigns-at-once", test_timeout_now_campaigns_at_once);
+  g_test_add_func ("/core/transfer/timeout-now-resent", test_timeout_now_resent);
+  g_test_add_func ("/core/transfer/timeout-now-for-another-log-ignored",
+                   test_timeout_now_for_another_log_ignored);
   return g_test_run ();
 }
