@@ -101,7 +101,7 @@ static void
 cluster_spawn (Cluster *c, guint id, const char *join_url)
 {
   g_autoptr(GSubprocessLauncher) launcher = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_NONE);
-  g_autofree char *data = g_strdup_printf ("%s/node%u", c->dir, id);
+  g_autofree char *data = cluster_data_dir (c, id);
   g_autofree char *log = g_strdup_printf ("%s/node%u.log", c->dir, id);
   g_autofree char *id_s = g_strdup_printf ("%u", id);
   g_autoptr(GError) error = NULL;
@@ -256,6 +256,12 @@ cluster_write_file (Cluster *c, const char *name, const char *contents, int mode
   g_assert_true (g_file_set_contents_full (path, contents, -1, G_FILE_SET_CONTENTS_CONSISTENT, mode, &error));
   g_assert_no_error (error);
   return path;
+}
+
+char *
+cluster_data_dir (Cluster *c, guint id)
+{
+  return g_strdup_printf ("%s/node%u", c->dir, id);
 }
 
 static void
@@ -674,4 +680,66 @@ cluster_fingerprint (Cluster *c)
   g_autoptr(DsmConfig) config = dsm_config_new_from_data (text, (gssize) length, NULL, NULL, &error);
   g_assert_no_error (error);
   return dsm_fingerprint_compute (config);
+}
+
+/* ---- views ---- */
+
+gint64
+cluster_view_int (Cluster *c, guint id, const char *key)
+{
+  g_autoptr(JsonNode) root = NULL;
+
+  if (cluster_http (c, id, "GET", "/v1/cluster", NULL, &root) != 200)
+    return -1;
+  return json_get_int (root, key);
+}
+
+void
+cluster_print_views (Cluster *c)
+{
+  for (guint id = 1; id <= c->n; id++)
+    {
+      g_autoptr(JsonNode) root = NULL;
+      guint status = c->proc[id] != NULL ? cluster_http (c, id, "GET", "/v1/cluster", NULL, &root) : 0;
+      g_printerr ("# node %u: %s, status %u, role %s, leader %" G_GINT64_FORMAT ", epoch %" G_GINT64_FORMAT
+                  ", commit %" G_GINT64_FORMAT ", applied %" G_GINT64_FORMAT ", last %" G_GINT64_FORMAT "\n",
+                  id, c->proc[id] == NULL ? "down" : cluster_node_running (c, id) ? "running" : "EXITED", status,
+                  json_get_string (root, "role"), json_get_int (root, "leader"), json_get_int (root, "epoch"),
+                  json_get_int (root, "commit_index"), json_get_int (root, "applied_index"),
+                  json_get_int (root, "last_index"));
+    }
+}
+
+/* Node @id serves and has applied what the leader had committed when the
+ * wait began. */
+void
+cluster_wait_caught_up (Cluster *c, guint id, guint budget_ms)
+{
+  guint leader = cluster_wait_leader (c, budget_ms);
+  gint64 target, applied = -1;
+  gint64 deadline = g_get_monotonic_time () + (gint64) budget_ms * 1000;
+
+  g_assert_cmpuint (leader, !=, 0);
+  target = cluster_view_int (c, leader, "commit_index");
+  g_assert_cmpint (target, >, 0);
+  while ((applied = cluster_view_int (c, id, "applied_index")) < target)
+    {
+      if (g_get_monotonic_time () >= deadline)
+        {
+          cluster_print_views (c);
+          g_error ("node %u applied %" G_GINT64_FORMAT " after %u ms, leader %u had committed %" G_GINT64_FORMAT, id,
+                   applied, budget_ms, leader, target);
+        }
+      g_usleep (POLL_US);
+    }
+}
+
+/* A node that died on its own (an assertion, a WAL failure) is a bug a
+ * test that restarts nodes would otherwise hide. */
+void
+cluster_assert_running (Cluster *c)
+{
+  for (guint id = 1; id <= c->n; id++)
+    if (c->proc[id] != NULL && !cluster_node_running (c, id))
+      g_error ("node %u exited on its own: see %s/node%u.log", id, c->dir, id);
 }

@@ -54,10 +54,14 @@ void cluster_use_tls (Cluster *c, const char *ca_file);
 
 /* Writes @contents to c->dir/@name with @mode; returns the path (transfer full). */
 char *cluster_write_file (Cluster *c, const char *name, const char *contents, int mode);
+
 void cluster_free (Cluster *c);
 /* For a cluster shared by several tests, freed after g_test_run(): its
  * logs are kept when @status says a test failed. */
 void cluster_free_after_run (Cluster *c, int status);
+
+/* Returns: (transfer full): node @id's data directory. */
+char *cluster_data_dir (Cluster *c, guint id);
 
 void cluster_start_node (Cluster *c, guint id);
 /* Starts a new node with `--join` @member's URL, at the ports of slot
@@ -108,6 +112,15 @@ char *cluster_fingerprint (Cluster *c);
 
 /* One sample of node @id's /metrics ("name{labels}"); -1 when absent. */
 double cluster_metric (Cluster *c, guint id, const char *key);
+/* GET /v1/cluster on node @id: the integer @key, or -1. */
+gint64 cluster_view_int (Cluster *c, guint id, const char *key);
+/* Prints every node's view (role, leader, indexes) for a failed wait's message. */
+void cluster_print_views (Cluster *c);
+/* Waits until node @id has applied what the leader had committed when the
+ * wait began; fails the test past @budget_ms. */
+void cluster_wait_caught_up (Cluster *c, guint id, guint budget_ms);
+/* Fails the test if a started node has exited on its own. */
+void cluster_assert_running (Cluster *c);
 
 /* Runs a tool (dsmctl) and returns its exit status; output in @out/@err. */
 int cluster_run_tool (const char *const *argv, char **out, char **err);

@@ -1,278 +1,31 @@
 /* tests/net/test-crash.c: three real dsm-node processes with fsync on,
- * kill -9 of random nodes (the leader in some rounds) under a client load,
- * and at the end proof that no acknowledged transition was lost, reordered
- * or applied twice, and that the nodes agree (issue 5, "Real processes").
+ * kill -9 of random nodes (the leader in some rounds) under a client load
+ * (load.h), and at the end proof that no acknowledged transition was lost,
+ * reordered or applied twice, and that the nodes agree (issue 5, "Real
+ * processes").
  *
- * Clients are threads, each with its own SoupSession, client id and
- * machines; they retry every command with the same (client_id, seq) until
- * it is acknowledged, so the last acknowledgement of a machine is its final
- * state.  The kill schedule comes from a seeded GRand: the seed is printed
- * and DSM_CRASH_SEED replays the schedule (the timing of real processes
- * does not replay).  DSM_CRASH_ROUNDS runs more rounds for a soak. */
-#include <glib/gstdio.h>
-#include <signal.h>
+ * The kill schedule comes from a seeded GRand: the seed is printed and
+ * DSM_CRASH_SEED replays the schedule (the timing of real processes does
+ * not replay).  DSM_CRASH_ROUNDS runs more rounds for a soak. */
 #include <stdlib.h>
-#include <string.h>
 
 #include "cluster.h"
-#include "entry.h"
-#include "wal.h"
+#include "load.h"
 
-#define CLIENTS 4
-#define MACHINES_PER_CLIENT 6
 #define ROUNDS_DEFAULT 10
 /* A snapshot every ~2000 entries (about a second of this load): crashes hit
  * snapshots in progress, and a node down for long enough catches up from
  * the leader's snapshot rather than from its log (it keeps 1000 entries). */
 #define CONFIG_EXTRA "\"snapshot_threshold_entries\": 2000"
-/* Budgets a passing run never comes near, even on a loaded machine under
- * sanitizers (tests/net/cluster.h, CLUSTER_BUDGET_MS). */
-#define ACK_BUDGET_MS CLUSTER_BUDGET_MS      /* one command, retries included */
-#define PROGRESS_BUDGET_MS CLUSTER_BUDGET_MS
 #define CATCH_UP_BUDGET_MS CLUSTER_BUDGET_MS
-#define POLL_US (10 * 1000)
-
-static const char *const states[] = { "Init", "Running", "Stopped" };
-
-typedef struct {
-  guint machine;     /* 0 .. MACHINES_PER_CLIENT - 1 */
-  guint state;       /* index into states[] */
-  guint64 seq;
-  guint64 index;     /* the log index the 200 named */
-} Ack;
-
-typedef struct {
-  gint stop;         /* atomic: finish the command in flight, then return */
-  gint acked;        /* atomic: acknowledgements of every client so far */
-} Shared;
-
-typedef struct {
-  guint number;
-  char *client_id;
-  guint n_nodes;
-  guint16 client_port[CLUSTER_MAX + 1];
-  GRand *rng;
-  Shared *shared;
-  GArray *acks;      /* Ack, in the order the client saw them */
-  guint current[MACHINES_PER_CLIENT];  /* the state after the last ack */
-  guint64 retries;
-  char *failure;     /* the first unexpected answer, or NULL */
-  GThread *thread;
-} Client;
-
-static char *
-machine_name (const Client *client, guint machine)
-{
-  return g_strdup_printf ("crash-c%u-m%u", client->number, machine);
-}
-
-/* One POST; the status (0: no answer) and, for JSON bodies, the root. */
-static guint
-client_post (Client *client, SoupSession *session, guint node, const char *path, const char *body,
-             JsonNode **root)
-{
-  g_autofree char *url = g_strdup_printf ("http://127.0.0.1:%u%s", client->client_port[node], path);
-  g_autoptr(SoupMessage) msg = soup_message_new ("POST", url);
-  g_autoptr(GBytes) request = g_bytes_new (body, strlen (body));
-  g_autoptr(GBytes) reply = NULL;
-  g_autoptr(JsonParser) parser = json_parser_new ();
-
-  *root = NULL;
-  soup_message_set_request_body_from_bytes (msg, "application/json", request);
-  reply = soup_session_send_and_read (session, msg, NULL, NULL);
-  if (reply == NULL)
-    return 0;
-  if (json_parser_load_from_data (parser, g_bytes_get_data (reply, NULL), (gssize) g_bytes_get_size (reply), NULL))
-    *root = json_node_ref (json_parser_get_root (parser));
-  return soup_message_get_status (msg);
-}
-
-/* Sends one transition with its (client_id, seq) until a 200, moving to the
- * next node after a refused connection, a lost answer or a 503 (nothing
- * applied, or outcome unknown: the retry learns which).  Anything else is
- * recorded as a failure: each client owns its machines and always asks for
- * the one legal next state, so a 409 means a transition was lost or applied
- * twice. */
-static gboolean
-client_command (Client *client, SoupSession *session, guint machine, guint64 seq)
-{
-  g_autofree char *name = machine_name (client, machine);
-  g_autofree char *path = g_strdup_printf ("/v1/machines/%s", name);
-  guint to = (client->current[machine] + 1) % G_N_ELEMENTS (states);
-  g_autofree char *body = g_strdup_printf ("{\"to\":\"%s\",\"client_id\":\"%s\",\"seq\":%" G_GUINT64_FORMAT "}",
-                                           states[to], client->client_id, seq);
-  gint64 deadline = g_get_monotonic_time () + ACK_BUDGET_MS * 1000;
-  guint node = (guint) g_rand_int_range (client->rng, 1, (gint32) client->n_nodes + 1);
-
-  while (g_get_monotonic_time () < deadline)
-    {
-      g_autoptr(JsonNode) root = NULL;
-      guint status = client_post (client, session, node, path, body, &root);
-      if (status == 200)
-        {
-          Ack ack = { .machine = machine, .state = to, .seq = seq, .index = (guint64) json_get_int (root, "index") };
-          if (g_strcmp0 (json_get_string (root, "machine"), name) != 0
-              || g_strcmp0 (json_get_string (root, "state"), states[to]) != 0 || json_get_int (root, "index") <= 0)
-            {
-              client->failure = g_strdup_printf ("%s seq %" G_GUINT64_FORMAT ": 200 with machine %s state %s index %"
-                                                 G_GINT64_FORMAT ", expected %s %s", client->client_id, seq,
-                                                 json_get_string (root, "machine"), json_get_string (root, "state"),
-                                                 json_get_int (root, "index"), name, states[to]);
-              return FALSE;
-            }
-          client->current[machine] = to;
-          g_array_append_val (client->acks, ack);
-          g_atomic_int_inc (&client->shared->acked);
-          return TRUE;
-        }
-      if (status != 0 && (status != 503 || g_strcmp0 (json_get_string (root, "reason"), "stale_request") == 0))
-        {
-          client->failure = g_strdup_printf ("%s seq %" G_GUINT64_FORMAT " (%s -> %s) on node %u: status %u, %s (%s)",
-                                             client->client_id, seq, name, states[to], node, status,
-                                             json_get_string (root, "error"), json_get_string (root, "reason"));
-          return FALSE;
-        }
-      client->retries++;
-      node = node % client->n_nodes + 1;
-      g_usleep (POLL_US);
-    }
-  client->failure = g_strdup_printf ("%s seq %" G_GUINT64_FORMAT " (%s -> %s): no 200 within %d ms",
-                                     client->client_id, seq, name, states[to], ACK_BUDGET_MS);
-  return FALSE;
-}
-
-static gpointer
-client_run (gpointer data)
-{
-  Client *client = data;
-  /* A session serves the thread that made it. */
-  g_autoptr(SoupSession) session = soup_session_new_with_options ("timeout", 5, "proxy-resolver", NULL, NULL);
-  guint64 seq = 0;
-
-  while (!g_atomic_int_get (&client->shared->stop))
-    {
-      guint machine = (guint) g_rand_int_range (client->rng, 0, MACHINES_PER_CLIENT);
-      if (!client_command (client, session, machine, ++seq))
-        break;
-    }
-  return NULL;
-}
-
-static Client *
-client_new (Cluster *c, Shared *shared, guint number, guint32 seed)
-{
-  Client *client = g_new0 (Client, 1);
-
-  client->number = number;
-  client->client_id = g_strdup_printf ("crash-%u-client-%u", seed, number);
-  client->n_nodes = c->n;
-  memcpy (client->client_port, c->client_port, sizeof client->client_port);
-  client->rng = g_rand_new_with_seed (seed + number + 1);
-  client->shared = shared;
-  client->acks = g_array_new (FALSE, FALSE, sizeof (Ack));
-  client->thread = g_thread_new (client->client_id, client_run, client);
-  return client;
-}
 
 static void
-client_free (Client *client)
-{
-  g_assert_null (client->thread);
-  g_rand_free (client->rng);
-  g_array_unref (client->acks);
-  g_free (client->failure);
-  g_free (client->client_id);
-  g_free (client);
-}
-
-/* ---- the kill loop ---- */
-
-static gint64
-cluster_field (Cluster *c, guint id, const char *key)
-{
-  g_autoptr(JsonNode) root = NULL;
-
-  if (cluster_http (c, id, "GET", "/v1/cluster", NULL, &root) != 200)
-    return -1;
-  return json_get_int (root, key);
-}
-
-/* Each node's view, for the message of a failed wait. */
-static void
-print_views (Cluster *c)
-{
-  for (guint id = 1; id <= c->n; id++)
-    {
-      g_autoptr(JsonNode) root = NULL;
-      guint status = c->proc[id] != NULL ? cluster_http (c, id, "GET", "/v1/cluster", NULL, &root) : 0;
-      g_printerr ("# node %u: %s, status %u, role %s, leader %" G_GINT64_FORMAT ", epoch %" G_GINT64_FORMAT
-                  ", commit %" G_GINT64_FORMAT ", applied %" G_GINT64_FORMAT ", last %" G_GINT64_FORMAT "\n",
-                  id, c->proc[id] == NULL ? "down" : cluster_node_running (c, id) ? "running" : "EXITED", status,
-                  json_get_string (root, "role"), json_get_int (root, "leader"), json_get_int (root, "epoch"),
-                  json_get_int (root, "commit_index"), json_get_int (root, "applied_index"),
-                  json_get_int (root, "last_index"));
-    }
-}
-
-static void
-wait_progress (Cluster *c, Shared *shared, gint more, const char *after)
-{
-  gint target = g_atomic_int_get (&shared->acked) + more;
-  gint64 deadline = g_get_monotonic_time () + PROGRESS_BUDGET_MS * 1000;
-
-  while (g_atomic_int_get (&shared->acked) < target)
-    {
-      if (g_get_monotonic_time () >= deadline)
-        {
-          print_views (c);
-          g_error ("no progress for %d ms %s: %d acknowledgements, waiting for %d (logs in %s)", PROGRESS_BUDGET_MS,
-                   after, g_atomic_int_get (&shared->acked), target, c->dir);
-        }
-      g_usleep (POLL_US);
-    }
-}
-
-/* The restarted node serves and has applied what the leader had committed
- * when it came back. */
-static void
-wait_caught_up (Cluster *c, guint id)
-{
-  guint leader = cluster_wait_leader (c, CATCH_UP_BUDGET_MS);
-  gint64 target, applied = -1;
-  gint64 deadline = g_get_monotonic_time () + CATCH_UP_BUDGET_MS * 1000;
-
-  g_assert_cmpuint (leader, !=, 0);
-  target = cluster_field (c, leader, "commit_index");
-  g_assert_cmpint (target, >, 0);
-  while ((applied = cluster_field (c, id, "applied_index")) < target)
-    {
-      if (g_get_monotonic_time () >= deadline)
-        {
-          print_views (c);
-          g_error ("node %u applied %" G_GINT64_FORMAT " after %d ms, leader %u had committed %" G_GINT64_FORMAT, id,
-                   applied, CATCH_UP_BUDGET_MS, leader, target);
-        }
-      g_usleep (POLL_US);
-    }
-}
-
-/* A node that died on its own (an assertion, a WAL failure) is a bug the
- * kill schedule would otherwise hide by restarting it. */
-static void
-assert_nodes_running (Cluster *c)
-{
-  for (guint id = 1; id <= c->n; id++)
-    if (c->proc[id] != NULL && !cluster_node_running (c, id))
-      g_error ("node %u exited on its own: see %s/node%u.log", id, c->dir, id);
-}
-
-static void
-kill_rounds (Cluster *c, Shared *shared, GRand *rng, guint rounds)
+kill_rounds (Cluster *c, Load *load, GRand *rng, guint rounds)
 {
   for (guint round = 0; round < rounds; round++)
     {
-      wait_progress (c, shared, 200, "with every node up");
-      assert_nodes_running (c);
+      load_wait_progress (load, 200, "with every node up");
+      cluster_assert_running (c);
       guint leader = cluster_wait_leader (c, CATCH_UP_BUDGET_MS);
       g_assert_cmpuint (leader, !=, 0);
       /* Every third round takes the leader; the others a random node,
@@ -280,268 +33,15 @@ kill_rounds (Cluster *c, Shared *shared, GRand *rng, guint rounds)
       guint victim = round % 3 == 0 ? leader : (guint) g_rand_int_range (rng, 1, (gint32) c->n + 1);
       guint down_ms = (guint) g_rand_int_range (rng, 100, 1200);
       g_test_message ("round %u: kill -9 node %u%s at %d acks, down %u ms", round, victim,
-                      victim == leader ? " (leader)" : "", g_atomic_int_get (&shared->acked), down_ms);
+                      victim == leader ? " (leader)" : "", load_acked (load), down_ms);
       cluster_kill_node (c, victim);
       /* Pacing only: the load runs on the majority while the node is down. */
       g_usleep (down_ms * 1000);
-      wait_progress (c, shared, 50, "with one node down");
-      assert_nodes_running (c);
+      load_wait_progress (load, 50, "with one node down");
+      cluster_assert_running (c);
       cluster_start_node (c, victim);
-      wait_caught_up (c, victim);
+      cluster_wait_caught_up (c, victim, CATCH_UP_BUDGET_MS);
     }
-}
-
-/* ---- the final checks ---- */
-
-/* Every node reports the same commit and applied index, and has applied
- * everything committed. */
-static gint64
-wait_converged (Cluster *c)
-{
-  gint64 deadline = g_get_monotonic_time () + CATCH_UP_BUDGET_MS * 1000;
-
-  while (g_get_monotonic_time () < deadline)
-    {
-      gint64 commit = cluster_field (c, 1, "commit_index");
-      gboolean same = commit > 0;
-      for (guint id = 1; id <= c->n && same; id++)
-        same = cluster_field (c, id, "commit_index") == commit && cluster_field (c, id, "applied_index") == commit;
-      if (same)
-        return commit;
-      g_usleep (POLL_US);
-    }
-  print_views (c);
-  g_error ("the nodes' commit and applied indexes did not converge within %d ms", CATCH_UP_BUDGET_MS);
-}
-
-static void
-check_acks_ordered (Client *client)
-{
-  for (guint i = 1; i < client->acks->len; i++)
-    {
-      const Ack *prev = &g_array_index (client->acks, Ack, i - 1);
-      const Ack *ack = &g_array_index (client->acks, Ack, i);
-      /* A command sent after the previous one's 200 commits after it. */
-      g_assert_cmpuint (ack->seq, ==, prev->seq + 1);
-      g_assert_cmpuint (ack->index, >, prev->index);
-    }
-}
-
-static const Ack *
-last_ack (const Client *client, guint machine)
-{
-  for (guint i = client->acks->len; i > 0; i--)
-    if (g_array_index (client->acks, Ack, i - 1).machine == machine)
-      return &g_array_index (client->acks, Ack, i - 1);
-  return NULL;
-}
-
-/* GET /v1/machines?stale on every node: the last acknowledged state. */
-static void
-check_final_states (Cluster *c, Client **clients)
-{
-  for (guint k = 0; k < CLIENTS; k++)
-    for (guint m = 0; m < MACHINES_PER_CLIENT; m++)
-      {
-        const Ack *ack = last_ack (clients[k], m);
-        g_autofree char *name = machine_name (clients[k], m);
-        g_autofree char *path = g_strdup_printf ("/v1/machines/%s?stale=1", name);
-        for (guint id = 1; id <= c->n; id++)
-          {
-            g_autoptr(JsonNode) root = NULL;
-            g_assert_cmpuint (cluster_http (c, id, "GET", path, NULL, &root), ==, 200);
-            g_assert_cmpstr (json_get_string (root, "state"), ==, states[ack != NULL ? ack->state : 0]);
-          }
-      }
-}
-
-/* GET /v1/machines on node @id, page by page (small pages, so paging is
- * exercised), as machine -> "definition state index". */
-static GHashTable *
-node_listing (Cluster *c, guint id, gint64 applied)
-{
-  GHashTable *listing = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
-  gint64 cursor = 0;
-  gboolean more = TRUE;
-
-  while (more)
-    {
-      g_autoptr(JsonNode) root = NULL;
-      g_autofree char *path = g_strdup_printf ("/v1/machines?limit=7&cursor=%" G_GINT64_FORMAT, cursor);
-      g_assert_cmpuint (cluster_http (c, id, "GET", path, NULL, &root), ==, 200);
-      g_assert_cmpint (json_get_int (root, "applied_index"), ==, applied);
-      g_assert_cmpint (json_get_int (root, "cursor"), ==, cursor);
-      JsonObject *obj = json_node_get_object (root);
-      JsonArray *machines = json_object_get_array_member (obj, "machines");
-      g_assert_nonnull (machines);
-      g_assert_cmpuint (json_array_get_length (machines), <=, 7);
-      for (guint i = 0; i < json_array_get_length (machines); i++)
-        {
-          JsonNode *m = json_array_get_element (machines, i);
-          g_assert_true (g_hash_table_insert (listing, g_strdup (json_get_string (m, "machine")),
-                                              g_strdup_printf ("%s %s %" G_GINT64_FORMAT,
-                                                               json_get_string (m, "definition"),
-                                                               json_get_string (m, "state"),
-                                                               json_get_int (m, "index"))));
-        }
-      more = !json_object_get_null_member (obj, "next_cursor");
-      if (more)
-        {
-          g_assert_cmpuint (json_array_get_length (machines), ==, 7);
-          cursor = json_object_get_int_member (obj, "next_cursor");
-        }
-      else
-        g_assert_cmpint (cursor + json_array_get_length (machines), ==, json_get_int (root, "total"));
-    }
-  return listing;
-}
-
-/* The nodes list the same machines, states and indexes, and each of ours
- * was last changed by its last acknowledged transition. */
-static void
-check_listings_agree (Cluster *c, Client **clients, gint64 applied)
-{
-  g_autoptr(GHashTable) first = node_listing (c, 1, applied);
-  GHashTableIter iter;
-  gpointer key, value;
-
-  for (guint id = 2; id <= c->n; id++)
-    {
-      g_autoptr(GHashTable) other = node_listing (c, id, applied);
-      g_assert_cmpuint (g_hash_table_size (other), ==, g_hash_table_size (first));
-      g_hash_table_iter_init (&iter, first);
-      while (g_hash_table_iter_next (&iter, &key, &value))
-        g_assert_cmpstr (g_hash_table_lookup (other, key), ==, value);
-    }
-  for (guint k = 0; k < CLIENTS; k++)
-    for (guint m = 0; m < MACHINES_PER_CLIENT; m++)
-      {
-        const Ack *ack = last_ack (clients[k], m);
-        g_autofree char *name = machine_name (clients[k], m);
-        g_autofree char *expected = ack != NULL ? g_strdup_printf ("lifecycle %s %" G_GUINT64_FORMAT, states[ack->state], ack->index)
-                                                : NULL;
-        g_assert_cmpstr (g_hash_table_lookup (first, name), ==, expected);
-      }
-}
-
-static void
-stop_node_cleanly (Cluster *c, guint id)
-{
-  g_autoptr(GError) error = NULL;
-
-  cluster_signal_node (c, id, SIGTERM);
-  g_assert_true (g_subprocess_wait (c->proc[id], NULL, &error));
-  g_assert_no_error (error);
-  g_assert_true (g_subprocess_get_if_exited (c->proc[id]));
-  g_assert_cmpint (g_subprocess_get_exit_status (c->proc[id]), ==, 0);
-  g_clear_object (&c->proc[id]);
-}
-
-/* (client_id, seq) -> the Ack, for the log check. */
-static GHashTable *
-acks_by_command (Client **clients)
-{
-  GHashTable *table = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
-
-  for (guint k = 0; k < CLIENTS; k++)
-    for (guint i = 0; i < clients[k]->acks->len; i++)
-      {
-        const Ack *ack = &g_array_index (clients[k]->acks, Ack, i);
-        g_hash_table_insert (table, g_strdup_printf ("%s/%" G_GUINT64_FORMAT, clients[k]->client_id, ack->seq),
-                             (gpointer) ack);
-      }
-  return table;
-}
-
-/* The stopped node's log, as its WAL recovers it: every acknowledged
- * transition after the node's snapshot sits at the index its 200 named,
- * each command of ours first appears there (a copy earlier would mean it
- * applied before the answer's index: twice), and no command of ours that
- * was never acknowledged committed. */
-static void
-check_node_log (Cluster *c, guint id, Client **clients, GHashTable *acks, guint64 commit, GPtrArray **log_out,
-                guint64 *snapshot_index_out)
-{
-  g_autofree char *data = g_strdup_printf ("%s/node%u", c->dir, id);
-  g_autoptr(GError) error = NULL;
-  g_autoptr(GHashTable) seen = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
-  DsmDurableState durable = { 0 };
-  DsmWal *wal = dsm_wal_open (data, "test", id, NULL, &durable, &error);
-  guint checked = 0;
-
-  g_assert_no_error (error);
-  g_assert_nonnull (durable.entries);
-  for (guint i = 0; i < durable.entries->len; i++)
-    {
-      const DsmEntry *e = durable.entries->pdata[i];
-      g_assert_cmpuint (e->index, ==, durable.snapshot_index + 1 + i);
-      if (e->index > commit || e->kind != DSM_ENTRY_COMMAND || e->cmd.client_id == NULL)
-        continue;
-      g_autofree char *key = g_strdup_printf ("%s/%" G_GUINT64_FORMAT, e->cmd.client_id, e->cmd.seq);
-      const Ack *ack = g_hash_table_lookup (acks, key);
-      if (!g_str_has_prefix (e->cmd.client_id, "crash-"))
-        continue;
-      if (ack == NULL)
-        g_error ("node %u: %s at index %" G_GUINT64_FORMAT " committed but was never acknowledged", id, key, e->index);
-      if (!g_hash_table_contains (seen, key) && ack->index > durable.snapshot_index)
-        {
-          g_assert_cmpuint (e->index, ==, ack->index);
-          g_assert_cmpstr (e->cmd.to, ==, states[ack->state]);
-          checked++;
-        }
-      g_hash_table_add (seen, g_steal_pointer (&key));
-    }
-  /* Every ack past the snapshot was found at its index. */
-  for (guint k = 0; k < CLIENTS; k++)
-    for (guint i = 0; i < clients[k]->acks->len; i++)
-      {
-        const Ack *ack = &g_array_index (clients[k]->acks, Ack, i);
-        g_autofree char *key = g_strdup_printf ("%s/%" G_GUINT64_FORMAT, clients[k]->client_id, ack->seq);
-        g_autofree char *name = machine_name (clients[k], ack->machine);
-        if (ack->index <= durable.snapshot_index)
-          continue;
-        const DsmEntry *e = durable.entries->pdata[ack->index - durable.snapshot_index - 1];
-        g_assert_true (g_hash_table_contains (seen, key));
-        g_assert_cmpstr (e->cmd.machine, ==, name);
-      }
-  g_test_message ("node %u: snapshot at %" G_GUINT64_FORMAT ", %u entries after it, %u acknowledged transitions "
-                  "found in the log at their index", id, durable.snapshot_index, durable.entries->len, checked);
-  *log_out = g_ptr_array_ref (durable.entries);
-  *snapshot_index_out = durable.snapshot_index;
-  dsm_durable_state_clear (&durable);
-  dsm_wal_close (wal);
-}
-
-static void
-check_data_dirs (Cluster *c, Client **clients, guint64 commit)
-{
-  g_autoptr(GHashTable) acks = acks_by_command (clients);
-  GPtrArray *logs[CLUSTER_MAX + 1] = { NULL };
-  guint64 snapshot_index[CLUSTER_MAX + 1] = { 0 };
-
-  for (guint id = 1; id <= c->n; id++)
-    {
-      g_autofree char *data = g_strdup_printf ("%s/node%u", c->dir, id);
-      g_autofree char *out = NULL, *err = NULL;
-      const char *argv[] = { g_getenv ("DSM_NODE"), "--check-data-dir", data, NULL };
-      int status = cluster_run_tool (argv, &out, &err);
-      if (status != 0)
-        g_error ("dsm-node --check-data-dir %s: exit %d\n%s%s", data, status, out, err);
-      check_node_log (c, id, clients, acks, commit, &logs[id], &snapshot_index[id]);
-    }
-  /* Where two logs overlap below the commit index, they hold the same entries. */
-  for (guint a = 1; a <= c->n; a++)
-    for (guint b = a + 1; b <= c->n; b++)
-      for (guint i = 0; i < logs[a]->len; i++)
-        {
-          const DsmEntry *ea = logs[a]->pdata[i];
-          if (ea->index > commit || ea->index <= snapshot_index[b] || ea->index - snapshot_index[b] > logs[b]->len)
-            continue;
-          const DsmEntry *eb = logs[b]->pdata[ea->index - snapshot_index[b] - 1];
-          g_assert_true (dsm_entry_equal (ea, eb));
-        }
-  for (guint id = 1; id <= c->n; id++)
-    g_ptr_array_unref (logs[id]);
 }
 
 static guint32
@@ -560,10 +60,8 @@ test_kill9_loses_no_ack (void)
   guint rounds = rounds_env != NULL ? (guint) g_ascii_strtoull (rounds_env, NULL, 10) : ROUNDS_DEFAULT;
   g_autoptr(GRand) rng = g_rand_new_with_seed (seed);
   g_autoptr(Cluster) c = NULL;
-  Shared shared = { 0 };
-  Client *clients[CLIENTS];
+  g_autoptr(Load) load = NULL;
   gint64 started_us = g_get_monotonic_time ();
-  guint64 retries = 0;
 
   g_test_summary ("Under a load of clients retrying with (client_id, seq), kill -9 of random nodes and of the "
                   "leader, then restarts, lose no acknowledged transition: every node ends in each machine's "
@@ -572,32 +70,14 @@ test_kill9_loses_no_ack (void)
   g_printerr ("# crash test seed %u (DSM_CRASH_SEED=%u replays the kill schedule), %u rounds\n", seed, seed, rounds);
   c = cluster_new_with_config (3, CONFIG_EXTRA);
   g_printerr ("# cluster dir %s\n", c->dir);
-  for (guint k = 0; k < CLIENTS; k++)
-    clients[k] = client_new (c, &shared, k, seed);
+  load = load_start (c, "crash", seed);
 
-  kill_rounds (c, &shared, rng, rounds);
+  kill_rounds (c, load, rng, rounds);
 
-  g_atomic_int_set (&shared.stop, 1);
-  for (guint k = 0; k < CLIENTS; k++)
-    {
-      g_thread_join (g_steal_pointer (&clients[k]->thread));
-      if (clients[k]->failure != NULL)
-        g_error ("seed %u: %s", seed, clients[k]->failure);
-      retries += clients[k]->retries;
-      check_acks_ordered (clients[k]);
-    }
-  assert_nodes_running (c);
-  gint64 commit = wait_converged (c);
+  guint64 retries = load_stop (load);
+  gint64 commit = load_check (load);
   g_test_message ("%d acknowledged transitions (%" G_GUINT64_FORMAT " retries), commit index %" G_GINT64_FORMAT
-                  ", %.1f s", g_atomic_int_get (&shared.acked), retries, commit,
-                  (g_get_monotonic_time () - started_us) / 1e6);
-  check_final_states (c, clients);
-  check_listings_agree (c, clients, commit);
-  for (guint id = 1; id <= c->n; id++)
-    stop_node_cleanly (c, id);
-  check_data_dirs (c, clients, (guint64) commit);
-  for (guint k = 0; k < CLIENTS; k++)
-    client_free (clients[k]);
+                  ", %.1f s", load_acked (load), retries, commit, (g_get_monotonic_time () - started_us) / 1e6);
 }
 
 int
