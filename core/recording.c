@@ -21,6 +21,7 @@ static const char *const input_names[DSM_INPUT_N_KINDS + 1] = {
   [DSM_INPUT_REPORT_APPLIES] = "report_applies",
   [DSM_INPUT_DRAIN] = "drain",
   [DSM_INPUT_END] = "end",
+  [DSM_INPUT_DISK_FULL] = "disk_full",
   [DSM_INPUT_N_KINDS] = NULL,
 };
 
@@ -133,6 +134,14 @@ dsm_recording_write_persisted (GString *out, guint64 now_ms, guint64 seq)
   g_string_append (out, ",\"seq\":");
   dsm_codec_write_uint (out, seq);
   g_string_append (out, "}\n");
+}
+
+void
+dsm_recording_write_disk_full (GString *out, guint64 now_ms, gboolean full)
+{
+  write_kind (out, DSM_INPUT_DISK_FULL);
+  write_time (out, now_ms);
+  g_string_append (out, full ? ",\"on\":true}\n" : ",\"on\":false}\n");
 }
 
 void
@@ -391,6 +400,9 @@ dsm_recording_read_input (const char *line, gsize length, DsmInput *input, GErro
       }
     case DSM_INPUT_REPORT_APPLIES:
       return dsm_json_read_bool (&at, "on", DSM_JSON_REQUIRED, &input->on, error);
+    case DSM_INPUT_DISK_FULL:
+      return dsm_json_read_uint (&at, "t", DSM_JSON_REQUIRED, 0, G_MAXINT64, &input->now_ms, error)
+             && dsm_json_read_bool (&at, "on", DSM_JSON_REQUIRED, &input->on, error);
     case DSM_INPUT_DRAIN:
       {
         DsmJsonAt counts;

@@ -9,6 +9,7 @@
  *   {"i":"submit","t":T,"id":N,"cmd":{...}}   {"i":"persisted","t":T,"seq":N}
  *   {"i":"unsent","msg":{...}}   {"i":"invalid"}
  *   {"i":"event_mask","mask":M}  {"i":"report_applies","on":B}
+ *   {"i":"disk_full","t":T,"on":B}
  *   {"i":"drain","out":[P,M,R,A,E],"sha":"<32 hex>"}
  *   {"i":"end","why":"stop"|"limit"}
  */
@@ -51,6 +52,7 @@ void dsm_recording_write_unsent (GString *out, const DsmMessage *msg);
 void dsm_recording_write_invalid (GString *out);
 void dsm_recording_write_event_mask (GString *out, guint32 mask);
 void dsm_recording_write_report_applies (GString *out, gboolean on);
+void dsm_recording_write_disk_full (GString *out, guint64 now_ms, gboolean full);
 /* One dsm_node_drain() call and what it put in @outbox. */
 void dsm_recording_write_drain (GString *out, const DsmOutbox *outbox);
 void dsm_recording_write_end (GString *out, const char *why);
@@ -82,6 +84,7 @@ typedef enum {
   DSM_INPUT_REPORT_APPLIES,
   DSM_INPUT_DRAIN,
   DSM_INPUT_END,
+  DSM_INPUT_DISK_FULL,
   DSM_INPUT_N_KINDS,
 } DsmInputKind;
 
@@ -89,13 +92,13 @@ const char *dsm_input_kind_to_string (DsmInputKind kind);
 
 typedef struct {
   DsmInputKind kind;
-  guint64 now_ms;           /* TICK, STEP, SUBMIT, PERSISTED */
+  guint64 now_ms;           /* TICK, STEP, SUBMIT, PERSISTED, DISK_FULL */
   DsmMessage *msg;          /* STEP, UNSENT */
   guint64 request_id;       /* SUBMIT */
   DsmCommand cmd;           /* SUBMIT */
   guint64 seq;              /* PERSISTED */
   guint32 mask;             /* EVENT_MASK */
-  gboolean on;              /* REPORT_APPLIES */
+  gboolean on;              /* REPORT_APPLIES, DISK_FULL */
   guint counts[5];          /* DRAIN: persists, messages, replies, applies, events */
   char digest[DSM_RECORDING_DIGEST_HEX + 1]; /* DRAIN */
   char *why;                /* END */

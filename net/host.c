@@ -1,8 +1,14 @@
 /* net/host.c: a real node's main-loop wiring (host.h): real time in, the
- * drain out, the WAL's group commit, timers, logs and a graceful stop.
+ * drain out, the WAL's group commit, the disk alarm, timers, logs and a
+ * graceful stop.
  *
  *   running --dsm_host_stop() or WAL failure--> stopping
  *   stopping --fsync in flight done, remainder synced--> stopped (done callback)
+ *
+ * The nospace alarm, beside that (host_check_disk()):
+ *   clear --a sync (or a snapshot file) did not fit--> raised
+ *   raised --a retry every HOST_DISK_RETRY_MS succeeded--> clear
+ * While raised, syncs start only from the retry timer.
  */
 #include "host.h"
 
@@ -23,6 +29,7 @@ typedef struct {
 struct _DsmHost {
   DsmConfig *config;
   DsmNodeId id;
+  char *data_dir;
   DsmNode *node;
   DsmWal *wal;
   DsmTransport *transport;
@@ -41,6 +48,15 @@ struct _DsmHost {
   gint64 sync_started_us;
   DsmNetHistogram sync_latency;
   GError *wal_failure;
+
+  /* The nospace alarm (host_check_disk). */
+  GSource *disk_timer;       /* every HOST_DISK_RETRY_MS: check, and retry while raised */
+  gboolean nospace;
+  char *nospace_reason;
+  gint64 nospace_since_us;
+  guint64 alarms_raised;
+  guint64 alarms_cleared;
+  gboolean stop_unwritten;   /* the stop's last sync did not fit: given up */
 
   gboolean stopping;
   gboolean stopped;
@@ -80,6 +96,10 @@ host_record (DsmHost *host)
 {
   return dsm_recorder_lines (host->recorder);
 }
+
+/* The disk alarm's pace: how often a write that did not fit is tried
+ * again, and the WAL's wait before writing a snapshot file again. */
+#define HOST_DISK_RETRY_MS 1000
 
 static guint64
 host_now_ms (void)
@@ -332,6 +352,70 @@ host_drain (DsmHost *host)
 
 /* ---- group commit ---- */
 
+static void host_on_synced (GObject *source, GAsyncResult *result, gpointer data);
+
+static void
+host_start_sync (DsmHost *host)
+{
+  g_assert (!host->syncing);
+  host->syncing = TRUE;
+  host->sync_started_us = g_get_monotonic_time ();
+  dsm_wal_sync_async (host->wal, NULL, host_on_synced, host);
+}
+
+/* @text with the data directory left out of file names: the alarm's
+ * reason is served to anyone who asks /healthz. */
+static char *
+host_relative_reason (DsmHost *host, const char *text)
+{
+  g_autofree char *prefix = g_strconcat (host->data_dir, G_DIR_SEPARATOR_S, NULL);
+  g_auto(GStrv) parts = g_strsplit (text, prefix, -1);
+
+  return g_strjoinv ("", parts);
+}
+
+/* The alarm follows the WAL: raised while something it was asked to write
+ * waits for room.  Each change is logged once, counted, and told to the
+ * node, which then gives up what needs the disk (PROTOCOL.md, "A full
+ * disk"). */
+static void
+host_check_disk (DsmHost *host)
+{
+  g_autofree char *reason = NULL;
+  gboolean full = dsm_wal_get_nospace (host->wal, &reason);
+
+  if (full)
+    {
+      g_free (host->nospace_reason);
+      host->nospace_reason = host_relative_reason (host, reason);
+    }
+  if (full == host->nospace)
+    return;
+  host->nospace = full;
+  if (full)
+    {
+      host->alarms_raised++;
+      host->nospace_since_us = g_get_monotonic_time ();
+      dsm_net_log (G_LOG_LEVEL_WARNING, host->id, DSM_NODE_NONE, "alarm_raised",
+                   "disk full, alarm nospace raised: %s; the node takes no writes (a leader hands over), "
+                   "retries every %d ms and resumes by itself once there is room", reason,
+                   HOST_DISK_RETRY_MS);
+    }
+  else
+    {
+      host->alarms_cleared++;
+      g_clear_pointer (&host->nospace_reason, g_free);
+      dsm_net_log (G_LOG_LEVEL_MESSAGE, host->id, DSM_NODE_NONE, "alarm_cleared",
+                   "disk has room again, alarm nospace cleared after %.1f s: the node takes writes again",
+                   (double) (g_get_monotonic_time () - host->nospace_since_us) / 1e6);
+    }
+  guint64 now = host_now_ms ();
+  if (host_record (host) != NULL)
+    dsm_recording_write_disk_full (host_record (host), now, full);
+  dsm_node_set_disk_full (host->node, now, full);
+  host_schedule_drain (host);
+}
+
 static void
 host_on_synced (GObject *source, GAsyncResult *result, gpointer data)
 {
@@ -341,6 +425,20 @@ host_on_synced (GObject *source, GAsyncResult *result, gpointer data)
 
   host->syncing = FALSE;
   dsm_net_histogram_observe_us (&host->sync_latency, g_get_monotonic_time () - host->sync_started_us);
+  if (g_error_matches (error, DSM_WAL_ERROR, DSM_WAL_ERROR_NO_SPACE))
+    {
+      /* Not a failure: the WAL keeps the batch; the retry timer tries
+       * again.  A stopping node gives up instead, as a crash would: none
+       * of it was acknowledged. */
+      if (host->stopping)
+        {
+          host->stop_unwritten = TRUE;
+          host_stop_continue (host);
+        }
+      else
+        host_check_disk (host);
+      return;
+    }
   if (error != NULL)
     {
       /* A node that cannot persist must not promise anything more. */
@@ -359,26 +457,43 @@ host_on_synced (GObject *source, GAsyncResult *result, gpointer data)
       host_stop_continue (host);
       return;
     }
+  /* What is durable first: held messages written before the disk filled
+   * may leave; then the node may take on work again. */
   guint64 now = host_now_ms ();
   if (host_record (host) != NULL)
     dsm_recording_write_persisted (host_record (host), now, seq);
   dsm_node_persisted (host->node, now, seq);
+  host_check_disk (host);
   host_schedule_drain (host);
   host_maybe_sync (host);
 }
 
 /* At most one sync in flight; everything appended while it runs goes in
- * the next one (group commit). */
+ * the next one (group commit).  While the disk is full only the retry
+ * timer starts one. */
 static void
 host_maybe_sync (DsmHost *host)
 {
-  if (host->syncing || host->wal_failure != NULL || host->stopped)
+  if (host->syncing || host->wal_failure != NULL || host->stopped || host->nospace)
     return;
   if (dsm_wal_get_appended_seq (host->wal) <= host->durable_seq)
     return;
-  host->syncing = TRUE;
-  host->sync_started_us = g_get_monotonic_time ();
-  dsm_wal_sync_async (host->wal, NULL, host_on_synced, host);
+  host_start_sync (host);
+}
+
+/* Every HOST_DISK_RETRY_MS: picks up a snapshot file that did not fit
+ * (no sync reports those), and while the alarm is raised tries the write
+ * again; an empty sync still retries the WAL's deferred snapshot and a
+ * segment open could not create. */
+static gboolean
+host_on_disk_timer (gpointer data)
+{
+  DsmHost *host = data;
+
+  host_check_disk (host);
+  if (host->nospace && !host->syncing && !host->stopping && host->wal_failure == NULL)
+    host_start_sync (host);
+  return G_SOURCE_CONTINUE;
 }
 
 /* ---- construction ---- */
@@ -416,7 +531,7 @@ dsm_host_new (DsmConfig *config, DsmNodeId id, const DsmHostOptions *options, GE
   const char *client_address = options->client_address != NULL ? options->client_address
                                : self != NULL ? self->client_address : NULL;
   DsmDurableState durable = { 0 };
-  DsmWalOptions wal_options = { .no_sync = options->no_sync };
+  DsmWalOptions wal_options = { .no_sync = options->no_sync, .snapshot_retry_ms = HOST_DISK_RETRY_MS };
 
   g_return_val_if_fail (options->data_dir != NULL, NULL);
   g_return_val_if_fail (id != DSM_NODE_NONE, NULL);
@@ -433,6 +548,7 @@ dsm_host_new (DsmConfig *config, DsmNodeId id, const DsmHostOptions *options, GE
   g_autoptr(DsmHost) host = g_new0 (DsmHost, 1);
   host->config = dsm_config_ref (config);
   host->id = id;
+  host->data_dir = g_strdup (options->data_dir);
   host->timer_deadline_ms = G_MAXUINT64;
   host->pending = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free, g_free);
   dsm_outbox_init (&host->out);
@@ -498,6 +614,9 @@ dsm_host_new (DsmConfig *config, DsmNodeId id, const DsmHostOptions *options, GE
   host->timer = g_source_new (&timer_funcs, sizeof (GSource));
   g_source_set_callback (host->timer, host_on_timer, host, NULL);
   g_source_attach (host->timer, g_main_context_get_thread_default ());
+  host->disk_timer = g_timeout_source_new (HOST_DISK_RETRY_MS);
+  g_source_set_callback (host->disk_timer, host_on_disk_timer, host, NULL);
+  g_source_attach (host->disk_timer, g_main_context_get_thread_default ());
   return g_steal_pointer (&host);
 }
 
@@ -512,6 +631,8 @@ dsm_host_start (DsmHost *host)
   dsm_transport_start (host->transport);
   if (host->http_listening)
     dsm_http_api_start (host->http);
+  /* A node may start on a full disk: open could not create its segment. */
+  host_check_disk (host);
   host_schedule_drain (host);
 }
 
@@ -522,12 +643,12 @@ host_stop_continue (DsmHost *host)
 {
   if (host->stopped || host->syncing)
     return;
-  /* Sync what the node appended before the stop, then we are done. */
-  if (host->wal_failure == NULL && dsm_wal_get_appended_seq (host->wal) > host->durable_seq)
+  /* Sync what the node appended before the stop (one try when the disk
+   * is full), then we are done. */
+  if (host->wal_failure == NULL && !host->stop_unwritten
+      && dsm_wal_get_appended_seq (host->wal) > host->durable_seq)
     {
-      host->syncing = TRUE;
-      host->sync_started_us = g_get_monotonic_time ();
-      dsm_wal_sync_async (host->wal, NULL, host_on_synced, host);
+      host_start_sync (host);
       return;
     }
   host->stopped = TRUE;
@@ -535,7 +656,10 @@ host_stop_continue (DsmHost *host)
   /* The HTTP server stays up until dsm_host_free(), so the 503 answers
    * given at the stop can still be written while the loop winds down. */
   dsm_net_log (G_LOG_LEVEL_MESSAGE, host->id, DSM_NODE_NONE, "node_stopped",
-               "node %u stopped%s", host->id, host->wal_failure != NULL ? " after a WAL failure" : "");
+               "node %u stopped%s", host->id,
+               host->wal_failure != NULL ? " after a WAL failure"
+               : host->stop_unwritten ? " (the disk is full: what was not written yet is dropped, none of it acknowledged)"
+               : "");
   if (host->done != NULL)
     host->done (host->done_data);
 }
@@ -562,6 +686,7 @@ dsm_host_stop (DsmHost *host)
   if (host->removed_stop != NULL)
     g_source_destroy (host->removed_stop);
   g_clear_pointer (&host->removed_stop, g_source_unref);
+  g_source_destroy (host->disk_timer);
   dsm_http_api_shutdown (host->http);
   g_hash_table_remove_all (host->pending);
   g_signal_handlers_disconnect_by_data (host->transport, host);
@@ -573,6 +698,23 @@ gboolean
 dsm_host_failed (const DsmHost *host)
 {
   return host->wal_failure != NULL;
+}
+
+const char *
+dsm_host_alarm_to_string (DsmHostAlarm alarm)
+{
+  return alarm == DSM_HOST_ALARM_NOSPACE ? "nospace" : "none";
+}
+
+DsmHostAlarm
+dsm_host_get_alarm (DsmHost *host, const char **reason, gint64 *since_us)
+{
+  g_return_val_if_fail (host != NULL, DSM_HOST_ALARM_NONE);
+  if (reason != NULL)
+    *reason = host->nospace ? host->nospace_reason : NULL;
+  if (since_us != NULL)
+    *since_us = host->nospace ? host->nospace_since_us : 0;
+  return host->nospace ? DSM_HOST_ALARM_NOSPACE : DSM_HOST_ALARM_NONE;
 }
 
 void
@@ -602,6 +744,11 @@ dsm_host_free (DsmHost *host)
   g_clear_pointer (&host->removed_stop, g_source_unref);
   g_clear_pointer (&host->members_in_use, dsm_membership_unref);
   g_clear_pointer (&host->members_committed, dsm_membership_unref);
+  if (host->disk_timer != NULL)
+    g_source_destroy (host->disk_timer);
+  g_clear_pointer (&host->disk_timer, g_source_unref);
+  g_free (host->nospace_reason);
+  g_free (host->data_dir);
   dsm_outbox_clear (&host->out);
   g_hash_table_unref (host->pending);
   dsm_net_log_set_epoch_func (NULL, NULL);
@@ -660,6 +807,17 @@ dsm_host_render_metrics (DsmHost *host, GString *out)
   render_one (out, nl, "dsm_wal_recovered_records", "gauge", "Records replayed when the node started.", (double) s->recovered_records);
   render_one (out, nl, "dsm_wal_torn_bytes_dropped", "gauge", "Bytes of a torn tail dropped when the node started.", (double) s->torn_bytes_dropped);
   render_one (out, nl, "dsm_wal_durable_seq", "gauge", "Highest persist sequence number known durable.", (double) host->durable_seq);
+  render_one (out, nl, "dsm_wal_nospace_failures_total", "counter",
+              "Writes that did not fit on the disk and were undone (each retry counts).", (double) s->nospace_failures);
+  {
+    g_autofree char *kl = g_strdup_printf ("%s,kind=\"nospace\"", nl);
+    render_one (out, kl, "dsm_alarm", "gauge",
+                "1 while the alarm is raised: nospace, a write waits for room on the disk (the node takes no writes).",
+                host->nospace ? 1 : 0);
+    render_one (out, kl, "dsm_alarms_raised_total", "counter", "Times the alarm was raised.", (double) host->alarms_raised);
+    render_one (out, kl, "dsm_alarms_cleared_total", "counter", "Times the alarm cleared by itself.",
+                (double) host->alarms_cleared);
+  }
   dsm_metrics_write_header (out, "dsm_wal_sync_seconds", "histogram",
                             "Time from starting a group commit to its completion (write + fsync).");
   dsm_net_histogram_render (&host->sync_latency, out, "dsm_wal_sync_seconds", nl);

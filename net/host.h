@@ -8,7 +8,12 @@
  * Inputs (a message, a client command, a timer, a finished fsync) only
  * schedule a drain: one idle source at default priority drains after all
  * inputs of a loop iteration, so a leader batches every command of that
- * iteration into one Proposal per peer and one WAL sync. */
+ * iteration into one Proposal per peer and one WAL sync.
+ *
+ * A full disk raises the nospace alarm instead of stopping the node: the
+ * WAL keeps what did not fit, the host retries it every second, tells the
+ * node (dsm_node_set_disk_full) and clears the alarm once a write
+ * succeeds (docs/OPERATIONS.md, "A full disk"). */
 #pragma once
 
 #include <gio/gio.h>
@@ -69,8 +74,29 @@ void dsm_host_set_stopped_func (DsmHost *host, GSourceFunc func, gpointer user_d
  */
 void dsm_host_stop (DsmHost *host);
 
-/* TRUE once the WAL failed: the process must exit non-zero. */
+/* TRUE once the WAL failed: the process must exit non-zero.  (A full disk
+ * is not a failure: it raises an alarm.) */
 gboolean dsm_host_failed (const DsmHost *host);
+
+typedef enum {
+  DSM_HOST_ALARM_NONE,
+  DSM_HOST_ALARM_NOSPACE,    /* a write waits for room on the disk: the node takes no writes */
+} DsmHostAlarm;
+
+/* "none", "nospace": the kind label of the alarm metrics. */
+const char *dsm_host_alarm_to_string (DsmHostAlarm alarm);
+
+/**
+ * dsm_host_get_alarm:
+ * The alarm raised on this node now.  While it is NOSPACE the node refuses
+ * client transitions (the core answers them DSM_REJECT_NO_SPACE: HTTP 507),
+ * is no leader (unless it is the only node), and serves reads.
+ * @reason: (out) (optional) (transfer none): what could not be written
+ *   (file names relative to the data directory), or NULL; valid until the
+ *   alarm changes, in a later main-loop iteration
+ * @since_us: (out) (optional): g_get_monotonic_time() when it was raised
+ */
+DsmHostAlarm dsm_host_get_alarm (DsmHost *host, const char **reason, gint64 *since_us);
 
 void dsm_host_free (DsmHost *host);
 

@@ -20,7 +20,9 @@ json_leader (GString *json, DsmNodeId leader)
 /* 200 while the node takes part; 503 once it cannot: removed from the
  * cluster, or stopped applying at an entry it cannot apply (PROTOCOL.md,
  * "Entries a node cannot apply"): a probe restarting it on 503 is the
- * remedy for the second, and says the first loudly. */
+ * remedy for the second, and says the first loudly.  Also 503 while the
+ * disk is full (the node takes no writes; docs/OPERATIONS.md, "A full
+ * disk"), with the alarm listed. */
 void
 http_view_healthz (HttpCall *call)
 {
@@ -31,8 +33,12 @@ http_view_healthz (HttpCall *call)
   const char *stalled_reason = NULL;
   guint64 stalled = dsm_node_get_stalled_index (node, &stalled_reason);
   gboolean removed = dsm_node_is_removed (node);
+  const char *reason = NULL;
+  gint64 since_us = 0;
+  DsmHostAlarm alarm = dsm_host_get_alarm (api->host, &reason, &since_us);
 
-  json_string (json, "status", removed ? "removed" : stalled != 0 ? "apply_stalled" : "ok");
+  json_string (json, "status", removed ? "removed" : stalled != 0 ? "apply_stalled"
+                               : alarm != DSM_HOST_ALARM_NONE ? "no_space" : "ok");
   json_uint (json, "node", dsm_node_get_id (node));
   json_string (json, "role", dsm_role_to_string (dsm_node_get_role (node)));
   json_leader (json, leader);
@@ -42,8 +48,19 @@ http_view_healthz (HttpCall *call)
       json_uint (json, "stalled_index", stalled);
       json_string (json, "stalled_reason", stalled_reason);
     }
-  g_string_append_c (json, '}');
-  http_answer (call, removed || stalled != 0 ? 503 : 200, json);
+  json_key (json, "alarms");
+  g_string_append_c (json, '[');
+  if (alarm != DSM_HOST_ALARM_NONE)
+    {
+      g_string_append_c (json, '{');
+      json_string (json, "kind", dsm_host_alarm_to_string (alarm));
+      json_string (json, "reason", reason);
+      json_key (json, "since_seconds");
+      g_string_append_printf (json, "%.1f", (double) (g_get_monotonic_time () - since_us) / 1e6);
+      g_string_append_c (json, '}');
+    }
+  g_string_append (json, "]}");
+  http_answer (call, removed || stalled != 0 || alarm != DSM_HOST_ALARM_NONE ? 503 : 200, json);
 }
 
 void

@@ -32,6 +32,9 @@ trace_input (GString *trace, guint line, const DsmInput *in)
     case DSM_INPUT_SUBMIT:
       g_string_append_printf (trace, ",\"t\":%" G_GUINT64_FORMAT, in->now_ms);
       break;
+    case DSM_INPUT_DISK_FULL:
+      g_string_append_printf (trace, ",\"t\":%" G_GUINT64_FORMAT ",\"on\":%s", in->now_ms, in->on ? "true" : "false");
+      break;
     default:
       break;
     }
@@ -113,6 +116,9 @@ replay_input (DsmNode *node, DsmOutbox *out, const DsmInput *in, guint line, GSt
       break;
     case DSM_INPUT_REPORT_APPLIES:
       dsm_node_set_report_applies (node, in->on);
+      break;
+    case DSM_INPUT_DISK_FULL:
+      dsm_node_set_disk_full (node, in->now_ms, in->on);
       break;
     case DSM_INPUT_DRAIN:
       {

@@ -79,6 +79,14 @@ test_inputs_round_trip (void)
   dsm_input_clear (&in);
 
   g_string_truncate (out, 0);
+  dsm_recording_write_disk_full (out, 1600, TRUE);
+  in = read_line (out->str);
+  g_assert_cmpint (in.kind, ==, DSM_INPUT_DISK_FULL);
+  g_assert_cmpuint (in.now_ms, ==, 1600);
+  g_assert_true (in.on);
+  dsm_input_clear (&in);
+
+  g_string_truncate (out, 0);
   dsm_recording_write_unsent (out, msg);
   in = read_line (out->str);
   g_assert_cmpint (in.kind, ==, DSM_INPUT_UNSENT);
