@@ -51,7 +51,8 @@ read_crash (const StepContext *ctx, JsonObject *object, DsmStep *step, GError **
 }
 
 /* The leader and the followers are live: only an id or "all" (every
- * crashed node) names a node to restart. */
+ * crashed node) names a node to restart.  The same for a disk to give
+ * room again: the leader is unlikely to be the node whose disk filled. */
 static gboolean
 read_restart (const StepContext *ctx, JsonObject *object, DsmStep *step, GError **error)
 {
@@ -539,6 +540,8 @@ static const StepSpec specs[] = {
   DO ("disk", DSM_STEP_DISK_FAULT, read_disk, "node", "fault"),
   DO ("skew", DSM_STEP_SKEW, read_skew, "node", "rate"),
   DO ("pause", DSM_STEP_PAUSE, read_pause, "node", "ms"),
+  DO ("disk_full", DSM_STEP_DISK_FULL, read_crash, "node"),
+  DO ("disk_space_restored", DSM_STEP_DISK_SPACE_RESTORED, read_restart, "node"),
   DO ("propose", DSM_STEP_PROPOSE, read_propose, "node", "machine", "to", "from",
          "definition", "client_id", "seq", "expect", "within_ms"),
   DO ("read", DSM_STEP_READ, read_read, "node", "machine", "definition", "expect",

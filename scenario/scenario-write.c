@@ -223,6 +223,8 @@ build_step_fault (JsonBuilder *builder, const DsmStep *step)
     case DSM_STEP_CRASH:
     case DSM_STEP_RESTART:
     case DSM_STEP_ISOLATE:
+    case DSM_STEP_DISK_FULL:
+    case DSM_STEP_DISK_SPACE_RESTORED:
       add_target (builder, "node", &step->target);
       break;
     case DSM_STEP_PARTITION:

@@ -56,6 +56,8 @@ typedef enum {
   DSM_STEP_DISK_FAULT,   /* target, disk_fault: what the node's next crash does to its disk */
   DSM_STEP_SKEW,         /* target, rate: the node's clock runs at rate x virtual time */
   DSM_STEP_PAUSE,        /* target, ms: the node takes no input for ms (a stall, SIGSTOP) */
+  DSM_STEP_DISK_FULL,    /* target: the node's disk has no room: its syncs fail until restored */
+  DSM_STEP_DISK_SPACE_RESTORED, /* target (ALL: every disk): room again */
   /* Clients. */
   DSM_STEP_PROPOSE,      /* target node receives cmd; optional expect/wait */
   DSM_STEP_READ,         /* target node receives a read of cmd.machine */

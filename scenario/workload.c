@@ -173,10 +173,11 @@ dsm_workload_run_observe (DsmWorkloadRun *run, const char *machine, const char *
 gboolean
 dsm_workload_unchanged (DsmReplyStatus status, DsmRejectReason reason)
 {
-  /* A removed node changes nothing either: try another (like not_leader). */
+  /* A removed node changes nothing either, nor a node whose disk is full:
+   * try another (like not_leader). */
   return status == DSM_REPLY_REJECTED
          && (reason == DSM_REJECT_NOT_LEADER || reason == DSM_REJECT_OVERLOADED
-             || reason == DSM_REJECT_REMOVED);
+             || reason == DSM_REJECT_REMOVED || reason == DSM_REJECT_NO_SPACE);
 }
 
 gboolean

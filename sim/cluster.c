@@ -192,11 +192,8 @@ cancel_tick (DsmSim *sim, SimNode *sn)
 }
 
 static void
-schedule_sync (DsmSim *sim, SimNode *sn)
+begin_sync (DsmSim *sim, SimNode *sn)
 {
-  if (dsm_sim_disk_is_syncing (sn->disk)
-      || dsm_sim_disk_get_written_seq (sn->disk) == dsm_sim_disk_get_synced_seq (sn->disk))
-    return;
   guint64 target = 0;
   guint64 latency = dsm_sim_disk_sync_begin (sn->disk, &target);
   Event *ev = sim_event_new (sim, EV_SYNC, sim->now_ms + latency);
@@ -204,6 +201,44 @@ schedule_sync (DsmSim *sim, SimNode *sn)
   ev->gen = sn->incarnation;
   ev->request_id = target;
   sim_schedule (sim, ev);
+}
+
+/* While the disk is full only the retry timer starts a sync, as a real
+ * node's host does (net/host.c). */
+static void
+schedule_sync (DsmSim *sim, SimNode *sn)
+{
+  if (sn->nospace || dsm_sim_disk_is_syncing (sn->disk)
+      || dsm_sim_disk_get_written_seq (sn->disk) == dsm_sim_disk_get_synced_seq (sn->disk))
+    return;
+  begin_sync (sim, sn);
+}
+
+/* How often a node whose disk is full tries again: a real node's pace. */
+#define SIM_NOSPACE_RETRY_MS 1000
+
+/* The host's side of a full disk (net/host.c): a failed sync raises the
+ * alarm once and tells the node; a retry every SIM_NOSPACE_RETRY_MS; the
+ * first sync that succeeds clears it. */
+static void
+disk_alarm (DsmSim *sim, SimNode *sn, gboolean raised)
+{
+  g_assert (sn->node != NULL);
+  if (raised)
+    {
+      Event *ev = sim_event_new (sim, EV_DISK_RETRY, sim->now_ms + SIM_NOSPACE_RETRY_MS);
+      ev->node = sn->id;
+      ev->gen = sn->incarnation;
+      sim_schedule (sim, ev);
+    }
+  if (sn->nospace == raised)
+    return;
+  sn->nospace = raised;
+  sim->report.disk_alarms += raised ? 1 : 0;
+  trace_line (sim, "\"ev\":\"alarm\",\"node\":%u,\"kind\":\"nospace\",\"raised\":%s", sn->id,
+              raised ? "true" : "false");
+  dsm_node_set_disk_full (sn->node, sim_local_now (sn, sim->now_ms), raised);
+  sim_process (sim, sn);
 }
 
 static void
@@ -398,6 +433,7 @@ sim_crash (DsmSim *sim, SimNode *sn)
   g_autofree char *lost = dsm_sim_disk_crash (sn->disk);
   sn->incarnation++;
   sn->paused_until = 0;  /* a stopped process dies too */
+  sn->nospace = FALSE;   /* the host's state; the disk stays as full as it was */
   cancel_tick (sim, sn);
   sim->report.crashes++;
   trace_line (sim, "\"ev\":\"crash\",\"node\":%u,\"disk\":\"%s\"", sn->id, lost);
@@ -423,6 +459,10 @@ sim_restart (DsmSim *sim, SimNode *sn)
               sn->id, durable.epoch, durable.entries ? durable.entries->len : 0);
   node_start (sim, sn, &durable);
   dsm_durable_state_clear (&durable);
+  /* A real node needs room to start a segment: on a full disk it starts
+   * in the alarm. */
+  if (sn->node != NULL && dsm_sim_disk_is_full (sn->disk))
+    disk_alarm (sim, sn, TRUE);
   return sn->node != NULL;
 }
 
@@ -589,14 +629,29 @@ dispatch (DsmSim *sim, Event *ev)
     case EV_SYNC:
       if (ev->gen != sn->incarnation)
         break; /* the node crashed before the fsync finished */
-      dsm_sim_disk_sync_end (sn->disk, ev->request_id);
+      if (!dsm_sim_disk_sync_end (sn->disk, ev->request_id))
+        {
+          trace_line (sim, "\"ev\":\"sync_failed\",\"node\":%u,\"seq\":%" G_GUINT64_FORMAT ",\"why\":\"disk full\"",
+                      sn->id, ev->request_id);
+          if (sn->node != NULL)
+            disk_alarm (sim, sn, TRUE);
+          break;
+        }
       if (sim->trace != NULL)
         trace_line (sim, "\"ev\":\"sync\",\"node\":%u,\"seq\":%" G_GUINT64_FORMAT, sn->id, ev->request_id);
       if (sn->node != NULL)
         {
           dsm_node_persisted (sn->node, sim_local_now (sn, sim->now_ms), ev->request_id);
+          if (sn->nospace)
+            disk_alarm (sim, sn, FALSE);
           sim_process (sim, sn);
         }
+      break;
+    case EV_DISK_RETRY:
+      /* Tries again what did not fit (an empty sync stands for the segment
+       * a node restarted on a full disk could not create). */
+      if (ev->gen == sn->incarnation && sn->node != NULL && sn->nospace && !dsm_sim_disk_is_syncing (sn->disk))
+        begin_sync (sim, sn);
       break;
     case EV_CLIENT_ARRIVE:
     case EV_CLIENT_REPLY:

@@ -1,6 +1,7 @@
 /* sim/disk.c: the model disk (see disk.h).
  *
- *   write --> volatile --sync_end--> durable
+ *   write --> volatile --sync_end--> durable (unless the disk is full:
+ *   then the sync fails and the records stay volatile)
  *   crash: volatile lost (TORN_WRITE: a prefix of the first volatile record
  *   survives; LOST_FSYNC: the last sync's records were never durable).
  *
@@ -33,6 +34,7 @@ struct _DsmSimDisk {
   guint64 sync_target;
   DsmDiskFault armed;
   gboolean compact_due;     /* a snapshot became durable: compact at the next fsync */
+  gboolean full;            /* no room: fsyncs fail */
   guint64 fsyncs;
 
   /* Once damaged: the records' bytes, and where each record ends. */
@@ -191,11 +193,13 @@ compact (DsmSimDisk *disk)
   disk->n_durable_before = n;
 }
 
-void
+gboolean
 dsm_sim_disk_sync_end (DsmSimDisk *disk, guint64 target_seq)
 {
   g_assert (disk->syncing && disk->sync_target == target_seq);
   disk->syncing = FALSE;
+  if (disk->full)
+    return FALSE;
   disk->fsyncs++;
   /* Compact what the fsyncs before this one made durable (a snapshot among
    * it), never the previous fsync's records alone: see the top. */
@@ -215,6 +219,19 @@ dsm_sim_disk_sync_end (DsmSimDisk *disk, guint64 target_seq)
       disk->n_durable++;
     }
   disk->synced_seq = MAX (disk->synced_seq, target_seq);
+  return TRUE;
+}
+
+void
+dsm_sim_disk_set_full (DsmSimDisk *disk, gboolean full)
+{
+  disk->full = full;
+}
+
+gboolean
+dsm_sim_disk_is_full (const DsmSimDisk *disk)
+{
+  return disk->full;
 }
 
 void

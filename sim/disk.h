@@ -2,7 +2,8 @@
  * real record format (core/record.h), volatile until a modelled fsync
  * completes.  A crash loses what was not synced; armed faults tear the
  * last write, lose the last fsync, or damage a synced record, and recovery
- * runs the same record scanner as the real write-ahead log. */
+ * runs the same record scanner as the real write-ahead log.  A full disk
+ * fails every fsync until it has room again. */
 #pragma once
 
 #include <glib.h>
@@ -31,8 +32,15 @@ guint64 dsm_sim_disk_get_synced_seq (const DsmSimDisk *disk);
 guint64 dsm_sim_disk_sync_begin (DsmSimDisk *disk, guint64 *target_seq);
 gboolean dsm_sim_disk_is_syncing (const DsmSimDisk *disk);
 
-/* The fsync begun for @target_seq completed. */
-void dsm_sim_disk_sync_end (DsmSimDisk *disk, guint64 target_seq);
+/* The fsync begun for @target_seq completed: TRUE, or FALSE when the disk
+ * was full (nothing it covered became durable; the records stay written,
+ * volatile, as the real WAL keeps an undone batch in memory). */
+gboolean dsm_sim_disk_sync_end (DsmSimDisk *disk, guint64 target_seq);
+
+/* No room (@full TRUE) or room again: while full every fsync fails.  It
+ * stays full across crashes and restarts. */
+void dsm_sim_disk_set_full (DsmSimDisk *disk, gboolean full);
+gboolean dsm_sim_disk_is_full (const DsmSimDisk *disk);
 
 /* Arms @fault: TORN_WRITE and LOST_FSYNC act at the next crash;
  * CORRUPT_RECORD damages a synced record now (not the last one, so

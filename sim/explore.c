@@ -282,6 +282,35 @@ append_membership_faults (GArray *steps, guint64 seed, guint64 duration)
     }
 }
 
+/* Disks filling (a follower's or the leader's) and getting room again.
+ * Their own stream of the seed: with or without them, every other choice
+ * of the seed is the same, and so are the runs of seeds pinned in tests. */
+static void
+append_disk_full (GArray *steps, guint64 seed, guint nodes, guint64 duration)
+{
+  DsmPrng prng;
+
+  dsm_prng_init (&prng, seed, "explore-disk-full", 0);
+  if (!dsm_prng_chance (&prng, 40))
+    return;
+  for (guint i = 0, n = (guint) pick (&prng, 1, 4); i < n; i++)
+    {
+      guint64 at = pick (&prng, 200, duration);
+      guint64 lasting = pick (&prng, 100, 4000);
+      guint id = (guint) pick (&prng, 1, nodes);
+      if (dsm_prng_chance (&prng, 50))
+        {
+          add_step (steps, at, "\"do\":\"disk_full\",\"node\":\"leader\"");
+          add_step (steps, at + lasting, "\"do\":\"disk_space_restored\",\"node\":\"all\"");
+        }
+      else
+        {
+          add_step (steps, at, "\"do\":\"disk_full\",\"node\":%u", id);
+          add_step (steps, at + lasting, "\"do\":\"disk_space_restored\",\"node\":%u", id);
+        }
+    }
+}
+
 DsmScenario *
 dsm_explore_generate (guint64 seed, const DsmExploreOptions *options, GError **error)
 {
@@ -392,6 +421,8 @@ dsm_explore_generate (guint64 seed, const DsmExploreOptions *options, GError **e
     }
   if (!options->no_membership && nodes > 1)
     append_membership_faults (steps, seed, duration);
+  if (options->allow_disk_full && nodes > 1)
+    append_disk_full (steps, seed, nodes, duration);
   g_array_sort (steps, compare_timed);
   g_string_append (out, "\"steps\":[");
   for (guint i = 0; i < steps->len; i++)

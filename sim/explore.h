@@ -14,6 +14,8 @@ typedef struct {
   const DsmScenario *base;     /* nullable: cluster, network, disk and workload to start from */
   gboolean allow_lost_fsync;   /* outside the fault model consensus can survive */
   gboolean no_membership;      /* no membership changes or transfers among the faults */
+  gboolean allow_disk_full;    /* disks that fill and get room again, drawn from a stream of
+                                * their own: the seed's other faults stay what they were */
 } DsmExploreOptions;
 
 /**

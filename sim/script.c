@@ -260,6 +260,16 @@ run_fault (DsmSim *sim, const DsmStep *step)
         if ((id == DSM_NODE_NONE || id == i) && sim->nodes[i].node != NULL)
           sim->nodes[i].paused_until = MAX (sim->nodes[i].paused_until, sim->now_ms + step->ms);
       break;
+    case DSM_STEP_DISK_FULL:
+    case DSM_STEP_DISK_SPACE_RESTORED:
+      /* The node finds out at its next sync, and with room again at its
+       * next retry, as a real one does. */
+      if (!script_resolve_target (sim, &step->target, step->where, &id))
+        return;
+      for (guint i = 1; i <= sim->n; i++)
+        if (id == DSM_NODE_NONE || id == i)
+          dsm_sim_disk_set_full (sim->nodes[i].disk, step->kind == DSM_STEP_DISK_FULL);
+      break;
     default:
       g_assert_not_reached ();
     }
@@ -578,6 +588,7 @@ final_heal (DsmSim *sim)
     {
       /* Paused nodes go on; what waited for them comes when it was due. */
       sim->nodes[id].paused_until = MIN (sim->nodes[id].paused_until, sim->now_ms);
+      dsm_sim_disk_set_full (sim->nodes[id].disk, FALSE);
       sim_restart (sim, &sim->nodes[id]);
     }
   trace_line (sim, "\"ev\":\"heal\"");

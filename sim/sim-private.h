@@ -24,6 +24,7 @@ typedef enum {
   EV_CLIENT_NEXT,   /* a workload client starts its next operation */
   EV_SCRIPT,        /* the script or the final phase has a deadline */
   EV_ADMIN,         /* an operator's change: its timeout, or the pause before a retry */
+  EV_DISK_RETRY,    /* a node whose disk is full tries its write again */
 } EventKind;
 
 typedef struct _ClientOp ClientOp;
@@ -35,7 +36,7 @@ typedef struct {
   guint heap_index;         /* where it sits in DsmSim.heap */
   EventKind kind;
   DsmNodeId node;
-  guint64 gen;              /* TICK: tick generation; SYNC: incarnation */
+  guint64 gen;              /* TICK: tick generation; SYNC, DISK_RETRY: incarnation */
   guint64 request_id;       /* CLIENT_*: the attempt this is about */
   DsmMessage *msg;          /* DELIVER */
   gboolean corrupt;         /* DELIVER */
@@ -54,6 +55,7 @@ typedef struct {
   guint64 tick_at;          /* virtual time of the pending tick, G_MAXUINT64: none */
   Event *tick_event;        /* that tick, in the heap */
   guint64 sync_target;
+  gboolean nospace;         /* the host's alarm: a sync failed for lack of room */
   double rate;              /* clock rate (skew) */
   guint64 local_base;
   guint64 virtual_base;

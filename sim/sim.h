@@ -45,6 +45,7 @@ typedef struct {
   guint64 snapshots_installed;
   guint64 invalid_messages;
   guint64 crashes;
+  guint64 disk_alarms;      /* times a node's disk-full alarm was raised */
   guint64 fsyncs;
   guint64 lin_states;
   guint64 membership_changes;/* membership changes and defines that committed */

@@ -104,13 +104,13 @@ print_json (const DsmScenario *scenario, const DsmSimReport *r, double wall_s, g
            ",\"ops_rejected\":%" G_GUINT64_FORMAT ",\"ops_unknown\":%" G_GUINT64_FORMAT ",\"commits\":%" G_GUINT64_FORMAT
            ",\"entries_committed\":%" G_GUINT64_FORMAT ",\"elections\":%" G_GUINT64_FORMAT ",\"retries\":%" G_GUINT64_FORMAT
            ",\"snapshots_installed\":%" G_GUINT64_FORMAT ",\"invalid_messages\":%" G_GUINT64_FORMAT
-           ",\"crashes\":%" G_GUINT64_FORMAT ",\"fsyncs\":%" G_GUINT64_FORMAT ",\"lin_states\":%" G_GUINT64_FORMAT
-           ",\"longest_unavailable_ms\":%" G_GUINT64_FORMAT ",\"wall_s\":%.6f}\n",
+           ",\"crashes\":%" G_GUINT64_FORMAT ",\"disk_alarms\":%" G_GUINT64_FORMAT ",\"fsyncs\":%" G_GUINT64_FORMAT
+           ",\"lin_states\":%" G_GUINT64_FORMAT ",\"longest_unavailable_ms\":%" G_GUINT64_FORMAT ",\"wall_s\":%.6f}\n",
            scenario->name, r->ok ? "true" : "false", r->ok ? "" : dsm_invariant_to_string (r->failed_invariant), r->seed,
            r->virtual_ms, r->events, r->messages_sent, r->messages_delivered, r->messages_dropped,
            r->messages_duplicated, r->messages_corrupted, r->ops, r->ops_ok, r->ops_rejected, r->ops_unknown,
            r->commits, r->entries_committed, r->elections, r->retries, r->snapshots_installed, r->invalid_messages,
-           r->crashes, r->fsyncs, r->lin_states, unavailable_ms, wall_s);
+           r->crashes, r->disk_alarms, r->fsyncs, r->lin_states, unavailable_ms, wall_s);
 }
 
 /* Runs one scenario; returns its exit status. */
@@ -353,6 +353,7 @@ typedef struct {
   const char *out_dir;
   gboolean lost_fsync;
   gboolean no_membership;
+  gboolean disk_full;
   gboolean stop_first;
   gboolean quiet;
   int mutant;
@@ -363,7 +364,7 @@ static guint64
 explore (const ExploreOptions *o, guint64 *failed_seed, DsmInvariant *failed_invariant)
 {
   DsmExploreOptions gen = { .nodes = o->nodes, .base = o->base, .allow_lost_fsync = o->lost_fsync,
-                            .no_membership = o->no_membership };
+                            .no_membership = o->no_membership, .allow_disk_full = o->disk_full };
   guint64 failures = 0;
   gint64 started = g_get_monotonic_time ();
   gint64 last_progress = started;
@@ -426,7 +427,7 @@ cmd_explore (int argc, char **argv, int mutant)
 {
   g_autofree char *seeds_text = NULL, *first_text = NULL, *nodes_text = NULL, *base_path = NULL;
   g_autofree char *out_dir = NULL;
-  gboolean lost_fsync = FALSE, no_membership = FALSE, stop_first = FALSE, quiet = FALSE;
+  gboolean lost_fsync = FALSE, no_membership = FALSE, disk_full = FALSE, stop_first = FALSE, quiet = FALSE;
   GOptionEntry entries[] = {
     { "seeds", 0, 0, G_OPTION_ARG_STRING, &seeds_text, "How many seeds (default 100)", "N" },
     { "first", 0, 0, G_OPTION_ARG_STRING, &first_text, "First seed (default 1)", "S" },
@@ -435,6 +436,7 @@ cmd_explore (int argc, char **argv, int mutant)
     { "out", 0, 0, G_OPTION_ARG_FILENAME, &out_dir, "Write failing scenarios here (default dsm-explore-failures)", "DIR" },
     { "lost-fsync", 0, 0, G_OPTION_ARG_NONE, &lost_fsync, "Also lose fsyncs (outside what consensus survives)", NULL },
     { "no-membership", 0, 0, G_OPTION_ARG_NONE, &no_membership, "No membership changes or leadership transfers", NULL },
+    { "disk-full", 0, 0, G_OPTION_ARG_NONE, &disk_full, "Also fill disks and give them room again", NULL },
     { "stop-first", 0, 0, G_OPTION_ARG_NONE, &stop_first, "Stop at the first failure", NULL },
     { "quiet", 'q', 0, G_OPTION_ARG_NONE, &quiet, "No progress or failure details", NULL },
     { NULL },
@@ -460,6 +462,7 @@ cmd_explore (int argc, char **argv, int mutant)
     .first = first, .seeds = seeds, .nodes = (guint) nodes, .base = base,
     .out_dir = out_dir != NULL ? out_dir : "dsm-explore-failures", .lost_fsync = lost_fsync,
     .no_membership = no_membership,
+    .disk_full = disk_full,
     .stop_first = stop_first, .quiet = quiet, .mutant = mutant,
   };
   guint64 failed_seed = 0;

@@ -215,7 +215,9 @@ static const char full_scenario[] =
   "  {'expect': 'state', 'machine': 'gate', 'state': 'Open', 'on': 'all'},"      /* 22 */
   "  {'expect': 'leader', 'at_ms': 3000},"                                       /* 23 */
   "  {'expect': 'no_leader'},"                                                   /* 24 */
-  "  {'do': 'pause', 'node': 'follower', 'ms': 700}"                             /* 25 */
+  "  {'do': 'pause', 'node': 'follower', 'ms': 700},"                            /* 25 */
+  "  {'do': 'disk_full', 'node': 'leader'},"                                     /* 26 */
+  "  {'do': 'disk_space_restored', 'node': 'all'}"                               /* 27 */
   " ],"
   " 'expect': {'invariants': ['agreement', 'liveness'], 'min_commits': 10,"
   "   'leader_within_ms': 3000, 'settle_ms': 20000, 'min_unknown': 1, 'min_rejected': 2,"
@@ -292,7 +294,7 @@ test_every_key_faults (void)
   const DsmStep *step;
 
   g_test_summary ("Every fault step and its keys are read.");
-  g_assert_cmpuint (s->steps->len, ==, 26);
+  g_assert_cmpuint (s->steps->len, ==, 28);
   step = step_at (s, 0);
   g_assert_cmpint (step->kind, ==, DSM_STEP_AWAIT);
   g_assert_cmpint (step->condition, ==, DSM_CONDITION_LEADER);
@@ -371,6 +373,12 @@ test_every_key_faults (void)
   g_assert_cmpint (step->kind, ==, DSM_STEP_PAUSE);
   g_assert_cmpint (step->target.kind, ==, DSM_TARGET_FOLLOWER);
   g_assert_cmpuint (step->ms, ==, 700);
+  step = step_at (s, 26);
+  g_assert_cmpint (step->kind, ==, DSM_STEP_DISK_FULL);
+  g_assert_cmpint (step->target.kind, ==, DSM_TARGET_LEADER);
+  step = step_at (s, 27);
+  g_assert_cmpint (step->kind, ==, DSM_STEP_DISK_SPACE_RESTORED);
+  g_assert_cmpint (step->target.kind, ==, DSM_TARGET_ALL);
 }
 
 static void
@@ -730,6 +738,12 @@ static const BadCase bad_cases[] = {
     "steps[0].node:" },
   { "restart of the leader", STEPS ("{'do': 'restart', 'node': 'leader'}"),
     DSM_SCENARIO_ERROR_UNKNOWN, "steps[0].node: expected a node id or \"all\"" },
+  { "room again for the leader", STEPS ("{'do': 'disk_space_restored', 'node': 'leader'}"),
+    DSM_SCENARIO_ERROR_UNKNOWN, "steps[0].node: expected a node id or \"all\"" },
+  { "disk_full without node", STEPS ("{'do': 'disk_full'}"), DSM_SCENARIO_ERROR_MISSING,
+    "steps[0].node:" },
+  { "disk_full with a fault", STEPS ("{'do': 'disk_full', 'node': 1, 'fault': 'torn_write'}"),
+    DSM_SCENARIO_ERROR_UNKNOWN, "steps[0].fault: not a key of {\"do\": \"disk_full\"}" },
   { "isolate all", STEPS ("{'do': 'isolate', 'node': 'all'}"), DSM_SCENARIO_ERROR_UNKNOWN,
     "steps[0].node:" },
   { "crash without node", STEPS ("{'do': 'crash'}"), DSM_SCENARIO_ERROR_MISSING,

@@ -85,7 +85,7 @@ sync_now (DsmSimDisk *disk)
 
   dsm_sim_disk_sync_begin (disk, &target);
   g_assert_cmpuint (target, ==, dsm_sim_disk_get_written_seq (disk));
-  dsm_sim_disk_sync_end (disk, target);
+  g_assert_true (dsm_sim_disk_sync_end (disk, target));
 }
 
 static void
@@ -151,6 +151,44 @@ test_unsynced_lost (void)
   g_assert_cmpuint (state.epoch, ==, 3);
   g_assert_cmpuint (state.voted_for, ==, 2);
   g_assert_cmpuint (n_entries (&state), ==, 0);
+  dsm_durable_state_clear (&state);
+  dsm_sim_disk_free (disk);
+}
+
+static void
+test_full_fails_syncs (void)
+{
+  DsmDiskModel model = disk_model ();
+  DsmSimDisk *disk = dsm_sim_disk_new (1, &model, 1);
+  DsmDurableState state;
+  guint64 target = 0;
+
+  g_test_summary ("A full disk fails every fsync: nothing it covered becomes durable (a crash loses "
+                  "it), it stays full across the crash, and with room again the next fsync makes "
+                  "everything written durable.");
+  write_take (disk, hard_state (1, 3, 2));
+  sync_now (disk);
+  dsm_sim_disk_set_full (disk, TRUE);
+  write_take (disk, entries (2, 1, 2, 3));
+  dsm_sim_disk_sync_begin (disk, &target);
+  g_assert_false (dsm_sim_disk_sync_end (disk, target));
+  g_assert_false (dsm_sim_disk_is_syncing (disk));
+  g_assert_cmpuint (dsm_sim_disk_get_synced_seq (disk), ==, 1);
+  g_assert_cmpuint (dsm_sim_disk_get_fsyncs (disk), ==, 1);
+  crash (disk, "unsynced writes lost (1 records)");
+  g_assert_true (dsm_sim_disk_is_full (disk));
+  recover_ok (disk, &state);
+  g_assert_cmpuint (n_entries (&state), ==, 0);
+  dsm_durable_state_clear (&state);
+
+  write_take (disk, entries (1, 1, 2, 3));
+  dsm_sim_disk_sync_begin (disk, &target);
+  g_assert_false (dsm_sim_disk_sync_end (disk, target));
+  dsm_sim_disk_set_full (disk, FALSE);
+  sync_now (disk);
+  crash (disk, "unsynced writes lost (0 records)");
+  recover_ok (disk, &state);
+  g_assert_cmpuint (n_entries (&state), ==, 2);
   dsm_durable_state_clear (&state);
   dsm_sim_disk_free (disk);
 }
@@ -644,6 +682,7 @@ main (int argc, char **argv)
 
   g_test_add_func ("/sim/disk/crash/unsynced-lost", test_unsynced_lost);
   g_test_add_func ("/sim/disk/crash/synced-survive", test_synced_survive);
+  g_test_add_func ("/sim/disk/full/fails-syncs", test_full_fails_syncs);
   g_test_add_func ("/sim/disk/crash/sync-in-flight", test_sync_in_flight);
   g_test_add_func ("/sim/disk/sync/covers-only-target", test_sync_covers_only_target);
   g_test_add_func ("/sim/disk/sync/latency", test_fsync_latency);

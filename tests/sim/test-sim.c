@@ -1092,6 +1092,56 @@ test_explore_seeds_pass (void)
 }
 
 static void
+test_explore_disk_full (void)
+{
+  DsmExploreOptions plain = { 0 };
+  DsmExploreOptions full = { .allow_disk_full = TRUE };
+  guint64 alarms = 0, with_disk_full = 0;
+
+  g_test_summary ("--disk-full adds disks that fill and get room again to explored seeds, leaving every "
+                  "other fault of the seed as it was; those seeds pass every checker, and their nodes "
+                  "raise the alarm.");
+  for (guint64 seed = 1; seed <= 40; seed++)
+    {
+      g_autoptr(GError) error = NULL;
+      g_autoptr(DsmScenario) a = dsm_explore_generate (seed, &plain, &error);
+      g_autoptr(DsmScenario) b = dsm_explore_generate (seed, &full, &error);
+      DsmSimReport report = { 0 };
+      guint added = 0;
+
+      g_assert_no_error (error);
+      /* Without its disk steps the scenario is the plain one. */
+      g_autoptr(DsmScenario) stripped = dsm_scenario_copy (b);
+      for (guint i = stripped->steps->len; i > 0; i--)
+        {
+          DsmStepKind kind = ((const DsmStep *) stripped->steps->pdata[i - 1])->kind;
+          if (kind == DSM_STEP_DISK_FULL || kind == DSM_STEP_DISK_SPACE_RESTORED)
+            {
+              g_ptr_array_remove_index (stripped->steps, i - 1);
+              added++;
+            }
+        }
+      dsm_scenario_update_json (stripped);
+      g_assert_cmpstr (stripped->json, ==, a->json);
+      with_disk_full += added > 0;
+
+      g_autoptr(DsmSim) sim = dsm_sim_new (b, NULL);
+      dsm_sim_run (sim, &report);
+      if (!report.ok)
+        g_test_fail_printf ("seed %" G_GUINT64_FORMAT ": %s at t=%" G_GUINT64_FORMAT " ms: %s\n"
+                            "  replay: dsm-sim explore --disk-full --first %" G_GUINT64_FORMAT " --seeds 1",
+                            seed, dsm_invariant_to_string (report.failed_invariant), report.failed_at_ms,
+                            report.failure, seed);
+      alarms += report.disk_alarms;
+      dsm_sim_report_clear (&report);
+    }
+  g_test_message ("%" G_GUINT64_FORMAT " of 40 seeds with full disks, %" G_GUINT64_FORMAT " alarms raised",
+                  with_disk_full, alarms);
+  g_assert_cmpuint (with_disk_full, >, 0);
+  g_assert_cmpuint (alarms, >, 0);
+}
+
+static void
 test_explore_end_of_run (void)
 {
   /* Seeds 200,000 explored seeds turned up: each ended at the event where a
@@ -1199,6 +1249,7 @@ main (int argc, char **argv)
   g_test_add_func ("/sim/explore/parses", test_explore_parses);
   g_test_add_func ("/sim/explore/options", test_explore_options);
   g_test_add_func ("/sim/explore/seeds-pass", test_explore_seeds_pass);
+  g_test_add_func ("/sim/explore/disk-full", test_explore_disk_full);
   g_test_add_func ("/sim/explore/end-of-run-waits-for-convergence", test_explore_end_of_run);
 
   return g_test_run ();
