@@ -285,8 +285,8 @@ leader_propose (DsmNode *node, Request *req)
 {
   const DsmCommand *cmd = &req->cmd;
 
-  /* Never appended: client_submit() refuses transitions while the disk is
-   * full, and a leader with peers steps down (dsm_node_set_disk_full). */
+  /* Never appended: client_submit() refuses writes while the disk is
+   * full, and a leader with other voters steps down (dsm_node_set_disk_full). */
   g_assert (!node->disk_full);
 
   if (cmd->client_id != NULL)

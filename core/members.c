@@ -414,6 +414,10 @@ tick_promote (DsmNode *node, DsmNodeId id)
   DsmCommand cmd = { .op = DSM_OP_PROMOTE_MEMBER, .node = id };
   DsmRejectReason reason;
 
+  /* A leader with a full disk (the only voter) appends nothing: the
+   * promotion waits for room (PROTOCOL.md, "A full disk"). */
+  if (node->disk_full)
+    return;
   g_autoptr(DsmEntry) entry = members_propose (node, &cmd, &reason, NULL);
   if (entry == NULL)
     return; /* another change first; the learner stays caught up and is tried again */

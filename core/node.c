@@ -648,6 +648,16 @@ dsm_node_persisted (DsmNode *node, guint64 now_ms, guint64 seq)
     replication_advance_commit (node);
 }
 
+/* Whether another voter could lead in our place. */
+static gboolean
+node_has_other_voters (const DsmNode *node)
+{
+  for (guint i = 0; i < node->n_peers; i++)
+    if (node->peers[i].voter)
+      return TRUE;
+  return FALSE;
+}
+
 void
 dsm_node_set_disk_full (DsmNode *node, guint64 now_ms, gboolean full)
 {
@@ -661,11 +671,11 @@ dsm_node_set_disk_full (DsmNode *node, guint64 now_ms, gboolean full)
   /* A leader whose own entries cannot become durable leaves the commits
    * to a quorum of others; it could not win again before its disk has
    * room, since it starts no election (PROTOCOL.md, "A full disk"). */
-  if ((node->role == DSM_ROLE_LEADER && node->n_peers > 0)
+  if ((node->role == DSM_ROLE_LEADER && node_has_other_voters (node))
       || node->role == DSM_ROLE_PRE_CANDIDATE || node->role == DSM_ROLE_CANDIDATE)
     node_become_follower (node, node->epoch, DSM_NODE_NONE, "its disk is full");
   client_on_disk_full (node);
-  g_assert (node->role == DSM_ROLE_FOLLOWER || node->n_peers == 0);
+  g_assert (node->role == DSM_ROLE_FOLLOWER || !node_has_other_voters (node));
 }
 
 void

@@ -98,7 +98,7 @@ void dsm_node_persisted (DsmNode *node, guint64 now_ms, guint64 seq);
  * written and waits for a retry), or has room again (FALSE).  Rule P is
  * unchanged: nothing that depends on an unwritten persist leaves.  While
  * full the node also gives up what needs its disk (PROTOCOL.md, "A full
- * disk"): it steps down if it leads (unless it is the only node), starts
+ * disk"): it steps down if it leads (unless it is the only voter), starts
  * no election and grants no vote, takes no entries or snapshot from the
  * leader and answers it nothing, refuses client transitions with
  * DSM_REJECT_NO_SPACE, and answers those it had appended "unknown".  It
