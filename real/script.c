@@ -184,6 +184,10 @@ dsm_real_skip_reason (const DsmStep *step)
         return "an fsync that lies cannot be made from user space: SIGKILL keeps the page cache, and "
                "dropping records would destroy some that a completed fsync made durable";
       return NULL;
+    case DSM_STEP_DISK_FULL:
+    case DSM_STEP_DISK_SPACE_RESTORED:
+      return "filling a data directory needs a file system of its own for each node (a tmpfs, which "
+             "needs root); tests/net/test-nospace.c fills real nodes' disks that way";
     case DSM_STEP_ADD_NODE:
     case DSM_STEP_REMOVE_NODE:
     case DSM_STEP_PROMOTE:
