@@ -40,9 +40,35 @@ write_key_string (GString *out, const char *key, const char *value)
   dsm_codec_write_string (out, value);
 }
 
+/* A refusal's detail quotes what the peer sent (its cluster id, up to
+ * 1 KiB): sent as is it could outgrow what the peer reads, which would then
+ * hear a malformed handshake instead of the reason.  So: valid UTF-8,
+ * control characters as '?', at most DSM_HANDSHAKE_DETAIL_BYTES_MAX bytes
+ * cut at a character boundary (found by fuzz/fuzz-handshake.c). */
+static char *
+encode_clip_detail (const char *detail)
+{
+  char *text = g_utf8_make_valid (detail != NULL ? detail : "", -1);
+  gsize length = strlen (text);
+
+  for (char *c = text; *c != '\0'; c++)
+    if ((guchar) *c < 0x20 || *c == 0x7f)
+      *c = '?';
+  if (length > DSM_HANDSHAKE_DETAIL_BYTES_MAX)
+    {
+      const char *end = g_utf8_find_prev_char (text, text + DSM_HANDSHAKE_DETAIL_BYTES_MAX + 1);
+      g_assert (end != NULL);
+      text[end - text] = '\0';
+    }
+  g_assert (strlen (text) <= DSM_HANDSHAKE_DETAIL_BYTES_MAX);
+  return text;
+}
+
 char *
 dsm_handshake_encode (const DsmHandshake *hs)
 {
+  g_autofree char *detail = NULL;
+
   GString *out = g_string_new (NULL);
 
   g_string_append_printf (out, "{\"%s\":{", kind_names[hs->kind]);
@@ -66,7 +92,8 @@ dsm_handshake_encode (const DsmHandshake *hs)
       break;
     case DSM_HANDSHAKE_REFUSE:
       write_key_string (out, "reason", hs->reason);
-      write_key_string (out, "detail", hs->detail != NULL ? hs->detail : "");
+      detail = encode_clip_detail (hs->detail);
+      write_key_string (out, "detail", detail);
       break;
     default:
       g_assert_not_reached ();
@@ -171,7 +198,7 @@ decode_body (DsmHandshake *hs, const DsmJsonAt *body, GError **error)
     case DSM_HANDSHAKE_REFUSE:
       return dsm_json_get_object (body, refuse_keys, error)
              && read_text (body, "reason", 64, &hs->reason, error)
-             && read_text (body, "detail", 1024, &hs->detail, error);
+             && read_text (body, "detail", DSM_HANDSHAKE_DETAIL_BYTES_MAX, &hs->detail, error);
     default:
       g_assert_not_reached ();
     }

@@ -38,6 +38,7 @@ G_BEGIN_DECLS
 #define DSM_HANDSHAKE_FINGERPRINT_HEX 64   /* SHA-256, dsm_fingerprint_compute() */
 #define DSM_HANDSHAKE_NONCE_HEX 32   /* 16 random bytes */
 #define DSM_HANDSHAKE_PROOF_HEX 64   /* HMAC-SHA256 */
+#define DSM_HANDSHAKE_DETAIL_BYTES_MAX 1024   /* a refusal's detail, as read and as sent */
 
 typedef enum {
   DSM_HANDSHAKE_HELLO,

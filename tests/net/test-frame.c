@@ -295,6 +295,41 @@ test_handshake_refuse_reaches_dialer (void)
   g_assert_nonnull (strstr (error->message, "wrong_cluster"));
 }
 
+/* Found by fuzz/fuzz-handshake.c: the refusal quotes the hello's cluster
+ * id (up to 1 KiB), so its detail outgrew what the dialer reads, and the
+ * dialer heard "malformed handshake" instead of the reason. */
+static void
+test_handshake_refuse_long_detail (void)
+{
+  g_autoptr(DsmConfig) config = dsm_config_new_default (3);
+  g_autofree char *fp = dsm_fingerprint_compute (config);
+  g_autoptr(GString) theirs = g_string_new ("x");
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GError) refused = NULL;
+
+  g_test_summary ("A refusal quoting a hello's 1 KiB cluster id of multi-byte characters still "
+                  "reaches the dialer with its reason, its detail cut at a character boundary.");
+  while (theirs->len < 1000)
+    g_string_append (theirs, "\\u00e9\\u0001");
+  g_autofree char *text = g_strdup_printf ("{\"hello\":{\"protocol\":%u,\"from\":2,\"to\":1,\"cluster_id\":\"%s\","
+                                           "\"fingerprint\":\"%s\",\"nonce\":\"0123456789abcdef0123456789abcdef\","
+                                           "\"auth\":false}}", DSM_PROTOCOL_VERSION, theirs->str, fp);
+  g_autoptr(DsmHandshake) hello = dsm_handshake_decode (text, strlen (text), DSM_HANDSHAKE_HELLO, &error);
+  g_assert_no_error (error);
+  g_assert_false (dsm_handshake_check_hello (config, fp, NULL, 1, hello, &error));
+  g_assert_error (error, DSM_NET_ERROR, DSM_NET_ERROR_WRONG_CLUSTER);
+  g_assert_cmpuint (strlen (error->message), >, DSM_HANDSHAKE_DETAIL_BYTES_MAX);
+
+  DsmHandshake refuse = { .kind = DSM_HANDSHAKE_REFUSE,
+                          .reason = (char *) dsm_net_error_label (DSM_NET_ERROR_WRONG_CLUSTER),
+                          .detail = error->message };
+  g_autofree char *sent = dsm_handshake_encode (&refuse);
+  g_autoptr(DsmHandshake) back = dsm_handshake_decode (sent, strlen (sent), DSM_HANDSHAKE_WELCOME, &refused);
+  g_assert_null (back);
+  g_assert_error (refused, DSM_NET_ERROR, DSM_NET_ERROR_REFUSED);
+  g_assert_nonnull (strstr (refused->message, "wrong_cluster"));
+  g_assert_true (g_utf8_validate (refused->message, -1, NULL));
+}
 
 /* ---- sealed frames ---- */
 
@@ -524,5 +559,6 @@ main (int argc, char **argv)
   g_test_add_func ("/net/handshake/refusals", test_handshake_refusals);
   g_test_add_func ("/net/handshake/malformed", test_handshake_malformed);
   g_test_add_func ("/net/handshake/refuse-reaches-dialer", test_handshake_refuse_reaches_dialer);
+  g_test_add_func ("/net/handshake/refuse-long-detail", test_handshake_refuse_long_detail);
   return g_test_run ();
 }
