@@ -137,7 +137,7 @@ dsm_metrics_render (const DsmMetrics *m, DsmNodeId node, GString *out)
   render_counter (out, "dsm_persists_total", "Durable writes requested from the host.", nl, m->persists);
   render_counter (out, "dsm_membership_changes_total", "Changes of the membership this node uses.", nl, m->membership_changes);
   render_counter (out, "dsm_transfers_started_total", "Leadership transfers this node began as leader.", nl, m->transfers_started);
-  render_counter (out, "dsm_transfers_completed_total", "Leadership transfers that ended with this node stepping down.", nl, m->transfers_completed);
+  render_counter (out, "dsm_transfers_completed_total", "Leadership transfers that ended with a later epoch taking over.", nl, m->transfers_completed);
   render_counter (out, "dsm_client_requests_total", "Client commands submitted to this node.", nl, m->client_requests);
   render_counter (out, "dsm_client_forwards_total", "Client commands forwarded to the leader.", nl, m->client_forwards);
   render_by_label (out, "dsm_client_replies_total", "Client replies, by status.",

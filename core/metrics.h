@@ -47,7 +47,7 @@ typedef struct {
   guint64 persists;             /* persist requests issued */
   guint64 membership_changes;   /* effective membership changes (appends, truncations, installs) */
   guint64 transfers_started;    /* leadership transfers this node began as leader */
-  guint64 transfers_completed;  /* ... that ended with it stepping down */
+  guint64 transfers_completed;  /* ... that ended with a later epoch taking over */
 
   /* Clients. */
   guint64 client_requests;

@@ -283,7 +283,7 @@ gboolean transfer_start (DsmNode *node, DsmNodeId target, gboolean resign, GErro
 void transfer_on_ack (DsmNode *node, Peer *peer);
 void transfer_tick (DsmNode *node);
 guint64 transfer_next_deadline (const DsmNode *node);
-void transfer_on_step_down (DsmNode *node);
+void transfer_on_step_down (DsmNode *node, gboolean newer_epoch);
 void transfer_on_timeout_now (DsmNode *node, const DsmMessage *msg);
 gboolean transfer_in_progress (const DsmNode *node);
 

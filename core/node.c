@@ -265,6 +265,7 @@ node_become_follower (DsmNode *node, guint64 epoch, DsmNodeId leader, const char
 
   DsmRole was = node->role;
   DsmNodeId had_leader = node->leader_id;
+  gboolean newer = epoch > node->epoch;
   if (epoch > node->epoch)
     {
       node->epoch = epoch;
@@ -273,7 +274,7 @@ node_become_follower (DsmNode *node, guint64 epoch, DsmNodeId leader, const char
     }
   if (was == DSM_ROLE_LEADER)
     {
-      transfer_on_step_down (node);
+      transfer_on_step_down (node, newer);
       node->metrics.step_downs++;
       node_event (node, DSM_EVENT_STEP_DOWN, DSM_NODE_NONE, 0, 0, DSM_REJECT_NONE, "%s", why);
       g_hash_table_remove_all (node->proposed);
@@ -537,11 +538,12 @@ dsm_node_step (DsmNode *node, guint64 now_ms, const DsmMessage *msg)
       return;
     }
   /* A removed node takes no further part (PROTOCOL.md, "Membership
-   * changes"), except a removed leader handing over: it still needs the
+   * changes") but answering `removed` to the commands forwarded to it
+   * (client_submit()), except a removed leader handing over: it still needs the
    * Acks that tell it its successor has its log (TimeoutNow goes out on
    * one), and the higher epoch that ends its term. */
   if (node->removed && node->role != DSM_ROLE_LEADER && msg->type != DSM_MSG_CLIENT_REPLY
-      && msg->type != DSM_MSG_REJECT)
+      && msg->type != DSM_MSG_REJECT && msg->type != DSM_MSG_CLIENT_REQUEST)
     {
       node->metrics.messages_ignored++;
       return;

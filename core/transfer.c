@@ -110,11 +110,17 @@ transfer_next_deadline (const DsmNode *node)
   return transfer_in_progress (node) ? node->transfer_deadline_ms : G_MAXUINT64;
 }
 
+/* Done only if a later epoch took over; a step-down in our own epoch
+ * (check-quorum, a full disk) ends it unfinished. */
 void
-transfer_on_step_down (DsmNode *node)
+transfer_on_step_down (DsmNode *node, gboolean newer_epoch)
 {
-  if (transfer_in_progress (node))
+  if (!transfer_in_progress (node))
+    return;
+  if (newer_epoch)
     transfer_end (node, 2, "stepped down: leadership moved on");
+  else
+    transfer_end (node, 3, "stepped down in its own epoch before a successor took over");
 }
 
 /* The leader of our epoch hands us leadership: campaign now. */

@@ -544,6 +544,54 @@ test_removed_by_uncommitted_entry_campaigns (void)
   g_assert_true (harness_run (h, WAIT_MS, done_other_leader, GUINT_TO_POINTER (x)));
 }
 
+static void
+test_removed_answers_forwarded (void)
+{
+  g_autoptr(Rig) rig = rig_new (rig_config (3), NULL);
+  g_autoptr(DsmMembership) boot = dsm_membership_new_bootstrap (rig->config);
+  DsmCommand remove_me = { .op = DSM_OP_REMOVE_MEMBER, .node = RIG_SELF };
+  g_autoptr(DsmMembership) without = dsm_membership_change (boot, &remove_me, NULL, NULL);
+
+  g_test_summary ("A removed node answers a command forwarded to it Reject(removed) instead of "
+                  "dropping it, so the forwarding node answers its client at once.");
+  g_assert_nonnull (without);
+  rig_follow (rig, 2, 1);
+  DsmMessage *p = rig_message (DSM_MSG_PROPOSAL, 2, 1);
+  p->commit_index = 2;
+  p->entries = g_ptr_array_new_with_free_func ((GDestroyNotify) dsm_entry_unref);
+  g_ptr_array_add (p->entries, dsm_entry_new (1, 1, DSM_ENTRY_NOOP, NULL));
+  g_ptr_array_add (p->entries, dsm_entry_new_config (2, 1, &remove_me, without));
+  rig_step (rig, p);
+  rig_persist_all (rig);
+  g_assert_true (dsm_node_is_removed (rig->node));
+
+  DsmMessage *fwd = rig_message (DSM_MSG_CLIENT_REQUEST, 3, 1);
+  fwd->request_id = 9;
+  fwd->cmd.op = DSM_OP_TRANSITION;
+  fwd->cmd.machine = g_strdup ("job");
+  fwd->cmd.to = g_strdup ("Running");
+  rig_step (rig, fwd);
+  DsmMessage *answer = rig_find_message (rig, DSM_MSG_REJECT, 3);
+  g_assert_nonnull (answer);
+  g_assert_cmpuint (answer->request_id, ==, 9);
+  g_assert_cmpint (answer->reason, ==, DSM_REJECT_REMOVED);
+}
+
+static void
+test_only_voter_disk_full_keeps_leading (void)
+{
+  g_autoptr(Harness) h = cluster (1, 0, 27);
+
+  g_test_summary ("The only voter keeps leading when its disk fills, learners or not: nobody "
+                  "else could lead (learners never campaign), and it starts no election while "
+                  "full.");
+  harness_add_node (h, 2);
+  assert_ok (member_op (h, 0, DSM_OP_ADD_MEMBER, 0));
+  harness_advance (h, 200);
+  dsm_node_set_disk_full (h->nodes[1], h->now_ms, TRUE);
+  g_assert_cmpint (dsm_node_get_role (h->nodes[1]), ==, DSM_ROLE_LEADER);
+}
+
 /* ---- growing, replacing ---- */
 
 static void
@@ -809,6 +857,8 @@ main (int argc, char **argv)
   g_test_add_func ("/core/members/removed-leader-hands-over", test_removed_leader_hands_over);
   g_test_add_func ("/core/members/removed-by-uncommitted-entry-campaigns",
                    test_removed_by_uncommitted_entry_campaigns);
+  g_test_add_func ("/core/members/removed-answers-forwarded", test_removed_answers_forwarded);
+  g_test_add_func ("/core/members/only-voter-disk-full-keeps-leading", test_only_voter_disk_full_keeps_leading);
   g_test_add_func ("/core/members/grow-and-replace", test_grow_and_replace);
   g_test_add_func ("/core/members/survives-restart", test_survives_restart);
   g_test_add_func ("/core/members/truncation-reverts", test_truncation_reverts);

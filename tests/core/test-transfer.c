@@ -235,6 +235,26 @@ test_timeout_now_for_another_log_ignored (void)
   g_assert_cmpint (dsm_node_get_role (rig->node), ==, DSM_ROLE_CANDIDATE);
 }
 
+static void
+test_check_quorum_step_down_not_completed (void)
+{
+  g_autoptr(Rig) rig = rig_new (rig_config (3), NULL);
+  g_autoptr(GError) error = NULL;
+
+  g_test_summary ("A transfer cut short by a step-down in the leader's own epoch (check-quorum) "
+                  "is not counted completed: only a later epoch taking over completes it.");
+  rig_elect_committed (rig);
+  g_assert_true (dsm_node_transfer_leadership (rig->node, rig->now_ms, 2, &error));
+  g_assert_no_error (error);
+  guint64 epoch = dsm_node_get_epoch (rig->node);
+  guint64 t0 = rig->now_ms;
+  for (guint64 t = t0; t < t0 + 10000 && dsm_node_get_role (rig->node) == DSM_ROLE_LEADER; t += 10)
+    rig_tick (rig, t);
+  g_assert_cmpint (dsm_node_get_role (rig->node), ==, DSM_ROLE_FOLLOWER);
+  g_assert_cmpuint (dsm_node_get_epoch (rig->node), ==, epoch);
+  g_assert_cmpuint (dsm_node_get_metrics (rig->node)->transfers_completed, ==, 0);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -247,6 +267,8 @@ main (int argc, char **argv)
   g_test_add_func ("/core/transfer/vote-passes-lease", test_transfer_vote_passes_lease);
   g_test_add_func ("/core/transfer/timeout-now-campaigns-at-once", test_timeout_now_campaigns_at_once);
   g_test_add_func ("/core/transfer/timeout-now-resent", test_timeout_now_resent);
+  g_test_add_func ("/core/transfer/check-quorum-step-down-not-completed",
+                   test_check_quorum_step_down_not_completed);
   g_test_add_func ("/core/transfer/timeout-now-for-another-log-ignored",
                    test_timeout_now_for_another_log_ignored);
   return g_test_run ();
