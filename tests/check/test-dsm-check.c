@@ -316,7 +316,7 @@ test_docs_example (void)
   g_assert_nonnull (end);
   g_autofree char *history = g_strndup (start, end - start);
 
-  g_autofree char *path = write_text (dir, "door.jsonl", history);
+  g_free (write_text (dir, "door.jsonl", history));
   Result r = run_cmd (dir, dsm_check, "door.jsonl", NULL);
   assert_status (&r, EXIT_OK);
   assert_contains (doc, r.out);  /* the doc shows the whole output */
@@ -335,7 +335,7 @@ test_docs_example (void)
         memcpy (at, "\"invoke_ms\":50,\"complete_ms\":51", strlen ("\"invoke_ms\":50,\"complete_ms\":51"));
       g_string_append_printf (late, "%s\n", moved);
     }
-  g_autofree char *late_path = write_text (dir, "door-late-read.jsonl", late->str);
+  g_free (write_text (dir, "door-late-read.jsonl", late->str));
   Result v = run_cmd (dir, dsm_check, "door-late-read.jsonl", NULL);
   assert_status (&v, EXIT_VIOLATION);
   g_auto(GStrv) out_lines = g_strsplit (v.out, "\n", -1);
