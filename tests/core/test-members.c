@@ -266,17 +266,27 @@ test_promote_refuses_unready (void)
   g_assert_true (done_promoted (h, GUINT_TO_POINTER (4)));
 }
 
+/* A one-voter cluster (node 1) with learner 2 added, started, and given
+ * time to catch up. */
+static Harness *
+one_voter_and_learner (guint64 seed)
+{
+  Harness *h = cluster (1, 0, seed);
+
+  harness_add_node (h, 2);
+  assert_ok (member_op (h, 0, DSM_OP_ADD_MEMBER, 0));
+  harness_advance (h, 500);
+  return h;
+}
+
 static void
 test_single_voter_keeps_leading (void)
 {
-  g_autoptr(Harness) h = cluster (1, 0, 25);
+  g_autoptr(Harness) h = one_voter_and_learner (25);
 
   g_test_summary ("A one-voter cluster does not promote a learner cut off behind its commit "
                   "index (it could never commit again, nor undo it): the command is refused "
                   "and the voter keeps leading.");
-  harness_add_node (h, 2);
-  assert_ok (member_op (h, 0, DSM_OP_ADD_MEMBER, 0));
-  harness_advance (h, 500);
   harness_partition (h, HARNESS_BIT (2));
   commit_one (h, "Running");
   const DsmClientReply *reply = member_op (h, 1, DSM_OP_PROMOTE_MEMBER, 2);
@@ -580,14 +590,11 @@ test_removed_answers_forwarded (void)
 static void
 test_only_voter_disk_full_keeps_leading (void)
 {
-  g_autoptr(Harness) h = cluster (1, 0, 27);
+  g_autoptr(Harness) h = one_voter_and_learner (27);
 
   g_test_summary ("The only voter keeps leading when its disk fills, learners or not: nobody "
                   "else could lead (learners never campaign), and it starts no election while "
                   "full.");
-  harness_add_node (h, 2);
-  assert_ok (member_op (h, 0, DSM_OP_ADD_MEMBER, 0));
-  harness_advance (h, 200);
   dsm_node_set_disk_full (h->nodes[1], h->now_ms, TRUE);
   g_assert_cmpint (dsm_node_get_role (h->nodes[1]), ==, DSM_ROLE_LEADER);
 }
