@@ -524,6 +524,12 @@ route_parse_definition (HttpCall *call)
       http_answer_error (call, 413, "body_too_large", "a definition is at most %u bytes", DSM_SPEC_BYTES_MAX);
       return FALSE;
     }
+  if (length == 0 || data == NULL)
+    {
+      http_answer_error (call, 400, "bad_json", "body: the definition's JSON is required (docs/CONFIG.md, "
+                         "\"Machine definitions\")");
+      return FALSE;
+    }
   if (!g_utf8_validate (data, (gssize) length, NULL) || memchr (data, '\0', length) != NULL)
     {
       http_answer_error (call, 400, "bad_json", "body: not UTF-8 text");

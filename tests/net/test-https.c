@@ -99,6 +99,8 @@ test_admin_roles (void)
   assert_answer (ask (port, "PUT", "/v1/definitions/door", "Bearer " ADMIN_TOKEN, "{\"name\":\"door\"}"), 400,
                  "bad_request");
   assert_answer (ask (port, "DELETE", "/v1/members", "Bearer " ADMIN_TOKEN, NULL), 405, "method_not_allowed");
+  assert_answer (ask (port, "PUT", "/v1/definitions/door", "Bearer " ADMIN_TOKEN, NULL), 400, "bad_json");
+  assert_answer (ask (port, "PUT", "/v1/definitions/a%2Fb%00", "Bearer " ADMIN_TOKEN, "{}"), 400, "bad_name");
 }
 
 static void
