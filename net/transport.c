@@ -491,24 +491,32 @@ transport_peer_for_inbound (DsmTransport *t, DsmNodeId id)
   return transport_add_peer (t, id, NULL, FALSE);
 }
 
-/* Drops @peer from the table: its dial, queue and connections end. */
+/* Ends everything of @peer's: its dial, timers, queue (reported unsent
+ * for @drop) and connections. */
 static void
-peer_forget (DsmTransport *t, Peer *peer)
+peer_close (DsmTransport *t, Peer *peer, DropReason drop, const char *why)
 {
-  g_assert (!peer->member);
-  g_assert (!peer->forgotten);
   if (peer->dial_cancel != NULL)
     g_cancellable_cancel (peer->dial_cancel);
   g_clear_object (&peer->dial_cancel);
   source_clear (&peer->dial_timer);
   source_clear (&peer->redial_timer);
   source_clear (&peer->linger_timer);
-  peer_drop_pending (t, peer, DROP_NO_CONNECTION);
+  peer_drop_pending (t, peer, drop);
   if (peer->dialing != NULL)
     conn_free (g_steal_pointer (&peer->dialing));
   if (peer->active != NULL)
     conn_free (g_steal_pointer (&peer->active));
-  transport_peer_set_state (t, peer, DSM_PEER_DISCONNECTED, "no longer a member");
+  transport_peer_set_state (t, peer, DSM_PEER_DISCONNECTED, why);
+}
+
+/* Drops @peer from the table: its dial, queue and connections end. */
+static void
+peer_forget (DsmTransport *t, Peer *peer)
+{
+  g_assert (!peer->member);
+  g_assert (!peer->forgotten);
+  peer_close (t, peer, DROP_NO_CONNECTION, "no longer a member");
   peer->forgotten = TRUE;
   g_assert (g_ptr_array_remove (t->peers, peer));
 }
@@ -705,21 +713,7 @@ dsm_transport_stop (DsmTransport *t)
   g_socket_service_stop (t->service);
   g_socket_listener_close (G_SOCKET_LISTENER (t->service));
   for (guint i = 0; i < t->peers->len; i++)
-    {
-      Peer *peer = t->peers->pdata[i];
-      if (peer->dial_cancel != NULL)
-        g_cancellable_cancel (peer->dial_cancel);
-      g_clear_object (&peer->dial_cancel);
-      source_clear (&peer->dial_timer);
-      source_clear (&peer->redial_timer);
-      source_clear (&peer->linger_timer);
-      peer_drop_pending (t, peer, DROP_STOPPED);
-      if (peer->dialing != NULL)
-        conn_free (g_steal_pointer (&peer->dialing));
-      if (peer->active != NULL)
-        conn_free (g_steal_pointer (&peer->active));
-      transport_peer_set_state (t, peer, DSM_PEER_DISCONNECTED, "stopped");
-    }
+    peer_close (t, t->peers->pdata[i], DROP_STOPPED, "stopped");
   while (t->inbound->len > 0)
     conn_free (g_ptr_array_steal_index_fast (t->inbound, t->inbound->len - 1));
 }

@@ -9,21 +9,6 @@
 #include "dsmctl.h"
 #include "membership.h"
 
-static int
-admin_usage (const char *format, ...) G_GNUC_PRINTF (1, 2);
-
-static int
-admin_usage (const char *format, ...)
-{
-  va_list args;
-
-  va_start (args, format);
-  g_autofree char *message = g_strdup_vprintf (format, args);
-  va_end (args);
-  fprintf (stderr, "dsmctl: %s\nTry 'dsmctl --help'.\n", message);
-  return EXIT_USAGE;
-}
-
 /* ---- member ---- */
 
 static void
@@ -124,7 +109,7 @@ cmd_member (Ctl *ctl, int argc, char **argv, gint64 id)
   gint64 target = 0;
 
   if (argc < 2)
-    return admin_usage ("member: expected list, add, promote or remove");
+    return ctl_usage ("member: expected list, add, promote or remove");
   const char *sub = argv[1];
   if (g_str_equal (sub, "list") && argc == 2 && id == 0)
     return member_list (ctl);
@@ -132,18 +117,18 @@ cmd_member (Ctl *ctl, int argc, char **argv, gint64 id)
     {
       if (!dsm_membership_check_address ("PEER_ADDR", argv[2], &error)
           || !dsm_membership_check_address ("CLIENT_ADDR", argv[3], &error))
-        return admin_usage ("member add: %s", error->message);
+        return ctl_usage ("member add: %s", error->message);
       if (id < 0 || id > G_MAXINT32)
-        return admin_usage ("--id %" G_GINT64_FORMAT ": expected 1..%d", id, G_MAXINT32);
+        return ctl_usage ("--id %" G_GINT64_FORMAT ": expected 1..%d", id, G_MAXINT32);
       return member_change (ctl, "add", id, argv[2], argv[3]);
     }
   if ((g_str_equal (sub, "promote") || g_str_equal (sub, "remove")) && argc == 3 && id == 0)
     {
       if (!member_parse_id (argv[2], &target))
-        return admin_usage ("member %s: \"%s\" is not a node id", sub, argv[2]);
+        return ctl_usage ("member %s: \"%s\" is not a node id", sub, argv[2]);
       return member_change (ctl, sub, target, NULL, NULL);
     }
-  return admin_usage ("member: expected list, add PEER_ADDR CLIENT_ADDR [--id N], promote ID or remove ID");
+  return ctl_usage ("member: expected list, add PEER_ADDR CLIENT_ADDR [--id N], promote ID or remove ID");
 }
 
 /* ---- leader transfer ---- */
@@ -184,9 +169,9 @@ cmd_leader (Ctl *ctl, int argc, char **argv)
   Answer a;
 
   if (argc < 2 || !g_str_equal (argv[1], "transfer") || argc > 3)
-    return admin_usage ("leader: expected transfer [ID]");
+    return ctl_usage ("leader: expected transfer [ID]");
   if (argc == 3 && !member_parse_id (argv[2], &target))
-    return admin_usage ("leader transfer: \"%s\" is not a node id", argv[2]);
+    return ctl_usage ("leader transfer: \"%s\" is not a node id", argv[2]);
   g_autofree char *body = target != 0 ? g_strdup_printf ("{\"to\":%" G_GINT64_FORMAT "}", target) : g_strdup ("{}");
   int status = ctl_command (ctl, "POST", "/v1/leader/transfer", body, &a);
   if (status != 0 || ctl->json)
@@ -208,12 +193,12 @@ cmd_definition (Ctl *ctl, int argc, char **argv)
   Answer a;
 
   if (argc != 4 || !g_str_equal (argv[1], "put"))
-    return admin_usage ("definition: expected put NAME FILE");
+    return ctl_usage ("definition: expected put NAME FILE");
   g_autofree char *escaped = g_uri_escape_string (argv[2], NULL, FALSE);
   if (!g_file_get_contents (argv[3], &spec, &length, &error))
-    return admin_usage ("definition put: %s", error->message);
+    return ctl_usage ("definition put: %s", error->message);
   if (length != strlen (spec))
-    return admin_usage ("definition put: %s holds a NUL byte", argv[3]);
+    return ctl_usage ("definition put: %s holds a NUL byte", argv[3]);
   g_autofree char *path = g_strconcat ("/v1/definitions/", escaped, NULL);
   g_autofree char *client_id = ctl_new_client_id ();
   ctl->client_id = client_id;
@@ -241,7 +226,7 @@ cmd_snapshot (Ctl *ctl, int argc, char **argv)
   Answer a;
 
   if (argc != 3 || !g_str_equal (argv[1], "save"))
-    return admin_usage ("snapshot: expected save FILE");
+    return ctl_usage ("snapshot: expected save FILE");
   int status = ctl_command (ctl, "GET", "/v1/snapshot", NULL, &a);
   if (status != 0)
     return ctl_report (ctl, status, &a);

@@ -497,11 +497,8 @@ read_token_file (const char *path, char **token, GError **error)
   return FALSE;
 }
 
-static int
-usage (const char *format, ...) G_GNUC_PRINTF (1, 2);
-
-static int
-usage (const char *format, ...)
+int
+ctl_usage (const char *format, ...)
 {
   va_list args;
 
@@ -569,33 +566,33 @@ main (int argc, char **argv)
     "Exit codes: 0 done, 1 refused (illegal transition, bad request, credentials),\n"
     "2 usage, 3 unavailable or outcome unknown.  See docs/OPERATIONS.md.");
   if (!g_option_context_parse (context, &argc, &argv, &error))
-    return usage ("%s", error->message);
+    return ctl_usage ("%s", error->message);
   if (version)
     {
       printf ("dsmctl %s\n", DSM_VERSION);
       return 0;
     }
   if (argc < 2)
-    return usage ("a command is required: propose, get, list, status, member, leader, definition or snapshot");
+    return ctl_usage ("a command is required: propose, get, list, status, member, leader, definition or snapshot");
   if (member_id != 0 && !g_str_equal (argv[1], "member"))
-    return usage ("--id belongs to member add");
+    return ctl_usage ("--id belongs to member add");
   if (timeout_s <= 0 || timeout_s > 3600)
-    return usage ("--timeout %g: expected 0 < S <= 3600", timeout_s);
+    return ctl_usage ("--timeout %g: expected 0 < S <= 3600", timeout_s);
   if ((client_id != NULL) != (seq != 0) || seq < 0)
-    return usage ("--client-id and --seq (>= 1) go together");
+    return ctl_usage ("--client-id and --seq (>= 1) go together");
 
   const char *command = argv[1];
   guint nargs = (guint) argc - 2;
   gboolean is_propose = g_str_equal (command, "propose");
   if (!is_propose && (client_id != NULL || from != NULL || definition != NULL))
-    return usage ("--client-id, --seq, --from and --definition belong to propose");
+    return ctl_usage ("--client-id, --seq, --from and --definition belong to propose");
   if (!g_str_equal (command, "get") && stale)
-    return usage ("--stale belongs to get");
+    return ctl_usage ("--stale belongs to get");
 
   if ((cert != NULL) != (key != NULL))
-    return usage ("--cert and --key go together");
+    return ctl_usage ("--cert and --key go together");
   if (token != NULL && token_file != NULL)
-    return usage ("--token and --token-file: give one");
+    return ctl_usage ("--token and --token-file: give one");
 
   Ctl ctl = { 0 };
   if (token == NULL && token_file == NULL)
@@ -608,23 +605,23 @@ main (int argc, char **argv)
         }
     }
   if (token_file != NULL && !read_token_file (token_file, &token, &error))
-    return usage ("%s", error->message);
+    return ctl_usage ("%s", error->message);
   if (token != NULL)
     {
       if (token[0] == '\0' || strpbrk (token, " \t\r\n") != NULL)
-        return usage ("the token is empty or holds whitespace");
+        return ctl_usage ("the token is empty or holds whitespace");
       ctl.authorization = g_strconcat ("Bearer ", token, NULL);
     }
   if (cert != NULL)
     {
       ctl.client_cert = g_tls_certificate_new_from_files (cert, key, &error);
       if (ctl.client_cert == NULL)
-        return usage ("--cert %s --key %s: %s", cert, key, error->message);
+        return ctl_usage ("--cert %s --key %s: %s", cert, key, error->message);
     }
   const char *env = g_getenv ("DSM_ENDPOINTS");
   ctl.endpoints = parse_endpoints (endpoints != NULL ? endpoints : env != NULL ? env : DEFAULT_ENDPOINTS);
   if (ctl.endpoints->len == 0)
-    return usage ("--endpoints: no URL given");
+    return ctl_usage ("--endpoints: no URL given");
   ctl.json = json;
   ctl.deadline_us = g_get_monotonic_time () + (gint64) (timeout_s * G_USEC_PER_SEC);
   /* Nodes are reached directly: a proxy from the environment would only
@@ -638,7 +635,7 @@ main (int argc, char **argv)
       if (ca == NULL)
         {
           g_object_unref (ctl.session);
-          return usage ("--cacert %s: %s", cacert, error->message);
+          return ctl_usage ("--cacert %s: %s", cacert, error->message);
         }
       soup_session_set_tls_database (ctl.session, ca);
     }
@@ -652,7 +649,7 @@ main (int argc, char **argv)
           g_clear_object (&ctl.client_cert);
           g_free (ctl.authorization);
           g_ptr_array_unref (ctl.endpoints);
-          return usage ("%s", error->message);
+          return ctl_usage ("%s", error->message);
         }
     }
 
@@ -674,9 +671,9 @@ main (int argc, char **argv)
   else if (g_str_equal (command, "snapshot"))
     status = cmd_snapshot (&ctl, argc - 1, argv + 1);
   else if (is_propose || g_str_equal (command, "get") || g_str_equal (command, "list") || g_str_equal (command, "status"))
-    status = usage ("wrong arguments for %s (see --help)", command);
+    status = ctl_usage ("wrong arguments for %s (see --help)", command);
   else
-    status = usage ("unknown command \"%s\"", command);
+    status = ctl_usage ("unknown command \"%s\"", command);
 
   g_object_unref (ctl.session);
   g_ptr_array_unref (ctl.endpoints);

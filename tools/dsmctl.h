@@ -49,6 +49,8 @@ int ctl_command (Ctl *ctl, const char *method, const char *path, const char *bod
 int ctl_report (Ctl *ctl, int status, Answer *a);
 /* A fresh client id for this invocation: a resent command applies once. */
 char *ctl_new_client_id (void);
+/* Says what is wrong with the command line; returns EXIT_USAGE. */
+int ctl_usage (const char *format, ...) G_GNUC_PRINTF (1, 2);
 
 /* dsmctl-admin.c: `member`, `leader`, `definition` and `snapshot`;
  * argv[0] is the command's name. */

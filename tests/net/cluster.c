@@ -743,3 +743,24 @@ cluster_assert_running (Cluster *c)
     if (c->proc[id] != NULL && !cluster_node_running (c, id))
       g_error ("node %u exited on its own: see %s/node%u.log", id, c->dir, id);
 }
+
+int
+cluster_dsmctl (Cluster *c, char **out, char **err, ...)
+{
+  g_autofree char *endpoints = cluster_endpoints (c);
+  g_autoptr(GPtrArray) argv = g_ptr_array_new ();
+  va_list args;
+  const char *arg;
+
+  g_ptr_array_add (argv, (char *) tool_path ("DSMCTL"));
+  g_ptr_array_add (argv, (char *) "--endpoints");
+  g_ptr_array_add (argv, endpoints);
+  g_ptr_array_add (argv, (char *) "--timeout");
+  g_ptr_array_add (argv, (char *) "30");
+  va_start (args, err);
+  while ((arg = va_arg (args, const char *)) != NULL)
+    g_ptr_array_add (argv, (char *) arg);
+  va_end (args);
+  g_ptr_array_add (argv, NULL);
+  return cluster_run_tool ((const char *const *) argv->pdata, out, err);
+}

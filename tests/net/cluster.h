@@ -122,6 +122,11 @@ void cluster_wait_caught_up (Cluster *c, guint id, guint budget_ms);
 /* Fails the test if a started node has exited on its own. */
 void cluster_assert_running (Cluster *c);
 
+/* Runs dsmctl against the cluster's endpoints with a 30 s --timeout (a
+ * loaded machine may take a while to elect) and the arguments that
+ * follow (NULL-terminated); returns its exit status. */
+int cluster_dsmctl (Cluster *c, char **out, char **err, ...) G_GNUC_NULL_TERMINATED;
+
 /* Runs a tool (dsmctl) and returns its exit status; output in @out/@err. */
 int cluster_run_tool (const char *const *argv, char **out, char **err);
 

@@ -12,27 +12,6 @@
 #define ORDER_SPEC "{\"name\": \"order\", \"states\": [\"Init\", \"Paid\", \"Shipped\"], \"initial\": \"Init\", " \
                    "\"transitions\": [{\"from\": \"Init\", \"to\": \"Paid\"}, {\"from\": \"Paid\", \"to\": \"Shipped\"}]}"
 
-static int
-dsmctl (Cluster *c, char **out, char **err, ...)
-{
-  g_autofree char *endpoints = cluster_endpoints (c);
-  g_autoptr(GPtrArray) argv = g_ptr_array_new ();
-  va_list args;
-  const char *arg;
-
-  g_ptr_array_add (argv, (char *) g_getenv ("DSMCTL"));
-  g_ptr_array_add (argv, (char *) "--endpoints");
-  g_ptr_array_add (argv, endpoints);
-  g_ptr_array_add (argv, (char *) "--timeout");
-  g_ptr_array_add (argv, (char *) "30");
-  va_start (args, err);
-  while ((arg = va_arg (args, const char *)) != NULL)
-    g_ptr_array_add (argv, (char *) arg);
-  va_end (args);
-  g_ptr_array_add (argv, NULL);
-  return cluster_run_tool ((const char *const *) argv->pdata, out, err);
-}
-
 static void
 assert_propose_ok (Cluster *c, guint id, const char *machine, const char *state)
 {
@@ -109,7 +88,7 @@ test_members_list (void)
   g_assert_cmpint (json_get_int (root, "next_id"), ==, 4);
   g_autofree char *voters = members_of (c, leader, "voter");
   g_assert_cmpstr (voters, ==, "1 2 3");
-  g_assert_cmpint (dsmctl (c, &out, &err, "member", "list", NULL), ==, 0);
+  g_assert_cmpint (cluster_dsmctl (c, &out, &err, "member", "list", NULL), ==, 0);
   g_autofree char *peer1 = g_strdup_printf ("127.0.0.1:%u", c->peer_port[1]);
   g_assert_nonnull (strstr (out, peer1));
   g_assert_nonnull (strstr (out, "voter"));
@@ -132,15 +111,15 @@ test_definition_put (void)
                   "log; a transition naming it then applies on every node alike (node 3 included, whatever its "
                   "config file said); a transition naming an unknown definition is refused where proposed; an "
                   "invalid definition is refused and changes nothing.");
-  g_assert_cmpint (dsmctl (c, &out, &err, "propose", "o-1", "Paid", "--definition", "order", NULL), ==, 1);
+  g_assert_cmpint (cluster_dsmctl (c, &out, &err, "propose", "o-1", "Paid", "--definition", "order", NULL), ==, 1);
   g_assert_nonnull (strstr (err, "order"));
   g_clear_pointer (&out, g_free);
   g_clear_pointer (&err, g_free);
-  g_assert_cmpint (dsmctl (c, &out, &err, "definition", "put", "order", spec, NULL), ==, 0);
+  g_assert_cmpint (cluster_dsmctl (c, &out, &err, "definition", "put", "order", spec, NULL), ==, 0);
   g_assert_nonnull (strstr (out, "definition order: version"));
   g_clear_pointer (&out, g_free);
   g_clear_pointer (&err, g_free);
-  g_assert_cmpint (dsmctl (c, &out, &err, "propose", "o-2", "Paid", "--definition", "order", NULL), ==, 0);
+  g_assert_cmpint (cluster_dsmctl (c, &out, &err, "propose", "o-2", "Paid", "--definition", "order", NULL), ==, 0);
   g_assert_true (cluster_wait_state_everywhere (c, "o-2", "Paid", STEP_MS));
   for (guint id = 1; id <= c->n; id++)
     {
@@ -150,7 +129,7 @@ test_definition_put (void)
     }
   g_clear_pointer (&out, g_free);
   g_clear_pointer (&err, g_free);
-  g_assert_cmpint (dsmctl (c, &out, &err, "definition", "put", "order", bad, NULL), ==, 1);
+  g_assert_cmpint (cluster_dsmctl (c, &out, &err, "definition", "put", "order", bad, NULL), ==, 1);
   /* Still the good version: the next transition of it applies. */
   assert_propose_ok (c, leader, "o-2", "Shipped");
 }
@@ -167,13 +146,13 @@ test_leader_transfer (void)
   g_test_summary ("`dsmctl leader transfer ID` moves leadership to that voter; the cluster commits after; a "
                   "transfer to a node that is no voter is refused.");
   assert_propose_ok (c, leader, "before", "Running");
-  g_assert_cmpint (dsmctl (c, &out, &err, "leader", "transfer", target_s, NULL), ==, 0);
+  g_assert_cmpint (cluster_dsmctl (c, &out, &err, "leader", "transfer", target_s, NULL), ==, 0);
   g_assert_cmpuint (cluster_wait_leader (c, STEP_MS), ==, target);
   assert_propose_ok (c, target, "after", "Running");
   g_assert_true (cluster_wait_state_everywhere (c, "after", "Running", STEP_MS));
   g_clear_pointer (&out, g_free);
   g_clear_pointer (&err, g_free);
-  g_assert_cmpint (dsmctl (c, &out, &err, "leader", "transfer", "9", NULL), ==, 1);
+  g_assert_cmpint (cluster_dsmctl (c, &out, &err, "leader", "transfer", "9", NULL), ==, 1);
 }
 
 static void
@@ -220,7 +199,7 @@ test_replace_dead_node (void)
                   "nodes after.");
   assert_propose_ok (c, leader, "before", "Running");
   cluster_kill_node (c, dead);
-  g_assert_cmpint (dsmctl (c, &out, &err, "member", "remove", dead_s, NULL), ==, 0);
+  g_assert_cmpint (cluster_dsmctl (c, &out, &err, "member", "remove", dead_s, NULL), ==, 0);
   guint slot = cluster_start_joiner (c, leader);
   g_assert_cmpuint (slot, ==, 4);
   g_assert_true (wait_voters (c, remaining, expect));
@@ -244,7 +223,7 @@ test_remove_leader (void)
   g_test_summary ("Removing the leader: the change commits, the leader hands over and steps down, says it was "
                   "removed (/healthz 503), and the two others elect a leader between them and commit.");
   assert_propose_ok (c, leader, "before", "Running");
-  g_assert_cmpint (dsmctl (c, &out, &err, "member", "remove", leader_s, NULL), ==, 0);
+  g_assert_cmpint (cluster_dsmctl (c, &out, &err, "member", "remove", leader_s, NULL), ==, 0);
   g_assert_true (wait_voters (c, remaining, expect));
   gint64 deadline = g_get_monotonic_time () + STEP_MS * 1000;
   while (healthz_field (c, leader, "node", &status), status != 503)
@@ -286,7 +265,7 @@ test_snapshot_restore (void)
   g_test_summary ("`dsmctl snapshot save` writes a verified backup; `dsm-node --restore` seeds each node of a "
                   "new cluster (new ports, the same config otherwise) from it; the new cluster serves the same "
                   "states and definitions and takes writes; a torn backup is refused.");
-  g_assert_cmpint (dsmctl (c, &out, &err, "definition", "put", "order", spec, NULL), ==, 0);
+  g_assert_cmpint (cluster_dsmctl (c, &out, &err, "definition", "put", "order", spec, NULL), ==, 0);
   for (guint i = 0; i < 5; i++)
     {
       g_autofree char *name = g_strdup_printf ("m-%u", i);
@@ -294,10 +273,10 @@ test_snapshot_restore (void)
     }
   g_clear_pointer (&out, g_free);
   g_clear_pointer (&err, g_free);
-  g_assert_cmpint (dsmctl (c, &out, &err, "propose", "o-1", "Paid", "--definition", "order", NULL), ==, 0);
+  g_assert_cmpint (cluster_dsmctl (c, &out, &err, "propose", "o-1", "Paid", "--definition", "order", NULL), ==, 0);
   g_clear_pointer (&out, g_free);
   g_clear_pointer (&err, g_free);
-  g_assert_cmpint (dsmctl (c, &out, &err, "snapshot", "save", file, NULL), ==, 0);
+  g_assert_cmpint (cluster_dsmctl (c, &out, &err, "snapshot", "save", file, NULL), ==, 0);
   g_assert_nonnull (strstr (out, "sha256"));
 
   g_autoptr(Cluster) fresh = cluster_prepare (3, NULL);
@@ -436,12 +415,12 @@ test_grow_shrink_under_load (void)
 
   guint leader = cluster_wait_leader (c, STEP_MS);
   g_autofree char *leader_s = g_strdup_printf ("%u", leader);
-  g_assert_cmpint (dsmctl (c, &out, &err, "member", "remove", leader_s, NULL), ==, 0);
+  g_assert_cmpint (cluster_dsmctl (c, &out, &err, "member", "remove", leader_s, NULL), ==, 0);
   guint second = cluster_other_node (c, leader, 0);
   g_autofree char *second_s = g_strdup_printf ("%u", second);
   g_clear_pointer (&out, g_free);
   g_clear_pointer (&err, g_free);
-  g_assert_cmpint (dsmctl (c, &out, &err, "member", "remove", second_s, NULL), ==, 0);
+  g_assert_cmpint (cluster_dsmctl (c, &out, &err, "member", "remove", second_s, NULL), ==, 0);
   guint rest[4] = { 0 }, n_rest = 0;
   for (guint id = 1; id <= 5; id++)
     if (id != leader && id != second)

@@ -34,25 +34,6 @@ assert_propose_ok (Cluster *c, guint id, const char *machine, const char *state,
   g_assert_cmpint (json_get_int (root, "index"), >, 0);
 }
 
-static int
-dsmctl (Cluster *c, char **out, char **err, ...)
-{
-  g_autofree char *endpoints = cluster_endpoints (c);
-  g_autoptr(GPtrArray) argv = g_ptr_array_new ();
-  va_list args;
-  const char *arg;
-
-  g_ptr_array_add (argv, (char *) g_getenv ("DSMCTL"));
-  g_ptr_array_add (argv, (char *) "--endpoints");
-  g_ptr_array_add (argv, endpoints);
-  va_start (args, err);
-  while ((arg = va_arg (args, const char *)) != NULL)
-    g_ptr_array_add (argv, (char *) arg);
-  va_end (args);
-  g_ptr_array_add (argv, NULL);
-  return cluster_run_tool ((const char *const *) argv->pdata, out, err);
-}
-
 /* ---- behaviours ---- */
 
 static void
@@ -64,7 +45,7 @@ test_commit_everywhere (void)
   guint follower = cluster_other_node (c, leader, 0);
 
   g_test_summary ("A transition through dsmctl and one through HTTP on a follower commit on every node.");
-  g_assert_cmpint (dsmctl (c, &out, &err, "propose", "job-1", "Running", NULL), ==, 0);
+  g_assert_cmpint (cluster_dsmctl (c, &out, &err, "propose", "job-1", "Running", NULL), ==, 0);
   g_assert_nonnull (strstr (out, "job-1: Running"));
   assert_propose_ok (c, follower, "job-2", "Running", NULL, 0);
   g_assert_true (cluster_wait_state_everywhere (c, "job-1", "Running", STEP_MS));
@@ -79,11 +60,11 @@ test_commit_everywhere (void)
     }
   g_clear_pointer (&out, g_free);
   g_clear_pointer (&err, g_free);
-  g_assert_cmpint (dsmctl (c, &out, &err, "--json", "get", "job-1", NULL), ==, 0);
+  g_assert_cmpint (cluster_dsmctl (c, &out, &err, "--json", "get", "job-1", NULL), ==, 0);
   g_assert_nonnull (strstr (out, "\"state\":\"Running\""));
   g_clear_pointer (&out, g_free);
   g_clear_pointer (&err, g_free);
-  g_assert_cmpint (dsmctl (c, &out, &err, "list", NULL), ==, 0);
+  g_assert_cmpint (cluster_dsmctl (c, &out, &err, "list", NULL), ==, 0);
   g_assert_nonnull (strstr (out, "job-2"));
 
   /* The listing comes in pages, in creation order, the same on every node. */
@@ -107,7 +88,7 @@ test_commit_everywhere (void)
     }
   g_clear_pointer (&out, g_free);
   g_clear_pointer (&err, g_free);
-  g_assert_cmpint (dsmctl (c, &out, &err, "status", NULL), ==, 0);
+  g_assert_cmpint (cluster_dsmctl (c, &out, &err, "status", NULL), ==, 0);
   g_assert_nonnull (strstr (out, "leader"));
 }
 
@@ -129,7 +110,7 @@ test_illegal_refused_everywhere (void)
       g_assert_cmpstr (json_get_string (root, "requested"), ==, "Init");
       g_assert_nonnull (json_get_string (root, "error"));
     }
-  g_assert_cmpint (dsmctl (c, &out, &err, "propose", "pump", "Init", NULL), ==, 1);
+  g_assert_cmpint (cluster_dsmctl (c, &out, &err, "propose", "pump", "Init", NULL), ==, 1);
   g_assert_nonnull (strstr (err, "invalid_transition"));
   g_assert_true (cluster_wait_state_everywhere (c, "pump", "Running", STEP_MS));
 }
