@@ -85,7 +85,7 @@ dsm_backup_read (const guint8 *data, gsize length, const char *where, DsmBackup 
   if (g_strcmp0 (format, DSM_BACKUP_FORMAT) != 0)
     return backup_fail (error, where, "header.format is not \"" DSM_BACKUP_FORMAT "\"");
   if (cluster_id == NULL || sha256 == NULL || strlen (sha256) != 64
-      || !backup_uint (obj, "node", G_MAXINT32, &node) || !backup_uint (obj, "index", G_MAXINT64, &backup->index)
+      || !backup_uint (obj, "node", DSM_NODE_ID_MAX, &node) || !backup_uint (obj, "index", G_MAXINT64, &backup->index)
       || !backup_uint (obj, "epoch", G_MAXINT64, &backup->epoch)
       || !backup_uint (obj, "bytes", DSM_BACKUP_BYTES_MAX, &bytes))
     return backup_fail (error, where, "its header needs cluster_id, node, index, epoch, bytes and sha256");

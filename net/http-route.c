@@ -567,7 +567,7 @@ route_parse_transfer (HttpCall *call)
   if (to == NULL || JSON_NODE_HOLDS_NULL (to))
     return TRUE;
   if (!JSON_NODE_HOLDS_VALUE (to) || json_node_get_value_type (to) != G_TYPE_INT64 || json_node_get_int (to) < 1
-      || json_node_get_int (to) > G_MAXINT32)
+      || json_node_get_int (to) > DSM_NODE_ID_MAX)
     {
       http_answer_error (call, 400, "bad_request", "body.to: expected a node id");
       return FALSE;

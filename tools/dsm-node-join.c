@@ -103,7 +103,7 @@ dsm_node_join (const DsmNodeJoinOptions *options, DsmNodeId *id, GError **error)
           JsonNode *member = root != NULL && JSON_NODE_HOLDS_OBJECT (root)
                                ? json_object_get_member (json_node_get_object (root), "id") : NULL;
           if (member == NULL || !JSON_NODE_HOLDS_VALUE (member) || json_node_get_value_type (member) != G_TYPE_INT64
-              || json_node_get_int (member) < 1 || json_node_get_int (member) > G_MAXINT32)
+              || json_node_get_int (member) < 1 || json_node_get_int (member) > DSM_NODE_ID_MAX)
             {
               g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA, "--join %s: the answer names no node id", url);
               return FALSE;

@@ -319,8 +319,8 @@ main (int argc, char **argv)
     return usage_error (context, "--join-token-file and --join-cacert belong to --join");
   if (join_timeout_s < 1 || join_timeout_s > 3600)
     return usage_error (context, "--join-timeout %d: expected 1..3600", join_timeout_s);
-  if (id != 0 && (id < 1 || id > G_MAXINT32))
-    return usage_error (context, "--id %" G_GINT64_FORMAT ": expected 1..%d", id, G_MAXINT32);
+  if (id != 0 && (id < 1 || id > DSM_NODE_ID_MAX))
+    return usage_error (context, "--id %" G_GINT64_FORMAT ": expected 1..%u", id, (guint) DSM_NODE_ID_MAX);
   if (peer_listen != NULL && !dsm_membership_check_address ("--peer-listen", peer_listen, &error))
     return usage_error (context, "%s", error->message);
   if (record_max_bytes < 0 || record_keep < 0 || record_keep > 100)

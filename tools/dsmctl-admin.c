@@ -96,7 +96,7 @@ member_parse_id (const char *text, gint64 *id)
 {
   guint64 v = 0;
 
-  if (!g_ascii_string_to_unsigned (text, 10, 1, G_MAXINT32, &v, NULL))
+  if (!g_ascii_string_to_unsigned (text, 10, 1, DSM_NODE_ID_MAX, &v, NULL))
     return FALSE;
   *id = (gint64) v;
   return TRUE;
@@ -118,8 +118,8 @@ cmd_member (Ctl *ctl, int argc, char **argv, gint64 id)
       if (!dsm_membership_check_address ("PEER_ADDR", argv[2], &error)
           || !dsm_membership_check_address ("CLIENT_ADDR", argv[3], &error))
         return ctl_usage ("member add: %s", error->message);
-      if (id < 0 || id > G_MAXINT32)
-        return ctl_usage ("--id %" G_GINT64_FORMAT ": expected 1..%d", id, G_MAXINT32);
+      if (id < 0 || id > DSM_NODE_ID_MAX)
+        return ctl_usage ("--id %" G_GINT64_FORMAT ": expected 1..%u", id, (guint) DSM_NODE_ID_MAX);
       return member_change (ctl, "add", id, argv[2], argv[3]);
     }
   if ((g_str_equal (sub, "promote") || g_str_equal (sub, "remove")) && argc == 3 && id == 0)
