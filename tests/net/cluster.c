@@ -90,9 +90,24 @@ cluster_start_joiner (Cluster *c, guint member)
 {
   g_autofree char *url = cluster_url (c, member, "");
 
+  gint64 deadline = g_get_monotonic_time () + 30 * G_USEC_PER_SEC;
+  gint64 id = 0;
+
   g_assert_cmpuint (c->n, <, CLUSTER_MAX);
   c->n++;
   cluster_spawn (c, c->n, url);
+  /* Serving means joined: wait for it, so that the next joiner cannot
+   * take this slot's id first, and check the id is the slot's. */
+  while (id == 0)
+    {
+      g_autoptr(JsonNode) root = NULL;
+      g_assert_cmpint (g_get_monotonic_time (), <, deadline);
+      if (cluster_http (c, c->n, "GET", "/healthz", NULL, &root) != 0 && root != NULL)
+        id = json_get_int (root, "node");
+      else
+        g_usleep (POLL_US);
+    }
+  g_assert_cmpint (id, ==, (gint64) c->n);
   return c->n;
 }
 

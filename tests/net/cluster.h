@@ -65,8 +65,9 @@ char *cluster_data_dir (Cluster *c, guint id);
 
 void cluster_start_node (Cluster *c, guint id);
 /* Starts a new node with `--join` @member's URL, at the ports of slot
- * c->n + 1, which it takes (c->n grows); it must be given that id (ids
- * are handed out in order).  Returns the slot. */
+ * c->n + 1, which it takes (c->n grows), and waits until it serves; it
+ * must have been given that id (ids are handed out in order, and one
+ * joiner at a time).  Returns the slot. */
 guint cluster_start_joiner (Cluster *c, guint member);
 void cluster_kill_node (Cluster *c, guint id);           /* SIGKILL, reaped */
 void cluster_signal_node (Cluster *c, guint id, int sig);
