@@ -67,6 +67,8 @@ struct _DsmHttpApi {
   gboolean tls;
   gint stopping;                /* atomic */
   GQueue in_flight;             /* HttpCall waiting on the core (loop thread only) */
+  GString *metrics_text;        /* the last /metrics rendering (loop thread only) */
+  gint64 metrics_iteration;     /* the loop iteration it was rendered in (g_source_get_time) */
 
   /* Counted by whichever thread answers, with relaxed atomics. */
   guint64 (*answers)[HTTP_STATUS_SLOTS];   /* [ROUTE_N][status] */

@@ -378,6 +378,8 @@ dsm_http_api_free (DsmHttpApi *api)
   g_clear_pointer (&api->queue, dsm_loop_queue_free);
   g_clear_pointer (&api->auth, dsm_http_auth_free);
   g_clear_pointer (&api->rate, dsm_http_rate_free);
+  if (api->metrics_text != NULL)
+    g_string_free (api->metrics_text, TRUE);
   dsm_config_unref (api->config);
   g_free (api->answers);
   g_free (api);
