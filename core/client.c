@@ -525,6 +525,20 @@ client_submit (DsmNode *node, guint64 request_id, DsmNodeId origin, const DsmCom
       return;
     }
 
+  /* A removed node may hold this very command in its log: the forwarder
+   * retries commands with a client id, and a removed leader appended the
+   * first copy before its removal committed.  `removed` would tell the
+   * client it changed nothing (a retry then gets a definite refusal for a
+   * command that commits: a linearizability violation, explore seed 3966).
+   * No answer: the forwarder's timeout reports the outcome unknown, the
+   * truth.  A command without a client id is never retried, so its first
+   * copy is refused below. */
+  if (origin != DSM_NODE_NONE && node->removed && cmd->client_id != NULL)
+    {
+      node->metrics.messages_ignored++;
+      return;
+    }
+
   Request *req = g_new0 (Request, 1);
 
   req->request_id = request_id;

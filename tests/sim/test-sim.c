@@ -1173,6 +1173,27 @@ test_explore_end_of_run (void)
     }
 }
 
+static void
+test_explore_removed_leader_retry (void)
+{
+  DsmExploreOptions options = { 0 };
+  g_autoptr(GError) error = NULL;
+  g_autoptr(DsmScenario) s = dsm_explore_generate (3966, &options, &error);
+  DsmSimReport report = { 0 };
+
+  g_test_summary ("A removed leader still handing over gets a second forwarded copy of a session "
+                  "command it appended before its removal committed: it must not answer `removed` "
+                  "(which tells the client nothing changed) while the command then commits. "
+                  "Explore seed 3966 failed linearizability when it did.");
+  g_assert_no_error (error);
+  g_autoptr(DsmSim) sim = dsm_sim_new (s, NULL);
+  dsm_sim_run (sim, &report);
+  if (!report.ok)
+    g_test_fail_printf ("%s at t=%" G_GUINT64_FORMAT " ms: %s\n  replay: dsm-sim explore --first 3966 --seeds 1",
+                        dsm_invariant_to_string (report.failed_invariant), report.failed_at_ms, report.failure);
+  dsm_sim_report_clear (&report);
+}
+
 /* ---- main ---- */
 
 static int
@@ -1251,6 +1272,7 @@ main (int argc, char **argv)
   g_test_add_func ("/sim/explore/seeds-pass", test_explore_seeds_pass);
   g_test_add_func ("/sim/explore/disk-full", test_explore_disk_full);
   g_test_add_func ("/sim/explore/end-of-run-waits-for-convergence", test_explore_end_of_run);
+  g_test_add_func ("/sim/explore/removed-leader-answers-no-retry", test_explore_removed_leader_retry);
 
   return g_test_run ();
 }
