@@ -16,14 +16,14 @@ peer_pair_log_writer (GLogLevelFlags level, const GLogField *fields, gsize n, gp
   return G_LOG_WRITER_HANDLED;
 }
 
-static void
-on_message (DsmTransport *t, DsmMessage *msg, gpointer data)
+void
+peer_pair_on_message (DsmTransport *t, DsmMessage *msg, gpointer data)
 {
   g_ptr_array_add (data, dsm_message_ref (msg));
 }
 
-static void
-on_unsent (DsmTransport *t, DsmMessage *msg, gpointer data)
+void
+peer_pair_on_unsent (DsmTransport *t, DsmMessage *msg, gpointer data)
 {
   (*(guint *) data)++;
 }
@@ -51,8 +51,8 @@ peer_pair_new_transport (PeerPair *p, DsmNodeId id, const char *address, const D
   g_assert_no_error (error);
   if (p->received[id] == NULL)
     p->received[id] = g_ptr_array_new_with_free_func ((GDestroyNotify) dsm_message_unref);
-  g_signal_connect (t, "message", G_CALLBACK (on_message), p->received[id]);
-  g_signal_connect (t, "unsent", G_CALLBACK (on_unsent), &p->unsent[id]);
+  g_signal_connect (t, "message", G_CALLBACK (peer_pair_on_message), p->received[id]);
+  g_signal_connect (t, "unsent", G_CALLBACK (peer_pair_on_unsent), &p->unsent[id]);
   g_signal_connect (t, "invalid", G_CALLBACK (on_invalid), &p->invalid[id]);
   return t;
 }

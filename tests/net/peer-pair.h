@@ -76,6 +76,11 @@ guint64 peer_pair_metric (DsmTransport *t, const char *name, const char *labels)
 
 /* Log writer: records only with --verbose.  Hostile input is logged as
  * warnings, and the tests provoke it on purpose. */
+/* Signal handlers for any transport: "message" appends a reference to the
+ * GPtrArray @data, "unsent" counts in the guint @data. */
+void peer_pair_on_message (DsmTransport *t, DsmMessage *msg, gpointer data);
+void peer_pair_on_unsent (DsmTransport *t, DsmMessage *msg, gpointer data);
+
 GLogWriterOutput peer_pair_log_writer (GLogLevelFlags level, const GLogField *fields, gsize n,
                                        gpointer data);
 

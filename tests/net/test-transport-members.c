@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "codec.h"
+#include "peer-pair.h"
 #include "transport.h"
 
 #define BUDGET_MS 10000
@@ -18,26 +19,6 @@ typedef struct {
   GPtrArray *received[NODES + 1];
   guint unsent[NODES + 1];
 } Fixture;
-
-static GLogWriterOutput
-quiet_writer (GLogLevelFlags level, const GLogField *fields, gsize n, gpointer data)
-{
-  if (g_test_verbose ())
-    return g_log_writer_standard_streams (level, fields, n, data);
-  return G_LOG_WRITER_HANDLED;
-}
-
-static void
-on_message (DsmTransport *t, DsmMessage *msg, gpointer data)
-{
-  g_ptr_array_add (data, dsm_message_ref (msg));
-}
-
-static void
-on_unsent (DsmTransport *t, DsmMessage *msg, gpointer data)
-{
-  (*(guint *) data)++;
-}
 
 typedef gboolean (*Cond) (Fixture *f, gconstpointer data);
 
@@ -90,8 +71,8 @@ fixture_set_up (Fixture *f, gconstpointer data)
       g_assert_true (dsm_transport_listen (f->t[id], "127.0.0.1:0", &f->port[id], &error));
       g_assert_no_error (error);
       f->received[id] = g_ptr_array_new_with_free_func ((GDestroyNotify) dsm_message_unref);
-      g_signal_connect (f->t[id], "message", G_CALLBACK (on_message), f->received[id]);
-      g_signal_connect (f->t[id], "unsent", G_CALLBACK (on_unsent), &f->unsent[id]);
+      g_signal_connect (f->t[id], "message", G_CALLBACK (peer_pair_on_message), f->received[id]);
+      g_signal_connect (f->t[id], "unsent", G_CALLBACK (peer_pair_on_unsent), &f->unsent[id]);
     }
   for (DsmNodeId id = 1; id <= NODES; id++)
     for (DsmNodeId peer = 1; peer <= 2; peer++)
@@ -292,7 +273,7 @@ int
 main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, NULL);
-  g_log_set_writer_func (quiet_writer, NULL, NULL);
+  g_log_set_writer_func (peer_pair_log_writer, NULL, NULL);
   g_test_add ("/net/transport-members/new-member-dialed", Fixture, NULL, fixture_set_up,
               test_new_member_dialed, fixture_tear_down);
   g_test_add ("/net/transport-members/visitor-forgotten-with-connection", Fixture, NULL, fixture_set_up,
