@@ -302,6 +302,25 @@ writer_append_time (GString *line)
   g_string_append_printf (line, "%s.%03dZ", stamp, g_date_time_get_microsecond (now) / 1000);
 }
 
+/* The fields that carry numbers (node and peer ids, epochs, log indices)
+ * are written as JSON numbers, when they are one: journald's fields are
+ * all text, a JSON log need not be (docs/OPERATIONS.md, "Logs"). */
+static gboolean
+writer_field_is_number (const char *key, const char *value)
+{
+  static const char *const numeric[] = { "DSM_NODE", "DSM_EPOCH", "DSM_PEER", "DSM_INDEX" };
+  gboolean listed = FALSE;
+
+  for (guint i = 0; i < G_N_ELEMENTS (numeric); i++)
+    listed = listed || strcmp (key, numeric[i]) == 0;
+  if (!listed || value[0] == '\0' || (value[0] == '0' && value[1] != '\0') || strlen (value) > 20)
+    return FALSE;
+  for (const char *c = value; *c != '\0'; c++)
+    if (!g_ascii_isdigit (*c))
+      return FALSE;
+  return TRUE;
+}
+
 static GLogWriterOutput
 dsm_log_writer (GLogLevelFlags level, const GLogField *fields, gsize n_fields, gpointer user_data)
 {
@@ -324,7 +343,10 @@ dsm_log_writer (GLogLevelFlags level, const GLogField *fields, gsize n_fields, g
           g_string_append_c (line, ',');
           dsm_codec_write_string (line, fields[i].key);
           g_string_append_c (line, ':');
-          dsm_codec_write_string (line, fields[i].value);
+          if (writer_field_is_number (fields[i].key, fields[i].value))
+            g_string_append (line, fields[i].value);
+          else
+            dsm_codec_write_string (line, fields[i].value);
         }
       g_string_append (line, "}\n");
     }

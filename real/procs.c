@@ -425,7 +425,11 @@ real_nodes_read_logs (DsmReal *real)
           if (root == NULL || !JSON_NODE_HOLDS_OBJECT (root)
               || g_strcmp0 (log_field (root, "DSM_EVENT"), "election_won") != 0)
             continue;
-          guint64 epoch = g_ascii_strtoull (log_field (root, "DSM_EPOCH") ? log_field (root, "DSM_EPOCH") : "0", NULL, 10);
+          /* DSM_EPOCH is a JSON number (docs/OPERATIONS.md, Logs). */
+          guint64 epoch = 0;
+          DsmJsonAt at;
+          dsm_json_at_root (&at, NULL, root, NULL);
+          dsm_json_read_uint (&at, "DSM_EPOCH", DSM_JSON_OPTIONAL, 0, G_MAXUINT64, &epoch, NULL);
           elections++;
           g_mutex_lock (&real->lock);
           dsm_checker_leader (real->checker, real_now_ms (real), id, epoch);

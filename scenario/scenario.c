@@ -4,6 +4,10 @@
  * docs/SCENARIOS.md documents every key. */
 #include "scenario/scenario.h"
 
+#include <errno.h>
+#include <fcntl.h>
+#include <glib/gstdio.h>
+
 #include <string.h>
 
 #include "error.h"
@@ -377,6 +381,16 @@ dsm_scenario_new_from_file (const char *path, GError **error)
   g_return_val_if_fail (path != NULL, NULL);
   g_return_val_if_fail (error == NULL || *error == NULL, NULL);
 
+  /* Open it first for the system's reason in our own words: GLib's
+   * message quotes the path with characters the C locale cannot print. */
+  int fd = g_open (path, O_RDONLY, 0);
+  if (fd < 0)
+    {
+      int saved = errno;
+      g_set_error (error, G_FILE_ERROR, g_file_error_from_errno (saved), "%s: %s", path, g_strerror (saved));
+      return NULL;
+    }
+  g_close (fd, NULL);
   if (!g_file_get_contents (path, &text, &length, error))
     {
       g_prefix_error (error, "%s: ", path);

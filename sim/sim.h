@@ -75,6 +75,12 @@ void dsm_sim_write_history (DsmSim *sim, GString *out);
 /* Appends the trace header line (scenario and seed) to @trace. */
 void dsm_sim_write_trace_header (const DsmScenario *scenario, guint64 seed, GString *trace);
 
+/* The same, naming the planted bug the run has (@mutant: a mutant's name,
+ * or NULL for none), so that replay reproduces it (docs/SIMULATOR.md,
+ * "Traces and replay"). */
+void dsm_sim_write_trace_header_full (const DsmScenario *scenario, guint64 seed, const char *mutant,
+                                      GString *trace);
+
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (DsmSim, dsm_sim_free)
 
 G_END_DECLS

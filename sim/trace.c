@@ -10,8 +10,19 @@
 void
 dsm_sim_write_trace_header (const DsmScenario *scenario, guint64 seed, GString *trace)
 {
-  g_string_append_printf (trace, "{\"dsm_trace\":1,\"seed\":%" G_GUINT64_FORMAT ",\"scenario\":%s}\n",
-                          seed, scenario->json);
+  dsm_sim_write_trace_header_full (scenario, seed, NULL, trace);
+}
+
+void
+dsm_sim_write_trace_header_full (const DsmScenario *scenario, guint64 seed, const char *mutant, GString *trace)
+{
+  g_string_append_printf (trace, "{\"dsm_trace\":1,\"seed\":%" G_GUINT64_FORMAT, seed);
+  if (mutant != NULL)
+    {
+      g_string_append (trace, ",\"mutant\":");
+      dsm_codec_write_string (trace, mutant);
+    }
+  g_string_append_printf (trace, ",\"scenario\":%s}\n", scenario->json);
 }
 
 void

@@ -4,6 +4,7 @@
  * Exit status: 0 every check held, 1 a check failed, 2 bad input. */
 #include <errno.h>
 #include <glib.h>
+#include <locale.h>
 #include <glib/gstdio.h>
 #include <stdio.h>
 #include <string.h>
@@ -56,9 +57,16 @@ write_file (const char *path, const char *contents, gsize length, GError **error
 
 /* ---- run ---- */
 
+static gboolean header_printed;
+
+/* The header comes with the first row, so an error about a file that
+ * does not load is not printed under an empty table. */
 static void
 print_table_header (void)
 {
+  if (header_printed)
+    return;
+  header_printed = TRUE;
   g_print ("%-40s %20s %8s %9s %10s %10s  %s\n", "scenario", "seed", "commits", "elections",
            "virtual", "events", "verdict");
 }
@@ -66,6 +74,7 @@ print_table_header (void)
 static void
 print_row (const DsmScenario *scenario, const DsmSimReport *r)
 {
+  print_table_header ();
   g_autofree char *virtual_s = g_strdup_printf ("%.1fs", r->virtual_ms / 1000.0);
   g_print ("%-40s %20" G_GUINT64_FORMAT " %8" G_GUINT64_FORMAT " %9" G_GUINT64_FORMAT " %10s %10" G_GUINT64_FORMAT "  %s\n",
            scenario->name, r->seed, r->commits, r->elections, virtual_s, r->events,
@@ -78,8 +87,14 @@ print_failure (const char *path, const DsmScenario *scenario, const DsmSimReport
   g_print ("FAILED %s: %s at t=%" G_GUINT64_FORMAT " ms: %s\n", scenario->name,
            dsm_invariant_to_string (r->failed_invariant), r->failed_at_ms, r->failure ? r->failure : "");
   g_autofree char *mutant_arg = mutant_name != NULL ? g_strdup_printf (" --mutant=%s", mutant_name) : g_strdup ("");
+  /* The trace is named after the file run, not the scenario's name: a
+   * shrunk file keeps its original's name, and its trace must not
+   * overwrite the original's. */
+  g_autofree char *base = path != NULL ? g_path_get_basename (path) : g_strdup (scenario->name);
+  if (g_str_has_suffix (base, ".json"))
+    base[strlen (base) - strlen (".json")] = '\0';
   g_print ("  replay: %s run %s --seed %" G_GUINT64_FORMAT " --trace %s.trace%s\n", program_path,
-           path != NULL ? path : "SCENARIO.json", r->seed, scenario->name, mutant_arg);
+           path != NULL ? path : "SCENARIO.json", r->seed, base, mutant_arg);
 }
 
 typedef struct {
@@ -113,6 +128,25 @@ print_json (const DsmScenario *scenario, const DsmSimReport *r, double wall_s, g
            r->crashes, r->disk_alarms, r->fsyncs, r->lin_states, unavailable_ms, wall_s);
 }
 
+/* "A..B" (or one seed "A"): seeds A to B, both included. */
+static gboolean
+parse_seed_range (const char *text, guint64 *first, guint64 *last, GError **error)
+{
+  g_auto (GStrv) parts = g_strsplit (text, "..", 2);
+
+  if (!g_ascii_string_to_unsigned (parts[0], 10, 0, G_MAXINT64, first, error))
+    return FALSE;
+  *last = *first;
+  if (parts[1] != NULL && !g_ascii_string_to_unsigned (parts[1], 10, 0, G_MAXINT64, last, error))
+    return FALSE;
+  if (*last < *first)
+    {
+      g_set_error (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE, "\"%s\": the range A..B needs A <= B", text);
+      return FALSE;
+    }
+  return TRUE;
+}
+
 /* Runs one scenario; returns its exit status. */
 static int
 run_one (const char *path, const DsmScenario *scenario, const RunOptions *opts)
@@ -128,7 +162,7 @@ run_one (const char *path, const DsmScenario *scenario, const RunOptions *opts)
   g_autoptr(GError) error = NULL;
 
   if (trace != NULL)
-    dsm_sim_write_trace_header (scenario, opts->has_seed ? opts->seed : scenario->seed, trace);
+    dsm_sim_write_trace_header_full (scenario, opts->has_seed ? opts->seed : scenario->seed, mutant_name, trace);
   gint64 started = g_get_monotonic_time ();
   g_autoptr(DsmSim) sim = dsm_sim_new (scenario, &options);
   dsm_sim_run (sim, &report);
@@ -165,11 +199,13 @@ static int
 cmd_run (int argc, char **argv, int mutant)
 {
   g_autofree char *seed_text = NULL;
+  g_autofree char *seeds_text = NULL;
   g_autofree char *trace_path = NULL;
   g_autofree char *history_path = NULL;
   gboolean json = FALSE;
   GOptionEntry entries[] = {
     { "seed", 0, 0, G_OPTION_ARG_STRING, &seed_text, "Run with this seed instead of the file's", "N" },
+    { "seeds", 0, 0, G_OPTION_ARG_STRING, &seeds_text, "Run each scenario with every seed from A to B", "A..B" },
     { "trace", 0, 0, G_OPTION_ARG_FILENAME, &trace_path, "Write the trace (JSON lines) here", "FILE" },
     { "history", 0, 0, G_OPTION_ARG_FILENAME, &history_path, "Write the client history (JSON lines) here", "FILE" },
     { "json", 0, 0, G_OPTION_ARG_NONE, &json, "Print each run's report as one JSON object (with its wall time)", NULL },
@@ -186,12 +222,25 @@ cmd_run (int argc, char **argv, int mutant)
   const char *target = argc == 2 ? argv[1] : DSM_SCENARIOS_DIR;
 
   RunOptions opts = { .trace_path = trace_path, .history_path = history_path, .json = json, .mutant = mutant };
+  guint64 last_seed = 0;
+  if (seed_text != NULL && seeds_text != NULL)
+    return usage_error ("--seed and --seeds: give one or the other");
   if (seed_text != NULL)
     {
       g_autoptr(GError) error = NULL;
       if (!g_ascii_string_to_unsigned (seed_text, 10, 0, G_MAXINT64, &opts.seed, &error))
         return usage_error ("--seed: %s", error->message);
       opts.has_seed = TRUE;
+      last_seed = opts.seed;
+    }
+  if (seeds_text != NULL)
+    {
+      g_autoptr(GError) error = NULL;
+      if (!parse_seed_range (seeds_text, &opts.seed, &last_seed, &error))
+        return usage_error ("--seeds: %s", error->message);
+      opts.has_seed = TRUE;
+      if (last_seed != opts.seed && (trace_path != NULL || history_path != NULL))
+        return usage_error ("--trace and --history need a single seed, not a range");
     }
 
   g_autoptr(GError) error = NULL;
@@ -203,9 +252,8 @@ cmd_run (int argc, char **argv, int mutant)
   if (files->len > 1 && (trace_path != NULL || history_path != NULL))
     return usage_error ("--trace and --history need a single scenario, not a folder");
 
-  gboolean bad_input = FALSE, failed = FALSE;
-  if (!json)
-    print_table_header ();
+  gboolean bad_input = FALSE;
+  guint64 runs = 0, failures = 0;
   for (guint i = 0; i < files->len; i++)
     {
       g_autoptr(GError) load_error = NULL;
@@ -216,10 +264,18 @@ cmd_run (int argc, char **argv, int mutant)
           bad_input = TRUE;
           continue;
         }
-      if (run_one (files->pdata[i], scenario, &opts) != EXIT_OK)
-        failed = TRUE;
+      RunOptions one = opts;
+      do
+        {
+          runs++;
+          if (run_one (files->pdata[i], scenario, &one) != EXIT_OK)
+            failures++;
+        }
+      while (seeds_text != NULL && one.seed++ < last_seed);
     }
-  return bad_input ? EXIT_BAD_INPUT : failed ? EXIT_FAILED : EXIT_OK;
+  if (seeds_text != NULL && !json)
+    g_print ("%" G_GUINT64_FORMAT " runs, %" G_GUINT64_FORMAT " failed\n", runs, failures);
+  return bad_input ? EXIT_BAD_INPUT : failures > 0 ? EXIT_FAILED : EXIT_OK;
 }
 
 /* ---- replay ---- */
@@ -252,13 +308,38 @@ cmd_replay (int argc, char **argv, int mutant)
       || !json_object_has_member (header, "seed"))
     return usage_error ("%s: line 1 is not a dsm trace header", argv[1]);
   guint64 seed = (guint64) json_object_get_int_member (header, "seed");
+  /* A trace made with a planted bug replays only with that bug. */
+  const char *traced_mutant = json_object_has_member (header, "mutant")
+                                  ? json_object_get_string_member_with_default (header, "mutant", "?")
+                                  : NULL;
+#ifdef DSM_MUTANTS
+  if (traced_mutant != NULL && mutant_name == NULL)
+    {
+      for (int m = 1; m < DSM_MUTANT_N; m++)
+        if (g_strcmp0 (traced_mutant, dsm_mutant_to_string ((DsmMutant) m)) == 0)
+          mutant = m;
+      if (mutant == 0)
+        return usage_error ("%s: made with the planted bug \"%s\", which this build does not have", argv[1],
+                            traced_mutant);
+      mutant_name = traced_mutant;
+    }
+#endif
+  if (g_strcmp0 (traced_mutant, mutant_name) != 0)
+    {
+      if (traced_mutant == NULL)
+        return usage_error ("%s: made without a planted bug; replay it without --mutant", argv[1]);
+      if (mutant_name == NULL)
+        return usage_error ("%s: made with the planted bug \"%s\": replay it with dsm-sim-mutant replay %s",
+                            argv[1], traced_mutant, argv[1]);
+      return usage_error ("%s: made with the planted bug \"%s\", not \"%s\"", argv[1], traced_mutant, mutant_name);
+    }
   g_autoptr(DsmScenario) scenario = dsm_scenario_new_from_json (json_object_get_member (header, "scenario"),
                                                                 "trace", &error);
   if (scenario == NULL)
     return usage_error ("%s: header: %s", argv[1], error->message);
 
   g_autoptr(GString) trace = g_string_new (NULL);
-  dsm_sim_write_trace_header (scenario, seed, trace);
+  dsm_sim_write_trace_header_full (scenario, seed, mutant_name, trace);
   DsmSimOptions options = { .has_seed = TRUE, .seed = seed, .trace = trace, .mutant = mutant };
   DsmSimReport report = { 0 };
   g_autoptr(DsmSim) sim = dsm_sim_new (scenario, &options);
@@ -356,6 +437,7 @@ typedef struct {
   gboolean disk_full;
   gboolean stop_first;
   gboolean quiet;
+  gboolean announce;   /* "trying SEED" on stdout, for cmd_mutants's child */
   int mutant;
 } ExploreOptions;
 
@@ -380,7 +462,7 @@ explore (const ExploreOptions *o, guint64 *failed_seed, DsmInvariant *failed_inv
           failures++;
           continue;
         }
-      if (o->mutant != 0)
+      if (o->announce)
         {
           g_print ("trying %" G_GUINT64_FORMAT "\n", seed);
           fflush (stdout);
@@ -414,8 +496,11 @@ explore (const ExploreOptions *o, guint64 *failed_seed, DsmInvariant *failed_inv
       if (!o->quiet && (now - last_progress > G_USEC_PER_SEC || i + 1 == o->seeds))
         {
           double elapsed = (now - started) / (double) G_USEC_PER_SEC;
-          g_printerr ("explored %" G_GUINT64_FORMAT "/%" G_GUINT64_FORMAT " seeds, %" G_GUINT64_FORMAT " failed, %.0f seeds/s\n",
-                      i + 1, o->seeds, failures, (i + 1) / MAX (elapsed, 1e-6));
+          double rate = (i + 1) / MAX (elapsed, 1e-6);
+          guint64 left_s = (guint64) ((o->seeds - i - 1) / rate + 0.5);
+          g_printerr ("explored %" G_GUINT64_FORMAT "/%" G_GUINT64_FORMAT " seeds, %" G_GUINT64_FORMAT
+                      " failed, %.0f seeds/s, %" G_GUINT64_FORMAT ":%02" G_GUINT64_FORMAT ":%02" G_GUINT64_FORMAT " left\n",
+                      i + 1, o->seeds, failures, rate, left_s / 3600, left_s / 60 % 60, left_s % 60);
           last_progress = now;
         }
     }
@@ -428,6 +513,7 @@ cmd_explore (int argc, char **argv, int mutant)
   g_autofree char *seeds_text = NULL, *first_text = NULL, *nodes_text = NULL, *base_path = NULL;
   g_autofree char *out_dir = NULL;
   gboolean lost_fsync = FALSE, no_membership = FALSE, disk_full = FALSE, stop_first = FALSE, quiet = FALSE;
+  gboolean announce = FALSE;
   GOptionEntry entries[] = {
     { "seeds", 0, 0, G_OPTION_ARG_STRING, &seeds_text, "How many seeds (default 100)", "N" },
     { "first", 0, 0, G_OPTION_ARG_STRING, &first_text, "First seed (default 1)", "S" },
@@ -439,6 +525,7 @@ cmd_explore (int argc, char **argv, int mutant)
     { "disk-full", 0, 0, G_OPTION_ARG_NONE, &disk_full, "Also fill disks and give them room again", NULL },
     { "stop-first", 0, 0, G_OPTION_ARG_NONE, &stop_first, "Stop at the first failure", NULL },
     { "quiet", 'q', 0, G_OPTION_ARG_NONE, &quiet, "No progress or failure details", NULL },
+    { "announce-seeds", 0, G_OPTION_FLAG_HIDDEN, G_OPTION_ARG_NONE, &announce, "Print each seed before running it", NULL },
     { NULL },
   };
   g_autoptr(GOptionContext) context = g_option_context_new ("- run random fault schedules");
@@ -463,7 +550,7 @@ cmd_explore (int argc, char **argv, int mutant)
     .out_dir = out_dir != NULL ? out_dir : "dsm-explore-failures", .lost_fsync = lost_fsync,
     .no_membership = no_membership,
     .disk_full = disk_full,
-    .stop_first = stop_first, .quiet = quiet, .mutant = mutant,
+    .stop_first = stop_first, .quiet = quiet, .announce = announce, .mutant = mutant,
   };
   guint64 failed_seed = 0;
   DsmInvariant failed_invariant = DSM_INVARIANT_N;
@@ -534,7 +621,7 @@ mutant_hunt (DsmMutant mutant, guint64 first, guint64 seeds, guint64 *needed, ch
   g_autofree char *out_dir = g_dir_make_tmp ("dsm-mutant-XXXXXX", NULL);
   g_autofree char *out_arg = g_strdup_printf ("--out=%s", out_dir ? out_dir : "/tmp");
   const char *child[] = { program_path, "explore", seeds_arg, first_arg, mutant_arg, out_arg,
-                          "--stop-first", "--quiet", NULL };
+                          "--stop-first", "--quiet", "--announce-seeds", NULL };
   g_autofree char *out = NULL;
   int wait_status = 0;
   g_autoptr(GError) error = NULL;
@@ -652,20 +739,28 @@ cmd_mutants (int argc, char **argv, int unused)
 
 /* ---- main ---- */
 
+/* The synopsis is docs/SIMULATOR.md's "The command line", line for line:
+ * /sim/cli/help-matches-docs holds the two, and every command's options,
+ * together. */
 static const char *const summary =
+  "  dsm-sim run [FILE|DIR] [--seed N | --seeds A..B] [--trace FILE] [--history FILE] [--json]\n"
+  "  dsm-sim explore [--seeds N] [--first S] [--nodes N] [--base FILE] [--out DIR]\n"
+  "                  [--lost-fsync] [--no-membership] [--disk-full] [--stop-first] [-q]\n"
+  "  dsm-sim replay TRACE\n"
+  "  dsm-sim replay-node RECORDING [--trace FILE]\n"
+  "  dsm-sim shrink FILE [--seed N] -o OUT\n"
+  "  dsm-sim mutants [--seeds N] [--first S]\n"
+  "  dsm-sim-mutant COMMAND ... --mutant=NAME\n"
+  "\n"
   "Commands:\n"
-  "  run [FILE|DIR] [--seed N] [--trace FILE] [--history FILE] [--json]\n"
-  "                         run scenarios (default: the bundled folder); a table,\n"
-  "                         and a replay line per failure\n"
-  "  explore [--seeds N] [--first S] [--nodes N] [--base FILE] [--out DIR]\n"
-  "                         random fault schedules, one per seed\n"
-  "  replay TRACE           re-run a trace from its header and compare every event\n"
-  "  replay-node RECORDING [--trace FILE]\n"
-  "                         replay a real node's recording (dsm-node --record) through\n"
-  "                         a core and compare every output\n"
-  "  shrink FILE [--seed N] -o OUT\n"
-  "                         minimize a failing scenario\n"
-  "  mutants [--seeds N]    show every planted protocol bug is caught\n"
+  "  run          run scenarios (default: the bundled folder): a table, and a replay\n"
+  "               line per failure\n"
+  "  explore      random fault schedules, one per seed\n"
+  "  replay       re-run a trace from its header and compare every event\n"
+  "  replay-node  replay a real node's recording (dsm-node --record) through a core\n"
+  "               and compare every output\n"
+  "  shrink       minimize a failing scenario, keeping its failure\n"
+  "  mutants      show every planted protocol bug is caught (dsm-sim-mutant has them)\n"
   "\n"
   "Exit status: 0 all checks held, 1 a check failed, 2 bad input.\n"
   "Each command takes --help.  docs/SIMULATOR.md and docs/SCENARIOS.md explain.";
@@ -676,6 +771,9 @@ main (int argc, char **argv)
   int mutant = 0;
 
   program_path = argv[0];
+  /* Messages from GLib (file errors) come in the user's charset, not as
+   * '?' for every character the C locale lacks. */
+  setlocale (LC_ALL, "");
   if (argc < 2 || g_strcmp0 (argv[1], "--help") == 0 || g_strcmp0 (argv[1], "-h") == 0)
     {
       g_print ("Usage: dsm-sim COMMAND [OPTIONS]\n\n%s\n", summary);
@@ -688,6 +786,18 @@ main (int argc, char **argv)
     }
 
   const char *command = argv[1];
+  /* "Usage: dsm-sim run ...", also from dsm-sim-mutant's mutants, which
+   * dsm-sim runs for `dsm-sim mutants`. */
+  g_autofree char *self = g_path_get_basename (argv[0]);
+#ifdef DSM_MUTANTS
+  if (g_strcmp0 (command, "mutants") == 0)
+    {
+      g_free (self);
+      self = g_strdup ("dsm-sim");
+    }
+#endif
+  g_autofree char *prgname = g_strdup_printf ("%s %s", self, command);
+  g_set_prgname (prgname);
   argv[1] = argv[0];
   argc--;
   argv++;
@@ -701,7 +811,12 @@ main (int argc, char **argv)
           if (g_strcmp0 (name, dsm_mutant_to_string ((DsmMutant) m)) == 0)
             mutant = m;
         if (mutant == 0)
-          return usage_error ("--mutant: no mutant named \"%s\"", name);
+          {
+            g_autoptr(GString) known = g_string_new (NULL);
+            for (int m = 1; m < DSM_MUTANT_N; m++)
+              g_string_append_printf (known, "%s%s", m > 1 ? ", " : "", dsm_mutant_to_string ((DsmMutant) m));
+            return usage_error ("--mutant: no mutant named \"%s\" (known: %s)", name, known->str);
+          }
         mutant_name = name;
         memmove (&argv[i], &argv[i + 1], (argc - i) * sizeof argv[0]);
         argc--;

@@ -245,6 +245,20 @@ test_different_entries (Fixture *f, gconstpointer data)
 }
 
 static void
+test_same_node_different_entry (Fixture *f, gconstpointer data)
+{
+  g_test_summary ("A node re-applying an index (after a restart) with another entry than it applied "
+                  "there before is named once, not as 'nodes 1 and 1'.");
+  DsmEntry *a = command (f, 1, 1, "m", "Running", "c1", 1);
+  DsmEntry *b = command (f, 1, 2, "m", "Running", "c2", 1);
+
+  apply_ok (f, 1, a, "Init", "Running");
+  apply_ok (f, 1, b, "Init", "Running");
+  assert_failed (f, DSM_INVARIANT_AGREEMENT,
+                 "node 1 applied a different entry at index 1 than it applied there before (epochs 1 and 2)");
+}
+
+static void
 test_equal_entries_agree (Fixture *f, gconstpointer data)
 {
   g_test_summary ("Equal entries (separate copies, as decoded from the wire) agree.");
@@ -607,6 +621,7 @@ main (int argc, char **argv)
   ADD ("quorums/removed-by-uncommitted-won", test_quorum_removed_by_uncommitted_won);
   ADD ("election-safety/two-leaders", test_two_leaders);
   ADD ("agreement/different-entries", test_different_entries);
+  ADD ("agreement/same-node-different-entry", test_same_node_different_entry);
   ADD ("agreement/equal-copies", test_equal_entries_agree);
   ADD ("agreement/gap", test_apply_gap);
   ADD ("state-machine-safety/different-outcome", test_different_outcome);
