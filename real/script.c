@@ -25,7 +25,7 @@ script_fail (DsmReal *real, const DsmStep *step, const char *format, ...)
 /* ---- targets ---- */
 
 static gboolean
-script_resolve (DsmReal *real, const DsmTarget *target, const DsmStep *step, DsmNodeId *out)
+script_resolve_now (DsmReal *real, const DsmTarget *target, DsmNodeId *out)
 {
   switch (target->kind)
     {
@@ -46,10 +46,27 @@ script_resolve (DsmReal *real, const DsmTarget *target, const DsmStep *step, Dsm
       *out = DSM_NODE_NONE;
       return TRUE;
     }
-  if (*out == DSM_NODE_NONE)
+  return *out != DSM_NODE_NONE;
+}
+
+/* A role nobody holds: the step fails, is skipped or waits for it, as
+ * its "no_target" says (docs/SCENARIOS.md, "Node selectors"). */
+static gboolean
+script_resolve (DsmReal *real, const DsmTarget *target, const DsmStep *step, DsmNodeId *out)
+{
+  const char *role = target->kind == DSM_TARGET_LEADER ? "leader"
+                     : target->kind == DSM_TARGET_FOLLOWER ? "follower" : "live node";
+  gint64 deadline_us = g_get_monotonic_time () + (gint64) real->scenario->expect.leader_within_ms * 1000;
+
+  while (!script_resolve_now (real, target, out))
     {
-      real_log (real, "%s (%s): skipped: no %s now", step->where, dsm_step_kind_to_string (step->kind),
-                target->kind == DSM_TARGET_LEADER ? "leader" : target->kind == DSM_TARGET_FOLLOWER ? "follower" : "live node");
+      if (step->no_target == DSM_NO_TARGET_WAIT && g_get_monotonic_time () < deadline_us
+          && real_wait_until (real, MIN (deadline_us, g_get_monotonic_time () + REAL_POLL_MS * 1000)))
+        continue;
+      if (step->no_target == DSM_NO_TARGET_SKIP)
+        real_log (real, "%s (%s): skipped: no %s now", step->where, dsm_step_kind_to_string (step->kind), role);
+      else
+        script_fail (real, step, "no %s%s", role, step->no_target == DSM_NO_TARGET_WAIT ? " in time" : " to aim at");
       return FALSE;
     }
   return TRUE;
@@ -199,10 +216,13 @@ dsm_real_skip_reason (const DsmStep *step)
       if (step->condition == DSM_CONDITION_VOTERS)
         return "the real backend does not read the nodes' membership (GET /v1/members) yet";
       return NULL;
+    case DSM_STEP_PARTITION:
+      if (step->group_targets != NULL)
+        return "selectors in partition groups are resolved by the simulator only, for now";
+      return NULL;
     case DSM_STEP_CRASH:
     case DSM_STEP_RESTART:
     case DSM_STEP_PAUSE:
-    case DSM_STEP_PARTITION:
     case DSM_STEP_ISOLATE:
     case DSM_STEP_CUT:
     case DSM_STEP_HEAL:

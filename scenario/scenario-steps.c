@@ -65,9 +65,40 @@ read_isolate (const StepContext *ctx, JsonObject *object, DsmStep *step, GError 
   return read_node (ctx, object, step, DSM_SELECT_LIVE, error);
 }
 
+/* One member of a group: a node id, or "leader", "follower" or "random"
+ * (resolved when the step runs; docs/SCENARIOS.md, "Node selectors"). */
+static gboolean
+read_partition_member (const StepContext *ctx, JsonNode *node, const char *path, DsmTarget *out,
+                       GError **error)
+{
+  static const struct {
+    const char *word;
+    DsmTargetKind kind;
+  } words[] = { { "leader", DSM_TARGET_LEADER }, { "follower", DSM_TARGET_FOLLOWER }, { "random", DSM_TARGET_RANDOM } };
+
+  if (JSON_NODE_HOLDS_VALUE (node) && json_node_get_value_type (node) == G_TYPE_STRING)
+    {
+      const char *text = json_node_get_string (node);
+      for (guint w = 0; w < G_N_ELEMENTS (words); w++)
+        if (strcmp (text, words[w].word) == 0)
+          {
+            out->kind = words[w].kind;
+            out->id = DSM_NODE_NONE;
+            return TRUE;
+          }
+      g_autofree char *found = dsm_scenario_json_quote (text);
+      g_set_error (error, DSM_SCENARIO_ERROR, DSM_SCENARIO_ERROR_UNKNOWN,
+                   "%s: expected a node id (1 to %u), \"leader\", \"follower\" or \"random\", found %s", path,
+                   n_nodes (ctx), found);
+      return FALSE;
+    }
+  out->kind = DSM_TARGET_NODE;
+  return dsm_scenario_json_node_id (node, path, n_nodes (ctx), &out->id, error);
+}
+
 static gboolean
 read_partition_group (const StepContext *ctx, JsonNode *node, guint index, GArray *group,
-                      guint *seen_in, GError **error)
+                      guint *seen_in, guint *leader_in, GError **error)
 {
   g_autofree char *path = g_strdup_printf ("%s.groups[%u]", ctx->where, index);
   JsonArray *array;
@@ -83,31 +114,40 @@ read_partition_group (const StepContext *ctx, JsonNode *node, guint index, GArra
   for (guint i = 0; i < json_array_get_length (array); i++)
     {
       g_autofree char *item_path = g_strdup_printf ("%s[%u]", path, i);
-      DsmNodeId id;
+      DsmTarget target;
 
-      if (!dsm_scenario_json_node_id (json_array_get_element (array, i), item_path,
-                                      n_nodes (ctx), &id, error))
+      if (!read_partition_member (ctx, json_array_get_element (array, i), item_path, &target, error))
         return FALSE;
-      /* seen_in holds group index + 1, 0 for "not yet listed". */
-      if (seen_in[id] != 0)
+      /* seen_in and leader_in hold group index + 1, 0 for "not yet listed". */
+      guint *seen = target.kind == DSM_TARGET_NODE ? &seen_in[target.id]
+                    : target.kind == DSM_TARGET_LEADER ? leader_in : NULL;
+      if (seen != NULL && *seen != 0)
         {
+          g_autofree char *what = target.kind == DSM_TARGET_NODE ? g_strdup_printf ("node %u", target.id)
+                                                                 : g_strdup ("\"leader\"");
           g_set_error (error, DSM_SCENARIO_ERROR, DSM_SCENARIO_ERROR_INVALID,
-                       "%s: node %u is listed twice (also in groups[%u]); a node is in one "
-                       "group", item_path, id, seen_in[id] - 1);
+                       "%s: %s is listed twice (also in groups[%u]); a node is in one "
+                       "group", item_path, what, *seen - 1);
           return FALSE;
         }
-      seen_in[id] = index + 1;
-      g_array_append_val (group, id);
+      if (seen != NULL)
+        *seen = index + 1;
+      g_array_append_val (group, target);
     }
   return TRUE;
 }
 
+/* Groups of ids only become the node ids of every group (the nodes left
+ * out one more); groups with a selector stay as written, for the run. */
 static gboolean
 read_partition (const StepContext *ctx, JsonObject *object, DsmStep *step, GError **error)
 {
   g_autofree char *path = dsm_scenario_json_path (ctx->where, "groups");
   g_autofree guint *seen_in = g_new0 (guint, n_nodes (ctx) + 1);
+  g_autoptr(GPtrArray) written = g_ptr_array_new_with_free_func ((GDestroyNotify) g_array_unref);
   g_autoptr(GPtrArray) groups = g_ptr_array_new_with_free_func ((GDestroyNotify) g_array_unref);
+  gboolean selectors = FALSE;
+  guint leader_in = 0;
   GArray *rest;
   JsonNode *member;
   JsonArray *array;
@@ -119,12 +159,27 @@ read_partition (const StepContext *ctx, JsonObject *object, DsmStep *step, GErro
     return FALSE;
   for (guint i = 0; i < json_array_get_length (array); i++)
     {
-      GArray *group = g_array_new (FALSE, FALSE, sizeof (DsmNodeId));
+      GArray *group = g_array_new (FALSE, FALSE, sizeof (DsmTarget));
 
-      g_ptr_array_add (groups, group);
-      if (!read_partition_group (ctx, json_array_get_element (array, i), i, group, seen_in,
+      g_ptr_array_add (written, group);
+      if (!read_partition_group (ctx, json_array_get_element (array, i), i, group, seen_in, &leader_in,
                                  error))
         return FALSE;
+      for (guint k = 0; k < group->len; k++)
+        selectors = selectors || g_array_index (group, DsmTarget, k).kind != DSM_TARGET_NODE;
+    }
+  if (selectors)
+    {
+      step->group_targets = g_steal_pointer (&written);
+      return TRUE;
+    }
+  for (guint i = 0; i < written->len; i++)
+    {
+      const GArray *targets = written->pdata[i];
+      GArray *ids = g_array_new (FALSE, FALSE, sizeof (DsmNodeId));
+      for (guint k = 0; k < targets->len; k++)
+        g_array_append_val (ids, g_array_index (targets, DsmTarget, k).id);
+      g_ptr_array_add (groups, ids);
     }
   /* The nodes left out form one more group, so every node is in one. */
   rest = g_array_new (FALSE, FALSE, sizeof (DsmNodeId));
@@ -526,21 +581,21 @@ read_state (const StepContext *ctx, JsonObject *object, DsmStep *step, GError **
   { verb, name, kind, condition, { __VA_ARGS__ }, read }
 
 static const StepSpec specs[] = {
-  DO ("crash", DSM_STEP_CRASH, read_crash, "node"),
+  DO ("crash", DSM_STEP_CRASH, read_crash, "node", "no_target"),
   DO ("restart", DSM_STEP_RESTART, read_restart, "node"),
-  DO ("partition", DSM_STEP_PARTITION, read_partition, "groups"),
-  DO ("isolate", DSM_STEP_ISOLATE, read_isolate, "node"),
-  DO ("cut", DSM_STEP_CUT, read_cut, "from", "to"),
+  DO ("partition", DSM_STEP_PARTITION, read_partition, "groups", "no_target"),
+  DO ("isolate", DSM_STEP_ISOLATE, read_isolate, "node", "no_target"),
+  DO ("cut", DSM_STEP_CUT, read_cut, "from", "to", "no_target"),
   DO ("heal", DSM_STEP_HEAL, read_nothing, NULL),
   DO ("loss", DSM_STEP_LOSS, read_percent, "percent", "for_ms"),
   DO ("delay", DSM_STEP_DELAY, read_delay, "ms", "for_ms"),
   DO ("duplicate", DSM_STEP_DUPLICATE, read_percent, "percent", "for_ms"),
   DO ("reorder", DSM_STEP_REORDER, read_reorder, "percent", "ms", "for_ms"),
   DO ("corrupt", DSM_STEP_CORRUPT, read_corrupt, "percent", "mode", "for_ms"),
-  DO ("disk", DSM_STEP_DISK_FAULT, read_disk, "node", "fault"),
-  DO ("skew", DSM_STEP_SKEW, read_skew, "node", "rate"),
-  DO ("pause", DSM_STEP_PAUSE, read_pause, "node", "ms"),
-  DO ("disk_full", DSM_STEP_DISK_FULL, read_crash, "node"),
+  DO ("disk", DSM_STEP_DISK_FAULT, read_disk, "node", "fault", "no_target"),
+  DO ("skew", DSM_STEP_SKEW, read_skew, "node", "rate", "no_target"),
+  DO ("pause", DSM_STEP_PAUSE, read_pause, "node", "ms", "no_target"),
+  DO ("disk_full", DSM_STEP_DISK_FULL, read_crash, "node", "no_target"),
   DO ("disk_space_restored", DSM_STEP_DISK_SPACE_RESTORED, read_restart, "node"),
   DO ("propose", DSM_STEP_PROPOSE, read_propose, "node", "machine", "to", "from",
          "definition", "client_id", "seq", "expect", "within_ms"),
@@ -707,6 +762,24 @@ step_timing (JsonObject *object, const char *where, DsmStep *step, guint64 *last
   return TRUE;
 }
 
+/* "no_target": "fail" (the default), "skip" or "wait", on the faults that
+ * take a selector. */
+static gboolean
+step_no_target (JsonObject *object, const char *where, const StepSpec *spec, DsmStep *step, GError **error)
+{
+  static const char *const choices[] = { "fail", "skip", "wait", NULL };
+  guint choice = DSM_NO_TARGET_FAIL;
+
+  for (guint k = 0; spec->keys[k] != NULL; k++)
+    if (strcmp (spec->keys[k], "no_target") == 0)
+      {
+        if (!dsm_scenario_json_choice (object, where, "no_target", FALSE, choices, &choice, error))
+          return FALSE;
+        step->no_target = (DsmNoTarget) choice;
+      }
+  return TRUE;
+}
+
 static DsmStep *
 read_step (StepContext *ctx_in, JsonNode *node, guint index, guint64 *last_at,
            const char **last_at_where, GError **error)
@@ -729,7 +802,8 @@ read_step (StepContext *ctx_in, JsonNode *node, guint index, guint64 *last_at,
   step->where = g_steal_pointer (&where);
   ctx.where = step->where;
   if (!step_timing (object, step->where, step, last_at, last_at_where, error)
-      || !spec->read (&ctx, object, step, error))
+      || !spec->read (&ctx, object, step, error)
+      || !step_no_target (object, step->where, spec, step, error))
     {
       dsm_step_clear (step);
       return NULL;

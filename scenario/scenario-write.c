@@ -113,8 +113,15 @@ build_workload (JsonBuilder *builder, const DsmWorkload *load)
 }
 
 static void
-build_step_groups (JsonBuilder *builder, const GPtrArray *groups)
+build_step_groups (JsonBuilder *builder, const DsmStep *step)
 {
+  static const char *const words[] = {
+    [DSM_TARGET_LEADER] = "leader",
+    [DSM_TARGET_FOLLOWER] = "follower",
+    [DSM_TARGET_RANDOM] = "random",
+  };
+  const GPtrArray *groups = step->groups != NULL ? step->groups : step->group_targets;
+
   json_builder_set_member_name (builder, "groups");
   json_builder_begin_array (builder);
   for (guint i = 0; groups != NULL && i < groups->len; i++)
@@ -123,7 +130,17 @@ build_step_groups (JsonBuilder *builder, const GPtrArray *groups)
 
       json_builder_begin_array (builder);
       for (guint k = 0; k < group->len; k++)
-        json_builder_add_int_value (builder, g_array_index (group, DsmNodeId, k));
+        if (step->groups != NULL)
+          json_builder_add_int_value (builder, g_array_index (group, DsmNodeId, k));
+        else
+          {
+            const DsmTarget *t = &g_array_index (group, DsmTarget, k);
+            g_assert (t->kind == DSM_TARGET_NODE || (t->kind < G_N_ELEMENTS (words) && words[t->kind] != NULL));
+            if (t->kind == DSM_TARGET_NODE)
+              json_builder_add_int_value (builder, t->id);
+            else
+              json_builder_add_string_value (builder, words[t->kind]);
+          }
       json_builder_end_array (builder);
     }
   json_builder_end_array (builder);
@@ -228,7 +245,7 @@ build_step_fault (JsonBuilder *builder, const DsmStep *step)
       add_target (builder, "node", &step->target);
       break;
     case DSM_STEP_PARTITION:
-      build_step_groups (builder, step->groups);
+      build_step_groups (builder, step);
       break;
     case DSM_STEP_CUT:
       add_target (builder, "from", &step->target);
@@ -276,6 +293,10 @@ build_step_fault (JsonBuilder *builder, const DsmStep *step)
     default:
       g_assert_not_reached ();
     }
+  /* "fail", the default, is left out: files written before the key stay
+   * as they were. */
+  if (step->no_target != DSM_NO_TARGET_FAIL)
+    add_string (builder, "no_target", step->no_target == DSM_NO_TARGET_SKIP ? "skip" : "wait");
 }
 
 static void

@@ -77,6 +77,7 @@ dsm_step_clear (DsmStep *step)
 
   g_clear_pointer (&step->where, g_free);
   g_clear_pointer (&step->groups, g_ptr_array_unref);
+  g_clear_pointer (&step->group_targets, g_ptr_array_unref);
   dsm_command_clear (&step->cmd);
   g_clear_pointer (&step->machine, g_free);
   g_clear_pointer (&step->state, g_free);
@@ -132,8 +133,8 @@ groups_copy (const GPtrArray *groups)
 
   for (guint i = 0; i < groups->len; i++)
     {
-      const GArray *group = g_ptr_array_index (groups, i);
-      GArray *ids = g_array_sized_new (FALSE, FALSE, sizeof (DsmNodeId), group->len);
+      GArray *group = g_ptr_array_index (groups, i);
+      GArray *ids = g_array_sized_new (FALSE, FALSE, g_array_get_element_size (group), group->len);
 
       g_array_append_vals (ids, group->data, group->len);
       g_ptr_array_add (copy, ids);
@@ -149,6 +150,7 @@ step_copy (const DsmStep *step)
   *copy = *step;
   copy->where = g_strdup (step->where);
   copy->groups = step->groups ? groups_copy (step->groups) : NULL;
+  copy->group_targets = step->group_targets ? groups_copy (step->group_targets) : NULL;
   dsm_command_init_copy (&copy->cmd, &step->cmd);
   copy->machine = g_strdup (step->machine);
   copy->state = g_strdup (step->state);

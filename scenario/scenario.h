@@ -25,6 +25,14 @@ typedef enum {
   DSM_SCENARIO_ERROR_UNKNOWN,  /* a key or value the schema does not have */
 } DsmScenarioError;
 
+/* What a fault aimed at "leader", "follower" or "random" does when no
+ * node holds that role as it runs (docs/SCENARIOS.md, "Node selectors"). */
+typedef enum {
+  DSM_NO_TARGET_FAIL,   /* the step fails (expectations) */
+  DSM_NO_TARGET_SKIP,   /* the step does nothing; the trace says "skipped" */
+  DSM_NO_TARGET_WAIT,   /* the step waits for the role, up to expect.leader_within_ms */
+} DsmNoTarget;
+
 /* Which node a step acts on, resolved when the step runs. */
 typedef enum {
   DSM_TARGET_NODE,      /* a fixed id */
@@ -112,7 +120,13 @@ typedef struct {
   DsmTarget target_to;      /* CUT: to */
   GPtrArray *groups;        /* PARTITION: (element-type GArray of DsmNodeId); every node
                              * is in exactly one group: the parser appends the nodes the
-                             * file leaves out as a last group */
+                             * file leaves out as a last group.  NULL when a group names
+                             * a selector: then group_targets */
+  GPtrArray *group_targets; /* PARTITION with selectors: (element-type GArray of DsmTarget)
+                             * the groups as written ("leader", "follower", "random" or
+                             * ids), resolved when the step runs; the nodes left out then
+                             * form one more group */
+  DsmNoTarget no_target;    /* faults aimed at a role nobody holds when they run */
   guint percent;            /* LOSS, DUPLICATE, REORDER, CORRUPT */
   guint64 ms;               /* DELAY, REORDER (max extra), WAIT, PAUSE */
   guint64 for_ms;           /* LOSS..CORRUPT: 0 = until heal */

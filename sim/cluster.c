@@ -468,8 +468,37 @@ sim_restart (DsmSim *sim, SimNode *sn)
 
 /* ---- cluster-wide questions ---- */
 
-DsmNodeId
-sim_leader (DsmSim *sim)
+/* Whether a majority of the voters of leader @id's configuration follow
+ * it: itself, and live, running nodes in its epoch that name it leader
+ * and that it can reach and hear.  An isolated old leader that still
+ * believes it leads is followed by nobody it can reach: it is no leader
+ * to wait for or aim at (docs/SCENARIOS.md, "Node selectors"). */
+static gboolean
+sim_leader_followed (DsmSim *sim, DsmNodeId id)
+{
+  DsmNode *leader = sim->nodes[id].node;
+  DsmMembership *m = dsm_node_get_membership (leader, NULL);
+  guint64 epoch = dsm_node_get_epoch (leader);
+  guint following = 0;
+
+  for (guint i = 1; i <= sim->n; i++)
+    {
+      DsmNode *node = sim->nodes[i].node;
+      if (!dsm_membership_is_voter (m, i) || node == NULL || sim->now_ms < sim->nodes[i].paused_until)
+        continue;
+      if (i == id
+          || (dsm_node_get_epoch (node) == epoch && dsm_node_get_leader (node) == id
+              && dsm_sim_net_connected (sim->net, id, i) && dsm_sim_net_connected (sim->net, i, id)))
+        following++;
+    }
+  return following * 2 > dsm_membership_get_n_voters (m);
+}
+
+/* The leader of the highest epoch among running, unremoved nodes that
+ * believe they lead; with @followed, only one a majority follows.  A
+ * paused or removed leader answers nobody. */
+static DsmNodeId
+sim_leader_of (DsmSim *sim, gboolean followed)
 {
   DsmNodeId leader = DSM_NODE_NONE;
   guint64 epoch = 0;
@@ -477,12 +506,9 @@ sim_leader (DsmSim *sim)
   for (guint id = 1; id <= sim->n; id++)
     {
       DsmNode *node = sim->nodes[id].node;
-      /* A paused leader answers nobody: no one can use it or aim at it. */
-      if (node != NULL && sim->now_ms < sim->nodes[id].paused_until)
-        continue;
-      /* A removed leader only hands over: it is no leader to use or aim at. */
-      if (node != NULL && dsm_node_get_role (node) == DSM_ROLE_LEADER && !dsm_node_is_removed (node)
-          && dsm_node_get_epoch (node) >= epoch)
+      if (node != NULL && sim->now_ms >= sim->nodes[id].paused_until && dsm_node_get_role (node) == DSM_ROLE_LEADER
+          && !dsm_node_is_removed (node) && dsm_node_get_epoch (node) >= epoch
+          && (!followed || sim_leader_followed (sim, id)))
         {
           leader = id;
           epoch = dsm_node_get_epoch (node);
@@ -491,11 +517,24 @@ sim_leader (DsmSim *sim)
   return leader;
 }
 
-/* A leader that committed an entry of its own epoch: one clients can use. */
+/* What "leader" names in a step: the leader a majority follows, else
+ * (none does: a lone leader whose followers crashed, an isolated old
+ * leader before the majority elects another) the one that believes it
+ * leads (docs/SCENARIOS.md, "Node selectors"). */
+DsmNodeId
+sim_leader (DsmSim *sim)
+{
+  DsmNodeId followed = sim_leader_of (sim, TRUE);
+
+  return followed != DSM_NODE_NONE ? followed : sim_leader_of (sim, FALSE);
+}
+
+/* A leader a majority follows that committed an entry of its own epoch:
+ * one clients can use ("await leader", the end of a run). */
 gboolean
 sim_leader_ready (DsmSim *sim)
 {
-  DsmNodeId id = sim_leader (sim);
+  DsmNodeId id = sim_leader_of (sim, TRUE);
   guint64 epoch = 0;
 
   if (id == DSM_NODE_NONE)
@@ -514,12 +553,12 @@ sim_leader_ready (DsmSim *sim)
 gboolean
 sim_caught_up (DsmSim *sim, GString *why)
 {
-  DsmNodeId id = sim_leader (sim);
+  DsmNodeId id = sim_leader_of (sim, TRUE);
 
   if (id == DSM_NODE_NONE)
     {
       if (why != NULL)
-        g_string_append (why, "no leader");
+        g_string_append (why, "no leader a majority follows");
       return FALSE;
     }
   DsmNode *leader = sim->nodes[id].node;

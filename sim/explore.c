@@ -111,7 +111,7 @@ append_fault (GArray *steps, DsmPrng *prng, FaultKind kind, guint nodes, guint64
     case FAULT_CRASH:
     case FAULT_CRASH_LEADER:
       if (kind == FAULT_CRASH_LEADER)
-        add_step (steps, at, "\"do\":\"crash\",\"node\":\"leader\"");
+        add_step (steps, at, "\"do\":\"crash\",\"node\":\"leader\",\"no_target\":\"skip\"");
       else
         add_step (steps, at, "\"do\":\"crash\",\"node\":%u", a);
       break;
@@ -125,7 +125,7 @@ append_fault (GArray *steps, DsmPrng *prng, FaultKind kind, guint nodes, guint64
         break;
       }
     case FAULT_ISOLATE_LEADER:
-      add_step (steps, at, "\"do\":\"isolate\",\"node\":\"leader\"");
+      add_step (steps, at, "\"do\":\"isolate\",\"node\":\"leader\",\"no_target\":\"skip\"");
       break;
     case FAULT_CUT:
       if (a == b)
@@ -180,7 +180,7 @@ append_fault (GArray *steps, DsmPrng *prng, FaultKind kind, guint nodes, guint64
         /* Down for about an election: crashes amid votes and appends. */
         guint64 down = pick (prng, 5, 400);
         if (kind == FAULT_BOUNCE_LEADER)
-          add_step (steps, at, "\"do\":\"crash\",\"node\":\"leader\"");
+          add_step (steps, at, "\"do\":\"crash\",\"node\":\"leader\",\"no_target\":\"skip\"");
         else
           add_step (steps, at, "\"do\":\"crash\",\"node\":%u", a);
         add_step (steps, at + down, "\"do\":\"restart\",\"node\":\"all\"");
@@ -195,15 +195,15 @@ append_fault (GArray *steps, DsmPrng *prng, FaultKind kind, guint nodes, guint64
         guint rounds = (guint) pick (prng, 2, 8);
         for (guint r = 0; r < rounds; r++)
           {
-            add_step (steps, t, "\"do\":\"isolate\",\"node\":\"leader\"");
+            add_step (steps, t, "\"do\":\"isolate\",\"node\":\"leader\",\"no_target\":\"skip\"");
             t += pick (prng, 30, 400);
             if (dsm_prng_chance (prng, 30))
               {
                 /* The next leader too, before either is back. */
-                add_step (steps, t, "\"do\":\"isolate\",\"node\":\"leader\"");
+                add_step (steps, t, "\"do\":\"isolate\",\"node\":\"leader\",\"no_target\":\"skip\"");
                 t += pick (prng, 30, 400);
               }
-            add_step (steps, t, "\"do\":\"crash\",\"node\":\"leader\"");
+            add_step (steps, t, "\"do\":\"crash\",\"node\":\"leader\",\"no_target\":\"skip\"");
             t += pick (prng, 0, 200);
             add_step (steps, t, "\"do\":\"heal\"");
             t += pick (prng, 0, 300);
@@ -300,7 +300,7 @@ append_disk_full (GArray *steps, guint64 seed, guint nodes, guint64 duration)
       guint id = (guint) pick (&prng, 1, nodes);
       if (dsm_prng_chance (&prng, 50))
         {
-          add_step (steps, at, "\"do\":\"disk_full\",\"node\":\"leader\"");
+          add_step (steps, at, "\"do\":\"disk_full\",\"node\":\"leader\",\"no_target\":\"skip\"");
           add_step (steps, at + lasting, "\"do\":\"disk_space_restored\",\"node\":\"all\"");
         }
       else

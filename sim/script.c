@@ -6,6 +6,7 @@
  *   READY --await--> AWAITING --condition--> READY   (--deadline--> failure)
  *   READY --propose/read with expect--> REPLY --answer--> READY
  *   READY --membership change or define (expect ok)--> ADMIN --committed--> READY
+ *   READY --fault whose role nobody holds, no_target wait--> TARGET --held--> fault, READY
  *   READY --no steps left--> DONE
  * Final: RUNNING --script done, workload over--> heal, SETTLE_LEADER
  *   --leader within leader_within_ms--> SETTLE_CONVERGE
@@ -44,6 +45,17 @@ script_fail (DsmSim *sim, const DsmStep *step, const char *format, ...)
 }
 
 /* ---- targets ---- */
+
+static guint
+pick_live_count (DsmSim *sim, gboolean followers_only)
+{
+  DsmNodeId leader = sim_leader (sim);
+  guint n = 0;
+
+  for (guint id = 1; id <= sim->n; id++)
+    n += sim->nodes[id].node != NULL && !(followers_only && id == leader);
+  return n;
+}
 
 static DsmNodeId
 pick_live (DsmSim *sim, gboolean followers_only)
@@ -91,6 +103,126 @@ script_resolve_target (DsmSim *sim, const DsmTarget *target, const char *where, 
       return FALSE;
     }
   return TRUE;
+}
+
+/* Counts the nodes a partition's selectors may take: live ones, not
+ * listed by id, and (for followers) not the leader. */
+static void
+partition_candidates (DsmSim *sim, const DsmStep *step, gboolean *listed, guint *n_live, guint *n_followers)
+{
+  DsmNodeId leader = sim_leader (sim);
+
+  *n_live = *n_followers = 0;
+  for (guint g = 0; g < step->group_targets->len; g++)
+    {
+      const GArray *group = step->group_targets->pdata[g];
+      for (guint k = 0; k < group->len; k++)
+        if (g_array_index (group, DsmTarget, k).kind == DSM_TARGET_NODE)
+          listed[g_array_index (group, DsmTarget, k).id] = TRUE;
+    }
+  for (guint id = 1; id <= sim->n; id++)
+    if (sim->nodes[id].node != NULL && !listed[id])
+      {
+        *n_live += 1;
+        *n_followers += id != leader;
+      }
+}
+
+/* The role a fault's selectors need that nobody holds now, or NULL when
+ * the step can run.  Draws nothing, so checking it changes no run. */
+static const char *
+fault_missing_role (DsmSim *sim, const DsmStep *step)
+{
+  const DsmTarget *targets[] = { &step->target, &step->target_to };
+  DsmNodeId leader = sim_leader (sim);
+
+  if (step->kind == DSM_STEP_PARTITION && step->group_targets != NULL)
+    {
+      gboolean listed[DSM_MAX_NODES + 1] = { FALSE };
+      guint n_live, n_followers, want_leader = 0, want_followers = 0, want_any = 0;
+      partition_candidates (sim, step, listed, &n_live, &n_followers);
+      for (guint g = 0; g < step->group_targets->len; g++)
+        {
+          const GArray *group = step->group_targets->pdata[g];
+          for (guint k = 0; k < group->len; k++)
+            {
+              DsmTargetKind kind = g_array_index (group, DsmTarget, k).kind;
+              want_leader += kind == DSM_TARGET_LEADER;
+              want_followers += kind == DSM_TARGET_FOLLOWER;
+              want_any += kind == DSM_TARGET_RANDOM;
+            }
+        }
+      if (want_leader > 0 && (leader == DSM_NODE_NONE || listed[leader]))
+        return "leader";
+      if (want_followers > n_followers)
+        return "follower";
+      if (want_leader + want_followers + want_any > n_live)
+        return "live node";
+      return NULL;
+    }
+  if (step->kind == DSM_STEP_RESTART || step->kind == DSM_STEP_DISK_SPACE_RESTORED)
+    return NULL;
+  for (guint i = 0; i < G_N_ELEMENTS (targets); i++)
+    {
+      DsmTargetKind kind = targets[i]->kind;
+      if (kind == DSM_TARGET_LEADER && leader == DSM_NODE_NONE)
+        return "leader";
+      if ((kind == DSM_TARGET_FOLLOWER || kind == DSM_TARGET_RANDOM)
+          && pick_live_count (sim, kind == DSM_TARGET_FOLLOWER) == 0)
+        return kind == DSM_TARGET_FOLLOWER ? "follower" : "live node";
+    }
+  return NULL;
+}
+
+/* The partition's groups with its selectors resolved, the nodes left out
+ * one more group (transfer full). */
+static GPtrArray *
+partition_resolve (DsmSim *sim, const DsmStep *step)
+{
+  gboolean listed[DSM_MAX_NODES + 1] = { FALSE };
+  guint n_live, n_followers;
+  DsmNodeId leader = sim_leader (sim);
+  GPtrArray *groups = g_ptr_array_new_with_free_func ((GDestroyNotify) g_array_unref);
+
+  partition_candidates (sim, step, listed, &n_live, &n_followers);
+  if (leader != DSM_NODE_NONE)
+    for (guint g = 0; g < step->group_targets->len; g++)
+      {
+        const GArray *group = step->group_targets->pdata[g];
+        for (guint k = 0; k < group->len; k++)
+          if (g_array_index (group, DsmTarget, k).kind == DSM_TARGET_LEADER)
+            listed[leader] = TRUE;
+      }
+  for (guint g = 0; g < step->group_targets->len; g++)
+    {
+      const GArray *group = step->group_targets->pdata[g];
+      GArray *ids = g_array_new (FALSE, FALSE, sizeof (DsmNodeId));
+      for (guint k = 0; k < group->len; k++)
+        {
+          const DsmTarget *t = &g_array_index (group, DsmTarget, k);
+          DsmNodeId id = t->kind == DSM_TARGET_NODE ? t->id : t->kind == DSM_TARGET_LEADER ? leader : DSM_NODE_NONE;
+          if (t->kind == DSM_TARGET_FOLLOWER || t->kind == DSM_TARGET_RANDOM)
+            {
+              DsmNodeId candidates[DSM_MAX_NODES];
+              guint n = 0;
+              for (guint c = 1; c <= sim->n; c++)
+                if (sim->nodes[c].node != NULL && !listed[c] && !(t->kind == DSM_TARGET_FOLLOWER && c == leader))
+                  candidates[n++] = c;
+              g_assert (n > 0); /* fault_missing_role() counted them */
+              id = candidates[dsm_prng_range (&sim->fault_prng, 0, n - 1)];
+              listed[id] = TRUE;
+            }
+          g_assert (id != DSM_NODE_NONE);
+          g_array_append_val (ids, id);
+        }
+      g_ptr_array_add (groups, ids);
+    }
+  GArray *rest = g_array_new (FALSE, FALSE, sizeof (DsmNodeId));
+  for (DsmNodeId id = 1; id <= sim->n; id++)
+    if (!listed[id])
+      g_array_append_val (rest, id);
+  g_ptr_array_add (groups, rest);
+  return groups;
 }
 
 /* ---- conditions ---- */
@@ -205,7 +337,13 @@ run_fault (DsmSim *sim, const DsmStep *step)
           sim_restart (sim, &sim->nodes[i]);
       break;
     case DSM_STEP_PARTITION:
-      dsm_sim_net_partition (sim->net, step->groups);
+      if (step->groups != NULL)
+        dsm_sim_net_partition (sim->net, step->groups);
+      else
+        {
+          g_autoptr(GPtrArray) groups = partition_resolve (sim, step);
+          dsm_sim_net_partition (sim->net, groups);
+        }
       break;
     case DSM_STEP_ISOLATE:
       if (!script_resolve_target (sim, &step->target, step->where, &id))
@@ -462,9 +600,24 @@ run_step (DsmSim *sim, const DsmStep *step)
       step_done (sim);
       return TRUE;
     default:
-      run_fault (sim, step);
-      step_done (sim);
-      return TRUE;
+      {
+        const char *missing = fault_missing_role (sim, step);
+        if (missing != NULL && step->no_target == DSM_NO_TARGET_WAIT)
+          {
+            sim->script = SCRIPT_TARGET;
+            sim->script_deadline = sim->now_ms + sim->scenario->expect.leader_within_ms;
+            script_timer (sim, sim->script_deadline);
+            return FALSE;
+          }
+        if (missing != NULL && step->no_target == DSM_NO_TARGET_FAIL)
+          script_fail (sim, step, "no %s to aim at", missing);
+        else if (missing != NULL)
+          trace_line (sim, "\"ev\":\"skipped\",\"step\":\"%s\",\"why\":\"no %s\"", step->where, missing);
+        else
+          run_fault (sim, step);
+        step_done (sim);
+        return TRUE;
+      }
     }
 }
 
@@ -550,6 +703,19 @@ script_poll (DsmSim *sim)
       else
         return;
       break;
+    case SCRIPT_TARGET:
+      {
+        const char *missing = fault_missing_role (sim, step);
+        if (missing == NULL)
+          run_fault (sim, step);
+        else if (sim->now_ms >= sim->script_deadline)
+          script_fail (sim, step, "no %s within %" G_GUINT64_FORMAT " ms", missing,
+                       sim->scenario->expect.leader_within_ms);
+        else
+          return;
+        step_done (sim);
+        break;
+      }
     case SCRIPT_ADMIN:
       {
         DsmReplyStatus status;

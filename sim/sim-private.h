@@ -101,6 +101,7 @@ typedef enum {
   SCRIPT_AWAITING,          /* an await, until its condition or phase_deadline */
   SCRIPT_REPLY,             /* a propose/read with an expected reply */
   SCRIPT_ADMIN,             /* a membership change or define, until it commits */
+  SCRIPT_TARGET,            /* a fault with no_target "wait", until its role is held */
   SCRIPT_DONE,
 } ScriptPhase;
 
