@@ -11,6 +11,7 @@
 #include <sys/wait.h>
 
 #include "explore.h"
+#include "explore-report.h"
 #include "replay-node.h"
 #include "node.h"
 #include "sim.h"
@@ -439,11 +440,12 @@ typedef struct {
   gboolean quiet;
   gboolean announce;   /* "trying SEED" on stdout, for cmd_mutants's child */
   int mutant;
+  FILE *report;        /* nullable: the report's failure lines go here */
 } ExploreOptions;
 
 /* Returns the first failing seed's report in @first_failure (if any). */
 static guint64
-explore (const ExploreOptions *o, guint64 *failed_seed, DsmInvariant *failed_invariant)
+explore (const ExploreOptions *o, guint64 *failed_seed, DsmInvariant *failed_invariant, guint64 *explored)
 {
   DsmExploreOptions gen = { .nodes = o->nodes, .base = o->base, .allow_lost_fsync = o->lost_fsync,
                             .no_membership = o->no_membership, .allow_disk_full = o->disk_full };
@@ -483,6 +485,13 @@ explore (const ExploreOptions *o, guint64 *failed_seed, DsmInvariant *failed_inv
             g_printerr ("dsm-sim: %s: %s\n", o->out_dir, g_strerror (errno));
           else if (!write_file (path, json, strlen (json), &error))
             g_printerr ("dsm-sim: %s\n", error->message);
+          if (o->report != NULL)
+            {
+              g_autoptr(GString) line = g_string_new (NULL);
+              dsm_explore_report_failure (line, seed, &report, path);
+              fputs (line->str, o->report);
+              fflush (o->report);
+            }
           if (failures == 1)
             {
               *failed_seed = seed;
@@ -490,6 +499,7 @@ explore (const ExploreOptions *o, guint64 *failed_seed, DsmInvariant *failed_inv
             }
         }
       dsm_sim_report_clear (&report);
+      *explored = i + 1;
       if (failures > 0 && o->stop_first)
         break;
       gint64 now = g_get_monotonic_time ();
@@ -514,6 +524,7 @@ cmd_explore (int argc, char **argv, int mutant)
   g_autofree char *out_dir = NULL;
   gboolean lost_fsync = FALSE, no_membership = FALSE, disk_full = FALSE, stop_first = FALSE, quiet = FALSE;
   gboolean announce = FALSE;
+  g_autofree char *shard_text = NULL, *report_path = NULL;
   GOptionEntry entries[] = {
     { "seeds", 0, 0, G_OPTION_ARG_STRING, &seeds_text, "How many seeds (default 100)", "N" },
     { "first", 0, 0, G_OPTION_ARG_STRING, &first_text, "First seed (default 1)", "S" },
@@ -525,6 +536,8 @@ cmd_explore (int argc, char **argv, int mutant)
     { "disk-full", 0, 0, G_OPTION_ARG_NONE, &disk_full, "Also fill disks and give them room again", NULL },
     { "stop-first", 0, 0, G_OPTION_ARG_NONE, &stop_first, "Stop at the first failure", NULL },
     { "quiet", 'q', 0, G_OPTION_ARG_NONE, &quiet, "No progress or failure details", NULL },
+    { "shard", 0, 0, G_OPTION_ARG_STRING, &shard_text, "Explore only block K of N of the seeds", "K/N" },
+    { "report", 0, 0, G_OPTION_ARG_FILENAME, &report_path, "Write the machine-readable report (JSON lines) here", "FILE" },
     { "announce-seeds", 0, G_OPTION_FLAG_HIDDEN, G_OPTION_ARG_NONE, &announce, "Print each seed before running it", NULL },
     { NULL },
   };
@@ -552,12 +565,77 @@ cmd_explore (int argc, char **argv, int mutant)
     .disk_full = disk_full,
     .stop_first = stop_first, .quiet = quiet, .announce = announce, .mutant = mutant,
   };
+  guint shard = 1, shards = 1;
+  if (shard_text != NULL && !dsm_explore_shard_parse (shard_text, &shard, &shards, &error))
+    return usage_error ("%s", error->message);
+  dsm_explore_shard_range (first, seeds, shard, shards, &o.first, &o.seeds);
+  if (report_path != NULL && (o.report = fopen (report_path, "w")) == NULL)
+    return usage_error ("%s: %s", report_path, g_strerror (errno));
+  if (o.report != NULL)
+    {
+      /* What changes what a seed does: shards of one run agree on it. */
+      g_autofree char *options = g_strdup_printf ("nodes=%u base=%s lost_fsync=%d no_membership=%d disk_full=%d "
+                                                  "stop_first=%d mutant=%s",
+                                                  o.nodes, base_path ? base_path : "-", lost_fsync, no_membership,
+                                                  disk_full, stop_first, mutant_name ? mutant_name : "-");
+      g_autoptr(GString) header = g_string_new (NULL);
+      dsm_explore_report_header (header, first, seeds, shard, shards, o.first, o.seeds, options);
+      fputs (header->str, o.report);
+      fflush (o.report);
+    }
   guint64 failed_seed = 0;
   DsmInvariant failed_invariant = DSM_INVARIANT_N;
-  guint64 failures = explore (&o, &failed_seed, &failed_invariant);
+  gint64 started = g_get_monotonic_time ();
+  guint64 explored = 0;
+  guint64 failures = o.seeds > 0 ? explore (&o, &failed_seed, &failed_invariant, &explored) : 0;
+  if (o.report != NULL)
+    {
+      g_autoptr(GString) end = g_string_new (NULL);
+      dsm_explore_report_end (end, explored, failures, (g_get_monotonic_time () - started) / (double) G_USEC_PER_SEC);
+      fputs (end->str, o.report);
+      if (fclose (o.report) != 0)
+        g_printerr ("dsm-sim: %s: %s\n", report_path, g_strerror (errno));
+    }
   if (mutant != 0 && failures > 0)
     g_print ("caught %" G_GUINT64_FORMAT " %s\n", failed_seed, dsm_invariant_to_string (failed_invariant));
   return failures > 0 ? EXIT_FAILED : EXIT_OK;
+}
+
+/* ---- merge ---- */
+
+/* Reports are read whole: bounded first. */
+#define REPORT_BYTES_MAX (G_GUINT64_CONSTANT (1) << 30)
+
+static int
+cmd_merge (int argc, char **argv, int mutant)
+{
+  g_autoptr(GOptionContext) context = g_option_context_new ("REPORT... - merge the reports of an exploration's shards");
+  int status = EXIT_OK;
+  g_autoptr(GPtrArray) texts = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr(GPtrArray) names = g_ptr_array_new ();
+  g_autoptr(GError) error = NULL;
+
+  if (!parse_options (context, &argc, &argv, &status))
+    return status;
+  if (argc < 2)
+    return usage_error ("merge takes the shards' report files");
+  for (int i = 1; i < argc; i++)
+    {
+      GStatBuf st;
+      char *text = NULL;
+      if (g_stat (argv[i], &st) == 0 && (guint64) st.st_size > REPORT_BYTES_MAX)
+        return usage_error ("%s: larger than %" G_GUINT64_FORMAT " bytes", argv[i], REPORT_BYTES_MAX);
+      if (!g_file_get_contents (argv[i], &text, NULL, &error))
+        return usage_error ("%s", error->message);
+      g_ptr_array_add (texts, text);
+      g_ptr_array_add (names, argv[i]);
+    }
+  g_autoptr(GString) merged = g_string_new (NULL);
+  guint64 failed = 0;
+  if (!dsm_explore_report_merge (texts, names, merged, &failed, &error))
+    return usage_error ("%s", error->message);
+  g_print ("%s", merged->str);
+  return failed > 0 ? EXIT_FAILED : EXIT_OK;
 }
 
 /* ---- shrink ---- */
@@ -746,6 +824,8 @@ static const char *const summary =
   "  dsm-sim run [FILE|DIR] [--seed N | --seeds A..B] [--trace FILE] [--history FILE] [--json]\n"
   "  dsm-sim explore [--seeds N] [--first S] [--nodes N] [--base FILE] [--out DIR]\n"
   "                  [--lost-fsync] [--no-membership] [--disk-full] [--stop-first] [-q]\n"
+  "                  [--shard K/N] [--report FILE]\n"
+  "  dsm-sim merge REPORT...\n"
   "  dsm-sim replay TRACE\n"
   "  dsm-sim replay-node RECORDING [--trace FILE]\n"
   "  dsm-sim shrink FILE [--seed N] -o OUT\n"
@@ -755,7 +835,8 @@ static const char *const summary =
   "Commands:\n"
   "  run          run scenarios (default: the bundled folder): a table, and a replay\n"
   "               line per failure\n"
-  "  explore      random fault schedules, one per seed\n"
+  "  explore      random fault schedules, one per seed; a shard of them\n"
+  "  merge        the shards' reports as one run's, failures in seed order\n"
   "  replay       re-run a trace from its header and compare every event\n"
   "  replay-node  replay a real node's recording (dsm-node --record) through a core\n"
   "               and compare every output\n"
@@ -835,5 +916,7 @@ main (int argc, char **argv)
     return cmd_replay_node (argc, argv, mutant);
   if (g_strcmp0 (command, "mutants") == 0)
     return cmd_mutants (argc, argv, mutant);
+  if (g_strcmp0 (command, "merge") == 0)
+    return cmd_merge (argc, argv, mutant);
   return usage_error ("unknown command \"%s\"", command);
 }

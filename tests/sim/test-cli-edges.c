@@ -55,7 +55,7 @@ docs_synopsis (void)
 static void
 test_help_matches_docs (void)
 {
-  static const char *const commands[] = { "run", "explore", "replay", "replay-node", "shrink", "mutants" };
+  static const char *const commands[] = { "run", "explore", "merge", "replay", "replay-node", "shrink", "mutants" };
   g_auto (GStrv) synopsis = docs_synopsis ();
 
   g_test_summary ("dsm-sim --help prints SIMULATOR.md's synopsis line for line, and every option of "
@@ -251,6 +251,78 @@ test_trace_names_mutant (void)
   result_clear (&other);
 }
 
+/* The text of @path without its end line's wall time. */
+static char *
+report_without_wall (const char *path)
+{
+  g_autofree char *text = NULL;
+  g_autoptr(GError) error = NULL;
+
+  g_file_get_contents (path, &text, NULL, &error);
+  g_assert_no_error (error);
+  g_autoptr(GRegex) wall = g_regex_new (",\"wall_s\":[0-9.]+", 0, 0, NULL);
+  return g_regex_replace_literal (wall, text, -1, 0, "", 0, NULL);
+}
+
+static void
+test_shards_merge (void)
+{
+  g_autoptr(TmpDir) dir = tmp_dir_new ();
+  g_autofree char *out_arg = g_strdup_printf ("--out=%s", dir);
+  g_autofree char *whole = g_build_filename (dir, "whole.jsonl", NULL);
+  const char *mutant = "--mutant=apply-before-commit";
+  char *shard[3];
+
+  g_test_summary ("explore --shard K/N explores disjoint blocks whose union is the whole range, and merge "
+                  "turns the N reports into the whole run's report (the same failures, in seed order); "
+                  "a missing, repeated or foreign shard is refused");
+  Result all = run_cmd (NULL, dsm_sim_mutant, "explore", mutant, "--seeds", "24", "-q", out_arg, "--report", whole, NULL);
+  assert_status (&all, EXIT_FAILED);
+  guint64 next = 1;
+  for (guint k = 0; k < 3; k++)
+    {
+      g_autofree char *name = g_strdup_printf ("shard-%u.jsonl", k + 1);
+      g_autofree char *spec = g_strdup_printf ("%u/3", k + 1);
+      shard[k] = g_build_filename (dir, name, NULL);
+      Result r = run_cmd (NULL, dsm_sim_mutant, "explore", mutant, "--seeds", "24", "-q", out_arg, "--shard", spec,
+                          "--report", shard[k], NULL);
+      g_assert_true (r.status == EXIT_OK || r.status == EXIT_FAILED);
+      g_autofree char *text = NULL;
+      g_file_get_contents (shard[k], &text, NULL, NULL);
+      /* Blocks in order, each starting where the last ended. */
+      g_autofree char *from = g_strdup_printf (",\"from\":%" G_GUINT64_FORMAT ",\"count\":8,", next);
+      assert_contains (text, from);
+      next += 8;
+      result_clear (&r);
+    }
+  g_autofree char *merged_path = g_build_filename (dir, "merged.jsonl", NULL);
+  Result merged = run_cmd (NULL, dsm_sim, "merge", shard[2], shard[0], shard[1], NULL);
+  assert_status (&merged, EXIT_FAILED);
+  g_file_set_contents (merged_path, merged.out, -1, NULL);
+  g_autofree char *a = report_without_wall (whole);
+  g_autofree char *b = report_without_wall (merged_path);
+  g_assert_cmpstr (b, ==, a);
+  assert_contains (a, "{\"seed\":");
+
+  Result missing = run_cmd (NULL, dsm_sim, "merge", shard[0], shard[2], NULL);
+  assert_status (&missing, EXIT_BAD_INPUT);
+  assert_contains (missing.err, "shard 2/3 is missing");
+  Result twice = run_cmd (NULL, dsm_sim, "merge", shard[0], shard[1], shard[1], shard[2], NULL);
+  assert_status (&twice, EXIT_BAD_INPUT);
+  assert_contains (twice.err, "shard 2/3 is given twice");
+  Result foreign = run_cmd (NULL, dsm_sim, "merge", shard[0], whole, NULL);
+  assert_status (&foreign, EXIT_BAD_INPUT);
+  assert_contains (foreign.err, "a shard of another run");
+
+  for (guint k = 0; k < 3; k++)
+    g_free (shard[k]);
+  result_clear (&all);
+  result_clear (&merged);
+  result_clear (&missing);
+  result_clear (&twice);
+  result_clear (&foreign);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -269,5 +341,6 @@ main (int argc, char **argv)
   g_test_add_func ("/sim/cli/unknown-mutant", test_unknown_mutant);
   g_test_add_func ("/sim/cli/explore/output", test_explore_output);
   g_test_add_func ("/sim/cli/replay/trace-names-mutant", test_trace_names_mutant);
+  g_test_add_func ("/sim/cli/explore/shards-merge", test_shards_merge);
   return g_test_run ();
 }
