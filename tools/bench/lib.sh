@@ -4,7 +4,8 @@
 # shellcheck shell=bash
 
 BENCH_PACKAGES="gcc pkg-config meson ninja-build libglib2.0-dev libjson-glib-dev libsoup-3.0-dev zlib1g-dev
-  curl jq time etcd-server etcd-client libraft-dev wrk gnuplot-nox hyperfine linux-perf valgrind libmicrohttpd-dev"
+  curl jq time etcd-server etcd-client libraft-dev wrk gnuplot-nox hyperfine linux-perf valgrind libmicrohttpd-dev
+  golang-go golang-etcd-server-dev"
 
 say () { printf '[bench %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 die () { printf 'bench: %s\n' "$*" >&2; exit 1; }
@@ -36,6 +37,16 @@ bench_build () {
     tools/bench/raft-fixture-bench tools/bench/bench-http-servers >"$LOGS/ninja.log" 2>&1 \
     || { tail -30 "$LOGS/ninja.log" >&2; die "build failed (see $LOGS/ninja.log)"; }
   LOAD=$BUILD/tools/bench/bench-load
+  # etcd's native client path (tools/bench/etcd-native), from Debian's
+  # clientv3 sources, offline: no module download, GOPATH only.
+  ETCD_NATIVE=$BUILD/tools/bench/etcd-native
+  if [ ! -x "$ETCD_NATIVE" ] || [ "$REPO/tools/bench/etcd-native/main.go" -nt "$ETCD_NATIVE" ]; then
+    say "building tools/bench/etcd-native (go, GOPATH /usr/share/gocode)"
+    (cd "$REPO/tools/bench/etcd-native" &&
+       GO111MODULE=off GOPATH="$BUILD/gopath:/usr/share/gocode" GOCACHE="$BUILD/gocache" GOFLAGS= \
+       go build -o "$ETCD_NATIVE" .) >"$LOGS/go-build.log" 2>&1 \
+      || { tail -20 "$LOGS/go-build.log" >&2; die "go build of etcd-native failed (see $LOGS/go-build.log)"; }
+  fi
   LIMITS=$BUILD/tools/bench/bench-limits
   RAFT_FIXTURE=$BUILD/tools/bench/raft-fixture-bench
   DSM_SIM=$BUILD/tools/dsm-sim
@@ -411,8 +422,13 @@ measured_load () {
 }
 
 # ---- the generator ----
-# load ARGS...: runs bench-load run with a hard timeout; prints its JSON.
+# load ARGS...: runs the generator with a hard timeout; prints its JSON.
+# The generator is bench-load (HTTP/JSON, both systems) unless GENERATOR is
+# etcd-native (etcd's gRPC client); both take the same arguments and print
+# the same figures.
 load () {
-  timeout 300 "$LOAD" run "$@" 2>>"$LOGS/bench-load.err" || {
-    say "bench-load run $* failed (see $LOGS/bench-load.err)"; return 1; }
+  local gen=$LOAD
+  [ "${GENERATOR:-bench-load}" = etcd-native ] && gen=$ETCD_NATIVE
+  timeout 300 "$gen" run "$@" 2>>"$LOGS/bench-load.err" || {
+    say "$(basename "$gen") run $* failed (see $LOGS/bench-load.err)"; return 1; }
 }

@@ -1,34 +1,47 @@
 # tools/bench/part-real.sh: part 1, a 3-node dsm cluster against a 3-node
 # etcd cluster, both with fsync on, on 127.0.0.1, driven by the same
-# generator (bench-load): writes at 1, 8 and 64 connections to the leader
-# and to a follower, then a check that every acknowledged write is on every
-# node, then linearizable reads at 64 connections.  A fresh cluster per
-# (system, connections, node) configuration.
+# generator (bench-load, HTTP/JSON) and, for etcd, also by its native gRPC
+# client (etcd-native, the path etcd users take): writes at 1, 8 and 64
+# clients to the leader and to a follower, then a check that every
+# acknowledged write is on every node, then linearizable reads at 64
+# clients.  A fresh cluster per (system, clients, node) configuration.
 # shellcheck shell=bash
 
-# real_write_config SYSTEM CONNS TARGET(leader|follower)
+# real_write_runs SYSTEM-LABEL CONFIG TARGET CONNS ALL_ACKED PREFIX: $RUNS
+# write runs with the current GENERATOR, recorded under SYSTEM-LABEL.
+real_write_runs () {
+  local label=$1 config=$2 target=$3 conns=$4 all_acked=$5 prefix=$6 run acked
+  for run in $(seq 1 "$RUNS"); do
+    acked=$TMPD/acked-$label-$config-$run
+    measured_load real "$config" "$run" "$target" "$all_acked" --op write -c "$conns" -d "$DURATION" \
+      --warmup "$WARMUP" --prefix "$prefix$run" --acked "$acked" || continue
+    echo "$label $config run $run: $LAST_JSON" >>"$LOGS/real.log"
+    say "  $label writes $config run $run: $(jq -r '"\(.rate) ok/s p50 \(.p50_ms) ms p99 \(.p99_ms) ms max \(.max_ms) ms"' <<<"$LAST_JSON")"
+    record_json real "$label" "$config" "$run" "$LAST_JSON" rate p50_ms p99_ms max_ms ok cpu_us_per_op
+    record real "$label" "$config" errors "$run" "$(jq '[.errors[]] | add' <<<"$LAST_JSON")"
+    record real "$label" "$config" acked "$run" "$(wc -l <"$acked")"
+    cat "$acked" >>"$all_acked"
+  done
+}
+
+# real_write_config SYSTEM CONNS TARGET(leader|follower): for etcd, both its
+# client paths on the same cluster: the JSON gateway (bench-load, recorded as
+# etcd) and the native gRPC client (etcd-native, recorded as etcd-grpc).
 real_write_config () {
-  local system=$1 conns=$2 target=$3 run config acked all_acked worst rt
+  local system=$1 conns=$2 target=$3 config all_acked worst rt
   config="c$conns-$target"
   # The disk's fsync rate right before, for part 4's comparisons.
   record limits disk fsync-adjacent fsyncs_per_s "$system-$config" "$(jq .fsyncs_per_s <<<"$("$LIMITS" fsync "$TMPD" 1)")"
   cluster_up "$system" 3
   all_acked=$TMPD/acked-$system-$config
   : >"$all_acked"
-  for run in $(seq 1 "$RUNS"); do
-    acked=$TMPD/acked-$system-$config-$run
-    measured_load real "$config" "$run" "$target" "$all_acked" --op write -c "$conns" -d "$DURATION" \
-      --warmup "$WARMUP" --prefix "w$run" --acked "$acked" || continue
-    echo "$system $config run $run: $LAST_JSON" >>"$LOGS/real.log"
-    say "  $system writes $config run $run: $(jq -r '"\(.rate) ok/s p50 \(.p50_ms) ms p99 \(.p99_ms) ms max \(.max_ms) ms"' <<<"$LAST_JSON")"
-    record_json real "$system" "$config" "$run" "$LAST_JSON" rate p50_ms p99_ms max_ms ok cpu_us_per_op
-    record real "$system" "$config" errors "$run" "$(jq '[.errors[]] | add' <<<"$LAST_JSON")"
-    cat "$acked" >>"$all_acked"
-  done
+  GENERATOR=bench-load real_write_runs "$system" "$config" "$target" "$conns" "$all_acked" w
+  [ "$system" = etcd ] &&
+    GENERATOR=etcd-native real_write_runs etcd-grpc "$config" "$target" "$conns" "$all_acked" wg
 
   # Every acknowledged write must be on every node.
   worst=$(cluster_verify "$all_acked" "$system-$config")
-  record real "$system" "$config" acked 1 "$(wc -l <"$all_acked")"
+  record real "$system" "$config" acked_all 1 "$(wc -l <"$all_acked")"
   record real "$system" "$config" missing 1 "$worst"
   say "  $system $config: $(wc -l <"$all_acked") acknowledged writes checked, missing on the worst node: $worst"
 
@@ -36,15 +49,20 @@ real_write_config () {
   if [ "$conns" = 64 ] && [ "$target" = leader ]; then
     [ "$system" = dsm ] && { dsm_curl -m 5 "$(cluster_url leader)/metrics" >"$LOGS/dsm-leader-metrics-c64.txt" || true; }
     shuf -n 20000 "$all_acked" >"$TMPD/read-keys-$system"
-    for rt in leader follower; do
-      for run in $(seq 1 "$RUNS"); do
-        # After a crash the fresh cluster has none of these keys: reads would miss.
-        measured_load real "reads-c64-$rt" "$run" "$rt" "" --op read -c 64 -d "$DURATION" --warmup "$WARMUP" \
-          --keys "$TMPD/read-keys-$system" || continue
-        echo "$system reads-c64-$rt run $run: $LAST_JSON" >>"$LOGS/real.log"
-        say "  $system reads c64-$rt run $run: $(jq -r '"\(.rate) ok/s p50 \(.p50_ms) ms p99 \(.p99_ms) ms"' <<<"$LAST_JSON")"
-        record_json real "$system" "reads-c64-$rt" "$run" "$LAST_JSON" rate p50_ms p99_ms max_ms cpu_us_per_op
-        record real "$system" "reads-c64-$rt" errors "$run" "$(jq '[.errors[]] | add' <<<"$LAST_JSON")"
+    local gen label generators=bench-load
+    [ "$system" = etcd ] && generators="bench-load etcd-native"
+    for gen in $generators; do
+      label=$system; [ "$gen" = etcd-native ] && label=etcd-grpc
+      for rt in leader follower; do
+        for run in $(seq 1 "$RUNS"); do
+          # After a crash the fresh cluster has none of these keys: reads would miss.
+          GENERATOR=$gen measured_load real "reads-c64-$rt" "$run" "$rt" "" --op read -c 64 -d "$DURATION" \
+            --warmup "$WARMUP" --keys "$TMPD/read-keys-$system" || continue
+          echo "$label reads-c64-$rt run $run: $LAST_JSON" >>"$LOGS/real.log"
+          say "  $label reads c64-$rt run $run: $(jq -r '"\(.rate) ok/s p50 \(.p50_ms) ms p99 \(.p99_ms) ms"' <<<"$LAST_JSON")"
+          record_json real "$label" "reads-c64-$rt" "$run" "$LAST_JSON" rate p50_ms p99_ms max_ms cpu_us_per_op
+          record real "$label" "reads-c64-$rt" errors "$run" "$(jq '[.errors[]] | add' <<<"$LAST_JSON")"
+        done
       done
     done
     # The cross-check: wrk with a Lua script, same writes, one run.
@@ -63,8 +81,8 @@ real_write_config () {
 
 part_real () {
   local system conns target
-  for conns in 1 8 64; do
-    for target in leader follower; do
+  for conns in ${BENCH_REAL_CLIENTS:-1 8 64}; do
+    for target in ${BENCH_REAL_TARGETS:-leader follower}; do
       for system in dsm etcd; do
         real_write_config "$system" "$conns" "$target"
       done
