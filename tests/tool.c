@@ -73,6 +73,22 @@ tmp_dir_new (void)
 }
 
 void
+tree_remove (const char *path)
+{
+  if (g_file_test (path, G_FILE_TEST_IS_DIR) && !g_file_test (path, G_FILE_TEST_IS_SYMLINK))
+    {
+      g_autoptr(GDir) dir = g_dir_open (path, 0, NULL);
+      const char *name;
+      while (dir != NULL && (name = g_dir_read_name (dir)) != NULL)
+        {
+          g_autofree char *child = g_build_filename (path, name, NULL);
+          tree_remove (child);
+        }
+    }
+  g_remove (path);
+}
+
+void
 tmp_dir_remove (char *dir)
 {
   g_autoptr(GDir) d = g_dir_open (dir, 0, NULL);

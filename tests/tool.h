@@ -32,6 +32,9 @@ char *tmp_dir_new (void);
 /* Removes the flat folder @dir and frees the string. */
 void tmp_dir_remove (char *dir);
 
+/* Removes @path, and everything under it when it is a folder. */
+void tree_remove (const char *path);
+
 /* A temporary folder's path; freeing it removes the folder (flat). */
 typedef char TmpDir;
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (TmpDir, tmp_dir_remove)

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <sys/wait.h>
 
+#include "dsm-sim-view.h"
 #include "explore.h"
 #include "explore-report.h"
 #include "replay-node.h"
@@ -104,6 +105,7 @@ typedef struct {
   const char *trace_path;
   const char *history_path;
   gboolean json;
+  gboolean no_view;
   int mutant;
 } RunOptions;
 
@@ -146,6 +148,34 @@ parse_seed_range (const char *text, guint64 *first, guint64 *last, GError **erro
       return FALSE;
     }
   return TRUE;
+}
+
+/* Writes a failure's page (and its trace, unless @trace_path was written:
+ * else next to the failing scenario's name in dsm-sim-failures/) and prints
+ * its path (docs/SIMULATOR.md, "Seeing a run"). */
+static void
+print_page (const DsmScenario *scenario, guint64 seed, int mutant, const GString *trace, const char *trace_path,
+            const DsmSimReport *report)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *default_path = NULL;
+
+  if (trace_path == NULL)
+    {
+      g_autofree char *name = g_strdup_printf ("%s-%" G_GUINT64_FORMAT ".trace", scenario->name, seed);
+      default_path = g_build_filename ("dsm-sim-failures", name, NULL);
+      if (g_mkdir_with_parents ("dsm-sim-failures", 0755) != 0)
+        {
+          g_printerr ("dsm-sim: dsm-sim-failures: %s\n", g_strerror (errno));
+          return;
+        }
+    }
+  g_autofree char *page = dsm_sim_view_failure (scenario, seed, mutant, mutant_name, trace, trace_path ? trace_path : default_path,
+                                                trace != NULL, report, &error);
+  if (page == NULL)
+    g_printerr ("dsm-sim: %s\n", error->message);
+  else
+    g_print ("  page: %s\n", page);
 }
 
 /* Runs one scenario; returns its exit status. */
@@ -191,7 +221,11 @@ run_one (const char *path, const DsmScenario *scenario, const RunOptions *opts)
     }
   int status = report.ok ? EXIT_OK : EXIT_FAILED;
   if (!report.ok)
-    print_failure (path, scenario, &report);
+    {
+      print_failure (path, scenario, &report);
+      if (!opts->no_view)
+        print_page (scenario, report.seed, opts->mutant, trace, opts->trace_path, &report);
+    }
   dsm_sim_report_clear (&report);
   return status;
 }
@@ -203,10 +237,11 @@ cmd_run (int argc, char **argv, int mutant)
   g_autofree char *seeds_text = NULL;
   g_autofree char *trace_path = NULL;
   g_autofree char *history_path = NULL;
-  gboolean json = FALSE;
+  gboolean json = FALSE, no_view = FALSE;
   GOptionEntry entries[] = {
     { "seed", 0, 0, G_OPTION_ARG_STRING, &seed_text, "Run with this seed instead of the file's", "N" },
     { "seeds", 0, 0, G_OPTION_ARG_STRING, &seeds_text, "Run each scenario with every seed from A to B", "A..B" },
+    { "no-view", 0, 0, G_OPTION_ARG_NONE, &no_view, "Write no trace and page for a failure", NULL },
     { "trace", 0, 0, G_OPTION_ARG_FILENAME, &trace_path, "Write the trace (JSON lines) here", "FILE" },
     { "history", 0, 0, G_OPTION_ARG_FILENAME, &history_path, "Write the client history (JSON lines) here", "FILE" },
     { "json", 0, 0, G_OPTION_ARG_NONE, &json, "Print each run's report as one JSON object (with its wall time)", NULL },
@@ -222,7 +257,8 @@ cmd_run (int argc, char **argv, int mutant)
     return usage_error ("run takes one scenario file or folder");
   const char *target = argc == 2 ? argv[1] : DSM_SCENARIOS_DIR;
 
-  RunOptions opts = { .trace_path = trace_path, .history_path = history_path, .json = json, .mutant = mutant };
+  RunOptions opts = { .trace_path = trace_path, .history_path = history_path, .json = json, .no_view = no_view,
+                      .mutant = mutant };
   guint64 last_seed = 0;
   if (seed_text != NULL && seeds_text != NULL)
     return usage_error ("--seed and --seeds: give one or the other");
@@ -439,6 +475,7 @@ typedef struct {
   gboolean stop_first;
   gboolean quiet;
   gboolean announce;   /* "trying SEED" on stdout, for cmd_mutants's child */
+  gboolean no_view;
   int mutant;
   FILE *report;        /* nullable: the report's failure lines go here */
 } ExploreOptions;
@@ -485,6 +522,18 @@ explore (const ExploreOptions *o, guint64 *failed_seed, DsmInvariant *failed_inv
             g_printerr ("dsm-sim: %s: %s\n", o->out_dir, g_strerror (errno));
           else if (!write_file (path, json, strlen (json), &error))
             g_printerr ("dsm-sim: %s\n", error->message);
+          else if (!o->no_view)
+            {
+              g_autofree char *trace_name = g_strdup_printf ("explore-%" G_GUINT64_FORMAT ".trace", seed);
+              g_autofree char *trace_path = g_build_filename (o->out_dir, trace_name, NULL);
+              g_autofree char *page = dsm_sim_view_failure (scenario, report.seed, o->mutant, mutant_name, NULL, trace_path, FALSE,
+                                                            &report, &error);
+              if (page == NULL)
+                g_printerr ("dsm-sim: %s\n", error->message);
+              else if (!o->quiet)
+                g_print ("  page: %s\n", page);
+            }
+          g_clear_error (&error);
           if (o->report != NULL)
             {
               g_autoptr(GString) line = g_string_new (NULL);
@@ -525,6 +574,7 @@ cmd_explore (int argc, char **argv, int mutant)
   gboolean lost_fsync = FALSE, no_membership = FALSE, disk_full = FALSE, stop_first = FALSE, quiet = FALSE;
   gboolean announce = FALSE;
   g_autofree char *shard_text = NULL, *report_path = NULL;
+  gboolean no_view = FALSE;
   GOptionEntry entries[] = {
     { "seeds", 0, 0, G_OPTION_ARG_STRING, &seeds_text, "How many seeds (default 100)", "N" },
     { "first", 0, 0, G_OPTION_ARG_STRING, &first_text, "First seed (default 1)", "S" },
@@ -539,6 +589,7 @@ cmd_explore (int argc, char **argv, int mutant)
     { "shard", 0, 0, G_OPTION_ARG_STRING, &shard_text, "Explore only block K of N of the seeds", "K/N" },
     { "report", 0, 0, G_OPTION_ARG_FILENAME, &report_path, "Write the machine-readable report (JSON lines) here", "FILE" },
     { "announce-seeds", 0, G_OPTION_FLAG_HIDDEN, G_OPTION_ARG_NONE, &announce, "Print each seed before running it", NULL },
+    { "no-view", 0, 0, G_OPTION_ARG_NONE, &no_view, "Write no trace and page for a failure", NULL },
     { NULL },
   };
   g_autoptr(GOptionContext) context = g_option_context_new ("- run random fault schedules");
@@ -563,7 +614,8 @@ cmd_explore (int argc, char **argv, int mutant)
     .out_dir = out_dir != NULL ? out_dir : "dsm-explore-failures", .lost_fsync = lost_fsync,
     .no_membership = no_membership,
     .disk_full = disk_full,
-    .stop_first = stop_first, .quiet = quiet, .announce = announce, .mutant = mutant,
+    .stop_first = stop_first, .quiet = quiet, .announce = announce, .no_view = no_view,
+    .mutant = mutant,
   };
   guint shard = 1, shards = 1;
   if (shard_text != NULL && !dsm_explore_shard_parse (shard_text, &shard, &shards, &error))
@@ -644,8 +696,10 @@ static int
 cmd_shrink (int argc, char **argv, int mutant)
 {
   g_autofree char *seed_text = NULL, *out_path = NULL;
+  gboolean no_view = FALSE;
   GOptionEntry entries[] = {
     { "seed", 0, 0, G_OPTION_ARG_STRING, &seed_text, "The failing seed (default: the file's)", "N" },
+    { "no-view", 0, 0, G_OPTION_ARG_NONE, &no_view, "Write no trace and page for the shrunk failure", NULL },
     { "output", 'o', 0, G_OPTION_ARG_FILENAME, &out_path, "Write the minimized scenario here", "OUT" },
     { NULL },
   };
@@ -682,6 +736,26 @@ cmd_shrink (int argc, char **argv, int mutant)
            attempts, scenario->steps->len, smaller->steps->len, scenario->config->n_nodes, smaller->config->n_nodes,
            smaller->workload.clients, smaller->workload.duration_ms, out_path);
   dsm_sim_report_clear (&report);
+  if (!no_view)
+    {
+      /* The shrunk failure's trace and page, next to it. */
+      DsmSimOptions small_options = { .has_seed = TRUE, .seed = seed, .mutant = mutant };
+      DsmSimReport small_report = { 0 };
+      g_autoptr(DsmSim) small_sim = dsm_sim_new (smaller, &small_options);
+      dsm_sim_run (small_sim, &small_report);
+      g_autofree char *stem = g_str_has_suffix (out_path, ".json") ? g_strndup (out_path, strlen (out_path) - 5)
+                                                                     : g_strdup (out_path);
+      g_autofree char *trace_path = g_strconcat (stem, ".trace", NULL);
+      if (!small_report.ok)
+        {
+          g_autofree char *page = dsm_sim_view_failure (smaller, seed, mutant, mutant_name, NULL, trace_path, FALSE, &small_report, &error);
+          if (page == NULL)
+            g_printerr ("dsm-sim: %s\n", error->message);
+          else
+            g_print ("  page: %s\n", page);
+        }
+      dsm_sim_report_clear (&small_report);
+    }
   return EXIT_OK;
 }
 
@@ -821,14 +895,15 @@ cmd_mutants (int argc, char **argv, int unused)
  * /sim/cli/help-matches-docs holds the two, and every command's options,
  * together. */
 static const char *const summary =
-  "  dsm-sim run [FILE|DIR] [--seed N | --seeds A..B] [--trace FILE] [--history FILE] [--json]\n"
+  "  dsm-sim run [FILE|DIR] [--seed N | --seeds A..B] [--trace FILE] [--history FILE] [--json] [--no-view]\n"
   "  dsm-sim explore [--seeds N] [--first S] [--nodes N] [--base FILE] [--out DIR]\n"
-  "                  [--lost-fsync] [--no-membership] [--disk-full] [--stop-first] [-q]\n"
+  "                  [--lost-fsync] [--no-membership] [--disk-full] [--stop-first] [-q] [--no-view]\n"
   "                  [--shard K/N] [--report FILE]\n"
   "  dsm-sim merge REPORT...\n"
   "  dsm-sim replay TRACE\n"
   "  dsm-sim replay-node RECORDING [--trace FILE]\n"
-  "  dsm-sim shrink FILE [--seed N] -o OUT\n"
+  "  dsm-sim shrink FILE [--seed N] -o OUT [--no-view]\n"
+  "  dsm-sim view [TRACE] [--history FILE] [-o OUT]\n"
   "  dsm-sim mutants [--seeds N] [--first S]\n"
   "  dsm-sim-mutant COMMAND ... --mutant=NAME\n"
   "\n"
@@ -842,6 +917,8 @@ static const char *const summary =
   "               and compare every output\n"
   "  shrink       minimize a failing scenario, keeping its failure\n"
   "  mutants      show every planted protocol bug is caught (dsm-sim-mutant has them)\n"
+  "  view         draw a run (a trace, a history) as one self-contained HTML page;\n"
+  "               run, explore and shrink write one for every failure\n"
   "\n"
   "Exit status: 0 all checks held, 1 a check failed, 2 bad input.\n"
   "Each command takes --help.  docs/SIMULATOR.md and docs/SCENARIOS.md explain.";
@@ -918,5 +995,7 @@ main (int argc, char **argv)
     return cmd_mutants (argc, argv, mutant);
   if (g_strcmp0 (command, "merge") == 0)
     return cmd_merge (argc, argv, mutant);
+  if (g_strcmp0 (command, "view") == 0)
+    return dsm_sim_view_command (argc, argv);
   return usage_error ("unknown command \"%s\"", command);
 }

@@ -321,7 +321,7 @@ test_fail_replay_command (void)
   g_test_summary ("A failing run (a planted bug) exits 1 and prints the failing invariant, its "
                   "virtual time and a one-line command; that command reproduces the failure "
                   "exactly, and the same file passes on the correct core.");
-  Result r = run_cmd (NULL, dsm_sim_mutant, "run", path, MUTANT_ARG, NULL);
+  Result r = run_cmd (NULL, dsm_sim_mutant, "run", path, MUTANT_ARG, "--no-view", NULL);
   assert_status (&r, EXIT_FAILED);
   g_autofree char *failed = line_after (r.out, "FAILED ");
   g_autofree char *replay = line_after (r.out, "replay: ");
@@ -517,7 +517,7 @@ test_shrink (void)
   g_assert_true (after->steps->len < before->steps->len || after->workload.duration_ms < before->workload.duration_ms
                  || after->workload.clients < before->workload.clients || after->config->n_nodes < before->config->n_nodes);
 
-  Result again = run_cmd (NULL, dsm_sim_mutant, "run", out, MUTANT_ARG, NULL);
+  Result again = run_cmd (NULL, dsm_sim_mutant, "run", out, MUTANT_ARG, "--no-view", NULL);
   assert_status (&again, EXIT_FAILED);
   assert_contains (again.out, ": quorums at t=");
   result_clear (&r);
