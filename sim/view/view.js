@@ -251,24 +251,26 @@
         out.individual++;
       }
     } else {
-      /* Binned: per 4-pixel column of the send and node pair, one stroke whose
-       * width and opacity grow with the count. */
+      /* Binned: per 4-pixel column of the send, node pair and message type,
+       * one stroke in the type's colour (red when most copies were lost)
+       * whose width and opacity grow with the count. */
       const bins = new Map(), col = 4;
       for (const j of visible) {
         const b = j * M_STRIDE;
-        const key = Math.floor(x(m[b]) / col) + ':' + m[b + 2] + ':' + m[b + 3];
+        const key = Math.floor(x(m[b]) / col) + ':' + m[b + 2] + ':' + m[b + 3] + ':' + m[b + 4];
         let e = bins.get(key);
-        if (!e) { e = { n: 0, ts: 0, ta: 0, from: m[b + 2], to: m[b + 3], dropped: 0 }; bins.set(key, e); }
+        if (!e) { e = { n: 0, ts: 0, ta: 0, from: m[b + 2], to: m[b + 3], type: str(m[b + 4]), dropped: 0 }; bins.set(key, e); }
         e.n++; e.ts += m[b]; e.ta += m[b + 1]; if (m[b + 6] !== 0) e.dropped++;
       }
       for (const e of bins.values()) {
         const xs = x(e.ts / e.n), xa = x(e.ta / e.n);
         const ys = laneMid(laneIndex.get(e.from)), ya = laneMid(laneIndex.get(e.to));
-        ctx.strokeStyle = e.dropped * 2 > e.n ? 'rgba(208,24,43,' : 'rgba(47,111,214,';
-        ctx.strokeStyle += Math.min(0.9, 0.15 + 0.1 * Math.log2(1 + e.n)) + ')';
+        ctx.strokeStyle = e.dropped * 2 > e.n ? '#d0182b' : typeColor(e.type);
+        ctx.globalAlpha = Math.min(0.9, 0.2 + 0.1 * Math.log2(1 + e.n));
         ctx.lineWidth = Math.min(4, 0.6 + Math.log2(1 + e.n) * 0.6);
         ctx.beginPath(); ctx.moveTo(xs, ys); ctx.lineTo(xa, ya); ctx.stroke();
-        hits.push({ kind: 'bin', xs, ys, xe: xa, ya, get text() { return e.n + ' messages ' + e.from + ' -> ' + e.to + ' around ' + Math.round(e.ts / e.n) + ' ms (' + e.dropped + ' not delivered); zoom in to see each'; } });
+        ctx.globalAlpha = 1;
+        hits.push({ kind: 'bin', xs, ys, xe: xa, ya, get text() { return e.n + ' ' + e.type + ' messages ' + e.from + ' -> ' + e.to + ' around ' + Math.round(e.ts / e.n) + ' ms (' + e.dropped + ' not delivered); zoom in to see each'; } });
         out.binned += e.n; out.bins++;
       }
       ctx.lineWidth = 1;
@@ -501,7 +503,7 @@
     for (let j = 0; j < nMsgs; j++) types.add(str(m[j * M_STRIDE + 4]));
     for (const t of [...types].sort()) items.push(['line', typeColor(t), 'message: ' + t]);
     items.push(['line', '#d0182b', 'dropped or corrupted copy (dashed, \u00d7)']);
-    items.push(['line', 'rgba(47,111,214,0.6)', 'many arrows, binned (zoomed out)']);
+    items.push(['line', 'rgba(120,130,150,0.6)', 'zoomed out: thicker, darker strokes stand for many arrows (binned)']);
     items.push(['box', 'hsla(' + hue(3) + ',70%,55%,0.32)', 'leader, coloured by epoch (lighter: candidate)']);
     const kinds = new Set();
     for (let i = 0; i < f.length; i += F_STRIDE) kinds.add(str(f[i + 3]));
@@ -534,4 +536,9 @@
   counts.dataset.loadMs = (performance.now() - started).toFixed(1);
   counts.dataset.phases = drawn.phases;
   counts.textContent = 'drawn';
+  /* A link may open the page elsewhere than the whole run: #finding, or
+   * #t=FROM-TO (milliseconds). */
+  const where = /^#t=(\d+)-(\d+)$/.exec(location.hash);
+  if (location.hash === '#finding') gotoFinding();
+  else if (where) setView(Number(where[1]), Number(where[2]));
 })();

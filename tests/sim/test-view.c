@@ -32,16 +32,17 @@ have_chromium (void)
   return FALSE;
 }
 
-/* Opens @page in headless Chromium with a private profile (removed
- * afterwards) and returns the DOM once its script has drawn; with @png,
- * also keeps a screenshot there.  The page draws at load; Chromium's
+/* Opens @page (at @fragment, nullable: "#finding", "#t=A-B") in headless
+ * Chromium with a private profile (removed afterwards) and returns the DOM
+ * once its script has drawn; with @png, also keeps a screenshot there.  The page draws at load; Chromium's
  * virtual time budget, not a sleep, decides when it is done. */
 static char *
-chromium_open (const char *page, const char *png)
+chromium_open (const char *page, const char *fragment, const char *png)
 {
   g_autofree char *profile = g_dir_make_tmp ("dsm-view-chromium-XXXXXX", NULL);
   g_autofree char *profile_arg = g_strdup_printf ("--user-data-dir=%s", profile);
-  g_autofree char *url = g_filename_to_uri (page, NULL, NULL);
+  g_autofree char *file_url = g_filename_to_uri (page, NULL, NULL);
+  g_autofree char *url = file_url != NULL ? g_strconcat (file_url, fragment, NULL) : NULL;
   g_autofree char *screenshot_arg = png != NULL ? g_strdup_printf ("--screenshot=%s", png) : NULL;
   const char *argv[] = { chromium, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
                          "--disable-extensions", "--disable-dev-shm-usage", profile_arg,
@@ -99,11 +100,12 @@ dom_number (const char *dom, const char *name)
   return value;
 }
 
-/* What @page drew, and its screenshot kept as @png (nullable). */
+/* What @page drew of the whole run (its counts are written before it goes
+ * to @fragment), and its screenshot kept as @png (nullable). */
 static void
-page_counts (const char *page, const char *png, Counts *c)
+page_counts (const char *page, const char *fragment, const char *png, Counts *c)
 {
-  g_autofree char *dom = chromium_open (page, png);
+  g_autofree char *dom = chromium_open (page, fragment, png);
   c->lanes = dom_number (dom, "data-lanes");
   c->arrows = dom_number (dom, "data-arrows");
   c->ops = dom_number (dom, "data-ops");
@@ -220,7 +222,7 @@ test_failing_run (void)
   g_autofree char *png = screenshot_path (dir, "view-failing.png");
   g_unlink (png);
   trace_counts (trace, &want);
-  page_counts (page, png, &got);
+  page_counts (page, "#finding", png, &got);
   assert_png (png);
   g_assert_cmpuint (want.arrows, >, 0);
   g_assert_cmpuint (got.lanes, ==, want.lanes);
@@ -256,7 +258,7 @@ test_passing_run (void)
   g_autofree char *png = screenshot_path (dir, "view-passing.png");
   g_unlink (png);
   trace_counts (trace, &want);
-  page_counts (page, png, &got);
+  page_counts (page, "#t=0-2000", png, &got);
   assert_png (png);
   g_assert_cmpuint (want.arrows, >, 1000);
   g_assert_cmpuint (got.lanes, ==, want.lanes);
@@ -295,7 +297,7 @@ test_history_window (void)
   result_clear (&v);
 
   Counts got = { 0 };
-  page_counts (page, NULL, &got);
+  page_counts (page, NULL, NULL, &got);
   g_assert_cmpuint (got.lanes, ==, 0);
   g_assert_cmpuint (got.arrows, ==, 0);
   g_assert_cmpuint (got.ops, ==, 4);
