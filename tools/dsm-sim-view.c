@@ -142,7 +142,10 @@ dsm_sim_view_command (int argc, char **argv)
   DsmSimReport report = { 0 };
   gboolean known = FALSE;
   g_autofree char *note = trace != NULL ? verdict_of (trace, trace_len, &report, &known) : NULL;
+  /* A trace's page is titled by its scenario; a history's by its file. */
+  g_autofree char *title = trace == NULL ? g_path_get_basename (history_path) : NULL;
   DsmViewInput input = {
+    .title = title,
     .trace = trace, .trace_len = trace_len, .history = history, .history_len = history_len,
     .has_finding = known && !report.ok, .invariant = report.failed_invariant, .failure = report.failure,
     .failed_at_ms = report.failed_at_ms, .verdict_note = note,

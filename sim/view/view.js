@@ -502,14 +502,16 @@
     const types = new Set();
     for (let j = 0; j < nMsgs; j++) types.add(str(m[j * M_STRIDE + 4]));
     for (const t of [...types].sort()) items.push(['line', typeColor(t), 'message: ' + t]);
-    items.push(['line', '#d0182b', 'dropped or corrupted copy (dashed, \u00d7)']);
-    items.push(['line', 'rgba(120,130,150,0.6)', 'zoomed out: thicker, darker strokes stand for many arrows (binned)']);
-    items.push(['box', 'hsla(' + hue(3) + ',70%,55%,0.32)', 'leader, coloured by epoch (lighter: candidate)']);
+    if (nMsgs) {
+      items.push(['line', '#d0182b', 'dropped or corrupted copy (dashed, \u00d7)']);
+      items.push(['line', 'rgba(120,130,150,0.6)', 'zoomed out: thicker, darker strokes stand for many arrows (binned)']);
+    }
+    if (r.length) items.push(['box', 'hsla(' + hue(3) + ',70%,55%,0.32)', 'leader, coloured by epoch (lighter: candidate)']);
     const kinds = new Set();
     for (let i = 0; i < f.length; i += F_STRIDE) kinds.add(str(f[i + 3]));
     for (const kd of kinds) items.push(['box', faultColor(kd), (FAULT_STYLE[kd] || [0, kd])[1]]);
     RESULTS.forEach((n, i) => items.push(['box', RESULT_COLORS[i], 'operation: ' + n + (i === 3 ? ' (dashed: still open at the end)' : '')]));
-    items.push(['box', '#2e9d4f', 'apply (tick at the lane\'s foot)']);
+    if (a.length) items.push(['box', '#2e9d4f', 'apply (tick at the lane\'s foot)']);
     if (finding) items.push(['line', '#d0182b', 'the finding: its time, nodes, indexes, and window of operations (red outline)']);
     const box = document.getElementById('legend-items');
     for (const [shape, color, text] of items) {

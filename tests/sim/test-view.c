@@ -336,6 +336,31 @@ test_bad_trace (void)
   result_clear (&none);
 }
 
+static void
+test_unknown_kind (void)
+{
+  g_test_summary ("A trace line of a kind the page does not know (a newer simulator's) is drawn as a mark "
+                  "carrying the line, not refused.");
+  g_autoptr(TmpDir) dir = tmp_dir_new ();
+  g_autofree char *trace = g_build_filename (dir, "new.trace", NULL);
+  g_autofree char *page = g_build_filename (dir, "new.html", NULL);
+  Result r = run_cmd (NULL, dsm_sim, "run", DSM_SCENARIOS_DIR "/steady-state.json", "--trace", trace, NULL);
+  assert_status (&r, EXIT_OK);
+  result_clear (&r);
+  g_autofree char *text = NULL;
+  g_assert_true (g_file_get_contents (trace, &text, NULL, NULL));
+  g_autofree char *more = g_strconcat (text, "{\"t\":999999,\"ev\":\"probe_from_the_future\",\"node\":2,\"x\":[1]}\n", NULL);
+  g_assert_true (g_file_set_contents (trace, more, -1, NULL));
+
+  Result v = run_cmd (NULL, dsm_sim, "view", trace, NULL);
+  assert_status (&v, EXIT_OK);
+  result_clear (&v);
+  g_autofree char *html = NULL;
+  g_assert_true (g_file_get_contents (page, &html, NULL, NULL));
+  assert_contains (html, "\"probe_from_the_future\"");   /* the mark's kind, in the string table */
+  assert_contains (html, "\\\"ev\\\":\\\"probe_from_the_future\\\"");   /* its line, as a JSON string */
+}
+
 int
 main (int argc, char **argv)
 {
@@ -354,6 +379,7 @@ main (int argc, char **argv)
   g_test_add_func ("/sim/view/passing-run", test_passing_run);
   g_test_add_func ("/sim/view/history-window", test_history_window);
   g_test_add_func ("/sim/view/bad-trace", test_bad_trace);
+  g_test_add_func ("/sim/view/unknown-kind", test_unknown_kind);
 
   int status = g_test_run ();
   g_free (chromium);
