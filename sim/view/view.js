@@ -180,15 +180,14 @@
    * thousands would fall on the same pixels), except the finding's and
    * crashes and restarts. */
   function drawApplies(hits) {
-    const seen = new Set();
+    const lastPx = new Float64Array(lanes.length).fill(-1);   /* applies come in time order */
     for (let i = 0; i < a.length; i += A_STRIDE) {
       const t = a[i]; if (t < t0 || t > t1) continue;
       const li = laneIndex.get(a[i + 1]); if (li === undefined) continue;
       const named = findingIndexes.has(a[i + 2]);
       const px = x(t), y = laneY(li) + laneH() - 5;
-      const key = li * 1e6 + Math.round(px);
-      if (!named && seen.has(key)) continue;
-      seen.add(key);
+      if (!named && Math.round(px) === lastPx[li]) continue;
+      lastPx[li] = Math.round(px);
       ctx.fillStyle = named ? '#d0182b' : 'rgba(46,157,79,0.7)';
       if (named) ctx.fillRect(px - 3, y - 8, 6, 10); else ctx.fillRect(px - 0.5, y - 3, 1.5, 4);
       hits.push({ kind: 'apply', x0: px - 3, x1: px + 3, y0: y - 8, y1: y + 2, get text() { return 'apply on node ' + a[i + 1] + ' at ' + t + ' ms: index ' + a[i + 2] + ' (epoch ' + a[i + 3] + ') ' + str(a[i + 4]); } });
@@ -196,15 +195,15 @@
   }
 
   function drawMarks(hits) {
-    const seen = new Set();
+    const lastPx = new Float64Array(lanes.length + 1).fill(-1);   /* marks come in time order; the last slot: the network row */
     for (let i = 0; i < k.length; i += K_STRIDE) {
       const t = k[i]; if (t < t0 || t > t1) continue;
-      const node = k[i + 1], kind = str(k[i + 2]);
+      const node = k[i + 1], kind = S[k[i + 2]];
       const li = laneIndex.get(node);
+      const slot = li === undefined ? lanes.length : li;
       const px = x(t), y = li === undefined ? AXIS_H + NET_H / 2 : laneY(li) + 7;
-      const key = (li === undefined ? -1 : li) * 1e6 + Math.round(px);
-      if (kind !== 'crash' && kind !== 'restart' && seen.has(key)) continue;
-      seen.add(key);
+      if (Math.round(px) === lastPx[slot] && kind !== 'crash' && kind !== 'restart') continue;
+      lastPx[slot] = Math.round(px);
       ctx.fillStyle = kind === 'crash' ? '#222' : kind === 'restart' ? '#2e9d4f' : kind.indexOf('election') === 0 ? '#c7672a' : '#5b6475';
       if (kind === 'crash') { ctx.font = 'bold 12px system-ui'; ctx.fillText('\u2715', px - 4, y + 4); }
       else if (kind === 'restart') { ctx.beginPath(); ctx.moveTo(px, y - 4); ctx.lineTo(px + 4, y + 4); ctx.lineTo(px - 4, y + 4); ctx.fill(); }
@@ -257,7 +256,8 @@
       const bins = new Map(), col = 4;
       for (const j of visible) {
         const b = j * M_STRIDE;
-        const key = Math.floor(x(m[b]) / col) + ':' + m[b + 2] + ':' + m[b + 3] + ':' + m[b + 4];
+        /* a number, not a string: 100,000 of these per drawing */
+        const key = ((Math.floor(x(m[b]) / col) * 512 + laneIndex.get(m[b + 2])) * 512 + laneIndex.get(m[b + 3])) * 4096 + m[b + 4];
         let e = bins.get(key);
         if (!e) { e = { n: 0, ts: 0, ta: 0, from: m[b + 2], to: m[b + 3], type: str(m[b + 4]), dropped: 0 }; bins.set(key, e); }
         e.n++; e.ts += m[b]; e.ta += m[b + 1]; if (m[b + 6] !== 0) e.dropped++;
@@ -285,12 +285,16 @@
     for (const c of clients) { ctx.fillStyle = '#1d2330'; ctx.fillText('client ' + c, 8, clientY(c) + 11); }
     ctx.font = '10px system-ui';
     let count = 0;
-    const late = [];
+    const late = [], lastPx = new Map();
     for (let i = 0; i < nOps; i++) {
       const b = i * O_STRIDE, inv = o[b + 3], comp = o[b + 4] < 0 ? end : o[b + 4];
       if (comp < t0 || inv > t1) continue;
       count++;
       if (windowOps.has(o[b])) { late.push(i); continue; }   /* drawn on top */
+      /* a bar narrower than a pixel on the pixel its client's last one filled, with the same result */
+      const px = Math.round(x(inv)), key = o[b + 1] * 8 + o[b + 5];
+      if (x(comp) - x(inv) < 1 && lastPx.get(key) === px) continue;
+      lastPx.set(key, px);
       drawOp(i, w, hits, false);
     }
     for (const i of late) drawOp(i, w, hits, true);
