@@ -337,6 +337,57 @@ test_bad_trace (void)
 }
 
 static void
+test_failure_pages (void)
+{
+  g_test_summary ("run and shrink write a page for the failure they report and print its path: run next to "
+                  "its --trace, or in dsm-sim-failures/ without one; shrink next to its output; --no-view "
+                  "writes none.");
+  g_autofree char *dir = tmp_dir_new ();
+  g_autofree char *out_arg = g_strdup_printf ("--out=%s", dir);
+  Result e = run_cmd (NULL, dsm_sim_mutant, "explore", "--mutant=commit-without-majority", "--seeds", "20",
+                      "--stop-first", "-q", "--no-view", out_arg, NULL);
+  assert_status (&e, EXIT_FAILED);
+  g_autofree char *seed = after (e.out, "caught ");
+  seed[strcspn (seed, " ")] = '\0';
+  result_clear (&e);
+  g_autofree char *name = g_strdup_printf ("explore-%s.json", seed);
+  g_autofree char *scenario = g_build_filename (dir, name, NULL);
+  g_autofree char *page_name = g_strdup_printf ("dsm-sim-failures/explore-%s-%s.html", seed, seed);
+  g_autofree char *page_line = g_strdup_printf ("  page: %s\n", page_name);
+  g_autofree char *page = g_build_filename (dir, page_name, NULL);
+  g_assert_false (g_file_test (page, G_FILE_TEST_EXISTS));   /* --no-view wrote none */
+
+  Result r = run_cmd (dir, dsm_sim_mutant, "run", scenario, "--mutant=commit-without-majority", NULL);
+  assert_status (&r, EXIT_FAILED);
+  assert_contains (r.out, page_line);
+  g_assert_true (g_file_test (page, G_FILE_TEST_IS_REGULAR));
+  result_clear (&r);
+
+  Result t = run_cmd (dir, dsm_sim_mutant, "run", scenario, "--mutant=commit-without-majority", "--trace", "t.trace", NULL);
+  assert_status (&t, EXIT_FAILED);
+  assert_contains (t.out, "  page: t.html\n");
+  result_clear (&t);
+
+  Result n = run_cmd (dir, dsm_sim_mutant, "run", scenario, "--mutant=commit-without-majority", "--trace", "n.trace",
+                      "--no-view", NULL);
+  assert_status (&n, EXIT_FAILED);
+  g_assert_null (strstr (n.out, "page:"));
+  result_clear (&n);
+
+  Result sh = run_cmd (dir, dsm_sim_mutant, "shrink", scenario, "-o", "small.json", "--mutant=commit-without-majority", NULL);
+  assert_status (&sh, EXIT_OK);
+  assert_contains (sh.out, "  page: small.html\n");
+  result_clear (&sh);
+  g_autofree char *small_page = g_build_filename (dir, "small.html", NULL);
+  g_autofree char *small_trace = g_build_filename (dir, "small.trace", NULL);
+  g_assert_true (g_file_test (small_page, G_FILE_TEST_IS_REGULAR));
+  g_assert_true (g_file_test (small_trace, G_FILE_TEST_IS_REGULAR));
+  g_autofree char *no_page = g_build_filename (dir, "n.html", NULL);
+  g_assert_false (g_file_test (no_page, G_FILE_TEST_EXISTS));
+  tree_remove (dir);
+}
+
+static void
 test_unknown_kind (void)
 {
   g_test_summary ("A trace line of a kind the page does not know (a newer simulator's) is drawn as a mark "
@@ -380,6 +431,7 @@ main (int argc, char **argv)
   g_test_add_func ("/sim/view/history-window", test_history_window);
   g_test_add_func ("/sim/view/bad-trace", test_bad_trace);
   g_test_add_func ("/sim/view/unknown-kind", test_unknown_kind);
+  g_test_add_func ("/sim/view/failure-pages", test_failure_pages);
 
   int status = g_test_run ();
   g_free (chromium);
