@@ -8,7 +8,9 @@
 #include <json-glib/json-glib.h>
 #include <string.h>
 
+#include "sim.h"
 #include "tool.h"
+#include "view.h"
 
 #define EXIT_OK 0
 #define EXIT_FAILED 1
@@ -388,6 +390,38 @@ test_failure_pages (void)
 }
 
 static void
+test_render_window (void)
+{
+  g_test_summary ("A simulated run that failed linearizability gets the smallest window of replies that "
+                  "contradict one another highlighted: a transition to Running acknowledged, then a read "
+                  "of Init; the other machine's operation is not in it.");
+  g_autoptr(GError) error = NULL;
+  g_autoptr(DsmScenario) scenario = dsm_scenario_new_from_file (DSM_SCENARIOS_DIR "/steady-state.json", &error);
+  g_assert_no_error (error);
+  g_autoptr(GString) trace = g_string_new (NULL);
+  dsm_sim_write_trace_header (scenario, 1, trace);
+  g_string_append (trace,
+    "{\"t\":10,\"ev\":\"complete\",\"client\":0,\"node\":1,\"op\":{\"id\":1,\"client\":0,\"seq\":0,\"op\":\"transition\","
+    "\"machine\":\"m\",\"requested\":\"Running\",\"result\":\"ok\",\"state\":\"Running\",\"index\":1,\"invoke_ms\":0,\"complete_ms\":10}}\n"
+    "{\"t\":15,\"ev\":\"complete\",\"client\":2,\"node\":3,\"op\":{\"id\":3,\"client\":2,\"seq\":0,\"op\":\"read\","
+    "\"machine\":\"other\",\"result\":\"ok\",\"state\":\"Init\",\"index\":1,\"invoke_ms\":12,\"complete_ms\":15}}\n"
+    "{\"t\":30,\"ev\":\"complete\",\"client\":1,\"node\":2,\"op\":{\"id\":2,\"client\":1,\"seq\":0,\"op\":\"read\","
+    "\"machine\":\"m\",\"result\":\"ok\",\"state\":\"Init\",\"index\":1,\"invoke_ms\":20,\"complete_ms\":30}}\n");
+  DsmViewInput input = {
+    .trace = trace->str, .trace_len = trace->len, .has_finding = TRUE,
+    .invariant = DSM_INVARIANT_LINEARIZABILITY, .failure = "machine m: no legal order", .failed_at_ms = 30,
+  };
+  g_autoptr(GString) page = g_string_new (NULL);
+  DsmViewCounts counts = { 0 };
+  g_assert_true (dsm_view_render (&input, page, &counts, &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (counts.ops, ==, 3);
+  g_assert_cmpuint (counts.window_ops, ==, 2);
+  assert_contains (page->str, "\"ops\":[1,2]");
+  g_assert_cmpuint (counts.lanes, ==, (guint) scenario->config->n_nodes);
+}
+
+static void
 test_unknown_kind (void)
 {
   g_test_summary ("A trace line of a kind the page does not know (a newer simulator's) is drawn as a mark "
@@ -432,6 +466,7 @@ main (int argc, char **argv)
   g_test_add_func ("/sim/view/bad-trace", test_bad_trace);
   g_test_add_func ("/sim/view/unknown-kind", test_unknown_kind);
   g_test_add_func ("/sim/view/failure-pages", test_failure_pages);
+  g_test_add_func ("/sim/view/render-window", test_render_window);
 
   int status = g_test_run ();
   g_free (chromium);
