@@ -109,6 +109,7 @@ typedef struct {
   DsmNodeId id;
   DsmPeerState state;
   gboolean outbound;            /* CONNECTED: we dialed it */
+  gboolean dialing;             /* a dial of ours is in flight (it may cross the connection held) */
   gint64 since_us;              /* monotonic time of the last state change */
   gsize queued_bytes;
   guint64 reconnects;
