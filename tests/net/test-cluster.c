@@ -433,7 +433,10 @@ script_base_port (void)
 {
   for (guint attempt = 0; attempt < 200; attempt++)
     {
-      guint16 base = (guint16) (20000 + ((guint) getpid () * 13 + attempt * 211) % 30000);
+      /* Below the kernel's ephemeral range (32768 and up by default): the
+       * nodes release these ports between down and up, and an outgoing
+       * connection of a test running alongside must not take one then. */
+      guint16 base = (guint16) (20000 + ((guint) getpid () * 13 + attempt * 211) % 12000);
       gboolean ok = TRUE;
       for (guint i = 0; i < 4 && ok; i++)
         ok = port_free ((guint16) (base + i)) && port_free ((guint16) (base + 100 + i));
