@@ -19,6 +19,7 @@ static const char *const invariant_names[DSM_INVARIANT_N] = {
   [DSM_INVARIANT_LIVENESS] = "liveness",
   [DSM_INVARIANT_EXPECTATIONS] = "expectations",
   [DSM_INVARIANT_QUORUMS] = "quorums",
+  [DSM_INVARIANT_ATTACKER_INERT] = "attacker_inert",
 };
 
 const char *

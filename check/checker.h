@@ -17,6 +17,7 @@ typedef enum {
   DSM_INVARIANT_LIVENESS,             /* after the faults heal, a leader and answers */
   DSM_INVARIANT_EXPECTATIONS,         /* the scenario's own awaits and expectations */
   DSM_INVARIANT_QUORUMS,              /* elections and commits by a quorum of the right configuration */
+  DSM_INVARIANT_ATTACKER_INERT,       /* injected frames change nothing: the run equals its attack-free twin */
   DSM_INVARIANT_N,
 } DsmInvariant;
 

@@ -903,6 +903,7 @@ static const char *const mutant_names[DSM_MUTANT_N] = {
   [DSM_MUTANT_TWO_CHANGES] = "two-changes",
   [DSM_MUTANT_CONFIG_ON_COMMIT] = "config-on-commit",
   [DSM_MUTANT_LEARNER_COUNTS] = "learner-counts",
+  [DSM_MUTANT_TRUST_UNAUTHENTICATED] = "trust-unauthenticated",
 };
 
 const char *

@@ -214,6 +214,9 @@ typedef enum {
   DSM_MUTANT_TWO_CHANGES,               /* membership changes without waiting for the last to commit */
   DSM_MUTANT_CONFIG_ON_COMMIT,          /* use a configuration only once committed */
   DSM_MUTANT_LEARNER_COUNTS,            /* count learners' acks towards commits */
+  DSM_MUTANT_TRUST_UNAUTHENTICATED,     /* not the core's: the simulated links accept frames
+                                         * without a valid MAC, and strangers without proof
+                                         * (sim/attacker.c) */
   DSM_MUTANT_N,
 } DsmMutant;
 

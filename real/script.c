@@ -201,6 +201,11 @@ dsm_real_skip_reason (const DsmStep *step)
         return "an fsync that lies cannot be made from user space: SIGKILL keeps the page cache, and "
                "dropping records would destroy some that a completed fsync made durable";
       return NULL;
+    case DSM_STEP_FORGE:
+    case DSM_STEP_REPLAY:
+    case DSM_STEP_SPOOF:
+      return "the simulator's attacker injects into its modelled links; against real nodes the same "
+             "attacks are tests/net/test-cluster-tamper.c and tools/attack-replay (docs/SECURITY.md)";
     case DSM_STEP_DISK_FULL:
     case DSM_STEP_DISK_SPACE_RESTORED:
       return "filling a data directory needs a file system of its own for each node (a tmpfs, which "

@@ -139,6 +139,16 @@ gboolean dsm_scenario_check_definition (const DsmConfig *config, const char *pat
  * and workload are already read, and give the steps' defaults. */
 gboolean dsm_scenario_read_steps (DsmScenario *self, JsonObject *root, GError **error);
 
+/* An "attack" step's keys (scenario-attack.c), after its verb and timing:
+ * node ids up to @max_id name members. */
+gboolean dsm_scenario_read_attack (const char *where, guint max_id, JsonObject *object,
+                                   DsmStep *step, GError **error);
+
+/* Adds an attack step's keys to @builder, node selectors by @add_target. */
+void dsm_scenario_build_attack (JsonBuilder *builder, const DsmStep *step,
+                                void (*add_target) (JsonBuilder *, const char *,
+                                                    const DsmTarget *));
+
 /* The scenario as the canonical JSON tree: every key, defaults explicit. */
 JsonNode *dsm_scenario_build_json (const DsmScenario *self);
 

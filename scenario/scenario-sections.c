@@ -286,6 +286,7 @@ read_expect_counts (DsmExpectations *expect, JsonObject *object, GError **error)
     { "max_elections", G_STRUCT_OFFSET (DsmExpectations, max_elections) },
     { "min_snapshots_installed", G_STRUCT_OFFSET (DsmExpectations, min_snapshots_installed) },
     { "min_invalid_messages", G_STRUCT_OFFSET (DsmExpectations, min_invalid_messages) },
+    { "min_attacks_refused", G_STRUCT_OFFSET (DsmExpectations, min_attacks_refused) },
   };
 
   for (guint i = 0; i < G_N_ELEMENTS (counts); i++)
@@ -305,7 +306,8 @@ dsm_scenario_read_expect (DsmScenario *self, JsonObject *root, GError **error)
   static const char *const known[] = {
     "invariants", "min_commits", "leader_within_ms", "settle_ms", "min_unknown",
     "min_rejected", "min_retries", "min_elections", "max_elections",
-    "min_snapshots_installed", "min_invalid_messages", "final_states", NULL,
+    "min_snapshots_installed", "min_invalid_messages", "min_attacks_refused", "final_states",
+    NULL,
   };
   DsmExpectations *expect = &self->expect;
   JsonObject *object;

@@ -573,10 +573,18 @@ read_state (const StepContext *ctx, JsonObject *object, DsmStep *step, GError **
   return FALSE;
 }
 
+static gboolean
+read_attack (const StepContext *ctx, JsonObject *object, DsmStep *step, GError **error)
+{
+  return dsm_scenario_read_attack (ctx->where, n_nodes (ctx), object, step, error);
+}
+
 /* ---- the table ---- */
 
 #define DO(name, kind, read, ...) \
   { "do", name, kind, 0, { __VA_ARGS__ }, read }
+#define ATTACK(name, kind, ...) \
+  { "attack", name, kind, 0, { __VA_ARGS__ }, read_attack }
 #define CONDITION(verb, name, condition, kind, read, ...) \
   { verb, name, kind, condition, { __VA_ARGS__ }, read }
 
@@ -626,6 +634,9 @@ static const StepSpec specs[] = {
   CONDITION ("expect", "leader", DSM_CONDITION_LEADER, DSM_STEP_EXPECT, read_nothing, NULL),
   CONDITION ("expect", "no_leader", DSM_CONDITION_NO_LEADER, DSM_STEP_EXPECT, read_nothing,
              NULL),
+  ATTACK ("forge", DSM_STEP_FORGE, "to", "as", "message"),
+  ATTACK ("replay", DSM_STEP_REPLAY, "to", "count", "window_ms"),
+  ATTACK ("spoof", DSM_STEP_SPOOF, "to", "as", "cluster", "message"),
 };
 
 /* Every key some step has: a key of another kind is "not a key of
@@ -643,6 +654,7 @@ step_all_keys (void)
       keys[n++] = "do";
       keys[n++] = "await";
       keys[n++] = "expect";
+      keys[n++] = "attack";
       keys[n++] = "at_ms";
       keys[n++] = "after_ms";
       for (guint i = 0; i < G_N_ELEMENTS (specs); i++)
@@ -663,29 +675,31 @@ step_all_keys (void)
 }
 
 /* The one verb a step has: "do" (whose step may also carry "expect"),
- * else "await" or "expect". */
+ * else "await", "expect" or "attack". */
 static gboolean
 step_verb (JsonObject *object, const char *where, const char **verb, GError **error)
 {
   gboolean has_do = json_object_has_member (object, "do");
   gboolean has_await = json_object_has_member (object, "await");
   gboolean has_expect = json_object_has_member (object, "expect");
+  gboolean has_attack = json_object_has_member (object, "attack");
 
-  if (has_await && (has_do || has_expect))
+  if ((has_await && (has_do || has_expect)) || (has_attack && (has_do || has_await || has_expect)))
     {
       g_set_error (error, DSM_SCENARIO_ERROR, DSM_SCENARIO_ERROR_INVALID,
-                   "%s: has both \"await\" and \"%s\"; a step does exactly one thing", where,
-                   has_do ? "do" : "expect");
+                   "%s: has both \"%s\" and \"%s\"; a step does exactly one thing", where,
+                   has_attack ? "attack" : "await",
+                   has_do ? "do" : has_await ? "await" : "expect");
       return FALSE;
     }
-  if (!has_do && !has_await && !has_expect)
+  if (!has_do && !has_await && !has_expect && !has_attack)
     {
       g_set_error (error, DSM_SCENARIO_ERROR, DSM_SCENARIO_ERROR_MISSING,
-                   "%s: required key is missing (one of \"do\", \"await\" or \"expect\")",
-                   where);
+                   "%s: required key is missing (one of \"do\", \"await\", \"expect\" or "
+                   "\"attack\")", where);
       return FALSE;
     }
-  *verb = has_do ? "do" : has_await ? "await" : "expect";
+  *verb = has_do ? "do" : has_await ? "await" : has_expect ? "expect" : "attack";
   return TRUE;
 }
 

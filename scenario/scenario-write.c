@@ -303,9 +303,12 @@ static void
 build_step (JsonBuilder *builder, const DsmStep *step)
 {
   gboolean is_condition = step->kind == DSM_STEP_AWAIT || step->kind == DSM_STEP_EXPECT;
+  gboolean is_attack = step->kind >= DSM_STEP_FORGE && step->kind <= DSM_STEP_SPOOF;
 
   json_builder_begin_object (builder);
-  if (is_condition)
+  if (is_attack)
+    add_string (builder, "attack", dsm_step_kind_to_string (step->kind));
+  else if (is_condition)
     add_string (builder, dsm_step_kind_to_string (step->kind),
                 dsm_condition_to_string (step->condition));
   else
@@ -314,7 +317,9 @@ build_step (JsonBuilder *builder, const DsmStep *step)
     add_uint (builder, "at_ms", step->at_ms);
   else
     add_uint (builder, "after_ms", step->after_ms);
-  if (is_condition)
+  if (is_attack)
+    dsm_scenario_build_attack (builder, step, add_target);
+  else if (is_condition)
     build_step_condition (builder, step);
   else if (step->kind == DSM_STEP_PROPOSE || step->kind == DSM_STEP_READ)
     build_step_client (builder, step);
@@ -366,6 +371,7 @@ build_expect (JsonBuilder *builder, const DsmExpectations *expect)
   add_uint (builder, "max_elections", expect->max_elections);
   add_uint (builder, "min_snapshots_installed", expect->min_snapshots_installed);
   add_uint (builder, "min_invalid_messages", expect->min_invalid_messages);
+  add_uint (builder, "min_attacks_refused", expect->min_attacks_refused);
   json_builder_set_member_name (builder, "final_states");
   json_builder_begin_object (builder);
   if (expect->final_states != NULL)

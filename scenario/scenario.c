@@ -42,6 +42,9 @@ static const char *const step_kind_names[] = {
   [DSM_STEP_WAIT] = "wait",
   [DSM_STEP_AWAIT] = "await",
   [DSM_STEP_EXPECT] = "expect",
+  [DSM_STEP_FORGE] = "forge",
+  [DSM_STEP_REPLAY] = "replay",
+  [DSM_STEP_SPOOF] = "spoof",
 };
 
 const char *
@@ -81,6 +84,8 @@ dsm_step_clear (DsmStep *step)
   dsm_command_clear (&step->cmd);
   g_clear_pointer (&step->machine, g_free);
   g_clear_pointer (&step->state, g_free);
+  g_clear_pointer (&step->message, g_free);
+  g_clear_pointer (&step->cluster, g_free);
 }
 
 static void
@@ -154,6 +159,8 @@ step_copy (const DsmStep *step)
   dsm_command_init_copy (&copy->cmd, &step->cmd);
   copy->machine = g_strdup (step->machine);
   copy->state = g_strdup (step->state);
+  copy->message = g_strdup (step->message);
+  copy->cluster = g_strdup (step->cluster);
   return copy;
 }
 

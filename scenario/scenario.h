@@ -10,6 +10,7 @@
 
 #include "config.h"
 #include "entry.h"
+#include "message.h"
 
 G_BEGIN_DECLS
 
@@ -79,6 +80,10 @@ typedef enum {
   DSM_STEP_WAIT,         /* ms */
   DSM_STEP_AWAIT,        /* await condition, within_ms */
   DSM_STEP_EXPECT,       /* expect condition, now */
+  /* Attacks (docs/SCENARIOS.md, "Attacks"): verb "attack", not "do". */
+  DSM_STEP_FORGE,        /* message (a template) injected on the link target_as -> target */
+  DSM_STEP_REPLAY,       /* count captured frames re-injected (target; ALL: their own receivers) */
+  DSM_STEP_SPOOF,        /* a stranger's connection to target, claiming target_as and cluster */
 } DsmStepKind;
 
 typedef enum {
@@ -147,6 +152,11 @@ typedef struct {
   char *state;              /* COMMITTED, STATE */
   DsmNodesKind on;          /* STATE */
   DsmNodeId on_id;
+
+  DsmTarget target_as;      /* FORGE, SPOOF: the sender claimed (SPOOF: any id) */
+  char *message;            /* FORGE, SPOOF: the message template, compact JSON */
+  char *cluster;            /* SPOOF: the cluster id the hello claims; NULL: the cluster's own */
+  guint64 window_ms;        /* REPLAY: frames captured within the last window_ms (0: any) */
 } DsmStep;
 
 typedef struct {
@@ -194,6 +204,7 @@ typedef struct {
   guint64 max_elections;    /* 0: no bound */
   guint64 min_snapshots_installed;
   guint64 min_invalid_messages;
+  guint64 min_attacks_refused; /* injections the links and handshakes refused */
   GHashTable *final_states; /* machine -> state, on every live node at the end */
 } DsmExpectations;
 
@@ -254,6 +265,25 @@ void dsm_step_clear (DsmStep *step);
 
 /* The spelling in scenario files: "crash" ... "wait", "await", "expect". */
 const char *dsm_step_kind_to_string (DsmStepKind kind);
+
+/* The receiver's state an attack's relative numbers ("+100") count from. */
+typedef struct {
+  guint64 epoch;            /* its current epoch */
+  guint64 last_index;       /* its last log index */
+  guint64 last_epoch;       /* the epoch of that entry */
+} DsmAttackBase;
+
+/**
+ * dsm_scenario_attack_message:
+ * @template_json: a forge or spoof step's message (docs/SCENARIOS.md,
+ *   "Attacks"): a wire-format message whose numbers may be "+N" or "-N",
+ *   counted from @base, and whose "from" and "to" default to @from and @to
+ *
+ * Returns: (transfer full): the message, or NULL with a DSM_SCENARIO_ERROR
+ * (a number below 0) or a DSM_CODEC_ERROR (a message the codec refuses).
+ */
+DsmMessage *dsm_scenario_attack_message (const char *template_json, const DsmAttackBase *base,
+                                         DsmNodeId from, DsmNodeId to, GError **error);
 
 /* "leader", "no_leader", "committed", "caught_up", "replies", "state". */
 const char *dsm_condition_to_string (DsmCondition condition);

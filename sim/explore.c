@@ -311,6 +311,57 @@ append_disk_full (GArray *steps, guint64 seed, guint nodes, guint64 duration)
     }
 }
 
+/* The attacker (docs/SIMULATOR.md, "The attacker"): 1 to 6 injections at
+ * random times, each a forged Proposal at epoch+100 committing an invented
+ * transition (the attack of issue 10's first row), a forged VoteRequest or
+ * Commit, a replay of up to 50 captured frames, or a stranger's connection
+ * (an unknown id, a member's id without the secret, another cluster).
+ * From a stream of its own, like the disk-full faults. */
+static void
+append_attacks (GArray *steps, guint64 seed, guint percent, guint64 duration)
+{
+  static const char proposal[] =
+    "\"message\":{\"type\":\"proposal\",\"epoch\":\"+100\",\"prev_index\":\"+0\",\"prev_epoch\":\"+0\","
+    "\"commit_index\":\"+1\",\"hb_seq\":0,\"entries\":[{\"index\":\"+1\",\"epoch\":\"+100\",\"kind\":\"command\","
+    "\"op\":\"transition\",\"machine\":\"m0\",\"to\":\"Stopped\"}]}";
+  DsmPrng prng;
+
+  dsm_prng_init (&prng, seed, "explore-attack", 0);
+  if (!dsm_prng_chance (&prng, percent))
+    return;
+  for (guint i = 0, n = (guint) pick (&prng, 1, 6); i < n; i++)
+    {
+      guint64 at = pick (&prng, 200, duration);
+      switch (pick (&prng, 0, 5))
+        {
+        case 0:
+          add_step (steps, at, "\"attack\":\"forge\",\"to\":\"follower\",\"as\":\"leader\",%s", proposal);
+          break;
+        case 1:
+          add_step (steps, at, "\"attack\":\"forge\",\"to\":\"random\",\"as\":\"random\",\"message\":"
+                    "{\"type\":\"vote_request\",\"epoch\":\"+100\",\"pre_vote\":false,\"last_index\":\"+1000\","
+                    "\"last_epoch\":\"+100\"}");
+          break;
+        case 2:
+          add_step (steps, at, "\"attack\":\"forge\",\"to\":\"follower\",\"as\":\"leader\",\"message\":"
+                    "{\"type\":\"commit\",\"epoch\":\"+0\",\"commit_index\":\"+50\",\"hb_seq\":0}");
+          break;
+        case 3:
+          add_step (steps, at, "\"attack\":\"replay\",\"count\":%u,\"window_ms\":%u", (guint) pick (&prng, 1, 50),
+                    (guint) pick (&prng, 0, 2000));
+          break;
+        case 4:
+          add_step (steps, at, "\"attack\":\"spoof\",\"to\":\"random\",\"as\":%s,%s",
+                    dsm_prng_chance (&prng, 50) ? "\"leader\"" : "1000", proposal);
+          break;
+        default:
+          add_step (steps, at, "\"attack\":\"spoof\",\"to\":\"random\",\"as\":\"random\",\"cluster\":\"another\",%s",
+                    proposal);
+          break;
+        }
+    }
+}
+
 DsmScenario *
 dsm_explore_generate (guint64 seed, const DsmExploreOptions *options, GError **error)
 {
@@ -423,6 +474,8 @@ dsm_explore_generate (guint64 seed, const DsmExploreOptions *options, GError **e
     append_membership_faults (steps, seed, duration);
   if (options->allow_disk_full && nodes > 1)
     append_disk_full (steps, seed, nodes, duration);
+  if (options->attack_percent > 0 && nodes > 1)
+    append_attacks (steps, seed, options->attack_percent, duration);
   g_array_sort (steps, compare_timed);
   g_string_append (out, "\"steps\":[");
   for (guint i = 0; i < steps->len; i++)

@@ -16,6 +16,8 @@ typedef struct {
   gboolean no_membership;      /* no membership changes or transfers among the faults */
   gboolean allow_disk_full;    /* disks that fill and get room again, drawn from a stream of
                                 * their own: the seed's other faults stay what they were */
+  guint attack_percent;        /* seeds (in 100) that also get an attacker: forged, replayed and
+                                * spoofed frames from a stream of their own (0: none) */
 } DsmExploreOptions;
 
 /**

@@ -599,6 +599,12 @@ run_step (DsmSim *sim, const DsmStep *step)
       run_transfer (sim, step);
       step_done (sim);
       return TRUE;
+    case DSM_STEP_FORGE:
+    case DSM_STEP_REPLAY:
+    case DSM_STEP_SPOOF:
+      attacker_run (sim, step);
+      step_done (sim);
+      return TRUE;
     default:
       {
         const char *missing = fault_missing_role (sim, step);
@@ -790,6 +796,7 @@ final_check_expectations (DsmSim *sim)
   EXPECT_MIN (elections, e->min_elections, "min_elections");
   EXPECT_MIN (installed, e->min_snapshots_installed, "min_snapshots_installed");
   EXPECT_MIN (invalid, e->min_invalid_messages, "min_invalid_messages");
+  EXPECT_MIN (r->attacks_refused, e->min_attacks_refused, "min_attacks_refused");
 #undef EXPECT_MIN
   if (e->max_elections != 0 && elections > e->max_elections)
     dsm_checker_fail (sim->checker, DSM_INVARIANT_EXPECTATIONS, sim->now_ms,

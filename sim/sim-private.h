@@ -1,8 +1,9 @@
 /* sim/sim-private.h: a simulated run's state, shared by the files that
  * drive it: cluster.c (event loop, nodes, network, disks), clients.c
  * (workload and scripted operations), admin.c (membership changes,
- * definitions and transfers), script.c (steps and the final heal) and
- * trace.c (trace lines). */
+ * definitions and transfers), script.c (steps and the final heal),
+ * attacker.c (attack steps and the links they hit) and trace.c (trace
+ * lines). */
 #pragma once
 
 #include "disk.h"
@@ -29,6 +30,7 @@ typedef enum {
 
 typedef struct _ClientOp ClientOp;
 typedef struct _AdminOp AdminOp;
+typedef struct _SimAttacker SimAttacker;
 
 typedef struct {
   guint64 time_ms;
@@ -153,6 +155,8 @@ struct _DsmSim {
   FinalPhase final;
   guint64 final_deadline;
 
+  SimAttacker *attacker;    /* NULL: no attack step, or the attack-free twin */
+
   DsmSimReport report;
 };
 
@@ -197,6 +201,19 @@ void script_advance (DsmSim *sim);
 void script_poll (DsmSim *sim);
 void final_poll (DsmSim *sim);
 gboolean script_resolve_target (DsmSim *sim, const DsmTarget *target, const char *where, DsmNodeId *out);
+
+/* attacker.c */
+void attacker_init (DsmSim *sim);
+void attacker_clear (DsmSim *sim);
+/* A genuine message is accepted on its link (it moves the link's count on). */
+void attacker_on_deliver (DsmSim *sim, const DsmMessage *msg);
+/* A node's process ends: so do its connections. */
+void attacker_on_crash (DsmSim *sim, DsmNodeId id);
+void attacker_run (DsmSim *sim, const DsmStep *step);
+/* Before the run: runs its attack-free twin; after: fails attacker_inert
+ * when the run's trace, but for attack lines, differs from the twin's. */
+void attacker_run_twin (DsmSim *sim);
+void attacker_compare_twin (DsmSim *sim);
 
 /* trace.c */
 void trace_line (DsmSim *sim, const char *format, ...) G_GNUC_PRINTF (2, 3);

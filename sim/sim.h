@@ -19,6 +19,8 @@ typedef struct {
   GString *trace;           /* nullable: JSON lines of every event go here */
   guint64 max_events;       /* 0: default (50 million) */
   int mutant;               /* a DsmMutant, in mutant builds only; 0 elsewhere */
+  gboolean disarmed;        /* attack steps inject nothing: the attack-free twin
+                             * (docs/SIMULATOR.md, "The attacker") */
 } DsmSimOptions;
 
 typedef struct {
@@ -50,6 +52,9 @@ typedef struct {
   guint64 lin_states;
   guint64 membership_changes;/* membership changes and defines that committed */
   guint64 transfers;        /* leadership transfers started */
+  guint64 attacks_injected; /* frames and connections the attacker tried */
+  guint64 attacks_refused;  /* of those, refused by the link or the handshake */
+  guint64 attacks_accepted; /* of those, handed to a core (only a planted bug lets one through) */
 } DsmSimReport;
 
 void dsm_sim_report_clear (DsmSimReport *report);

@@ -472,6 +472,7 @@ typedef struct {
   gboolean lost_fsync;
   gboolean no_membership;
   gboolean disk_full;
+  guint attack_percent;
   gboolean stop_first;
   gboolean quiet;
   gboolean announce;   /* "trying SEED" on stdout, for cmd_mutants's child */
@@ -485,7 +486,8 @@ static guint64
 explore (const ExploreOptions *o, guint64 *failed_seed, DsmInvariant *failed_invariant, guint64 *explored)
 {
   DsmExploreOptions gen = { .nodes = o->nodes, .base = o->base, .allow_lost_fsync = o->lost_fsync,
-                            .no_membership = o->no_membership, .allow_disk_full = o->disk_full };
+                            .no_membership = o->no_membership, .allow_disk_full = o->disk_full,
+                            .attack_percent = o->attack_percent };
   guint64 failures = 0;
   gint64 started = g_get_monotonic_time ();
   gint64 last_progress = started;
@@ -570,7 +572,7 @@ static int
 cmd_explore (int argc, char **argv, int mutant)
 {
   g_autofree char *seeds_text = NULL, *first_text = NULL, *nodes_text = NULL, *base_path = NULL;
-  g_autofree char *out_dir = NULL;
+  g_autofree char *out_dir = NULL, *attack_text = NULL;
   gboolean lost_fsync = FALSE, no_membership = FALSE, disk_full = FALSE, stop_first = FALSE, quiet = FALSE;
   gboolean announce = FALSE;
   g_autofree char *shard_text = NULL, *report_path = NULL;
@@ -584,6 +586,8 @@ cmd_explore (int argc, char **argv, int mutant)
     { "lost-fsync", 0, 0, G_OPTION_ARG_NONE, &lost_fsync, "Also lose fsyncs (outside what consensus survives)", NULL },
     { "no-membership", 0, 0, G_OPTION_ARG_NONE, &no_membership, "No membership changes or leadership transfers", NULL },
     { "disk-full", 0, 0, G_OPTION_ARG_NONE, &disk_full, "Also fill disks and give them room again", NULL },
+    { "attack-percent", 0, 0, G_OPTION_ARG_STRING, &attack_text,
+      "Seeds in 100 that also get an attacker: forged, replayed, spoofed frames (default 10)", "P" },
     { "stop-first", 0, 0, G_OPTION_ARG_NONE, &stop_first, "Stop at the first failure", NULL },
     { "quiet", 'q', 0, G_OPTION_ARG_NONE, &quiet, "No progress or failure details", NULL },
     { "shard", 0, 0, G_OPTION_ARG_STRING, &shard_text, "Explore only block K of N of the seeds", "K/N" },
@@ -594,7 +598,7 @@ cmd_explore (int argc, char **argv, int mutant)
   };
   g_autoptr(GOptionContext) context = g_option_context_new ("- run random fault schedules");
   int status = EXIT_OK;
-  guint64 seeds = 100, first = 1, nodes = 0;
+  guint64 seeds = 100, first = 1, nodes = 0, attack_percent = 10;
   g_autoptr(GError) error = NULL;
 
   g_option_context_add_main_entries (context, entries, NULL);
@@ -604,7 +608,8 @@ cmd_explore (int argc, char **argv, int mutant)
     return usage_error ("explore takes no arguments besides options");
   if ((seeds_text && !g_ascii_string_to_unsigned (seeds_text, 10, 1, G_MAXUINT64, &seeds, &error))
       || (first_text && !g_ascii_string_to_unsigned (first_text, 10, 0, G_MAXINT64 / 2, &first, &error))
-      || (nodes_text && !g_ascii_string_to_unsigned (nodes_text, 10, 1, 51, &nodes, &error)))
+      || (nodes_text && !g_ascii_string_to_unsigned (nodes_text, 10, 1, 51, &nodes, &error))
+      || (attack_text && !g_ascii_string_to_unsigned (attack_text, 10, 0, 100, &attack_percent, &error)))
     return usage_error ("%s", error->message);
   g_autoptr(DsmScenario) base = NULL;
   if (base_path != NULL && (base = dsm_scenario_new_from_file (base_path, &error)) == NULL)
@@ -613,7 +618,7 @@ cmd_explore (int argc, char **argv, int mutant)
     .first = first, .seeds = seeds, .nodes = (guint) nodes, .base = base,
     .out_dir = out_dir != NULL ? out_dir : "dsm-explore-failures", .lost_fsync = lost_fsync,
     .no_membership = no_membership,
-    .disk_full = disk_full,
+    .disk_full = disk_full, .attack_percent = (guint) attack_percent,
     .stop_first = stop_first, .quiet = quiet, .announce = announce, .no_view = no_view,
     .mutant = mutant,
   };
@@ -627,9 +632,10 @@ cmd_explore (int argc, char **argv, int mutant)
     {
       /* What changes what a seed does: shards of one run agree on it. */
       g_autofree char *options = g_strdup_printf ("nodes=%u base=%s lost_fsync=%d no_membership=%d disk_full=%d "
-                                                  "stop_first=%d mutant=%s",
+                                                  "attack_percent=%u stop_first=%d mutant=%s",
                                                   o.nodes, base_path ? base_path : "-", lost_fsync, no_membership,
-                                                  disk_full, stop_first, mutant_name ? mutant_name : "-");
+                                                  disk_full, (guint) attack_percent, stop_first,
+                                                  mutant_name ? mutant_name : "-");
       g_autoptr(GString) header = g_string_new (NULL);
       dsm_explore_report_header (header, first, seeds, shard, shards, o.first, o.seeds, options);
       fputs (header->str, o.report);
@@ -897,8 +903,8 @@ cmd_mutants (int argc, char **argv, int unused)
 static const char *const summary =
   "  dsm-sim run [FILE|DIR] [--seed N | --seeds A..B] [--trace FILE] [--history FILE] [--json] [--no-view]\n"
   "  dsm-sim explore [--seeds N] [--first S] [--nodes N] [--base FILE] [--out DIR]\n"
-  "                  [--lost-fsync] [--no-membership] [--disk-full] [--stop-first] [-q] [--no-view]\n"
-  "                  [--shard K/N] [--report FILE]\n"
+  "                  [--lost-fsync] [--no-membership] [--disk-full] [--attack-percent P]\n"
+  "                  [--stop-first] [-q] [--no-view] [--shard K/N] [--report FILE]\n"
   "  dsm-sim merge REPORT...\n"
   "  dsm-sim replay TRACE\n"
   "  dsm-sim replay-node RECORDING [--trace FILE]\n"

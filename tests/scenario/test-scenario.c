@@ -459,6 +459,76 @@ assert_round_trip (const DsmScenario *s)
   g_assert_cmpstr (from_compact->json, ==, s->json);
 }
 
+static const char attack_scenario[] =
+  "{" HEAD ", 'steps': ["
+  " {'attack': 'forge', 'at_ms': 100, 'to': 'follower', 'as': 'leader', 'message': {"
+  "   'type': 'proposal', 'epoch': '+100', 'prev_index': '+0', 'prev_epoch': '+0',"
+  "   'commit_index': '+2', 'hb_seq': 0, 'entries': ["
+  "     {'index': '+1', 'epoch': '+100', 'kind': 'command', 'op': 'transition',"
+  "      'machine': 'job', 'to': 'Stopped'},"
+  "     {'index': '+2', 'epoch': '+100', 'kind': 'noop'}]}},"
+  " {'attack': 'replay', 'count': 7, 'window_ms': 300},"
+  " {'attack': 'replay', 'to': 3},"
+  " {'attack': 'spoof', 'to': 2, 'as': 99, 'cluster': 'other', 'message': {"
+  "   'type': 'vote_request', 'from': 98, 'epoch': '-1', 'pre_vote': false,"
+  "   'last_index': 5, 'last_epoch': '+0'}}]}";
+
+static void
+test_every_key_attacks (void)
+{
+  g_autoptr(DsmScenario) s = load_ok (attack_scenario);
+  const DsmStep *forge = s->steps->pdata[0], *replay = s->steps->pdata[1];
+  const DsmStep *replay_to = s->steps->pdata[2], *spoof = s->steps->pdata[3];
+  const DsmAttackBase base = { .epoch = 7, .last_index = 40, .last_epoch = 6 };
+  g_autoptr(GError) error = NULL;
+
+  g_test_summary ("Attack steps read every key, write back canonically, and their templates "
+                  "count \"+N\" from the receiver's epoch, last index and last epoch.");
+  g_assert_cmpint (forge->kind, ==, DSM_STEP_FORGE);
+  g_assert_cmpstr (dsm_step_kind_to_string (forge->kind), ==, "forge");
+  g_assert_cmpint (forge->target.kind, ==, DSM_TARGET_FOLLOWER);
+  g_assert_cmpint (forge->target_as.kind, ==, DSM_TARGET_LEADER);
+  g_assert_cmpint (replay->kind, ==, DSM_STEP_REPLAY);
+  g_assert_cmpint (replay->target.kind, ==, DSM_TARGET_ALL);
+  g_assert_cmpuint (replay->count, ==, 7);
+  g_assert_cmpuint (replay->window_ms, ==, 300);
+  g_assert_cmpuint (replay_to->count, ==, 1);
+  g_assert_cmpuint (replay_to->target.id, ==, 3);
+  g_assert_cmpint (spoof->kind, ==, DSM_STEP_SPOOF);
+  g_assert_cmpuint (spoof->target_as.id, ==, 99);
+  g_assert_cmpstr (spoof->cluster, ==, "other");
+  assert_round_trip (s);
+
+  g_autoptr(DsmMessage) proposal = dsm_scenario_attack_message (forge->message, &base, 1, 2, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (proposal->type, ==, DSM_MSG_PROPOSAL);
+  g_assert_cmpuint (proposal->from, ==, 1);
+  g_assert_cmpuint (proposal->to, ==, 2);
+  g_assert_cmpuint (proposal->epoch, ==, 107);
+  g_assert_cmpuint (proposal->prev_index, ==, 40);
+  g_assert_cmpuint (proposal->prev_epoch, ==, 6);
+  g_assert_cmpuint (proposal->commit_index, ==, 42);
+  g_assert_cmpuint (proposal->entries->len, ==, 2);
+  const DsmEntry *first = proposal->entries->pdata[0];
+  g_assert_cmpuint (first->index, ==, 41);
+  g_assert_cmpuint (first->epoch, ==, 107);
+  g_assert_cmpstr (first->cmd.to, ==, "Stopped");
+
+  /* "from" given is the claim; "-1" counts down. */
+  g_autoptr(DsmMessage) vote = dsm_scenario_attack_message (spoof->message, &base, 99, 2, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (vote->from, ==, 98);
+  g_assert_cmpuint (vote->epoch, ==, 6);
+  g_assert_cmpuint (vote->last_epoch, ==, 6);
+
+  /* Below 0 is no message: the run says so instead of injecting. */
+  const DsmAttackBase zero = { 0 };
+  g_autoptr(DsmMessage) none = dsm_scenario_attack_message (spoof->message, &zero, 99, 2, &error);
+  g_assert_null (none);
+  g_assert_error (error, DSM_SCENARIO_ERROR, DSM_SCENARIO_ERROR_RANGE);
+  g_assert_nonnull (strstr (error->message, "epoch: \"-1\" from 0 is below 0"));
+}
+
 static void
 test_round_trip (void)
 {
@@ -820,6 +890,45 @@ static const BadCase bad_cases[] = {
     DSM_SCENARIO_ERROR_MISSING, "steps[0].machine:" },
   { "expect leader with within_ms", STEPS ("{'expect': 'leader', 'within_ms': 5}"),
     DSM_SCENARIO_ERROR_UNKNOWN, "steps[0].within_ms: not a key of {\"expect\": \"leader\"}" },
+  /* Attacks (docs/SCENARIOS.md, "Attacks"). */
+  { "attack and do in one step", STEPS ("{'attack': 'replay', 'do': 'heal'}"),
+    DSM_SCENARIO_ERROR_INVALID, "steps[0]:" },
+  { "unknown attack", STEPS ("{'attack': 'flood'}"), DSM_SCENARIO_ERROR_UNKNOWN,
+    "steps[0].attack: expected one of forge, replay, spoof" },
+  { "forge without message", STEPS ("{'attack': 'forge', 'to': 1, 'as': 2}"),
+    DSM_SCENARIO_ERROR_MISSING, "steps[0].message:" },
+  { "forge without as",
+    STEPS ("{'attack': 'forge', 'to': 1, 'message': {'type': 'commit', 'epoch': 1, "
+           "'commit_index': 1, 'hb_seq': 0}}"),
+    DSM_SCENARIO_ERROR_MISSING, "steps[0].as:" },
+  { "forge on a node's link to itself",
+    STEPS ("{'attack': 'forge', 'to': 2, 'as': 2, 'message': {'type': 'commit', 'epoch': 1, "
+           "'commit_index': 1, 'hb_seq': 0}}"),
+    DSM_SCENARIO_ERROR_INVALID, "steps[0].as: node 2 has no link to itself" },
+  { "forge as a node the cluster lacks",
+    STEPS ("{'attack': 'forge', 'to': 1, 'as': 9, 'message': {'type': 'commit', 'epoch': 1, "
+           "'commit_index': 1, 'hb_seq': 0}}"),
+    DSM_SCENARIO_ERROR_INVALID, "steps[0].as:" },
+  { "relative number misspelt",
+    STEPS ("{'attack': 'forge', 'to': 1, 'as': 2, 'message': {'type': 'commit', "
+           "'epoch': '100+', 'commit_index': 1, 'hb_seq': 0}}"),
+    DSM_SCENARIO_ERROR_INVALID, "steps[0].message: epoch: expected a number or \"+N\"" },
+  { "relative entry index misspelt",
+    STEPS ("{'attack': 'forge', 'to': 1, 'as': 2, 'message': {'type': 'proposal', "
+           "'epoch': 1, 'prev_index': 0, 'prev_epoch': 0, 'commit_index': 0, 'hb_seq': 0, "
+           "'entries': [{'index': 'next', 'epoch': 1, 'kind': 'noop'}]}}"),
+    DSM_SCENARIO_ERROR_INVALID, "steps[0].message: entries[0].index:" },
+  { "message the codec refuses",
+    STEPS ("{'attack': 'forge', 'to': 1, 'as': 2, 'message': {'type': 'gossip', 'epoch': 1}}"),
+    DSM_SCENARIO_ERROR_INVALID, "steps[0].message:" },
+  { "message not an object", STEPS ("{'attack': 'spoof', 'to': 1, 'as': 99, 'message': 5}"),
+    DSM_SCENARIO_ERROR_TYPE, "steps[0].message:" },
+  { "replay of no frames", STEPS ("{'attack': 'replay', 'count': 0}"),
+    DSM_SCENARIO_ERROR_RANGE, "steps[0].count:" },
+  { "spoof with a replay's key",
+    STEPS ("{'attack': 'spoof', 'to': 1, 'as': 99, 'window_ms': 5, 'message': {'type': "
+           "'commit', 'epoch': 1, 'commit_index': 1, 'hb_seq': 0}}"),
+    DSM_SCENARIO_ERROR_UNKNOWN, "steps[0].window_ms: not a key of {\"attack\": \"spoof\"}" },
   { "error deep in the list",
     STEPS ("{'do': 'heal'}, {'do': 'heal'}, {'do': 'wait', 'ms': -1}"),
     DSM_SCENARIO_ERROR_RANGE, "steps[2].ms:" },
@@ -1003,6 +1112,7 @@ main (int argc, char **argv)
   g_test_add_func ("/scenario/every-key/top-level", test_every_key_top);
   g_test_add_func ("/scenario/every-key/faults", test_every_key_faults);
   g_test_add_func ("/scenario/every-key/clients-and-conditions", test_every_key_clients);
+  g_test_add_func ("/scenario/every-key/attacks", test_every_key_attacks);
   g_test_add_func ("/scenario/round-trip", test_round_trip);
   g_test_add_func ("/scenario/round-trip/defaults-explicit",
                    test_round_trip_defaults_explicit);
