@@ -128,9 +128,7 @@ int
 LLVMFuzzerInitialize (int *argc, char ***argv)
 {
   dsm_fuzz_setup ();
-  config = dsm_config_new_default (3);
-  g_free (config->cluster_id);
-  config->cluster_id = g_strdup ("fuzz");
+  config = dsm_fuzz_config_new ();
   return 0;
 }
 

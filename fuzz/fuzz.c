@@ -1,6 +1,6 @@
 /* fuzz/fuzz.c: the harness the fuzz targets share (fuzz.h): fatal
- * criticals, silent logs, a byte reader for the targets' own choices and
- * a scratch directory. */
+ * criticals, silent logs, a byte reader for the targets' own choices, a
+ * scratch directory and the config data directories are made for. */
 #include "fuzz.h"
 
 #include <glib/gstdio.h>
@@ -121,4 +121,14 @@ dsm_fuzz_scratch_dir (void)
       atexit (fuzz_scratch_remove);
     }
   return scratch_dir;
+}
+
+DsmConfig *
+dsm_fuzz_config_new (void)
+{
+  DsmConfig *config = dsm_config_new_default (3);
+
+  g_free (config->cluster_id);
+  config->cluster_id = g_strdup ("fuzz");
+  return config;
 }

@@ -9,6 +9,8 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "config.h"
+
 G_BEGIN_DECLS
 
 /* libFuzzer's entry points, defined by each target. */
@@ -34,6 +36,10 @@ guint32 dsm_fuzz_take_u32 (DsmFuzzInput *in);
 size_t dsm_fuzz_take_bytes (DsmFuzzInput *in, size_t length, const uint8_t **out);
 /* The bytes up to the next @separator (taken, not returned) or the end. */
 size_t dsm_fuzz_take_until (DsmFuzzInput *in, guint8 separator, const uint8_t **out);
+
+/* Returns: (transfer full): a 3-node default config of cluster "fuzz",
+ * the one data directories and backups of the targets are made for. */
+DsmConfig *dsm_fuzz_config_new (void);
 
 /* A private scratch directory for this process, made once and removed at
  * exit (under $TMPDIR). */
