@@ -1,5 +1,5 @@
-/* core/config-private.h: the "http" section's reader and writer
- * (config-http.c), called by config.c.  Not for other users. */
+/* core/config-private.h: the "http" and "native" sections' readers and
+ * writers (config-http.c, config-native.c), called by config.c.  Not for other users. */
 #pragma once
 
 #include "config.h"
@@ -15,5 +15,11 @@ gboolean dsm_http_config_apply (DsmHttpConfig *http, const DsmJsonAt *at, GError
 /* What spans keys (a certificate without its key...). */
 gboolean dsm_http_config_check (const DsmHttpConfig *http, GError **error);
 void dsm_http_config_to_json (const DsmHttpConfig *http, JsonBuilder *builder);
+
+/* The "native" section (config-native.c): plain integers, so a struct copy copies it. */
+void dsm_native_config_init (DsmNativeConfig *native);
+gboolean dsm_native_config_apply (DsmNativeConfig *native, const DsmJsonAt *at, GError **error);
+gboolean dsm_native_config_check (const DsmNativeConfig *native, GError **error);
+void dsm_native_config_to_json (const DsmNativeConfig *native, JsonBuilder *builder);
 
 G_END_DECLS

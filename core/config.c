@@ -118,6 +118,7 @@ nodes_free (DsmNodeConfig *nodes, guint n_nodes)
     {
       g_free (nodes[i].peer_address);
       g_free (nodes[i].client_address);
+      g_free (nodes[i].native_address);
     }
   g_free (nodes);
 }
@@ -148,6 +149,7 @@ dsm_config_new_default (guint n_nodes)
   for (guint i = 0; i < G_N_ELEMENTS (uint_fields); i++)
     *uint_field (config, &uint_fields[i]) = uint_fields[i].default_value;
   dsm_http_config_init (&config->http);
+  dsm_native_config_init (&config->native);
   config->definitions = definitions_new ();
   definitions_add (config->definitions, dsm_machine_def_new_lifecycle ());
   config->default_definition = g_strdup (DSM_MACHINE_LIFECYCLE);
@@ -206,6 +208,7 @@ dsm_config_copy (const DsmConfig *config)
       copy->nodes[i].id = config->nodes[i].id;
       copy->nodes[i].peer_address = g_strdup (config->nodes[i].peer_address);
       copy->nodes[i].client_address = g_strdup (config->nodes[i].client_address);
+      copy->nodes[i].native_address = g_strdup (config->nodes[i].native_address);
     }
   for (guint i = 0; i < G_N_ELEMENTS (path_fields); i++)
     *path_field (copy, &path_fields[i]) = g_strdup (*path_field (config, &path_fields[i]));
@@ -354,8 +357,8 @@ check_nodes (const DsmNodeConfig *nodes, guint n_nodes, GError **error)
     }
   for (guint i = 0; i < n_nodes; i++)
     {
-      const char *addresses[] = { nodes[i].peer_address, nodes[i].client_address };
-      const char *keys[] = { "peer_address", "client_address" };
+      const char *addresses[] = { nodes[i].peer_address, nodes[i].client_address, nodes[i].native_address };
+      const char *keys[] = { "peer_address", "client_address", "native_address" };
 
       if (nodes[i].id < 1 || nodes[i].id > NODE_ID_MAX)
         {
@@ -665,7 +668,8 @@ dsm_config_check (const DsmConfig *config, GError **error)
     return FALSE;
   if (!check_peer_security (config, error))
     return FALSE;
-  return dsm_http_config_check (&config->http, error) && check_definitions (config, error)
+  return dsm_http_config_check (&config->http, error) && dsm_native_config_check (&config->native, error)
+         && check_definitions (config, error)
          && check_default_definition (config, error);
 }
 
@@ -701,7 +705,7 @@ apply_node_address (const DsmJsonAt *node, const char *key, char **out, GError *
 static gboolean
 apply_node (DsmNodeConfig *node, const DsmJsonAt *at, GError **error)
 {
-  static const char *const known[] = { "id", "peer_address", "client_address", NULL };
+  static const char *const known[] = { "id", "peer_address", "client_address", "native_address", NULL };
 
   if (!JSON_NODE_HOLDS_OBJECT (at->node))
     {
@@ -715,7 +719,8 @@ apply_node (DsmNodeConfig *node, const DsmJsonAt *at, GError **error)
   return dsm_json_get_object (at, known, error)
          && dsm_json_read_node_id (at, "id", DSM_JSON_REQUIRED, &node->id, error)
          && apply_node_address (at, "peer_address", &node->peer_address, error)
-         && apply_node_address (at, "client_address", &node->client_address, error);
+         && apply_node_address (at, "client_address", &node->client_address, error)
+         && apply_node_address (at, "native_address", &node->native_address, error);
 }
 
 static int
@@ -917,7 +922,7 @@ static gboolean
 apply_check_members (const DsmJsonAt *root, GError **error)
 {
   static const char *const fixed[] = {
-    "cluster_id", "nodes", "http", "definitions", "default_definition", "insecure",
+    "cluster_id", "nodes", "http", "native", "definitions", "default_definition", "insecure",
   };
   g_autoptr(GPtrArray) known = g_ptr_array_new ();
 
@@ -970,6 +975,9 @@ apply (DsmConfig *work, JsonNode *node, gboolean require_nodes, const Loader *lo
     return FALSE;
   dsm_json_at_member (&member, &root, "http");
   if (member.node != NULL && !dsm_http_config_apply (&work->http, &member, error))
+    return FALSE;
+  dsm_json_at_member (&member, &root, "native");
+  if (member.node != NULL && !dsm_native_config_apply (&work->native, &member, error))
     return FALSE;
   dsm_json_at_member (&member, &root, "definitions");
   if (member.node != NULL && !apply_definitions (work, &member, loader, error))
@@ -1060,6 +1068,11 @@ to_json_nodes (const DsmConfig *config, JsonBuilder *builder)
           json_builder_set_member_name (builder, "client_address");
           json_builder_add_string_value (builder, node->client_address);
         }
+      if (node->native_address != NULL)
+        {
+          json_builder_set_member_name (builder, "native_address");
+          json_builder_add_string_value (builder, node->native_address);
+        }
       json_builder_end_object (builder);
     }
   json_builder_end_array (builder);
@@ -1113,6 +1126,7 @@ dsm_config_to_json (const DsmConfig *config)
       json_builder_add_boolean_value (builder, TRUE);
     }
   dsm_http_config_to_json (&config->http, builder);
+  dsm_native_config_to_json (&config->native, builder);
   to_json_definitions (config, builder);
   json_builder_set_member_name (builder, "default_definition");
   json_builder_add_string_value (builder, config->default_definition);

@@ -14,6 +14,7 @@ typedef struct {
   DsmNodeId id;
   char *peer_address;    /* "host:port" peers dial (net/ only; nullable in sim) */
   char *client_address;  /* "host:port" of the HTTP API (nullable) */
+  char *native_address;  /* "host:port" of the native client protocol (nullable: none) */
 } DsmNodeConfig;
 
 /* The HTTP API of real nodes (net/ only; the simulator ignores it).
@@ -42,6 +43,21 @@ typedef struct {
   char **open_paths;              /* NULL-terminated: paths served without credentials */
   gboolean insecure_open;         /* no credentials at all, on a non-loopback address */
 } DsmHttpConfig;
+
+/* The native client protocol of real nodes (net/native.h; the simulator
+ * ignores it).  docs/CONFIG.md, "Native protocol", documents every key. */
+typedef struct {
+  guint workers;                  /* native worker threads */
+  guint max_connections;          /* open native connections, all addresses */
+  guint max_connections_per_address;
+  guint max_in_flight;            /* requests of one connection awaiting their answer */
+  guint max_frame_bytes;          /* largest request frame accepted */
+  guint hello_timeout_ms;         /* the hello must arrive within this after connecting */
+  guint idle_timeout_ms;          /* a connection with nothing in flight may stay this long */
+  guint write_timeout_ms;         /* a client must take its answers within this */
+  guint rate_per_second;          /* requests per token (or address); 0: no limit */
+  guint rate_burst;
+} DsmNativeConfig;
 
 typedef struct {
   /*< private >*/
@@ -96,8 +112,9 @@ typedef struct {
   char *peer_tls_key_file;
   gboolean insecure;              /* no peer authentication, on purpose (loopback only) */
 
-  /* The client API (net/). */
+  /* The client APIs (net/). */
   DsmHttpConfig http;
+  DsmNativeConfig native;
 
   /* Machine definitions by name; always holds "lifecycle". */
   GHashTable *definitions;        /* char* -> DsmMachineDef* */

@@ -16,6 +16,7 @@
 
 #include "histogram.h"
 #include "http.h"
+#include "native.h"
 #include "metrics.h"
 #include "netlog.h"
 #include "recorder.h"
@@ -34,6 +35,7 @@ struct _DsmHost {
   DsmWal *wal;
   DsmTransport *transport;
   DsmHttpApi *http;
+  DsmNative *native;            /* NULL: the config names no native_address for this node */
   DsmOutbox out;
   DsmRecorder *recorder;     /* nullable: --record */
 
@@ -610,6 +612,13 @@ dsm_host_new (DsmConfig *config, DsmNodeId id, const DsmHostOptions *options, GE
       || (client_address != NULL && !dsm_http_api_listen (host->http, client_address, error)))
     return NULL;
   host->http_listening = client_address != NULL;
+  /* The native protocol where the config names an address for this node. */
+  if (self != NULL && self->native_address != NULL)
+    {
+      host->native = dsm_native_new (host, options->config_dir, error);
+      if (host->native == NULL || !dsm_native_listen (host->native, self->native_address, error))
+        return NULL;
+    }
 
   host->timer = g_source_new (&timer_funcs, sizeof (GSource));
   g_source_set_callback (host->timer, host_on_timer, host, NULL);
@@ -631,6 +640,8 @@ dsm_host_start (DsmHost *host)
   dsm_transport_start (host->transport);
   if (host->http_listening)
     dsm_http_api_start (host->http);
+  if (host->native != NULL)
+    dsm_native_start (host->native);
   /* A node may start on a full disk: open could not create its segment. */
   host_check_disk (host);
   host_schedule_drain (host);
@@ -688,6 +699,8 @@ dsm_host_stop (DsmHost *host)
   g_clear_pointer (&host->removed_stop, g_source_unref);
   g_source_destroy (host->disk_timer);
   dsm_http_api_shutdown (host->http);
+  if (host->native != NULL)
+    dsm_native_shutdown (host->native);
   g_hash_table_remove_all (host->pending);
   g_signal_handlers_disconnect_by_data (host->transport, host);
   dsm_transport_stop (host->transport);
@@ -733,6 +746,7 @@ dsm_host_free (DsmHost *host)
   if (host->http != NULL)
     dsm_http_api_disconnect (host->http);
   g_clear_pointer (&host->http, dsm_http_api_free);
+  g_clear_pointer (&host->native, dsm_native_free);
   if (host->drain_source != NULL)
     g_source_destroy (host->drain_source);
   g_clear_pointer (&host->drain_source, g_source_unref);
@@ -795,6 +809,8 @@ dsm_host_render_metrics (DsmHost *host, GString *out)
 
   dsm_metrics_render (dsm_node_get_metrics (host->node), host->id, out);
   dsm_transport_render_metrics (host->transport, out);
+  if (host->native != NULL)
+    dsm_native_render_metrics (host->native, out);
 
   render_one (out, nl, "dsm_wal_fsyncs_total", "counter", "fsync/fdatasync calls by the write-ahead log.", (double) s->fsyncs);
   render_one (out, nl, "dsm_wal_records_written_total", "counter", "Persist records written.", (double) s->records_written);

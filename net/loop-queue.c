@@ -112,6 +112,29 @@ dsm_loop_queue_push (DsmLoopQueue *q, gpointer item)
   return TRUE;
 }
 
+guint
+dsm_loop_queue_push_many (DsmLoopQueue *q, gpointer *items, guint n)
+{
+  gboolean was_empty;
+  guint room, taken;
+
+  g_mutex_lock (&q->lock);
+  room = q->closed ? 0 : q->max_items - MIN (q->max_items, (guint) g_atomic_int_get (&q->outstanding));
+  taken = MIN (n, room);
+  was_empty = q->items->len == 0;
+  for (guint i = 0; i < taken; i++)
+    {
+      g_assert (items[i] != NULL);
+      g_ptr_array_add (q->items, items[i]);
+    }
+  g_atomic_int_add (&q->outstanding, (gint) taken);
+  q->refused += n - taken;
+  g_mutex_unlock (&q->lock);
+  if (was_empty && taken > 0)
+    g_source_set_ready_time (&q->source, 0);
+  return taken;
+}
+
 GPtrArray *
 dsm_loop_queue_close (DsmLoopQueue *q)
 {

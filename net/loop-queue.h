@@ -32,6 +32,11 @@ DsmLoopQueue *dsm_loop_queue_new (GMainContext *context, guint max_items, guint 
  * keeps @item (and should answer "overloaded"). */
 gboolean dsm_loop_queue_push (DsmLoopQueue *queue, gpointer item);
 
+/* From any thread: pushes @items[0..n-1] at once, so the loop takes them
+ * in one batch (all of them, or none yet).  Returns how many it took, from
+ * the front: the caller keeps the others (the queue is full or closed). */
+guint dsm_loop_queue_push_many (DsmLoopQueue *queue, gpointer *items, guint n);
+
 /* On the loop's thread: refuses further pushes and returns the items that
  * were waiting, in order (transfer container). */
 GPtrArray *dsm_loop_queue_close (DsmLoopQueue *queue);

@@ -3,6 +3,7 @@
  *   dsmctl [--endpoints URL,...] [--json] [--timeout S] [--token T | --token-file F]
  *          [--cacert CA] [--cert C --key K] propose NAME STATE [--client-id ID --seq N]
  *   dsmctl ... get NAME [--stale]     dsmctl ... list     dsmctl ... status
+ *   dsmctl --native ADDR,... [--token T] propose NAME STATE | get NAME   (docs/CLIENT.md)
  *
  * It asks the first endpoint that answers who leads, sends commands
  * there, and moves on to the next endpoint at once when one is down or
@@ -513,6 +514,7 @@ int
 main (int argc, char **argv)
 {
   g_autofree char *endpoints = NULL;
+  g_autofree char *native = NULL;
   g_autofree char *client_id = NULL;
   g_autofree char *from = NULL;
   g_autofree char *definition = NULL;
@@ -528,6 +530,8 @@ main (int argc, char **argv)
   GOptionEntry entries[] = {
     { "endpoints", 'e', 0, G_OPTION_ARG_STRING, &endpoints,
       "Comma-separated node URLs (default $DSM_ENDPOINTS, else " DEFAULT_ENDPOINTS ")", "URL,..." },
+    { "native", 'n', 0, G_OPTION_ARG_STRING, &native,
+      "propose and get over the native protocol, to these host:port addresses (default $DSM_NATIVE)", "ADDR,..." },
     { "json", 'j', 0, G_OPTION_ARG_NONE, &json, "Print the server's JSON as is (for scripts)", NULL },
     { "timeout", 't', 0, G_OPTION_ARG_DOUBLE, &timeout_s, "Give up after S seconds (default 10)", "S" },
     { "token", 0, 0, G_OPTION_ARG_STRING, &token, "Bearer token (default $DSM_TOKEN)", "TOKEN" },
@@ -588,6 +592,13 @@ main (int argc, char **argv)
     return ctl_usage ("--client-id, --seq, --from and --definition belong to propose");
   if (!g_str_equal (command, "get") && stale)
     return ctl_usage ("--stale belongs to get");
+  if (native == NULL && g_getenv ("DSM_NATIVE") != NULL && g_getenv ("DSM_NATIVE")[0] != '\0'
+      && (is_propose || g_str_equal (command, "get")))
+    native = g_strdup (g_getenv ("DSM_NATIVE"));
+  if (native != NULL && !is_propose && !g_str_equal (command, "get"))
+    return ctl_usage ("--native serves propose and get; %s goes over HTTP (--endpoints)", command);
+  if (native != NULL && client_id != NULL)
+    return ctl_usage ("--client-id and --seq are not for --native: the library numbers its own session");
 
   if ((cert != NULL) != (key != NULL))
     return ctl_usage ("--cert and --key go together");
@@ -654,7 +665,10 @@ main (int argc, char **argv)
     }
 
   int status;
-  if (is_propose && nargs == 2)
+  if (native != NULL && ((is_propose && nargs == 2) || (g_str_equal (command, "get") && nargs == 1)))
+    status = cmd_native (native, token, timeout_s, json, command, argv[2], is_propose ? argv[3] : NULL, from,
+                         definition, stale);
+  else if (is_propose && nargs == 2)
     status = cmd_propose (&ctl, argv[2], argv[3], client_id, seq, from, definition);
   else if (g_str_equal (command, "get") && nargs == 1)
     status = cmd_get (&ctl, argv[2], stale);

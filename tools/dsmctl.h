@@ -55,6 +55,10 @@ int ctl_usage (const char *format, ...) G_GNUC_PRINTF (1, 2);
 /* dsmctl-admin.c: `member`, `leader`, `definition` and `snapshot`;
  * argv[0] is the command's name. */
 int cmd_member (Ctl *ctl, int argc, char **argv, gint64 id);
+/* dsmctl-native.c: propose and get through libdsm-client, to @nodes
+ * ("host:port,..."), within @timeout_s. */
+int cmd_native (const char *nodes, const char *token, double timeout_s, gboolean json, const char *command,
+                const char *name, const char *state, const char *from, const char *definition, gboolean stale);
 int cmd_leader (Ctl *ctl, int argc, char **argv);
 int cmd_definition (Ctl *ctl, int argc, char **argv);
 int cmd_snapshot (Ctl *ctl, int argc, char **argv);

@@ -264,7 +264,7 @@ static const BadConfig bad_configs[] = {
     DSM_CONFIG_ERROR_INVALID, "nodes[2].id: duplicate id 2" },
   { "node-unknown-key", "{\"nodes\": [{\"id\": 1, \"address\": \"h:1\"}]}",
     DSM_CONFIG_ERROR_UNKNOWN,
-    "nodes[0].address: unknown key (known: id, peer_address, client_address)" },
+    "nodes[0].address: unknown key (known: id, peer_address, client_address, native_address)" },
   { "address-no-port", "{\"nodes\": [{\"id\": 1, \"peer_address\": \"localhost\"}]}",
     DSM_CONFIG_ERROR_INVALID, "nodes[0].peer_address" },
   { "address-port-zero", "{\"nodes\": [{\"id\": 1, \"peer_address\": \"h:0\"}]}",

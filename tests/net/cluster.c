@@ -27,11 +27,11 @@ tool_path (const char *env)
 static void
 cluster_pick_ports (Cluster *c)
 {
-  GSocket *sockets[2 * CLUSTER_MAX];
-  guint16 ports[2 * CLUSTER_MAX];
+  GSocket *sockets[3 * CLUSTER_MAX];
+  guint16 ports[3 * CLUSTER_MAX];
 
   /* Every slot gets ports: nodes may join later. */
-  for (guint i = 0; i < 2 * CLUSTER_MAX; i++)
+  for (guint i = 0; i < 3 * CLUSTER_MAX; i++)
     {
       g_autoptr(GError) error = NULL;
       g_autoptr(GInetAddress) lo = g_inet_address_new_loopback (G_SOCKET_FAMILY_IPV4);
@@ -43,12 +43,13 @@ cluster_pick_ports (Cluster *c)
       bound = g_socket_get_local_address (sockets[i], &error);
       ports[i] = g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (bound));
     }
-  for (guint i = 0; i < 2 * CLUSTER_MAX; i++)
+  for (guint i = 0; i < 3 * CLUSTER_MAX; i++)
     g_object_unref (sockets[i]);
   for (guint id = 1; id <= CLUSTER_MAX; id++)
     {
       c->peer_port[id] = ports[2 * (id - 1)];
       c->client_port[id] = ports[2 * (id - 1) + 1];
+      c->native_port[id] = ports[2 * CLUSTER_MAX + id - 1];
     }
 }
 
@@ -62,8 +63,9 @@ cluster_write_config (Cluster *c)
     g_string_append_printf (json, "  %s,\n", c->config_extra);
   g_string_append (json, "  \"reconnect_ms_min\": 20,\n  \"reconnect_ms_max\": 500,\n  \"nodes\": [\n");
   for (guint id = 1; id <= c->n; id++)
-    g_string_append_printf (json, "    { \"id\": %u, \"peer_address\": \"127.0.0.1:%u\", \"client_address\": \"127.0.0.1:%u\" }%s\n",
-                            id, c->peer_port[id], c->client_port[id], id < c->n ? "," : "");
+    g_string_append_printf (json, "    { \"id\": %u, \"peer_address\": \"127.0.0.1:%u\", \"client_address\": \"127.0.0.1:%u\", "
+                            "\"native_address\": \"127.0.0.1:%u\" }%s\n",
+                            id, c->peer_port[id], c->client_port[id], c->native_port[id], id < c->n ? "," : "");
   g_string_append (json, "  ]\n}\n");
   c->config_path = g_build_filename (c->dir, "cluster.json", NULL);
   g_assert_true (g_file_set_contents (c->config_path, json->str, (gssize) json->len, &error));

@@ -24,6 +24,7 @@ typedef struct {
   char *config_path;
   guint16 peer_port[CLUSTER_MAX + 1];
   guint16 client_port[CLUSTER_MAX + 1];
+  guint16 native_port[CLUSTER_MAX + 1]; /* the native protocol (docs/CLIENT.md) */
   GSubprocess *proc[CLUSTER_MAX + 1];   /* NULL while down */
   SoupSession *session;
   char *config_extra;                   /* top-level config members, or NULL */

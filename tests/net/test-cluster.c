@@ -426,7 +426,7 @@ port_free (guint16 port)
   return socket != NULL && g_socket_bind (socket, addr, TRUE, NULL);
 }
 
-/* A base port P with P..P+3 and P+100..P+103 free (a fourth node is added), from a range derived
+/* A base port P with P..P+3, P+100..P+103 and P+200..P+202 (native) free (a fourth node is added), from a range derived
  * from our pid so parallel runs rarely collide. */
 static guint16
 script_base_port (void)
@@ -439,7 +439,8 @@ script_base_port (void)
       guint16 base = (guint16) (20000 + ((guint) getpid () * 13 + attempt * 211) % 12000);
       gboolean ok = TRUE;
       for (guint i = 0; i < 4 && ok; i++)
-        ok = port_free ((guint16) (base + i)) && port_free ((guint16) (base + 100 + i));
+        ok = port_free ((guint16) (base + i)) && port_free ((guint16) (base + 100 + i))
+             && port_free ((guint16) (base + 200 + i));
       if (ok)
         return base;
     }

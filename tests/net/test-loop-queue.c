@@ -104,11 +104,39 @@ test_full_and_closed (void)
   g_ptr_array_unref (seen.ran);
 }
 
+static void
+test_push_many (void)
+{
+  g_autoptr(GMainContext) context = g_main_context_new ();
+  Seen seen = { g_ptr_array_new (), g_thread_self (), FALSE };
+  DsmLoopQueue *q = dsm_loop_queue_new (context, 5, 16, record, &seen);
+  gpointer items[4] = { GUINT_TO_POINTER (1), GUINT_TO_POINTER (2), GUINT_TO_POINTER (3), GUINT_TO_POINTER (4) };
+  gpointer more[3] = { GUINT_TO_POINTER (5), GUINT_TO_POINTER (6), GUINT_TO_POINTER (7) };
+  DsmLoopQueueStats stats;
+
+  g_test_summary ("Items pushed together run in one dispatch, in order; past max_items the queue takes the "
+                  "front of the array that fits and counts the rest refused; a closed queue takes none.");
+  g_assert_cmpuint (dsm_loop_queue_push_many (q, items, 4), ==, 4);
+  g_assert_cmpuint (dsm_loop_queue_push_many (q, more, 3), ==, 1);
+  g_main_context_iteration (context, FALSE);
+  g_assert_cmpuint (seen.ran->len, ==, 5);
+  for (guint i = 0; i < 5; i++)
+    g_assert_cmpuint (GPOINTER_TO_UINT (seen.ran->pdata[i]), ==, i + 1);
+  dsm_loop_queue_get_stats (q, &stats);
+  g_assert_cmpuint (stats.batches, ==, 1);
+  g_assert_cmpuint (stats.refused, ==, 2);
+  g_ptr_array_unref (dsm_loop_queue_close (q));
+  g_assert_cmpuint (dsm_loop_queue_push_many (q, more + 1, 2), ==, 0);
+  dsm_loop_queue_free (q);
+  g_ptr_array_unref (seen.ran);
+}
+
 int
 main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, NULL);
   g_test_add_func ("/net/loop-queue/threads-in-order", test_threads_in_order);
   g_test_add_func ("/net/loop-queue/full-and-closed", test_full_and_closed);
+  g_test_add_func ("/net/loop-queue/push-many", test_push_many);
   return g_test_run ();
 }

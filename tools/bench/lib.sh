@@ -93,14 +93,15 @@ bench_noise () {
 
 port_free () { ! ss -Htan "sport = :$1" 2>/dev/null | grep -q .; }
 
-# Prints a base port P such that P..P+COUNT-1 and P+100..P+100+COUNT-1 are free.
+# Prints a base port P such that P..P+COUNT-1, P+100..P+100+COUNT-1 and
+# P+200..P+200+COUNT-1 (the native ports) are free.
 pick_ports () {
   local count=$1 try base i ok
   for try in $(seq 1 200); do
     base=$(( 20000 + (RANDOM * 7 + try * 211) % 30000 ))
     ok=1
     for i in $(seq 0 $((count - 1))); do
-      port_free $((base + i)) && port_free $((base + 100 + i)) || { ok=0; break; }
+      port_free $((base + i)) && port_free $((base + 100 + i)) && port_free $((base + 200 + i)) || { ok=0; break; }
     done
     [ $ok = 1 ] && { echo "$base"; return 0; }
   done

@@ -1,0 +1,339 @@
+/* client/dsm-wire.c: the native protocol's frames and messages
+ * (dsm-wire.h): one field table per message type, walked alike by the
+ * encoder and the strict decoder. */
+#include "dsm-wire.h"
+
+#include <string.h>
+#include <zlib.h>
+
+typedef enum { F_U8, F_U16, F_U32, F_U64, F_STR } FieldKind;
+
+typedef struct {
+  FieldKind kind;
+  const char *name;
+  gsize offset;
+} Field;
+
+#define U8(n) { F_U8, #n, G_STRUCT_OFFSET (DsmWireMsg, n) }
+#define U16(n) { F_U16, #n, G_STRUCT_OFFSET (DsmWireMsg, n) }
+#define U32(n) { F_U32, #n, G_STRUCT_OFFSET (DsmWireMsg, n) }
+#define U64(n) { F_U64, #n, G_STRUCT_OFFSET (DsmWireMsg, n) }
+#define STR(n) { F_STR, #n, G_STRUCT_OFFSET (DsmWireMsg, n) }
+#define FIELDS_MAX 8
+
+typedef struct {
+  guint8 type;
+  const char *name;
+  gboolean request;
+  Field fields[FIELDS_MAX];
+  guint n_fields;
+} MsgSpec;
+
+static const MsgSpec specs[] = {
+  { DSM_WIRE_HELLO, "hello", TRUE, { U16 (version), STR (token) }, 2 },
+  { DSM_WIRE_TRANSITION, "transition", TRUE,
+    { STR (machine), STR (to), STR (from), STR (definition), STR (client_id), U64 (seq) }, 6 },
+  { DSM_WIRE_READ, "read", TRUE, { STR (machine), STR (definition), U8 (flags) }, 3 },
+  { DSM_WIRE_WELCOME, "welcome", FALSE,
+    { U16 (version), U32 (node), STR (role), U32 (leader), STR (leader_address), U32 (max_in_flight),
+      U32 (max_frame_bytes) }, 7 },
+  { DSM_WIRE_RESULT, "result", FALSE,
+    { U8 (status), STR (reason), U64 (index), STR (machine), STR (state), STR (detail) }, 6 },
+  { DSM_WIRE_ERROR, "error", FALSE,
+    { STR (code), U8 (closing), U32 (leader), STR (leader_address), U32 (retry_after_ms), STR (message) }, 6 },
+};
+
+static const MsgSpec *
+wire_spec (guint8 type)
+{
+  for (guint i = 0; i < G_N_ELEMENTS (specs); i++)
+    if (specs[i].type == type)
+      return &specs[i];
+  return NULL;
+}
+
+const char *
+dsm_wire_type_name (guint8 type)
+{
+  const MsgSpec *spec = wire_spec (type);
+  return spec != NULL ? spec->name : NULL;
+}
+
+void
+dsm_wire_msg_clear (DsmWireMsg *msg)
+{
+  /* Every string field of every type, once. */
+  char **strings[] = { &msg->token, &msg->machine, &msg->to, &msg->from, &msg->definition, &msg->client_id,
+                       &msg->role, &msg->leader_address, &msg->reason, &msg->state, &msg->detail, &msg->code,
+                       &msg->message };
+
+  for (guint i = 0; i < G_N_ELEMENTS (strings); i++)
+    g_free (*strings[i]);
+  memset (msg, 0, sizeof *msg);
+}
+
+G_DEFINE_QUARK (dsm-wire-error-quark, dsm_wire_error)
+
+const char *
+dsm_wire_error_code_name (DsmWireErrorCode code)
+{
+  switch (code)
+    {
+    case DSM_WIRE_ERROR_FRAME_EMPTY:
+    case DSM_WIRE_ERROR_CHECKSUM:
+      return "bad_frame";
+    case DSM_WIRE_ERROR_FRAME_TOO_LARGE:
+      return "frame_too_large";
+    case DSM_WIRE_ERROR_BAD_TYPE:
+      return "bad_type";
+    case DSM_WIRE_ERROR_TRUNCATED:
+    case DSM_WIRE_ERROR_BAD_STRING:
+    case DSM_WIRE_ERROR_TRAILING:
+    default:
+      return "bad_request";
+    }
+}
+
+gboolean
+dsm_wire_error_is_fatal (DsmWireErrorCode code)
+{
+  return code == DSM_WIRE_ERROR_FRAME_EMPTY || code == DSM_WIRE_ERROR_FRAME_TOO_LARGE
+         || code == DSM_WIRE_ERROR_CHECKSUM;
+}
+
+/* ---- frames ---- */
+
+static guint32
+wire_crc32 (const guint8 *data, gsize length)
+{
+  uLong crc = crc32 (0L, Z_NULL, 0);
+
+  /* Frames are far below 4 GiB (u32 lengths): one call. */
+  g_assert (length <= G_MAXUINT32);
+  return (guint32) crc32 (crc, data, (uInt) length);
+}
+
+static guint32
+get_u32 (const guint8 *p)
+{
+  return ((guint32) p[0] << 24) | ((guint32) p[1] << 16) | ((guint32) p[2] << 8) | p[3];
+}
+
+int
+dsm_wire_cut (const guint8 *data, gsize length, gsize max_frame_bytes, const guint8 **payload,
+              gsize *payload_length, gsize *consumed, GError **error)
+{
+  *payload = NULL;
+  *payload_length = 0;
+  *consumed = 0;
+  if (length < DSM_WIRE_HEADER_BYTES)
+    return 0;
+  gsize size = get_u32 (data);
+  guint32 crc = get_u32 (data + 4);
+  if (size == 0)
+    {
+      g_set_error_literal (error, DSM_WIRE_ERROR_DOMAIN, DSM_WIRE_ERROR_FRAME_EMPTY, "frame header: length 0");
+      return -1;
+    }
+  if (size > max_frame_bytes)
+    {
+      g_set_error (error, DSM_WIRE_ERROR_DOMAIN, DSM_WIRE_ERROR_FRAME_TOO_LARGE,
+                   "frame header: length %" G_GSIZE_FORMAT " exceeds max_frame_bytes %" G_GSIZE_FORMAT, size,
+                   max_frame_bytes);
+      return -1;
+    }
+  if (length - DSM_WIRE_HEADER_BYTES < size)
+    return 0;
+  guint32 actual = wire_crc32 (data + DSM_WIRE_HEADER_BYTES, size);
+  if (actual != crc)
+    {
+      g_set_error (error, DSM_WIRE_ERROR_DOMAIN, DSM_WIRE_ERROR_CHECKSUM,
+                   "frame of %" G_GSIZE_FORMAT " bytes: CRC-32 %08x, header says %08x", size, actual, crc);
+      return -1;
+    }
+  *payload = data + DSM_WIRE_HEADER_BYTES;
+  *payload_length = size;
+  *consumed = DSM_WIRE_HEADER_BYTES + size;
+  return 1;
+}
+
+/* ---- decoding ---- */
+
+typedef struct {
+  const guint8 *p;
+  gsize length;
+  gsize at;
+  const DsmWireMsg *msg;
+} Reader;
+
+static gboolean
+reader_take (Reader *r, gsize n, const Field *f, const guint8 **out, GError **error)
+{
+  if (r->length - r->at < n)
+    {
+      g_set_error (error, DSM_WIRE_ERROR_DOMAIN, DSM_WIRE_ERROR_TRUNCATED,
+                   "%s %" G_GUINT64_FORMAT ": field \"%s\" at byte %" G_GSIZE_FORMAT ": needs %" G_GSIZE_FORMAT
+                   " bytes, the payload has %" G_GSIZE_FORMAT " left",
+                   dsm_wire_type_name (r->msg->type), r->msg->id, f->name, r->at, n, r->length - r->at);
+      return FALSE;
+    }
+  *out = r->p + r->at;
+  r->at += n;
+  return TRUE;
+}
+
+static guint64
+get_uint (const guint8 *p, guint n)
+{
+  guint64 v = 0;
+
+  for (guint i = 0; i < n; i++)
+    v = (v << 8) | p[i];
+  return v;
+}
+
+static gboolean
+decode_field (Reader *r, const Field *f, DsmWireMsg *msg, GError **error)
+{
+  static const guint widths[] = { [F_U8] = 1, [F_U16] = 2, [F_U32] = 4, [F_U64] = 8, [F_STR] = 2 };
+  gpointer where = G_STRUCT_MEMBER_P (msg, f->offset);
+  const guint8 *p;
+  gsize start = r->at;
+
+  if (!reader_take (r, widths[f->kind], f, &p, error))
+    return FALSE;
+  switch (f->kind)
+    {
+    case F_U8:
+      *(guint8 *) where = p[0];
+      return TRUE;
+    case F_U16:
+      *(guint16 *) where = (guint16) get_uint (p, 2);
+      return TRUE;
+    case F_U32:
+      *(guint32 *) where = (guint32) get_uint (p, 4);
+      return TRUE;
+    case F_U64:
+      *(guint64 *) where = get_uint (p, 8);
+      return TRUE;
+    case F_STR:
+    default:
+      {
+        gsize n = (gsize) get_uint (p, 2);
+        if (!reader_take (r, n, f, &p, error))
+          return FALSE;
+        if (memchr (p, '\0', n) != NULL || !g_utf8_validate_len ((const char *) p, n, NULL))
+          {
+            g_set_error (error, DSM_WIRE_ERROR_DOMAIN, DSM_WIRE_ERROR_BAD_STRING,
+                         "%s %" G_GUINT64_FORMAT ": field \"%s\" at byte %" G_GSIZE_FORMAT
+                         ": not UTF-8 without NUL", dsm_wire_type_name (msg->type), msg->id, f->name, start);
+            return FALSE;
+          }
+        g_assert (*(char **) where == NULL);
+        *(char **) where = n > 0 ? g_strndup ((const char *) p, n) : NULL;
+        return TRUE;
+      }
+    }
+}
+
+gboolean
+dsm_wire_decode (const guint8 *payload, gsize length, gboolean request, DsmWireMsg *msg, GError **error)
+{
+  Reader r = { .p = payload, .length = length, .at = DSM_WIRE_PAYLOAD_MIN, .msg = msg };
+  const MsgSpec *spec;
+
+  memset (msg, 0, sizeof *msg);
+  if (length < DSM_WIRE_PAYLOAD_MIN)
+    {
+      g_set_error (error, DSM_WIRE_ERROR_DOMAIN, DSM_WIRE_ERROR_TRUNCATED,
+                   "payload of %" G_GSIZE_FORMAT " bytes: a message starts with a type and an 8-byte request id",
+                   length);
+      return FALSE;
+    }
+  msg->type = payload[0];
+  msg->id = get_uint (payload + 1, 8);
+  spec = wire_spec (msg->type);
+  if (spec == NULL || spec->request != request)
+    {
+      g_set_error (error, DSM_WIRE_ERROR_DOMAIN, DSM_WIRE_ERROR_BAD_TYPE,
+                   "request %" G_GUINT64_FORMAT ": type 0x%02x at byte 0 is not a %s this version knows", msg->id,
+                   msg->type, request ? "request" : "response");
+      return FALSE;
+    }
+  for (guint i = 0; i < spec->n_fields; i++)
+    if (!decode_field (&r, &spec->fields[i], msg, error))
+      return FALSE;
+  if (r.at != length)
+    {
+      g_set_error (error, DSM_WIRE_ERROR_DOMAIN, DSM_WIRE_ERROR_TRAILING,
+                   "%s %" G_GUINT64_FORMAT ": %" G_GSIZE_FORMAT " bytes after the last field, at byte %" G_GSIZE_FORMAT,
+                   spec->name, msg->id, length - r.at, r.at);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+/* ---- encoding ---- */
+
+static void
+put_uint (GByteArray *out, guint64 v, guint n)
+{
+  guint8 b[8];
+
+  for (guint i = 0; i < n; i++)
+    b[i] = (guint8) (v >> (8 * (n - 1 - i)));
+  g_byte_array_append (out, b, n);
+}
+
+void
+dsm_wire_encode (const DsmWireMsg *msg, GByteArray *out)
+{
+  const MsgSpec *spec = wire_spec (msg->type);
+  guint start = out->len;
+  guint8 header[DSM_WIRE_HEADER_BYTES] = { 0 };
+
+  g_return_if_fail (spec != NULL);
+  g_byte_array_append (out, header, sizeof header);
+  put_uint (out, msg->type, 1);
+  put_uint (out, msg->id, 8);
+  for (guint i = 0; i < spec->n_fields; i++)
+    {
+      const Field *f = &spec->fields[i];
+      gconstpointer where = G_STRUCT_MEMBER_P ((gpointer) msg, f->offset);
+      switch (f->kind)
+        {
+        case F_U8:
+          put_uint (out, *(const guint8 *) where, 1);
+          break;
+        case F_U16:
+          put_uint (out, *(const guint16 *) where, 2);
+          break;
+        case F_U32:
+          put_uint (out, *(const guint32 *) where, 4);
+          break;
+        case F_U64:
+          put_uint (out, *(const guint64 *) where, 8);
+          break;
+        case F_STR:
+        default:
+          {
+            const char *s = *(char *const *) where;
+            /* Our own strings: names (DSM_NAME_MAX), tokens, messages; a
+             * longer one is cut at a character boundary, not sent wrong. */
+            gsize n = s != NULL ? strlen (s) : 0;
+            if (n > G_MAXUINT16)
+              n = (gsize) (g_utf8_find_prev_char (s, s + G_MAXUINT16) - s);
+            put_uint (out, n, 2);
+            g_byte_array_append (out, (const guint8 *) s, (guint) n);
+          }
+        }
+    }
+  gsize size = out->len - start - DSM_WIRE_HEADER_BYTES;
+  guint8 *h = out->data + start;
+  guint32 crc = wire_crc32 (h + DSM_WIRE_HEADER_BYTES, size);
+  for (guint i = 0; i < 4; i++)
+    {
+      h[i] = (guint8) (size >> (24 - 8 * i));
+      h[4 + i] = (guint8) (crc >> (24 - 8 * i));
+    }
+}

@@ -1,0 +1,130 @@
+/* client/dsm-wire.h: the native client protocol's bytes (docs/CLIENT.md):
+ * frames, and the messages inside them, encoded and decoded by one table
+ * shared by the node (net/native*.c) and libdsm-client.  Pure functions of
+ * their bytes: no I/O, no state, every length checked before it is used.
+ *
+ *   frame:   [u32 BE payload length][u32 BE CRC-32 of the payload][payload]
+ *   payload: [u8 type][u64 BE request id][the type's fields, in table order]
+ *   field:   u8 | u16 BE | u32 BE | u64 BE | string = [u16 BE length][UTF-8, no NUL]
+ *
+ * Not installed: the library's users see dsm-client.h only. */
+#pragma once
+
+#include <glib.h>
+
+G_BEGIN_DECLS
+
+#define DSM_WIRE_VERSION 1
+#define DSM_WIRE_HEADER_BYTES 8
+/* The smallest payload: a type and a request id. */
+#define DSM_WIRE_PAYLOAD_MIN 9
+/* The frame size every node accepts whatever its native.max_frame_bytes. */
+#define DSM_WIRE_FRAME_BYTES_MIN 1024
+
+typedef enum {
+  /* client -> node */
+  DSM_WIRE_HELLO = 0x01,        /* version, token: the first frame of a connection */
+  DSM_WIRE_TRANSITION = 0x02,   /* machine, to, from, definition, client_id, seq */
+  DSM_WIRE_READ = 0x03,         /* machine, definition, flags (DSM_WIRE_READ_STALE) */
+  /* node -> client */
+  DSM_WIRE_WELCOME = 0x81,      /* version, node, role, leader, leader_address, max_in_flight, max_frame_bytes */
+  DSM_WIRE_RESULT = 0x82,       /* status, reason, index, machine, state, detail */
+  DSM_WIRE_ERROR = 0x83,        /* code, closing, leader, leader_address, retry_after_ms, message */
+} DsmWireType;
+
+/* READ flags. */
+#define DSM_WIRE_READ_STALE 0x01
+
+/* RESULT status: the core's DsmReplyStatus, by value. */
+typedef enum {
+  DSM_WIRE_STATUS_OK = 0,
+  DSM_WIRE_STATUS_REJECTED = 1,
+  DSM_WIRE_STATUS_UNKNOWN = 2,
+} DsmWireStatus;
+
+/* One message of either direction; the fields its type does not carry
+ * stay 0 / NULL.  Strings are owned (dsm_wire_msg_clear() frees them); an
+ * empty string on the wire decodes as NULL, and NULL encodes as empty. */
+typedef struct {
+  guint8 type;
+  guint64 id;
+  guint16 version;
+  char *token;
+  char *machine;
+  char *to;
+  char *from;
+  char *definition;
+  char *client_id;
+  guint64 seq;
+  guint8 flags;
+  guint32 node;
+  char *role;
+  guint32 leader;
+  char *leader_address;
+  guint32 max_in_flight;
+  guint32 max_frame_bytes;
+  guint8 status;
+  char *reason;
+  guint64 index;
+  char *state;
+  char *detail;
+  char *code;
+  guint8 closing;
+  guint32 retry_after_ms;
+  char *message;
+} DsmWireMsg;
+
+void dsm_wire_msg_clear (DsmWireMsg *msg);
+
+/* "hello", "transition"...; NULL for a type this version does not know. */
+const char *dsm_wire_type_name (guint8 type);
+
+#define DSM_WIRE_ERROR_DOMAIN (dsm_wire_error_quark ())
+GQuark dsm_wire_error_quark (void);
+
+typedef enum {
+  DSM_WIRE_ERROR_FRAME_EMPTY,     /* a frame of length 0 */
+  DSM_WIRE_ERROR_FRAME_TOO_LARGE, /* longer than the reader's maximum */
+  DSM_WIRE_ERROR_CHECKSUM,        /* the CRC-32 does not match */
+  DSM_WIRE_ERROR_BAD_TYPE,        /* a type this version does not know (or the wrong direction) */
+  DSM_WIRE_ERROR_TRUNCATED,       /* a field runs past the payload's end */
+  DSM_WIRE_ERROR_BAD_STRING,      /* a string that is not UTF-8, or holds a NUL */
+  DSM_WIRE_ERROR_TRAILING,        /* bytes after the type's last field */
+} DsmWireErrorCode;
+
+/* The error code a node answers for it ("frame_too_large", "bad_frame"...). */
+const char *dsm_wire_error_code_name (DsmWireErrorCode code);
+
+/* Framing errors lose the stream's boundaries: the connection must close. */
+gboolean dsm_wire_error_is_fatal (DsmWireErrorCode code);
+
+/**
+ * dsm_wire_cut:
+ * @data, @length: bytes received and not consumed yet
+ * @max_frame_bytes: the largest payload accepted
+ * @payload, @payload_length: (out): the frame's payload (inside @data)
+ * @consumed: (out): header and payload bytes of the frame
+ *
+ * Cuts the next frame from a stream, checking its length as soon as the
+ * header is there (before its payload is waited for) and then its CRC.
+ * Returns: 1 with a frame, 0 when more bytes are needed, -1 with @error
+ * (FRAME_EMPTY, FRAME_TOO_LARGE, CHECKSUM) when the stream is bad.
+ */
+int dsm_wire_cut (const guint8 *data, gsize length, gsize max_frame_bytes, const guint8 **payload,
+                  gsize *payload_length, gsize *consumed, GError **error);
+
+/**
+ * dsm_wire_decode:
+ * @request: TRUE on the node (client -> node types), FALSE on the client
+ * @msg: (out caller-allocates): cleared first; on failure it keeps the
+ *   type and id when the payload had them (the error frame echoes the id)
+ *
+ * Returns: FALSE with a DSM_WIRE_ERROR_DOMAIN error naming the request,
+ * the field and its byte offset.
+ */
+gboolean dsm_wire_decode (const guint8 *payload, gsize length, gboolean request, DsmWireMsg *msg, GError **error);
+
+/* Appends @msg as one whole frame to @out. */
+void dsm_wire_encode (const DsmWireMsg *msg, GByteArray *out);
+
+G_END_DECLS

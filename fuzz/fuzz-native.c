@@ -1,0 +1,77 @@
+/* fuzz/fuzz-native.c: the native protocol's request decoder
+ * (client/dsm-wire.c) as a node runs it: any byte stream cut into frames
+ * (bounded by the header, CRC checked), each payload decoded as a request;
+ * whatever decodes must encode back to the same frame, and its command
+ * must pass or fail the checks the node applies, never crash them. */
+#include "fuzz.h"
+
+#include "client/dsm-wire.h"
+#include "entry.h"
+
+#define FRAME_BYTES_MAX 4096
+
+static void
+fuzz_native_request (const guint8 *frame, gsize frame_length, const guint8 *payload, gsize length)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GByteArray) again = g_byte_array_new ();
+  DsmWireMsg msg;
+
+  if (!dsm_wire_decode (payload, length, TRUE, &msg, &error))
+    {
+      g_assert (error != NULL && error->domain == DSM_WIRE_ERROR_DOMAIN);
+      g_assert (error->message != NULL);
+      dsm_wire_msg_clear (&msg);
+      return;
+    }
+  g_assert (msg.type == DSM_WIRE_HELLO || msg.type == DSM_WIRE_TRANSITION || msg.type == DSM_WIRE_READ);
+  /* Empty strings decode as absent, and absent encodes as empty: the
+   * same bytes. */
+  dsm_wire_encode (&msg, again);
+  g_assert_cmpuint (again->len, ==, frame_length);
+  g_assert (memcmp (again->data, frame, frame_length) == 0);
+  if (msg.type != DSM_WIRE_HELLO && msg.machine != NULL)
+    {
+      DsmCommand cmd = { .op = msg.type == DSM_WIRE_TRANSITION ? DSM_OP_TRANSITION : DSM_OP_READ,
+                         .machine = msg.machine, .to = msg.to, .from = msg.from, .definition = msg.definition,
+                         .client_id = msg.client_id, .seq = msg.seq };
+      g_autoptr(GError) check = NULL;
+      if (dsm_command_check_machine_name ("machine", cmd.machine, &check))
+        (void) dsm_command_check (&cmd, &check);
+    }
+  dsm_wire_msg_clear (&msg);
+}
+
+int
+LLVMFuzzerInitialize (int *argc, char ***argv)
+{
+  dsm_fuzz_setup ();
+  return 0;
+}
+
+int
+LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
+{
+  gsize at = 0;
+
+  for (;;)
+    {
+      g_autoptr(GError) error = NULL;
+      const guint8 *payload;
+      gsize length, used;
+      int cut = dsm_wire_cut (data + at, size - at, FRAME_BYTES_MAX, &payload, &length, &used, &error);
+
+      if (cut == 0)
+        break;
+      if (cut < 0)
+        {
+          g_assert (error != NULL && dsm_wire_error_is_fatal ((DsmWireErrorCode) error->code));
+          break;
+        }
+      g_assert (length >= 1 && length <= FRAME_BYTES_MAX);
+      g_assert (used == length + DSM_WIRE_HEADER_BYTES);
+      fuzz_native_request (data + at, used, payload, length);
+      at += used;
+    }
+  return 0;
+}

@@ -1,0 +1,434 @@
+/* net/native-conn.c: one native connection on its worker (native.h):
+ * bytes read and cut into frames, bounded before they are buffered, each
+ * request handed to native.c; answers from the loop taken in batches and
+ * written; errors, deadlines and the lingering close.
+ *
+ *   accepted --hello--> open: frames -> native_on_request(); answers in any order
+ *   any --fatal error, timeout--> closing (error frame written, SHUT_WR, input
+ *        discarded for LINGER_MS) --> closed     any --reset, write timeout--> closed */
+#define _GNU_SOURCE
+#include "native-private.h"
+
+#include <errno.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "netlog.h"
+
+/* Answers not taken by the client past which its requests are not read. */
+#define OUT_BACKLOG_MAX (256 * 1024)
+#define LINGER_MS 2000
+#define LINGER_BYTES_MAX (1024 * 1024)
+
+/* ---- connections ---- */
+
+NativeConn *
+native_conn_ref (NativeConn *c)
+{
+  g_atomic_int_inc (&c->refs);
+  return c;
+}
+
+void
+native_conn_unref (NativeConn *c)
+{
+  if (!g_atomic_int_dec_and_test (&c->refs))
+    return;
+  g_assert (c->closed);
+  g_byte_array_unref (c->in);
+  g_byte_array_unref (c->out);
+  g_free (c->host);
+  g_free (c->who);
+  g_free (c);
+}
+
+void
+native_conn_set_identity (NativeConn *c, DsmHttpRole role, const char *who)
+{
+  c->authed = TRUE;
+  c->role = role;
+  g_free (c->who);
+  c->who = g_strdup (who);
+}
+
+DsmHttpRole native_conn_get_role (const NativeConn *c) { return c->role; }
+const char *native_conn_get_who (const NativeConn *c) { return c->who != NULL ? c->who : c->host; }
+const char *native_conn_get_host (const NativeConn *c) { return c->host; }
+gboolean native_conn_get_authed (const NativeConn *c) { return c->authed; }
+guint native_conn_get_in_flight (const NativeConn *c) { return c->in_flight; }
+
+void
+native_conn_add_in_flight (NativeConn *c)
+{
+  c->in_flight++;
+}
+
+static gsize
+conn_backlog (const NativeConn *c)
+{
+  return c->out->len - c->out_done;
+}
+
+void
+native_conn_watch (NativeConn *c)
+{
+  guint32 events = EPOLLRDHUP;
+  struct epoll_event ev;
+
+  if (c->closed)
+    return;
+  if (c->lingering || (!c->closing && conn_backlog (c) <= OUT_BACKLOG_MAX))
+    events |= EPOLLIN;
+  if (conn_backlog (c) > 0)
+    events |= EPOLLOUT;
+  if (c->registered && events == c->events)
+    return;
+  ev.events = events;
+  ev.data.ptr = c;
+  g_assert (epoll_ctl (c->w->epfd, c->registered ? EPOLL_CTL_MOD : EPOLL_CTL_ADD, c->fd, &ev) == 0);
+  c->registered = TRUE;
+  c->events = events;
+}
+
+static void
+conn_mark_dirty (NativeConn *c)
+{
+  if (c->dirty || c->closed)
+    return;
+  c->dirty = TRUE;
+  g_ptr_array_add (c->w->dirty, native_conn_ref (c));
+}
+
+static void
+server_release_address (DsmNative *n, const char *host)
+{
+  g_mutex_lock (&n->caps_lock);
+  guint count = GPOINTER_TO_UINT (g_hash_table_lookup (n->per_address, host));
+  g_assert (count > 0);
+  g_assert (n->open > 0);
+  if (count == 1)
+    g_hash_table_remove (n->per_address, host);
+  else
+    g_hash_table_replace (n->per_address, g_strdup (host), GUINT_TO_POINTER (count - 1));
+  n->open--;
+  g_mutex_unlock (&n->caps_lock);
+}
+
+void
+native_conn_close (NativeConn *c)
+{
+  if (c->closed)
+    return;
+  c->closed = TRUE;
+  if (c->registered)
+    epoll_ctl (c->w->epfd, EPOLL_CTL_DEL, c->fd, NULL);
+  close (c->fd);
+  c->fd = -1;
+  server_release_address (c->w->n, c->host);
+  g_queue_unlink (&c->w->conns, &c->link);
+  NATIVE_ADD (c->w->n, closed, 1);
+  native_conn_unref (c);
+}
+
+void
+native_conn_send (NativeConn *c, const DsmWireMsg *msg)
+{
+  if (c->closed)
+    return;
+  dsm_wire_encode (msg, c->out);
+  conn_mark_dirty (c);
+}
+
+void
+native_conn_error (NativeConn *c, guint64 id, NativeError code, gboolean closing, guint retry_after_ms,
+                   const char *format, ...)
+{
+  DsmWireMsg msg = { .type = DSM_WIRE_ERROR, .id = id, .closing = closing, .retry_after_ms = retry_after_ms };
+  va_list args;
+
+  g_assert (code < NE_N);
+  NATIVE_ADD (c->w->n, errors[code], 1);
+  va_start (args, format);
+  msg.message = g_strdup_vprintf (format, args);
+  va_end (args);
+  msg.code = (char *) native_error_name (code);
+  native_conn_send (c, &msg);
+  msg.code = NULL;
+  g_free (msg.message);
+  if (closing)
+    {
+      c->closing = TRUE;
+      native_conn_watch (c);
+    }
+}
+
+/* ---- reading ---- */
+
+/* Cuts and handles every whole frame read, while the client takes its answers. */
+static void
+conn_process (NativeConn *c)
+{
+  DsmNative *n = c->w->n;
+
+  while (!c->closed && !c->closing && conn_backlog (c) <= OUT_BACKLOG_MAX)
+    {
+      g_autoptr(GError) error = NULL;
+      const guint8 *payload;
+      gsize length, used;
+      DsmWireMsg msg;
+      int cut = dsm_wire_cut (c->in->data + c->in_start, c->in->len - c->in_start, n->limits.max_frame_bytes,
+                              &payload, &length, &used, &error);
+      if (cut == 0)
+        break;
+      if (cut < 0)
+        {
+          NativeError code = error->code == DSM_WIRE_ERROR_FRAME_TOO_LARGE ? NE_FRAME_TOO_LARGE : NE_BAD_FRAME;
+          dsm_net_log_limited (G_LOG_LEVEL_INFO, n->node, "native_malformed", c->host,
+                               "native connection from %s: %s at stream byte %" G_GSIZE_FORMAT, c->host,
+                               error->message, c->in_start);
+          native_conn_error (c, 0, code, TRUE, 0, "%s", error->message);
+          return;
+        }
+      c->in_start += used;
+      c->active_us = g_get_monotonic_time ();
+      if (!dsm_wire_decode (payload, length, TRUE, &msg, &error))
+        {
+          /* The frame's bounds are sound: the stream goes on. */
+          NativeError code = error->code == DSM_WIRE_ERROR_BAD_TYPE ? NE_BAD_TYPE : NE_BAD_REQUEST;
+          dsm_net_log_limited (G_LOG_LEVEL_INFO, n->node, "native_malformed", c->host,
+                               "native request from %s: %s", c->host, error->message);
+          native_conn_error (c, msg.id, code, !c->authed, 0, "%s", error->message);
+          dsm_wire_msg_clear (&msg);
+          continue;
+        }
+      native_on_request (n, c, &msg);
+      dsm_wire_msg_clear (&msg);
+    }
+  /* Keep the buffer to the frame being read. */
+  if (c->in_start > 0 && (c->in_start == c->in->len || c->in_start >= NATIVE_READ_BYTES))
+    {
+      g_byte_array_remove_range (c->in, 0, (guint) c->in_start);
+      c->in_start = 0;
+    }
+}
+
+void
+native_conn_read (NativeConn *c)
+{
+  NativeWorker *w = c->w;
+
+  while (!c->closed && (c->lingering || (!c->closing && conn_backlog (c) <= OUT_BACKLOG_MAX)))
+    {
+      gssize got = recv (c->fd, w->scratch, NATIVE_READ_BYTES, 0);
+      if (got < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
+        break;
+      if (got <= 0)
+        {
+          native_conn_close (c);
+          return;
+        }
+      NATIVE_ADD (w->n, bytes_in, got);
+      if (c->lingering)
+        {
+          if ((c->lingered += (gsize) got) > LINGER_BYTES_MAX)
+            native_conn_close (c);
+          continue;
+        }
+      g_byte_array_append (c->in, w->scratch, (guint) got);
+      conn_process (c);
+      if (got < NATIVE_READ_BYTES)
+        break;
+    }
+  native_conn_watch (c);
+}
+
+/* ---- writing ---- */
+
+void
+native_conn_write (NativeConn *c)
+{
+  if (c->closed)
+    return;
+  while (conn_backlog (c) > 0)
+    {
+      gssize sent = send (c->fd, c->out->data + c->out_done, conn_backlog (c), MSG_NOSIGNAL);
+      if (sent < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
+        break;
+      if (sent <= 0)
+        {
+          native_conn_close (c);
+          return;
+        }
+      NATIVE_ADD (c->w->n, bytes_out, sent);
+      c->out_done += (gsize) sent;
+      c->active_us = g_get_monotonic_time ();
+    }
+  if (conn_backlog (c) > 0)
+    {
+      if (c->write_blocked_us == 0)
+        c->write_blocked_us = g_get_monotonic_time ();
+      native_conn_watch (c);
+      return;
+    }
+  c->write_blocked_us = 0;
+  g_byte_array_set_size (c->out, 0);
+  c->out_done = 0;
+  if (c->closing && !c->lingering)
+    {
+      /* Let the client read the error before it sees the end. */
+      shutdown (c->fd, SHUT_WR);
+      c->lingering = TRUE;
+      c->linger_since_us = g_get_monotonic_time ();
+    }
+  else if (!c->closing && c->in->len > c->in_start)
+    /* Room again: frames read while paused come first. */
+    conn_process (c);
+  native_conn_watch (c);
+}
+
+void
+native_worker_end_dispatch (NativeWorker *w)
+{
+  /* A write that makes room reads the frames held meanwhile: their
+   * requests go to the loop too, before the worker sleeps. */
+  do
+    {
+      if (w->to_loop->len > 0)
+        native_hand_to_loop (w->n, w->to_loop);
+      for (guint i = 0; i < w->dirty->len; i++)
+        {
+          NativeConn *c = w->dirty->pdata[i];
+          c->dirty = FALSE;
+          native_conn_write (c);
+          native_conn_unref (c);
+        }
+      g_ptr_array_set_size (w->dirty, 0);
+    }
+  while (w->to_loop->len > 0);
+}
+
+/* ---- answers from the loop ---- */
+
+void
+native_server_deliver (NativeCall *call)
+{
+  NativeWorker *w = call->conn->w;
+  gboolean was_empty;
+
+  g_mutex_lock (&w->answers_lock);
+  was_empty = w->answers->len == 0;
+  g_ptr_array_add (w->answers, call);
+  g_mutex_unlock (&w->answers_lock);
+  if (was_empty)
+    g_source_set_ready_time (w->answer_source, 0);
+}
+
+void
+native_worker_take_answer (NativeWorker *w, NativeCall *call)
+{
+  NativeConn *c = call->conn;
+
+  g_assert (c->w == w);
+  g_assert (c->in_flight > 0);
+  c->in_flight--;
+  if (call->answer != NULL && !c->closed)
+    {
+      g_byte_array_append (c->out, call->answer->data, call->answer->len);
+      c->active_us = g_get_monotonic_time ();
+      conn_mark_dirty (c);
+      dsm_net_histogram_observe_us_atomic (&w->n->latency, c->active_us - call->start_us);
+    }
+  else
+    NATIVE_ADD (w->n, answers_dropped, 1);
+  native_call_free (call);
+  native_conn_unref (c);
+}
+
+gboolean
+native_worker_answer_dispatch (GSource *source, GSourceFunc callback, gpointer data)
+{
+  NativeWorker *w = data;
+  g_autoptr(GPtrArray) batch = g_ptr_array_new ();
+
+  g_source_set_ready_time (source, -1);
+  g_mutex_lock (&w->answers_lock);
+  GPtrArray *taken = w->answers;
+  w->answers = batch;
+  batch = taken;
+  g_mutex_unlock (&w->answers_lock);
+  for (guint i = 0; i < batch->len; i++)
+    native_worker_take_answer (w, batch->pdata[i]);
+  native_worker_end_dispatch (w);
+  return G_SOURCE_CONTINUE;
+}
+
+GSourceFuncs native_worker_answer_funcs = { .dispatch = native_worker_answer_dispatch };
+
+/* ---- deadlines ---- */
+
+static void
+conn_check_deadline (NativeConn *c, gint64 now)
+{
+  DsmNative *n = c->w->n;
+
+  if (c->write_blocked_us != 0 && now - c->write_blocked_us > (gint64) n->limits.write_timeout_ms * 1000)
+    {
+      NATIVE_ADD (n, timeouts[NT_WRITE], 1);
+      native_conn_close (c);
+    }
+  else if (c->lingering)
+    {
+      if (now - c->linger_since_us > LINGER_MS * 1000)
+        native_conn_close (c);
+    }
+  else if (c->closing)
+    return;
+  else if (!c->authed && now - c->accepted_us > (gint64) n->limits.hello_timeout_ms * 1000)
+    {
+      NATIVE_ADD (n, timeouts[NT_HELLO], 1);
+      native_conn_error (c, 0, NE_TIMEOUT, TRUE, 0, "no hello within native.hello_timeout_ms (%u ms)",
+                         n->limits.hello_timeout_ms);
+    }
+  else if (c->in_flight == 0 && conn_backlog (c) == 0
+           && now - c->active_us > (gint64) n->limits.idle_timeout_ms * 1000)
+    {
+      NATIVE_ADD (n, timeouts[NT_IDLE], 1);
+      native_conn_error (c, 0, NE_TIMEOUT, TRUE, 0, "idle for native.idle_timeout_ms (%u ms)",
+                         n->limits.idle_timeout_ms);
+    }
+}
+
+gboolean
+native_worker_on_sweep (gpointer data)
+{
+  NativeWorker *w = data;
+  gint64 now = g_get_monotonic_time ();
+
+  for (GList *l = w->conns.head, *next; l != NULL; l = next)
+    {
+      next = l->next;
+      conn_check_deadline (l->data, now);
+    }
+  native_worker_end_dispatch (w);
+  return G_SOURCE_CONTINUE;
+}
+
+NativeConn *
+native_conn_new (NativeWorker *w, int fd, const char *host)
+{
+  NativeConn *c = g_new0 (NativeConn, 1);
+
+  c->refs = 1;
+  c->w = w;
+  c->fd = fd;
+  c->host = g_strdup (host);
+  c->in = g_byte_array_new ();
+  c->out = g_byte_array_new ();
+  c->link.data = c;
+  c->accepted_us = c->active_us = g_get_monotonic_time ();
+  g_queue_push_tail_link (&w->conns, &c->link);
+  native_conn_watch (c);
+  return c;
+}

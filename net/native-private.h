@@ -1,0 +1,201 @@
+/* net/native-private.h: the native protocol's state, shared by native.c
+ * (the protocol object, the hello, requests on the workers, the loop's
+ * side, metrics) and native-server.c (worker threads, connections, bytes,
+ * deadlines).  Not for other users. */
+#pragma once
+
+#include "native.h"
+
+#include "client/dsm-wire.h"
+#include "config.h"
+#include "entry.h"
+#include "histogram.h"
+#include "host.h"
+#include "http-auth.h"
+#include "http-rate.h"
+#include "loop-queue.h"
+
+G_BEGIN_DECLS
+
+/* Error codes of ERROR frames (docs/CLIENT.md, "Errors"), counted by code. */
+typedef enum {
+  NE_BAD_FRAME,
+  NE_FRAME_TOO_LARGE,
+  NE_BAD_TYPE,
+  NE_BAD_REQUEST,
+  NE_BAD_VERSION,
+  NE_HELLO_REQUIRED,
+  NE_BAD_TOKEN,
+  NE_FORBIDDEN,
+  NE_TOO_MANY_IN_FLIGHT,
+  NE_RATE_LIMITED,
+  NE_OVERLOADED,
+  NE_NOT_LEADER,
+  NE_NO_LEADER,
+  NE_STOPPING,
+  NE_TIMEOUT,
+  NE_TOO_MANY_CONNECTIONS,
+  NE_N,
+} NativeError;
+
+const char *native_error_name (NativeError code);
+
+typedef enum { NT_HELLO, NT_IDLE, NT_WRITE, NT_N } NativeTimeout;
+typedef enum { NR_NODE_CAP, NR_ADDRESS_CAP, NR_STOPPING, NR_N } NativeRefusal;
+
+typedef struct _NativeWorker NativeWorker;
+typedef struct _NativeConn NativeConn;
+
+#define NATIVE_ADD(n, field, k) ((void) __atomic_fetch_add (&(n)->field, (guint64) (k), __ATOMIC_RELAXED))
+
+struct _DsmNative {
+  DsmHost *host;                /* the loop's thread only */
+  DsmConfig *config;            /* immutable */
+  DsmNativeConfig limits;
+  DsmNodeId node;
+  DsmHttpAuth *auth;            /* NULL: anyone, as admin (loopback or insecure_open) */
+  DsmHttpRate *rate;
+  DsmLoopQueue *queue;
+  GQueue in_flight;             /* NativeCall waiting on the core (loop only) */
+  gint stopping;                /* atomic */
+
+  int listen_fd;
+  guint16 port;
+  NativeWorker **workers;
+  guint n_workers;
+  gboolean started;
+  gint accepting;               /* atomic */
+  guint sweep_ms;
+  GMutex caps_lock;
+  GHashTable *per_address;      /* host -> open connections */
+  guint open;                   /* under caps_lock */
+  guint open_max;
+
+  /* Counted by any thread with relaxed atomics. */
+  guint64 requests[4];          /* by type: hello, transition, read, stale read */
+  guint64 errors[NE_N];
+  guint64 accepted;
+  guint64 refused[NR_N];
+  guint64 closed;
+  guint64 timeouts[NT_N];
+  guint64 bytes_in;
+  guint64 bytes_out;
+  guint64 answers_dropped;
+  DsmNetHistogram latency;
+};
+
+/* One request on its way to the loop and back.  It holds a reference on
+ * its connection, dropped on the connection's worker when the answer is
+ * delivered (or dropped): a connection is only ever freed there. */
+typedef struct {
+  NativeConn *conn;
+  guint8 type;
+  guint64 id;
+  gboolean stale;
+  DsmCommand cmd;
+  gint64 start_us;
+  DsmHttpRole role;             /* HELLO: the role its token gave */
+  DsmNative *native;            /* set by the loop */
+  guint64 host_request;         /* the host's id while the core has it */
+  GList link;                   /* in native->in_flight while the core has it */
+  GByteArray *answer;           /* the encoded frame; NULL: none (dropped) */
+} NativeCall;
+
+/* One worker thread (native-server.c); its connections are native-conn.c. */
+struct _NativeWorker {
+  DsmNative *n;
+  GThread *thread;
+  GMainContext *context;
+  GMainLoop *loop;
+  int epfd;
+  GSource *epoll_source;
+  GSource *sweep_source;
+  GSource *answer_source;
+  GMutex answers_lock;
+  GPtrArray *answers;           /* NativeCall, answered by the loop */
+  GQueue conns;                 /* open ones */
+  GPtrArray *dirty;             /* with output to write at the end of this dispatch */
+  GPtrArray *to_loop;           /* NativeCall read in this dispatch, handed to the loop at its end */
+  guint8 *scratch;
+};
+
+/* One connection, on its worker's thread only. */
+struct _NativeConn {
+  gint refs;                    /* atomic: the worker's (while open) and each call's */
+  NativeWorker *w;
+  int fd;
+  char *host;
+  GList link;
+  guint32 events;
+  gboolean registered;
+  GByteArray *in;
+  gsize in_start;
+  GByteArray *out;
+  gsize out_done;
+  gboolean authed;
+  DsmHttpRole role;
+  char *who;
+  guint in_flight;
+  gboolean closing;             /* nothing more is read; close once the output is written */
+  gboolean lingering;
+  gsize lingered;
+  gboolean closed;
+  gboolean dirty;
+  gint64 accepted_us;
+  gint64 active_us;             /* the last request, answer or write */
+  gint64 write_blocked_us;
+  gint64 linger_since_us;
+};
+
+/* Every read lands in the worker's scratch buffer of this size first. */
+#define NATIVE_READ_BYTES (64 * 1024)
+
+/* ---- native-conn.c ---- */
+NativeConn *native_conn_new (NativeWorker *w, int fd, const char *host);
+void native_conn_close (NativeConn *c);
+void native_conn_unref (NativeConn *c);
+/* Tells epoll what the connection waits for now. */
+void native_conn_watch (NativeConn *c);
+void native_conn_read (NativeConn *c);
+void native_conn_write (NativeConn *c);
+/* The end of every worker dispatch: writes what was answered. */
+void native_worker_end_dispatch (NativeWorker *w);
+/* An answer from the loop reaches its connection (or is dropped). */
+void native_worker_take_answer (NativeWorker *w, NativeCall *call);
+gboolean native_worker_answer_dispatch (GSource *source, GSourceFunc callback, gpointer data);
+extern GSourceFuncs native_worker_answer_funcs;
+gboolean native_worker_on_sweep (gpointer data);
+
+/* ---- native-server.c ---- */
+gboolean native_server_listen (DsmNative *n, const char *address, GError **error);
+void native_server_start (DsmNative *n);
+void native_server_stop_accepting (DsmNative *n);
+void native_server_free (DsmNative *n);
+/* From any thread: @call goes back to its connection's worker, which
+ * writes call->answer (if the connection is still open) and frees it. */
+void native_server_deliver (NativeCall *call);
+/* The connection's peer host and who it authenticated as (its worker only). */
+void native_conn_set_identity (NativeConn *c, DsmHttpRole role, const char *who);
+DsmHttpRole native_conn_get_role (const NativeConn *c);
+const char *native_conn_get_who (const NativeConn *c);
+const char *native_conn_get_host (const NativeConn *c);
+gboolean native_conn_get_authed (const NativeConn *c);
+guint native_conn_get_in_flight (const NativeConn *c);
+/* Counts a request handed to the loop (its worker only). */
+void native_conn_add_in_flight (NativeConn *c);
+NativeConn *native_conn_ref (NativeConn *c);
+/* Appends an answer frame (its worker only). */
+void native_conn_send (NativeConn *c, const DsmWireMsg *msg);
+/* An ERROR frame for request @id; @closing: nothing more is read, the
+ * connection closes once it is written. */
+void native_conn_error (NativeConn *c, guint64 id, NativeError code, gboolean closing, guint retry_after_ms,
+                        const char *format, ...) G_GNUC_PRINTF (6, 7);
+
+/* ---- native.c: on the worker, one decoded request of an open connection ---- */
+void native_on_request (DsmNative *n, NativeConn *c, DsmWireMsg *msg);
+/* The end of a worker dispatch: the requests it read go to the loop in
+ * one batch; those the full queue refuses are answered "overloaded". */
+void native_hand_to_loop (DsmNative *n, GPtrArray *calls);
+void native_call_free (NativeCall *call);
+
+G_END_DECLS

@@ -1,0 +1,528 @@
+/* net/native.c: the native client protocol (native.h): its object and
+ * credentials, each request checked on its worker (hello, role, bounds,
+ * rate) and handed to the consensus loop in batches, the loop's answers
+ * (through the core on the leader, a redirect elsewhere, stale reads from
+ * the store), the stop, and the dsm_native_* metrics.  Sockets and
+ * deadlines are native-server.c. */
+#include "native-private.h"
+
+#include <string.h>
+
+#include "address.h"
+#include "config-files.h"
+#include "error.h"
+#include "metrics.h"
+#include "netlog.h"
+#include "node.h"
+#include "store.h"
+
+static const char *const error_names[NE_N] = {
+  [NE_BAD_FRAME] = "bad_frame",
+  [NE_FRAME_TOO_LARGE] = "frame_too_large",
+  [NE_BAD_TYPE] = "bad_type",
+  [NE_BAD_REQUEST] = "bad_request",
+  [NE_BAD_VERSION] = "bad_version",
+  [NE_HELLO_REQUIRED] = "hello_required",
+  [NE_BAD_TOKEN] = "bad_token",
+  [NE_FORBIDDEN] = "forbidden",
+  [NE_TOO_MANY_IN_FLIGHT] = "too_many_in_flight",
+  [NE_RATE_LIMITED] = "rate_limited",
+  [NE_OVERLOADED] = "overloaded",
+  [NE_NOT_LEADER] = "not_leader",
+  [NE_NO_LEADER] = "no_leader",
+  [NE_STOPPING] = "stopping",
+  [NE_TIMEOUT] = "timeout",
+  [NE_TOO_MANY_CONNECTIONS] = "too_many_connections",
+};
+
+const char *
+native_error_name (NativeError code)
+{
+  g_assert (code < NE_N);
+  return error_names[code];
+}
+
+void
+native_call_free (NativeCall *call)
+{
+  dsm_command_clear (&call->cmd);
+  if (call->answer != NULL)
+    g_byte_array_unref (call->answer);
+  g_free (call);
+}
+
+/* ---- the worker's side ---- */
+
+static void
+native_on_hello (DsmNative *n, NativeConn *c, const DsmWireMsg *msg, NativeCall *call)
+{
+  DsmHttpRole role = DSM_HTTP_ROLE_ADMIN;
+  const char *name = NULL;
+
+  if (native_conn_get_authed (c))
+    {
+      native_conn_error (c, msg->id, NE_BAD_REQUEST, FALSE, 0, "hello %" G_GUINT64_FORMAT ": already said hello",
+                         msg->id);
+      return;
+    }
+  if (msg->version != DSM_WIRE_VERSION)
+    {
+      native_conn_error (c, msg->id, NE_BAD_VERSION, TRUE, 0,
+                         "hello %" G_GUINT64_FORMAT ": field \"version\" at byte 9: %u; this node speaks %u",
+                         msg->id, msg->version, DSM_WIRE_VERSION);
+      return;
+    }
+  if (n->auth != NULL)
+    {
+      role = msg->token != NULL ? dsm_http_auth_check_token (n->auth, msg->token, &name) : DSM_HTTP_ROLE_NONE;
+      if (role == DSM_HTTP_ROLE_NONE)
+        {
+          dsm_net_log_limited (G_LOG_LEVEL_WARNING, n->node, "native_auth_failed", native_conn_get_host (c),
+                               "refused a native hello from %s: %s token", native_conn_get_host (c),
+                               msg->token != NULL ? "invalid" : "no");
+          native_conn_error (c, msg->id, NE_BAD_TOKEN, TRUE, 0, "hello %" G_GUINT64_FORMAT ": field \"token\": %s",
+                             msg->id, msg->token != NULL ? "matches no token of http.token_file"
+                                                         : "empty; this node asks for a bearer token");
+          return;
+        }
+    }
+  g_autofree char *who = name != NULL ? g_strdup_printf ("token %s", name)
+                                      : g_strdup_printf ("address %s", native_conn_get_host (c));
+  native_conn_set_identity (c, role, who);
+  call->type = DSM_WIRE_HELLO;
+  call->role = role;
+}
+
+/* The command of a transition or read, checked as the HTTP API checks it. */
+static gboolean
+native_take_command (NativeConn *c, DsmWireMsg *msg, NativeCall *call)
+{
+  g_autoptr(GError) error = NULL;
+  DsmCommand *cmd = &call->cmd;
+
+  cmd->op = msg->type == DSM_WIRE_TRANSITION ? DSM_OP_TRANSITION : DSM_OP_READ;
+  cmd->machine = g_steal_pointer (&msg->machine);
+  cmd->definition = g_steal_pointer (&msg->definition);
+  cmd->to = g_steal_pointer (&msg->to);
+  cmd->from = g_steal_pointer (&msg->from);
+  cmd->client_id = g_steal_pointer (&msg->client_id);
+  cmd->seq = cmd->client_id != NULL ? msg->seq : 0;
+  call->stale = msg->type == DSM_WIRE_READ && (msg->flags & DSM_WIRE_READ_STALE) != 0;
+  if (msg->type == DSM_WIRE_READ && (msg->flags & ~DSM_WIRE_READ_STALE) != 0)
+    g_set_error (&error, DSM_CODEC_ERROR, DSM_CODEC_ERROR_INVALID, "flags: unknown bits 0x%02x",
+                 msg->flags & ~DSM_WIRE_READ_STALE);
+  else if (cmd->machine == NULL)
+    g_set_error_literal (&error, DSM_CODEC_ERROR, DSM_CODEC_ERROR_INVALID, "machine: empty");
+  else if (cmd->client_id != NULL && cmd->seq == 0)
+    g_set_error_literal (&error, DSM_CODEC_ERROR, DSM_CODEC_ERROR_INVALID, "seq: 0 with a client_id (starts at 1)");
+  if (error == NULL && dsm_command_check_machine_name ("machine", cmd->machine, &error)
+      && dsm_command_check (cmd, &error))
+    return TRUE;
+  native_conn_error (c, msg->id, NE_BAD_REQUEST, FALSE, 0, "%s %" G_GUINT64_FORMAT ": %s",
+                     dsm_wire_type_name (msg->type), msg->id, error->message);
+  return FALSE;
+}
+
+void
+native_on_request (DsmNative *n, NativeConn *c, DsmWireMsg *msg)
+{
+  NativeCall *call = g_new0 (NativeCall, 1);
+  guint retry_after_s;
+
+  call->id = msg->id;
+  call->start_us = g_get_monotonic_time ();
+  if (msg->type == DSM_WIRE_HELLO)
+    {
+      NATIVE_ADD (n, requests[0], 1);
+      native_on_hello (n, c, msg, call);
+      if (call->type != DSM_WIRE_HELLO)
+        goto refused;
+    }
+  else
+    {
+      DsmHttpRole needed = msg->type == DSM_WIRE_TRANSITION ? DSM_HTTP_ROLE_WRITE : DSM_HTTP_ROLE_READ;
+      if (!native_conn_get_authed (c))
+        {
+          native_conn_error (c, msg->id, NE_HELLO_REQUIRED, TRUE, 0,
+                             "%s %" G_GUINT64_FORMAT ": the first frame of a connection must be a hello",
+                             dsm_wire_type_name (msg->type), msg->id);
+          goto refused;
+        }
+      if (native_conn_get_role (c) < needed)
+        {
+          native_conn_error (c, msg->id, NE_FORBIDDEN, FALSE, 0, "%s %" G_GUINT64_FORMAT ": %s has role %s; this needs %s",
+                             dsm_wire_type_name (msg->type), msg->id, native_conn_get_who (c),
+                             dsm_http_role_to_string (native_conn_get_role (c)), dsm_http_role_to_string (needed));
+          goto refused;
+        }
+      if (native_conn_get_in_flight (c) >= n->limits.max_in_flight)
+        {
+          native_conn_error (c, msg->id, NE_TOO_MANY_IN_FLIGHT, FALSE, 10,
+                             "%s %" G_GUINT64_FORMAT ": %u requests of this connection are in flight "
+                             "(native.max_in_flight)", dsm_wire_type_name (msg->type), msg->id,
+                             native_conn_get_in_flight (c));
+          goto refused;
+        }
+      if (!dsm_http_rate_take (n->rate, native_conn_get_who (c), call->start_us, &retry_after_s))
+        {
+          dsm_net_log_limited (G_LOG_LEVEL_INFO, n->node, "native_rate_limited", native_conn_get_who (c),
+                               "native requests of %s over native.rate_per_second", native_conn_get_who (c));
+          native_conn_error (c, msg->id, NE_RATE_LIMITED, FALSE, retry_after_s * 1000,
+                             "more than %u requests a second (native.rate_per_second)", n->limits.rate_per_second);
+          goto refused;
+        }
+      call->type = msg->type;
+      if (!native_take_command (c, msg, call))
+        goto refused;
+      NATIVE_ADD (n, requests[msg->type == DSM_WIRE_TRANSITION ? 1 : call->stale ? 3 : 2], 1);
+    }
+  call->conn = native_conn_ref (c);
+  native_conn_add_in_flight (c);
+  g_ptr_array_add (c->w->to_loop, call);
+  return;
+
+refused:
+  native_call_free (call);
+}
+
+void
+native_hand_to_loop (DsmNative *n, GPtrArray *calls)
+{
+  guint taken = dsm_loop_queue_push_many (n->queue, calls->pdata, calls->len);
+
+  for (guint i = taken; i < calls->len; i++)
+    {
+      /* Never queued: it goes back through the worker's own answer path. */
+      NativeCall *call = calls->pdata[i];
+      NativeError code = g_atomic_int_get (&n->stopping) ? NE_STOPPING : NE_OVERLOADED;
+      DsmWireMsg e = { .type = DSM_WIRE_ERROR, .id = call->id, .retry_after_ms = 100,
+                       .code = (char *) native_error_name (code),
+                       .message = (char *) "the queue to the consensus loop is full (max_pending_requests)" };
+      NATIVE_ADD (n, errors[code], 1);
+      call->answer = g_byte_array_new ();
+      dsm_wire_encode (&e, call->answer);
+      native_server_deliver (call);
+    }
+  g_ptr_array_set_size (calls, 0);
+}
+
+/* ---- the loop's side ---- */
+
+/* Fills the leader's id and native address (when the config names it). */
+static void
+native_leader (DsmNative *n, DsmWireMsg *msg, DsmNodeId hint)
+{
+  DsmNodeId leader = hint != DSM_NODE_NONE ? hint : dsm_node_get_leader (dsm_host_get_node (n->host));
+  const DsmNodeConfig *nc = leader != DSM_NODE_NONE ? dsm_config_find_node (n->config, leader) : NULL;
+
+  msg->leader = leader;
+  msg->leader_address = nc != NULL ? nc->native_address : NULL;
+}
+
+/* Answers @call with @msg (its strings borrowed), from the loop. */
+static void
+native_answer (DsmNative *n, NativeCall *call, DsmWireMsg *msg)
+{
+  if (call->link.data != NULL)
+    {
+      g_queue_unlink (&n->in_flight, &call->link);
+      call->link.data = NULL;
+    }
+  msg->id = call->id;
+  if (msg->type == DSM_WIRE_ERROR)
+    for (guint k = 0; k < NE_N; k++)
+      if (strcmp (msg->code, error_names[k]) == 0)
+        NATIVE_ADD (n, errors[k], 1);
+  call->answer = g_byte_array_sized_new (64);
+  dsm_wire_encode (msg, call->answer);
+  native_server_deliver (call);
+}
+
+static void
+native_answer_error (DsmNative *n, NativeCall *call, NativeError code, guint retry_after_ms, DsmNodeId hint,
+                     const char *message)
+{
+  DsmWireMsg msg = { .type = DSM_WIRE_ERROR, .code = (char *) error_names[code], .retry_after_ms = retry_after_ms,
+                     .message = (char *) message };
+
+  native_leader (n, &msg, hint);
+  if (code == NE_NOT_LEADER && msg.leader == DSM_NODE_NONE)
+    msg.code = (char *) error_names[NE_NO_LEADER];
+  native_answer (n, call, &msg);
+}
+
+static void
+native_on_reply (const DsmClientReply *reply, gpointer data)
+{
+  NativeCall *call = data;
+  DsmNative *n = call->native;
+  DsmWireMsg msg = { .type = DSM_WIRE_RESULT, .status = (guint8) reply->status, .index = reply->index,
+                     .machine = reply->machine, .state = reply->state, .detail = reply->detail };
+
+  /* Nothing was applied and another node leads (or none yet): where to go. */
+  if (reply->status == DSM_REPLY_REJECTED && reply->reason == DSM_REJECT_NOT_LEADER)
+    {
+      native_answer_error (n, call, NE_NOT_LEADER, 50, reply->leader_hint,
+                           reply->detail != NULL ? reply->detail : "this node does not lead; nothing was applied");
+      return;
+    }
+  if (reply->status != DSM_REPLY_OK)
+    msg.reason = (char *) (reply->reason != DSM_REJECT_NONE ? dsm_reject_reason_to_string (reply->reason) : "timeout");
+  native_answer (n, call, &msg);
+}
+
+static void
+native_welcome (DsmNative *n, NativeCall *call)
+{
+  DsmWireMsg msg = { .type = DSM_WIRE_WELCOME, .version = DSM_WIRE_VERSION, .node = n->node,
+                     .max_in_flight = n->limits.max_in_flight, .max_frame_bytes = n->limits.max_frame_bytes };
+
+  /* The role was decided on the worker; it is written there too. */
+  msg.role = (char *) dsm_http_role_to_string (call->role);
+  native_leader (n, &msg, DSM_NODE_NONE);
+  native_answer (n, call, &msg);
+}
+
+static void
+native_stale_read (DsmNative *n, NativeCall *call)
+{
+  DsmNode *node = dsm_host_get_node (n->host);
+  const char *state = dsm_store_read (dsm_node_get_store (node), call->cmd.machine, call->cmd.definition, NULL);
+  DsmWireMsg msg = { .type = DSM_WIRE_RESULT, .machine = call->cmd.machine, .state = (char *) state,
+                     .index = dsm_node_get_applied_index (node) };
+
+  if (state == NULL)
+    {
+      msg.status = DSM_WIRE_STATUS_REJECTED;
+      msg.reason = (char *) dsm_reject_reason_to_string (DSM_REJECT_BAD_REQUEST);
+      msg.detail = (char *) "no such definition, or the machine is of another one (as of this node's applied index)";
+    }
+  native_answer (n, call, &msg);
+}
+
+/* One request handed over by a worker, on the consensus loop. */
+static void
+native_run (gpointer item, gpointer user_data)
+{
+  NativeCall *call = item;
+  DsmNative *n = user_data;
+  DsmNode *node = dsm_host_get_node (n->host);
+
+  call->native = n;
+  if (g_atomic_int_get (&n->stopping))
+    native_answer_error (n, call, NE_STOPPING, 1000, DSM_NODE_NONE, "node shutting down");
+  else if (call->type == DSM_WIRE_HELLO)
+    native_welcome (n, call);
+  else if (call->stale)
+    native_stale_read (n, call);
+  else if (dsm_node_get_role (node) != DSM_ROLE_LEADER)
+    /* The client goes to the leader itself: one hop less than forwarding. */
+    native_answer_error (n, call, NE_NOT_LEADER, 50, DSM_NODE_NONE, "this node does not lead; nothing was applied");
+  else
+    {
+      call->link.data = call;
+      g_queue_push_tail_link (&n->in_flight, &call->link);
+      call->host_request = dsm_host_submit (n->host, &call->cmd, native_on_reply, call);
+    }
+}
+
+/* ---- construction ---- */
+
+DsmNative *
+dsm_native_new (DsmHost *host, const char *base_dir, GError **error)
+{
+  DsmConfig *config = dsm_host_get_config (host);
+  DsmNative *n = g_new0 (DsmNative, 1);
+  g_autoptr(GMainContext) context = g_main_context_ref_thread_default ();
+
+  n->host = host;
+  n->config = dsm_config_ref (config);
+  n->limits = config->native;
+  n->node = dsm_node_get_id (dsm_host_get_node (host));
+  n->listen_fd = -1;
+  g_queue_init (&n->in_flight);
+  g_mutex_init (&n->caps_lock);
+  n->per_address = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  n->rate = dsm_http_rate_new (n->limits.rate_per_second, n->limits.rate_burst);
+  if (config->http.token_file != NULL)
+    {
+      g_autofree char *path = dsm_config_file_path (config->http.token_file, n->node, base_dir);
+      n->auth = dsm_http_auth_new ();
+      if (!dsm_http_auth_load_tokens (n->auth, path, error))
+        {
+          dsm_native_free (n);
+          return NULL;
+        }
+    }
+  else if (config->http.client_ca_file != NULL)
+    /* The HTTP port asks for certificates, which this port cannot check:
+     * with no tokens to match, every hello is refused (docs/CLIENT.md). */
+    n->auth = dsm_http_auth_new ();
+  n->queue = dsm_loop_queue_new (context, config->max_pending_requests, DSM_NATIVE_LOOP_BATCH_MAX, native_run, n);
+  return n;
+}
+
+gboolean
+dsm_native_listen (DsmNative *n, const char *address, GError **error)
+{
+  const DsmHttpConfig *http = &n->config->http;
+  g_autoptr(GSocketAddress) addr = dsm_net_resolve (address, "native address", error);
+  gboolean loopback;
+  const char *refusal = NULL;
+
+  if (addr == NULL)
+    return FALSE;
+  loopback = G_IS_INET_SOCKET_ADDRESS (addr)
+             && g_inet_address_get_is_loopback (g_inet_socket_address_get_address (G_INET_SOCKET_ADDRESS (addr)));
+  /* The HTTP port's guarantees hold here or the port stays shut
+   * (docs/CLIENT.md, "Security"). */
+  if (!loopback && http->tls_cert_file != NULL)
+    refusal = "the HTTP port has TLS (http.tls_cert_file) and the native protocol does not speak TLS yet: "
+              "bind native_address to loopback or leave it out";
+  else if (!loopback && n->auth == NULL && !http->insecure_open)
+    refusal = "no credentials configured and the address is not loopback; set http.token_file, or "
+              "http.insecure_open: true to serve anyone";
+  if (refusal != NULL)
+    {
+      g_set_error (error, DSM_CONFIG_ERROR, DSM_CONFIG_ERROR_INVALID, "native protocol on %s: %s", address, refusal);
+      return FALSE;
+    }
+  if (!native_server_listen (n, address, error))
+    return FALSE;
+  dsm_net_log (n->auth == NULL ? G_LOG_LEVEL_WARNING : G_LOG_LEVEL_MESSAGE, n->node, DSM_NODE_NONE, "native_listening",
+               "native protocol on %s: %s", address,
+               n->auth != NULL ? "bearer tokens of http.token_file"
+                               : "no credentials: anyone who can reach it may read and write every machine");
+  return TRUE;
+}
+
+guint16
+dsm_native_get_port (DsmNative *n)
+{
+  return n->port;
+}
+
+void
+dsm_native_start (DsmNative *n)
+{
+  native_server_start (n);
+}
+
+void
+dsm_native_shutdown (DsmNative *n)
+{
+  g_autoptr(GPtrArray) waiting = NULL;
+  NativeCall *call;
+
+  if (g_atomic_int_get (&n->stopping))
+    return;
+  g_atomic_int_set (&n->stopping, 1);
+  if (n->listen_fd >= 0)
+    native_server_stop_accepting (n);
+  waiting = dsm_loop_queue_close (n->queue);
+  for (guint i = 0; i < waiting->len; i++)
+    {
+      call = waiting->pdata[i];
+      call->native = n;
+      native_answer_error (n, call, NE_STOPPING, 1000, DSM_NODE_NONE, "node shutting down");
+    }
+  while ((call = g_queue_peek_head (&n->in_flight)) != NULL)
+    {
+      dsm_host_forget (n->host, call->host_request);
+      DsmWireMsg msg = { .type = DSM_WIRE_RESULT, .status = DSM_WIRE_STATUS_UNKNOWN, .reason = (char *) "stopping",
+                         .machine = call->cmd.machine, .detail = (char *) "node shutting down; outcome unknown" };
+      native_answer (n, call, &msg);
+    }
+}
+
+void
+dsm_native_free (DsmNative *n)
+{
+  if (n == NULL)
+    return;
+  if (n->queue != NULL)
+    dsm_native_shutdown (n);
+  native_server_free (n);
+  g_clear_pointer (&n->queue, dsm_loop_queue_free);
+  g_clear_pointer (&n->auth, dsm_http_auth_free);
+  g_clear_pointer (&n->rate, dsm_http_rate_free);
+  g_hash_table_unref (n->per_address);
+  g_mutex_clear (&n->caps_lock);
+  dsm_config_unref (n->config);
+  g_free (n);
+}
+
+/* ---- metrics ---- */
+
+static void
+render_family (GString *out, const char *nl, const char *name, const char *help, const char *label,
+               const char *const *values, const guint64 *counters, guint count)
+{
+  dsm_metrics_write_header (out, name, "counter", help);
+  for (guint k = 0; k < count; k++)
+    {
+      g_autofree char *labels = g_strdup_printf ("%s,%s=\"%s\"", nl, label, values[k]);
+      dsm_metrics_write_sample (out, name, labels, (double) __atomic_load_n (&counters[k], __ATOMIC_RELAXED));
+    }
+}
+
+static void
+render_one (GString *out, const char *nl, const char *name, const char *type, const char *help, double value)
+{
+  dsm_metrics_write_header (out, name, type, help);
+  dsm_metrics_write_sample (out, name, nl, value);
+}
+
+void
+dsm_native_render_metrics (DsmNative *n, GString *out)
+{
+  static const char *const types[] = { "hello", "transition", "read", "stale_read" };
+  static const char *const timeouts[NT_N] = { "hello", "idle", "write" };
+  static const char *const refusals[NR_N] = { "node_cap", "address_cap", "stopping" };
+  g_autofree char *nl = g_strdup_printf ("node=\"%u\"", n->node);
+  DsmLoopQueueStats q;
+  DsmNetHistogram copy;
+  guint open, open_max;
+
+  g_mutex_lock (&n->caps_lock);
+  open = n->open;
+  open_max = n->open_max;
+  g_mutex_unlock (&n->caps_lock);
+  dsm_loop_queue_get_stats (n->queue, &q);
+  render_family (out, nl, "dsm_native_requests_total", "Native requests read, by type.", "type", types,
+                 n->requests, G_N_ELEMENTS (types));
+  render_family (out, nl, "dsm_native_errors_total", "Native ERROR frames sent, by code (docs/CLIENT.md, \"Errors\").",
+                 "code", error_names, n->errors, NE_N);
+  render_family (out, nl, "dsm_native_timeouts_total",
+                 "Native connections closed for a deadline: hello, idle, write (the client did not take its answers).",
+                 "kind", timeouts, n->timeouts, NT_N);
+  render_family (out, nl, "dsm_native_connections_refused_total",
+                 "Native connections refused at once: node_cap, address_cap, stopping.", "reason", refusals,
+                 n->refused, NR_N);
+  render_one (out, nl, "dsm_native_connections_open", "gauge", "Native connections open now.", open);
+  render_one (out, nl, "dsm_native_connections_open_max", "gauge", "The most native connections open at once.",
+              open_max);
+  render_one (out, nl, "dsm_native_connections_accepted_total", "counter", "Native connections accepted.",
+              (double) __atomic_load_n (&n->accepted, __ATOMIC_RELAXED));
+  render_one (out, nl, "dsm_native_connections_closed_total", "counter", "Native connections closed.",
+              (double) __atomic_load_n (&n->closed, __ATOMIC_RELAXED));
+  render_one (out, nl, "dsm_native_bytes_received_total", "counter", "Bytes read from native clients.",
+              (double) __atomic_load_n (&n->bytes_in, __ATOMIC_RELAXED));
+  render_one (out, nl, "dsm_native_bytes_sent_total", "counter", "Bytes written to native clients.",
+              (double) __atomic_load_n (&n->bytes_out, __ATOMIC_RELAXED));
+  render_one (out, nl, "dsm_native_answers_dropped_total", "counter",
+              "Answers whose connection had closed (the command may still have committed).",
+              (double) __atomic_load_n (&n->answers_dropped, __ATOMIC_RELAXED));
+  render_one (out, nl, "dsm_native_requests_in_flight", "gauge",
+              "Native requests handed to the consensus loop and not answered yet.",
+              (double) (n->in_flight.length + q.waiting));
+  render_one (out, nl, "dsm_native_loop_batches_total", "counter",
+              "Batches of native requests the consensus loop took (one wake-up each).", (double) q.batches);
+  render_one (out, nl, "dsm_native_loop_requests_total", "counter",
+              "Native requests the consensus loop took (requests / batches = batching).", (double) q.items);
+  render_one (out, nl, "dsm_native_workers", "gauge", "Native worker threads.", n->n_workers);
+  dsm_metrics_write_header (out, "dsm_native_request_duration_seconds", "histogram",
+                            "Time from a native request's frame to its answer reaching its worker.");
+  dsm_net_histogram_snapshot (&n->latency, &copy);
+  dsm_net_histogram_render (&copy, out, "dsm_native_request_duration_seconds", nl);
+}
