@@ -157,24 +157,12 @@ void
 dsm_client_free (DsmClient *client)
 {
   Request *r;
-  GHashTableIter iter;
-  gpointer value;
 
   if (client == NULL)
     return;
-  if (client->conn != NULL)
-    {
-      Conn *c = client->conn;
-      client->conn = NULL;
-      c->client = NULL;
-      g_cancellable_cancel (c->cancel);
-      if (c->socket != NULL)
-        g_io_stream_close (G_IO_STREAM (c->socket), NULL, NULL);
-      conn_unref (c);
-    }
-  g_hash_table_iter_init (&iter, client->sent);
-  while (g_hash_table_iter_next (&iter, NULL, &value))
-    request_free (value);
+  /* What was in flight goes back to the queue, freed with it. */
+  client_drop (client, "the client is freed", 0);
+  g_assert (g_hash_table_size (client->sent) == 0);
   g_hash_table_unref (client->sent);
   while ((r = g_queue_pop_head (&client->waiting)) != NULL)
     request_free (r);

@@ -4,6 +4,7 @@
  * deadlines).  Not for other users. */
 #pragma once
 
+#include "accept.h"
 #include "http-server.h"
 
 G_BEGIN_DECLS
@@ -21,10 +22,11 @@ typedef enum {
   TIMEOUT_N,
 } TimeoutKind;
 
+/* By DsmAdmit (accept.h). */
 typedef enum {
-  REFUSE_NODE_CAP,              /* max_connections reached */
-  REFUSE_ADDRESS_CAP,           /* max_connections_per_address reached */
-  REFUSE_STOPPING,
+  REFUSE_NODE_CAP = DSM_ADMIT_NODE_CAP,         /* max_connections reached */
+  REFUSE_ADDRESS_CAP = DSM_ADMIT_ADDRESS_CAP,   /* max_connections_per_address reached */
+  REFUSE_STOPPING = DSM_ADMIT_STOPPING,
   REFUSE_N,
 } RefuseKind;
 
@@ -61,10 +63,7 @@ struct _DsmHttpServer {
   gint accepting;               /* atomic */
   guint sweep_ms;               /* how often workers check deadlines */
 
-  GMutex caps_lock;
-  GHashTable *per_address;      /* peer host -> open connections (GUINT_TO_POINTER) */
-  guint open_connections;       /* under caps_lock */
-  guint64 open_connections_max; /* the most ever open at once */
+  DsmConnCaps caps;
 };
 
 struct _Worker {

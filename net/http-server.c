@@ -134,43 +134,10 @@ worker_resume_accept (gpointer data)
 
 /* ---- accepting ---- */
 
-static RefuseKind
-server_admit (DsmHttpServer *server, const char *host)
-{
-  RefuseKind verdict = REFUSE_N;
-  guint count;
-
-  g_mutex_lock (&server->caps_lock);
-  count = GPOINTER_TO_UINT (g_hash_table_lookup (server->per_address, host));
-  if (!g_atomic_int_get (&server->accepting))
-    verdict = REFUSE_STOPPING;
-  else if (server->open_connections >= server->options.max_connections)
-    verdict = REFUSE_NODE_CAP;
-  else if (count >= server->options.max_connections_per_address)
-    verdict = REFUSE_ADDRESS_CAP;
-  else
-    {
-      g_hash_table_replace (server->per_address, g_strdup (host), GUINT_TO_POINTER (count + 1));
-      server->open_connections++;
-      server->open_connections_max = MAX (server->open_connections_max, server->open_connections);
-    }
-  g_mutex_unlock (&server->caps_lock);
-  return verdict;
-}
-
 void
 http_server_release_address (DsmHttpServer *server, const char *host)
 {
-  g_mutex_lock (&server->caps_lock);
-  guint count = GPOINTER_TO_UINT (g_hash_table_lookup (server->per_address, host));
-  g_assert (count > 0);
-  g_assert (server->open_connections > 0);
-  if (count == 1)
-    g_hash_table_remove (server->per_address, host);
-  else
-    g_hash_table_replace (server->per_address, g_strdup (host), GUINT_TO_POINTER (count - 1));
-  server->open_connections--;
-  g_mutex_unlock (&server->caps_lock);
+  dsm_conn_caps_release (&server->caps, host);
 }
 
 /* A refused connection gets its 503 in one best-effort write, then closes
@@ -207,23 +174,6 @@ worker_refuse (Worker *w, int fd, RefuseKind kind, const char *host)
 }
 
 static void
-peer_host (const struct sockaddr_storage *ss, char *out, gsize size)
-{
-  const void *addr = ss->ss_family == AF_INET6 ? (const void *) &((const struct sockaddr_in6 *) ss)->sin6_addr
-                                               : (const void *) &((const struct sockaddr_in *) ss)->sin_addr;
-
-  if (ss->ss_family != AF_INET && ss->ss_family != AF_INET6)
-    g_snprintf (out, size, "unknown");
-  else
-    {
-      g_autoptr(GInetAddress) a = g_inet_address_new_from_bytes (addr, ss->ss_family == AF_INET6
-                                                                          ? G_SOCKET_FAMILY_IPV6 : G_SOCKET_FAMILY_IPV4);
-      g_autofree char *text = g_inet_address_to_string (a);
-      g_snprintf (out, size, "%s", text);
-    }
-}
-
-static void
 worker_accept (Worker *w)
 {
   DsmHttpServer *server = w->server;
@@ -252,11 +202,11 @@ worker_accept (Worker *w)
             }
           return;
         }
-      peer_host (&ss, host, sizeof host);
-      RefuseKind verdict = server_admit (server, host);
-      if (verdict != REFUSE_N)
+      dsm_net_peer_host (&ss, host, sizeof host);
+      DsmAdmit verdict = dsm_conn_caps_admit (&server->caps, host, g_atomic_int_get (&server->accepting));
+      if (verdict != DSM_ADMIT_OK)
         {
-          worker_refuse (w, fd, verdict, host);
+          worker_refuse (w, fd, (RefuseKind) verdict, host);
           continue;
         }
       STAT_ADD (w, accepted, 1);
@@ -407,8 +357,7 @@ dsm_http_server_new (const DsmHttpServerOptions *options, DsmHttpHeadFunc head_f
   server->request_func = request_func;
   server->user_data = user_data;
   server->listen_fd = -1;
-  g_mutex_init (&server->caps_lock);
-  server->per_address = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  dsm_conn_caps_init (&server->caps, options->max_connections, options->max_connections_per_address);
   /* Deadlines are checked a few times per shortest timeout. */
   shortest = MIN (MIN (options->header_timeout_ms, options->body_timeout_ms),
                   MIN (options->idle_timeout_ms, options->write_timeout_ms));
@@ -423,39 +372,9 @@ dsm_http_server_new (const DsmHttpServerOptions *options, DsmHttpHeadFunc head_f
 gboolean
 dsm_http_server_listen (DsmHttpServer *server, const char *address, GError **error)
 {
-  g_autoptr(GSocketAddress) addr = dsm_net_resolve (address, "client address", error);
-  int fd, one = 1;
-  struct sockaddr_storage ss;
-  socklen_t len = sizeof ss;
-
   g_return_val_if_fail (server->listen_fd < 0, FALSE);
-  if (addr == NULL)
-    return FALSE;
-  if (!g_socket_address_to_native (addr, &ss, sizeof ss, error))
-    return FALSE;
-  fd = socket (ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-  if (fd < 0)
-    goto failed;
-  setsockopt (fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-  /* Accepted sockets inherit it: an answer leaves in one segment, at once. */
-  setsockopt (fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-  if (bind (fd, (struct sockaddr *) &ss, (socklen_t) g_socket_address_get_native_size (addr)) < 0
-      || listen (fd, DSM_NET_LISTEN_BACKLOG) < 0 || getsockname (fd, (struct sockaddr *) &ss, &len) < 0)
-    goto failed;
-  server->port = g_ntohs (ss.ss_family == AF_INET6 ? ((struct sockaddr_in6 *) &ss)->sin6_port
-                                                   : ((struct sockaddr_in *) &ss)->sin_port);
-  server->listen_fd = fd;
-  return TRUE;
-
-failed:
-  {
-    int saved = errno;
-    if (fd >= 0)
-      close (fd);
-    g_set_error (error, G_IO_ERROR, g_io_error_from_errno (saved), "HTTP API on %s: %s", address,
-                 g_strerror (saved));
-    return FALSE;
-  }
+  server->listen_fd = dsm_net_listen_tcp (address, "HTTP API", &server->port, error);
+  return server->listen_fd >= 0;
 }
 
 guint16
@@ -508,9 +427,7 @@ dsm_http_server_free (DsmHttpServer *server)
   g_free (server->workers);
   if (server->listen_fd >= 0)
     close (server->listen_fd);
-  g_assert (server->open_connections == 0);
-  g_hash_table_unref (server->per_address);
-  g_mutex_clear (&server->caps_lock);
+  dsm_conn_caps_clear (&server->caps);
   g_clear_object (&server->options.tls_certificate);
   g_clear_object (&server->options.tls_client_ca);
   g_free (server);
@@ -566,10 +483,7 @@ dsm_http_server_render_metrics (DsmHttpServer *server, GString *out, const char 
   const char *reasons[DSM_HTTP_PARSE_ERROR_N_CODES];
   guint open, open_max;
 
-  g_mutex_lock (&server->caps_lock);
-  open = server->open_connections;
-  open_max = (guint) server->open_connections_max;
-  g_mutex_unlock (&server->caps_lock);
+  dsm_conn_caps_get (&server->caps, &open, &open_max);
 
   render_one (out, labels, "dsm_http_connections_open", "gauge", "Client connections open now.", open);
   render_one (out, labels, "dsm_http_connections_open_max", "gauge", "The most client connections open at once.",

@@ -101,21 +101,6 @@ conn_mark_dirty (NativeConn *c)
   g_ptr_array_add (c->w->dirty, native_conn_ref (c));
 }
 
-static void
-server_release_address (DsmNative *n, const char *host)
-{
-  g_mutex_lock (&n->caps_lock);
-  guint count = GPOINTER_TO_UINT (g_hash_table_lookup (n->per_address, host));
-  g_assert (count > 0);
-  g_assert (n->open > 0);
-  if (count == 1)
-    g_hash_table_remove (n->per_address, host);
-  else
-    g_hash_table_replace (n->per_address, g_strdup (host), GUINT_TO_POINTER (count - 1));
-  n->open--;
-  g_mutex_unlock (&n->caps_lock);
-}
-
 void
 native_conn_close (NativeConn *c)
 {
@@ -126,7 +111,7 @@ native_conn_close (NativeConn *c)
     epoll_ctl (c->w->epfd, EPOLL_CTL_DEL, c->fd, NULL);
   close (c->fd);
   c->fd = -1;
-  server_release_address (c->w->n, c->host);
+  dsm_conn_caps_release (&c->w->n->caps, c->host);
   g_queue_unlink (&c->w->conns, &c->link);
   NATIVE_ADD (c->w->n, closed, 1);
   native_conn_unref (c);

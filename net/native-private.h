@@ -6,6 +6,7 @@
 
 #include "native.h"
 
+#include "accept.h"
 #include "client/dsm-wire.h"
 #include "config.h"
 #include "entry.h"
@@ -41,7 +42,13 @@ typedef enum {
 const char *native_error_name (NativeError code);
 
 typedef enum { NT_HELLO, NT_IDLE, NT_WRITE, NT_N } NativeTimeout;
-typedef enum { NR_NODE_CAP, NR_ADDRESS_CAP, NR_STOPPING, NR_N } NativeRefusal;
+/* By DsmAdmit (accept.h). */
+typedef enum {
+  NR_NODE_CAP = DSM_ADMIT_NODE_CAP,
+  NR_ADDRESS_CAP = DSM_ADMIT_ADDRESS_CAP,
+  NR_STOPPING = DSM_ADMIT_STOPPING,
+  NR_N,
+} NativeRefusal;
 
 typedef struct _NativeWorker NativeWorker;
 typedef struct _NativeConn NativeConn;
@@ -66,10 +73,7 @@ struct _DsmNative {
   gboolean started;
   gint accepting;               /* atomic */
   guint sweep_ms;
-  GMutex caps_lock;
-  GHashTable *per_address;      /* host -> open connections */
-  guint open;                   /* under caps_lock */
-  guint open_max;
+  DsmConnCaps caps;
 
   /* Counted by any thread with relaxed atomics. */
   guint64 requests[4];          /* by type: hello, transition, read, stale read */

@@ -23,29 +23,6 @@
 
 /* ---- accepting ---- */
 
-static NativeRefusal
-server_admit (DsmNative *n, const char *host)
-{
-  NativeRefusal verdict = NR_N;
-
-  g_mutex_lock (&n->caps_lock);
-  guint count = GPOINTER_TO_UINT (g_hash_table_lookup (n->per_address, host));
-  if (!g_atomic_int_get (&n->accepting))
-    verdict = NR_STOPPING;
-  else if (n->open >= n->limits.max_connections)
-    verdict = NR_NODE_CAP;
-  else if (count >= n->limits.max_connections_per_address)
-    verdict = NR_ADDRESS_CAP;
-  else
-    {
-      g_hash_table_replace (n->per_address, g_strdup (host), GUINT_TO_POINTER (count + 1));
-      n->open++;
-      n->open_max = MAX (n->open_max, n->open);
-    }
-  g_mutex_unlock (&n->caps_lock);
-  return verdict;
-}
-
 /* A refused connection hears why in one best-effort frame, then closes. */
 static void
 worker_refuse (NativeWorker *w, int fd, NativeRefusal why, const char *host)
@@ -69,22 +46,6 @@ worker_refuse (NativeWorker *w, int fd, NativeRefusal why, const char *host)
   if (why != NR_STOPPING)
     dsm_net_log_limited (G_LOG_LEVEL_WARNING, w->n->node, "native_refused", host,
                          "refused a native connection from %s: %s", host, reasons[why]);
-}
-
-static void
-peer_host (const struct sockaddr_storage *ss, char *out, gsize size)
-{
-  if (ss->ss_family != AF_INET && ss->ss_family != AF_INET6)
-    {
-      g_snprintf (out, size, "unknown");
-      return;
-    }
-  gboolean v6 = ss->ss_family == AF_INET6;
-  const void *addr = v6 ? (const void *) &((const struct sockaddr_in6 *) ss)->sin6_addr
-                        : (const void *) &((const struct sockaddr_in *) ss)->sin_addr;
-  g_autoptr(GInetAddress) a = g_inet_address_new_from_bytes (addr, v6 ? G_SOCKET_FAMILY_IPV6 : G_SOCKET_FAMILY_IPV4);
-  g_autofree char *text = g_inet_address_to_string (a);
-  g_snprintf (out, size, "%s", text);
 }
 
 static gboolean
@@ -126,11 +87,11 @@ worker_accept (NativeWorker *w)
             }
           return;
         }
-      peer_host (&ss, host, sizeof host);
-      NativeRefusal why = server_admit (n, host);
-      if (why != NR_N)
+      dsm_net_peer_host (&ss, host, sizeof host);
+      DsmAdmit why = dsm_conn_caps_admit (&n->caps, host, g_atomic_int_get (&n->accepting));
+      if (why != DSM_ADMIT_OK)
         {
-          worker_refuse (w, fd, why, host);
+          worker_refuse (w, fd, (NativeRefusal) why, host);
           continue;
         }
       NATIVE_ADD (n, accepted, 1);
@@ -259,25 +220,10 @@ worker_free (NativeWorker *w)
 gboolean
 native_server_listen (DsmNative *n, const char *address, GError **error)
 {
-  g_autoptr(GSocketAddress) addr = dsm_net_resolve (address, "native address", error);
-  struct sockaddr_storage ss;
-  socklen_t len = sizeof ss;
-  int fd, one = 1;
-
   g_return_val_if_fail (n->listen_fd < 0, FALSE);
-  if (addr == NULL || !g_socket_address_to_native (addr, &ss, sizeof ss, error))
+  n->listen_fd = dsm_net_listen_tcp (address, "native protocol", &n->port, error);
+  if (n->listen_fd < 0)
     return FALSE;
-  fd = socket (ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-  if (fd < 0)
-    goto failed;
-  setsockopt (fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-  setsockopt (fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-  if (bind (fd, (struct sockaddr *) &ss, (socklen_t) g_socket_address_get_native_size (addr)) < 0
-      || listen (fd, DSM_NET_LISTEN_BACKLOG) < 0 || getsockname (fd, (struct sockaddr *) &ss, &len) < 0)
-    goto failed;
-  n->port = g_ntohs (ss.ss_family == AF_INET6 ? ((struct sockaddr_in6 *) &ss)->sin6_port
-                                              : ((struct sockaddr_in *) &ss)->sin_port);
-  n->listen_fd = fd;
   n->n_workers = n->limits.workers;
   n->sweep_ms = CLAMP (MIN (n->limits.hello_timeout_ms, MIN (n->limits.idle_timeout_ms, n->limits.write_timeout_ms)) / 4,
                        5, 250);
@@ -285,16 +231,6 @@ native_server_listen (DsmNative *n, const char *address, GError **error)
   for (guint i = 0; i < n->n_workers; i++)
     n->workers[i] = worker_new (n);
   return TRUE;
-
-failed:
-  {
-    int saved = errno;
-    if (fd >= 0)
-      close (fd);
-    g_set_error (error, G_IO_ERROR, g_io_error_from_errno (saved), "native protocol on %s: %s", address,
-                 g_strerror (saved));
-    return FALSE;
-  }
 }
 
 void
@@ -338,5 +274,4 @@ native_server_free (DsmNative *n)
   if (n->listen_fd >= 0)
     close (n->listen_fd);
   n->listen_fd = -1;
-  g_assert (n->open == 0);
 }

@@ -341,8 +341,7 @@ dsm_native_new (DsmHost *host, const char *base_dir, GError **error)
   n->node = dsm_node_get_id (dsm_host_get_node (host));
   n->listen_fd = -1;
   g_queue_init (&n->in_flight);
-  g_mutex_init (&n->caps_lock);
-  n->per_address = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  dsm_conn_caps_init (&n->caps, n->limits.max_connections, n->limits.max_connections_per_address);
   n->rate = dsm_http_rate_new (n->limits.rate_per_second, n->limits.rate_burst);
   if (config->http.token_file != NULL)
     {
@@ -446,8 +445,7 @@ dsm_native_free (DsmNative *n)
   g_clear_pointer (&n->queue, dsm_loop_queue_free);
   g_clear_pointer (&n->auth, dsm_http_auth_free);
   g_clear_pointer (&n->rate, dsm_http_rate_free);
-  g_hash_table_unref (n->per_address);
-  g_mutex_clear (&n->caps_lock);
+  dsm_conn_caps_clear (&n->caps);
   dsm_config_unref (n->config);
   g_free (n);
 }
@@ -484,10 +482,7 @@ dsm_native_render_metrics (DsmNative *n, GString *out)
   DsmNetHistogram copy;
   guint open, open_max;
 
-  g_mutex_lock (&n->caps_lock);
-  open = n->open;
-  open_max = n->open_max;
-  g_mutex_unlock (&n->caps_lock);
+  dsm_conn_caps_get (&n->caps, &open, &open_max);
   dsm_loop_queue_get_stats (n->queue, &q);
   render_family (out, nl, "dsm_native_requests_total", "Native requests read, by type.", "type", types,
                  n->requests, G_N_ELEMENTS (types));
