@@ -33,10 +33,11 @@ bench_build () {
     meson setup "$BUILD" "$REPO" --buildtype=debugoptimized >"$LOGS/meson-setup.log" 2>&1 \
       || { tail -20 "$LOGS/meson-setup.log" >&2; die "meson setup failed (see $LOGS/meson-setup.log)"; }
   fi
-  ninja -C "$BUILD" tools/dsm-node tools/dsm-sim tools/bench/bench-load tools/bench/bench-limits \
+  ninja -C "$BUILD" tools/dsm-node tools/dsm-sim tools/bench/bench-load tools/bench/bench-native tools/bench/bench-limits \
     tools/bench/raft-fixture-bench tools/bench/bench-http-servers >"$LOGS/ninja.log" 2>&1 \
     || { tail -30 "$LOGS/ninja.log" >&2; die "build failed (see $LOGS/ninja.log)"; }
   LOAD=$BUILD/tools/bench/bench-load
+  DSM_NATIVE_LOAD=$BUILD/tools/bench/bench-native
   # etcd's native client path (tools/bench/etcd-native), from Debian's
   # clientv3 sources, offline: no module download, GOPATH only.
   ETCD_NATIVE=$BUILD/tools/bench/etcd-native
@@ -425,11 +426,25 @@ measured_load () {
 # ---- the generator ----
 # load ARGS...: runs the generator with a hard timeout; prints its JSON.
 # The generator is bench-load (HTTP/JSON, both systems) unless GENERATOR is
-# etcd-native (etcd's gRPC client); both take the same arguments and print
-# the same figures.
+# etcd-native (etcd's gRPC client) or bench-native (dsm's native protocol,
+# libdsm-client); all take the same arguments and print the same figures.
+# bench-native gets the node's native address for its HTTP --url, then the
+# other nodes' (docs/CLIENT.md: the library finds the leader itself).
 load () {
-  local gen=$LOAD
+  local gen=$LOAD args=() prev="" a
   [ "${GENERATOR:-bench-load}" = etcd-native ] && gen=$ETCD_NATIVE
+  if [ "${GENERATOR:-bench-load}" = bench-native ]; then
+    gen=$DSM_NATIVE_LOAD
+    for a in "$@"; do
+      if [ "$prev" = --url ]; then
+        a=$(jq -r --arg c "${a#*://}" '.nodes[] | select(.client_address == ($c | rtrimstr("/"))) | .native_address' \
+              "$DSM_DIR/cluster.json")
+      fi
+      args+=("$a"); prev=$a
+    done
+    for a in $(jq -r '.nodes[].native_address' "$DSM_DIR/cluster.json"); do args+=(--url "$a"); done
+    set -- "${args[@]}"
+  fi
   timeout 300 "$gen" run "$@" 2>>"$LOGS/bench-load.err" || {
     say "$(basename "$gen") run $* failed (see $LOGS/bench-load.err)"; return 1; }
 }

@@ -1,7 +1,8 @@
 # tools/bench/part-real.sh: part 1, a 3-node dsm cluster against a 3-node
 # etcd cluster, both with fsync on, on 127.0.0.1, driven by the same
 # generator (bench-load, HTTP/JSON) and, for etcd, also by its native gRPC
-# client (etcd-native, the path etcd users take): writes at 1, 8 and 64
+# client (etcd-native, the path etcd users take), for dsm by its native
+# protocol (bench-native, libdsm-client; recorded as dsm-native): writes at 1, 8 and 64
 # clients to the leader and to a follower, then a check that every
 # acknowledged write is on every node, then linearizable reads at 64
 # clients.  A fresh cluster per (system, clients, node) configuration.
@@ -38,6 +39,9 @@ real_write_config () {
   GENERATOR=bench-load real_write_runs "$system" "$config" "$target" "$conns" "$all_acked" w
   [ "$system" = etcd ] &&
     GENERATOR=etcd-native real_write_runs etcd-grpc "$config" "$target" "$conns" "$all_acked" wg
+  # dsm's own fast path: the native protocol through libdsm-client (docs/CLIENT.md).
+  [ "$system" = dsm ] &&
+    GENERATOR=bench-native real_write_runs dsm-native "$config" "$target" "$conns" "$all_acked" wn
 
   # Every acknowledged write must be on every node.
   worst=$(cluster_verify "$all_acked" "$system-$config")
@@ -51,8 +55,9 @@ real_write_config () {
     shuf -n 20000 "$all_acked" >"$TMPD/read-keys-$system"
     local gen label generators=bench-load
     [ "$system" = etcd ] && generators="bench-load etcd-native"
+    [ "$system" = dsm ] && generators="bench-load bench-native"
     for gen in $generators; do
-      label=$system; [ "$gen" = etcd-native ] && label=etcd-grpc
+      label=$system; [ "$gen" = etcd-native ] && label=etcd-grpc; [ "$gen" = bench-native ] && label=dsm-native
       for rt in leader follower; do
         for run in $(seq 1 "$RUNS"); do
           # After a crash the fresh cluster has none of these keys: reads would miss.
@@ -83,7 +88,7 @@ part_real () {
   local system conns target
   for conns in ${BENCH_REAL_CLIENTS:-1 8 64}; do
     for target in ${BENCH_REAL_TARGETS:-leader follower}; do
-      for system in dsm etcd; do
+      for system in ${BENCH_REAL_SYSTEMS:-dsm etcd}; do
         real_write_config "$system" "$conns" "$target"
       done
     done
