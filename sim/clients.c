@@ -12,11 +12,37 @@
 
 #include <string.h>
 
-static void
-client_op_free (ClientOp *co)
+ClientOp *
+clients_op_ref (ClientOp *co)
 {
+  g_assert (co->refs > 0);
+  co->refs++;
+  return co;
+}
+
+void
+clients_op_unref (ClientOp *co)
+{
+  g_assert (co->refs > 0);
+  if (--co->refs > 0)
+    return;
+  /* Nothing refers to it any more: no event, no request, no client. */
+  g_assert (co->timer == NULL);
   dsm_command_clear (&co->cmd);
   g_free (co);
+}
+
+/* Takes the requests table's entry for @request_id out, with its
+ * reference (NULL: none). */
+static ClientOp *
+clients_take_request (DsmSim *sim, guint64 request_id)
+{
+  gpointer key = NULL, co = NULL;
+
+  if (!g_hash_table_steal_extended (sim->requests, &request_id, &key, &co))
+    return NULL;
+  g_free (key);
+  return co;
 }
 
 void
@@ -24,8 +50,8 @@ clients_init (DsmSim *sim)
 {
   const DsmWorkload *w = &sim->scenario->workload;
 
-  sim->ops = g_ptr_array_new_with_free_func ((GDestroyNotify) client_op_free);
-  sim->requests = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free, NULL);
+  sim->ops = g_ptr_array_new_with_free_func ((GDestroyNotify) clients_op_unref);
+  sim->requests = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free, (GDestroyNotify) clients_op_unref);
   sim->workload = dsm_workload_run_new (w, sim->config, sim->seed);
   sim->n_clients = dsm_workload_run_get_n_clients (sim->workload); /* the last is the script's */
   g_assert (sim->n_clients == w->clients + 1);
@@ -38,6 +64,8 @@ clients_init (DsmSim *sim)
 void
 clients_clear (DsmSim *sim)
 {
+  for (guint i = 0; i < sim->n_clients; i++)
+    g_clear_pointer (&sim->clients[i].current, clients_op_unref);
   g_free (sim->clients);
   g_hash_table_unref (sim->requests);
   g_ptr_array_unref (sim->ops);
@@ -79,17 +107,17 @@ client_send (DsmSim *sim, ClientOp *co, DsmNodeId node)
   co->attempts++;
   co->request_id = ++sim->next_request_id;
   co->node = node;
-  g_hash_table_insert (sim->requests, g_memdup2 (&co->request_id, sizeof co->request_id), co);
+  g_hash_table_insert (sim->requests, g_memdup2 (&co->request_id, sizeof co->request_id), clients_op_ref (co));
 
   Event *arrive = sim_event_new (sim, EV_CLIENT_ARRIVE, sim->now_ms + dsm_sim_net_client_latency (sim->net));
   arrive->node = node;
-  arrive->op = co;
+  arrive->op = clients_op_ref (co);
   arrive->request_id = co->request_id;
   sim_schedule (sim, arrive);
 
   g_assert (co->timer == NULL);
   co->timer = sim_event_new (sim, EV_CLIENT_TIMER, sim->now_ms + client_timeout_ms (sim));
-  co->timer->op = co;
+  co->timer->op = clients_op_ref (co);
   co->timer->request_id = co->request_id;
   sim_schedule (sim, co->timer);
   if (co->attempts > 1)
@@ -109,6 +137,7 @@ ClientOp *
 clients_issue (DsmSim *sim, guint client, const DsmCommand *cmd, DsmNodeId node, gboolean scripted)
 {
   ClientOp *co = g_new0 (ClientOp, 1);
+  co->refs = 1; /* the client's: DsmSim.ops for a scripted op, Client.current otherwise */
   DsmHistoryOp *op = dsm_history_op_new_invoked (sim->history->len + 1, client, cmd, sim->now_ms);
 
   co->client = client;
@@ -116,10 +145,12 @@ clients_issue (DsmSim *sim, guint client, const DsmCommand *cmd, DsmNodeId node,
   dsm_command_init_copy (&co->cmd, cmd);
   co->op = op;
   g_ptr_array_add (sim->history, op);
-  g_ptr_array_add (sim->ops, co);
   sim->report.ops++;
   if (scripted)
-    sim->scripted_pending++;
+    {
+      g_ptr_array_add (sim->ops, co);
+      sim->scripted_pending++;
+    }
   co->node = node; /* for the trace: the node the first attempt goes to */
   trace_op (sim, "invoke", co);
   client_send (sim, co, node);
@@ -208,8 +239,10 @@ op_complete (DsmSim *sim, ClientOp *co, DsmReplyStatus status, DsmRejectReason r
   if (!co->scripted)
     {
       Client *c = &sim->clients[co->client];
+      g_assert (c->current == co);
       c->current = NULL;
       workload_schedule_next (sim, c);
+      clients_op_unref (co); /* the client's; the caller's event still holds one */
     }
 }
 
@@ -219,7 +252,7 @@ op_retry_later (DsmSim *sim, ClientOp *co)
   co->request_id = 0;
   op_cancel_timer (sim, co);
   co->timer = sim_event_new (sim, EV_CLIENT_TIMER, sim->now_ms + sim->config->retry_delay_ms);
-  co->timer->op = co;
+  co->timer->op = clients_op_ref (co);
   co->timer->request_id = 0; /* a retry, not a timeout */
   sim_schedule (sim, co->timer);
 }
@@ -245,18 +278,20 @@ op_outcome (DsmSim *sim, ClientOp *co, DsmReplyStatus status, DsmRejectReason re
 void
 clients_on_reply (DsmSim *sim, const DsmClientReply *reply)
 {
-  ClientOp *co = g_hash_table_lookup (sim->requests, &reply->request_id);
+  ClientOp *co = clients_take_request (sim, reply->request_id);
 
   if (co == NULL)
     {
       admin_on_reply (sim, reply);
       return;
     }
-  g_hash_table_remove (sim->requests, &reply->request_id);
   if (co->done || co->request_id != reply->request_id)
-    return; /* an earlier attempt's answer */
+    {
+      clients_op_unref (co);
+      return; /* an earlier attempt's answer */
+    }
   Event *ev = sim_event_new (sim, EV_CLIENT_REPLY, sim->now_ms + dsm_sim_net_client_latency (sim->net));
-  ev->op = co;
+  ev->op = co; /* the table's reference, handed on */
   ev->request_id = reply->request_id;
   ev->reply = g_new0 (DsmClientReply, 1);
   *ev->reply = *reply;
@@ -310,6 +345,7 @@ clients_event (DsmSim *sim, Event *ev)
         {
           if (!co->scripted && sim->clients[co->client].leader_hint == co->node)
             sim->clients[co->client].leader_hint = DSM_NODE_NONE;
+          /* The event holds a reference: dropping the table's is safe. */
           g_hash_table_remove (sim->requests, &co->request_id);
           op_outcome (sim, co, DSM_REPLY_UNKNOWN, DSM_REJECT_NONE, NULL, 0, DSM_NODE_NONE);
         }

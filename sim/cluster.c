@@ -24,6 +24,7 @@ event_free (DsmSim *sim, Event *ev)
 {
   g_clear_pointer (&ev->msg, dsm_message_unref);
   g_clear_pointer (&ev->reply, dsm_client_reply_free);
+  g_clear_pointer (&ev->op, clients_op_unref);
   g_ptr_array_add (sim->spare_events, ev);
 }
 
@@ -788,7 +789,13 @@ dsm_sim_free (DsmSim *sim)
     }
   g_free (sim->nodes);
   for (guint i = 0; i < sim->heap->len; i++)
-    event_free (sim, sim->heap->pdata[i]);
+    {
+      Event *ev = sim->heap->pdata[i];
+      /* A pending timeout goes with its op's last reference. */
+      if (ev->kind == EV_CLIENT_TIMER && ev->op->timer == ev)
+        ev->op->timer = NULL;
+      event_free (sim, ev);
+    }
   g_ptr_array_unref (sim->heap);
   g_ptr_array_unref (sim->spare_events);
   clients_clear (sim);

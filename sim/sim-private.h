@@ -43,7 +43,7 @@ typedef struct {
   DsmMessage *msg;          /* DELIVER */
   gboolean corrupt;         /* DELIVER */
   DsmClientReply *reply;    /* CLIENT_REPLY */
-  ClientOp *op;             /* CLIENT_* */
+  ClientOp *op;             /* CLIENT_*: a reference (clients_op_ref) */
   guint client;             /* CLIENT_NEXT */
   AdminOp *admin;           /* ADMIN */
 } Event;
@@ -70,7 +70,13 @@ typedef struct {
   guint64 checked_commit;   /* the commit index the quorum check last saw (leader) */
 } SimNode;
 
+/* A client operation in flight.  Counted references: the client's while
+ * it runs (a scripted one's by DsmSim.ops, for the script reads it after
+ * it completes), each pending event's and each DsmSim.requests entry's.
+ * A workload op is freed once done and forgotten: a long run keeps only
+ * its history op, not this. */
 struct _ClientOp {
+  guint refs;
   DsmHistoryOp *op;         /* owned by DsmSim.history */
   guint client;
   gboolean scripted;
@@ -131,8 +137,8 @@ struct _DsmSim {
   DsmOutbox out;
 
   GPtrArray *history;       /* DsmHistoryOp, owned */
-  GPtrArray *ops;           /* ClientOp, owned */
-  GHashTable *requests;     /* request_id -> ClientOp */
+  GPtrArray *ops;           /* scripted ClientOps, a reference each */
+  GHashTable *requests;     /* request_id -> ClientOp, a reference each */
   guint64 next_request_id;
   guint scripted_pending;   /* scripted operations not answered yet */
   Client *clients;          /* workload clients, then the script's client */
@@ -188,6 +194,8 @@ AdminOp *admin_remove_node (DsmSim *sim, DsmNodeId id, guint64 within_ms, guint 
 gboolean admin_op_done (const AdminOp *op, DsmReplyStatus *status, const char **detail);
 
 /* clients.c */
+ClientOp *clients_op_ref (ClientOp *co);
+void clients_op_unref (ClientOp *co);
 void clients_init (DsmSim *sim);
 void clients_clear (DsmSim *sim);
 void clients_start (DsmSim *sim);
