@@ -78,7 +78,9 @@ DsmConfig *dsm_checker_get_config (const DsmChecker *checker);
 /* The latest configuration any node applied (the bootstrap at first). */
 const DsmMembership *dsm_checker_get_membership (const DsmChecker *checker);
 
-/* A client was told its transition committed at op->index (durability). */
+/* A client was told its transition committed at op->index (durability).
+ * @op is borrowed, not copied: it must stay alive and unchanged until
+ * dsm_checker_free() (the run's history owns it). */
 void dsm_checker_acked (DsmChecker *checker, guint64 now_ms, const DsmHistoryOp *op);
 
 /* Records a violation found elsewhere (liveness, expectations). */
