@@ -224,6 +224,12 @@ request_finish_result (DsmNode *node, Request *req, const DsmApplyResult *result
     detail = g_strdup_printf ("definition \"%s\": refused when applied (a new version keeps every "
                               "state of the one it replaces; \"lifecycle\" never changes)",
                               req->cmd.definition);
+  else if (result->status == DSM_REPLY_REJECTED && req->cmd.from != NULL && result->state != NULL
+           && strcmp (req->cmd.from, result->state) != 0)
+    /* A compare-and-set that lost: say so, not that the move is illegal. */
+    detail = g_strdup_printf ("machine \"%s\" is in %s, not %s: transition to %s refused when applied",
+                              req->cmd.machine, result->state, req->cmd.from,
+                              req->cmd.to != NULL ? req->cmd.to : "?");
   else if (result->status == DSM_REPLY_REJECTED)
     detail = g_strdup_printf ("machine \"%s\" is in %s: transition to %s refused when applied",
                               req->cmd.machine, result->state != NULL ? result->state : "?",
