@@ -1,6 +1,6 @@
 /* net/http-admin.c: the administrative endpoints on the consensus loop:
  * the membership, membership changes and definitions through the core,
- * leadership transfer, and backups (docs/OPERATIONS.md, "Administration").
+ * leadership transfer, and backups (docs/API.md, "Administration").
  * Their requests were routed, authorized (admin) and read on the HTTP
  * workers (http-route.c). */
 #include "http-private.h"

@@ -34,7 +34,7 @@ route_method_not_allowed (HttpCall *call, const char *method, const char *allow)
   return FALSE;
 }
 
-/* The administrative endpoints (docs/OPERATIONS.md, "Administration"):
+/* The administrative endpoints (docs/API.md, "Administration"):
  * the membership (reading it needs the read role), leadership transfer,
  * definitions and snapshots, all admin. */
 static gboolean

@@ -1,5 +1,5 @@
 /* real/admin.c: what an operator does to a real cluster, through the
- * nodes' admin API (docs/OPERATIONS.md, "Administration"): leadership
+ * nodes' admin API (docs/API.md, "Administration"): leadership
  * transfers and machine definitions through the log, as sim/admin.c does
  * to simulated cores.
  *

@@ -1,6 +1,6 @@
 /* tools/dsmctl-admin.c: dsmctl's administrative commands: the membership,
  * leadership transfer, machine definitions and backups
- * (docs/OPERATIONS.md, "Administration"; they need the admin role). */
+ * (docs/API.md, "Administration"; they need the admin role). */
 #include <glib/gstdio.h>
 #include <stdio.h>
 #include <string.h>
