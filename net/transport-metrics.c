@@ -187,7 +187,7 @@ dsm_transport_get_peer_info (DsmTransport *t, DsmNodeId id, DsmTransportPeerInfo
   info->id = peer->id;
   info->state = peer->state;
   info->outbound = peer->active != NULL && peer->active->outbound;
-  info->dialing = peer->dialing != NULL;
+  info->dialing = peer->dialing != NULL || peer->dial_cancel != NULL;  /* handshaking, or connecting */
   info->since_us = peer->since_us;
   info->queued_bytes = peer->active != NULL ? dsm_link_get_queued_bytes (peer->active->link) : peer->pending_bytes;
   info->reconnects = peer->m.reconnects;

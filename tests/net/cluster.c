@@ -23,25 +23,41 @@ tool_path (const char *env)
   return path;
 }
 
-/* Ports the kernel hands out as free, all bound at once so they differ. */
+/* Free ports, all bound at once so they differ, and below the kernel's
+ * ephemeral range (32768 and up by default): between this pick and a
+ * node's bind, an outgoing connection of a test running alongside takes
+ * its local port from that range, and the kernel's own port-0 picks come
+ * from it too, so a port from there could be gone by the time the node
+ * binds it ("Address already in use"). */
 static void
 cluster_pick_ports (Cluster *c)
 {
   GSocket *sockets[3 * CLUSTER_MAX];
   guint16 ports[3 * CLUSTER_MAX];
+  g_autoptr(GRand) rand = g_rand_new ();
 
   /* Every slot gets ports: nodes may join later. */
   for (guint i = 0; i < 3 * CLUSTER_MAX; i++)
     {
-      g_autoptr(GError) error = NULL;
       g_autoptr(GInetAddress) lo = g_inet_address_new_loopback (G_SOCKET_FAMILY_IPV4);
-      g_autoptr(GSocketAddress) any = g_inet_socket_address_new (lo, 0);
-      g_autoptr(GSocketAddress) bound = NULL;
-      sockets[i] = g_socket_new (G_SOCKET_FAMILY_IPV4, G_SOCKET_TYPE_STREAM, G_SOCKET_PROTOCOL_TCP, &error);
-      g_assert_no_error (error);
-      g_assert_true (g_socket_bind (sockets[i], any, TRUE, &error));
-      bound = g_socket_get_local_address (sockets[i], &error);
-      ports[i] = g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (bound));
+      guint attempt;
+      for (attempt = 0; attempt < 1000; attempt++)
+        {
+          g_autoptr(GError) error = NULL;
+          ports[i] = (guint16) g_rand_int_range (rand, 20000, 32000);
+          gboolean taken = FALSE;
+          for (guint j = 0; j < i; j++)
+            taken |= ports[j] == ports[i];  /* reuse lets an unlistened port be bound twice */
+          if (taken)
+            continue;
+          g_autoptr(GSocketAddress) address = g_inet_socket_address_new (lo, ports[i]);
+          sockets[i] = g_socket_new (G_SOCKET_FAMILY_IPV4, G_SOCKET_TYPE_STREAM, G_SOCKET_PROTOCOL_TCP, &error);
+          g_assert_no_error (error);
+          if (g_socket_bind (sockets[i], address, TRUE, NULL))
+            break;
+          g_clear_object (&sockets[i]);
+        }
+      g_assert_cmpuint (attempt, <, 1000);
     }
   for (guint i = 0; i < 3 * CLUSTER_MAX; i++)
     g_object_unref (sockets[i]);

@@ -109,7 +109,7 @@ peer_pair_wait (PeerPair *p, PeerPairCond cond, gpointer data)
   return TRUE;
 }
 
-/* @self's view of its link with @peer: connected, which way, dialing. */
+/* @self's view of its link with @peer: connected, which way, whether a dial of its own is in flight. */
 static gboolean
 peer_pair_view (PeerPair *p, DsmNodeId self, DsmNodeId peer, gboolean *outbound, gboolean *dialing)
 {
@@ -131,15 +131,13 @@ peer_pair_both_connected (PeerPair *p, gpointer data)
     return FALSE;
   if (!peer_pair_view (p, 1, 2, &out1, &dialing1) || !peer_pair_view (p, 2, 1, &out2, &dialing2))
     return FALSE;
-  /* Both ends dial, so two connections can cross, and a message sent on
-   * the one the tie-break drops can be lost with it (the transport is
-   * lossy by contract; the protocol retries, a test that sends once must
-   * not).  Settled: both ends hold the same connection, and it is the
-   * keeper (node 1 dialed it: net/transport.c, peer_conn_wins) or no dial
-   * of node 1's can still cross it. */
-  if (out1 == out2)
-    return FALSE;
-  return out1 || !dialing1;
+  /* Both ends dial, so two connections can cross: a message sent on the
+   * one the tie-break drops can be lost with it (the transport is lossy by
+   * contract; the protocol retries, a test that sends once must not), and
+   * a dial still in flight can end in a handshake failure the other end
+   * counts.  Settled: both ends hold the same connection and neither is
+   * still dialing. */
+  return out1 != out2 && !dialing1 && !dialing2;
 }
 
 DsmMessage *

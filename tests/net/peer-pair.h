@@ -58,9 +58,9 @@ typedef gboolean (*PeerPairCond) (PeerPair *p, gpointer data);
  * PEER_PAIR_BUDGET_MS. */
 gboolean peer_pair_wait (PeerPair *p, PeerPairCond cond, gpointer data);
 
-/* Both transports hold the same established connection, and no crossing
- * dial can replace it any more (a message sent on it is not lost to the
- * tie-break). */
+/* Both transports hold the same established connection and neither has a
+ * dial in flight: nothing can replace it, and no crossing handshake can
+ * still fail and be counted. */
 gboolean peer_pair_both_connected (PeerPair *p, gpointer data);
 
 /* Returns: (transfer full): a Commit from @from to @to carrying @commit_index. */
