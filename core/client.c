@@ -299,7 +299,8 @@ leader_propose (DsmNode *node, Request *req)
     {
       DsmApplyResult result = { 0 };
       gboolean stale = FALSE;
-      if (dsm_store_lookup_session (node->store, cmd->client_id, cmd->seq, &result, &stale))
+      if (!MUTANT (node, DSM_MUTANT_FORGET_SESSIONS)
+          && dsm_store_lookup_session (node->store, cmd->client_id, cmd->seq, &result, &stale))
         {
           request_finish_result (node, req, &result);
           dsm_apply_result_clear (&result);
@@ -382,7 +383,9 @@ static void
 read_register (DsmNode *node, Request *req)
 {
   req->index = node->commit_index;
-  if (node_quorum (node) <= 1 && node_counts (node, node->id))
+  /* The bug: no heartbeat round proves we still lead (an isolated old
+   * leader answers from a stale state). */
+  if ((node_quorum (node) <= 1 && node_counts (node, node->id)) || MUTANT (node, DSM_MUTANT_READ_WITHOUT_CONFIRM))
     {
       request_set_phase (req, REQ_READ_APPLY, &node->read_apply);
       return;

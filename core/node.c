@@ -79,7 +79,8 @@ node_send_needs_persist (const DsmNode *node, const DsmMessage *msg)
     case DSM_MSG_VOTE_REQUEST:
       return !msg->pre_vote;
     case DSM_MSG_VOTE:
-      return !msg->pre_vote && !MUTANT (node, DSM_MUTANT_ACK_BEFORE_PERSIST);
+      return !msg->pre_vote && !MUTANT (node, DSM_MUTANT_ACK_BEFORE_PERSIST)
+             && !MUTANT (node, DSM_MUTANT_VOTE_BEFORE_PERSIST);
     case DSM_MSG_ACK:
       return !MUTANT (node, DSM_MUTANT_ACK_BEFORE_PERSIST);
     case DSM_MSG_REJECT:
@@ -346,6 +347,16 @@ node_check_epoch (DsmNode *node, const DsmMessage *msg)
                              || msg->type == DSM_MSG_SNAPSHOT;
       node_become_follower (node, msg->epoch, from_leader ? msg->from : DSM_NODE_NONE,
                             "saw a higher epoch");
+      return TRUE;
+    }
+  /* The bug: epochs compared with != where < was meant, so a deposed
+   * leader's Proposal takes this follower back to its epoch. */
+  if (msg->epoch < node->epoch && msg->type == DSM_MSG_PROPOSAL && MUTANT (node, DSM_MUTANT_STALE_EPOCH_APPEND))
+    {
+      node->epoch = msg->epoch;
+      node->voted_for = DSM_NODE_NONE;
+      node_persist_hard_state (node);
+      node_become_follower (node, msg->epoch, msg->from, "saw another epoch");
       return TRUE;
     }
   if (msg->epoch < node->epoch)
@@ -904,6 +915,11 @@ static const char *const mutant_names[DSM_MUTANT_N] = {
   [DSM_MUTANT_CONFIG_ON_COMMIT] = "config-on-commit",
   [DSM_MUTANT_LEARNER_COUNTS] = "learner-counts",
   [DSM_MUTANT_TRUST_UNAUTHENTICATED] = "trust-unauthenticated",
+  [DSM_MUTANT_READ_WITHOUT_CONFIRM] = "read-without-confirm",
+  [DSM_MUTANT_SNAPSHOT_KEEPS_STATES] = "snapshot-keeps-states",
+  [DSM_MUTANT_FORGET_SESSIONS] = "forget-sessions",
+  [DSM_MUTANT_STALE_EPOCH_APPEND] = "stale-epoch-append",
+  [DSM_MUTANT_VOTE_BEFORE_PERSIST] = "vote-before-persist",
 };
 
 const char *
@@ -917,6 +933,7 @@ void
 dsm_node_set_mutant (DsmNode *node, DsmMutant mutant)
 {
   node->mutant = mutant;
+  dsm_store_set_mutants (node->store, mutant == DSM_MUTANT_FORGET_SESSIONS, mutant == DSM_MUTANT_SNAPSHOT_KEEPS_STATES);
   /* The bug: restart without the hard state, guessing the epoch from the
    * log, so the node may vote a second time in an epoch. */
   if (mutant == DSM_MUTANT_FORGET_EPOCH)

@@ -217,6 +217,11 @@ typedef enum {
   DSM_MUTANT_TRUST_UNAUTHENTICATED,     /* not the core's: the simulated links accept frames
                                          * without a valid MAC, and strangers without proof
                                          * (sim/attacker.c) */
+  DSM_MUTANT_READ_WITHOUT_CONFIRM,      /* a leader answers reads without a quorum's heartbeat round */
+  DSM_MUTANT_SNAPSHOT_KEEPS_STATES,     /* installing a snapshot keeps the node's own machine states */
+  DSM_MUTANT_FORGET_SESSIONS,           /* a retried (client, seq) is applied again */
+  DSM_MUTANT_STALE_EPOCH_APPEND,        /* a follower goes back to an older leader's epoch and follows it */
+  DSM_MUTANT_VOTE_BEFORE_PERSIST,       /* a Vote leaves before the vote is on disk (Acks still wait) */
   DSM_MUTANT_N,
 } DsmMutant;
 

@@ -50,6 +50,12 @@ typedef struct {
   GList link;                 /* in DsmStore.lru, data = this */
 } Session;
 
+#ifdef DSM_MUTANTS
+#define STORE_FORGETS(store) ((store)->forget_sessions)
+#else
+#define STORE_FORGETS(store) FALSE
+#endif
+
 struct _DsmStore {
   DsmConfig *config;
   DsmDefinitions *defs;       /* replicated: the config's, then DEFINE entries' */
@@ -71,6 +77,10 @@ struct _DsmStore {
   guint snap_n;
   guint snap_next;            /* position of the next instance to write */
   GHashTable *snap_saved;
+#ifdef DSM_MUTANTS
+  gboolean forget_sessions;   /* DSM_MUTANT_FORGET_SESSIONS */
+  gboolean keeps_states;      /* DSM_MUTANT_SNAPSHOT_KEEPS_STATES */
+#endif
 };
 
 void
@@ -515,7 +525,8 @@ dsm_store_apply (DsmStore *store, const DsmEntry *entry, DsmApplyResult *result,
   if (cmd->client_id != NULL)
     {
       gboolean stale = FALSE;
-      if (dsm_store_lookup_session (store, cmd->client_id, cmd->seq, result, &stale))
+      /* (The forget-sessions mutant looks nothing up: it applies again.) */
+      if (!STORE_FORGETS (store) && dsm_store_lookup_session (store, cmd->client_id, cmd->seq, result, &stale))
         goto applied;
       if (stale)
         {
@@ -985,6 +996,10 @@ restore_sessions (const DsmStore *store, const DsmDefinitions *defs, const DsmJs
   return TRUE;
 }
 
+#ifdef DSM_MUTANTS
+static void restore_keep_states (DsmStore *store, GHashTable *instances);
+#endif
+
 gboolean
 dsm_store_restore (DsmStore *store, GBytes *snapshot, GError **error)
 {
@@ -1071,6 +1086,10 @@ dsm_store_restore (DsmStore *store, GBytes *snapshot, GError **error)
       || !restore_sessions (store, defs, &sessions, n_sessions, table, &lru, error))
     return FALSE; /* the tables free what was built; lru links live in them */
 
+#ifdef DSM_MUTANTS
+  if (store->keeps_states)
+    restore_keep_states (store, instances);
+#endif
   dsm_definitions_free (store->defs);
   store->defs = g_steal_pointer (&defs);
   dsm_membership_unref (store->membership);
@@ -1087,6 +1106,33 @@ dsm_store_restore (DsmStore *store, GBytes *snapshot, GError **error)
   store->applied_epoch = applied_epoch;
   return TRUE;
 }
+
+#ifdef DSM_MUTANTS
+void
+dsm_store_set_mutants (DsmStore *store, gboolean forget_sessions, gboolean restore_keeps_states)
+{
+  store->forget_sessions = forget_sessions;
+  store->keeps_states = restore_keeps_states;
+}
+
+/* The snapshot-keeps-states bug: each machine @instances (the snapshot's)
+ * shares with the store takes the state the store had. */
+static void
+restore_keep_states (DsmStore *store, GHashTable *instances)
+{
+  GHashTableIter iter;
+  Instance *now;
+
+  g_hash_table_iter_init (&iter, instances);
+  while (g_hash_table_iter_next (&iter, NULL, (gpointer *) &now))
+    {
+      const Instance *before = g_hash_table_lookup (store->instances, now->name);
+      const char *state = before != NULL ? dsm_machine_def_lookup_state (now->def, before->state) : NULL;
+      if (state != NULL)
+        now->state = state;
+    }
+}
+#endif
 
 guint64
 dsm_store_digest (const DsmStore *store)

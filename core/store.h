@@ -185,6 +185,14 @@ gboolean dsm_store_snapshot_in_progress (const DsmStore *store);
  */
 gboolean dsm_store_restore (DsmStore *store, GBytes *snapshot, GError **error);
 
+#ifdef DSM_MUTANTS
+/* Planted bugs (core/node.h, DsmMutant): @forget_sessions applies a
+ * retried (client, seq) again rather than answer it from its session;
+ * @restore_keeps_states makes dsm_store_restore() keep the state each
+ * machine had here before, where the snapshot has it too. */
+void dsm_store_set_mutants (DsmStore *store, gboolean forget_sessions, gboolean restore_keeps_states);
+#endif
+
 /* A 64-bit digest of the store's contents, for cross-node comparison. */
 guint64 dsm_store_digest (const DsmStore *store);
 

@@ -3,6 +3,8 @@
  * read, replay and shrink. */
 #include "explore.h"
 
+#include <string.h>
+
 #include "scenario/prng.h"
 
 typedef enum {
@@ -362,9 +364,55 @@ append_attacks (GArray *steps, guint64 seed, guint percent, guint64 duration)
     }
 }
 
+/* How hard a seed's faults hit, in swarm mode: drawn from a stream of its
+ * own, so the seed's other draws are what they are without it, and laid
+ * over them.  Each knob widens the window some rare bug needs. */
+typedef struct {
+  gboolean on;
+  guint fsync_max;       /* 0: the seed's own; else slow disks, long unsynced windows */
+  gboolean trickle;      /* batches and in-flight windows of one: partial replication */
+  guint faults_min, faults_max;
+  guint burst_percent;   /* chance of a burst of crash/restart pairs */
+  gboolean churn;        /* leader churn, crashes and bounces of leaders forced on */
+  guint nodes;           /* 0: the seed's own (5); 3: fewer voters, so two quorums overlap in one */
+  char *name;            /* what was drawn, for the summary */
+} Swarm;
+
+static void
+swarm_draw (guint64 seed, gboolean on, Swarm *s)
+{
+  static const char *const intensity[] = { "calm", "busy", "storm" };
+  static const guint faults[][2] = { { 1, 6 }, { 2, 24 }, { 20, 60 } };
+  static const guint bursts[] = { 0, 30, 90 };
+  DsmPrng prng;
+
+  memset (s, 0, sizeof *s);
+  s->on = on;
+  s->burst_percent = 30;
+  s->faults_min = 2;
+  s->faults_max = 24;
+  if (!on)
+    return;
+  dsm_prng_init (&prng, seed, "explore-swarm", 0);
+  guint level = (guint) pick (&prng, 0, 2);
+  s->faults_min = faults[level][0];
+  s->faults_max = faults[level][1];
+  s->fsync_max = dsm_prng_chance (&prng, 40) ? (guint) pick (&prng, 20, 100) : 0;
+  s->trickle = dsm_prng_chance (&prng, 40);
+  s->burst_percent = bursts[pick (&prng, 0, G_N_ELEMENTS (bursts) - 1)];
+  s->churn = dsm_prng_chance (&prng, 40);
+  s->nodes = dsm_prng_chance (&prng, 40) ? 3 : 0;
+  s->name = g_strdup_printf ("swarm: %s, %u-%u faults%s%s, bursts %u%%%s%s", intensity[level], s->faults_min,
+                             s->faults_max, s->fsync_max ? ", slow disks" : "", s->trickle ? ", trickle" : "",
+                             s->burst_percent, s->churn ? ", leader churn" : "", s->nodes ? ", 3 nodes" : "");
+}
+
 DsmScenario *
 dsm_explore_generate (guint64 seed, const DsmExploreOptions *options, GError **error)
 {
+  Swarm swarm;
+  swarm_draw (seed, options->swarm, &swarm);
+  g_autofree char *swarm_name = swarm.name;
   DsmPrng prng;
   g_autoptr(JsonNode) base_root = NULL;
   JsonObject *base = NULL;
@@ -378,7 +426,8 @@ dsm_explore_generate (guint64 seed, const DsmExploreOptions *options, GError **e
         return NULL;
       base = json_node_get_object (base_root);
     }
-  guint nodes = options->nodes != 0 ? options->nodes : options->base != NULL ? options->base->config->n_nodes : 5;
+  guint nodes = options->nodes != 0 ? options->nodes : options->base != NULL ? options->base->config->n_nodes
+                : swarm.nodes != 0 ? swarm.nodes : 5;
 
   gboolean enabled[FAULT_N];
   gboolean any = FALSE;
@@ -390,12 +439,14 @@ dsm_explore_generate (guint64 seed, const DsmExploreOptions *options, GError **e
     }
   if (!any && nodes > 1)
     enabled[FAULT_CRASH_LEADER] = TRUE;
+  if (swarm.churn && nodes > 2)
+    enabled[FAULT_CHURN] = enabled[FAULT_CRASH_LEADER] = enabled[FAULT_BOUNCE_LEADER] = TRUE;
 
   guint64 duration = pick (&prng, 3000, 8000);
   GString *out = g_string_new (NULL);
-  g_string_append_printf (out, "{\"name\":\"explore-%" G_GUINT64_FORMAT "\",\"summary\":\"Random faults drawn from seed %" G_GUINT64_FORMAT ".\","
+  g_string_append_printf (out, "{\"name\":\"explore-%" G_GUINT64_FORMAT "\",\"summary\":\"Random faults drawn from seed %" G_GUINT64_FORMAT "%s%s.\","
                           "\"seed\":%" G_GUINT64_FORMAT ",\"nodes\":%u,",
-                          seed, seed, seed, nodes);
+                          seed, seed, swarm.on ? "; " : "", swarm.on ? swarm_name : "", seed, nodes);
   if (base != NULL)
     {
       append_section (out, base, "cluster");
@@ -418,6 +469,8 @@ dsm_explore_generate (guint64 seed, const DsmExploreOptions *options, GError **e
       guint election = (guint) pick (&prng, 100, 300);
       guint retries = (guint) pick (&prng, 1, 5);
       guint retry_delay = (guint) pick (&prng, 20, 200);
+      if (swarm.trickle)
+        batch = inflight = 1;
       g_string_append_printf (out, "\"cluster\":{\"snapshot_threshold_entries\":%u,\"snapshot_slice_machines\":%u,"
                               "\"max_batch_entries\":%u,"
                               "\"max_inflight_proposals\":%u,\"heartbeat_ms\":%u,\"election_timeout_ms_min\":%u,"
@@ -427,6 +480,8 @@ dsm_explore_generate (guint64 seed, const DsmExploreOptions *options, GError **e
       guint latency = (guint) pick (&prng, 2, 30);
       guint loss = enabled[FAULT_LOSS] ? (guint) pick (&prng, 0, 5) : 0;
       guint fsync = (guint) pick (&prng, 1, 10);
+      if (swarm.fsync_max != 0)
+        fsync = swarm.fsync_max;
       g_string_append_printf (out, "\"network\":{\"latency_ms_min\":1,\"latency_ms_max\":%u,\"loss_percent\":%u},",
                               latency, loss);
       g_string_append_printf (out, "\"disk\":{\"fsync_ms_min\":0,\"fsync_ms_max\":%u},", fsync);
@@ -445,7 +500,7 @@ dsm_explore_generate (guint64 seed, const DsmExploreOptions *options, GError **e
 
   g_autoptr(GArray) steps = g_array_new (FALSE, FALSE, sizeof (TimedStep));
   g_array_set_clear_func (steps, (GDestroyNotify) timed_step_clear);
-  guint n_faults = (guint) pick (&prng, 2, 24);
+  guint n_faults = (guint) pick (&prng, swarm.faults_min, swarm.faults_max);
   gboolean corrupt_used = FALSE;
   for (guint i = 0; i < n_faults; i++)
     {
@@ -457,7 +512,7 @@ dsm_explore_generate (guint64 seed, const DsmExploreOptions *options, GError **e
     }
   /* Now and then a burst: nodes bouncing every few milliseconds while
    * elections run, the schedule that finds vote and epoch bugs. */
-  if (nodes > 2 && dsm_prng_chance (&prng, 30))
+  if (nodes > 2 && dsm_prng_chance (&prng, swarm.burst_percent))
     {
       guint64 start = pick (&prng, 200, duration);
       guint bounces = (guint) pick (&prng, 5, 30);

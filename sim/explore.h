@@ -6,6 +6,7 @@
 #include <glib.h>
 
 #include "scenario/scenario.h"
+#include "sim.h"
 
 G_BEGIN_DECLS
 
@@ -18,6 +19,9 @@ typedef struct {
                                 * their own: the seed's other faults stay what they were */
   guint attack_percent;        /* seeds (in 100) that also get an attacker: forged, replayed and
                                 * spoofed frames from a stream of their own (0: none) */
+  gboolean swarm;              /* each seed also draws how hard its faults hit (a swarm
+                                * profile, from a stream of its own, named in the summary):
+                                * docs/SIMULATOR.md, "Swarm profiles" */
 } DsmExploreOptions;
 
 /**
@@ -28,18 +32,31 @@ typedef struct {
 DsmScenario *dsm_explore_generate (guint64 seed, const DsmExploreOptions *options, GError **error);
 
 /**
+ * dsm_failure_signature:
+ * The failure of @report (a run of @scenario that failed) as the shrinker
+ * compares it: the invariant, then the kind of violation (the message's
+ * first sentence, numbers masked as '#', a step named by what it does
+ * rather than its place): "agreement: nodes # and # applied different
+ * entries at index # (epochs # and #)".
+ *
+ * Returns: (transfer full): the signature.
+ */
+char *dsm_failure_signature (const DsmScenario *scenario, const DsmSimReport *report);
+
+/**
  * dsm_shrink:
  * @seed: the seed the failure needs
- * @invariant: the invariant it violates
+ * @signature: its dsm_failure_signature()
  * @attempts: (out) (optional): runs tried
  *
- * Removes steps, workload and nodes from @scenario while the run with
- * @seed still violates @invariant.
+ * Delta debugging over @scenario's steps, then its nodes, clients,
+ * operations, machines, duration and network probabilities, keeping an
+ * edit only when the run with @seed fails with @signature still.
  *
- * Returns: (transfer full): the smallest failing scenario found (with
- * @seed as its seed).
+ * Returns: (transfer full): the smallest such scenario found (with @seed
+ * as its seed).
  */
-DsmScenario *dsm_shrink (const DsmScenario *scenario, guint64 seed, int invariant,
+DsmScenario *dsm_shrink (const DsmScenario *scenario, guint64 seed, const char *signature,
                          int mutant, guint *attempts);
 
 G_END_DECLS

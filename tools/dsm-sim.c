@@ -483,6 +483,7 @@ typedef struct {
   gboolean no_membership;
   gboolean disk_full;
   guint attack_percent;
+  gboolean swarm;
   gboolean stop_first;
   gboolean quiet;
   gboolean announce;   /* "trying SEED" on stdout, for cmd_mutants's child */
@@ -497,7 +498,7 @@ explore (const ExploreOptions *o, guint64 *failed_seed, DsmInvariant *failed_inv
 {
   DsmExploreOptions gen = { .nodes = o->nodes, .base = o->base, .allow_lost_fsync = o->lost_fsync,
                             .no_membership = o->no_membership, .allow_disk_full = o->disk_full,
-                            .attack_percent = o->attack_percent };
+                            .attack_percent = o->attack_percent, .swarm = o->swarm };
   guint64 failures = 0;
   gint64 started = g_get_monotonic_time ();
   gint64 last_progress = started;
@@ -584,7 +585,7 @@ cmd_explore (int argc, char **argv, int mutant)
   g_autofree char *seeds_text = NULL, *first_text = NULL, *nodes_text = NULL, *base_path = NULL;
   g_autofree char *out_dir = NULL, *attack_text = NULL;
   gboolean lost_fsync = FALSE, no_membership = FALSE, disk_full = FALSE, stop_first = FALSE, quiet = FALSE;
-  gboolean announce = FALSE;
+  gboolean announce = FALSE, swarm = FALSE;
   g_autofree char *shard_text = NULL, *report_path = NULL;
   gboolean no_view = FALSE;
   GOptionEntry entries[] = {
@@ -600,6 +601,7 @@ cmd_explore (int argc, char **argv, int mutant)
       "Seeds in 100 that also get an attacker: forged, replayed, spoofed frames (default 10)", "P" },
     { "stop-first", 0, 0, G_OPTION_ARG_NONE, &stop_first, "Stop at the first failure", NULL },
     { "quiet", 'q', 0, G_OPTION_ARG_NONE, &quiet, "No progress or failure details", NULL },
+    { "swarm", 0, 0, G_OPTION_ARG_NONE, &swarm, "Each seed also draws how hard its faults hit", NULL },
     { "shard", 0, 0, G_OPTION_ARG_STRING, &shard_text, "Explore only block K of N of the seeds", "K/N" },
     { "report", 0, 0, G_OPTION_ARG_FILENAME, &report_path, "Write the machine-readable report (JSON lines) here", "FILE" },
     { "announce-seeds", 0, G_OPTION_FLAG_HIDDEN, G_OPTION_ARG_NONE, &announce, "Print each seed before running it", NULL },
@@ -629,6 +631,7 @@ cmd_explore (int argc, char **argv, int mutant)
     .out_dir = out_dir != NULL ? out_dir : "dsm-explore-failures", .lost_fsync = lost_fsync,
     .no_membership = no_membership,
     .disk_full = disk_full, .attack_percent = (guint) attack_percent,
+    .swarm = swarm,
     .stop_first = stop_first, .quiet = quiet, .announce = announce, .no_view = no_view,
     .mutant = mutant,
   };
@@ -642,9 +645,9 @@ cmd_explore (int argc, char **argv, int mutant)
     {
       /* What changes what a seed does: shards of one run agree on it. */
       g_autofree char *options = g_strdup_printf ("nodes=%u base=%s lost_fsync=%d no_membership=%d disk_full=%d "
-                                                  "attack_percent=%u stop_first=%d mutant=%s",
+                                                  "attack_percent=%u stop_first=%d swarm=%d mutant=%s",
                                                   o.nodes, base_path ? base_path : "-", lost_fsync, no_membership,
-                                                  disk_full, (guint) attack_percent, stop_first,
+                                                  disk_full, (guint) attack_percent, stop_first, swarm,
                                                   mutant_name ? mutant_name : "-");
       g_autoptr(GString) header = g_string_new (NULL);
       dsm_explore_report_header (header, first, seeds, shard, shards, o.first, o.seeds, options);
@@ -708,6 +711,18 @@ cmd_merge (int argc, char **argv, int mutant)
 
 /* ---- shrink ---- */
 
+/* Runs @scenario with @seed (tracing into @trace, nullable); returns how
+ * many client operations it issued. */
+static guint
+shrink_run (const DsmScenario *scenario, guint64 seed, int mutant, GString *trace, DsmSimReport *report)
+{
+  DsmSimOptions options = { .has_seed = TRUE, .seed = seed, .mutant = mutant, .trace = trace };
+  g_autoptr(DsmSim) sim = dsm_sim_new (scenario, &options);
+
+  dsm_sim_run (sim, report);
+  return dsm_sim_get_history (sim)->len;
+}
+
 static int
 cmd_shrink (int argc, char **argv, int mutant)
 {
@@ -735,43 +750,55 @@ cmd_shrink (int argc, char **argv, int mutant)
   if (seed_text != NULL && !g_ascii_string_to_unsigned (seed_text, 10, 0, G_MAXINT64, &seed, &error))
     return usage_error ("--seed: %s", error->message);
 
-  DsmSimOptions options = { .has_seed = TRUE, .seed = seed, .mutant = mutant };
   DsmSimReport report = { 0 };
-  g_autoptr(DsmSim) sim = dsm_sim_new (scenario, &options);
-  dsm_sim_run (sim, &report);
+  guint ops_before = shrink_run (scenario, seed, mutant, NULL, &report);
   if (report.ok)
     return usage_error ("%s does not fail with seed %" G_GUINT64_FORMAT ": nothing to shrink", argv[1], seed);
-  g_print ("fails with %s: %s\n", dsm_invariant_to_string (report.failed_invariant), report.failure);
+  g_autofree char *signature = dsm_failure_signature (scenario, &report);
+  g_print ("fails with %s: %s\nsignature: %s\n", dsm_invariant_to_string (report.failed_invariant), report.failure,
+           signature);
+  dsm_sim_report_clear (&report);
 
   guint attempts = 0;
-  g_autoptr(DsmScenario) smaller = dsm_shrink (scenario, seed, report.failed_invariant, mutant, &attempts);
+  g_autoptr(DsmScenario) smaller = dsm_shrink (scenario, seed, signature, mutant, &attempts);
+  g_autoptr(GString) trace = g_string_new (NULL);
+  dsm_sim_write_trace_header_full (smaller, seed, mutant_name, trace);
+  guint ops_after = shrink_run (smaller, seed, mutant, trace, &report);
+  g_autofree char *after = report.ok ? g_strdup ("ok") : dsm_failure_signature (smaller, &report);
+  /* dsm_shrink() keeps only runs with the signature: anything else is our bug. */
+  g_assert (g_strcmp0 (after, signature) == 0);
   g_autofree char *json = dsm_scenario_to_json (smaller);
-  if (!write_file (out_path, json, strlen (json), &error))
+  g_autofree char *stem = g_str_has_suffix (out_path, ".json") ? g_strndup (out_path, strlen (out_path) - 5)
+                                                                  : g_strdup (out_path);
+  g_autofree char *trace_path = g_strdup_printf ("%s.trace", stem);
+  if (!write_file (out_path, json, strlen (json), &error)
+      || (!no_view && !write_file (trace_path, trace->str, trace->len, &error)))
     return usage_error ("%s", error->message);
-  g_print ("shrunk in %u runs: %u -> %u steps, %u -> %u nodes, workload %u clients for %" G_GUINT64_FORMAT " ms; wrote %s\n",
-           attempts, scenario->steps->len, smaller->steps->len, scenario->config->n_nodes, smaller->config->n_nodes,
-           smaller->workload.clients, smaller->workload.duration_ms, out_path);
-  dsm_sim_report_clear (&report);
-  if (!no_view)
+  g_print ("shrunk in %u runs, the same failure: %s\n", attempts, report.failure);
+  g_print ("%-12s %8s %8s\n", "", "before", "after");
+  g_print ("%-12s %8u %8u\n", "steps", scenario->steps->len, smaller->steps->len);
+  g_print ("%-12s %8u %8u\n", "nodes", scenario->config->n_nodes, smaller->config->n_nodes);
+  g_print ("%-12s %8u %8u\n", "clients", scenario->workload.clients, smaller->workload.clients);
+  g_print ("%-12s %8u %8u\n", "operations", ops_before, ops_after);
+  g_print ("%-12s %8u %8u\n", "machines", scenario->workload.machines, smaller->workload.machines);
+  g_print ("%-12s %8" G_GUINT64_FORMAT " %8" G_GUINT64_FORMAT "\n", "duration_ms", scenario->workload.duration_ms,
+           smaller->workload.duration_ms);
+  if (no_view)
+    g_print ("wrote %s\n", out_path);
+  else
     {
-      /* The shrunk failure's trace and page, next to it. */
-      DsmSimOptions small_options = { .has_seed = TRUE, .seed = seed, .mutant = mutant };
-      DsmSimReport small_report = { 0 };
-      g_autoptr(DsmSim) small_sim = dsm_sim_new (smaller, &small_options);
-      dsm_sim_run (small_sim, &small_report);
-      g_autofree char *stem = g_str_has_suffix (out_path, ".json") ? g_strndup (out_path, strlen (out_path) - 5)
-                                                                     : g_strdup (out_path);
-      g_autofree char *trace_path = g_strconcat (stem, ".trace", NULL);
-      if (!small_report.ok)
-        {
-          g_autofree char *page = dsm_sim_view_failure (smaller, seed, mutant, mutant_name, NULL, trace_path, FALSE, &small_report, &error);
-          if (page == NULL)
-            g_printerr ("dsm-sim: %s\n", error->message);
-          else
-            g_print ("  page: %s\n", page);
-        }
-      dsm_sim_report_clear (&small_report);
+      /* The shrunk failure's trace (the header names the planted bug, so
+       * replay takes it from there) and its page, next to it. */
+      g_print ("wrote %s and %s\n", out_path, trace_path);
+      g_print ("  replay: %s replay %s\n", program_path, trace_path);
+      g_autofree char *page = dsm_sim_view_failure (smaller, seed, mutant, mutant_name, trace, trace_path, TRUE, &report,
+                                                    &error);
+      if (page == NULL)
+        g_printerr ("dsm-sim: %s\n", error->message);
+      else
+        g_print ("  page: %s\n", page);
     }
+  dsm_sim_report_clear (&report);
   return EXIT_OK;
 }
 
@@ -781,7 +808,7 @@ cmd_shrink (int argc, char **argv, int mutant)
 /* Runs one mutant's exploration in a child, so a planted bug that trips
  * an assertion is reported as caught by it rather than killing us all. */
 static int
-mutant_hunt (DsmMutant mutant, guint64 first, guint64 seeds, guint64 *needed, char **caught_by)
+mutant_hunt (DsmMutant mutant, guint64 first, guint64 seeds, gboolean swarm, guint64 *needed, char **caught_by)
 {
   g_autofree char *seeds_arg = g_strdup_printf ("--seeds=%" G_GUINT64_FORMAT, seeds);
   g_autofree char *first_arg = g_strdup_printf ("--first=%" G_GUINT64_FORMAT, first);
@@ -789,7 +816,7 @@ mutant_hunt (DsmMutant mutant, guint64 first, guint64 seeds, guint64 *needed, ch
   g_autofree char *out_dir = g_dir_make_tmp ("dsm-mutant-XXXXXX", NULL);
   g_autofree char *out_arg = g_strdup_printf ("--out=%s", out_dir ? out_dir : "/tmp");
   const char *child[] = { program_path, "explore", seeds_arg, first_arg, mutant_arg, out_arg,
-                          "--stop-first", "--quiet", "--announce-seeds", NULL };
+                          "--stop-first", "--quiet", "--announce-seeds", swarm ? "--swarm" : NULL, NULL };
   g_autofree char *out = NULL;
   int wait_status = 0;
   g_autoptr(GError) error = NULL;
@@ -839,9 +866,11 @@ static int
 cmd_mutants (int argc, char **argv, int unused)
 {
   g_autofree char *seeds_text = NULL, *first_text = NULL;
+  gboolean swarm = FALSE;
   GOptionEntry entries[] = {
     { "seeds", 0, 0, G_OPTION_ARG_STRING, &seeds_text, "Seeds to try per mutant (default 20000)", "N" },
     { "first", 0, 0, G_OPTION_ARG_STRING, &first_text, "First seed (default 1)", "S" },
+    { "swarm", 0, 0, G_OPTION_ARG_NONE, &swarm, "Explore in swarm mode (explore --swarm)", NULL },
     { NULL },
   };
   g_autoptr(GOptionContext) context = g_option_context_new ("- show the checkers catch planted protocol bugs");
@@ -862,7 +891,7 @@ cmd_mutants (int argc, char **argv, int unused)
     {
       guint64 needed = 0;
       g_autofree char *caught_by = NULL;
-      int found = mutant_hunt ((DsmMutant) m, first, seeds, &needed, &caught_by);
+      int found = mutant_hunt ((DsmMutant) m, first, seeds, swarm, &needed, &caught_by);
       if (found == 1)
         g_print ("%-26s %12" G_GUINT64_FORMAT "  %s\n", dsm_mutant_to_string ((DsmMutant) m), needed, caught_by);
       else
@@ -914,13 +943,13 @@ static const char *const summary =
   "  dsm-sim run [FILE|DIR] [--seed N | --seeds A..B] [--trace FILE] [--history FILE] [--json] [--no-view]\n"
   "  dsm-sim explore [--seeds N] [--first S] [--nodes N] [--base FILE] [--out DIR]\n"
   "                  [--lost-fsync] [--no-membership] [--disk-full] [--attack-percent P]\n"
-  "                  [--stop-first] [-q] [--no-view] [--shard K/N] [--report FILE]\n"
+  "                  [--stop-first] [-q] [--no-view] [--swarm] [--shard K/N] [--report FILE]\n"
   "  dsm-sim merge REPORT...\n"
   "  dsm-sim replay TRACE\n"
   "  dsm-sim replay-node RECORDING [--trace FILE]\n"
   "  dsm-sim shrink FILE [--seed N] -o OUT [--no-view]\n"
   "  dsm-sim view [TRACE] [--history FILE] [-o OUT]\n"
-  "  dsm-sim mutants [--seeds N] [--first S]\n"
+  "  dsm-sim mutants [--seeds N] [--first S] [--swarm]\n"
   "  dsm-sim-mutant COMMAND ... --mutant=NAME\n"
   "\n"
   "Commands:\n"

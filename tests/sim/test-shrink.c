@@ -15,6 +15,7 @@
 typedef struct {
   gboolean ok;
   DsmInvariant failed;
+  char signature[512];   /* dsm_failure_signature(), when !ok */
 } Verdict;
 
 static Verdict
@@ -26,6 +27,11 @@ run_with (const DsmScenario *scenario, guint64 seed, DsmMutant mutant)
 
   dsm_sim_run (sim, &report);
   Verdict v = { .ok = report.ok, .failed = report.failed_invariant };
+  if (!report.ok)
+    {
+      g_autofree char *signature = dsm_failure_signature (scenario, &report);
+      g_strlcpy (v.signature, signature, sizeof v.signature);
+    }
   if (!report.ok)
     g_test_message ("seed %" G_GUINT64_FORMAT ", mutant %s: %s: %s", seed, dsm_mutant_to_string (mutant),
                     dsm_invariant_to_string (report.failed_invariant), report.failure);
@@ -70,7 +76,7 @@ test_shrink_commit_without_majority (void)
                   "core passes.");
   g_autoptr(DsmScenario) failing = first_failing (DSM_MUTANT_COMMIT_WITHOUT_MAJORITY, 20, &verdict);
   g_assert_nonnull (failing);
-  g_autoptr(DsmScenario) smaller = dsm_shrink (failing, failing->seed, verdict.failed,
+  g_autoptr(DsmScenario) smaller = dsm_shrink (failing, failing->seed, verdict.signature,
                                                DSM_MUTANT_COMMIT_WITHOUT_MAJORITY, &attempts);
   g_test_message ("%s: %u runs; steps %u -> %u, nodes %u -> %u, clients %u -> %u, duration %"
                   G_GUINT64_FORMAT " -> %" G_GUINT64_FORMAT " ms", failing->name, attempts,
@@ -86,6 +92,7 @@ test_shrink_commit_without_majority (void)
   Verdict again = run_with (smaller, smaller->seed, DSM_MUTANT_COMMIT_WITHOUT_MAJORITY);
   g_assert_false (again.ok);
   g_assert_cmpint (again.failed, ==, verdict.failed);
+  g_assert_cmpstr (again.signature, ==, verdict.signature);
   g_assert_true (run_with (smaller, smaller->seed, DSM_MUTANT_NONE).ok);
 
   /* What the shrinker writes is an ordinary scenario file. */
@@ -104,11 +111,43 @@ test_shrink_is_deterministic (void)
   g_test_summary ("Shrinking the same failure twice gives the same scenario.");
   g_autoptr(DsmScenario) failing = first_failing (DSM_MUTANT_APPLY_BEFORE_COMMIT, 20, &verdict);
   g_assert_nonnull (failing);
-  g_autoptr(DsmScenario) a = dsm_shrink (failing, failing->seed, verdict.failed, DSM_MUTANT_APPLY_BEFORE_COMMIT, NULL);
-  g_autoptr(DsmScenario) b = dsm_shrink (failing, failing->seed, verdict.failed, DSM_MUTANT_APPLY_BEFORE_COMMIT, NULL);
+  g_autoptr(DsmScenario) a = dsm_shrink (failing, failing->seed, verdict.signature, DSM_MUTANT_APPLY_BEFORE_COMMIT, NULL);
+  g_autoptr(DsmScenario) b = dsm_shrink (failing, failing->seed, verdict.signature, DSM_MUTANT_APPLY_BEFORE_COMMIT, NULL);
   g_autofree char *ja = dsm_scenario_to_json (a);
   g_autofree char *jb = dsm_scenario_to_json (b);
   g_assert_cmpstr (ja, ==, jb);
+}
+
+static void
+test_shrink_keeps_failed_step (void)
+{
+  g_autofree char *text = g_strdup (
+    "{'summary': 'x', 'seed': 3, 'nodes': 3, 'steps': ["
+    " {'await': 'leader', 'within_ms': 2000},"
+    " {'do': 'crash', 'node': 1}, {'do': 'crash', 'node': 2}, {'do': 'crash', 'node': 3},"
+    " {'do': 'propose', 'node': 1, 'machine': 'job', 'to': 'Running', 'expect': 'ok', 'within_ms': 500},"
+    " {'do': 'restart', 'node': 'all'}],"
+    " 'expect': {'invariants': ['liveness', 'expectations'], 'final_states': {'other': 'Running'}}}");
+  g_autoptr(GError) error = NULL;
+
+  g_test_summary ("The shrinker keeps the failure it was given: a failed expected reply is not traded for "
+                  "another expectation (final_states) that fails without the step; the shrunk run has the "
+                  "original's signature");
+  g_strdelimit (text, "'", '"');
+  g_autoptr(DsmScenario) failing = dsm_scenario_new_from_data (text, -1, "two-failures", &error);
+  g_assert_no_error (error);
+  Verdict verdict = run_with (failing, failing->seed, DSM_MUTANT_NONE);
+  g_assert_false (verdict.ok);
+  g_assert_true (g_str_has_prefix (verdict.signature, "expectations: propose job -> Running: no reply within # ms"));
+
+  g_autoptr(DsmScenario) smaller = dsm_shrink (failing, failing->seed, verdict.signature, DSM_MUTANT_NONE, NULL);
+  Verdict again = run_with (smaller, smaller->seed, DSM_MUTANT_NONE);
+  g_assert_cmpstr (again.signature, ==, verdict.signature);
+  g_assert_cmpuint (smaller->steps->len, <, failing->steps->len);
+  gboolean kept = FALSE;
+  for (guint i = 0; i < smaller->steps->len; i++)
+    kept = kept || ((const DsmStep *) smaller->steps->pdata[i])->kind == DSM_STEP_PROPOSE;
+  g_assert_true (kept);
 }
 
 static void
@@ -143,6 +182,7 @@ main (int argc, char **argv)
 
   g_test_add_func ("/sim/shrink/commit-without-majority", test_shrink_commit_without_majority);
   g_test_add_func ("/sim/shrink/deterministic", test_shrink_is_deterministic);
+  g_test_add_func ("/sim/shrink/keeps-failed-step", test_shrink_keeps_failed_step);
   g_test_add_func ("/sim/mutant/none-is-correct", test_no_mutant_is_correct);
 
   return g_test_run ();
