@@ -111,7 +111,14 @@ trace_apply (DsmSim *sim, DsmNodeId id, const DsmApplied *applied)
   GString *t = sim->trace;
   g_string_append_printf (t, "{\"t\":%" G_GUINT64_FORMAT ",\"ev\":\"apply\",\"node\":%u,\"index\":%" G_GUINT64_FORMAT ",\"epoch\":%" G_GUINT64_FORMAT ",\"status\":\"%s\"",
                           sim->now_ms, id, e->index, e->epoch, dsm_reply_status_to_string (r->status));
-  if (e->kind == DSM_ENTRY_COMMAND)
+  if (e->kind == DSM_ENTRY_COMMAND && e->cmd.machine == NULL)
+    {
+      /* A definition through the log names no machine, only what it defines. */
+      g_assert (e->cmd.op == DSM_OP_DEFINE);
+      g_string_append (t, ",\"definition\":");
+      dsm_codec_write_string (t, e->cmd.definition);
+    }
+  else if (e->kind == DSM_ENTRY_COMMAND)
     {
       g_string_append (t, ",\"machine\":");
       dsm_codec_write_string (t, e->cmd.machine);

@@ -208,13 +208,14 @@ test_bundled (gconstpointer data)
   const char *path = data;
   g_autoptr(GError) error = NULL;
   g_autoptr(DsmScenario) scenario = dsm_scenario_new_from_file (path, &error);
-  DsmSimReport report = { 0 };
+  Run run;
 
-  g_test_summary ("A bundled scenario tells its story and every invariant holds (scenarios/, "
-                  "docs/SCENARIOS.md).");
+  g_test_summary ("A bundled scenario tells its story, every invariant holds, and every line of its "
+                  "trace is a JSON object (scenarios/, docs/SCENARIOS.md; a definition's apply line once "
+                  "wrote \"machine\": with no value).");
   g_assert_no_error (error);
-  g_autoptr(DsmSim) sim = dsm_sim_new (scenario, NULL);
-  dsm_sim_run (sim, &report);
+  run_scenario (scenario, &run);  /* parses every trace line */
+  DsmSimReport report = run.report;
   g_test_message ("%s: %" G_GUINT64_FORMAT " commits, %" G_GUINT64_FORMAT " elections, %" G_GUINT64_FORMAT
                   " events, %" G_GUINT64_FORMAT " ms", scenario->name, report.commits, report.elections,
                   report.events, report.virtual_ms);
@@ -223,7 +224,7 @@ test_bundled (gconstpointer data)
                         G_GUINT64_FORMAT " --trace %s.trace",
                         scenario->name, dsm_invariant_to_string (report.failed_invariant), report.failed_at_ms,
                         report.failure, path, report.seed, scenario->name);
-  dsm_sim_report_clear (&report);
+  run_clear (&run);
 }
 
 /* ---- determinism ---- */
