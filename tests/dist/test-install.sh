@@ -63,6 +63,14 @@ mkdir "$dest/pc"
 sed "s#^prefix=.*#prefix=$root#" "$pc" > "$dest/pc/dsm-client.pc"
 flags=$(PKG_CONFIG_PATH=$dest/pc pkg-config --cflags --libs dsm-client) \
   || fail "pkg-config dsm-client"
+# A sanitized build installs a sanitized library: its users link the
+# sanitizer runtime too, as any program using such a build must.
+sanitize=$(meson introspect --buildoptions "$build" 2>/dev/null \
+             | jq -r '.[] | select(.name == "b_sanitize") | .value' 2>/dev/null || true)
+case $sanitize in
+  ''|none) ;;
+  *) flags="-fsanitize=$sanitize $flags" ;;
+esac
 ${CC:-cc} -o "$dest/app/app" "$dest/app/app.c" $flags || fail "building against the installed dsm-client"
 libdir=$(dirname "$(dirname "$pc")")
 LD_LIBRARY_PATH=$libdir "$dest/app/app" || fail "the program built against dsm-client failed"
