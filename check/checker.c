@@ -66,7 +66,40 @@ struct _DsmChecker {
   guint64 failed_at;
   guint64 lin_states;
   DsmMembership *membership;  /* the latest CONFIG entry applied anywhere */
+  GArray *configs;            /* CommittedConfig, in index (so epoch) order */
 };
+
+/* A configuration the cluster committed, with the epoch of the entry that
+ * carries it (0: the bootstrap one). */
+typedef struct {
+  guint64 epoch;
+  DsmMembership *membership;
+} CommittedConfig;
+
+static void
+committed_config_clear (CommittedConfig *c)
+{
+  g_clear_pointer (&c->membership, dsm_membership_unref);
+}
+
+/* The latest committed configuration a leader of @epoch must stay within
+ * one voter of: the last one carried by an entry of @epoch or earlier.  A
+ * stale leader that has not heard of a later epoch's changes is judged
+ * against what was committed up to its own epoch (docs/CHECKERS.md,
+ * "Quorums"). */
+static const DsmMembership *
+committed_config_for_epoch (const DsmChecker *checker, guint64 epoch)
+{
+  g_assert (checker->configs->len >= 1);
+  for (guint i = checker->configs->len; i-- > 0;)
+    {
+      const CommittedConfig *c = &g_array_index (checker->configs, CommittedConfig, i);
+      if (c->epoch <= epoch)
+        return c->membership;
+    }
+  /* The bootstrap configuration is at epoch 0, which no epoch precedes. */
+  g_assert_not_reached ();
+}
 
 static void
 committed_clear (Committed *c)
@@ -98,6 +131,10 @@ dsm_checker_new (DsmConfig *config, guint32 invariants)
   /* A copy: definitions the log adds join its model (check_definition()). */
   checker->config = dsm_config_copy (config);
   checker->membership = dsm_membership_new_bootstrap (config);
+  checker->configs = g_array_new (FALSE, TRUE, sizeof (CommittedConfig));
+  g_array_set_clear_func (checker->configs, (GDestroyNotify) committed_config_clear);
+  CommittedConfig bootstrap = { .epoch = 0, .membership = dsm_membership_ref (checker->membership) };
+  g_array_append_val (checker->configs, bootstrap);
   checker->invariants = invariants;
   checker->leaders = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free, NULL);
   checker->committed = g_array_new (FALSE, TRUE, sizeof (Committed));
@@ -123,6 +160,7 @@ dsm_checker_free (DsmChecker *checker)
   g_hash_table_unref (checker->acked);
   dsm_config_unref (checker->config);
   dsm_membership_unref (checker->membership);
+  g_array_unref (checker->configs);
   g_free (checker->message);
   g_free (checker);
 }
@@ -312,6 +350,13 @@ dsm_checker_apply (DsmChecker *checker, guint64 now_ms, DsmNodeId id, const DsmA
         {
           dsm_membership_unref (checker->membership);
           checker->membership = dsm_membership_ref (applied->entry->membership);
+          const CommittedConfig *last = &g_array_index (checker->configs, CommittedConfig,
+                                                        checker->configs->len - 1);
+          /* Committed entries' epochs never decrease along the log. */
+          g_assert (applied->entry->epoch >= last->epoch);
+          CommittedConfig config = { .epoch = applied->entry->epoch,
+                                    .membership = dsm_membership_ref (applied->entry->membership) };
+          g_array_append_val (checker->configs, config);
         }
       check_validity (checker, now_ms, applied);
       check_durability (checker, now_ms, applied->entry);
@@ -395,8 +440,9 @@ void
 dsm_checker_quorum (DsmChecker *checker, guint64 now_ms, DsmNodeId id, guint64 epoch,
                     const DsmMembership *used, guint support, const char *what)
 {
+  const DsmMembership *committed = committed_config_for_epoch (checker, epoch);
   guint quorum = dsm_membership_quorum (used);
-  guint apart = dsm_membership_voter_difference (used, checker->membership);
+  guint apart = dsm_membership_voter_difference (used, committed);
 
   if (support < quorum)
     dsm_checker_fail (checker, DSM_INVARIANT_QUORUMS, now_ms,
@@ -415,10 +461,10 @@ dsm_checker_quorum (DsmChecker *checker, guint64 now_ms, DsmNodeId id, guint64 e
   else if (apart > 1)
     {
       g_autofree char *a = dsm_membership_format (used);
-      g_autofree char *b = dsm_membership_format (checker->membership);
+      g_autofree char *b = dsm_membership_format (committed);
       dsm_checker_fail (checker, DSM_INVARIANT_QUORUMS, now_ms,
                         "%s by node %u in epoch %" G_GUINT64_FORMAT " with configuration [%s], %u voters "
-                        "away from the committed one [%s]: quorums of the two need not meet",
+                        "away from the one committed up to that epoch [%s]: quorums of the two need not meet",
                         what, id, epoch, a, apart, b);
     }
 }

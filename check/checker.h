@@ -60,8 +60,9 @@ void dsm_checker_apply (DsmChecker *checker, guint64 now_ms, DsmNodeId id, const
  *
  * Quorums per configuration (docs/CHECKERS.md, "Quorums"): @support must
  * be a majority of @used's voters, @id one of them for an election, and
- * @used at most one voter away from the latest committed configuration
- * (the one-change-at-a-time rule, as the cluster sees it).
+ * @used at most one voter away from the latest configuration committed by
+ * an entry of @epoch or earlier (the one-change-at-a-time rule, as the
+ * cluster sees it; a stale leader is judged by what its epoch could know).
  */
 void dsm_checker_quorum (DsmChecker *checker, guint64 now_ms, DsmNodeId id, guint64 epoch,
                          const DsmMembership *used, guint support, const char *what);

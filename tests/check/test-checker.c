@@ -560,6 +560,44 @@ test_quorum_committed_config_tracked (Fixture *f, gconstpointer data)
   g_assert_true (dsm_checker_ok (f->checker));
 }
 
+/* Node @id applies config entry @index of @epoch that made @membership. */
+static void
+apply_config (Fixture *f, DsmNodeId id, guint64 index, guint64 epoch, DsmOp op, DsmNodeId member,
+              DsmMembership *membership)
+{
+  DsmCommand cmd = { .op = op, .node = member };
+  DsmEntry *e = dsm_entry_new_config (index, epoch, &cmd, membership);
+  DsmApplied applied = { .entry = e, .result = { .index = index, .epoch = epoch, .status = DSM_REPLY_OK,
+                                                 .result_index = index, .member = member } };
+
+  g_ptr_array_add (f->entries, e);
+  dsm_checker_apply (f->checker, index, id, &applied);
+}
+
+static void
+test_quorum_stale_leader_by_its_epoch (Fixture *f, gconstpointer data)
+{
+  g_autoptr(DsmMembership) boot = dsm_membership_new_bootstrap (f->config);
+  g_autoptr(DsmMembership) grown = membership_change (boot, DSM_OP_ADD_MEMBER, 0);
+  g_autoptr(DsmMembership) promoted = membership_change (grown, DSM_OP_PROMOTE_MEMBER, 4);
+  g_autoptr(DsmMembership) shrunk = membership_change (grown, DSM_OP_REMOVE_MEMBER, 3);
+
+  g_test_summary ("A leader cut off in epoch 2 that removes a voter, while epoch 3 commits a "
+                  "promotion, commits with a configuration one change from what was committed up "
+                  "to its epoch: safe, epoch 3's election quorum met its commit quorum (explore "
+                  "seed 958,725 was failed for it).  The same configuration used in epoch 3 or "
+                  "later is two changes from the committed one and fails.");
+  apply_config (f, 1, 1, 1, DSM_OP_ADD_MEMBER, 4, grown);
+  apply_config (f, 1, 2, 3, DSM_OP_PROMOTE_MEMBER, 4, promoted);
+  g_assert_true (dsm_membership_equal (dsm_checker_get_membership (f->checker), promoted));
+  dsm_checker_quorum (f->checker, 5, 1, 2, shrunk, 2, "commit");
+  g_assert_true (dsm_checker_ok (f->checker));
+  dsm_checker_quorum (f->checker, 6, 1, 3, shrunk, 2, "commit");
+  g_assert_false (dsm_checker_ok (f->checker));
+  g_assert_cmpint (dsm_checker_get_failed (f->checker), ==, DSM_INVARIANT_QUORUMS);
+  g_assert_nonnull (strstr (dsm_checker_get_message (f->checker), "2 voters away"));
+}
+
 static void
 test_quorum_learner_won (Fixture *f, gconstpointer data)
 {
@@ -617,6 +655,7 @@ main (int argc, char **argv)
   ADD ("quorums/short", test_quorum_short);
   ADD ("quorums/two-changes-away", test_quorum_two_changes_away);
   ADD ("quorums/committed-config-tracked", test_quorum_committed_config_tracked);
+  ADD ("quorums/stale-leader-by-its-epoch", test_quorum_stale_leader_by_its_epoch);
   ADD ("quorums/learner-won", test_quorum_learner_won);
   ADD ("quorums/removed-by-uncommitted-won", test_quorum_removed_by_uncommitted_won);
   ADD ("election-safety/two-leaders", test_two_leaders);

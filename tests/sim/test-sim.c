@@ -1195,6 +1195,28 @@ test_explore_removed_leader_retry (void)
   dsm_sim_report_clear (&report);
 }
 
+static void
+test_explore_stale_leader_commit (void)
+{
+  DsmExploreOptions options = { 0 };
+  g_autoptr(GError) error = NULL;
+  g_autoptr(DsmScenario) s = dsm_explore_generate (958725, &options, &error);
+  DsmSimReport report = { 0 };
+
+  g_test_summary ("An old leader cut off in epoch 6 removes a voter and commits an entry the new "
+                  "epoch 7 had already committed, while epoch 7 promoted a learner: its "
+                  "configuration is one change from the one committed up to epoch 6, which is "
+                  "safe.  Explore seed 958,725 failed `quorums` when the checker measured it "
+                  "against epoch 7's configuration instead.");
+  g_assert_no_error (error);
+  g_autoptr(DsmSim) sim = dsm_sim_new (s, NULL);
+  dsm_sim_run (sim, &report);
+  if (!report.ok)
+    g_test_fail_printf ("%s at t=%" G_GUINT64_FORMAT " ms: %s\n  replay: dsm-sim explore --first 958725 --seeds 1",
+                        dsm_invariant_to_string (report.failed_invariant), report.failed_at_ms, report.failure);
+  dsm_sim_report_clear (&report);
+}
+
 /* ---- main ---- */
 
 static int
@@ -1274,6 +1296,7 @@ main (int argc, char **argv)
   g_test_add_func ("/sim/explore/disk-full", test_explore_disk_full);
   g_test_add_func ("/sim/explore/end-of-run-waits-for-convergence", test_explore_end_of_run);
   g_test_add_func ("/sim/explore/removed-leader-answers-no-retry", test_explore_removed_leader_retry);
+  g_test_add_func ("/sim/explore/stale-leader-commits-by-its-epoch", test_explore_stale_leader_commit);
 
   return g_test_run ();
 }
