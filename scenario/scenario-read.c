@@ -1,6 +1,7 @@
-/* scenario/scenario-read.c: the field readers of the scenario parser.  Each reads
- * one member, checks its type and range, and words a failure as
- * "PATH: expected WHAT, found VALUE" so every error names its field. */
+/* scenario/scenario-read.c: the field readers of the scenario parser, as the
+ * scenario files' own words for core/json.h's typed readers: each reads one
+ * member at "WHERE.KEY" and fails as the layer does, "PATH: expected WHAT,
+ * found VALUE", in the DSM_SCENARIO_ERROR domain. */
 #include "scenario/scenario-private.h"
 
 #include <string.h>
@@ -23,9 +24,6 @@ const DsmJsonErrors dsm_scenario_json_errors = {
   },
 };
 
-/* Strings quoted in messages are cut here: a message is one line. */
-#define QUOTE_MAX 40
-
 char *
 dsm_scenario_json_path (const char *where, const char *key)
 {
@@ -39,60 +37,14 @@ dsm_scenario_json_path (const char *where, const char *key)
 char *
 dsm_scenario_json_quote (const char *text)
 {
-  GString *out = g_string_new ("\"");
-  gsize length = strlen (text);
-
-  for (gsize i = 0; i < length && i < QUOTE_MAX; i++)
-    {
-      guchar c = (guchar) text[i];
-
-      if (c == '"' || c == '\\')
-        g_string_append_printf (out, "\\%c", c);
-      else if (c < 0x20 || c == 0x7f)
-        g_string_append_printf (out, "\\u%04x", c);
-      else
-        g_string_append_c (out, (char) c);
-    }
-  /* Cutting may split a UTF-8 sequence: the message stays valid text
-   * because the ellipsis replaces whatever follows. */
-  if (length > QUOTE_MAX)
-    g_string_append (out, "...");
-  g_string_append_c (out, '"');
-  if (!g_utf8_validate (out->str, -1, NULL))
-    {
-      g_autofree char *valid = g_utf8_make_valid (out->str, -1);
-
-      g_string_assign (out, valid);
-    }
-  return g_string_free (out, FALSE);
+  return dsm_json_quote (text);
 }
 
 char *
 dsm_scenario_json_describe (JsonNode *node)
 {
-  if (node == NULL || JSON_NODE_HOLDS_NULL (node))
-    return g_strdup ("null");
-  if (JSON_NODE_HOLDS_OBJECT (node))
-    return g_strdup ("an object");
-  if (JSON_NODE_HOLDS_ARRAY (node))
-    return g_strdup ("an array");
-  switch (json_node_get_value_type (node))
-    {
-    case G_TYPE_STRING:
-      return dsm_scenario_json_quote (json_node_get_string (node));
-    case G_TYPE_INT64:
-      return g_strdup_printf ("%" G_GINT64_FORMAT, json_node_get_int (node));
-    case G_TYPE_DOUBLE:
-      {
-        char buffer[G_ASCII_DTOSTR_BUF_SIZE];
-
-        return g_strdup (g_ascii_dtostr (buffer, sizeof buffer, json_node_get_double (node)));
-      }
-    case G_TYPE_BOOLEAN:
-      return g_strdup (json_node_get_boolean (node) ? "true" : "false");
-    default:
-      return g_strdup ("a value");
-    }
+  /* The layer calls an absent value "nothing"; a scenario's are present. */
+  return node == NULL ? g_strdup ("null") : dsm_json_describe (node);
 }
 
 gboolean
@@ -100,55 +52,44 @@ dsm_scenario_json_check_members (JsonObject *object, const char *where,
                                  const char *const *known, const char *owner,
                                  const char *const *elsewhere, GError **error)
 {
+  g_autoptr(JsonNode) node = NULL;
   JsonObjectIter iter;
+  DsmJsonAt at;
   const char *key;
 
   g_return_val_if_fail (object != NULL, FALSE);
   g_return_val_if_fail (known != NULL, FALSE);
 
+  /* A key of a sibling schema ("node" on a heal step) is a misplaced key,
+   * not a typo: say whose keys these are.  The first stray key decides, as
+   * the layer's check would take it first. */
   json_object_iter_init_ordered (&iter, object);
-  while (json_object_iter_next_ordered (&iter, &key, NULL))
+  while (owner != NULL && elsewhere != NULL && json_object_iter_next_ordered (&iter, &key, NULL))
     {
-      g_autofree char *path = NULL;
-      g_autofree char *keys = NULL;
-      const char *hint;
-
       if (strcmp (key, "comment") == 0 || g_strv_contains (known, key))
         continue;
-      path = dsm_scenario_json_path (where, key);
-      if (owner != NULL && elsewhere != NULL && g_strv_contains (elsewhere, key))
-        {
-          keys = g_strjoinv (", ", (char **) known);
-          g_set_error (error, DSM_SCENARIO_ERROR, DSM_SCENARIO_ERROR_UNKNOWN,
-                       "%s: not a key of %s (its keys: %s)", path, owner, keys);
-          return FALSE;
-        }
-      hint = dsm_json_suggest (key, known);
-      if (hint != NULL)
-        g_set_error (error, DSM_SCENARIO_ERROR, DSM_SCENARIO_ERROR_UNKNOWN,
-                     "%s: unknown key (did you mean \"%s\"?)", path, hint);
-      else
-        {
-          keys = g_strjoinv (", ", (char **) known);
-          g_set_error (error, DSM_SCENARIO_ERROR, DSM_SCENARIO_ERROR_UNKNOWN,
-                       "%s: unknown key (known: %s)", path, keys);
-        }
+      if (!g_strv_contains (elsewhere, key))
+        break;
+      g_autofree char *path = dsm_scenario_json_path (where, key);
+      g_autofree char *keys = g_strjoinv (", ", (char **) known);
+      g_set_error (error, DSM_SCENARIO_ERROR, DSM_SCENARIO_ERROR_UNKNOWN,
+                   "%s: not a key of %s (its keys: %s)", path, owner, keys);
       return FALSE;
     }
-  return TRUE;
+  node = json_node_init_object (json_node_alloc (), object);
+  dsm_json_at_root (&at, &dsm_scenario_json_errors, node, where);
+  return dsm_json_get_object (&at, known, error);
 }
 
 JsonObject *
 dsm_scenario_json_object (JsonNode *node, const char *path, GError **error)
 {
-  g_autofree char *found = NULL;
+  DsmJsonAt at;
 
-  if (JSON_NODE_HOLDS_OBJECT (node))
-    return json_node_get_object (node);
-  found = dsm_scenario_json_describe (node);
-  g_set_error (error, DSM_SCENARIO_ERROR, DSM_SCENARIO_ERROR_TYPE,
-               "%s: expected an object, found %s", path, found);
-  return NULL;
+  dsm_json_at_root (&at, &dsm_scenario_json_errors, node, path);
+  if (!dsm_json_get_object (&at, NULL, error))
+    return NULL;
+  return json_node_get_object (node);
 }
 
 JsonArray *
@@ -156,12 +97,15 @@ dsm_scenario_json_array (JsonNode *node, const char *path, const char *expected,
                          GError **error)
 {
   g_autofree char *found = NULL;
+  DsmJsonAt at;
 
   if (JSON_NODE_HOLDS_ARRAY (node))
     return json_node_get_array (node);
+  /* Says what the array holds ("an array of node ids"), which the layer's
+   * "expected an array" cannot. */
   found = dsm_scenario_json_describe (node);
-  g_set_error (error, DSM_SCENARIO_ERROR, DSM_SCENARIO_ERROR_TYPE,
-               "%s: expected %s, found %s", path, expected, found);
+  dsm_json_at_root (&at, &dsm_scenario_json_errors, node, path);
+  dsm_json_fail (&at, DSM_JSON_ERROR_TYPE, error, "expected %s, found %s", expected, found);
   return NULL;
 }
 
@@ -170,23 +114,31 @@ dsm_scenario_json_missing (const char *where, const char *key, const char *expec
                            GError **error)
 {
   g_autofree char *path = dsm_scenario_json_path (where, key);
+  DsmJsonAt at;
 
-  g_set_error (error, DSM_SCENARIO_ERROR, DSM_SCENARIO_ERROR_MISSING,
-               "%s: required key is missing (%s)", path, expected);
-  return FALSE;
+  dsm_json_at_root (&at, &dsm_scenario_json_errors, NULL, path);
+  return dsm_json_fail (&at, DSM_JSON_ERROR_MISSING, error, "required key is missing (%s)",
+                        expected);
 }
 
-/* The member, or NULL: absent is an error only when @required. */
-static JsonNode *
-member_get (JsonObject *object, const char *where, const char *key, gboolean required,
-            const char *expected, gboolean *ok, GError **error)
+/* A cursor on the member @key of @object, labelled with its whole path
+ * (*@path keeps the label alive).  FALSE with MISSING when a @required
+ * member is absent; otherwise TRUE, at->node NULL when it is absent. */
+static gboolean
+member_at (JsonObject *object, const char *where, const char *key, gboolean required,
+           const char *expected, DsmJsonAt *at, char **path, GError **error)
 {
   JsonNode *member = json_object_get_member (object, key);
 
-  *ok = member != NULL || !required;
-  if (member == NULL && required)
-    dsm_scenario_json_missing (where, key, expected, error);
-  return member;
+  g_assert (*path == NULL);
+  if (member == NULL)
+    {
+      at->node = NULL;
+      return !required || dsm_scenario_json_missing (where, key, expected, error);
+    }
+  *path = dsm_scenario_json_path (where, key);
+  dsm_json_at_root (at, &dsm_scenario_json_errors, member, *path);
+  return TRUE;
 }
 
 static char *
@@ -209,33 +161,21 @@ dsm_scenario_json_uint (JsonObject *object, const char *where, const char *key,
                         gboolean required, guint64 min, guint64 max, guint64 *out,
                         GError **error)
 {
-  g_autofree char *expected = uint_expected (min, max);
+  g_autofree char *expected = NULL;
   g_autofree char *path = NULL;
-  JsonNode *member;
-  gboolean ok;
-  gint64 value;
+  JsonNode *member = json_object_get_member (object, key);
+  DsmJsonAt at;
 
-  if (!(member = member_get (object, where, key, required, expected, &ok, error)))
-    return ok;
+  g_return_val_if_fail (min <= max, FALSE);
+
+  if (member == NULL)
+    {
+      expected = uint_expected (min, max);
+      return !required || dsm_scenario_json_missing (where, key, expected, error);
+    }
   path = dsm_scenario_json_path (where, key);
-  if (!JSON_NODE_HOLDS_VALUE (member) || json_node_get_value_type (member) != G_TYPE_INT64)
-    {
-      g_autofree char *found = dsm_scenario_json_describe (member);
-
-      g_set_error (error, DSM_SCENARIO_ERROR, DSM_SCENARIO_ERROR_TYPE,
-                   "%s: expected %s, found %s", path, expected, found);
-      return FALSE;
-    }
-  /* json-glib 1.6 wraps integers beyond 2^63: they arrive negative. */
-  value = json_node_get_int (member);
-  if (value < 0 || (guint64) value < min || (guint64) value > max)
-    {
-      g_set_error (error, DSM_SCENARIO_ERROR, DSM_SCENARIO_ERROR_RANGE,
-                   "%s: expected %s, found %" G_GINT64_FORMAT, path, expected, value);
-      return FALSE;
-    }
-  *out = (guint64) value;
-  return TRUE;
+  dsm_json_at_root (&at, &dsm_scenario_json_errors, member, path);
+  return dsm_json_get_uint (&at, min, max, out, error);
 }
 
 gboolean
@@ -246,6 +186,7 @@ dsm_scenario_json_uint32 (JsonObject *object, const char *where, const char *key
 
   if (!dsm_scenario_json_uint (object, where, key, required, min, max, &value, error))
     return FALSE;
+  g_assert (value <= max);
   *out = (guint) value;
   return TRUE;
 }
@@ -259,37 +200,14 @@ dsm_scenario_json_double (JsonObject *object, const char *where, const char *key
   char max_text[G_ASCII_DTOSTR_BUF_SIZE];
   g_autofree char *expected = NULL;
   g_autofree char *path = NULL;
-  g_autofree char *found = NULL;
-  JsonNode *member;
-  GType type;
-  gboolean ok;
-  double value;
+  DsmJsonAt at;
 
   g_ascii_dtostr (min_text, sizeof min_text, min);
   g_ascii_dtostr (max_text, sizeof max_text, max);
   expected = g_strdup_printf ("a number from %s to %s", min_text, max_text);
-  if (!(member = member_get (object, where, key, required, expected, &ok, error)))
-    return ok;
-  path = dsm_scenario_json_path (where, key);
-  found = dsm_scenario_json_describe (member);
-  type = JSON_NODE_HOLDS_VALUE (member) ? json_node_get_value_type (member) : G_TYPE_INVALID;
-  if (type != G_TYPE_INT64 && type != G_TYPE_DOUBLE)
-    {
-      g_set_error (error, DSM_SCENARIO_ERROR, DSM_SCENARIO_ERROR_TYPE,
-                   "%s: expected %s, found %s", path, expected, found);
-      return FALSE;
-    }
-  value = type == G_TYPE_INT64 ? (double) json_node_get_int (member)
-                               : json_node_get_double (member);
-  /* Written this way round so a NaN is out of range too. */
-  if (!(value >= min && value <= max))
-    {
-      g_set_error (error, DSM_SCENARIO_ERROR, DSM_SCENARIO_ERROR_RANGE,
-                   "%s: expected %s, found %s", path, expected, found);
-      return FALSE;
-    }
-  *out = value;
-  return TRUE;
+  if (!member_at (object, where, key, required, expected, &at, &path, error))
+    return FALSE;
+  return at.node == NULL || dsm_json_get_double (&at, min, max, out, error);
 }
 
 gboolean
@@ -297,36 +215,11 @@ dsm_scenario_json_bool (JsonObject *object, const char *where, const char *key,
                         gboolean required, gboolean *out, GError **error)
 {
   g_autofree char *path = NULL;
-  g_autofree char *found = NULL;
-  JsonNode *member;
-  gboolean ok;
+  DsmJsonAt at;
 
-  if (!(member = member_get (object, where, key, required, "true or false", &ok, error)))
-    return ok;
-  if (JSON_NODE_HOLDS_VALUE (member) && json_node_get_value_type (member) == G_TYPE_BOOLEAN)
-    {
-      *out = json_node_get_boolean (member);
-      return TRUE;
-    }
-  path = dsm_scenario_json_path (where, key);
-  found = dsm_scenario_json_describe (member);
-  g_set_error (error, DSM_SCENARIO_ERROR, DSM_SCENARIO_ERROR_TYPE,
-               "%s: expected true or false, found %s", path, found);
-  return FALSE;
-}
-
-/* A string member, or NULL with a TYPE error. */
-static const char *
-string_get (JsonNode *member, const char *path, const char *expected, GError **error)
-{
-  g_autofree char *found = NULL;
-
-  if (JSON_NODE_HOLDS_VALUE (member) && json_node_get_value_type (member) == G_TYPE_STRING)
-    return json_node_get_string (member);
-  found = dsm_scenario_json_describe (member);
-  g_set_error (error, DSM_SCENARIO_ERROR, DSM_SCENARIO_ERROR_TYPE,
-               "%s: expected %s, found %s", path, expected, found);
-  return NULL;
+  if (!member_at (object, where, key, required, "true or false", &at, &path, error))
+    return FALSE;
+  return at.node == NULL || dsm_json_get_bool (&at, out, error);
 }
 
 gboolean
@@ -336,19 +229,25 @@ dsm_scenario_json_name (JsonObject *object, const char *where, const char *key,
   const char *expected = nullable ? "a string or null" : "a string";
   g_autofree char *path = NULL;
   GError *local_error = NULL;
-  JsonNode *member;
-  const char *text;
-  gboolean ok;
+  const char *text = NULL;
+  DsmJsonAt at;
 
-  if (!(member = member_get (object, where, key, required, expected, &ok, error)))
-    return ok;
-  path = dsm_scenario_json_path (where, key);
-  if (nullable && JSON_NODE_HOLDS_NULL (member))
+  if (!member_at (object, where, key, required, expected, &at, &path, error))
+    return FALSE;
+  if (at.node == NULL)
+    return TRUE;
+  if (nullable && JSON_NODE_HOLDS_NULL (at.node))
     {
       g_clear_pointer (out, g_free);
       return TRUE;
     }
-  if (!(text = string_get (member, path, expected, error)))
+  if (json_node_get_value_type (at.node) != G_TYPE_STRING)
+    {
+      g_autofree char *found = dsm_scenario_json_describe (at.node);
+      return dsm_json_fail (&at, DSM_JSON_ERROR_TYPE, error, "expected %s, found %s", expected,
+                            found);
+    }
+  if (!dsm_json_get_string (&at, 0, &text, error))
     return FALSE;
   /* The same rules as the names a command carries on the wire; machine
    * names have one more (docs/CONFIG.md, "Names"). */
@@ -365,11 +264,11 @@ dsm_scenario_json_name (JsonObject *object, const char *where, const char *key,
   return TRUE;
 }
 
-/* '"a", "b" or "c"' */
+/* '"a", "b" or "c"', after @first ("a node id") when there is one. */
 static char *
-choice_list (const char *const *names, gboolean with_id)
+names_expected (const char *first, const char *const *names)
 {
-  GString *out = g_string_new (with_id ? "a node id" : NULL);
+  GString *out = g_string_new (first);
   guint n = g_strv_length ((char **) names);
 
   for (guint i = 0; i < n; i++)
@@ -386,55 +285,46 @@ dsm_scenario_json_choice (JsonObject *object, const char *where, const char *key
                           gboolean required, const char *const *names, guint *out,
                           GError **error)
 {
-  g_autofree char *expected = choice_list (names, FALSE);
+  g_autofree char *expected = NULL;
   g_autofree char *path = NULL;
-  g_autofree char *found = NULL;
-  JsonNode *member;
-  const char *text;
-  gboolean ok;
+  DsmJsonAt at;
 
-  if (!(member = member_get (object, where, key, required, expected, &ok, error)))
-    return ok;
-  path = dsm_scenario_json_path (where, key);
-  if (!(text = string_get (member, path, expected, error)))
+  g_return_val_if_fail (names != NULL && names[0] != NULL, FALSE);
+
+  /* Only a missing key needs the list here: the layer words the rest. */
+  if (required && !json_object_has_member (object, key))
+    expected = names_expected (NULL, names);
+  if (!member_at (object, where, key, required, expected, &at, &path, error))
     return FALSE;
-  for (guint i = 0; names[i] != NULL; i++)
-    if (strcmp (text, names[i]) == 0)
-      {
-        *out = i;
-        return TRUE;
-      }
-  found = dsm_scenario_json_quote (text);
-  g_set_error (error, DSM_SCENARIO_ERROR, DSM_SCENARIO_ERROR_UNKNOWN,
-               "%s: expected %s, found %s", path, expected, found);
-  return FALSE;
+  return at.node == NULL || dsm_json_get_enum (&at, names, out, error);
 }
 
 gboolean
 dsm_scenario_json_node_id (JsonNode *node, const char *path, guint n_nodes, DsmNodeId *out,
                            GError **error)
 {
-  gint64 value;
+  DsmJsonAt at;
+  guint64 value = 0;
 
-  if (!JSON_NODE_HOLDS_VALUE (node) || json_node_get_value_type (node) != G_TYPE_INT64)
+  g_return_val_if_fail (n_nodes >= 1, FALSE);
+
+  dsm_json_at_root (&at, &dsm_scenario_json_errors, node, path);
+  if (json_node_get_value_type (node) != G_TYPE_INT64)
     {
       g_autofree char *found = dsm_scenario_json_describe (node);
-
-      g_set_error (error, DSM_SCENARIO_ERROR, DSM_SCENARIO_ERROR_TYPE,
-                   "%s: expected a node id (1 to %u), found %s", path, n_nodes, found);
-      return FALSE;
+      return dsm_json_fail (&at, DSM_JSON_ERROR_TYPE, error,
+                            "expected a node id (1 to %u), found %s", n_nodes, found);
     }
-  value = json_node_get_int (node);
-  if (value < 1 || value > (gint64) n_nodes)
-    {
-      g_set_error (error, DSM_SCENARIO_ERROR, DSM_SCENARIO_ERROR_INVALID,
-                   "%s: no node %" G_GINT64_FORMAT " in a %u-node cluster (ids 1 to %u)",
-                   path, value, n_nodes, n_nodes);
-      return FALSE;
-    }
+  if (json_node_get_int (node) < 1 || json_node_get_int (node) > (gint64) n_nodes)
+    return dsm_json_fail (&at, DSM_JSON_ERROR_INVALID, error,
+                          "no node %" G_GINT64_FORMAT " in a %u-node cluster (ids 1 to %u)",
+                          json_node_get_int (node), n_nodes, n_nodes);
+  if (!dsm_json_get_uint (&at, 1, n_nodes, &value, error))
+    return FALSE;
   *out = (DsmNodeId) value;
   return TRUE;
 }
+
 
 gboolean
 dsm_scenario_json_target (JsonObject *object, const char *where, const char *key,
@@ -452,37 +342,47 @@ dsm_scenario_json_target (JsonObject *object, const char *where, const char *key
     { DSM_SELECT_ALL, "all", DSM_TARGET_ALL },
   };
   const char *names[G_N_ELEMENTS (words) + 1] = { NULL };
+  DsmTargetKind kinds[G_N_ELEMENTS (words)];
   g_autofree char *expected = NULL;
   g_autofree char *path = NULL;
-  g_autofree char *found = NULL;
-  JsonNode *member;
-  const char *text;
-  gboolean ok;
+  DsmJsonAt at;
   guint n = 0;
+  guint chosen = 0;
 
   for (guint i = 0; i < G_N_ELEMENTS (words); i++)
     if (allowed & words[i].select)
-      names[n++] = words[i].word;
-  expected = choice_list (names, TRUE);
-  if (!(member = member_get (object, where, key, required, expected, &ok, error)))
-    return ok;
-  path = dsm_scenario_json_path (where, key);
-  if (JSON_NODE_HOLDS_VALUE (member) && json_node_get_value_type (member) == G_TYPE_INT64)
+      {
+        kinds[n] = words[i].kind;
+        names[n++] = words[i].word;
+      }
+  g_assert (n >= 1);
+  expected = names_expected ("a node id", names);
+  if (!member_at (object, where, key, required, expected, &at, &path, error))
+    return FALSE;
+  if (at.node == NULL)
+    return TRUE;
+  if (json_node_get_value_type (at.node) == G_TYPE_INT64)
     {
       out->kind = DSM_TARGET_NODE;
-      return dsm_scenario_json_node_id (member, path, n_nodes, &out->id, error);
+      return dsm_scenario_json_node_id (at.node, path, n_nodes, &out->id, error);
     }
-  if (!(text = string_get (member, path, expected, error)))
-    return FALSE;
-  for (guint i = 0; i < G_N_ELEMENTS (words); i++)
-    if ((allowed & words[i].select) && strcmp (text, words[i].word) == 0)
-      {
-        out->kind = words[i].kind;
-        out->id = DSM_NODE_NONE;
-        return TRUE;
-      }
-  found = dsm_scenario_json_quote (text);
-  g_set_error (error, DSM_SCENARIO_ERROR, DSM_SCENARIO_ERROR_UNKNOWN,
-               "%s: expected %s, found %s", path, expected, found);
-  return FALSE;
+  if (json_node_get_value_type (at.node) != G_TYPE_STRING)
+    {
+      g_autofree char *found = dsm_scenario_json_describe (at.node);
+      return dsm_json_fail (&at, DSM_JSON_ERROR_TYPE, error, "expected %s, found %s", expected,
+                            found);
+    }
+  if (!dsm_json_get_enum (&at, names, &chosen, NULL))
+    {
+      g_autofree char *found = dsm_scenario_json_quote (json_node_get_string (at.node));
+      const char *hint = dsm_json_suggest (json_node_get_string (at.node), names);
+      if (hint != NULL)
+        return dsm_json_fail (&at, DSM_JSON_ERROR_CHOICE, error,
+                              "expected %s, found %s (did you mean \"%s\"?)", expected, found, hint);
+      return dsm_json_fail (&at, DSM_JSON_ERROR_CHOICE, error, "expected %s, found %s", expected,
+                            found);
+    }
+  out->kind = kinds[chosen];
+  out->id = DSM_NODE_NONE;
+  return TRUE;
 }

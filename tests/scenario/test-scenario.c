@@ -642,8 +642,8 @@ test_file (void)
   g_autoptr(DsmScenario) s = NULL;
   g_autoptr(DsmScenario) inlined = NULL;
 
-  g_test_summary ("Files load with their path, definitions next to them, errors naming "
-                  "the file.");
+  g_test_summary ("Files load with their path, definitions next to them (parsed strictly), "
+                  "errors naming the file.");
   g_assert_no_error (error);
   defs = g_build_filename (folder, "door.json", NULL);
   path = g_build_filename (folder, "with-door.json", NULL);
@@ -672,6 +672,16 @@ test_file (void)
   g_assert_null (s);
   g_assert_error (error, G_FILE_ERROR, G_FILE_ERROR_NOENT);
   g_assert_true (g_str_has_prefix (error->message, missing));
+  g_clear_error (&error);
+
+  /* A definition file is read as strictly as a config: a key given twice
+   * is refused, naming the file and where. */
+  g_assert_true (g_file_set_contents (defs, "{\"name\": \"door\", \"name\": \"gate\"}", -1, NULL));
+  s = dsm_scenario_new_from_file (path, &error);
+  g_assert_null (s);
+  g_assert_error (error, DSM_SCENARIO_ERROR, DSM_SCENARIO_ERROR_PARSE);
+  g_assert_nonnull (strstr (error->message, defs));
+  g_assert_nonnull (strstr (error->message, "name: duplicate key"));
   g_clear_error (&error);
 
   /* A missing definition file keeps its domain, with the path of the key. */

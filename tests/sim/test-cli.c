@@ -123,7 +123,7 @@ static const BadCase bad_cases[] = {
   { "trailing-data", "{'summary': 'x', 'seed': 1, 'nodes': 3} {}", "byte 40: trailing data after the JSON value" },
   { "missing-summary", "{'seed': 1, 'nodes': 3}", "summary: required key is missing" },
   { "nodes-type", "{'summary': 'x', 'seed': 1, 'nodes': 'five'}", "nodes: expected an integer from 1 to 51, found \"five\"" },
-  { "seed-negative", "{'summary': 'x', 'seed': -1, 'nodes': 3}", "seed: expected an integer from 0 to" },
+  { "seed-negative", "{'summary': 'x', 'seed': -1, 'nodes': 3}", "seed: expected a non-negative integer, found -1" },
   { "unknown-key", "{'summary': 'x', 'seed': 1, 'nodes': 3, 'network': {'latency_ms_mx': 3}}",
     "network.latency_ms_mx: unknown key (did you mean \"latency_ms_max\"?)" },
   { "min-above-max", "{'summary': 'x', 'seed': 1, 'nodes': 3, 'network': {'latency_ms_min': 30, 'latency_ms_max': 20}}",
