@@ -708,6 +708,34 @@ dsm_host_stop (DsmHost *host)
 }
 
 gboolean
+dsm_host_reload_tokens (DsmHost *host, GError **error)
+{
+  g_autoptr(GError) local = NULL;
+
+  g_return_val_if_fail (host != NULL, FALSE);
+
+  if (host->http == NULL || host->config->http.token_file == NULL)
+    {
+      dsm_net_log (G_LOG_LEVEL_MESSAGE, host->id, DSM_NODE_NONE, "tokens_reload_skipped",
+                   "asked to read the token file again, but http.token_file is not set");
+      return TRUE;
+    }
+  /* Both ports read the same file: HTTP first, so a file refused there is
+   * not half taken by the native port. */
+  if (!dsm_http_api_reload_tokens (host->http, &local)
+      || (host->native != NULL && !dsm_native_reload_tokens (host->native, &local)))
+    {
+      dsm_net_log (G_LOG_LEVEL_WARNING, host->id, DSM_NODE_NONE, "tokens_reload_refused",
+                   "kept the tokens in use: %s", local->message);
+      g_propagate_error (error, g_steal_pointer (&local));
+      return FALSE;
+    }
+  dsm_net_log (G_LOG_LEVEL_MESSAGE, host->id, DSM_NODE_NONE, "tokens_reloaded",
+               "read http.token_file again: its tokens serve every later request");
+  return TRUE;
+}
+
+gboolean
 dsm_host_failed (const DsmHost *host)
 {
   return host->wal_failure != NULL;

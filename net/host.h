@@ -74,6 +74,15 @@ void dsm_host_set_stopped_func (DsmHost *host, GSourceFunc func, gpointer user_d
  */
 void dsm_host_stop (DsmHost *host);
 
+/**
+ * dsm_host_reload_tokens:
+ * Reads http.token_file again for both client ports (dsm-node does on
+ * SIGHUP; docs/OPERATIONS.md, "Authentication"): a file taken whole
+ * replaces the tokens for every later request and hello; a refused one
+ * changes nothing and is logged.  Returns: FALSE with @error if refused.
+ */
+gboolean dsm_host_reload_tokens (DsmHost *host, GError **error);
+
 /* TRUE once the WAL failed: the process must exit non-zero.  (A full disk
  * is not a failure: it raises an alarm.) */
 gboolean dsm_host_failed (const DsmHost *host);

@@ -1,5 +1,5 @@
 /* net/http-auth.c: bearer tokens and client-certificate roles (http-auth.h):
- * the token file's reader and the constant-time lookups. */
+ * the token file's reader, its reload, and the constant-time lookups. */
 #include "http-auth.h"
 
 #include <string.h>
@@ -18,8 +18,13 @@ typedef struct {
 } Token;
 
 struct _DsmHttpAuth {
+  /* Workers look tokens up while the loop's thread may swap in a reloaded
+   * set (SIGHUP): the lock covers @tokens and @reloads, and a lookup copies
+   * the name it answers with, so nothing borrowed outlives a swap. */
+  GMutex lock;
   GArray *tokens;               /* Token */
-  GHashTable *cert_roles;       /* common name ("*": any) -> DsmHttpRole */
+  guint64 reloads[2];           /* token file reloads: [0] refused, [1] taken */
+  GHashTable *cert_roles;       /* common name ("*": any) -> DsmHttpRole; fixed once serving */
 };
 
 static const char *const role_names[] = {
@@ -56,13 +61,22 @@ token_clear (gpointer data)
   g_free (t->name);
 }
 
+static GArray *
+tokens_new (void)
+{
+  GArray *tokens = g_array_new (FALSE, TRUE, sizeof (Token));
+
+  g_array_set_clear_func (tokens, token_clear);
+  return tokens;
+}
+
 DsmHttpAuth *
 dsm_http_auth_new (void)
 {
   DsmHttpAuth *auth = g_new0 (DsmHttpAuth, 1);
 
-  auth->tokens = g_array_new (FALSE, TRUE, sizeof (Token));
-  g_array_set_clear_func (auth->tokens, token_clear);
+  g_mutex_init (&auth->lock);
+  auth->tokens = tokens_new ();
   auth->cert_roles = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   return auth;
 }
@@ -74,13 +88,24 @@ dsm_http_auth_free (DsmHttpAuth *auth)
     return;
   g_array_unref (auth->tokens);
   g_hash_table_unref (auth->cert_roles);
+  g_mutex_clear (&auth->lock);
   g_free (auth);
 }
 
 guint
-dsm_http_auth_get_n_tokens (const DsmHttpAuth *auth)
+dsm_http_auth_get_n_tokens (DsmHttpAuth *auth)
 {
+  g_autoptr(GMutexLocker) locker = g_mutex_locker_new (&auth->lock);
+
   return auth->tokens->len;
+}
+
+guint64
+dsm_http_auth_get_reloads (DsmHttpAuth *auth, gboolean taken)
+{
+  g_autoptr(GMutexLocker) locker = g_mutex_locker_new (&auth->lock);
+
+  return auth->reloads[taken ? 1 : 0];
 }
 
 static void
@@ -125,7 +150,7 @@ name_well_formed (const char *name)
 }
 
 static gboolean
-load_line (DsmHttpAuth *auth, const char *path, guint line_no, char *line, GError **error)
+load_line (GArray *tokens, const char *path, guint line_no, char *line, GError **error)
 {
   g_auto(GStrv) fields = NULL;
   g_autofree char *default_name = NULL;
@@ -166,9 +191,9 @@ load_line (DsmHttpAuth *auth, const char *path, guint line_no, char *line, GErro
       return FALSE;
     }
   token_digest (fields[1], t.digest);
-  for (guint i = 0; i < auth->tokens->len; i++)
+  for (guint i = 0; i < tokens->len; i++)
     {
-      const Token *other = &g_array_index (auth->tokens, Token, i);
+      const Token *other = &g_array_index (tokens, Token, i);
       if (memcmp (other->digest, t.digest, DIGEST_BYTES) == 0 || strcmp (other->name, n == 3 ? fields[2] : default_name) == 0)
         {
           g_set_error (error, DSM_CONFIG_ERROR, DSM_CONFIG_ERROR_INVALID,
@@ -177,34 +202,56 @@ load_line (DsmHttpAuth *auth, const char *path, guint line_no, char *line, GErro
         }
     }
   t.name = g_strdup (n == 3 ? fields[2] : default_name);
-  g_array_append_val (auth->tokens, t);
+  g_array_append_val (tokens, t);
   return TRUE;
+}
+
+/* The whole file into a new token set, or NULL: a file is taken whole or
+ * not at all. */
+static GArray *
+load_tokens_read (const char *path, GError **error)
+{
+  gsize length;
+  g_autofree char *text = dsm_config_file_read_private (path, "http.token_file", TOKEN_FILE_BYTES_MAX, &length,
+                                                        error);
+  g_autoptr(GArray) tokens = NULL;
+  g_auto(GStrv) lines = NULL;
+
+  if (text == NULL)
+    return NULL;
+  if (memchr (text, '\0', length) != NULL)
+    {
+      g_set_error (error, DSM_CONFIG_ERROR, DSM_CONFIG_ERROR_INVALID, "http.token_file \"%s\": a NUL byte", path);
+      return NULL;
+    }
+  tokens = tokens_new ();
+  lines = g_strsplit (text, "\n", -1);
+  for (guint i = 0; lines[i] != NULL; i++)
+    if (!load_line (tokens, path, i + 1, lines[i], error))
+      return NULL;
+  if (tokens->len == 0)
+    {
+      g_set_error (error, DSM_CONFIG_ERROR, DSM_CONFIG_ERROR_INVALID, "http.token_file \"%s\": no token in it", path);
+      return NULL;
+    }
+  return g_steal_pointer (&tokens);
 }
 
 gboolean
 dsm_http_auth_load_tokens (DsmHttpAuth *auth, const char *path, GError **error)
 {
-  gsize length;
-  g_autofree char *text = dsm_config_file_read_private (path, "http.token_file", TOKEN_FILE_BYTES_MAX, &length,
-                                                        error);
-  g_auto(GStrv) lines = NULL;
+  g_autoptr(GArray) tokens = load_tokens_read (path, error);
+  g_autoptr(GMutexLocker) locker = g_mutex_locker_new (&auth->lock);
 
-  if (text == NULL)
+  auth->reloads[tokens != NULL ? 1 : 0]++;
+  if (tokens == NULL)
     return FALSE;
-  if (memchr (text, '\0', length) != NULL)
-    {
-      g_set_error (error, DSM_CONFIG_ERROR, DSM_CONFIG_ERROR_INVALID, "http.token_file \"%s\": a NUL byte", path);
-      return FALSE;
-    }
-  lines = g_strsplit (text, "\n", -1);
-  for (guint i = 0; lines[i] != NULL; i++)
-    if (!load_line (auth, path, i + 1, lines[i], error))
-      return FALSE;
-  if (auth->tokens->len == 0)
-    {
-      g_set_error (error, DSM_CONFIG_ERROR, DSM_CONFIG_ERROR_INVALID, "http.token_file \"%s\": no token in it", path);
-      return FALSE;
-    }
+  /* The old set is freed on return, after the lock: lookups copy what they
+   * answer, so none borrows from it. */
+  GArray *old = auth->tokens;
+  auth->tokens = g_steal_pointer (&tokens);
+  tokens = old;
+  g_assert (auth->tokens->len > 0);
   return TRUE;
 }
 
@@ -216,14 +263,16 @@ dsm_http_auth_add_certificate_role (DsmHttpAuth *auth, const char *common_name, 
 }
 
 DsmHttpRole
-dsm_http_auth_check_token (const DsmHttpAuth *auth, const char *token, const char **name)
+dsm_http_auth_check_token (DsmHttpAuth *auth, const char *token, char **name)
 {
   guint8 digest[DIGEST_BYTES];
   guint matched = G_MAXUINT;
+  DsmHttpRole role = DSM_HTTP_ROLE_NONE;
 
   g_return_val_if_fail (token != NULL, DSM_HTTP_ROLE_NONE);
 
   token_digest (token, digest);
+  g_mutex_lock (&auth->lock);
   for (guint i = 0; i < auth->tokens->len; i++)
     {
       const Token *t = &g_array_index (auth->tokens, Token, i);
@@ -234,9 +283,18 @@ dsm_http_auth_check_token (const DsmHttpAuth *auth, const char *token, const cha
       guint is_match = (guint) (((guint) diff - 1u) >> 8) & 1u;
       matched = is_match ? i : matched;
     }
-  if (name != NULL)
-    *name = matched != G_MAXUINT ? g_array_index (auth->tokens, Token, matched).name : NULL;
-  return matched != G_MAXUINT ? g_array_index (auth->tokens, Token, matched).role : DSM_HTTP_ROLE_NONE;
+  if (matched != G_MAXUINT)
+    {
+      const Token *t = &g_array_index (auth->tokens, Token, matched);
+      g_assert (t->role != DSM_HTTP_ROLE_NONE);
+      role = t->role;
+      if (name != NULL)
+        *name = g_strdup (t->name);
+    }
+  else if (name != NULL)
+    *name = NULL;
+  g_mutex_unlock (&auth->lock);
+  return role;
 }
 
 char *

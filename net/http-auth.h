@@ -1,7 +1,8 @@
 /* net/http-auth.h: who may do what on the HTTP API: bearer tokens from a
  * token file, each with a role, and client certificates mapped to roles by
  * their subject's common name.  docs/OPERATIONS.md, "Authentication".
- * Built on the loop's thread, then read-only: workers share it. */
+ * Built on the loop's thread; workers share it.  The token file may be
+ * read again while serving (SIGHUP): lookups and reloads are locked. */
 #pragma once
 
 #include <gio/gio.h>
@@ -38,26 +39,35 @@ void dsm_http_auth_free (DsmHttpAuth *auth);
  * (mode 0600 or stricter), a bad role, a short or malformed token, a
  * token or name given twice.
  *
+ * Called again (a reload, docs/OPERATIONS.md "Authentication"), it
+ * replaces the whole set atomically; a file refused leaves the set in use
+ * as it was.  Safe while workers look tokens up.
+ *
  * Returns: FALSE with @error naming the file and line: a G_FILE_ERROR
  * when it cannot be read, else a DSM_CONFIG_ERROR.
  */
 gboolean dsm_http_auth_load_tokens (DsmHttpAuth *auth, const char *path, GError **error);
 
+/* Loads of the token file since start (the first one included): taken
+ * (@taken TRUE) or refused. */
+guint64 dsm_http_auth_get_reloads (DsmHttpAuth *auth, gboolean taken);
+
 /* A client certificate whose subject common name is @common_name ("*":
  * any verified certificate) gets @role. */
 void dsm_http_auth_add_certificate_role (DsmHttpAuth *auth, const char *common_name, DsmHttpRole role);
 
-guint dsm_http_auth_get_n_tokens (const DsmHttpAuth *auth);
+guint dsm_http_auth_get_n_tokens (DsmHttpAuth *auth);
 
 /**
  * dsm_http_auth_check_token:
- * @name: (out) (optional): the token's name, borrowed
+ * @name: (out) (optional) (transfer full): the token's name, NULL when none
+ *   matches (a copy: a reload may free the set meanwhile)
  *
  * The role of a bearer token, DSM_HTTP_ROLE_NONE when none matches.  The
  * token's SHA-256 is compared with every known token's, all bytes of all
  * of them whatever matches, so the time taken says nothing about them.
  */
-DsmHttpRole dsm_http_auth_check_token (const DsmHttpAuth *auth, const char *token, const char **name);
+DsmHttpRole dsm_http_auth_check_token (DsmHttpAuth *auth, const char *token, char **name);
 
 /**
  * dsm_http_auth_check_certificate:

@@ -198,7 +198,7 @@ route_authorize (HttpCall *call, DsmHttpRole needed)
   if (api->auth != NULL && authorization != NULL)
     {
       const char *token = route_token (authorization);
-      const char *name = NULL;
+      g_autofree char *name = NULL;
 
       role = token != NULL ? dsm_http_auth_check_token (api->auth, token, &name) : DSM_HTTP_ROLE_NONE;
       invalid = role == DSM_HTTP_ROLE_NONE;

@@ -166,9 +166,9 @@ http_api_load_credentials (DsmHttpApi *api, const char *base_dir, DsmHttpServerO
 
   if (http->token_file != NULL)
     {
-      g_autofree char *path = dsm_config_file_path (http->token_file, api->node, base_dir);
+      api->token_path = dsm_config_file_path (http->token_file, api->node, base_dir);
       api->auth = dsm_http_auth_new ();
-      if (!dsm_http_auth_load_tokens (api->auth, path, error))
+      if (!dsm_http_auth_load_tokens (api->auth, api->token_path, error))
         return FALSE;
     }
   if (http->tls_cert_file != NULL)
@@ -367,6 +367,17 @@ dsm_http_api_disconnect (DsmHttpApi *api)
   g_clear_pointer (&api->server, dsm_http_server_free);
 }
 
+gboolean
+dsm_http_api_reload_tokens (DsmHttpApi *api, GError **error)
+{
+  g_return_val_if_fail (api != NULL, FALSE);
+
+  if (api->token_path == NULL)
+    return TRUE;
+  g_assert (api->auth != NULL);
+  return dsm_http_auth_load_tokens (api->auth, api->token_path, error);
+}
+
 void
 dsm_http_api_free (DsmHttpApi *api)
 {
@@ -377,6 +388,7 @@ dsm_http_api_free (DsmHttpApi *api)
   g_clear_pointer (&api->server, dsm_http_server_free);
   g_clear_pointer (&api->queue, dsm_loop_queue_free);
   g_clear_pointer (&api->auth, dsm_http_auth_free);
+  g_free (api->token_path);
   g_clear_pointer (&api->rate, dsm_http_rate_free);
   if (api->metrics_text != NULL)
     g_string_free (api->metrics_text, TRUE);
@@ -443,6 +455,20 @@ dsm_http_api_render_metrics (DsmHttpApi *api, GString *out)
               "1 when the API asks for credentials (tokens or client certificates), 0 when it serves anyone.",
               api->auth != NULL ? 1 : 0);
   render_one (out, nl, "dsm_http_tls", "gauge", "1 when the API speaks HTTPS.", api->tls ? 1 : 0);
+  if (api->token_path != NULL)
+    {
+      render_one (out, nl, "dsm_http_tokens", "gauge", "Bearer tokens of http.token_file in use.",
+                  (double) dsm_http_auth_get_n_tokens (api->auth));
+      dsm_metrics_write_header (out, "dsm_http_token_file_loads_total", "counter",
+                                "Reads of http.token_file (at start and on SIGHUP): taken, or refused "
+                                "(the tokens in use kept).");
+      for (guint taken = 0; taken < 2; taken++)
+        {
+          g_autofree char *labels = g_strdup_printf ("%s,result=\"%s\"", nl, taken ? "taken" : "refused");
+          dsm_metrics_write_sample (out, "dsm_http_token_file_loads_total", labels,
+                                    (double) dsm_http_auth_get_reloads (api->auth, taken));
+        }
+    }
   dsm_metrics_write_header (out, "dsm_http_auth_failures_total", "counter",
                             "Requests refused for credentials: missing (401), invalid (401), forbidden (403).");
   for (guint k = 0; k < AUTH_FAIL_N; k++)

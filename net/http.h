@@ -70,6 +70,15 @@ void dsm_http_api_disconnect (DsmHttpApi *api);
 
 void dsm_http_api_free (DsmHttpApi *api);
 
+/**
+ * dsm_http_api_reload_tokens:
+ * Reads http.token_file again and, if it is whole and valid, serves its
+ * tokens from the next request on; otherwise keeps the ones in use.  Any
+ * thread.  Returns: TRUE when there is no token file or it was taken;
+ * FALSE with @error (as the first load words it) when refused.
+ */
+gboolean dsm_http_api_reload_tokens (DsmHttpApi *api, GError **error);
+
 /* Appends the API's own metrics (dsm_http_*).  On the loop's thread. */
 void dsm_http_api_render_metrics (DsmHttpApi *api, GString *out);
 

@@ -45,6 +45,11 @@ void dsm_native_shutdown (DsmNative *native);
 /* On the loop, after dsm_native_shutdown(): stops the workers. */
 void dsm_native_free (DsmNative *native);
 
+/* http.token_file read again, as dsm_http_api_reload_tokens() does for
+ * the HTTP port: a later hello is checked against the new tokens (a
+ * connection already past its hello keeps its role). */
+gboolean dsm_native_reload_tokens (DsmNative *native, GError **error);
+
 /* Appends the dsm_native_* metrics.  On the loop's thread. */
 void dsm_native_render_metrics (DsmNative *native, GString *out);
 

@@ -87,6 +87,17 @@ on_signal (gpointer data)
   return G_SOURCE_CONTINUE;
 }
 
+/* SIGHUP: read the token file again (docs/OPERATIONS.md, "Authentication");
+ * the host logs what it did. */
+static gboolean
+on_reload (gpointer data)
+{
+  App *app = data;
+
+  dsm_host_reload_tokens (app->host, NULL);
+  return G_SOURCE_CONTINUE;
+}
+
 static gboolean
 quit_loop (gpointer data)
 {
@@ -291,7 +302,8 @@ main (int argc, char **argv)
   g_option_context_add_main_entries (context, entries, NULL);
   g_option_context_set_description (context,
     "Listens for peers on its peer_address and for clients (HTTP/JSON) on its client_address,\n"
-    "keeps its durable state in --data-dir and stops cleanly on SIGTERM or SIGINT.\n"
+    "keeps its durable state in --data-dir and stops cleanly on SIGTERM or SIGINT;\n"
+    "SIGHUP reads http.token_file again.\n"
     "Exit codes: 0 stopped cleanly, 1 runtime failure, 2 bad arguments or config.\n"
     "See docs/OPERATIONS.md.");
   if (!g_option_context_parse (context, &argc, &argv, &error))
@@ -396,6 +408,7 @@ main (int argc, char **argv)
   dsm_host_set_stopped_func (app.host, on_stopped, &app);
   g_unix_signal_add (SIGTERM, on_signal, &app);
   g_unix_signal_add (SIGINT, on_signal, &app);
+  g_unix_signal_add (SIGHUP, on_reload, &app);
   dsm_host_start (app.host);
   g_main_loop_run (app.loop);
 

@@ -28,7 +28,7 @@ test_roles_from_file (void)
                                         "write  BBBBBBBBBBBBBBBB2\t writer\nread CCCCCCCCCCCCCCCC3==\n", 0600);
   g_autoptr(DsmHttpAuth) auth = dsm_http_auth_new ();
   g_autoptr(GError) error = NULL;
-  const char *name = NULL;
+  char *name = NULL;
 
   g_test_summary ("A token file gives each token its role and name (line-N when unnamed); an unknown or "
                   "near-miss token has no role.");
@@ -37,15 +37,98 @@ test_roles_from_file (void)
   g_assert_cmpuint (dsm_http_auth_get_n_tokens (auth), ==, 3);
   g_assert_cmpint (dsm_http_auth_check_token (auth, "AAAAAAAAAAAAAAAA1", &name), ==, DSM_HTTP_ROLE_ADMIN);
   g_assert_cmpstr (name, ==, "ops");
+  g_clear_pointer (&name, g_free);
   g_assert_cmpint (dsm_http_auth_check_token (auth, "BBBBBBBBBBBBBBBB2", &name), ==, DSM_HTTP_ROLE_WRITE);
   g_assert_cmpstr (name, ==, "writer");
+  g_clear_pointer (&name, g_free);
   g_assert_cmpint (dsm_http_auth_check_token (auth, "CCCCCCCCCCCCCCCC3==", &name), ==, DSM_HTTP_ROLE_READ);
   g_assert_cmpstr (name, ==, "line-5");
+  g_clear_pointer (&name, g_free);
   g_assert_cmpint (dsm_http_auth_check_token (auth, "AAAAAAAAAAAAAAAA", &name), ==, DSM_HTTP_ROLE_NONE);
   g_assert_null (name);
   g_assert_cmpint (dsm_http_auth_check_token (auth, "AAAAAAAAAAAAAAAA1 ", NULL), ==, DSM_HTTP_ROLE_NONE);
   g_assert_cmpint (dsm_http_auth_check_token (auth, "", NULL), ==, DSM_HTTP_ROLE_NONE);
   g_assert_cmpint (g_remove (path), ==, 0);
+}
+
+static void
+test_reload (void)
+{
+  g_autofree char *path = write_tokens ("admin AAAAAAAAAAAAAAAA1 ops\n", 0600);
+  g_autoptr(DsmHttpAuth) auth = dsm_http_auth_new ();
+  g_autoptr(GError) error = NULL;
+  g_autofree char *name = NULL;
+
+  g_test_summary ("Loading the token file again replaces the whole set: a removed token has no role, a new "
+                  "one has its own; a refused file (others may read it, a bad line) leaves the set in use "
+                  "untouched; loads taken and refused are counted.");
+  g_assert_true (dsm_http_auth_load_tokens (auth, path, &error));
+  g_assert_no_error (error);
+  g_assert_true (g_file_set_contents_full (path, "write BBBBBBBBBBBBBBBB2 app\nread CCCCCCCCCCCCCCCC3\n", -1, G_FILE_SET_CONTENTS_CONSISTENT, 0600, &error));
+  g_assert_true (dsm_http_auth_load_tokens (auth, path, &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (dsm_http_auth_get_n_tokens (auth), ==, 2);
+  g_assert_cmpint (dsm_http_auth_check_token (auth, "AAAAAAAAAAAAAAAA1", NULL), ==, DSM_HTTP_ROLE_NONE);
+  g_assert_cmpint (dsm_http_auth_check_token (auth, "BBBBBBBBBBBBBBBB2", &name), ==, DSM_HTTP_ROLE_WRITE);
+  g_assert_cmpstr (name, ==, "app");
+
+  g_assert_true (g_file_set_contents_full (path, "write BBBBBBBBBBBBBBBB2\nroot DDDDDDDDDDDDDDDD4\n", -1, G_FILE_SET_CONTENTS_CONSISTENT, 0600, &error));
+  g_assert_false (dsm_http_auth_load_tokens (auth, path, &error));
+  g_assert_nonnull (strstr (error->message, "line 2: role"));
+  g_clear_error (&error);
+  g_assert_cmpint (g_chmod (path, 0644), ==, 0);
+  g_assert_false (dsm_http_auth_load_tokens (auth, path, &error));
+  g_assert_nonnull (strstr (error->message, "chmod 600"));
+  g_assert_cmpuint (dsm_http_auth_get_n_tokens (auth), ==, 2);
+  g_assert_cmpint (dsm_http_auth_check_token (auth, "CCCCCCCCCCCCCCCC3", NULL), ==, DSM_HTTP_ROLE_READ);
+  g_assert_cmpuint (dsm_http_auth_get_reloads (auth, TRUE), ==, 2);
+  g_assert_cmpuint (dsm_http_auth_get_reloads (auth, FALSE), ==, 2);
+  g_assert_cmpint (g_remove (path), ==, 0);
+}
+
+typedef struct {
+  DsmHttpAuth *auth;
+  gint stop;
+  guint lookups;
+} Looker;
+
+static gpointer
+reload_race_look (gpointer data)
+{
+  Looker *l = data;
+
+  while (!g_atomic_int_get (&l->stop))
+    {
+      g_autofree char *name = NULL;
+      DsmHttpRole role = dsm_http_auth_check_token (l->auth, "AAAAAAAAAAAAAAAA1", &name);
+      /* Either set knows this token, under one of its two names. */
+      g_assert_cmpint (role, ==, DSM_HTTP_ROLE_ADMIN);
+      g_assert_true (g_strcmp0 (name, "one") == 0 || g_strcmp0 (name, "two") == 0);
+      l->lookups++;
+    }
+  return NULL;
+}
+
+static void
+test_reload_while_looking (void)
+{
+  g_autofree char *one = write_tokens ("admin AAAAAAAAAAAAAAAA1 one\n", 0600);
+  g_autofree char *two = write_tokens ("read BBBBBBBBBBBBBBBB2\nadmin AAAAAAAAAAAAAAAA1 two\n", 0600);
+  g_autoptr(DsmHttpAuth) auth = dsm_http_auth_new ();
+  Looker looker = { .auth = auth };
+
+  g_test_summary ("Workers looking tokens up while the set is reloaded over and over always see one whole "
+                  "set or the other, and the names they are given stay theirs (the sanitizer build would "
+                  "see a name freed under them).");
+  g_assert_true (dsm_http_auth_load_tokens (auth, one, NULL));
+  GThread *thread = g_thread_new ("look", reload_race_look, &looker);
+  for (guint i = 0; i < 200; i++)
+    g_assert_true (dsm_http_auth_load_tokens (auth, i % 2 == 0 ? two : one, NULL));
+  g_atomic_int_set (&looker.stop, 1);
+  g_thread_join (thread);
+  g_assert_cmpuint (dsm_http_auth_get_reloads (auth, TRUE), ==, 201);
+  g_assert_cmpint (g_remove (one), ==, 0);
+  g_assert_cmpint (g_remove (two), ==, 0);
 }
 
 typedef struct {
@@ -159,6 +242,8 @@ main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, NULL);
   g_test_add_func ("/net/http-auth/roles-from-file", test_roles_from_file);
+  g_test_add_func ("/net/http-auth/reload", test_reload);
+  g_test_add_func ("/net/http-auth/reload-while-looking", test_reload_while_looking);
   g_test_add_func ("/net/http-auth/bad-files", test_bad_files);
   g_test_add_func ("/net/http-auth/missing-file", test_missing_file);
   g_test_add_func ("/net/http-auth/common-name", test_common_name);

@@ -2,6 +2,8 @@
  * tokens and their roles (401, 403), open paths, dsmctl with tokens, TLS
  * end to end with dsmctl, client certificates trusted or not, and the
  * configurations a node refuses to start with. */
+#include <glib/gstdio.h>
+#include <signal.h>
 #include <string.h>
 
 #include "cluster.h"
@@ -328,6 +330,68 @@ test_tls_end_to_end (void)
   raw_response_clear (&response);
 }
 
+/* Polls until a request with @token answers @status (the node reads its
+ * token file on SIGHUP, on its own time), within BUDGET_MS. */
+static gboolean
+wait_token_status (guint16 port, const char *token, guint status)
+{
+  g_autofree char *authorization = g_strdup_printf ("Bearer %s", token);
+  gint64 deadline = g_get_monotonic_time () + (gint64) BUDGET_MS * 1000;
+
+  while (g_get_monotonic_time () < deadline)
+    {
+      RawResponse response = ask (port, "GET", "/v1/cluster", authorization, NULL);
+      gboolean done = response.status == status;
+      raw_response_clear (&response);
+      if (done)
+        return TRUE;
+      g_usleep (20 * 1000);
+    }
+  return FALSE;
+}
+
+static double
+token_loads (const char *result)
+{
+  g_autofree char *key = g_strdup_printf ("dsm_http_token_file_loads_total{node=\"1\",result=\"%s\"}", result);
+  return cluster_metric (token_cluster, 1, key);
+}
+
+#define NEW_TOKEN "rotated-token-0123456789abcdef"
+
+static void
+test_token_reload (void)
+{
+  guint16 port = token_cluster->client_port[1];
+  g_autofree char *path = NULL;
+  gint64 deadline;
+
+  g_test_summary ("SIGHUP makes a running node read its token file again: a token added works and one "
+                  "removed is refused (401) from then on, with no restart; a file then made readable by "
+                  "others is refused whole, counted, and the tokens in use keep working.");
+  g_assert_cmpfloat (token_loads ("taken"), ==, 1);
+  path = cluster_write_file (token_cluster, "tokens", "admin " NEW_TOKEN " rotated\n", 0600);
+  cluster_signal_node (token_cluster, 1, SIGHUP);
+  g_assert_true (wait_token_status (port, NEW_TOKEN, 200));
+  g_assert_true (wait_token_status (port, ADMIN_TOKEN, 401));
+  g_assert_cmpfloat (token_loads ("taken"), ==, 2);
+  g_assert_cmpfloat (token_loads ("refused"), ==, 0);
+
+  g_assert_cmpint (g_chmod (path, 0644), ==, 0);
+  cluster_signal_node (token_cluster, 1, SIGHUP);
+  deadline = g_get_monotonic_time () + (gint64) BUDGET_MS * 1000;
+  while (token_loads ("refused") < 1 && g_get_monotonic_time () < deadline)
+    g_usleep (20 * 1000);
+  g_assert_cmpfloat (token_loads ("refused"), ==, 1);
+  g_assert_true (wait_token_status (port, NEW_TOKEN, 200));
+  g_assert_true (cluster_node_running (token_cluster, 1));
+
+  /* Back to the file the other tests use. */
+  g_free (cluster_write_file (token_cluster, "tokens", TOKENS, 0600));
+  cluster_signal_node (token_cluster, 1, SIGHUP);
+  g_assert_true (wait_token_status (port, ADMIN_TOKEN, 200));
+}
+
 int
 main (int argc, char **argv)
 {
@@ -342,6 +406,7 @@ main (int argc, char **argv)
   g_test_add_func ("/net/https/dsmctl-tokens", test_dsmctl_tokens);
   g_test_add_func ("/net/https/refused-configs", test_refused_configs);
   g_test_add_func ("/net/https/tls-end-to-end", test_tls_end_to_end);
+  g_test_add_func ("/net/https/token-reload", test_token_reload);
   token_cluster = cluster_prepare (1, "\"http\": { \"token_file\": \"tokens\", \"open_paths\": [\"/metrics\"] }");
   g_free (cluster_write_file (token_cluster, "tokens", TOKENS, 0600));
   cluster_set_token (token_cluster, ADMIN_TOKEN);

@@ -2,6 +2,7 @@
  * real dsm-node processes over real sockets: raw frames for the wire's
  * behaviour (pipelining, answers out of order, redirects, hostile input),
  * and libdsm-client for redirects and a leader killed mid-stream. */
+#include <signal.h>
 #include <string.h>
 #include <zlib.h>
 
@@ -482,6 +483,37 @@ test_dsmctl (void)
   g_assert_nonnull (strstr (err, "bad_token"));
 }
 
+#define ROTATED_TOKEN "rotated-token-0123456789abcdef"
+
+static void
+test_token_reload (void)
+{
+  guint leader = cluster_wait_leader (cluster, BUDGET_MS);
+  g_autofree char *address = g_strdup_printf ("127.0.0.1:%u", cluster->native_port[leader]);
+  const char *get[] = { g_getenv ("DSMCTL"), "--native", address, "--token", ROTATED_TOKEN, "--timeout", "30",
+                        "get", "ctl-a", NULL };
+  gint64 deadline = g_get_monotonic_time () + (gint64) BUDGET_MS * 1000;
+  int status = -1;
+
+  g_test_summary ("The native port reads the token file again on SIGHUP too: a token added to it opens a "
+                  "hello from then on, without a restart.");
+  g_free (cluster_write_file (cluster, "tokens", TOKENS "write " ROTATED_TOKEN " rotated\n", 0600));
+  cluster_signal_node (cluster, leader, SIGHUP);
+  while (status != 0 && g_get_monotonic_time () < deadline)
+    {
+      g_autofree char *out = NULL;
+      g_autofree char *err = NULL;
+      if ((status = cluster_run_tool (get, &out, &err)) != 0)
+        {
+          g_assert_nonnull (strstr (err, "bad_token"));
+          g_usleep (20 * 1000);
+        }
+    }
+  g_assert_cmpint (status, ==, 0);
+  g_free (cluster_write_file (cluster, "tokens", TOKENS, 0600));
+  cluster_signal_node (cluster, leader, SIGHUP);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -492,6 +524,7 @@ main (int argc, char **argv)
   g_test_add_func ("/net/native/redirect-from-follower", test_redirect);
   g_test_add_func ("/net/native/hostile-input", test_hostile);
   g_test_add_func ("/net/native/dsmctl", test_dsmctl);
+  g_test_add_func ("/net/native/token-reload", test_token_reload);
   g_test_add_func ("/net/native/leader-kill", test_leader_kill);
   cluster = cluster_prepare (3, "\"http\": { \"token_file\": \"tokens\", \"open_paths\": [\"/metrics\", \"/v1/machines\"] }, "
                                 "\"native\": { \"max_in_flight\": 4 }");
