@@ -89,8 +89,10 @@ election_start (DsmNode *node, gboolean transfer)
   g_assert (node->role == DSM_ROLE_PRE_CANDIDATE);
   g_assert (election_may_campaign (node));
 
+  guint64 was_epoch = node->epoch;
   node->role = DSM_ROLE_CANDIDATE;
   node->epoch++;
+  g_assert (node->epoch == was_epoch + 1);
   node->voted_for = node->id;
   node->leader_id = DSM_NODE_NONE;
   node_persist_hard_state (node);
@@ -100,6 +102,7 @@ election_start (DsmNode *node, gboolean transfer)
   node->votes_granted = node_counts (node, node->id) ? 1 : 0;
   node->votes_denied = 0;
   node->election_deadline_ms = node->now_ms + node_random_election_timeout (node);
+  g_assert (node->election_deadline_ms > node->now_ms);
   node->metrics.elections_started++;
   node_event (node, DSM_EVENT_ELECTION_START, DSM_NODE_NONE, dsm_log_last_index (node->log),
               0, DSM_REJECT_NONE, NULL);
@@ -238,6 +241,9 @@ election_on_vote_request (DsmNode *node, const DsmMessage *msg)
                           || MUTANT (node, DSM_MUTANT_DOUBLE_VOTE);
   gboolean grant = free_to_vote && node->role != DSM_ROLE_LEADER && log_up_to_date (node, msg)
                    && election_may_vote (node);
+  /* A request from an older epoch was answered above; a newer one made
+   * us a follower of its epoch. */
+  g_assert (msg->epoch == node->epoch);
   if (grant)
     {
       /* The vote must be durable before the reply leaves: a restart must not
@@ -248,6 +254,8 @@ election_on_vote_request (DsmNode *node, const DsmMessage *msg)
           node->voted_for = msg->from;
           node_persist_hard_state (node);
         }
+      g_assert (node->voted_for == msg->from || MUTANT (node, DSM_MUTANT_DOUBLE_VOTE));
+      g_assert (node->role != DSM_ROLE_LEADER);
       node->election_deadline_ms = node->now_ms + node_random_election_timeout (node);
     }
   reply_vote (node, msg, node->epoch, grant);
@@ -272,6 +280,7 @@ election_on_vote (DsmNode *node, const DsmMessage *msg)
         node->metrics.messages_ignored++;
       return;
     }
+  g_assert (node->role == DSM_ROLE_CANDIDATE || node->role == DSM_ROLE_PRE_CANDIDATE);
   peer->vote_answered = TRUE;
   peer->vote_granted = msg->granted;
   if (msg->granted)
@@ -281,6 +290,7 @@ election_on_vote (DsmNode *node, const DsmMessage *msg)
 
   g_assert (node->votes_granted <= dsm_membership_get_n_voters (node->membership)
             || MUTANT (node, DSM_MUTANT_CONFIG_ON_COMMIT));
+  g_assert (node->votes_granted + node->votes_denied <= node->n_peers + 1);
   if (node->votes_granted >= node_quorum (node))
     {
       if (msg->pre_vote)

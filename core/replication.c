@@ -36,6 +36,9 @@ peer_inflight_push (DsmNode *node, Peer *peer, guint64 last_index)
   guint max = node->config->max_inflight_proposals;
 
   g_assert (peer->inflight_count < max);
+  /* Proposals go out in log order: the window's ends only grow. */
+  g_assert (peer->inflight_count == 0
+            || peer->inflight[(peer->inflight_head + peer->inflight_count - 1) % max] <= last_index);
   peer->inflight[(peer->inflight_head + peer->inflight_count) % max] = last_index;
   peer->inflight_count++;
   if (peer->retry_deadline_ms == 0)
@@ -48,6 +51,7 @@ peer_inflight_ack (DsmNode *node, Peer *peer, guint64 match_index)
   guint max = node->config->max_inflight_proposals;
   gboolean progress = FALSE;
 
+  g_assert (peer->inflight_count <= max);
   while (peer->inflight_count > 0 && peer->inflight[peer->inflight_head] <= match_index)
     {
       peer->inflight_head = (peer->inflight_head + 1) % max;
@@ -93,8 +97,15 @@ send_proposal (DsmNode *node, Peer *peer)
 {
   guint64 prev_index = peer->next_index - 1;
   guint64 prev_epoch = 0;
+
+  g_assert (node->role == DSM_ROLE_LEADER);
+  /* flush_peer() streams a snapshot to a peer behind our log's start. */
+  g_assert (peer->next_index > dsm_log_start_index (node->log));
+  g_assert (peer->next_index <= dsm_log_last_index (node->log) + 1);
+  g_assert (peer->match_index < peer->next_index);
   gboolean held = dsm_log_epoch_at (node->log, prev_index, &prev_epoch);
   g_assert (held);
+  g_assert (prev_epoch <= node->epoch);
 
   DsmMessage *msg = node_message (node, DSM_MSG_PROPOSAL, peer->id);
   msg->prev_index = prev_index;
@@ -108,6 +119,8 @@ send_proposal (DsmNode *node, Peer *peer)
                      : g_ptr_array_new_with_free_func ((GDestroyNotify) dsm_entry_unref);
 
   guint64 last = prev_index + msg->entries->len;
+  g_assert (msg->entries->len == 0 || ((DsmEntry *) msg->entries->pdata[0])->index == prev_index + 1);
+  g_assert (last <= dsm_log_last_index (node->log));
   peer_inflight_push (node, peer, last);
   peer->next_index = last + 1;
   peer->commit_sent = MAX (peer->commit_sent, MIN (node->commit_index, last));
@@ -119,6 +132,7 @@ send_commit (DsmNode *node, Peer *peer)
 {
   DsmMessage *msg = node_message (node, DSM_MSG_COMMIT, peer->id);
 
+  g_assert (node->role == DSM_ROLE_LEADER);
   /* Only what the follower is known to hold: its log may still carry a
    * deposed leader's entries past match_index. */
   msg->commit_index = MIN (node->commit_index, peer->match_index);
@@ -315,6 +329,8 @@ replication_advance_commit (DsmNode *node)
   qsort (matches, n, sizeof matches[0], compare_desc);
 
   guint64 index = matches[quorum - 1];
+  /* Sorted: a quorum holds at least this much. */
+  g_assert (index <= matches[0]);
   if (MUTANT (node, DSM_MUTANT_COMMIT_WITHOUT_MAJORITY))
     index = node->durable_index;
   if (index <= node->commit_index)
@@ -325,8 +341,11 @@ replication_advance_commit (DsmNode *node)
   guint64 epoch = 0;
   gboolean held = dsm_log_epoch_at (node->log, index, &epoch);
   g_assert (held);
+  g_assert (epoch <= node->epoch);
   if (epoch == node->epoch || MUTANT (node, DSM_MUTANT_COMMIT_OLD_EPOCH))
     node_set_commit (node, index);
+  /* A leader commits only what its own log holds. */
+  g_assert (node->commit_index <= dsm_log_last_index (node->log));
 }
 
 guint64
@@ -347,6 +366,8 @@ replication_confirmed_round (const DsmNode *node)
   if (n < need)
     return 0;
   qsort (rounds, n, sizeof rounds[0], compare_desc);
+  /* on_answer() keeps every echo at or below the rounds we started. */
+  g_assert (rounds[need - 1] <= node->hb_round);
   return rounds[need - 1];
 }
 
@@ -398,6 +419,8 @@ replication_on_ack (DsmNode *node, const DsmMessage *msg)
       if (msg->match_index + 1 >= peer->next_index)
         peer->probing = FALSE;
       peer_inflight_ack (node, peer, msg->match_index);
+      g_assert (peer->match_index <= dsm_log_last_index (node->log));
+      g_assert (peer->next_index > peer->match_index);
     }
   transfer_on_ack (node, peer);
   replication_advance_commit (node);
@@ -434,6 +457,8 @@ replication_on_reject (DsmNode *node, const DsmMessage *msg)
     }
   guint64 next = MIN (msg->prev_index, msg->hint_index);
   peer->next_index = MAX (peer->match_index + 1, MAX (next, 1));
+  /* Rewinds only: the Reject answered a Proposal from below next_index. */
+  g_assert (peer->next_index > peer->match_index);
   peer->probing = TRUE;
   replication_peer_reset_window (peer);
   client_on_read_confirmed (node, replication_confirmed_round (node));
@@ -555,8 +580,11 @@ replication_on_proposal (DsmNode *node, const DsmMessage *msg)
     }
 
   guint64 match = MAX (msg->prev_index + n, snapshot_index);
+  /* The Ack claims what the log now holds, matching the leader's. */
+  g_assert (match <= dsm_log_last_index (node->log));
   if (msg->commit_index > node->commit_index)
     node_set_commit (node, MIN (msg->commit_index, match));
+  g_assert (node->commit_index <= dsm_log_last_index (node->log));
   if (MUTANT (node, DSM_MUTANT_APPLY_BEFORE_COMMIT))
     node_apply_committed (node);
   node_persist_entries_flush (node);
@@ -572,6 +600,7 @@ replication_on_commit (DsmNode *node, const DsmMessage *msg)
   /* What is committed may be applied with a full disk too (stale reads). */
   if (msg->commit_index > node->commit_index)
     node_set_commit (node, MIN (msg->commit_index, last));
+  g_assert (node->commit_index <= last);
   if (replication_disk_full (node))
     return;
   if (msg->commit_index > last)

@@ -161,7 +161,10 @@ snapshot_on_ack (DsmNode *node, Peer *peer, const DsmMessage *msg)
   peer->retry_deadline_ms = 0;
   if (msg->match_index >= peer->snapshot_index)
     {
-      peer->match_index = MAX (peer->match_index, msg->match_index);
+      /* A follower cannot hold more than we sent it: a claim past our log
+       * (a broken peer) must not count towards a commit we cannot make. */
+      peer->match_index = MAX (peer->match_index, MIN (msg->match_index, dsm_log_last_index (node->log)));
+      g_assert (peer->match_index <= dsm_log_last_index (node->log));
       peer->next_index = peer->match_index + 1;
       peer->probing = FALSE;
       replication_peer_reset_window (peer);
