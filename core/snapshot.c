@@ -80,6 +80,10 @@ snapshot_maybe_take (DsmNode *node)
 
   /* The snapshot of the store as it is now, at @applied, written a slice
    * at a time from here (dsm_store_snapshot_begin(), snapshot_continue()). */
+  /* Only what is committed goes into a snapshot (checked above), and a
+   * newer one than the last. */
+  g_assert (applied <= node->commit_index);
+  g_assert (applied > node->snapshot_index || node->snapshot == NULL);
   node->pending_index = applied;
   node->pending_epoch = dsm_store_get_applied_epoch (node->store);
   node->pending_reset = FALSE;
@@ -93,6 +97,9 @@ void
 snapshot_on_persisted (DsmNode *node)
 {
   g_assert (node->pending_snapshot != NULL);
+  /* Snapshots only move forward, and only over what is committed. */
+  g_assert (node->pending_index >= node->snapshot_index);
+  g_assert (node->pending_index <= node->commit_index);
 
   g_clear_pointer (&node->snapshot, g_bytes_unref);
   node->snapshot = g_steal_pointer (&node->pending_snapshot);
@@ -108,6 +115,8 @@ snapshot_on_persisted (DsmNode *node)
       guint64 to = node->snapshot_index > keep ? node->snapshot_index - keep : 0;
       if (to > dsm_log_start_index (node->log))
         dsm_log_compact_to (node->log, to);
+      /* The log still reaches the snapshot: entries after it are kept. */
+      g_assert (dsm_log_start_index (node->log) <= node->snapshot_index);
       node->metrics.snapshots_taken++;
       node_event (node, DSM_EVENT_SNAPSHOT, DSM_NODE_NONE, node->snapshot_index,
                   g_bytes_get_size (node->snapshot), DSM_REJECT_NONE, NULL);
@@ -138,6 +147,8 @@ snapshot_flush_peer (DsmNode *node, Peer *peer)
     return FALSE;
 
   gsize size = g_bytes_get_size (peer->snapshot);
+  g_assert (peer->snapshot_offset <= size);
+  g_assert (peer->snapshot_index <= node->commit_index);
   gsize length = MIN (size - peer->snapshot_offset, node->config->snapshot_chunk_bytes);
   DsmMessage *msg = node_message (node, DSM_MSG_SNAPSHOT, peer->id);
   msg->last_index = peer->snapshot_index;
