@@ -13,6 +13,7 @@
 #include "check/window.h"
 #include "error.h"
 #include "json.h"
+#include "plugin/plugin.h"
 
 #define EXIT_OK 0
 #define EXIT_VIOLATION 1
@@ -154,11 +155,17 @@ int
 main (int argc, char **argv)
 {
   g_autofree char *config_path = NULL;
+  g_autofree char *plugin_spec = NULL;
+  gboolean describe = FALSE;
   gint64 max_states = 0;
   gint max_checks = 0;
   GOptionEntry entries[] = {
     { "config", 'c', 0, G_OPTION_ARG_FILENAME, &config_path,
       "Machine definitions: a cluster config or {\"definitions\": [...]} (the header's win)", "FILE" },
+    { "plugin", 'p', 0, G_OPTION_ARG_FILENAME, &plugin_spec,
+      "A machine plugin, by path or name (docs/PLUGINS.md)", "PLUGIN" },
+    { "describe", 0, 0, G_OPTION_ARG_NONE, &describe,
+      "Print the plugin's name and version, and exit", NULL },
     { "max-states", 0, 0, G_OPTION_ARG_INT64, &max_states, "Search budget per machine (default 10 million)", "N" },
     { "max-checks", 0, 0, G_OPTION_ARG_INT, &max_checks, "Checks spent shrinking a violation (default 2000)", "N" },
     { NULL },
@@ -173,6 +180,18 @@ main (int argc, char **argv)
     "2 bad input, 3 inconclusive (the search passed its budget).");
   if (!g_option_context_parse (context, &argc, &argv, &error))
     return bad_input ("%s", error->message);
+
+  g_autoptr(DsmPlugin) plugin = NULL;
+  if (plugin_spec != NULL && (plugin = dsm_plugin_load (plugin_spec, &error)) == NULL)
+    return bad_input ("%s", error->message);
+  if (describe)
+    {
+      if (plugin == NULL)
+        return bad_input ("--describe needs --plugin");
+      const DsmMachineImpl *impl = dsm_plugin_get_impl (plugin);
+      g_print ("%s %s (machine ABI %u)\n", impl->name, impl->version, impl->abi_version);
+      return EXIT_OK;
+    }
   if (argc != 2)
     return bad_input ("expected one history file (see dsm-check --help)");
   if (max_states < 0 || max_checks < 0)

@@ -1,5 +1,5 @@
 #!/bin/sh
-# tests/dist/test-install.sh BUILD_DIR: `meson install` into a scratch
+# tests/dist/test-install.sh BUILD_DIR SOURCE_DIR: `meson install` into a scratch
 # DESTDIR puts the programs, the systemd unit (naming the installed
 # dsm-node), its sysusers file, the docs and the scenarios where
 # docs/OPERATIONS.md ("Running as a service") says, and libdsm-client's
@@ -7,6 +7,7 @@
 # systemd-analyze, where there is one, finds nothing wrong with the unit.
 set -eu
 build=$1
+source=$2
 dest=$(mktemp -d "${TMPDIR:-/tmp}/dsm-install.XXXXXX")
 trap 'rm -rf "$dest"' EXIT
 
@@ -75,6 +76,35 @@ ${CC:-cc} -o "$dest/app/app" "$dest/app/app.c" $flags || fail "building against 
 libdir=$(dirname "$(dirname "$pc")")
 LD_LIBRARY_PATH=$libdir "$dest/app/app" || fail "the program built against dsm-client failed"
 echo "libdsm-client: built and run out of tree"
+
+# The machine plugin API: examples/job-queue built out of tree from the
+# installed dsm-machine.h and dsm-machine.pc alone (docs/PLUGINS.md,
+# "Building a plugin"); the in-tree examples are installed as plugins.
+mpc=$(find "$dest" -name dsm-machine.pc | head -n 1)
+[ -n "$mpc" ] || fail "dsm-machine.pc is not installed"
+[ -f "$root/include/dsm-machine.h" ] || fail "dsm-machine.h is not installed"
+sed "s#^prefix=.*#prefix=$root#" "$mpc" > "$dest/pc/dsm-machine.pc"
+plugindir=$(PKG_CONFIG_PATH=$dest/pc pkg-config --variable=plugindir dsm-machine) \
+  || fail "pkg-config dsm-machine"
+[ -f "$plugindir/libbank-ledger.so" ] || fail "the bank-ledger example is not installed in $plugindir"
+[ -f "$plugindir/libjob-queue.so" ] || fail "the job-queue example is not installed in $plugindir"
+[ ! -e "$plugindir/libbank-ledger-planted-bug.so" ] || fail "the planted bug is installed"
+cp -r "$source/examples/job-queue" "$dest/job-queue"
+case $sanitize in
+  ''|none) sanitize_option= ;;
+  *) sanitize_option="-Db_sanitize=$sanitize -Db_lundef=false" ;;
+esac
+PKG_CONFIG_PATH=$dest/pc meson setup $sanitize_option "$dest/job-queue/build" "$dest/job-queue" \
+  >"$dest/jq.log" 2>&1 || { cat "$dest/jq.log" >&2; fail "meson setup of examples/job-queue out of tree"; }
+ninja -C "$dest/job-queue/build" >"$dest/jq.log" 2>&1 \
+  || { cat "$dest/jq.log" >&2; fail "building examples/job-queue out of tree"; }
+module="$dest/job-queue/build/libjob-queue.so"
+[ -f "$module" ] || fail "examples/job-queue built no libjob-queue.so"
+# The module is a machine dsm loads: dsm-check says which (name, version).
+out=$("$build/tools/dsm-check" --plugin "$module" --describe 2>&1) \
+  || fail "dsm-check does not load the out-of-tree job-queue: $out"
+[ "$out" = "job-queue 1.0.0 (machine ABI 1)" ] || fail "dsm-check --describe said: $out"
+echo "examples/job-queue: built out of tree and loaded"
 
 if command -v systemd-analyze >/dev/null 2>&1; then
   # verify wants the ExecStart binary where the unit says: point a copy at
