@@ -53,6 +53,8 @@ dsm_history_op_copy (const DsmHistoryOp *op)
   copy->from = g_strdup (op->from);
   copy->requested = g_strdup (op->requested);
   copy->state = g_strdup (op->state);
+  copy->payload = g_strdup (op->payload);
+  copy->output = g_strdup (op->output);
   return copy;
 }
 
@@ -67,6 +69,8 @@ dsm_history_op_free (DsmHistoryOp *op)
   g_free (op->from);
   g_free (op->requested);
   g_free (op->state);
+  g_free (op->payload);
+  g_free (op->output);
   g_free (op);
 }
 
@@ -107,6 +111,13 @@ op_check (const DsmHistoryOp *op, guint line, GError **error)
       || !op_check_name (line, "requested", op->requested, error)
       || !op_check_name (line, "state", op->state, error))
     return FALSE;
+  if (op->payload != NULL && strlen (op->payload) > DSM_HISTORY_TEXT_MAX)
+    return op_fail (error, DSM_HISTORY_ERROR_TYPE, line, "payload", "longer than 16384 bytes");
+  if (op->output != NULL && strlen (op->output) > DSM_HISTORY_TEXT_MAX)
+    return op_fail (error, DSM_HISTORY_ERROR_TYPE, line, "output", "longer than 16384 bytes");
+  if (op->output != NULL && !(op->completed && op->status == DSM_REPLY_OK))
+    return op_fail (error, DSM_HISTORY_ERROR_INVALID, line, "output",
+                    "only an ok reply carries a result");
   if (op->op == DSM_OP_TRANSITION && op->requested == NULL)
     return op_fail (error, DSM_HISTORY_ERROR_MISSING, line, "requested",
                     "a transition needs the requested state");
@@ -184,6 +195,8 @@ dsm_history_op_write_json (GString *out, const DsmHistoryOp *op)
   if (op->reason != DSM_REJECT_NONE)
     g_string_append_printf (out, ",\"reason\":\"%s\"", dsm_reject_reason_to_string (op->reason));
   write_name (out, "state", op->state);
+  write_name (out, "payload", op->payload);
+  write_name (out, "output", op->output);
   if (op->completed)
     write_uint (out, "index", op->index);
   write_uint (out, "invoke_ms", op->invoke_ms);
@@ -196,7 +209,7 @@ dsm_history_op_write_json (GString *out, const DsmHistoryOp *op)
 
 static const char *const known_keys[] = {
   "id", "client", "client_id", "seq", "op", "machine", "definition", "from", "requested",
-  "result", "reason", "state", "index", "invoke_ms", "complete_ms", NULL,
+  "result", "reason", "state", "payload", "output", "index", "invoke_ms", "complete_ms", NULL,
 };
 
 const DsmJsonErrors dsm_history_json_errors = {
@@ -298,6 +311,8 @@ op_from_json_read (const DsmJsonAt *root, DsmHistoryOp *op, GError **error)
       || !read_name (root, "requested", FALSE, &op->requested, error)
       || !read_outcome (root, op, error)
       || !read_name (root, "state", FALSE, &op->state, error)
+      || !read_name (root, "payload", FALSE, &op->payload, error)
+      || !read_name (root, "output", FALSE, &op->output, error)
       || !read_uint (root, "invoke_ms", TRUE, HISTORY_UINT_MAX, &op->invoke_ms, error))
     return FALSE;
   op->client = client;
@@ -410,6 +425,10 @@ dsm_history_op_describe (GString *out, const DsmHistoryOp *op)
     g_string_append_printf (out, " %s", dsm_reject_reason_to_string (op->reason));
   if (op->state != NULL)
     g_string_append_printf (out, ", state %s", op->state);
+  if (op->payload != NULL)
+    g_string_append_printf (out, ", payload %s", op->payload);
+  if (op->output != NULL)
+    g_string_append_printf (out, ", result %s", op->output);
 }
 
 static gint

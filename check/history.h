@@ -42,6 +42,9 @@ extern const DsmJsonErrors dsm_history_json_errors;
  * INVALID_TRANSITION, the value of a read.  @reason is DSM_REJECT_NONE
  * unless the reply gave one (always for REJECTED; UNKNOWN may carry
  * STALE_REQUEST).  @index is the log index the reply named (0: none).
+ * A command to a machine plugin (docs/PLUGINS.md) requests its operation
+ * name in @requested and carries @payload; an ok reply's @output is the
+ * plugin's result (NULL: not recorded, checks nothing).
  * Every string is owned by the op.
  */
 typedef struct {
@@ -58,10 +61,15 @@ typedef struct {
   DsmReplyStatus status;    /* meaningful when completed */
   DsmRejectReason reason;
   char *state;              /* nullable */
+  char *payload;            /* nullable: a plugin command's payload, JSON object text */
+  char *output;             /* nullable: what a plugin's apply answered an ok command, JSON text */
   guint64 index;
   guint64 invoke_ms;
   guint64 complete_ms;      /* meaningful when completed */
 } DsmHistoryOp;
+
+/* Longest payload or output a history op carries, in bytes. */
+#define DSM_HISTORY_TEXT_MAX (16 * 1024)
 
 /* Returns: (transfer full): an op with every field zero / NULL. */
 DsmHistoryOp *dsm_history_op_new (void);
@@ -80,12 +88,13 @@ void dsm_history_op_free (DsmHistoryOp *op);  /* NULL is ignored */
  *   {"id":7,"client":2,"client_id":"c2","seq":3,"op":"transition",
  *    "machine":"m1","definition":"door","from":"Init","requested":"Running",
  *    "result":"rejected","reason":"invalid_transition","state":"Stopped",
- *    "index":0,"invoke_ms":120,"complete_ms":180}
+ *    "payload":"{}","output":"{}","index":0,"invoke_ms":120,"complete_ms":180}
  *
  * "result" is "ok", "rejected", "unknown" or "pending" (not completed).
  * Nullable strings are left out when NULL, as are "requested" for reads,
  * "reason" when DSM_REJECT_NONE, and "index" and "complete_ms" for a
- * pending op.  @op must be well formed (what dsm_history_read() accepts):
+ * pending op.  "payload" and "output" are JSON texts as strings, at most
+ * DSM_HISTORY_TEXT_MAX bytes each.  @op must be well formed (what dsm_history_read() accepts):
  * anything else is a bug.
  */
 void dsm_history_op_write_json (GString *out, const DsmHistoryOp *op);
