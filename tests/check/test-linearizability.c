@@ -5,6 +5,7 @@
 
 #include "check/history-file.h"
 #include "check/linearizability.h"
+#include "seeds.h"
 
 #define DOOR_JSON \
   "{\"name\": \"door\", \"states\": [\"Closed\", \"Open\", \"Locked\"]," \
@@ -914,7 +915,8 @@ random_history (guint32 seed, const RandomShape *shape)
   return h;
 }
 
-#define STRESS_HISTORIES 40
+/* Random histories per stress test (fewer under DSM_TEST_FEWER_SEEDS). */
+#define STRESS_HISTORIES dsm_test_seeds (40)
 
 /* Checks @STRESS_HISTORIES random histories of @shape, all of which must
  * pass; returns the mean milliseconds per check. */

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "explore.h"
+#include "seeds.h"
 #include "sim.h"
 
 /* JSON in C strings reads better with single quotes; no scenario here
@@ -1017,9 +1018,11 @@ test_explore_parses (void)
   DsmExploreOptions options = { 0 };
   guint faults = 0;
 
+  guint n_seeds = dsm_test_seeds (50);
+
   g_test_summary ("Every generated scenario is an ordinary scenario file: its canonical JSON "
                   "reads back to the same text, and it has faults to run.");
-  for (guint64 seed = 1; seed <= 50; seed++)
+  for (guint64 seed = 1; seed <= n_seeds; seed++)
     {
       g_autoptr(GError) error = NULL;
       g_autoptr(DsmScenario) s = dsm_explore_generate (seed, &options, &error);
@@ -1033,7 +1036,7 @@ test_explore_parses (void)
       g_assert_cmpuint (s->workload.clients, >=, 1);
       faults += s->steps->len;
     }
-  g_assert_cmpuint (faults, >=, 50 * 2);
+  g_assert_cmpuint (faults, >=, n_seeds * 2);
 }
 
 static void
@@ -1069,7 +1072,7 @@ test_explore_seeds_pass (void)
   guint64 events = 0, crashes = 0, corrupted = 0;
 
   g_test_summary ("50 explored seeds of the correct core pass every checker.");
-  for (guint64 seed = 1; seed <= 50; seed++)
+  for (guint64 seed = 1; seed <= dsm_test_seeds (50); seed++)
     {
       g_autoptr(GError) error = NULL;
       g_autoptr(DsmScenario) s = dsm_explore_generate (seed, &options, &error);
@@ -1102,7 +1105,7 @@ test_explore_disk_full (void)
   g_test_summary ("--disk-full adds disks that fill and get room again to explored seeds, leaving every "
                   "other fault of the seed as it was; those seeds pass every checker, and their nodes "
                   "raise the alarm.");
-  for (guint64 seed = 1; seed <= 40; seed++)
+  for (guint64 seed = 1; seed <= dsm_test_seeds (40); seed++)
     {
       g_autoptr(GError) error = NULL;
       g_autoptr(DsmScenario) a = dsm_explore_generate (seed, &plain, &error);
@@ -1136,8 +1139,8 @@ test_explore_disk_full (void)
       alarms += report.disk_alarms;
       dsm_sim_report_clear (&report);
     }
-  g_test_message ("%" G_GUINT64_FORMAT " of 40 seeds with full disks, %" G_GUINT64_FORMAT " alarms raised",
-                  with_disk_full, alarms);
+  g_test_message ("%" G_GUINT64_FORMAT " of %u seeds with full disks, %" G_GUINT64_FORMAT " alarms raised",
+                  with_disk_full, dsm_test_seeds (40), alarms);
   g_assert_cmpuint (with_disk_full, >, 0);
   g_assert_cmpuint (alarms, >, 0);
 }
