@@ -5,15 +5,7 @@
 #include "config-private.h"
 #include "error.h"
 
-typedef struct {
-  const char *name;
-  gsize offset;
-  guint min;
-  guint max;
-  guint default_value;
-} HttpUint;
-
-static const HttpUint http_uints[] = {
+static const DsmConfigUint http_uints[] = {
   { "workers", G_STRUCT_OFFSET (DsmHttpConfig, workers), 1, 64, 2 },
   { "max_connections", G_STRUCT_OFFSET (DsmHttpConfig, max_connections), 1, 1000000, 1024 },
   { "max_connections_per_address", G_STRUCT_OFFSET (DsmHttpConfig, max_connections_per_address), 1, 1000000, 128 },
@@ -59,8 +51,7 @@ void
 dsm_http_config_init (DsmHttpConfig *http)
 {
   memset (http, 0, sizeof *http);
-  for (guint i = 0; i < G_N_ELEMENTS (http_uints); i++)
-    G_STRUCT_MEMBER (guint, http, http_uints[i].offset) = http_uints[i].default_value;
+  dsm_config_uints_init (http, http_uints, G_N_ELEMENTS (http_uints));
   http->client_cert_roles = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
   http->open_paths = g_new0 (char *, 1);
 }
@@ -168,10 +159,8 @@ dsm_http_config_apply (DsmHttpConfig *http, const DsmJsonAt *at, GError **error)
   if (!dsm_json_get_object (at, (const char *const *) known->pdata, error))
     return FALSE;
 
-  for (guint i = 0; i < G_N_ELEMENTS (http_uints); i++)
-    if (!dsm_json_read_uint32 (at, http_uints[i].name, DSM_JSON_OPTIONAL, http_uints[i].min, http_uints[i].max,
-                               &G_STRUCT_MEMBER (guint, http, http_uints[i].offset), error))
-      return FALSE;
+  if (!dsm_config_uints_read (http, http_uints, G_N_ELEMENTS (http_uints), at, error))
+    return FALSE;
   for (guint i = 0; i < G_N_ELEMENTS (http_files); i++)
     {
       char **field = &G_STRUCT_MEMBER (char *, http, http_files[i].offset);
@@ -205,16 +194,8 @@ dsm_http_config_apply (DsmHttpConfig *http, const DsmJsonAt *at, GError **error)
 gboolean
 dsm_http_config_check (const DsmHttpConfig *http, GError **error)
 {
-  for (guint i = 0; i < G_N_ELEMENTS (http_uints); i++)
-    {
-      guint value = G_STRUCT_MEMBER (guint, http, http_uints[i].offset);
-      if (value < http_uints[i].min || value > http_uints[i].max)
-        {
-          g_set_error (error, DSM_CONFIG_ERROR, DSM_CONFIG_ERROR_RANGE, "http.%s: %u is out of %u..%u",
-                       http_uints[i].name, value, http_uints[i].min, http_uints[i].max);
-          return FALSE;
-        }
-    }
+  if (!dsm_config_uints_check (http, http_uints, G_N_ELEMENTS (http_uints), "http", error))
+    return FALSE;
   if ((http->tls_cert_file == NULL) != (http->tls_key_file == NULL))
     {
       g_set_error (error, DSM_CONFIG_ERROR, DSM_CONFIG_ERROR_INVALID,
@@ -259,11 +240,7 @@ dsm_http_config_to_json (const DsmHttpConfig *http, JsonBuilder *b)
 
   json_builder_set_member_name (b, "http");
   json_builder_begin_object (b);
-  for (guint i = 0; i < G_N_ELEMENTS (http_uints); i++)
-    {
-      json_builder_set_member_name (b, http_uints[i].name);
-      json_builder_add_int_value (b, G_STRUCT_MEMBER (guint, http, http_uints[i].offset));
-    }
+  dsm_config_uints_to_json (http, http_uints, G_N_ELEMENTS (http_uints), b);
   for (guint i = 0; i < G_N_ELEMENTS (http_files); i++)
     if (G_STRUCT_MEMBER (char *, http, http_files[i].offset) != NULL)
       {

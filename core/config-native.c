@@ -6,17 +6,9 @@
 #include "config-private.h"
 #include "error.h"
 
-typedef struct {
-  const char *name;
-  gsize offset;
-  guint min;
-  guint max;
-  guint default_value;
-} NativeUint;
-
 #define NATIVE(field) #field, G_STRUCT_OFFSET (DsmNativeConfig, field)
 
-static const NativeUint native_uints[] = {
+static const DsmConfigUint native_uints[] = {
   { NATIVE (workers), 1, 64, 2 },
   { NATIVE (max_connections), 1, 1000000, 1024 },
   { NATIVE (max_connections_per_address), 1, 1000000, 128 },
@@ -35,8 +27,7 @@ void
 dsm_native_config_init (DsmNativeConfig *native)
 {
   memset (native, 0, sizeof *native);
-  for (guint i = 0; i < G_N_ELEMENTS (native_uints); i++)
-    G_STRUCT_MEMBER (guint, native, native_uints[i].offset) = native_uints[i].default_value;
+  dsm_config_uints_init (native, native_uints, G_N_ELEMENTS (native_uints));
 }
 
 gboolean
@@ -49,28 +40,13 @@ dsm_native_config_apply (DsmNativeConfig *native, const DsmJsonAt *at, GError **
   known[G_N_ELEMENTS (native_uints)] = NULL;
   if (!dsm_json_get_object (at, known, error))
     return FALSE;
-  for (guint i = 0; i < G_N_ELEMENTS (native_uints); i++)
-    if (!dsm_json_read_uint32 (at, native_uints[i].name, DSM_JSON_OPTIONAL, native_uints[i].min,
-                               native_uints[i].max, &G_STRUCT_MEMBER (guint, native, native_uints[i].offset),
-                               error))
-      return FALSE;
-  return TRUE;
+  return dsm_config_uints_read (native, native_uints, G_N_ELEMENTS (native_uints), at, error);
 }
 
 gboolean
 dsm_native_config_check (const DsmNativeConfig *native, GError **error)
 {
-  for (guint i = 0; i < G_N_ELEMENTS (native_uints); i++)
-    {
-      guint value = G_STRUCT_MEMBER (guint, native, native_uints[i].offset);
-      if (value < native_uints[i].min || value > native_uints[i].max)
-        {
-          g_set_error (error, DSM_CONFIG_ERROR, DSM_CONFIG_ERROR_RANGE, "native.%s: %u is out of %u..%u",
-                       native_uints[i].name, value, native_uints[i].min, native_uints[i].max);
-          return FALSE;
-        }
-    }
-  return TRUE;
+  return dsm_config_uints_check (native, native_uints, G_N_ELEMENTS (native_uints), "native", error);
 }
 
 void
@@ -78,10 +54,6 @@ dsm_native_config_to_json (const DsmNativeConfig *native, JsonBuilder *b)
 {
   json_builder_set_member_name (b, "native");
   json_builder_begin_object (b);
-  for (guint i = 0; i < G_N_ELEMENTS (native_uints); i++)
-    {
-      json_builder_set_member_name (b, native_uints[i].name);
-      json_builder_add_int_value (b, G_STRUCT_MEMBER (guint, native, native_uints[i].offset));
-    }
+  dsm_config_uints_to_json (native, native_uints, G_N_ELEMENTS (native_uints), b);
   json_builder_end_object (b);
 }

@@ -7,6 +7,26 @@
 
 G_BEGIN_DECLS
 
+/* An unsigned integer of a section, by its offset in the section's struct
+ * (config-uints.c): each function takes the section and its table. */
+typedef struct {
+  const char *name;
+  gsize offset;
+  guint min;
+  guint max;
+  guint default_value;
+} DsmConfigUint;
+
+void dsm_config_uints_init (gpointer section, const DsmConfigUint *fields, guint n);
+/* Reads the keys present at @at (absent ones keep their value), each in its range. */
+gboolean dsm_config_uints_read (gpointer section, const DsmConfigUint *fields, guint n, const DsmJsonAt *at,
+                                GError **error);
+/* Each value in its range; errors name it as "@prefix.NAME". */
+gboolean dsm_config_uints_check (gconstpointer section, const DsmConfigUint *fields, guint n, const char *prefix,
+                                 GError **error);
+/* Adds each as a member of the object @builder is in. */
+void dsm_config_uints_to_json (gconstpointer section, const DsmConfigUint *fields, guint n, JsonBuilder *builder);
+
 void dsm_http_config_init (DsmHttpConfig *http);
 void dsm_http_config_clear (DsmHttpConfig *http);
 void dsm_http_config_copy (DsmHttpConfig *dest, const DsmHttpConfig *src);
