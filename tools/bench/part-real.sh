@@ -8,11 +8,14 @@
 # clients.  A fresh cluster per (system, clients, node) configuration.
 # shellcheck shell=bash
 
-# real_write_runs SYSTEM-LABEL CONFIG TARGET CONNS ALL_ACKED PREFIX: $RUNS
-# write runs with the current GENERATOR, recorded under SYSTEM-LABEL.
+# real_write_runs SYSTEM-LABEL CONFIG TARGET CONNS ALL_ACKED PREFIX [RUN...]:
+# write runs (the given ones, or 1 to $RUNS) with the current GENERATOR,
+# recorded under SYSTEM-LABEL.
 real_write_runs () {
-  local label=$1 config=$2 target=$3 conns=$4 all_acked=$5 prefix=$6 run acked
-  for run in $(seq 1 "$RUNS"); do
+  local label=$1 config=$2 target=$3 conns=$4 all_acked=$5 prefix=$6 run acked runs
+  shift 6
+  runs=${*:-$(seq 1 "$RUNS")}
+  for run in $runs; do
     acked=$TMPD/acked-$label-$config-$run
     measured_load real "$config" "$run" "$target" "$all_acked" --op write -c "$conns" -d "$DURATION" \
       --warmup "$WARMUP" --prefix "$prefix$run" --acked "$acked" || continue
@@ -36,12 +39,23 @@ real_write_config () {
   cluster_up "$system" 3
   all_acked=$TMPD/acked-$system-$config
   : >"$all_acked"
-  GENERATOR=bench-load real_write_runs "$system" "$config" "$target" "$conns" "$all_acked" w
-  [ "$system" = etcd ] &&
-    GENERATOR=etcd-native real_write_runs etcd-grpc "$config" "$target" "$conns" "$all_acked" wg
-  # dsm's own fast path: the native protocol through libdsm-client (docs/CLIENT.md).
-  [ "$system" = dsm ] &&
-    GENERATOR=bench-native real_write_runs dsm-native "$config" "$target" "$conns" "$all_acked" wn
+  # Each system's second client path: etcd's gRPC client, dsm's native
+  # protocol through libdsm-client (docs/CLIENT.md).  The two paths take
+  # turns run by run, in alternating order: every write grows the store,
+  # and the path that always ran second measured a store larger by all
+  # of the first one's writes (dsm's snapshots cost O(store): see
+  # docs/BENCHMARKS.md, "Snapshots of a large store").
+  local second=etcd-native label2=etcd-grpc prefix2=wg run gen
+  [ "$system" = dsm ] && { second=bench-native; label2=dsm-native; prefix2=wn; }
+  for run in $(seq 1 "$RUNS"); do
+    for gen in $([ $((run % 2)) = 1 ] && echo "bench-load $second" || echo "$second bench-load"); do
+      if [ "$gen" = bench-load ]; then
+        GENERATOR=bench-load real_write_runs "$system" "$config" "$target" "$conns" "$all_acked" w "$run"
+      else
+        GENERATOR=$gen real_write_runs "$label2" "$config" "$target" "$conns" "$all_acked" "$prefix2" "$run"
+      fi
+    done
+  done
 
   # Every acknowledged write must be on every node.
   worst=$(cluster_verify "$all_acked" "$system-$config")
