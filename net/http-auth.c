@@ -95,7 +95,7 @@ dsm_http_auth_free (DsmHttpAuth *auth)
 guint
 dsm_http_auth_get_n_tokens (DsmHttpAuth *auth)
 {
-  g_autoptr(GMutexLocker) locker = g_mutex_locker_new (&auth->lock);
+  g_autoptr(GMutexLocker) G_GNUC_UNUSED locker = g_mutex_locker_new (&auth->lock);
 
   return auth->tokens->len;
 }
@@ -103,7 +103,7 @@ dsm_http_auth_get_n_tokens (DsmHttpAuth *auth)
 guint64
 dsm_http_auth_get_reloads (DsmHttpAuth *auth, gboolean taken)
 {
-  g_autoptr(GMutexLocker) locker = g_mutex_locker_new (&auth->lock);
+  g_autoptr(GMutexLocker) G_GNUC_UNUSED locker = g_mutex_locker_new (&auth->lock);
 
   return auth->reloads[taken ? 1 : 0];
 }
@@ -241,7 +241,7 @@ gboolean
 dsm_http_auth_load_tokens (DsmHttpAuth *auth, const char *path, GError **error)
 {
   g_autoptr(GArray) tokens = load_tokens_read (path, error);
-  g_autoptr(GMutexLocker) locker = g_mutex_locker_new (&auth->lock);
+  g_autoptr(GMutexLocker) G_GNUC_UNUSED locker = g_mutex_locker_new (&auth->lock);
 
   auth->reloads[tokens != NULL ? 1 : 0]++;
   if (tokens == NULL)
