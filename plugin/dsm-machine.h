@@ -5,10 +5,11 @@
  *
  *   const DsmMachineImpl *dsm_machine_entry (void);
  *
- * which returns a static, filled-in DsmMachineImpl.  dsm replicates the
- * commands through its log and calls these functions on every node in
- * log order; the simulator's checkers call the same functions as the
- * sequential specification of the machine.  So every function must be
+ * which returns a static, filled-in DsmMachineImpl.  Replicated, these
+ * functions run on every node in log order; dsm's linearizability
+ * checker calls the same functions as the sequential specification of
+ * the machine (docs/PLUGINS.md, "Status" says what runs today).  So every
+ * function must be
  * deterministic: its result a function of its arguments only (no clock,
  * randomness, environment, static or global state, addresses, hash-table
  * iteration order of pointer keys, floating point that varies by CPU).
