@@ -20,6 +20,10 @@ static const DsmConfigUint http_uints[] = {
   { "max_body_bytes", G_STRUCT_OFFSET (DsmHttpConfig, max_body_bytes), 256, 16777216, 65536 },
   { "rate_per_second", G_STRUCT_OFFSET (DsmHttpConfig, rate_per_second), 0, 10000000, 0 },
   { "rate_burst", G_STRUCT_OFFSET (DsmHttpConfig, rate_burst), 1, 100000000, 100 },
+  { "max_watchers", G_STRUCT_OFFSET (DsmHttpConfig, max_watchers), 0, 1000000, 256 },
+  { "max_watchers_per_client", G_STRUCT_OFFSET (DsmHttpConfig, max_watchers_per_client), 1, 1000000, 16 },
+  { "watch_buffer_bytes", G_STRUCT_OFFSET (DsmHttpConfig, watch_buffer_bytes), 1024, 67108864, 262144 },
+  { "watch_keepalive_ms", G_STRUCT_OFFSET (DsmHttpConfig, watch_keepalive_ms), 100, 3600000, 15000 },
 };
 
 static const struct {

@@ -34,6 +34,10 @@ typedef struct {
   guint max_body_bytes;
   guint rate_per_second;          /* requests per client key; 0: no limit */
   guint rate_burst;
+  guint max_watchers;             /* watch streams open on this node; 0: watching is off */
+  guint max_watchers_per_client;  /* per client key (token, certificate or address) */
+  guint watch_buffer_bytes;       /* a watcher's events not yet written, past which it is cut off */
+  guint watch_keepalive_ms;       /* a quiet watch stream gets a comment line this often */
   char *token_file;               /* nullable: no bearer tokens */
   char *tls_cert_file;            /* nullable: plain HTTP; "{id}" stands for the node id */
   char *tls_key_file;

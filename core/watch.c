@@ -79,7 +79,9 @@ dsm_watch_feed_record (DsmWatchFeed *feed, const DsmApplied *applied)
   const DsmApplyResult *result = &applied->result;
   DsmChange *change;
 
-  g_return_val_if_fail (entry->index > feed->revision, NULL);
+  /* Applied before the feed began (a node applies as it starts). */
+  if (entry->index <= feed->revision)
+    return NULL;
   if (entry->index != feed->revision + 1)
     feed_start_over (feed, entry->index - 1);
   feed->revision = entry->index;

@@ -50,7 +50,8 @@ void dsm_watch_feed_free (DsmWatchFeed *feed);
  * dsm_watch_feed_record:
  * Takes one applied entry, in apply order.  An entry that does not follow
  * the last one seen (a snapshot was installed in between) first empties
- * the feed: the changes between are not known.
+ * the feed: the changes between are not known.  An entry at or below the
+ * last one seen (applied before the feed began) is ignored.
  * Returns: (transfer none) (nullable): the change it made, valid until the
  *   feed next forgets (dsm_watch_feed_sync()), or NULL when it changed no
  *   machine (a rejected or repeated command, a read, a define, a no-op).

@@ -60,6 +60,19 @@ fuzz_http_check (const DsmHttpRouted *routed)
       return;
     }
   g_assert_cmpuint (routed->status, ==, 0);
+  if (strcmp (routed->op, "watch") == 0)
+    {
+      /* One machine by a name the core takes, or a prefix by the same rule (or empty). */
+      g_assert_true ((routed->watch_machine == NULL) != (routed->watch_prefix == NULL));
+      g_assert_true (routed->watch_machine == NULL
+                     || dsm_command_check_machine_name ("machine", routed->watch_machine, NULL));
+      g_assert_true (routed->watch_prefix == NULL || routed->watch_prefix[0] == '\0'
+                     || dsm_command_check_name ("prefix", routed->watch_prefix, NULL));
+      g_assert_true (routed->from_given || routed->from_revision == 0);
+      g_assert_cmpuint (routed->from_revision, <=, G_MAXINT64);
+      g_assert_true (dsm_command_is_empty (&routed->cmd));
+      return;
+    }
   if (strcmp (routed->op, "submit") != 0 && strcmp (routed->op, "stale_read") != 0
       && strcmp (routed->op, "admin_submit") != 0)
     {

@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "histogram.h"
+#include "log.h"
 #include "http.h"
 #include "native.h"
 #include "metrics.h"
@@ -37,6 +38,7 @@ struct _DsmHost {
   DsmHttpApi *http;
   DsmNative *native;            /* NULL: the config names no native_address for this node */
   DsmOutbox out;
+  DsmWatchFeed *feed;        /* the changes watches replay (core/watch.h) */
   DsmRecorder *recorder;     /* nullable: --record */
 
   GSource *drain_source;     /* idle: drain after this iteration's inputs */
@@ -341,11 +343,21 @@ host_drain (DsmHost *host)
       /* 3. replies to our clients */
       for (guint i = 0; i < host->out.replies->len; i++)
         host_deliver_reply (host, host->out.replies->pdata[i]);
-      /* 4. events, for the log */
+      /* 4. applied entries: their changes to the watches (docs/API.md,
+       * "Watching machines"), in apply order */
+      for (guint i = 0; i < host->out.applies->len; i++)
+        {
+          const DsmChange *change = dsm_watch_feed_record (host->feed, host->out.applies->pdata[i]);
+          if (change != NULL)
+            dsm_http_api_publish (host->http, change);
+        }
+      /* 5. events, for the log */
       for (guint i = 0; i < host->out.events->len; i++)
         dsm_net_log_event (host->out.events->pdata[i]);
       dsm_outbox_reset (&host->out);
     }
+  dsm_watch_feed_sync (host->feed, dsm_log_start_index (dsm_node_get_log (host->node)),
+                       dsm_node_get_applied_index (host->node));
   __atomic_store_n (&host->epoch_published, dsm_node_get_epoch (host->node), __ATOMIC_RELAXED);
   dsm_recorder_flush (host->recorder);
   host_maybe_sync (host);
@@ -586,10 +598,12 @@ dsm_host_new (DsmConfig *config, DsmNodeId id, const DsmHostOptions *options, GE
   guint32 mask = host_event_mask ();
   if (host_record (host) != NULL)
     {
-      dsm_recording_write_report_applies (host_record (host), FALSE);
+      dsm_recording_write_report_applies (host_record (host), TRUE);
       dsm_recording_write_event_mask (host_record (host), mask);
     }
-  dsm_node_set_report_applies (host->node, FALSE);
+  /* Applied entries feed the watches. */
+  dsm_node_set_report_applies (host->node, TRUE);
+  host->feed = dsm_watch_feed_new (dsm_node_get_applied_index (host->node));
   dsm_node_set_event_mask (host->node, mask);
   dsm_net_log_set_epoch_func (host_epoch, host);
 
@@ -792,6 +806,7 @@ dsm_host_free (DsmHost *host)
   g_free (host->nospace_reason);
   g_free (host->data_dir);
   dsm_outbox_clear (&host->out);
+  g_clear_pointer (&host->feed, dsm_watch_feed_free);
   g_hash_table_unref (host->pending);
   dsm_net_log_set_epoch_func (NULL, NULL);
   g_clear_pointer (&host->node, dsm_node_free);
@@ -802,6 +817,12 @@ dsm_host_free (DsmHost *host)
 }
 
 /* ---- accessors and metrics ---- */
+
+const DsmWatchFeed *
+dsm_host_get_watch_feed (DsmHost *host)
+{
+  return host->feed;
+}
 
 DsmNode *
 dsm_host_get_node (DsmHost *host)

@@ -23,6 +23,7 @@
 #include "outbox.h"
 #include "transport.h"
 #include "wal.h"
+#include "watch.h"
 
 G_BEGIN_DECLS
 
@@ -131,6 +132,8 @@ gboolean dsm_host_transfer_leadership (DsmHost *host, DsmNodeId target, GError *
 void dsm_host_forget (DsmHost *host, guint64 request_id);
 
 DsmNode *dsm_host_get_node (DsmHost *host);
+/* The changes this node applied, for watches (borrowed; loop thread). */
+const DsmWatchFeed *dsm_host_get_watch_feed (DsmHost *host);
 DsmTransport *dsm_host_get_transport (DsmHost *host);
 DsmConfig *dsm_host_get_config (DsmHost *host);
 

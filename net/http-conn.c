@@ -151,6 +151,8 @@ conn_release_pipeline (Conn *c)
   while ((r = g_queue_pop_head (&c->pipeline)) != NULL)
     {
       r->conn = NULL;
+      if (r->stream != NULL)
+        http_stream_set_gone (r->stream);
       /* The parser's message: it goes with the parser. */
       if (!r->msg_owned)
         r->msg = NULL;
@@ -171,6 +173,7 @@ http_conn_close (Conn *c)
   if (c->registered)
     epoll_ctl (w->epfd, EPOLL_CTL_DEL, c->fd, NULL);
   conn_release_pipeline (c);
+  http_conn_detach_stream (c);
   if (c->socket_conn != NULL)
     g_socket_close (g_socket_connection_get_socket (c->socket_conn), NULL);
   else
@@ -199,6 +202,7 @@ http_conn_free (Conn *c)
 {
   g_assert (c->closed);
   g_assert (c->pipeline.length == 0);
+  g_assert (c->stream == NULL);
   dsm_http_parser_free (c->parser);
   g_free (c->held);
   if (c->out != NULL)
@@ -250,18 +254,26 @@ conn_linger_read (Conn *c)
 static void
 conn_write (Conn *c)
 {
-  while (c->out != NULL && c->out_done < c->out->len)
+  gboolean ended = FALSE;
+
+  for (;;)
     {
-      gssize n = conn_send (c, c->out->str + c->out_done, c->out->len - c->out_done);
-      if (n == -1)
-        break;
-      if (n <= 0)
+      while (c->out != NULL && c->out_done < c->out->len)
         {
-          http_conn_close (c);
-          return;
+          gssize n = conn_send (c, c->out->str + c->out_done, c->out->len - c->out_done);
+          if (n == -1)
+            break;
+          if (n <= 0)
+            {
+              http_conn_close (c);
+              return;
+            }
+          c->out_done += (gsize) n;
+          STAT_ADD (c->w, bytes_written, n);
         }
-      c->out_done += (gsize) n;
-      STAT_ADD (c->w, bytes_written, n);
+      /* A streamed answer goes on with what its producer wrote meanwhile. */
+      if ((c->out != NULL && c->out_done < c->out->len) || c->stream == NULL || !http_conn_pull_stream (c, &ended))
+        break;
     }
   if (c->out != NULL && c->out_done < c->out->len)
     {
@@ -284,6 +296,12 @@ conn_write (Conn *c)
     }
   if (c->pipeline.length == 0 && c->current == NULL)
     {
+      /* A stream stays open until its producer ends it. */
+      if (c->stream != NULL && !ended && !c->peer_eof)
+        {
+          http_conn_update_interest (c);
+          return;
+        }
       if (c->no_more_requests || c->peer_eof)
         {
           http_conn_finish (c);
@@ -305,7 +323,11 @@ conn_append_answer (Conn *c, DsmHttpRequest *r, gboolean close)
                           dsm_http_status_phrase (r->status), http_worker_date (w));
   if (r->content_type != NULL)
     g_string_append_printf (c->out, "Content-Type: %s\r\n", r->content_type);
-  g_string_append_printf (c->out, "Content-Length: %" G_GSIZE_FORMAT "\r\n", r->body->len);
+  if (r->stream != NULL)
+    /* No length: the body is the stream, ended by the close. */
+    g_string_append (c->out, "Cache-Control: no-cache\r\n");
+  else
+    g_string_append_printf (c->out, "Content-Length: %" G_GSIZE_FORMAT "\r\n", r->body->len);
   if (close)
     g_string_append (c->out, "Connection: close\r\n");
   else if (r->version_minor == 0)
@@ -326,10 +348,12 @@ conn_collect_answers (Conn *c)
 
   while ((r = g_queue_peek_head (&c->pipeline)) != NULL && r->ready)
     {
-      gboolean close = r->close_after || !r->keep_alive;
+      gboolean close = r->close_after || !r->keep_alive || r->stream != NULL;
       g_queue_pop_head (&c->pipeline);
       conn_append_answer (c, r, close);
       r->conn = NULL;
+      if (r->stream != NULL)
+        http_conn_attach_stream (c, g_steal_pointer (&r->stream));
       http_request_unref (r);
       if (close)
         {

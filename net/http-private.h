@@ -13,6 +13,8 @@
 #include "http-server.h"
 #include "http.h"
 #include "loop-queue.h"
+#include "metrics.h"
+#include "watch.h"
 
 G_BEGIN_DECLS
 
@@ -28,6 +30,7 @@ typedef enum {
   ROUTE_TRANSFER,
   ROUTE_DEFINITION_PUT,
   ROUTE_SNAPSHOT,
+  ROUTE_WATCH,
   ROUTE_OTHER,
   ROUTE_N,
 } Route;
@@ -45,6 +48,7 @@ typedef enum {
   OP_MEMBERS,
   OP_TRANSFER,
   OP_SNAPSHOT,
+  OP_WATCH,                     /* a watch stream, served from this node's applied state */
 } Op;
 
 typedef enum {
@@ -55,6 +59,23 @@ typedef enum {
 } AuthFailure;
 
 #define HTTP_STATUS_SLOTS 600
+
+/* Why the node ended a watch stream (http-watch.c). */
+typedef enum {
+  WATCH_CLOSE_SLOW,             /* its buffer was full: cut off */
+  WATCH_CLOSE_GONE,             /* the client went away */
+  WATCH_CLOSE_STOPPING,
+  WATCH_CLOSE_RESYNC_TOO_LARGE, /* the compacted answer did not fit its buffer */
+  WATCH_CLOSE_N,
+} WatchClose;
+
+typedef enum {
+  WATCH_REFUSE_NODE_CAP,
+  WATCH_REFUSE_CLIENT_CAP,
+  WATCH_REFUSE_N,
+} WatchRefuse;
+
+typedef struct _HttpWatcher HttpWatcher;
 
 struct _DsmHttpApi {
   DsmHost *host;                /* loop thread only */
@@ -77,6 +98,16 @@ struct _DsmHttpApi {
   guint64 auth_failures[AUTH_FAIL_N];
   guint64 rate_limited;
   guint64 overloaded;           /* the loop's queue was full */
+
+  /* Watches (http-watch.c), loop thread only. */
+  GQueue watchers;              /* HttpWatcher */
+  GHashTable *watchers_by_who;  /* who -> guint* count */
+  guint64 watch_opened;
+  guint64 watch_closed[WATCH_CLOSE_N];
+  guint64 watch_refused[WATCH_REFUSE_N];
+  guint64 watch_events;
+  guint64 watch_replayed;
+  guint64 watch_compacted;
 };
 
 /* One request on its way: made on the worker when the head arrives,
@@ -94,6 +125,9 @@ typedef struct {
   guint64 limit;
   guint64 request_id;           /* OP_SUBMIT on the loop: the host's id */
   DsmNodeId target;             /* OP_TRANSFER: 0 for the most up-to-date voter */
+  char *prefix;                 /* OP_WATCH without a machine: the names watched ("" all) */
+  guint64 from_revision;        /* OP_WATCH: changes after it */
+  gboolean from_given;          /* OP_WATCH: else from now */
   GList link;                   /* in api->in_flight while the core has it */
 } HttpCall;
 
@@ -128,6 +162,14 @@ void http_machine_submit (HttpCall *call);
 void http_submit (HttpCall *call, DsmHostReplyFunc on_reply);
 /* The core's verdict on a command as an HTTP status (and Retry-After). */
 guint http_reply_status (HttpCall *call, const DsmClientReply *reply);
+
+/* ---- http-watch.c (the loop thread) ---- */
+void http_watch_start (HttpCall *call);
+/* Ends every watch (the node stops): each gets a cutoff event. */
+void http_watch_end_all (DsmHttpApi *api);
+void http_watch_render_metrics (DsmHttpApi *api, GString *out, const char *labels);
+/* The Server-Sent Event of @change (also the simulator's wording). */
+void http_watch_format_change (GString *out, const DsmChange *change);
 
 /* ---- http-admin.c (the loop thread) ---- */
 void http_admin_members (HttpCall *call);

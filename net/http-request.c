@@ -42,6 +42,12 @@ http_request_unref (DsmHttpRequest *request)
     g_string_free (request->body, TRUE);
   if (request->extra_headers != NULL)
     g_string_free (request->extra_headers, TRUE);
+  if (request->stream != NULL)
+    {
+      /* Never reached its connection (which takes it over when it does). */
+      http_stream_set_gone (request->stream);
+      http_stream_unref (request->stream);
+    }
   g_free (request);
 }
 

@@ -20,6 +20,7 @@ http_call_free (gpointer data)
   HttpCall *call = data;
 
   dsm_command_clear (&call->cmd);
+  g_free (call->prefix);
   g_free (call->who);
   g_free (call);
 }
@@ -348,26 +349,78 @@ params_clear (Param *params, guint n)
     g_free (params[i].value);
 }
 
+/* A watch's revision: from_revision, or the Last-Event-ID an
+ * EventSource resends on reconnecting (the later of the two); FALSE once
+ * answered. */
+static gboolean
+route_watch_revision (HttpCall *call, const Param *from)
+{
+  const char *last_id = dsm_http_request_get_header (call->request, "last-event-id");
+  guint64 last = 0;
+  g_autoptr(GError) error = NULL;
+
+  if (!route_query_uint (call, from, 0, G_MAXINT64, 0, &call->from_revision))
+    return FALSE;
+  call->from_given = from->value != NULL;
+  if (last_id == NULL)
+    return TRUE;
+  if (!g_ascii_string_to_unsigned (last_id, 10, 0, G_MAXINT64, &last, &error))
+    {
+      http_answer_error (call, 400, "bad_request", "header Last-Event-ID: %s", error->message);
+      return FALSE;
+    }
+  call->from_revision = MAX (call->from_revision, last);
+  call->from_given = TRUE;
+  return TRUE;
+}
+
+/* Parameters that only a watch (@watch) takes, or only a plain read; the
+ * first one given where it does not belong is named in a 400. */
+static gboolean
+route_query_only (HttpCall *call, const Param *params, guint n, gboolean watch, const char *const *watch_only)
+{
+  for (guint i = 0; i < n; i++)
+    {
+      gboolean for_watch = g_strv_contains (watch_only, params[i].name);
+      if (params[i].value == NULL || strcmp (params[i].name, "watch") == 0 || for_watch == watch)
+        continue;
+      http_answer_error (call, 400, "bad_request", watch ? "query parameter %s does not go with watch=1"
+                         : "query parameter %s needs watch=1", params[i].name);
+      return FALSE;
+    }
+  return TRUE;
+}
+
 /* Each route's parameters, checked before any body is read. */
 static gboolean
 route_parse_query (HttpCall *call, const char *query)
 {
+  static const char *const watch_only[] = { "from_revision", "prefix", NULL };
   gboolean ok = TRUE;
+  gboolean watch = FALSE;
 
   if (call->route == ROUTE_MACHINE_GET)
     {
-      Param params[] = { { "stale", NULL }, { "definition", NULL } };
+      Param params[] = { { "stale", NULL }, { "definition", NULL }, { "watch", NULL }, { "from_revision", NULL } };
       gboolean stale = FALSE;
       g_autoptr(GError) error = NULL;
 
-      ok = route_split_query (call, query, params, G_N_ELEMENTS (params), "expected stale, definition")
-           && route_query_flag (call, &params[0], &stale);
+      ok = route_split_query (call, query, params, G_N_ELEMENTS (params),
+                              "expected stale, definition, watch, from_revision")
+           && route_query_flag (call, &params[0], &stale) && route_query_flag (call, &params[2], &watch)
+           && route_query_only (call, params, G_N_ELEMENTS (params), watch, watch_only);
       if (ok && params[1].value != NULL && !dsm_command_check_name ("query parameter definition", params[1].value, &error))
         {
           http_answer_error (call, 400, "bad_request", "%s", error->message);
           ok = FALSE;
         }
-      if (ok)
+      if (ok && watch)
+        {
+          ok = route_watch_revision (call, &params[3]);
+          call->route = ROUTE_WATCH;
+          call->op = OP_WATCH;
+        }
+      else if (ok)
         {
           call->cmd.definition = g_steal_pointer (&params[1].value);
           if (stale)
@@ -378,10 +431,30 @@ route_parse_query (HttpCall *call, const char *query)
     }
   if (call->route == ROUTE_MACHINES_LIST)
     {
-      Param params[] = { { "cursor", NULL }, { "limit", NULL } };
-      ok = route_split_query (call, query, params, G_N_ELEMENTS (params), "expected cursor, limit")
+      Param params[] = { { "cursor", NULL }, { "limit", NULL }, { "watch", NULL }, { "prefix", NULL },
+                         { "from_revision", NULL } };
+      g_autoptr(GError) error = NULL;
+
+      ok = route_split_query (call, query, params, G_N_ELEMENTS (params),
+                              "expected cursor, limit, watch, prefix, from_revision")
+           && route_query_flag (call, &params[2], &watch)
+           && route_query_only (call, params, G_N_ELEMENTS (params), watch, watch_only)
            && route_query_uint (call, &params[0], 0, G_MAXUINT, 0, &call->cursor)
            && route_query_uint (call, &params[1], 1, DSM_HTTP_LIST_LIMIT_MAX, DSM_HTTP_LIST_LIMIT_DEFAULT, &call->limit);
+      /* A prefix follows the rule of names, but may be empty (every machine). */
+      if (ok && watch && params[3].value != NULL && params[3].value[0] != '\0'
+          && !dsm_command_check_name ("query parameter prefix", params[3].value, &error))
+        {
+          http_answer_error (call, 400, "bad_request", "%s", error->message);
+          ok = FALSE;
+        }
+      if (ok && watch)
+        {
+          ok = route_watch_revision (call, &params[4]);
+          call->route = ROUTE_WATCH;
+          call->op = OP_WATCH;
+          call->prefix = g_strdup (params[3].value != NULL ? params[3].value : "");
+        }
       params_clear (params, G_N_ELEMENTS (params));
       return ok;
     }
@@ -657,6 +730,7 @@ static const char *const op_names[] = {
   [OP_MEMBERS] = "members",
   [OP_TRANSFER] = "transfer",
   [OP_SNAPSHOT] = "snapshot",
+  [OP_WATCH] = "watch",
 };
 
 void
@@ -677,7 +751,15 @@ dsm_http_api_route (DsmHttpApi *api, DsmHttpMessage *msg, const char *peer_host,
       if (route_check_request (call, request))
         {
           out->op = op_names[call->op];
-          dsm_command_init_copy (&out->cmd, &call->cmd);
+          if (call->op == OP_WATCH)
+            {
+              out->watch_machine = g_strdup (call->cmd.machine);
+              out->watch_prefix = g_strdup (call->prefix);
+              out->from_revision = call->from_revision;
+              out->from_given = call->from_given;
+            }
+          else
+            dsm_command_init_copy (&out->cmd, &call->cmd);
           g_assert (out->op != NULL);
           /* The loop would answer it: the handler's reference goes here. */
           dsm_http_request_unref (request);
@@ -693,6 +775,8 @@ void
 dsm_http_routed_clear (DsmHttpRouted *routed)
 {
   g_free (routed->body);
+  g_free (routed->watch_machine);
+  g_free (routed->watch_prefix);
   dsm_command_clear (&routed->cmd);
   memset (routed, 0, sizeof *routed);
 }

@@ -45,6 +45,8 @@ typedef struct {
   guint64 answers_dropped;      /* the client went away first */
   guint64 answer_batches;       /* wake-ups by other threads' answers */
   guint64 answers_from_threads;
+  guint64 streams_open;         /* gauge: added and taken away */
+  guint64 stream_keepalives;
 } WorkerStats;
 
 #define STAT_ADD(w, field, n) ((void) __atomic_fetch_add (&(w)->stats.field, (guint64) (n), __ATOMIC_RELAXED))
@@ -81,6 +83,8 @@ struct _Worker {
   GMutex answers_lock;
   GPtrArray *answers;           /* DsmHttpRequest, answered by other threads */
   GPtrArray *answers_spare;     /* swapped in while a batch is written */
+  GPtrArray *streams;           /* DsmHttpStream (referenced) with bytes written by other threads */
+  GPtrArray *streams_spare;
 
   GQueue conns;                 /* Conn, every open one (for the deadline sweep) */
   GPtrArray *dirty;             /* Conn with answers to write at the end of this dispatch */
@@ -114,7 +118,42 @@ struct _DsmHttpRequest {
   GString *body;
   GString *extra_headers;       /* "Name: value\r\n"... */
   gboolean close_after;
+  DsmHttpStream *stream;        /* nullable: a streamed answer (referenced) */
 };
+
+/* A streamed answer (http-stream.c): the producer writes from any thread,
+ * the worker moves what it wrote to the connection once the connection
+ * has written what it had; what waits in between is bounded. */
+struct _DsmHttpStream {
+  gint ref_count;
+  Worker *worker;               /* immutable; NULL: detached */
+  gsize bytes_max;              /* immutable */
+  guint keepalive_ms;           /* immutable */
+  GMutex lock;
+  GString *pending;             /* lock: written, not yet taken by the worker */
+  gboolean queued;              /* lock: in worker->streams */
+  gboolean ended;               /* lock: the producer is done */
+  gint gone;                    /* atomic: the connection is gone (or never was) */
+  Conn *conn;                   /* worker thread only: set once the head is in the connection's output */
+  gint64 written_us;            /* worker thread only: the last bytes handed to the connection */
+};
+
+/* http-stream.c */
+void http_stream_unref (DsmHttpStream *stream);
+/* The connection is gone (or the request never reached one). */
+void http_stream_set_gone (DsmHttpStream *stream);
+/* On the worker: streams with bytes written, handed in by other threads. */
+void http_worker_take_streams (Worker *w);
+/* On the worker: the head of @stream's answer is in @conn's output. */
+void http_conn_attach_stream (Conn *conn, DsmHttpStream *stream);
+/* On the worker, once @conn wrote all it had: the stream's next bytes
+ * (TRUE), or FALSE when nothing waits; sets *@ended when the producer is
+ * done and nothing is left. */
+gboolean http_conn_pull_stream (Conn *conn, gboolean *ended);
+/* On closing @conn: its stream is gone for the producer. */
+void http_conn_detach_stream (Conn *conn);
+/* The sweep: a quiet stream gets a keepalive comment. */
+void http_conn_check_stream (Conn *conn, gint64 now_us);
 
 /* http-request.c */
 DsmHttpRequest *http_request_new (Conn *conn, DsmHttpMessage *msg);
@@ -154,6 +193,7 @@ struct _Conn {
   DsmHttpRequest *current;      /* head reported, request not complete yet (also in pipeline) */
   guint8 *held;                 /* bytes read but not parsed: the pipeline was full */
   gsize held_len;
+  DsmHttpStream *stream;        /* nullable: the streamed answer this connection ends with (referenced) */
   GString *out;                 /* answers to write */
   gsize out_done;
   guint served;                 /* requests completed */

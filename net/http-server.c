@@ -101,6 +101,8 @@ answer_dispatch (GSource *source, GSourceFunc callback, gpointer data)
   g_mutex_lock (&w->answers_lock);
   w->answers_spare = batch;
   g_mutex_unlock (&w->answers_lock);
+  /* After the answers: a stream's head is in its connection before its bytes. */
+  http_worker_take_streams (w);
   http_worker_end_dispatch (w);
   return G_SOURCE_CONTINUE;
 }
@@ -117,6 +119,7 @@ worker_on_sweep (gpointer data)
     {
       next = l->next;
       http_conn_check_deadline (l->data, now);
+      http_conn_check_stream (l->data, now);
     }
   http_worker_end_dispatch (w);
   return G_SOURCE_CONTINUE;
@@ -293,6 +296,8 @@ worker_new (DsmHttpServer *server, guint index)
   g_mutex_init (&w->answers_lock);
   w->answers = g_ptr_array_new ();
   w->answers_spare = g_ptr_array_new ();
+  w->streams = g_ptr_array_new ();
+  w->streams_spare = g_ptr_array_new ();
   w->dirty = g_ptr_array_new ();
   w->dead = g_ptr_array_new ();
   w->scratch = g_malloc (READ_BYTES);
@@ -319,6 +324,10 @@ worker_free (Worker *w)
     http_request_unref (w->answers->pdata[i]);
   g_ptr_array_unref (w->answers);
   g_ptr_array_unref (w->answers_spare);
+  for (guint i = 0; i < w->streams->len; i++)
+    http_stream_unref (w->streams->pdata[i]);
+  g_ptr_array_unref (w->streams);
+  g_ptr_array_unref (w->streams_spare);
   g_ptr_array_unref (w->dirty);
   g_ptr_array_unref (w->dead);
   g_source_destroy (w->epoll_source);
@@ -520,5 +529,10 @@ dsm_http_server_render_metrics (DsmHttpServer *server, GString *out, const char 
               (double) SUM (server, answer_batches));
   render_one (out, labels, "dsm_http_answers_handed_total", "counter",
               "Answers handed to an HTTP worker by the consensus loop.", (double) SUM (server, answers_from_threads));
+  render_one (out, labels, "dsm_http_streams_open", "gauge",
+              "Streamed answers (watches) whose connection is open now.", (double) SUM (server, streams_open));
+  render_one (out, labels, "dsm_http_stream_keepalives_total", "counter",
+              "Keepalive comments written to quiet streams (http.watch_keepalive_ms).",
+              (double) SUM (server, stream_keepalives));
   render_one (out, labels, "dsm_http_workers", "gauge", "HTTP worker threads.", server->n_workers);
 }

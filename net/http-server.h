@@ -19,6 +19,7 @@ G_BEGIN_DECLS
 
 typedef struct _DsmHttpServer DsmHttpServer;
 typedef struct _DsmHttpRequest DsmHttpRequest;
+typedef struct _DsmHttpStream DsmHttpStream;
 
 typedef struct {
   guint workers;                    /* threads serving connections (>= 1) */
@@ -118,6 +119,52 @@ void dsm_http_request_close_after (DsmHttpRequest *request);
  * request whose client went away is dropped.
  */
 void dsm_http_request_respond (DsmHttpRequest *request, guint status, const char *content_type, GString *body);
+
+/* ---- streamed answers ---- */
+
+/**
+ * dsm_http_stream_new:
+ * @bytes_max: bytes written and not yet taken by the connection, past
+ *   which dsm_http_stream_write() refuses more
+ * @keepalive_ms: a stream with nothing to write this long gets the
+ *   comment line ": keepalive" (Server-Sent Events ignore it)
+ *
+ * A streamed answer for @request, not sent yet: what is written before
+ * dsm_http_request_respond_stream() waits for it (and counts against
+ * @bytes_max), so a first batch is bounded whatever the connection does.
+ *
+ * Returns: (transfer full): the producer's handle, to write to and end.
+ */
+DsmHttpStream *dsm_http_stream_new (DsmHttpRequest *request, gsize bytes_max, guint keepalive_ms);
+
+/**
+ * dsm_http_request_respond_stream:
+ * Answers @request (like dsm_http_request_respond(), exactly once, from
+ * any thread) with a head that has no Content-Length: its body is what the
+ * producer of @stream (from dsm_http_stream_new() for this request) writes,
+ * until it ends the stream; the connection closes after it (no request
+ * after this one is read).
+ */
+void dsm_http_request_respond_stream (DsmHttpRequest *request, DsmHttpStream *stream, guint status,
+                                      const char *content_type);
+
+typedef enum {
+  DSM_HTTP_STREAM_OK,
+  DSM_HTTP_STREAM_FULL,    /* bytes_max would be passed: nothing was written */
+  DSM_HTTP_STREAM_GONE,    /* the client went away (or the server stopped) */
+} DsmHttpStreamResult;
+
+/* From any thread, never blocking on the client: appends @data whole, or
+ * nothing. */
+DsmHttpStreamResult dsm_http_stream_write (DsmHttpStream *stream, const char *data, gsize length);
+
+/* From any thread: whether the client went away (writes would say GONE). */
+gboolean dsm_http_stream_is_gone (DsmHttpStream *stream);
+
+/* From any thread: appends @last (nullable; written even past bytes_max:
+ * keep it short), ends the stream (the connection closes once it is
+ * written) and drops the producer's handle. */
+void dsm_http_stream_end (DsmHttpStream *stream, const char *last);
 
 /* ---- detached requests: the handlers without sockets (tests, fuzzing) ---- */
 

@@ -27,6 +27,7 @@ static const char *const route_names[ROUTE_N] = {
   [ROUTE_TRANSFER] = "leader_transfer",
   [ROUTE_DEFINITION_PUT] = "definition_put",
   [ROUTE_SNAPSHOT] = "snapshot",
+  [ROUTE_WATCH] = "watch",
   [ROUTE_OTHER] = "other",
 };
 
@@ -151,6 +152,9 @@ http_run (gpointer item, gpointer user_data)
     case OP_SNAPSHOT:
       http_admin_snapshot (call);
       break;
+    case OP_WATCH:
+      http_watch_start (call);
+      break;
     case OP_NONE:
     default:
       g_assert_not_reached ();
@@ -226,6 +230,8 @@ http_api_new_detached (DsmConfig *config, DsmNodeId node, const char *base_dir, 
   api->node = node;
   api->answers = g_malloc0 (sizeof (guint64[ROUTE_N][HTTP_STATUS_SLOTS]));
   g_queue_init (&api->in_flight);
+  g_queue_init (&api->watchers);
+  api->watchers_by_who = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
   api->rate = dsm_http_rate_new (http->rate_per_second, http->rate_burst);
   dsm_http_server_options_init (options);
   if (!http_api_load_credentials (api, base_dir, options, error))
@@ -348,6 +354,7 @@ dsm_http_api_shutdown (DsmHttpApi *api)
   waiting = dsm_loop_queue_close (api->queue);
   for (guint i = 0; i < waiting->len; i++)
     http_answer_error (waiting->pdata[i], 503, "stopping", "node shutting down");
+  http_watch_end_all (api);
   while ((call = g_queue_peek_head (&api->in_flight)) != NULL)
     {
       GString *json = g_string_new ("{");
@@ -392,6 +399,8 @@ dsm_http_api_free (DsmHttpApi *api)
   g_clear_pointer (&api->rate, dsm_http_rate_free);
   if (api->metrics_text != NULL)
     g_string_free (api->metrics_text, TRUE);
+  g_assert (api->watchers.length == 0);
+  g_hash_table_unref (api->watchers_by_who);
   dsm_config_unref (api->config);
   g_free (api->answers);
   g_free (api);
@@ -483,6 +492,7 @@ dsm_http_api_render_metrics (DsmHttpApi *api, GString *out)
   render_one (out, nl, "dsm_log_suppressed_total", "counter",
               "Log records about hostile or broken input suppressed by the per-source rate limit.",
               (double) dsm_net_log_get_suppressed ());
+  http_watch_render_metrics (api, out, nl);
   if (api->server != NULL)
     dsm_http_server_render_metrics (api->server, out, nl);
 }

@@ -10,6 +10,8 @@
  *   GET  /v1/cluster           ids, role, leader, epoch, indexes, peers                   role read
  *   GET  /metrics              Prometheus text                                            role read
  *   GET  /healthz              open
+ *   GET  /v1/machines/{name}?watch=1&from_revision=R, GET /v1/machines?watch=1&prefix=P:
+ *        Server-Sent Events of every committed change, from this node's applied state     role read
  *
  * Commands and linearizable reads are submitted to the core, which
  * forwards them to the leader when this node is a follower; the request
@@ -22,6 +24,7 @@
 #include "config.h"
 #include "entry.h"
 #include "http-parser.h"
+#include "watch.h"
 
 G_BEGIN_DECLS
 
@@ -79,6 +82,10 @@ void dsm_http_api_free (DsmHttpApi *api);
  */
 gboolean dsm_http_api_reload_tokens (DsmHttpApi *api, GError **error);
 
+/* A committed change this node applied: to the watches it matches.  On
+ * the loop's thread, in apply order (docs/API.md, "Watching machines"). */
+void dsm_http_api_publish (DsmHttpApi *api, const DsmChange *change);
+
 /* Appends the API's own metrics (dsm_http_*).  On the loop's thread. */
 void dsm_http_api_render_metrics (DsmHttpApi *api, GString *out);
 
@@ -103,9 +110,13 @@ typedef struct {
   char *body;              /* the worker's answer (owned), when it answered */
   const char *op;          /* handed to the loop: "healthz", "metrics", "cluster", "list",
                             * "stale_read", "submit", "admin_submit", "members", "transfer"
-                            * or "snapshot" (static) */
+                            * "snapshot" or "watch" (static) */
   DsmCommand cmd;          /* "stale_read", "submit", "admin_submit": the command for the
                             * core (owned) */
+  char *watch_machine;     /* "watch": the machine watched (owned), or NULL for a prefix */
+  char *watch_prefix;      /* "watch": the prefix watched (owned), or NULL for a machine */
+  guint64 from_revision;   /* "watch", when from_given */
+  gboolean from_given;
 } DsmHttpRouted;
 
 /**

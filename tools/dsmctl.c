@@ -527,6 +527,9 @@ main (int argc, char **argv)
   g_autofree char *cacert = NULL;
   g_autofree char *cert = NULL;
   g_autofree char *key = NULL;
+  g_autofree char *prefix = NULL;
+  gint64 from_revision = -1;
+  gint64 count = 0;
   GOptionEntry entries[] = {
     { "endpoints", 'e', 0, G_OPTION_ARG_STRING, &endpoints,
       "Comma-separated node URLs (default $DSM_ENDPOINTS, else " DEFAULT_ENDPOINTS ")", "URL,..." },
@@ -545,6 +548,10 @@ main (int argc, char **argv)
     { "from", 0, 0, G_OPTION_ARG_STRING, &from, "propose: only if the machine is in this state", "STATE" },
     { "definition", 0, 0, G_OPTION_ARG_STRING, &definition, "propose: machine definition (default lifecycle)", "NAME" },
     { "stale", 0, 0, G_OPTION_ARG_NONE, &stale, "get: read the node's local state, without consensus", NULL },
+    { "prefix", 0, 0, G_OPTION_ARG_STRING, &prefix, "watch: every machine whose name starts with P", "P" },
+    { "from-revision", 0, 0, G_OPTION_ARG_INT64, &from_revision,
+      "watch: the changes after revision R (default: from now on)", "R" },
+    { "count", 0, 0, G_OPTION_ARG_INT64, &count, "watch: stop after N changes (default: never)", "N" },
     { "id", 0, 0, G_OPTION_ARG_INT64, &member_id, "member add: the id to give (default: the next free one)", "N" },
     { "version", 'V', 0, G_OPTION_ARG_NONE, &version, "Print the version and exit", NULL },
     { NULL },
@@ -559,6 +566,10 @@ main (int argc, char **argv)
     "  get NAME             its state (linearizable; --stale: this node's view)\n"
     "  list                 every machine the leader has applied\n"
     "  status               each endpoint's role, leader, epoch and indexes\n"
+    "  watch NAME           print each change of NAME as it commits, resuming after a\n"
+    "                       node's failure (--prefix P instead of NAME: every machine\n"
+    "                       named P...; --from-revision R; --count N; --timeout: give\n"
+    "                       up after S seconds without a node that serves the watch)\n"
     "  member list          the membership (voters, learners, addresses)\n"
     "  member add PEER_ADDR CLIENT_ADDR [--id N]   add a learner; prints its id\n"
     "  member promote ID    make learner ID a voter\n"
@@ -577,7 +588,8 @@ main (int argc, char **argv)
       return 0;
     }
   if (argc < 2)
-    return ctl_usage ("a command is required: propose, get, list, status, member, leader, definition or snapshot");
+    return ctl_usage ("a command is required: propose, get, list, status, watch, member, leader, definition or "
+                      "snapshot");
   if (member_id != 0 && !g_str_equal (argv[1], "member"))
     return ctl_usage ("--id belongs to member add");
   if (timeout_s <= 0 || timeout_s > 3600)
@@ -592,6 +604,13 @@ main (int argc, char **argv)
     return ctl_usage ("--client-id, --seq, --from and --definition belong to propose");
   if (!g_str_equal (command, "get") && stale)
     return ctl_usage ("--stale belongs to get");
+  gboolean is_watch = g_str_equal (command, "watch");
+  if (!is_watch && (prefix != NULL || from_revision != -1 || count != 0))
+    return ctl_usage ("--prefix, --from-revision and --count belong to watch");
+  if (is_watch && (from_revision < -1 || count < 0))
+    return ctl_usage ("--from-revision and --count: expected 0 or more");
+  if (is_watch && (prefix != NULL) == (nargs == 1))
+    return ctl_usage ("watch takes NAME or --prefix P (one of the two)");
   if (native == NULL && g_getenv ("DSM_NATIVE") != NULL && g_getenv ("DSM_NATIVE")[0] != '\0'
       && (is_propose || g_str_equal (command, "get")))
     native = g_strdup (g_getenv ("DSM_NATIVE"));
@@ -652,7 +671,7 @@ main (int argc, char **argv)
     }
 
   /* The cluster's own machine-name rule, before anything is sent. */
-  if ((is_propose && nargs == 2) || (g_str_equal (command, "get") && nargs == 1))
+  if ((is_propose && nargs == 2) || ((g_str_equal (command, "get") || is_watch) && nargs == 1))
     {
       if (!dsm_command_check_machine_name ("NAME", argv[2], &error))
         {
@@ -676,6 +695,9 @@ main (int argc, char **argv)
     status = cmd_list (&ctl);
   else if (g_str_equal (command, "status") && nargs == 0)
     status = cmd_status (&ctl);
+  else if (is_watch && nargs <= 1)
+    status = cmd_watch (&ctl, nargs == 1 ? argv[2] : NULL, prefix, from_revision >= 0, MAX (from_revision, 0), count,
+                        timeout_s);
   else if (g_str_equal (command, "member"))
     status = cmd_member (&ctl, argc - 1, argv + 1, member_id);
   else if (g_str_equal (command, "leader"))

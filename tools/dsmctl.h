@@ -60,6 +60,13 @@ int cmd_member (Ctl *ctl, int argc, char **argv, gint64 id);
 int cmd_native (const char *nodes, const char *token, double timeout_s, gboolean json, const char *command,
                 const char *name, const char *state, const char *from, const char *definition, gboolean stale);
 int cmd_leader (Ctl *ctl, int argc, char **argv);
+/* dsmctl-watch.c: follows machine @name, or every machine whose name
+ * starts with @prefix, from revision @from (@has_from) or from now,
+ * resuming on the next endpoint when a stream ends; stops after @count
+ * changes (0: never), or gives up (EXIT_UNAVAILABLE) after @timeout_s
+ * without an endpoint that answers. */
+int cmd_watch (Ctl *ctl, const char *name, const char *prefix, gboolean has_from, gint64 from, gint64 count,
+               double timeout_s);
 int cmd_definition (Ctl *ctl, int argc, char **argv);
 int cmd_snapshot (Ctl *ctl, int argc, char **argv);
 

@@ -10,7 +10,12 @@
  * of the same JSON kind) and body=any (the body is not compared).  The
  * answer must match: status and reason phrase, every header shown, and the
  * body key for key, in both directions, so the page cannot fall behind
- * the code. */
+ * the code.
+ *
+ * A streamed answer (a watch: Server-Sent Events that never end) says
+ * events=N: the test reads the stream until N events came, closes it, and
+ * matches them against the N event blocks the page shows: the same event
+ * names, ids (unless ignore= names "id"), and data key for key. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -31,6 +36,7 @@ typedef struct {
   gboolean follower;
   guint node;               /* nonzero: this node, whatever its role */
   gboolean any_body;
+  guint events;             /* nonzero: a stream, read until this many events */
   GStrv ignore;
 } Example;
 
@@ -109,6 +115,8 @@ examples_read (const char *path)
             e->node = (guint) atoi (words[w] + 5);
           else if (strcmp (words[w], "body=any") == 0)
             e->any_body = TRUE;
+          else if (g_str_has_prefix (words[w], "events=") && g_ascii_isdigit (words[w][7]))
+            e->events = (guint) atoi (words[w] + 7);
           else if (g_str_has_prefix (words[w], "ignore="))
             e->ignore = g_strsplit (words[w] + strlen ("ignore="), ",", -1);
           else if (words[w][0] != '\0')
@@ -193,6 +201,65 @@ json_read (const Example *e, const char *text, gssize len, const char *what)
   return json_node_ref (json_parser_get_root (parser));
 }
 
+/* The events of a Server-Sent Events text ("id: N", "event: E", "data:
+ * JSON" lines, blank-line separated; comments skipped): an array of
+ * {"id", "event", "data"} objects. */
+static JsonNode *
+sse_events (const Example *e, const char *text, guint max)
+{
+  g_auto(GStrv) blocks = g_strsplit (text, "\n\n", -1);
+  JsonArray *events = json_array_new ();
+
+  for (guint b = 0; blocks[b] != NULL && json_array_get_length (events) < max; b++)
+    {
+      g_auto(GStrv) lines = g_strsplit (blocks[b], "\n", -1);
+      JsonObject *event = json_object_new ();
+      for (guint i = 0; lines[i] != NULL; i++)
+        if (g_str_has_prefix (lines[i], "id: "))
+          json_object_set_int_member (event, "id", g_ascii_strtoll (lines[i] + 4, NULL, 10));
+        else if (g_str_has_prefix (lines[i], "event: "))
+          json_object_set_string_member (event, "event", lines[i] + 7);
+        else if (g_str_has_prefix (lines[i], "data: "))
+          json_object_set_member (event, "data", json_read (e, lines[i] + 6, -1, "an event's data"));
+        else if (lines[i][0] != ':' && lines[i][0] != '\0')
+          g_error ("docs/API.md:%u: not a Server-Sent Events line: %s", e->line, lines[i]);
+      if (json_object_has_member (event, "event"))
+        json_array_add_object_element (events, event);
+      else
+        json_object_unref (event);
+    }
+  return json_node_init_array (json_node_alloc (), events);
+}
+
+/* Reads a streamed answer until @e's number of events came (within the
+ * session's timeout); returns what was read. */
+static GBytes *
+stream_read_events (Cluster *c, const Example *e, SoupMessage *msg)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GInputStream) in = soup_session_send (c->session, msg, NULL, &error);
+  g_autoptr(GString) text = g_string_new (NULL);
+  char buf[4096];
+
+  if (in == NULL)
+    g_error ("docs/API.md:%u: no answer: %s", e->line, error->message);
+  for (;;)
+    {
+      g_autoptr(JsonNode) events = sse_events (e, text->str, e->events);
+      /* Only whole events count: the last block may still be coming. */
+      const char *end = g_strrstr (text->str, "\n\n");
+      if (soup_message_get_status (msg) != 200
+          || (end != NULL && json_array_get_length (json_node_get_array (events)) >= e->events))
+        break;
+      gssize n = g_input_stream_read (in, buf, sizeof buf, NULL, &error);
+      if (n <= 0)
+        break;
+      g_string_append_len (text, buf, n);
+    }
+  g_input_stream_close (in, NULL, NULL);
+  return g_bytes_new (text->str, text->len);
+}
+
 static void
 example_run (Cluster *c, const Example *e)
 {
@@ -227,7 +294,8 @@ example_run (Cluster *c, const Example *e)
       soup_message_set_request_body_from_bytes (msg, content_type, body);
     }
   g_autoptr(GError) error = NULL;
-  g_autoptr(GBytes) reply = soup_session_send_and_read (c->session, msg, NULL, &error);
+  g_autoptr(GBytes) reply = e->events > 0 ? stream_read_events (c, e, msg)
+                                          : soup_session_send_and_read (c->session, msg, NULL, &error);
   if (reply == NULL)
     g_error ("docs/API.md:%u: %s %s: no answer: %s", e->line, line[0], line[1], error->message);
 
@@ -250,6 +318,18 @@ example_run (Cluster *c, const Example *e)
     }
   if (e->any_body)
     return;
+  if (e->events > 0 && soup_message_get_status (msg) == 200)
+    {
+      g_autofree char *got_text = g_strndup (g_bytes_get_data (reply, NULL), g_bytes_get_size (reply));
+      g_autoptr(JsonNode) want = sse_events (e, aparts[1], G_MAXUINT);
+      g_autoptr(JsonNode) got = sse_events (e, got_text, e->events);
+      if (json_array_get_length (json_node_get_array (want)) != e->events)
+        g_error ("docs/API.md:%u: events=%u, the page shows %u", e->line, e->events,
+                 json_array_get_length (json_node_get_array (want)));
+      g_test_message ("docs/API.md:%u: %s %s streamed %s", e->line, line[0], line[1], got_text);
+      json_match (e, want, got, "events");
+      return;
+    }
   g_autoptr(JsonNode) want = json_read (e, aparts[1], -1, "the page's answer");
   gsize n;
   const char *data = g_bytes_get_data (reply, &n);
