@@ -15,6 +15,8 @@
 
 #include <string.h>
 
+#include "payload.h"
+
 /* What a client hears from a node whose disk is full (PROTOCOL.md, "A
  * full disk"). */
 #define NO_SPACE_REFUSED "this node's disk is full: nothing was applied; retry on another node"
@@ -140,6 +142,8 @@ typedef struct {
   guint64 index;
   const char *detail;
   DsmNodeId member;
+  guint64 revision;
+  const char *data;
 } Outcome;
 
 static void
@@ -158,6 +162,8 @@ reply_local (DsmNode *node, Request *req, const Outcome *o)
   reply->member = o->member;
   reply->leader_hint = node->leader_id;
   reply->detail = g_strdup (o->detail);
+  reply->revision = o->revision;
+  reply->data = g_strdup (o->data);
   reply->latency_ms = node->now_ms - req->submitted_ms;
 
   node->metrics.client_replies[o->status]++;
@@ -183,6 +189,8 @@ reply_remote (DsmNode *node, Request *req, const Outcome *o)
   msg->member = reject ? DSM_NODE_NONE : o->member;
   msg->state = g_strdup (o->state);
   msg->detail = g_strdup (o->detail);
+  msg->revision = o->revision;
+  msg->machine_data = g_strdup (o->data);
   if (reject)
     node_event (node, DSM_EVENT_REJECT, req->origin, o->index, req->request_id, o->reason,
                 "%s", o->detail != NULL ? o->detail : "");
@@ -224,6 +232,14 @@ request_finish_result (DsmNode *node, Request *req, const DsmApplyResult *result
     detail = g_strdup_printf ("definition \"%s\": refused when applied (a new version keeps every "
                               "state of the one it replaces; \"lifecycle\" never changes)",
                               req->cmd.definition);
+  else if (result->status == DSM_REPLY_REJECTED && req->cmd.has_if_revision
+           && result->revision != req->cmd.if_revision)
+    /* A compare-and-set on the revision that lost: name the current one. */
+    detail = g_strdup_printf ("machine \"%s\" is at revision %" G_GUINT64_FORMAT " (in %s), not %"
+                              G_GUINT64_FORMAT ": transition to %s refused when applied",
+                              req->cmd.machine, result->revision,
+                              result->state != NULL ? result->state : "?", req->cmd.if_revision,
+                              req->cmd.to != NULL ? req->cmd.to : "?");
   else if (result->status == DSM_REPLY_REJECTED && req->cmd.from != NULL && result->state != NULL
            && strcmp (req->cmd.from, result->state) != 0)
     /* A compare-and-set that lost: say so, not that the move is illegal. */
@@ -244,6 +260,7 @@ request_finish_result (DsmNode *node, Request *req, const DsmApplyResult *result
     .index = result->result_index,
     .detail = detail,
     .member = result->member,
+    .revision = result->revision,
   };
   request_finish (node, req, &o);
 }
@@ -406,14 +423,20 @@ reads_answer (DsmNode *node)
   while ((req = g_queue_peek_head (&node->read_apply)) != NULL
          && req->index <= dsm_store_get_applied_index (node->store))
     {
-      const char *state = dsm_store_read (node->store, req->cmd.machine, req->cmd.definition, NULL);
+      guint64 revision = 0;
+      const char *data = NULL;
+      const char *state = dsm_store_read_data (node->store, req->cmd.machine, req->cmd.definition,
+                                               NULL, &revision, &data);
       node->metrics.reads++;
       if (state == NULL)
         {
           request_reject (node, req, DSM_REJECT_BAD_REQUEST, NULL, "machine definition mismatch");
           continue;
         }
-      Outcome o = { .status = DSM_REPLY_OK, .state = state, .index = req->index };
+      Outcome o = {
+        .status = DSM_REPLY_OK, .state = state, .index = req->index, .revision = revision,
+        .data = data,
+      };
       request_finish (node, req, &o);
     }
 }
@@ -522,6 +545,22 @@ request_route (DsmNode *node, Request *req, DsmNodeId hint)
     request_set_phase (req, REQ_WAIT_LEADER, &node->wait_leader);
 }
 
+/* A payload within the configured limits (docs/CONFIG.md, "Payloads"),
+ * checked where the command enters the cluster, before it is forwarded,
+ * proposed or buffered anywhere else. */
+static gboolean
+submit_check_payload (const DsmNode *node, const DsmCommand *cmd, GError **error)
+{
+  if (cmd->payload == NULL)
+    return TRUE;
+  DsmPayloadLimits limits = {
+    node->config->payload_bytes_max, node->config->payload_depth_max,
+    node->config->payload_fields_max,
+  };
+  g_autoptr(JsonNode) payload = dsm_payload_parse (cmd->payload, "payload", &limits, error);
+  return payload != NULL;
+}
+
 void
 client_submit (DsmNode *node, guint64 request_id, DsmNodeId origin, const DsmCommand *cmd)
 {
@@ -561,7 +600,7 @@ client_submit (DsmNode *node, guint64 request_id, DsmNodeId origin, const DsmCom
   if (origin == DSM_NODE_NONE)
     node->metrics.client_requests++;
 
-  if (!dsm_command_check (cmd, &error))
+  if (!dsm_command_check (cmd, &error) || !submit_check_payload (node, cmd, &error))
     request_reject (node, req, DSM_REJECT_BAD_REQUEST, NULL, error->message);
   else if (node->removed)
     request_reject (node, req, DSM_REJECT_REMOVED, NULL, "this node was removed from the cluster");
@@ -649,6 +688,8 @@ client_on_reply (DsmNode *node, const DsmMessage *msg)
     .index = msg->index,
     .detail = msg->detail,
     .member = msg->member,
+    .revision = msg->revision,
+    .data = msg->machine_data,
   };
   request_finish (node, req, &o);
 }
@@ -668,6 +709,7 @@ client_on_reject (DsmNode *node, const DsmMessage *msg)
         .state = msg->state,
         .index = msg->index,
         .detail = msg->detail,
+        .revision = msg->revision,
       };
       request_finish (node, req, &o);
       return;

@@ -121,8 +121,17 @@ command_read (const DsmJsonAt *at, DsmCommand *cmd, GError **error)
       || !read_text (at, "spec", cmd->op == DSM_OP_DEFINE, DSM_SPEC_BYTES_MAX, &cmd->spec,
                      error)
       || !read_text (at, "peer_address", FALSE, 0, &cmd->peer_address, error)
-      || !read_text (at, "client_address", FALSE, 0, &cmd->client_address, error))
+      || !read_text (at, "client_address", FALSE, 0, &cmd->client_address, error)
+      || !read_text (at, "payload", FALSE, DSM_PAYLOAD_BYTES_MAX, &cmd->payload, error))
     goto fail;
+  if (!dsm_json_read_member (&member, at, "if_revision", DSM_JSON_NULLABLE, error))
+    goto fail;
+  if (member.node != NULL && !JSON_NODE_HOLDS_NULL (member.node))
+    {
+      if (!read_uint (at, "if_revision", &cmd->if_revision, error))
+        goto fail;
+      cmd->has_if_revision = TRUE;
+    }
   if ((dsm_op_is_membership (cmd->op) && cmd->op != DSM_OP_ADD_MEMBER)
       || json_object_has_member (object, "node"))
     if (!read_node_id (at, "node", &cmd->node, error))
@@ -358,7 +367,10 @@ static gboolean
 message_read_state_and_detail (DsmMessage *msg, const DsmJsonAt *at, GError **error)
 {
   return read_name (at, "state", FALSE, &msg->state, error)
-         && read_text (at, "detail", FALSE, 0, &msg->detail, error);
+         && read_text (at, "detail", FALSE, 0, &msg->detail, error)
+         && dsm_json_read_uint (at, "revision", DSM_JSON_OPTIONAL, 0, UINT_WIRE_MAX, &msg->revision,
+                                error)
+         && read_text (at, "machine_data", FALSE, DSM_DATA_BYTES_MAX, &msg->machine_data, error);
 }
 
 static gboolean

@@ -16,10 +16,11 @@
  *                   hb_seq
  *   commit          commit_index hb_seq
  *   reject          reason prev_index hint_index hint_epoch  cmd state detail
- *                   leader_hint hb_seq request_id index
+ *                   leader_hint hb_seq request_id index      revision machine_data
  *   client_request  request_id cmd
  *   client_reply    request_id status reason index           cmd state detail
- *                   leader_hint                              member
+ *                   leader_hint                              member revision
+ *                                                            machine_data
  *   timeout_now                                              last_index last_epoch
  *   snapshot        last_index last_epoch snapshot_offset
  *                   hb_seq data done
@@ -45,7 +46,8 @@
  *             "membership":{"next_id":N,"members":[{"id":N,"role":"voter"|
  *             "learner","peer_address":S,"client_address":S},...]}}
  *   command  {"op":"transition"|"read","machine":S,"to":S,"from":S,
- *             "definition":S,"client_id":S,"seq":N}
+ *             "definition":S,"payload":S,"if_revision":N,"client_id":S,
+ *             "seq":N}
  *            {"op":"define","definition":S,"spec":S}
  *            {"op":"add_member","node":N,"peer_address":S,"client_address":S}
  *            {"op":"remove_member"|"promote_member","node":N}
@@ -54,7 +56,11 @@
  *            (the definition's JSON text) for define; node for remove and
  *            promote (an add without one takes the next free id); fields an
  *            op does not use are refused; client_id is optional for every
- *            op; seq comes with client_id and only with it.  A config
+ *            op; seq comes with client_id and only with it.  payload
+ *            (a JSON object's text, in a string so that its nesting is
+ *            not the message's) and if_revision are a transition's, and
+ *            optional: entries written before they existed have neither,
+ *            which reads as no payload and no revision condition.  A config
  *            entry carries a membership op and the whole membership it
  *            made (PROTOCOL.md, "Membership changes").
  *
@@ -127,6 +133,9 @@ write_command_members (GString *out, const DsmCommand *cmd)
     WRITE_UINT (out, "node", cmd->node);
   WRITE_OPTIONAL_STRING (out, "peer_address", cmd->peer_address);
   WRITE_OPTIONAL_STRING (out, "client_address", cmd->client_address);
+  WRITE_OPTIONAL_STRING (out, "payload", cmd->payload);
+  if (cmd->has_if_revision)
+    WRITE_UINT (out, "if_revision", cmd->if_revision);
   if (cmd->client_id != NULL)
     {
       WRITE_STRING (out, "client_id", cmd->client_id);
@@ -181,6 +190,15 @@ write_optional_command (GString *out, const DsmCommand *cmd)
   dsm_codec_write_command (out, cmd);
 }
 
+/* Optional, left out when unset: peers that predate them read none. */
+static void
+write_revision_and_data (GString *out, const DsmMessage *msg)
+{
+  if (msg->revision != 0)
+    WRITE_UINT (out, "revision", msg->revision);
+  WRITE_OPTIONAL_STRING (out, "machine_data", msg->machine_data);
+}
+
 static void
 write_message_fields (GString *out, const DsmMessage *msg)
 {
@@ -233,6 +251,7 @@ write_message_fields (GString *out, const DsmMessage *msg)
       write_optional_command (out, &msg->cmd);
       WRITE_OPTIONAL_STRING (out, "state", msg->state);
       WRITE_OPTIONAL_STRING (out, "detail", msg->detail);
+      write_revision_and_data (out, msg);
       break;
     case DSM_MSG_CLIENT_REQUEST:
       WRITE_UINT (out, "request_id", msg->request_id);
@@ -250,6 +269,7 @@ write_message_fields (GString *out, const DsmMessage *msg)
       write_optional_command (out, &msg->cmd);
       WRITE_OPTIONAL_STRING (out, "state", msg->state);
       WRITE_OPTIONAL_STRING (out, "detail", msg->detail);
+      write_revision_and_data (out, msg);
       break;
     case DSM_MSG_TIMEOUT_NOW:
       WRITE_UINT (out, "last_index", msg->last_index);

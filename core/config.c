@@ -45,6 +45,10 @@ static const UintField uint_fields[] = {
   { "max_uncommitted_entries", G_STRUCT_OFFSET (DsmConfig, max_uncommitted_entries), 1, 20000 },
   { "max_sessions", G_STRUCT_OFFSET (DsmConfig, max_sessions), 1, 10000 },
   { "session_window", G_STRUCT_OFFSET (DsmConfig, session_window), 1, 64 },
+  /* A transition's payload (PROTOCOL.md, "Payloads"), at most core/entry.h's ceilings. */
+  { "payload_bytes_max", G_STRUCT_OFFSET (DsmConfig, payload_bytes_max), 1, 4096 },
+  { "payload_fields_max", G_STRUCT_OFFSET (DsmConfig, payload_fields_max), 1, 32 },
+  { "payload_depth_max", G_STRUCT_OFFSET (DsmConfig, payload_depth_max), 1, 4 },
   { "max_frame_bytes", G_STRUCT_OFFSET (DsmConfig, max_frame_bytes), 1, 4 * 1024 * 1024 },
   { "max_write_queue_bytes", G_STRUCT_OFFSET (DsmConfig, max_write_queue_bytes), 1,
     64 * 1024 * 1024 },
@@ -613,6 +617,35 @@ check_at_most (const DsmConfig *config, const char *small, const char *large, gu
   return FALSE;
 }
 
+/* The configured payload limits stay within the ceilings every node
+ * applies (core/entry.h), so a payload the config lets through is never
+ * refused when applied for its size. */
+static gboolean
+check_payload_limits (const DsmConfig *config, GError **error)
+{
+  static const struct {
+    const char *name;
+    guint ceiling;
+  } limits[] = {
+    { "payload_bytes_max", DSM_PAYLOAD_BYTES_MAX },
+    { "payload_fields_max", DSM_PAYLOAD_FIELDS_MAX },
+    { "payload_depth_max", DSM_PAYLOAD_DEPTH_MAX },
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (limits); i++)
+    {
+      guint value = uint_field_get (config, limits[i].name);
+
+      if (value > limits[i].ceiling)
+        {
+          g_set_error (error, DSM_CONFIG_ERROR, DSM_CONFIG_ERROR_RANGE, "%s: %u, more than %u",
+                       limits[i].name, value, limits[i].ceiling);
+          return FALSE;
+        }
+    }
+  return TRUE;
+}
+
 gboolean
 dsm_config_check (const DsmConfig *config, GError **error)
 {
@@ -647,6 +680,8 @@ dsm_config_check (const DsmConfig *config, GError **error)
           return FALSE;
         }
     }
+  if (!check_payload_limits (config, error))
+    return FALSE;
   /* A follower must hear several heartbeats before it may suspect the
    * leader (PROTOCOL.md, "Timers"). */
   if (config->heartbeat_ms >= config->election_timeout_ms_min)

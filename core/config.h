@@ -90,6 +90,9 @@ typedef struct {
   guint max_uncommitted_entries;  /* leader refuses new commands past this */
   guint max_sessions;             /* client sessions the machine remembers */
   guint session_window;           /* sequence numbers remembered per client */
+  guint payload_bytes_max;        /* a transition's payload text (PROTOCOL.md, "Payloads") */
+  guint payload_fields_max;       /* its top-level keys */
+  guint payload_depth_max;        /* its nesting; the payload object is 1 */
   guint max_frame_bytes;          /* net/: largest frame accepted */
   guint max_write_queue_bytes;    /* net/: bytes queued to one peer before shedding */
   guint reconnect_ms_min;         /* net/: first reconnect delay */

@@ -72,6 +72,9 @@ dsm_command_init_copy (DsmCommand *dest, const DsmCommand *src)
   dest->node = src->node;
   dest->peer_address = g_strdup (src->peer_address);
   dest->client_address = g_strdup (src->client_address);
+  dest->payload = g_strdup (src->payload);
+  dest->has_if_revision = src->has_if_revision;
+  dest->if_revision = src->if_revision;
 }
 
 void
@@ -87,6 +90,7 @@ dsm_command_clear (DsmCommand *cmd)
   g_clear_pointer (&cmd->spec, g_free);
   g_clear_pointer (&cmd->peer_address, g_free);
   g_clear_pointer (&cmd->client_address, g_free);
+  g_clear_pointer (&cmd->payload, g_free);
   memset (cmd, 0, sizeof *cmd);
 }
 
@@ -95,7 +99,8 @@ dsm_command_is_empty (const DsmCommand *cmd)
 {
   return cmd->op == 0 && cmd->client_id == NULL && cmd->seq == 0 && cmd->machine == NULL
          && cmd->definition == NULL && cmd->from == NULL && cmd->to == NULL && cmd->spec == NULL
-         && cmd->node == DSM_NODE_NONE && cmd->peer_address == NULL && cmd->client_address == NULL;
+         && cmd->node == DSM_NODE_NONE && cmd->peer_address == NULL && cmd->client_address == NULL
+         && cmd->payload == NULL && !cmd->has_if_revision && cmd->if_revision == 0;
 }
 
 gboolean
@@ -114,7 +119,10 @@ dsm_command_equal (const DsmCommand *a, const DsmCommand *b)
          && g_strcmp0 (a->spec, b->spec) == 0
          && a->node == b->node
          && g_strcmp0 (a->peer_address, b->peer_address) == 0
-         && g_strcmp0 (a->client_address, b->client_address) == 0;
+         && g_strcmp0 (a->client_address, b->client_address) == 0
+         && g_strcmp0 (a->payload, b->payload) == 0
+         && a->has_if_revision == b->has_if_revision
+         && a->if_revision == b->if_revision;
 }
 
 /* A name is what a person types and a log line prints: non-empty, short,
@@ -224,11 +232,45 @@ command_check_unused (const DsmCommand *cmd, GError **error)
     field = "peer_address";
   else if (cmd->op != DSM_OP_ADD_MEMBER && cmd->client_address != NULL)
     field = "client_address";
+  else if (cmd->op != DSM_OP_TRANSITION && cmd->payload != NULL)
+    field = "payload";
+  else if (cmd->op != DSM_OP_TRANSITION && (cmd->has_if_revision || cmd->if_revision != 0))
+    field = "if_revision";
   if (field == NULL)
     return TRUE;
   g_set_error (error, DSM_CODEC_ERROR, DSM_CODEC_ERROR_INVALID,
                "%s: not allowed in a %s command", field, dsm_op_to_string (cmd->op));
   return FALSE;
+}
+
+/* A payload is judged by the store against the machine's definition
+ * (dsm_store_validate(), on the leader and again when applied); here only
+ * what lets it travel: an object's text, bounded, UTF-8. */
+static gboolean
+command_check_payload (const char *payload, GError **error)
+{
+  gsize length = strlen (payload);
+
+  if (length < 2 || length > DSM_PAYLOAD_BYTES_MAX)
+    {
+      g_set_error (error, DSM_CODEC_ERROR, DSM_CODEC_ERROR_INVALID,
+                   "payload: %" G_GSIZE_FORMAT " bytes, expected 2 to %d", length,
+                   DSM_PAYLOAD_BYTES_MAX);
+      return FALSE;
+    }
+  if (payload[0] != '{')
+    {
+      g_set_error_literal (error, DSM_CODEC_ERROR, DSM_CODEC_ERROR_INVALID,
+                           "payload: expected a JSON object");
+      return FALSE;
+    }
+  if (!g_utf8_validate (payload, (gssize) length, NULL))
+    {
+      g_set_error_literal (error, DSM_CODEC_ERROR, DSM_CODEC_ERROR_INVALID,
+                           "payload: not valid UTF-8");
+      return FALSE;
+    }
+  return TRUE;
 }
 
 static gboolean
@@ -255,7 +297,13 @@ command_check_machine_op (const DsmCommand *cmd, GError **error)
       if (!dsm_command_check_name ("to", cmd->to, error))
         return FALSE;
     }
-  return TRUE;
+  if (!cmd->has_if_revision && cmd->if_revision != 0)
+    {
+      g_set_error_literal (error, DSM_CODEC_ERROR, DSM_CODEC_ERROR_INVALID,
+                           "if_revision: set without has_if_revision");
+      return FALSE;
+    }
+  return cmd->payload == NULL || command_check_payload (cmd->payload, error);
 }
 
 /* The definition's text is judged by the machine validator when the
@@ -369,6 +417,9 @@ entry_compute_size (const DsmEntry *entry)
   size += string_size_bytes (cmd->spec) + (cmd->spec != NULL ? strlen (cmd->spec) / 8 : 0);
   size += string_size_bytes (cmd->peer_address);
   size += string_size_bytes (cmd->client_address);
+  size += string_size_bytes (cmd->payload) + (cmd->payload != NULL ? strlen (cmd->payload) / 8 : 0);
+  if (cmd->has_if_revision)
+    size += 32; /* ,"if_revision":N */
   if (entry->membership != NULL)
     size += 32 + 64 * dsm_membership_get_n_members (entry->membership)
             + 2 * 64 * dsm_membership_get_n_members (entry->membership);

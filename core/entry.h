@@ -28,6 +28,16 @@ gboolean dsm_op_is_membership (DsmOp op);
 /* Longest definition text (`spec`) a DEFINE command may carry, in bytes. */
 #define DSM_SPEC_BYTES_MAX (64 * 1024)
 
+/* Ceilings of a transition's payload every node applies whatever its
+ * config (docs/CONFIG.md, "Payloads": the configured limits, checked
+ * before a command is proposed, are at most these): its text in bytes,
+ * its nesting (the payload object itself is 1) and its top-level keys.
+ * A machine's merged data is bounded by DSM_DATA_BYTES_MAX. */
+#define DSM_PAYLOAD_BYTES_MAX (64 * 1024)
+#define DSM_PAYLOAD_DEPTH_MAX 16
+#define DSM_PAYLOAD_FIELDS_MAX 256
+#define DSM_DATA_BYTES_MAX (256 * 1024)
+
 typedef struct _DsmMembership DsmMembership;
 
 /* Longest machine, state, definition or client id name, in bytes. */
@@ -45,6 +55,15 @@ typedef struct _DsmMembership DsmMembership;
  * touched (NULL: the config's default, "lifecycle"); later commands must
  * name the same definition or none.  @from, when set, makes the command a
  * compare-and-set: it is rejected unless the current state is @from.
+ * @has_if_revision makes it one on the machine's revision (the log index
+ * of the entry that last changed it; 0 for a machine never changed):
+ * rejected unless the revision is still @if_revision.
+ *
+ * @payload, when set, is the text of a JSON object a transition carries:
+ * its fields are checked against the definition and merged into the
+ * machine's data when it applies (PROTOCOL.md, "Payloads").  Commands
+ * only bound its size and encoding (dsm_command_check()); the store
+ * parses and judges it, identically on every node.
  *
  * Administrative commands go through the log like transitions
  * (PROTOCOL.md, "Membership changes" and "Machine definitions"): DEFINE
@@ -64,6 +83,9 @@ typedef struct {
   DsmNodeId node;    /* membership ops (an add may leave it 0) */
   char *peer_address;   /* ADD_MEMBER, nullable */
   char *client_address; /* ADD_MEMBER, nullable */
+  char *payload;     /* transitions, nullable: a JSON object as text */
+  gboolean has_if_revision; /* transitions: @if_revision is a condition */
+  guint64 if_revision;
 } DsmCommand;
 
 void dsm_command_init_copy (DsmCommand *dest, const DsmCommand *src);

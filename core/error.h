@@ -51,6 +51,8 @@ typedef enum {
   DSM_MACHINE_ERROR_DEFINITION_MISMATCH,/* instance exists with another definition */
   DSM_MACHINE_ERROR_STATE_MISMATCH,     /* compare-and-set `from` differs */
   DSM_MACHINE_ERROR_CORRUPT,            /* a snapshot that does not restore */
+  DSM_MACHINE_ERROR_REVISION_MISMATCH,  /* compare-and-set `if_revision` differs */
+  DSM_MACHINE_ERROR_BAD_PAYLOAD,        /* a payload the definition refuses */
 } DsmMachineError;
 
 /* What consensus tells a client that is not a machine verdict. */

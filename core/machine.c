@@ -31,6 +31,7 @@ struct _DsmMachineDef {
   guint n_states;
   guint initial;                         /* index into states */
   guint64 allowed[DSM_MACHINE_STATES_MAX]; /* bit j of row i: states[i] -> states[j] */
+  DsmMachineFields *fields;              /* the data it declares (machine-fields.c) */
 };
 
 /* ---- names (machine-private.h) ---- */
@@ -125,6 +126,7 @@ dsm_machine_def_new_lifecycle (void)
   DsmMachineDef *def = def_new ();
 
   def->name = g_strdup (DSM_MACHINE_LIFECYCLE);
+  def->fields = dsm_machine_fields_from_json (&(DsmJsonAt) { 0 }, NULL);
   def_add_state (def, "Init");
   def_add_state (def, "Running");
   def_add_state (def, "Stopped");
@@ -153,6 +155,7 @@ dsm_machine_def_unref (DsmMachineDef *def)
   for (guint i = 0; i < def->n_states; i++)
     g_free (def->states[i]);
   g_free (def->name);
+  dsm_machine_fields_free (def->fields);
   g_free (def);
 }
 
@@ -238,7 +241,7 @@ new_from_json_state_ref (DsmMachineDef *def, const DsmJsonAt *at, guint *out, GE
 static gboolean
 new_from_json_transition (DsmMachineDef *def, const DsmJsonAt *at, GError **error)
 {
-  static const char *const known[] = { "from", "to", NULL };
+  static const char *const known[] = { "from", "to", "requires", NULL };
   DsmJsonAt member;
   guint from, to;
 
@@ -253,7 +256,8 @@ new_from_json_transition (DsmMachineDef *def, const DsmJsonAt *at, GError **erro
       || !dsm_json_read_member (&member, at, "from", DSM_JSON_REQUIRED, error)
       || !new_from_json_state_ref (def, &member, &from, error)
       || !dsm_json_read_member (&member, at, "to", DSM_JSON_REQUIRED, error)
-      || !new_from_json_state_ref (def, &member, &to, error))
+      || !new_from_json_state_ref (def, &member, &to, error)
+      || !dsm_machine_fields_read_requires (def->fields, at, from, to, error))
     return FALSE;
   if (def->allowed[from] & (G_GUINT64_CONSTANT (1) << to))
     return dsm_json_fail (at, DSM_JSON_ERROR_INVALID, error, "duplicate transition %s -> %s",
@@ -290,7 +294,7 @@ new_from_json_transitions (DsmMachineDef *def, const DsmJsonAt *object, GError *
 DsmMachineDef *
 dsm_machine_def_new_from_json (JsonNode *node, const char *where, GError **error)
 {
-  static const char *const known[] = { "name", "states", "initial", "transitions", NULL };
+  static const char *const known[] = { "name", "states", "initial", "transitions", "fields", NULL };
   g_autoptr(DsmMachineDef) def = NULL;
   DsmJsonAt root;
   DsmJsonAt member;
@@ -318,6 +322,8 @@ dsm_machine_def_new_from_json (JsonNode *node, const char *where, GError **error
       || !(name = new_from_json_name_at (&member, error)))
     return NULL;
   def->name = g_strdup (name);
+  if ((def->fields = dsm_machine_fields_from_json (&root, error)) == NULL)
+    return NULL;
   if (!new_from_json_states (def, &root, error)
       || !dsm_json_read_member (&member, &root, "initial", DSM_JSON_REQUIRED, error)
       || !new_from_json_state_ref (def, &member, &def->initial, error)
@@ -489,9 +495,26 @@ dsm_machine_def_to_json (const DsmMachineDef *def)
           json_builder_add_string_value (builder, def->states[i]);
           json_builder_set_member_name (builder, "to");
           json_builder_add_string_value (builder, def->states[j]);
+          dsm_machine_fields_requires_to_json (def->fields, i, j, builder);
           json_builder_end_object (builder);
         }
   json_builder_end_array (builder);
+  dsm_machine_fields_to_json (def->fields, builder);
   json_builder_end_object (builder);
   return json_builder_get_root (builder);
+}
+
+gboolean
+dsm_machine_def_check_payload (const DsmMachineDef *def, const char *from, const char *to,
+                               JsonNode *payload, GError **error)
+{
+  g_return_val_if_fail (def != NULL && (from == NULL) == (to == NULL), FALSE);
+
+  if (from == NULL)
+    return dsm_machine_fields_check (def->fields, NULL, 0, NULL, 0, payload, error);
+  gint i = def_index (def, from);
+  gint j = def_index (def, to);
+  g_return_val_if_fail (i >= 0 && j >= 0, FALSE);
+  return dsm_machine_fields_check (def->fields, def->states[i], (guint) i, def->states[j],
+                                   (guint) j, payload, error);
 }

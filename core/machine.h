@@ -24,7 +24,8 @@ DsmMachineDef *dsm_machine_def_new_lifecycle (void);
 /**
  * dsm_machine_def_new_from_json:
  * @node: an object {"name": N, "states": [..], "initial": S,
- *        "transitions": [{"from": A, "to": B}, ...]}
+ *        "transitions": [{"from": A, "to": B, "requires": [F, ..]}, ...],
+ *        "fields": {F: TYPE, ...}} ("requires" and "fields" optional)
  * @where: (nullable): prefixed to error messages ("config.definitions[2]")
  *
  * Every problem is a DSM_CONFIG_ERROR naming the field: missing or
@@ -63,6 +64,21 @@ gboolean dsm_machine_def_allows (const DsmMachineDef *def, const char *from, con
  */
 gboolean dsm_machine_def_validate (const DsmMachineDef *def, const char *machine,
                                    const char *from, const char *to, GError **error);
+
+/**
+ * dsm_machine_def_check_payload:
+ * @payload: (nullable): the transition's payload object, NULL for none
+ * @from: (nullable): with @to, the move; NULL: any move (the required
+ *   fields are not checked, only the declared ones)
+ * Judges the payload of a move @from -> @to (states of @def) against the
+ * fields the definition declares and the ones the move requires
+ * (docs/CONFIG.md, "Machine definitions").  Deterministic: every node
+ * gives the same verdict for the same definition and payload.
+ *
+ * Returns: FALSE with a DSM_JSON_ERROR naming the field otherwise.
+ */
+gboolean dsm_machine_def_check_payload (const DsmMachineDef *def, const char *from, const char *to,
+                                        JsonNode *payload, GError **error);
 
 /* Writes the definition back as the JSON object new_from_json() reads. */
 JsonNode *dsm_machine_def_to_json (const DsmMachineDef *def);

@@ -83,6 +83,7 @@ dsm_message_unref (DsmMessage *msg)
   dsm_command_clear (&msg->cmd);
   g_free (msg->state);
   g_free (msg->detail);
+  g_free (msg->machine_data);
   g_clear_pointer (&msg->data, g_bytes_unref);
   g_free (msg);
 }
@@ -111,6 +112,7 @@ dsm_message_copy (const DsmMessage *msg)
   dsm_command_init_copy (&copy->cmd, &msg->cmd);
   copy->state = g_strdup (msg->state);
   copy->detail = g_strdup (msg->detail);
+  copy->machine_data = g_strdup (msg->machine_data);
   if (msg->data != NULL)
     copy->data = g_bytes_ref (msg->data);
   return copy;
@@ -183,6 +185,8 @@ dsm_message_equal (const DsmMessage *a, const DsmMessage *b)
          && a->index == b->index
          && g_strcmp0 (a->state, b->state) == 0
          && g_strcmp0 (a->detail, b->detail) == 0
+         && a->revision == b->revision
+         && g_strcmp0 (a->machine_data, b->machine_data) == 0
          && data_equal (a->data, b->data)
          && !a->done == !b->done;
 }
@@ -242,6 +246,11 @@ check_state_and_detail (const DsmMessage *msg, GError **error)
   if (msg->detail != NULL && !g_utf8_validate (msg->detail, -1, &end))
     return check_fail (error, msg, "detail", "not valid UTF-8 at byte %" G_GSIZE_FORMAT,
                        (gsize) (end - msg->detail));
+  if (msg->machine_data != NULL && (msg->machine_data[0] != '{'
+                                    || strlen (msg->machine_data) > DSM_DATA_BYTES_MAX
+                                    || !g_utf8_validate (msg->machine_data, -1, NULL)))
+    return check_fail (error, msg, "machine_data", "expected an object's text of at most %d bytes",
+                       DSM_DATA_BYTES_MAX);
   return TRUE;
 }
 

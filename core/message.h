@@ -88,6 +88,11 @@ typedef struct {
   DsmNodeId member;        /* CLIENT_REPLY: the node id a membership change added or named */
   char *state;             /* nullable */
   char *detail;            /* nullable: human-readable reason */
+  /* CLIENT_REPLY and client REJECTs: the machine's revision (the index of
+   * the entry that last changed it; 0: never) and, answering a read, its
+   * data (a JSON object's text; NULL when empty). */
+  guint64 revision;
+  char *machine_data;      /* nullable */
 
   /* SNAPSHOT: a chunk [snapshot_offset, +len(data)) of the snapshot that
    * covers the log up to (last_index, last_epoch); `done` on the final one. */

@@ -34,6 +34,7 @@ dsm_client_reply_free (DsmClientReply *reply)
   g_free (reply->state);
   g_free (reply->requested);
   g_free (reply->detail);
+  g_free (reply->data);
   g_free (reply);
 }
 

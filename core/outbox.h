@@ -74,6 +74,8 @@ typedef struct {
   DsmNodeId member;         /* a membership change: the node it added (its new id), removed or promoted */
   DsmNodeId leader_hint;
   char *detail;             /* nullable: human-readable reason */
+  guint64 revision;         /* the machine's after a transition (its current one when refused), or read */
+  char *data;               /* nullable: a read's machine data, a JSON object's text; NULL when empty */
   guint64 latency_ms;       /* submit to reply, virtual or real ms */
 } DsmClientReply;
 

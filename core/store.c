@@ -16,12 +16,14 @@
 #include "error.h"
 #include "json.h"
 #include "membership.h"
+#include "payload.h"
 
 typedef struct {
   char *name;
   const DsmMachineDef *def;   /* owned by store->defs: the latest version of its name */
   const char *state;          /* owned by def */
-  guint64 index;              /* last entry that changed it */
+  guint64 index;              /* last entry that changed it: its revision */
+  char *data;                 /* nullable (empty): canonical JSON object text */
   guint position;             /* in DsmStore.order */
 } Instance;
 
@@ -30,6 +32,7 @@ typedef struct {
 typedef struct {
   const char *state;
   guint64 index;
+  char *data;                 /* owned */
 } SavedInstance;
 
 typedef struct {
@@ -40,6 +43,7 @@ typedef struct {
   const DsmMachineDef *def;   /* nullable; owned by store->defs */
   const char *from;           /* owned by def, nullable */
   const char *state;          /* owned by def, nullable */
+  guint64 revision;           /* the machine's, after the command */
   DsmNodeId member;           /* membership changes: the node */
 } SessionResult;
 
@@ -93,7 +97,15 @@ static void
 instance_free (Instance *instance)
 {
   g_free (instance->name);
+  g_free (instance->data);
   g_free (instance);
+}
+
+static void
+saved_instance_free (SavedInstance *saved)
+{
+  g_free (saved->data);
+  g_free (saved);
 }
 
 static void
@@ -250,12 +262,62 @@ dsm_store_check (const DsmStore *store, const DsmCommand *cmd, DsmRejectReason *
       return parsed != NULL && dsm_definitions_check_update (store->defs, parsed, error);
     }
   g_return_val_if_fail (cmd->machine != NULL, FALSE);
-  return validate_static (store, cmd, reason, &def, &instance, error);
+  if (!validate_static (store, cmd, reason, &def, &instance, error))
+    return FALSE;
+  if (cmd->payload == NULL)
+    return TRUE;
+  /* What the definition says of any move; the required fields depend on
+   * the state the machine will be in, known when it applies. */
+  g_autoptr(GError) local = NULL;
+  g_autoptr(JsonNode) payload = dsm_payload_parse (cmd->payload, "payload", &dsm_payload_ceilings,
+                                                   &local);
+  if (payload == NULL || !dsm_machine_def_check_payload (def, NULL, NULL, payload, &local))
+    {
+      *reason = DSM_REJECT_BAD_REQUEST;
+      g_set_error (error, DSM_MACHINE_ERROR, DSM_MACHINE_ERROR_BAD_PAYLOAD, "machine \"%s\": %s",
+                   cmd->machine, local->message);
+      return FALSE;
+    }
+  return TRUE;
 }
 
-gboolean
-dsm_store_validate (const DsmStore *store, const DsmCommand *cmd, DsmRejectReason *reason,
-                    const DsmMachineDef **def_out, const char **to_out, GError **error)
+/* The payload of @cmd, judged for @def: parsed within the ceilings every
+ * node applies, checked against the definition's fields for the move
+ * @current -> @to, and merged into @data, whose result must stay within
+ * DSM_DATA_BYTES_MAX.  *@merged (when given) takes the new data. */
+static gboolean
+validate_payload (const DsmCommand *cmd, const DsmMachineDef *def, const char *current,
+                  const char *to, const char *data, char **merged, GError **error)
+{
+  g_autoptr(GError) local = NULL;
+  g_autoptr(JsonNode) payload = dsm_payload_parse (cmd->payload, "payload", &dsm_payload_ceilings,
+                                                   &local);
+
+  if (payload == NULL
+      || !dsm_machine_def_check_payload (def, current, to, payload, &local))
+    {
+      g_set_error (error, DSM_MACHINE_ERROR, DSM_MACHINE_ERROR_BAD_PAYLOAD,
+                   "machine \"%s\": %s", cmd->machine, local->message);
+      return FALSE;
+    }
+  g_autofree char *result = dsm_payload_merge (data, payload);
+  if (result != NULL && strlen (result) > DSM_DATA_BYTES_MAX)
+    {
+      g_set_error (error, DSM_MACHINE_ERROR, DSM_MACHINE_ERROR_BAD_PAYLOAD,
+                   "machine \"%s\": payload: the data would be %" G_GSIZE_FORMAT
+                   " bytes, more than %d", cmd->machine, strlen (result), DSM_DATA_BYTES_MAX);
+      return FALSE;
+    }
+  if (merged != NULL)
+    *merged = g_steal_pointer (&result);
+  return TRUE;
+}
+
+/* dsm_store_validate(), also giving the instance and the merged data. */
+static gboolean
+validate_command (const DsmStore *store, const DsmCommand *cmd, DsmRejectReason *reason,
+                  const DsmMachineDef **def_out, const char **to_out, char **merged,
+                  GError **error)
 {
   const DsmMachineDef *def = NULL;
   const Instance *instance = NULL;
@@ -270,6 +332,7 @@ dsm_store_validate (const DsmStore *store, const DsmCommand *cmd, DsmRejectReaso
     return TRUE;
 
   const char *current = instance != NULL ? instance->state : dsm_machine_def_get_initial (def);
+  guint64 revision = instance != NULL ? instance->index : 0;
   const char *to = dsm_machine_def_lookup_state (def, cmd->to);
   const char *from = cmd->from != NULL ? dsm_machine_def_lookup_state (def, cmd->from) : current;
   if (from != current)
@@ -280,14 +343,42 @@ dsm_store_validate (const DsmStore *store, const DsmCommand *cmd, DsmRejectReaso
                    cmd->machine, current, from, to);
       return FALSE;
     }
+  if (cmd->has_if_revision && cmd->if_revision != revision)
+    {
+      *reason = DSM_REJECT_INVALID_TRANSITION;
+      g_set_error (error, DSM_MACHINE_ERROR, DSM_MACHINE_ERROR_REVISION_MISMATCH,
+                   "machine \"%s\" is at revision %" G_GUINT64_FORMAT " (in %s), not %"
+                   G_GUINT64_FORMAT ": transition to %s refused",
+                   cmd->machine, revision, current, cmd->if_revision, to);
+      return FALSE;
+    }
   if (!dsm_machine_def_validate (def, cmd->machine, current, to, error))
     {
       *reason = DSM_REJECT_INVALID_TRANSITION;
       return FALSE;
     }
+  if (cmd->payload != NULL
+      && !validate_payload (cmd, def, current, to, instance != NULL ? instance->data : NULL,
+                            merged, error))
+    {
+      *reason = DSM_REJECT_BAD_REQUEST;
+      return FALSE;
+    }
+  if (cmd->payload == NULL && !dsm_machine_def_check_payload (def, current, to, NULL, error))
+    {
+      *reason = DSM_REJECT_BAD_REQUEST;
+      return FALSE;
+    }
   if (to_out != NULL)
     *to_out = to;
   return TRUE;
+}
+
+gboolean
+dsm_store_validate (const DsmStore *store, const DsmCommand *cmd, DsmRejectReason *reason,
+                    const DsmMachineDef **def_out, const char **to_out, GError **error)
+{
+  return validate_command (store, cmd, reason, def_out, to_out, NULL, error);
 }
 
 static const SessionResult *
@@ -325,6 +416,7 @@ result_from_session (const SessionResult *r, DsmApplyResult *result)
   result->def = r->def != NULL ? dsm_machine_def_ref ((DsmMachineDef *) r->def) : NULL;
   result->from = r->from;
   result->state = r->state;
+  result->revision = r->revision;
   result->member = r->member;
 }
 
@@ -386,6 +478,7 @@ apply_record_session (DsmStore *store, const char *client_id, guint64 seq,
     .def = result->def,
     .from = result->from,
     .state = result->state,
+    .revision = result->revision,
     .member = result->member,
   };
   guint at = session->results->len;
@@ -406,13 +499,15 @@ apply_transition (DsmStore *store, const DsmEntry *entry, DsmApplyResult *result
   const char *to = NULL;
   DsmRejectReason reason = DSM_REJECT_NONE;
   Instance *instance = g_hash_table_lookup (store->instances, cmd->machine);
+  g_autofree char *merged = NULL;
 
-  gboolean ok = dsm_store_validate (store, cmd, &reason, &def, &to, NULL);
+  gboolean ok = validate_command (store, cmd, &reason, &def, &to, &merged, NULL);
   if (def != NULL)
     result->def = dsm_machine_def_ref ((DsmMachineDef *) def);
   result->from = instance != NULL ? instance->state
                  : def != NULL    ? dsm_machine_def_get_initial (def)
                                   : NULL;
+  result->revision = instance != NULL ? instance->index : 0;
   if (!ok || cmd->op == DSM_OP_READ)
     {
       result->status = ok ? DSM_REPLY_OK : DSM_REPLY_REJECTED;
@@ -438,12 +533,19 @@ apply_transition (DsmStore *store, const DsmEntry *entry, DsmApplyResult *result
       SavedInstance *saved = g_new (SavedInstance, 1);
       saved->state = instance->state;
       saved->index = instance->index;
+      saved->data = g_strdup (instance->data);
       g_hash_table_insert (store->snap_saved, GUINT_TO_POINTER (instance->position), saved);
     }
   instance->state = to;
   instance->index = entry->index;
+  if (cmd->payload != NULL)
+    {
+      g_free (instance->data);
+      instance->data = g_steal_pointer (&merged);
+    }
   result->status = DSM_REPLY_OK;
   result->state = to;
+  result->revision = entry->index;
 }
 
 /* Points the instances of a redefined machine at its new version (which
@@ -571,6 +673,13 @@ const char *
 dsm_store_read (const DsmStore *store, const char *machine, const char *definition,
                 const DsmMachineDef **def_out)
 {
+  return dsm_store_read_data (store, machine, definition, def_out, NULL, NULL);
+}
+
+const char *
+dsm_store_read_data (const DsmStore *store, const char *machine, const char *definition,
+                     const DsmMachineDef **def_out, guint64 *revision, const char **data)
+{
   const Instance *instance = g_hash_table_lookup (store->instances, machine);
   const DsmMachineDef *def;
 
@@ -585,6 +694,10 @@ dsm_store_read (const DsmStore *store, const char *machine, const char *definiti
                            : store_default_def (store);
   if (def_out != NULL)
     *def_out = def;
+  if (revision != NULL)
+    *revision = instance != NULL ? instance->index : 0;
+  if (data != NULL)
+    *data = instance != NULL ? instance->data : NULL;
   return instance != NULL ? instance->state : dsm_machine_def_get_initial (def);
 }
 
@@ -639,6 +752,11 @@ snapshot_write_result (GString *out, const SessionResult *r)
       g_string_append (out, ",\"member\":");
       dsm_codec_write_uint (out, r->member);
     }
+  if (r->revision != 0)
+    {
+      g_string_append (out, ",\"revision\":");
+      dsm_codec_write_uint (out, r->revision);
+    }
   g_string_append_c (out, '}');
 }
 
@@ -664,10 +782,10 @@ snapshot_write_header (GString *out, const DsmStore *store)
   g_string_append (out, ",\"machines\":[");
 }
 
-/* Instance @position with @state and @index (its own, or saved). */
+/* Instance @position with @state, @index and @data (its own, or saved). */
 static void
 snapshot_write_instance (GString *out, guint position, const Instance *instance, const char *state,
-                         guint64 index)
+                         guint64 index, const char *data)
 {
   g_string_append (out, position > 0 ? ",{\"name\":" : "{\"name\":");
   dsm_codec_write_string (out, instance->name);
@@ -677,6 +795,12 @@ snapshot_write_instance (GString *out, guint position, const Instance *instance,
   dsm_codec_write_string (out, state);
   g_string_append (out, ",\"index\":");
   dsm_codec_write_uint (out, index);
+  if (data != NULL)
+    {
+      /* A string, so that its nesting is not the snapshot's. */
+      g_string_append (out, ",\"data\":");
+      dsm_codec_write_string (out, data);
+    }
   g_string_append_c (out, '}');
 }
 
@@ -726,7 +850,7 @@ dsm_store_snapshot_begin (DsmStore *store)
   snapshot_write_header (store->snap_out, store);
   store->snap_n = store->order->len;
   store->snap_next = 0;
-  store->snap_saved = g_hash_table_new_full (NULL, NULL, NULL, g_free);
+  store->snap_saved = g_hash_table_new_full (NULL, NULL, NULL, (GDestroyNotify) saved_instance_free);
   /* Sessions are few (max_sessions) and change with every command: they
    * are written now, whole. */
   store->snap_sessions = g_string_new (NULL);
@@ -749,11 +873,13 @@ dsm_store_snapshot_step (DsmStore *store, guint budget)
 
       if (saved != NULL)
         {
-          snapshot_write_instance (store->snap_out, i, instance, saved->state, saved->index);
+          snapshot_write_instance (store->snap_out, i, instance, saved->state, saved->index,
+                                   saved->data);
           g_hash_table_remove (store->snap_saved, GUINT_TO_POINTER (i));
         }
       else
-        snapshot_write_instance (store->snap_out, i, instance, instance->state, instance->index);
+        snapshot_write_instance (store->snap_out, i, instance, instance->state, instance->index,
+                                 instance->data);
     }
   store->snap_next = end;
   return end == store->snap_n;
@@ -802,7 +928,7 @@ dsm_store_snapshot (const DsmStore *store)
   for (guint i = 0; i < store->order->len; i++)
     {
       const Instance *instance = store->order->pdata[i];
-      snapshot_write_instance (out, i, instance, instance->state, instance->index);
+      snapshot_write_instance (out, i, instance, instance->state, instance->index, instance->data);
     }
   snapshot_write_sessions (sessions, store);
   snapshot_write_footer (out, sessions->str, sessions->len);
@@ -874,6 +1000,26 @@ restore_resolve (const DsmDefinitions *defs, const DsmJsonAt *at, const char *de
   return TRUE;
 }
 
+/* A machine's optional "data": an object's text within the ceilings,
+ * kept in canonical form.  Snapshots written before payloads have none. */
+static gboolean
+restore_data (const DsmJsonAt *machine, char **out, GError **error)
+{
+  const char *text = NULL;
+  g_autoptr(GError) local = NULL;
+
+  if (!dsm_json_read_string (machine, "data", DSM_JSON_OPTIONAL, 0, &text, error))
+    return FALSE;
+  if (text == NULL)
+    return TRUE;
+  g_autoptr(JsonNode) node = dsm_payload_parse (text, "data", &dsm_payload_data_limits, &local);
+  if (node == NULL)
+    return dsm_json_fail (machine, DSM_JSON_ERROR_INVALID, error, "%s", local->message);
+  if (json_object_get_size (json_node_get_object (node)) > 0)
+    *out = dsm_payload_to_text (node);
+  return TRUE;
+}
+
 static gboolean
 restore_machines (const DsmDefinitions *defs, const DsmJsonAt *machines, guint n_machines,
                   GHashTable *instances, GPtrArray *order, GError **error)
@@ -902,7 +1048,11 @@ restore_machines (const DsmDefinitions *defs, const DsmJsonAt *machines, guint n
           return dsm_json_fail (&name_at, DSM_JSON_ERROR_INVALID, error,
                                 "duplicate machine \"%s\"", name);
         }
+      g_autofree char *data = NULL;
+      if (!restore_data (&at, &data, error))
+        return FALSE;
       Instance *instance = g_new0 (Instance, 1);
+      instance->data = g_steal_pointer (&data);
       instance->position = order->len;
       instance->name = g_strdup (name);
       instance->def = def;
@@ -931,6 +1081,9 @@ restore_result (const DsmDefinitions *defs, const DsmJsonAt *at, SessionResult *
   if (!dsm_json_read_uint32 (at, "member", DSM_JSON_OPTIONAL, 0, DSM_NODE_ID_MAX, &member, error))
     return FALSE;
   r->member = (DsmNodeId) member;
+  /* Optional: snapshots written before revisions (then 0, unknown). */
+  if (!dsm_json_read_uint (at, "revision", DSM_JSON_OPTIONAL, 0, G_MAXUINT64, &r->revision, error))
+    return FALSE;
   GError *local = NULL;
   const char *def_name = restore_get_string (at, "definition", TRUE, &local);
   const char *from = local == NULL ? restore_get_string (at, "from", TRUE, &local) : NULL;

@@ -34,6 +34,7 @@ typedef struct {
   DsmMachineDef *def;         /* nullable: NOOP entries, unknown definitions */
   const char *from;           /* state before (nullable) */
   const char *state;          /* state after (== from when rejected) */
+  guint64 revision;           /* the machine's after (its current one when rejected; 0: never changed) */
   DsmNodeId member;           /* a membership change: the node it added, removed or promoted */
 } DsmApplyResult;
 
@@ -125,6 +126,17 @@ gboolean dsm_store_lookup_session (const DsmStore *store, const char *client_id,
  */
 const char *dsm_store_read (const DsmStore *store, const char *machine,
                             const char *definition, const DsmMachineDef **def_out);
+
+/**
+ * dsm_store_read_data:
+ * dsm_store_read(), also giving the machine's @revision (the index of
+ * the entry that last changed it; 0 when never changed) and its @data
+ * (canonical JSON object text, owned by the store until the next apply;
+ * NULL when empty).  Both out parameters are optional.
+ */
+const char *dsm_store_read_data (const DsmStore *store, const char *machine,
+                                 const char *definition, const DsmMachineDef **def_out,
+                                 guint64 *revision, const char **data);
 
 guint64 dsm_store_get_applied_index (const DsmStore *store);
 guint64 dsm_store_get_applied_epoch (const DsmStore *store);
