@@ -232,6 +232,8 @@ request_finish_result (DsmNode *node, Request *req, const DsmApplyResult *result
     detail = g_strdup_printf ("definition \"%s\": refused when applied (a new version keeps every "
                               "state of the one it replaces; \"lifecycle\" never changes)",
                               req->cmd.definition);
+  else if (result->status == DSM_REPLY_REJECTED && result->detail != NULL)
+    detail = g_strdup_printf ("%s (when applied)", result->detail);
   else if (result->status == DSM_REPLY_REJECTED && req->cmd.has_if_revision
            && result->revision != req->cmd.if_revision)
     /* A compare-and-set on the revision that lost: name the current one. */

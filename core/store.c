@@ -91,6 +91,7 @@ void
 dsm_apply_result_clear (DsmApplyResult *result)
 {
   g_clear_pointer (&result->def, dsm_machine_def_unref);
+  g_clear_pointer (&result->detail, g_free);
 }
 
 static void
@@ -501,7 +502,11 @@ apply_transition (DsmStore *store, const DsmEntry *entry, DsmApplyResult *result
   Instance *instance = g_hash_table_lookup (store->instances, cmd->machine);
   g_autofree char *merged = NULL;
 
-  gboolean ok = validate_command (store, cmd, &reason, &def, &to, &merged, NULL);
+  g_autoptr(GError) refused = NULL;
+  /* A payload's refusal keeps its words (they name the field). */
+  gboolean ok = validate_command (store, cmd, &reason, &def, &to, &merged, &refused);
+  if (refused != NULL && g_error_matches (refused, DSM_MACHINE_ERROR, DSM_MACHINE_ERROR_BAD_PAYLOAD))
+    result->detail = g_strdup (refused->message);
   if (def != NULL)
     result->def = dsm_machine_def_ref ((DsmMachineDef *) def);
   result->from = instance != NULL ? instance->state

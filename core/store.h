@@ -36,6 +36,7 @@ typedef struct {
   const char *state;          /* state after (== from when rejected) */
   guint64 revision;           /* the machine's after (its current one when rejected; 0: never changed) */
   DsmNodeId member;           /* a membership change: the node it added, removed or promoted */
+  char *detail;               /* nullable, owned: why a payload was refused when applied */
 } DsmApplyResult;
 
 void dsm_apply_result_clear (DsmApplyResult *result);

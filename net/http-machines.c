@@ -11,6 +11,16 @@
 
 /* ---- answers from the core ---- */
 
+/* A machine's revision and, when it has any, its data (canonical JSON
+ * object text, written as it is). */
+static void
+json_revision_and_data (GString *json, guint64 revision, const char *data)
+{
+  json_uint (json, "revision", revision);
+  json_key (json, "data");
+  g_string_append (json, data != NULL ? data : "{}");
+}
+
 static void
 json_common (GString *json, const DsmClientReply *reply)
 {
@@ -61,6 +71,10 @@ http_machine_on_reply (const DsmClientReply *reply, gpointer data)
       json_string (json, "machine", reply->machine);
       json_string (json, "state", reply->state);
       json_uint (json, "index", reply->index);
+      if (reply->op == DSM_OP_READ)
+        json_revision_and_data (json, reply->revision, reply->data);
+      else
+        json_uint (json, "revision", reply->revision);
       g_string_append_c (json, '}');
       http_answer (call, 200, json);
       return;
@@ -80,6 +94,10 @@ http_machine_on_reply (const DsmClientReply *reply, gpointer data)
   if (reply->detail != NULL && reply->status == DSM_REPLY_UNKNOWN)
     json_string (json, "detail", reply->detail);
   json_common (json, reply);
+  /* Judged at its place in the log: the machine's revision then (a lost
+   * compare-and-set names the one to read again). */
+  if (reply->status == DSM_REPLY_REJECTED && reply->index != 0 && reply->op == DSM_OP_TRANSITION)
+    json_uint (json, "revision", reply->revision);
   if (reply->leader_hint != DSM_NODE_NONE)
     json_uint (json, "leader", reply->leader_hint);
   g_string_append_c (json, '}');
@@ -112,7 +130,10 @@ http_machine_stale_read (HttpCall *call)
   /* This node's applied state, without asking anyone: may lag. */
   DsmNode *node = dsm_host_get_node (call->api->host);
   const DsmStore *store = dsm_node_get_store (node);
-  const char *state = dsm_store_read (store, call->cmd.machine, call->cmd.definition, NULL);
+  guint64 revision = 0;
+  const char *data = NULL;
+  const char *state = dsm_store_read_data (store, call->cmd.machine, call->cmd.definition, NULL,
+                                           &revision, &data);
   GString *json;
 
   /* The definitions this node applied: the replicated ones, not its
@@ -135,6 +156,7 @@ http_machine_stale_read (HttpCall *call)
   json_string (json, "machine", call->cmd.machine);
   json_string (json, "state", state);
   json_uint (json, "index", dsm_node_get_applied_index (node));
+  json_revision_and_data (json, revision, data);
   g_string_append_c (json, '}');
   http_answer (call, 200, json);
 }

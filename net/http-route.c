@@ -8,6 +8,9 @@
 #include <string.h>
 
 #include "codec.h"
+#include "error.h"
+#include "json.h"
+#include "payload.h"
 #include "netlog.h"
 
 #define MACHINES "/v1/machines"
@@ -464,7 +467,48 @@ route_parse_query (HttpCall *call, const char *query)
 
 /* ---- the POST body ---- */
 
-static const char *const post_keys[] = { "to", "from", "definition", "client_id", "seq", NULL };
+static const char *const post_keys[] = {
+  "to", "from", "definition", "client_id", "seq", "payload", "if_revision", NULL,
+};
+
+/* The body's "payload" object, in its canonical text (the one spelling
+ * every node stores) and within the config's payload limits (docs/CONFIG.md,
+ * "Payloads"), replaced in @in by that text: the core's command carries
+ * it as a string.  FALSE once answered. */
+static gboolean
+route_parse_payload (HttpCall *call, JsonObject *in)
+{
+  const DsmConfig *config = call->api->config;
+  JsonNode *payload = json_object_get_member (in, "payload");
+
+  if (payload == NULL || JSON_NODE_HOLDS_NULL (payload))
+    {
+      json_object_remove_member (in, "payload");
+      return TRUE;
+    }
+  if (!JSON_NODE_HOLDS_OBJECT (payload))
+    {
+      g_autofree char *found = dsm_json_describe (payload);
+      http_answer_error (call, 400, "bad_request", "body.payload: expected an object, found %s", found);
+      return FALSE;
+    }
+  g_autofree char *text = dsm_payload_to_text (payload);
+  DsmPayloadLimits limits = {
+    config->payload_bytes_max, config->payload_depth_max, config->payload_fields_max,
+  };
+  g_autoptr(GError) error = NULL;
+  g_autoptr(JsonNode) bounded = dsm_payload_parse (text, "body.payload", &limits, &error);
+  if (bounded == NULL)
+    {
+      http_answer_error (call, error->code == DSM_JSON_ERROR_TOO_LARGE || error->code == DSM_JSON_ERROR_TOO_DEEP
+                                   ? 413
+                                   : 400,
+                         "bad_payload", "%s", error->message);
+      return FALSE;
+    }
+  json_object_set_string_member (in, "payload", text);
+  return TRUE;
+}
 
 static gboolean
 route_parse_body (HttpCall *call)
@@ -472,7 +516,11 @@ route_parse_body (HttpCall *call)
   gsize length;
   const char *data = (const char *) dsm_http_request_get_body (call->request, &length);
   g_autoptr(GError) error = NULL;
-  g_autoptr(JsonNode) root = dsm_codec_parse (data, length, &error);
+  /* Deep enough for a payload as deep as any config allows, under the body. */
+  static const DsmJsonLimits limits = { DSM_CODEC_INPUT_BYTES_MAX, 1 + DSM_PAYLOAD_DEPTH_MAX };
+  g_autoptr(JsonNode) root = length > 0 ? dsm_json_parse (data, (gssize) length, &limits,
+                                                         &dsm_codec_json_errors, &error)
+                                        : dsm_codec_parse (data, length, &error);
   g_autofree char *machine = g_steal_pointer (&call->cmd.machine);
 
   if (root == NULL || !JSON_NODE_HOLDS_OBJECT (root))
@@ -491,7 +539,7 @@ route_parse_body (HttpCall *call)
         g_autoptr(GString) quoted = g_string_new (NULL);
         dsm_codec_write_string (quoted, l->data);
         http_answer_error (call, 400, "bad_request", "body: unknown key %s (expected to, from, definition, "
-                           "client_id, seq)", quoted->str);
+                           "client_id, seq, payload, if_revision)", quoted->str);
         return FALSE;
       }
   if (!json_object_has_member (in, "to"))
@@ -499,6 +547,8 @@ route_parse_body (HttpCall *call)
       http_answer_error (call, 400, "bad_request", "body: \"to\" is required, e.g. {\"to\": \"Running\"}");
       return FALSE;
     }
+  if (!route_parse_payload (call, in))
+    return FALSE;
   json_object_set_string_member (in, "op", "transition");
   json_object_set_string_member (in, "machine", machine);
   if (!dsm_codec_command_from_json (root, "body", &call->cmd, &error))

@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "entry.h"
+#include "json.h"
 
 #include "dsmctl.h"
 
@@ -134,6 +135,20 @@ ctl_print_raw (const Answer *a)
     fputc ('\n', stdout);
 }
 
+/* A read's " data {...}" (the machine's data, as the node wrote it), if any. */
+static void
+ctl_print_data (const Answer *a)
+{
+  JsonNode *data = a->root != NULL && JSON_NODE_HOLDS_OBJECT (a->root)
+                       ? json_object_get_member (json_node_get_object (a->root), "data")
+                       : NULL;
+
+  if (data == NULL || !JSON_NODE_HOLDS_OBJECT (data))
+    return;
+  g_autofree char *text = json_to_string (data, FALSE);
+  printf (" data %s", text);
+}
+
 static gboolean
 ctl_expired (Ctl *ctl)
 {
@@ -244,8 +259,13 @@ ctl_report (Ctl *ctl, int status, Answer *a)
   if (ctl->json)
     ctl_print_raw (a);
   else if (status == 0)
-    printf ("%s: %s (index %" G_GINT64_FORMAT ")\n", answer_string (a, "machine"),
-            answer_string (a, "state"), answer_int (a, "index", 0));
+    {
+      printf ("%s: %s (index %" G_GINT64_FORMAT ", revision %" G_GINT64_FORMAT ")",
+              answer_string (a, "machine"), answer_string (a, "state"), answer_int (a, "index", 0),
+              answer_int (a, "revision", 0));
+      ctl_print_data (a);
+      printf ("\n");
+    }
   else
     fprintf (stderr, "dsmctl: refused (%u %s): %s\n", a->status,
              answer_string (a, "reason") != NULL ? answer_string (a, "reason") : "?",
@@ -258,7 +278,7 @@ ctl_report (Ctl *ctl, int status, Answer *a)
 
 static int
 cmd_propose (Ctl *ctl, const char *name, const char *state, const char *client_id, gint64 seq,
-             const char *from, const char *definition)
+             const char *from, const char *definition, JsonNode *payload, gint64 if_revision)
 {
   g_autofree char *escaped = g_uri_escape_string (name, NULL, FALSE);
   g_autofree char *path = g_strconcat ("/v1/machines/", escaped, NULL);
@@ -285,6 +305,16 @@ cmd_propose (Ctl *ctl, const char *name, const char *state, const char *client_i
     {
       json_builder_set_member_name (b, "definition");
       json_builder_add_string_value (b, definition);
+    }
+  if (payload != NULL)
+    {
+      json_builder_set_member_name (b, "payload");
+      json_builder_add_value (b, json_node_copy (payload));
+    }
+  if (if_revision >= 0)
+    {
+      json_builder_set_member_name (b, "if_revision");
+      json_builder_add_int_value (b, if_revision);
     }
   json_builder_set_member_name (b, "client_id");
   json_builder_add_string_value (b, client_id);
@@ -518,6 +548,8 @@ main (int argc, char **argv)
   g_autofree char *client_id = NULL;
   g_autofree char *from = NULL;
   g_autofree char *definition = NULL;
+  g_autofree char *payload_text = NULL;
+  gint64 if_revision = -1;
   gboolean json = FALSE, stale = FALSE, version = FALSE;
   double timeout_s = 10;
   gint64 seq = 0;
@@ -547,6 +579,9 @@ main (int argc, char **argv)
     { "seq", 0, 0, G_OPTION_ARG_INT64, &seq, "propose: sequence number with --client-id (from 1)", "N" },
     { "from", 0, 0, G_OPTION_ARG_STRING, &from, "propose: only if the machine is in this state", "STATE" },
     { "definition", 0, 0, G_OPTION_ARG_STRING, &definition, "propose: machine definition (default lifecycle)", "NAME" },
+    { "payload", 0, 0, G_OPTION_ARG_STRING, &payload_text, "propose: a JSON object merged into the machine's data", "JSON" },
+    { "if-revision", 0, 0, G_OPTION_ARG_INT64, &if_revision,
+      "propose: only if the machine is still at this revision (0: never changed)", "N" },
     { "stale", 0, 0, G_OPTION_ARG_NONE, &stale, "get: read the node's local state, without consensus", NULL },
     { "prefix", 0, 0, G_OPTION_ARG_STRING, &prefix, "watch: every machine whose name starts with P", "P" },
     { "from-revision", 0, 0, G_OPTION_ARG_INT64, &from_revision,
@@ -600,8 +635,18 @@ main (int argc, char **argv)
   const char *command = argv[1];
   guint nargs = (guint) argc - 2;
   gboolean is_propose = g_str_equal (command, "propose");
-  if (!is_propose && (client_id != NULL || from != NULL || definition != NULL))
-    return ctl_usage ("--client-id, --seq, --from and --definition belong to propose");
+  if (!is_propose && (client_id != NULL || from != NULL || definition != NULL || payload_text != NULL
+                      || if_revision != -1))
+    return ctl_usage ("--client-id, --seq, --from, --definition, --payload and --if-revision belong to propose");
+  if (if_revision < -1)
+    return ctl_usage ("--if-revision %" G_GINT64_FORMAT ": expected a revision >= 0", if_revision);
+  g_autoptr(JsonNode) payload = NULL;
+  if (payload_text != NULL)
+    {
+      payload = dsm_json_parse (payload_text, -1, NULL, NULL, &error);
+      if (payload == NULL || !JSON_NODE_HOLDS_OBJECT (payload))
+        return ctl_usage ("--payload: %s", payload == NULL ? error->message : "expected a JSON object");
+    }
   if (!g_str_equal (command, "get") && stale)
     return ctl_usage ("--stale belongs to get");
   gboolean is_watch = g_str_equal (command, "watch");
@@ -616,6 +661,8 @@ main (int argc, char **argv)
     native = g_strdup (g_getenv ("DSM_NATIVE"));
   if (native != NULL && !is_propose && !g_str_equal (command, "get"))
     return ctl_usage ("--native serves propose and get; %s goes over HTTP (--endpoints)", command);
+  if (native != NULL && (payload != NULL || if_revision != -1))
+    return ctl_usage ("--payload and --if-revision go over HTTP (--endpoints), not --native");
   if (native != NULL && client_id != NULL)
     return ctl_usage ("--client-id and --seq are not for --native: the library numbers its own session");
 
@@ -688,7 +735,7 @@ main (int argc, char **argv)
     status = cmd_native (native, token, timeout_s, json, command, argv[2], is_propose ? argv[3] : NULL, from,
                          definition, stale);
   else if (is_propose && nargs == 2)
-    status = cmd_propose (&ctl, argv[2], argv[3], client_id, seq, from, definition);
+    status = cmd_propose (&ctl, argv[2], argv[3], client_id, seq, from, definition, payload, if_revision);
   else if (g_str_equal (command, "get") && nargs == 1)
     status = cmd_get (&ctl, argv[2], stale);
   else if (g_str_equal (command, "list") && nargs == 0)
