@@ -176,7 +176,9 @@ proxy_start_pump (Proxy *proxy, GSocketConnection *from, GSocketConnection *to, 
 {
   Pump *pump = g_new0 (Pump, 1);
 
-  g_atomic_int_inc (&link->refs);
+  /* The caller counted this pump's reference to @link before starting
+   * either pump: a pump that ends at once must not free it first. */
+  g_assert (g_atomic_int_get (&link->refs) > 0);
   pump->link = link;
   pump->proxy = proxy;
   pump->from = g_object_ref (from);
@@ -208,6 +210,7 @@ proxy_accept_run (gpointer data)
       g_ptr_array_add (proxy->connections, g_object_ref (in));
       g_ptr_array_add (proxy->connections, g_object_ref (out));
       Link *link = g_new0 (Link, 1);
+      link->refs = 2;   /* one per pump */
       proxy_start_pump (proxy, in, out, TRUE, link);
       proxy_start_pump (proxy, out, in, FALSE, link);
       g_mutex_unlock (&proxy->lock);
