@@ -47,16 +47,22 @@ char *dsm_failure_signature (const DsmScenario *scenario, const DsmSimReport *re
  * dsm_shrink:
  * @seed: the seed the failure needs
  * @signature: its dsm_failure_signature()
+ * @max_runs: the budget of candidate runs (0: dsm_shrink_default_runs())
  * @attempts: (out) (optional): runs tried
  *
- * Delta debugging over @scenario's steps, then its nodes, clients,
- * operations, machines, duration and network probabilities, keeping an
- * edit only when the run with @seed fails with @signature still.
+ * The workload turned into explicit operations, delta debugging over the
+ * faults and over the operations, then fewer nodes, then the workload's,
+ * network's and disk's numbers towards their floors, keeping an edit only
+ * when the run with @seed fails with @signature still
+ * (docs/SIMULATOR.md, "Shrinking").  Deterministic.
  *
  * Returns: (transfer full): the smallest such scenario found (with @seed
  * as its seed).
  */
 DsmScenario *dsm_shrink (const DsmScenario *scenario, guint64 seed, const char *signature,
-                         int mutant, guint *attempts);
+                         int mutant, guint max_runs, guint *attempts);
+
+/* The budget dsm_shrink() uses when given 0. */
+guint dsm_shrink_default_runs (void);
 
 G_END_DECLS

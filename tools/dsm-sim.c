@@ -723,13 +723,30 @@ shrink_run (const DsmScenario *scenario, guint64 seed, int mutant, GString *trac
   return dsm_sim_get_history (sim)->len;
 }
 
+/* Steps other than a client's propose or read: faults, membership
+ * changes, waits. */
+static guint
+shrink_fault_steps (const DsmScenario *scenario)
+{
+  guint n = 0;
+
+  for (guint i = 0; i < scenario->steps->len; i++)
+    {
+      const DsmStep *step = scenario->steps->pdata[i];
+      n += step->kind != DSM_STEP_PROPOSE && step->kind != DSM_STEP_READ;
+    }
+  return n;
+}
+
 static int
 cmd_shrink (int argc, char **argv, int mutant)
 {
   g_autofree char *seed_text = NULL, *out_path = NULL;
   gboolean no_view = FALSE;
+  int max_runs = 0;
   GOptionEntry entries[] = {
     { "seed", 0, 0, G_OPTION_ARG_STRING, &seed_text, "The failing seed (default: the file's)", "N" },
+    { "max-runs", 0, 0, G_OPTION_ARG_INT, &max_runs, "The budget of candidate runs (default 4000)", "N" },
     { "no-view", 0, 0, G_OPTION_ARG_NONE, &no_view, "Write no trace and page for the shrunk failure", NULL },
     { "output", 'o', 0, G_OPTION_ARG_FILENAME, &out_path, "Write the minimized scenario here", "OUT" },
     { NULL },
@@ -743,6 +760,8 @@ cmd_shrink (int argc, char **argv, int mutant)
     return status;
   if (argc != 2 || out_path == NULL)
     return usage_error ("shrink takes a scenario file and -o OUT");
+  if (max_runs < 0)
+    return usage_error ("--max-runs: expected a count of runs, found %d", max_runs);
   g_autoptr(DsmScenario) scenario = dsm_scenario_new_from_file (argv[1], &error);
   if (scenario == NULL)
     return usage_error ("%s", error->message);
@@ -760,7 +779,10 @@ cmd_shrink (int argc, char **argv, int mutant)
   dsm_sim_report_clear (&report);
 
   guint attempts = 0;
-  g_autoptr(DsmScenario) smaller = dsm_shrink (scenario, seed, signature, mutant, &attempts);
+  gint64 started = g_get_monotonic_time ();
+  g_autoptr(DsmScenario) smaller = dsm_shrink (scenario, seed, signature, mutant, (guint) max_runs, &attempts);
+  double seconds = (double) (g_get_monotonic_time () - started) / G_USEC_PER_SEC;
+  guint budget = max_runs > 0 ? (guint) max_runs : dsm_shrink_default_runs ();
   g_autoptr(GString) trace = g_string_new (NULL);
   dsm_sim_write_trace_header_full (smaller, seed, mutant_name, trace);
   guint ops_after = shrink_run (smaller, seed, mutant, trace, &report);
@@ -774,9 +796,11 @@ cmd_shrink (int argc, char **argv, int mutant)
   if (!write_file (out_path, json, strlen (json), &error)
       || (!no_view && !write_file (trace_path, trace->str, trace->len, &error)))
     return usage_error ("%s", error->message);
-  g_print ("shrunk in %u runs, the same failure: %s\n", attempts, report.failure);
+  g_print ("shrunk in %u runs%s, %.1f s of wall time, the same failure: %s\n", attempts,
+           attempts >= budget ? " (the budget: not minimal)" : "", seconds, report.failure);
   g_print ("%-12s %8s %8s\n", "", "before", "after");
   g_print ("%-12s %8u %8u\n", "steps", scenario->steps->len, smaller->steps->len);
+  g_print ("%-12s %8u %8u\n", "fault steps", shrink_fault_steps (scenario), shrink_fault_steps (smaller));
   g_print ("%-12s %8u %8u\n", "nodes", scenario->config->n_nodes, smaller->config->n_nodes);
   g_print ("%-12s %8u %8u\n", "clients", scenario->workload.clients, smaller->workload.clients);
   g_print ("%-12s %8u %8u\n", "operations", ops_before, ops_after);
@@ -947,7 +971,7 @@ static const char *const summary =
   "  dsm-sim merge REPORT...\n"
   "  dsm-sim replay TRACE\n"
   "  dsm-sim replay-node RECORDING [--trace FILE]\n"
-  "  dsm-sim shrink FILE [--seed N] -o OUT [--no-view]\n"
+  "  dsm-sim shrink FILE [--seed N] -o OUT [--max-runs N] [--no-view]\n"
   "  dsm-sim view [TRACE] [--history FILE] [-o OUT]\n"
   "  dsm-sim mutants [--seeds N] [--first S] [--swarm]\n"
   "  dsm-sim-mutant COMMAND ... --mutant=NAME\n"

@@ -77,7 +77,7 @@ test_shrink_commit_without_majority (void)
   g_autoptr(DsmScenario) failing = first_failing (DSM_MUTANT_COMMIT_WITHOUT_MAJORITY, 20, &verdict);
   g_assert_nonnull (failing);
   g_autoptr(DsmScenario) smaller = dsm_shrink (failing, failing->seed, verdict.signature,
-                                               DSM_MUTANT_COMMIT_WITHOUT_MAJORITY, &attempts);
+                                               DSM_MUTANT_COMMIT_WITHOUT_MAJORITY, 0, &attempts);
   g_test_message ("%s: %u runs; steps %u -> %u, nodes %u -> %u, clients %u -> %u, duration %"
                   G_GUINT64_FORMAT " -> %" G_GUINT64_FORMAT " ms", failing->name, attempts,
                   failing->steps->len, smaller->steps->len, failing->config->n_nodes, smaller->config->n_nodes,
@@ -111,8 +111,8 @@ test_shrink_is_deterministic (void)
   g_test_summary ("Shrinking the same failure twice gives the same scenario.");
   g_autoptr(DsmScenario) failing = first_failing (DSM_MUTANT_APPLY_BEFORE_COMMIT, 20, &verdict);
   g_assert_nonnull (failing);
-  g_autoptr(DsmScenario) a = dsm_shrink (failing, failing->seed, verdict.signature, DSM_MUTANT_APPLY_BEFORE_COMMIT, NULL);
-  g_autoptr(DsmScenario) b = dsm_shrink (failing, failing->seed, verdict.signature, DSM_MUTANT_APPLY_BEFORE_COMMIT, NULL);
+  g_autoptr(DsmScenario) a = dsm_shrink (failing, failing->seed, verdict.signature, DSM_MUTANT_APPLY_BEFORE_COMMIT, 0, NULL);
+  g_autoptr(DsmScenario) b = dsm_shrink (failing, failing->seed, verdict.signature, DSM_MUTANT_APPLY_BEFORE_COMMIT, 0, NULL);
   g_autofree char *ja = dsm_scenario_to_json (a);
   g_autofree char *jb = dsm_scenario_to_json (b);
   g_assert_cmpstr (ja, ==, jb);
@@ -140,7 +140,7 @@ test_shrink_keeps_failed_step (void)
   g_assert_false (verdict.ok);
   g_assert_true (g_str_has_prefix (verdict.signature, "expectations: propose job -> Running: no reply within # ms"));
 
-  g_autoptr(DsmScenario) smaller = dsm_shrink (failing, failing->seed, verdict.signature, DSM_MUTANT_NONE, NULL);
+  g_autoptr(DsmScenario) smaller = dsm_shrink (failing, failing->seed, verdict.signature, DSM_MUTANT_NONE, 0, NULL);
   Verdict again = run_with (smaller, smaller->seed, DSM_MUTANT_NONE);
   g_assert_cmpstr (again.signature, ==, verdict.signature);
   g_assert_cmpuint (smaller->steps->len, <, failing->steps->len);
