@@ -521,8 +521,20 @@ test_shrink (void)
   Result again = run_cmd (NULL, dsm_sim_mutant, "run", out, MUTANT_ARG, "--no-view", NULL);
   assert_status (&again, EXIT_FAILED);
   assert_contains (again.out, ": quorums at t=");
+  assert_contains (r.out, "s of wall time");
+  assert_contains (r.out, "fault steps");
+
+  /* The shrunk failure's trace sits next to it, and view draws it. */
+  g_autofree char *trace = g_build_filename (dir, "shrunk.trace", NULL);
+  g_autofree char *page = g_build_filename (dir, "shrunk-view.html", NULL);
+  g_assert_true (g_file_test (trace, G_FILE_TEST_EXISTS));
+  Result view = run_cmd (NULL, dsm_sim_mutant, "view", trace, "-o", page, NULL);
+  assert_status (&view, EXIT_OK);
+  g_autofree char *html = read_file (page);
+  assert_contains (html, "<html");
   result_clear (&r);
   result_clear (&again);
+  result_clear (&view);
 }
 
 static void

@@ -103,6 +103,90 @@ test_shrink_commit_without_majority (void)
   g_assert_false (run_with (back, back->seed, DSM_MUTANT_COMMIT_WITHOUT_MAJORITY).ok);
 }
 
+/* ---- the targets (docs/CHECKERS.md, "Each planted bug's failure, shrunk") ---- */
+
+typedef struct {
+  DsmMutant mutant;
+  guint64 seed;            /* its first failing swarm seed (docs/CHECKERS.md, Mutants) */
+  guint max_nodes;         /* the fewest nodes the shrinker reached when this was written */
+} TargetCase;
+
+static const TargetCase target_cases[] = {
+  { DSM_MUTANT_DOUBLE_VOTE, 3, 4 },            /* its operations used to grow, 9 -> 114 */
+  { DSM_MUTANT_STALE_EPOCH_APPEND, 18, 3 },    /* it stopped at 6 steps */
+  { DSM_MUTANT_FORGET_SESSIONS, 1, 2 },
+  { DSM_MUTANT_VOTE_BEFORE_PERSIST, 722, 3 },
+};
+
+static guint
+fault_steps (const DsmScenario *s)
+{
+  guint n = 0;
+
+  for (guint i = 0; i < s->steps->len; i++)
+    {
+      const DsmStep *step = s->steps->pdata[i];
+      n += step->kind != DSM_STEP_PROPOSE && step->kind != DSM_STEP_READ;
+    }
+  return n;
+}
+
+/* How many client operations a run of @s issued before it ended. */
+static guint64
+operations (const DsmScenario *s, DsmMutant mutant)
+{
+  DsmSimOptions options = { .has_seed = TRUE, .seed = s->seed, .mutant = mutant };
+  DsmSimReport report = { 0 };
+  g_autoptr(DsmSim) sim = dsm_sim_new (s, &options);
+
+  dsm_sim_run (sim, &report);
+  guint64 ops = report.ops;
+  dsm_sim_report_clear (&report);
+  return ops;
+}
+
+static void
+test_shrink_meets_targets (gconstpointer data)
+{
+  const TargetCase *c = data;
+  DsmExploreOptions explore = { .swarm = TRUE };
+  g_autoptr(GError) error = NULL;
+  guint attempts = 0;
+
+  g_test_summary ("The shrunk failure of a planted bug's first failing swarm seed keeps its signature and "
+                  "meets the targets: at most 5 fault steps, at most 20 client operations, no more nodes "
+                  "than the shrinker reached when this was written; it is an ordinary scenario file with its "
+                  "steps in time order, and reads back failing the same way");
+  g_autoptr(DsmScenario) failing = dsm_explore_generate (c->seed, &explore, &error);
+  g_assert_no_error (error);
+  Verdict verdict = run_with (failing, c->seed, c->mutant);
+  g_assert_false (verdict.ok);
+  g_autoptr(DsmScenario) smaller = dsm_shrink (failing, c->seed, verdict.signature, c->mutant, 0, &attempts);
+  guint64 ops = operations (smaller, c->mutant);
+  g_test_message ("%s seed %" G_GUINT64_FORMAT ": %u runs; fault steps %u -> %u, operations %" G_GUINT64_FORMAT
+                  " -> %" G_GUINT64_FORMAT ", nodes %u -> %u", dsm_mutant_to_string (c->mutant), c->seed, attempts,
+                  fault_steps (failing), fault_steps (smaller), operations (failing, c->mutant), ops,
+                  failing->config->n_nodes, smaller->config->n_nodes);
+  g_assert_cmpuint (attempts, <, dsm_shrink_default_runs ()); /* it finished, not the budget */
+  g_assert_cmpuint (fault_steps (smaller), <=, 5);
+  g_assert_cmpuint (ops, <=, 20);
+  g_assert_cmpuint (smaller->config->n_nodes, <=, c->max_nodes);
+  g_assert_cmpuint (smaller->config->n_nodes, <=, failing->config->n_nodes);
+
+  g_autofree char *json = dsm_scenario_to_json (smaller);
+  g_autoptr(DsmScenario) back = dsm_scenario_new_from_data (json, -1, "shrunk", &error);
+  g_assert_no_error (error);
+  for (guint i = 1; i < back->steps->len; i++)
+    {
+      const DsmStep *prev = back->steps->pdata[i - 1], *step = back->steps->pdata[i];
+      g_assert_true (step->has_at && prev->has_at);
+      g_assert_cmpuint (prev->at_ms, <=, step->at_ms);
+    }
+  Verdict again = run_with (back, back->seed, c->mutant);
+  g_assert_false (again.ok);
+  g_assert_cmpstr (again.signature, ==, verdict.signature);
+}
+
 static void
 test_shrink_is_deterministic (void)
 {
@@ -184,6 +268,11 @@ main (int argc, char **argv)
   g_test_add_func ("/sim/shrink/deterministic", test_shrink_is_deterministic);
   g_test_add_func ("/sim/shrink/keeps-failed-step", test_shrink_keeps_failed_step);
   g_test_add_func ("/sim/mutant/none-is-correct", test_no_mutant_is_correct);
+  for (guint i = 0; i < G_N_ELEMENTS (target_cases); i++)
+    {
+      g_autofree char *path = g_strdup_printf ("/sim/shrink/targets/%s", dsm_mutant_to_string (target_cases[i].mutant));
+      g_test_add_data_func (path, &target_cases[i], test_shrink_meets_targets);
+    }
 
   return g_test_run ();
 }
