@@ -21,7 +21,9 @@ materialize_step (JsonObject *o)
   const char *kind = json_object_get_string_member (op, "op");
   gboolean read = g_strcmp0 (kind, "read") == 0;
 
-  if (!read && g_strcmp0 (kind, "transition") != 0)
+  /* A step has no payload to carry (a plugin machine's command input):
+   * such a workload stays a workload. */
+  if ((!read && g_strcmp0 (kind, "transition") != 0) || json_object_has_member (op, "payload"))
     return NULL;
   JsonObject *step = json_object_new ();
   json_object_set_int_member (step, "at_ms", json_object_get_int_member (o, "t"));
