@@ -62,6 +62,10 @@ char *dsm_failure_signature (const DsmScenario *scenario, const DsmSimReport *re
 DsmScenario *dsm_shrink (const DsmScenario *scenario, guint64 seed, const char *signature,
                          int mutant, guint max_runs, guint *attempts);
 
+/* The steps of @scenario that are not a client's propose or read: faults,
+ * membership changes, waits (what the shrinker's targets count). */
+guint dsm_shrink_fault_steps (const DsmScenario *scenario);
+
 /* The budget dsm_shrink() uses when given 0. */
 guint dsm_shrink_default_runs (void);
 

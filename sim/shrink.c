@@ -135,6 +135,17 @@ shrink_step_is_op (const DsmStep *step)
   return step->kind == DSM_STEP_PROPOSE || step->kind == DSM_STEP_READ;
 }
 
+guint
+dsm_shrink_fault_steps (const DsmScenario *scenario)
+{
+  guint n = 0;
+
+  g_return_val_if_fail (scenario != NULL, 0);
+  for (guint i = 0; i < scenario->steps->len; i++)
+    n += !shrink_step_is_op (scenario->steps->pdata[i]);
+  return n;
+}
+
 /* ---- ddmin over one class of steps ---- */
 
 /* @current without the steps whose @drop is set. */
@@ -302,9 +313,7 @@ shrink_size (Shrink *s, const DsmScenario *scenario)
   dsm_sim_run (sim, &report);
   size += report.ops;
   dsm_sim_report_clear (&report);
-  for (guint i = 0; i < scenario->steps->len; i++)
-    size += !shrink_step_is_op (scenario->steps->pdata[i]);
-  return size;
+  return size + dsm_shrink_fault_steps (scenario);
 }
 
 DsmScenario *

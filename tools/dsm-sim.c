@@ -723,21 +723,6 @@ shrink_run (const DsmScenario *scenario, guint64 seed, int mutant, GString *trac
   return dsm_sim_get_history (sim)->len;
 }
 
-/* Steps other than a client's propose or read: faults, membership
- * changes, waits. */
-static guint
-shrink_fault_steps (const DsmScenario *scenario)
-{
-  guint n = 0;
-
-  for (guint i = 0; i < scenario->steps->len; i++)
-    {
-      const DsmStep *step = scenario->steps->pdata[i];
-      n += step->kind != DSM_STEP_PROPOSE && step->kind != DSM_STEP_READ;
-    }
-  return n;
-}
-
 static int
 cmd_shrink (int argc, char **argv, int mutant)
 {
@@ -800,7 +785,7 @@ cmd_shrink (int argc, char **argv, int mutant)
            attempts >= budget ? " (the budget: not minimal)" : "", seconds, report.failure);
   g_print ("%-12s %8s %8s\n", "", "before", "after");
   g_print ("%-12s %8u %8u\n", "steps", scenario->steps->len, smaller->steps->len);
-  g_print ("%-12s %8u %8u\n", "fault steps", shrink_fault_steps (scenario), shrink_fault_steps (smaller));
+  g_print ("%-12s %8u %8u\n", "fault steps", dsm_shrink_fault_steps (scenario), dsm_shrink_fault_steps (smaller));
   g_print ("%-12s %8u %8u\n", "nodes", scenario->config->n_nodes, smaller->config->n_nodes);
   g_print ("%-12s %8u %8u\n", "clients", scenario->workload.clients, smaller->workload.clients);
   g_print ("%-12s %8u %8u\n", "operations", ops_before, ops_after);

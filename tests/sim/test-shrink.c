@@ -118,19 +118,6 @@ static const TargetCase target_cases[] = {
   { DSM_MUTANT_VOTE_BEFORE_PERSIST, 722, 3 },
 };
 
-static guint
-fault_steps (const DsmScenario *s)
-{
-  guint n = 0;
-
-  for (guint i = 0; i < s->steps->len; i++)
-    {
-      const DsmStep *step = s->steps->pdata[i];
-      n += step->kind != DSM_STEP_PROPOSE && step->kind != DSM_STEP_READ;
-    }
-  return n;
-}
-
 /* How many client operations a run of @s issued before it ended. */
 static guint64
 operations (const DsmScenario *s, DsmMutant mutant)
@@ -165,10 +152,10 @@ test_shrink_meets_targets (gconstpointer data)
   guint64 ops = operations (smaller, c->mutant);
   g_test_message ("%s seed %" G_GUINT64_FORMAT ": %u runs; fault steps %u -> %u, operations %" G_GUINT64_FORMAT
                   " -> %" G_GUINT64_FORMAT ", nodes %u -> %u", dsm_mutant_to_string (c->mutant), c->seed, attempts,
-                  fault_steps (failing), fault_steps (smaller), operations (failing, c->mutant), ops,
+                  dsm_shrink_fault_steps (failing), dsm_shrink_fault_steps (smaller), operations (failing, c->mutant), ops,
                   failing->config->n_nodes, smaller->config->n_nodes);
   g_assert_cmpuint (attempts, <, dsm_shrink_default_runs ()); /* it finished, not the budget */
-  g_assert_cmpuint (fault_steps (smaller), <=, 5);
+  g_assert_cmpuint (dsm_shrink_fault_steps (smaller), <=, 5);
   g_assert_cmpuint (ops, <=, 20);
   g_assert_cmpuint (smaller->config->n_nodes, <=, c->max_nodes);
   g_assert_cmpuint (smaller->config->n_nodes, <=, failing->config->n_nodes);
