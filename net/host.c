@@ -358,6 +358,7 @@ host_drain (DsmHost *host)
     }
   dsm_watch_feed_sync (host->feed, dsm_log_start_index (dsm_node_get_log (host->node)),
                        dsm_node_get_applied_index (host->node));
+  dsm_http_api_resync_behind (host->http);
   __atomic_store_n (&host->epoch_published, dsm_node_get_epoch (host->node), __ATOMIC_RELAXED);
   dsm_recorder_flush (host->recorder);
   host_maybe_sync (host);

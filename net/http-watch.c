@@ -112,8 +112,10 @@ dsm_http_api_publish (DsmHttpApi *api, const DsmChange *change)
       HttpWatcher *w = l->data;
       DsmWatchFilter filter = watcher_filter (w);
       next = l->next;
-      /* A watch from a revision this node has not applied yet starts there. */
-      if (change->revision <= w->revision || !dsm_watch_filter_matches (&filter, change->machine))
+      /* A watch from a revision this node has not applied yet starts there;
+       * one left behind by a snapshot install waits for its resync. */
+      if (w->revision < dsm_watch_feed_get_floor (dsm_host_get_watch_feed (api->host))
+          || change->revision <= w->revision || !dsm_watch_filter_matches (&filter, change->machine))
         continue;
       if (text == NULL)
         {
@@ -296,6 +298,28 @@ http_watch_start (HttpCall *call)
       watcher_write (w, text, WATCH_CLOSE_SLOW);
     }
   watch_answer_stream (call, stream);
+}
+
+void
+dsm_http_api_resync_behind (DsmHttpApi *api)
+{
+  const DsmWatchFeed *feed = dsm_host_get_watch_feed (api->host);
+  const DsmStore *store = dsm_node_get_store (dsm_host_get_node (api->host));
+
+  for (GList *l = api->watchers.head, *next; l != NULL; l = next)
+    {
+      HttpWatcher *w = l->data;
+      g_autoptr(GString) text = g_string_new (NULL);
+      next = l->next;
+      if (w->revision >= dsm_watch_feed_get_floor (feed))
+        continue;
+      /* The node installed a snapshot past what @w had: the changes in
+       * between are not known, so @w resyncs to the state as applied now. */
+      w->revision = dsm_watch_feed_get_revision (feed);
+      api->watch_compacted++;
+      watch_format_compacted (w, store, text, api->config->http.watch_buffer_bytes);
+      watcher_write (w, text, WATCH_CLOSE_RESYNC_TOO_LARGE);
+    }
 }
 
 /* ---- stopping, metrics ---- */

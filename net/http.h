@@ -86,6 +86,10 @@ gboolean dsm_http_api_reload_tokens (DsmHttpApi *api, GError **error);
  * the loop's thread, in apply order (docs/API.md, "Watching machines"). */
 void dsm_http_api_publish (DsmHttpApi *api, const DsmChange *change);
 
+/* After a drain's changes and the feed's sync: a watch the feed's floor
+ * passed (a snapshot installed past it) gets a "compacted" resync. */
+void dsm_http_api_resync_behind (DsmHttpApi *api);
+
 /* Appends the API's own metrics (dsm_http_*).  On the loop's thread. */
 void dsm_http_api_render_metrics (DsmHttpApi *api, GString *out);
 
