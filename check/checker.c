@@ -65,8 +65,8 @@ struct _DsmChecker {
   char *message;
   guint64 failed_at;
   guint64 lin_states;
-  DsmMembership *membership;  /* the latest CONFIG entry applied anywhere */
-  GArray *configs;            /* CommittedConfig, in index (so epoch) order */
+  GArray *configs;            /* CommittedConfig, in index (so epoch) order; the last is
+                               * the latest CONFIG entry applied anywhere */
 };
 
 /* A configuration the cluster committed, with the epoch of the entry that
@@ -130,10 +130,9 @@ dsm_checker_new (DsmConfig *config, guint32 invariants)
 
   /* A copy: definitions the log adds join its model (check_definition()). */
   checker->config = dsm_config_copy (config);
-  checker->membership = dsm_membership_new_bootstrap (config);
   checker->configs = g_array_new (FALSE, TRUE, sizeof (CommittedConfig));
   g_array_set_clear_func (checker->configs, (GDestroyNotify) committed_config_clear);
-  CommittedConfig bootstrap = { .epoch = 0, .membership = dsm_membership_ref (checker->membership) };
+  CommittedConfig bootstrap = { .epoch = 0, .membership = dsm_membership_new_bootstrap (config) };
   g_array_append_val (checker->configs, bootstrap);
   checker->invariants = invariants;
   checker->leaders = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free, NULL);
@@ -159,7 +158,6 @@ dsm_checker_free (DsmChecker *checker)
   g_hash_table_unref (checker->model_sessions);
   g_hash_table_unref (checker->acked);
   dsm_config_unref (checker->config);
-  dsm_membership_unref (checker->membership);
   g_array_unref (checker->configs);
   g_free (checker->message);
   g_free (checker);
@@ -348,8 +346,6 @@ dsm_checker_apply (DsmChecker *checker, guint64 now_ms, DsmNodeId id, const DsmA
       g_array_append_val (checker->committed, c);
       if (applied->entry->kind == DSM_ENTRY_CONFIG)
         {
-          dsm_membership_unref (checker->membership);
-          checker->membership = dsm_membership_ref (applied->entry->membership);
           const CommittedConfig *last = &g_array_index (checker->configs, CommittedConfig,
                                                         checker->configs->len - 1);
           /* Committed entries' epochs never decrease along the log. */
@@ -478,7 +474,8 @@ dsm_checker_get_config (const DsmChecker *checker)
 const DsmMembership *
 dsm_checker_get_membership (const DsmChecker *checker)
 {
-  return checker->membership;
+  g_assert (checker->configs->len >= 1);
+  return g_array_index (checker->configs, CommittedConfig, checker->configs->len - 1).membership;
 }
 
 gboolean
