@@ -24,6 +24,7 @@ struct _DsmHttpAuth {
   GMutex lock;
   GArray *tokens;               /* Token */
   guint64 reloads[2];           /* token file reloads: [0] refused, [1] taken */
+  char *path;                   /* (nullable) the token file, read again by reload (loop only) */
   GHashTable *cert_roles;       /* common name ("*": any) -> DsmHttpRole; fixed once serving */
 };
 
@@ -89,6 +90,7 @@ dsm_http_auth_free (DsmHttpAuth *auth)
   g_array_unref (auth->tokens);
   g_hash_table_unref (auth->cert_roles);
   g_mutex_clear (&auth->lock);
+  g_free (auth->path);
   g_free (auth);
 }
 
@@ -240,7 +242,12 @@ load_tokens_read (const char *path, GError **error)
 gboolean
 dsm_http_auth_load_tokens (DsmHttpAuth *auth, const char *path, GError **error)
 {
-  g_autoptr(GArray) tokens = load_tokens_read (path, error);
+  if (g_strcmp0 (auth->path, path) != 0)
+    {
+      g_free (auth->path);
+      auth->path = g_strdup (path);
+    }
+  g_autoptr(GArray) tokens = load_tokens_read (auth->path, error);
   g_autoptr(GMutexLocker) G_GNUC_UNUSED locker = g_mutex_locker_new (&auth->lock);
 
   auth->reloads[tokens != NULL ? 1 : 0]++;
@@ -253,6 +260,18 @@ dsm_http_auth_load_tokens (DsmHttpAuth *auth, const char *path, GError **error)
   tokens = old;
   g_assert (auth->tokens->len > 0);
   return TRUE;
+}
+
+gboolean
+dsm_http_auth_reload_tokens (DsmHttpAuth *auth, GError **error)
+{
+  return auth->path == NULL || dsm_http_auth_load_tokens (auth, auth->path, error);
+}
+
+gboolean
+dsm_http_auth_has_token_file (const DsmHttpAuth *auth)
+{
+  return auth->path != NULL;
 }
 
 void

@@ -48,6 +48,13 @@ void dsm_http_auth_free (DsmHttpAuth *auth);
  */
 gboolean dsm_http_auth_load_tokens (DsmHttpAuth *auth, const char *path, GError **error);
 
+/* The token file dsm_http_auth_load_tokens() read, read again (SIGHUP);
+ * TRUE when tokens never came from a file (certificates only). */
+gboolean dsm_http_auth_reload_tokens (DsmHttpAuth *auth, GError **error);
+
+/* Whether the tokens come from a file (dsm_http_auth_load_tokens()). */
+gboolean dsm_http_auth_has_token_file (const DsmHttpAuth *auth);
+
 /* Loads of the token file since start (the first one included): taken
  * (@taken TRUE) or refused. */
 guint64 dsm_http_auth_get_reloads (DsmHttpAuth *auth, gboolean taken);

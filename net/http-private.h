@@ -84,7 +84,6 @@ struct _DsmHttpApi {
   DsmHttpServer *server;
   DsmLoopQueue *queue;          /* calls handed to the loop */
   DsmHttpAuth *auth;            /* NULL: no credentials asked (insecure_open or loopback) */
-  char *token_path;             /* (nullable) http.token_file, resolved: read again on reload */
   DsmHttpRate *rate;
   gboolean tls;
   gint stopping;                /* atomic */

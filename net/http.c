@@ -170,9 +170,9 @@ http_api_load_credentials (DsmHttpApi *api, const char *base_dir, DsmHttpServerO
 
   if (http->token_file != NULL)
     {
-      api->token_path = dsm_config_file_path (http->token_file, api->node, base_dir);
+      g_autofree char *path = dsm_config_file_path (http->token_file, api->node, base_dir);
       api->auth = dsm_http_auth_new ();
-      if (!dsm_http_auth_load_tokens (api->auth, api->token_path, error))
+      if (!dsm_http_auth_load_tokens (api->auth, path, error))
         return FALSE;
     }
   if (http->tls_cert_file != NULL)
@@ -379,10 +379,7 @@ dsm_http_api_reload_tokens (DsmHttpApi *api, GError **error)
 {
   g_return_val_if_fail (api != NULL, FALSE);
 
-  if (api->token_path == NULL)
-    return TRUE;
-  g_assert (api->auth != NULL);
-  return dsm_http_auth_load_tokens (api->auth, api->token_path, error);
+  return api->auth == NULL || dsm_http_auth_reload_tokens (api->auth, error);
 }
 
 void
@@ -395,7 +392,6 @@ dsm_http_api_free (DsmHttpApi *api)
   g_clear_pointer (&api->server, dsm_http_server_free);
   g_clear_pointer (&api->queue, dsm_loop_queue_free);
   g_clear_pointer (&api->auth, dsm_http_auth_free);
-  g_free (api->token_path);
   g_clear_pointer (&api->rate, dsm_http_rate_free);
   if (api->metrics_text != NULL)
     g_string_free (api->metrics_text, TRUE);
@@ -464,7 +460,7 @@ dsm_http_api_render_metrics (DsmHttpApi *api, GString *out)
               "1 when the API asks for credentials (tokens or client certificates), 0 when it serves anyone.",
               api->auth != NULL ? 1 : 0);
   render_one (out, nl, "dsm_http_tls", "gauge", "1 when the API speaks HTTPS.", api->tls ? 1 : 0);
-  if (api->token_path != NULL)
+  if (api->auth != NULL && dsm_http_auth_has_token_file (api->auth))
     {
       render_one (out, nl, "dsm_http_tokens", "gauge", "Bearer tokens of http.token_file in use.",
                   (double) dsm_http_auth_get_n_tokens (api->auth));

@@ -61,7 +61,6 @@ struct _DsmNative {
   DsmNativeConfig limits;
   DsmNodeId node;
   DsmHttpAuth *auth;            /* NULL: anyone, as admin (loopback or insecure_open) */
-  char *token_path;             /* (nullable) http.token_file, resolved: read again on reload */
   DsmHttpRate *rate;
   DsmLoopQueue *queue;
   GQueue in_flight;             /* NativeCall waiting on the core (loop only) */

@@ -345,9 +345,9 @@ dsm_native_new (DsmHost *host, const char *base_dir, GError **error)
   n->rate = dsm_http_rate_new (n->limits.rate_per_second, n->limits.rate_burst);
   if (config->http.token_file != NULL)
     {
-      n->token_path = dsm_config_file_path (config->http.token_file, n->node, base_dir);
+      g_autofree char *path = dsm_config_file_path (config->http.token_file, n->node, base_dir);
       n->auth = dsm_http_auth_new ();
-      if (!dsm_http_auth_load_tokens (n->auth, n->token_path, error))
+      if (!dsm_http_auth_load_tokens (n->auth, path, error))
         {
           dsm_native_free (n);
           return NULL;
@@ -439,10 +439,7 @@ dsm_native_reload_tokens (DsmNative *n, GError **error)
 {
   g_return_val_if_fail (n != NULL, FALSE);
 
-  if (n->token_path == NULL)
-    return TRUE;
-  g_assert (n->auth != NULL);
-  return dsm_http_auth_load_tokens (n->auth, n->token_path, error);
+  return n->auth == NULL || dsm_http_auth_reload_tokens (n->auth, error);
 }
 
 void
@@ -455,7 +452,6 @@ dsm_native_free (DsmNative *n)
   native_server_free (n);
   g_clear_pointer (&n->queue, dsm_loop_queue_free);
   g_clear_pointer (&n->auth, dsm_http_auth_free);
-  g_free (n->token_path);
   g_clear_pointer (&n->rate, dsm_http_rate_free);
   dsm_conn_caps_clear (&n->caps);
   dsm_config_unref (n->config);
