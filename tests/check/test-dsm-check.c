@@ -10,6 +10,7 @@
 
 #include <glib/gstdio.h>
 
+#include "lines.h"
 #include "seeds.h"
 #include "tool.h"
 
@@ -327,7 +328,7 @@ test_docs_example (void)
   result_clear (&r);
 
   /* The doc's second run: the read late, no final lines. */
-  g_auto(GStrv) lines = g_strsplit (history, "\n", -1);
+  g_auto(GStrv) lines = test_lines_split (history);
   g_autoptr(GString) late = g_string_new (NULL);
   for (guint i = 0; lines[i] != NULL && lines[i][0] != '\0'; i++)
     {
@@ -342,7 +343,7 @@ test_docs_example (void)
   g_free (write_text (dir, "door-late-read.jsonl", late->str));
   Result v = run_cmd (dir, dsm_check, "door-late-read.jsonl", NULL);
   assert_status (&v, EXIT_VIOLATION);
-  g_auto(GStrv) out_lines = g_strsplit (v.out, "\n", -1);
+  g_auto(GStrv) out_lines = test_lines_split (v.out);
   gboolean in_window = FALSE;
   guint explained = 0;
   for (guint i = 0; out_lines[i] != NULL; i++)

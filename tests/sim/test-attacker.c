@@ -6,6 +6,7 @@
  * harmless one by attacker_inert.  docs/SIMULATOR.md, "The attacker". */
 #include <string.h>
 
+#include "lines.h"
 #include "node.h"
 #include "sim.h"
 
@@ -65,7 +66,7 @@ run_with (const DsmScenario *scenario, guint64 seed, DsmMutant mutant, gboolean 
 static char *
 core_lines (const GString *trace)
 {
-  g_auto(GStrv) lines = g_strsplit (trace->str, "\n", -1);
+  g_auto(GStrv) lines = test_lines_split (trace->str);
   GString *out = g_string_new (NULL);
 
   for (guint i = 0; lines[i] != NULL && lines[i][0] != '\0'; i++)

@@ -10,6 +10,7 @@
 #include <glib/gstdio.h>
 
 #include "check/history-file.h"
+#include "lines.h"
 #include "scenario/scenario.h"
 #include "seeds.h"
 #include "tool.h"
@@ -49,7 +50,7 @@ read_file (const char *path)
 static guint
 count_lines_ending (const char *text, const char *suffix)
 {
-  g_auto(GStrv) lines = g_strsplit (text, "\n", -1);
+  g_auto(GStrv) lines = test_lines_split (text);
   guint n = 0;
 
   for (guint i = 0; lines[i] != NULL; i++)
@@ -277,7 +278,7 @@ test_help_version (void)
 static char *
 line_after (const char *out, const char *prefix)
 {
-  g_auto(GStrv) lines = g_strsplit (out, "\n", -1);
+  g_auto(GStrv) lines = test_lines_split (out);
 
   for (guint i = 0; lines[i] != NULL; i++)
     {
@@ -405,7 +406,7 @@ static void
 tamper_line (const char *path, guint n, const char *from, const char *to)
 {
   g_autofree char *trace = read_file (path);
-  g_auto(GStrv) lines = g_strsplit (trace, "\n", -1);
+  g_auto(GStrv) lines = test_lines_split (trace);
   g_autoptr(GError) error = NULL;
 
   g_assert_cmpuint (g_strv_length (lines), >, n);

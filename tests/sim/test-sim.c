@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "explore.h"
+#include "lines.h"
 #include "seeds.h"
 #include "sim.h"
 
@@ -58,7 +59,7 @@ static GPtrArray *
 parse_trace (const GString *trace)
 {
   GPtrArray *events = g_ptr_array_new_with_free_func ((GDestroyNotify) json_node_unref);
-  g_auto(GStrv) lines = g_strsplit (trace->str, "\n", -1);
+  g_auto(GStrv) lines = test_lines_split (trace->str);
 
   for (guint i = 1; lines[i] != NULL; i++)
     {
@@ -235,8 +236,8 @@ assert_same_bytes (const GString *a, const GString *b)
 {
   if (a->len == b->len && memcmp (a->str, b->str, a->len) == 0)
     return;
-  g_auto(GStrv) la = g_strsplit (a->str, "\n", -1);
-  g_auto(GStrv) lb = g_strsplit (b->str, "\n", -1);
+  g_auto(GStrv) la = test_lines_split (a->str);
+  g_auto(GStrv) lb = test_lines_split (b->str);
   for (guint i = 0; la[i] != NULL && lb[i] != NULL; i++)
     if (strcmp (la[i], lb[i]) != 0)
       g_error ("traces diverge at line %u:\n  %s\n  %s", i + 1, la[i], lb[i]);

@@ -8,6 +8,7 @@
 #include <json-glib/json-glib.h>
 #include <string.h>
 
+#include "lines.h"
 #include "sim.h"
 #include "tool.h"
 #include "view.h"
@@ -136,7 +137,7 @@ trace_counts (const char *trace_path, Counts *c)
   g_autofree char *text = NULL;
   g_autoptr(GError) error = NULL;
   g_assert_true (g_file_get_contents (trace_path, &text, NULL, &error));
-  g_auto(GStrv) lines = g_strsplit (text, "\n", -1);
+  g_auto(GStrv) lines = test_lines_split (text);
   g_autoptr(JsonParser) parser = json_parser_new ();
   g_autoptr(GHashTable) ops = g_hash_table_new (g_int64_hash, g_int64_equal);
   g_autoptr(GHashTable) joined = g_hash_table_new (NULL, NULL);
