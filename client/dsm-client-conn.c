@@ -32,6 +32,8 @@ request_finish (DsmClient *client, Request *r, const DsmWireMsg *answer, const G
       result.state = answer->state;
       result.index = answer->index;
       result.detail = answer->detail;
+      result.revision = answer->revision;
+      result.data = answer->data;
     }
   r->func (client, answer != NULL ? &result : NULL, error, r->data);
   request_free (r);
@@ -148,17 +150,26 @@ conn_flush (Conn *c)
   g_main_context_pop_thread_default (c->context);
 }
 
-void
+/* FALSE when @r needs a later version than the connection's (and was failed). */
+gboolean
 client_send (DsmClient *client, Request *r)
 {
   Conn *c = client->conn;
 
+  if (c->version < 2 && (r->msg.payload != NULL || r->msg.flags != 0) && r->msg.type == DSM_WIRE_TRANSITION)
+    {
+      g_autofree char *why = g_strdup_printf ("unsupported: %s speaks native protocol version %u, without "
+                                              "payloads or if_revision", c->address, c->version);
+      request_fail (client, r, DSM_CLIENT_ERROR_REFUSED, why);
+      return FALSE;
+    }
   r->tries++;
   if (r->tries > 1)
     client->retries++;
   r->deadline_us = g_get_monotonic_time () + (gint64) client->request_timeout_ms * 1000;
   g_hash_table_insert (client->sent, &r->msg.id, r);
-  dsm_wire_encode (&r->msg, c->tx);
+  dsm_wire_encode_version (&r->msg, c->version, c->tx);
+  return TRUE;
 }
 
 /* Codes after which the same request may succeed later, or elsewhere. */
@@ -196,6 +207,16 @@ client_on_error (DsmClient *client, Conn *c, const DsmWireMsg *m)
 
   if (r != NULL)
     g_hash_table_steal (client->sent, &m->id);
+  /* A node older than this library: say hello again in version 1
+   * (docs/CLIENT.md, "Versions"); nothing was run. */
+  if (g_strcmp0 (m->code, "bad_version") == 0 && m->id == c->hello_id && c->version > DSM_WIRE_VERSION_MIN)
+    {
+      client->version = DSM_WIRE_VERSION_MIN;
+      g_free (client->redirect);
+      client->redirect = g_strdup (c->address);
+      client_drop (client, why, 0);
+      return;
+    }
   if (g_strcmp0 (m->code, "not_leader") == 0 && m->leader_address != NULL
       && g_strcmp0 (m->leader_address, c->address) != 0)
     {
@@ -287,7 +308,7 @@ conn_on_read (GObject *source, GAsyncResult *res, gpointer data)
 
       if (cut == 0)
         break;
-      if (cut < 0 || !dsm_wire_decode (payload, length, FALSE, &m, &local))
+      if (cut < 0 || !dsm_wire_decode_version (payload, length, FALSE, c->version, &m, &local))
         {
           g_autofree char *why = g_strdup_printf ("%s sent a bad frame: %s", c->address, local->message);
           if (cut > 0)
@@ -361,9 +382,9 @@ conn_on_connected (GObject *source, GAsyncResult *res, gpointer data)
   c->socket = socket;
   g_socket_set_option (g_socket_connection_get_socket (socket), IPPROTO_TCP, TCP_NODELAY, 1, NULL);
   {
-    DsmWireMsg hello = { .type = DSM_WIRE_HELLO, .id = c->hello_id, .version = DSM_WIRE_VERSION,
+    DsmWireMsg hello = { .type = DSM_WIRE_HELLO, .id = c->hello_id, .version = (guint16) c->version,
                          .token = client->token };
-    dsm_wire_encode (&hello, c->tx);
+    dsm_wire_encode_version (&hello, c->version, c->tx);
   }
   conn_flush (c);
   conn_read (c);
@@ -383,6 +404,7 @@ client_connect (DsmClient *client)
   c->rx = g_byte_array_new ();
   c->tx = g_byte_array_new ();
   c->hello_id = client->next_id++;
+  c->version = client->version;
   if (client->redirect != NULL)
     c->address = g_steal_pointer (&client->redirect);
   else

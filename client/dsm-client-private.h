@@ -37,6 +37,7 @@ struct _Conn {
   GByteArray *tx_busy;          /* the frames being written */
   char *address;
   guint64 hello_id;
+  guint version;                /* the protocol version its hello named */
   gboolean ready;               /* welcomed: requests may go */
 };
 
@@ -49,6 +50,7 @@ struct _DsmClient {
   char *client_id;
   guint64 seq;
   guint64 next_id;
+  guint version;                /* the version to say hello with: the newest, or 1 once a node refused it */
   guint attempts;
   guint retry_delay_ms;
   guint request_timeout_ms;
@@ -79,8 +81,10 @@ G_GNUC_INTERNAL void conn_unref (Conn *c);
 /* Drops the connection; what it had in flight goes back in the queue. */
 G_GNUC_INTERNAL void client_drop (DsmClient *client, const char *why, guint delay_ms);
 G_GNUC_INTERNAL void client_connect (DsmClient *client);
-/* Queues @r's frame on the connection (conn_flush() writes it). */
-G_GNUC_INTERNAL void client_send (DsmClient *client, Request *r);
+/* Queues @r's frame on the connection (conn_flush() writes it); FALSE
+ * when @r needs a later protocol version than the connection speaks: it
+ * was failed (and freed). */
+G_GNUC_INTERNAL gboolean client_send (DsmClient *client, Request *r);
 G_GNUC_INTERNAL void conn_flush (Conn *c);
 
 /* dsm-client.c: sends what may go, connects, fails what is out of tries. */

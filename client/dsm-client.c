@@ -101,8 +101,8 @@ client_kick_once (DsmClient *client)
               continue;
             }
           g_queue_delete_link (&client->waiting, l);
-          client_send (client, r);
-          next = MIN (next, r->deadline_us);
+          if (client_send (client, r))
+            next = MIN (next, r->deadline_us);
         }
       conn_flush (client->conn);
     }
@@ -140,6 +140,7 @@ dsm_client_new (const DsmClientOptions *options, GMainContext *context)
   client->client_id = options->client_id != NULL ? g_strdup (options->client_id)
                                                  : g_strdup_printf ("c-%08x%08x", g_random_int (), g_random_int ());
   client->next_id = 1;
+  client->version = DSM_WIRE_VERSION;
   client->attempts = options->attempts;
   client->retry_delay_ms = options->retry_delay_ms;
   client->request_timeout_ms = MAX (options->request_timeout_ms, 1);
@@ -187,22 +188,52 @@ client_submit (DsmClient *client, Request *r, DsmClientFunc func, gpointer data)
 }
 
 void
-dsm_client_transition (DsmClient *client, const char *machine, const char *to, const char *from,
-                       const char *definition, DsmClientFunc func, gpointer user_data)
+dsm_client_transition_options_init (DsmClientTransitionOptions *options)
 {
+  memset (options, 0, sizeof *options);
+}
+
+void
+dsm_client_transition_full (DsmClient *client, const char *machine, const char *to,
+                            const DsmClientTransitionOptions *options, DsmClientFunc func, gpointer user_data)
+{
+  DsmClientTransitionOptions none;
   Request *r;
 
   g_return_if_fail (client != NULL && machine != NULL && to != NULL && func != NULL);
+  g_return_if_fail (options == NULL || options->payload == NULL
+                    || g_utf8_validate (options->payload, -1, NULL));
+  if (options == NULL)
+    {
+      dsm_client_transition_options_init (&none);
+      options = &none;
+    }
   r = g_new0 (Request, 1);
   r->msg.type = DSM_WIRE_TRANSITION;
   r->msg.machine = g_strdup (machine);
   r->msg.to = g_strdup (to);
-  r->msg.from = g_strdup (from);
-  r->msg.definition = g_strdup (definition);
+  r->msg.from = g_strdup (options->from);
+  r->msg.definition = g_strdup (options->definition);
+  /* An empty payload is none on the wire: "{}" says "no keys" alike. */
+  r->msg.payload = options->payload != NULL && options->payload[0] != '\0' ? g_strdup (options->payload) : NULL;
+  r->msg.flags = options->has_if_revision ? DSM_WIRE_TRANSITION_IF_REVISION : 0;
+  r->msg.if_revision = options->has_if_revision ? options->if_revision : 0;
   /* One sequence number per transition, the same on every try. */
   r->msg.client_id = g_strdup (client->client_id);
   r->msg.seq = ++client->seq;
   client_submit (client, r, func, user_data);
+}
+
+void
+dsm_client_transition (DsmClient *client, const char *machine, const char *to, const char *from,
+                       const char *definition, DsmClientFunc func, gpointer user_data)
+{
+  DsmClientTransitionOptions options;
+
+  dsm_client_transition_options_init (&options);
+  options.from = from;
+  options.definition = definition;
+  dsm_client_transition_full (client, machine, to, &options, func, user_data);
 }
 
 void
@@ -224,7 +255,7 @@ dsm_client_read (DsmClient *client, const char *machine, const char *definition,
 
 typedef struct {
   DsmClientResult result;       /* first: freed as one */
-  char *strings[4];
+  char *strings[5];
   gboolean done;
   GError *error;
 } Owned;
@@ -245,6 +276,7 @@ sync_done (DsmClient *client, const DsmClientResult *result, const GError *error
   o->result.machine = o->strings[1] = g_strdup (result->machine);
   o->result.state = o->strings[2] = g_strdup (result->state);
   o->result.detail = o->strings[3] = g_strdup (result->detail);
+  o->result.data = o->strings[4] = g_strdup (result->data);
 }
 
 static DsmClientResult *
@@ -272,6 +304,16 @@ dsm_client_transition_sync (DsmClient *client, const char *machine, const char *
   Owned *o = g_new0 (Owned, 1);
 
   dsm_client_transition (client, machine, to, from, definition, sync_done, o);
+  return sync_wait (client, o, error);
+}
+
+DsmClientResult *
+dsm_client_transition_full_sync (DsmClient *client, const char *machine, const char *to,
+                                 const DsmClientTransitionOptions *options, GError **error)
+{
+  Owned *o = g_new0 (Owned, 1);
+
+  dsm_client_transition_full (client, machine, to, options, sync_done, o);
   return sync_wait (client, o, error);
 }
 

@@ -15,7 +15,7 @@
 
 G_BEGIN_DECLS
 
-#define DSM_CLIENT_VERSION "0.1.0"
+#define DSM_CLIENT_VERSION "0.2.0"
 
 typedef struct _DsmClient DsmClient;
 
@@ -47,6 +47,11 @@ typedef struct {
   const char *state;            /* the state after the command, or the current one */
   guint64 index;                /* the log index of the entry, or the read's index */
   const char *detail;           /* nullable, human-readable */
+  /* Since 0.2.0 (protocol version 2; 0 and NULL from a node of version 1): */
+  guint64 revision;             /* the machine's after the transition, its current one when a
+                                 * compare-and-set (if_revision, from) or the definition refused it,
+                                 * or the one read; 0: never changed */
+  const char *data;             /* nullable: a read's machine data, a JSON object's text; NULL: none */
 } DsmClientResult;
 
 #define DSM_CLIENT_ERROR (dsm_client_error_quark ())
@@ -78,8 +83,40 @@ void dsm_client_free (DsmClient *client);
 void dsm_client_transition (DsmClient *client, const char *machine, const char *to, const char *from,
                             const char *definition, DsmClientFunc func, gpointer user_data);
 
+/* What a transition may carry besides its target state; every field is
+ * optional and borrowed for the length of the call (copied). */
+typedef struct {
+  const char *from;             /* nullable: compare-and-set on the state */
+  const char *definition;       /* nullable: the machine's definition when first touched */
+  const char *payload;          /* nullable: a JSON object's text, checked against the definition and
+                                 * merged into the machine's data (docs/CLIENT.md, "Payloads") */
+  gboolean has_if_revision;     /* compare-and-set on the revision: refused (invalid_transition,
+                                 * with the current revision) unless it is still @if_revision */
+  guint64 if_revision;          /* 0: the machine was never changed */
+} DsmClientTransitionOptions;
+
+/* Everything unset. */
+void dsm_client_transition_options_init (DsmClientTransitionOptions *options);
+
+/**
+ * dsm_client_transition_full:
+ * @options: (nullable): borrowed; its strings are copied
+ *
+ * dsm_client_transition() with a payload and a compare-and-set on the
+ * revision.  A node refuses a payload that is not a JSON object
+ * (DSM_CLIENT_ERROR_REFUSED, "bad_request"), one over its payload limits
+ * ("bad_payload", before anything is proposed) and one the definition
+ * does not take (a REJECTED result, reason "bad_request").  A node of
+ * protocol version 1 cannot carry them: such a transition fails with
+ * DSM_CLIENT_ERROR_REFUSED, "unsupported".
+ */
+void dsm_client_transition_full (DsmClient *client, const char *machine, const char *to,
+                                 const DsmClientTransitionOptions *options, DsmClientFunc func,
+                                 gpointer user_data);
+
 /* Reads @machine: linearizable through the leader, or @stale from the
- * node connected to (it may lag). */
+ * node connected to (it may lag).  The result carries the machine's
+ * revision and data. */
 void dsm_client_read (DsmClient *client, const char *machine, const char *definition, gboolean stale,
                       DsmClientFunc func, gpointer user_data);
 
@@ -87,6 +124,8 @@ void dsm_client_read (DsmClient *client, const char *machine, const char *defini
  * Returns: (transfer full) the result, or NULL with @error. */
 DsmClientResult *dsm_client_transition_sync (DsmClient *client, const char *machine, const char *to,
                                              const char *from, const char *definition, GError **error);
+DsmClientResult *dsm_client_transition_full_sync (DsmClient *client, const char *machine, const char *to,
+                                                  const DsmClientTransitionOptions *options, GError **error);
 DsmClientResult *dsm_client_read_sync (DsmClient *client, const char *machine, const char *definition,
                                        gboolean stale, GError **error);
 void dsm_client_result_free (DsmClientResult *result);

@@ -6,20 +6,25 @@
 #include <string.h>
 #include <zlib.h>
 
-typedef enum { F_U8, F_U16, F_U32, F_U64, F_STR } FieldKind;
+typedef enum { F_U8, F_U16, F_U32, F_U64, F_STR, F_TEXT } FieldKind;
 
 typedef struct {
   FieldKind kind;
   const char *name;
   gsize offset;
+  guint since;                  /* the version that added it (0: the first) */
 } Field;
 
-#define U8(n) { F_U8, #n, G_STRUCT_OFFSET (DsmWireMsg, n) }
-#define U16(n) { F_U16, #n, G_STRUCT_OFFSET (DsmWireMsg, n) }
-#define U32(n) { F_U32, #n, G_STRUCT_OFFSET (DsmWireMsg, n) }
-#define U64(n) { F_U64, #n, G_STRUCT_OFFSET (DsmWireMsg, n) }
-#define STR(n) { F_STR, #n, G_STRUCT_OFFSET (DsmWireMsg, n) }
-#define FIELDS_MAX 8
+#define U8(n) { F_U8, #n, G_STRUCT_OFFSET (DsmWireMsg, n), 0 }
+#define U16(n) { F_U16, #n, G_STRUCT_OFFSET (DsmWireMsg, n), 0 }
+#define U32(n) { F_U32, #n, G_STRUCT_OFFSET (DsmWireMsg, n), 0 }
+#define U64(n) { F_U64, #n, G_STRUCT_OFFSET (DsmWireMsg, n), 0 }
+#define STR(n) { F_STR, #n, G_STRUCT_OFFSET (DsmWireMsg, n), 0 }
+/* Version 2's fields, after every field of version 1. */
+#define U8_2(n) { F_U8, #n, G_STRUCT_OFFSET (DsmWireMsg, n), 2 }
+#define U64_2(n) { F_U64, #n, G_STRUCT_OFFSET (DsmWireMsg, n), 2 }
+#define TEXT_2(n) { F_TEXT, #n, G_STRUCT_OFFSET (DsmWireMsg, n), 2 }
+#define FIELDS_MAX 10
 
 typedef struct {
   guint8 type;
@@ -32,13 +37,15 @@ typedef struct {
 static const MsgSpec specs[] = {
   { DSM_WIRE_HELLO, "hello", TRUE, { U16 (version), STR (token) }, 2 },
   { DSM_WIRE_TRANSITION, "transition", TRUE,
-    { STR (machine), STR (to), STR (from), STR (definition), STR (client_id), U64 (seq) }, 6 },
+    { STR (machine), STR (to), STR (from), STR (definition), STR (client_id), U64 (seq), U8_2 (flags),
+      U64_2 (if_revision), TEXT_2 (payload) }, 9 },
   { DSM_WIRE_READ, "read", TRUE, { STR (machine), STR (definition), U8 (flags) }, 3 },
   { DSM_WIRE_WELCOME, "welcome", FALSE,
     { U16 (version), U32 (node), STR (role), U32 (leader), STR (leader_address), U32 (max_in_flight),
       U32 (max_frame_bytes) }, 7 },
   { DSM_WIRE_RESULT, "result", FALSE,
-    { U8 (status), STR (reason), U64 (index), STR (machine), STR (state), STR (detail) }, 6 },
+    { U8 (status), STR (reason), U64 (index), STR (machine), STR (state), STR (detail), U64_2 (revision),
+      TEXT_2 (data) }, 8 },
   { DSM_WIRE_ERROR, "error", FALSE,
     { STR (code), U8 (closing), U32 (leader), STR (leader_address), U32 (retry_after_ms), STR (message) }, 6 },
 };
@@ -65,7 +72,7 @@ dsm_wire_msg_clear (DsmWireMsg *msg)
   /* Every string field of every type, once. */
   char **strings[] = { &msg->token, &msg->machine, &msg->to, &msg->from, &msg->definition, &msg->client_id,
                        &msg->role, &msg->leader_address, &msg->reason, &msg->state, &msg->detail, &msg->code,
-                       &msg->message };
+                       &msg->message, &msg->payload, &msg->data };
 
   for (guint i = 0; i < G_N_ELEMENTS (strings); i++)
     g_free (*strings[i]);
@@ -195,7 +202,7 @@ get_uint (const guint8 *p, guint n)
 static gboolean
 decode_field (Reader *r, const Field *f, DsmWireMsg *msg, GError **error)
 {
-  static const guint widths[] = { [F_U8] = 1, [F_U16] = 2, [F_U32] = 4, [F_U64] = 8, [F_STR] = 2 };
+  static const guint widths[] = { [F_U8] = 1, [F_U16] = 2, [F_U32] = 4, [F_U64] = 8, [F_STR] = 2, [F_TEXT] = 4 };
   gpointer where = G_STRUCT_MEMBER_P (msg, f->offset);
   const guint8 *p;
   gsize start = r->at;
@@ -217,9 +224,10 @@ decode_field (Reader *r, const Field *f, DsmWireMsg *msg, GError **error)
       *(guint64 *) where = get_uint (p, 8);
       return TRUE;
     case F_STR:
+    case F_TEXT:
     default:
       {
-        gsize n = (gsize) get_uint (p, 2);
+        gsize n = (gsize) get_uint (p, widths[f->kind]);
         if (!reader_take (r, n, f, &p, error))
           return FALSE;
         if (memchr (p, '\0', n) != NULL || !g_utf8_validate_len ((const char *) p, n, NULL))
@@ -237,11 +245,13 @@ decode_field (Reader *r, const Field *f, DsmWireMsg *msg, GError **error)
 }
 
 gboolean
-dsm_wire_decode (const guint8 *payload, gsize length, gboolean request, DsmWireMsg *msg, GError **error)
+dsm_wire_decode_version (const guint8 *payload, gsize length, gboolean request, guint version, DsmWireMsg *msg,
+                         GError **error)
 {
   Reader r = { .p = payload, .length = length, .at = DSM_WIRE_PAYLOAD_MIN, .msg = msg };
   const MsgSpec *spec;
 
+  g_assert (version >= DSM_WIRE_VERSION_MIN && version <= DSM_WIRE_VERSION);
   memset (msg, 0, sizeof *msg);
   if (length < DSM_WIRE_PAYLOAD_MIN)
     {
@@ -261,7 +271,7 @@ dsm_wire_decode (const guint8 *payload, gsize length, gboolean request, DsmWireM
       return FALSE;
     }
   for (guint i = 0; i < spec->n_fields; i++)
-    if (!decode_field (&r, &spec->fields[i], msg, error))
+    if (spec->fields[i].since <= version && !decode_field (&r, &spec->fields[i], msg, error))
       return FALSE;
   if (r.at != length)
     {
@@ -271,6 +281,12 @@ dsm_wire_decode (const guint8 *payload, gsize length, gboolean request, DsmWireM
       return FALSE;
     }
   return TRUE;
+}
+
+gboolean
+dsm_wire_decode (const guint8 *payload, gsize length, gboolean request, DsmWireMsg *msg, GError **error)
+{
+  return dsm_wire_decode_version (payload, length, request, DSM_WIRE_VERSION, msg, error);
 }
 
 /* ---- encoding ---- */
@@ -286,13 +302,14 @@ put_uint (GByteArray *out, guint64 v, guint n)
 }
 
 void
-dsm_wire_encode (const DsmWireMsg *msg, GByteArray *out)
+dsm_wire_encode_version (const DsmWireMsg *msg, guint version, GByteArray *out)
 {
   const MsgSpec *spec = wire_spec (msg->type);
   guint start = out->len;
   guint8 header[DSM_WIRE_HEADER_BYTES] = { 0 };
 
   g_return_if_fail (spec != NULL);
+  g_assert (version >= DSM_WIRE_VERSION_MIN && version <= DSM_WIRE_VERSION);
   g_byte_array_append (out, header, sizeof header);
   put_uint (out, msg->type, 1);
   put_uint (out, msg->id, 8);
@@ -300,6 +317,8 @@ dsm_wire_encode (const DsmWireMsg *msg, GByteArray *out)
     {
       const Field *f = &spec->fields[i];
       gconstpointer where = G_STRUCT_MEMBER_P ((gpointer) msg, f->offset);
+      if (f->since > version)
+        continue;
       switch (f->kind)
         {
         case F_U8:
@@ -325,6 +344,16 @@ dsm_wire_encode (const DsmWireMsg *msg, GByteArray *out)
               n = (gsize) (g_utf8_find_prev_char (s, s + G_MAXUINT16) - s);
             put_uint (out, n, 2);
             g_byte_array_append (out, (const guint8 *) s, (guint) n);
+            break;
+          }
+        case F_TEXT:
+          {
+            const char *s = *(char *const *) where;
+            /* JSON text bounded by the core (DSM_DATA_BYTES_MAX): never cut. */
+            gsize n = s != NULL ? strlen (s) : 0;
+            g_assert (n <= G_MAXUINT32);
+            put_uint (out, n, 4);
+            g_byte_array_append (out, (const guint8 *) s, (guint) n);
           }
         }
     }
@@ -336,4 +365,10 @@ dsm_wire_encode (const DsmWireMsg *msg, GByteArray *out)
       h[i] = (guint8) (size >> (24 - 8 * i));
       h[4 + i] = (guint8) (crc >> (24 - 8 * i));
     }
+}
+
+void
+dsm_wire_encode (const DsmWireMsg *msg, GByteArray *out)
+{
+  dsm_wire_encode_version (msg, DSM_WIRE_VERSION, out);
 }

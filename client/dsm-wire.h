@@ -6,6 +6,12 @@
  *   frame:   [u32 BE payload length][u32 BE CRC-32 of the payload][payload]
  *   payload: [u8 type][u64 BE request id][the type's fields, in table order]
  *   field:   u8 | u16 BE | u32 BE | u64 BE | string = [u16 BE length][UTF-8, no NUL]
+ *            | text = [u32 BE length][UTF-8, no NUL] (JSON: payloads, data)
+ *
+ * Version 2 appends fields to two messages (transition: flags,
+ * if_revision, payload; result: revision, data); a connection speaks the
+ * version its hello named, and a node speaks every version from
+ * DSM_WIRE_VERSION_MIN (docs/CLIENT.md, "Versions").
  *
  * Not installed: the library's users see dsm-client.h only. */
 #pragma once
@@ -14,7 +20,9 @@
 
 G_BEGIN_DECLS
 
-#define DSM_WIRE_VERSION 1
+/* The newest version, and the oldest a node still speaks. */
+#define DSM_WIRE_VERSION 2
+#define DSM_WIRE_VERSION_MIN 1
 #define DSM_WIRE_HEADER_BYTES 8
 /* The smallest payload: a type and a request id. */
 #define DSM_WIRE_PAYLOAD_MIN 9
@@ -24,16 +32,18 @@ G_BEGIN_DECLS
 typedef enum {
   /* client -> node */
   DSM_WIRE_HELLO = 0x01,        /* version, token: the first frame of a connection */
-  DSM_WIRE_TRANSITION = 0x02,   /* machine, to, from, definition, client_id, seq */
+  DSM_WIRE_TRANSITION = 0x02,   /* machine, to, from, definition, client_id, seq; v2: flags, if_revision, payload */
   DSM_WIRE_READ = 0x03,         /* machine, definition, flags (DSM_WIRE_READ_STALE) */
   /* node -> client */
   DSM_WIRE_WELCOME = 0x81,      /* version, node, role, leader, leader_address, max_in_flight, max_frame_bytes */
-  DSM_WIRE_RESULT = 0x82,       /* status, reason, index, machine, state, detail */
+  DSM_WIRE_RESULT = 0x82,       /* status, reason, index, machine, state, detail; v2: revision, data */
   DSM_WIRE_ERROR = 0x83,        /* code, closing, leader, leader_address, retry_after_ms, message */
 } DsmWireType;
 
 /* READ flags. */
 #define DSM_WIRE_READ_STALE 0x01
+/* TRANSITION flags (version 2): if_revision is a condition. */
+#define DSM_WIRE_TRANSITION_IF_REVISION 0x01
 
 /* RESULT status: the core's DsmReplyStatus, by value. */
 typedef enum {
@@ -57,6 +67,8 @@ typedef struct {
   char *client_id;
   guint64 seq;
   guint8 flags;
+  guint64 if_revision;
+  char *payload;                /* text: a JSON object */
   guint32 node;
   char *role;
   guint32 leader;
@@ -68,6 +80,8 @@ typedef struct {
   guint64 index;
   char *state;
   char *detail;
+  guint64 revision;
+  char *data;                   /* text: a JSON object; NULL: none */
   char *code;
   guint8 closing;
   guint32 retry_after_ms;
@@ -114,17 +128,27 @@ int dsm_wire_cut (const guint8 *data, gsize length, gsize max_frame_bytes, const
                   gsize *payload_length, gsize *consumed, GError **error);
 
 /**
- * dsm_wire_decode:
+ * dsm_wire_decode_version:
  * @request: TRUE on the node (client -> node types), FALSE on the client
+ * @version: the connection's, DSM_WIRE_VERSION_MIN .. DSM_WIRE_VERSION:
+ *   the fields of later versions are not expected
  * @msg: (out caller-allocates): cleared first; on failure it keeps the
  *   type and id when the payload had them (the error frame echoes the id)
  *
  * Returns: FALSE with a DSM_WIRE_ERROR_DOMAIN error naming the request,
  * the field and its byte offset.
  */
+gboolean dsm_wire_decode_version (const guint8 *payload, gsize length, gboolean request, guint version,
+                                  DsmWireMsg *msg, GError **error);
+
+/* dsm_wire_decode_version() at DSM_WIRE_VERSION. */
 gboolean dsm_wire_decode (const guint8 *payload, gsize length, gboolean request, DsmWireMsg *msg, GError **error);
 
-/* Appends @msg as one whole frame to @out. */
+/* Appends @msg as one whole frame of @version to @out: the fields of
+ * later versions are left out (the caller checked they are unset). */
+void dsm_wire_encode_version (const DsmWireMsg *msg, guint version, GByteArray *out);
+
+/* dsm_wire_encode_version() at DSM_WIRE_VERSION. */
 void dsm_wire_encode (const DsmWireMsg *msg, GByteArray *out);
 
 G_END_DECLS

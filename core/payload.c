@@ -173,6 +173,27 @@ dsm_payload_parse (const char *text, const char *what, const DsmPayloadLimits *l
 }
 
 char *
+dsm_payload_canonical (JsonNode *payload, const char *what, const DsmPayloadLimits *limits, GError **error)
+{
+  g_autofree char *text = NULL;
+  g_autoptr(JsonNode) bounded = NULL;
+
+  g_return_val_if_fail (payload != NULL && what != NULL && limits != NULL, NULL);
+
+  if (!JSON_NODE_HOLDS_OBJECT (payload))
+    {
+      g_autofree char *found = dsm_json_describe (payload);
+
+      g_set_error (error, DSM_JSON_ERROR, DSM_JSON_ERROR_TYPE, "%s: expected an object, found %s", what, found);
+      return NULL;
+    }
+  text = dsm_payload_to_text (payload);
+  /* The limits hold for the canonical text: what is replicated and stored. */
+  bounded = dsm_payload_parse (text, what, limits, error);
+  return bounded != NULL ? g_steal_pointer (&text) : NULL;
+}
+
+char *
 dsm_payload_merge (const char *data, JsonNode *payload)
 {
   g_autoptr(JsonNode) merged = NULL;

@@ -47,6 +47,20 @@ JsonNode *dsm_payload_parse (const char *text, const char *what, const DsmPayloa
                              GError **error);
 
 /**
+ * dsm_payload_canonical:
+ * @payload: a parsed payload; anything but an object is refused
+ * @what: the name errors start with ("body.payload")
+ * Writes @payload in canonical form (the text a command carries and every
+ * node stores) and checks that text within @limits: what both client
+ * ports do before proposing a transition.  Errors are DSM_JSON_ERROR:
+ * TYPE for a value that is not an object, TOO_LARGE or TOO_DEEP for one
+ * over @limits ("body.payload: 5000 bytes, more than 4096").
+ *
+ * Returns: (transfer full): the canonical text, or NULL with @error set.
+ */
+char *dsm_payload_canonical (JsonNode *payload, const char *what, const DsmPayloadLimits *limits, GError **error);
+
+/**
  * dsm_payload_merge:
  * @data: (nullable): the machine's data as canonical text; NULL is {}
  * @payload: an object

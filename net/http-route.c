@@ -486,24 +486,20 @@ route_parse_payload (HttpCall *call, JsonObject *in)
       json_object_remove_member (in, "payload");
       return TRUE;
     }
-  if (!JSON_NODE_HOLDS_OBJECT (payload))
-    {
-      g_autofree char *found = dsm_json_describe (payload);
-      http_answer_error (call, 400, "bad_request", "body.payload: expected an object, found %s", found);
-      return FALSE;
-    }
-  g_autofree char *text = dsm_payload_to_text (payload);
   DsmPayloadLimits limits = {
     config->payload_bytes_max, config->payload_depth_max, config->payload_fields_max,
   };
   g_autoptr(GError) error = NULL;
-  g_autoptr(JsonNode) bounded = dsm_payload_parse (text, "body.payload", &limits, &error);
-  if (bounded == NULL)
+  g_autofree char *text = dsm_payload_canonical (payload, "body.payload", &limits, &error);
+  if (text == NULL)
     {
-      http_answer_error (call, error->code == DSM_JSON_ERROR_TOO_LARGE || error->code == DSM_JSON_ERROR_TOO_DEEP
-                                   ? 413
-                                   : 400,
-                         "bad_payload", "%s", error->message);
+      if (error->code == DSM_JSON_ERROR_TYPE)
+        http_answer_error (call, 400, "bad_request", "%s", error->message);
+      else
+        http_answer_error (call, error->code == DSM_JSON_ERROR_TOO_LARGE || error->code == DSM_JSON_ERROR_TOO_DEEP
+                                     ? 413
+                                     : 400,
+                           "bad_payload", "%s", error->message);
       return FALSE;
     }
   json_object_set_string_member (in, "payload", text);

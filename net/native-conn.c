@@ -45,9 +45,11 @@ native_conn_unref (NativeConn *c)
 }
 
 void
-native_conn_set_identity (NativeConn *c, DsmHttpRole role, const char *who)
+native_conn_set_identity (NativeConn *c, DsmHttpRole role, const char *who, guint version)
 {
+  g_assert (version >= DSM_WIRE_VERSION_MIN && version <= DSM_WIRE_VERSION);
   c->authed = TRUE;
+  c->version = version;
   c->role = role;
   g_free (c->who);
   c->who = g_strdup (who);
@@ -57,6 +59,7 @@ DsmHttpRole native_conn_get_role (const NativeConn *c) { return c->role; }
 const char *native_conn_get_who (const NativeConn *c) { return c->who != NULL ? c->who : c->host; }
 const char *native_conn_get_host (const NativeConn *c) { return c->host; }
 gboolean native_conn_get_authed (const NativeConn *c) { return c->authed; }
+guint native_conn_get_version (const NativeConn *c) { return c->version; }
 guint native_conn_get_in_flight (const NativeConn *c) { return c->in_flight; }
 
 void
@@ -122,7 +125,7 @@ native_conn_send (NativeConn *c, const DsmWireMsg *msg)
 {
   if (c->closed)
     return;
-  dsm_wire_encode (msg, c->out);
+  dsm_wire_encode_version (msg, c->version, c->out);
   conn_mark_dirty (c);
 }
 
@@ -178,10 +181,14 @@ conn_process (NativeConn *c)
         }
       c->in_start += used;
       c->active_us = g_get_monotonic_time ();
-      if (!dsm_wire_decode (payload, length, TRUE, &msg, &error))
+      if (!dsm_wire_decode_version (payload, length, TRUE, c->version, &msg, &error))
         {
           /* The frame's bounds are sound: the stream goes on. */
           NativeError code = error->code == DSM_WIRE_ERROR_BAD_TYPE ? NE_BAD_TYPE : NE_BAD_REQUEST;
+          /* Before the hello the version is unknown: a request of any
+           * layout is one sent too early. */
+          if (!c->authed && code == NE_BAD_REQUEST && msg.type != DSM_WIRE_HELLO)
+            code = NE_HELLO_REQUIRED;
           dsm_net_log_limited (G_LOG_LEVEL_INFO, n->node, "native_malformed", c->host,
                                "native request from %s: %s", c->host, error->message);
           native_conn_error (c, msg.id, code, !c->authed, 0, "%s", error->message);
@@ -411,6 +418,8 @@ native_conn_new (NativeWorker *w, int fd, const char *host)
   c->host = g_strdup (host);
   c->in = g_byte_array_new ();
   c->out = g_byte_array_new ();
+  /* The hello's fields are the same in every version. */
+  c->version = DSM_WIRE_VERSION_MIN;
   c->link.data = c;
   c->accepted_us = c->active_us = g_get_monotonic_time ();
   g_queue_push_tail_link (&w->conns, &c->link);

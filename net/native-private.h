@@ -36,6 +36,7 @@ typedef enum {
   NE_STOPPING,
   NE_TIMEOUT,
   NE_TOO_MANY_CONNECTIONS,
+  NE_BAD_PAYLOAD,
   NE_N,
 } NativeError;
 
@@ -94,6 +95,7 @@ struct _DsmNative {
 typedef struct {
   NativeConn *conn;
   guint8 type;
+  guint8 version;               /* its connection's: how the answer is encoded */
   guint64 id;
   gboolean stale;
   DsmCommand cmd;
@@ -137,6 +139,7 @@ struct _NativeConn {
   GByteArray *out;
   gsize out_done;
   gboolean authed;
+  guint version;                /* the hello's (DSM_WIRE_VERSION_MIN before it) */
   DsmHttpRole role;
   char *who;
   guint in_flight;
@@ -178,8 +181,10 @@ void native_server_free (DsmNative *n);
 /* From any thread: @call goes back to its connection's worker, which
  * writes call->answer (if the connection is still open) and frees it. */
 void native_server_deliver (NativeCall *call);
-/* The connection's peer host and who it authenticated as (its worker only). */
-void native_conn_set_identity (NativeConn *c, DsmHttpRole role, const char *who);
+/* The connection's peer host and who it authenticated as, and the
+ * protocol version its hello named (its worker only). */
+void native_conn_set_identity (NativeConn *c, DsmHttpRole role, const char *who, guint version);
+guint native_conn_get_version (const NativeConn *c);
 DsmHttpRole native_conn_get_role (const NativeConn *c);
 const char *native_conn_get_who (const NativeConn *c);
 const char *native_conn_get_host (const NativeConn *c);

@@ -14,6 +14,7 @@
 #include "metrics.h"
 #include "netlog.h"
 #include "node.h"
+#include "payload.h"
 #include "store.h"
 
 static const char *const error_names[NE_N] = {
@@ -33,6 +34,7 @@ static const char *const error_names[NE_N] = {
   [NE_STOPPING] = "stopping",
   [NE_TIMEOUT] = "timeout",
   [NE_TOO_MANY_CONNECTIONS] = "too_many_connections",
+  [NE_BAD_PAYLOAD] = "bad_payload",
 };
 
 const char *
@@ -65,11 +67,13 @@ native_on_hello (DsmNative *n, NativeConn *c, const DsmWireMsg *msg, NativeCall 
                          msg->id);
       return;
     }
-  if (msg->version != DSM_WIRE_VERSION)
+  /* Every version from the oldest still spoken: an older client keeps
+   * working after the node is upgraded (docs/CLIENT.md, "Versions"). */
+  if (msg->version < DSM_WIRE_VERSION_MIN || msg->version > DSM_WIRE_VERSION)
     {
       native_conn_error (c, msg->id, NE_BAD_VERSION, TRUE, 0,
-                         "hello %" G_GUINT64_FORMAT ": field \"version\" at byte 9: %u; this node speaks %u",
-                         msg->id, msg->version, DSM_WIRE_VERSION);
+                         "hello %" G_GUINT64_FORMAT ": field \"version\" at byte 9: %u; this node speaks %u to %u",
+                         msg->id, msg->version, DSM_WIRE_VERSION_MIN, DSM_WIRE_VERSION);
       return;
     }
   if (n->auth != NULL)
@@ -88,17 +92,48 @@ native_on_hello (DsmNative *n, NativeConn *c, const DsmWireMsg *msg, NativeCall 
     }
   g_autofree char *who = name != NULL ? g_strdup_printf ("token %s", name)
                                       : g_strdup_printf ("address %s", native_conn_get_host (c));
-  native_conn_set_identity (c, role, who);
+  native_conn_set_identity (c, role, who, msg->version);
   call->type = DSM_WIRE_HELLO;
   call->role = role;
 }
 
+/* A transition's payload (version 2) as the command carries it: a JSON
+ * object in canonical text within the config's payload limits, checked
+ * here, before anything is proposed, as the HTTP port checks its body's
+ * (docs/CLIENT.md, "Payloads").  FALSE once answered: bad_payload for a
+ * payload over the limits (HTTP's 413), bad_request for one that is not
+ * a JSON object. */
+static gboolean
+native_take_payload (DsmNative *n, NativeConn *c, const DsmWireMsg *msg, DsmCommand *cmd)
+{
+  const DsmConfig *config = n->config;
+  DsmPayloadLimits limits = { config->payload_bytes_max, config->payload_depth_max, config->payload_fields_max };
+  g_autoptr(GError) error = NULL;
+  g_autoptr(JsonNode) parsed = NULL;
+
+  if (msg->payload == NULL)
+    return TRUE;
+  /* The ceilings bound the parse of what was sent; the configured limits
+   * bound the canonical text every node stores. */
+  parsed = dsm_payload_parse (msg->payload, "payload", &dsm_payload_ceilings, &error);
+  if (parsed != NULL)
+    cmd->payload = dsm_payload_canonical (parsed, "payload", &limits, &error);
+  if (cmd->payload != NULL)
+    return TRUE;
+  g_assert (error != NULL);
+  gboolean too_big = error->code == DSM_JSON_ERROR_TOO_LARGE || error->code == DSM_JSON_ERROR_TOO_DEEP;
+  native_conn_error (c, msg->id, too_big ? NE_BAD_PAYLOAD : NE_BAD_REQUEST, FALSE, 0,
+                     "transition %" G_GUINT64_FORMAT ": %s", msg->id, error->message);
+  return FALSE;
+}
+
 /* The command of a transition or read, checked as the HTTP API checks it. */
 static gboolean
-native_take_command (NativeConn *c, DsmWireMsg *msg, NativeCall *call)
+native_take_command (DsmNative *n, NativeConn *c, DsmWireMsg *msg, NativeCall *call)
 {
   g_autoptr(GError) error = NULL;
   DsmCommand *cmd = &call->cmd;
+  guint8 known_flags = msg->type == DSM_WIRE_READ ? DSM_WIRE_READ_STALE : DSM_WIRE_TRANSITION_IF_REVISION;
 
   cmd->op = msg->type == DSM_WIRE_TRANSITION ? DSM_OP_TRANSITION : DSM_OP_READ;
   cmd->machine = g_steal_pointer (&msg->machine);
@@ -108,16 +143,24 @@ native_take_command (NativeConn *c, DsmWireMsg *msg, NativeCall *call)
   cmd->client_id = g_steal_pointer (&msg->client_id);
   cmd->seq = cmd->client_id != NULL ? msg->seq : 0;
   call->stale = msg->type == DSM_WIRE_READ && (msg->flags & DSM_WIRE_READ_STALE) != 0;
-  if (msg->type == DSM_WIRE_READ && (msg->flags & ~DSM_WIRE_READ_STALE) != 0)
+  if (msg->type == DSM_WIRE_TRANSITION)
+    {
+      cmd->has_if_revision = (msg->flags & DSM_WIRE_TRANSITION_IF_REVISION) != 0;
+      cmd->if_revision = msg->if_revision;
+    }
+  if ((msg->flags & ~known_flags) != 0)
     g_set_error (&error, DSM_CODEC_ERROR, DSM_CODEC_ERROR_INVALID, "flags: unknown bits 0x%02x",
-                 msg->flags & ~DSM_WIRE_READ_STALE);
+                 msg->flags & ~known_flags);
+  else if (msg->type == DSM_WIRE_TRANSITION && !cmd->has_if_revision && msg->if_revision != 0)
+    g_set_error (&error, DSM_CODEC_ERROR, DSM_CODEC_ERROR_INVALID,
+                 "if_revision: %" G_GUINT64_FORMAT " without the if_revision flag (0x01)", msg->if_revision);
   else if (cmd->machine == NULL)
     g_set_error_literal (&error, DSM_CODEC_ERROR, DSM_CODEC_ERROR_INVALID, "machine: empty");
   else if (cmd->client_id != NULL && cmd->seq == 0)
     g_set_error_literal (&error, DSM_CODEC_ERROR, DSM_CODEC_ERROR_INVALID, "seq: 0 with a client_id (starts at 1)");
   if (error == NULL && dsm_command_check_machine_name ("machine", cmd->machine, &error)
       && dsm_command_check (cmd, &error))
-    return TRUE;
+    return native_take_payload (n, c, msg, cmd);
   native_conn_error (c, msg->id, NE_BAD_REQUEST, FALSE, 0, "%s %" G_GUINT64_FORMAT ": %s",
                      dsm_wire_type_name (msg->type), msg->id, error->message);
   return FALSE;
@@ -172,10 +215,11 @@ native_on_request (DsmNative *n, NativeConn *c, DsmWireMsg *msg)
           goto refused;
         }
       call->type = msg->type;
-      if (!native_take_command (c, msg, call))
+      if (!native_take_command (n, c, msg, call))
         goto refused;
       NATIVE_ADD (n, requests[msg->type == DSM_WIRE_TRANSITION ? 1 : call->stale ? 3 : 2], 1);
     }
+  call->version = (guint8) native_conn_get_version (c);
   call->conn = native_conn_ref (c);
   native_conn_add_in_flight (c);
   g_ptr_array_add (c->w->to_loop, call);
@@ -234,7 +278,7 @@ native_answer (DsmNative *n, NativeCall *call, DsmWireMsg *msg)
       if (strcmp (msg->code, error_names[k]) == 0)
         NATIVE_ADD (n, errors[k], 1);
   call->answer = g_byte_array_sized_new (64);
-  dsm_wire_encode (msg, call->answer);
+  dsm_wire_encode_version (msg, call->version, call->answer);
   native_server_deliver (call);
 }
 
@@ -256,8 +300,11 @@ native_on_reply (const DsmClientReply *reply, gpointer data)
 {
   NativeCall *call = data;
   DsmNative *n = call->native;
+  /* Version 2: the revision (a lost compare-and-set names the current
+   * one) and a read's data; version 1 leaves them out. */
   DsmWireMsg msg = { .type = DSM_WIRE_RESULT, .status = (guint8) reply->status, .index = reply->index,
-                     .machine = reply->machine, .state = reply->state, .detail = reply->detail };
+                     .machine = reply->machine, .state = reply->state, .detail = reply->detail,
+                     .revision = reply->revision, .data = reply->data };
 
   /* Nothing was applied and another node leads (or none yet): where to go. */
   if (reply->status == DSM_REPLY_REJECTED && reply->reason == DSM_REJECT_NOT_LEADER)
@@ -274,7 +321,7 @@ native_on_reply (const DsmClientReply *reply, gpointer data)
 static void
 native_welcome (DsmNative *n, NativeCall *call)
 {
-  DsmWireMsg msg = { .type = DSM_WIRE_WELCOME, .version = DSM_WIRE_VERSION, .node = n->node,
+  DsmWireMsg msg = { .type = DSM_WIRE_WELCOME, .version = call->version, .node = n->node,
                      .max_in_flight = n->limits.max_in_flight, .max_frame_bytes = n->limits.max_frame_bytes };
 
   /* The role was decided on the worker; it is written there too. */
@@ -287,9 +334,12 @@ static void
 native_stale_read (DsmNative *n, NativeCall *call)
 {
   DsmNode *node = dsm_host_get_node (n->host);
-  const char *state = dsm_store_read (dsm_node_get_store (node), call->cmd.machine, call->cmd.definition, NULL);
+  guint64 revision = 0;
+  const char *data = NULL;
+  const char *state = dsm_store_read_data (dsm_node_get_store (node), call->cmd.machine, call->cmd.definition, NULL,
+                                           &revision, &data);
   DsmWireMsg msg = { .type = DSM_WIRE_RESULT, .machine = call->cmd.machine, .state = (char *) state,
-                     .index = dsm_node_get_applied_index (node) };
+                     .index = dsm_node_get_applied_index (node), .revision = revision, .data = (char *) data };
 
   if (state == NULL)
     {

@@ -2,7 +2,8 @@
  * protocol (docs/CLIENT.md) through libdsm-client: --native ADDR,... (or
  * DSM_NATIVE) names the nodes' native addresses; the library finds the
  * leader, follows redirects and retries within --timeout, and a propose
- * carries one session, so a retry applies it at most once. */
+ * carries one session, so a retry applies it at most once.  --payload and
+ * --if-revision ride along; a get prints the revision and the data. */
 #include <stdio.h>
 
 #include "client/dsm-client.h"
@@ -25,7 +26,11 @@ native_print_json (const DsmClientResult *r)
     dsm_codec_write_string (out, r->state);
   else
     g_string_append (out, "null");
-  g_string_append_printf (out, ",\"index\":%" G_GUINT64_FORMAT ",\"outcome\":\"%s\"", r->index, status[r->status]);
+  g_string_append_printf (out, ",\"index\":%" G_GUINT64_FORMAT ",\"revision\":%" G_GUINT64_FORMAT
+                          ",\"outcome\":\"%s\"", r->index, r->revision, status[r->status]);
+  /* The node's canonical JSON text, as it is. */
+  if (r->data != NULL)
+    g_string_append_printf (out, ",\"data\":%s", r->data);
   if (r->reason != NULL)
     {
       g_string_append (out, ",\"reason\":");
@@ -40,10 +45,9 @@ native_print_json (const DsmClientResult *r)
 }
 
 int
-cmd_native (const char *nodes, const char *token, double timeout_s, gboolean json, const char *command, const char *name, const char *state, const char *from, const char *definition,
-            gboolean stale)
+cmd_native (const CtlNative *args)
 {
-  g_auto(GStrv) list = g_strsplit (nodes, ",", -1);
+  g_auto(GStrv) list = g_strsplit (args->nodes, ",", -1);
   g_autoptr(GMainContext) context = g_main_context_new ();
   g_autoptr(DsmClient) client = NULL;
   g_autoptr(DsmClientResult) result = NULL;
@@ -54,25 +58,41 @@ cmd_native (const char *nodes, const char *token, double timeout_s, gboolean jso
     return ctl_usage ("--native: no address given");
   dsm_client_options_init (&options);
   options.nodes = (const char *const *) list;
-  options.token = token;
+  options.token = args->token;
   options.retry_delay_ms = NATIVE_RETRY_MS;
-  options.request_timeout_ms = (guint) MAX (timeout_s * 1000, 1);
-  options.attempts = (guint) MAX (timeout_s * 1000 / NATIVE_RETRY_MS, 1);
+  options.request_timeout_ms = (guint) MAX (args->timeout_s * 1000, 1);
+  options.attempts = (guint) MAX (args->timeout_s * 1000 / NATIVE_RETRY_MS, 1);
   client = dsm_client_new (&options, context);
-  if (g_str_equal (command, "propose"))
-    result = dsm_client_transition_sync (client, name, state, from, definition, &error);
+  if (g_str_equal (args->command, "propose"))
+    {
+      DsmClientTransitionOptions t;
+      dsm_client_transition_options_init (&t);
+      t.from = args->from;
+      t.definition = args->definition;
+      t.payload = args->payload;
+      t.has_if_revision = args->if_revision >= 0;
+      t.if_revision = args->if_revision >= 0 ? (guint64) args->if_revision : 0;
+      result = dsm_client_transition_full_sync (client, args->name, args->state, &t, &error);
+    }
   else
-    result = dsm_client_read_sync (client, name, NULL, stale, &error);
+    result = dsm_client_read_sync (client, args->name, NULL, args->stale, &error);
   if (result == NULL)
     {
       gboolean refused = g_error_matches (error, DSM_CLIENT_ERROR, DSM_CLIENT_ERROR_REFUSED);
       fprintf (stderr, "dsmctl: %s: %s\n", refused ? "refused" : "cluster unavailable", error->message);
       return refused ? EXIT_REFUSED : EXIT_UNAVAILABLE;
     }
-  if (json)
+  if (args->json)
     native_print_json (result);
   else if (result->status == DSM_CLIENT_OK)
-    printf ("%s: %s (index %" G_GUINT64_FORMAT ")\n", result->machine, result->state, result->index);
+    {
+      /* As over HTTP (dsmctl.c, ctl_report). */
+      printf ("%s: %s (index %" G_GUINT64_FORMAT ", revision %" G_GUINT64_FORMAT ")", result->machine, result->state,
+              result->index, result->revision);
+      if (result->data != NULL)
+        printf (" data %s", result->data);
+      printf ("\n");
+    }
   else
     fprintf (stderr, "dsmctl: %s (%s): %s\n", result->status == DSM_CLIENT_REJECTED ? "refused" : "outcome unknown",
              result->reason != NULL ? result->reason : "?", result->detail != NULL ? result->detail : "");

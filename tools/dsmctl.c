@@ -661,8 +661,6 @@ main (int argc, char **argv)
     native = g_strdup (g_getenv ("DSM_NATIVE"));
   if (native != NULL && !is_propose && !g_str_equal (command, "get"))
     return ctl_usage ("--native serves propose and get; %s goes over HTTP (--endpoints)", command);
-  if (native != NULL && (payload != NULL || if_revision != -1))
-    return ctl_usage ("--payload and --if-revision go over HTTP (--endpoints), not --native");
   if (native != NULL && client_id != NULL)
     return ctl_usage ("--client-id and --seq are not for --native: the library numbers its own session");
 
@@ -732,8 +730,13 @@ main (int argc, char **argv)
 
   int status;
   if (native != NULL && ((is_propose && nargs == 2) || (g_str_equal (command, "get") && nargs == 1)))
-    status = cmd_native (native, token, timeout_s, json, command, argv[2], is_propose ? argv[3] : NULL, from,
-                         definition, stale);
+    {
+      CtlNative args = { .nodes = native, .token = token, .timeout_s = timeout_s, .json = json, .command = command,
+                         .name = argv[2], .state = is_propose ? argv[3] : NULL, .from = from,
+                         .definition = definition, .payload = payload_text, .if_revision = if_revision,
+                         .stale = stale };
+      status = cmd_native (&args);
+    }
   else if (is_propose && nargs == 2)
     status = cmd_propose (&ctl, argv[2], argv[3], client_id, seq, from, definition, payload, if_revision);
   else if (g_str_equal (command, "get") && nargs == 1)

@@ -55,10 +55,24 @@ int ctl_usage (const char *format, ...) G_GNUC_PRINTF (1, 2);
 /* dsmctl-admin.c: `member`, `leader`, `definition` and `snapshot`;
  * argv[0] is the command's name. */
 int cmd_member (Ctl *ctl, int argc, char **argv, gint64 id);
-/* dsmctl-native.c: propose and get through libdsm-client, to @nodes
- * ("host:port,..."), within @timeout_s. */
-int cmd_native (const char *nodes, const char *token, double timeout_s, gboolean json, const char *command,
-                const char *name, const char *state, const char *from, const char *definition, gboolean stale);
+/* dsmctl-native.c's command line, borrowed. */
+typedef struct {
+  const char *nodes;            /* "host:port,..." */
+  const char *token;            /* nullable */
+  double timeout_s;
+  gboolean json;
+  const char *command;          /* "propose" or "get" */
+  const char *name;
+  const char *state;            /* propose */
+  const char *from;             /* nullable */
+  const char *definition;       /* nullable */
+  const char *payload;          /* nullable: a JSON object's text */
+  gint64 if_revision;           /* -1: none */
+  gboolean stale;
+} CtlNative;
+
+/* dsmctl-native.c: propose and get through libdsm-client, within the timeout. */
+int cmd_native (const CtlNative *args);
 int cmd_leader (Ctl *ctl, int argc, char **argv);
 /* dsmctl-watch.c: follows machine @name, or every machine whose name
  * starts with @prefix, from revision @from (@has_from) or from now,

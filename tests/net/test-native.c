@@ -9,6 +9,7 @@
 #include "client/dsm-client.h"
 #include "client/dsm-wire.h"
 #include "cluster.h"
+#include "native-raw.h"
 
 #define BUDGET_MS 30000
 #define WRITE_TOKEN "write-token-0123456789abcdef"
@@ -18,126 +19,13 @@
 
 static Cluster *cluster;
 
-/* ---- a raw connection ---- */
-
-typedef struct {
-  GSocketConnection *conn;
-  GByteArray *rx;
-} Raw;
-
-static Raw *
-raw_connect (guint id)
-{
-  g_autoptr(GSocketClient) sc = g_socket_client_new ();
-  g_autoptr(GError) error = NULL;
-  g_autofree char *address = g_strdup_printf ("127.0.0.1:%u", cluster->native_port[id]);
-  Raw *raw = g_new0 (Raw, 1);
-
-  raw->conn = g_socket_client_connect_to_host (sc, address, 0, NULL, &error);
-  g_assert_no_error (error);
-  g_socket_set_timeout (g_socket_connection_get_socket (raw->conn), CLUSTER_REQUEST_TIMEOUT_S);
-  raw->rx = g_byte_array_new ();
-  return raw;
-}
-
-static void
-raw_free (Raw *raw)
-{
-  g_object_unref (raw->conn);
-  g_byte_array_unref (raw->rx);
-  g_free (raw);
-}
-
-static void
-raw_send_bytes (Raw *raw, const guint8 *data, gsize length)
-{
-  g_autoptr(GError) error = NULL;
-
-  g_output_stream_write_all (g_io_stream_get_output_stream (G_IO_STREAM (raw->conn)), data, length, NULL, NULL,
-                             &error);
-  g_assert_no_error (error);
-}
-
-static void
-raw_send (Raw *raw, const DsmWireMsg *msg)
-{
-  g_autoptr(GByteArray) frame = g_byte_array_new ();
-
-  dsm_wire_encode (msg, frame);
-  raw_send_bytes (raw, frame->data, frame->len);
-}
-
-/* The next answer; FALSE at the end of the stream. */
-static gboolean
-raw_next (Raw *raw, DsmWireMsg *msg)
-{
-  for (;;)
-    {
-      g_autoptr(GError) error = NULL;
-      const guint8 *payload;
-      gsize length, used;
-      guint8 buf[4096];
-      int cut = dsm_wire_cut (raw->rx->data, raw->rx->len, 1 << 20, &payload, &length, &used, &error);
-
-      g_assert_no_error (error);
-      if (cut > 0)
-        {
-          g_assert_true (dsm_wire_decode (payload, length, FALSE, msg, &error));
-          g_assert_no_error (error);
-          g_byte_array_remove_range (raw->rx, 0, (guint) used);
-          return TRUE;
-        }
-      gssize n = g_input_stream_read (g_io_stream_get_input_stream (G_IO_STREAM (raw->conn)), buf, sizeof buf, NULL,
-                                      &error);
-      if (n <= 0)
-        return FALSE;
-      g_byte_array_append (raw->rx, buf, (guint) n);
-    }
-}
-
-static void
-raw_hello (Raw *raw, const char *token)
-{
-  DsmWireMsg hello = { .type = DSM_WIRE_HELLO, .id = 1, .version = DSM_WIRE_VERSION, .token = (char *) token };
-  DsmWireMsg answer;
-
-  raw_send (raw, &hello);
-  g_assert_true (raw_next (raw, &answer));
-  g_assert_cmpint (answer.type, ==, DSM_WIRE_WELCOME);
-  g_assert_cmpuint (answer.id, ==, 1);
-  dsm_wire_msg_clear (&answer);
-}
-
-/* Sends @msg and expects an ERROR of @code for it (@closing: then the end). */
-static void
-raw_expect_error (Raw *raw, const char *code, gboolean closing)
-{
-  DsmWireMsg answer;
-
-  g_assert_true (raw_next (raw, &answer));
-  g_assert_cmpint (answer.type, ==, DSM_WIRE_ERROR);
-  g_assert_cmpstr (answer.code, ==, code);
-  g_assert_nonnull (answer.message);
-  g_assert_cmpint (answer.closing, ==, closing);
-  dsm_wire_msg_clear (&answer);
-  if (closing)
-    g_assert_false (raw_next (raw, &answer));
-}
-
-static DsmWireMsg
-transition (guint64 id, const char *machine, const char *to)
-{
-  DsmWireMsg m = { .type = DSM_WIRE_TRANSITION, .id = id, .machine = (char *) machine, .to = (char *) to };
-  return m;
-}
-
 /* ---- tests ---- */
 
 static void
 test_pipelined (void)
 {
   guint leader = cluster_wait_leader (cluster, BUDGET_MS);
-  Raw *raw = raw_connect (leader);
+  NativeRaw *raw = native_raw_connect (cluster, leader);
   DsmWireMsg stale = { .type = DSM_WIRE_READ, .id = 4, .machine = (char *) "pipe-a", .flags = DSM_WIRE_READ_STALE };
   guint64 order[4];
   guint seen = 0;
@@ -146,21 +34,21 @@ test_pipelined (void)
                   "sent after three writes comes back before them: answers do not wait for earlier ones.");
   g_autoptr(GByteArray) burst = g_byte_array_new ();
 
-  raw_hello (raw, WRITE_TOKEN);
+  native_raw_hello (raw, WRITE_TOKEN);
   for (guint i = 1; i <= 3; i++)
     {
       g_autofree char *name = g_strdup_printf ("pipe-%c", 'a' + i - 1);
-      DsmWireMsg m = transition (i, name, "Running");
+      DsmWireMsg m = native_raw_transition (i, name, "Running");
       dsm_wire_encode (&m, burst);
     }
   /* One write: the worker reads the four in one go and hands them to
    * the loop in one batch. */
   dsm_wire_encode (&stale, burst);
-  raw_send_bytes (raw, burst->data, burst->len);
+  native_raw_send_bytes (raw, burst->data, burst->len);
   while (seen < 4)
     {
       DsmWireMsg answer;
-      g_assert_true (raw_next (raw, &answer));
+      g_assert_true (native_raw_next (raw, &answer));
       g_assert_cmpint (answer.type, ==, DSM_WIRE_RESULT);
       g_assert_cmpint (answer.status, ==, DSM_WIRE_STATUS_OK);
       order[seen++] = answer.id;
@@ -176,7 +64,7 @@ test_pipelined (void)
   for (guint i = 1; i < 4; i++)
     for (guint j = 0; j < i; j++)
       g_assert_cmpuint (order[i], !=, order[j]);
-  raw_free (raw);
+  native_raw_free (raw);
 }
 
 static void
@@ -186,22 +74,22 @@ test_redirect (void)
   guint follower = cluster_other_node (cluster, leader, 0);
   g_autofree char *leader_address = g_strdup_printf ("127.0.0.1:%u", cluster->native_port[leader]);
   g_autofree char *follower_address = g_strdup_printf ("127.0.0.1:%u", cluster->native_port[follower]);
-  Raw *raw = raw_connect (follower);
-  DsmWireMsg m = transition (2, "redirect-a", "Running");
+  NativeRaw *raw = native_raw_connect (cluster, follower);
+  DsmWireMsg m = native_raw_transition (2, "redirect-a", "Running");
   DsmWireMsg answer;
 
   g_test_summary ("A follower answers a write with not_leader naming the leader's id and native address, and "
                   "the library, given only the follower, finds the leader and commits there.");
-  raw_hello (raw, WRITE_TOKEN);
-  raw_send (raw, &m);
-  g_assert_true (raw_next (raw, &answer));
+  native_raw_hello (raw, WRITE_TOKEN);
+  native_raw_send (raw, &m);
+  g_assert_true (native_raw_next (raw, &answer));
   g_assert_cmpint (answer.type, ==, DSM_WIRE_ERROR);
   g_assert_cmpstr (answer.code, ==, "not_leader");
   g_assert_cmpuint (answer.leader, ==, leader);
   g_assert_cmpstr (answer.leader_address, ==, leader_address);
   g_assert_false (answer.closing);
   dsm_wire_msg_clear (&answer);
-  raw_free (raw);
+  native_raw_free (raw);
 
   const char *nodes[] = { follower_address, NULL };
   DsmClientOptions options;
@@ -314,100 +202,100 @@ static void
 test_hostile (void)
 {
   guint leader = cluster_wait_leader (cluster, BUDGET_MS);
-  Raw *raw;
+  NativeRaw *raw;
 
   g_test_summary ("Bad frames, an oversized frame, a bad token, a request before the hello, a malformed "
                   "request, a role too low and too many requests in flight are each answered with an error "
                   "frame naming the code, and the node keeps serving.");
 
   /* A CRC that does not match: the stream is lost, the connection closes. */
-  raw = raw_connect (leader);
+  raw = native_raw_connect (cluster, leader);
   {
     DsmWireMsg hello = { .type = DSM_WIRE_HELLO, .id = 1, .version = DSM_WIRE_VERSION, .token = (char *) WRITE_TOKEN };
     g_autoptr(GByteArray) frame = g_byte_array_new ();
     dsm_wire_encode (&hello, frame);
     frame->data[frame->len - 1] ^= 0x40;
-    raw_send_bytes (raw, frame->data, frame->len);
-    raw_expect_error (raw, "bad_frame", TRUE);
+    native_raw_send_bytes (raw, frame->data, frame->len);
+    native_raw_expect_error (raw, "bad_frame", TRUE);
   }
-  raw_free (raw);
+  native_raw_free (raw);
 
   /* A header announcing more than native.max_frame_bytes: refused at once. */
-  raw = raw_connect (leader);
+  raw = native_raw_connect (cluster, leader);
   {
     guint8 header[8] = { 0x01, 0x00, 0x00, 0x01, 0, 0, 0, 0 };
-    raw_send_bytes (raw, header, sizeof header);
-    raw_expect_error (raw, "frame_too_large", TRUE);
+    native_raw_send_bytes (raw, header, sizeof header);
+    native_raw_expect_error (raw, "frame_too_large", TRUE);
   }
-  raw_free (raw);
+  native_raw_free (raw);
 
   /* A token that matches none. */
-  raw = raw_connect (leader);
+  raw = native_raw_connect (cluster, leader);
   {
     DsmWireMsg hello = { .type = DSM_WIRE_HELLO, .id = 1, .version = DSM_WIRE_VERSION,
                          .token = (char *) "not-a-token-of-this-cluster" };
-    raw_send (raw, &hello);
-    raw_expect_error (raw, "bad_token", TRUE);
+    native_raw_send (raw, &hello);
+    native_raw_expect_error (raw, "bad_token", TRUE);
   }
-  raw_free (raw);
+  native_raw_free (raw);
 
   /* A request before the hello. */
-  raw = raw_connect (leader);
+  raw = native_raw_connect (cluster, leader);
   {
-    DsmWireMsg m = transition (5, "hostile-a", "Running");
-    raw_send (raw, &m);
-    raw_expect_error (raw, "hello_required", TRUE);
+    DsmWireMsg m = native_raw_transition (5, "hostile-a", "Running");
+    native_raw_send (raw, &m);
+    native_raw_expect_error (raw, "hello_required", TRUE);
   }
-  raw_free (raw);
+  native_raw_free (raw);
 
   /* On an open connection: a malformed request, an unknown type, a role
    * too low: each answered, the connection goes on. */
-  raw = raw_connect (leader);
-  raw_hello (raw, READ_TOKEN);
+  raw = native_raw_connect (cluster, leader);
+  native_raw_hello (raw, READ_TOKEN);
   {
     DsmWireMsg bad = { .type = DSM_WIRE_READ, .id = 2, .machine = (char *) "bad\x01name" };
     /* Type 0x7f, id 3: a frame sound in its bounds, of no known type. */
     guint8 unknown[DSM_WIRE_HEADER_BYTES + DSM_WIRE_PAYLOAD_MIN] = { 0, 0, 0, 9, 0, 0, 0, 0, 0x7f, 0, 0, 0, 0, 0, 0, 0, 3 };
     guint32 crc = (guint32) crc32 (crc32 (0L, Z_NULL, 0), unknown + DSM_WIRE_HEADER_BYTES, DSM_WIRE_PAYLOAD_MIN);
-    DsmWireMsg write = transition (4, "hostile-b", "Running");
+    DsmWireMsg write = native_raw_transition (4, "hostile-b", "Running");
     DsmWireMsg read = { .type = DSM_WIRE_READ, .id = 5, .machine = (char *) "hostile-b" };
     DsmWireMsg answer;
 
-    raw_send (raw, &bad);
-    raw_expect_error (raw, "bad_request", FALSE);
+    native_raw_send (raw, &bad);
+    native_raw_expect_error (raw, "bad_request", FALSE);
     for (guint i = 0; i < 4; i++)
       unknown[4 + i] = (guint8) (crc >> (24 - 8 * i));
-    raw_send_bytes (raw, unknown, sizeof unknown);
-    raw_expect_error (raw, "bad_type", FALSE);
-    raw_send (raw, &write);
-    raw_expect_error (raw, "forbidden", FALSE);
-    raw_send (raw, &read);
-    g_assert_true (raw_next (raw, &answer));
+    native_raw_send_bytes (raw, unknown, sizeof unknown);
+    native_raw_expect_error (raw, "bad_type", FALSE);
+    native_raw_send (raw, &write);
+    native_raw_expect_error (raw, "forbidden", FALSE);
+    native_raw_send (raw, &read);
+    g_assert_true (native_raw_next (raw, &answer));
     g_assert_cmpint (answer.type, ==, DSM_WIRE_RESULT);
     g_assert_cmpuint (answer.id, ==, 5);
     dsm_wire_msg_clear (&answer);
   }
-  raw_free (raw);
+  native_raw_free (raw);
 
   /* More requests in flight than native.max_in_flight: the extra ones
    * are refused, the first ones answered. */
-  raw = raw_connect (leader);
-  raw_hello (raw, WRITE_TOKEN);
+  raw = native_raw_connect (cluster, leader);
+  native_raw_hello (raw, WRITE_TOKEN);
   {
     g_autoptr(GByteArray) burst = g_byte_array_new ();
     guint results = 0, refused = 0;
     for (guint i = 0; i < 10; i++)
       {
         g_autofree char *name = g_strdup_printf ("burst-%u", i);
-        DsmWireMsg m = transition (10 + i, name, "Running");
+        DsmWireMsg m = native_raw_transition (10 + i, name, "Running");
         dsm_wire_encode (&m, burst);
       }
     /* One write: the worker reads the ten in one go, before any answer. */
-    raw_send_bytes (raw, burst->data, burst->len);
+    native_raw_send_bytes (raw, burst->data, burst->len);
     while (results + refused < 10)
       {
         DsmWireMsg answer;
-        g_assert_true (raw_next (raw, &answer));
+        g_assert_true (native_raw_next (raw, &answer));
         if (answer.type == DSM_WIRE_ERROR)
           {
             g_assert_cmpstr (answer.code, ==, "too_many_in_flight");
@@ -423,21 +311,21 @@ test_hostile (void)
     g_assert_cmpuint (results, ==, MAX_IN_FLIGHT);
     g_assert_cmpuint (refused, ==, 10 - MAX_IN_FLIGHT);
   }
-  raw_free (raw);
+  native_raw_free (raw);
 
   /* Still serving, and it counted what it refused. */
-  raw = raw_connect (leader);
-  raw_hello (raw, WRITE_TOKEN);
+  raw = native_raw_connect (cluster, leader);
+  native_raw_hello (raw, WRITE_TOKEN);
   {
-    DsmWireMsg m = transition (1, "hostile-after", "Running");
+    DsmWireMsg m = native_raw_transition (1, "hostile-after", "Running");
     DsmWireMsg answer;
-    raw_send (raw, &m);
-    g_assert_true (raw_next (raw, &answer));
+    native_raw_send (raw, &m);
+    g_assert_true (native_raw_next (raw, &answer));
     g_assert_cmpint (answer.type, ==, DSM_WIRE_RESULT);
     g_assert_cmpint (answer.status, ==, DSM_WIRE_STATUS_OK);
     dsm_wire_msg_clear (&answer);
   }
-  raw_free (raw);
+  native_raw_free (raw);
   cluster_assert_running (cluster);
   const char *codes[] = { "bad_frame", "frame_too_large", "bad_token", "hello_required", "bad_request", "bad_type", "forbidden",
                           "too_many_in_flight" };
