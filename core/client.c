@@ -119,6 +119,7 @@ client_pending (const DsmNode *node)
 static void
 request_set_phase (Request *req, RequestPhase phase, GQueue *queue)
 {
+  g_assert (req->phase_link.data == req); /* client_submit() ties them */
   if (req->phase_queue != NULL)
     g_queue_unlink (req->phase_queue, &req->phase_link);
   req->phase = phase;
@@ -151,6 +152,11 @@ reply_local (DsmNode *node, Request *req, const Outcome *o)
 {
   DsmClientReply *reply = g_new0 (DsmClientReply, 1);
 
+  /* Ours: a forwarded one is answered to its node (reply_remote()). */
+  g_assert (req->origin == DSM_NODE_NONE);
+  /* The codec admits only known statuses and reasons: they index counters. */
+  g_assert ((guint) o->status < G_N_ELEMENTS (node->metrics.client_replies));
+  g_assert ((guint) o->reason < G_N_ELEMENTS (node->metrics.client_rejects));
   reply->request_id = req->request_id;
   reply->status = o->status;
   reply->reason = o->reason;
@@ -179,6 +185,9 @@ static void
 reply_remote (DsmNode *node, Request *req, const Outcome *o)
 {
   gboolean reject = o->status == DSM_REPLY_REJECTED;
+
+  /* Only a leader takes forwarded commands (client_submit()). */
+  g_assert (req->origin != DSM_NODE_NONE && req->origin != node->id);
   DsmMessage *msg = node_message (node, reject ? DSM_MSG_REJECT : DSM_MSG_CLIENT_REPLY, req->origin);
 
   msg->request_id = req->request_id;
@@ -200,6 +209,9 @@ reply_remote (DsmNode *node, Request *req, const Outcome *o)
 static void
 request_finish (DsmNode *node, Request *req, const Outcome *o)
 {
+  g_assert (req->deadline_link.data == req);
+  /* Every request is in the deadline queue until this one answer. */
+  g_assert (node->requests.length > 0);
   if (req->origin == DSM_NODE_NONE)
     {
       reply_local (node, req, o);
@@ -288,6 +300,10 @@ client_proposed_equal (gconstpointer a, gconstpointer b)
 static void
 request_wait_for_entry (DsmNode *node, Request *req, guint64 index, guint64 epoch)
 {
+  /* An entry of our log, which only its leader proposes into. */
+  g_assert (node->role == DSM_ROLE_LEADER);
+  g_assert (index <= dsm_log_last_index (node->log));
+  g_assert (epoch <= node->epoch);
   req->index = index;
   req->epoch = epoch;
   req->maybe_applied = TRUE;
@@ -313,6 +329,8 @@ leader_propose (DsmNode *node, Request *req)
   /* Never appended: client_submit() refuses writes while the disk is
    * full, and a leader with other voters steps down (dsm_node_set_disk_full). */
   g_assert (!node->disk_full);
+  g_assert (node->role == DSM_ROLE_LEADER);
+  g_assert (cmd->op != DSM_OP_READ); /* leader_read()'s */
 
   if (cmd->client_id != NULL)
     {
@@ -338,6 +356,7 @@ leader_propose (DsmNode *node, Request *req)
           /* Already in our log, uncommitted: wait for that copy. */
           DsmEntry *entry = dsm_log_get (node->log, GPOINTER_TO_SIZE (index));
           g_assert (entry != NULL);
+          g_assert (entry->cmd.seq == cmd->seq); /* `proposed` is keyed by it */
           request_wait_for_entry (node, req, entry->index, entry->epoch);
           return;
         }
@@ -368,6 +387,9 @@ leader_propose (DsmNode *node, Request *req)
       return;
     }
   node_log_append (node, entry);
+  g_assert (entry->index == dsm_log_last_index (node->log));
+  g_assert (entry->epoch == node->epoch);
+  g_assert (entry->index > node->commit_index);
   if (cmd->client_id != NULL)
     g_hash_table_insert (node->proposed, &entry->cmd, GSIZE_TO_POINTER (entry->index));
   node->metrics.proposals++;
@@ -387,10 +409,12 @@ leader_propose (DsmNode *node, Request *req)
 void
 client_leader_rebuild (DsmNode *node)
 {
+  g_assert (node->role == DSM_ROLE_LEADER);
   g_hash_table_remove_all (node->proposed);
   for (guint64 i = node->commit_index + 1; i <= dsm_log_last_index (node->log); i++)
     {
       const DsmEntry *entry = dsm_log_get (node->log, i);
+      g_assert (entry != NULL); /* above the commit index: not compacted */
       if (entry->kind != DSM_ENTRY_NOOP && entry->cmd.client_id != NULL)
         g_hash_table_insert (node->proposed, (gpointer) &entry->cmd, GSIZE_TO_POINTER (i));
     }
@@ -401,6 +425,8 @@ client_leader_rebuild (DsmNode *node)
 static void
 read_register (DsmNode *node, Request *req)
 {
+  g_assert (node->role == DSM_ROLE_LEADER);
+  g_assert (req->cmd.op == DSM_OP_READ);
   req->index = node->commit_index;
   /* The bug: no heartbeat round proves we still lead (an isolated old
    * leader answers from a stale state). */
@@ -427,6 +453,7 @@ reads_answer (DsmNode *node)
     {
       guint64 revision = 0;
       const char *data = NULL;
+      g_assert (req->cmd.op == DSM_OP_READ);
       const char *state = dsm_store_read_data (node->store, req->cmd.machine, req->cmd.definition,
                                                NULL, &revision, &data);
       node->metrics.reads++;
@@ -466,6 +493,7 @@ client_on_read_confirmed (DsmNode *node, guint64 round)
 {
   Request *req;
 
+  g_assert (round <= node->hb_round); /* rounds echoed were rounds we started */
   while ((req = g_queue_peek_head (&node->read_confirm)) != NULL && req->read_round <= round)
     request_set_phase (req, REQ_READ_APPLY, &node->read_apply);
   reads_answer (node);
@@ -494,6 +522,10 @@ client_on_commit_advanced (DsmNode *node)
 static void
 request_forward (DsmNode *node, Request *req, DsmNodeId to)
 {
+  /* Only a node's own clients' commands travel on; a leader never
+   * forwards to itself. */
+  g_assert (req->origin == DSM_NODE_NONE);
+  g_assert (to != DSM_NODE_NONE && to != node->id);
   DsmMessage *msg = node_message (node, DSM_MSG_CLIENT_REQUEST, to);
 
   msg->request_id = req->request_id;
@@ -757,6 +789,7 @@ client_on_truncate (DsmNode *node, guint64 index)
 
   /* Overwritten by a later leader, the entry can never commit: safe to
    * propose again (PROTOCOL.md, "Client requests"). */
+  g_assert (index > node->commit_index); /* node_log_truncate()'s */
   while ((req = g_queue_peek_tail (&node->appended)) != NULL && req->index >= index)
     {
       if (req->origin != DSM_NODE_NONE)
@@ -853,6 +886,7 @@ client_tick (DsmNode *node)
 
   while ((req = g_queue_peek_head (&node->requests)) != NULL && req->deadline_ms <= node->now_ms)
     {
+      g_assert (req->deadline_ms >= req->submitted_ms);
       g_autofree char *detail = g_strdup_printf ("not answered within consensus_timeout_ms (%u ms)%s",
                                                  node->config->consensus_timeout_ms,
                                                  req->maybe_applied ? ": outcome unknown" : "");

@@ -106,6 +106,9 @@ node_send (DsmNode *node, DsmMessage *msg)
   g_assert (msg->type != DSM_MSG_VOTE_REQUEST || election_may_campaign (node));
   /* A leader replicates to peers only: members, or members being removed. */
   g_assert (msg->type != DSM_MSG_PROPOSAL || node_find_peer (node, msg->to) != NULL);
+  /* They index the counters below. */
+  g_assert ((guint) msg->type < DSM_MSG_N_TYPES);
+  g_assert (msg->type != DSM_MSG_REJECT || (guint) msg->reason < DSM_REJECT_N_REASONS);
 
   node->metrics.messages_sent[msg->type]++;
   if (msg->type == DSM_MSG_REJECT)
@@ -125,6 +128,7 @@ void
 node_event (DsmNode *node, DsmEventKind kind, DsmNodeId peer, guint64 index,
             guint64 value, DsmRejectReason reason, const char *format, ...)
 {
+  g_assert ((guint) kind < 32); /* a bit of event_mask */
   if ((node->event_mask & (1u << kind)) == 0)
     return;
 
@@ -178,6 +182,8 @@ node_persist_entries_flush (DsmNode *node)
     return;
 
   guint64 last = dsm_log_last_index (node->log);
+  /* A truncation leaves it one past the log's end (node_log_truncate()). */
+  g_assert (node->unpersisted_from <= last + 1);
   DsmPersist *persist = g_new0 (DsmPersist, 1);
   persist->kind = DSM_PERSIST_ENTRIES;
   persist->first_index = node->unpersisted_from;
@@ -201,6 +207,8 @@ node_persist_snapshot (DsmNode *node, guint64 index, guint64 epoch, GBytes *snap
 {
   DsmPersist *persist = g_new0 (DsmPersist, 1);
 
+  g_assert (snapshot != NULL);
+  g_assert (epoch <= node->epoch); /* a snapshot holds entries we accepted */
   persist->kind = DSM_PERSIST_SNAPSHOT;
   persist->index = index;
   persist->snapshot_epoch = epoch;
@@ -227,6 +235,9 @@ node_mark_unpersisted (DsmNode *node, guint64 index)
 void
 node_log_append (DsmNode *node, DsmEntry *entry)
 {
+  /* Committed entries never change; the log grows one entry at a time. */
+  g_assert (entry->index > node->commit_index);
+  g_assert (entry->index == dsm_log_last_index (node->log) + 1);
   dsm_log_append (node->log, entry);
   node_mark_unpersisted (node, entry->index);
   members_on_append (node, entry);
