@@ -80,6 +80,8 @@ conn_unref (Conn *c)
     g_byte_array_unref (c->tx_busy);
   g_free (c->buf);
   g_free (c->address);
+  g_clear_object (&c->tls_database);
+  g_free (c->tls_server_name);
   g_main_context_unref (c->context);
   g_free (c);
 }
@@ -240,10 +242,13 @@ client_on_error (DsmClient *client, Conn *c, const DsmWireMsg *m)
       client_drop (client, why, client->retry_delay_ms);
       return;
     }
-  if (m->closing || (m->id == c->hello_id && m->id != 0))
+  /* The hello refused, or the connection refused before its welcome (a
+   * TLS port to a plain client says tls_required with id 0). */
+  gboolean hello_refused = (m->id == c->hello_id && m->id != 0) || (m->id == 0 && m->closing && !c->ready);
+  if (m->closing || hello_refused)
     {
       /* No retry helps a refused hello: fail everything. */
-      if (m->id == c->hello_id && !error_is_retryable (m->code))
+      if (hello_refused && !error_is_retryable (m->code))
         {
           Request *w;
           client_drop (client, why, client->retry_delay_ms);
@@ -391,6 +396,31 @@ conn_on_connected (GObject *source, GAsyncResult *res, gpointer data)
   conn_unref (c);
 }
 
+/* The TLS connection exists, its handshake not begun: whom to trust and
+ * what name the certificate must carry (docs/CLIENT.md, "TLS"). */
+static void
+conn_on_event (GSocketClient *sc, GSocketClientEvent event, GSocketConnectable *connectable, GIOStream *stream,
+               gpointer data)
+{
+  Conn *c = data;
+
+  if (event != G_SOCKET_CLIENT_TLS_HANDSHAKING || !G_IS_TLS_CLIENT_CONNECTION (stream))
+    return;
+  if (c->tls_database != NULL)
+    g_tls_connection_set_database (G_TLS_CONNECTION (stream), c->tls_database);
+  if (c->tls_server_name != NULL)
+    {
+      g_autoptr(GSocketConnectable) identity = g_network_address_new (c->tls_server_name, 0);
+      g_tls_client_connection_set_server_identity (G_TLS_CLIENT_CONNECTION (stream), identity);
+    }
+}
+
+static void
+conn_unref_notify (gpointer data, GClosure *closure)
+{
+  conn_unref (data);
+}
+
 void
 client_connect (DsmClient *client)
 {
@@ -412,6 +442,14 @@ client_connect (DsmClient *client)
   client->conn = c;
   c->context = g_main_context_ref (client->context);
   g_socket_client_set_timeout (sc, (client->request_timeout_ms + 999) / 1000);
+  if (client->tls)
+    {
+      c->tls_database = client->tls_database != NULL ? g_object_ref (client->tls_database) : NULL;
+      c->tls_server_name = g_strdup (client->tls_server_name);
+      g_socket_client_set_tls (sc, TRUE);
+      g_atomic_int_inc (&c->refs);
+      g_signal_connect_data (sc, "event", G_CALLBACK (conn_on_event), c, conn_unref_notify, 0);
+    }
   g_main_context_push_thread_default (c->context);
   g_socket_client_connect_to_host_async (sc, c->address, 0, c->cancel, conn_on_connected, c);
   g_main_context_pop_thread_default (c->context);

@@ -36,6 +36,8 @@ struct _Conn {
   GByteArray *tx;               /* frames to write */
   GByteArray *tx_busy;          /* the frames being written */
   char *address;
+  GTlsDatabase *tls_database;   /* nullable: the CA to trust (the system's when NULL) */
+  char *tls_server_name;        /* nullable: the name to verify instead of the address's host */
   guint64 hello_id;
   guint version;                /* the protocol version its hello named */
   gboolean ready;               /* welcomed: requests may go */
@@ -56,6 +58,10 @@ struct _DsmClient {
   guint request_timeout_ms;
   guint max_in_flight;
   guint in_flight_cap;          /* max_in_flight, or less if the node says so */
+  gboolean tls;
+  GTlsDatabase *tls_database;   /* nullable: tls_ca_file's */
+  char *tls_server_name;
+  char *setup_error;            /* nullable: why no request can go (an unreadable tls_ca_file) */
 
   Conn *conn;
   char *redirect;               /* where to connect next: the leader a node named */

@@ -69,6 +69,10 @@ client_kick_once (DsmClient *client)
         else
           next = MIN (next, ((Request *) value)->deadline_us);
     }
+  /* Options no retry mends fail every request. */
+  if (client->setup_error != NULL)
+    while ((r = g_queue_pop_head (&client->waiting)) != NULL)
+      request_fail (client, r, DSM_CLIENT_ERROR_INVALID, client->setup_error);
   /* Out of tries: the last error says why. */
   for (GList *l = client->waiting.head, *following; l != NULL; l = following)
     {
@@ -122,6 +126,20 @@ static GSourceFuncs tick_funcs = { .dispatch = tick_dispatch };
 /* ---- the public calls ---- */
 
 DsmClient *
+dsm_client_new_full (const DsmClientOptions *options, GMainContext *context, GError **error)
+{
+  DsmClient *client = dsm_client_new (options, context);
+
+  if (client != NULL && client->setup_error != NULL)
+    {
+      g_set_error_literal (error, DSM_CLIENT_ERROR, DSM_CLIENT_ERROR_INVALID, client->setup_error);
+      dsm_client_free (client);
+      return NULL;
+    }
+  return client;
+}
+
+DsmClient *
 dsm_client_new (const DsmClientOptions *options, GMainContext *context)
 {
   DsmClient *client;
@@ -147,6 +165,17 @@ dsm_client_new (const DsmClientOptions *options, GMainContext *context)
   client->max_in_flight = options->max_in_flight;
   client->in_flight_cap = options->max_in_flight;
   client->sent = g_hash_table_new (g_int64_hash, g_int64_equal);
+  client->tls = options->tls;
+  client->tls_server_name = g_strdup (options->tls_server_name);
+  if (options->tls && options->tls_ca_file != NULL)
+    {
+      g_autoptr(GError) error = NULL;
+      /* GTlsFileDatabase wants an absolute path. */
+      g_autofree char *absolute = g_canonicalize_filename (options->tls_ca_file, NULL);
+      client->tls_database = g_tls_file_database_new (absolute, &error);
+      if (client->tls_database == NULL)
+        client->setup_error = g_strdup_printf ("tls_ca_file \"%s\": %s", options->tls_ca_file, error->message);
+    }
   g_queue_init (&client->waiting);
   client->tick = g_source_new (&tick_funcs, sizeof (GSource));
   g_source_set_callback (client->tick, NULL, client, NULL);
@@ -174,6 +203,9 @@ dsm_client_free (DsmClient *client)
   g_free (client->token);
   g_free (client->client_id);
   g_free (client->redirect);
+  g_clear_object (&client->tls_database);
+  g_free (client->tls_server_name);
+  g_free (client->setup_error);
   g_free (client);
 }
 

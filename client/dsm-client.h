@@ -28,6 +28,11 @@ typedef struct {
   guint request_timeout_ms;     /* one try's wait for its answer (5000) */
   guint max_in_flight;          /* requests sent and unanswered; more wait here (64, at most
                                  * the node's native.max_in_flight and its session_window) */
+  /* Since 0.2.0: TLS, for nodes whose HTTP port has it (docs/CLIENT.md, "TLS"). */
+  gboolean tls;                 /* FALSE: plain TCP */
+  const char *tls_ca_file;      /* nullable: PEM CA certificates to trust (copied); NULL: the system's */
+  const char *tls_server_name;  /* nullable: the name every node's certificate must carry; NULL: the
+                                 * host of the address connected to (IP or DNS name) */
 } DsmClientOptions;
 
 /* The defaults above, and no nodes. */
@@ -72,8 +77,15 @@ typedef void (*DsmClientFunc) (DsmClient *client, const DsmClientResult *result,
  * dsm_client_new:
  * @context: (nullable): where callbacks run; NULL: the thread-default context
  * Returns: (transfer full): a client; it connects at its first request.
+ * With a tls_ca_file it cannot read, every request fails with
+ * DSM_CLIENT_ERROR_INVALID naming the file: dsm_client_new_full() says so
+ * at once.
  */
 DsmClient *dsm_client_new (const DsmClientOptions *options, GMainContext *context);
+
+/* dsm_client_new(), or NULL with @error (DSM_CLIENT_ERROR_INVALID) when
+ * the options name a tls_ca_file that cannot be read. */
+DsmClient *dsm_client_new_full (const DsmClientOptions *options, GMainContext *context, GError **error);
 
 /* Closes the connection.  Callbacks of requests still pending are not called. */
 void dsm_client_free (DsmClient *client);

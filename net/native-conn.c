@@ -1,7 +1,8 @@
 /* net/native-conn.c: one native connection on its worker (native.h):
  * bytes read and cut into frames, bounded before they are buffered, each
  * request handed to native.c; answers from the loop taken in batches and
- * written; errors, deadlines and the lingering close.
+ * written; errors, deadlines and the lingering close.  On a TLS port the
+ * handshake comes first (native-conn-tls.c).
  *
  *   accepted --hello--> open: frames -> native_on_request(); answers in any order
  *   any --fatal error, timeout--> closing (error frame written, SHUT_WR, input
@@ -37,6 +38,10 @@ native_conn_unref (NativeConn *c)
   if (!g_atomic_int_dec_and_test (&c->refs))
     return;
   g_assert (c->closed);
+  g_assert (!c->handshaking);
+  g_clear_object (&c->tls);
+  g_clear_object (&c->socket_conn);
+  g_clear_object (&c->cancel);
   g_byte_array_unref (c->in);
   g_byte_array_unref (c->out);
   g_free (c->host);
@@ -80,9 +85,11 @@ native_conn_watch (NativeConn *c)
   guint32 events = EPOLLRDHUP;
   struct epoll_event ev;
 
-  if (c->closed)
+  if (c->closed || c->handshaking)
     return;
-  if (c->lingering || (!c->closing && conn_backlog (c) <= OUT_BACKLOG_MAX))
+  /* Level-triggered: a ClientHello cut short would wake the worker until
+   * it is whole, so the sweep looks at it instead. */
+  if ((c->lingering || (!c->closing && conn_backlog (c) <= OUT_BACKLOG_MAX)) && !c->tls_partial)
     events |= EPOLLIN;
   if (conn_backlog (c) > 0)
     events |= EPOLLOUT;
@@ -112,8 +119,11 @@ native_conn_close (NativeConn *c)
   c->closed = TRUE;
   if (c->registered)
     epoll_ctl (c->w->epfd, EPOLL_CTL_DEL, c->fd, NULL);
-  close (c->fd);
-  c->fd = -1;
+  if (c->handshaking)
+    /* Its thread still uses the socket: the handshake's callback closes it. */
+    g_cancellable_cancel (c->cancel);
+  else
+    native_conn_close_socket (c);
   dsm_conn_caps_release (&c->w->n->caps, c->host);
   g_queue_unlink (&c->w->conns, &c->link);
   NATIVE_ADD (c->w->n, closed, 1);
@@ -150,6 +160,42 @@ native_conn_error (NativeConn *c, guint64 id, NativeError code, gboolean closing
       c->closing = TRUE;
       native_conn_watch (c);
     }
+}
+
+/* ---- raw I/O ---- */
+
+gssize
+native_conn_recv (NativeConn *c, guint8 *buf, gsize size)
+{
+  if (c->tls != NULL)
+    {
+      g_autoptr(GError) error = NULL;
+      gssize got = g_pollable_input_stream_read_nonblocking (c->tls_in, buf, size, NULL, &error);
+      if (got >= 0)
+        return got;
+      return g_error_matches (error, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK) ? -1 : -2;
+    }
+  gssize got = recv (c->fd, buf, size, 0);
+  if (got >= 0)
+    return got;
+  return errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR ? -1 : -2;
+}
+
+gssize
+native_conn_send_bytes (NativeConn *c, const guint8 *data, gsize length)
+{
+  if (c->tls != NULL)
+    {
+      g_autoptr(GError) error = NULL;
+      gssize sent = g_pollable_output_stream_write_nonblocking (c->tls_out, data, length, NULL, &error);
+      if (sent >= 0)
+        return sent;
+      return g_error_matches (error, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK) ? -1 : -2;
+    }
+  gssize sent = send (c->fd, data, length, MSG_NOSIGNAL);
+  if (sent >= 0)
+    return sent;
+  return errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR ? -1 : -2;
 }
 
 /* ---- reading ---- */
@@ -211,10 +257,18 @@ native_conn_read (NativeConn *c)
 {
   NativeWorker *w = c->w;
 
+  if (c->awaiting_tls)
+    {
+      native_conn_tls_peek (c);
+      if (!c->closed && !c->handshaking)
+        native_conn_watch (c);
+      return;
+    }
+  g_assert (!c->handshaking);
   while (!c->closed && (c->lingering || (!c->closing && conn_backlog (c) <= OUT_BACKLOG_MAX)))
     {
-      gssize got = recv (c->fd, w->scratch, NATIVE_READ_BYTES, 0);
-      if (got < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
+      gssize got = native_conn_recv (c, w->scratch, NATIVE_READ_BYTES);
+      if (got == -1)
         break;
       if (got <= 0)
         {
@@ -230,7 +284,9 @@ native_conn_read (NativeConn *c)
         }
       g_byte_array_append (c->in, w->scratch, (guint) got);
       conn_process (c);
-      if (got < NATIVE_READ_BYTES)
+      /* A short plain read drained the socket; epoll says when there is
+       * more.  TLS may hold decrypted bytes epoll cannot see: read on. */
+      if (c->tls == NULL && got < NATIVE_READ_BYTES)
         break;
     }
   native_conn_watch (c);
@@ -241,12 +297,12 @@ native_conn_read (NativeConn *c)
 void
 native_conn_write (NativeConn *c)
 {
-  if (c->closed)
+  if (c->closed || c->handshaking)
     return;
   while (conn_backlog (c) > 0)
     {
-      gssize sent = send (c->fd, c->out->data + c->out_done, conn_backlog (c), MSG_NOSIGNAL);
-      if (sent < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
+      gssize sent = native_conn_send_bytes (c, c->out->data + c->out_done, conn_backlog (c));
+      if (sent == -1)
         break;
       if (sent <= 0)
         {
@@ -269,8 +325,10 @@ native_conn_write (NativeConn *c)
   c->out_done = 0;
   if (c->closing && !c->lingering)
     {
-      /* Let the client read the error before it sees the end. */
-      shutdown (c->fd, SHUT_WR);
+      /* Let the client read the error before it sees the end (under TLS
+       * the record layer carries the end: the client closes). */
+      if (c->tls == NULL)
+        shutdown (c->fd, SHUT_WR);
       c->lingering = TRUE;
       c->linger_since_us = g_get_monotonic_time ();
     }
@@ -377,6 +435,19 @@ conn_check_deadline (NativeConn *c, gint64 now)
     }
   else if (c->closing)
     return;
+  else if ((c->awaiting_tls || c->handshaking) && now - c->accepted_us > (gint64) n->limits.hello_timeout_ms * 1000)
+    {
+      /* No frame can be sent before TLS is up: the end says it. */
+      NATIVE_ADD (n, timeouts[NT_HELLO], 1);
+      native_conn_close (c);
+    }
+  else if (c->tls_partial)
+    {
+      c->tls_partial = FALSE;
+      native_conn_read (c);
+    }
+  else if (c->awaiting_tls || c->handshaking)
+    return;
   else if (!c->authed && now - c->accepted_us > (gint64) n->limits.hello_timeout_ms * 1000)
     {
       NATIVE_ADD (n, timeouts[NT_HELLO], 1);
@@ -422,6 +493,7 @@ native_conn_new (NativeWorker *w, int fd, const char *host)
   c->version = DSM_WIRE_VERSION_MIN;
   c->link.data = c;
   c->accepted_us = c->active_us = g_get_monotonic_time ();
+  c->awaiting_tls = w->n->tls_certificate != NULL;
   g_queue_push_tail_link (&w->conns, &c->link);
   native_conn_watch (c);
   return c;

@@ -37,6 +37,7 @@ typedef enum {
   NE_TIMEOUT,
   NE_TOO_MANY_CONNECTIONS,
   NE_BAD_PAYLOAD,
+  NE_TLS_REQUIRED,
   NE_N,
 } NativeError;
 
@@ -62,6 +63,7 @@ struct _DsmNative {
   DsmNativeConfig limits;
   DsmNodeId node;
   DsmHttpAuth *auth;            /* NULL: anyone, as admin (loopback or insecure_open) */
+  GTlsCertificate *tls_certificate; /* NULL: plain TCP; else the HTTP port's (http.tls_cert_file) */
   DsmHttpRate *rate;
   DsmLoopQueue *queue;
   GQueue in_flight;             /* NativeCall waiting on the core (loop only) */
@@ -86,6 +88,7 @@ struct _DsmNative {
   guint64 bytes_in;
   guint64 bytes_out;
   guint64 answers_dropped;
+  guint64 tls_handshake_failures;
   DsmNetHistogram latency;
 };
 
@@ -123,6 +126,7 @@ struct _NativeWorker {
   GPtrArray *dirty;             /* with output to write at the end of this dispatch */
   GPtrArray *to_loop;           /* NativeCall read in this dispatch, handed to the loop at its end */
   guint8 *scratch;
+  guint handshakes;             /* TLS handshakes running on GLib's threads for this worker */
 };
 
 /* One connection, on its worker's thread only. */
@@ -148,6 +152,16 @@ struct _NativeConn {
   gsize lingered;
   gboolean closed;
   gboolean dirty;
+  /* TLS (native-conn-tls.c): waiting for a whole ClientHello, then the
+   * handshake (the fd out of epoll), then reads and writes through @tls. */
+  gboolean awaiting_tls;
+  gboolean tls_partial;         /* part of the ClientHello came: looked at again by the sweep, not epoll */
+  gboolean handshaking;
+  GSocketConnection *socket_conn;
+  GTlsConnection *tls;
+  GPollableInputStream *tls_in;
+  GPollableOutputStream *tls_out;
+  GCancellable *cancel;
   gint64 accepted_us;
   gint64 active_us;             /* the last request, answer or write */
   gint64 write_blocked_us;
@@ -172,6 +186,17 @@ void native_worker_take_answer (NativeWorker *w, NativeCall *call);
 gboolean native_worker_answer_dispatch (GSource *source, GSourceFunc callback, gpointer data);
 extern GSourceFuncs native_worker_answer_funcs;
 gboolean native_worker_on_sweep (gpointer data);
+
+/* Raw I/O, plain or TLS: > 0 bytes, 0 end of stream, -1 would block, -2 failed. */
+gssize native_conn_recv (NativeConn *c, guint8 *buf, gsize size);
+gssize native_conn_send_bytes (NativeConn *c, const guint8 *data, gsize length);
+
+/* ---- native-conn-tls.c ---- */
+/* A new connection on a TLS port: a whole ClientHello starts the
+ * handshake; anything else is a plain client, told so in a plain frame. */
+void native_conn_tls_peek (NativeConn *c);
+/* Closes the socket (through its GSocket once TLS has one). */
+void native_conn_close_socket (NativeConn *c);
 
 /* ---- native-server.c ---- */
 gboolean native_server_listen (DsmNative *n, const char *address, GError **error);

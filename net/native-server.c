@@ -38,10 +38,14 @@ worker_refuse (NativeWorker *w, int fd, NativeRefusal why, const char *host)
   g_autoptr(GByteArray) frame = g_byte_array_new ();
 
   NATIVE_ADD (w->n, refused[why], 1);
-  NATIVE_ADD (w->n, errors[why == NR_STOPPING ? NE_STOPPING : NE_TOO_MANY_CONNECTIONS], 1);
-  dsm_wire_encode (&msg, frame);
-  if (send (fd, frame->data, frame->len, MSG_NOSIGNAL | MSG_DONTWAIT) > 0)
-    shutdown (fd, SHUT_WR);
+  /* A TLS client could not read a plain frame: it sees the end. */
+  if (w->n->tls_certificate == NULL)
+    {
+      NATIVE_ADD (w->n, errors[why == NR_STOPPING ? NE_STOPPING : NE_TOO_MANY_CONNECTIONS], 1);
+      dsm_wire_encode (&msg, frame);
+      if (send (fd, frame->data, frame->len, MSG_NOSIGNAL | MSG_DONTWAIT) > 0)
+        shutdown (fd, SHUT_WR);
+    }
   close (fd);
   if (why != NR_STOPPING)
     dsm_net_log_limited (G_LOG_LEVEL_WARNING, w->n->node, "native_refused", host,
@@ -147,6 +151,10 @@ worker_run (gpointer data)
   native_worker_answer_dispatch (w->answer_source, NULL, w);
   while (w->conns.head != NULL)
     native_conn_close (w->conns.head->data);
+  /* Cancelled handshakes end on GLib's threads; their callbacks close
+   * their sockets here. */
+  while (w->handshakes > 0)
+    g_main_context_iteration (w->context, TRUE);
   g_main_context_pop_thread_default (w->context);
   return NULL;
 }

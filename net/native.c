@@ -35,6 +35,7 @@ static const char *const error_names[NE_N] = {
   [NE_TIMEOUT] = "timeout",
   [NE_TOO_MANY_CONNECTIONS] = "too_many_connections",
   [NE_BAD_PAYLOAD] = "bad_payload",
+  [NE_TLS_REQUIRED] = "tls_required",
 };
 
 const char *
@@ -407,6 +408,22 @@ dsm_native_new (DsmHost *host, const char *base_dir, GError **error)
     /* The HTTP port asks for certificates, which this port cannot check:
      * with no tokens to match, every hello is refused (docs/CLIENT.md). */
     n->auth = dsm_http_auth_new ();
+  if (config->http.tls_cert_file != NULL)
+    {
+      /* TLS as on the HTTP port, with its certificate (docs/CLIENT.md, "TLS"). */
+      g_autofree char *cert = dsm_config_file_path (config->http.tls_cert_file, n->node, base_dir);
+      g_autofree char *key = dsm_config_file_path (config->http.tls_key_file, n->node, base_dir);
+      g_autoptr(GError) local = NULL;
+      n->tls_certificate = g_tls_certificate_new_from_files (cert, key, &local);
+      if (n->tls_certificate == NULL)
+        {
+          g_set_error (error, DSM_CONFIG_ERROR, DSM_CONFIG_ERROR_INVALID,
+                       "native protocol: http.tls_cert_file \"%s\", http.tls_key_file \"%s\": %s", cert, key,
+                       local->message);
+          dsm_native_free (n);
+          return NULL;
+        }
+    }
   n->queue = dsm_loop_queue_new (context, config->max_pending_requests, DSM_NATIVE_LOOP_BATCH_MAX, native_run, n);
   return n;
 }
@@ -425,10 +442,7 @@ dsm_native_listen (DsmNative *n, const char *address, GError **error)
              && g_inet_address_get_is_loopback (g_inet_socket_address_get_address (G_INET_SOCKET_ADDRESS (addr)));
   /* The HTTP port's guarantees hold here or the port stays shut
    * (docs/CLIENT.md, "Security"). */
-  if (!loopback && http->tls_cert_file != NULL)
-    refusal = "the HTTP port has TLS (http.tls_cert_file) and the native protocol does not speak TLS yet: "
-              "bind native_address to loopback or leave it out";
-  else if (!loopback && n->auth == NULL && !http->insecure_open)
+  if (!loopback && n->auth == NULL && !http->insecure_open)
     refusal = "no credentials configured and the address is not loopback; set http.token_file, or "
               "http.insecure_open: true to serve anyone";
   if (refusal != NULL)
@@ -439,7 +453,7 @@ dsm_native_listen (DsmNative *n, const char *address, GError **error)
   if (!native_server_listen (n, address, error))
     return FALSE;
   dsm_net_log (n->auth == NULL ? G_LOG_LEVEL_WARNING : G_LOG_LEVEL_MESSAGE, n->node, DSM_NODE_NONE, "native_listening",
-               "native protocol on %s: %s", address,
+               "native protocol on %s (%s): %s", address, n->tls_certificate != NULL ? "TLS" : "plain TCP",
                n->auth != NULL ? "bearer tokens of http.token_file"
                                : "no credentials: anyone who can reach it may read and write every machine");
   return TRUE;
@@ -503,6 +517,7 @@ dsm_native_free (DsmNative *n)
   g_clear_pointer (&n->queue, dsm_loop_queue_free);
   g_clear_pointer (&n->auth, dsm_http_auth_free);
   g_clear_pointer (&n->rate, dsm_http_rate_free);
+  g_clear_object (&n->tls_certificate);
   dsm_conn_caps_clear (&n->caps);
   dsm_config_unref (n->config);
   g_free (n);
@@ -574,6 +589,9 @@ dsm_native_render_metrics (DsmNative *n, GString *out)
   render_one (out, nl, "dsm_native_loop_requests_total", "counter",
               "Native requests the consensus loop took (requests / batches = batching).", (double) q.items);
   render_one (out, nl, "dsm_native_workers", "gauge", "Native worker threads.", n->n_workers);
+  render_one (out, nl, "dsm_native_tls_handshake_failures_total", "counter",
+              "TLS handshakes with native clients that failed (a client that does not trust the certificate).",
+              (double) __atomic_load_n (&n->tls_handshake_failures, __ATOMIC_RELAXED));
   dsm_metrics_write_header (out, "dsm_native_request_duration_seconds", "histogram",
                             "Time from a native request's frame to its answer reaching its worker.");
   dsm_net_histogram_snapshot (&n->latency, &copy);

@@ -24,17 +24,17 @@ typedef struct _DsmNative DsmNative;
  * @host: borrowed: it outlives the protocol
  * @base_dir: where the config's relative file names (http.token_file) start
  *
- * Reads the bearer tokens of http.token_file.
+ * Reads the bearer tokens of http.token_file, and the HTTP port's TLS
+ * certificate and key (http.tls_cert_file) when it has them.
  * Returns: (transfer full): the protocol, listening nowhere yet, or NULL
  * with @error naming the file.
  */
 DsmNative *dsm_native_new (DsmHost *host, const char *base_dir, GError **error);
 
-/* Listens on @address.  Refused (a DSM_CONFIG_ERROR) on an address that is
- * not loopback when the HTTP port asks for credentials this port cannot
- * check (client certificates only) or has TLS, which this port does not
- * speak yet, and without credentials unless http.insecure_open is set
- * (docs/CLIENT.md, "Security"). */
+/* Listens on @address, with TLS when the HTTP port has it (its
+ * certificate, read by dsm_native_new()).  Refused (a DSM_CONFIG_ERROR) on
+ * an address that is not loopback without credentials unless
+ * http.insecure_open is set (docs/CLIENT.md, "Security"). */
 gboolean dsm_native_listen (DsmNative *native, const char *address, GError **error);
 guint16 dsm_native_get_port (DsmNative *native);
 void dsm_native_start (DsmNative *native);

@@ -3,7 +3,8 @@
  * DSM_NATIVE) names the nodes' native addresses; the library finds the
  * leader, follows redirects and retries within --timeout, and a propose
  * carries one session, so a retry applies it at most once.  --payload and
- * --if-revision ride along; a get prints the revision and the data. */
+ * --if-revision ride along; a get prints the revision and the data.
+ * --native-tls speaks TLS, trusting --cacert. */
 #include <stdio.h>
 
 #include "client/dsm-client.h"
@@ -62,7 +63,12 @@ cmd_native (const CtlNative *args)
   options.retry_delay_ms = NATIVE_RETRY_MS;
   options.request_timeout_ms = (guint) MAX (args->timeout_s * 1000, 1);
   options.attempts = (guint) MAX (args->timeout_s * 1000 / NATIVE_RETRY_MS, 1);
-  client = dsm_client_new (&options, context);
+  options.tls = args->tls;
+  options.tls_ca_file = args->tls_ca_file;
+  options.tls_server_name = args->tls_server_name;
+  client = dsm_client_new_full (&options, context, &error);
+  if (client == NULL)
+    return ctl_usage ("--cacert: %s", error->message);
   if (g_str_equal (args->command, "propose"))
     {
       DsmClientTransitionOptions t;

@@ -3,7 +3,8 @@
  *   dsmctl [--endpoints URL,...] [--json] [--timeout S] [--token T | --token-file F]
  *          [--cacert CA] [--cert C --key K] propose NAME STATE [--client-id ID --seq N]
  *   dsmctl ... get NAME [--stale]     dsmctl ... list     dsmctl ... status
- *   dsmctl --native ADDR,... [--token T] propose NAME STATE | get NAME   (docs/CLIENT.md)
+ *   dsmctl --native ADDR,... [--native-tls [--cacert CA]] [--token T] propose NAME STATE | get NAME
+ *          (docs/CLIENT.md)
  *
  * It asks the first endpoint that answers who leads, sends commands
  * there, and moves on to the next endpoint at once when one is down or
@@ -557,6 +558,8 @@ main (int argc, char **argv)
   g_autofree char *token = NULL;
   g_autofree char *token_file = NULL;
   g_autofree char *cacert = NULL;
+  gboolean native_tls = FALSE;
+  g_autofree char *tls_server_name = NULL;
   g_autofree char *cert = NULL;
   g_autofree char *key = NULL;
   g_autofree char *prefix = NULL;
@@ -567,6 +570,10 @@ main (int argc, char **argv)
       "Comma-separated node URLs (default $DSM_ENDPOINTS, else " DEFAULT_ENDPOINTS ")", "URL,..." },
     { "native", 'n', 0, G_OPTION_ARG_STRING, &native,
       "propose and get over the native protocol, to these host:port addresses (default $DSM_NATIVE)", "ADDR,..." },
+    { "native-tls", 0, 0, G_OPTION_ARG_NONE, &native_tls,
+      "--native over TLS, trusting --cacert (default: the system's CAs)", NULL },
+    { "tls-server-name", 0, 0, G_OPTION_ARG_STRING, &tls_server_name,
+      "--native-tls: the name the nodes' certificates carry (default: each address's host)", "NAME" },
     { "json", 'j', 0, G_OPTION_ARG_NONE, &json, "Print the server's JSON as is (for scripts)", NULL },
     { "timeout", 't', 0, G_OPTION_ARG_DOUBLE, &timeout_s, "Give up after S seconds (default 10)", "S" },
     { "token", 0, 0, G_OPTION_ARG_STRING, &token, "Bearer token (default $DSM_TOKEN)", "TOKEN" },
@@ -663,6 +670,12 @@ main (int argc, char **argv)
     return ctl_usage ("--native serves propose and get; %s goes over HTTP (--endpoints)", command);
   if (native != NULL && client_id != NULL)
     return ctl_usage ("--client-id and --seq are not for --native: the library numbers its own session");
+  if (native == NULL && (native_tls || tls_server_name != NULL))
+    return ctl_usage ("--native-tls and --tls-server-name go with --native");
+  if (native != NULL && cert != NULL)
+    return ctl_usage ("--cert and --key are not for --native: it takes bearer tokens only");
+  if (native != NULL && tls_server_name != NULL && !native_tls)
+    return ctl_usage ("--tls-server-name needs --native-tls");
 
   if ((cert != NULL) != (key != NULL))
     return ctl_usage ("--cert and --key go together");
@@ -734,7 +747,8 @@ main (int argc, char **argv)
       CtlNative args = { .nodes = native, .token = token, .timeout_s = timeout_s, .json = json, .command = command,
                          .name = argv[2], .state = is_propose ? argv[3] : NULL, .from = from,
                          .definition = definition, .payload = payload_text, .if_revision = if_revision,
-                         .stale = stale };
+                         .stale = stale, .tls = native_tls, .tls_ca_file = native_tls ? cacert : NULL,
+                         .tls_server_name = tls_server_name };
       status = cmd_native (&args);
     }
   else if (is_propose && nargs == 2)

@@ -69,6 +69,9 @@ typedef struct {
   const char *payload;          /* nullable: a JSON object's text */
   gint64 if_revision;           /* -1: none */
   gboolean stale;
+  gboolean tls;
+  const char *tls_ca_file;      /* nullable: the system's CAs */
+  const char *tls_server_name;  /* nullable: each address's host */
 } CtlNative;
 
 /* dsmctl-native.c: propose and get through libdsm-client, within the timeout. */
