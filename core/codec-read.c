@@ -122,6 +122,7 @@ command_read (const DsmJsonAt *at, DsmCommand *cmd, GError **error)
                      error)
       || !read_text (at, "peer_address", FALSE, 0, &cmd->peer_address, error)
       || !read_text (at, "client_address", FALSE, 0, &cmd->client_address, error)
+      || !read_text (at, "native_address", FALSE, 0, &cmd->native_address, error)
       || !read_text (at, "payload", FALSE, DSM_PAYLOAD_BYTES_MAX, &cmd->payload, error))
     goto fail;
   if (!dsm_json_read_member (&member, at, "if_revision", DSM_JSON_NULLABLE, error))

@@ -44,12 +44,12 @@
  *            {"index":N,"epoch":N,"kind":"command",<command members>}
  *            {"index":N,"epoch":N,"kind":"config",<command members>,
  *             "membership":{"next_id":N,"members":[{"id":N,"role":"voter"|
- *             "learner","peer_address":S,"client_address":S},...]}}
+ *             "learner","peer_address":S,"client_address":S,"native_address":S},...]}}
  *   command  {"op":"transition"|"read","machine":S,"to":S,"from":S,
  *             "definition":S,"payload":S,"if_revision":N,"client_id":S,
  *             "seq":N}
  *            {"op":"define","definition":S,"spec":S}
- *            {"op":"add_member","node":N,"peer_address":S,"client_address":S}
+ *            {"op":"add_member","node":N,"peer_address":S,"client_address":S,"native_address":S}
  *            {"op":"remove_member"|"promote_member","node":N}
  *            op is required; machine is required for transitions and reads,
  *            to for transitions (refused for reads); definition and spec
@@ -133,6 +133,7 @@ write_command_members (GString *out, const DsmCommand *cmd)
     WRITE_UINT (out, "node", cmd->node);
   WRITE_OPTIONAL_STRING (out, "peer_address", cmd->peer_address);
   WRITE_OPTIONAL_STRING (out, "client_address", cmd->client_address);
+  WRITE_OPTIONAL_STRING (out, "native_address", cmd->native_address);
   WRITE_OPTIONAL_STRING (out, "payload", cmd->payload);
   if (cmd->has_if_revision)
     WRITE_UINT (out, "if_revision", cmd->if_revision);

@@ -72,6 +72,7 @@ dsm_command_init_copy (DsmCommand *dest, const DsmCommand *src)
   dest->node = src->node;
   dest->peer_address = g_strdup (src->peer_address);
   dest->client_address = g_strdup (src->client_address);
+  dest->native_address = g_strdup (src->native_address);
   dest->payload = g_strdup (src->payload);
   dest->has_if_revision = src->has_if_revision;
   dest->if_revision = src->if_revision;
@@ -90,6 +91,7 @@ dsm_command_clear (DsmCommand *cmd)
   g_clear_pointer (&cmd->spec, g_free);
   g_clear_pointer (&cmd->peer_address, g_free);
   g_clear_pointer (&cmd->client_address, g_free);
+  g_clear_pointer (&cmd->native_address, g_free);
   g_clear_pointer (&cmd->payload, g_free);
   memset (cmd, 0, sizeof *cmd);
 }
@@ -100,6 +102,7 @@ dsm_command_is_empty (const DsmCommand *cmd)
   return cmd->op == 0 && cmd->client_id == NULL && cmd->seq == 0 && cmd->machine == NULL
          && cmd->definition == NULL && cmd->from == NULL && cmd->to == NULL && cmd->spec == NULL
          && cmd->node == DSM_NODE_NONE && cmd->peer_address == NULL && cmd->client_address == NULL
+         && cmd->native_address == NULL
          && cmd->payload == NULL && !cmd->has_if_revision && cmd->if_revision == 0;
 }
 
@@ -120,6 +123,7 @@ dsm_command_equal (const DsmCommand *a, const DsmCommand *b)
          && a->node == b->node
          && g_strcmp0 (a->peer_address, b->peer_address) == 0
          && g_strcmp0 (a->client_address, b->client_address) == 0
+         && g_strcmp0 (a->native_address, b->native_address) == 0
          && g_strcmp0 (a->payload, b->payload) == 0
          && a->has_if_revision == b->has_if_revision
          && a->if_revision == b->if_revision;
@@ -232,6 +236,8 @@ command_check_unused (const DsmCommand *cmd, GError **error)
     field = "peer_address";
   else if (cmd->op != DSM_OP_ADD_MEMBER && cmd->client_address != NULL)
     field = "client_address";
+  else if (cmd->op != DSM_OP_ADD_MEMBER && cmd->native_address != NULL)
+    field = "native_address";
   else if (cmd->op != DSM_OP_TRANSITION && cmd->payload != NULL)
     field = "payload";
   else if (cmd->op != DSM_OP_TRANSITION && (cmd->has_if_revision || cmd->if_revision != 0))
@@ -417,6 +423,7 @@ entry_compute_size (const DsmEntry *entry)
   size += string_size_bytes (cmd->spec) + (cmd->spec != NULL ? strlen (cmd->spec) / 8 : 0);
   size += string_size_bytes (cmd->peer_address);
   size += string_size_bytes (cmd->client_address);
+  size += string_size_bytes (cmd->native_address);
   size += string_size_bytes (cmd->payload) + (cmd->payload != NULL ? strlen (cmd->payload) / 8 : 0);
   if (cmd->has_if_revision)
     size += 32; /* ,"if_revision":N */

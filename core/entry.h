@@ -83,6 +83,7 @@ typedef struct {
   DsmNodeId node;    /* membership ops (an add may leave it 0) */
   char *peer_address;   /* ADD_MEMBER, nullable */
   char *client_address; /* ADD_MEMBER, nullable */
+  char *native_address; /* ADD_MEMBER, nullable: where it serves the native protocol */
   char *payload;     /* transitions, nullable: a JSON object as text */
   gboolean has_if_revision; /* transitions: @if_revision is a condition */
   guint64 if_revision;

@@ -125,7 +125,9 @@ dsm_membership_new (const DsmMember *members, guint n_members, DsmNodeId next_id
         }
       if ((m->peer_address != NULL && !dsm_membership_check_address ("peer_address", m->peer_address, &local))
           || (m->client_address != NULL
-              && !dsm_membership_check_address ("client_address", m->client_address, &local)))
+              && !dsm_membership_check_address ("client_address", m->client_address, &local))
+          || (m->native_address != NULL
+              && !dsm_membership_check_address ("native_address", m->native_address, &local)))
         {
           g_set_error (error, DSM_MEMBERSHIP_ERROR, DSM_MEMBERSHIP_ERROR_INVALID,
                        "member %u: %s", m->id, local->message);
@@ -151,6 +153,7 @@ dsm_membership_new (const DsmMember *members, guint n_members, DsmNodeId next_id
     {
       membership->members[i].peer_address = g_strdup (membership->members[i].peer_address);
       membership->members[i].client_address = g_strdup (membership->members[i].client_address);
+      membership->members[i].native_address = g_strdup (membership->members[i].native_address);
     }
   return membership;
 }
@@ -187,6 +190,7 @@ membership_clear (gpointer data)
     {
       g_free (membership->members[i].peer_address);
       g_free (membership->members[i].client_address);
+      g_free (membership->members[i].native_address);
     }
   g_free (membership->members);
 }
@@ -270,7 +274,8 @@ dsm_membership_equal (const DsmMembership *a, const DsmMembership *b)
     {
       const DsmMember *x = &a->members[i], *y = &b->members[i];
       if (x->id != y->id || x->role != y->role || g_strcmp0 (x->peer_address, y->peer_address) != 0
-          || g_strcmp0 (x->client_address, y->client_address) != 0)
+          || g_strcmp0 (x->client_address, y->client_address) != 0
+          || g_strcmp0 (x->native_address, y->native_address) != 0)
         return FALSE;
     }
   return TRUE;
@@ -316,6 +321,9 @@ dsm_membership_check_command (const DsmCommand *cmd, GError **error)
   if (cmd->client_address != NULL
       && !dsm_membership_check_address ("client_address", cmd->client_address, error))
     return FALSE;
+  if (cmd->native_address != NULL
+      && !dsm_membership_check_address ("native_address", cmd->native_address, error))
+    return FALSE;
   return TRUE;
 }
 
@@ -358,6 +366,7 @@ dsm_membership_change (const DsmMembership *membership, const DsmCommand *cmd,
         .role = DSM_MEMBER_LEARNER,
         .peer_address = cmd->peer_address,
         .client_address = cmd->client_address,
+        .native_address = cmd->native_address,
       };
       next_id = id + 1;
       break;
@@ -421,6 +430,11 @@ dsm_membership_write_json (GString *out, const DsmMembership *membership)
           g_string_append (out, ",\"client_address\":");
           dsm_codec_write_string (out, m->client_address);
         }
+      if (m->native_address != NULL)
+        {
+          g_string_append (out, ",\"native_address\":");
+          dsm_codec_write_string (out, m->native_address);
+        }
       g_string_append_c (out, '}');
     }
   g_string_append (out, "]}");
@@ -436,16 +450,19 @@ read_member (const DsmJsonAt *at, DsmMember *m, GError **error)
   guint role = DSM_MEMBER_VOTER;
   const char *peer = NULL;
   const char *client = NULL;
+  const char *native = NULL;
 
   if (!dsm_json_get_object (at, NULL, error)
       || !dsm_json_read_node_id (at, "id", DSM_JSON_REQUIRED, &m->id, error)
       || !dsm_json_read_enum (at, "role", DSM_JSON_REQUIRED, role_names_list, &role, error)
       || !dsm_json_read_string (at, "peer_address", DSM_JSON_NULLABLE, DSM_ADDRESS_MAX, &peer, error)
-      || !dsm_json_read_string (at, "client_address", DSM_JSON_NULLABLE, DSM_ADDRESS_MAX, &client, error))
+      || !dsm_json_read_string (at, "client_address", DSM_JSON_NULLABLE, DSM_ADDRESS_MAX, &client, error)
+      || !dsm_json_read_string (at, "native_address", DSM_JSON_NULLABLE, DSM_ADDRESS_MAX, &native, error))
     return FALSE;
   m->role = (DsmMemberRole) role;
   m->peer_address = (char *) peer;
   m->client_address = (char *) client;
+  m->native_address = (char *) native;
   return TRUE;
 }
 

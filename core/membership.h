@@ -28,6 +28,8 @@ typedef struct {
   DsmMemberRole role;
   char *peer_address;    /* "host:port" peers dial; nullable (the simulator has none) */
   char *client_address;  /* "host:port" of the client API; nullable */
+  char *native_address;  /* "host:port" of the native protocol; nullable (set by ADD_MEMBER only: the
+                          * config's nodes keep theirs in the config) */
 } DsmMember;
 
 /* Immutable once built and shared (entries carry it to the WAL's worker
@@ -119,7 +121,7 @@ DsmMembership *dsm_membership_change (const DsmMembership *membership, const Dsm
                                       DsmNodeId *member_out, GError **error);
 
 /* Appends {"next_id":N,"members":[{"id":N,"role":"voter","peer_address":S,
- * "client_address":S},...]} (addresses only when set). */
+ * "client_address":S,"native_address":S},...]} (addresses only when set). */
 void dsm_membership_write_json (GString *out, const DsmMembership *membership);
 
 /**

@@ -627,11 +627,14 @@ dsm_host_new (DsmConfig *config, DsmNodeId id, const DsmHostOptions *options, GE
       || (client_address != NULL && !dsm_http_api_listen (host->http, client_address, error)))
     return NULL;
   host->http_listening = client_address != NULL;
-  /* The native protocol where the config names an address for this node. */
-  if (self != NULL && self->native_address != NULL)
+  /* The native protocol where the config (or, for a node that joined,
+   * its command line) names an address for this node. */
+  const char *native_address = options->native_address != NULL ? options->native_address
+                               : self != NULL ? self->native_address : NULL;
+  if (native_address != NULL)
     {
       host->native = dsm_native_new (host, options->config_dir, error);
-      if (host->native == NULL || !dsm_native_listen (host->native, self->native_address, error))
+      if (host->native == NULL || !dsm_native_listen (host->native, native_address, error))
         return NULL;
     }
 

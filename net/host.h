@@ -38,6 +38,8 @@ typedef struct {
   const char *peer_address;          /* nullable: the config's; required for a node the config's
                                       * nodes do not list (one that joined later) */
   const char *client_address;        /* nullable: the config's; likewise */
+  const char *native_address;        /* nullable: the config's; a node that joined serves the native
+                                      * protocol only when given one */
   const char *record_path;           /* nullable: record the core's inputs here (net/recorder.h) */
   guint64 record_max_bytes;          /* 0: the default */
   guint record_keep;                 /* 0: the default */

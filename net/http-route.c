@@ -590,15 +590,18 @@ route_body_object (HttpCall *call, const char *const *allowed, const char *expec
 }
 
 /* POST /v1/members {"op": "add"|"promote"|"remove", "id", "peer_address",
- * "client_address", "client_id", "seq"}: the core's membership command. */
+ * "client_address", "native_address", "client_id", "seq"}: the core's
+ * membership command. */
 static gboolean
 route_parse_members (HttpCall *call)
 {
-  static const char *const keys[] = { "op", "id", "peer_address", "client_address", "client_id", "seq", NULL };
+  static const char *const keys[] = { "op", "id", "peer_address", "client_address", "native_address", "client_id",
+                                      "seq", NULL };
   static const char *const ops[][2] = { { "add", "add_member" }, { "promote", "promote_member" },
                                         { "remove", "remove_member" } };
-  g_autoptr(JsonNode) root = route_body_object (call, keys, "op, id, peer_address, client_address, client_id, seq",
-                                                FALSE);
+  g_autoptr(JsonNode) root = route_body_object (call, keys,
+                                                "op, id, peer_address, client_address, native_address, client_id, "
+                                                "seq", FALSE);
   g_autoptr(GError) error = NULL;
   const char *core_op = NULL;
 

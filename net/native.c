@@ -11,6 +11,7 @@
 #include "address.h"
 #include "config-files.h"
 #include "error.h"
+#include "membership.h"
 #include "metrics.h"
 #include "netlog.h"
 #include "node.h"
@@ -253,15 +254,20 @@ native_hand_to_loop (DsmNative *n, GPtrArray *calls)
 
 /* ---- the loop's side ---- */
 
-/* Fills the leader's id and native address (when the config names it). */
+/* Fills the leader's id and native address: the one it joined with (the
+ * membership's), else the config's (docs/CLIENT.md, "Leaders and redirects"). */
 static void
 native_leader (DsmNative *n, DsmWireMsg *msg, DsmNodeId hint)
 {
-  DsmNodeId leader = hint != DSM_NODE_NONE ? hint : dsm_node_get_leader (dsm_host_get_node (n->host));
+  DsmNode *node = dsm_host_get_node (n->host);
+  DsmNodeId leader = hint != DSM_NODE_NONE ? hint : dsm_node_get_leader (node);
+  const DsmMember *member = leader != DSM_NODE_NONE ? dsm_membership_find (dsm_node_get_membership (node, NULL), leader)
+                                                    : NULL;
   const DsmNodeConfig *nc = leader != DSM_NODE_NONE ? dsm_config_find_node (n->config, leader) : NULL;
 
   msg->leader = leader;
-  msg->leader_address = nc != NULL ? nc->native_address : NULL;
+  msg->leader_address = member != NULL && member->native_address != NULL ? member->native_address
+                        : nc != NULL ? nc->native_address : NULL;
 }
 
 /* Answers @call with @msg (its strings borrowed), from the loop. */

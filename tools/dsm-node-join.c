@@ -32,13 +32,19 @@ dsm_node_join_known_id (const char *data_dir, const char *cluster_id, DsmNodeId 
 }
 
 static char *
-join_body (const char *peer_address, const char *client_address, const char *client_id)
+join_body (const DsmNodeJoinOptions *options, const char *client_id)
 {
   GString *body = g_string_new ("{\"op\":\"add\",\"peer_address\":");
 
-  dsm_codec_write_string (body, peer_address);
+  dsm_codec_write_string (body, options->peer_address);
   g_string_append (body, ",\"client_address\":");
-  dsm_codec_write_string (body, client_address);
+  dsm_codec_write_string (body, options->client_address);
+  /* Clients learn it from the membership (docs/CLIENT.md, "Leaders and redirects"). */
+  if (options->native_address != NULL)
+    {
+      g_string_append (body, ",\"native_address\":");
+      dsm_codec_write_string (body, options->native_address);
+    }
   g_string_append (body, ",\"client_id\":");
   dsm_codec_write_string (body, client_id);
   g_string_append (body, ",\"seq\":1}");
@@ -63,7 +69,7 @@ dsm_node_join (const DsmNodeJoinOptions *options, DsmNodeId *id, GError **error)
   /* One client id for every attempt: a retry after a lost answer is the
    * same command, applied once (PROTOCOL.md, "Client sessions"). */
   g_autofree char *client_id = g_strdup_printf ("join-%d-%08x%08x", (int) getpid (), g_random_int (), g_random_int ());
-  g_autofree char *body = join_body (options->peer_address, options->client_address, client_id);
+  g_autofree char *body = join_body (options, client_id);
   gint64 deadline = g_get_monotonic_time () + (gint64) options->timeout_s * G_USEC_PER_SEC;
   g_autofree char *last = NULL;
 

@@ -14,6 +14,7 @@ typedef struct {
   const char *cacert;          /* nullable: an absolute path, for https */
   const char *peer_address;    /* where the others will dial this node */
   const char *client_address;  /* where it serves clients */
+  const char *native_address;  /* nullable: where it serves the native protocol */
   guint timeout_s;
 } DsmNodeJoinOptions;
 

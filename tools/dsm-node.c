@@ -174,7 +174,8 @@ restore_data_dir (DsmConfig *config, DsmNodeId id, const char *data_dir, const c
 /* --join: the id this data directory has, or one the cluster gives. */
 static gboolean
 join_cluster (DsmConfig *config, const char *data_dir, const char *url, const char *token_file, const char *cacert,
-              guint timeout_s, const char *peer_address, const char *client_address, DsmNodeId *id)
+              guint timeout_s, const char *peer_address, const char *client_address, const char *native_address,
+              DsmNodeId *id)
 {
   g_autoptr(GError) error = NULL;
   g_autofree char *token = NULL;
@@ -211,7 +212,8 @@ join_cluster (DsmConfig *config, const char *data_dir, const char *url, const ch
         }
     }
   DsmNodeJoinOptions options = { .url = url, .token = token, .cacert = ca, .peer_address = peer_address,
-                                 .client_address = client_address, .timeout_s = timeout_s };
+                                 .client_address = client_address, .native_address = native_address,
+                                 .timeout_s = timeout_s };
   if (!dsm_node_join (&options, id, &error))
     {
       fprintf (stderr, "dsm-node: %s\n", error->message);
@@ -256,6 +258,7 @@ main (int argc, char **argv)
   g_autofree char *join_cacert = NULL;
   g_autofree char *peer_address = NULL;
   g_autofree char *client_address = NULL;
+  g_autofree char *native_address = NULL;
   g_autofree char *restore_path = NULL;
   gint join_timeout_s = 60;
   gboolean version = FALSE;
@@ -288,6 +291,8 @@ main (int argc, char **argv)
       "Where peers dial this node, for a node the config's nodes do not list (one that joined)", "HOST:PORT" },
     { "client-address", 0, 0, G_OPTION_ARG_STRING, &client_address,
       "Where this node serves clients, likewise", "HOST:PORT" },
+    { "native-address", 0, 0, G_OPTION_ARG_STRING, &native_address,
+      "Where this node serves the native protocol, likewise (optional; the cluster tells clients)", "HOST:PORT" },
     { "restore", 0, 0, G_OPTION_ARG_FILENAME, &restore_path,
       "Seed the empty --data-dir of node --id of a new cluster from a backup (dsmctl snapshot save), "
       "verified, then exit; start every node of the new cluster so, from the same file", "FILE" },
@@ -325,8 +330,11 @@ main (int argc, char **argv)
       && (peer_address == NULL || client_address == NULL))
     return usage_error (context, "--join needs --peer-address and --client-address, which go together");
   if ((peer_address != NULL && !dsm_membership_check_address ("--peer-address", peer_address, &error))
-      || (client_address != NULL && !dsm_membership_check_address ("--client-address", client_address, &error)))
+      || (client_address != NULL && !dsm_membership_check_address ("--client-address", client_address, &error))
+      || (native_address != NULL && !dsm_membership_check_address ("--native-address", native_address, &error)))
     return usage_error (context, "%s", error->message);
+  if (native_address != NULL && peer_address == NULL)
+    return usage_error (context, "--native-address goes with --peer-address and --client-address");
   if (join_url == NULL && (join_token_file != NULL || join_cacert != NULL))
     return usage_error (context, "--join-token-file and --join-cacert belong to --join");
   if (join_timeout_s < 1 || join_timeout_s > 3600)
@@ -359,7 +367,7 @@ main (int argc, char **argv)
     {
       DsmNodeId joined = DSM_NODE_NONE;
       if (!join_cluster (config, data_dir, join_url, join_token_file, join_cacert, (guint) join_timeout_s,
-                         peer_address, client_address, &joined))
+                         peer_address, client_address, native_address, &joined))
         return EXIT_RUNTIME;
       id = joined;
     }
@@ -392,6 +400,7 @@ main (int argc, char **argv)
   options.peer_listen_address = peer_listen;
   options.peer_address = peer_address;
   options.client_address = client_address;
+  options.native_address = native_address;
   options.record_path = record_path;
   options.record_max_bytes = (guint64) record_max_bytes;
   options.record_keep = (guint) record_keep;

@@ -718,13 +718,15 @@ test_codec_round_trip (void)
   g_autoptr(DsmConfig) config = dsm_config_new_default (3);
   g_autoptr(DsmMembership) base = dsm_membership_new_bootstrap (config);
   DsmCommand add = { .op = DSM_OP_ADD_MEMBER, .peer_address = "10.0.0.4:7000",
-                     .client_address = "10.0.0.4:7100", .client_id = "ops", .seq = 3 };
+                     .client_address = "10.0.0.4:7100", .native_address = "10.0.0.4:7200",
+                     .client_id = "ops", .seq = 3 };
   DsmNodeId member = 0;
   g_autoptr(DsmMembership) grown = dsm_membership_change (base, &add, &member, NULL);
   g_autoptr(GString) out = g_string_new (NULL);
   g_autoptr(GError) error = NULL;
 
-  g_test_summary ("A config entry (change and whole membership, addresses included) survives "
+  g_test_summary ("A config entry (change and whole membership, addresses included, a joined node's native "
+                  "address too) survives "
                   "the codec, and one whose membership breaks the rules is refused with its path.");
   g_assert_cmpuint (member, ==, 4);
   add.node = member;
@@ -734,6 +736,10 @@ test_codec_round_trip (void)
   g_assert_no_error (error);
   g_assert_true (dsm_entry_equal (entry, back));
   g_assert_cmpstr (dsm_membership_find (back->membership, 4)->peer_address, ==, "10.0.0.4:7000");
+  g_assert_cmpstr (dsm_membership_find (back->membership, 4)->native_address, ==, "10.0.0.4:7200");
+  g_assert_cmpstr (back->cmd.native_address, ==, "10.0.0.4:7200");
+  /* The bootstrap's members keep theirs in the config file. */
+  g_assert_null (dsm_membership_find (back->membership, 1)->native_address);
 
   const char *bad = "{\"index\":1,\"epoch\":1,\"kind\":\"config\",\"op\":\"add_member\",\"node\":4,"
                     "\"membership\":{\"next_id\":4,\"members\":[{\"id\":4,\"role\":\"voter\"}]}}";

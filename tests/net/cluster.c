@@ -181,6 +181,8 @@ cluster_spawn (Cluster *c, guint id, const char *join_url)
       g_ptr_array_add (argv, g_strdup_printf ("127.0.0.1:%u", c->peer_port[id]));
       g_ptr_array_add (argv, g_strdup ("--client-address"));
       g_ptr_array_add (argv, g_strdup_printf ("127.0.0.1:%u", c->client_port[id]));
+      g_ptr_array_add (argv, g_strdup ("--native-address"));
+      g_ptr_array_add (argv, g_strdup_printf ("127.0.0.1:%u", c->native_port[id]));
     }
   g_ptr_array_add (argv, NULL);
   c->proc[id] = g_subprocess_launcher_spawnv (launcher, (const char *const *) argv->pdata, &error);
