@@ -42,6 +42,8 @@ typedef enum {
 } NativeError;
 
 const char *native_error_name (NativeError code);
+/* By code: "bad_frame", ... (native.c). */
+extern const char *const native_error_names[NE_N];
 
 typedef enum { NT_HELLO, NT_IDLE, NT_WRITE, NT_N } NativeTimeout;
 /* By DsmAdmit (accept.h). */
