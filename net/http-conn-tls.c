@@ -3,16 +3,12 @@
  * certificates verified against the client CA (docs/OPERATIONS.md, "TLS"). */
 #include "http-server-private.h"
 
-#include <errno.h>
 #include <string.h>
 #include <sys/epoll.h>
-#include <sys/ioctl.h>
 #include <sys/socket.h>
 
+#include "conn-tls.h"
 #include "netlog.h"
-
-/* A TLS record header: type 22 (handshake), version, length. */
-#define TLS_RECORD_HEADER 5
 
 static void
 conn_on_handshake (GObject *source, GAsyncResult *result, gpointer data)
@@ -56,8 +52,6 @@ conn_start_handshake (Conn *c)
 {
   DsmHttpServerOptions *o = &c->w->server->options;
   g_autoptr(GError) error = NULL;
-  g_autoptr(GSocket) socket = g_socket_new_from_fd (c->fd, &error);
-  GIOStream *tls;
 
   if (c->registered)
     {
@@ -66,22 +60,15 @@ conn_start_handshake (Conn *c)
       c->registered = FALSE;
     }
   c->awaiting_hello = FALSE;
-  if (socket == NULL)
+  c->tls = dsm_conn_tls_new (c->fd, o->tls_certificate, &c->socket_conn, &error);
+  if (c->tls == NULL)
     {
+      if (c->socket_conn != NULL)
+        dsm_net_log_limited (G_LOG_LEVEL_WARNING, o->node, "http_tls_failed", "setup",
+                             "cannot start TLS (is glib-networking installed?): %s", error->message);
       http_conn_close (c);
       return;
     }
-  c->socket_conn = g_socket_connection_factory_create_connection (socket);
-  tls = g_tls_server_connection_new (G_IO_STREAM (c->socket_conn), o->tls_certificate, &error);
-  if (tls == NULL)
-    {
-      dsm_net_log_limited (G_LOG_LEVEL_WARNING, o->node, "http_tls_failed", "setup",
-                           "cannot start TLS (is glib-networking installed?): %s", error->message);
-      http_conn_close (c);
-      return;
-    }
-  c->tls = G_TLS_CONNECTION (tls);
-  g_tls_connection_set_require_close_notify (c->tls, FALSE);
   if (o->tls_client_ca != NULL)
     {
       g_tls_connection_set_database (c->tls, o->tls_client_ca);
@@ -95,43 +82,37 @@ conn_start_handshake (Conn *c)
   g_tls_connection_handshake_async (c->tls, G_PRIORITY_DEFAULT, c->cancel, conn_on_handshake, c);
 }
 
-/* glib-networking runs each handshake on a thread of GLib's pool, which
- * blocks on the socket: a client that connects and sends nothing would
- * hold one.  So the handshake starts only once a whole first record (the
- * ClientHello) has arrived, watched here by epoll; bytes that are not a
- * TLS handshake get a plain-text 400. */
+/* The handshake starts only once a whole ClientHello has arrived
+ * (conn-tls.h says why); bytes that are not a TLS handshake get a
+ * plain-text 400. */
 void
 http_conn_peek_hello (Conn *c)
 {
-  guint8 head[TLS_RECORD_HEADER];
-  gssize n = recv (c->fd, head, sizeof head, MSG_PEEK);
-  int available = 0;
-
-  if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
-    return;
-  if (n <= 0)
+  switch (dsm_conn_tls_peek (c->fd))
     {
+    case DSM_CONN_TLS_WAIT:
+    case DSM_CONN_TLS_PARTIAL:
+      return;
+    case DSM_CONN_TLS_CLOSED:
       http_conn_close (c);
       return;
-    }
-  if (head[0] != 0x16 || (n > 1 && head[1] != 0x03))
-    {
-      static const char body[] = "{\"error\":\"this port speaks HTTPS; use https://\",\"reason\":\"not_tls\"}\n";
-      g_autofree char *answer = g_strdup_printf ("HTTP/1.1 400 Bad Request\r\nContent-Type: application/json\r\n"
-                                                 "Content-Length: %zu\r\nConnection: close\r\n\r\n%s",
-                                                 sizeof body - 1, body);
-      STAT_ADD (c->w, parse_errors[DSM_HTTP_PARSE_ERROR_NOT_HTTP], 1);
-      STAT_ADD (c->w, answered[400], 1);
-      if (send (c->fd, answer, strlen (answer), MSG_NOSIGNAL | MSG_DONTWAIT) > 0)
-        shutdown (c->fd, SHUT_WR);
-      c->unread_input = TRUE;
-      c->no_more_requests = TRUE;
-      c->awaiting_hello = FALSE;
-      http_conn_finish (c);
+    case DSM_CONN_TLS_WHOLE:
+      conn_start_handshake (c);
       return;
+    case DSM_CONN_TLS_NOT_TLS:
+    default:
+      break;
     }
-  if (n < TLS_RECORD_HEADER || ioctl (c->fd, FIONREAD, &available) < 0)
-    return;
-  if ((gsize) available >= TLS_RECORD_HEADER + ((gsize) head[3] << 8 | head[4]))
-    conn_start_handshake (c);
+  static const char body[] = "{\"error\":\"this port speaks HTTPS; use https://\",\"reason\":\"not_tls\"}\n";
+  g_autofree char *answer = g_strdup_printf ("HTTP/1.1 400 Bad Request\r\nContent-Type: application/json\r\n"
+                                             "Content-Length: %zu\r\nConnection: close\r\n\r\n%s",
+                                             sizeof body - 1, body);
+  STAT_ADD (c->w, parse_errors[DSM_HTTP_PARSE_ERROR_NOT_HTTP], 1);
+  STAT_ADD (c->w, answered[400], 1);
+  if (send (c->fd, answer, strlen (answer), MSG_NOSIGNAL | MSG_DONTWAIT) > 0)
+    shutdown (c->fd, SHUT_WR);
+  c->unread_input = TRUE;
+  c->no_more_requests = TRUE;
+  c->awaiting_hello = FALSE;
+  http_conn_finish (c);
 }

@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "codec.h"
+#include "conn-tls.h"
 #include "netlog.h"
 
 #define READ_BYTES (64 * 1024)
@@ -108,35 +109,13 @@ http_conn_mark_dirty (Conn *c)
 static gssize
 conn_recv (Conn *c, guint8 *buf, gsize size)
 {
-  if (c->tls != NULL)
-    {
-      g_autoptr(GError) error = NULL;
-      gssize n = g_pollable_input_stream_read_nonblocking (c->tls_in, buf, size, NULL, &error);
-      if (n >= 0)
-        return n;
-      return g_error_matches (error, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK) ? -1 : -2;
-    }
-  gssize n = recv (c->fd, buf, size, 0);
-  if (n >= 0)
-    return n;
-  return errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR ? -1 : -2;
+  return dsm_conn_io_recv (c->fd, c->tls_in, buf, size);
 }
 
 static gssize
 conn_send (Conn *c, const char *data, gsize length)
 {
-  if (c->tls != NULL)
-    {
-      g_autoptr(GError) error = NULL;
-      gssize n = g_pollable_output_stream_write_nonblocking (c->tls_out, data, length, NULL, &error);
-      if (n >= 0)
-        return n;
-      return g_error_matches (error, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK) ? -1 : -2;
-    }
-  gssize n = send (c->fd, data, length, MSG_NOSIGNAL);
-  if (n >= 0)
-    return n;
-  return errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR ? -1 : -2;
+  return dsm_conn_io_send (c->fd, c->tls_out, (const guint8 *) data, length);
 }
 
 /* ---- closing ---- */

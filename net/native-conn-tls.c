@@ -3,16 +3,11 @@
  * handshake (glib-networking), a plain client told in a plain frame. */
 #include "native-private.h"
 
-#include <errno.h>
 #include <sys/epoll.h>
-#include <sys/ioctl.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
+#include "conn-tls.h"
 #include "netlog.h"
-
-/* A TLS record header: type 22 (handshake), version, length. */
-#define TLS_RECORD_HEADER 5
 
 void
 native_conn_close_socket (NativeConn *c)
@@ -67,8 +62,6 @@ conn_start_handshake (NativeConn *c)
 {
   DsmNative *n = c->w->n;
   g_autoptr(GError) error = NULL;
-  g_autoptr(GSocket) socket = NULL;
-  GIOStream *tls;
 
   g_assert (c->tls == NULL);
   c->awaiting_tls = FALSE;
@@ -79,66 +72,54 @@ conn_start_handshake (NativeConn *c)
       c->registered = FALSE;
       c->events = 0;
     }
-  socket = g_socket_new_from_fd (c->fd, &error);
-  if (socket == NULL)
+  c->tls = dsm_conn_tls_new (c->fd, n->tls_certificate, &c->socket_conn, &error);
+  if (c->tls == NULL)
     {
+      if (c->socket_conn != NULL)
+        dsm_net_log_limited (G_LOG_LEVEL_WARNING, n->node, "native_tls_failed", "setup",
+                             "cannot start TLS on the native port (is glib-networking installed?): %s",
+                             error->message);
       native_conn_close (c);
       return;
     }
-  c->socket_conn = g_socket_connection_factory_create_connection (socket);
-  tls = g_tls_server_connection_new (G_IO_STREAM (c->socket_conn), n->tls_certificate, &error);
-  if (tls == NULL)
-    {
-      dsm_net_log_limited (G_LOG_LEVEL_WARNING, n->node, "native_tls_failed", "setup",
-                           "cannot start TLS on the native port (is glib-networking installed?): %s",
-                           error->message);
-      native_conn_close (c);
-      return;
-    }
-  c->tls = G_TLS_CONNECTION (tls);
-  g_tls_connection_set_require_close_notify (c->tls, FALSE);
   c->cancel = g_cancellable_new ();
   c->handshaking = TRUE;
   c->w->handshakes++;
   g_tls_connection_handshake_async (c->tls, G_PRIORITY_DEFAULT, c->cancel, conn_on_handshake, native_conn_ref (c));
 }
 
-/* glib-networking runs each handshake on a thread of GLib's pool, which
- * blocks on the socket: a client that connects and sends nothing would
- * hold one.  So the handshake starts only once a whole first record (the
- * ClientHello) has arrived, watched here by epoll. */
+/* The handshake starts only once a whole ClientHello has arrived
+ * (conn-tls.h says why). */
 void
 native_conn_tls_peek (NativeConn *c)
 {
   DsmNative *n = c->w->n;
-  guint8 head[TLS_RECORD_HEADER];
-  gssize got = recv (c->fd, head, sizeof head, MSG_PEEK);
-  int available = 0;
 
   g_assert (c->awaiting_tls);
-  if (got < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
-    return;
-  if (got <= 0)
+  switch (dsm_conn_tls_peek (c->fd))
     {
+    case DSM_CONN_TLS_WAIT:
+      return;
+    case DSM_CONN_TLS_CLOSED:
       native_conn_close (c);
       return;
-    }
-  if (head[0] != 0x16 || (got > 1 && head[1] != 0x03))
-    {
-      /* A native frame starts with its length's high byte, 0 for any
-       * frame a node takes: a plain client, which can read a plain frame. */
-      c->awaiting_tls = FALSE;
-      dsm_net_log_limited (G_LOG_LEVEL_INFO, n->node, "native_not_tls", c->host,
-                           "refused a plain native connection from %s: this port speaks TLS", c->host);
-      native_conn_error (c, 0, NE_TLS_REQUIRED, TRUE, 0,
-                         "this port speaks TLS (the HTTP port's certificate): connect with TLS "
-                         "(libdsm-client: options.tls; dsmctl: --native-tls)");
+    case DSM_CONN_TLS_PARTIAL:
+      /* Not whole yet: the sweep looks again (native_conn_watch). */
+      c->tls_partial = TRUE;
       return;
+    case DSM_CONN_TLS_WHOLE:
+      conn_start_handshake (c);
+      return;
+    case DSM_CONN_TLS_NOT_TLS:
+    default:
+      break;
     }
-  if (got == TLS_RECORD_HEADER && ioctl (c->fd, FIONREAD, &available) == 0
-      && (gsize) available >= TLS_RECORD_HEADER + ((gsize) head[3] << 8 | head[4]))
-    conn_start_handshake (c);
-  else
-    /* Not whole yet: the sweep looks again (native_conn_watch). */
-    c->tls_partial = TRUE;
+  /* A native frame starts with its length's high byte, 0 for any frame a
+   * node takes: a plain client, which can read a plain frame. */
+  c->awaiting_tls = FALSE;
+  dsm_net_log_limited (G_LOG_LEVEL_INFO, n->node, "native_not_tls", c->host,
+                       "refused a plain native connection from %s: this port speaks TLS", c->host);
+  native_conn_error (c, 0, NE_TLS_REQUIRED, TRUE, 0,
+                     "this port speaks TLS (the HTTP port's certificate): connect with TLS "
+                     "(libdsm-client: options.tls; dsmctl: --native-tls)");
 }

@@ -16,6 +16,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "conn-tls.h"
 #include "netlog.h"
 
 /* Answers not taken by the client past which its requests are not read. */
@@ -167,35 +168,13 @@ native_conn_error (NativeConn *c, guint64 id, NativeError code, gboolean closing
 gssize
 native_conn_recv (NativeConn *c, guint8 *buf, gsize size)
 {
-  if (c->tls != NULL)
-    {
-      g_autoptr(GError) error = NULL;
-      gssize got = g_pollable_input_stream_read_nonblocking (c->tls_in, buf, size, NULL, &error);
-      if (got >= 0)
-        return got;
-      return g_error_matches (error, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK) ? -1 : -2;
-    }
-  gssize got = recv (c->fd, buf, size, 0);
-  if (got >= 0)
-    return got;
-  return errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR ? -1 : -2;
+  return dsm_conn_io_recv (c->fd, c->tls_in, buf, size);
 }
 
 gssize
 native_conn_send_bytes (NativeConn *c, const guint8 *data, gsize length)
 {
-  if (c->tls != NULL)
-    {
-      g_autoptr(GError) error = NULL;
-      gssize sent = g_pollable_output_stream_write_nonblocking (c->tls_out, data, length, NULL, &error);
-      if (sent >= 0)
-        return sent;
-      return g_error_matches (error, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK) ? -1 : -2;
-    }
-  gssize sent = send (c->fd, data, length, MSG_NOSIGNAL);
-  if (sent >= 0)
-    return sent;
-  return errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR ? -1 : -2;
+  return dsm_conn_io_send (c->fd, c->tls_out, data, length);
 }
 
 /* ---- reading ---- */

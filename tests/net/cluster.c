@@ -568,6 +568,40 @@ cluster_run_tool (const char *const *argv, char **out, char **err)
   return g_subprocess_get_if_exited (proc) ? g_subprocess_get_exit_status (proc) : -1;
 }
 
+int
+cluster_run_tool_tls (const char *const *argv, char **out, char **err)
+{
+  const char *asan = g_getenv ("ASAN_OPTIONS");
+  g_autofree char *saved = g_strdup (asan);
+  g_autofree char *options = g_strdup_printf ("%s%sdetect_leaks=0", asan != NULL ? asan : "",
+                                              asan != NULL && asan[0] != '\0' ? ":" : "");
+  int status;
+
+  g_setenv ("ASAN_OPTIONS", options, TRUE);
+  status = cluster_run_tool (argv, out, err);
+  if (saved != NULL)
+    g_setenv ("ASAN_OPTIONS", saved, TRUE);
+  else
+    g_unsetenv ("ASAN_OPTIONS");
+  return status;
+}
+
+int
+cluster_dsmctl_run (gboolean tls, char **out, char **err, const char *first, ...)
+{
+  g_autoptr(GPtrArray) argv = g_ptr_array_new ();
+  va_list args;
+
+  g_ptr_array_add (argv, (char *) g_getenv ("DSMCTL"));
+  va_start (args, first);
+  for (const char *a = first; a != NULL; a = va_arg (args, const char *))
+    g_ptr_array_add (argv, (char *) a);
+  va_end (args);
+  g_ptr_array_add (argv, NULL);
+  return tls ? cluster_run_tool_tls ((const char *const *) argv->pdata, out, err)
+             : cluster_run_tool ((const char *const *) argv->pdata, out, err);
+}
+
 double
 cluster_metric (Cluster *c, guint id, const char *key)
 {

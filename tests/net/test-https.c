@@ -132,57 +132,6 @@ test_open_paths (void)
   assert_answer (ask (port, "GET", "/v1/cluster", NULL, NULL), 401, "unauthorized");
 }
 
-static int
-dsmctl_argv (GPtrArray *argv, char **out, char **err)
-{
-  g_ptr_array_add (argv, NULL);
-  return cluster_run_tool ((const char *const *) argv->pdata, out, err);
-}
-
-static int
-dsmctl (char **out, char **err, const char *first, ...)
-{
-  g_autoptr(GPtrArray) argv = g_ptr_array_new ();
-  va_list args;
-
-  g_ptr_array_add (argv, (char *) g_getenv ("DSMCTL"));
-  va_start (args, first);
-  for (const char *a = first; a != NULL; a = va_arg (args, const char *))
-    g_ptr_array_add (argv, (char *) a);
-  va_end (args);
-  return dsmctl_argv (argv, out, err);
-}
-
-/* dsmctl over TLS.  In the sanitizer build its exit-time leak check is
- * off: Debian 12's LeakSanitizer crashes scanning the dynamic TLS blocks
- * of the dlopen'd TLS backend (glib-networking, GnuTLS), and without
- * scanning them reports GLib's per-thread caches as leaks.  Every dsmctl
- * run without TLS is still leak-checked. */
-static int
-dsmctl_tls (char **out, char **err, const char *first, ...)
-{
-  g_autoptr(GPtrArray) argv = g_ptr_array_new ();
-  const char *asan = g_getenv ("ASAN_OPTIONS");
-  g_autofree char *saved = g_strdup (asan);
-  g_autofree char *options = g_strdup_printf ("%s%sdetect_leaks=0", asan != NULL ? asan : "",
-                                              asan != NULL && asan[0] != '\0' ? ":" : "");
-  va_list args;
-  int status;
-
-  g_ptr_array_add (argv, (char *) g_getenv ("DSMCTL"));
-  va_start (args, first);
-  for (const char *a = first; a != NULL; a = va_arg (args, const char *))
-    g_ptr_array_add (argv, (char *) a);
-  va_end (args);
-  g_setenv ("ASAN_OPTIONS", options, TRUE);
-  status = dsmctl_argv (argv, out, err);
-  if (saved != NULL)
-    g_setenv ("ASAN_OPTIONS", saved, TRUE);
-  else
-    g_unsetenv ("ASAN_OPTIONS");
-  return status;
-}
-
 static void
 test_dsmctl_tokens (void)
 {
@@ -192,21 +141,21 @@ test_dsmctl_tokens (void)
 
   g_test_summary ("dsmctl sends --token, --token-file or $DSM_TOKEN as a bearer token; a refusal for "
                   "credentials exits 1 at once, naming the status.");
-  g_assert_cmpint (dsmctl (&out, &err, "--endpoints", endpoints, "--token", WRITE_TOKEN, "propose", "ctl", "Running",
+  g_assert_cmpint (cluster_dsmctl_run (FALSE, &out, &err, "--endpoints", endpoints, "--token", WRITE_TOKEN, "propose", "ctl", "Running",
                            NULL), ==, 0);
   g_clear_pointer (&out, g_free);
   g_clear_pointer (&err, g_free);
-  g_assert_cmpint (dsmctl (&out, &err, "--endpoints", endpoints, "--token-file", tokens, "get", "ctl", NULL), ==, 0);
+  g_assert_cmpint (cluster_dsmctl_run (FALSE, &out, &err, "--endpoints", endpoints, "--token-file", tokens, "get", "ctl", NULL), ==, 0);
   g_assert_nonnull (strstr (out, "Running"));
   g_clear_pointer (&out, g_free);
   g_clear_pointer (&err, g_free);
   g_setenv ("DSM_TOKEN", READ_TOKEN, TRUE);
-  g_assert_cmpint (dsmctl (&out, &err, "--endpoints", endpoints, "propose", "ctl", "Stopped", NULL), ==, 1);
+  g_assert_cmpint (cluster_dsmctl_run (FALSE, &out, &err, "--endpoints", endpoints, "propose", "ctl", "Stopped", NULL), ==, 1);
   g_assert_nonnull (strstr (err, "403"));
   g_unsetenv ("DSM_TOKEN");
   g_clear_pointer (&out, g_free);
   g_clear_pointer (&err, g_free);
-  g_assert_cmpint (dsmctl (&out, &err, "--endpoints", endpoints, "get", "ctl", NULL), ==, 1);
+  g_assert_cmpint (cluster_dsmctl_run (FALSE, &out, &err, "--endpoints", endpoints, "get", "ctl", NULL), ==, 1);
   g_assert_nonnull (strstr (err, "401"));
 }
 
@@ -298,26 +247,26 @@ test_tls_end_to_end (void)
   g_assert_cmpuint (cluster_http (c, 1, "GET", "/v1/cluster", NULL, &root), ==, 200);
   g_assert_true (g_str_has_prefix (json_get_string (root, "leader_url"), "https://"));
 
-  g_assert_cmpint (dsmctl_tls (&out, &err, "--endpoints", endpoints, "--cacert", ca, "--token-file", tokens, "propose",
+  g_assert_cmpint (cluster_dsmctl_run (TRUE, &out, &err, "--endpoints", endpoints, "--cacert", ca, "--token-file", tokens, "propose",
                            "tls", "Running", NULL), ==, 0);
   g_clear_pointer (&out, g_free);
   g_clear_pointer (&err, g_free);
-  g_assert_cmpint (dsmctl_tls (&out, &err, "--endpoints", endpoints, "--cacert", ca, "--cert", cert, "--key", key,
+  g_assert_cmpint (cluster_dsmctl_run (TRUE, &out, &err, "--endpoints", endpoints, "--cacert", ca, "--cert", cert, "--key", key,
                            "propose", "tls", "Stopped", NULL), ==, 0);
   g_clear_pointer (&out, g_free);
   g_clear_pointer (&err, g_free);
-  g_assert_cmpint (dsmctl_tls (&out, &err, "--endpoints", endpoints, "--cacert", ca, "--cert", cert, "--key", key, "get",
+  g_assert_cmpint (cluster_dsmctl_run (TRUE, &out, &err, "--endpoints", endpoints, "--cacert", ca, "--cert", cert, "--key", key, "get",
                            "tls", NULL), ==, 0);
   g_assert_nonnull (strstr (out, "Stopped"));
   g_clear_pointer (&out, g_free);
   g_clear_pointer (&err, g_free);
 
   /* Refused at the handshake: dsmctl says so at once (no endpoint answers). */
-  g_assert_cmpint (dsmctl_tls (&out, &err, "--endpoints", endpoints, "--cacert", ca, "--cert", rogue_cert, "--key",
+  g_assert_cmpint (cluster_dsmctl_run (TRUE, &out, &err, "--endpoints", endpoints, "--cacert", ca, "--cert", rogue_cert, "--key",
                            rogue_key, "get", "tls", NULL), ==, 3);
   g_clear_pointer (&out, g_free);
   g_clear_pointer (&err, g_free);
-  g_assert_cmpint (dsmctl_tls (&out, &err, "--endpoints", endpoints, "--token-file", tokens, "get", "tls", NULL), ==, 3);
+  g_assert_cmpint (cluster_dsmctl_run (TRUE, &out, &err, "--endpoints", endpoints, "--token-file", tokens, "get", "tls", NULL), ==, 3);
   g_clear_pointer (&out, g_free);
   g_clear_pointer (&err, g_free);
 

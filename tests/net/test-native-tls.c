@@ -15,35 +15,6 @@ static Cluster *cluster;
 static char *ca;
 static char *rogue_ca;
 
-/* dsmctl with TLS.  In the sanitizer build its exit-time leak check is off
- * (as in test-https.c): Debian 12's LeakSanitizer crashes scanning the
- * dynamic TLS blocks of the dlopen'd TLS backend. */
-static int
-tls_dsmctl (char **out, char **err, const char *first, ...)
-{
-  g_autoptr(GPtrArray) argv = g_ptr_array_new ();
-  const char *asan = g_getenv ("ASAN_OPTIONS");
-  g_autofree char *saved = g_strdup (asan);
-  g_autofree char *options = g_strdup_printf ("%s%sdetect_leaks=0", asan != NULL ? asan : "",
-                                              asan != NULL && asan[0] != '\0' ? ":" : "");
-  va_list args;
-  int status;
-
-  g_ptr_array_add (argv, (char *) g_getenv ("DSMCTL"));
-  va_start (args, first);
-  for (const char *a = first; a != NULL; a = va_arg (args, const char *))
-    g_ptr_array_add (argv, (char *) a);
-  va_end (args);
-  g_ptr_array_add (argv, NULL);
-  g_setenv ("ASAN_OPTIONS", options, TRUE);
-  status = cluster_run_tool ((const char *const *) argv->pdata, out, err);
-  if (saved != NULL)
-    g_setenv ("ASAN_OPTIONS", saved, TRUE);
-  else
-    g_unsetenv ("ASAN_OPTIONS");
-  return status;
-}
-
 static char *
 tls_address (void)
 {
@@ -67,13 +38,13 @@ test_handshake (void)
                   "libdsm-client over TLS, the node's certificate verified for 127.0.0.1 and for the name "
                   "--tls-server-name gives.");
   cluster_wait_leader (cluster, BUDGET_MS);
-  g_assert_cmpint (tls_dsmctl (&out, &err, "--native", address, "--native-tls", "--cacert", ca, "--token",
+  g_assert_cmpint (cluster_dsmctl_run (TRUE, &out, &err, "--native", address, "--native-tls", "--cacert", ca, "--token",
                                WRITE_TOKEN, "--timeout", "30", "propose", "tls-a", "Running", "--payload",
                                "{\"by\": \"tls\"}", NULL), ==, 0);
   g_assert_true (g_str_has_prefix (out, "tls-a: Running (index "));
   g_clear_pointer (&out, g_free);
   g_clear_pointer (&err, g_free);
-  g_assert_cmpint (tls_dsmctl (&out, &err, "--native", address, "--native-tls", "--cacert", ca, "--tls-server-name",
+  g_assert_cmpint (cluster_dsmctl_run (TRUE, &out, &err, "--native", address, "--native-tls", "--cacert", ca, "--tls-server-name",
                                "localhost", "--token", WRITE_TOKEN, "--timeout", "30", "get", "tls-a", NULL), ==, 0);
   g_assert_nonnull (strstr (out, "data {\"by\":\"tls\"}"));
 }
@@ -89,12 +60,12 @@ test_wrong_ca (void)
                   "nothing is sent, dsmctl exits 3 (unavailable) naming the certificate, and the node counts the failed "
                   "handshakes.");
   cluster_wait_leader (cluster, BUDGET_MS);
-  g_assert_cmpint (tls_dsmctl (&out, &err, "--native", address, "--native-tls", "--cacert", rogue_ca, "--token",
+  g_assert_cmpint (cluster_dsmctl_run (TRUE, &out, &err, "--native", address, "--native-tls", "--cacert", rogue_ca, "--token",
                                WRITE_TOKEN, "--timeout", "0.3", "get", "tls-a", NULL), ==, 3);
   g_assert_nonnull (strstr (err, "ertificate"));
   g_clear_pointer (&out, g_free);
   g_clear_pointer (&err, g_free);
-  g_assert_cmpint (tls_dsmctl (&out, &err, "--native", address, "--native-tls", "--cacert", ca, "--tls-server-name",
+  g_assert_cmpint (cluster_dsmctl_run (TRUE, &out, &err, "--native", address, "--native-tls", "--cacert", ca, "--tls-server-name",
                                "node-9.elsewhere", "--token", WRITE_TOKEN, "--timeout", "0.3", "get", "tls-a", NULL),
                    ==, 3);
   g_assert_nonnull (strstr (err, "ertificate"));
@@ -117,13 +88,13 @@ test_plain_client (void)
   native_raw_send (raw, &hello);
   native_raw_expect_error (raw, "tls_required", TRUE);
   native_raw_free (raw);
-  g_assert_cmpint (tls_dsmctl (&out, &err, "--native", address, "--token", WRITE_TOKEN, "--timeout", "30", "get",
+  g_assert_cmpint (cluster_dsmctl_run (TRUE, &out, &err, "--native", address, "--token", WRITE_TOKEN, "--timeout", "30", "get",
                                "tls-a", NULL), ==, 1);
   g_assert_nonnull (strstr (err, "tls_required"));
   g_assert_cmpfloat (tls_metric ("dsm_native_errors_total", ",code=\"tls_required\""), >=, 2);
   g_clear_pointer (&out, g_free);
   g_clear_pointer (&err, g_free);
-  g_assert_cmpint (tls_dsmctl (&out, &err, "--native", address, "--native-tls", "--cacert", ca, "--token",
+  g_assert_cmpint (cluster_dsmctl_run (TRUE, &out, &err, "--native", address, "--native-tls", "--cacert", ca, "--token",
                                WRITE_TOKEN, "--timeout", "30", "get", "tls-a", NULL), ==, 0);
   cluster_assert_running (cluster);
 }
