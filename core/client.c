@@ -275,6 +275,8 @@ request_finish_result (DsmNode *node, Request *req, const DsmApplyResult *result
     .detail = detail,
     .member = result->member,
     .revision = result->revision,
+    /* A machine plugin's answer travels as the reply's data. */
+    .data = result->output,
   };
   request_finish (node, req, &o);
 }

@@ -242,6 +242,22 @@ dsm_config_find_node (const DsmConfig *config, DsmNodeId id)
   return NULL;
 }
 
+gboolean
+dsm_config_add_plugin (DsmConfig *config, const DsmMachineImpl *impl, GError **error)
+{
+  g_return_val_if_fail (config != NULL && impl != NULL, FALSE);
+  g_return_val_if_fail (g_atomic_int_get (&config->ref_count) == 1, FALSE);
+
+  if (g_hash_table_contains (config->definitions, impl->name))
+    {
+      g_set_error (error, DSM_CONFIG_ERROR, DSM_CONFIG_ERROR_INVALID,
+                   "plugins: machine plugin \"%s\" has the name of a definition the config has", impl->name);
+      return FALSE;
+    }
+  definitions_add (config->definitions, dsm_machine_def_new_plugin (impl));
+  return TRUE;
+}
+
 const DsmMachineDef *
 dsm_config_find_definition (const DsmConfig *config, const char *name)
 {

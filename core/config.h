@@ -183,6 +183,18 @@ const DsmNodeConfig *dsm_config_find_node (const DsmConfig *config, DsmNodeId id
 /* @name: (nullable): NULL means the config's default_definition. */
 const DsmMachineDef *dsm_config_find_definition (const DsmConfig *config, const char *name);
 
+/**
+ * dsm_config_add_plugin:
+ * @config: not shared yet (ref_count 1)
+ * @impl: a loaded, checked machine plugin (plugin/plugin.h), outliving @config
+ * Adds the plugin's definition (dsm_machine_def_new_plugin()): machines
+ * naming it are the plugin's.  Its name and version enter the cluster
+ * fingerprint with the other definitions (core/fingerprint.h).
+ *
+ * Returns: FALSE with a DSM_CONFIG_ERROR when a definition has its name.
+ */
+gboolean dsm_config_add_plugin (DsmConfig *config, const DsmMachineImpl *impl, GError **error);
+
 /* Majority of the voting members. */
 guint dsm_config_quorum (const DsmConfig *config);
 

@@ -136,6 +136,13 @@ dsm_definitions_check_update (const DsmDefinitions *defs, const DsmMachineDef *d
     }
   if (current == NULL)
     return TRUE;
+  if (dsm_machine_def_get_impl (current) != NULL)
+    {
+      g_set_error (error, DSM_MACHINE_ERROR, DSM_MACHINE_ERROR_DEFINITION_MISMATCH,
+                   "definition \"%.128s\" is a machine plugin: it changes with its code, not "
+                   "through the log (docs/PLUGINS.md)", name);
+      return FALSE;
+    }
   for (guint i = 0; i < dsm_machine_def_get_n_states (current); i++)
     {
       const char *state = dsm_machine_def_get_state (current, i);
@@ -254,11 +261,28 @@ read_one (DsmDefinitions *defs, const DsmConfig *config, JsonNode *node, const c
     return corrupt (error, where, ".version: expected an unsigned integer");
 
   g_autoptr(GError) local = NULL;
-  g_autoptr(DsmMachineDef) def = dsm_definitions_parse_spec (json_node_get_string (name),
-                                                             json_node_get_string (spec), &local);
-  if (def == NULL)
-    return corrupt (error, where, "%s", local->message);
-  def = read_one_intern (config, g_steal_pointer (&def));
+  g_autoptr(DsmMachineDef) def = NULL;
+  if (strstr (json_node_get_string (spec), "\"plugin\":") != NULL)
+    {
+      /* A plugin's definition is its code: this node must run the very
+       * plugin (name and version) that wrote the snapshot. */
+      const DsmMachineDef *known = config != NULL ? dsm_config_find_definition (config, json_node_get_string (name))
+                                                  : NULL;
+      g_autofree char *text = known != NULL ? def_text (known) : NULL;
+      if (text == NULL || dsm_machine_def_get_impl (known) == NULL
+          || strcmp (text, json_node_get_string (spec)) != 0)
+        return corrupt (error, where, "definition \"%.128s\" needs the machine plugin %s, which this node does not run%s%s",
+                        json_node_get_string (name), json_node_get_string (spec),
+                        text != NULL ? ": it runs " : "", text != NULL ? text : "");
+      def = dsm_machine_def_ref ((DsmMachineDef *) known);
+    }
+  else
+    {
+      def = dsm_definitions_parse_spec (json_node_get_string (name), json_node_get_string (spec), &local);
+      if (def == NULL)
+        return corrupt (error, where, "%s", local->message);
+      def = read_one_intern (config, g_steal_pointer (&def));
+    }
   if (dsm_definitions_find (defs, dsm_machine_def_get_name (def), NULL) != NULL)
     return corrupt (error, where, "definition \"%.128s\" listed twice", dsm_machine_def_get_name (def));
   dsm_definitions_set (defs, def, (guint64) json_node_get_int (version));

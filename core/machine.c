@@ -32,6 +32,7 @@ struct _DsmMachineDef {
   guint initial;                         /* index into states */
   guint64 allowed[DSM_MACHINE_STATES_MAX]; /* bit j of row i: states[i] -> states[j] */
   DsmMachineFields *fields;              /* the data it declares (machine-fields.c) */
+  const DsmMachineImpl *impl;            /* nullable: a machine plugin's (docs/PLUGINS.md) */
 };
 
 /* ---- names (machine-private.h) ---- */
@@ -135,6 +136,27 @@ dsm_machine_def_new_lifecycle (void)
   def_allow (def, 1, 2);
   def_allow (def, 2, 0);
   return def;
+}
+
+DsmMachineDef *
+dsm_machine_def_new_plugin (const DsmMachineImpl *impl)
+{
+  DsmMachineDef *def = def_new ();
+
+  g_return_val_if_fail (impl != NULL && impl->name != NULL && impl->version != NULL, NULL);
+  def->name = g_strdup (impl->name);
+  def->fields = dsm_machine_fields_from_json (&(DsmJsonAt) { 0 }, NULL);
+  def_add_state (def, DSM_MACHINE_PLUGIN_STATE);
+  def->initial = 0;
+  def->impl = impl;
+  return def;
+}
+
+const DsmMachineImpl *
+dsm_machine_def_get_impl (const DsmMachineDef *def)
+{
+  g_return_val_if_fail (def != NULL, NULL);
+  return def->impl;
 }
 
 DsmMachineDef *
@@ -499,6 +521,18 @@ dsm_machine_def_to_json (const DsmMachineDef *def)
           json_builder_end_object (builder);
         }
   json_builder_end_array (builder);
+  if (def->impl != NULL)
+    {
+      /* Names the code, which no JSON can carry: every node must load
+       * the same plugin (docs/PLUGINS.md, "Loading"). */
+      json_builder_set_member_name (builder, "plugin");
+      json_builder_begin_object (builder);
+      json_builder_set_member_name (builder, "name");
+      json_builder_add_string_value (builder, def->impl->name);
+      json_builder_set_member_name (builder, "version");
+      json_builder_add_string_value (builder, def->impl->version);
+      json_builder_end_object (builder);
+    }
   dsm_machine_fields_to_json (def->fields, builder);
   json_builder_end_object (builder);
   return json_builder_get_root (builder);

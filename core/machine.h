@@ -6,6 +6,8 @@
 #include <glib.h>
 #include <json-glib/json-glib.h>
 
+#include "plugin/dsm-machine.h"
+
 G_BEGIN_DECLS
 
 #define DSM_MACHINE_STATES_MAX 64
@@ -37,6 +39,26 @@ DsmMachineDef *dsm_machine_def_new_lifecycle (void);
  */
 DsmMachineDef *dsm_machine_def_new_from_json (JsonNode *node, const char *where,
                                               GError **error);
+
+/* The one state of a plugin's definition: its instances' real state is
+ * the plugin's own (docs/PLUGINS.md). */
+#define DSM_MACHINE_PLUGIN_STATE "ready"
+
+/**
+ * dsm_machine_def_new_plugin:
+ * @impl: a loaded, checked machine plugin (plugin/plugin.h); it must
+ *   outlive the definition
+ * Returns: (transfer full): the definition named @impl->name whose
+ * instances the plugin runs: one state, DSM_MACHINE_PLUGIN_STATE, no
+ * transitions of its own; a command's `to` is the plugin's operation and
+ * its payload the plugin's to judge (core/store.c).  dsm_machine_def_to_json()
+ * writes it with "plugin": {"name", "version"}, which no JSON definition
+ * may carry, so fingerprints and snapshots name the code it needs.
+ */
+DsmMachineDef *dsm_machine_def_new_plugin (const DsmMachineImpl *impl);
+
+/* Returns: (nullable): the plugin of a plugin definition, else NULL. */
+const DsmMachineImpl *dsm_machine_def_get_impl (const DsmMachineDef *def);
 
 DsmMachineDef *dsm_machine_def_ref (DsmMachineDef *def);
 void dsm_machine_def_unref (DsmMachineDef *def);

@@ -92,6 +92,7 @@ dsm_apply_result_clear (DsmApplyResult *result)
 {
   g_clear_pointer (&result->def, dsm_machine_def_unref);
   g_clear_pointer (&result->detail, g_free);
+  g_clear_pointer (&result->output, g_free);
 }
 
 static void
@@ -233,7 +234,8 @@ validate_static (const DsmStore *store, const DsmCommand *cmd, DsmRejectReason *
   *instance_out = instance;
 
   const char *unknown = NULL;
-  if (cmd->op == DSM_OP_TRANSITION && dsm_machine_def_lookup_state (def, cmd->to) == NULL)
+  if (cmd->op == DSM_OP_TRANSITION && dsm_machine_def_get_impl (def) == NULL
+      && dsm_machine_def_lookup_state (def, cmd->to) == NULL)
     unknown = cmd->to;
   else if (cmd->from != NULL && dsm_machine_def_lookup_state (def, cmd->from) == NULL)
     unknown = cmd->from;
@@ -265,7 +267,8 @@ dsm_store_check (const DsmStore *store, const DsmCommand *cmd, DsmRejectReason *
   g_return_val_if_fail (cmd->machine != NULL, FALSE);
   if (!validate_static (store, cmd, reason, &def, &instance, error))
     return FALSE;
-  if (cmd->payload == NULL)
+  /* A plugin judges its payload itself, against the current state. */
+  if (cmd->payload == NULL || dsm_machine_def_get_impl (def) != NULL)
     return TRUE;
   /* What the definition says of any move; the required fields depend on
    * the state the machine will be in, known when it applies. */
@@ -314,11 +317,126 @@ validate_payload (const DsmCommand *cmd, const DsmMachineDef *def, const char *c
   return TRUE;
 }
 
+/* ---- machine plugins (docs/PLUGINS.md) ----
+ *
+ * A plugin instance keeps the plugin's state as its data, the canonical
+ * object {"plugin_state": TEXT} (the plugin's snapshot, when it is UTF-8
+ * without NUL) or {"plugin_state_base64": B64}: snapshots, copy on write
+ * and restores then carry it like any machine's data.  Each command
+ * restores the state, asks the plugin, and writes the state back. */
+
+#define PLUGIN_STATE_KEY "plugin_state"
+#define PLUGIN_STATE_B64_KEY "plugin_state_base64"
+
+/* Returns: (transfer full): the state @data holds (NULL: a new one), or
+ * NULL with a DSM_MACHINE_ERROR_CORRUPT. */
+static gpointer
+plugin_state_from_data (const DsmMachineImpl *impl, const char *machine, const char *data,
+                        GError **error)
+{
+  if (data == NULL)
+    return impl->state_new ();
+
+  g_autoptr(GError) local = NULL;
+  g_autoptr(JsonNode) node = dsm_payload_parse (data, "data", &dsm_payload_data_limits, &local);
+  JsonObject *object = node != NULL ? json_node_get_object (node) : NULL;
+  JsonNode *text = object != NULL ? json_object_get_member (object, PLUGIN_STATE_KEY) : NULL;
+  JsonNode *b64 = object != NULL ? json_object_get_member (object, PLUGIN_STATE_B64_KEY) : NULL;
+  JsonNode *value = text != NULL ? text : b64;
+  if (value == NULL || json_object_get_size (object) != 1 || !JSON_NODE_HOLDS_VALUE (value)
+      || json_node_get_value_type (value) != G_TYPE_STRING)
+    {
+      g_set_error (error, DSM_MACHINE_ERROR, DSM_MACHINE_ERROR_CORRUPT,
+                   "machine \"%s\": its data holds no %s state", machine, impl->name);
+      return NULL;
+    }
+
+  g_autoptr(GBytes) bytes = NULL;
+  const char *string = json_node_get_string (value);
+  if (text != NULL)
+    bytes = g_bytes_new (string, strlen (string));
+  else
+    {
+      gsize size = 0;
+      guchar *decoded = g_base64_decode (string, &size);
+      bytes = g_bytes_new_take (decoded, size);
+    }
+  g_autofree char *message = NULL;
+  gpointer state = impl->restore (bytes, &message);
+  if (state == NULL)
+    {
+      g_set_error (error, DSM_MACHINE_ERROR, DSM_MACHINE_ERROR_CORRUPT,
+                   "machine \"%s\": %s refuses its state: %s", machine, impl->name,
+                   message != NULL ? message : "(no reason given)");
+      return NULL;
+    }
+  return state;
+}
+
+/* Returns: (transfer full): @state as a plugin instance's data. */
+static char *
+plugin_state_to_data (const DsmMachineImpl *impl, gconstpointer state)
+{
+  g_autoptr(GBytes) bytes = impl->snapshot (state);
+  gsize size = 0;
+  const char *raw = g_bytes_get_data (bytes, &size);
+  g_autoptr(JsonNode) node = json_node_new (JSON_NODE_OBJECT);
+  g_autoptr(JsonObject) object = json_object_new ();
+
+  if (raw != NULL && memchr (raw, '\0', size) == NULL && g_utf8_validate (raw, (gssize) size, NULL))
+    {
+      g_autofree char *text = g_strndup (raw, size);
+      json_object_set_string_member (object, PLUGIN_STATE_KEY, text);
+    }
+  else
+    {
+      g_autofree char *b64 = g_base64_encode ((const guchar *) raw, size);
+      json_object_set_string_member (object, PLUGIN_STATE_B64_KEY, b64);
+    }
+  json_node_set_object (node, object);
+  return dsm_payload_to_text (node);
+}
+
+/* A plugin command judged in its instance's current state (@data): the
+ * plugin's validate; when @merged is given (applying), its apply too,
+ * leaving the new data in *@merged and the plugin's answer in *@output. */
+static gboolean
+validate_plugin (const DsmMachineImpl *impl, const DsmCommand *cmd, const char *data, char **merged,
+                 char **output, GError **error)
+{
+  const char *payload = cmd->payload != NULL ? cmd->payload : "{}";
+  gpointer state = plugin_state_from_data (impl, cmd->machine, data, error);
+  g_autofree char *message = NULL;
+
+  if (state == NULL)
+    return FALSE;
+  if (!impl->validate (state, cmd->to, payload, &message))
+    {
+      g_set_error (error, DSM_MACHINE_ERROR, DSM_MACHINE_ERROR_INVALID_TRANSITION,
+                   "machine \"%s\": %s %s refused: %s", cmd->machine, impl->name, cmd->to,
+                   message != NULL ? message : "(no reason given)");
+      impl->state_free (state);
+      return FALSE;
+    }
+  if (merged != NULL)
+    {
+      char *answer = impl->apply (state, cmd->to, payload);
+      g_assert (answer != NULL);
+      *merged = plugin_state_to_data (impl, state);
+      if (output != NULL)
+        *output = answer;
+      else
+        g_free (answer);
+    }
+  impl->state_free (state);
+  return TRUE;
+}
+
 /* dsm_store_validate(), also giving the instance and the merged data. */
 static gboolean
 validate_command (const DsmStore *store, const DsmCommand *cmd, DsmRejectReason *reason,
                   const DsmMachineDef **def_out, const char **to_out, char **merged,
-                  GError **error)
+                  char **output, GError **error)
 {
   const DsmMachineDef *def = NULL;
   const Instance *instance = NULL;
@@ -353,6 +471,20 @@ validate_command (const DsmStore *store, const DsmCommand *cmd, DsmRejectReason 
                    cmd->machine, revision, current, cmd->if_revision, to);
       return FALSE;
     }
+  const DsmMachineImpl *impl = dsm_machine_def_get_impl (def);
+  if (impl != NULL)
+    {
+      /* The plugin's verdict on its own state; the instance stays in its
+       * one state (dsm_machine_def_new_plugin()). */
+      if (!validate_plugin (impl, cmd, instance != NULL ? instance->data : NULL, merged, output, error))
+        {
+          *reason = DSM_REJECT_INVALID_TRANSITION;
+          return FALSE;
+        }
+      if (to_out != NULL)
+        *to_out = current;
+      return TRUE;
+    }
   if (!dsm_machine_def_validate (def, cmd->machine, current, to, error))
     {
       *reason = DSM_REJECT_INVALID_TRANSITION;
@@ -379,7 +511,7 @@ gboolean
 dsm_store_validate (const DsmStore *store, const DsmCommand *cmd, DsmRejectReason *reason,
                     const DsmMachineDef **def_out, const char **to_out, GError **error)
 {
-  return validate_command (store, cmd, reason, def_out, to_out, NULL, error);
+  return validate_command (store, cmd, reason, def_out, to_out, NULL, NULL, error);
 }
 
 static const SessionResult *
@@ -501,11 +633,14 @@ apply_transition (DsmStore *store, const DsmEntry *entry, DsmApplyResult *result
   DsmRejectReason reason = DSM_REJECT_NONE;
   Instance *instance = g_hash_table_lookup (store->instances, cmd->machine);
   g_autofree char *merged = NULL;
+  g_autofree char *output = NULL;
 
   g_autoptr(GError) refused = NULL;
-  /* A payload's refusal keeps its words (they name the field). */
-  gboolean ok = validate_command (store, cmd, &reason, &def, &to, &merged, &refused);
-  if (refused != NULL && g_error_matches (refused, DSM_MACHINE_ERROR, DSM_MACHINE_ERROR_BAD_PAYLOAD))
+  /* A payload's refusal keeps its words (they name the field), and so
+   * does a machine plugin's (its validate's message). */
+  gboolean ok = validate_command (store, cmd, &reason, &def, &to, &merged, &output, &refused);
+  if (refused != NULL && (g_error_matches (refused, DSM_MACHINE_ERROR, DSM_MACHINE_ERROR_BAD_PAYLOAD)
+                          || (def != NULL && dsm_machine_def_get_impl (def) != NULL)))
     result->detail = g_strdup (refused->message);
   if (def != NULL)
     result->def = dsm_machine_def_ref ((DsmMachineDef *) def);
@@ -543,11 +678,12 @@ apply_transition (DsmStore *store, const DsmEntry *entry, DsmApplyResult *result
     }
   instance->state = to;
   instance->index = entry->index;
-  if (cmd->payload != NULL)
+  if (cmd->payload != NULL || dsm_machine_def_get_impl (def) != NULL)
     {
       g_free (instance->data);
       instance->data = g_steal_pointer (&merged);
     }
+  result->output = g_steal_pointer (&output);
   result->status = DSM_REPLY_OK;
   result->state = to;
   result->revision = entry->index;
