@@ -42,4 +42,9 @@ gboolean dsm_native_config_apply (DsmNativeConfig *native, const DsmJsonAt *at, 
 gboolean dsm_native_config_check (const DsmNativeConfig *native, GError **error);
 void dsm_native_config_to_json (const DsmNativeConfig *native, JsonBuilder *builder);
 
+/* The "plugins" array (config-plugins.c): names or paths, kept as strings. */
+gboolean dsm_plugins_config_apply (char ***plugins, const DsmJsonAt *at, GError **error);
+/* Adds "plugins" to the object @builder is in, when there are any. */
+void dsm_plugins_config_to_json (char *const *plugins, JsonBuilder *builder);
+
 G_END_DECLS

@@ -170,6 +170,7 @@ config_clear (DsmConfig *config)
   dsm_http_config_clear (&config->http);
   g_clear_pointer (&config->definitions, g_hash_table_unref);
   g_free (config->default_definition);
+  g_strfreev (config->plugins);
 }
 
 DsmConfig *
@@ -226,6 +227,7 @@ dsm_config_copy (const DsmConfig *config)
         definitions_add (copy->definitions, dsm_machine_def_ref (value));
     }
   copy->default_definition = g_strdup (config->default_definition);
+  copy->plugins = g_strdupv (config->plugins);
   return copy;
 }
 
@@ -973,7 +975,7 @@ static gboolean
 apply_check_members (const DsmJsonAt *root, GError **error)
 {
   static const char *const fixed[] = {
-    "cluster_id", "nodes", "http", "native", "definitions", "default_definition", "insecure",
+    "cluster_id", "nodes", "http", "native", "definitions", "default_definition", "insecure", "plugins",
   };
   g_autoptr(GPtrArray) known = g_ptr_array_new ();
 
@@ -1029,6 +1031,9 @@ apply (DsmConfig *work, JsonNode *node, gboolean require_nodes, const Loader *lo
     return FALSE;
   dsm_json_at_member (&member, &root, "native");
   if (member.node != NULL && !dsm_native_config_apply (&work->native, &member, error))
+    return FALSE;
+  dsm_json_at_member (&member, &root, "plugins");
+  if (member.node != NULL && !dsm_plugins_config_apply (&work->plugins, &member, error))
     return FALSE;
   dsm_json_at_member (&member, &root, "definitions");
   if (member.node != NULL && !apply_definitions (work, &member, loader, error))
@@ -1136,9 +1141,11 @@ to_json_definitions (const DsmConfig *config, JsonBuilder *builder)
 
   json_builder_set_member_name (builder, "definitions");
   json_builder_begin_array (builder);
-  /* Sorted by name, so equal configs write equal text. */
+  /* Sorted by name, so equal configs write equal text.  A plugin's
+   * definition is its code: "plugins" names it instead. */
   for (guint i = 0; names[i] != NULL; i++)
-    if (strcmp (names[i], DSM_MACHINE_LIFECYCLE) != 0)
+    if (strcmp (names[i], DSM_MACHINE_LIFECYCLE) != 0
+        && dsm_machine_def_get_impl (g_hash_table_lookup (config->definitions, names[i])) == NULL)
       json_builder_add_value (builder,
                               dsm_machine_def_to_json (g_hash_table_lookup (config->definitions,
                                                                             names[i])));
@@ -1178,6 +1185,7 @@ dsm_config_to_json (const DsmConfig *config)
     }
   dsm_http_config_to_json (&config->http, builder);
   dsm_native_config_to_json (&config->native, builder);
+  dsm_plugins_config_to_json (config->plugins, builder);
   to_json_definitions (config, builder);
   json_builder_set_member_name (builder, "default_definition");
   json_builder_add_string_value (builder, config->default_definition);

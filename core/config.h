@@ -123,10 +123,21 @@ typedef struct {
   DsmHttpConfig http;
   DsmNativeConfig native;
 
-  /* Machine definitions by name; always holds "lifecycle". */
+  /* Machine definitions by name; always holds "lifecycle", and the
+   * definitions of the plugins the host loaded (dsm_config_add_plugin()). */
   GHashTable *definitions;        /* char* -> DsmMachineDef* */
   char *default_definition;
+
+  /* The machine plugins the host is to load, as the config names them
+   * (a name, or a path: docs/CONFIG.md, "Machine plugins"); NULL or
+   * empty: none.  The core loads nothing: dsm-node and dsm-sim load them
+   * (plugin/plugins.h) and add them with dsm_config_add_plugin(). */
+  char **plugins;                 /* NULL-terminated, nullable */
 } DsmConfig;
+
+/* At most this many plugins, each named in at most this many bytes. */
+#define DSM_CONFIG_PLUGINS_MAX 8
+#define DSM_CONFIG_PLUGIN_SPEC_BYTES_MAX 4096
 
 /* Resolves a definition named by a path in the config's "definitions" list
  * (the core reads no files; the host does).  Returns (transfer full) the
@@ -194,6 +205,14 @@ const DsmMachineDef *dsm_config_find_definition (const DsmConfig *config, const 
  * Returns: FALSE with a DSM_CONFIG_ERROR when a definition has its name.
  */
 gboolean dsm_config_add_plugin (DsmConfig *config, const DsmMachineImpl *impl, GError **error);
+
+/**
+ * dsm_config_describe_plugins:
+ * Returns: (transfer full): the plugins @config runs, "NAME VERSION" sorted
+ * and joined by ", " ("bank-ledger 1.0.0, job-queue 1.0.0"), or "none".
+ * Peers compare it in their handshake to name what differs.
+ */
+char *dsm_config_describe_plugins (const DsmConfig *config);
 
 /* Majority of the voting members. */
 guint dsm_config_quorum (const DsmConfig *config);

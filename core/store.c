@@ -17,6 +17,7 @@
 #include "json.h"
 #include "membership.h"
 #include "payload.h"
+#include "store-plugin.h"
 
 typedef struct {
   char *name;
@@ -45,6 +46,7 @@ typedef struct {
   const char *state;          /* owned by def, nullable */
   guint64 revision;           /* the machine's, after the command */
   DsmNodeId member;           /* membership changes: the node */
+  char *output;               /* owned, nullable: a machine plugin's answer, repeated to a retry */
 } SessionResult;
 
 typedef struct {
@@ -108,6 +110,24 @@ saved_instance_free (SavedInstance *saved)
 {
   g_free (saved->data);
   g_free (saved);
+}
+
+static void
+session_result_clear (gpointer data)
+{
+  SessionResult *r = data;
+
+  g_clear_pointer (&r->output, g_free);
+}
+
+/* Returns: (transfer full): an empty window of results. */
+static GArray *
+session_results_new (void)
+{
+  GArray *results = g_array_new (FALSE, FALSE, sizeof (SessionResult));
+
+  g_array_set_clear_func (results, session_result_clear);
+  return results;
 }
 
 static void
@@ -317,121 +337,6 @@ validate_payload (const DsmCommand *cmd, const DsmMachineDef *def, const char *c
   return TRUE;
 }
 
-/* ---- machine plugins (docs/PLUGINS.md) ----
- *
- * A plugin instance keeps the plugin's state as its data, the canonical
- * object {"plugin_state": TEXT} (the plugin's snapshot, when it is UTF-8
- * without NUL) or {"plugin_state_base64": B64}: snapshots, copy on write
- * and restores then carry it like any machine's data.  Each command
- * restores the state, asks the plugin, and writes the state back. */
-
-#define PLUGIN_STATE_KEY "plugin_state"
-#define PLUGIN_STATE_B64_KEY "plugin_state_base64"
-
-/* Returns: (transfer full): the state @data holds (NULL: a new one), or
- * NULL with a DSM_MACHINE_ERROR_CORRUPT. */
-static gpointer
-plugin_state_from_data (const DsmMachineImpl *impl, const char *machine, const char *data,
-                        GError **error)
-{
-  if (data == NULL)
-    return impl->state_new ();
-
-  g_autoptr(GError) local = NULL;
-  g_autoptr(JsonNode) node = dsm_payload_parse (data, "data", &dsm_payload_data_limits, &local);
-  JsonObject *object = node != NULL ? json_node_get_object (node) : NULL;
-  JsonNode *text = object != NULL ? json_object_get_member (object, PLUGIN_STATE_KEY) : NULL;
-  JsonNode *b64 = object != NULL ? json_object_get_member (object, PLUGIN_STATE_B64_KEY) : NULL;
-  JsonNode *value = text != NULL ? text : b64;
-  if (value == NULL || json_object_get_size (object) != 1 || !JSON_NODE_HOLDS_VALUE (value)
-      || json_node_get_value_type (value) != G_TYPE_STRING)
-    {
-      g_set_error (error, DSM_MACHINE_ERROR, DSM_MACHINE_ERROR_CORRUPT,
-                   "machine \"%s\": its data holds no %s state", machine, impl->name);
-      return NULL;
-    }
-
-  g_autoptr(GBytes) bytes = NULL;
-  const char *string = json_node_get_string (value);
-  if (text != NULL)
-    bytes = g_bytes_new (string, strlen (string));
-  else
-    {
-      gsize size = 0;
-      guchar *decoded = g_base64_decode (string, &size);
-      bytes = g_bytes_new_take (decoded, size);
-    }
-  g_autofree char *message = NULL;
-  gpointer state = impl->restore (bytes, &message);
-  if (state == NULL)
-    {
-      g_set_error (error, DSM_MACHINE_ERROR, DSM_MACHINE_ERROR_CORRUPT,
-                   "machine \"%s\": %s refuses its state: %s", machine, impl->name,
-                   message != NULL ? message : "(no reason given)");
-      return NULL;
-    }
-  return state;
-}
-
-/* Returns: (transfer full): @state as a plugin instance's data. */
-static char *
-plugin_state_to_data (const DsmMachineImpl *impl, gconstpointer state)
-{
-  g_autoptr(GBytes) bytes = impl->snapshot (state);
-  gsize size = 0;
-  const char *raw = g_bytes_get_data (bytes, &size);
-  g_autoptr(JsonNode) node = json_node_new (JSON_NODE_OBJECT);
-  g_autoptr(JsonObject) object = json_object_new ();
-
-  if (raw != NULL && memchr (raw, '\0', size) == NULL && g_utf8_validate (raw, (gssize) size, NULL))
-    {
-      g_autofree char *text = g_strndup (raw, size);
-      json_object_set_string_member (object, PLUGIN_STATE_KEY, text);
-    }
-  else
-    {
-      g_autofree char *b64 = g_base64_encode ((const guchar *) raw, size);
-      json_object_set_string_member (object, PLUGIN_STATE_B64_KEY, b64);
-    }
-  json_node_set_object (node, object);
-  return dsm_payload_to_text (node);
-}
-
-/* A plugin command judged in its instance's current state (@data): the
- * plugin's validate; when @merged is given (applying), its apply too,
- * leaving the new data in *@merged and the plugin's answer in *@output. */
-static gboolean
-validate_plugin (const DsmMachineImpl *impl, const DsmCommand *cmd, const char *data, char **merged,
-                 char **output, GError **error)
-{
-  const char *payload = cmd->payload != NULL ? cmd->payload : "{}";
-  gpointer state = plugin_state_from_data (impl, cmd->machine, data, error);
-  g_autofree char *message = NULL;
-
-  if (state == NULL)
-    return FALSE;
-  if (!impl->validate (state, cmd->to, payload, &message))
-    {
-      g_set_error (error, DSM_MACHINE_ERROR, DSM_MACHINE_ERROR_INVALID_TRANSITION,
-                   "machine \"%s\": %s %s refused: %s", cmd->machine, impl->name, cmd->to,
-                   message != NULL ? message : "(no reason given)");
-      impl->state_free (state);
-      return FALSE;
-    }
-  if (merged != NULL)
-    {
-      char *answer = impl->apply (state, cmd->to, payload);
-      g_assert (answer != NULL);
-      *merged = plugin_state_to_data (impl, state);
-      if (output != NULL)
-        *output = answer;
-      else
-        g_free (answer);
-    }
-  impl->state_free (state);
-  return TRUE;
-}
-
 /* dsm_store_validate(), also giving the instance and the merged data. */
 static gboolean
 validate_command (const DsmStore *store, const DsmCommand *cmd, DsmRejectReason *reason,
@@ -476,7 +381,7 @@ validate_command (const DsmStore *store, const DsmCommand *cmd, DsmRejectReason 
     {
       /* The plugin's verdict on its own state; the instance stays in its
        * one state (dsm_machine_def_new_plugin()). */
-      if (!validate_plugin (impl, cmd, instance != NULL ? instance->data : NULL, merged, output, error))
+      if (!dsm_store_plugin_run (impl, cmd, instance != NULL ? instance->data : NULL, merged, output, error))
         {
           *reason = DSM_REJECT_INVALID_TRANSITION;
           return FALSE;
@@ -551,6 +456,8 @@ result_from_session (const SessionResult *r, DsmApplyResult *result)
   result->state = r->state;
   result->revision = r->revision;
   result->member = r->member;
+  /* A retry hears what the first attempt heard (docs/PLUGINS.md, "In a cluster"). */
+  result->output = g_strdup (r->output);
 }
 
 gboolean
@@ -585,7 +492,7 @@ apply_record_session (DsmStore *store, const char *client_id, guint64 seq,
     {
       session = g_new0 (Session, 1);
       session->client_id = g_strdup (client_id);
-      session->results = g_array_new (FALSE, FALSE, sizeof (SessionResult));
+      session->results = session_results_new ();
       session->link.data = session;
       g_hash_table_insert (store->sessions, session->client_id, session);
       g_queue_push_tail_link (&store->lru, &session->link);
@@ -613,6 +520,7 @@ apply_record_session (DsmStore *store, const char *client_id, guint64 seq,
     .state = result->state,
     .revision = result->revision,
     .member = result->member,
+    .output = g_strdup (result->output),
   };
   guint at = session->results->len;
   while (at > 0 && g_array_index (session->results, SessionResult, at - 1).seq > seq)
@@ -897,6 +805,11 @@ snapshot_write_result (GString *out, const SessionResult *r)
     {
       g_string_append (out, ",\"revision\":");
       dsm_codec_write_uint (out, r->revision);
+    }
+  if (r->output != NULL)
+    {
+      g_string_append (out, ",\"output\":");
+      dsm_codec_write_string (out, r->output);
     }
   g_string_append_c (out, '}');
 }
@@ -1237,8 +1150,15 @@ restore_result (const DsmDefinitions *defs, const DsmJsonAt *at, SessionResult *
   if (def_name == NULL)
     return (from == NULL && state == NULL)
            || dsm_json_fail (at, DSM_JSON_ERROR_INVALID, error, "states without a definition");
-  return restore_resolve (defs, at, def_name, from, &r->def, &r->from, error)
-         && restore_resolve (defs, at, def_name, state, &r->def, &r->state, error);
+  if (!restore_resolve (defs, at, def_name, from, &r->def, &r->from, error)
+      || !restore_resolve (defs, at, def_name, state, &r->def, &r->state, error))
+    return FALSE;
+  /* Last, so nothing fails after it is taken: a plugin's answer. */
+  const char *output = NULL;
+  if (!dsm_json_read_string (at, "output", DSM_JSON_OPTIONAL, DSM_PLUGIN_OUTPUT_BYTES_MAX, &output, error))
+    return FALSE;
+  r->output = g_strdup (output);
+  return TRUE;
 }
 
 static gboolean
@@ -1264,7 +1184,7 @@ restore_sessions (const DsmStore *store, const DsmDefinitions *defs, const DsmJs
                               "duplicate client or too many results");
       Session *session = g_new0 (Session, 1);
       session->client_id = g_strdup (client_id);
-      session->results = g_array_new (FALSE, FALSE, sizeof (SessionResult));
+      session->results = session_results_new ();
       session->last_index = last_index;
       session->link.data = session;
       g_hash_table_insert (table, session->client_id, session);
@@ -1282,6 +1202,7 @@ restore_sessions (const DsmStore *store, const DsmDefinitions *defs, const DsmJs
               DsmJsonAt seq;
 
               dsm_json_at_member (&seq, &rat, "seq");
+              session_result_clear (&r);
               return dsm_json_fail (&seq, DSM_JSON_ERROR_INVALID, error, "not ascending");
             }
           g_array_append_val (session->results, r);

@@ -35,7 +35,7 @@ typedef struct {
   const char *from;           /* state before (nullable) */
   const char *state;          /* state after (== from when rejected) */
   guint64 revision;           /* the machine's after (its current one when rejected; 0: never changed) */
-  char *output;               /* owned, nullable: a machine plugin's answer to an ok command (not kept by sessions) */
+  char *output;               /* owned, nullable: a machine plugin's answer to an ok command (sessions keep it for retries) */
   DsmNodeId member;           /* a membership change: the node it added, removed or promoted */
   char *detail;               /* nullable, owned: why a payload was refused when applied */
 } DsmApplyResult;

@@ -24,6 +24,7 @@ dsm_handshake_free (DsmHandshake *hs)
     return;
   g_free (hs->cluster_id);
   g_free (hs->fingerprint);
+  g_free (hs->plugins);
   g_free (hs->nonce);
   g_free (hs->proof);
   g_free (hs->reason);
@@ -80,6 +81,10 @@ dsm_handshake_encode (const DsmHandshake *hs)
       write_key_string (out, "cluster_id", hs->cluster_id);
       if (hs->fingerprint != NULL)
         write_key_string (out, "fingerprint", hs->fingerprint);
+      /* Only when there are any: a node without plugins speaks to nodes
+       * that predate them as before. */
+      if (hs->plugins != NULL)
+        write_key_string (out, "plugins", hs->plugins);
       write_key_string (out, "nonce", hs->nonce);
       if (hs->kind == DSM_HANDSHAKE_HELLO)
         g_string_append_printf (out, ",\"auth\":%s", hs->auth ? "true" : "false");
@@ -165,12 +170,23 @@ read_text (const DsmJsonAt *body, const char *key, gsize bytes_max, char **out, 
 }
 
 static gboolean
+read_optional_text (const DsmJsonAt *body, const char *key, gsize bytes_max, char **out, GError **error)
+{
+  const char *value = NULL;
+
+  if (!dsm_json_read_string (body, key, DSM_JSON_OPTIONAL, bytes_max, &value, error))
+    return FALSE;
+  *out = g_strdup (value);
+  return TRUE;
+}
+
+static gboolean
 decode_body (DsmHandshake *hs, const DsmJsonAt *body, GError **error)
 {
-  static const char *const hello_keys[] = { "protocol", "from", "to", "cluster_id", "fingerprint", "nonce", "auth",
-                                            NULL };
-  static const char *const welcome_keys[] = { "protocol", "from", "to", "cluster_id", "fingerprint", "nonce", "proof",
-                                              NULL };
+  static const char *const hello_keys[] = { "protocol", "from", "to", "cluster_id", "fingerprint", "plugins",
+                                            "nonce", "auth", NULL };
+  static const char *const welcome_keys[] = { "protocol", "from", "to", "cluster_id", "fingerprint", "plugins",
+                                              "nonce", "proof", NULL };
   static const char *const ready_keys[] = { "proof", NULL };
   static const char *const refuse_keys[] = { "reason", "detail", NULL };
 
@@ -187,7 +203,8 @@ decode_body (DsmHandshake *hs, const DsmJsonAt *body, GError **error)
            * hears "version" rather than "malformed" (check_common) */
           || !read_hex (body, "fingerprint", DSM_JSON_OPTIONAL, DSM_HANDSHAKE_FINGERPRINT_HEX, &hs->fingerprint,
                         error)
-          || !read_hex (body, "nonce", DSM_JSON_REQUIRED, DSM_HANDSHAKE_NONCE_HEX, &hs->nonce, error))
+          || !read_hex (body, "nonce", DSM_JSON_REQUIRED, DSM_HANDSHAKE_NONCE_HEX, &hs->nonce, error)
+          || !read_optional_text (body, "plugins", DSM_HANDSHAKE_PLUGINS_BYTES_MAX, &hs->plugins, error))
         return FALSE;
       if (hs->kind == DSM_HANDSHAKE_HELLO)
         return dsm_json_read_bool (body, "auth", DSM_JSON_REQUIRED, &hs->auth, error);
@@ -356,18 +373,30 @@ check_common (const DsmConfig *config, const DsmHandshake *hs, GError **error)
 /* Last of the checks: a peer of another cluster, or one misdialed or
  * unauthenticated, hears that first. */
 static gboolean
-check_fingerprint (const char *fingerprint, const DsmHandshake *hs, GError **error)
+check_fingerprint (const DsmConfig *config, const char *fingerprint, const DsmHandshake *hs, GError **error)
 {
-  if (hs->fingerprint == NULL || strcmp (hs->fingerprint, fingerprint) != 0)
+  g_autofree char *ours = NULL;
+
+  if (hs->fingerprint != NULL && strcmp (hs->fingerprint, fingerprint) == 0)
+    return TRUE;
+  /* The plugins are in the fingerprint (their definitions); when they
+   * are what differs, say which (docs/PLUGINS.md, "In a cluster"). */
+  ours = dsm_config_describe_plugins (config);
+  if (strcmp (ours, hs->plugins != NULL ? hs->plugins : "none") != 0)
     {
+      g_autofree char *theirs = g_strescape (hs->plugins != NULL ? hs->plugins : "none", NULL);
       g_set_error (error, DSM_NET_ERROR, DSM_NET_ERROR_FINGERPRINT,
-                   "node %u has bootstrap fingerprint %.12s, this node %.12s: they were started from different "
-                   "bootstrap settings (cluster id, nodes, definitions, session bounds; PROTOCOL.md, "
-                   "\"Bootstrap\"): give both the same config file", hs->from,
-                   hs->fingerprint != NULL ? hs->fingerprint : "(none)", fingerprint);
+                   "node %u runs the machine plugins [%s], this node [%s]: every node of a cluster must "
+                   "load the same plugins, in the same versions (docs/PLUGINS.md, \"In a cluster\")",
+                   hs->from, theirs, ours);
       return FALSE;
     }
-  return TRUE;
+  g_set_error (error, DSM_NET_ERROR, DSM_NET_ERROR_FINGERPRINT,
+               "node %u has bootstrap fingerprint %.12s, this node %.12s: they were started from different "
+               "bootstrap settings (cluster id, nodes, definitions, session bounds; PROTOCOL.md, "
+               "\"Bootstrap\"): give both the same config file", hs->from,
+               hs->fingerprint != NULL ? hs->fingerprint : "(none)", fingerprint);
+  return FALSE;
 }
 
 gboolean
@@ -403,7 +432,7 @@ dsm_handshake_check_hello (const DsmConfig *config, const char *fingerprint, GBy
                    secret != NULL ? "has one" : "has none");
       return FALSE;
     }
-  return check_fingerprint (fingerprint, hello, error);
+  return check_fingerprint (config, fingerprint, hello, error);
 }
 
 gboolean
@@ -422,7 +451,7 @@ dsm_handshake_check_welcome (const DsmConfig *config, const char *fingerprint, G
                    "dialed node %u but node %u answered (for node %u)", peer, welcome->from, welcome->to);
       return FALSE;
     }
-  return check_fingerprint (fingerprint, welcome, error)
+  return check_fingerprint (config, fingerprint, welcome, error)
          && check_proof (config, secret, "welcome", self, peer, dialer_nonce, welcome->nonce, welcome->proof, error);
 }
 

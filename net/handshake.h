@@ -4,8 +4,8 @@
  * secret, prove with HMAC-SHA256 that both ends know it.
  *
  *   dialer                                   acceptor
- *     hello   {protocol, cluster_id, fingerprint, from, to, nonce_d, auth}  -->
- *             <--  welcome {protocol, cluster_id, fingerprint, from, to, nonce_a, proof_a}
+ *     hello   {protocol, cluster_id, fingerprint, [plugins], from, to, nonce_d, auth}  -->
+ *             <--  welcome {protocol, cluster_id, fingerprint, [plugins], from, to, nonce_a, proof_a}
  *                  (or refuse {reason, detail}, then close)
  *     ready   {proof_d}                                         -->
  *
@@ -36,6 +36,9 @@ G_BEGIN_DECLS
 #define DSM_PROTOCOL_VERSION 3
 #define DSM_PROTOCOL_VERSION_MIN 3
 #define DSM_HANDSHAKE_FINGERPRINT_HEX 64   /* SHA-256, dsm_fingerprint_compute() */
+/* dsm_config_describe_plugins() of at most DSM_CONFIG_PLUGINS_MAX plugins
+ * fits: 8 x ("NAME VERSION", 2 x 64 + 1) + ", "s. */
+#define DSM_HANDSHAKE_PLUGINS_BYTES_MAX 2048
 #define DSM_HANDSHAKE_NONCE_HEX 32   /* 16 random bytes */
 #define DSM_HANDSHAKE_PROOF_HEX 64   /* HMAC-SHA256 */
 #define DSM_HANDSHAKE_DETAIL_BYTES_MAX 1024   /* a refusal's detail, as read and as sent */
@@ -52,6 +55,7 @@ typedef struct {
   guint protocol;           /* HELLO, WELCOME */
   char *cluster_id;         /* HELLO, WELCOME */
   char *fingerprint;        /* HELLO, WELCOME: nullable when decoded (an older protocol has none) */
+  char *plugins;            /* HELLO, WELCOME: nullable: no machine plugins (dsm_config_describe_plugins()) */
   DsmNodeId from;           /* HELLO, WELCOME */
   DsmNodeId to;             /* HELLO, WELCOME */
   char *nonce;              /* HELLO, WELCOME */

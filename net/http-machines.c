@@ -75,6 +75,12 @@ http_machine_on_reply (const DsmClientReply *reply, gpointer data)
         json_revision_and_data (json, reply->revision, reply->data);
       else
         json_uint (json, "revision", reply->revision);
+      /* A machine plugin's answer (canonical JSON: core/store-plugin.c). */
+      if (reply->op == DSM_OP_TRANSITION && reply->data != NULL)
+        {
+          json_key (json, "output");
+          g_string_append (json, reply->data);
+        }
       g_string_append_c (json, '}');
       http_answer (call, 200, json);
       return;

@@ -130,6 +130,7 @@ struct _DsmTransport {
   GSocketClient *client;
   GRand *rng;                /* backoff jitter only */
   char *fingerprint;         /* dsm_fingerprint_compute (config): the handshake compares it */
+  char *plugins;             /* dsm_config_describe_plugins (config), NULL when "none": sent with it */
   GPtrArray *peers;          /* Peer*, sorted by id: members, former members lingering, visitors */
   guint64 unknown_sends;     /* messages to a node that is no peer (reported unsent) */
   GPtrArray *inbound;        /* Conn in their handshake, peer not yet known */

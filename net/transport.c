@@ -644,6 +644,9 @@ dsm_transport_new (DsmConfig *config, DsmNodeId self, const DsmTransportOptions 
   DsmTransport *t = g_object_new (DSM_TYPE_TRANSPORT, NULL);
   t->config = dsm_config_ref (config);
   t->fingerprint = dsm_fingerprint_compute (config);
+  t->plugins = dsm_config_describe_plugins (config);
+  if (strcmp (t->plugins, "none") == 0)
+    g_clear_pointer (&t->plugins, g_free);
   t->self = self;
   t->auth = auth;
   if (options != NULL)
@@ -807,6 +810,7 @@ dsm_transport_finalize (GObject *object)
   g_ptr_array_unref (t->inbound);
   g_rand_free (t->rng);
   g_free (t->fingerprint);
+  g_free (t->plugins);
   dsm_log_limiter_free (t->log_limiter);
   dsm_peer_auth_unref (t->auth);
   if (t->config != NULL)

@@ -1,7 +1,7 @@
 /* tools/dsm-node.c: one node of a dsm cluster as a process: argument
  * parsing and wiring only (net/host.c does the work).
  *
- *   dsm-node --config cluster.json --id N --data-dir DIR [--log-level L] [--log-format F]
+ *   dsm-node --config cluster.json --id N --data-dir DIR [--plugin P]... [--log-level L] [--log-format F]
  *   dsm-node --config cluster.json --data-dir DIR --join URL --peer-address A --client-address B
  *   dsm-node --config cluster.json --id N --data-dir DIR --restore BACKUP   (seeds DIR, exits)
  *   dsm-node --check-data-dir DIR
@@ -25,6 +25,7 @@
 #include "membership.h"
 #include "netlog.h"
 #include "peer-auth.h"
+#include "plugin/plugins.h"
 #include "wal.h"
 
 #define EXIT_RUNTIME 1
@@ -263,10 +264,14 @@ main (int argc, char **argv)
   gint join_timeout_s = 60;
   gboolean version = FALSE;
   gboolean no_fsync = FALSE;
+  g_auto(GStrv) plugin_flags = NULL;
   GOptionEntry entries[] = {
     { "config", 'c', 0, G_OPTION_ARG_FILENAME, &config_path, "Cluster config (JSON, docs/CONFIG.md)", "FILE" },
     { "id", 'i', 0, G_OPTION_ARG_INT64, &id, "This node's id in the config", "N" },
     { "data-dir", 'd', 0, G_OPTION_ARG_FILENAME, &data_dir, "Directory of the node's write-ahead log", "DIR" },
+    { "plugin", 'p', 0, G_OPTION_ARG_FILENAME_ARRAY, &plugin_flags,
+      "Also load this machine plugin, by path or name (docs/PLUGINS.md); repeatable. Every node of a "
+      "cluster must load the same plugins", "PLUGIN" },
     { "log-level", 'l', 0, G_OPTION_ARG_STRING, &log_level,
       "Least severe level logged: error, critical, warning, message (default), info, debug", "LEVEL" },
     { "log-format", 0, 0, G_OPTION_ARG_STRING, &log_format, "text (default) or json (one object per line)", "FORMAT" },
@@ -361,6 +366,13 @@ main (int argc, char **argv)
   g_autoptr(DsmConfig) config = load_config (config_path, &error);
   if (config == NULL)
     return usage_error (context, "%s", error->message);
+  /* Before anything reads the config: plugins add definitions, which the
+   * fingerprint, the WAL's snapshots and backups name. */
+  g_autofree char *config_dir = g_path_get_dirname (config_path);
+  g_autoptr(DsmPluginSet) plugins = dsm_plugin_set_load (config, (const char *const *) plugin_flags, config_dir,
+                                                         &error);
+  if (plugins == NULL)
+    return usage_error (context, "%s: %s", config_path, error->message);
   if (restore_path != NULL)
     return restore_data_dir (config, (DsmNodeId) id, data_dir, restore_path);
   if (join_url != NULL)
@@ -384,7 +396,6 @@ main (int argc, char **argv)
       return usage_error (context, "%s: node %u has no peer_address", config_path, config->nodes[i].id);
 
   /* Secret file and certificates: a bad one is a config error, exit 2. */
-  g_autofree char *config_dir = g_path_get_dirname (config_path);
   g_autoptr(DsmPeerAuth) auth = dsm_peer_auth_new (config, (DsmNodeId) id, config_dir, &error);
   if (auth == NULL)
     return usage_error (context, "%s: %s", config_path, error->message);

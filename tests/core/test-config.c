@@ -350,6 +350,14 @@ static const BadConfig bad_configs[] = {
     DSM_CONFIG_ERROR_INVALID, "default_definition: \"door\" is not a known definition" },
   { "default-definition-number", "{\"nodes\": 3, \"default_definition\": 1}",
     DSM_CONFIG_ERROR_TYPE, "default_definition" },
+  { "plugins-string", "{\"nodes\": 3, \"plugins\": \"bank-ledger\"}", DSM_CONFIG_ERROR_TYPE, "plugins" },
+  { "plugins-number", "{\"nodes\": 3, \"plugins\": [\"a\", 7]}", DSM_CONFIG_ERROR_TYPE, "plugins[1]" },
+  { "plugins-empty-name", "{\"nodes\": 3, \"plugins\": [\"\"]}", DSM_CONFIG_ERROR_INVALID,
+    "plugins[0]: empty; expected a plugin's name or the path of its module" },
+  { "plugins-twice", "{\"nodes\": 3, \"plugins\": [\"a\", \"b\", \"a\"]}", DSM_CONFIG_ERROR_INVALID,
+    "plugins[2]: \"a\" given twice" },
+  { "plugins-too-many", "{\"nodes\": 3, \"plugins\": [\"a\", \"b\", \"c\", \"d\", \"e\", \"f\", \"g\", \"h\", \"i\"]}",
+    DSM_CONFIG_ERROR_RANGE, "plugins" },
 };
 
 static void
@@ -715,6 +723,34 @@ test_to_json_round_trip (void)
 }
 
 static void
+test_plugins (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(DsmConfig) config = load ("{\"nodes\": 3, \"plugins\": [\"bank-ledger\", \"plugins/libjob-queue.so\"]}",
+                                      &error);
+
+  g_test_summary ("\"plugins\" keeps the names and paths as written, for the host to load; "
+                  "dsm_config_to_json() writes them back and a copy keeps them.");
+  g_assert_no_error (error);
+  g_assert_cmpuint (g_strv_length (config->plugins), ==, 2);
+  g_assert_cmpstr (config->plugins[0], ==, "bank-ledger");
+  g_assert_cmpstr (config->plugins[1], ==, "plugins/libjob-queue.so");
+  /* Nothing loaded yet: the core runs no plugin of its own. */
+  g_autofree char *described = dsm_config_describe_plugins (config);
+  g_assert_cmpstr (described, ==, "none");
+
+  g_autofree char *text = dsm_config_to_json (config);
+  g_autoptr(DsmConfig) again = load (text, &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (again->plugins[1], ==, "plugins/libjob-queue.so");
+  g_autoptr(DsmConfig) copy = dsm_config_copy (config);
+  g_assert_cmpstr (copy->plugins[0], ==, "bank-ledger");
+
+  g_autoptr(DsmConfig) none = load ("{\"nodes\": 3}", &error);
+  g_assert_null (none->plugins);
+}
+
+static void
 test_to_json_default (void)
 {
   g_autoptr(DsmConfig) config = dsm_config_new_default (2);
@@ -812,6 +848,7 @@ main (int argc, char **argv)
   g_test_add_func ("/core/config/ref-unref", test_ref_unref);
   g_test_add_func ("/core/config/to-json/round-trip", test_to_json_round_trip);
   g_test_add_func ("/core/config/to-json/default", test_to_json_default);
+  g_test_add_func ("/core/config/plugins", test_plugins);
   g_test_add_func ("/core/config/check/unsorted", test_check_unsorted);
   g_test_add_func ("/core/config/check/zero-limit", test_check_zero_limit);
   g_test_add_func ("/core/config/check/lifecycle-replaced", test_check_lifecycle_replaced);

@@ -1,6 +1,13 @@
 /* tests/plugin/bad-machine.c: machine plugins the loader must refuse, one
- * fault per build (BAD_ABI, SHORT_STRUCT, NO_APPLY, BAD_NAME, NO_ENTRY). */
+ * fault per build (BAD_ABI, SHORT_STRUCT, NO_APPLY, BAD_NAME, NO_ENTRY),
+ * and one it loads whose output the store must refuse (BAD_OUTPUT). */
 #include "plugin/dsm-machine.h"
+
+#include <string.h>
+
+/* BAD_OUTPUT: a state of -1 snapshots to this many bytes, past what a
+ * machine's data may hold. */
+#define BAD_HUGE_BYTES (300 * 1024)
 
 G_GNUC_UNUSED static gpointer
 bad_state_new (void)
@@ -23,18 +30,34 @@ bad_validate (gconstpointer state, const char *op, const char *payload, char **e
 G_GNUC_UNUSED static char *
 bad_apply (gpointer state, const char *op, const char *payload)
 {
+#ifdef BAD_OUTPUT
+  /* "garbage" answers what is no JSON; "grow" makes a state too large. */
+  int *count = state;
+  *count = strcmp (op, "grow") == 0 ? -1 : *count + 1;
+  if (strcmp (op, "garbage") == 0)
+    return g_strdup ("not json {");
+  return g_strdup_printf ("{\"count\":%d}", *count);
+#else
   return g_strdup ("{}");
+#endif
 }
 
 G_GNUC_UNUSED static GBytes *
 bad_snapshot (gconstpointer state)
 {
+  if (*(const int *) state == -1)
+    return g_bytes_new_take (g_malloc0 (BAD_HUGE_BYTES), BAD_HUGE_BYTES);
   return g_bytes_new (state, sizeof (int));
 }
 
 G_GNUC_UNUSED static gpointer
 bad_restore (GBytes *bytes, char **error_message)
 {
+  if (g_bytes_get_size (bytes) != sizeof (int))
+    {
+      *error_message = g_strdup ("not the bytes of an int");
+      return NULL;
+    }
   return g_memdup2 (g_bytes_get_data (bytes, NULL), sizeof (int));
 }
 

@@ -120,6 +120,100 @@ test_snapshot (Fixture *f, gconstpointer path)
   g_assert_nonnull (strstr (error->message, "needs the machine plugin"));
 }
 
+/* Applies a deposit of @amount to "a" from client "c1" at @seq; returns
+ * the answer and whether the session answered it. */
+static char *
+apply_session (Fixture *f, DsmStore *store, guint64 seq, guint amount, gboolean *duplicate)
+{
+  g_autofree char *payload = g_strdup_printf ("{\"account\":\"a\",\"amount\":%u}", amount);
+  DsmCommand cmd = {
+    .op = DSM_OP_TRANSITION,
+    .machine = (char *) "bank",
+    .definition = (char *) "bank-ledger",
+    .to = (char *) "deposit",
+    .payload = payload,
+    .client_id = (char *) "c1",
+    .seq = seq,
+  };
+  g_autoptr(GError) error = NULL;
+  g_autoptr(DsmEntry) entry = dsm_entry_new (++f->index, 1, DSM_ENTRY_COMMAND, &cmd);
+  DsmApplyResult result;
+
+  g_assert_true (dsm_store_apply (store, entry, &result, &error));
+  g_assert_no_error (error);
+  g_assert_cmpint (result.status, ==, DSM_REPLY_OK);
+  *duplicate = result.duplicate;
+  char *output = g_steal_pointer (&result.output);
+  dsm_apply_result_clear (&result);
+  return output;
+}
+
+static void
+test_session (Fixture *f, gconstpointer path)
+{
+  gboolean duplicate = FALSE;
+  g_autoptr(GError) error = NULL;
+
+  g_test_summary ("A retried command (same client and sequence) is not applied again and hears the plugin's "
+                  "first answer, also from a store restored from a snapshot.");
+  apply (f, "open", "{\"account\":\"a\"}", NULL);
+  g_autofree char *first = apply_session (f, f->store, 1, 5, &duplicate);
+  g_assert_false (duplicate);
+  g_assert_cmpstr (first, ==, "{\"account\":\"a\",\"balance\":5}");
+  g_autofree char *again = apply_session (f, f->store, 1, 5, &duplicate);
+  g_assert_true (duplicate);
+  g_assert_cmpstr (again, ==, first);
+  const char *data = NULL;
+  dsm_store_read_data (f->store, "bank", NULL, NULL, NULL, &data);
+  g_assert_nonnull (strstr (data, "[\\\"a\\\",5]"));
+
+  g_autoptr(GBytes) snapshot = dsm_store_snapshot (f->store);
+  g_autoptr(DsmStore) other = dsm_store_new (f->config);
+  g_assert_true (dsm_store_restore (other, snapshot, &error));
+  g_assert_no_error (error);
+  g_autofree char *restored = apply_session (f, other, 1, 5, &duplicate);
+  g_assert_true (duplicate);
+  g_assert_cmpstr (restored, ==, first);
+}
+
+/* Applies @op to machine "m" of the BAD_OUTPUT plugin ("bad"). */
+static DsmReplyStatus
+apply_bad (Fixture *f, const char *op, char **detail)
+{
+  DsmCommand cmd = { .op = DSM_OP_TRANSITION, .machine = (char *) "m", .definition = (char *) "bad",
+                     .to = (char *) op };
+  g_autoptr(GError) error = NULL;
+  g_autoptr(DsmEntry) entry = dsm_entry_new (++f->index, 1, DSM_ENTRY_COMMAND, &cmd);
+  DsmApplyResult result;
+
+  g_assert_true (dsm_store_apply (f->store, entry, &result, &error));
+  g_assert_no_error (error);
+  DsmReplyStatus status = result.status;
+  *detail = g_steal_pointer (&result.detail);
+  dsm_apply_result_clear (&result);
+  return status;
+}
+
+static void
+test_bad_output (Fixture *f, gconstpointer path)
+{
+  g_autofree char *ok = NULL, *garbage = NULL, *grow = NULL;
+  const char *data = NULL;
+
+  g_test_summary ("A plugin whose apply answers what is no JSON, or grows its state past the data limit, "
+                  "has that command refused, naming why, and its state unchanged: never an abort.");
+  g_assert_cmpint (apply_bad (f, "step", &ok), ==, DSM_REPLY_OK);
+  dsm_store_read_data (f->store, "m", NULL, NULL, NULL, &data);
+  g_autofree char *before = g_strdup (data);
+
+  g_assert_cmpint (apply_bad (f, "garbage", &garbage), ==, DSM_REPLY_REJECTED);
+  g_assert_nonnull (strstr (garbage, "bad's apply of garbage gave no usable answer"));
+  g_assert_cmpint (apply_bad (f, "grow", &grow), ==, DSM_REPLY_REJECTED);
+  g_assert_nonnull (strstr (grow, "more than 262144"));
+  dsm_store_read_data (f->store, "m", NULL, NULL, NULL, &data);
+  g_assert_cmpstr (data, ==, before);
+}
+
 static void
 test_fingerprint (Fixture *f, gconstpointer path)
 {
@@ -139,6 +233,9 @@ main (int argc, char **argv)
   g_test_init (&argc, &argv, NULL);
   g_test_add ("/plugin/store/apply", Fixture, BANK_LEDGER_PATH, fixture_set_up, test_apply, fixture_tear_down);
   g_test_add ("/plugin/store/snapshot", Fixture, BANK_LEDGER_PATH, fixture_set_up, test_snapshot, fixture_tear_down);
+  g_test_add ("/plugin/store/session", Fixture, BANK_LEDGER_PATH, fixture_set_up, test_session, fixture_tear_down);
+  g_test_add ("/plugin/store/bad-output", Fixture, BAD_OUTPUT_PATH, fixture_set_up, test_bad_output,
+              fixture_tear_down);
   g_test_add ("/plugin/store/fingerprint", Fixture, BANK_LEDGER_PATH, fixture_set_up, test_fingerprint, fixture_tear_down);
   return g_test_run ();
 }
