@@ -20,6 +20,7 @@ static const char *const invariant_names[DSM_INVARIANT_N] = {
   [DSM_INVARIANT_EXPECTATIONS] = "expectations",
   [DSM_INVARIANT_QUORUMS] = "quorums",
   [DSM_INVARIANT_ATTACKER_INERT] = "attacker_inert",
+  [DSM_INVARIANT_WATCH] = "watch",
 };
 
 const char *
@@ -506,6 +507,32 @@ guint64
 dsm_checker_get_committed (const DsmChecker *checker)
 {
   return checker->committed->len - 1;
+}
+
+gboolean
+dsm_checker_get_change (const DsmChecker *checker, guint64 index, const char **machine, const char **state)
+{
+  const Committed *c;
+
+  if (index == 0 || index >= checker->committed->len)
+    return FALSE;
+  c = &g_array_index (checker->committed, Committed, index);
+  if (c->entry == NULL || c->entry->kind != DSM_ENTRY_COMMAND || c->entry->cmd.op != DSM_OP_TRANSITION
+      || c->status != DSM_REPLY_OK || c->duplicate || c->state == NULL)
+    return FALSE;
+  *machine = c->entry->cmd.machine;
+  *state = c->state;
+  return TRUE;
+}
+
+const char *
+dsm_checker_get_initial (const DsmChecker *checker, const char *machine)
+{
+  const DsmMachineDef *def = g_hash_table_lookup (checker->model_defs, machine);
+
+  if (def == NULL)
+    def = dsm_config_find_definition (checker->config, NULL);
+  return def != NULL ? dsm_machine_def_get_initial (def) : NULL;
 }
 
 guint64

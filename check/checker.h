@@ -18,6 +18,7 @@ typedef enum {
   DSM_INVARIANT_EXPECTATIONS,         /* the scenario's own awaits and expectations */
   DSM_INVARIANT_QUORUMS,              /* elections and commits by a quorum of the right configuration */
   DSM_INVARIANT_ATTACKER_INERT,       /* injected frames change nothing: the run equals its attack-free twin */
+  DSM_INVARIANT_WATCH,                /* each watcher sees every change of its machines, in order, once */
   DSM_INVARIANT_N,
 } DsmInvariant;
 
@@ -100,6 +101,20 @@ const char *dsm_checker_get_message (const DsmChecker *checker);
 guint64 dsm_checker_get_failed_at (const DsmChecker *checker);
 guint64 dsm_checker_get_committed (const DsmChecker *checker);   /* highest index applied anywhere */
 guint64 dsm_checker_get_lin_states (const DsmChecker *checker);
+
+/**
+ * dsm_checker_get_change:
+ * The committed log as the first node to apply each index applied it:
+ * whether the entry at @index is a transition that took effect, and if so
+ * which machine it moved to which state (borrowed, valid until the
+ * checker is freed).  FALSE also for an index no node applied yet.
+ */
+gboolean dsm_checker_get_change (const DsmChecker *checker, guint64 index, const char **machine,
+                                 const char **state);
+
+/* The state @machine starts in: its definition's initial state (the
+ * config's default definition for a machine no entry named yet). */
+const char *dsm_checker_get_initial (const DsmChecker *checker, const char *machine);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (DsmChecker, dsm_checker_free)
 

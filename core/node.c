@@ -931,6 +931,7 @@ static const char *const mutant_names[DSM_MUTANT_N] = {
   [DSM_MUTANT_FORGET_SESSIONS] = "forget-sessions",
   [DSM_MUTANT_STALE_EPOCH_APPEND] = "stale-epoch-append",
   [DSM_MUTANT_VOTE_BEFORE_PERSIST] = "vote-before-persist",
+  [DSM_MUTANT_WATCH_SKIP_ON_RESUME] = "watch-skip-on-resume",
 };
 
 const char *

@@ -222,6 +222,8 @@ typedef enum {
   DSM_MUTANT_FORGET_SESSIONS,           /* a retried (client, seq) is applied again */
   DSM_MUTANT_STALE_EPOCH_APPEND,        /* a follower goes back to an older leader's epoch and follows it */
   DSM_MUTANT_VOTE_BEFORE_PERSIST,       /* a Vote leaves before the vote is on disk (Acks still wait) */
+  DSM_MUTANT_WATCH_SKIP_ON_RESUME,      /* not the core's: a simulated watch that resumes loses the first
+                                         * change it replays (sim/watchers.c) */
   DSM_MUTANT_N,
 } DsmMutant;
 

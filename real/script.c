@@ -201,6 +201,9 @@ dsm_real_skip_reason (const DsmStep *step)
         return "an fsync that lies cannot be made from user space: SIGKILL keeps the page cache, and "
                "dropping records would destroy some that a completed fsync made durable";
       return NULL;
+    case DSM_STEP_WATCH_RECONNECT:
+      return "the simulator's watchers only; watchers of real nodes across leader kills and their own "
+             "reconnects are tests/net/test-watch.c";
     case DSM_STEP_FORGE:
     case DSM_STEP_REPLAY:
     case DSM_STEP_SPOOF:

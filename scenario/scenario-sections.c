@@ -146,7 +146,9 @@ read_workload_keys (DsmScenario *self, JsonObject *object, GError **error)
                                   &load->duration_ms, error)
       || !dsm_scenario_json_choice (object, "workload", "target", FALSE, targets, &target, error)
       || !dsm_scenario_json_bool (object, "workload", "idempotent", FALSE, &load->idempotent,
-                                  error))
+                                  error)
+      || !dsm_scenario_json_uint32 (object, "workload", "watchers", FALSE, 0, 100, &load->watchers,
+                                    error))
     return FALSE;
   load->target = (DsmWorkloadTarget) target;
   return TRUE;
@@ -157,7 +159,7 @@ dsm_scenario_read_workload (DsmScenario *self, JsonObject *root, GError **error)
 {
   static const char *const known[] = {
     "clients", "machines", "definition", "rate_per_s", "read_percent", "start_ms",
-    "duration_ms", "target", "idempotent", NULL,
+    "duration_ms", "target", "idempotent", "watchers", NULL,
   };
   DsmWorkload *load = &self->workload;
   JsonObject *object;
@@ -171,6 +173,7 @@ dsm_scenario_read_workload (DsmScenario *self, JsonObject *root, GError **error)
   load->duration_ms = 0;
   load->target = DSM_WORKLOAD_TARGET_RANDOM;
   load->idempotent = TRUE;
+  load->watchers = 0;
   if (!section_read (root, "workload", known, &object, error))
     return FALSE;
   if (object == NULL)

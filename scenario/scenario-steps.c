@@ -595,6 +595,7 @@ static const StepSpec specs[] = {
   DO ("isolate", DSM_STEP_ISOLATE, read_isolate, "node", "no_target"),
   DO ("cut", DSM_STEP_CUT, read_cut, "from", "to", "no_target"),
   DO ("heal", DSM_STEP_HEAL, read_nothing, NULL),
+  DO ("watch_reconnect", DSM_STEP_WATCH_RECONNECT, read_nothing, NULL),
   DO ("loss", DSM_STEP_LOSS, read_percent, "percent", "for_ms"),
   DO ("delay", DSM_STEP_DELAY, read_delay, "ms", "for_ms"),
   DO ("duplicate", DSM_STEP_DUPLICATE, read_percent, "percent", "for_ms"),

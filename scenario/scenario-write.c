@@ -109,6 +109,8 @@ build_workload (JsonBuilder *builder, const DsmWorkload *load)
   add_string (builder, "target", load->target == DSM_WORKLOAD_TARGET_LEADER ? "leader" : "random");
   json_builder_set_member_name (builder, "idempotent");
   json_builder_add_boolean_value (builder, load->idempotent);
+  if (load->watchers > 0)
+    add_uint (builder, "watchers", load->watchers);
   json_builder_end_object (builder);
 }
 
@@ -285,6 +287,7 @@ build_step_fault (JsonBuilder *builder, const DsmStep *step)
       add_uint (builder, "ms", step->ms);
       break;
     case DSM_STEP_HEAL:
+    case DSM_STEP_WATCH_RECONNECT:
       break;
     case DSM_STEP_PROPOSE:
     case DSM_STEP_READ:

@@ -45,6 +45,7 @@ static const char *const step_kind_names[] = {
   [DSM_STEP_FORGE] = "forge",
   [DSM_STEP_REPLAY] = "replay",
   [DSM_STEP_SPOOF] = "spoof",
+  [DSM_STEP_WATCH_RECONNECT] = "watch_reconnect",
 };
 
 const char *

@@ -84,6 +84,7 @@ typedef enum {
   DSM_STEP_FORGE,        /* message (a template) injected on the link target_as -> target */
   DSM_STEP_REPLAY,       /* count captured frames re-injected (target; ALL: their own receivers) */
   DSM_STEP_SPOOF,        /* a stranger's connection to target, claiming target_as and cluster */
+  DSM_STEP_WATCH_RECONNECT, /* every simulated watcher drops its stream and resumes on another node */
 } DsmStepKind;
 
 typedef enum {
@@ -190,6 +191,7 @@ typedef struct {
   guint64 duration_ms;
   DsmWorkloadTarget target;
   gboolean idempotent;      /* ops carry (client id, seq) and are retried on "unknown" */
+  guint watchers;           /* simulated watch streams (docs/SCENARIOS.md, "Watchers"); 0: none */
 } DsmWorkload;
 
 typedef struct {

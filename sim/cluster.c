@@ -381,6 +381,7 @@ sim_process (DsmSim *sim, SimNode *sn)
           trace_apply (sim, sn->id, out->applies->pdata[i]);
           dsm_checker_apply (sim->checker, sim->now_ms, sn->id, out->applies->pdata[i]);
         }
+      watchers_on_applies (sim, sn, out->applies);
       handle_events (sim, sn, out->events);
       dsm_outbox_reset (out);
     }
@@ -441,6 +442,7 @@ sim_crash (DsmSim *sim, SimNode *sn)
   node_bank_counters (sn);
   g_clear_pointer (&sn->node, dsm_node_free);
   attacker_on_crash (sim, sn->id);
+  watchers_on_crash (sim, sn);
   g_autofree char *lost = dsm_sim_disk_crash (sn->disk);
   sn->incarnation++;
   sn->paused_until = 0;  /* a stopped process dies too */
@@ -715,6 +717,9 @@ dispatch (DsmSim *sim, Event *ev)
     case EV_ADMIN:
       admin_event (sim, ev);
       break;
+    case EV_WATCH:
+      watchers_event (sim, ev);
+      break;
     default:
       g_assert_not_reached ();
     }
@@ -764,6 +769,7 @@ dsm_sim_new (const DsmScenario *scenario, const DsmSimOptions *options)
   clients_init (sim);
   admin_init (sim);
   attacker_init (sim);
+  watchers_init (sim);
   return sim;
 }
 
@@ -785,6 +791,7 @@ dsm_sim_free (DsmSim *sim)
   for (guint id = 1; id <= sim->capacity; id++)
     {
       dsm_node_free (sim->nodes[id].node);
+      dsm_watch_feed_free (sim->nodes[id].feed);
       dsm_sim_disk_free (sim->nodes[id].disk);
     }
   g_free (sim->nodes);
@@ -801,6 +808,7 @@ dsm_sim_free (DsmSim *sim)
   clients_clear (sim);
   admin_clear (sim);
   attacker_clear (sim);
+  watchers_clear (sim);
   g_ptr_array_unref (sim->history);
   dsm_outbox_clear (&sim->out);
   g_clear_pointer (&sim->script_wakeups, g_hash_table_unref);
@@ -863,6 +871,8 @@ run_finish (DsmSim *sim, DsmSimReport *report)
     if (sim->nodes[id].node != NULL && sim_in_cluster (sim, id))
       applied[live++] = dsm_node_get_applied_index (sim->nodes[id].node);
   if (dsm_checker_ok (sim->checker) && sim->final == PHASE_DONE)
+    watchers_finish (sim);
+  if (dsm_checker_ok (sim->checker) && sim->final == PHASE_DONE)
     dsm_checker_finish (sim->checker, sim->now_ms, sim->history, applied, live);
 
   for (guint id = 1; id <= sim->n; id++)
@@ -899,6 +909,7 @@ dsm_sim_run (DsmSim *sim, DsmSimReport *report)
   for (guint id = 1; id <= sim->n; id++)
     node_start (sim, &sim->nodes[id], NULL);
   clients_start (sim);
+  watchers_start (sim);
   script_advance (sim);
 
   Event *ev;

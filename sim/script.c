@@ -362,6 +362,9 @@ run_fault (DsmSim *sim, const DsmStep *step)
     case DSM_STEP_HEAL:
       dsm_sim_net_heal (sim->net);
       break;
+    case DSM_STEP_WATCH_RECONNECT:
+      watchers_reconnect_all (sim);
+      break;
     case DSM_STEP_LOSS:
       dsm_sim_net_storm (sim->net, DSM_STORM_LOSS, step->percent, 0, DSM_CORRUPT_FLIP, storm_until (sim, step));
       break;

@@ -12,6 +12,7 @@
 #include "scenario/prng.h"
 #include "scenario/workload.h"
 #include "sim.h"
+#include "watch.h"
 
 G_BEGIN_DECLS
 
@@ -26,11 +27,13 @@ typedef enum {
   EV_SCRIPT,        /* the script or the final phase has a deadline */
   EV_ADMIN,         /* an operator's change: its timeout, or the pause before a retry */
   EV_DISK_RETRY,    /* a node whose disk is full tries its write again */
+  EV_WATCH,         /* a watcher without a stream tries a node (client: the watcher) */
 } EventKind;
 
 typedef struct _ClientOp ClientOp;
 typedef struct _AdminOp AdminOp;
 typedef struct _SimAttacker SimAttacker;
+typedef struct _SimWatcher SimWatcher;
 
 typedef struct {
   guint64 time_ms;
@@ -68,6 +71,7 @@ typedef struct {
   guint64 elections_won;
   guint64 paused_until;     /* a pause step: it takes no input before then (0: none) */
   guint64 checked_commit;   /* the commit index the quorum check last saw (leader) */
+  DsmWatchFeed *feed;       /* the changes its watchers replay (sim/watchers.c); NULL: none yet */
 } SimNode;
 
 /* A client operation in flight.  Counted references: the client's while
@@ -162,6 +166,9 @@ struct _DsmSim {
   guint64 final_deadline;
 
   SimAttacker *attacker;    /* NULL: no attack step, or the attack-free twin */
+  SimWatcher *watchers;     /* workload.watchers of them (sim/watchers.c) */
+  guint n_watchers;
+  DsmPrng watch_prng;       /* their own stream: runs without watchers draw nothing */
 
   DsmSimReport report;
 };
@@ -222,6 +229,21 @@ void attacker_run (DsmSim *sim, const DsmStep *step);
  * when the run's trace, but for attack lines, differs from the twin's. */
 void attacker_run_twin (DsmSim *sim);
 void attacker_compare_twin (DsmSim *sim);
+
+/* watchers.c */
+void watchers_init (DsmSim *sim);
+void watchers_clear (DsmSim *sim);
+/* Every watcher opens its first stream (from revision 0). */
+void watchers_start (DsmSim *sim);
+void watchers_event (DsmSim *sim, Event *ev);
+/* Node @sn applied @applies (after the checker saw them): its feed and watchers. */
+void watchers_on_applies (DsmSim *sim, SimNode *sn, GPtrArray *applies);
+/* Node @sn's process ended: its watchers' streams end too. */
+void watchers_on_crash (DsmSim *sim, SimNode *sn);
+/* The watch_reconnect step. */
+void watchers_reconnect_all (DsmSim *sim);
+/* End of run: each watcher has every change its node applied. */
+void watchers_finish (DsmSim *sim);
 
 /* trace.c */
 void trace_line (DsmSim *sim, const char *format, ...) G_GNUC_PRINTF (2, 3);

@@ -55,6 +55,8 @@ typedef struct {
   guint64 attacks_injected; /* frames and connections the attacker tried */
   guint64 attacks_refused;  /* of those, refused by the link or the handshake */
   guint64 attacks_accepted; /* of those, handed to a core (only a planted bug lets one through) */
+  guint64 watch_connects;   /* simulated watchers' streams opened (first ones and resumes) */
+  guint64 watch_resyncs;    /* of those, answered "compacted" */
 } DsmSimReport;
 
 void dsm_sim_report_clear (DsmSimReport *report);

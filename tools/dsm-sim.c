@@ -871,6 +871,55 @@ mutant_hunt (DsmMutant mutant, guint64 first, guint64 seeds, gboolean swarm, gui
   return 0;
 }
 
+/* Planted bugs exploration cannot reach, each with the bundled scenario
+ * that runs the code they break (docs/CHECKERS.md, "Mutants"): the
+ * explorer draws no watchers. */
+static const char *
+mutant_scenario (DsmMutant mutant)
+{
+  if (mutant == DSM_MUTANT_WATCH_SKIP_ON_RESUME)
+    return "watch-leader-crash.json";
+  return NULL;
+}
+
+/* Runs the bundled @scenario_name with @mutant planted on seeds @first,
+ * @first + 1, ... (at most @seeds of them) until a run fails; 1 when one
+ * did (@needed and @caught_by say how), 0 when none, -1 when the scenario
+ * cannot be read (@caught_by says why). */
+static int
+mutant_hunt_scenario (DsmMutant mutant, const char *scenario_name, guint64 first, guint64 seeds, guint64 *needed,
+                      char **caught_by)
+{
+  g_autofree char *path = g_build_filename (DSM_SCENARIOS_DIR, scenario_name, NULL);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(DsmScenario) scenario = dsm_scenario_new_from_file (path, &error);
+
+  if (scenario == NULL)
+    {
+      *caught_by = g_strdup (error->message);
+      return -1;
+    }
+  for (guint64 i = 0; i < seeds; i++)
+    {
+      DsmSimOptions options = { .has_seed = TRUE, .seed = first + i, .mutant = mutant };
+      g_autoptr(DsmSim) sim = dsm_sim_new (scenario, &options);
+      DsmSimReport report = { 0 };
+
+      dsm_sim_run (sim, &report);
+      gboolean ok = report.ok;
+      if (!ok)
+        {
+          *needed = i + 1;
+          *caught_by = g_strdup_printf ("%s, on scenarios/%s", dsm_invariant_to_string (report.failed_invariant),
+                                        scenario_name);
+        }
+      dsm_sim_report_clear (&report);
+      if (!ok)
+        return 1;
+    }
+  return 0;
+}
+
 static int
 cmd_mutants (int argc, char **argv, int unused)
 {
@@ -900,7 +949,9 @@ cmd_mutants (int argc, char **argv, int unused)
     {
       guint64 needed = 0;
       g_autofree char *caught_by = NULL;
-      int found = mutant_hunt ((DsmMutant) m, first, seeds, swarm, &needed, &caught_by);
+      const char *scenario = mutant_scenario ((DsmMutant) m);
+      int found = scenario != NULL ? mutant_hunt_scenario ((DsmMutant) m, scenario, first, seeds, &needed, &caught_by)
+                                   : mutant_hunt ((DsmMutant) m, first, seeds, swarm, &needed, &caught_by);
       if (found == 1)
         g_print ("%-26s %12" G_GUINT64_FORMAT "  %s\n", dsm_mutant_to_string ((DsmMutant) m), needed, caught_by);
       else

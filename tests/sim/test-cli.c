@@ -563,7 +563,7 @@ test_mutants (void)
    * left to `dsm-sim mutants` with its default budget. */
   static const char *const quick[] = {
     "commit-without-majority", "double-vote", "vote-any-log", "apply-before-commit", "ack-before-persist",
-    "two-changes", "config-on-commit", "learner-counts",
+    "two-changes", "config-on-commit", "learner-counts", "watch-skip-on-resume",
   };
 
   g_test_summary ("dsm-sim mutants (through the normal binary, which runs dsm-sim-mutant) prints "

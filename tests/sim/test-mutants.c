@@ -73,6 +73,48 @@ test_caught (gconstpointer data)
   dsm_sim_report_clear (&report);
 }
 
+/* Planted bugs the explorer does not reach (it draws no watchers), each
+ * caught on a bundled scenario by the checker CHECKERS.md names. */
+typedef struct {
+  DsmMutant mutant;
+  const char *scenario;
+  DsmInvariant caught_by;
+} CaughtOn;
+
+static const CaughtOn caught_on[] = {
+  { DSM_MUTANT_WATCH_SKIP_ON_RESUME, "watch-leader-crash.json", DSM_INVARIANT_WATCH },
+};
+
+static void
+test_caught_on_scenario (gconstpointer data)
+{
+  const CaughtOn *c = data;
+  g_autofree char *path = g_build_filename (DSM_SCENARIOS_DIR, c->scenario, NULL);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(DsmScenario) scenario = dsm_scenario_new_from_file (path, &error);
+  DsmSimReport report = { 0 };
+
+  g_assert_no_error (error);
+  g_test_summary ("A planted bug is caught on a bundled scenario by the checker CHECKERS.md names; the correct "
+                  "build passes it");
+  DsmSimOptions with = { .mutant = c->mutant };
+  g_autoptr(DsmSim) sim = dsm_sim_new (scenario, &with);
+  dsm_sim_run (sim, &report);
+  g_test_message ("%s on %s: %s: %s", dsm_mutant_to_string (c->mutant), c->scenario,
+                  report.ok ? "ok" : dsm_invariant_to_string (report.failed_invariant),
+                  report.failure ? report.failure : "");
+  g_assert_false (report.ok);
+  g_assert_cmpstr (dsm_invariant_to_string (report.failed_invariant), ==, dsm_invariant_to_string (c->caught_by));
+  dsm_sim_report_clear (&report);
+
+  DsmSimOptions without = { 0 };
+  g_autoptr(DsmSim) correct = dsm_sim_new (scenario, &without);
+  dsm_sim_run (correct, &report);
+  g_test_message ("correct build: %s", report.ok ? "ok" : report.failure);
+  g_assert_true (report.ok);
+  dsm_sim_report_clear (&report);
+}
+
 static void
 test_swarm (void)
 {
@@ -113,6 +155,11 @@ main (int argc, char **argv)
       g_autofree char *path = g_strdup_printf ("/sim/mutant/caught%s/%s", caught[i].swarm ? "-swarm" : "",
                                                dsm_mutant_to_string (caught[i].mutant));
       g_test_add_data_func (path, &caught[i], test_caught);
+    }
+  for (guint i = 0; i < G_N_ELEMENTS (caught_on); i++)
+    {
+      g_autofree char *path = g_strdup_printf ("/sim/mutant/caught-scenario/%s", dsm_mutant_to_string (caught_on[i].mutant));
+      g_test_add_data_func (path, &caught_on[i], test_caught_on_scenario);
     }
   g_test_add_func ("/sim/explore/swarm", test_swarm);
   return g_test_run ();
