@@ -35,6 +35,7 @@ dsm_history_op_new_invoked (guint64 id, guint client, const DsmCommand *cmd, gui
   op->definition = g_strdup (cmd->definition);
   op->from = g_strdup (cmd->from);
   op->requested = g_strdup (cmd->to);
+  op->payload = g_strdup (cmd->payload);
   op->invoke_ms = invoke_ms;
   return op;
 }

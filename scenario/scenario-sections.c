@@ -418,7 +418,29 @@ read_cluster_known_keys (const DsmConfig *config)
   /* Written only when set. */
   if (!json_object_has_member (json_node_get_object (node), "secret"))
     g_strv_builder_add (builder, "secret");
+  if (!json_object_has_member (json_node_get_object (node), "plugins"))
+    g_strv_builder_add (builder, "plugins");
   return g_strv_builder_end (builder);
+}
+
+/* Loads the plugins "cluster.plugins" names (by name, or by a path
+ * relative to the scenario's folder) before the workload and the steps
+ * name their definitions (docs/SCENARIOS.md, "cluster"). */
+static gboolean
+read_cluster_plugins (DsmScenario *self, const char *folder, GError **error)
+{
+  g_autoptr(GError) local = NULL;
+
+  if (self->config->plugins == NULL || self->config->plugins[0] == NULL)
+    return TRUE;
+  g_assert (self->plugins == NULL);
+  self->plugins = dsm_plugin_set_load (self->config, NULL, folder, &local);
+  if (self->plugins == NULL)
+    {
+      g_set_error (error, DSM_SCENARIO_ERROR, DSM_SCENARIO_ERROR_INVALID, "cluster.%s", local->message);
+      return FALSE;
+    }
+  return TRUE;
 }
 
 gboolean
@@ -451,6 +473,6 @@ dsm_scenario_read_cluster (DsmScenario *self, JsonObject *root, const char *fold
       read_cluster_error (config_error, error);
       return FALSE;
     }
-  return TRUE;
+  return read_cluster_plugins (self, folder, error);
 }
 

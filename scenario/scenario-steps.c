@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "error.h"
+#include "payload.h"
 
 typedef struct {
   const DsmScenario *scenario;
@@ -371,6 +372,35 @@ read_client_common (const StepContext *ctx, JsonObject *object, DsmStep *step, G
                                            step->cmd.definition, error));
 }
 
+/* "payload": an object, kept as the canonical text a client sends
+ * (core/payload.h), within the ceilings every node applies. */
+static gboolean
+read_propose_payload (const StepContext *ctx, JsonObject *object, DsmStep *step, GError **error)
+{
+  JsonNode *member = json_object_get_member (object, "payload");
+  g_autofree char *path = dsm_scenario_json_path (ctx->where, "payload");
+  g_autoptr(GError) local = NULL;
+
+  if (member == NULL)
+    return TRUE;
+  if (!JSON_NODE_HOLDS_OBJECT (member))
+    {
+      g_autofree char *found = dsm_scenario_json_describe (member);
+      g_set_error (error, DSM_SCENARIO_ERROR, DSM_SCENARIO_ERROR_TYPE, "%s: expected an object, found %s", path,
+                   found);
+      return FALSE;
+    }
+  g_autofree char *text = dsm_payload_to_text (member);
+  g_autoptr(JsonNode) checked = dsm_payload_parse (text, path, &dsm_payload_ceilings, &local);
+  if (checked == NULL)
+    {
+      g_set_error (error, DSM_SCENARIO_ERROR, DSM_SCENARIO_ERROR_INVALID, "%s", local->message);
+      return FALSE;
+    }
+  step->cmd.payload = g_steal_pointer (&text);
+  return TRUE;
+}
+
 static gboolean
 read_propose (const StepContext *ctx, JsonObject *object, DsmStep *step, GError **error)
 {
@@ -396,6 +426,8 @@ read_propose (const StepContext *ctx, JsonObject *object, DsmStep *step, GError 
                                    &step->cmd.seq, error))
         return FALSE;
     }
+  if (!read_propose_payload (ctx, object, step, error))
+    return FALSE;
   return read_client_reply (ctx, object, step, error)
       && read_client_check (ctx, step, error);
 }
@@ -607,7 +639,7 @@ static const StepSpec specs[] = {
   DO ("disk_full", DSM_STEP_DISK_FULL, read_crash, "node", "no_target"),
   DO ("disk_space_restored", DSM_STEP_DISK_SPACE_RESTORED, read_restart, "node"),
   DO ("propose", DSM_STEP_PROPOSE, read_propose, "node", "machine", "to", "from",
-         "definition", "client_id", "seq", "expect", "within_ms"),
+         "definition", "client_id", "seq", "payload", "expect", "within_ms"),
   DO ("read", DSM_STEP_READ, read_read, "node", "machine", "definition", "expect",
          "within_ms"),
   DO ("add_node", DSM_STEP_ADD_NODE, read_add_node, "max_members", "expect", "within_ms"),

@@ -164,6 +164,14 @@ build_step_client (JsonBuilder *builder, const DsmStep *step)
       add_string (builder, "client_id", step->cmd.client_id);
       if (step->cmd.client_id != NULL)
         add_uint (builder, "seq", step->cmd.seq);
+      if (step->cmd.payload != NULL)
+        {
+          /* Canonical text the reader made: it parses. */
+          JsonNode *payload = json_from_string (step->cmd.payload, NULL);
+          g_assert (payload != NULL);
+          json_builder_set_member_name (builder, "payload");
+          json_builder_add_value (builder, payload);
+        }
     }
   if (step->has_expect_reply)
     {

@@ -125,6 +125,9 @@ dsm_scenario_free (DsmScenario *scenario)
   g_free (scenario->summary);
   g_free (scenario->path);
   g_clear_pointer (&scenario->config, dsm_config_unref);
+  /* After the config: its definitions point into the plugins' modules,
+   * which stay loaded anyway (plugin/plugin.h). */
+  g_clear_pointer (&scenario->plugins, dsm_plugin_set_free);
   g_free (scenario->workload.definition);
   g_clear_pointer (&scenario->steps, g_ptr_array_unref);
   g_clear_pointer (&scenario->expect.final_states, g_hash_table_unref);

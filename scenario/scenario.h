@@ -11,6 +11,7 @@
 #include "config.h"
 #include "entry.h"
 #include "message.h"
+#include "plugin/plugins.h"
 
 G_BEGIN_DECLS
 
@@ -216,6 +217,7 @@ typedef struct {
   char *path;               /* nullable: where it was read from */
   guint64 seed;
   DsmConfig *config;        /* nodes and "cluster" laid over the defaults */
+  DsmPluginSet *plugins;    /* nullable: the machine plugins "cluster.plugins" names, loaded */
   DsmNetworkModel network;
   DsmDiskModel disk;
   DsmWorkload workload;

@@ -299,6 +299,8 @@ clients_on_reply (DsmSim *sim, const DsmClientReply *reply)
   ev->reply->state = g_strdup (reply->state);
   ev->reply->requested = g_strdup (reply->requested);
   ev->reply->detail = g_strdup (reply->detail);
+  /* Owned by the copy too: dsm_client_reply_free() frees it. */
+  ev->reply->data = g_strdup (reply->data);
   sim_schedule (sim, ev);
 }
 
@@ -325,6 +327,13 @@ clients_event (DsmSim *sim, Event *ev)
       if (co->done || co->request_id != ev->request_id)
         break;
       op_cancel_timer (sim, co);
+      /* A machine plugin's answer, for the checker to compare with the
+       * plugin's own apply (docs/PLUGINS.md, "Checking"). */
+      if (ev->reply->status == DSM_REPLY_OK && co->cmd.op == DSM_OP_TRANSITION && ev->reply->data != NULL)
+        {
+          g_free (co->op->output);
+          co->op->output = g_strdup (ev->reply->data);
+        }
       op_outcome (sim, co, ev->reply->status, ev->reply->reason, ev->reply->state,
                   ev->reply->index, ev->reply->leader_hint);
       break;
