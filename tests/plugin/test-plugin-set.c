@@ -69,6 +69,7 @@ test_relative_path (void)
 
   g_test_summary ("A relative path in \"plugins\" resolves against the config file's folder.");
   g_autoptr(DsmPluginSet) set = dsm_plugin_set_load (config, NULL, dir, &error);
+  g_assert_nonnull (set);
   g_assert_no_error (error);
   g_assert_nonnull (dsm_config_find_definition (config, "bank-ledger"));
 }
