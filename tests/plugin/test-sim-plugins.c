@@ -94,7 +94,7 @@ test_planted_bug (void)
   for (guint64 seed = 1; seed <= seeds; seed++)
     {
       DsmSimReport report;
-      g_autoptr(DsmSim) sim = run_seed (scenario, seed, &report);
+      dsm_sim_free (run_seed (scenario, seed, &report));
       if (!report.ok)
         {
           g_assert_cmpint (report.failed_invariant, ==, DSM_INVARIANT_LINEARIZABILITY);
