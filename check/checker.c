@@ -60,6 +60,7 @@ struct _DsmChecker {
   GArray *committed;          /* Committed, by index (0 unused) */
   GHashTable *model;          /* machine -> canonical state (the validity model) */
   GHashTable *model_defs;     /* machine -> definition */
+  GHashTable *model_revisions;/* machine -> the index that last changed it (guint64 *) */
   GHashTable *model_sessions; /* DsmCommand of a committed entry, by (client, seq) */
   GHashTable *acked;          /* &op->index -> DsmHistoryOp, both borrowed (dsm_checker_acked) */
   gboolean failed;
@@ -143,6 +144,7 @@ dsm_checker_new (DsmConfig *config, guint32 invariants)
   g_array_set_size (checker->committed, 1);
   checker->model = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   checker->model_defs = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  checker->model_revisions = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
   checker->model_sessions = g_hash_table_new (session_hash, session_equal);
   checker->acked = g_hash_table_new (g_int64_hash, g_int64_equal);
   return checker;
@@ -157,6 +159,7 @@ dsm_checker_free (DsmChecker *checker)
   g_array_unref (checker->committed);
   g_hash_table_unref (checker->model);
   g_hash_table_unref (checker->model_defs);
+  g_hash_table_unref (checker->model_revisions);
   g_hash_table_unref (checker->model_sessions);
   g_hash_table_unref (checker->acked);
   dsm_config_unref (checker->config);
@@ -282,12 +285,25 @@ check_validity (DsmChecker *checker, guint64 now_ms, const DsmApplied *applied)
   const char *current = def == NULL ? NULL : g_hash_table_lookup (checker->model, cmd->machine);
   if (def != NULL && current == NULL)
     current = dsm_machine_def_get_initial (def);
+  const guint64 *last = g_hash_table_lookup (checker->model_revisions, cmd->machine);
+  guint64 revision = last != NULL ? *last : 0;
   gboolean legal = !bad_def && cmd->op == DSM_OP_TRANSITION
                    && dsm_machine_def_lookup_state (def, cmd->to) != NULL
                    && (cmd->from == NULL || g_strcmp0 (cmd->from, current) == 0)
+                   && (!cmd->has_if_revision || cmd->if_revision == revision)
                    && dsm_machine_def_allows (def, current, cmd->to);
 
-  if (r->status == DSM_REPLY_OK && cmd->op == DSM_OP_TRANSITION && !legal)
+  /* A payload is judged by the definition's fields, which this model does
+   * not restate: its refusal says nothing about the transition. */
+  if (r->status == DSM_REPLY_REJECTED && r->reason == DSM_REJECT_BAD_REQUEST && cmd->payload != NULL)
+    return;
+  if (r->status == DSM_REPLY_OK && cmd->op == DSM_OP_TRANSITION && !legal && cmd->has_if_revision
+      && cmd->if_revision != revision)
+    dsm_checker_fail (checker, DSM_INVARIANT_VALIDITY, now_ms,
+                      "index %" G_GUINT64_FORMAT ": %s moved %s -> %s if at revision %" G_GUINT64_FORMAT
+                      ", but it was at revision %" G_GUINT64_FORMAT,
+                      entry->index, cmd->machine, current ? current : "?", cmd->to, cmd->if_revision, revision);
+  else if (r->status == DSM_REPLY_OK && cmd->op == DSM_OP_TRANSITION && !legal)
     dsm_checker_fail (checker, DSM_INVARIANT_VALIDITY, now_ms,
                       "index %" G_GUINT64_FORMAT ": %s moved %s -> %s, which is not legal",
                       entry->index, cmd->machine, current ? current : "?", cmd->to);
@@ -304,6 +320,8 @@ check_validity (DsmChecker *checker, guint64 now_ms, const DsmApplied *applied)
       g_hash_table_insert (checker->model_defs, g_strdup (cmd->machine), (gpointer) def);
       g_hash_table_insert (checker->model, g_strdup (cmd->machine),
                            (gpointer) dsm_machine_def_lookup_state (def, cmd->to));
+      g_hash_table_insert (checker->model_revisions, g_strdup (cmd->machine),
+                           g_memdup2 (&entry->index, sizeof entry->index));
     }
 }
 

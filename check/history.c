@@ -36,6 +36,8 @@ dsm_history_op_new_invoked (guint64 id, guint client, const DsmCommand *cmd, gui
   op->from = g_strdup (cmd->from);
   op->requested = g_strdup (cmd->to);
   op->payload = g_strdup (cmd->payload);
+  op->has_if_revision = cmd->has_if_revision;
+  op->if_revision = cmd->if_revision;
   op->invoke_ms = invoke_ms;
   return op;
 }
@@ -56,6 +58,7 @@ dsm_history_op_copy (const DsmHistoryOp *op)
   copy->state = g_strdup (op->state);
   copy->payload = g_strdup (op->payload);
   copy->output = g_strdup (op->output);
+  copy->data = g_strdup (op->data);
   return copy;
 }
 
@@ -72,6 +75,7 @@ dsm_history_op_free (DsmHistoryOp *op)
   g_free (op->state);
   g_free (op->payload);
   g_free (op->output);
+  g_free (op->data);
   g_free (op);
 }
 
@@ -116,6 +120,14 @@ op_check (const DsmHistoryOp *op, guint line, GError **error)
     return op_fail (error, DSM_HISTORY_ERROR_TYPE, line, "payload", "longer than 16384 bytes");
   if (op->output != NULL && strlen (op->output) > DSM_HISTORY_TEXT_MAX)
     return op_fail (error, DSM_HISTORY_ERROR_TYPE, line, "output", "longer than 16384 bytes");
+  if (op->data != NULL && strlen (op->data) > DSM_HISTORY_TEXT_MAX)
+    return op_fail (error, DSM_HISTORY_ERROR_TYPE, line, "data", "longer than 16384 bytes");
+  if (op->data != NULL && !(op->completed && op->status == DSM_REPLY_OK && op->op == DSM_OP_READ))
+    return op_fail (error, DSM_HISTORY_ERROR_INVALID, line, "data", "only an ok read reports data");
+  if (op->has_if_revision && op->op != DSM_OP_TRANSITION)
+    return op_fail (error, DSM_HISTORY_ERROR_INVALID, line, "if_revision", "only a transition has a condition");
+  if (op->has_revision && !op->completed)
+    return op_fail (error, DSM_HISTORY_ERROR_INVALID, line, "revision", "a pending operation was told nothing");
   if (op->output != NULL && !(op->completed && op->status == DSM_REPLY_OK))
     return op_fail (error, DSM_HISTORY_ERROR_INVALID, line, "output",
                     "only an ok reply carries a result");
@@ -181,6 +193,7 @@ dsm_history_op_write_json (GString *out, const DsmHistoryOp *op)
   g_return_if_fail (op->id <= HISTORY_UINT_MAX && op->seq <= HISTORY_UINT_MAX);
   g_return_if_fail (op->invoke_ms <= HISTORY_UINT_MAX && op->complete_ms <= HISTORY_UINT_MAX);
   g_return_if_fail (op->index <= HISTORY_UINT_MAX);
+  g_return_if_fail (op->if_revision <= HISTORY_UINT_MAX && op->revision <= HISTORY_UINT_MAX);
 
   g_string_append_printf (out, "{\"id\":%" G_GUINT64_FORMAT ",\"client\":%u", op->id,
                           op->client);
@@ -197,7 +210,12 @@ dsm_history_op_write_json (GString *out, const DsmHistoryOp *op)
     g_string_append_printf (out, ",\"reason\":\"%s\"", dsm_reject_reason_to_string (op->reason));
   write_name (out, "state", op->state);
   write_name (out, "payload", op->payload);
+  if (op->has_if_revision)
+    write_uint (out, "if_revision", op->if_revision);
   write_name (out, "output", op->output);
+  if (op->has_revision)
+    write_uint (out, "revision", op->revision);
+  write_name (out, "data", op->data);
   if (op->completed)
     write_uint (out, "index", op->index);
   write_uint (out, "invoke_ms", op->invoke_ms);
@@ -210,7 +228,8 @@ dsm_history_op_write_json (GString *out, const DsmHistoryOp *op)
 
 static const char *const known_keys[] = {
   "id", "client", "client_id", "seq", "op", "machine", "definition", "from", "requested",
-  "result", "reason", "state", "payload", "output", "index", "invoke_ms", "complete_ms", NULL,
+  "result", "reason", "state", "payload", "if_revision", "output", "revision", "data", "index", "invoke_ms",
+  "complete_ms", NULL,
 };
 
 const DsmJsonErrors dsm_history_json_errors = {
@@ -235,6 +254,17 @@ read_uint (const DsmJsonAt *object, const char *key, gboolean required, guint64 
 {
   return dsm_json_read_uint (object, key, required ? DSM_JSON_REQUIRED : DSM_JSON_OPTIONAL, 0,
                              max, out, error);
+}
+
+/* An optional number: *@has says whether it was there. */
+static gboolean
+read_optional_uint (const DsmJsonAt *object, const char *key, gboolean *has, guint64 *out, GError **error)
+{
+  DsmJsonAt at;
+
+  dsm_json_at_member (&at, object, key);
+  *has = at.node != NULL;
+  return read_uint (object, key, FALSE, HISTORY_UINT_MAX, out, error);
 }
 
 /* A name, copied; an optional one may be absent or null. */
@@ -314,6 +344,9 @@ op_from_json_read (const DsmJsonAt *root, DsmHistoryOp *op, GError **error)
       || !read_name (root, "state", FALSE, &op->state, error)
       || !read_name (root, "payload", FALSE, &op->payload, error)
       || !read_name (root, "output", FALSE, &op->output, error)
+      || !read_name (root, "data", FALSE, &op->data, error)
+      || !read_optional_uint (root, "if_revision", &op->has_if_revision, &op->if_revision, error)
+      || !read_optional_uint (root, "revision", &op->has_revision, &op->revision, error)
       || !read_uint (root, "invoke_ms", TRUE, HISTORY_UINT_MAX, &op->invoke_ms, error))
     return FALSE;
   op->client = client;
@@ -428,6 +461,12 @@ dsm_history_op_describe (GString *out, const DsmHistoryOp *op)
     g_string_append_printf (out, ", state %s", op->state);
   if (op->payload != NULL)
     g_string_append_printf (out, ", payload %s", op->payload);
+  if (op->has_if_revision)
+    g_string_append_printf (out, " if revision %" G_GUINT64_FORMAT, op->if_revision);
+  if (op->completed && op->has_revision)
+    g_string_append_printf (out, ", revision %" G_GUINT64_FORMAT, op->revision);
+  if (op->data != NULL)
+    g_string_append_printf (out, ", data %s", op->data);
   if (op->output != NULL)
     g_string_append_printf (out, ", result %s", op->output);
 }

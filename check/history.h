@@ -44,7 +44,11 @@ extern const DsmJsonErrors dsm_history_json_errors;
  * STALE_REQUEST).  @index is the log index the reply named (0: none).
  * A command to a machine plugin (docs/PLUGINS.md) requests its operation
  * name in @requested and carries @payload; an ok reply's @output is the
- * plugin's result (NULL: not recorded, checks nothing).
+ * plugin's result (NULL: not recorded, checks nothing).  A transition of
+ * a built-in definition may carry a @payload too (merged into the
+ * machine's data) and a compare-and-set on the revision (@if_revision);
+ * a reply may name the machine's @revision, and an ok read its @data
+ * (docs/HISTORY.md).
  * Every string is owned by the op.
  */
 typedef struct {
@@ -63,6 +67,11 @@ typedef struct {
   char *state;              /* nullable */
   char *payload;            /* nullable: a plugin command's payload, JSON object text */
   char *output;             /* nullable: what a plugin's apply answered an ok command, JSON text */
+  gboolean has_if_revision; /* transitions: compare-and-set on the revision */
+  guint64 if_revision;
+  gboolean has_revision;    /* the reply named the machine's revision (completed ops only) */
+  guint64 revision;         /* after an ok transition; current for a read or an invalid_transition */
+  char *data;               /* nullable: an ok read's data, a JSON object's text ("{}": empty) */
   guint64 index;
   guint64 invoke_ms;
   guint64 complete_ms;      /* meaningful when completed */
@@ -88,12 +97,14 @@ void dsm_history_op_free (DsmHistoryOp *op);  /* NULL is ignored */
  *   {"id":7,"client":2,"client_id":"c2","seq":3,"op":"transition",
  *    "machine":"m1","definition":"door","from":"Init","requested":"Running",
  *    "result":"rejected","reason":"invalid_transition","state":"Stopped",
- *    "payload":"{}","output":"{}","index":0,"invoke_ms":120,"complete_ms":180}
+ *    "payload":"{}","if_revision":4,"output":"{}","revision":9,"data":"{}",
+ *    "index":0,"invoke_ms":120,"complete_ms":180}
  *
  * "result" is "ok", "rejected", "unknown" or "pending" (not completed).
  * Nullable strings are left out when NULL, as are "requested" for reads,
- * "reason" when DSM_REJECT_NONE, and "index" and "complete_ms" for a
- * pending op.  "payload" and "output" are JSON texts as strings, at most
+ * "reason" when DSM_REJECT_NONE, "if_revision" and "revision" when not
+ * set, and "index" and "complete_ms" for a pending op.  "payload",
+ * "output" and "data" are JSON texts as strings, at most
  * DSM_HISTORY_TEXT_MAX bytes each.  @op must be well formed (what dsm_history_read() accepts):
  * anything else is a bug.
  */

@@ -2,13 +2,15 @@
  * search with Lowe's memoization, one machine instance at a time
  * (docs/CHECKERS.md, "Linearizability").
  *
- * Per instance: gather its candidate definitions (model_build()),
+ * Per instance: gather its candidate definitions (check/lin-model.c),
  * classify and resolve its ops (machine_build()), build a search over
  * them (search_new()) and run it (search_run()).  On a violation, a
  * bisection over prefixes finds the first completion that cannot be
  * explained (explain_shortest_prefix()) and explain_violation()
  * describes the search's deepest point there. */
 #include "check/linearizability.h"
+
+#include "check/lin-model.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -18,149 +20,7 @@
 #define EXPLAIN_CANDIDATES_MAX 8
 #define EXPLAIN_STATES_MIN G_GUINT64_CONSTANT (100000)
 
-/* ---- the sequential model of one instance ---- */
-
-/* A model state is a "slot": SLOT_ABSENT before anything created the
- * instance (a read then sees the initial state of the definition it
- * names), else base + i for state i of one candidate definition. */
-#define SLOT_ABSENT 0u
-
-#define DEF_INSTANCE (-1)  /* the op names no definition: the instance's, or the default */
-#define DEF_UNKNOWN (-2)   /* the op names a definition the config lacks */
-
-typedef struct {
-  const DsmMachineDef *def;
-  guint n_states;
-  guint base;
-  guint initial;
-  guint64 allows[DSM_MACHINE_STATES_MAX];  /* bit j of row i: i -> j is legal */
-} ModelDef;
-
-typedef struct {
-  ModelDef *defs;   /* [0] is the config's default, then those the ops name */
-  guint n_defs;
-  guint n_slots;
-  guint *slot_def;
-  guint *slot_state;
-} Model;
-
-static gint
-def_state_index (const DsmMachineDef *def, const char *state)
-{
-  if (state == NULL)
-    return -1;
-  for (guint i = 0; i < dsm_machine_def_get_n_states (def); i++)
-    if (strcmp (dsm_machine_def_get_state (def, i), state) == 0)
-      return (gint) i;
-  return -1;
-}
-
-static void
-model_add_def (Model *model, const DsmMachineDef *def)
-{
-  ModelDef *d;
-
-  for (guint k = 0; k < model->n_defs; k++)
-    if (model->defs[k].def == def)
-      return;
-  model->defs = g_renew (ModelDef, model->defs, model->n_defs + 1);
-  d = &model->defs[model->n_defs++];
-  memset (d, 0, sizeof *d);
-  d->def = def;
-  d->n_states = dsm_machine_def_get_n_states (def);
-  d->initial = (guint) def_state_index (def, dsm_machine_def_get_initial (def));
-  for (guint i = 0; i < d->n_states; i++)
-    for (guint j = 0; j < d->n_states; j++)
-      if (dsm_machine_def_allows (def, dsm_machine_def_get_state (def, i),
-                                  dsm_machine_def_get_state (def, j)))
-        d->allows[i] |= G_GUINT64_CONSTANT (1) << j;
-}
-
-static void
-model_free (Model *model)
-{
-  g_free (model->defs);
-  g_free (model->slot_def);
-  g_free (model->slot_state);
-  g_free (model);
-}
-
-G_DEFINE_AUTOPTR_CLEANUP_FUNC (Model, model_free)
-
-/* The candidate definitions: the default and every one the ops name. */
-static Model *
-model_build (DsmConfig *config, GPtrArray *ops)
-{
-  Model *model = g_new0 (Model, 1);
-  guint slot = 1;
-
-  model_add_def (model, dsm_config_find_definition (config, NULL));
-  for (guint i = 0; i < ops->len; i++)
-    {
-      const DsmHistoryOp *op = g_ptr_array_index (ops, i);
-      const DsmMachineDef *def = op->definition != NULL
-                                     ? dsm_config_find_definition (config, op->definition)
-                                     : NULL;
-      if (def != NULL)
-        model_add_def (model, def);
-    }
-  for (guint k = 0; k < model->n_defs; k++)
-    {
-      model->defs[k].base = slot;
-      slot += model->defs[k].n_states;
-    }
-  model->n_slots = slot;
-  model->slot_def = g_new0 (guint, slot);
-  model->slot_state = g_new0 (guint, slot);
-  for (guint k = 0; k < model->n_defs; k++)
-    for (guint i = 0; i < model->defs[k].n_states; i++)
-      {
-        model->slot_def[model->defs[k].base + i] = k;
-        model->slot_state[model->defs[k].base + i] = i;
-      }
-  return model;
-}
-
-static void
-model_append_slot (GString *out, const Model *model, guint slot)
-{
-  const ModelDef *d;
-
-  if (slot == SLOT_ABSENT)
-    {
-      if (model->n_defs == 1)
-        g_string_append_printf (out, "%s (untouched)",
-                                dsm_machine_def_get_initial (model->defs[0].def));
-      else
-        g_string_append (out, "untouched");
-      return;
-    }
-  d = &model->defs[model->slot_def[slot]];
-  if (model->n_defs > 1)
-    g_string_append_printf (out, "%s:", dsm_machine_def_get_name (d->def));
-  g_string_append (out, dsm_machine_def_get_state (d->def, model->slot_state[slot]));
-}
-
 /* ---- the ops of one instance ---- */
-
-typedef enum {
-  KIND_DROPPED,    /* no effect and observed nothing: left out */
-  KIND_READ,       /* read answered OK: observed the state */
-  KIND_OK,         /* transition answered OK: took effect, observed the new state */
-  KIND_INVALID,    /* rejected as invalid_transition: no effect, observed the state */
-  KIND_UNCERTAIN,  /* unknown or pending transition: took effect or not */
-} OpKind;
-
-typedef struct {
-  const DsmHistoryOp *op;
-  OpKind kind;
-  gint def;              /* index in model->defs, DEF_INSTANCE or DEF_UNKNOWN */
-  gint16 *to;            /* per candidate definition: state index or -1 */
-  gint16 *from;          /* likewise; NULL without compare-and-set */
-  gint16 *seen;          /* likewise; NULL when the reply named no state */
-  guint effect;          /* transitions: ops with equal (def, from, to) share it */
-  guint rank;            /* definite ops: place in completion order */
-} MachineOp;
 
 typedef struct {
   Model *model;
@@ -184,12 +44,6 @@ op_kind (const DsmHistoryOp *op)
   if (op->reason == DSM_REJECT_INVALID_TRANSITION)
     return KIND_INVALID;
   return KIND_DROPPED;
-}
-
-static gboolean
-op_definite (OpKind kind)
-{
-  return kind == KIND_READ || kind == KIND_OK || kind == KIND_INVALID;
 }
 
 static gint
@@ -217,7 +71,7 @@ compare_by_completion (gconstpointer a, gconstpointer b)
 static void
 machine_free (Machine *machine)
 {
-  g_clear_pointer (&machine->model, model_free);
+  g_clear_pointer (&machine->model, dsm_lin_model_free);
   g_free (machine->mops);
   g_free (machine->indices);
   g_free (machine);
@@ -225,13 +79,15 @@ machine_free (Machine *machine)
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (Machine, machine_free)
 
-/* Effects are keyed by the MachineOp itself: (definition, from, to). */
+/* Effects are keyed by the MachineOp itself: (definition, from, to,
+ * payload, if_revision). */
 static guint
 effect_hash (gconstpointer p)
 {
   const MachineOp *mop = p;
   return g_str_hash (mop->op->requested) * 31u
-         + (mop->op->from != NULL ? g_str_hash (mop->op->from) : 7u) * 17u + (guint) mop->def;
+         + (mop->op->from != NULL ? g_str_hash (mop->op->from) : 7u) * 17u + (guint) mop->def
+         + mop->payload * 131u + (guint) mop->op->if_revision * 257u;
 }
 
 static gboolean
@@ -239,7 +95,8 @@ effect_equal (gconstpointer a, gconstpointer b)
 {
   const MachineOp *x = a, *y = b;
   return x->def == y->def && g_strcmp0 (x->op->from, y->op->from) == 0
-         && strcmp (x->op->requested, y->op->requested) == 0;
+         && strcmp (x->op->requested, y->op->requested) == 0 && x->payload == y->payload
+         && x->op->has_if_revision == y->op->has_if_revision && x->op->if_revision == y->op->if_revision;
 }
 
 /* Resolves each kept op's names against every candidate definition once,
@@ -272,9 +129,9 @@ machine_resolve (Machine *machine, DsmConfig *config, GHashTable *effects)
       mop->seen = op->state != NULL ? at + 2 * k_max : NULL;
       for (guint k = 0; k < k_max; k++)
         {
-          at[k] = (gint16) def_state_index (model->defs[k].def, op->requested);
-          at[k_max + k] = (gint16) def_state_index (model->defs[k].def, op->from);
-          at[2 * k_max + k] = (gint16) def_state_index (model->defs[k].def, op->state);
+          at[k] = (gint16) dsm_lin_def_state_index (model->defs[k].def, op->requested);
+          at[k_max + k] = (gint16) dsm_lin_def_state_index (model->defs[k].def, op->from);
+          at[2 * k_max + k] = (gint16) dsm_lin_def_state_index (model->defs[k].def, op->state);
         }
       if (op->op == DSM_OP_TRANSITION)
         {
@@ -300,7 +157,7 @@ machine_build (DsmConfig *config, GPtrArray *ops)
   g_autoptr(GPtrArray) definite = g_ptr_array_new ();
   g_autoptr(GHashTable) effects = g_hash_table_new (effect_hash, effect_equal);
 
-  machine->model = model_build (config, ops);
+  machine->model = dsm_lin_model_new (config, ops);
   g_ptr_array_sort (sorted, compare_by_invocation);
   machine->mops = g_new0 (MachineOp, sorted->len);
   for (guint i = 0; i < sorted->len; i++)
@@ -314,10 +171,11 @@ machine_build (DsmConfig *config, GPtrArray *ops)
       machine->mops[machine->n_mops].kind = kind;
       machine->n_mops++;
     }
+  dsm_lin_model_resolve (machine->model, machine->mops, machine->n_mops);
   machine_resolve (machine, config, effects);
   machine->n_effects = g_hash_table_size (effects);
   for (guint m = 0; m < machine->n_mops; m++)
-    if (op_definite (machine->mops[m].kind))
+    if (dsm_lin_op_definite (machine->mops[m].kind))
       g_ptr_array_add (definite, &machine->mops[m]);
   g_ptr_array_sort (definite, compare_by_completion);
   for (guint r = 0; r < definite->len; r++)
@@ -394,7 +252,6 @@ typedef struct {
   guint64 *placed_definite;   /* bitsets over item->bit */
   guint64 *placed_uncertain;
   guint64 hash;            /* Zobrist hash of @placed_definite */
-  guint64 *slot_hashes;
   Cache cache;
   guint64 max_states;
   /* The deepest point: most definite items placed. */
@@ -592,7 +449,7 @@ search_add_item (Search *s, const MachineOp *mop, OpKind kind)
   s->n_items++;
   if (kind != KIND_UNCERTAIN)
     s->n_definite++;
-  else if (op_definite (mop->kind))
+  else if (dsm_lin_op_definite (mop->kind))
     s->n_in_flight++;
 }
 
@@ -612,7 +469,7 @@ search_new (const Machine *machine, guint n_definite, guint64 max_states)
   g_assert (n_definite <= machine->n_definite);
   if (n_definite < machine->n_definite)
     for (guint m = 0; m < machine->n_mops; m++)
-      if (op_definite (machine->mops[m].kind) && machine->mops[m].rank == n_definite - 1)
+      if (dsm_lin_op_definite (machine->mops[m].kind) && machine->mops[m].rank == n_definite - 1)
         cut_ms = machine->mops[m].op->complete_ms;
 
   s->machine = machine;
@@ -625,7 +482,7 @@ search_new (const Machine *machine, guint n_definite, guint64 max_states)
     {
       const MachineOp *mop = &machine->mops[m];
 
-      if (op_definite (mop->kind) && mop->rank < n_definite)
+      if (dsm_lin_op_definite (mop->kind) && mop->rank < n_definite)
         search_add_item (s, mop, mop->kind);
       else if (mop->op->op == DSM_OP_TRANSITION && mop->op->invoke_ms <= cut_ms)
         search_add_item (s, mop, KIND_UNCERTAIN);
@@ -662,9 +519,6 @@ search_new (const Machine *machine, guint n_definite, guint64 max_states)
 
   s->placed_definite = g_new0 (guint64, s->n_definite / 64 + 1);
   s->placed_uncertain = g_new0 (guint64, s->n_uncertain / 64 + 1);
-  s->slot_hashes = g_new (guint64, machine->model->n_slots);
-  for (guint slot = 0; slot < machine->model->n_slots; slot++)
-    s->slot_hashes[slot] = splitmix64 (G_GUINT64_CONSTANT (0x5107) << 32 | slot);
   cache_init (&s->cache, s->n_definite / 64 + 1, s->n_uncertain / 64 + 1);
   s->best_path = g_array_new (FALSE, FALSE, sizeof (guint));
   return s;
@@ -677,115 +531,11 @@ search_free (Search *s)
   g_free (s->items);
   g_free (s->placed_definite);
   g_free (s->placed_uncertain);
-  g_free (s->slot_hashes);
   g_array_unref (s->best_path);
   g_free (s);
 }
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (Search, search_free)
-
-/* ---- the sequential specification (linearizability.h) ---- */
-
-static const char *
-state_name (const ModelDef *d, gint state)
-{
-  return dsm_machine_def_get_state (d->def, (guint) state);
-}
-
-/* Can @item take effect (uncertain) or produce its reply (definite) with
- * the instance in @slot?  Sets *@next to the slot after it.  @why, when
- * set, receives the reason it cannot. */
-static gboolean
-model_step (const Model *model, const Item *item, guint slot, guint *next, GString *why)
-{
-  const MachineOp *mop = item->mop;
-  const DsmHistoryOp *op = mop->op;
-  const ModelDef *d;
-  gint k = mop->def;
-  gint cur;
-  gboolean legal;
-
-  if (slot != SLOT_ABSENT && k >= 0 && (guint) k != model->slot_def[slot])
-    {
-      if (why != NULL)
-        g_string_append_printf (why, "it names definition \"%s\", but the instance is a \"%s\"",
-                                op->definition,
-                                dsm_machine_def_get_name (model->defs[model->slot_def[slot]].def));
-      return FALSE;
-    }
-  if (k == DEF_UNKNOWN)
-    {
-      if (why != NULL)
-        g_string_append_printf (why, "it names definition \"%s\", which the config lacks",
-                                op->definition);
-      return FALSE;
-    }
-  if (slot != SLOT_ABSENT)
-    k = (gint) model->slot_def[slot];
-  else if (k == DEF_INSTANCE)
-    k = 0;
-  d = &model->defs[k];
-  cur = slot != SLOT_ABSENT ? (gint) model->slot_state[slot] : (gint) d->initial;
-
-  /* A name the definition lacks would have been a bad_request. */
-  if ((op->op == DSM_OP_TRANSITION && mop->to[k] < 0) || (mop->from != NULL && mop->from[k] < 0))
-    {
-      if (why != NULL)
-        g_string_append_printf (why, "\"%s\" is not a state of \"%s\"",
-                                mop->from != NULL && mop->from[k] < 0 ? op->from : op->requested,
-                                dsm_machine_def_get_name (d->def));
-      return FALSE;
-    }
-  *next = slot;
-  if (item->kind == KIND_READ)
-    {
-      if (mop->seen[k] == cur)
-        return TRUE;
-      if (why != NULL)
-        g_string_append_printf (why, "it saw %s, but the state was %s", op->state,
-                                state_name (d, cur));
-      return FALSE;
-    }
-
-  legal = (mop->from == NULL || mop->from[k] == cur)
-          && (d->allows[cur] & (G_GUINT64_CONSTANT (1) << mop->to[k])) != 0;
-  if (item->kind == KIND_INVALID)
-    {
-      if (legal)
-        {
-          if (why != NULL)
-            g_string_append_printf (why, "it was rejected, but %s -> %s was legal",
-                                    state_name (d, cur), op->requested);
-          return FALSE;
-        }
-      if (mop->seen == NULL || mop->seen[k] == cur)
-        return TRUE;
-      if (why != NULL)
-        g_string_append_printf (why, "it reported %s, but the state was %s", op->state,
-                                state_name (d, cur));
-      return FALSE;
-    }
-
-  if (!legal)
-    {
-      if (why != NULL && mop->from != NULL && mop->from[k] != cur)
-        g_string_append_printf (why, "its from %s does not match the state %s", op->from,
-                                state_name (d, cur));
-      else if (why != NULL)
-        g_string_append_printf (why, "%s -> %s is not a legal transition", state_name (d, cur),
-                                op->requested);
-      return FALSE;
-    }
-  if (item->kind == KIND_OK && mop->seen != NULL && mop->seen[k] != mop->to[k])
-    {
-      if (why != NULL)
-        g_string_append_printf (why, "it reported %s, but %s -> %s leads to %s", op->state,
-                                state_name (d, cur), op->requested, op->requested);
-      return FALSE;
-    }
-  *next = d->base + (guint) mop->to[k];
-  return TRUE;
-}
 
 /* ---- the search ---- */
 
@@ -871,10 +621,11 @@ search_try (Search *s, guint item, guint slot, guint *next)
    * invoked, so they take effect in invocation order. */
   if (it->prev_same >= 0 && !search_is_placed (s, (guint) it->prev_same))
     return FALSE;
-  if (!model_step (s->machine->model, it, slot, next, NULL))
+  if (!dsm_lin_model_step (s->machine->model, it->mop, it->kind, slot, next, NULL))
     return FALSE;
   search_flip (s, item);
-  if (cache_visit (&s->cache, s->placed_definite, *next, s->hash ^ s->slot_hashes[*next],
+  if (cache_visit (&s->cache, s->placed_definite, *next,
+                   s->hash ^ splitmix64 (G_GUINT64_CONSTANT (0x5107) << 32 | *next),
                    s->placed_uncertain))
     return TRUE;
   search_flip (s, item);
@@ -895,7 +646,7 @@ search_find_observer (const Search *s, guint slot)
       guint next;
 
       if ((item->kind == KIND_READ || item->kind == KIND_INVALID)
-          && model_step (s->machine->model, item, slot, &next, NULL))
+          && dsm_lin_model_step (s->machine->model, item->mop, item->kind, slot, &next, NULL))
         return e;
     }
   return NULL;
@@ -1004,7 +755,7 @@ search_run (Search *s)
 static void
 explain_deepest (GString *out, Search *s)
 {
-  const Model *model = s->machine->model;
+  Model *model = s->machine->model;
   guint n_path = s->best_path->len;
   guint n_shown = 0;
   guint slot = SLOT_ABSENT;
@@ -1019,7 +770,7 @@ explain_deepest (GString *out, Search *s)
     {
       guint item = g_array_index (s->best_path, guint, i);
       guint next = slot;
-      gboolean fits = model_step (model, &s->items[item], slot, &next, NULL);
+      gboolean fits = dsm_lin_model_step (model, s->items[item].mop, s->items[item].kind, slot, &next, NULL);
 
       g_assert (fits);
       search_flip (s, item);
@@ -1029,7 +780,7 @@ explain_deepest (GString *out, Search *s)
       g_string_append (out, "  ");
       dsm_history_op_describe (out, s->items[item].mop->op);
       g_string_append (out, s->items[item].kind == KIND_UNCERTAIN ? " (took effect) => " : " => ");
-      model_append_slot (out, model, slot);
+      dsm_lin_model_append_state (out, model, slot);
       g_string_append_c (out, '\n');
     }
   g_assert (slot == s->best_slot);
@@ -1039,7 +790,7 @@ explain_deepest (GString *out, Search *s)
     if (s->items[i].kind != KIND_UNCERTAIN && !search_is_placed (s, i))
       window_end = MIN (window_end, s->items[i].ret.time_ms);
   g_string_append (out, n_path > 0 ? "Then the state is " : "No legal order can start: the state is ");
-  model_append_slot (out, model, slot);
+  dsm_lin_model_append_state (out, model, slot);
   g_string_append_printf (out, " and no operation that may come %s fits:\n",
                           n_path > 0 ? "next" : "first");
   for (guint i = 0; i < s->n_items; i++)
@@ -1058,7 +809,7 @@ explain_deepest (GString *out, Search *s)
       g_string_append (out, "  ");
       dsm_history_op_describe (out, item->mop->op);
       g_string_append (out, ": ");
-      if (model_step (model, item, slot, &next, out))
+      if (dsm_lin_model_step (model, item->mop, item->kind, slot, &next, out))
         g_string_append (out, "it fits here, but nothing can follow it");
       g_string_append_c (out, '\n');
     }
@@ -1102,7 +853,7 @@ explain_impossible_state (const Machine *machine)
       gboolean exists = FALSE;
       GString *out;
 
-      if (!op_definite (mop->kind) || mop->seen == NULL)
+      if (!dsm_lin_op_definite (mop->kind) || mop->seen == NULL)
         continue;
       for (guint k = 0; k < machine->model->n_defs; k++)
         exists = exists || mop->seen[k] >= 0;
@@ -1124,7 +875,7 @@ static const MachineOp *
 machine_find_rank (const Machine *machine, guint rank)
 {
   for (guint m = 0; m < machine->n_mops; m++)
-    if (op_definite (machine->mops[m].kind) && machine->mops[m].rank == rank)
+    if (dsm_lin_op_definite (machine->mops[m].kind) && machine->mops[m].rank == rank)
       return &machine->mops[m];
   g_assert_not_reached ();
 }
@@ -1305,6 +1056,8 @@ merge_retries (GPtrArray *ops, GPtrArray *owned, char **conflict, const char **c
           merged->status = op->status;
           merged->reason = op->reason;
           merged->index = op->index;
+          merged->has_revision = op->has_revision;
+          merged->revision = op->revision;
           merged->complete_ms = op->complete_ms;
           g_free (merged->state);
           merged->state = g_strdup (op->state);

@@ -932,6 +932,8 @@ static const char *const mutant_names[DSM_MUTANT_N] = {
   [DSM_MUTANT_STALE_EPOCH_APPEND] = "stale-epoch-append",
   [DSM_MUTANT_VOTE_BEFORE_PERSIST] = "vote-before-persist",
   [DSM_MUTANT_WATCH_SKIP_ON_RESUME] = "watch-skip-on-resume",
+  [DSM_MUTANT_APPLY_IGNORES_IF_REVISION] = "apply-ignores-if-revision",
+  [DSM_MUTANT_MERGE_DROPS_KEYS] = "merge-drops-keys",
 };
 
 const char *
@@ -946,6 +948,8 @@ dsm_node_set_mutant (DsmNode *node, DsmMutant mutant)
 {
   node->mutant = mutant;
   dsm_store_set_mutants (node->store, mutant == DSM_MUTANT_FORGET_SESSIONS, mutant == DSM_MUTANT_SNAPSHOT_KEEPS_STATES);
+  dsm_store_set_payload_mutants (node->store, mutant == DSM_MUTANT_APPLY_IGNORES_IF_REVISION,
+                                 mutant == DSM_MUTANT_MERGE_DROPS_KEYS);
   /* The bug: restart without the hard state, guessing the epoch from the
    * log, so the node may vote a second time in an epoch. */
   if (mutant == DSM_MUTANT_FORGET_EPOCH)

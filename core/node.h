@@ -224,6 +224,9 @@ typedef enum {
   DSM_MUTANT_VOTE_BEFORE_PERSIST,       /* a Vote leaves before the vote is on disk (Acks still wait) */
   DSM_MUTANT_WATCH_SKIP_ON_RESUME,      /* not the core's: a simulated watch that resumes loses the first
                                          * change it replays (sim/watchers.c) */
+  DSM_MUTANT_APPLY_IGNORES_IF_REVISION, /* a compare-and-set on the revision is checked when submitted,
+                                         * not when applied */
+  DSM_MUTANT_MERGE_DROPS_KEYS,          /* a payload replaces the machine's data instead of merging */
   DSM_MUTANT_N,
 } DsmMutant;
 

@@ -86,6 +86,8 @@ struct _DsmStore {
 #ifdef DSM_MUTANTS
   gboolean forget_sessions;   /* DSM_MUTANT_FORGET_SESSIONS */
   gboolean keeps_states;      /* DSM_MUTANT_SNAPSHOT_KEEPS_STATES */
+  gboolean ignore_if_revision;/* DSM_MUTANT_APPLY_IGNORES_IF_REVISION */
+  gboolean merge_drops_keys;  /* DSM_MUTANT_MERGE_DROPS_KEYS */
 #endif
 };
 
@@ -395,9 +397,12 @@ validate_command (const DsmStore *store, const DsmCommand *cmd, DsmRejectReason 
       *reason = DSM_REJECT_INVALID_TRANSITION;
       return FALSE;
     }
-  if (cmd->payload != NULL
-      && !validate_payload (cmd, def, current, to, instance != NULL ? instance->data : NULL,
-                            merged, error))
+  const char *data = instance != NULL ? instance->data : NULL;
+#ifdef DSM_MUTANTS
+  if (store->merge_drops_keys)
+    data = NULL; /* the bug: the payload alone becomes the data */
+#endif
+  if (cmd->payload != NULL && !validate_payload (cmd, def, current, to, data, merged, error))
     {
       *reason = DSM_REJECT_BAD_REQUEST;
       return FALSE;
@@ -544,6 +549,17 @@ apply_transition (DsmStore *store, const DsmEntry *entry, DsmApplyResult *result
   g_autofree char *output = NULL;
 
   g_autoptr(GError) refused = NULL;
+#ifdef DSM_MUTANTS
+  DsmCommand unconditional;
+  if (store->ignore_if_revision && cmd->has_if_revision)
+    {
+      /* The bug: the condition was checked at submit; applying forgets it. */
+      unconditional = *cmd; /* shallow: the strings stay the entry's */
+      unconditional.has_if_revision = FALSE;
+      unconditional.if_revision = 0;
+      cmd = &unconditional;
+    }
+#endif
   /* A payload's refusal keeps its words (they name the field), and so
    * does a machine plugin's (its validate's message). */
   gboolean ok = validate_command (store, cmd, &reason, &def, &to, &merged, &output, &refused);
@@ -1328,6 +1344,13 @@ dsm_store_set_mutants (DsmStore *store, gboolean forget_sessions, gboolean resto
 {
   store->forget_sessions = forget_sessions;
   store->keeps_states = restore_keeps_states;
+}
+
+void
+dsm_store_set_payload_mutants (DsmStore *store, gboolean ignore_if_revision, gboolean merge_drops_keys)
+{
+  store->ignore_if_revision = ignore_if_revision;
+  store->merge_drops_keys = merge_drops_keys;
 }
 
 /* The snapshot-keeps-states bug: each machine @instances (the snapshot's)

@@ -205,6 +205,11 @@ gboolean dsm_store_restore (DsmStore *store, GBytes *snapshot, GError **error);
  * @restore_keeps_states makes dsm_store_restore() keep the state each
  * machine had here before, where the snapshot has it too. */
 void dsm_store_set_mutants (DsmStore *store, gboolean forget_sessions, gboolean restore_keeps_states);
+/* More planted bugs: @ignore_if_revision applies a compare-and-set on
+ * the revision whatever the revision is when it applies (it was only
+ * checked when submitted); @merge_drops_keys makes a payload replace the
+ * machine's data rather than merge into it. */
+void dsm_store_set_payload_mutants (DsmStore *store, gboolean ignore_if_revision, gboolean merge_drops_keys);
 #endif
 
 /* A 64-bit digest of the store's contents, for cross-node comparison. */

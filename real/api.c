@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "json.h"
+#include "payload.h"
 
 void
 dsm_real_answer_clear (DsmRealAnswer *answer)
@@ -22,6 +23,7 @@ void
 dsm_real_reply_clear (DsmRealReply *reply)
 {
   g_clear_pointer (&reply->state, g_free);
+  g_clear_pointer (&reply->data, g_free);
   memset (reply, 0, sizeof *reply);
 }
 
@@ -178,6 +180,24 @@ body_uint (JsonNode *root, const char *key)
   return value;
 }
 
+/* The machine's revision and data an answer carries (docs/API.md): the
+ * data in canonical form, as the checker compares it. */
+static void
+reply_read_revision (JsonNode *root, DsmRealReply *reply)
+{
+  JsonObject *object;
+  JsonNode *data;
+
+  if (root == NULL || !JSON_NODE_HOLDS_OBJECT (root))
+    return;
+  object = json_node_get_object (root);
+  reply->has_revision = json_object_has_member (object, "revision");
+  reply->revision = body_uint (root, "revision");
+  data = json_object_get_member (object, "data");
+  if (data != NULL && JSON_NODE_HOLDS_OBJECT (data))
+    reply->data = dsm_payload_to_text (data);
+}
+
 static char *
 command_path (const DsmCommand *cmd)
 {
@@ -208,6 +228,19 @@ command_body (const DsmCommand *cmd)
     {
       json_builder_set_member_name (builder, "definition");
       json_builder_add_string_value (builder, cmd->definition);
+    }
+  if (cmd->payload != NULL)
+    {
+      /* The workload's own text: it parses (dsm_workload_run_next()). */
+      g_autoptr(JsonNode) payload = dsm_payload_parse (cmd->payload, "payload", &dsm_payload_ceilings, NULL);
+      g_assert (payload != NULL);
+      json_builder_set_member_name (builder, "payload");
+      json_builder_add_value (builder, g_steal_pointer (&payload));
+    }
+  if (cmd->has_if_revision)
+    {
+      json_builder_set_member_name (builder, "if_revision");
+      json_builder_add_int_value (builder, (gint64) cmd->if_revision);
     }
   if (cmd->client_id != NULL)
     {
@@ -256,6 +289,7 @@ dsm_real_api_command (guint16 port, const char *token, const DsmCommand *cmd, gi
   reply->leader_hint = (DsmNodeId) body_uint (root, "leader");
   reply->index = body_uint (root, "index");
   reply->state = g_strdup (body_string (root, "state"));
+  reply_read_revision (root, reply);
   switch (answer.status)
     {
     case 200:

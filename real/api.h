@@ -48,6 +48,9 @@ typedef struct {
   DsmRejectReason reason;
   char *state;              /* nullable */
   guint64 index;
+  gboolean has_revision;    /* the answer named the machine's revision */
+  guint64 revision;
+  char *data;               /* nullable: a read's data, canonical JSON object text */
   DsmNodeId leader_hint;
   gboolean answered;        /* FALSE: no answer (connection refused or deadline) */
   gboolean maybe_sent;      /* FALSE only when the node certainly never saw it */

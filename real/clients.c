@@ -72,8 +72,10 @@ op_new (DsmReal *real, guint client, const DsmCommand *cmd, DsmNodeId node, gboo
 }
 
 static void
-op_complete (RealOp *rop, DsmReplyStatus status, DsmRejectReason reason, const char *state, guint64 index)
+op_complete (RealOp *rop, DsmReplyStatus status, DsmRejectReason reason, const DsmRealReply *reply)
 {
+  const char *state = reply->state;
+  guint64 index = reply->index;
   DsmReal *real = rop->real;
   DsmHistoryOp *op = rop->op;
 
@@ -83,6 +85,11 @@ op_complete (RealOp *rop, DsmReplyStatus status, DsmRejectReason reason, const c
   op->reason = status == DSM_REPLY_OK ? DSM_REJECT_NONE : reason;
   op->state = g_strdup (state);
   op->index = status == DSM_REPLY_OK ? index : 0;
+  /* As the simulator's clients record it (sim/clients.c, op_complete). */
+  op->has_revision = reply->has_revision && (status == DSM_REPLY_OK || reason == DSM_REJECT_INVALID_TRANSITION);
+  op->revision = op->has_revision ? reply->revision : 0;
+  if (status == DSM_REPLY_OK && op->op == DSM_OP_READ)
+    op->data = g_strdup (reply->data != NULL ? reply->data : "{}");
   op->complete_ms = MAX (real_now_ms (real), op->invoke_ms);
   switch (status)
     {
@@ -105,6 +112,9 @@ op_complete (RealOp *rop, DsmReplyStatus status, DsmRejectReason reason, const c
     }
   if (state != NULL && (status == DSM_REPLY_OK || reason == DSM_REJECT_INVALID_TRANSITION))
     dsm_workload_run_observe (real->workload, rop->cmd.machine, rop->cmd.definition, state);
+  if (!rop->scripted)
+    dsm_workload_run_answered (real->workload, rop->client, &rop->cmd, status == DSM_REPLY_OK, state, op->revision,
+                               op->data);
   if (rop->scripted)
     real->scripted_pending--;
   g_mutex_unlock (&real->lock);
@@ -150,8 +160,7 @@ op_run (RealOp *rop, ClientThread *ct)
                                               reply.reason);
       if (!retry)
         {
-          op_complete (rop, dsm_workload_outcome (reply.status, reply.reason, maybe_applied), reply.reason,
-                       reply.state, reply.index);
+          op_complete (rop, dsm_workload_outcome (reply.status, reply.reason, maybe_applied), reply.reason, &reply);
           dsm_real_reply_clear (&reply);
           return;
         }

@@ -148,6 +148,10 @@ read_workload_keys (DsmScenario *self, JsonObject *object, GError **error)
       || !dsm_scenario_json_bool (object, "workload", "idempotent", FALSE, &load->idempotent,
                                   error)
       || !dsm_scenario_json_uint32 (object, "workload", "watchers", FALSE, 0, 100, &load->watchers,
+                                    error)
+      || !dsm_scenario_json_uint32 (object, "workload", "payload_percent", FALSE, 0, 100,
+                                    &load->payload_percent, error)
+      || !dsm_scenario_json_uint32 (object, "workload", "cas_percent", FALSE, 0, 100, &load->cas_percent,
                                     error))
     return FALSE;
   load->target = (DsmWorkloadTarget) target;
@@ -159,7 +163,7 @@ dsm_scenario_read_workload (DsmScenario *self, JsonObject *root, GError **error)
 {
   static const char *const known[] = {
     "clients", "machines", "definition", "rate_per_s", "read_percent", "start_ms",
-    "duration_ms", "target", "idempotent", "watchers", NULL,
+    "duration_ms", "target", "idempotent", "watchers", "payload_percent", "cas_percent", NULL,
   };
   DsmWorkload *load = &self->workload;
   JsonObject *object;
@@ -174,6 +178,8 @@ dsm_scenario_read_workload (DsmScenario *self, JsonObject *root, GError **error)
   load->target = DSM_WORKLOAD_TARGET_RANDOM;
   load->idempotent = TRUE;
   load->watchers = 0;
+  load->payload_percent = 0;
+  load->cas_percent = 0;
   if (!section_read (root, "workload", known, &object, error))
     return FALSE;
   if (object == NULL)

@@ -111,6 +111,10 @@ build_workload (JsonBuilder *builder, const DsmWorkload *load)
   json_builder_add_boolean_value (builder, load->idempotent);
   if (load->watchers > 0)
     add_uint (builder, "watchers", load->watchers);
+  if (load->payload_percent > 0)
+    add_uint (builder, "payload_percent", load->payload_percent);
+  if (load->cas_percent > 0)
+    add_uint (builder, "cas_percent", load->cas_percent);
   json_builder_end_object (builder);
 }
 

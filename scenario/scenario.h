@@ -193,6 +193,10 @@ typedef struct {
   DsmWorkloadTarget target;
   gboolean idempotent;      /* ops carry (client id, seq) and are retried on "unknown" */
   guint watchers;           /* simulated watch streams (docs/SCENARIOS.md, "Watchers"); 0: none */
+  guint payload_percent;    /* of the transitions drawn, those carrying a payload */
+  guint cas_percent;        /* of the operations drawn, read-modify-writes: a read, then a
+                             * transition with if_revision (docs/SCENARIOS.md, "Payloads and
+                             * compare-and-set") */
 } DsmWorkload;
 
 typedef struct {

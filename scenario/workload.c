@@ -2,6 +2,25 @@
  * (scenario/workload.h): names, streams, think times and choices. */
 #include "scenario/workload.h"
 
+#include "payload.h"
+
+/* Where a client's read-modify-write is (dsm_workload_run_next()). */
+typedef enum {
+  CAS_NONE,
+  CAS_READING,   /* its read is out */
+  CAS_READY,     /* the read was answered: the conditional write goes next */
+} CasStage;
+
+typedef struct {
+  DsmPrng prng;            /* ("payload", client): payload and CAS choices only */
+  char *payload;           /* the last payload handed out */
+  CasStage stage;
+  const char *machine;     /* the machine read (one of run->machines) */
+  const char *state;       /* the state read (the definition's spelling) */
+  guint64 revision;        /* the revision read */
+  gint64 counter;          /* its data's "n" */
+} ClientData;
+
 struct _DsmWorkloadRun {
   const DsmWorkload *workload;
   const DsmConfig *config;
@@ -11,6 +30,7 @@ struct _DsmWorkloadRun {
   DsmPrng *prngs;          /* n_clients */
   char **machines;         /* "m0".."m{machines-1}", NULL-terminated */
   GHashTable *observed;    /* machine -> canonical state a client last saw */
+  ClientData *data;        /* n_clients */
 };
 
 DsmWorkloadRun *
@@ -35,6 +55,9 @@ dsm_workload_run_new (const DsmWorkload *workload, const DsmConfig *config, guin
                                                  : g_strdup ("script");
       dsm_prng_init (&run->prngs[i], seed, "client", i);
     }
+  run->data = g_new0 (ClientData, run->n_clients);
+  for (guint i = 0; i < run->n_clients; i++)
+    dsm_prng_init (&run->data[i].prng, seed, "payload", i);
   n_machines = MAX (workload->machines, 1);
   run->machines = g_new0 (char *, n_machines + 1);
   for (guint i = 0; i < n_machines; i++)
@@ -53,6 +76,9 @@ dsm_workload_run_free (DsmWorkloadRun *run)
   g_free (run->prngs);
   g_strfreev (run->machines);
   g_hash_table_unref (run->observed);
+  for (guint i = 0; i < run->n_clients; i++)
+    g_free (run->data[i].payload);
+  g_free (run->data);
   g_free (run);
 }
 
@@ -119,9 +145,44 @@ next_pick_state (DsmWorkloadRun *run, DsmPrng *prng, const DsmMachineDef *def,
   return dsm_machine_def_get_state (def, (guint) dsm_prng_range (prng, 0, n - 1));
 }
 
+/* A legal move from @state (the definition's first, in its order), or
+ * any state when none is legal: the write half of a read-modify-write. */
+static const char *
+next_cas_state (const DsmMachineDef *def, const char *state)
+{
+  guint n = dsm_machine_def_get_n_states (def);
+
+  for (guint k = 0; k < n; k++)
+    if (dsm_machine_def_allows (def, state, dsm_machine_def_get_state (def, k)))
+      return dsm_machine_def_get_state (def, k);
+  return dsm_machine_def_get_state (def, 0);
+}
+
+/* A payload of one or two of the keys k0..k3, each an integer or null
+ * (which removes it): merges replace and remove keys. */
+static char *
+next_payload (DsmPrng *prng)
+{
+  GString *out = g_string_new ("{");
+  guint first = (guint) dsm_prng_range (prng, 0, 3);
+  guint n = dsm_prng_chance (prng, 50) ? 2 : 1;
+
+  for (guint i = 0; i < n; i++)
+    {
+      g_string_append_printf (out, "%s\"k%u\":", i > 0 ? "," : "", (first + i) % 4);
+      if (dsm_prng_chance (prng, 20))
+        g_string_append (out, "null");
+      else
+        g_string_append_printf (out, "%u", (guint) dsm_prng_range (prng, 0, 99));
+    }
+  g_string_append_c (out, '}');
+  return g_string_free (out, FALSE);
+}
+
 void
 dsm_workload_run_next (DsmWorkloadRun *run, guint client, DsmCommand *cmd)
 {
+  ClientData *cd;
   const DsmWorkload *w;
   const DsmMachineDef *def;
   DsmPrng *prng;
@@ -133,17 +194,46 @@ dsm_workload_run_next (DsmWorkloadRun *run, guint client, DsmCommand *cmd)
 
   w = run->workload;
   prng = &run->prngs[client];
+  cd = &run->data[client];
+  g_clear_pointer (&cd->payload, g_free);
   /* The scenario reader checked the workload's definition exists. */
   def = dsm_config_find_definition (run->config, w->definition);
   g_assert (def != NULL);
-  machine = run->machines[dsm_prng_range (prng, 0, MAX (w->machines, 1) - 1)];
-  *cmd = (DsmCommand) { .machine = (char *) machine, .definition = w->definition };
-  if (dsm_prng_chance (prng, w->read_percent))
-    cmd->op = DSM_OP_READ;
+  if (cd->stage == CAS_READY)
+    {
+      /* The write half: only if nothing changed the machine since the read. */
+      g_assert (cd->machine != NULL);
+      g_assert (cd->state != NULL);
+      cd->payload = g_strdup_printf ("{\"n\":%" G_GINT64_FORMAT ",\"by\":\"%s\"}", cd->counter + 1,
+                                     run->client_ids[client]);
+      *cmd = (DsmCommand) { .op = DSM_OP_TRANSITION, .machine = (char *) cd->machine, .definition = w->definition,
+                            .to = (char *) next_cas_state (def, cd->state), .payload = cd->payload,
+                            .has_if_revision = TRUE, .if_revision = cd->revision };
+      cd->stage = CAS_NONE;
+    }
   else
     {
-      cmd->op = DSM_OP_TRANSITION;
-      cmd->to = (char *) next_pick_state (run, prng, def, machine);
+      machine = run->machines[dsm_prng_range (prng, 0, MAX (w->machines, 1) - 1)];
+      *cmd = (DsmCommand) { .machine = (char *) machine, .definition = w->definition };
+      if (dsm_prng_chance (prng, w->read_percent))
+        cmd->op = DSM_OP_READ;
+      else
+        {
+          cmd->op = DSM_OP_TRANSITION;
+          cmd->to = (char *) next_pick_state (run, prng, def, machine);
+        }
+      /* Drawn from the client's payload stream, so a workload without
+       * payloads draws the same operations as before they existed. */
+      if (w->cas_percent > 0 && dsm_prng_chance (&cd->prng, w->cas_percent))
+        {
+          cmd->op = DSM_OP_READ;
+          cmd->to = NULL;
+          cd->stage = CAS_READING;
+          cd->machine = machine;
+        }
+      else if (cmd->op == DSM_OP_TRANSITION && w->payload_percent > 0
+               && dsm_prng_chance (&cd->prng, w->payload_percent))
+        cmd->payload = cd->payload = next_payload (&cd->prng);
     }
   if (w->idempotent)
     {
@@ -168,6 +258,43 @@ dsm_workload_run_observe (DsmWorkloadRun *run, const char *machine, const char *
   /* The table keeps the definition's own spelling, which outlives it. */
   if (canonical != NULL)
     g_hash_table_replace (run->observed, g_strdup (machine), (gpointer) canonical);
+}
+
+void
+dsm_workload_run_answered (DsmWorkloadRun *run, guint client, const DsmCommand *cmd, gboolean ok,
+                           const char *state, guint64 revision, const char *data)
+{
+  ClientData *cd;
+  const DsmMachineDef *def;
+  g_autoptr(JsonNode) parsed = NULL;
+
+  g_return_if_fail (run != NULL);
+  g_return_if_fail (client < run->workload->clients);
+  g_return_if_fail (cmd != NULL);
+
+  cd = &run->data[client];
+  if (cd->stage != CAS_READING)
+    return;
+  g_assert (cmd->op == DSM_OP_READ);
+  g_assert (g_strcmp0 (cmd->machine, cd->machine) == 0);
+  cd->stage = CAS_NONE;
+  def = dsm_config_find_definition (run->config, cmd->definition);
+  if (!ok || state == NULL || def == NULL || (cd->state = dsm_machine_def_lookup_state (def, state)) == NULL)
+    return; /* no revision to build on: the write is not sent */
+  cd->revision = revision;
+  cd->counter = 0;
+  /* The node's own canonical text: it parses (a node that sent anything
+   * else leaves the counter at 0, which its write's 409 or the checker
+   * will show). */
+  parsed = data != NULL ? dsm_payload_parse (data, "data", &dsm_payload_data_limits, NULL) : NULL;
+  if (parsed != NULL)
+    {
+      JsonObject *object = json_node_get_object (parsed);
+      JsonNode *n = json_object_get_member (object, "n");
+      if (n != NULL && JSON_NODE_HOLDS_VALUE (n) && json_node_get_value_type (n) == G_TYPE_INT64)
+        cd->counter = json_node_get_int (n);
+    }
+  cd->stage = CAS_READY;
 }
 
 gboolean

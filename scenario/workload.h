@@ -52,8 +52,33 @@ guint64 dsm_workload_run_think_ms (DsmWorkloadRun *run, guint client);
  * of the time, else a transition, mostly a legal one from the state last
  * seen on that machine, sometimes any state (to be rejected).  With an
  * idempotent workload it carries the client id and its next seq.
+ *
+ * With payload_percent, that share of the transitions carry a payload
+ * (keys "k0".."k3", an integer or null); with cas_percent, that share of
+ * the operations start a read-modify-write: a read, then, once
+ * dsm_workload_run_answered() says it was answered ok, this client's next
+ * operation is a transition to a legal state from the one read, with
+ * if_revision the revision read and the payload {"n": N + 1, "by": ID}
+ * (N: the read's data "n", 0 when absent).  These choices draw from a
+ * stream of their own ("payload", @client), so a workload without them
+ * draws exactly as before.  The payload text is valid until the next call
+ * for @client.
  */
 void dsm_workload_run_next (DsmWorkloadRun *run, guint client, DsmCommand *cmd);
+
+/**
+ * dsm_workload_run_answered:
+ * @cmd: the operation workload client @client sent (as run_next gave it)
+ * @ok: its final answer was ok
+ * @state: (nullable): the state it reported
+ * @revision: the machine's revision it reported
+ * @data: (nullable): an ok read's data, a JSON object's text
+ *
+ * Tells the workload how @client's operation ended, for a read-modify-
+ * write's second half (dsm_workload_run_next()).
+ */
+void dsm_workload_run_answered (DsmWorkloadRun *run, guint client, const DsmCommand *cmd, gboolean ok,
+                                const char *state, guint64 revision, const char *data);
 
 /* A client saw @machine in @state (a reply): later choices start there.
  * @definition (nullable: the default) names the machine's definition. */

@@ -194,18 +194,26 @@ workload_next (DsmSim *sim, Client *c)
 
 /* ---- outcomes ---- */
 
+/* @reply: NULL when the client gave up waiting. */
 static void
 op_complete (DsmSim *sim, ClientOp *co, DsmReplyStatus status, DsmRejectReason reason,
-             const char *state, guint64 index)
+             const DsmClientReply *reply)
 {
   DsmHistoryOp *op = co->op;
+  const char *state = reply != NULL ? reply->state : NULL;
 
   status = dsm_workload_outcome (status, reason, co->maybe_applied);
   op->completed = TRUE;
   op->status = status;
   op->reason = reason;
   op->state = g_strdup (state);
-  op->index = index;
+  op->index = reply != NULL ? reply->index : 0;
+  /* The revision a reply names is the machine's: after an ok transition,
+   * current for a read or a refused one (docs/API.md). */
+  op->has_revision = reply != NULL && (status == DSM_REPLY_OK || reason == DSM_REJECT_INVALID_TRANSITION);
+  op->revision = op->has_revision ? reply->revision : 0;
+  if (status == DSM_REPLY_OK && op->op == DSM_OP_READ)
+    op->data = g_strdup (reply->data != NULL ? reply->data : "{}");
   op->complete_ms = sim->now_ms;
   co->done = TRUE;
   co->request_id = 0;
@@ -235,6 +243,9 @@ op_complete (DsmSim *sim, ClientOp *co, DsmReplyStatus status, DsmRejectReason r
     }
   if (state != NULL && (status == DSM_REPLY_OK || reason == DSM_REJECT_INVALID_TRANSITION))
     dsm_workload_run_observe (sim->workload, co->cmd.machine, co->cmd.definition, state);
+  if (!co->scripted)
+    dsm_workload_run_answered (sim->workload, co->client, &co->cmd, status == DSM_REPLY_OK, state, op->revision,
+                               op->data);
 
   if (!co->scripted)
     {
@@ -259,8 +270,9 @@ op_retry_later (DsmSim *sim, ClientOp *co)
 
 static void
 op_outcome (DsmSim *sim, ClientOp *co, DsmReplyStatus status, DsmRejectReason reason,
-            const char *state, guint64 index, DsmNodeId leader_hint)
+            const DsmClientReply *reply)
 {
+  DsmNodeId leader_hint = reply != NULL ? reply->leader_hint : DSM_NODE_NONE;
   /* Scripted operations get one attempt: the scenario says what to expect. */
   gboolean retry = !co->scripted
                    && dsm_workload_retry (&co->cmd, co->attempts, sim->config->retry_attempts, status, reason);
@@ -272,7 +284,7 @@ op_outcome (DsmSim *sim, ClientOp *co, DsmReplyStatus status, DsmRejectReason re
   if (retry)
     op_retry_later (sim, co);
   else
-    op_complete (sim, co, status, reason, state, index);
+    op_complete (sim, co, status, reason, reply);
 }
 
 void
@@ -334,8 +346,7 @@ clients_event (DsmSim *sim, Event *ev)
           g_free (co->op->output);
           co->op->output = g_strdup (ev->reply->data);
         }
-      op_outcome (sim, co, ev->reply->status, ev->reply->reason, ev->reply->state,
-                  ev->reply->index, ev->reply->leader_hint);
+      op_outcome (sim, co, ev->reply->status, ev->reply->reason, ev->reply);
       break;
     case EV_CLIENT_TIMER:
       g_assert (co->timer == ev && !co->done);
@@ -356,7 +367,7 @@ clients_event (DsmSim *sim, Event *ev)
             sim->clients[co->client].leader_hint = DSM_NODE_NONE;
           /* The event holds a reference: dropping the table's is safe. */
           g_hash_table_remove (sim->requests, &co->request_id);
-          op_outcome (sim, co, DSM_REPLY_UNKNOWN, DSM_REJECT_NONE, NULL, 0, DSM_NODE_NONE);
+          op_outcome (sim, co, DSM_REPLY_UNKNOWN, DSM_REJECT_NONE, NULL);
         }
       break;
     default:

@@ -873,12 +873,14 @@ mutant_hunt (DsmMutant mutant, guint64 first, guint64 seeds, gboolean swarm, gui
 
 /* Planted bugs exploration cannot reach, each with the bundled scenario
  * that runs the code they break (docs/CHECKERS.md, "Mutants"): the
- * explorer draws no watchers. */
+ * explorer draws no watchers, nor payloads. */
 static const char *
 mutant_scenario (DsmMutant mutant)
 {
   if (mutant == DSM_MUTANT_WATCH_SKIP_ON_RESUME)
     return "watch-leader-crash.json";
+  if (mutant == DSM_MUTANT_APPLY_IGNORES_IF_REVISION || mutant == DSM_MUTANT_MERGE_DROPS_KEYS)
+    return "compare-and-set.json";
   return NULL;
 }
 

@@ -726,7 +726,7 @@ static const BadLine bad_lines[] = {
     DSM_HISTORY_ERROR_UNKNOWN, "line 2: result: expected \"ok\"" },
   { "{\"id\":2,\"client\":1,\"seq\":0,\"op\":\"read\",\"machine\":\"m\",\"result\":\"ok\","
     "\"index\":0,\"invoke_ms\":1,\"complete_ms\":2,\"colour\":\"red\"}",
-    DSM_HISTORY_ERROR_UNKNOWN, "line 2: colour: unknown key (known: id, client, client_id, seq, op, machine, definition, from, requested, result, reason, state, payload, output, index, invoke_ms, complete_ms)" },
+    DSM_HISTORY_ERROR_UNKNOWN, "line 2: colour: unknown key (known: id, client, client_id, seq, op, machine, definition, from, requested, result, reason, state, payload, if_revision, output, revision, data, index, invoke_ms, complete_ms)" },
   { "{\"id\":2,\"client\":1,\"seq\":0,\"op\":\"transition\",\"machine\":\"m\",\"result\":\"ok\","
     "\"index\":0,\"invoke_ms\":1,\"complete_ms\":2}",
     DSM_HISTORY_ERROR_MISSING, "line 2: requested: a transition needs" },

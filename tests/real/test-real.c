@@ -183,6 +183,21 @@ test_unknown_outcome (void)
 }
 
 static void
+test_compare_and_set (void)
+{
+  g_test_summary ("compare-and-set on real processes: clients read-modify-write two machines with "
+                  "if_revision and payloads over HTTP across a leader kill; writers that lost their race "
+                  "are refused naming the current revision, and dsm-check judges the history with its "
+                  "model of data and revisions.");
+  g_autofree char *history = run_scenario_in ("compare-and-set.json", "(crash): node ", NULL);
+  /* Both halves of the race happened: won and lost compare-and-sets. */
+  assert_contains (history, "\"result\":\"ok\",\"state\":");
+  assert_contains (history, "\"if_revision\":");
+  assert_contains (history, "\"reason\":\"invalid_transition\"");
+  assert_contains (history, "\"data\":\"{\\\"");
+}
+
+static void
 test_define (void)
 {
   g_test_summary ("define-through-the-log on real processes: the definition goes through the "
@@ -537,6 +552,7 @@ main (int argc, char **argv)
   g_test_add_func ("/real/scenarios/consensus-timeout-unknown-outcome", test_unknown_outcome);
   g_test_add_func ("/real/scenarios/paused-leader", test_paused_leader);
   g_test_add_func ("/real/scenarios/define-through-the-log", test_define);
+  g_test_add_func ("/real/scenarios/compare-and-set", test_compare_and_set);
   g_test_add_func ("/real/admin/transfer-leader", test_transfer);
   g_test_add_func ("/real/history/planted-violation-found", test_planted_violation);
   g_test_add_func ("/real/record/replays-identical", test_record_replay);

@@ -563,7 +563,8 @@ test_mutants (void)
    * left to `dsm-sim mutants` with its default budget. */
   static const char *const quick[] = {
     "commit-without-majority", "double-vote", "vote-any-log", "apply-before-commit", "ack-before-persist",
-    "two-changes", "config-on-commit", "learner-counts", "watch-skip-on-resume",
+    "two-changes", "config-on-commit", "learner-counts", "watch-skip-on-resume", "apply-ignores-if-revision",
+    "merge-drops-keys",
   };
 
   g_test_summary ("dsm-sim mutants (through the normal binary, which runs dsm-sim-mutant) prints "
