@@ -1,7 +1,8 @@
 /* tests/net/test-watch.c: watch streams on real dsm-node processes
  * (docs/API.md, "Watching machines"): a watcher sees every change of its
  * machine in commit order across a leader kill and its own reconnects, a
- * watch from a compacted revision gets the resync answer, a watcher that
+ * watch from a compacted revision gets the resync answer (also when its
+ * node installs a snapshot under it), a watcher that
  * falls behind is cut off and counted, limits and bad parameters are
  * refused by name. */
 #include <string.h>
@@ -529,6 +530,94 @@ test_leader_kill_and_reconnects (void)
   g_ptr_array_unref (f.old);
 }
 
+static void
+test_compacted_by_installed_snapshot (void)
+{
+  g_autoptr(Cluster) c = cluster_new_with_config (3, "\"snapshot_threshold_entries\": 20");
+  guint leader = cluster_wait_leader (c, CLUSTER_BUDGET_MS);
+  guint follower = cluster_other_node (c, leader, 0);
+  guint64 seq = 0, last = 0;
+  g_autoptr(Watch) w = NULL;
+  gint64 deadline;
+
+  g_test_summary ("A follower that installs a snapshot past its watches answers them compacted, at a "
+                  "revision it applied, and their live changes go on from there without a gap (the path a "
+                  "snapshot installed under a watch takes)");
+  g_autoptr(JsonNode) first = NULL;
+  g_assert_cmpuint (cluster_propose (c, leader, "snap", "Running", "snapper", ++seq, CLUSTER_BUDGET_MS, &first), ==, 200);
+  cluster_wait_caught_up (c, follower, CLUSTER_BUDGET_MS);
+  w = watch_open (c, follower, "/v1/machines/snap?watch=1&from_revision=0");
+  g_assert_true (watch_wait (w, 1, CLUSTER_BUDGET_MS));
+  g_assert_cmpstr (watch_event (w, 0)->event, ==, "change");
+  /* The follower stops: the others write past several snapshots, so the
+   * leader's log no longer holds what the follower needs next. */
+  g_autofree char *floor_key = g_strdup_printf ("dsm_watch_feed_floor{node=\"%u\"}", leader);
+  g_autofree char *installed_key = g_strdup_printf ("dsm_snapshots_installed_total{node=\"%u\"}", follower);
+  cluster_signal_node (c, follower, SIGSTOP);
+  deadline = g_get_monotonic_time () + CLUSTER_BUDGET_MS * 1000;
+  for (guint i = 0; cluster_metric (c, leader, floor_key) < 45; i++)
+    {
+      g_autoptr(JsonNode) root = NULL;
+      g_assert_cmpint (g_get_monotonic_time (), <, deadline);
+      g_assert_cmpuint (cluster_propose (c, leader, "snap", cycle[(i + 1) % 3], "snapper", ++seq, CLUSTER_BUDGET_MS,
+                                         &root), ==, 200);
+    }
+  cluster_signal_node (c, follower, SIGCONT);
+  cluster_wait_caught_up (c, follower, CLUSTER_BUDGET_MS);
+  g_assert_cmpfloat (cluster_metric (c, follower, installed_key), >=, 1);
+  /* The watch catches up with the machine's revision on the leader: a
+   * change or two may have reached it before the stop took hold, then at
+   * least one compacted answer (one per snapshot installed under it), then
+   * changes, each in order. */
+  g_autoptr(JsonNode) now = NULL;
+  g_assert_cmpuint (cluster_http (c, leader, "GET", "/v1/machines/snap", NULL, &now), ==, 200);
+  guint64 revision = (guint64) json_get_int (now, "revision");
+  const char *state = NULL;
+  guint n_compacted = 0;
+  for (guint at = 1;; at++)
+    {
+      g_assert_true (watch_wait (w, at + 1, CLUSTER_BUDGET_MS));
+      Event *e = watch_event (w, at);
+      g_assert_cmpuint (e->id, >, watch_event (w, at - 1)->id);
+      if (g_strcmp0 (e->event, "compacted") == 0)
+        {
+          n_compacted++;
+          g_assert_cmpint (json_get_int (e->data, "revision"), ==, (gint64) e->id);
+          state = json_get_string (e->data, "state");
+        }
+      else
+        {
+          g_assert_cmpstr (e->event, ==, "change");
+          if (state != NULL)
+            g_assert_cmpstr (json_get_string (e->data, "from"), ==, state);
+          state = json_get_string (e->data, "to");
+        }
+      last = e->id;
+      if (last >= revision)
+        break;
+    }
+  g_assert_cmpuint (n_compacted, >=, 1);
+  g_assert_cmpuint (last, ==, revision);
+  g_assert_cmpstr (state, ==, json_get_string (now, "state"));
+  /* Live changes follow, each from the state the one before left. */
+  guint seen = w->events->len;
+  for (guint i = 0; i < 3; i++)
+    {
+      g_autoptr(JsonNode) root = NULL;
+      const char *to = g_strcmp0 (state, "Init") == 0 ? "Running" : g_strcmp0 (state, "Running") == 0 ? "Stopped" : "Init";
+      g_assert_cmpuint (cluster_propose (c, leader, "snap", to, "snapper", ++seq, CLUSTER_BUDGET_MS, &root), ==, 200);
+      g_assert_true (watch_wait (w, seen + i + 1, CLUSTER_BUDGET_MS));
+      Event *change = watch_event (w, seen + i);
+      g_assert_cmpstr (change->event, ==, "change");
+      g_assert_cmpstr (json_get_string (change->data, "from"), ==, state);
+      g_assert_cmpstr (json_get_string (change->data, "to"), ==, to);
+      g_assert_cmpuint (change->id, ==, (guint64) json_get_int (root, "index"));
+      g_assert_cmpuint (change->id, >, last);
+      last = change->id;
+      state = to;
+    }
+}
+
 int
 main (int argc, char **argv)
 {
@@ -544,6 +633,7 @@ main (int argc, char **argv)
   g_test_add_func ("/watch/watchers-per-client", test_watchers_per_client);
   g_test_add_func ("/watch/bad-parameters", test_bad_parameters);
   g_test_add_func ("/watch/leader-kill-and-reconnects", test_leader_kill_and_reconnects);
+  g_test_add_func ("/watch/compacted-by-installed-snapshot", test_compacted_by_installed_snapshot);
   status = g_test_run ();
   cluster_free_after_run (small, status);
   return status;
