@@ -107,6 +107,22 @@ native_raw_expect_error (NativeRaw *raw, const char *code, gboolean closing)
     g_assert_false (native_raw_next (raw, &answer));
 }
 
+void
+native_raw_expect_ok (NativeRaw *raw, const DsmWireMsg *msg, DsmWireMsg *answer)
+{
+  DsmWireMsg got;
+
+  native_raw_send (raw, msg);
+  g_assert_true (native_raw_next (raw, &got));
+  g_assert_cmpint (got.type, ==, DSM_WIRE_RESULT);
+  g_assert_cmpuint (got.id, ==, msg->id);
+  g_assert_cmpint (got.status, ==, DSM_WIRE_STATUS_OK);
+  if (answer != NULL)
+    *answer = got;
+  else
+    dsm_wire_msg_clear (&got);
+}
+
 DsmWireMsg
 native_raw_transition (guint64 id, const char *machine, const char *to)
 {

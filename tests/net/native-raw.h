@@ -26,5 +26,8 @@ gboolean native_raw_next (NativeRaw *raw, DsmWireMsg *msg);
 void native_raw_hello (NativeRaw *raw, const char *token);
 /* Expects an ERROR of @code (@closing: then the end of the stream). */
 void native_raw_expect_error (NativeRaw *raw, const char *code, gboolean closing);
+/* Sends @msg and expects a RESULT with status ok; its answer into
+ * @answer (cleared by the caller), or dropped when @answer is NULL. */
+void native_raw_expect_ok (NativeRaw *raw, const DsmWireMsg *msg, DsmWireMsg *answer);
 /* A TRANSITION of @machine to @to, its strings borrowed. */
 DsmWireMsg native_raw_transition (guint64 id, const char *machine, const char *to);
