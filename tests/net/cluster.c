@@ -182,7 +182,7 @@ cluster_spawn (Cluster *c, guint id, const char *join_url)
       g_ptr_array_add (argv, g_strdup ("--client-address"));
       g_ptr_array_add (argv, g_strdup_printf ("127.0.0.1:%u", c->client_port[id]));
       g_ptr_array_add (argv, g_strdup ("--native-address"));
-      g_ptr_array_add (argv, g_strdup_printf ("127.0.0.1:%u", c->native_port[id]));
+      g_ptr_array_add (argv, cluster_native_address (c, id));
     }
   g_ptr_array_add (argv, NULL);
   c->proc[id] = g_subprocess_launcher_spawnv (launcher, (const char *const *) argv->pdata, &error);
@@ -379,6 +379,12 @@ char *
 cluster_url (Cluster *c, guint id, const char *path)
 {
   return g_strdup_printf ("%s://127.0.0.1:%u%s", c->scheme, c->client_port[id], path);
+}
+
+char *
+cluster_native_address (Cluster *c, guint id)
+{
+  return g_strdup_printf ("127.0.0.1:%u", c->native_port[id]);
 }
 
 char *

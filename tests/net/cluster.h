@@ -82,6 +82,8 @@ guint cluster_wait_leader (Cluster *c, guint budget_ms);
 guint cluster_other_node (Cluster *c, guint not_a, guint not_b);
 
 char *cluster_url (Cluster *c, guint id, const char *path);
+/* Node @id's native port as "127.0.0.1:PORT" (docs/CLIENT.md). */
+char *cluster_native_address (Cluster *c, guint id);
 char *cluster_endpoints (Cluster *c);
 
 /* One HTTP request to node @id; returns the status (0: no answer) and,

@@ -18,7 +18,7 @@ native_raw_connect (Cluster *c, guint id)
 {
   g_autoptr(GSocketClient) sc = g_socket_client_new ();
   g_autoptr(GError) error = NULL;
-  g_autofree char *address = g_strdup_printf ("127.0.0.1:%u", c->native_port[id]);
+  g_autofree char *address = cluster_native_address (c, id);
   GSocketConnection *conn = g_socket_client_connect_to_host (sc, address, 0, NULL, &error);
 
   g_assert_no_error (error);

@@ -22,7 +22,7 @@ data_client (void)
   g_autoptr(GPtrArray) nodes = g_ptr_array_new_with_free_func (g_free);
 
   for (guint id = 1; id <= cluster->n; id++)
-    g_ptr_array_add (nodes, g_strdup_printf ("127.0.0.1:%u", cluster->native_port[id]));
+    g_ptr_array_add (nodes, cluster_native_address (cluster, id));
   g_ptr_array_add (nodes, NULL);
   dsm_client_options_init (&options);
   options.nodes = (const char *const *) nodes->pdata;
@@ -272,7 +272,7 @@ test_dsmctl (void)
 {
   guint leader = cluster_wait_leader (cluster, BUDGET_MS);
   guint follower = cluster_other_node (cluster, leader, 0);
-  g_autofree char *address = g_strdup_printf ("127.0.0.1:%u", cluster->native_port[follower]);
+  g_autofree char *address = cluster_native_address (cluster, follower);
   const char *propose[] = { g_getenv ("DSMCTL"), "--native", address, "--token", WRITE_TOKEN, "--timeout", "30",
                             "propose", "ctl-data", "Running", "--payload", "{\"owner\": \"bo\"}", "--if-revision",
                             "0", NULL };

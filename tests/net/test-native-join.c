@@ -24,7 +24,7 @@ test_joined_leader (void)
                   "once it leads: a follower's welcome and not_leader carry its id and native address, and "
                   "libdsm-client given only a follower's address commits on it.");
   joined = cluster_start_joiner (c, leader);
-  joined_address = g_strdup_printf ("127.0.0.1:%u", c->native_port[joined]);
+  joined_address = cluster_native_address (c, joined);
   /* It is a voter once it caught up: only then does the transfer go. */
   while (status != 0)
     {
@@ -61,7 +61,7 @@ test_joined_leader (void)
   dsm_wire_msg_clear (&answer);
   native_raw_free (raw);
 
-  first_address = g_strdup_printf ("127.0.0.1:%u", c->native_port[follower]);
+  first_address = cluster_native_address (c, follower);
   const char *nodes[] = { first_address, NULL };
   DsmClientOptions options;
   dsm_client_options_init (&options);

@@ -18,7 +18,7 @@ static char *rogue_ca;
 static char *
 tls_address (void)
 {
-  return g_strdup_printf ("127.0.0.1:%u", cluster->native_port[1]);
+  return cluster_native_address (cluster, 1);
 }
 
 static double

@@ -72,8 +72,8 @@ test_redirect (void)
 {
   guint leader = cluster_wait_leader (cluster, BUDGET_MS);
   guint follower = cluster_other_node (cluster, leader, 0);
-  g_autofree char *leader_address = g_strdup_printf ("127.0.0.1:%u", cluster->native_port[leader]);
-  g_autofree char *follower_address = g_strdup_printf ("127.0.0.1:%u", cluster->native_port[follower]);
+  g_autofree char *leader_address = cluster_native_address (cluster, leader);
+  g_autofree char *follower_address = cluster_native_address (cluster, follower);
   NativeRaw *raw = native_raw_connect (cluster, follower);
   DsmWireMsg m = native_raw_transition (2, "redirect-a", "Running");
   DsmWireMsg answer;
@@ -169,7 +169,7 @@ test_leader_kill (void)
                   "acknowledged write is on every live node.");
   cluster_wait_leader (cluster, BUDGET_MS);
   for (guint id = 1; id <= cluster->n; id++)
-    g_ptr_array_add (addresses, g_strdup_printf ("127.0.0.1:%u", cluster->native_port[id]));
+    g_ptr_array_add (addresses, cluster_native_address (cluster, id));
   g_ptr_array_add (addresses, NULL);
   dsm_client_options_init (&options);
   options.nodes = (const char *const *) addresses->pdata;
@@ -336,7 +336,7 @@ test_dsmctl (void)
 {
   guint leader = cluster_wait_leader (cluster, BUDGET_MS);
   guint follower = cluster_other_node (cluster, leader, 0);
-  g_autofree char *address = g_strdup_printf ("127.0.0.1:%u", cluster->native_port[follower]);
+  g_autofree char *address = cluster_native_address (cluster, follower);
   const char *propose[] = { g_getenv ("DSMCTL"), "--native", address, "--token", WRITE_TOKEN, "--timeout", "30",
                             "propose", "ctl-a", "Running", NULL };
   const char *get[] = { g_getenv ("DSMCTL"), "--native", address, "--token", WRITE_TOKEN, "--timeout", "30",
@@ -372,7 +372,7 @@ static void
 test_token_reload (void)
 {
   guint leader = cluster_wait_leader (cluster, BUDGET_MS);
-  g_autofree char *address = g_strdup_printf ("127.0.0.1:%u", cluster->native_port[leader]);
+  g_autofree char *address = cluster_native_address (cluster, leader);
   const char *get[] = { g_getenv ("DSMCTL"), "--native", address, "--token", ROTATED_TOKEN, "--timeout", "30",
                         "get", "ctl-a", NULL };
   gint64 deadline = g_get_monotonic_time () + (gint64) BUDGET_MS * 1000;
