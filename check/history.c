@@ -18,27 +18,51 @@ dsm_history_op_new (void)
   return g_new0 (DsmHistoryOp, 1);
 }
 
-DsmHistoryOp *
-dsm_history_op_new_invoked (guint64 id, guint client, const DsmCommand *cmd, guint64 invoke_ms)
+/* The op @cmd starts, but for its names. */
+static DsmHistoryOp *
+op_new_invoked (guint64 id, guint client, const DsmCommand *cmd, guint64 invoke_ms)
 {
-  DsmHistoryOp *op;
+  DsmHistoryOp *op = dsm_history_op_new ();
 
-  g_return_val_if_fail (cmd != NULL, NULL);
-
-  op = dsm_history_op_new ();
   op->id = id;
   op->client = client;
-  op->client_id = g_strdup (cmd->client_id);
   op->seq = cmd->seq;
   op->op = cmd->op;
-  op->machine = g_strdup (cmd->machine);
-  op->definition = g_strdup (cmd->definition);
-  op->from = g_strdup (cmd->from);
-  op->requested = g_strdup (cmd->to);
   op->payload = g_strdup (cmd->payload);
   op->has_if_revision = cmd->has_if_revision;
   op->if_revision = cmd->if_revision;
   op->invoke_ms = invoke_ms;
+  return op;
+}
+
+DsmHistoryOp *
+dsm_history_op_new_invoked (guint64 id, guint client, const DsmCommand *cmd, guint64 invoke_ms)
+{
+  g_return_val_if_fail (cmd != NULL, NULL);
+
+  DsmHistoryOp *op = op_new_invoked (id, client, cmd, invoke_ms);
+  op->client_id = g_strdup (cmd->client_id);
+  op->machine = g_strdup (cmd->machine);
+  op->definition = g_strdup (cmd->definition);
+  op->from = g_strdup (cmd->from);
+  op->requested = g_strdup (cmd->to);
+  return op;
+}
+
+DsmHistoryOp *
+dsm_history_op_new_interned (guint64 id, guint client, const DsmCommand *cmd, guint64 invoke_ms,
+                             DsmNames *names)
+{
+  g_return_val_if_fail (cmd != NULL, NULL);
+  g_return_val_if_fail (names != NULL, NULL);
+
+  DsmHistoryOp *op = op_new_invoked (id, client, cmd, invoke_ms);
+  op->names_interned = TRUE;
+  op->client_id = (char *) dsm_names_intern (names, cmd->client_id);
+  op->machine = (char *) dsm_names_intern (names, cmd->machine);
+  op->definition = (char *) dsm_names_intern (names, cmd->definition);
+  op->from = (char *) dsm_names_intern (names, cmd->from);
+  op->requested = (char *) dsm_names_intern (names, cmd->to);
   return op;
 }
 
@@ -50,6 +74,7 @@ dsm_history_op_copy (const DsmHistoryOp *op)
   g_return_val_if_fail (op != NULL, NULL);
 
   copy = g_memdup2 (op, sizeof *op);
+  copy->names_interned = FALSE;
   copy->client_id = g_strdup (op->client_id);
   copy->machine = g_strdup (op->machine);
   copy->definition = g_strdup (op->definition);
@@ -67,12 +92,15 @@ dsm_history_op_free (DsmHistoryOp *op)
 {
   if (op == NULL)
     return;
-  g_free (op->client_id);
-  g_free (op->machine);
-  g_free (op->definition);
-  g_free (op->from);
-  g_free (op->requested);
-  g_free (op->state);
+  if (!op->names_interned)
+    {
+      g_free (op->client_id);
+      g_free (op->machine);
+      g_free (op->definition);
+      g_free (op->from);
+      g_free (op->requested);
+      g_free (op->state);
+    }
   g_free (op->payload);
   g_free (op->output);
   g_free (op->data);

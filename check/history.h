@@ -7,6 +7,7 @@
 #include <glib.h>
 #include <json-glib/json-glib.h>
 
+#include "check/names.h"
 #include "entry.h"
 #include "json.h"
 #include "types.h"
@@ -49,14 +50,19 @@ extern const DsmJsonErrors dsm_history_json_errors;
  * machine's data) and a compare-and-set on the revision (@if_revision);
  * a reply may name the machine's @revision, and an ok read its @data
  * (docs/HISTORY.md).
- * Every string is owned by the op.
+ * Every string is owned by the op, except when @names_interned is set:
+ * then @client_id, @machine, @definition, @from, @requested and @state
+ * point into a DsmNames table (check/names.h) that outlives the op (the
+ * simulator's history: a long run records tens of thousands of ops over
+ * a few hundred names), and only the other strings are freed with it.
+ * The fields are ordered so the struct has no padding.
  */
 typedef struct {
   guint64 id;
   guint client;
+  DsmOp op;
   char *client_id;          /* nullable */
   guint64 seq;
-  DsmOp op;
   char *machine;
   char *definition;         /* nullable: the config's default */
   char *from;               /* nullable: compare-and-set */
@@ -64,12 +70,13 @@ typedef struct {
   gboolean completed;
   DsmReplyStatus status;    /* meaningful when completed */
   DsmRejectReason reason;
+  gboolean has_if_revision; /* transitions: compare-and-set on the revision */
   char *state;              /* nullable */
   char *payload;            /* nullable: a plugin command's payload, JSON object text */
   char *output;             /* nullable: what a plugin's apply answered an ok command, JSON text */
-  gboolean has_if_revision; /* transitions: compare-and-set on the revision */
   guint64 if_revision;
   gboolean has_revision;    /* the reply named the machine's revision (completed ops only) */
+  gboolean names_interned;  /* the names are borrowed from a DsmNames (see above) */
   guint64 revision;         /* after an ok transition; current for a read or an invalid_transition */
   char *data;               /* nullable: an ok read's data, a JSON object's text ("{}": empty) */
   guint64 index;
@@ -86,7 +93,13 @@ DsmHistoryOp *dsm_history_op_new (void);
  * (copied) at @invoke_ms: not completed yet. */
 DsmHistoryOp *dsm_history_op_new_invoked (guint64 id, guint client, const DsmCommand *cmd,
                                           guint64 invoke_ms);
-/* Returns: (transfer full): a deep copy of @op. */
+/* Returns: (transfer full): the same op with its names interned in
+ * @names (dsm_names_intern()), which must outlive it: @names_interned is
+ * set.  @cmd's payload is copied. */
+DsmHistoryOp *dsm_history_op_new_interned (guint64 id, guint client, const DsmCommand *cmd,
+                                           guint64 invoke_ms, DsmNames *names);
+/* Returns: (transfer full): a deep copy of @op, owning all its strings
+ * (@names_interned is not set). */
 DsmHistoryOp *dsm_history_op_copy (const DsmHistoryOp *op);
 void dsm_history_op_free (DsmHistoryOp *op);  /* NULL is ignored */
 

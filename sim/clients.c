@@ -138,7 +138,7 @@ clients_issue (DsmSim *sim, guint client, const DsmCommand *cmd, DsmNodeId node,
 {
   ClientOp *co = g_new0 (ClientOp, 1);
   co->refs = 1; /* the client's: DsmSim.ops for a scripted op, Client.current otherwise */
-  DsmHistoryOp *op = dsm_history_op_new_invoked (sim->history->len + 1, client, cmd, sim->now_ms);
+  DsmHistoryOp *op = dsm_history_op_new_interned (sim->history->len + 1, client, cmd, sim->now_ms, sim->names);
 
   co->client = client;
   co->scripted = scripted;
@@ -206,7 +206,8 @@ op_complete (DsmSim *sim, ClientOp *co, DsmReplyStatus status, DsmRejectReason r
   op->completed = TRUE;
   op->status = status;
   op->reason = reason;
-  op->state = g_strdup (state);
+  g_assert (op->names_interned);
+  op->state = (char *) dsm_names_intern (sim->names, state);
   op->index = reply != NULL ? reply->index : 0;
   /* The revision a reply names is the machine's: after an ok transition,
    * current for a read or a refused one (docs/API.md). */

@@ -758,6 +758,7 @@ dsm_sim_new (const DsmScenario *scenario, const DsmSimOptions *options)
   dsm_prng_init (&sim->fault_prng, sim->seed, "faults", 0);
   dsm_outbox_init (&sim->out);
   sim->history = g_ptr_array_new_with_free_func ((GDestroyNotify) dsm_history_op_free);
+  sim->names = dsm_names_new ();
   for (guint id = 1; id <= sim->capacity; id++)
     {
       SimNode *sn = &sim->nodes[id];
@@ -810,6 +811,7 @@ dsm_sim_free (DsmSim *sim)
   attacker_clear (sim);
   watchers_clear (sim);
   g_ptr_array_unref (sim->history);
+  dsm_names_free (sim->names); /* after the ops that point into it */
   dsm_outbox_clear (&sim->out);
   g_clear_pointer (&sim->script_wakeups, g_hash_table_unref);
   dsm_checker_free (sim->checker);

@@ -140,7 +140,8 @@ struct _DsmSim {
   DsmPrng fault_prng;
   DsmOutbox out;
 
-  GPtrArray *history;       /* DsmHistoryOp, owned */
+  GPtrArray *history;       /* DsmHistoryOp, owned; their names are names' */
+  DsmNames *names;          /* the history's interned names (machines, states, client ids) */
   GPtrArray *ops;           /* scripted ClientOps, a reference each */
   GHashTable *requests;     /* request_id -> ClientOp, a reference each */
   guint64 next_request_id;

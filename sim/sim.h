@@ -68,7 +68,9 @@ void dsm_sim_free (DsmSim *sim);
 /* Runs to the end (or the first violation) and fills @report. */
 void dsm_sim_run (DsmSim *sim, DsmSimReport *report);
 
-/* (transfer none) (element-type DsmHistoryOp): the client history. */
+/* (transfer none) (element-type DsmHistoryOp): the client history.  Its
+ * ops' names are interned in the simulator (@names_interned): copy an op
+ * (dsm_history_op_copy()) to keep it past dsm_sim_free(). */
 GPtrArray *dsm_sim_get_history (DsmSim *sim);
 
 /**

@@ -11,7 +11,7 @@
 typedef struct {
   DsmConfig *config;
   DsmChecker *checker;
-  GPtrArray *entries;  /* DsmEntry, kept alive while the checker borrows them */
+  GPtrArray *entries;  /* DsmEntry, the tests' (the checker keeps digests, not entries) */
   GPtrArray *history;  /* DsmHistoryOp */
 } Fixture;
 
@@ -62,9 +62,17 @@ command (Fixture *f, guint64 index, guint64 epoch, const char *machine, const ch
   return e;
 }
 
-/* Node @id applies @e with the given outcome.  @from and @state must
- * outlive the checker (string literals): it keeps the first outcome of
- * each index by reference, as it keeps a definition's canonical names. */
+/* An entry of @cmd (copied). */
+static DsmEntry *
+command_with (Fixture *f, guint64 index, guint64 epoch, const DsmCommand *cmd)
+{
+  DsmEntry *e = dsm_entry_new (index, epoch, DSM_ENTRY_COMMAND, cmd);
+
+  g_ptr_array_add (f->entries, e);
+  return e;
+}
+
+/* Node @id applies @e with the given outcome. */
 static void
 apply_full (Fixture *f, DsmNodeId id, DsmEntry *e, DsmReplyStatus status, DsmRejectReason reason,
             const char *from, const char *state, gboolean duplicate)
@@ -271,6 +279,25 @@ test_equal_entries_agree (Fixture *f, gconstpointer data)
 }
 
 static void
+test_entries_not_kept (Fixture *f, gconstpointer data)
+{
+  g_test_summary ("The checker keeps a digest of each committed entry, not the entry: the first "
+                  "node's copy freed, a later equal copy still agrees and one differing only in "
+                  "its payload still violates agreement (ASan sees no use after free).");
+  DsmCommand cmd = { .op = DSM_OP_TRANSITION, .client_id = (char *) "c1", .seq = 1,
+                     .machine = (char *) "m", .to = (char *) "Running", .payload = (char *) "{\"a\":1}" };
+  DsmEntry *first = dsm_entry_new (1, 1, DSM_ENTRY_COMMAND, &cmd);
+
+  apply_ok (f, 1, first, "Init", "Running");
+  dsm_entry_unref (first);
+  apply_ok (f, 2, command_with (f, 1, 1, &cmd), "Init", "Running");
+  assert_ok (f);
+  cmd.payload = (char *) "{\"a\":2}";
+  apply_ok (f, 3, command_with (f, 1, 1, &cmd), "Init", "Running");
+  assert_failed (f, DSM_INVARIANT_AGREEMENT, "nodes 1 and 3 applied different entries at index 1 (epochs 1 and 1)");
+}
+
+static void
 test_apply_gap (Fixture *f, gconstpointer data)
 {
   g_test_summary ("Applying index 3 before anyone applied 2 is an agreement violation: applies "
@@ -363,6 +390,51 @@ test_duplicate_never_applied (Fixture *f, gconstpointer data)
   apply_full (f, 1, command (f, 1, 1, "m", "Running", "c9", 4), DSM_REPLY_OK, DSM_REJECT_NONE,
               "Init", "Running", TRUE);
   assert_failed (f, DSM_INVARIANT_VALIDITY, "treated as a duplicate, but (c9, 4) was never applied");
+}
+
+static void
+test_sessions_far_seq (Fixture *f, gconstpointer data)
+{
+  g_test_summary ("Sessions far past a client's bitmap (seq 2^40) are remembered too: applied "
+                  "twice fails, a duplicate of one never applied fails.");
+  clean_prefix (f);
+  guint64 far = G_GUINT64_CONSTANT (1) << 40;
+  apply_ok (f, 1, command (f, 3, 1, "m", "Stopped", "c1", far), "Running", "Stopped");
+  apply_full (f, 1, command (f, 4, 1, "m", "Stopped", "c1", far), DSM_REPLY_OK, DSM_REJECT_NONE,
+              "Stopped", "Stopped", TRUE);
+  assert_ok (f);
+  apply_full (f, 1, command (f, 5, 1, "m", "Stopped", "c1", far + 1), DSM_REPLY_OK, DSM_REJECT_NONE,
+              "Stopped", "Stopped", TRUE);
+  assert_failed (f, DSM_INVARIANT_VALIDITY, "treated as a duplicate, but (c1, 1099511627777) was never applied");
+}
+
+static void
+test_sessions_far_seq_twice (Fixture *f, gconstpointer data)
+{
+  g_test_summary ("A far seq applied with effect twice violates validity like a near one.");
+  clean_prefix (f);
+  guint64 far = G_GUINT64_CONSTANT (1) << 40;
+  apply_ok (f, 1, command (f, 3, 1, "m", "Stopped", "c1", far), "Running", "Stopped");
+  apply_ok (f, 1, command (f, 4, 1, "m", "Init", "c1", far), "Stopped", "Init");
+  assert_failed (f, DSM_INVARIANT_VALIDITY, "(c1, 1099511627776) applied a second time");
+}
+
+static void
+test_sessions_sparse_seqs (Fixture *f, gconstpointer data)
+{
+  g_test_summary ("A client's seqs with gaps (ops that never committed): each applied one is "
+                  "remembered, each gap is not.");
+  clean_prefix (f);
+  apply_ok (f, 1, command (f, 3, 1, "m", "Stopped", "c3", 5), "Running", "Stopped");
+  apply_ok (f, 1, command (f, 4, 1, "m", "Init", "c3", 900), "Stopped", "Init");
+  apply_full (f, 1, command (f, 5, 1, "m", "Init", "c3", 900), DSM_REPLY_OK, DSM_REJECT_NONE,
+              "Init", "Init", TRUE);
+  apply_full (f, 1, command (f, 6, 1, "m", "Stopped", "c3", 5), DSM_REPLY_OK, DSM_REJECT_NONE,
+              "Init", "Init", TRUE);
+  assert_ok (f);
+  apply_full (f, 1, command (f, 7, 1, "m", "Init", "c3", 899), DSM_REPLY_OK, DSM_REJECT_NONE,
+              "Init", "Init", TRUE);
+  assert_failed (f, DSM_INVARIANT_VALIDITY, "(c3, 899) was never applied");
 }
 
 /* ---- durability ---- */
@@ -662,6 +734,7 @@ main (int argc, char **argv)
   ADD ("agreement/different-entries", test_different_entries);
   ADD ("agreement/same-node-different-entry", test_same_node_different_entry);
   ADD ("agreement/equal-copies", test_equal_entries_agree);
+  ADD ("agreement/entries-not-kept", test_entries_not_kept);
   ADD ("agreement/gap", test_apply_gap);
   ADD ("state-machine-safety/different-outcome", test_different_outcome);
   ADD ("state-machine-safety/different-state", test_different_state);
@@ -671,6 +744,9 @@ main (int argc, char **argv)
   ADD ("validity/wrong-result-state", test_wrong_result_state);
   ADD ("validity/applied-twice", test_applied_twice);
   ADD ("validity/duplicate-never-applied", test_duplicate_never_applied);
+  ADD ("validity/sessions-far-seq", test_sessions_far_seq);
+  ADD ("validity/sessions-far-seq-twice", test_sessions_far_seq_twice);
+  ADD ("validity/sessions-sparse-seqs", test_sessions_sparse_seqs);
   ADD ("durability/ack-then-other-entry", test_ack_then_other_entry);
   ADD ("durability/apply-then-other-ack", test_apply_then_other_ack);
   ADD ("durability/ack-at-noop", test_ack_at_noop);

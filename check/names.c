@@ -1,0 +1,71 @@
+/* check/names.c: the intern table of names.h: the strings live in one
+ * GStringChunk (no allocation per name), a hash table finds a name's id. */
+#include "check/names.h"
+
+struct _DsmNames {
+  GStringChunk *chunk;   /* the names' bytes */
+  GHashTable *ids;       /* name (in chunk) -> GUINT_TO_POINTER (id) */
+  GPtrArray *by_id;      /* id -> name (in chunk); [0] is NULL */
+};
+
+DsmNames *
+dsm_names_new (void)
+{
+  DsmNames *names = g_new0 (DsmNames, 1);
+
+  names->chunk = g_string_chunk_new (4096);
+  names->ids = g_hash_table_new (g_str_hash, g_str_equal);
+  names->by_id = g_ptr_array_new ();
+  g_ptr_array_add (names->by_id, NULL);
+  return names;
+}
+
+void
+dsm_names_free (DsmNames *names)
+{
+  if (names == NULL)
+    return;
+  g_hash_table_unref (names->ids);
+  g_ptr_array_unref (names->by_id);
+  g_string_chunk_free (names->chunk);
+  g_free (names);
+}
+
+guint32
+dsm_names_id (DsmNames *names, const char *name)
+{
+  gpointer id;
+
+  if (name == NULL)
+    return 0;
+  id = g_hash_table_lookup (names->ids, name);
+  if (id != NULL)
+    return GPOINTER_TO_UINT (id);
+  /* Ids are dense and never reused: a table of 2^32 names is a bug. */
+  g_assert (names->by_id->len < G_MAXUINT32);
+  char *copy = g_string_chunk_insert (names->chunk, name);
+  guint32 fresh = names->by_id->len;
+  g_ptr_array_add (names->by_id, copy);
+  g_hash_table_insert (names->ids, copy, GUINT_TO_POINTER (fresh));
+  g_assert (fresh != 0);
+  return fresh;
+}
+
+const char *
+dsm_names_get (const DsmNames *names, guint32 id)
+{
+  g_assert (id < names->by_id->len);
+  return names->by_id->pdata[id];
+}
+
+const char *
+dsm_names_intern (DsmNames *names, const char *name)
+{
+  return dsm_names_get (names, dsm_names_id (names, name));
+}
+
+guint
+dsm_names_get_n (const DsmNames *names)
+{
+  return names->by_id->len - 1;
+}
