@@ -83,6 +83,15 @@ typedef struct {
   GHashTable *far;          /* guint64 seq (owned) set, nullable */
 } SessionSeqs;
 
+/* A machine of the validity model: known once a command named it with a
+ * definition that applied (def set); its canonical state (NULL: the
+ * definition's initial) and the index that last changed it (0: none). */
+typedef struct {
+  const DsmMachineDef *def;
+  const char *state;
+  guint64 revision;
+} ModelMachine;
+
 struct _DsmChecker {
   DsmConfig *config;
   guint32 invariants;
@@ -90,9 +99,7 @@ struct _DsmChecker {
   GPtrArray *committed_blocks;/* Committed[COMMITTED_BLOCK] each, owned */
   guint64 n_committed;        /* indices 0..n_committed - 1 have a record (0 unused) */
   DsmNames *names;            /* what Committed's ids name */
-  GHashTable *model;          /* machine -> canonical state (the validity model) */
-  GHashTable *model_defs;     /* machine -> definition */
-  GHashTable *model_revisions;/* machine -> the index that last changed it (guint64 *) */
+  GArray *model;              /* ModelMachine by the machine's names id: the validity model */
   GArray *model_sessions;     /* SessionSeqs, by client id's names id */
   GHashTable *acked;          /* &op->index -> DsmHistoryOp, both borrowed: acks of
                                * indices nobody applied yet (dsm_checker_acked) */
@@ -226,9 +233,7 @@ dsm_checker_new (DsmConfig *config, guint32 invariants)
   checker->committed_blocks = g_ptr_array_new_with_free_func (g_free);
   checker->names = dsm_names_new ();
   committed_append (checker); /* index 0: no entry */
-  checker->model = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
-  checker->model_defs = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
-  checker->model_revisions = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+  checker->model = g_array_new (FALSE, TRUE, sizeof (ModelMachine));
   checker->model_sessions = g_array_new (FALSE, TRUE, sizeof (SessionSeqs));
   g_array_set_clear_func (checker->model_sessions, (GDestroyNotify) session_seqs_clear);
   checker->acked = g_hash_table_new (g_int64_hash, g_int64_equal);
@@ -242,9 +247,7 @@ dsm_checker_free (DsmChecker *checker)
     return;
   g_hash_table_unref (checker->leaders);
   g_ptr_array_unref (checker->committed_blocks);
-  g_hash_table_unref (checker->model);
-  g_hash_table_unref (checker->model_defs);
-  g_hash_table_unref (checker->model_revisions);
+  g_array_unref (checker->model);
   g_array_unref (checker->model_sessions);
   g_hash_table_unref (checker->acked);
   dsm_names_free (checker->names);
@@ -317,10 +320,22 @@ dsm_checker_defined (DsmChecker *checker, const char *name, const char *spec, GE
   return TRUE;
 }
 
+/* The model's machine named @machine_id (a DsmChecker.names id), created
+ * unknown (def NULL) when new: names are dense, so is this array. */
+static ModelMachine *
+model_machine (DsmChecker *checker, guint32 machine_id)
+{
+  g_assert (machine_id != 0);
+  if (machine_id >= checker->model->len)
+    g_array_set_size (checker->model, machine_id + 1);
+  return &g_array_index (checker->model, ModelMachine, machine_id);
+}
+
 /* The validity model: the machines' states from the committed sequence,
- * with the definitions' rules and the clients' (id, seq) dedupe. */
+ * with the definitions' rules and the clients' (id, seq) dedupe.
+ * @machine_id: the command's machine, interned. */
 static void
-check_validity (DsmChecker *checker, guint64 now_ms, const DsmApplied *applied)
+check_validity (DsmChecker *checker, guint64 now_ms, const DsmApplied *applied, guint32 machine_id)
 {
   const DsmEntry *entry = applied->entry;
   const DsmApplyResult *r = &applied->result;
@@ -355,7 +370,9 @@ check_validity (DsmChecker *checker, guint64 now_ms, const DsmApplied *applied)
       return;
     }
 
-  const DsmMachineDef *def = g_hash_table_lookup (checker->model_defs, cmd->machine);
+  g_assert (g_strcmp0 (dsm_names_get (checker->names, machine_id), cmd->machine) == 0);
+  ModelMachine *machine = model_machine (checker, machine_id);
+  const DsmMachineDef *def = machine->def;
   const DsmMachineDef *named = dsm_config_find_definition (checker->config, cmd->definition);
   gboolean bad_def = named == NULL || (def != NULL && cmd->definition != NULL && def != named);
   if (def == NULL)
@@ -365,14 +382,13 @@ check_validity (DsmChecker *checker, guint64 now_ms, const DsmApplied *applied)
    * replicas that disagree fail state machine safety. */
   if (!bad_def && dsm_machine_def_get_impl (def) != NULL)
     {
-      g_hash_table_insert (checker->model_defs, g_strdup (cmd->machine), (gpointer) def);
+      machine->def = def;
       return;
     }
-  const char *current = def == NULL ? NULL : g_hash_table_lookup (checker->model, cmd->machine);
+  const char *current = def == NULL ? NULL : machine->state;
   if (def != NULL && current == NULL)
     current = dsm_machine_def_get_initial (def);
-  const guint64 *last = g_hash_table_lookup (checker->model_revisions, cmd->machine);
-  guint64 revision = last != NULL ? *last : 0;
+  guint64 revision = machine->revision;
   gboolean legal = !bad_def && cmd->op == DSM_OP_TRANSITION
                    && dsm_machine_def_lookup_state (def, cmd->to) != NULL
                    && (cmd->from == NULL || g_strcmp0 (cmd->from, current) == 0)
@@ -403,11 +419,9 @@ check_validity (DsmChecker *checker, guint64 now_ms, const DsmApplied *applied)
         dsm_checker_fail (checker, DSM_INVARIANT_VALIDITY, now_ms,
                           "index %" G_GUINT64_FORMAT ": %s went %s -> %s, expected %s -> %s",
                           entry->index, cmd->machine, r->from, r->state, current, cmd->to);
-      g_hash_table_insert (checker->model_defs, g_strdup (cmd->machine), (gpointer) def);
-      g_hash_table_insert (checker->model, g_strdup (cmd->machine),
-                           (gpointer) dsm_machine_def_lookup_state (def, cmd->to));
-      g_hash_table_insert (checker->model_revisions, g_strdup (cmd->machine),
-                           g_memdup2 (&entry->index, sizeof entry->index));
+      machine->def = def;
+      machine->state = dsm_machine_def_lookup_state (def, cmd->to);
+      machine->revision = entry->index;
     }
 }
 
@@ -480,7 +494,7 @@ apply_first (DsmChecker *checker, guint64 now_ms, DsmNodeId id, const DsmApplied
                                 .membership = dsm_membership_ref (entry->membership) };
       g_array_append_val (checker->configs, config);
     }
-  check_validity (checker, now_ms, applied);
+  check_validity (checker, now_ms, applied, c->machine);
   check_durability (checker, now_ms, entry, c);
 }
 
@@ -736,7 +750,9 @@ dsm_checker_get_change (const DsmChecker *checker, guint64 index, const char **m
 const char *
 dsm_checker_get_initial (const DsmChecker *checker, const char *machine)
 {
-  const DsmMachineDef *def = g_hash_table_lookup (checker->model_defs, machine);
+  guint32 id = dsm_names_find (checker->names, machine);
+  const DsmMachineDef *def = id != 0 && id < checker->model->len
+                             ? g_array_index (checker->model, ModelMachine, id).def : NULL;
 
   if (def == NULL)
     def = dsm_config_find_definition (checker->config, NULL);

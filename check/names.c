@@ -51,6 +51,12 @@ dsm_names_id (DsmNames *names, const char *name)
   return fresh;
 }
 
+guint32
+dsm_names_find (const DsmNames *names, const char *name)
+{
+  return name != NULL ? GPOINTER_TO_UINT (g_hash_table_lookup (names->ids, name)) : 0;
+}
+
 const char *
 dsm_names_get (const DsmNames *names, guint32 id)
 {

@@ -23,6 +23,10 @@ void dsm_names_free (DsmNames *names);
  */
 guint32 dsm_names_id (DsmNames *names, const char *name);
 
+/* Returns: @name's number, 0 when @names does not hold it (or @name is
+ * NULL); adds nothing. */
+guint32 dsm_names_find (const DsmNames *names, const char *name);
+
 /* Returns: (transfer none): the name numbered @id (NULL for 0); valid
  * until dsm_names_free().  @id must come from dsm_names_id(). */
 const char *dsm_names_get (const DsmNames *names, guint32 id);
