@@ -47,7 +47,9 @@ struct _DsmHost {
   GHashTable *pending;       /* request id -> PendingReply */
   guint64 next_request_id;
 
-  gboolean syncing;
+  gboolean syncing;           /* a sync runs in the WAL's worker */
+  guint sync_inline_entries_max;  /* 0: every sync in the worker */
+  GSource *sync_inline_source;    /* idle: a sync on the loop, after this iteration's sends */
   guint64 durable_seq;
   gint64 sync_started_us;
   DsmNetHistogram sync_latency;
@@ -118,6 +120,7 @@ dsm_host_options_init (DsmHostOptions *options)
 {
   memset (options, 0, sizeof *options);
   dsm_transport_options_init (&options->transport);
+  options->sync_inline_entries_max = DSM_HOST_SYNC_INLINE_ENTRIES_DEFAULT;
 }
 
 /* ---- scheduling ---- */
@@ -431,14 +434,16 @@ host_check_disk (DsmHost *host)
   host_schedule_drain (host);
 }
 
+/* A sync ended, in the worker or inline: @seq is durable, or @error
+ * (owned) says why not.  Both paths end here, so a failure or a full disk
+ * is handled the same whichever thread wrote. */
 static void
-host_on_synced (GObject *source, GAsyncResult *result, gpointer data)
+host_synced (DsmHost *host, guint64 seq, GError *error_owned)
 {
-  DsmHost *host = data;
-  g_autoptr(GError) error = NULL;
-  guint64 seq = dsm_wal_sync_finish (host->wal, result, &error);
+  g_autoptr(GError) error = error_owned;
 
-  host->syncing = FALSE;
+  g_assert (!host->syncing);
+  g_assert (error != NULL || seq >= host->durable_seq);
   dsm_net_histogram_observe_us (&host->sync_latency, g_get_monotonic_time () - host->sync_started_us);
   if (g_error_matches (error, DSM_WAL_ERROR, DSM_WAL_ERROR_NO_SPACE))
     {
@@ -483,6 +488,69 @@ host_on_synced (GObject *source, GAsyncResult *result, gpointer data)
   host_maybe_sync (host);
 }
 
+static void
+host_on_synced (GObject *source, GAsyncResult *result, gpointer data)
+{
+  DsmHost *host = data;
+  GError *error = NULL;
+  guint64 seq = dsm_wal_sync_finish (host->wal, result, &error);
+
+  g_assert (host->syncing);
+  host->syncing = FALSE;
+  host_synced (host, seq, error);
+}
+
+/* A small batch with no sync in the worker is written and fsynced on the
+ * loop when it has nothing else to do: the worker's hand-off and its way
+ * back cost more than the write (docs/BENCHMARKS.md, "Where the time
+ * goes").  It runs from an idle of a priority below every input's and
+ * below the links' flushes: this drain's messages are on the wire first,
+ * and a loop that drains any input first (a message, a request, a timer)
+ * is busy and hands the batch to the worker instead (host_maybe_sync()).
+ * Those waiting on the sync leave once it reports.  A batch the WAL
+ * declines (larger, a snapshot, a sync in the worker) goes to the worker
+ * too. */
+static gboolean
+host_on_sync_inline (gpointer data)
+{
+  DsmHost *host = data;
+  GError *error = NULL;
+  guint64 seq = 0;
+
+  g_clear_pointer (&host->sync_inline_source, g_source_unref);
+  g_assert (!host->stopping);
+  /* The disk alarm raised meanwhile (its timer then retries), or its
+   * timer's retry runs in the worker. */
+  if (host->syncing || host->wal_failure != NULL || host->nospace)
+    return G_SOURCE_REMOVE;
+  host->sync_started_us = g_get_monotonic_time ();
+  if (dsm_wal_sync_inline (host->wal, host->sync_inline_entries_max, &seq, &error))
+    host_synced (host, seq, error);
+  else
+    host_start_sync (host);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+host_cancel_sync_inline (DsmHost *host)
+{
+  if (host->sync_inline_source != NULL)
+    g_source_destroy (host->sync_inline_source);
+  g_clear_pointer (&host->sync_inline_source, g_source_unref);
+}
+
+/* A leader with other voters keeps its loop free while it fsyncs: the
+ * followers' Acks can commit without its own write (any majority does),
+ * and its clients wait on it.  Measured at 1 client: fsyncing inline on
+ * the leader too made p50 bimodal (1.5 or 4.9 ms) on a busy disk, where
+ * followers alone gained (docs/BENCHMARKS.md, "Where the time goes"). */
+static gboolean
+host_leads_others (DsmHost *host)
+{
+  return dsm_node_get_role (host->node) == DSM_ROLE_LEADER
+         && dsm_membership_get_n_voters (dsm_node_get_membership (host->node, NULL)) > 1;
+}
+
 /* At most one sync in flight; everything appended while it runs goes in
  * the next one (group commit).  While the disk is full only the retry
  * timer starts one. */
@@ -493,7 +561,19 @@ host_maybe_sync (DsmHost *host)
     return;
   if (dsm_wal_get_appended_seq (host->wal) <= host->durable_seq)
     return;
-  host_start_sync (host);
+  /* Another drain before the loop went idle: it is busy, and the
+   * worker's group commit lets it go on taking input meanwhile. */
+  if (host->sync_inline_source != NULL || host->sync_inline_entries_max == 0 || host->stopping
+      || host_leads_others (host))
+    {
+      host_cancel_sync_inline (host);
+      host_start_sync (host);
+      return;
+    }
+  host->sync_inline_source = g_idle_source_new ();
+  g_source_set_priority (host->sync_inline_source, G_PRIORITY_DEFAULT_IDLE);
+  g_source_set_callback (host->sync_inline_source, host_on_sync_inline, host, NULL);
+  g_source_attach (host->sync_inline_source, g_main_context_get_thread_default ());
 }
 
 /* Every HOST_DISK_RETRY_MS: picks up a snapshot file that did not fit
@@ -565,6 +645,7 @@ dsm_host_new (DsmConfig *config, DsmNodeId id, const DsmHostOptions *options, GE
   host->id = id;
   host->data_dir = g_strdup (options->data_dir);
   host->timer_deadline_ms = G_MAXUINT64;
+  host->sync_inline_entries_max = options->sync_inline_entries_max;
   host->pending = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free, g_free);
   dsm_outbox_init (&host->out);
 
@@ -706,6 +787,7 @@ dsm_host_stop (DsmHost *host)
   if (host->stopping)
     return;
   host->stopping = TRUE;
+  host_cancel_sync_inline (host);
   if (host->drain_source != NULL)
     {
       g_source_destroy (host->drain_source);
@@ -782,6 +864,7 @@ dsm_host_free (DsmHost *host)
   if (host == NULL)
     return;
   g_assert (!host->syncing);
+  host_cancel_sync_inline (host);
   g_clear_pointer (&host->recorder, host_recorder_close_stop);
   if (host->transport != NULL)
     {
@@ -870,6 +953,9 @@ dsm_host_render_metrics (DsmHost *host, GString *out)
   render_one (out, nl, "dsm_wal_bytes_written_total", "counter", "Bytes written to segments and snapshots.", (double) s->bytes_written);
   render_one (out, nl, "dsm_wal_sync_batches_total", "counter", "Group commits (one fsync each).", (double) s->sync_batches);
   render_one (out, nl, "dsm_wal_sync_records_max", "gauge", "Most records made durable by one group commit.", (double) s->sync_records_max);
+  render_one (out, nl, "dsm_wal_syncs_inline_total", "counter",
+              "Group commits fsynced on the event loop (small batches, no sync in the WAL's thread).",
+              (double) s->syncs_inline);
   render_one (out, nl, "dsm_wal_segments_created_total", "counter", "Segment files created.", (double) s->segments_created);
   render_one (out, nl, "dsm_wal_segments_deleted_total", "counter", "Segment files deleted after snapshots.", (double) s->segments_deleted);
   render_one (out, nl, "dsm_wal_snapshots_written_total", "counter", "Snapshot files written.", (double) s->snapshots_written);

@@ -8,7 +8,10 @@
  * Inputs (a message, a client command, a timer, a finished fsync) only
  * schedule a drain: one idle source at default priority drains after all
  * inputs of a loop iteration, so a leader batches every command of that
- * iteration into one Proposal per peer and one WAL sync.
+ * iteration into one Proposal per peer and one WAL sync.  The sync runs in
+ * the WAL's worker, or, for a small batch on a follower whose loop has
+ * nothing else to do, on the loop itself (docs/OPERATIONS.md, "Group
+ * commit on the loop").
  *
  * A full disk raises the nospace alarm instead of stopping the node: the
  * WAL keeps what did not fit, the host retries it every second, tells the
@@ -43,8 +46,13 @@ typedef struct {
   const char *record_path;           /* nullable: record the core's inputs here (net/recorder.h) */
   guint64 record_max_bytes;          /* 0: the default */
   guint record_keep;                 /* 0: the default */
+  guint sync_inline_entries_max;     /* a batch of at most this many entries, with no sync in the
+                                      * WAL's worker, is fsynced on the loop (0: never;
+                                      * docs/OPERATIONS.md, "Group commit on the loop") */
   DsmTransportOptions transport;
 } DsmHostOptions;
+
+#define DSM_HOST_SYNC_INLINE_ENTRIES_DEFAULT 4
 
 void dsm_host_options_init (DsmHostOptions *options);
 

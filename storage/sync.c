@@ -1,5 +1,6 @@
 /* storage/sync.c: the WAL's group commit: a sync takes the whole queue and
- * writes it with one fdatasync, in a GTask worker or the caller's thread;
+ * writes it with one fdatasync, in a GTask worker or the caller's thread
+ * (a small batch with no worker busy: dsm_wal_sync_inline());
  * the node's own snapshots are written after the sync has answered, by
  * the worker that claims them; and a write the disk has no room for is
  * undone and kept for the next sync (docs/STORAGE.md, "Write path" and
@@ -314,6 +315,58 @@ dsm_wal_sync_finish (DsmWal *wal, GAsyncResult *result, GError **error)
 
   seq = g_task_propagate_pointer (G_TASK (result), error);
   return seq != NULL ? *seq : 0;
+}
+
+/* With wal->lock held: whether the queue is a batch the caller may write
+ * in its own thread: log records only (a snapshot's bytes are O(store),
+ * and a local one would leave a file for a worker to write), at most
+ * @entries_max entries. */
+static gboolean
+queue_is_small (const GPtrArray *queue, guint entries_max)
+{
+  guint entries = 0;
+
+  for (guint i = 0; i < queue->len; i++)
+    {
+      const DsmPersist *persist = queue->pdata[i];
+
+      if (persist->kind == DSM_PERSIST_SNAPSHOT)
+        return FALSE;
+      if (persist->kind == DSM_PERSIST_ENTRIES)
+        entries += persist->entries->len;
+      if (entries > entries_max)
+        return FALSE;
+    }
+  return TRUE;
+}
+
+gboolean
+dsm_wal_sync_inline (DsmWal *wal, guint entries_max, guint64 *seq, GError **error)
+{
+  GError *local = NULL;
+  gboolean small;
+
+  g_return_val_if_fail (wal != NULL, FALSE);
+  g_return_val_if_fail (seq != NULL, FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  /* No sync in a worker (nor a snapshot file it writes after one): the
+   * inline write would wait for it on io_lock, and it is group commit's
+   * turn anyway. */
+  g_mutex_lock (&wal->lock);
+  small = wal->in_flight == 0 && wal->queue->len > 0 && queue_is_small (wal->queue, entries_max);
+  g_mutex_unlock (&wal->lock);
+  if (!small || !g_mutex_trylock (&wal->io_lock))
+    return FALSE;
+  /* Nothing to defer: the batch holds no snapshot. */
+  *seq = wal_sync_locked (wal, FALSE, &local);
+  g_mutex_unlock (&wal->io_lock);
+  g_mutex_lock (&wal->lock);
+  wal->stats.syncs_inline++;
+  g_mutex_unlock (&wal->lock);
+  if (local != NULL)
+    g_propagate_error (error, local);
+  return TRUE;
 }
 
 guint64

@@ -54,6 +54,7 @@ typedef struct {
   guint64 sync_batches;        /* number of group commits (syncs that wrote something) */
   guint64 sync_records_max;    /* largest batch, in persists */
   guint64 nospace_failures;    /* writes that failed for lack of space and were undone */
+  guint64 syncs_inline;        /* syncs dsm_wal_sync_inline() ran in the caller's thread */
 } DsmWalStats;
 
 typedef struct _DsmWal DsmWal;
@@ -110,6 +111,21 @@ guint64 dsm_wal_sync_finish (DsmWal *wal, GAsyncResult *result, GError **error);
 
 /* The same, blocking (tools and tests). */
 guint64 dsm_wal_sync (DsmWal *wal, GError **error);
+
+/**
+ * dsm_wal_sync_inline:
+ * The group commit in the caller's thread, when that costs nobody a wait:
+ * the queue holds at most @entries_max entries and no snapshot, and no
+ * sync runs in the worker.  A node whose loop is idle saves the hand-off
+ * to the worker and back (docs/BENCHMARKS.md, "Where the time goes");
+ * under load batches grow past @entries_max and the worker's group commit
+ * takes over.
+ * @seq: (out): when it ran, what dsm_wal_sync_finish() would return
+ * Returns: FALSE when it declined (nothing happened: start
+ *   dsm_wal_sync_async()); TRUE when it ran, then @seq and @error are as
+ *   dsm_wal_sync_finish() gives them (a full disk, a failure).
+ */
+gboolean dsm_wal_sync_inline (DsmWal *wal, guint entries_max, guint64 *seq, GError **error);
 
 const DsmWalStats *dsm_wal_get_stats (const DsmWal *wal);
 

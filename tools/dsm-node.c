@@ -264,6 +264,7 @@ main (int argc, char **argv)
   gint join_timeout_s = 60;
   gboolean version = FALSE;
   gboolean no_fsync = FALSE;
+  gint sync_inline_entries = DSM_HOST_SYNC_INLINE_ENTRIES_DEFAULT;
   g_auto(GStrv) plugin_flags = NULL;
   GOptionEntry entries[] = {
     { "config", 'c', 0, G_OPTION_ARG_FILENAME, &config_path, "Cluster config (JSON, docs/CONFIG.md)", "FILE" },
@@ -285,6 +286,9 @@ main (int argc, char **argv)
     { "record-keep", 0, 0, G_OPTION_ARG_INT, &record_keep, "Recordings kept: FILE, FILE.1, ... (default 4)", "N" },
     { "no-fsync", 0, 0, G_OPTION_ARG_NONE, &no_fsync,
       "Skip fsync in the WAL: loses acknowledged writes on power loss (benchmarks only)", NULL },
+    { "sync-inline-entries", 0, 0, G_OPTION_ARG_INT, &sync_inline_entries,
+      "Fsync a batch of at most N entries on the event loop when no group commit runs (default "
+      G_STRINGIFY (DSM_HOST_SYNC_INLINE_ENTRIES_DEFAULT) "; 0: always in the WAL's thread)", "N" },
     { "join", 0, 0, G_OPTION_ARG_STRING, &join_url,
       "Join the running cluster a member's client URL names: it adds this node as a learner and gives its id "
       "(a data directory that already joined keeps its id)", "URL" },
@@ -350,6 +354,8 @@ main (int argc, char **argv)
     return usage_error (context, "%s", error->message);
   if (record_max_bytes < 0 || record_keep < 0 || record_keep > 100)
     return usage_error (context, "--record-max-bytes takes a size, --record-keep 1..100");
+  if (sync_inline_entries < 0 || sync_inline_entries > 4096)
+    return usage_error (context, "--sync-inline-entries %d: expected 0..4096", sync_inline_entries);
   if ((record_max_bytes != 0 || record_keep != 0) && record_path == NULL)
     return usage_error (context, "--record-max-bytes and --record-keep need --record FILE");
 
@@ -408,6 +414,7 @@ main (int argc, char **argv)
   options.config_dir = config_dir;
   options.transport.auth = auth;
   options.no_sync = no_fsync;
+  options.sync_inline_entries_max = (guint) sync_inline_entries;
   options.peer_listen_address = peer_listen;
   options.peer_address = peer_address;
   options.client_address = client_address;

@@ -184,6 +184,8 @@ cluster_spawn (Cluster *c, guint id, const char *join_url)
       g_ptr_array_add (argv, g_strdup ("--native-address"));
       g_ptr_array_add (argv, cluster_native_address (c, id));
     }
+  for (guint i = 0; c->node_args != NULL && c->node_args[i] != NULL; i++)
+    g_ptr_array_add (argv, g_strdup (c->node_args[i]));
   g_ptr_array_add (argv, NULL);
   c->proc[id] = g_subprocess_launcher_spawnv (launcher, (const char *const *) argv->pdata, &error);
   g_assert_no_error (error);
@@ -262,6 +264,13 @@ cluster_new_with_config (guint n, const char *config_extra)
 
   cluster_start_all (c);
   return c;
+}
+
+void
+cluster_set_node_args (Cluster *c, const char *const *args)
+{
+  g_strfreev (c->node_args);
+  c->node_args = g_strdupv ((char **) args);
 }
 
 void
@@ -348,6 +357,7 @@ cluster_free_keeping (Cluster *c, gboolean keep)
   for (guint id = 0; id <= CLUSTER_MAX; id++)
     g_free (c->node_config[id]);
   g_free (c->token);
+  g_strfreev (c->node_args);
   g_free (c->dir);
   g_free (c);
 }

@@ -33,6 +33,7 @@ typedef struct {
                                          * peers dial the config's address (a proxy) */
   char *token;                          /* sent as a bearer token, or NULL */
   const char *scheme;                   /* "http" or "https" */
+  char **node_args;                     /* more dsm-node arguments for every start, or NULL */
 } Cluster;
 
 /* Starts @n nodes and waits until every node knows the same leader. */
@@ -45,6 +46,8 @@ Cluster *cluster_new_with_config (guint n, const char *config_extra);
  * files the config names (relative names resolve in c->dir), then
  * cluster_start_all(). */
 Cluster *cluster_prepare (guint n, const char *config_extra);
+/* Adds @args (NULL-terminated, copied) to every later dsm-node start. */
+void cluster_set_node_args (Cluster *c, const char *const *args);
 /* Starts every node and waits until they agree on a leader. */
 void cluster_start_all (Cluster *c);
 

@@ -382,6 +382,65 @@ test_io_error_stops_the_wal (Fixture *f, gconstpointer data)
 }
 
 static void
+test_inline_io_error_stops_the_wal (Fixture *f, gconstpointer data)
+{
+  DsmDurableState state = { 0 };
+  g_autoptr(GError) error = NULL;
+  guint64 seq = 1;
+
+  g_test_summary ("A sync in the caller's thread fails as the worker's does: EIO on its fdatasync "
+                  "is an I/O failure, nothing more is durable, and the WAL refuses every later sync.");
+  fixture_open (f, 0, &state);
+  setup_log (f);
+  fixture_sync (f);
+  faults_reset ();
+  faults_arm (FAULT_FDATASYNC, 1, EIO, FALSE);
+  fixture_append_entries (f, 21, 2, 1);
+  g_assert_true (dsm_wal_sync_inline (f->wal, 8, &seq, &error));
+  g_assert_error (error, DSM_WAL_ERROR, DSM_WAL_ERROR_IO);
+  g_assert_cmpuint (seq, ==, 0);
+  g_assert_cmpuint (faults_injected (), ==, 1);
+  g_clear_error (&error);
+  g_assert_cmpuint (dsm_wal_get_durable_seq (f->wal), ==, 2);
+
+  fixture_append_hard_state (f, 2, 2);
+  g_assert_cmpuint (dsm_wal_sync (f->wal, &error), ==, 0);
+  g_assert_error (error, DSM_WAL_ERROR, DSM_WAL_ERROR_CLOSED);
+}
+
+static void
+test_inline_nospace_keeps_batch (Fixture *f, gconstpointer data)
+{
+  DsmDurableState state = { 0 };
+  g_autoptr(GError) error = NULL;
+  guint64 seq = 1;
+
+  g_test_summary ("A full disk under a sync in the caller's thread is what it is under the worker: "
+                  "the batch is undone and kept, the WAL reports itself out of space, and the next "
+                  "sync writes the batch once there is room.");
+  fixture_open (f, 0, &state);
+  setup_log (f);
+  fixture_sync (f);
+  faults_reset ();
+  faults_arm (FAULT_PWRITE, 1, ENOSPC, TRUE);
+  fixture_append_entries (f, 21, 2, 1);
+  g_assert_true (dsm_wal_sync_inline (f->wal, 8, &seq, &error));
+  g_assert_error (error, DSM_WAL_ERROR, DSM_WAL_ERROR_NO_SPACE);
+  g_assert_cmpuint (seq, ==, 0);
+  g_clear_error (&error);
+  g_assert_true (dsm_wal_get_nospace (f->wal, NULL));
+  faults_disarm (FAULT_PWRITE);
+  g_assert_true (dsm_wal_sync_inline (f->wal, 8, &seq, &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (seq, ==, f->seq);
+  g_assert_false (dsm_wal_get_nospace (f->wal, NULL));
+
+  fixture_open (f, 0, &state);
+  assert_state_equal (&state, &f->expected);
+  dsm_durable_state_clear (&state);
+}
+
+static void
 test_failed_undo_stops_the_wal (Fixture *f, gconstpointer data)
 {
   DsmDurableState state = { 0 };
@@ -421,6 +480,8 @@ main (int argc, char **argv)
   ADD ("/storage/nospace/snapshot-retry-waits", test_snapshot_retry_waits);
   ADD ("/storage/nospace/io-error-stops-the-wal", test_io_error_stops_the_wal);
   ADD ("/storage/nospace/failed-undo-stops-the-wal", test_failed_undo_stops_the_wal);
+  ADD ("/storage/nospace/inline-io-error-stops-the-wal", test_inline_io_error_stops_the_wal);
+  ADD ("/storage/nospace/inline-nospace-keeps-batch", test_inline_nospace_keeps_batch);
 #undef ADD
   return g_test_run ();
 }

@@ -164,6 +164,79 @@ test_sync_async (Fixture *f, gconstpointer data)
 }
 
 static void
+test_sync_inline (Fixture *f, gconstpointer data)
+{
+  DsmDurableState state = { 0 };
+  g_autoptr(GError) error = NULL;
+  guint64 seq = 0;
+  guint64 fsyncs;
+
+  g_test_summary ("A small batch of log records is written and fsynced in the caller's thread: "
+                  "it is durable when the call returns (reopening finds it), and counted apart.");
+  fixture_open (f, 0, &state);
+  fixture_append_hard_state (f, 2, 2);
+  fixture_append_entries (f, 1, 3, 2);
+  fsyncs = dsm_wal_get_stats (f->wal)->fsyncs;
+  g_assert_true (dsm_wal_sync_inline (f->wal, 3, &seq, &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (seq, ==, f->seq);
+  g_assert_cmpuint (dsm_wal_get_durable_seq (f->wal), ==, f->seq);
+  g_assert_cmpuint (dsm_wal_get_stats (f->wal)->syncs_inline, ==, 1);
+  g_assert_cmpuint (dsm_wal_get_stats (f->wal)->sync_batches, ==, 1);
+  g_assert_cmpuint (dsm_wal_get_stats (f->wal)->fsyncs, >, fsyncs);
+  /* Nothing appended since: nothing to write, nothing run. */
+  g_assert_false (dsm_wal_sync_inline (f->wal, 3, &seq, &error));
+  g_assert_cmpuint (dsm_wal_get_stats (f->wal)->syncs_inline, ==, 1);
+
+  fixture_open (f, 0, &state);
+  assert_state_equal (&state, &f->expected);
+  g_assert_cmpuint (state.entries->len, ==, 3);
+  dsm_durable_state_clear (&state);
+}
+
+static void
+test_sync_inline_declines (Fixture *f, gconstpointer data)
+{
+  DsmDurableState state = { 0 };
+  g_autoptr(GError) error = NULL;
+  SyncResult r = { 0 };
+  guint64 seq = 0;
+
+  g_test_summary ("The caller's thread writes only a small batch of log records while no sync runs "
+                  "in the worker: a batch past the limit, one holding a snapshot, or one appended "
+                  "while the worker syncs is declined untouched and left for group commit.");
+  fixture_open (f, 0, &state);
+  r.wal = f->wal;
+  fixture_append_hard_state (f, 1, 1);
+  fixture_append_entries (f, 1, 5, 1);
+  g_assert_false (dsm_wal_sync_inline (f->wal, 4, &seq, &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (dsm_wal_get_durable_seq (f->wal), ==, 0);
+  g_assert_cmpuint (fixture_sync (f), ==, f->seq);
+
+  fixture_append_entries (f, 6, 1, 1);
+  fixture_append_snapshot (f, 4, 1, FALSE);
+  g_assert_false (dsm_wal_sync_inline (f->wal, 100, &seq, &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (dsm_wal_get_durable_seq (f->wal), ==, f->seq - 2);
+
+  /* The worker's sync takes the queue (the snapshot with it); what is
+   * appended while it runs waits for the worker's next turn. */
+  dsm_wal_sync_async (f->wal, NULL, on_synced, &r);
+  fixture_append_entries (f, 7, 1, 1);
+  if (dsm_wal_is_syncing (f->wal))
+    g_assert_false (dsm_wal_sync_inline (f->wal, 100, &seq, &error));
+  iterate_until (&r, 1);
+  g_assert_no_error (r.error);
+  g_assert_cmpuint (dsm_wal_get_stats (f->wal)->syncs_inline, <=, 1);
+  g_assert_cmpuint (fixture_sync (f), ==, f->seq);
+
+  fixture_open (f, 0, &state);
+  assert_state_equal (&state, &f->expected);
+  dsm_durable_state_clear (&state);
+}
+
+static void
 test_local_snapshot_deferred (Fixture *f, gconstpointer data)
 {
   DsmDurableState state = { 0 };
@@ -444,6 +517,8 @@ main (int argc, char **argv)
   ADD ("/storage/wal/unsynced-appends-are-not-durable", test_unsynced_appends_are_not_durable);
   ADD ("/storage/wal/group-commit", test_group_commit);
   ADD ("/storage/wal/sync-async", test_sync_async);
+  ADD ("/storage/wal/sync-inline", test_sync_inline);
+  ADD ("/storage/wal/sync-inline-declines", test_sync_inline_declines);
   ADD ("/storage/wal/local-snapshot-deferred", test_local_snapshot_deferred);
   ADD ("/storage/wal/staged-snapshot-overtaken", test_staged_snapshot_overtaken);
   ADD ("/storage/wal/rotation-and-compaction", test_rotation_and_compaction);
