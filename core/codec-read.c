@@ -486,8 +486,16 @@ dsm_codec_message_from_json (JsonNode *node, GError **error)
 DsmMessage *
 dsm_codec_decode_message (const char *data, gsize length, GError **error)
 {
-  g_autoptr(JsonNode) root = dsm_codec_parse (data, length, error);
+  g_autoptr(JsonNode) root = NULL;
+  DsmMessage *msg;
 
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+
+  /* The hot messages' common shapes without a tree (core/codec-fast.c);
+   * everything else, errors included, is read in full. */
+  if ((msg = dsm_codec_decode_message_fast (data, length)) != NULL)
+    return msg;
+  root = dsm_codec_parse (data, length, error);
   if (root == NULL)
     return NULL;
   return dsm_codec_message_from_json (root, error);

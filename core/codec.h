@@ -40,6 +40,16 @@ char *dsm_codec_encode_message (const DsmMessage *msg);
  */
 DsmMessage *dsm_codec_decode_message (const char *data, gsize length, GError **error);
 
+/**
+ * dsm_codec_decode_message_fast:
+ * The decoder's fast path for the common shapes of Proposal, Ack and
+ * Commit (core/codec-fast.c): the message, checked, or NULL when @data is
+ * anything else, valid or not; then dsm_codec_decode_message()'s full
+ * reading decides.  Whatever it returns, the full reading returns equal.
+ * dsm_codec_decode_message() tries it first; tests and fuzzers compare.
+ */
+DsmMessage *dsm_codec_decode_message_fast (const char *data, gsize length);
+
 /* The same, from a parsed tree (the HTTP layer and scenario files have one). */
 DsmMessage *dsm_codec_message_from_json (JsonNode *node, GError **error);
 

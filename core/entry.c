@@ -460,6 +460,24 @@ dsm_entry_new (guint64 index, guint64 epoch, DsmEntryKind kind,
 }
 
 DsmEntry *
+dsm_entry_new_take (guint64 index, guint64 epoch, DsmCommand *cmd)
+{
+  DsmEntry *entry;
+
+  g_return_val_if_fail (cmd != NULL, NULL);
+  g_return_val_if_fail (!dsm_op_is_membership (cmd->op), NULL);
+
+  entry = g_atomic_rc_box_new0 (DsmEntry);
+  entry->index = index;
+  entry->epoch = epoch;
+  entry->kind = DSM_ENTRY_COMMAND;
+  entry->cmd = *cmd;
+  memset (cmd, 0, sizeof *cmd);
+  entry->size_bytes = entry_compute_size (entry);
+  return entry;
+}
+
+DsmEntry *
 dsm_entry_new_config (guint64 index, guint64 epoch, const DsmCommand *cmd,
                       DsmMembership *membership)
 {

@@ -163,6 +163,12 @@ typedef struct {
 DsmEntry *dsm_entry_new (guint64 index, guint64 epoch, DsmEntryKind kind,
                          const DsmCommand *cmd);
 /**
+ * dsm_entry_new_take:
+ * @cmd: moved into the entry (left zeroed): a decoder's fresh command
+ * Returns: (transfer full): a new COMMAND entry with one reference.
+ */
+DsmEntry *dsm_entry_new_take (guint64 index, guint64 epoch, DsmCommand *cmd);
+/**
  * dsm_entry_new_config:
  * @cmd: the membership command that made @membership (copied)
  * @membership: referenced

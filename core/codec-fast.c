@@ -1,0 +1,504 @@
+/* core/codec-fast.c: the wire decoder's fast path: the messages a busy
+ * cluster sends most (Proposal, Ack, Commit), in the shapes dsm writes
+ * them, read straight from the text into a DsmMessage without a JSON tree.
+ *
+ * It only ever accepts what the full decoder (core/codec-read.c) accepts,
+ * as an equal message; anything else it declines (NULL) and the full
+ * decoder decides, with its errors.  So it changes no answer and no error
+ * message, only the cost: a follower spent over a third of its loop
+ * building and reading trees of Proposals (docs/BENCHMARKS.md, "The
+ * followers' decoding").  It declines rather than reads whatever is rare:
+ * other message types, unknown or repeated keys, \u escapes, numbers other
+ * than plain integers, config entries, membership commands, null where a
+ * value is required.  fuzz/fuzz-codec.c and tests/core/test-codec-fast.c
+ * hold it to "accepted means equal". */
+#include "codec.h"
+
+#include <string.h>
+
+/* The largest integer every JSON implementation holds exactly (as in
+ * core/codec-read.c). */
+#define UINT_WIRE_MAX (G_GUINT64_CONSTANT (1) << 53)
+
+typedef struct {
+  const char *at;
+  const char *end;
+} Scan;
+
+/* A string's raw text between its quotes. */
+typedef struct {
+  const char *text;
+  gsize length;
+  gboolean escaped;   /* holds a backslash escape other than \u */
+  gboolean high;      /* holds bytes past ASCII: UTF-8 to check */
+} Span;
+
+static inline void
+scan_space (Scan *s)
+{
+  while (s->at < s->end && (*s->at == ' ' || *s->at == '\n' || *s->at == '\r' || *s->at == '\t'))
+    s->at++;
+}
+
+static inline gboolean
+scan_char (Scan *s, char c)
+{
+  scan_space (s);
+  if (s->at >= s->end || *s->at != c)
+    return FALSE;
+  s->at++;
+  return TRUE;
+}
+
+/* A string; FALSE (decline) for \u escapes, raw control characters (a
+ * syntax error) and an unterminated string. */
+static gboolean
+scan_string (Scan *s, Span *out)
+{
+  const char *p;
+
+  if (!scan_char (s, '"'))
+    return FALSE;
+  p = out->text = s->at;
+  out->escaped = FALSE;
+  out->high = FALSE;
+  while (p < s->end)
+    {
+      guchar c = (guchar) *p;
+
+      if (c == '"')
+        {
+          out->length = (gsize) (p - out->text);
+          s->at = p + 1;
+          return TRUE;
+        }
+      if (c < 0x20)
+        return FALSE;
+      if (c == '\\')
+        {
+          if (p + 1 >= s->end || p[1] == '\0' || strchr ("\"\\/bfnrt", p[1]) == NULL)
+            return FALSE;
+          out->escaped = TRUE;
+          p += 2;
+          continue;
+        }
+      out->high |= c >= 0x80;
+      p++;
+    }
+  return FALSE;
+}
+
+static inline gboolean
+span_is (const Span *span, const char *word)
+{
+  gsize n = strlen (word);
+
+  return span->length == n && !span->escaped && memcmp (span->text, word, n) == 0;
+}
+
+/* @span's value as a new string, or NULL (decline) when it is not valid
+ * UTF-8 or longer than @bytes_max (0: no bound), as the full decoder's
+ * string readers judge it. */
+static char *
+span_dup (const Span *span, gsize bytes_max)
+{
+  char *out;
+  gsize n = 0;
+
+  if (!span->escaped)
+    {
+      out = g_strndup (span->text, span->length);
+      n = span->length;
+    }
+  else
+    {
+      out = g_malloc (span->length + 1);
+      for (gsize i = 0; i < span->length; i++)
+        {
+          char c = span->text[i];
+
+          if (c == '\\')
+            {
+              g_assert (i + 1 < span->length);   /* scan_string() saw the pair */
+              switch ((c = span->text[++i]))
+                {
+                case 'b': c = '\b'; break;
+                case 'f': c = '\f'; break;
+                case 'n': c = '\n'; break;
+                case 'r': c = '\r'; break;
+                case 't': c = '\t'; break;
+                default: break;   /* '"', '\\' and '/' stand for themselves */
+                }
+            }
+          out[n++] = c;
+        }
+      out[n] = '\0';
+    }
+  g_assert (n <= span->length);
+  if ((bytes_max > 0 && n > bytes_max) || (span->high && !g_utf8_validate_len (out, n, NULL)))
+    {
+      g_free (out);
+      return NULL;
+    }
+  return out;
+}
+
+/* A plain non-negative integer of at most 16 digits and at most @max;
+ * FALSE (decline) for anything else: signs, fractions, exponents, leading
+ * zeros (a syntax error), larger values (the full decoder names them). */
+static gboolean
+scan_uint (Scan *s, guint64 max, guint64 *out)
+{
+  const char *p;
+  guint64 value = 0;
+  guint digits = 0;
+
+  scan_space (s);
+  for (p = s->at; p < s->end && *p >= '0' && *p <= '9'; p++)
+    {
+      if (++digits > 16)
+        return FALSE;
+      value = value * 10 + (guint64) (*p - '0');
+    }
+  if (digits == 0 || (digits > 1 && *s->at == '0') || value > max)
+    return FALSE;
+  if (p < s->end && (*p == '.' || *p == 'e' || *p == 'E'))
+    return FALSE;
+  s->at = p;
+  *out = value;
+  return TRUE;
+}
+
+/* TRUE, past it, when the next value is null. */
+static gboolean
+scan_null (Scan *s)
+{
+  scan_space (s);
+  if (s->end - s->at < 4 || memcmp (s->at, "null", 4) != 0)
+    return FALSE;
+  s->at += 4;
+  return TRUE;
+}
+
+/* The index of @key among the @n @keys, or -1. */
+static gint
+key_find (const Span *key, const char *const *keys, gint n)
+{
+  for (gint i = 0; i < n; i++)
+    if (span_is (key, keys[i]))
+      return i;
+  return -1;
+}
+
+/* ---- entries ---- */
+
+enum {
+  E_INDEX, E_EPOCH, E_KIND, E_OP, E_MACHINE, E_TO, E_FROM, E_DEFINITION, E_CLIENT_ID,
+  E_SPEC, E_PEER_ADDRESS, E_CLIENT_ADDRESS, E_NATIVE_ADDRESS, E_PAYLOAD,
+  E_NODE, E_IF_REVISION, E_SEQ, E_N_KEYS
+};
+
+static const char *const entry_keys[] = {
+  "index", "epoch", "kind", "op", "machine", "to", "from", "definition", "client_id",
+  "spec", "peer_address", "client_address", "native_address", "payload",
+  "node", "if_revision", "seq"
+};
+G_STATIC_ASSERT (G_N_ELEMENTS (entry_keys) == E_N_KEYS);
+
+/* The string fields of a command: where each goes and its bound, as
+ * command_read() in core/codec-read.c reads them. */
+#define E_FIRST_STRING E_MACHINE
+#define E_N_STRINGS (E_PAYLOAD - E_MACHINE + 1)
+
+static gsize
+entry_string_bound (guint key)
+{
+  switch (key)
+    {
+    case E_MACHINE: case E_TO: case E_FROM: case E_DEFINITION: case E_CLIENT_ID:
+      return DSM_NAME_MAX;
+    case E_SPEC:
+      return DSM_SPEC_BYTES_MAX;
+    case E_PAYLOAD:
+      return DSM_PAYLOAD_BYTES_MAX;
+    default:
+      return 0;
+    }
+}
+
+static char **
+command_slot (DsmCommand *cmd, guint key)
+{
+  switch (key)
+    {
+    case E_MACHINE: return &cmd->machine;
+    case E_TO: return &cmd->to;
+    case E_FROM: return &cmd->from;
+    case E_DEFINITION: return &cmd->definition;
+    case E_CLIENT_ID: return &cmd->client_id;
+    case E_SPEC: return &cmd->spec;
+    case E_PEER_ADDRESS: return &cmd->peer_address;
+    case E_CLIENT_ADDRESS: return &cmd->client_address;
+    case E_NATIVE_ADDRESS: return &cmd->native_address;
+    case E_PAYLOAD: return &cmd->payload;
+    default: g_assert_not_reached ();
+    }
+}
+
+/* Whether a command of @op must carry the string field @key: what
+ * command_read() reads as required. */
+static gboolean
+command_requires (DsmOp op, guint key)
+{
+  switch (key)
+    {
+    case E_MACHINE: return op == DSM_OP_TRANSITION || op == DSM_OP_READ;
+    case E_TO: return op == DSM_OP_TRANSITION;
+    case E_DEFINITION: case E_SPEC: return op == DSM_OP_DEFINE;
+    default: return FALSE;
+    }
+}
+
+typedef struct {
+  guint32 seen;                    /* bit per key */
+  guint64 uints[E_N_KEYS];         /* E_INDEX, E_EPOCH, E_NODE, E_IF_REVISION, E_SEQ */
+  gboolean null_if_revision;
+  Span spans[E_N_KEYS];            /* E_KIND, E_OP and the strings */
+  guint32 nulls;                   /* bit per string key given as null */
+} EntryFields;
+
+static gboolean
+entry_scan_value (Scan *s, guint key, EntryFields *f)
+{
+  switch (key)
+    {
+    case E_INDEX: case E_EPOCH: case E_SEQ:
+      return scan_uint (s, UINT_WIRE_MAX, &f->uints[key]);
+    case E_NODE:
+      return scan_uint (s, DSM_NODE_ID_MAX, &f->uints[key]);
+    case E_IF_REVISION:
+      if (scan_null (s))
+        {
+          f->null_if_revision = TRUE;
+          return TRUE;
+        }
+      return scan_uint (s, UINT_WIRE_MAX, &f->uints[key]);
+    case E_KIND: case E_OP:
+      return scan_string (s, &f->spans[key]);
+    default:
+      g_assert (key >= E_FIRST_STRING && key < E_FIRST_STRING + E_N_STRINGS);
+      if (scan_null (s))
+        {
+          f->nulls |= 1u << key;
+          return TRUE;
+        }
+      return scan_string (s, &f->spans[key]);
+    }
+}
+
+/* Fills @cmd from @f as command_read() would, or FALSE (decline). */
+static gboolean
+entry_command (const EntryFields *f, DsmCommand *cmd)
+{
+  char op_name[32];
+  const Span *op = &f->spans[E_OP];
+
+  memset (cmd, 0, sizeof *cmd);
+  if (!(f->seen & (1u << E_OP)) || op->escaped || op->length >= sizeof op_name)
+    return FALSE;
+  memcpy (op_name, op->text, op->length);
+  op_name[op->length] = '\0';
+  /* A membership op is a config entry's; the full decoder names the error. */
+  if (!dsm_op_from_string (op_name, &cmd->op) || dsm_op_is_membership (cmd->op))
+    return FALSE;
+  for (guint key = E_FIRST_STRING; key < E_FIRST_STRING + E_N_STRINGS; key++)
+    {
+      gboolean given = (f->seen & (1u << key)) && !(f->nulls & (1u << key));
+
+      if (!given)
+        {
+          /* Absent or null: required ones are errors (null included). */
+          if (command_requires (cmd->op, key))
+            goto decline;
+          continue;
+        }
+      if ((*command_slot (cmd, key) = span_dup (&f->spans[key], entry_string_bound (key))) == NULL)
+        goto decline;
+    }
+  if ((f->seen & (1u << E_IF_REVISION)) && !f->null_if_revision)
+    {
+      cmd->has_if_revision = TRUE;
+      cmd->if_revision = f->uints[E_IF_REVISION];
+    }
+  if (f->seen & (1u << E_NODE))
+    cmd->node = (DsmNodeId) f->uints[E_NODE];
+  /* seq comes with a client id and only with one. */
+  if ((cmd->client_id != NULL) != ((f->seen & (1u << E_SEQ)) != 0))
+    goto decline;
+  cmd->seq = f->uints[E_SEQ];
+  return TRUE;
+
+decline:
+  dsm_command_clear (cmd);
+  return FALSE;
+}
+
+static DsmEntry *
+entry_scan (Scan *s)
+{
+  EntryFields f = { 0 };
+  DsmCommand cmd;
+  Span key;
+  gint k;
+
+  if (!scan_char (s, '{'))
+    return NULL;
+  do
+    {
+      if (!scan_string (s, &key) || (k = key_find (&key, entry_keys, E_N_KEYS)) < 0
+          || (f.seen & (1u << k)) || !scan_char (s, ':') || !entry_scan_value (s, (guint) k, &f))
+        return NULL;
+      g_assert (k < E_N_KEYS);
+      f.seen |= 1u << k;
+    }
+  while (scan_char (s, ','));
+  if (!scan_char (s, '}'))
+    return NULL;
+
+  if ((f.seen & 7u) != 7u)   /* index, epoch and kind are required */
+    return NULL;
+  if (span_is (&f.spans[E_KIND], "noop"))
+    return f.seen == 7u ? dsm_entry_new (f.uints[E_INDEX], f.uints[E_EPOCH], DSM_ENTRY_NOOP, NULL)
+                        : NULL;
+  if (!span_is (&f.spans[E_KIND], "command") || !entry_command (&f, &cmd))
+    return NULL;
+  return dsm_entry_new_take (f.uints[E_INDEX], f.uints[E_EPOCH], &cmd);
+}
+
+static GPtrArray *
+entries_scan (Scan *s)
+{
+  g_autoptr(GPtrArray) entries = g_ptr_array_new_with_free_func ((GDestroyNotify) dsm_entry_unref);
+
+  if (!scan_char (s, '['))
+    return NULL;
+  if (scan_char (s, ']'))
+    return g_steal_pointer (&entries);
+  do
+    {
+      DsmEntry *entry;
+
+      if (entries->len == DSM_MESSAGE_ENTRIES_MAX || (entry = entry_scan (s)) == NULL)
+        return NULL;
+      g_ptr_array_add (entries, entry);
+    }
+  while (scan_char (s, ','));
+  if (!scan_char (s, ']'))
+    return NULL;
+  return g_steal_pointer (&entries);
+}
+
+/* ---- messages ---- */
+
+enum {
+  M_TYPE, M_FROM, M_TO, M_EPOCH, M_PREV_INDEX, M_PREV_EPOCH, M_COMMIT_INDEX, M_HB_SEQ,
+  M_MATCH_INDEX, M_SNAPSHOT_OFFSET, M_LAST_INDEX, M_ENTRIES, M_N_KEYS
+};
+
+static const char *const message_keys[] = {
+  "type", "from", "to", "epoch", "prev_index", "prev_epoch", "commit_index", "hb_seq",
+  "match_index", "snapshot_offset", "last_index", "entries"
+};
+G_STATIC_ASSERT (G_N_ELEMENTS (message_keys) == M_N_KEYS);
+
+#define BIT(k) (1u << (k))
+#define HEAD (BIT (M_TYPE) | BIT (M_FROM) | BIT (M_TO) | BIT (M_EPOCH))
+
+/* The keys each type read here has; all of them are required. */
+static guint32
+message_keys_of (DsmMessageType type)
+{
+  switch (type)
+    {
+    case DSM_MSG_PROPOSAL:
+      return HEAD | BIT (M_PREV_INDEX) | BIT (M_PREV_EPOCH) | BIT (M_COMMIT_INDEX) | BIT (M_HB_SEQ)
+             | BIT (M_ENTRIES);
+    case DSM_MSG_ACK:
+      return HEAD | BIT (M_MATCH_INDEX) | BIT (M_SNAPSHOT_OFFSET) | BIT (M_LAST_INDEX) | BIT (M_HB_SEQ);
+    case DSM_MSG_COMMIT:
+      return HEAD | BIT (M_COMMIT_INDEX) | BIT (M_HB_SEQ);
+    default:
+      return 0;   /* not read here */
+    }
+}
+
+DsmMessage *
+dsm_codec_decode_message_fast (const char *data, gsize length)
+{
+  g_autoptr(GPtrArray) entries = NULL;
+  guint64 v[M_N_KEYS] = { 0 };
+  guint32 seen = 0;
+  Span type_span = { 0 };
+  char type_name[16];
+  DsmMessageType type;
+  DsmMessage *msg;
+  Scan s = { data, data + length };
+  Span key;
+  gint k;
+
+  g_return_val_if_fail (data != NULL || length == 0, NULL);
+
+  if (length > DSM_CODEC_INPUT_BYTES_MAX || !scan_char (&s, '{'))
+    return NULL;
+  do
+    {
+      if (!scan_string (&s, &key) || (k = key_find (&key, message_keys, M_N_KEYS)) < 0 || (seen & BIT (k))
+          || !scan_char (&s, ':'))
+        return NULL;
+      g_assert (k < M_N_KEYS);
+      seen |= BIT (k);
+      if (k == M_TYPE)
+        {
+          if (!scan_string (&s, &type_span))
+            return NULL;
+        }
+      else if (k == M_ENTRIES)
+        {
+          if ((entries = entries_scan (&s)) == NULL)
+            return NULL;
+        }
+      else if (!scan_uint (&s, k == M_FROM || k == M_TO ? DSM_NODE_ID_MAX : UINT_WIRE_MAX, &v[k]))
+        return NULL;
+    }
+  while (scan_char (&s, ','));
+  if (!scan_char (&s, '}'))
+    return NULL;
+  scan_space (&s);
+  if (s.at != s.end)
+    return NULL;   /* trailing text: a syntax error */
+
+  if (!(seen & BIT (M_TYPE)) || type_span.escaped || type_span.length >= sizeof type_name)
+    return NULL;
+  memcpy (type_name, type_span.text, type_span.length);
+  type_name[type_span.length] = '\0';
+  if (!dsm_message_type_from_string (type_name, &type) || seen != message_keys_of (type))
+    return NULL;
+
+  msg = dsm_message_new (type, (DsmNodeId) v[M_FROM], (DsmNodeId) v[M_TO], v[M_EPOCH]);
+  msg->prev_index = v[M_PREV_INDEX];
+  msg->prev_epoch = v[M_PREV_EPOCH];
+  msg->commit_index = v[M_COMMIT_INDEX];
+  msg->hb_seq = v[M_HB_SEQ];
+  msg->match_index = v[M_MATCH_INDEX];
+  msg->snapshot_offset = v[M_SNAPSHOT_OFFSET];
+  msg->last_index = v[M_LAST_INDEX];
+  msg->entries = g_steal_pointer (&entries);
+  g_assert ((msg->entries != NULL) == (type == DSM_MSG_PROPOSAL));
+  /* The full decoder's last step; its error is the full decoder's to give. */
+  if (!dsm_message_check (msg, NULL))
+    {
+      dsm_message_unref (msg);
+      return NULL;
+    }
+  return msg;
+}
