@@ -51,7 +51,10 @@ typedef struct {
 
 typedef struct {
   char *client_id;
-  GArray *results;            /* SessionResult, ascending seq, at most session_window */
+  GArray *results;            /* SessionResult, ascending seq: the window is
+                               * [first, len), at most session_window */
+  guint first;                /* results before it left the window: removed in
+                               * bulk (apply_record_session()), not one by one */
   guint64 last_index;
   GList link;                 /* in DsmStore.lru, data = this */
 } Session;
@@ -424,17 +427,33 @@ dsm_store_validate (const DsmStore *store, const DsmCommand *cmd, DsmRejectReaso
   return validate_command (store, cmd, reason, def_out, to_out, NULL, NULL, error);
 }
 
+/* Results in @session's window. */
+static guint
+session_n (const Session *session)
+{
+  g_assert (session->first <= session->results->len);
+  return session->results->len - session->first;
+}
+
+/* The @i-th result of @session's window (0: the oldest). */
+static SessionResult *
+session_at (const Session *session, guint i)
+{
+  g_assert (i < session_n (session));
+  return &g_array_index (session->results, SessionResult, session->first + i);
+}
+
 static const SessionResult *
 session_find (const Session *session, guint64 seq)
 {
   /* Windows are small (session_window, 64 by default) and ascending: a
    * new sequence number, the common case, is past the last one. */
-  guint n = session->results->len;
-  if (n == 0 || seq > g_array_index (session->results, SessionResult, n - 1).seq)
+  guint n = session_n (session);
+  if (n == 0 || seq > session_at (session, n - 1)->seq)
     return NULL;
   for (guint i = n; i-- > 0;)
     {
-      const SessionResult *r = &g_array_index (session->results, SessionResult, i);
+      const SessionResult *r = session_at (session, i);
       if (r->seq == seq)
         return r;
       if (r->seq < seq)
@@ -446,8 +465,7 @@ session_find (const Session *session, guint64 seq)
 static gboolean
 session_is_stale (const DsmStore *store, const Session *session, guint64 seq)
 {
-  return session->results->len >= store->config->session_window
-         && seq < g_array_index (session->results, SessionResult, 0).seq;
+  return session_n (session) >= store->config->session_window && seq < session_at (session, 0)->seq;
 }
 
 static void
@@ -527,12 +545,26 @@ apply_record_session (DsmStore *store, const char *client_id, guint64 seq,
     .member = result->member,
     .output = g_strdup (result->output),
   };
-  guint at = session->results->len;
-  while (at > 0 && g_array_index (session->results, SessionResult, at - 1).seq > seq)
+  guint at = session_n (session);
+  while (at > 0 && session_at (session, at - 1)->seq > seq)
     at--;
-  g_array_insert_val (session->results, at, r);
-  if (session->results->len > store->config->session_window)
-    g_array_remove_index (session->results, 0);
+  g_array_insert_val (session->results, session->first + at, r);
+  if (session_n (session) > store->config->session_window)
+    {
+      /* The oldest leaves the window; what left is removed a quarter
+       * window at a time (removing it alone moved the whole window on
+       * every apply).  The array then holds at most 5/4 of a window:
+       * the same allocation as a window and the one result past it
+       * took before. */
+      session_result_clear (session_at (session, 0));
+      session->first++;
+      if (session->first >= MAX (1, store->config->session_window / 4))
+        {
+          g_array_remove_range (session->results, 0, session->first);
+          session->first = 0;
+        }
+    }
+  g_assert (session_n (session) <= store->config->session_window);
 }
 
 /* Applies a transition that passed (or failed) validation against the
@@ -886,11 +918,11 @@ snapshot_write_sessions (GString *out, const DsmStore *store)
       g_string_append (out, ",\"last_index\":");
       dsm_codec_write_uint (out, session->last_index);
       g_string_append (out, ",\"results\":[");
-      for (guint i = 0; i < session->results->len; i++)
+      for (guint i = 0; i < session_n (session); i++)
         {
           if (i > 0)
             g_string_append_c (out, ',');
-          snapshot_write_result (out, &g_array_index (session->results, SessionResult, i));
+          snapshot_write_result (out, session_at (session, i));
         }
       g_string_append (out, "]}");
     }
@@ -1213,7 +1245,7 @@ restore_sessions (const DsmStore *store, const DsmDefinitions *defs, const DsmJs
           dsm_json_at_element (&rat, &results, j);
           if (!dsm_json_get_object (&rat, NULL, error) || !restore_result (defs, &rat, &r, error))
             return FALSE;
-          if (j > 0 && r.seq <= g_array_index (session->results, SessionResult, j - 1).seq)
+          if (j > 0 && r.seq <= session_at (session, j - 1)->seq)
             {
               DsmJsonAt seq;
 
