@@ -184,6 +184,7 @@ durable_machines (Fixture *f)
   g_autoptr(GString) names = g_string_new (NULL);
 
   g_assert_no_error (error);
+  g_assert_cmpuint (dsm_wal_get_durable_seq (wal), ==, 0);   /* a fresh open: nothing synced by it yet */
   for (guint i = 0; state.entries != NULL && i < state.entries->len; i++)
     {
       const DsmEntry *entry = state.entries->pdata[i];
