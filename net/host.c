@@ -328,6 +328,8 @@ host_drain (DsmHost *host)
   if (host->stopped)
     return;
   host->drains++;
+  if (host->native != NULL)
+    dsm_native_hold_answers (host->native);
   while (dsm_node_has_output (host->node))
     {
       dsm_node_drain (host->node, &host->out);
@@ -359,6 +361,8 @@ host_drain (DsmHost *host)
         dsm_net_log_event (host->out.events->pdata[i]);
       dsm_outbox_reset (&host->out);
     }
+  if (host->native != NULL)
+    dsm_native_release_answers (host->native);
   dsm_watch_feed_sync (host->feed, dsm_log_start_index (dsm_node_get_log (host->node)),
                        dsm_node_get_applied_index (host->node));
   dsm_http_api_resync_behind (host->http);

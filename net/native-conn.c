@@ -355,6 +355,49 @@ native_server_deliver (NativeCall *call)
 }
 
 void
+native_server_deliver_from_loop (NativeCall *call)
+{
+  NativeWorker *w = call->conn->w;
+
+  if (w->n->holding == 0)
+    {
+      native_server_deliver (call);
+      return;
+    }
+  g_mutex_lock (&w->answers_lock);
+  g_ptr_array_add (w->answers, call);
+  g_mutex_unlock (&w->answers_lock);
+  w->answers_held = TRUE;
+}
+
+void
+dsm_native_hold_answers (DsmNative *n)
+{
+  g_return_if_fail (n != NULL);
+
+  n->holding++;
+}
+
+void
+dsm_native_release_answers (DsmNative *n)
+{
+  g_return_if_fail (n != NULL);
+  g_assert (n->holding > 0);
+
+  if (--n->holding > 0)
+    return;
+  for (guint i = 0; i < n->n_workers; i++)
+    {
+      NativeWorker *w = n->workers[i];
+
+      if (!w->answers_held)
+        continue;
+      w->answers_held = FALSE;
+      g_source_set_ready_time (w->answer_source, 0);
+    }
+}
+
+void
 native_worker_take_answer (NativeWorker *w, NativeCall *call)
 {
   NativeConn *c = call->conn;

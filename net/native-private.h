@@ -69,6 +69,7 @@ struct _DsmNative {
   DsmHttpRate *rate;
   DsmLoopQueue *queue;
   GQueue in_flight;             /* NativeCall waiting on the core (loop only) */
+  guint holding;                /* the loop's: answers wait for dsm_native_release_answers() */
   gint stopping;                /* atomic */
 
   int listen_fd;
@@ -124,6 +125,7 @@ struct _NativeWorker {
   GSource *answer_source;
   GMutex answers_lock;
   GPtrArray *answers;           /* NativeCall, answered by the loop */
+  gboolean answers_held;        /* the loop's: answers queued while it held them, not yet signalled */
   GQueue conns;                 /* open ones */
   GPtrArray *dirty;             /* with output to write at the end of this dispatch */
   GPtrArray *to_loop;           /* NativeCall read in this dispatch, handed to the loop at its end */
@@ -208,6 +210,9 @@ void native_server_free (DsmNative *n);
 /* From any thread: @call goes back to its connection's worker, which
  * writes call->answer (if the connection is still open) and frees it. */
 void native_server_deliver (NativeCall *call);
+/* The loop's answers: as native_server_deliver(), but while the loop holds
+ * answers the worker is woken once, when it releases them. */
+void native_server_deliver_from_loop (NativeCall *call);
 /* The connection's peer host and who it authenticated as, and the
  * protocol version its hello named (its worker only). */
 void native_conn_set_identity (NativeConn *c, DsmHttpRole role, const char *who, guint version);

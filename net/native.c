@@ -285,7 +285,7 @@ native_answer (DsmNative *n, NativeCall *call, DsmWireMsg *msg)
         NATIVE_ADD (n, errors[k], 1);
   call->answer = g_byte_array_sized_new (64);
   dsm_wire_encode_version (msg, call->version, call->answer);
-  native_server_deliver (call);
+  native_server_deliver_from_loop (call);
 }
 
 static void

@@ -45,6 +45,18 @@ void dsm_native_shutdown (DsmNative *native);
 /* On the loop, after dsm_native_shutdown(): stops the workers. */
 void dsm_native_free (DsmNative *native);
 
+/**
+ * dsm_native_hold_answers:
+ * From here to the matching dsm_native_release_answers() (they nest), the
+ * loop's answers are queued to their workers without waking them; the
+ * release wakes each worker that got any, once.  The host holds them over
+ * a drain, which may answer a whole batch of requests: one wake-up per
+ * worker instead of one per answer (docs/BENCHMARKS.md, "The leader's
+ * answers").  The loop's thread only.
+ */
+void dsm_native_hold_answers (DsmNative *native);
+void dsm_native_release_answers (DsmNative *native);
+
 /* http.token_file read again, as dsm_http_api_reload_tokens() does for
  * the HTTP port: a later hello is checked against the new tokens (a
  * connection already past its hello keeps its role). */
