@@ -427,16 +427,25 @@ port_free (guint16 port)
 }
 
 /* A base port P with P..P+3, P+100..P+103 and P+200..P+202 (native) free (a fourth node is added), from a range derived
- * from our pid so parallel runs rarely collide. */
+ * from our pid so parallel runs rarely collide.
+ *
+ * The range is the script's alone: 12000..19999, below what the cluster
+ * helpers draw from (20000..31999, tests/net/cluster.c) and below the
+ * kernel's ephemeral range (32768 and up by default), which outgoing
+ * connections and port-0 listeners take from.  The fourth node's ports
+ * stay unbound from this check until `add` starts it, and node 1's are
+ * free again between kill and restart: in the helpers' range, a cluster
+ * another test starts meanwhile could take one of them (it happened once:
+ * `add` failed, its node unable to bind). */
+#define SCRIPT_PORT_MIN 12000
+#define SCRIPT_PORT_SPAN (20000 - SCRIPT_PORT_MIN - 204)
+
 static guint16
 script_base_port (void)
 {
   for (guint attempt = 0; attempt < 200; attempt++)
     {
-      /* Below the kernel's ephemeral range (32768 and up by default): the
-       * nodes release these ports between down and up, and an outgoing
-       * connection of a test running alongside must not take one then. */
-      guint16 base = (guint16) (20000 + ((guint) getpid () * 13 + attempt * 211) % 12000);
+      guint16 base = (guint16) (SCRIPT_PORT_MIN + ((guint) getpid () * 13 + attempt * 211) % SCRIPT_PORT_SPAN);
       gboolean ok = TRUE;
       for (guint i = 0; i < 4 && ok; i++)
         ok = port_free ((guint16) (base + i)) && port_free ((guint16) (base + 100 + i))
