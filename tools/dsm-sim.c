@@ -922,8 +922,11 @@ mutant_hunt_scenario (DsmMutant mutant, const char *scenario_name, guint64 first
   return 0;
 }
 
+/* With --mutant=NAME (@only), that planted bug's row alone: each row's hunt
+ * is independent of the others (its own seeds from @first), so the row is
+ * the one the whole table prints. */
 static int
-cmd_mutants (int argc, char **argv, int unused)
+cmd_mutants (int argc, char **argv, int only)
 {
   g_autofree char *seeds_text = NULL, *first_text = NULL;
   gboolean swarm = FALSE;
@@ -949,6 +952,8 @@ cmd_mutants (int argc, char **argv, int unused)
   g_print ("%-26s %12s  %s\n", "mutant", "seeds needed", "caught by");
   for (int m = 1; m < DSM_MUTANT_N; m++)
     {
+      if (only != 0 && m != only)
+        continue;
       guint64 needed = 0;
       g_autofree char *caught_by = NULL;
       const char *scenario = mutant_scenario ((DsmMutant) m);
