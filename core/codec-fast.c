@@ -16,10 +16,6 @@
 
 #include <string.h>
 
-/* The largest integer every JSON implementation holds exactly (as in
- * core/codec-read.c). */
-#define UINT_WIRE_MAX (G_GUINT64_CONSTANT (1) << 53)
-
 typedef struct {
   const char *at;
   const char *end;
@@ -180,12 +176,23 @@ scan_null (Scan *s)
   return TRUE;
 }
 
+/* A key the fast path knows, with its length (no strlen per compare). */
+typedef struct {
+  const char *name;
+  gsize length;
+} Key;
+
+#define KEY(name) { name, sizeof name - 1 }
+
 /* The index of @key among the @n @keys, or -1. */
 static gint
-key_find (const Span *key, const char *const *keys, gint n)
+key_find (const Span *key, const Key *keys, gint n)
 {
+  g_assert (n > 0);
+  if (key->escaped)
+    return -1;
   for (gint i = 0; i < n; i++)
-    if (span_is (key, keys[i]))
+    if (key->length == keys[i].length && memcmp (key->text, keys[i].name, keys[i].length) == 0)
       return i;
   return -1;
 }
@@ -198,10 +205,11 @@ enum {
   E_NODE, E_IF_REVISION, E_SEQ, E_N_KEYS
 };
 
-static const char *const entry_keys[] = {
-  "index", "epoch", "kind", "op", "machine", "to", "from", "definition", "client_id",
-  "spec", "peer_address", "client_address", "native_address", "payload",
-  "node", "if_revision", "seq"
+static const Key entry_keys[] = {
+  KEY ("index"), KEY ("epoch"), KEY ("kind"), KEY ("op"), KEY ("machine"), KEY ("to"),
+  KEY ("from"), KEY ("definition"), KEY ("client_id"), KEY ("spec"), KEY ("peer_address"),
+  KEY ("client_address"), KEY ("native_address"), KEY ("payload"), KEY ("node"),
+  KEY ("if_revision"), KEY ("seq")
 };
 G_STATIC_ASSERT (G_N_ELEMENTS (entry_keys) == E_N_KEYS);
 
@@ -273,7 +281,7 @@ entry_scan_value (Scan *s, guint key, EntryFields *f)
   switch (key)
     {
     case E_INDEX: case E_EPOCH: case E_SEQ:
-      return scan_uint (s, UINT_WIRE_MAX, &f->uints[key]);
+      return scan_uint (s, DSM_CODEC_UINT_MAX, &f->uints[key]);
     case E_NODE:
       return scan_uint (s, DSM_NODE_ID_MAX, &f->uints[key]);
     case E_IF_REVISION:
@@ -282,7 +290,7 @@ entry_scan_value (Scan *s, guint key, EntryFields *f)
           f->null_if_revision = TRUE;
           return TRUE;
         }
-      return scan_uint (s, UINT_WIRE_MAX, &f->uints[key]);
+      return scan_uint (s, DSM_CODEC_UINT_MAX, &f->uints[key]);
     case E_KIND: case E_OP:
       return scan_string (s, &f->spans[key]);
     default:
@@ -405,9 +413,10 @@ enum {
   M_MATCH_INDEX, M_SNAPSHOT_OFFSET, M_LAST_INDEX, M_ENTRIES, M_N_KEYS
 };
 
-static const char *const message_keys[] = {
-  "type", "from", "to", "epoch", "prev_index", "prev_epoch", "commit_index", "hb_seq",
-  "match_index", "snapshot_offset", "last_index", "entries"
+static const Key message_keys[] = {
+  KEY ("type"), KEY ("from"), KEY ("to"), KEY ("epoch"), KEY ("prev_index"),
+  KEY ("prev_epoch"), KEY ("commit_index"), KEY ("hb_seq"), KEY ("match_index"),
+  KEY ("snapshot_offset"), KEY ("last_index"), KEY ("entries")
 };
 G_STATIC_ASSERT (G_N_ELEMENTS (message_keys) == M_N_KEYS);
 
@@ -467,7 +476,7 @@ dsm_codec_decode_message_fast (const char *data, gsize length)
           if ((entries = entries_scan (&s)) == NULL)
             return NULL;
         }
-      else if (!scan_uint (&s, k == M_FROM || k == M_TO ? DSM_NODE_ID_MAX : UINT_WIRE_MAX, &v[k]))
+      else if (!scan_uint (&s, k == M_FROM || k == M_TO ? DSM_NODE_ID_MAX : DSM_CODEC_UINT_MAX, &v[k]))
         return NULL;
     }
   while (scan_char (&s, ','));

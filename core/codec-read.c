@@ -13,9 +13,6 @@
 #include "json.h"
 #include "membership.h"
 
-/* The largest integer every JSON implementation holds exactly. */
-#define UINT_WIRE_MAX (G_GUINT64_CONSTANT (1) << 53)
-
 JsonNode *
 dsm_codec_parse (const char *data, gsize length, GError **error)
 {
@@ -32,7 +29,7 @@ dsm_codec_parse (const char *data, gsize length, GError **error)
 static gboolean
 read_uint (const DsmJsonAt *object, const char *key, guint64 *out, GError **error)
 {
-  return dsm_json_read_uint (object, key, DSM_JSON_REQUIRED, 0, UINT_WIRE_MAX, out, error);
+  return dsm_json_read_uint (object, key, DSM_JSON_REQUIRED, 0, DSM_CODEC_UINT_MAX, out, error);
 }
 
 /* Node ids on the wire are 0..DSM_NODE_ID_MAX, the one range of every
@@ -369,7 +366,7 @@ message_read_state_and_detail (DsmMessage *msg, const DsmJsonAt *at, GError **er
 {
   return read_name (at, "state", FALSE, &msg->state, error)
          && read_text (at, "detail", FALSE, 0, &msg->detail, error)
-         && dsm_json_read_uint (at, "revision", DSM_JSON_OPTIONAL, 0, UINT_WIRE_MAX, &msg->revision,
+         && dsm_json_read_uint (at, "revision", DSM_JSON_OPTIONAL, 0, DSM_CODEC_UINT_MAX, &msg->revision,
                                 error)
          && read_text (at, "machine_data", FALSE, DSM_DATA_BYTES_MAX, &msg->machine_data, error);
 }
@@ -428,8 +425,8 @@ message_read_fields (DsmMessage *msg, const DsmJsonAt *at, GError **error)
       /* Optional: a TimeoutNow from a node that predates them (0: no
        * claim about the log) is taken as before (PROTOCOL.md, "Leadership
        * transfer"). */
-      return dsm_json_read_uint (at, "last_index", DSM_JSON_OPTIONAL, 0, UINT_WIRE_MAX, &msg->last_index, error)
-             && dsm_json_read_uint (at, "last_epoch", DSM_JSON_OPTIONAL, 0, UINT_WIRE_MAX, &msg->last_epoch,
+      return dsm_json_read_uint (at, "last_index", DSM_JSON_OPTIONAL, 0, DSM_CODEC_UINT_MAX, &msg->last_index, error)
+             && dsm_json_read_uint (at, "last_epoch", DSM_JSON_OPTIONAL, 0, DSM_CODEC_UINT_MAX, &msg->last_epoch,
                                     error);
     case DSM_MSG_SNAPSHOT:
       return read_uint (at, "last_index", &msg->last_index, error)

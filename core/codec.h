@@ -15,6 +15,9 @@ G_BEGIN_DECLS
  * A message nests at most 3 levels (message, entries array, entry). */
 #define DSM_CODEC_INPUT_BYTES_MAX (64 * 1024 * 1024)
 #define DSM_CODEC_DEPTH_MAX 8
+/* The largest unsigned integer the wire carries: the largest every JSON
+ * implementation holds exactly (2^53).  Both readers bound by it. */
+#define DSM_CODEC_UINT_MAX (G_GUINT64_CONSTANT (1) << 53)
 
 /**
  * dsm_codec_write_message:
