@@ -17,6 +17,7 @@
 #include "json.h"
 #include "membership.h"
 #include "payload.h"
+#include "snapshot-scan.h"
 #include "store-plugin.h"
 
 typedef struct {
@@ -1105,6 +1106,17 @@ restore_resolve (const DsmDefinitions *defs, const DsmJsonAt *at, const char *de
 /* A machine's optional "data": an object's text within the ceilings,
  * kept in canonical form.  Snapshots written before payloads have none. */
 static gboolean
+restore_data_text (const char *text, char **out, GError **error)
+{
+  g_autoptr(JsonNode) node = dsm_payload_parse (text, "data", &dsm_payload_data_limits, error);
+  if (node == NULL)
+    return FALSE;
+  if (json_object_get_size (json_node_get_object (node)) > 0)
+    *out = dsm_payload_to_text (node);
+  return TRUE;
+}
+
+static gboolean
 restore_data (const DsmJsonAt *machine, char **out, GError **error)
 {
   const char *text = NULL;
@@ -1112,14 +1124,27 @@ restore_data (const DsmJsonAt *machine, char **out, GError **error)
 
   if (!dsm_json_read_string (machine, "data", DSM_JSON_OPTIONAL, 0, &text, error))
     return FALSE;
-  if (text == NULL)
-    return TRUE;
-  g_autoptr(JsonNode) node = dsm_payload_parse (text, "data", &dsm_payload_data_limits, &local);
-  if (node == NULL)
+  if (text != NULL && !restore_data_text (text, out, &local))
     return dsm_json_fail (machine, DSM_JSON_ERROR_INVALID, error, "%s", local->message);
-  if (json_object_get_size (json_node_get_object (node)) > 0)
-    *out = dsm_payload_to_text (node);
   return TRUE;
+}
+
+/* A new instance at the end of @order; takes @data. */
+static void
+restore_add_instance (GHashTable *instances, GPtrArray *order, const char *name,
+                      const DsmMachineDef *def, const char *state, guint64 index, char *data)
+{
+  Instance *instance = g_new0 (Instance, 1);
+
+  g_assert (!g_hash_table_contains (instances, name));
+  instance->data = data;
+  instance->position = order->len;
+  instance->name = g_strdup (name);
+  instance->def = def;
+  instance->state = state;
+  instance->index = index;
+  g_hash_table_insert (instances, instance->name, instance);
+  g_ptr_array_add (order, instance);
 }
 
 static gboolean
@@ -1153,15 +1178,7 @@ restore_machines (const DsmDefinitions *defs, const DsmJsonAt *machines, guint n
       g_autofree char *data = NULL;
       if (!restore_data (&at, &data, error))
         return FALSE;
-      Instance *instance = g_new0 (Instance, 1);
-      instance->data = g_steal_pointer (&data);
-      instance->position = order->len;
-      instance->name = g_strdup (name);
-      instance->def = def;
-      instance->state = state;
-      instance->index = index;
-      g_hash_table_insert (instances, instance->name, instance);
-      g_ptr_array_add (order, instance);
+      restore_add_instance (instances, order, name, def, state, index, g_steal_pointer (&data));
     }
   return TRUE;
 }
@@ -1209,6 +1226,22 @@ restore_result (const DsmDefinitions *defs, const DsmJsonAt *at, SessionResult *
   return TRUE;
 }
 
+/* A new session, with no results, at the tail of @lru. */
+static Session *
+restore_add_session (GHashTable *table, GQueue *lru, const char *client_id, guint64 last_index)
+{
+  Session *session = g_new0 (Session, 1);
+
+  g_assert (!g_hash_table_contains (table, client_id));
+  session->client_id = g_strdup (client_id);
+  session->results = session_results_new ();
+  session->last_index = last_index;
+  session->link.data = session;
+  g_hash_table_insert (table, session->client_id, session);
+  g_queue_push_tail_link (lru, &session->link);
+  return session;
+}
+
 static gboolean
 restore_sessions (const DsmStore *store, const DsmDefinitions *defs, const DsmJsonAt *sessions,
                   guint n_sessions, GHashTable *table, GQueue *lru, GError **error)
@@ -1230,13 +1263,7 @@ restore_sessions (const DsmStore *store, const DsmDefinitions *defs, const DsmJs
       if (g_hash_table_contains (table, client_id) || n_results > store->config->session_window)
         return dsm_json_fail (&at, DSM_JSON_ERROR_INVALID, error,
                               "duplicate client or too many results");
-      Session *session = g_new0 (Session, 1);
-      session->client_id = g_strdup (client_id);
-      session->results = session_results_new ();
-      session->last_index = last_index;
-      session->link.data = session;
-      g_hash_table_insert (table, session->client_id, session);
-      g_queue_push_tail_link (lru, &session->link);
+      Session *session = restore_add_session (table, lru, client_id, last_index);
       for (guint j = 0; j < n_results; j++)
         {
           SessionResult r = { 0 };
@@ -1259,18 +1286,157 @@ restore_sessions (const DsmStore *store, const DsmDefinitions *defs, const DsmJs
   return TRUE;
 }
 
-#ifdef DSM_MUTANTS
-static void restore_keep_states (DsmStore *store, GHashTable *instances);
-#endif
+/* A snapshot read, before it replaces the store's state. */
+typedef struct {
+  const DsmStore *store;
+  guint64 applied_index;
+  guint64 applied_epoch;
+  guint64 membership_index;
+  DsmDefinitions *defs;
+  DsmMembership *membership;
+  GHashTable *instances;
+  GPtrArray *order;
+  GHashTable *sessions;
+  GQueue lru;                 /* its links live in the sessions */
+  Session *session;           /* the session whose results are being read */
+} Restored;
 
-gboolean
-dsm_store_restore (DsmStore *store, GBytes *snapshot, GError **error)
+static void
+restored_init (Restored *r, const DsmStore *store)
 {
-  g_return_val_if_fail (store != NULL && snapshot != NULL, FALSE);
-  g_return_val_if_fail (store->snap_out == NULL, FALSE);
+  *r = (Restored) { .store = store };
+  r->instances = instances_new ();
+  r->order = g_ptr_array_new ();
+  r->sessions = sessions_new ();
+  g_queue_init (&r->lru);
+}
 
-  gsize size = 0;
-  const char *data = g_bytes_get_data (snapshot, &size);
+static void
+restored_clear (Restored *r)
+{
+  g_clear_pointer (&r->defs, dsm_definitions_free);
+  g_clear_pointer (&r->membership, dsm_membership_unref);
+  g_clear_pointer (&r->instances, g_hash_table_unref);
+  g_clear_pointer (&r->order, g_ptr_array_unref);
+  g_clear_pointer (&r->sessions, g_hash_table_unref);
+}
+
+/* The config's default definition, which a store must hold, and the
+ * membership index, which the applied index may not be behind. */
+static gboolean
+restore_check_header (const Restored *r, GError **error)
+{
+  if (dsm_definitions_find (r->defs, r->store->config->default_definition, NULL) == NULL)
+    {
+      g_set_error (error, DSM_MACHINE_ERROR, DSM_MACHINE_ERROR_CORRUPT,
+                   "snapshot.definitions: no \"%s\", the config's default definition",
+                   r->store->config->default_definition);
+      return FALSE;
+    }
+  if (r->membership_index > r->applied_index)
+    {
+      g_set_error (error, DSM_MACHINE_ERROR, DSM_MACHINE_ERROR_CORRUPT,
+                   "snapshot.membership_index: past the applied index");
+      return FALSE;
+    }
+  return TRUE;
+}
+
+/* ---- the fast path: straight from the text (core/snapshot-scan.c) ---- */
+
+/* Each callback declines (FALSE) whatever the full path would refuse, so
+ * that path gives the error. */
+static gboolean
+restore_fast_header (const DsmSnapshotHeader *header, gpointer user_data)
+{
+  Restored *r = user_data;
+  g_autoptr(JsonNode) membership = dsm_codec_parse (header->membership, header->membership_length, NULL);
+  g_autoptr(JsonNode) definitions = dsm_codec_parse (header->definitions, header->definitions_length, NULL);
+
+  r->applied_index = header->applied_index;
+  r->applied_epoch = header->applied_epoch;
+  r->membership_index = header->membership_index;
+  if (membership == NULL || definitions == NULL)
+    return FALSE;
+  r->membership = dsm_membership_from_json (membership, "membership", NULL);
+  r->defs = dsm_definitions_from_json (definitions, "definitions", r->store->config, NULL);
+  return r->membership != NULL && r->defs != NULL && restore_check_header (r, NULL);
+}
+
+static gboolean
+restore_fast_machine (const char *name, const char *def_name, const char *state_name,
+                      guint64 index, const char *data, gpointer user_data)
+{
+  Restored *r = user_data;
+  const DsmMachineDef *def = dsm_definitions_find (r->defs, def_name, NULL);
+  const char *state = def != NULL ? dsm_machine_def_lookup_state (def, state_name) : NULL;
+  char *text = NULL;
+
+  if (state == NULL || g_hash_table_contains (r->instances, name)
+      || (data != NULL && !restore_data_text (data, &text, NULL)))
+    return FALSE;
+  restore_add_instance (r->instances, r->order, name, def, state, index, text);
+  return TRUE;
+}
+
+static gboolean
+restore_fast_session (const char *client_id, guint64 last_index, gpointer user_data)
+{
+  Restored *r = user_data;
+
+  if (g_hash_table_contains (r->sessions, client_id))
+    return FALSE;
+  r->session = restore_add_session (r->sessions, &r->lru, client_id, last_index);
+  return TRUE;
+}
+
+/* @def_name's definition and, when given, its state @name into *@state. */
+static gboolean
+restore_fast_resolve (const DsmDefinitions *defs, const char *def_name, const char *name,
+                      SessionResult *result, const char **state)
+{
+  if (def_name == NULL)
+    return name == NULL;
+  result->def = dsm_definitions_find (defs, def_name, NULL);
+  return result->def != NULL
+         && (name == NULL || (*state = dsm_machine_def_lookup_state (result->def, name)) != NULL);
+}
+
+static gboolean
+restore_fast_result (const DsmSnapshotResult *in, gpointer user_data)
+{
+  Restored *r = user_data;
+  Session *session = r->session;
+  SessionResult result = { .seq = in->seq, .index = in->index, .member = (DsmNodeId) in->member,
+                           .revision = in->revision };
+
+  if (session == NULL || session_n (session) >= r->store->config->session_window
+      || (session_n (session) > 0 && in->seq <= session_at (session, session_n (session) - 1)->seq)
+      || !dsm_reply_status_from_string (in->status, &result.status)
+      || !dsm_reject_reason_from_string (in->reason, &result.reason)
+      || !restore_fast_resolve (r->defs, in->definition, in->from, &result, &result.from)
+      || !restore_fast_resolve (r->defs, in->definition, in->state, &result, &result.state))
+    return FALSE;
+  result.output = g_strdup (in->output);
+  g_array_append_val (session->results, result);
+  return TRUE;
+}
+
+static gboolean
+restore_fast (Restored *r, const char *data, gsize size)
+{
+  static const DsmSnapshotScanFuncs funcs = {
+    restore_fast_header, restore_fast_machine, restore_fast_session, restore_fast_result,
+  };
+
+  return dsm_snapshot_scan (data, size, &funcs, r);
+}
+
+/* ---- the full path: a JSON tree, every error named ---- */
+
+static gboolean
+restore_full (Restored *r, const char *data, gsize size, GError **error)
+{
   g_autoptr(GError) parse_error = NULL;
   g_autoptr(JsonNode) root = dsm_codec_parse (data, size, &parse_error);
   if (root == NULL)
@@ -1292,81 +1458,90 @@ dsm_store_restore (DsmStore *store, GBytes *snapshot, GError **error)
     return FALSE;
   gboolean v1 = format == 0;
 
-  guint64 applied_index = 0, applied_epoch = 0, membership_index = 0;
   DsmJsonAt machines, sessions;
   guint n_machines = 0, n_sessions = 0;
-  if (!restore_get_uint (&obj, "applied_index", &applied_index, error)
-      || !restore_get_uint (&obj, "applied_epoch", &applied_epoch, error)
+  if (!restore_get_uint (&obj, "applied_index", &r->applied_index, error)
+      || !restore_get_uint (&obj, "applied_epoch", &r->applied_epoch, error)
       || !restore_get_array (&machines, &obj, "machines", &n_machines, error)
       || !restore_get_array (&sessions, &obj, "sessions", &n_sessions, error))
     return FALSE;
 
-  g_autoptr(DsmDefinitions) defs = NULL;
-  g_autoptr(DsmMembership) membership = NULL;
   if (v1)
     {
-      defs = dsm_definitions_new_bootstrap (store->config);
-      membership = dsm_membership_new_bootstrap (store->config);
+      r->defs = dsm_definitions_new_bootstrap (r->store->config);
+      r->membership = dsm_membership_new_bootstrap (r->store->config);
     }
   else
     {
       g_autoptr(GError) local = NULL;
       DsmJsonAt member, definitions;
-      if (!restore_get_uint (&obj, "membership_index", &membership_index, error)
+      if (!restore_get_uint (&obj, "membership_index", &r->membership_index, error)
           || !dsm_json_read_member (&member, &obj, "membership", DSM_JSON_REQUIRED, error)
           || !dsm_json_read_member (&definitions, &obj, "definitions", DSM_JSON_REQUIRED,
                                     error))
         return FALSE;
-      if ((membership = dsm_membership_from_json (member.node, "membership", &local)) == NULL)
+      if ((r->membership = dsm_membership_from_json (member.node, "membership", &local)) == NULL)
         {
           g_set_error (error, DSM_MACHINE_ERROR, DSM_MACHINE_ERROR_CORRUPT,
                        "snapshot.membership: %s", local->message);
           return FALSE;
         }
-      defs = dsm_definitions_from_json (definitions.node, "definitions", store->config, error);
-      if (defs == NULL)
+      r->defs = dsm_definitions_from_json (definitions.node, "definitions", r->store->config, error);
+      if (r->defs == NULL)
         return FALSE;
-      if (dsm_definitions_find (defs, store->config->default_definition, NULL) == NULL)
+    }
+  return restore_check_header (r, error)
+         && restore_machines (r->defs, &machines, n_machines, r->instances, r->order, error)
+         && restore_sessions (r->store, r->defs, &sessions, n_sessions, r->sessions, &r->lru, error);
+}
+
+#ifdef DSM_MUTANTS
+static void restore_keep_states (DsmStore *store, GHashTable *instances);
+#endif
+
+gboolean
+dsm_store_restore (DsmStore *store, GBytes *snapshot, GError **error)
+{
+  g_return_val_if_fail (store != NULL && snapshot != NULL, FALSE);
+  g_return_val_if_fail (store->snap_out == NULL, FALSE);
+
+  gsize size = 0;
+  const char *data = g_bytes_get_data (snapshot, &size);
+  Restored r;
+
+  /* The snapshots dsm writes take the fast path; anything else, and every
+   * error, the full one. */
+  restored_init (&r, store);
+  if (!restore_fast (&r, data, size))
+    {
+      restored_clear (&r);
+      restored_init (&r, store);
+      if (!restore_full (&r, data, size, error))
         {
-          g_set_error (error, DSM_MACHINE_ERROR, DSM_MACHINE_ERROR_CORRUPT,
-                       "snapshot.definitions: no \"%s\", the config's default definition",
-                       store->config->default_definition);
+          restored_clear (&r);
           return FALSE;
         }
     }
-  if (membership_index > applied_index)
-    {
-      g_set_error (error, DSM_MACHINE_ERROR, DSM_MACHINE_ERROR_CORRUPT,
-                   "snapshot.membership_index: past the applied index");
-      return FALSE;
-    }
-
-  g_autoptr(GHashTable) instances = instances_new ();
-  g_autoptr(GPtrArray) order = g_ptr_array_new ();
-  g_autoptr(GHashTable) table = sessions_new ();
-  GQueue lru = G_QUEUE_INIT;
-  if (!restore_machines (defs, &machines, n_machines, instances, order, error)
-      || !restore_sessions (store, defs, &sessions, n_sessions, table, &lru, error))
-    return FALSE; /* the tables free what was built; lru links live in them */
 
 #ifdef DSM_MUTANTS
   if (store->keeps_states)
-    restore_keep_states (store, instances);
+    restore_keep_states (store, r.instances);
 #endif
   dsm_definitions_free (store->defs);
-  store->defs = g_steal_pointer (&defs);
+  store->defs = g_steal_pointer (&r.defs);
   dsm_membership_unref (store->membership);
-  store->membership = g_steal_pointer (&membership);
-  store->membership_index = membership_index;
+  store->membership = g_steal_pointer (&r.membership);
+  store->membership_index = r.membership_index;
   g_hash_table_unref (store->instances);
   g_ptr_array_unref (store->order);
   g_hash_table_unref (store->sessions);
-  store->instances = g_steal_pointer (&instances);
-  store->order = g_steal_pointer (&order);
-  store->sessions = g_steal_pointer (&table);
-  store->lru = lru;
-  store->applied_index = applied_index;
-  store->applied_epoch = applied_epoch;
+  store->instances = g_steal_pointer (&r.instances);
+  store->order = g_steal_pointer (&r.order);
+  store->sessions = g_steal_pointer (&r.sessions);
+  store->lru = r.lru;
+  store->applied_index = r.applied_index;
+  store->applied_epoch = r.applied_epoch;
+  restored_clear (&r);
   return TRUE;
 }
 
