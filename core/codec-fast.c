@@ -318,8 +318,13 @@ dsm_codec_decode_message_fast (const char *data, gsize length)
           if ((entries = entries_scan (&s)) == NULL)
             return NULL;
         }
-      else if (!scan_uint (&s, k == M_FROM || k == M_TO ? DSM_NODE_ID_MAX : DSM_CODEC_UINT_MAX, &v[k]))
-        return NULL;
+      else
+        {
+          guint64 value;
+          if (!scan_uint (&s, k == M_FROM || k == M_TO ? DSM_NODE_ID_MAX : DSM_CODEC_UINT_MAX, &value))
+            return NULL;
+          v[k] = value;
+        }
     }
   while (scan_char (&s, ','));
   if (!scan_char (&s, '}'))
