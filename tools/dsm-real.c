@@ -9,6 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "output.h"
 #include "real/real.h"
 
 #define EXIT_OK 0
@@ -186,7 +187,7 @@ run_one (const char *path, const DsmScenario *scenario, const RunOptions *o)
       g_autoptr(GString) history = g_string_new (NULL);
       g_autoptr(GError) error = NULL;
       dsm_real_write_history (real, history);
-      if (!g_file_set_contents (o->history_path, history->str, (gssize) history->len, &error))
+      if (!dsm_output_write_simple (o->history_path, history->str, history->len, &error))
         g_printerr ("dsm-real: %s\n", error->message);
     }
   int status = report.ok ? EXIT_OK : EXIT_FAILED;

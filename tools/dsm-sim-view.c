@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "node.h"
+#include "output.h"
 #include "view.h"
 
 #define EXIT_OK 0
@@ -162,7 +163,7 @@ dsm_sim_view_command (int argc, char **argv)
     }
   if (out_path == NULL)
     out_path = trace_path != NULL ? dsm_view_path_for (trace_path) : page_path_for_history (history_path);
-  if (!g_file_set_contents (out_path, page->str, (gssize) page->len, &error))
+  if (!dsm_output_write_simple (out_path, page->str, page->len, &error))
     {
       g_printerr ("dsm-sim: %s\n", error->message);
       return EXIT_BAD_INPUT;
@@ -195,7 +196,7 @@ dsm_sim_view_failure (const DsmScenario *scenario, guint64 seed, int mutant, con
       dsm_sim_report_clear (&report_again);
       trace = again;
     }
-  if (!trace_written && !g_file_set_contents (trace_path, trace->str, (gssize) trace->len, error))
+  if (!trace_written && !dsm_output_write_simple (trace_path, trace->str, trace->len, error))
     return NULL;
   DsmViewInput input = {
     .trace = trace->str, .trace_len = trace->len, .has_finding = TRUE, .invariant = report->failed_invariant,
@@ -205,7 +206,7 @@ dsm_sim_view_failure (const DsmScenario *scenario, guint64 seed, int mutant, con
   if (!dsm_view_render (&input, page, NULL, error))
     return NULL;
   g_autofree char *path = dsm_view_path_for (trace_path);
-  if (!g_file_set_contents (path, page->str, (gssize) page->len, error))
+  if (!dsm_output_write_simple (path, page->str, page->len, error))
     return NULL;
   return g_steal_pointer (&path);
 }

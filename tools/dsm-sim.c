@@ -15,6 +15,7 @@
 #include "explore-report.h"
 #include "replay-node.h"
 #include "node.h"
+#include "output.h"
 #include "sim.h"
 
 #define EXIT_OK 0
@@ -54,7 +55,7 @@ parse_options (GOptionContext *context, int *argc, char ***argv, int *status)
 static gboolean
 write_file (const char *path, const char *contents, gsize length, GError **error)
 {
-  return g_file_set_contents (path, contents, (gssize) length, error);
+  return dsm_output_write_simple (path, contents, length, error);
 }
 
 /* ---- run ---- */

@@ -8,6 +8,7 @@
 #include "backup.h"
 #include "dsmctl.h"
 #include "membership.h"
+#include "output.h"
 
 /* ---- member ---- */
 
@@ -241,8 +242,8 @@ cmd_snapshot (Ctl *ctl, int argc, char **argv)
       dsm_backup_clear (&backup);
       return EXIT_UNAVAILABLE;
     }
-  if (!g_file_set_contents_full (argv[2], (const char *) data, (gssize) length,
-                                 G_FILE_SET_CONTENTS_CONSISTENT | G_FILE_SET_CONTENTS_DURABLE, 0600, &error))
+  if (!dsm_output_write (argv[2], (const char *) data, length,
+                         G_FILE_SET_CONTENTS_CONSISTENT | G_FILE_SET_CONTENTS_DURABLE, 0600, &error))
     {
       fprintf (stderr, "dsmctl: snapshot save: %s\n", error->message);
       answer_clear (&a);

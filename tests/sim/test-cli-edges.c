@@ -1,9 +1,11 @@
 /* tests/sim/test-cli-edges.c: the dsm-sim command line's smaller promises,
  * each found wanting once by a new user (issue 14): the help against
  * docs/SIMULATOR.md, seed ranges, error wording, progress, and traces that
- * name their planted bug.  meson passes the binaries in DSM_SIM and
+ * name their planted bug, and output paths that are not regular files
+ * (/dev/null) left in place.  meson passes the binaries in DSM_SIM and
  * DSM_SIM_MUTANT and the docs folder in DSM_DOCS_DIR. */
 #include <string.h>
+#include <sys/stat.h>
 
 #include <gio/gio.h>
 #include <glib/gstdio.h>
@@ -326,6 +328,52 @@ test_shards_merge (void)
   result_clear (&foreign);
 }
 
+/* Reads the FIFO @path names to its end (transfer full): in a thread of
+ * its own, since the writer's open waits for a reader. */
+static gpointer
+fifo_read (gpointer path)
+{
+  g_autoptr(GError) error = NULL;
+  char *contents = NULL;
+
+  g_file_get_contents (path, &contents, NULL, &error);
+  g_assert_no_error (error);
+  return contents;
+}
+
+static void
+test_trace_into_fifo (void)
+{
+  g_autoptr(TmpDir) dir = tmp_dir_new ();
+  g_autofree char *path = write_file (dir, "good.json", GOOD);
+  g_autofree char *fifo = g_build_filename (dir, "trace.fifo", NULL);
+  g_autofree char *regular = g_build_filename (dir, "trace.jsonl", NULL);
+  GStatBuf st;
+
+  g_test_summary ("--trace naming a FIFO writes the trace through it and leaves it a FIFO, as for a device: "
+                  "renaming a file over /dev/null replaced it with a regular file (we run as root), and "
+                  "every program reading /dev/null as empty input then read whatever had been written to it");
+  g_assert_cmpint (mkfifo (fifo, 0600), ==, 0);
+  GThread *reader = g_thread_new ("fifo-read", fifo_read, fifo);
+  Result r = run_cmd (NULL, dsm_sim, "run", path, "--trace", fifo, NULL);
+  assert_status (&r, EXIT_OK);
+  g_assert_cmpint (g_stat (fifo, &st), ==, 0);
+  g_assert_true (S_ISFIFO (st.st_mode));
+  g_autofree char *through = g_thread_join (reader);
+
+  /* The same trace as into a regular file, which is renamed into place. */
+  Result again = run_cmd (NULL, dsm_sim, "run", path, "--trace", regular, NULL);
+  assert_status (&again, EXIT_OK);
+  g_assert_cmpint (g_stat (regular, &st), ==, 0);
+  g_assert_true (S_ISREG (st.st_mode));
+  g_autofree char *expected = NULL;
+  g_file_get_contents (regular, &expected, NULL, NULL);
+  g_assert_true (g_str_has_prefix (expected, "{\"dsm_trace\":1,"));
+  g_assert_cmpstr (through, ==, expected);
+  result_clear (&r);
+  result_clear (&again);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -345,5 +393,6 @@ main (int argc, char **argv)
   g_test_add_func ("/sim/cli/explore/output", test_explore_output);
   g_test_add_func ("/sim/cli/replay/trace-names-mutant", test_trace_names_mutant);
   g_test_add_func ("/sim/cli/explore/shards-merge", test_shards_merge);
+  g_test_add_func ("/sim/cli/run/trace-into-fifo", test_trace_into_fifo);
   return g_test_run ();
 }
