@@ -155,13 +155,9 @@ dsm_codec_write_command (GString *out, const DsmCommand *cmd)
   dsm_json_append_c (out, '}');
 }
 
-void
-dsm_codec_write_entry (GString *out, const DsmEntry *entry)
+static void
+write_entry_fields (GString *out, const DsmEntry *entry)
 {
-  g_return_if_fail (out != NULL);
-  g_return_if_fail (entry != NULL);
-  g_return_if_fail ((entry->kind == DSM_ENTRY_CONFIG) == (entry->membership != NULL));
-
   DSM_JSON_APPEND_LITERAL (out, "{\"index\":");
   dsm_json_write_uint (out, entry->index);
   WRITE_UINT (out, "epoch", entry->epoch);
@@ -180,6 +176,45 @@ dsm_codec_write_entry (GString *out, const DsmEntry *entry)
   else
     DSM_JSON_APPEND_LITERAL (out, ",\"kind\":\"noop\"");
   dsm_json_append_c (out, '}');
+}
+
+void
+dsm_codec_write_entry (GString *out, const DsmEntry *entry)
+{
+  const DsmEntryJson *json;
+
+  g_return_if_fail (out != NULL);
+  g_return_if_fail (entry != NULL);
+  g_return_if_fail ((entry->kind == DSM_ENTRY_CONFIG) == (entry->membership != NULL));
+
+  json = dsm_entry_get_json (entry);
+  if (json != NULL)
+    dsm_json_append_len (out, json->text, json->length);
+  else
+    write_entry_fields (out, entry);
+}
+
+void
+dsm_codec_write_entry_keep (GString *out, const DsmEntry *entry)
+{
+  const DsmEntryJson *json;
+  gsize start;
+
+  g_return_if_fail (out != NULL);
+  g_return_if_fail (entry != NULL);
+  g_return_if_fail ((entry->kind == DSM_ENTRY_CONFIG) == (entry->membership != NULL));
+
+  json = dsm_entry_get_json (entry);
+  if (json != NULL)
+    {
+      dsm_json_append_len (out, json->text, json->length);
+      return;
+    }
+  start = out->len;
+  write_entry_fields (out, entry);
+  json = dsm_entry_cache_json (entry, out->str + start, out->len - start);
+  /* Whoever cached it first wrote the same text. */
+  g_assert (json->length == out->len - start);
 }
 
 static void
@@ -226,7 +261,8 @@ write_message_fields (GString *out, const DsmMessage *msg)
         {
           if (i > 0)
             dsm_json_append_c (out, ',');
-          dsm_codec_write_entry (out, g_ptr_array_index (msg->entries, i));
+          /* Sent to every follower, resent on retries: encoded once. */
+          dsm_codec_write_entry_keep (out, g_ptr_array_index (msg->entries, i));
         }
       dsm_json_append_c (out, ']');
       break;

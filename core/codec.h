@@ -56,8 +56,13 @@ DsmMessage *dsm_codec_decode_message_fast (const char *data, gsize length);
 /* The same, from a parsed tree (the HTTP layer and scenario files have one). */
 DsmMessage *dsm_codec_message_from_json (JsonNode *node, GError **error);
 
-/* Entries alone, as the write-ahead log stores them. */
+/* Entries alone, as the write-ahead log stores them.  Both writers append
+ * the entry's cached text when it has one (dsm_entry_get_json()); only
+ * dsm_codec_write_entry_keep(), which a Proposal uses (a leader sends
+ * each entry to every follower), caches what it wrote: a follower, which
+ * writes each entry once, to its WAL, keeps no second copy. */
 void dsm_codec_write_entry (GString *out, const DsmEntry *entry);
+void dsm_codec_write_entry_keep (GString *out, const DsmEntry *entry);
 DsmEntry *dsm_codec_decode_entry (const char *data, gsize length, GError **error);
 DsmEntry *dsm_codec_entry_from_json (JsonNode *node, const char *where, GError **error);
 

@@ -511,6 +511,7 @@ entry_clear (gpointer data)
 
   dsm_command_clear (&entry->cmd);
   g_clear_pointer (&entry->membership, dsm_membership_unref);
+  g_free (entry->json);
 }
 
 /* NULL is ignored, like g_bytes_unref(): a GPtrArray calls its free
@@ -540,6 +541,40 @@ dsm_entry_equal (const DsmEntry *a, const DsmEntry *b)
                  && dsm_membership_equal (a->membership, b->membership)));
 }
 
+const DsmEntryJson *
+dsm_entry_get_json (const DsmEntry *entry)
+{
+  g_return_val_if_fail (entry != NULL, NULL);
+  return g_atomic_pointer_get (&((DsmEntry *) entry)->json);
+}
+
+/* The cache is the one mutable part of an immutable entry: it is set at
+ * most once, by compare-and-exchange, and only ever to the text the entry
+ * encodes to, so readers on any thread see either nothing or that text. */
+const DsmEntryJson *
+dsm_entry_cache_json (const DsmEntry *entry, const char *text, gsize length)
+{
+  DsmEntry *mutable_entry = (DsmEntry *) entry;
+  DsmEntryJson *json;
+
+  g_return_val_if_fail (entry != NULL, NULL);
+  g_return_val_if_fail (text != NULL, NULL);
+
+  json = g_atomic_pointer_get (&mutable_entry->json);
+  if (json != NULL)
+    return json;
+  json = g_malloc (sizeof (DsmEntryJson) + length + 1);
+  json->length = length;
+  memcpy (json->text, text, length);
+  json->text[length] = '\0';
+  if (!g_atomic_pointer_compare_and_exchange (&mutable_entry->json, NULL, json))
+    {
+      g_free (json);
+      json = g_atomic_pointer_get (&mutable_entry->json);
+    }
+  g_assert (json != NULL);
+  return json;
+}
 
 gsize
 dsm_entry_size_bytes (const DsmEntry *entry)

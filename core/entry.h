@@ -153,6 +153,7 @@ typedef struct {
   DsmMembership *membership; /* CONFIG only; referenced */
   /*< private >*/
   gsize size_bytes;  /* dsm_entry_size_bytes(), computed once */
+  gpointer json;     /* DsmEntryJson *, set once (atomically) by dsm_entry_cache_json() */
 } DsmEntry;
 
 /**
@@ -179,6 +180,35 @@ DsmEntry *dsm_entry_new_config (guint64 index, guint64 epoch, const DsmCommand *
 DsmEntry *dsm_entry_ref (DsmEntry *entry);
 void dsm_entry_unref (DsmEntry *entry);  /* NULL is ignored */
 gboolean dsm_entry_equal (const DsmEntry *a, const DsmEntry *b);
+
+/**
+ * DsmEntryJson:
+ * An entry's JSON text as dsm_codec_write_entry() writes it, kept by the
+ * entry: a leader sends each entry to every follower (and again on each
+ * retransmission) and writes it to its WAL, and the text is the same every
+ * time (the entry is immutable).  @text is NUL-terminated.
+ */
+typedef struct {
+  gsize length;
+  char text[];
+} DsmEntryJson;
+
+/**
+ * dsm_entry_get_json:
+ * Returns: (transfer none) (nullable): the entry's cached JSON, or NULL
+ * when none was cached yet.  Valid as long as the entry is.  Safe from
+ * any thread holding a reference.
+ */
+const DsmEntryJson *dsm_entry_get_json (const DsmEntry *entry);
+
+/**
+ * dsm_entry_cache_json:
+ * @text: (array length=length): what dsm_codec_write_entry() wrote for @entry
+ * Keeps a copy of @text as @entry's JSON unless one is kept already (two
+ * threads may race to cache it: the first wins, both texts are equal).
+ * Returns: (transfer none): the entry's cached JSON.
+ */
+const DsmEntryJson *dsm_entry_cache_json (const DsmEntry *entry, const char *text, gsize length);
 
 /* Approximate encoded size, for batching limits. */
 gsize dsm_entry_size_bytes (const DsmEntry *entry);

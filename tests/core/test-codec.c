@@ -169,6 +169,47 @@ test_encode_proposal_exactly (void)
 }
 
 static void
+test_encode_proposal_keeps_entry_json (void)
+{
+  g_autoptr(DsmMessage) to_first = dsm_message_new (DSM_MSG_PROPOSAL, 3, 1, 2);
+  g_autoptr(DsmMessage) to_second = NULL;
+  DsmCommand cmd = { .op = DSM_OP_TRANSITION, .machine = (char *) "m\"q", .to = (char *) "B",
+                     .client_id = (char *) "c", .seq = 9 };
+  g_autoptr(DsmEntry) entry = dsm_entry_new (6, 2, DSM_ENTRY_COMMAND, &cmd);
+  g_autoptr(DsmEntry) twin = dsm_entry_new (6, 2, DSM_ENTRY_COMMAND, &cmd);
+  g_autoptr(GString) wal = g_string_new (NULL);
+  g_autoptr(GString) wal_again = g_string_new (NULL);
+  g_autofree char *first = NULL;
+  g_autofree char *second = NULL;
+  g_autofree char *expected = NULL;
+
+  g_test_summary ("A Proposal encodes each entry once and keeps its text on the entry: "
+                  "the leader's next Proposal carrying it and its WAL write reuse the "
+                  "same bytes; a WAL write alone (a follower's) keeps nothing.");
+
+  /* A follower writes entries only to its WAL: no copy kept. */
+  dsm_codec_write_entry (wal, twin);
+  g_assert_null (dsm_entry_get_json (twin));
+
+  to_first->prev_index = 5;
+  to_first->prev_epoch = 2;
+  to_first->entries = g_ptr_array_new_with_free_func ((GDestroyNotify) dsm_entry_unref);
+  g_ptr_array_add (to_first->entries, dsm_entry_ref (entry));
+  to_second = dsm_message_copy (to_first);
+  to_second->to = 2;
+  first = dsm_codec_encode_message (to_first);
+  g_assert_nonnull (dsm_entry_get_json (entry));
+  g_assert_cmpstr (dsm_entry_get_json (entry)->text, ==, wal->str);
+  second = dsm_codec_encode_message (to_second);
+  expected = g_strconcat ("{\"type\":\"proposal\",\"from\":3,\"to\":2,\"epoch\":2,"
+                          "\"prev_index\":5,\"prev_epoch\":2,\"commit_index\":0,\"hb_seq\":0,"
+                          "\"entries\":[", wal->str, "]}", NULL);
+  g_assert_cmpstr (second, ==, expected);
+  dsm_codec_write_entry (wal_again, entry);
+  g_assert_cmpstr (wal_again->str, ==, wal->str);
+}
+
+static void
 test_encode_appends (void)
 {
   g_autoptr(DsmMessage) msg = sample_message (DSM_MSG_COMMIT);
@@ -872,6 +913,8 @@ main (int argc, char *argv[])
   g_test_add_func ("/core/codec/round-trip-most-entries", test_round_trip_most_entries);
   g_test_add_func ("/core/codec/encode-commit-exactly", test_encode_commit_exactly);
   g_test_add_func ("/core/codec/encode-proposal-exactly", test_encode_proposal_exactly);
+  g_test_add_func ("/core/codec/encode-proposal-keeps-entry-json",
+                   test_encode_proposal_keeps_entry_json);
   g_test_add_func ("/core/codec/encode-appends", test_encode_appends);
   g_test_add_func ("/core/codec/encode-snapshot-base64", test_encode_snapshot_base64);
   g_test_add_func ("/core/codec/encode-malformed-aborts", test_encode_malformed_aborts);

@@ -200,6 +200,25 @@ test_entry_ref_shares (void)
 }
 
 static void
+test_entry_cache_json_first_wins (void)
+{
+  DsmCommand cmd = { .op = DSM_OP_READ, .machine = (char *) "m" };
+  g_autoptr(DsmEntry) entry = dsm_entry_new (3, 1, DSM_ENTRY_COMMAND, &cmd);
+  const DsmEntryJson *first;
+
+  g_test_summary ("An entry keeps the first JSON text cached for it, NUL-terminated, "
+                  "and a second caller gets that one (threads may race to cache it).");
+
+  g_assert_null (dsm_entry_get_json (entry));
+  first = dsm_entry_cache_json (entry, "{\"index\":3}xyz", 11);
+  g_assert_nonnull (first);
+  g_assert_cmpuint (first->length, ==, 11);
+  g_assert_cmpstr (first->text, ==, "{\"index\":3}");
+  g_assert_true (dsm_entry_cache_json (entry, "{\"index\":3}", 11) == first);
+  g_assert_true (dsm_entry_get_json (entry) == first);
+}
+
+static void
 test_entry_equal (void)
 {
   DsmCommand cmd = { .op = DSM_OP_READ, .machine = (char *) "m" };
@@ -260,6 +279,7 @@ main (int argc, char *argv[])
   g_test_add_func ("/core/entry/new-copies-command", test_entry_new_copies_command);
   g_test_add_func ("/core/entry/noop-has-no-command", test_entry_noop_has_no_command);
   g_test_add_func ("/core/entry/ref-shares", test_entry_ref_shares);
+  g_test_add_func ("/core/entry/cache-json-first-wins", test_entry_cache_json_first_wins);
   g_test_add_func ("/core/entry/equal", test_entry_equal);
   g_test_add_func ("/core/entry/size-grows-with-names", test_entry_size_grows_with_names);
   return g_test_run ();
