@@ -147,14 +147,74 @@ host_schedule_drain (DsmHost *host)
   g_source_attach (host->drain_source, g_main_context_get_thread_default ());
 }
 
+/* The node's timer.  Its deadline is read in prepare() on every loop
+ * iteration instead of set with g_source_set_ready_time(): that function
+ * writes the context's eventfd on every call, even from the loop's own
+ * thread, and so cost a syscall and a wasted poll per drain (strace of a
+ * follower, docs/BENCHMARKS.md "The loop's own wake-ups"). */
+typedef struct {
+  GSource source;
+  gint64 deadline_us;  /* monotonic; -1: none */
+} HostTimer;
+
+static gboolean
+timer_ready (GSource *source, gint *timeout)
+{
+  HostTimer *timer = (HostTimer *) source;
+
+  if (timer->deadline_us < 0)
+    {
+      *timeout = -1;
+      return FALSE;
+    }
+  gint64 now = g_source_get_time (source);
+  if (now >= timer->deadline_us)
+    {
+      *timeout = 0;
+      return TRUE;
+    }
+  /* Round up: poll() waking a little early would only spin. */
+  *timeout = (gint) MIN ((timer->deadline_us - now + 999) / 1000, G_MAXINT);
+  return FALSE;
+}
+
+static gboolean
+timer_prepare (GSource *source, gint *timeout)
+{
+  return timer_ready (source, timeout);
+}
+
+static gboolean
+timer_check (GSource *source)
+{
+  gint timeout;
+
+  return timer_ready (source, &timeout);
+}
+
 static gboolean
 timer_dispatch (GSource *source, GSourceFunc callback, gpointer data)
 {
-  g_source_set_ready_time (source, -1);
+  ((HostTimer *) source)->deadline_us = -1;
   return callback (data);
 }
 
-static GSourceFuncs timer_funcs = { .dispatch = timer_dispatch };
+static GSourceFuncs timer_funcs = { .prepare = timer_prepare, .check = timer_check,
+                                    .dispatch = timer_dispatch };
+
+/* The loop's own thread reads the new deadline in its next prepare(), so
+ * it needs no wake-up; any other caller (a test driving the host before
+ * its loop runs) wakes the context as g_source_set_ready_time() would. */
+static void
+host_timer_set (DsmHost *host, guint64 deadline_ms)
+{
+  GMainContext *context = g_source_get_context (host->timer);
+
+  g_assert (deadline_ms == G_MAXUINT64 || deadline_ms <= (guint64) G_MAXINT64 / 1000);
+  ((HostTimer *) host->timer)->deadline_us = deadline_ms == G_MAXUINT64 ? -1 : (gint64) deadline_ms * 1000;
+  if (context != NULL && !g_main_context_is_owner (context))
+    g_main_context_wakeup (context);
+}
 
 /* A timer this late means the loop was blocked or starved of CPU that
  * long: heartbeats and election timers slipped by as much. */
@@ -191,7 +251,7 @@ host_arm_timer (DsmHost *host)
   if (deadline == host->timer_deadline_ms)
     return;
   host->timer_deadline_ms = deadline;
-  g_source_set_ready_time (host->timer, deadline == G_MAXUINT64 ? -1 : (gint64) deadline * 1000);
+  host_timer_set (host, deadline);
 }
 
 /* ---- inputs ---- */
@@ -723,7 +783,8 @@ dsm_host_new (DsmConfig *config, DsmNodeId id, const DsmHostOptions *options, GE
         return NULL;
     }
 
-  host->timer = g_source_new (&timer_funcs, sizeof (GSource));
+  host->timer = g_source_new (&timer_funcs, sizeof (HostTimer));
+  ((HostTimer *) host->timer)->deadline_us = -1;
   g_source_set_callback (host->timer, host_on_timer, host, NULL);
   g_source_attach (host->timer, g_main_context_get_thread_default ());
   host->disk_timer = g_timeout_source_new (HOST_DISK_RETRY_MS);
@@ -797,7 +858,7 @@ dsm_host_stop (DsmHost *host)
       g_source_destroy (host->drain_source);
       g_clear_pointer (&host->drain_source, g_source_unref);
     }
-  g_source_set_ready_time (host->timer, -1);
+  host_timer_set (host, G_MAXUINT64);
   if (host->removed_stop != NULL)
     g_source_destroy (host->removed_stop);
   g_clear_pointer (&host->removed_stop, g_source_unref);

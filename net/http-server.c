@@ -304,6 +304,9 @@ worker_new (DsmHttpServer *server, guint index)
   g_queue_init (&w->conns);
 
   w->epoll_source = g_unix_fd_source_new (w->epfd, G_IO_IN);
+  /* Not blocked around each dispatch: that rewrites the poll set and the
+   * context's eventfd twice per wake-up (see link_read_next()). */
+  g_source_set_can_recurse (w->epoll_source, TRUE);
   g_source_set_callback (w->epoll_source, (GSourceFunc) (void (*) (void)) worker_on_epoll, w, NULL);
   g_source_attach (w->epoll_source, w->context);
   w->answer_source = g_source_new (&answer_funcs, sizeof (GSource));

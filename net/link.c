@@ -53,6 +53,7 @@ struct _DsmLink {
 
 static void link_read_next (DsmLink *link);
 static void link_flush (DsmLink *link);
+static gboolean link_on_writable (GObject *stream, gpointer data);
 static void link_finish_close (DsmLink *link);
 
 static void
@@ -307,10 +308,14 @@ link_arm_frame_timer (DsmLink *link, gboolean progressed)
 /* Reads without blocking until the socket is empty, handing each complete
  * frame to the owner; no GTask per read. */
 static gboolean
-link_on_readable (GObject *stream, gpointer data)
+link_on_readable (DsmLink *link)
 {
-  DsmLink *link = data;
-  GPollableInputStream *in = G_POLLABLE_INPUT_STREAM (stream);
+  GPollableInputStream *in = G_POLLABLE_INPUT_STREAM (g_io_stream_get_input_stream (link->stream));
+  /* A plain socket that filled less than the buffer is empty now; asking
+   * again would only return EAGAIN, and the level-triggered source fires
+   * again for whatever arrives later.  TLS may hold decrypted bytes
+   * back, so a TLS link reads until it would block. */
+  gboolean short_read_drains = G_IS_SOCKET_CONNECTION (link->stream);
   gboolean progressed = FALSE;
   g_autoptr(GError) error = NULL;
 
@@ -344,7 +349,7 @@ link_on_readable (GObject *stream, gpointer data)
           if (link->closed || link->flushing)
             break;
         }
-      if (error != NULL)
+      if (error != NULL || (short_read_drains && n < READ_BYTES))
         break;
     }
 
@@ -363,14 +368,75 @@ link_on_readable (GObject *stream, gpointer data)
   return keep ? G_SOURCE_CONTINUE : G_SOURCE_REMOVE;
 }
 
+static gboolean
+link_on_socket_readable (GSocket *socket, GIOCondition condition, gpointer data)
+{
+  (void) socket;
+  (void) condition;
+  return link_on_readable (data);
+}
+
+static gboolean
+link_on_stream_readable (GObject *stream, gpointer data)
+{
+  (void) stream;
+  return link_on_readable (data);
+}
+
+static gboolean
+link_on_socket_writable (GSocket *socket, GIOCondition condition, gpointer data)
+{
+  (void) socket;
+  (void) condition;
+  return link_on_writable (NULL, data);
+}
+
+/* A source ready when the link's stream can be read (G_IO_IN) or written
+ * (G_IO_OUT).  A plain TCP link watches its socket directly.  GIO's
+ * pollable source would wrap that socket source as a child, and GLib
+ * blocks a child around each dispatch: it takes the socket out of the poll
+ * set and puts it back, writing the context's eventfd twice and forcing
+ * one more poll() on every read (strace of a follower: docs/BENCHMARKS.md
+ * "The loop's own wake-ups").  A TLS link keeps the pollable source,
+ * since TLS may hold decrypted bytes the socket no longer shows.  Nothing
+ * here runs the loop recursively, so the source need not be blocked. */
+static GSource *
+link_stream_source (DsmLink *link, GIOCondition condition)
+{
+  GSource *source;
+
+  g_assert (condition == G_IO_IN || condition == G_IO_OUT);
+  if (G_IS_SOCKET_CONNECTION (link->stream))
+    {
+      GSocket *socket = g_socket_connection_get_socket (G_SOCKET_CONNECTION (link->stream));
+      source = g_socket_create_source (socket, condition, NULL);
+      g_source_set_callback (source,
+                             condition == G_IO_IN ? G_SOURCE_FUNC (link_on_socket_readable)
+                                                  : G_SOURCE_FUNC (link_on_socket_writable),
+                             link, NULL);
+    }
+  else if (condition == G_IO_IN)
+    {
+      GPollableInputStream *in = G_POLLABLE_INPUT_STREAM (g_io_stream_get_input_stream (link->stream));
+      source = g_pollable_input_stream_create_source (in, NULL);
+      g_source_set_callback (source, G_SOURCE_FUNC (link_on_stream_readable), link, NULL);
+    }
+  else
+    {
+      GPollableOutputStream *out = G_POLLABLE_OUTPUT_STREAM (g_io_stream_get_output_stream (link->stream));
+      source = g_pollable_output_stream_create_source (out, NULL);
+      g_source_set_callback (source, G_SOURCE_FUNC (link_on_writable), link, NULL);
+    }
+  g_source_set_can_recurse (source, TRUE);
+  g_source_attach (source, g_main_context_get_thread_default ());
+  return source;
+}
+
 static void
 link_read_next (DsmLink *link)
 {
-  GPollableInputStream *in = G_POLLABLE_INPUT_STREAM (g_io_stream_get_input_stream (link->stream));
-
-  link->read_source = g_pollable_input_stream_create_source (in, NULL);
-  g_source_set_callback (link->read_source, G_SOURCE_FUNC (link_on_readable), link, NULL);
-  g_source_attach (link->read_source, g_main_context_get_thread_default ());
+  g_assert (link->read_source == NULL);
+  link->read_source = link_stream_source (link, G_IO_IN);
 }
 
 guint64
@@ -460,9 +526,7 @@ link_flush (DsmLink *link)
           /* The socket is full: wait for room. */
           if (link->write_source == NULL && !link->closed)
             {
-              link->write_source = g_pollable_output_stream_create_source (out, NULL);
-              g_source_set_callback (link->write_source, G_SOURCE_FUNC (link_on_writable), link, NULL);
-              g_source_attach (link->write_source, g_main_context_get_thread_default ());
+              link->write_source = link_stream_source (link, G_IO_OUT);
             }
           break;
         }
