@@ -175,6 +175,15 @@ main (int argc, char **argv)
   int status;
 
   g_test_init (&argc, &argv, NULL);
+  /* No GLib pool thread may end while this process exits.  The TLS
+   * handshakes run in GTask's pool, whose idle threads end on their own
+   * (half a second without work, then beyond the global pool's limit of
+   * unused threads or its idle time), and LeakSanitizer, stopping every
+   * thread at exit, once crashed tracing one that was ending ("Tracer
+   * caught signal 11").  With no limit and no idle time, an idle thread
+   * waits for work until the process ends. */
+  g_thread_pool_set_max_unused_threads (-1);
+  g_thread_pool_set_max_idle_time (0);
   g_test_add_func ("/net/native/tls/handshake", test_handshake);
   g_test_add_func ("/net/native/tls/wrong-ca-or-name", test_wrong_ca);
   g_test_add_func ("/net/native/tls/plain-client-refused", test_plain_client);
