@@ -15,6 +15,7 @@
 #include "definitions.h"
 #include "error.h"
 #include "json.h"
+#include "json-write.h"
 #include "membership.h"
 #include "payload.h"
 #include "snapshot-scan.h"
@@ -885,26 +886,65 @@ snapshot_write_header (GString *out, const DsmStore *store)
   g_string_append (out, ",\"machines\":[");
 }
 
+/* The part of an instance's JSON that its definition and state decide,
+ * `,"definition":"D","state":"S","index":`, written once for a run of
+ * instances that share them (in a large store, most do) rather than
+ * escaped again for each.  Keyed by pointers, so it lives for one call
+ * writing instances: nothing is applied (and no definition freed) in it. */
+typedef struct {
+  const DsmMachineDef *def;
+  const char *state;
+  GString *text;
+} SnapshotFragment;
+
+static void
+snapshot_fragment_init (SnapshotFragment *fragment)
+{
+  fragment->def = NULL;
+  fragment->state = NULL;
+  fragment->text = g_string_sized_new (96);
+}
+
+static void
+snapshot_fragment_clear (SnapshotFragment *fragment)
+{
+  g_string_free (g_steal_pointer (&fragment->text), TRUE);
+}
+
 /* Instance @position with @state, @index and @data (its own, or saved). */
 static void
-snapshot_write_instance (GString *out, guint position, const Instance *instance, const char *state,
-                         guint64 index, const char *data)
+snapshot_write_instance (GString *out, SnapshotFragment *fragment, guint position,
+                         const Instance *instance, const char *state, guint64 index,
+                         const char *data)
 {
-  g_string_append (out, position > 0 ? ",{\"name\":" : "{\"name\":");
-  dsm_codec_write_string (out, instance->name);
-  g_string_append (out, ",\"definition\":");
-  dsm_codec_write_string (out, dsm_machine_def_get_name (instance->def));
-  g_string_append (out, ",\"state\":");
-  dsm_codec_write_string (out, state);
-  g_string_append (out, ",\"index\":");
-  dsm_codec_write_uint (out, index);
+  g_assert (state != NULL);
+  g_assert (instance->def != NULL);
+
+  if (fragment->def != instance->def || fragment->state != state)
+    {
+      g_string_truncate (fragment->text, 0);
+      DSM_JSON_APPEND_LITERAL (fragment->text, ",\"definition\":");
+      dsm_json_write_string (fragment->text, dsm_machine_def_get_name (instance->def));
+      DSM_JSON_APPEND_LITERAL (fragment->text, ",\"state\":");
+      dsm_json_write_string (fragment->text, state);
+      DSM_JSON_APPEND_LITERAL (fragment->text, ",\"index\":");
+      fragment->def = instance->def;
+      fragment->state = state;
+    }
+  if (position > 0)
+    DSM_JSON_APPEND_LITERAL (out, ",{\"name\":");
+  else
+    DSM_JSON_APPEND_LITERAL (out, "{\"name\":");
+  dsm_json_write_string (out, instance->name);
+  dsm_json_append_len (out, fragment->text->str, fragment->text->len);
+  dsm_json_write_uint (out, index);
   if (data != NULL)
     {
       /* A string, so that its nesting is not the snapshot's. */
-      g_string_append (out, ",\"data\":");
-      dsm_codec_write_string (out, data);
+      DSM_JSON_APPEND_LITERAL (out, ",\"data\":");
+      dsm_json_write_string (out, data);
     }
-  g_string_append_c (out, '}');
+  dsm_json_append_c (out, '}');
 }
 
 /* The sessions, in LRU order, without the enclosing brackets. */
@@ -963,27 +1003,32 @@ dsm_store_snapshot_begin (DsmStore *store)
 gboolean
 dsm_store_snapshot_step (DsmStore *store, guint budget)
 {
+  SnapshotFragment fragment;
   guint end;
 
   g_return_val_if_fail (store != NULL, FALSE);
   g_return_val_if_fail (store->snap_out != NULL, FALSE);
 
   end = store->snap_next + MIN (budget, store->snap_n - store->snap_next);
+  snapshot_fragment_init (&fragment);
   for (guint i = store->snap_next; i < end; i++)
     {
       const Instance *instance = store->order->pdata[i];
-      const SavedInstance *saved = g_hash_table_lookup (store->snap_saved, GUINT_TO_POINTER (i));
+      /* Usually none is saved: no lookup per instance then. */
+      const SavedInstance *saved = g_hash_table_size (store->snap_saved) == 0 ? NULL
+        : g_hash_table_lookup (store->snap_saved, GUINT_TO_POINTER (i));
 
       if (saved != NULL)
         {
-          snapshot_write_instance (store->snap_out, i, instance, saved->state, saved->index,
-                                   saved->data);
+          snapshot_write_instance (store->snap_out, &fragment, i, instance, saved->state,
+                                   saved->index, saved->data);
           g_hash_table_remove (store->snap_saved, GUINT_TO_POINTER (i));
         }
       else
-        snapshot_write_instance (store->snap_out, i, instance, instance->state, instance->index,
-                                 instance->data);
+        snapshot_write_instance (store->snap_out, &fragment, i, instance, instance->state,
+                                 instance->index, instance->data);
     }
+  snapshot_fragment_clear (&fragment);
   store->snap_next = end;
   return end == store->snap_n;
 }
@@ -1020,6 +1065,7 @@ GBytes *
 dsm_store_snapshot (const DsmStore *store)
 {
   g_autoptr(GString) sessions = g_string_new (NULL);
+  SnapshotFragment fragment;
   GString *out;
 
   g_return_val_if_fail (store != NULL, NULL);
@@ -1028,11 +1074,14 @@ dsm_store_snapshot (const DsmStore *store)
    * progress (the same writers, so the same bytes). */
   out = g_string_sized_new (128 + 64 * store->order->len);
   snapshot_write_header (out, store);
+  snapshot_fragment_init (&fragment);
   for (guint i = 0; i < store->order->len; i++)
     {
       const Instance *instance = store->order->pdata[i];
-      snapshot_write_instance (out, i, instance, instance->state, instance->index, instance->data);
+      snapshot_write_instance (out, &fragment, i, instance, instance->state, instance->index,
+                               instance->data);
     }
+  snapshot_fragment_clear (&fragment);
   snapshot_write_sessions (sessions, store);
   snapshot_write_footer (out, sessions->str, sessions->len);
   return g_string_free_to_bytes (out);
