@@ -178,24 +178,10 @@ write_entry_fields (GString *out, const DsmEntry *entry)
   dsm_json_append_c (out, '}');
 }
 
-void
-dsm_codec_write_entry (GString *out, const DsmEntry *entry)
-{
-  const DsmEntryJson *json;
-
-  g_return_if_fail (out != NULL);
-  g_return_if_fail (entry != NULL);
-  g_return_if_fail ((entry->kind == DSM_ENTRY_CONFIG) == (entry->membership != NULL));
-
-  json = dsm_entry_get_json (entry);
-  if (json != NULL)
-    dsm_json_append_len (out, json->text, json->length);
-  else
-    write_entry_fields (out, entry);
-}
-
-void
-dsm_codec_write_entry_keep (GString *out, const DsmEntry *entry)
+/* An entry's text: the copy kept on it if any, else written from its
+ * fields and, when @keep, kept on it for the next writer. */
+static void
+write_entry (GString *out, const DsmEntry *entry, gboolean keep)
 {
   const DsmEntryJson *json;
   gsize start;
@@ -212,9 +198,23 @@ dsm_codec_write_entry_keep (GString *out, const DsmEntry *entry)
     }
   start = out->len;
   write_entry_fields (out, entry);
+  if (!keep)
+    return;
   json = dsm_entry_cache_json (entry, out->str + start, out->len - start);
   /* Whoever cached it first wrote the same text. */
   g_assert (json->length == out->len - start);
+}
+
+void
+dsm_codec_write_entry (GString *out, const DsmEntry *entry)
+{
+  write_entry (out, entry, FALSE);
+}
+
+void
+dsm_codec_write_entry_keep (GString *out, const DsmEntry *entry)
+{
+  write_entry (out, entry, TRUE);
 }
 
 static void
