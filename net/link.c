@@ -53,7 +53,7 @@ struct _DsmLink {
 
 static void link_read_next (DsmLink *link);
 static void link_flush (DsmLink *link);
-static gboolean link_on_writable (GObject *stream, gpointer data);
+static gboolean link_on_writable (DsmLink *link);
 static void link_finish_close (DsmLink *link);
 
 static void
@@ -388,7 +388,14 @@ link_on_socket_writable (GSocket *socket, GIOCondition condition, gpointer data)
 {
   (void) socket;
   (void) condition;
-  return link_on_writable (NULL, data);
+  return link_on_writable (data);
+}
+
+static gboolean
+link_on_stream_writable (GObject *stream, gpointer data)
+{
+  (void) stream;
+  return link_on_writable (data);
 }
 
 /* A source ready when the link's stream can be read (G_IO_IN) or written
@@ -425,7 +432,7 @@ link_stream_source (DsmLink *link, GIOCondition condition)
     {
       GPollableOutputStream *out = G_POLLABLE_OUTPUT_STREAM (g_io_stream_get_output_stream (link->stream));
       source = g_pollable_output_stream_create_source (out, NULL);
-      g_source_set_callback (source, G_SOURCE_FUNC (link_on_writable), link, NULL);
+      g_source_set_callback (source, G_SOURCE_FUNC (link_on_stream_writable), link, NULL);
     }
   g_source_set_can_recurse (source, TRUE);
   g_source_attach (source, g_main_context_get_thread_default ());
@@ -478,10 +485,8 @@ link_write_done (DsmLink *link, gsize written)
 }
 
 static gboolean
-link_on_writable (GObject *stream, gpointer data)
+link_on_writable (DsmLink *link)
 {
-  DsmLink *link = data;
-
   g_source_unref (link->write_source);
   link->write_source = NULL;
   link_flush (link);

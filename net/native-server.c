@@ -186,7 +186,7 @@ worker_new (DsmNative *n)
   g_queue_init (&w->conns);
   w->epoll_source = g_unix_fd_source_new (w->epfd, G_IO_IN);
   /* Not blocked around each dispatch: that rewrites the poll set and the
-   * context's eventfd twice per wake-up (see link_read_next()). */
+   * context's eventfd twice per wake-up (see link_stream_source() in net/link.c). */
   g_source_set_can_recurse (w->epoll_source, TRUE);
   g_source_set_callback (w->epoll_source, (GSourceFunc) (void (*) (void)) worker_on_epoll, w, NULL);
   g_source_attach (w->epoll_source, w->context);
