@@ -114,6 +114,15 @@ fixture_set_up (Fixture *f, gconstpointer data)
   f->dir = g_dir_make_tmp ("dsm-host-sync-XXXXXX", NULL);
   g_assert_nonnull (f->dir);
   f->config = dsm_config_new_default (1);
+  /* A write the node holds longer than consensus_timeout_ms is answered
+   * "timeout" (REJECTED while the leader still waits for its own first
+   * entry to commit, UNKNOWN once appended), and the default of 2 s is
+   * one slow fdatasync on a busy machine: with every fdatasync delayed
+   * 2.5 s (strace -e inject=fdatasync:delay_exit=2500000), both tests
+   * below failed so, worker-answers-durable with REJECTED as it once did
+   * under load.  These tests are about durability, not timeouts: only a
+   * hang may fail them. */
+  f->config->consensus_timeout_ms = BUDGET_US / 1000;
   faults_reset ();
 }
 
