@@ -1,30 +1,22 @@
-/* core/log.c: the in-memory log, a window of entries over a growable
- * array whose front is dropped by compaction without copying each time. */
+/* core/log.c: the in-memory log, a queue of entries (queue.h): its
+ * front is dropped by compaction in O(1) and the dropped entries are
+ * freed a bounded number per input (dsm_log_reclaim()). */
 #include "log.h"
 
-#include <string.h>
+#include "queue.h"
 
 struct _DsmLog {
-  GPtrArray *entries;       /* entries[head..] are indexes start_index+1.. */
-  guint head;               /* slots before head were compacted away */
+  DsmQueue entries;        /* live items are indexes start_index+1.. */
   guint64 start_index;
   guint64 start_epoch;
 };
-
-/* Compacted slots hold NULL until the array is repacked. */
-static void
-slot_unref (gpointer entry)
-{
-  if (entry != NULL)
-    dsm_entry_unref (entry);
-}
 
 DsmLog *
 dsm_log_new (void)
 {
   DsmLog *log = g_new0 (DsmLog, 1);
 
-  log->entries = g_ptr_array_new_with_free_func (slot_unref);
+  dsm_queue_init (&log->entries, (GDestroyNotify) dsm_entry_unref);
   return log;
 }
 
@@ -33,15 +25,14 @@ dsm_log_free (DsmLog *log)
 {
   if (log == NULL)
     return;
-  /* Slots before head are already NULL. */
-  g_ptr_array_unref (log->entries);
+  dsm_queue_clear (&log->entries);
   g_free (log);
 }
 
 guint
 dsm_log_length (const DsmLog *log)
 {
-  return log->entries->len - log->head;
+  return dsm_queue_length (&log->entries);
 }
 
 guint64
@@ -73,7 +64,7 @@ dsm_log_last_epoch (const DsmLog *log)
 {
   if (dsm_log_length (log) == 0)
     return log->start_epoch;
-  return ((DsmEntry *) g_ptr_array_index (log->entries, log->entries->len - 1))->epoch;
+  return ((DsmEntry *) dsm_queue_get (&log->entries, dsm_log_length (log) - 1))->epoch;
 }
 
 DsmEntry *
@@ -81,7 +72,7 @@ dsm_log_get (const DsmLog *log, guint64 index)
 {
   if (index <= log->start_index || index > dsm_log_last_index (log))
     return NULL;
-  DsmEntry *entry = g_ptr_array_index (log->entries, log->head + (index - log->start_index - 1));
+  DsmEntry *entry = dsm_queue_get (&log->entries, (guint) (index - log->start_index - 1));
   g_assert (entry->index == index);
   return entry;
 }
@@ -106,7 +97,7 @@ dsm_log_append (DsmLog *log, DsmEntry *entry)
 {
   g_assert (entry->index == dsm_log_last_index (log) + 1);
   g_assert (entry->epoch >= dsm_log_last_epoch (log));
-  g_ptr_array_add (log->entries, dsm_entry_ref (entry));
+  dsm_queue_push (&log->entries, dsm_entry_ref (entry));
 }
 
 void
@@ -115,25 +106,8 @@ dsm_log_truncate_from (DsmLog *log, guint64 index)
   g_assert (index > log->start_index);
   if (index > dsm_log_last_index (log))
     return;
-  g_ptr_array_set_size (log->entries, log->head + (guint) (index - log->start_index - 1));
+  dsm_queue_truncate (&log->entries, (guint) (index - log->start_index - 1));
   g_assert (dsm_log_last_index (log) == index - 1);
-}
-
-/* Moves the live window to the array's start once the dead prefix is at
- * least half the array, so compaction costs amortised O(1) per entry. */
-static void
-compact_to_repack (DsmLog *log)
-{
-  if (log->head < 64 || log->head < log->entries->len / 2)
-    return;
-  guint live = log->entries->len - log->head;
-  memmove (log->entries->pdata, log->entries->pdata + log->head, live * sizeof (gpointer));
-  /* The moved-from tail slots still hold pointers now owned elsewhere:
-   * clear them so set_size does not unref them. */
-  for (guint i = live; i < log->entries->len; i++)
-    log->entries->pdata[i] = NULL;
-  g_ptr_array_set_size (log->entries, live);
-  log->head = 0;
 }
 
 void
@@ -146,24 +120,28 @@ dsm_log_compact_to (DsmLog *log, guint64 index)
   g_assert (held);
   g_assert (index > log->start_index);
 
-  guint n = (guint) (index - log->start_index);
-  for (guint i = 0; i < n; i++)
-    {
-      dsm_entry_unref (log->entries->pdata[log->head + i]);
-      log->entries->pdata[log->head + i] = NULL;
-    }
-  log->head += n;
+  dsm_queue_drop_front (&log->entries, (guint) (index - log->start_index));
   log->start_index = index;
   log->start_epoch = epoch;
-  compact_to_repack (log);
   g_assert (dsm_log_first_index (log) == index + 1);
+}
+
+guint
+dsm_log_reclaim (DsmLog *log, guint budget)
+{
+  return dsm_queue_reclaim (&log->entries, budget);
+}
+
+guint
+dsm_log_pending_reclaim (const DsmLog *log)
+{
+  return dsm_queue_pending (&log->entries);
 }
 
 void
 dsm_log_reset (DsmLog *log, guint64 index, guint64 epoch)
 {
-  g_ptr_array_set_size (log->entries, 0);
-  log->head = 0;
+  dsm_queue_reset (&log->entries);
   log->start_index = index;
   log->start_epoch = epoch;
 }
@@ -177,7 +155,7 @@ dsm_log_slice (const DsmLog *log, guint64 from, guint max_entries, gsize max_byt
   guint64 last = dsm_log_last_index (log);
   guint n = 0;
   gsize bytes = 0;
-  DsmEntry **at = (DsmEntry **) log->entries->pdata + log->head + (from - log->start_index - 1);
+  DsmEntry **at = (DsmEntry **) dsm_queue_items (&log->entries) + (from - log->start_index - 1);
   while (from + n <= last && n < max_entries)
     {
       gsize size = dsm_entry_size_bytes (at[n]);

@@ -42,8 +42,14 @@ void dsm_log_append (DsmLog *log, DsmEntry *entry);
 void dsm_log_truncate_from (DsmLog *log, guint64 index);
 
 /* Drops entries up to and including @index, which must be held or be
- * the current start index; the log then starts after (index, epoch). */
+ * the current start index; the log then starts after (index, epoch).
+ * O(1): the dropped entries are released by dsm_log_reclaim(). */
 void dsm_log_compact_to (DsmLog *log, guint64 index);
+
+/* Releases at most @budget of the entries compaction dropped (queue.h).
+ * Returns: how many are still waiting. */
+guint dsm_log_reclaim (DsmLog *log, guint budget);
+guint dsm_log_pending_reclaim (const DsmLog *log);
 
 /* Empties the log and sets its start to (index, epoch): installing a
  * snapshot that the log does not reach. */

@@ -4,8 +4,14 @@
 
 #include <string.h>
 
+#include "queue.h"
+
+/* Changes dropped by compaction freed per sync (queue.h): a compaction
+ * drops as many as the log since the last snapshot held. */
+#define FEED_RECLAIM_PER_SYNC 256
+
 struct _DsmWatchFeed {
-  GPtrArray *changes;     /* DsmChange, revisions strictly increasing */
+  DsmQueue changes;      /* DsmChange, revisions strictly increasing */
   guint64 floor;          /* every change after it is in @changes */
   guint64 revision;       /* the last applied index seen */
 };
@@ -48,7 +54,7 @@ dsm_watch_feed_new (guint64 applied_index)
 {
   DsmWatchFeed *feed = g_new0 (DsmWatchFeed, 1);
 
-  feed->changes = g_ptr_array_new_with_free_func ((GDestroyNotify) dsm_change_free);
+  dsm_queue_init (&feed->changes, (GDestroyNotify) dsm_change_free);
   feed->floor = applied_index;
   feed->revision = applied_index;
   return feed;
@@ -59,7 +65,7 @@ dsm_watch_feed_free (DsmWatchFeed *feed)
 {
   if (feed == NULL)
     return;
-  g_ptr_array_unref (feed->changes);
+  dsm_queue_clear (&feed->changes);
   g_free (feed);
 }
 
@@ -67,7 +73,7 @@ dsm_watch_feed_free (DsmWatchFeed *feed)
 static void
 feed_start_over (DsmWatchFeed *feed, guint64 index)
 {
-  g_ptr_array_set_size (feed->changes, 0);
+  dsm_queue_reset (&feed->changes);
   feed->floor = index;
   feed->revision = index;
 }
@@ -91,25 +97,41 @@ dsm_watch_feed_record (DsmWatchFeed *feed, const DsmApplied *applied)
   /* A transition that took effect took effect here, in this entry. */
   g_assert (result->result_index == 0 || result->result_index == entry->index);
   change = dsm_change_new (entry->index, entry->cmd.machine, result->from, result->state);
-  g_ptr_array_add (feed->changes, change);
+  dsm_queue_push (&feed->changes, change);
   return change;
+}
+
+/* The position of the first change after @revision. */
+static guint
+feed_find_after (const DsmWatchFeed *feed, guint64 revision)
+{
+  gpointer *changes = dsm_queue_items (&feed->changes);
+  guint lo = 0, hi = dsm_queue_length (&feed->changes);
+
+  while (lo < hi)
+    {
+      guint mid = lo + (hi - lo) / 2;
+      if (((DsmChange *) changes[mid])->revision <= revision)
+        lo = mid + 1;
+      else
+        hi = mid;
+    }
+  return lo;
 }
 
 void
 dsm_watch_feed_sync (DsmWatchFeed *feed, guint64 log_start_index, guint64 applied_index)
 {
-  guint drop = 0;
-
   if (applied_index > feed->revision)
     feed_start_over (feed, applied_index);
+  dsm_queue_reclaim (&feed->changes, FEED_RECLAIM_PER_SYNC);
   if (log_start_index <= feed->floor)
     return;
   /* Compacted: the changes the log no longer holds go too. */
-  while (drop < feed->changes->len && ((DsmChange *) feed->changes->pdata[drop])->revision <= log_start_index)
-    drop++;
-  g_ptr_array_remove_range (feed->changes, 0, drop);
+  dsm_queue_drop_front (&feed->changes, feed_find_after (feed, log_start_index));
   feed->floor = MIN (log_start_index, feed->revision);
-  g_assert (feed->changes->len == 0 || ((DsmChange *) feed->changes->pdata[0])->revision > feed->floor);
+  g_assert (dsm_queue_length (&feed->changes) == 0
+            || ((DsmChange *) dsm_queue_get (&feed->changes, 0))->revision > feed->floor);
 }
 
 guint64
@@ -127,29 +149,20 @@ dsm_watch_feed_get_revision (const DsmWatchFeed *feed)
 guint
 dsm_watch_feed_get_length (const DsmWatchFeed *feed)
 {
-  return feed->changes->len;
+  return dsm_queue_length (&feed->changes);
 }
 
 gboolean
 dsm_watch_feed_replay (const DsmWatchFeed *feed, const DsmWatchFilter *filter, guint64 from_revision,
                        GPtrArray *out)
 {
-  guint lo = 0, hi = feed->changes->len;
+  guint n = dsm_queue_length (&feed->changes);
 
   if (from_revision < feed->floor)
     return FALSE;
-  /* The first change after @from_revision. */
-  while (lo < hi)
+  for (guint i = feed_find_after (feed, from_revision); i < n; i++)
     {
-      guint mid = lo + (hi - lo) / 2;
-      if (((DsmChange *) feed->changes->pdata[mid])->revision <= from_revision)
-        lo = mid + 1;
-      else
-        hi = mid;
-    }
-  for (guint i = lo; i < feed->changes->len; i++)
-    {
-      DsmChange *change = feed->changes->pdata[i];
+      DsmChange *change = dsm_queue_get (&feed->changes, i);
       g_assert (change->revision > from_revision);
       if (dsm_watch_filter_matches (filter, change->machine))
         g_ptr_array_add (out, change);

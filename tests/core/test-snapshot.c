@@ -36,6 +36,41 @@ test_taken_after_threshold (void)
   g_assert_cmpuint (rig_count_events (rig, DSM_EVENT_SNAPSHOT), ==, 1);
 }
 
+static void
+test_compacted_log_freed_in_slices (void)
+{
+  DsmConfig *config = rig_config (3);
+  config->snapshot_threshold_entries = 1000;
+  g_autoptr(Rig) rig = rig_new (config, NULL);
+  g_autofree guint64 *epochs = g_new (guint64, 1000);
+  const DsmLog *log = dsm_node_get_log (rig->node);
+
+  g_test_summary ("The log a durable snapshot covers is dropped at once but freed 256 entries "
+                  "per input: freeing it whole held a live node's loop past the election "
+                  "timeout at a million machines (core/queue.h).");
+  for (guint i = 0; i < 1000; i++)
+    epochs[i] = 1;
+  rig_step (rig, rig_proposal (2, 1, 0, 0, 1000, epochs, 1000));
+  g_assert_cmpuint (dsm_node_get_applied_index (rig->node), ==, 1000);
+  g_assert_nonnull (rig_find_persist (rig, DSM_PERSIST_SNAPSHOT));
+
+  /* Durable: entries up to 500 leave the log in the same input... */
+  rig_persist_all (rig);
+  g_assert_cmpuint (dsm_log_start_index (log), ==, 500);
+  g_assert_null (dsm_log_get (log, 500));
+  g_assert_nonnull (dsm_log_get (log, 501));
+  g_assert_cmpuint (dsm_log_length (log), ==, 500);
+  g_assert_cmpuint (dsm_log_pending_reclaim (log), ==, 500);
+
+  /* ...and are freed by the next inputs, a bounded number each. */
+  rig_tick (rig, rig->now_ms + 1);
+  g_assert_cmpuint (dsm_log_pending_reclaim (log), ==, 500 - 256);
+  rig_tick (rig, rig->now_ms + 1);
+  g_assert_cmpuint (dsm_log_pending_reclaim (log), ==, 0);
+  g_assert_cmpuint (dsm_log_length (log), ==, 500);
+  g_assert_cmpuint (((DsmEntry *) dsm_log_get (log, 1000))->index, ==, 1000);
+}
+
 /* A leader's store after applying a no-op and two transitions at epoch 1,
  * and its snapshot cut into three chunks. */
 typedef struct {
@@ -333,6 +368,7 @@ main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, NULL);
   g_test_add_func ("/core/node/snapshot/taken-after-threshold", test_taken_after_threshold);
+  g_test_add_func ("/core/node/snapshot/compacted-log-freed-in-slices", test_compacted_log_freed_in_slices);
   g_test_add_func ("/core/node/snapshot/install-in-order", test_install_in_order);
   g_test_add_func ("/core/node/snapshot/out-of-order-chunk", test_out_of_order_chunk);
   g_test_add_func ("/core/node/snapshot/chunk-without-start", test_chunk_without_start);
