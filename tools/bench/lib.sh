@@ -349,6 +349,31 @@ cluster_dead () {
   for i in $(seq 1 "$CL_N"); do kill -0 "${CL_PIDS[$((i - 1))]}" 2>/dev/null || echo "$i"; done
 }
 
+# cluster_leader_changes: how many times the cluster's leader changed after
+# its first was elected (a stalled loop shows up here first: its followers'
+# election timers fire).  dsm: elections won in the nodes' logs; etcd: the
+# largest etcd_server_leader_changes_seen_total of its members.
+cluster_leader_changes () {
+  local n=0 u m
+  if [ "$CL_SYSTEM" = dsm ]; then
+    n=$(cat "$DSM_DIR"/node*.log 2>/dev/null | grep -c 'event=election_won')
+  else
+    for u in "${ETCD_URLS[@]}"; do
+      m=$(curl --noproxy '*' -fsS -m 2 "$u/metrics" 2>/dev/null \
+            | awk '/^etcd_server_leader_changes_seen_total/ { print int($2) }')
+      [ -n "$m" ] && [ "$m" -gt "$n" ] && n=$m
+    done
+  fi
+  echo $(( n > 0 ? n - 1 : 0 ))
+}
+
+# dsm_loop_late_max: the longest a dsm node's timer ran late (its loop
+# blocked or short of CPU, event loop_late), in ms, 0 when never.
+dsm_loop_late_max () {
+  cat "$DSM_DIR"/node*.log 2>/dev/null | sed -n 's/.*event=loop_late.* ran \([0-9]*\) ms late.*/\1/p' \
+    | sort -n | tail -n 1 | grep . || echo 0
+}
+
 # cluster_verify ACKED TAG [NODES...]: checks every write listed in ACKED is
 # on each given node (default: all); records real/.../missing; prints the worst.
 cluster_verify () {

@@ -62,6 +62,9 @@ real_write_config () {
   record real "$system" "$config" acked_all 1 "$(wc -l <"$all_acked")"
   record real "$system" "$config" missing 1 "$worst"
   say "  $system $config: $(wc -l <"$all_acked") acknowledged writes checked, missing on the worst node: $worst"
+  # Leader changes during the write runs, and for dsm the longest stall of a loop.
+  record real "$system" "$config" leader_changes 1 "$(cluster_leader_changes)"
+  [ "$system" = dsm ] && record real dsm "$config" loop_late_max_ms 1 "$(dsm_loop_late_max)"
 
   # At 64 connections to the leader: the WAL's group commit, then linearizable reads.
   if [ "$conns" = 64 ] && [ "$target" = leader ]; then
