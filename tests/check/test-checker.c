@@ -281,9 +281,10 @@ test_equal_entries_agree (Fixture *f, gconstpointer data)
 static void
 test_entries_not_kept (Fixture *f, gconstpointer data)
 {
-  g_test_summary ("The checker keeps a digest of each committed entry, not the entry: the first "
-                  "node's copy freed, a later equal copy still agrees and one differing only in "
-                  "its payload still violates agreement (ASan sees no use after free).");
+  g_test_summary ("The checker keeps a digest of each committed entry, not the entry (but for a "
+                  "reference to the 256 latest): the first node's copy released, a later equal "
+                  "copy still agrees and one differing only in its payload still violates "
+                  "agreement (ASan sees no use after free).");
   DsmCommand cmd = { .op = DSM_OP_TRANSITION, .client_id = (char *) "c1", .seq = 1,
                      .machine = (char *) "m", .to = (char *) "Running", .payload = (char *) "{\"a\":1}" };
   DsmEntry *first = dsm_entry_new (1, 1, DSM_ENTRY_COMMAND, &cmd);
@@ -294,6 +295,26 @@ test_entries_not_kept (Fixture *f, gconstpointer data)
   assert_ok (f);
   cmd.payload = (char *) "{\"a\":2}";
   apply_ok (f, 3, command_with (f, 1, 1, &cmd), "Init", "Running");
+  assert_failed (f, DSM_INVARIANT_AGREEMENT, "nodes 1 and 3 applied different entries at index 1 (epochs 1 and 1)");
+}
+
+static void
+test_same_entry_shortcut (Fixture *f, gconstpointer data)
+{
+  g_test_summary ("A node applying the very entry another applied first agrees without hashing "
+                  "it again; a different entry at the index is still hashed and refused, also "
+                  "once the index's slot of recent entries holds a later index.");
+  DsmEntry *a = command (f, 1, 1, "m", "Running", "c1", 1);
+
+  apply_ok (f, 1, a, "Init", "Running");
+  apply_ok (f, 2, a, "Init", "Running");
+  assert_ok (f);
+  /* Node 1 applies 1,000 more indices: index 1's slot is reused. */
+  for (guint64 i = 2; i <= 1001; i++)
+    apply_noop (f, 1, noop (f, i, 1));
+  apply_ok (f, 2, a, "Init", "Running");
+  assert_ok (f);
+  apply_ok (f, 3, command (f, 1, 1, "m", "Running", "c2", 1), "Init", "Running");
   assert_failed (f, DSM_INVARIANT_AGREEMENT, "nodes 1 and 3 applied different entries at index 1 (epochs 1 and 1)");
 }
 
@@ -735,6 +756,7 @@ main (int argc, char **argv)
   ADD ("agreement/same-node-different-entry", test_same_node_different_entry);
   ADD ("agreement/equal-copies", test_equal_entries_agree);
   ADD ("agreement/entries-not-kept", test_entries_not_kept);
+  ADD ("agreement/same-entry-shortcut", test_same_entry_shortcut);
   ADD ("agreement/gap", test_apply_gap);
   ADD ("state-machine-safety/different-outcome", test_different_outcome);
   ADD ("state-machine-safety/different-state", test_different_state);
