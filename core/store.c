@@ -247,18 +247,17 @@ validate_find_definition (const DsmStore *store, const DsmCommand *cmd,
   return def;
 }
 
-/* The static half of validation; fills in the definition and instance. */
+/* The static half of validation for @cmd on @instance (NULL: the machine
+ * is new); fills in the definition. */
 static gboolean
-validate_static (const DsmStore *store, const DsmCommand *cmd, DsmRejectReason *reason,
-                 const DsmMachineDef **def_out, const Instance **instance_out, GError **error)
+validate_static (const DsmStore *store, const DsmCommand *cmd, const Instance *instance,
+                 DsmRejectReason *reason, const DsmMachineDef **def_out, GError **error)
 {
-  const Instance *instance = g_hash_table_lookup (store->instances, cmd->machine);
   const DsmMachineDef *def = validate_find_definition (store, cmd, instance ? instance->def : NULL,
                                                        reason, error);
   if (def == NULL)
     return FALSE;
   *def_out = def;
-  *instance_out = instance;
 
   const char *unknown = NULL;
   if (cmd->op == DSM_OP_TRANSITION && dsm_machine_def_get_impl (def) == NULL
@@ -282,7 +281,6 @@ dsm_store_check (const DsmStore *store, const DsmCommand *cmd, DsmRejectReason *
                  GError **error)
 {
   const DsmMachineDef *def;
-  const Instance *instance;
 
   g_return_val_if_fail (store != NULL && cmd != NULL, FALSE);
   if (cmd->op == DSM_OP_DEFINE)
@@ -292,7 +290,8 @@ dsm_store_check (const DsmStore *store, const DsmCommand *cmd, DsmRejectReason *
       return parsed != NULL && dsm_definitions_check_update (store->defs, parsed, error);
     }
   g_return_val_if_fail (cmd->machine != NULL, FALSE);
-  if (!validate_static (store, cmd, reason, &def, &instance, error))
+  if (!validate_static (store, cmd, g_hash_table_lookup (store->instances, cmd->machine), reason, &def,
+                        error))
     return FALSE;
   /* A plugin judges its payload itself, against the current state. */
   if (cmd->payload == NULL || dsm_machine_def_get_impl (def) != NULL)
@@ -344,22 +343,22 @@ validate_payload (const DsmCommand *cmd, const DsmMachineDef *def, const char *c
   return TRUE;
 }
 
-/* dsm_store_validate(), also giving the instance and the merged data.
- * @words FALSE: the caller reads a refusal's message only for a payload
- * or a machine plugin (apply_transition()), so a built-in machine's
- * state or revision mismatch and disallowed transition are refused
- * without one: every node applying a refused entry would format it and
- * drop it (~10% of the simulator's instructions on the benchmark). */
+/* dsm_store_validate() for @cmd on @instance (the caller looked it up:
+ * apply has it already), also giving the merged data.  @words FALSE: the
+ * caller reads a refusal's message only for a payload or a machine plugin
+ * (apply_transition()), so a built-in machine's state or revision
+ * mismatch and disallowed transition are refused without one: every node
+ * applying a refused entry would format it and drop it (~10% of the
+ * simulator's instructions on the benchmark). */
 static gboolean
-validate_command (const DsmStore *store, const DsmCommand *cmd, gboolean words,
-                  DsmRejectReason *reason, const DsmMachineDef **def_out, const char **to_out,
-                  char **merged, char **output, GError **error)
+validate_command (const DsmStore *store, const DsmCommand *cmd, const Instance *instance,
+                  gboolean words, DsmRejectReason *reason, const DsmMachineDef **def_out,
+                  const char **to_out, char **merged, char **output, GError **error)
 {
   const DsmMachineDef *def = NULL;
-  const Instance *instance = NULL;
 
   g_return_val_if_fail (store != NULL && cmd != NULL && cmd->machine != NULL, FALSE);
-  gboolean ok = validate_static (store, cmd, reason, &def, &instance, error);
+  gboolean ok = validate_static (store, cmd, instance, reason, &def, error);
   if (def_out != NULL)
     *def_out = def;
   if (!ok)
@@ -432,7 +431,9 @@ gboolean
 dsm_store_validate (const DsmStore *store, const DsmCommand *cmd, DsmRejectReason *reason,
                     const DsmMachineDef **def_out, const char **to_out, GError **error)
 {
-  return validate_command (store, cmd, TRUE, reason, def_out, to_out, NULL, NULL, error);
+  g_return_val_if_fail (store != NULL && cmd != NULL && cmd->machine != NULL, FALSE);
+  return validate_command (store, cmd, g_hash_table_lookup (store->instances, cmd->machine), TRUE,
+                           reason, def_out, to_out, NULL, NULL, error);
 }
 
 /* Results in @session's window. */
@@ -602,7 +603,8 @@ apply_transition (DsmStore *store, const DsmEntry *entry, DsmApplyResult *result
 #endif
   /* A payload's refusal keeps its words (they name the field), and so
    * does a machine plugin's (its validate's message). */
-  gboolean ok = validate_command (store, cmd, FALSE, &reason, &def, &to, &merged, &output, &refused);
+  gboolean ok = validate_command (store, cmd, instance, FALSE, &reason, &def, &to, &merged, &output,
+                                  &refused);
   if (refused != NULL && (g_error_matches (refused, DSM_MACHINE_ERROR, DSM_MACHINE_ERROR_BAD_PAYLOAD)
                           || (def != NULL && dsm_machine_def_get_impl (def) != NULL)))
     result->detail = g_strdup (refused->message);
@@ -829,45 +831,45 @@ dsm_store_foreach_range (const DsmStore *store, guint start, guint limit, DsmSto
 static void
 snapshot_write_result (GString *out, const SessionResult *r)
 {
-  g_string_append (out, "{\"seq\":");
+  DSM_JSON_APPEND_LITERAL (out, "{\"seq\":");
   dsm_codec_write_uint (out, r->seq);
-  g_string_append (out, ",\"status\":\"");
-  g_string_append (out, dsm_reply_status_to_string (r->status));
-  g_string_append (out, "\",\"reason\":\"");
-  g_string_append (out, dsm_reject_reason_to_string (r->reason));
-  g_string_append (out, "\",\"index\":");
+  DSM_JSON_APPEND_LITERAL (out, ",\"status\":\"");
+  dsm_json_append_str (out, dsm_reply_status_to_string (r->status));
+  DSM_JSON_APPEND_LITERAL (out, "\",\"reason\":\"");
+  dsm_json_append_str (out, dsm_reject_reason_to_string (r->reason));
+  DSM_JSON_APPEND_LITERAL (out, "\",\"index\":");
   dsm_codec_write_uint (out, r->index);
   if (r->def != NULL)
     {
-      g_string_append (out, ",\"definition\":");
+      DSM_JSON_APPEND_LITERAL (out, ",\"definition\":");
       dsm_codec_write_string (out, dsm_machine_def_get_name (r->def));
     }
   if (r->from != NULL)
     {
-      g_string_append (out, ",\"from\":");
+      DSM_JSON_APPEND_LITERAL (out, ",\"from\":");
       dsm_codec_write_string (out, r->from);
     }
   if (r->state != NULL)
     {
-      g_string_append (out, ",\"state\":");
+      DSM_JSON_APPEND_LITERAL (out, ",\"state\":");
       dsm_codec_write_string (out, r->state);
     }
   if (r->member != DSM_NODE_NONE)
     {
-      g_string_append (out, ",\"member\":");
+      DSM_JSON_APPEND_LITERAL (out, ",\"member\":");
       dsm_codec_write_uint (out, r->member);
     }
   if (r->revision != 0)
     {
-      g_string_append (out, ",\"revision\":");
+      DSM_JSON_APPEND_LITERAL (out, ",\"revision\":");
       dsm_codec_write_uint (out, r->revision);
     }
   if (r->output != NULL)
     {
-      g_string_append (out, ",\"output\":");
+      DSM_JSON_APPEND_LITERAL (out, ",\"output\":");
       dsm_codec_write_string (out, r->output);
     }
-  g_string_append_c (out, '}');
+  dsm_json_append_c (out, '}');
 }
 
 /* Snapshots are canonical JSON: instances in creation order (the same on
@@ -887,9 +889,9 @@ snapshot_write_header (GString *out, const DsmStore *store)
   g_string_append_printf (out, "{\"format\":\"dsm-store-2\",\"applied_index\":%" G_GUINT64_FORMAT ",\"applied_epoch\":%" G_GUINT64_FORMAT ",\"membership_index\":%" G_GUINT64_FORMAT ",\"membership\":",
                           store->applied_index, store->applied_epoch, store->membership_index);
   dsm_membership_write_json (out, store->membership);
-  g_string_append (out, ",\"definitions\":");
+  DSM_JSON_APPEND_LITERAL (out, ",\"definitions\":");
   dsm_definitions_write_json (out, store->defs);
-  g_string_append (out, ",\"machines\":[");
+  DSM_JSON_APPEND_LITERAL (out, ",\"machines\":[");
 }
 
 /* The part of an instance's JSON that its definition and state decide,
@@ -960,18 +962,20 @@ snapshot_write_sessions (GString *out, const DsmStore *store)
   for (GList *l = store->lru.head; l != NULL; l = l->next)
     {
       const Session *session = l->data;
-      g_string_append (out, l != store->lru.head ? ",{\"client_id\":" : "{\"client_id\":");
+      if (l != store->lru.head)
+        dsm_json_append_c (out, ',');
+      DSM_JSON_APPEND_LITERAL (out, "{\"client_id\":");
       dsm_codec_write_string (out, session->client_id);
-      g_string_append (out, ",\"last_index\":");
+      DSM_JSON_APPEND_LITERAL (out, ",\"last_index\":");
       dsm_codec_write_uint (out, session->last_index);
-      g_string_append (out, ",\"results\":[");
+      DSM_JSON_APPEND_LITERAL (out, ",\"results\":[");
       for (guint i = 0; i < session_n (session); i++)
         {
           if (i > 0)
-            g_string_append_c (out, ',');
+            dsm_json_append_c (out, ',');
           snapshot_write_result (out, session_at (session, i));
         }
-      g_string_append (out, "]}");
+      DSM_JSON_APPEND_LITERAL (out, "]}");
     }
 }
 
