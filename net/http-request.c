@@ -201,7 +201,7 @@ dsm_http_request_respond (DsmHttpRequest *request, guint status, const char *con
   g_mutex_unlock (&w->answers_lock);
   /* One wake-up per batch: later answers ride on this one. */
   if (was_empty)
-    g_source_set_ready_time (w->answer_source, 0);
+    dsm_wake_signal (&w->answer_wake);
 }
 
 const char *

@@ -6,6 +6,7 @@
 
 #include "accept.h"
 #include "http-server.h"
+#include "wake.h"
 
 G_BEGIN_DECLS
 
@@ -78,7 +79,8 @@ struct _Worker {
   int epfd;
   GSource *epoll_source;
   GSource *sweep_source;
-  GSource *answer_source;       /* ready when other threads queued answers */
+  GSource *answer_source;       /* dispatched when other threads queued answers */
+  DsmWake answer_wake;          /* how they signal it (wake.h) */
 
   GMutex answers_lock;
   GPtrArray *answers;           /* DsmHttpRequest, answered by other threads */

@@ -82,9 +82,9 @@ answer_dispatch (GSource *source, GSourceFunc callback, gpointer data)
   Worker *w = data;
   GPtrArray *batch;
 
-  /* Reset before taking the batch: an answer queued after the swap finds
-   * the queue empty and sets the ready time again, so none is missed. */
-  g_source_set_ready_time (source, -1);
+  /* Cleared before taking the batch: an answer queued after the swap
+   * finds the queue empty and signals again, so none is missed. */
+  dsm_wake_clear (&w->answer_wake);
   g_mutex_lock (&w->answers_lock);
   batch = w->answers;
   w->answers = w->answers_spare;
@@ -311,6 +311,7 @@ worker_new (DsmHttpServer *server, guint index)
   g_source_attach (w->epoll_source, w->context);
   w->answer_source = g_source_new (&answer_funcs, sizeof (GSource));
   g_source_set_callback (w->answer_source, NULL, w, NULL);
+  dsm_wake_init (&w->answer_wake, w->answer_source);
   g_source_attach (w->answer_source, w->context);
   w->sweep_source = g_timeout_source_new (server->sweep_ms);
   g_source_set_callback (w->sweep_source, worker_on_sweep, w, NULL);
@@ -337,6 +338,7 @@ worker_free (Worker *w)
   g_source_unref (w->epoll_source);
   g_source_destroy (w->answer_source);
   g_source_unref (w->answer_source);
+  dsm_wake_finish (&w->answer_wake);
   g_source_destroy (w->sweep_source);
   g_source_unref (w->sweep_source);
   close (w->epfd);

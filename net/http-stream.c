@@ -74,7 +74,7 @@ stream_wake (DsmHttpStream *stream)
   g_ptr_array_add (w->streams, stream_ref (stream));
   g_mutex_unlock (&w->answers_lock);
   if (was_empty)
-    g_source_set_ready_time (w->answer_source, 0);
+    dsm_wake_signal (&w->answer_wake);
 }
 
 DsmHttpStreamResult

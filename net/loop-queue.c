@@ -2,8 +2,11 @@
  * (loop-queue.h): a mutex-guarded array swapped out whole by the loop. */
 #include "loop-queue.h"
 
+#include "wake.h"
+
 struct _DsmLoopQueue {
   GSource source;               /* first: the queue is its own GSource */
+  DsmWake wake;                 /* pushers signal it, without the context's lock */
   DsmLoopQueueFunc func;
   gpointer user_data;
   guint max_items;
@@ -29,7 +32,9 @@ queue_dispatch (GSource *source, GSourceFunc callback, gpointer data)
   guint ran = 0;
 
   /* Reset before taking: an item pushed after the swap finds the queue
-   * empty and sets the ready time again, so none waits unseen. */
+   * empty and signals again, so none waits unseen.  (The ready time is
+   * only ever set by the loop itself, below.) */
+  dsm_wake_clear (&q->wake);
   g_source_set_ready_time (source, -1);
   if (q->running_at >= q->running->len)
     {
@@ -84,6 +89,7 @@ dsm_loop_queue_new (GMainContext *context, guint max_items, guint batch_max, Dsm
   g_mutex_init (&q->lock);
   q->items = g_ptr_array_new ();
   q->running = g_ptr_array_new ();
+  dsm_wake_init (&q->wake, &q->source);
   g_source_attach (&q->source, context);
   return q;
 }
@@ -108,7 +114,7 @@ dsm_loop_queue_push (DsmLoopQueue *q, gpointer item)
   g_mutex_unlock (&q->lock);
   /* One wake-up per batch: items pushed before the loop runs ride on it. */
   if (was_empty)
-    g_source_set_ready_time (&q->source, 0);
+    dsm_wake_signal (&q->wake);
   return TRUE;
 }
 
@@ -131,7 +137,7 @@ dsm_loop_queue_push_many (DsmLoopQueue *q, gpointer *items, guint n)
   q->refused += n - taken;
   g_mutex_unlock (&q->lock);
   if (was_empty && taken > 0)
-    g_source_set_ready_time (&q->source, 0);
+    dsm_wake_signal (&q->wake);
   return taken;
 }
 
@@ -174,6 +180,7 @@ dsm_loop_queue_free (DsmLoopQueue *q)
   g_return_if_fail (q->closed);
   g_assert (q->items->len == 0);
   g_source_destroy (&q->source);
+  dsm_wake_finish (&q->wake);
   g_ptr_array_unref (q->items);
   g_ptr_array_unref (q->running);
   g_mutex_clear (&q->lock);

@@ -351,7 +351,7 @@ native_server_deliver (NativeCall *call)
   g_ptr_array_add (w->answers, call);
   g_mutex_unlock (&w->answers_lock);
   if (was_empty)
-    g_source_set_ready_time (w->answer_source, 0);
+    dsm_wake_signal (&w->answer_wake);
 }
 
 void
@@ -393,7 +393,7 @@ dsm_native_release_answers (DsmNative *n)
       if (!w->answers_held)
         continue;
       w->answers_held = FALSE;
-      g_source_set_ready_time (w->answer_source, 0);
+      dsm_wake_signal (&w->answer_wake);
     }
 }
 
@@ -424,7 +424,8 @@ native_worker_answer_dispatch (GSource *source, GSourceFunc callback, gpointer d
   NativeWorker *w = data;
   g_autoptr(GPtrArray) batch = g_ptr_array_new ();
 
-  g_source_set_ready_time (source, -1);
+  /* Cleared before taking: answers queued after the swap signal again. */
+  dsm_wake_clear (&w->answer_wake);
   g_mutex_lock (&w->answers_lock);
   GPtrArray *taken = w->answers;
   w->answers = batch;

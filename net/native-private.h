@@ -15,6 +15,7 @@
 #include "http-auth.h"
 #include "http-rate.h"
 #include "loop-queue.h"
+#include "wake.h"
 
 G_BEGIN_DECLS
 
@@ -123,6 +124,7 @@ struct _NativeWorker {
   GSource *epoll_source;
   GSource *sweep_source;
   GSource *answer_source;
+  DsmWake answer_wake;          /* signalled when answers were queued (wake.h) */
   GMutex answers_lock;
   GPtrArray *answers;           /* NativeCall, answered by the loop */
   gboolean answers_held;        /* the loop's: answers queued while it held them, not yet signalled */

@@ -192,6 +192,7 @@ worker_new (DsmNative *n)
   g_source_attach (w->epoll_source, w->context);
   w->answer_source = g_source_new (&native_worker_answer_funcs, sizeof (GSource));
   g_source_set_callback (w->answer_source, NULL, w, NULL);
+  dsm_wake_init (&w->answer_wake, w->answer_source);
   g_source_attach (w->answer_source, w->context);
   w->sweep_source = g_timeout_source_new (n->sweep_ms);
   g_source_set_callback (w->sweep_source, native_worker_on_sweep, w, NULL);
@@ -216,6 +217,7 @@ worker_free (NativeWorker *w)
   g_source_unref (w->epoll_source);
   g_source_destroy (w->answer_source);
   g_source_unref (w->answer_source);
+  dsm_wake_finish (&w->answer_wake);
   g_source_destroy (w->sweep_source);
   g_source_unref (w->sweep_source);
   close (w->epfd);
