@@ -6,6 +6,7 @@
 
 #include "explore.h"
 #include "node.h"
+#include "seeds.h"
 #include "sim.h"
 
 #ifndef DSM_MUTANTS
@@ -255,7 +256,9 @@ main (int argc, char **argv)
   g_test_add_func ("/sim/shrink/deterministic", test_shrink_is_deterministic);
   g_test_add_func ("/sim/shrink/keeps-failed-step", test_shrink_keeps_failed_step);
   g_test_add_func ("/sim/mutant/none-is-correct", test_no_mutant_is_correct);
-  for (guint i = 0; i < G_N_ELEMENTS (target_cases); i++)
+  /* Each case is a planted bug's failure shrunk, seconds of simulated
+   * runs: where seeds are few (tests/seeds.h) only the first is. */
+  for (guint i = 0; i < dsm_test_seeds (G_N_ELEMENTS (target_cases)); i++)
     {
       g_autofree char *path = g_strdup_printf ("/sim/shrink/targets/%s", dsm_mutant_to_string (target_cases[i].mutant));
       g_test_add_data_func (path, &target_cases[i], test_shrink_meets_targets);
