@@ -249,12 +249,38 @@ cluster_prepare (guint n, const char *config_extra)
   return c;
 }
 
+/* The last lines of node @id's log, to stderr. */
+static void
+cluster_print_log_tail (Cluster *c, guint id)
+{
+  g_autofree char *path = g_strdup_printf ("%s/node%u.log", c->dir, id);
+  g_autofree char *text = NULL;
+  gsize len = 0;
+
+  if (!g_file_get_contents (path, &text, &len, NULL))
+    return;
+  const char *start = text + len;
+  for (guint lines = 0; start > text && lines <= 20; start--)
+    lines += start[-1] == '\n';
+  g_printerr ("# the end of node %u's log (%s):\n%s\n", id, path, start);
+}
+
 void
 cluster_start_all (Cluster *c)
 {
   for (guint id = 1; id <= c->n; id++)
     cluster_start_node (c, id);
-  g_assert_cmpuint (cluster_wait_leader (c, CLUSTER_BUDGET_MS), !=, 0);
+  guint leader = cluster_wait_leader (c, CLUSTER_BUDGET_MS);
+  if (leader == 0)
+    {
+      /* Say why: a node that exited (a port taken between
+       * cluster_pick_ports() and its bind, a crash) or one that serves
+       * but never learns of a leader. */
+      cluster_print_views (c);
+      for (guint id = 1; id <= c->n; id++)
+        cluster_print_log_tail (c, id);
+    }
+  g_assert_cmpuint (leader, !=, 0);
 }
 
 Cluster *
