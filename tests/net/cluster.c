@@ -6,7 +6,11 @@
 #include <glib/gstdio.h>
 #include <signal.h>
 #include <string.h>
+#include <errno.h>
+#include <stddef.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include "fingerprint.h"
@@ -23,12 +27,35 @@ tool_path (const char *env)
   return path;
 }
 
+/* A claim on TCP port @port among the test programs running at once: an
+ * abstract Unix socket named after it, bound only if no other process
+ * holds that name, released when closed or when the process ends however
+ * it ends.  -1 when another test program holds it. */
+static int
+claim_port (guint16 port)
+{
+  struct sockaddr_un sa = { .sun_family = AF_UNIX };
+  int n = g_snprintf (sa.sun_path + 1, sizeof sa.sun_path - 1, "dsm-test-port-%u", port);
+  int fd = socket (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+  g_assert_cmpint (fd, >=, 0);
+  if (bind (fd, (struct sockaddr *) &sa, (socklen_t) (offsetof (struct sockaddr_un, sun_path) + 1 + n)) == 0)
+    return fd;
+  g_assert_cmpint (errno, ==, EADDRINUSE);
+  close (fd);
+  return -1;
+}
+
 /* Free ports, all bound at once so they differ, and below the kernel's
  * ephemeral range (32768 and up by default): between this pick and a
  * node's bind, an outgoing connection of a test running alongside takes
  * its local port from that range, and the kernel's own port-0 picks come
  * from it too, so a port from there could be gone by the time the node
- * binds it ("Address already in use"). */
+ * binds it ("Address already in use").  The test bind is released before
+ * the nodes bind, so each port is also claimed (claim_port()) for as long
+ * as the cluster lives: another test program picking its ports meanwhile
+ * skips it, where it could bind it and take it first (a node of a
+ * one-node cluster then exits, and no leader comes). */
 static void
 cluster_pick_ports (Cluster *c)
 {
@@ -48,7 +75,7 @@ cluster_pick_ports (Cluster *c)
           gboolean taken = FALSE;
           for (guint j = 0; j < i; j++)
             taken |= ports[j] == ports[i];  /* reuse lets an unlistened port be bound twice */
-          if (taken)
+          if (taken || (c->port_claims[i] = claim_port (ports[i])) < 0)
             continue;
           g_autoptr(GSocketAddress) address = g_inet_socket_address_new (lo, ports[i]);
           sockets[i] = g_socket_new (G_SOCKET_FAMILY_IPV4, G_SOCKET_TYPE_STREAM, G_SOCKET_PROTOCOL_TCP, &error);
@@ -56,6 +83,8 @@ cluster_pick_ports (Cluster *c)
           if (g_socket_bind (sockets[i], address, TRUE, NULL))
             break;
           g_clear_object (&sockets[i]);
+          close (c->port_claims[i]);
+          c->port_claims[i] = -1;
         }
       g_assert_cmpuint (attempt, <, 1000);
     }
@@ -385,6 +414,8 @@ cluster_free_keeping (Cluster *c, gboolean keep)
   g_free (c->token);
   g_strfreev (c->node_args);
   g_free (c->dir);
+  for (guint i = 0; i < G_N_ELEMENTS (c->port_claims); i++)
+    close (c->port_claims[i]);
   g_free (c);
 }
 

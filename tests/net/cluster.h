@@ -34,6 +34,7 @@ typedef struct {
   char *token;                          /* sent as a bearer token, or NULL */
   const char *scheme;                   /* "http" or "https" */
   char **node_args;                     /* more dsm-node arguments for every start, or NULL */
+  int port_claims[3 * CLUSTER_MAX];     /* this process's claims on its ports (cluster_pick_ports()) */
 } Cluster;
 
 /* Starts @n nodes and waits until every node knows the same leader. */
