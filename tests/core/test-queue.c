@@ -20,6 +20,16 @@ item_new (guint value)
   return item;
 }
 
+/* A fresh queue holding 0..@n-1, the free counter at zero. */
+static void
+queue_fill (DsmQueue *queue, guint n)
+{
+  freed = 0;
+  dsm_queue_init (queue, count_free);
+  for (guint i = 0; i < n; i++)
+    dsm_queue_push (queue, item_new (i));
+}
+
 static guint
 item_at (const DsmQueue *queue, guint i)
 {
@@ -33,10 +43,7 @@ test_drop_then_reclaim (void)
 
   g_test_summary ("Dropping the front frees nothing; each reclaim frees at most its budget, "
                   "oldest first, and the live items keep their order and positions.");
-  freed = 0;
-  dsm_queue_init (&queue, count_free);
-  for (guint i = 0; i < 100; i++)
-    dsm_queue_push (&queue, item_new (i));
+  queue_fill (&queue, 100);
   dsm_queue_drop_front (&queue, 70);
   g_assert_cmpuint (freed, ==, 0);
   g_assert_cmpuint (dsm_queue_length (&queue), ==, 30);
@@ -66,10 +73,7 @@ test_truncate_reset_clear (void)
 
   g_test_summary ("Truncating frees the back at once; reset and clear free every item, "
                   "dropped or live, exactly once.");
-  freed = 0;
-  dsm_queue_init (&queue, count_free);
-  for (guint i = 0; i < 10; i++)
-    dsm_queue_push (&queue, item_new (i));
+  queue_fill (&queue, 10);
   dsm_queue_drop_front (&queue, 4);
   dsm_queue_truncate (&queue, 2);
   g_assert_cmpuint (freed, ==, 4);
