@@ -370,6 +370,19 @@ conn_on_connected (GObject *source, GAsyncResult *res, gpointer data)
       g_autofree char *why = g_strdup_printf ("connecting to %s: %s", c->address, error->message);
       Request *r;
       client_drop (client, why, client->retry_delay_ms);
+      /* A certificate this client does not trust stays untrusted however
+       * often it is retried: once every node has shown one in a row, the
+       * waiting requests fail now instead of at their last attempt. */
+      if (g_error_matches (error, G_TLS_ERROR, G_TLS_ERROR_BAD_CERTIFICATE)
+          && ++client->cert_refusals >= client->n_nodes)
+        {
+          g_assert (client->n_nodes > 0);
+          while ((r = g_queue_pop_head (&client->waiting)) != NULL)
+            request_fail (client, r, DSM_CLIENT_ERROR_FAILED, why);
+          client->cert_refusals = 0;
+          conn_unref (c);
+          return;
+        }
       /* Nothing was sent: the waiting requests count this as a try. */
       for (GList *l = client->waiting.head; l != NULL; l = l->next)
         {
@@ -384,6 +397,7 @@ conn_on_connected (GObject *source, GAsyncResult *res, gpointer data)
       conn_unref (c);
       return;
     }
+  client->cert_refusals = 0;
   c->socket = socket;
   g_socket_set_option (g_socket_connection_get_socket (socket), IPPROTO_TCP, TCP_NODELAY, 1, NULL);
   {

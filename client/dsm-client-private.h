@@ -73,6 +73,7 @@ struct _DsmClient {
   gboolean kick_again;
   guint node;
   guint64 retries;
+  guint cert_refusals;          /* certificates refused in a row, one per node tried since the last connection */
 };
 
 

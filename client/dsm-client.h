@@ -63,7 +63,8 @@ typedef struct {
 GQuark dsm_client_error_quark (void);
 
 typedef enum {
-  DSM_CLIENT_ERROR_FAILED,      /* no node answered within the attempts */
+  DSM_CLIENT_ERROR_FAILED,      /* no node answered within the attempts, or every node
+                                 * showed a TLS certificate this client refuses */
   DSM_CLIENT_ERROR_REFUSED,     /* a node refused it and no retry helps: bad_token, forbidden,
                                  * bad_request...; the message starts with the code */
   DSM_CLIENT_ERROR_INVALID,     /* bad arguments */
