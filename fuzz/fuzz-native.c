@@ -1,9 +1,11 @@
-/* fuzz/fuzz-native.c: the native protocol's request decoder
- * (client/dsm-wire.c) as a node runs it: any byte stream cut into frames
- * (bounded by the header, CRC checked), each payload decoded as a request
- * in every version a node speaks; whatever decodes must encode back to
- * the same frame, and its command and payload must pass or fail the
- * checks the node applies (net/native.c), never crash them. */
+/* fuzz/fuzz-native.c: the native protocol's decoder (client/dsm-wire.c)
+ * from both ends: any byte stream cut into frames (bounded by the header,
+ * CRC checked), each payload decoded as a request in every version a node
+ * speaks, and as an answer in every version libdsm-client speaks (a broken
+ * or hostile node is outside input to the client too).  Whatever decodes
+ * must encode back to the same frame; a request's command and payload must
+ * pass or fail the checks the node applies (net/native.c), never crash
+ * them. */
 #include "fuzz.h"
 
 #include "client/dsm-wire.h"
@@ -75,6 +77,30 @@ fuzz_native_request (const guint8 *frame, gsize frame_length, const guint8 *payl
   dsm_wire_msg_clear (&msg);
 }
 
+/* An answer as libdsm-client reads it (client/dsm-client-conn.c): only the
+ * answer types decode, and they encode back to the same frame. */
+static void
+fuzz_native_answer (const guint8 *frame, gsize frame_length, const guint8 *payload, gsize length, guint version)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GByteArray) again = g_byte_array_new ();
+  DsmWireMsg msg;
+
+  if (!dsm_wire_decode_version (payload, length, FALSE, version, &msg, &error))
+    {
+      g_assert (error != NULL && error->domain == DSM_WIRE_ERROR_DOMAIN);
+      g_assert (error->message != NULL);
+      dsm_wire_msg_clear (&msg);
+      return;
+    }
+  g_assert (msg.type == DSM_WIRE_WELCOME || msg.type == DSM_WIRE_RESULT || msg.type == DSM_WIRE_ERROR);
+  g_assert (dsm_wire_type_name (msg.type) != NULL);
+  dsm_wire_encode_version (&msg, version, again);
+  g_assert_cmpuint (again->len, ==, frame_length);
+  g_assert (memcmp (again->data, frame, frame_length) == 0);
+  dsm_wire_msg_clear (&msg);
+}
+
 int
 LLVMFuzzerInitialize (int *argc, char ***argv)
 {
@@ -104,7 +130,10 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
       g_assert (length >= 1 && length <= FRAME_BYTES_MAX);
       g_assert (used == length + DSM_WIRE_HEADER_BYTES);
       for (guint version = DSM_WIRE_VERSION_MIN; version <= DSM_WIRE_VERSION; version++)
-        fuzz_native_request (data + at, used, payload, length, version);
+        {
+          fuzz_native_request (data + at, used, payload, length, version);
+          fuzz_native_answer (data + at, used, payload, length, version);
+        }
       at += used;
     }
   return 0;
