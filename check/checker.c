@@ -114,7 +114,7 @@ struct _DsmChecker {
   DsmNames *names;            /* what Committed's ids name */
   GArray *model;              /* ModelMachine by the machine's names id: the validity model */
   GArray *model_sessions;     /* SessionSeqs, by client id's names id */
-  GHashTable *acked;          /* &op->index -> DsmHistoryOp, both borrowed: acks of
+  GHashTable *acked;          /* &op->index -> a copy of the DsmHistoryOp (owned): acks of
                                * indices nobody applied yet (dsm_checker_acked) */
   guint64 max_acked;          /* the highest index a client was told committed (0: none) */
   gboolean failed;
@@ -250,7 +250,7 @@ dsm_checker_new (DsmConfig *config, guint32 invariants)
   checker->model = g_array_new (FALSE, TRUE, sizeof (ModelMachine));
   checker->model_sessions = g_array_new (FALSE, TRUE, sizeof (SessionSeqs));
   g_array_set_clear_func (checker->model_sessions, (GDestroyNotify) session_seqs_clear);
-  checker->acked = g_hash_table_new (g_int64_hash, g_int64_equal);
+  checker->acked = g_hash_table_new_full (g_int64_hash, g_int64_equal, NULL, (GDestroyNotify) dsm_history_op_free);
   return checker;
 }
 
@@ -458,11 +458,11 @@ committed_matches (const DsmChecker *checker, const Committed *c, const DsmHisto
 static void
 check_durability (DsmChecker *checker, guint64 now_ms, const DsmEntry *entry, const Committed *c)
 {
-  const DsmHistoryOp *op = g_hash_table_lookup (checker->acked, &entry->index);
+  gpointer key = NULL, value = NULL;
 
-  if (op == NULL)
+  if (!g_hash_table_steal_extended (checker->acked, &entry->index, &key, &value))
     return;
-  g_hash_table_remove (checker->acked, &entry->index);
+  g_autoptr(DsmHistoryOp) op = value;
   if (!committed_matches (checker, c, op))
     dsm_checker_fail (checker, DSM_INVARIANT_DURABILITY, now_ms,
                       "client %u was told %s -> %s committed at index %" G_GUINT64_FORMAT
@@ -587,10 +587,22 @@ dsm_checker_acked (DsmChecker *checker, guint64 now_ms, const DsmHistoryOp *op)
       return;
     }
   /* Ahead of every apply: judged when the index is first applied
-   * (check_durability()).  Borrowed, not copied; the first ack of an
-   * index is the one held. */
+   * (check_durability()).  Copied (the simulator packs its history op
+   * once it is answered: check/history-pack.h), interned names borrowed
+   * from their table as the op did; the first ack of an index is the
+   * one held. */
   if (!g_hash_table_contains (checker->acked, &op->index))
-    g_hash_table_insert (checker->acked, (gpointer) &op->index, (gpointer) op);
+    {
+      DsmHistoryOp *copy;
+      if (op->names_interned)
+        {
+          copy = g_memdup2 (op, sizeof *op);
+          copy->payload = copy->output = copy->data = NULL;
+        }
+      else
+        copy = dsm_history_op_copy (op);
+      g_hash_table_insert (checker->acked, &copy->index, copy);
+    }
 }
 
 /* The machines of a plugin's definition, and the plugins, in the order
@@ -659,9 +671,10 @@ finish_linearizability (DsmChecker *checker, guint64 now_ms, GPtrArray *history)
     }
 }
 
-void
-dsm_checker_finish (DsmChecker *checker, guint64 now_ms, GPtrArray *history,
-                    const guint64 *applied_index, guint n_live)
+/* The end of run's durability check.  Returns whether linearizability
+ * is still to be checked. */
+static gboolean
+finish_durability (DsmChecker *checker, guint64 now_ms, const guint64 *applied_index, guint n_live)
 {
   /* Every acknowledged index applied by every live node: the highest
    * one is the one to check. */
@@ -671,12 +684,50 @@ dsm_checker_finish (DsmChecker *checker, guint64 now_ms, GPtrArray *history,
         dsm_checker_fail (checker, DSM_INVARIANT_DURABILITY, now_ms,
                           "acknowledged index %" G_GUINT64_FORMAT " was never applied by a live node (it reached %"
                           G_GUINT64_FORMAT ")", checker->max_acked, applied_index[i]);
-        return;
+        return FALSE;
       }
 
-  if ((checker->invariants & (1u << DSM_INVARIANT_LINEARIZABILITY)) == 0 || checker->failed)
+  return (checker->invariants & (1u << DSM_INVARIANT_LINEARIZABILITY)) != 0 && !checker->failed;
+}
+
+void
+dsm_checker_finish (DsmChecker *checker, guint64 now_ms, GPtrArray *history,
+                    const guint64 *applied_index, guint n_live)
+{
+  if (finish_durability (checker, now_ms, applied_index, n_live))
+    finish_linearizability (checker, now_ms, history);
+}
+
+void
+dsm_checker_finish_each (DsmChecker *checker, guint64 now_ms, const char *const *machines, guint n_machines,
+                         DsmLinearizabilityOpsFunc get_ops, gpointer user_data,
+                         const guint64 *applied_index, guint n_live)
+{
+  DsmLinearizabilityResult result = { 0 };
+
+  g_return_if_fail (!dsm_checker_has_plugins (checker));
+  if (!finish_durability (checker, now_ms, applied_index, n_live))
     return;
-  finish_linearizability (checker, now_ms, history);
+  /* As finish_linearizability() with no plugin machine: every op is a
+   * graph machine's. */
+  if (!dsm_linearizability_check_each (machines, n_machines, get_ops, user_data, checker->config, 0, &result))
+    dsm_checker_fail (checker, DSM_INVARIANT_LINEARIZABILITY, now_ms, "machine %s: %s",
+                      result.machine ? result.machine : "?", result.explanation ? result.explanation : "");
+  checker->lin_states = result.states_explored;
+  dsm_linearizability_result_clear (&result);
+}
+
+gboolean
+dsm_checker_has_plugins (const DsmChecker *checker)
+{
+  GHashTableIter iter;
+  gpointer value;
+
+  g_hash_table_iter_init (&iter, checker->config->definitions);
+  while (g_hash_table_iter_next (&iter, NULL, &value))
+    if (dsm_machine_def_get_impl (value) != NULL)
+      return TRUE;
+  return FALSE;
 }
 
 void

@@ -31,6 +31,7 @@ G_END_DECLS
 
 #include "config.h"
 #include "check/history.h"
+#include "check/linearizability.h"
 #include "membership.h"
 #include "outbox.h"
 
@@ -81,8 +82,9 @@ DsmConfig *dsm_checker_get_config (const DsmChecker *checker);
 const DsmMembership *dsm_checker_get_membership (const DsmChecker *checker);
 
 /* A client was told its transition committed at op->index (durability).
- * @op is borrowed, not copied: it must stay alive and unchanged until
- * dsm_checker_free() (the run's history owns it). */
+ * @op is read now; an ack ahead of every apply is kept as a copy until the
+ * index is applied (interned names stay borrowed from their DsmNames,
+ * which must outlive the run's applies). */
 void dsm_checker_acked (DsmChecker *checker, guint64 now_ms, const DsmHistoryOp *op);
 
 /* Records a violation found elsewhere (liveness, expectations). */
@@ -93,6 +95,24 @@ void dsm_checker_fail (DsmChecker *checker, DsmInvariant invariant, guint64 now_
  * commit was applied by every node in @applied_index (live nodes). */
 void dsm_checker_finish (DsmChecker *checker, guint64 now_ms, GPtrArray *history,
                          const guint64 *applied_index, guint n_live);
+
+/**
+ * dsm_checker_finish_each:
+ * dsm_checker_finish() for a history handed over one machine at a time
+ * (dsm_linearizability_check_each(): @machines sorted, @get_ops filling
+ * one machine's ops): the same checks, verdict, message and
+ * dsm_checker_get_lin_states().  The caller promises what
+ * dsm_linearizability_check_each() asks (no (client id, seq) pair on two
+ * transitions) and that no op names a machine plugin's definition (those
+ * are judged by the plugin: use dsm_checker_finish()).
+ */
+void dsm_checker_finish_each (DsmChecker *checker, guint64 now_ms, const char *const *machines, guint n_machines,
+                              DsmLinearizabilityOpsFunc get_ops, gpointer user_data,
+                              const guint64 *applied_index, guint n_live);
+
+/* Whether the config holds a machine plugin's definition (whose machines
+ * dsm_checker_finish_each() cannot judge). */
+gboolean dsm_checker_has_plugins (const DsmChecker *checker);
 
 /* TRUE while no checked invariant failed. */
 gboolean dsm_checker_ok (const DsmChecker *checker);

@@ -510,21 +510,31 @@ guint64
 dsm_history_longest_unavailable (GPtrArray *ops, guint64 from_ms, guint64 to_ms)
 {
   g_autoptr(GArray) times = g_array_new (FALSE, FALSE, sizeof (guint64));
-  guint64 longest = 0, last = from_ms;
 
   g_return_val_if_fail (ops != NULL, 0);
-  if (to_ms <= from_ms)
-    return 0;
   for (guint i = 0; i < ops->len; i++)
     {
       const DsmHistoryOp *op = ops->pdata[i];
-      if (op->completed && op->status == DSM_REPLY_OK && op->complete_ms > from_ms && op->complete_ms < to_ms)
+      if (op->completed && op->status == DSM_REPLY_OK)
         g_array_append_val (times, op->complete_ms);
     }
+  return dsm_history_longest_unavailable_times (times, from_ms, to_ms);
+}
+
+guint64
+dsm_history_longest_unavailable_times (GArray *times, guint64 from_ms, guint64 to_ms)
+{
+  guint64 longest = 0, last = from_ms;
+
+  g_return_val_if_fail (times != NULL, 0);
+  if (to_ms <= from_ms)
+    return 0;
   g_array_sort (times, compare_times);
   for (guint i = 0; i < times->len; i++)
     {
       guint64 t = g_array_index (times, guint64, i);
+      if (t <= from_ms || t >= to_ms)
+        continue;
       longest = MAX (longest, t - last);
       last = t;
     }

@@ -170,6 +170,10 @@ void dsm_history_op_describe (GString *out, const DsmHistoryOp *op);
  */
 guint64 dsm_history_longest_unavailable (GPtrArray *ops, guint64 from_ms, guint64 to_ms);
 
+/* The same, from the completion times of the ops answered "ok" (@times:
+ * guint64 in any order, any range; sorted in place). */
+guint64 dsm_history_longest_unavailable_times (GArray *times, guint64 from_ms, guint64 to_ms);
+
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (DsmHistoryOp, dsm_history_op_free)
 
 G_END_DECLS

@@ -957,6 +957,30 @@ check_machine (DsmConfig *config, GPtrArray *ops, guint64 max_states,
   return outcome;
 }
 
+/* Checks the instance @name, whose ops are @ops, and folds its verdict
+ * into @result: a violation ends the check, the first inconclusive
+ * instance is named unless a violation comes after it. */
+static void
+check_instance (DsmConfig *config, const char *name, GPtrArray *ops, guint64 max_states,
+                DsmLinearizabilityResult *result)
+{
+  g_autofree char *explanation = NULL;
+  SearchOutcome outcome = check_machine (config, ops, max_states, result, &explanation);
+
+  result->machines_checked++;
+  if (outcome == SEARCH_LINEARIZABLE || (outcome == SEARCH_INCONCLUSIVE && result->inconclusive))
+    return;
+  /* A violation replaces an earlier inconclusive machine as the one named. */
+  g_free (result->machine);
+  g_free (result->explanation);
+  result->machine = g_strdup (name);
+  result->explanation = g_steal_pointer (&explanation);
+  if (outcome == SEARCH_INCONCLUSIVE)
+    result->inconclusive = TRUE;
+  else
+    result->linearizable = FALSE;
+}
+
 static gint
 compare_names (gconstpointer a, gconstpointer b)
 {
@@ -1125,23 +1149,49 @@ dsm_linearizability_check (GPtrArray *ops, DsmConfig *config, guint64 max_states
   qsort (names, n_names, sizeof *names, compare_names);
 
   for (guint i = 0; i < n_names && result->linearizable; i++)
-    {
-      g_autofree char *explanation = NULL;
-      SearchOutcome outcome = check_machine (config, g_hash_table_lookup (by_machine, names[i]),
-                                             max_states, result, &explanation);
+    check_instance (config, names[i], g_hash_table_lookup (by_machine, names[i]), max_states, result);
+  return result->linearizable;
+}
 
-      result->machines_checked++;
-      if (outcome == SEARCH_LINEARIZABLE || (outcome == SEARCH_INCONCLUSIVE && result->inconclusive))
-        continue;
-      /* A violation replaces an earlier inconclusive machine as the one named. */
-      g_free (result->machine);
-      g_free (result->explanation);
-      result->machine = g_strdup (names[i]);
-      result->explanation = g_steal_pointer (&explanation);
-      if (outcome == SEARCH_INCONCLUSIVE)
-        result->inconclusive = TRUE;
-      else
-        result->linearizable = FALSE;
+gboolean
+dsm_linearizability_check_each (const char *const *machines, guint n_machines, DsmLinearizabilityOpsFunc get_ops,
+                                gpointer user_data, DsmConfig *config, guint64 max_states,
+                                DsmLinearizabilityResult *result)
+{
+  g_autoptr(GPtrArray) ops = g_ptr_array_new ();
+
+  g_return_val_if_fail (machines != NULL || n_machines == 0, FALSE);
+  g_return_val_if_fail (get_ops != NULL, FALSE);
+  g_return_val_if_fail (config != NULL, FALSE);
+  g_return_val_if_fail (dsm_config_find_definition (config, NULL) != NULL, FALSE);
+  g_return_val_if_fail (result != NULL, FALSE);
+
+  memset (result, 0, sizeof *result);
+  result->linearizable = TRUE;
+  if (max_states == 0)
+    max_states = MAX_STATES_DEFAULT;
+
+  for (guint i = 0; i < n_machines && result->linearizable; i++)
+    {
+      g_ptr_array_set_size (ops, 0);
+      get_ops (machines[i], ops, user_data);
+      g_return_val_if_fail (i == 0 || strcmp (machines[i - 1], machines[i]) < 0, FALSE);
+      for (guint j = 0; j < ops->len; j++)
+        {
+          const DsmHistoryOp *op = g_ptr_array_index (ops, j);
+          g_return_val_if_fail (op != NULL && op->machine != NULL && strcmp (op->machine, machines[i]) == 0, FALSE);
+          g_return_val_if_fail (op->op != DSM_OP_TRANSITION || op->requested != NULL, FALSE);
+          g_return_val_if_fail (!op->completed || op->complete_ms >= op->invoke_ms, FALSE);
+        }
+      /* Nothing to merge: the caller's promise, checked here within the
+       * instance (copies on two instances would be merged across them by
+       * dsm_linearizability_check()). */
+      g_autoptr(GPtrArray) owned = g_ptr_array_new_with_free_func ((GDestroyNotify) dsm_history_op_free);
+      g_autofree char *conflict = NULL;
+      const char *conflict_machine = NULL;
+      g_ptr_array_unref (merge_retries (ops, owned, &conflict, &conflict_machine));
+      g_return_val_if_fail (owned->len == 0 && conflict == NULL, FALSE);
+      check_instance (config, machines[i], ops, max_states, result);
     }
   return result->linearizable;
 }

@@ -77,4 +77,30 @@ void dsm_linearizability_result_clear (DsmLinearizabilityResult *result);
 gboolean dsm_linearizability_check (GPtrArray *ops, DsmConfig *config, guint64 max_states,
                                     DsmLinearizabilityResult *result);
 
+/* Fills @ops (empty) with the ops of instance @machine, in history order. */
+typedef void (*DsmLinearizabilityOpsFunc) (const char *machine, GPtrArray *ops, gpointer user_data);
+
+/**
+ * dsm_linearizability_check_each:
+ * @machines: every instance the history names, sorted by strcmp()
+ * @get_ops: hands over one instance's ops at a time; they need to stay
+ *   valid only until the next call
+ *
+ * The same check, the same verdict and the same @result as
+ * dsm_linearizability_check() over the whole history, for a caller that
+ * keeps the history in a form of its own and hands it over one instance
+ * at a time (the simulator: check/history-pack.h), so that only one
+ * instance's ops are ever whole at once.  The caller promises that no two
+ * transitions of the history share a (client id, seq) pair, so there are
+ * no copies to merge (dsm_linearizability_check() merges them first, even
+ * across instances); copies within one instance are a bug caught here.
+ *
+ * Returns: TRUE when every machine's history is linearizable (or the
+ * search was inconclusive, which @result says).
+ */
+gboolean dsm_linearizability_check_each (const char *const *machines, guint n_machines,
+                                         DsmLinearizabilityOpsFunc get_ops, gpointer user_data,
+                                         DsmConfig *config, guint64 max_states,
+                                         DsmLinearizabilityResult *result);
+
 G_END_DECLS

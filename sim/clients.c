@@ -138,13 +138,16 @@ clients_issue (DsmSim *sim, guint client, const DsmCommand *cmd, DsmNodeId node,
 {
   ClientOp *co = g_new0 (ClientOp, 1);
   co->refs = 1; /* the client's: DsmSim.ops for a scripted op, Client.current otherwise */
-  DsmHistoryOp *op = dsm_history_op_new_interned (sim->history->len + 1, client, cmd, sim->now_ms, sim->names);
+  DsmHistoryOp *op = dsm_history_op_new_interned ((guint64) dsm_history_pack_get_len (sim->history) + 1, client,
+                                                  cmd, sim->now_ms, sim->names);
 
   co->client = client;
   co->scripted = scripted;
   dsm_command_init_copy (&co->cmd, cmd);
   co->op = op;
-  g_ptr_array_add (sim->history, op);
+  dsm_history_pack_add (sim->history, op);
+  if (scripted && cmd->op == DSM_OP_TRANSITION && cmd->client_id != NULL)
+    sim->history_copies = TRUE;
   sim->report.ops++;
   if (scripted)
     {
@@ -251,6 +254,11 @@ op_complete (DsmSim *sim, ClientOp *co, DsmReplyStatus status, DsmRejectReason r
   if (!co->scripted)
     {
       Client *c = &sim->clients[co->client];
+      /* Done: nothing changes the record again (a late answer to an
+       * earlier attempt finds co->done), so it is packed.  A scripted op
+       * stays whole: the script reads its reply. */
+      dsm_history_pack_seal (sim->history, op->id);
+      co->op = NULL;
       g_assert (c->current == co);
       c->current = NULL;
       workload_schedule_next (sim, c);

@@ -757,8 +757,8 @@ dsm_sim_new (const DsmScenario *scenario, const DsmSimOptions *options)
   sim->checker = dsm_checker_new (sim->config, sim->scenario->expect.invariants);
   dsm_prng_init (&sim->fault_prng, sim->seed, "faults", 0);
   dsm_outbox_init (&sim->out);
-  sim->history = g_ptr_array_new_with_free_func ((GDestroyNotify) dsm_history_op_free);
   sim->names = dsm_names_new ();
+  sim->history = dsm_history_pack_new (sim->names);
   for (guint id = 1; id <= sim->capacity; id++)
     {
       SimNode *sn = &sim->nodes[id];
@@ -810,7 +810,8 @@ dsm_sim_free (DsmSim *sim)
   admin_clear (sim);
   attacker_clear (sim);
   watchers_clear (sim);
-  g_ptr_array_unref (sim->history);
+  g_clear_pointer (&sim->history_whole, g_ptr_array_unref);
+  dsm_history_pack_free (sim->history);
   dsm_names_free (sim->names); /* after the ops that point into it */
   dsm_outbox_clear (&sim->out);
   g_clear_pointer (&sim->script_wakeups, g_hash_table_unref);
@@ -825,7 +826,37 @@ dsm_sim_free (DsmSim *sim)
 GPtrArray *
 dsm_sim_get_history (DsmSim *sim)
 {
-  return sim->history;
+  guint n = dsm_history_pack_get_len (sim->history);
+
+  g_clear_pointer (&sim->history_whole, g_ptr_array_unref);
+  sim->history_whole = g_ptr_array_new_full (n, (GDestroyNotify) dsm_history_op_free);
+  for (guint i = 0; i < n; i++)
+    {
+      DsmHistoryOp scratch;
+      g_ptr_array_add (sim->history_whole, dsm_history_op_copy (dsm_history_pack_get (sim->history, i, &scratch)));
+    }
+  return sim->history_whole;
+}
+
+guint
+dsm_sim_get_n_ops (DsmSim *sim)
+{
+  return dsm_history_pack_get_len (sim->history);
+}
+
+guint64
+dsm_sim_longest_unavailable (DsmSim *sim, guint64 from_ms, guint64 to_ms)
+{
+  g_autoptr(GArray) times = g_array_new (FALSE, FALSE, sizeof (guint64));
+
+  for (guint i = 0; i < dsm_history_pack_get_len (sim->history); i++)
+    {
+      DsmHistoryOp scratch;
+      const DsmHistoryOp *op = dsm_history_pack_get (sim->history, i, &scratch);
+      if (op->completed && op->status == DSM_REPLY_OK)
+        g_array_append_val (times, op->complete_ms);
+    }
+  return dsm_history_longest_unavailable_times (times, from_ms, to_ms);
 }
 
 static void
@@ -844,9 +875,10 @@ dsm_sim_write_history (DsmSim *sim, GString *out)
   /* The definitions the run knew at its end: the config's and those the
    * log defined (the checker's model keeps them). */
   dsm_history_write_header (out, dsm_checker_get_config (sim->checker));
-  for (guint i = 0; i < sim->history->len; i++)
+  for (guint i = 0; i < dsm_history_pack_get_len (sim->history); i++)
     {
-      dsm_history_op_write_json (out, sim->history->pdata[i]);
+      DsmHistoryOp scratch;
+      dsm_history_op_write_json (out, dsm_history_pack_get (sim->history, i, &scratch));
       g_string_append_c (out, '\n');
     }
   for (guint id = 1; id <= sim->n; id++)
@@ -863,6 +895,82 @@ dsm_sim_write_history (DsmSim *sim, GString *out)
     }
 }
 
+/* The history by machine, for dsm_checker_finish_each(): the ops' places
+ * grouped by machine (a counting sort on the machines' names ids), and
+ * one machine's ops unpacked at a time. */
+typedef struct {
+  DsmSim *sim;
+  guint *start;        /* by names id: where its ops begin in order (n_ids + 1) */
+  guint *order;        /* the ops' places, machine after machine, each in history order */
+  GArray *scratch;     /* DsmHistoryOp: the machine being checked, unpacked */
+} ByMachine;
+
+static void
+by_machine_get_ops (const char *machine, GPtrArray *ops, gpointer user_data)
+{
+  ByMachine *by = user_data;
+  guint32 id = dsm_names_find (by->sim->names, machine);
+  guint n = by->start[id + 1] - by->start[id];
+
+  g_assert (id != 0);
+  g_array_set_size (by->scratch, n);
+  for (guint j = 0; j < n; j++)
+    {
+      DsmHistoryOp *slot = &g_array_index (by->scratch, DsmHistoryOp, j);
+      g_ptr_array_add (ops, (gpointer) dsm_history_pack_get (by->sim->history, by->order[by->start[id] + j], slot));
+    }
+}
+
+static gint
+compare_names (gconstpointer a, gconstpointer b)
+{
+  return strcmp (*(const char *const *) a, *(const char *const *) b);
+}
+
+/* The end of run's checks.  With nothing to merge and no plugin to
+ * judge, the history is handed to the checker one machine at a time, so
+ * it is never whole in memory (check/history-pack.h). */
+static void
+run_finish_checks (DsmSim *sim, const guint64 *applied, guint live)
+{
+  if (sim->history_copies || dsm_checker_has_plugins (sim->checker))
+    {
+      dsm_checker_finish (sim->checker, sim->now_ms, dsm_sim_get_history (sim), applied, live);
+      g_clear_pointer (&sim->history_whole, g_ptr_array_unref);
+      return;
+    }
+
+  guint n = dsm_history_pack_get_len (sim->history);
+  guint n_ids = dsm_names_get_n (sim->names) + 1;
+  g_autofree guint *start = g_new0 (guint, n_ids + 1);
+  g_autofree guint *fill = g_new0 (guint, n_ids);
+  g_autofree guint *order = g_new (guint, MAX (n, 1));
+  g_autoptr(GPtrArray) machines = g_ptr_array_new ();
+  g_autoptr(GArray) scratch = g_array_new (FALSE, TRUE, sizeof (DsmHistoryOp));
+
+  for (guint i = 0; i < n; i++)
+    {
+      guint32 id = dsm_history_pack_get_machine (sim->history, i);
+      g_assert (id != 0 && id < n_ids);
+      start[id + 1]++;
+    }
+  for (guint id = 1; id < n_ids; id++)
+    {
+      if (start[id + 1] > 0)
+        g_ptr_array_add (machines, (gpointer) dsm_names_get (sim->names, id));
+      start[id + 1] += start[id];
+    }
+  for (guint i = 0; i < n; i++)
+    {
+      guint32 id = dsm_history_pack_get_machine (sim->history, i);
+      order[start[id] + fill[id]++] = i;
+    }
+  g_ptr_array_sort (machines, compare_names);
+  ByMachine by = { .sim = sim, .start = start, .order = order, .scratch = scratch };
+  dsm_checker_finish_each (sim->checker, sim->now_ms, (const char *const *) machines->pdata, machines->len,
+                           by_machine_get_ops, &by, applied, live);
+}
+
 static void
 run_finish (DsmSim *sim, DsmSimReport *report)
 {
@@ -875,7 +983,7 @@ run_finish (DsmSim *sim, DsmSimReport *report)
   if (dsm_checker_ok (sim->checker) && sim->final == PHASE_DONE)
     watchers_finish (sim);
   if (dsm_checker_ok (sim->checker) && sim->final == PHASE_DONE)
-    dsm_checker_finish (sim->checker, sim->now_ms, sim->history, applied, live);
+    run_finish_checks (sim, applied, live);
 
   for (guint id = 1; id <= sim->n; id++)
     {

@@ -6,6 +6,7 @@
  * lines). */
 #pragma once
 
+#include "check/history-pack.h"
 #include "disk.h"
 #include "network.h"
 #include "node.h"
@@ -81,7 +82,8 @@ typedef struct {
  * its history op, not this. */
 struct _ClientOp {
   guint refs;
-  DsmHistoryOp *op;         /* owned by DsmSim.history */
+  DsmHistoryOp *op;         /* owned by DsmSim.history; NULL once a workload op is done and
+                             * sealed there (check/history-pack.h) */
   guint client;
   gboolean scripted;
   DsmCommand cmd;
@@ -140,7 +142,10 @@ struct _DsmSim {
   DsmPrng fault_prng;
   DsmOutbox out;
 
-  GPtrArray *history;       /* DsmHistoryOp, owned; their names are names' */
+  DsmHistoryPack *history;  /* the client history; its ops' names are names' */
+  GPtrArray *history_whole; /* dsm_sim_get_history()'s copy of it (NULL: not asked for) */
+  gboolean history_copies;  /* a scripted transition named a (client id, seq): the history may
+                             * hold copies of one pair (dsm_linearizability_check() merges them) */
   DsmNames *names;          /* the history's interned names (machines, states, client ids) */
   GPtrArray *ops;           /* scripted ClientOps, a reference each */
   GHashTable *requests;     /* request_id -> ClientOp, a reference each */

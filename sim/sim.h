@@ -68,10 +68,18 @@ void dsm_sim_free (DsmSim *sim);
 /* Runs to the end (or the first violation) and fills @report. */
 void dsm_sim_run (DsmSim *sim, DsmSimReport *report);
 
-/* (transfer none) (element-type DsmHistoryOp): the client history.  Its
- * ops' names are interned in the simulator (@names_interned): copy an op
- * (dsm_history_op_copy()) to keep it past dsm_sim_free(). */
+/* (transfer none) (element-type DsmHistoryOp): the client history, as
+ * copies made for this call (the simulator keeps it packed:
+ * check/history-pack.h), valid until the next call or dsm_sim_free().
+ * A whole history at once is as large as the simulator's own copy was:
+ * for tests and small runs. */
 GPtrArray *dsm_sim_get_history (DsmSim *sim);
+
+/* The number of client operations in the history. */
+guint dsm_sim_get_n_ops (DsmSim *sim);
+
+/* dsm_history_longest_unavailable() of the history, without copying it. */
+guint64 dsm_sim_longest_unavailable (DsmSim *sim, guint64 from_ms, guint64 to_ms);
 
 /**
  * dsm_sim_write_history:

@@ -210,8 +210,8 @@ run_one (const char *path, const DsmScenario *scenario, const RunOptions *opts)
     {
       /* The same measure as dsm-real's, from the history. */
       const DsmWorkload *w = &scenario->workload;
-      guint64 unavailable_ms = w->clients > 0 ? dsm_history_longest_unavailable (dsm_sim_get_history (sim), w->start_ms,
-                                                                                 w->start_ms + w->duration_ms)
+      guint64 unavailable_ms = w->clients > 0 ? dsm_sim_longest_unavailable (sim, w->start_ms,
+                                                                             w->start_ms + w->duration_ms)
                                               : 0;
       print_json (scenario, &report, wall_s, unavailable_ms);
     }
@@ -721,7 +721,7 @@ shrink_run (const DsmScenario *scenario, guint64 seed, int mutant, GString *trac
   g_autoptr(DsmSim) sim = dsm_sim_new (scenario, &options);
 
   dsm_sim_run (sim, report);
-  return dsm_sim_get_history (sim)->len;
+  return dsm_sim_get_n_ops (sim);
 }
 
 static int

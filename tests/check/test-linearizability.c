@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "check/history-file.h"
+#include "check/history-pack.h"
 #include "check/linearizability.h"
 #include "seeds.h"
 
@@ -1056,6 +1057,241 @@ test_random_mutated_states (void)
   g_assert_cmpuint (n_violations * 3, >=, STRESS_HISTORIES * 2);
 }
 
+/* ---- one machine at a time (dsm_linearizability_check_each) ---- */
+
+static int
+compare_strings (const void *a, const void *b)
+{
+  return strcmp (*(const char *const *) a, *(const char *const *) b);
+}
+
+/* The ops of one machine, in history order. */
+static void
+each_get_ops (const char *machine, GPtrArray *ops, gpointer user_data)
+{
+  GPtrArray *history = user_data;
+
+  for (guint i = 0; i < history->len; i++)
+    if (strcmp (((const DsmHistoryOp *) history->pdata[i])->machine, machine) == 0)
+      g_ptr_array_add (ops, history->pdata[i]);
+}
+
+/* Checks @history whole and one machine at a time: the same result in
+ * every field.  Returns the verdict. */
+static gboolean
+assert_each_matches_whole (GPtrArray *history, DsmConfig *config, guint64 max_states)
+{
+  DsmLinearizabilityResult whole = { 0 }, each = { 0 };
+  g_autoptr(GHashTable) names = g_hash_table_new (g_str_hash, g_str_equal);
+
+  for (guint i = 0; i < history->len; i++)
+    g_hash_table_add (names, ((DsmHistoryOp *) history->pdata[i])->machine);
+  guint n = 0;
+  g_autofree const char **machines = (const char **) g_hash_table_get_keys_as_array (names, &n);
+  qsort (machines, n, sizeof *machines, compare_strings);
+
+  gboolean ok = dsm_linearizability_check (history, config, max_states, &whole);
+  g_assert_cmpint (dsm_linearizability_check_each (machines, n, each_get_ops, history, config, max_states, &each),
+                   ==, ok);
+  g_assert_cmpint (each.linearizable, ==, whole.linearizable);
+  g_assert_cmpint (each.inconclusive, ==, whole.inconclusive);
+  g_assert_cmpstr (each.machine, ==, whole.machine);
+  g_assert_cmpstr (each.explanation, ==, whole.explanation);
+  g_assert_cmpuint (each.states_explored, ==, whole.states_explored);
+  g_assert_cmpuint (each.machines_checked, ==, whole.machines_checked);
+  g_assert_cmpuint (each.ops_checked, ==, whole.ops_checked);
+  dsm_linearizability_result_clear (&whole);
+  dsm_linearizability_result_clear (&each);
+  return ok;
+}
+
+static void
+test_each_matches_whole (void)
+{
+  g_autoptr(DsmConfig) config = config_new ();
+  g_autoptr(GRand) rand = g_rand_new_with_seed (13);
+  static const RandomShape shape_four = { 200, 8, 4, 8, 4, 20 };
+  guint n_violations = 0, n_inconclusive = 0;
+
+  g_test_summary ("Checking a history one machine at a time, as the simulator hands it "
+                  "over from its packed form, gives the whole check's result in every field "
+                  "(verdict, machine named, explanation, states, counts): for linearizable "
+                  "histories over four machines, for ones with an observed state changed, "
+                  "and at a small budget where searches run out.");
+  for (guint32 seed = 1; seed <= STRESS_HISTORIES; seed++)
+    {
+      g_autoptr(GPtrArray) h = random_history (seed, &shape_four);
+      g_assert_true (assert_each_matches_whole (h, config, 0));
+      mutate_state (random_observer (h, rand, FALSE), rand);
+      if (g_rand_boolean (rand))
+        mutate_state (random_observer (h, rand, FALSE), rand);
+      if (!assert_each_matches_whole (h, config, 0))
+        n_violations++;
+      DsmLinearizabilityResult small = { 0 };
+      dsm_linearizability_check (h, config, 40, &small);
+      n_inconclusive += small.inconclusive ? 1 : 0;
+      dsm_linearizability_result_clear (&small);
+      assert_each_matches_whole (h, config, 40);
+    }
+  g_test_message ("%u violations and %u inconclusive at 40 states, of %u histories", n_violations,
+                  n_inconclusive, STRESS_HISTORIES);
+  g_assert_cmpuint (n_violations, >, 0);
+  g_assert_cmpuint (n_inconclusive, >, 0);
+}
+
+/* ---- the packed history (check/history-pack.h) ---- */
+
+/* @op as its JSON line and its description. */
+static char *
+op_text (const DsmHistoryOp *op)
+{
+  g_autoptr(GString) text = g_string_new (NULL);
+
+  dsm_history_op_write_json (text, op);
+  g_string_append_c (text, '\n');
+  dsm_history_op_describe (text, op);
+  return g_string_free (g_steal_pointer (&text), FALSE);
+}
+
+static void
+assert_same_op (const DsmHistoryOp *a, const DsmHistoryOp *b)
+{
+  g_autofree char *ta = op_text (a);
+  g_autofree char *tb = op_text (b);
+
+  g_assert_cmpstr (ta, ==, tb);
+  g_assert_cmpuint (a->id, ==, b->id);
+  g_assert_cmpuint (a->client, ==, b->client);
+  g_assert_cmpint (a->op, ==, b->op);
+  g_assert_cmpstr (a->client_id, ==, b->client_id);
+  g_assert_cmpuint (a->seq, ==, b->seq);
+  g_assert_cmpstr (a->machine, ==, b->machine);
+  g_assert_cmpstr (a->definition, ==, b->definition);
+  g_assert_cmpstr (a->from, ==, b->from);
+  g_assert_cmpstr (a->requested, ==, b->requested);
+  g_assert_cmpint (a->completed, ==, b->completed);
+  g_assert_cmpint (a->status, ==, b->status);
+  g_assert_cmpint (a->reason, ==, b->reason);
+  g_assert_cmpint (a->has_if_revision, ==, b->has_if_revision);
+  g_assert_cmpuint (a->if_revision, ==, b->if_revision);
+  g_assert_cmpstr (a->state, ==, b->state);
+  g_assert_cmpstr (a->payload, ==, b->payload);
+  g_assert_cmpstr (a->output, ==, b->output);
+  g_assert_cmpint (a->has_revision, ==, b->has_revision);
+  g_assert_cmpuint (a->revision, ==, b->revision);
+  g_assert_cmpstr (a->data, ==, b->data);
+  g_assert_cmpuint (a->index, ==, b->index);
+  g_assert_cmpuint (a->invoke_ms, ==, b->invoke_ms);
+  g_assert_cmpuint (a->complete_ms, ==, b->complete_ms);
+}
+
+/* A copy of @op with its names interned in @names, as the simulator
+ * records it. */
+static DsmHistoryOp *
+op_interned (const DsmHistoryOp *op, DsmNames *names)
+{
+  DsmHistoryOp *copy = dsm_history_op_copy (op);
+
+  g_free (copy->client_id);
+  g_free (copy->machine);
+  g_free (copy->definition);
+  g_free (copy->from);
+  g_free (copy->requested);
+  g_free (copy->state);
+  copy->names_interned = TRUE;
+  copy->client_id = (char *) dsm_names_intern (names, op->client_id);
+  copy->machine = (char *) dsm_names_intern (names, op->machine);
+  copy->definition = (char *) dsm_names_intern (names, op->definition);
+  copy->from = (char *) dsm_names_intern (names, op->from);
+  copy->requested = (char *) dsm_names_intern (names, op->requested);
+  copy->state = (char *) dsm_names_intern (names, op->state);
+  return copy;
+}
+
+static void
+test_history_pack (void)
+{
+  g_autoptr(GRand) rand = g_rand_new_with_seed (17);
+  /* Past one chunk of records. */
+  static const RandomShape shape_long = { 5000, 8, 4, 8, 4, 20 };
+  g_autoptr(GPtrArray) h = random_history (3, &shape_long);
+  g_autoptr(DsmNames) names = dsm_names_new ();
+  g_autoptr(DsmHistoryPack) pack = dsm_history_pack_new (names);
+  g_autoptr(GPtrArray) live = g_ptr_array_new ();
+
+  g_test_summary ("Ops packed into the compact history read back equal to what was sealed, "
+                  "field by field and as JSON lines, with every optional field (client id, "
+                  "definition, from, payload, output, data, revisions, huge numbers) and "
+                  "unsealed ops in flight read as they are.");
+  for (guint i = 0; i < h->len; i++)
+    {
+      DsmHistoryOp *op = h->pdata[i];
+      op->id = i + 1;
+      switch (g_rand_int_range (rand, 0, 8))
+        {
+        case 0:
+          op->client_id = g_strdup_printf ("c%u", op->client);
+          op->seq = g_rand_boolean (rand) ? i + 1 : (G_GUINT64_CONSTANT (1) << 53) - 1;
+          break;
+        case 1:
+          op->definition = g_strdup ("lifecycle");
+          break;
+        case 2:
+          if (op->op == DSM_OP_TRANSITION)
+            {
+              op->payload = g_strdup ("{\"n\":1}");
+              op->has_if_revision = TRUE;
+              op->if_revision = g_rand_boolean (rand) ? 0 : 7;
+            }
+          break;
+        case 3:
+          if (op->completed && op->status == DSM_REPLY_OK)
+            {
+              op->has_revision = TRUE;
+              op->revision = op->index = (G_GUINT64_CONSTANT (1) << 53) - 1 - i;
+              if (op->op == DSM_OP_READ)
+                op->data = g_strdup ("{\"k\":\"v\"}");
+              else
+                op->output = g_strdup ("{}");
+            }
+          break;
+        default:
+          break;
+        }
+    }
+  for (guint i = 0; i < h->len; i++)
+    {
+      DsmHistoryOp *in = op_interned (h->pdata[i], names);
+      dsm_history_pack_add (pack, in);
+      if (g_rand_int_range (rand, 0, 10) > 0)
+        dsm_history_pack_seal (pack, in->id);
+      else
+        g_ptr_array_add (live, in);
+    }
+  g_assert_cmpuint (dsm_history_pack_get_len (pack), ==, h->len);
+  for (guint i = 0; i < h->len; i++)
+    {
+      DsmHistoryOp scratch;
+      const DsmHistoryOp *op = dsm_history_pack_get (pack, i, &scratch);
+      assert_same_op (op, h->pdata[i]);
+      g_assert_true (op->names_interned);
+      g_assert_true (op->machine == dsm_names_intern (names, op->machine));
+      g_assert_cmpuint (dsm_history_pack_get_machine (pack, i), ==, dsm_names_find (names, op->machine));
+    }
+  /* An op in flight is the caller's to change until it is sealed. */
+  for (guint i = 0; i < live->len; i++)
+    {
+      DsmHistoryOp *op = live->pdata[i];
+      DsmHistoryOp scratch;
+      g_assert_true (dsm_history_pack_get (pack, (guint) op->id - 1, &scratch) == op);
+      op->complete_ms += 1000;
+      g_autoptr(DsmHistoryOp) expected = dsm_history_op_copy (op);
+      dsm_history_pack_seal (pack, expected->id);
+      assert_same_op (dsm_history_pack_get (pack, (guint) expected->id - 1, &scratch), expected);
+    }
+  g_assert_cmpuint (dsm_history_pack_get_record_bytes (pack), ==, 2 * 4096 * 72);
+}
+
 static void
 test_budget_inconclusive (void)
 {
@@ -1306,6 +1542,8 @@ main (int argc, char **argv)
                    test_random_mutated_never_existing);
   g_test_add_func ("/check/linearizability/random-mutated-states", test_random_mutated_states);
   g_test_add_func ("/check/linearizability/budget-inconclusive", test_budget_inconclusive);
+  g_test_add_func ("/check/linearizability/each-matches-whole", test_each_matches_whole);
+  g_test_add_func ("/check/history/pack", test_history_pack);
   g_test_add_func ("/check/linearizability/matches-brute-force", test_matches_brute_force);
 
   return g_test_run ();
