@@ -3,7 +3,7 @@
  * hundred names; a DsmHistoryOp of its own (160 bytes and an allocation)
  * for each was the largest single holder of its memory.  Here an op in
  * flight is a whole DsmHistoryOp; once its record can no longer change it
- * is sealed into a 72-byte record (names as DsmNames ids, no allocation of
+ * is sealed into a 48-byte record (names as DsmNames ids, no allocation of
  * its own), and read back as a DsmHistoryOp on demand, one at a time. */
 #pragma once
 

@@ -1,6 +1,10 @@
 /* check/names.c: the intern table of names.h: the strings live in one
- * GStringChunk (no allocation per name), a hash table finds a name's id. */
+ * GStringChunk (no allocation per name), each after its id (four bytes,
+ * so an interned pointer tells its id without a lookup), and a hash table
+ * finds a name's id. */
 #include "check/names.h"
+
+#include <string.h>
 
 struct _DsmNames {
   GStringChunk *chunk;   /* the names' bytes */
@@ -43,8 +47,12 @@ dsm_names_id (DsmNames *names, const char *name)
     return GPOINTER_TO_UINT (id);
   /* Ids are dense and never reused: a table of 2^32 names is a bug. */
   g_assert (names->by_id->len < G_MAXUINT32);
-  char *copy = g_string_chunk_insert (names->chunk, name);
   guint32 fresh = names->by_id->len;
+  gsize len = strlen (name);
+  g_autofree char *prefixed = g_malloc (sizeof fresh + len);
+  memcpy (prefixed, &fresh, sizeof fresh);
+  memcpy (prefixed + sizeof fresh, name, len);
+  char *copy = g_string_chunk_insert_len (names->chunk, prefixed, (gssize) (sizeof fresh + len)) + sizeof fresh;
   g_ptr_array_add (names->by_id, copy);
   g_hash_table_insert (names->ids, copy, GUINT_TO_POINTER (fresh));
   g_assert (fresh != 0);
@@ -62,6 +70,19 @@ dsm_names_get (const DsmNames *names, guint32 id)
 {
   g_assert (id < names->by_id->len);
   return names->by_id->pdata[id];
+}
+
+guint32
+dsm_names_id_of (const DsmNames *names, const char *interned)
+{
+  guint32 id;
+
+  if (interned == NULL)
+    return 0;
+  memcpy (&id, interned - sizeof id, sizeof id);
+  /* Only a pointer this table handed out has its id before it. */
+  g_assert (id != 0 && id < names->by_id->len && names->by_id->pdata[id] == interned);
+  return id;
 }
 
 const char *

@@ -31,6 +31,11 @@ guint32 dsm_names_find (const DsmNames *names, const char *name);
  * until dsm_names_free().  @id must come from dsm_names_id(). */
 const char *dsm_names_get (const DsmNames *names, guint32 id);
 
+/* Returns: the number of @interned, a pointer @names handed out
+ * (dsm_names_get(), dsm_names_intern()), without a lookup: 0 for NULL.
+ * Any other pointer is a bug. */
+guint32 dsm_names_id_of (const DsmNames *names, const char *interned);
+
 /* Returns: (transfer none): @names' one copy of @name (NULL for NULL),
  * equal to it, valid until dsm_names_free(): two interned names are
  * equal exactly when they are the same pointer. */

@@ -1227,7 +1227,7 @@ test_history_pack (void)
     {
       DsmHistoryOp *op = h->pdata[i];
       op->id = i + 1;
-      switch (g_rand_int_range (rand, 0, 8))
+      switch (g_rand_int_range (rand, 0, 9))
         {
         case 0:
           op->client_id = g_strdup_printf ("c%u", op->client);
@@ -1243,6 +1243,13 @@ test_history_pack (void)
               op->has_if_revision = TRUE;
               op->if_revision = g_rand_boolean (rand) ? 0 : 7;
             }
+          break;
+        case 4:
+          /* Past the record's 16-bit client and 32-bit times. */
+          op->client += G_MAXUINT16;
+          op->invoke_ms += G_GUINT64_CONSTANT (1) << 33;
+          if (op->completed)
+            op->complete_ms += G_GUINT64_CONSTANT (1) << 33;
           break;
         case 3:
           if (op->completed && op->status == DSM_REPLY_OK)
@@ -1277,6 +1284,8 @@ test_history_pack (void)
       g_assert_true (op->names_interned);
       g_assert_true (op->machine == dsm_names_intern (names, op->machine));
       g_assert_cmpuint (dsm_history_pack_get_machine (pack, i), ==, dsm_names_find (names, op->machine));
+      g_assert_cmpuint (dsm_names_id_of (names, op->state), ==, dsm_names_find (names, op->state));
+      g_assert_true (dsm_names_get (names, dsm_names_id_of (names, op->machine)) == op->machine);
     }
   /* An op in flight is the caller's to change until it is sealed. */
   for (guint i = 0; i < live->len; i++)
@@ -1289,7 +1298,7 @@ test_history_pack (void)
       dsm_history_pack_seal (pack, expected->id);
       assert_same_op (dsm_history_pack_get (pack, (guint) expected->id - 1, &scratch), expected);
     }
-  g_assert_cmpuint (dsm_history_pack_get_record_bytes (pack), ==, 2 * 4096 * 72);
+  g_assert_cmpuint (dsm_history_pack_get_record_bytes (pack), ==, 2 * 4096 * 48);
 }
 
 static void
