@@ -53,19 +53,30 @@ dsm_invariant_from_string (const char *text, DsmInvariant *out)
  * "Agreement"). */
 typedef struct {
   DsmDigest digest;
-  guint64 epoch;
-  guint64 seq;              /* with client_id: the command's session */
+  guint32 epoch;            /* the numbers in 32 bits; with @wide, in DsmChecker.wide */
+  guint32 seq;              /* with client_id: the command's session */
   guint32 machine;          /* DsmChecker.names ids (0: none) */
   guint32 to;
   guint32 client_id;
   guint32 state;            /* the outcome's state */
-  DsmNodeId node;
+  guint16 node;
   guint8 kind;              /* DsmEntryKind */
   guint8 op;                /* DsmOp */
   guint8 status;            /* DsmReplyStatus */
   guint8 reason;            /* DsmRejectReason */
-  gboolean duplicate;
+  guint8 duplicate : 1;
+  guint8 wide : 1;          /* epoch, seq or node did not fit: see DsmChecker.wide */
 } Committed;
+
+G_STATIC_ASSERT (sizeof (Committed) == 48);
+
+/* A committed record's numbers that did not fit it (a run's epochs,
+ * seqs and node ids fit by far). */
+typedef struct {
+  guint64 epoch;
+  guint64 seq;
+  DsmNodeId node;
+} CommittedWide;
 
 /* Committed records live in blocks that never move: no reallocation
  * copies them as the run grows, and no doubling leaves half a block
@@ -110,6 +121,7 @@ struct _DsmChecker {
   guint32 invariants;
   GHashTable *leaders;        /* epoch -> node id */
   GPtrArray *committed_blocks;/* Committed[COMMITTED_BLOCK] each, owned */
+  GHashTable *wide;           /* guint64 index -> CommittedWide: records whose numbers did not fit */
   guint64 n_committed;        /* indices 0..n_committed - 1 have a record (0 unused) */
   DsmNames *names;            /* what Committed's ids name */
   GArray *model;              /* ModelMachine by the machine's names id: the validity model */
@@ -179,6 +191,38 @@ committed_append (DsmChecker *checker)
   return committed_at (checker, index);
 }
 
+/* The whole numbers of @index's record @c. */
+static const CommittedWide *
+committed_wide (const DsmChecker *checker, guint64 index, const Committed *c)
+{
+  if (!c->wide)
+    return NULL;
+  const CommittedWide *w = g_hash_table_lookup (checker->wide, &index);
+  g_assert (w != NULL);
+  return w;
+}
+
+static guint64
+committed_epoch (const DsmChecker *checker, guint64 index, const Committed *c)
+{
+  const CommittedWide *w = committed_wide (checker, index, c);
+  return w != NULL ? w->epoch : c->epoch;
+}
+
+static guint64
+committed_seq (const DsmChecker *checker, guint64 index, const Committed *c)
+{
+  const CommittedWide *w = committed_wide (checker, index, c);
+  return w != NULL ? w->seq : c->seq;
+}
+
+static DsmNodeId
+committed_node (const DsmChecker *checker, guint64 index, const Committed *c)
+{
+  const CommittedWide *w = committed_wide (checker, index, c);
+  return w != NULL ? w->node : c->node;
+}
+
 static void
 session_seqs_clear (SessionSeqs *seqs)
 {
@@ -245,6 +289,7 @@ dsm_checker_new (DsmConfig *config, guint32 invariants)
   checker->invariants = invariants;
   checker->leaders = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free, NULL);
   checker->committed_blocks = g_ptr_array_new_with_free_func (g_free);
+  checker->wide = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free, g_free);
   checker->names = dsm_names_new ();
   committed_append (checker); /* index 0: no entry */
   checker->model = g_array_new (FALSE, TRUE, sizeof (ModelMachine));
@@ -263,6 +308,7 @@ dsm_checker_free (DsmChecker *checker)
   for (guint i = 0; i < RECENT_N; i++)
     g_clear_pointer (&checker->recent[i].entry, dsm_entry_unref);
   g_ptr_array_unref (checker->committed_blocks);
+  g_hash_table_unref (checker->wide);
   g_array_unref (checker->model);
   g_array_unref (checker->model_sessions);
   g_hash_table_unref (checker->acked);
@@ -441,17 +487,19 @@ check_validity (DsmChecker *checker, guint64 now_ms, const DsmApplied *applied, 
     }
 }
 
-/* Whether the committed record @c is the command @op was told committed. */
+/* Whether the committed record @c (of @op's index) is the command @op was
+ * told committed. */
 static gboolean
 committed_matches (const DsmChecker *checker, const Committed *c, const DsmHistoryOp *op)
 {
+  g_assert (c == committed_at (checker, op->index));
   const char *client_id = dsm_names_get (checker->names, c->client_id);
 
   return c->kind == DSM_ENTRY_COMMAND
          && g_strcmp0 (dsm_names_get (checker->names, c->machine), op->machine) == 0
          && g_strcmp0 (dsm_names_get (checker->names, c->to), op->requested) == 0
          && g_strcmp0 (client_id, op->client_id) == 0
-         && (client_id == NULL || c->seq == op->seq);
+         && (client_id == NULL || committed_seq (checker, op->index, c) == op->seq);
 }
 
 /* An ack that came before anyone applied its index, now applied. */
@@ -485,20 +533,30 @@ apply_first (DsmChecker *checker, guint64 now_ms, DsmNodeId id, const DsmApplied
   g_clear_pointer (&recent->entry, dsm_entry_unref);
   recent->index = entry->index;
   recent->entry = dsm_entry_ref ((DsmEntry *) entry);
-  c->epoch = entry->epoch;
-  c->node = id;
+  c->epoch = (guint32) entry->epoch;
+  c->node = (guint16) id;
   c->kind = (guint8) entry->kind;
   c->op = (guint8) entry->cmd.op;
   c->status = (guint8) r->status;
   c->reason = (guint8) r->reason;
-  c->duplicate = r->duplicate;
+  c->duplicate = r->duplicate != FALSE;
   c->state = dsm_names_id (checker->names, r->state);
   if (entry->kind != DSM_ENTRY_NOOP)
     {
       c->machine = dsm_names_id (checker->names, entry->cmd.machine);
       c->to = dsm_names_id (checker->names, entry->cmd.to);
       c->client_id = dsm_names_id (checker->names, entry->cmd.client_id);
-      c->seq = entry->cmd.seq;
+      c->seq = (guint32) entry->cmd.seq;
+    }
+  guint64 seq = entry->kind != DSM_ENTRY_NOOP ? entry->cmd.seq : 0;
+  if (entry->epoch > G_MAXUINT32 || seq > G_MAXUINT32 || id > G_MAXUINT16)
+    {
+      CommittedWide *w = g_new0 (CommittedWide, 1);
+      w->epoch = entry->epoch;
+      w->seq = seq;
+      w->node = id;
+      g_hash_table_insert (checker->wide, g_memdup2 (&entry->index, sizeof entry->index), w);
+      c->wide = TRUE;
     }
   /* The narrow fields hold what they were given. */
   g_assert (c->kind == entry->kind);
@@ -551,24 +609,26 @@ dsm_checker_apply (DsmChecker *checker, guint64 now_ms, DsmNodeId id, const DsmA
       /* The first node to apply the index may be this one, in an earlier
        * life: it re-applies after a restart, and its log changed.  The
        * trace's apply lines show both entries whole. */
-      if (c->node == id)
+      if (committed_node (checker, index, c) == id)
         dsm_checker_fail (checker, DSM_INVARIANT_AGREEMENT, now_ms,
                           "node %u applied a different entry at index %" G_GUINT64_FORMAT
                           " than it applied there before (epochs %" G_GUINT64_FORMAT " and %" G_GUINT64_FORMAT ")",
-                          id, index, c->epoch, applied->entry->epoch);
+                          id, index, committed_epoch (checker, index, c), applied->entry->epoch);
       else
         dsm_checker_fail (checker, DSM_INVARIANT_AGREEMENT, now_ms,
                           "nodes %u and %u applied different entries at index %" G_GUINT64_FORMAT
                           " (epochs %" G_GUINT64_FORMAT " and %" G_GUINT64_FORMAT ")",
-                          c->node, id, index, c->epoch, applied->entry->epoch);
+                          committed_node (checker, index, c), id, index, committed_epoch (checker, index, c),
+                          applied->entry->epoch);
     }
-  else if (c->status != r->status || c->reason != r->reason || c->duplicate != r->duplicate
+  else if (c->status != r->status || c->reason != r->reason || c->duplicate != (r->duplicate != FALSE)
            || g_strcmp0 (dsm_names_get (checker->names, c->state), r->state) != 0)
     {
       const char *state = dsm_names_get (checker->names, c->state);
       dsm_checker_fail (checker, DSM_INVARIANT_STATE_MACHINE_SAFETY, now_ms,
                         "index %" G_GUINT64_FORMAT ": node %u got %s (%s), node %u got %s (%s)",
-                        index, c->node, dsm_reply_status_to_string (c->status), state ? state : "-",
+                        index, committed_node (checker, index, c), dsm_reply_status_to_string (c->status),
+                        state ? state : "-",
                         id, dsm_reply_status_to_string (r->status), r->state ? r->state : "-");
     }
 }

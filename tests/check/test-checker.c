@@ -253,6 +253,37 @@ test_different_entries (Fixture *f, gconstpointer data)
 }
 
 static void
+test_wide_numbers (Fixture *f, gconstpointer data)
+{
+  g_test_summary ("A committed record keeps epochs, seqs and node ids past its 32 (16) bits "
+                  "whole: the messages name them, and an ack is matched on the whole seq.");
+  guint64 epoch = G_GUINT64_CONSTANT (1) << 33, seq = G_GUINT64_CONSTANT (1) << 40;
+  DsmEntry *a = command (f, 1, epoch, "m", "Running", "c1", seq);
+
+  apply_ok (f, 70000, a, "Init", "Running");
+  dsm_checker_acked (f->checker, 20, acked_op (f, 0, "m", "Running", "c1", seq, 1, 5, 20));
+  assert_ok (f);
+  dsm_checker_acked (f->checker, 21, acked_op (f, 1, "m", "Running", "c1", seq + (G_GUINT64_CONSTANT (1) << 32), 1,
+                                               6, 21));
+  assert_failed (f, DSM_INVARIANT_DURABILITY, "which holds something else");
+}
+
+static void
+test_wide_numbers_agreement (Fixture *f, gconstpointer data)
+{
+  g_test_summary ("Agreement's message names the first node and epoch of an index whole, past "
+                  "the record's 16 and 32 bits.");
+  guint64 epoch = G_GUINT64_CONSTANT (1) << 33;
+  DsmEntry *a = command (f, 1, epoch, "m", "Running", "c1", 1);
+  DsmEntry *b = command (f, 1, 2, "m", "Running", "c2", 1);
+
+  apply_ok (f, 70000, a, "Init", "Running");
+  apply_ok (f, 2, b, "Init", "Running");
+  assert_failed (f, DSM_INVARIANT_AGREEMENT,
+                 "nodes 70000 and 2 applied different entries at index 1 (epochs 8589934592 and 2)");
+}
+
+static void
 test_same_node_different_entry (Fixture *f, gconstpointer data)
 {
   g_test_summary ("A node re-applying an index (after a restart) with another entry than it applied "
@@ -753,6 +784,8 @@ main (int argc, char **argv)
   ADD ("quorums/removed-by-uncommitted-won", test_quorum_removed_by_uncommitted_won);
   ADD ("election-safety/two-leaders", test_two_leaders);
   ADD ("agreement/different-entries", test_different_entries);
+  ADD ("agreement/wide-numbers", test_wide_numbers_agreement);
+  ADD ("durability/wide-numbers", test_wide_numbers);
   ADD ("agreement/same-node-different-entry", test_same_node_different_entry);
   ADD ("agreement/equal-copies", test_equal_entries_agree);
   ADD ("agreement/entries-not-kept", test_entries_not_kept);
