@@ -336,6 +336,15 @@ replay_record (const DsmPersist *persist, const DsmRecordInfo *info, gpointer us
 }
 
 static gboolean
+all_zero (const guint8 *data, gsize length)
+{
+  for (gsize i = 0; i < length; i++)
+    if (data[i] != 0)
+      return FALSE;
+  return TRUE;
+}
+
+static gboolean
 replay_segment (Replay *replay, gboolean last, GString *report, GError **error)
 {
   DsmRecoverSegment *segment = replay->segment;
@@ -362,6 +371,16 @@ replay_segment (Replay *replay, gboolean last, GString *report, GError **error)
         g_set_error (error, DSM_WAL_ERROR, DSM_WAL_ERROR_CORRUPT, "%s", local->message);
       return FALSE;
     }
+  /* Nothing but zeros from the end of a record to the end of the file:
+   * the space a preallocating writer fills with zeros ahead of its
+   * records, in any segment.  Nothing can hide there: a record zeroed
+   * in a segment that is not the last leaves a gap in the seqs, which
+   * the next segment's first record shows. */
+  if (torn && all_zero (data + segment->valid_bytes, segment->size_bytes - segment->valid_bytes))
+    {
+      segment->zero_bytes = segment->size_bytes - segment->valid_bytes;
+      torn = FALSE;
+    }
   if (torn && !last)
     {
       gsize record_bytes = 0;
@@ -376,6 +395,11 @@ replay_segment (Replay *replay, gboolean last, GString *report, GError **error)
                "..%" G_GUINT64_FORMAT "%s", segment->name, segment->size_bytes,
                segment->records, segment->first_seq, segment->last_seq,
                segment->base ? ", starts from a snapshot" : "");
+  if (segment->zero_bytes > 0)
+    report_line (report, "  %s: %" G_GSIZE_FORMAT " bytes of zeros after the last record, at offset %"
+                 G_GSIZE_FORMAT " (space written ahead, unused; open %s)",
+                 segment->name, segment->zero_bytes, segment->valid_bytes,
+                 segment->records > 0 ? "cuts it off" : "replaces the segment");
   if (torn)
     {
       rec->torn_bytes = segment->size_bytes - segment->valid_bytes;

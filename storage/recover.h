@@ -15,7 +15,10 @@ typedef struct {
   guint64 first_seq;       /* from its name */
   guint64 last_seq;        /* of its last valid record; first_seq - 1 when it has none */
   gsize size_bytes;
-  gsize valid_bytes;       /* size_bytes unless torn */
+  gsize valid_bytes;       /* where its last valid record ends: size_bytes unless torn
+                            * or followed by zeros */
+  gsize zero_bytes;        /* zeros after the last record: space the writer wrote ahead
+                            * (DsmWalOptions.preallocate_bytes), not a torn record */
   guint records;
   gboolean base;           /* starts with hard state, snapshot_ref and entries */
 } DsmRecoverSegment;

@@ -67,6 +67,38 @@ batch_fail (Batch *b, GError *failure, GError **error)
   return FALSE;
 }
 
+/* Zeros written ahead of the records, so the syncs of the batches after
+ * this one overwrite allocated, written blocks: the file's size and
+ * extents stay as they are, and fdatasync has only data to write, no
+ * journal commit (docs/STORAGE.md, "Preallocated segments").  When fewer
+ * than half a step of zeros is left, the file grows to the next multiple
+ * of the step at least half a step ahead, but not past the rotation size
+ * (unless the records already are).  Written in this batch, before its
+ * fdatasync, which makes them durable with the records. */
+static gboolean
+batch_preallocate (Batch *b, GError **error)
+{
+  static const guint8 zeros[64 * 1024];
+  DsmWal *wal = b->wal;
+  guint64 step = wal->options.preallocate_bytes;
+  guint64 target;
+
+  if (step == 0 || wal->segment_file_bytes - wal->segment_bytes >= step / 2)
+    return TRUE;
+  target = (wal->segment_bytes + step / 2 + step - 1) / step * step;
+  target = MIN (target, MAX (wal->options.segment_bytes, wal->segment_bytes));
+  while (wal->segment_file_bytes < target)
+    {
+      gsize length = (gsize) MIN (sizeof zeros, target - wal->segment_file_bytes);
+
+      if (!dsm_file_pwrite_all (wal->segment_fd, wal->segment_path, zeros, length,
+                                wal->segment_file_bytes, error))
+        return FALSE;
+      wal->segment_file_bytes += length;
+    }
+  return TRUE;
+}
+
 static gboolean
 batch_flush (Batch *b, GError **error)
 {
@@ -78,9 +110,10 @@ batch_flush (Batch *b, GError **error)
                             wal->segment_bytes, error))
     return FALSE;
   wal->segment_bytes += b->buffer->len;
+  wal->segment_file_bytes = MAX (wal->segment_file_bytes, wal->segment_bytes);
   b->counts->bytes += b->buffer->len;
   g_byte_array_set_size (b->buffer, 0);
-  return TRUE;
+  return batch_preallocate (b, error);
 }
 
 static gboolean
@@ -149,6 +182,19 @@ batch_add_entries (Batch *b, guint64 first_index, GPtrArray *entries)
   while (i < entries->len);
 }
 
+gboolean
+dsm_wal_cut_segment (DsmWal *wal, GError **error)
+{
+  if (wal->segment_fd < 0 || wal->segment_file_bytes == wal->segment_bytes)
+    return TRUE;
+  g_assert (wal->segment_file_bytes > wal->segment_bytes);
+  if (ftruncate (wal->segment_fd, (off_t) wal->segment_bytes) != 0)
+    return dsm_file_fail (error, errno, wal->segment_path,
+                          "cannot cut the zeros after the last record");
+  wal->segment_file_bytes = wal->segment_bytes;
+  return TRUE;
+}
+
 void
 dsm_wal_close_segment (DsmWal *wal)
 {
@@ -168,6 +214,8 @@ batch_open_segment (Batch *b, GError **error)
   int fd;
 
   g_assert (b->buffer->len == 0);
+  /* The segment it replaces was cut to its records (dsm_wal_cut_segment()). */
+  g_assert (wal->segment_fd < 0 || wal->segment_file_bytes == wal->segment_bytes);
   /* O_EXCL: a name is never reused, so an existing file is a bug or a
    * second writer, never something to overwrite. */
   fd = open (path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
@@ -177,10 +225,21 @@ batch_open_segment (Batch *b, GError **error)
   wal->segment_fd = fd;
   wal->segment_path = g_steal_pointer (&path);
   wal->segment_bytes = 0;
+  wal->segment_file_bytes = 0;
   g_ptr_array_add (wal->segments, g_steal_pointer (&name));
   b->counts->segments_created++;
   b->new_names = TRUE;
   return TRUE;
+}
+
+/* Ends the active segment: its records written, the zeros after them cut
+ * off, and both durable, so a segment no longer written ends with its
+ * last record. */
+static gboolean
+batch_end_segment (Batch *b, GError **error)
+{
+  return batch_flush (b, error) && dsm_wal_cut_segment (b->wal, error)
+         && batch_sync_segment (b, error);
 }
 
 /* Ends the active segment (its records durable) and starts the next with
@@ -188,7 +247,7 @@ batch_open_segment (Batch *b, GError **error)
 static gboolean
 batch_rotate (Batch *b, GError **error)
 {
-  if (!batch_flush (b, error) || !batch_sync_segment (b, error) || !batch_open_segment (b, error))
+  if (!batch_end_segment (b, error) || !batch_open_segment (b, error))
     return FALSE;
   batch_add_hard_state (b);
   b->wal->segment_header_bytes = b->buffer->len;
@@ -245,7 +304,7 @@ batch_snapshot (Batch *b, const DsmPersist *persist, GError **error)
   g_autofree char *name = dsm_layout_snapshot_name (wal->next_seq);
   g_autoptr(DsmSnapshotRef) ref = NULL;
 
-  if (wal->segment_fd >= 0 && (!batch_flush (b, error) || !batch_sync_segment (b, error)))
+  if (wal->segment_fd >= 0 && !batch_end_segment (b, error))
     return FALSE;
   /* Named for the undo first: the file may be in place even when writing
    * it failed (at the directory's fsync after the rename). */
@@ -372,7 +431,7 @@ staged_snapshot_write (Batch *b, const DsmPersist *persist, const char *staged, 
   g_autofree char *from = g_build_filename (wal->dir, staged, NULL);
   g_autofree char *to = g_build_filename (wal->dir, name, NULL);
 
-  if (!batch_sync_segment (b, error))
+  if (!batch_end_segment (b, error))
     return FALSE;
   dsm_wal_undo_created_snapshot (&b->undo, name);
   if (rename (from, to) != 0)

@@ -121,6 +121,8 @@ dsm_wal_undo_apply (DsmWal *wal, DsmWalUndo *undo, GError **error)
     }
   g_assert (wal->segments->len == undo->n_segments);
   wal->segment_bytes = undo->segment_bytes;
+  /* Cut back, the segment lost its zeros too: the next batch writes them again. */
+  wal->segment_file_bytes = undo->segment_bytes;
   wal->segment_header_bytes = undo->segment_header_bytes;
   wal->next_seq = undo->next_seq;
   wal->base = undo->base;

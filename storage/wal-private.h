@@ -39,7 +39,9 @@ struct _DsmWal {
   int segment_fd;              /* the active segment; -1 before the first, or when open
                                 * could not create one for lack of space */
   char *segment_path;
-  guint64 segment_bytes;       /* its size */
+  guint64 segment_bytes;       /* its records' size: where the next record goes */
+  guint64 segment_file_bytes;  /* its file's size: segment_bytes, then zeros written ahead
+                                * (options.preallocate_bytes) */
   guint64 segment_header_bytes;
   guint64 next_seq;            /* of the next record written */
   char *snapshot_file;         /* the live snapshot file (nullable) */
@@ -124,5 +126,9 @@ gboolean dsm_wal_write_staged_snapshot (DsmWal *wal, const DsmPersist *persist, 
 
 /* Closes the active segment's descriptor. */
 void dsm_wal_close_segment (DsmWal *wal);
+
+/* Cuts the active segment's zeros written ahead off (ftruncate), so a
+ * segment no longer written ends with its last record. */
+gboolean dsm_wal_cut_segment (DsmWal *wal, GError **error);
 
 G_END_DECLS

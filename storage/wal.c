@@ -144,12 +144,37 @@ log_torn_tail (const char *path, gsize offset, guint64 bytes)
                     "MESSAGE", "%s", message);
 }
 
+/* Cuts the zeros a preallocating writer left after the records of the
+ * segments (the last one's when it crashed or was killed), so every
+ * segment ends with its last record for the tools that read it. */
+static gboolean
+open_cut_zeros (DsmWal *wal, DsmRecovery *rec, GError **error)
+{
+  for (guint i = 0; i < rec->segments->len; i++)
+    {
+      DsmRecoverSegment *segment = rec->segments->pdata[i];
+      g_autofree char *path = g_build_filename (wal->dir, segment->name, NULL);
+
+      if (segment->zero_bytes == 0 || segment->records == 0)
+        continue;
+      if (!dsm_file_truncate (path, segment->valid_bytes, error))
+        return FALSE;
+      g_log_structured (G_LOG_DOMAIN, G_LOG_LEVEL_INFO,
+                        "MESSAGE", "%s: cut %" G_GSIZE_FORMAT " bytes of zeros written ahead "
+                        "after the last record", path, segment->zero_bytes);
+    }
+  return TRUE;
+}
+
 /* Truncates a torn tail and removes what nothing depends on; an empty
  * last segment goes too, since the new active segment takes its name. */
 static gboolean
 open_clean_up (DsmWal *wal, DsmRecovery *rec, GError **error)
 {
   gboolean removed = FALSE;
+
+  if (!open_cut_zeros (wal, rec, error))
+    return FALSE;
 
   for (guint i = 0; i < rec->obsolete->len; i++)
     {
@@ -340,6 +365,16 @@ dsm_wal_close (DsmWal *wal)
     g_cond_wait (&wal->idle, &wal->lock);
   g_mutex_unlock (&wal->lock);
 
+  /* A closed segment ends with its last record, as a rotated one does
+   * (not synced: recovery reads zeros after the last record as unused
+   * space too).  After a failure the files are left as they are. */
+  if (wal->failure == NULL)
+    {
+      g_autoptr(GError) local = NULL;
+
+      if (!dsm_wal_cut_segment (wal, &local))
+        g_warning ("%s", local->message);
+    }
   dsm_wal_close_segment (wal);
   close (wal->dir_fd);  /* releases the flock */
   g_clear_pointer (&wal->deferred, dsm_persist_free);

@@ -38,7 +38,14 @@ typedef struct {
   gboolean no_sync;          /* skip fsync (benchmarks of the CPU path only; never in production) */
   guint snapshot_retry_ms;   /* after a snapshot file did not fit, the next try waits this
                               * long (0: the next sync tries again) */
+  guint64 preallocate_bytes; /* grow the active segment ahead of its records in zero-filled
+                              * steps of this many bytes, so most syncs overwrite and do not
+                              * change the file's size (0: none, every sync appends);
+                              * docs/STORAGE.md, "Preallocated segments" */
 } DsmWalOptions;
+
+/* What a node uses for DsmWalOptions.preallocate_bytes. */
+#define DSM_WAL_PREALLOCATE_BYTES_DEFAULT (1024 * 1024)
 
 /* Counters of the work appends and syncs did since dsm_wal_open() returned
  * (what open itself wrote is not counted), and what open recovered. */

@@ -79,11 +79,14 @@ fixture_tear_down (Fixture *f, gconstpointer data)
   g_free (f->dir);
 }
 
+guint64 fixture_preallocate_bytes;
+
 DsmWal *
 fixture_open (Fixture *f, guint64 segment_bytes, DsmDurableState *state)
 {
   g_autoptr(GError) error = NULL;
-  DsmWalOptions options = { .segment_bytes = segment_bytes };
+  DsmWalOptions options = { .segment_bytes = segment_bytes,
+                            .preallocate_bytes = fixture_preallocate_bytes };
 
   g_clear_pointer (&f->wal, dsm_wal_close);
   f->wal = dsm_wal_open (f->dir, CLUSTER_ID, NODE_ID, &options, state, &error);
@@ -266,8 +269,8 @@ file_size (const char *path)
   return (gsize) st.st_size;
 }
 
-char *
-dir_fingerprint (const char *dir)
+static char *
+fingerprint (const char *dir, gboolean records_only)
 {
   g_autoptr(GPtrArray) names = list_files (dir, "");
   GString *out = g_string_new (NULL);
@@ -276,12 +279,28 @@ dir_fingerprint (const char *dir)
     {
       g_autofree char *path = g_build_filename (dir, names->pdata[i], NULL);
       g_autoptr(GBytes) bytes = read_file (path);
+      const guint8 *data = g_bytes_get_data (bytes, NULL);
+      gsize size = g_bytes_get_size (bytes);
 
+      if (records_only && g_str_has_prefix (names->pdata[i], "seg-"))
+        while (size > 0 && data[size - 1] == 0)
+          size--;
       g_string_append_printf (out, "%s %" G_GSIZE_FORMAT " %u\n", (char *) names->pdata[i],
-                              g_bytes_get_size (bytes),
-                              dsm_record_crc32 (g_bytes_get_data (bytes, NULL), g_bytes_get_size (bytes)));
+                              size, dsm_record_crc32 (data, size));
     }
   return g_string_free (out, FALSE);
+}
+
+char *
+dir_fingerprint (const char *dir)
+{
+  return fingerprint (dir, FALSE);
+}
+
+char *
+dir_fingerprint_records (const char *dir)
+{
+  return fingerprint (dir, TRUE);
 }
 
 void

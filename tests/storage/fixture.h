@@ -24,6 +24,9 @@ GPtrArray *fixture_take_warnings (void);
 void fixture_set_up (Fixture *f, gconstpointer data);
 void fixture_tear_down (Fixture *f, gconstpointer data);
 
+/* DsmWalOptions.preallocate_bytes of fixture_open() (0 unless a test sets it). */
+extern guint64 fixture_preallocate_bytes;
+
 /* Opens f->dir (asserting success) into @state, closing any open WAL first. */
 DsmWal *fixture_open (Fixture *f, guint64 segment_bytes, DsmDurableState *state);
 
@@ -51,6 +54,10 @@ GPtrArray *list_files (const char *dir, const char *prefix);
 /* A string of "name size crc32" lines of every file in @dir: equal
  * fingerprints mean an untouched directory. */
 char *dir_fingerprint (const char *dir);
+/* The same with the zeros after a segment's last record left out (a
+ * record never ends with a zero byte: its payload is JSON text): equal
+ * for directories that hold the same records, preallocated or not. */
+char *dir_fingerprint_records (const char *dir);
 
 /* Copies the regular files of @from into the new directory @to. */
 void copy_dir (const char *from, const char *to);
