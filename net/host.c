@@ -690,7 +690,8 @@ dsm_host_new (DsmConfig *config, DsmNodeId id, const DsmHostOptions *options, GE
   const char *client_address = options->client_address != NULL ? options->client_address
                                : self != NULL ? self->client_address : NULL;
   DsmDurableState durable = { 0 };
-  DsmWalOptions wal_options = { .no_sync = options->no_sync, .snapshot_retry_ms = HOST_DISK_RETRY_MS };
+  DsmWalOptions wal_options = { .no_sync = options->no_sync, .snapshot_retry_ms = HOST_DISK_RETRY_MS,
+                                .preallocate_bytes = DSM_WAL_PREALLOCATE_BYTES_DEFAULT };
 
   g_return_val_if_fail (options->data_dir != NULL, NULL);
   g_return_val_if_fail (id != DSM_NODE_NONE, NULL);

@@ -3,8 +3,9 @@
  * back at the end for check/logs.h.
  *
  * torn_write: the last segment gets a torn tail: a copy of its last
- *   record cut short, as if the write in flight when the power went had
- *   reached the disk in part; recovery must drop it.  (Cutting into the
+ *   record cut short, written right after it, as if the write in flight
+ *   when the power went had reached the disk in part; recovery must drop
+ *   it.  (Cutting into the
  *   existing last record instead could destroy a record a completed fsync
  *   made durable: that is lost_fsync, not a torn write.)
  * corrupt_record: one byte inside a record followed by another record is
@@ -80,8 +81,11 @@ disk_tear (DsmReal *real, RealNode *rn)
     }
   const DsmRecordInfo *last = &g_array_index (infos, DsmRecordInfo, infos->len - 1);
   gsize keep = 1 + (gsize) dsm_prng_range (&real->fault_prng, 0, last->size_bytes - 2);
-  int fd = g_open (path, O_WRONLY | O_APPEND | O_CLOEXEC, 0);
-  if (fd < 0 || write (fd, bytes + last->offset, keep) != (gssize) keep)
+  /* Right after the last record: over the zeros a node writes ahead of
+   * its records (STORAGE.md, "Preallocated segments"), where the next
+   * write would have gone. */
+  int fd = g_open (path, O_WRONLY | O_CLOEXEC, 0);
+  if (fd < 0 || pwrite (fd, bytes + last->offset, keep, (off_t) (last->offset + last->size_bytes)) != (gssize) keep)
     real_log (real, "node %u: torn_write: cannot append to %s", rn->id, path);
   else
     real_log (real, "node %u: torn_write: %s ends with %" G_GSIZE_FORMAT " bytes of a %" G_GSIZE_FORMAT
