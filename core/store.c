@@ -17,6 +17,7 @@
 #include "json.h"
 #include "json-write.h"
 #include "membership.h"
+#include "name-table.h"
 #include "payload.h"
 #include "snapshot-scan.h"
 #include "store-plugin.h"
@@ -72,7 +73,7 @@ struct _DsmStore {
   DsmDefinitions *defs;       /* replicated: the config's, then DEFINE entries' */
   DsmMembership *membership;  /* replicated: the latest CONFIG entry applied (or the config's) */
   guint64 membership_index;   /* the entry that set it; 0: the config's bootstrap */
-  GHashTable *instances;      /* name -> Instance* */
+  DsmNameTable *instances;    /* name -> Instance*: grows a shard at a time */
   GPtrArray *order;           /* Instance*, in creation order: the snapshot's order */
   GHashTable *sessions;       /* client_id -> Session* */
   GQueue lru;                 /* Session, least recently applied first */
@@ -145,10 +146,10 @@ session_free (Session *session)
   g_free (session);
 }
 
-static GHashTable *
+static DsmNameTable *
 instances_new (void)
 {
-  return g_hash_table_new_full (g_str_hash, g_str_equal, NULL, (GDestroyNotify) instance_free);
+  return dsm_name_table_new ((GDestroyNotify) instance_free);
 }
 
 static GHashTable *
@@ -178,7 +179,7 @@ dsm_store_free (DsmStore *store)
   if (store == NULL)
     return;
   dsm_store_snapshot_cancel (store);
-  g_hash_table_unref (store->instances);
+  dsm_name_table_free (store->instances);
   g_ptr_array_unref (store->order);
   g_hash_table_unref (store->sessions);
   dsm_definitions_free (store->defs);
@@ -202,7 +203,7 @@ dsm_store_get_applied_epoch (const DsmStore *store)
 guint
 dsm_store_get_n_machines (const DsmStore *store)
 {
-  return g_hash_table_size (store->instances);
+  return dsm_name_table_size (store->instances);
 }
 
 /* The config names the default definition; its latest version applies. */
@@ -290,7 +291,7 @@ dsm_store_check (const DsmStore *store, const DsmCommand *cmd, DsmRejectReason *
       return parsed != NULL && dsm_definitions_check_update (store->defs, parsed, error);
     }
   g_return_val_if_fail (cmd->machine != NULL, FALSE);
-  if (!validate_static (store, cmd, g_hash_table_lookup (store->instances, cmd->machine), reason, &def,
+  if (!validate_static (store, cmd, dsm_name_table_lookup (store->instances, cmd->machine), reason, &def,
                         error))
     return FALSE;
   /* A plugin judges its payload itself, against the current state. */
@@ -432,7 +433,7 @@ dsm_store_validate (const DsmStore *store, const DsmCommand *cmd, DsmRejectReaso
                     const DsmMachineDef **def_out, const char **to_out, GError **error)
 {
   g_return_val_if_fail (store != NULL && cmd != NULL && cmd->machine != NULL, FALSE);
-  return validate_command (store, cmd, g_hash_table_lookup (store->instances, cmd->machine), TRUE,
+  return validate_command (store, cmd, dsm_name_table_lookup (store->instances, cmd->machine), TRUE,
                            reason, def_out, to_out, NULL, NULL, error);
 }
 
@@ -585,7 +586,7 @@ apply_transition (DsmStore *store, const DsmEntry *entry, DsmApplyResult *result
   const DsmMachineDef *def = NULL;
   const char *to = NULL;
   DsmRejectReason reason = DSM_REJECT_NONE;
-  Instance *instance = g_hash_table_lookup (store->instances, cmd->machine);
+  Instance *instance = dsm_name_table_lookup (store->instances, cmd->machine);
   g_autofree char *merged = NULL;
   g_autofree char *output = NULL;
 
@@ -628,7 +629,7 @@ apply_transition (DsmStore *store, const DsmEntry *entry, DsmApplyResult *result
       instance->name = g_strdup (cmd->machine);
       instance->def = def;
       instance->position = store->order->len;
-      g_hash_table_insert (store->instances, instance->name, instance);
+      dsm_name_table_insert (store->instances, instance->name, instance);
       g_ptr_array_add (store->order, instance);
     }
   else if (store->snap_out != NULL && instance->position >= store->snap_next
@@ -787,7 +788,7 @@ const char *
 dsm_store_read_data (const DsmStore *store, const char *machine, const char *definition,
                      const DsmMachineDef **def_out, guint64 *revision, const char **data)
 {
-  const Instance *instance = g_hash_table_lookup (store->instances, machine);
+  const Instance *instance = dsm_name_table_lookup (store->instances, machine);
   const DsmMachineDef *def;
 
   if (definition != NULL)
@@ -1205,25 +1206,25 @@ restore_data (const DsmJsonAt *machine, char **out, GError **error)
 
 /* A new instance at the end of @order; takes @data. */
 static void
-restore_add_instance (GHashTable *instances, GPtrArray *order, const char *name,
+restore_add_instance (DsmNameTable *instances, GPtrArray *order, const char *name,
                       const DsmMachineDef *def, const char *state, guint64 index, char *data)
 {
   Instance *instance = g_new0 (Instance, 1);
 
-  g_assert (!g_hash_table_contains (instances, name));
+  g_assert (dsm_name_table_lookup (instances, name) == NULL);
   instance->data = data;
   instance->position = order->len;
   instance->name = g_strdup (name);
   instance->def = def;
   instance->state = state;
   instance->index = index;
-  g_hash_table_insert (instances, instance->name, instance);
+  dsm_name_table_insert (instances, instance->name, instance);
   g_ptr_array_add (order, instance);
 }
 
 static gboolean
 restore_machines (const DsmDefinitions *defs, const DsmJsonAt *machines, guint n_machines,
-                  GHashTable *instances, GPtrArray *order, GError **error)
+                  DsmNameTable *instances, GPtrArray *order, GError **error)
 {
   for (guint i = 0; i < n_machines; i++)
     {
@@ -1241,7 +1242,7 @@ restore_machines (const DsmDefinitions *defs, const DsmJsonAt *machines, guint n
       if (state_name == NULL || !restore_get_uint (&at, "index", &index, error)
           || !restore_resolve (defs, &at, def_name, state_name, &def, &state, error))
         return FALSE;
-      if (g_hash_table_contains (instances, name))
+      if (dsm_name_table_lookup (instances, name) != NULL)
         {
           DsmJsonAt name_at;
 
@@ -1368,7 +1369,7 @@ typedef struct {
   guint64 membership_index;
   DsmDefinitions *defs;
   DsmMembership *membership;
-  GHashTable *instances;
+  DsmNameTable *instances;
   GPtrArray *order;
   GHashTable *sessions;
   GQueue lru;                 /* its links live in the sessions */
@@ -1390,7 +1391,7 @@ restored_clear (Restored *r)
 {
   g_clear_pointer (&r->defs, dsm_definitions_free);
   g_clear_pointer (&r->membership, dsm_membership_unref);
-  g_clear_pointer (&r->instances, g_hash_table_unref);
+  g_clear_pointer (&r->instances, dsm_name_table_free);
   g_clear_pointer (&r->order, g_ptr_array_unref);
   g_clear_pointer (&r->sessions, g_hash_table_unref);
 }
@@ -1446,7 +1447,7 @@ restore_fast_machine (const char *name, const char *def_name, const char *state_
   const char *state = def != NULL ? dsm_machine_def_lookup_state (def, state_name) : NULL;
   char *text = NULL;
 
-  if (state == NULL || g_hash_table_contains (r->instances, name)
+  if (state == NULL || dsm_name_table_lookup (r->instances, name) != NULL
       || (data != NULL && !restore_data_text (data, &text, NULL)))
     return FALSE;
   restore_add_instance (r->instances, r->order, name, def, state, index, text);
@@ -1570,7 +1571,7 @@ restore_full (Restored *r, const char *data, gsize size, GError **error)
 }
 
 #ifdef DSM_MUTANTS
-static void restore_keep_states (DsmStore *store, GHashTable *instances);
+static void restore_keep_states (DsmStore *store, const GPtrArray *order);
 #endif
 
 gboolean
@@ -1599,14 +1600,14 @@ dsm_store_restore (DsmStore *store, GBytes *snapshot, GError **error)
 
 #ifdef DSM_MUTANTS
   if (store->keeps_states)
-    restore_keep_states (store, r.instances);
+    restore_keep_states (store, r.order);
 #endif
   dsm_definitions_free (store->defs);
   store->defs = g_steal_pointer (&r.defs);
   dsm_membership_unref (store->membership);
   store->membership = g_steal_pointer (&r.membership);
   store->membership_index = r.membership_index;
-  g_hash_table_unref (store->instances);
+  dsm_name_table_free (store->instances);
   g_ptr_array_unref (store->order);
   g_hash_table_unref (store->sessions);
   store->instances = g_steal_pointer (&r.instances);
@@ -1634,18 +1635,15 @@ dsm_store_set_payload_mutants (DsmStore *store, gboolean ignore_if_revision, gbo
   store->merge_drops_keys = merge_drops_keys;
 }
 
-/* The snapshot-keeps-states bug: each machine @instances (the snapshot's)
- * shares with the store takes the state the store had. */
+/* The snapshot-keeps-states bug: each machine of @order (the snapshot's)
+ * that the store shares takes the state the store had. */
 static void
-restore_keep_states (DsmStore *store, GHashTable *instances)
+restore_keep_states (DsmStore *store, const GPtrArray *order)
 {
-  GHashTableIter iter;
-  Instance *now;
-
-  g_hash_table_iter_init (&iter, instances);
-  while (g_hash_table_iter_next (&iter, NULL, (gpointer *) &now))
+  for (guint i = 0; i < order->len; i++)
     {
-      const Instance *before = g_hash_table_lookup (store->instances, now->name);
+      Instance *now = order->pdata[i];
+      const Instance *before = dsm_name_table_lookup (store->instances, now->name);
       const char *state = before != NULL ? dsm_machine_def_lookup_state (now->def, before->state) : NULL;
       if (state != NULL)
         now->state = state;
