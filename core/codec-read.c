@@ -24,6 +24,18 @@ dsm_codec_parse (const char *data, gsize length, GError **error)
   return dsm_json_parse (data, (gssize) length, &limits, &dsm_codec_json_errors, error);
 }
 
+JsonNode *
+dsm_codec_parse_snapshot (const char *data, gsize length, GError **error)
+{
+  static const DsmJsonLimits limits = { DSM_CODEC_SNAPSHOT_BYTES_MAX, DSM_CODEC_DEPTH_MAX };
+
+  g_return_val_if_fail (data != NULL || length == 0, NULL);
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+  G_STATIC_ASSERT (DSM_CODEC_SNAPSHOT_BYTES_MAX >= DSM_CODEC_INPUT_BYTES_MAX);
+
+  return dsm_json_parse (data, (gssize) length, &limits, &dsm_codec_json_errors, error);
+}
+
 /* ---- the wire's kinds of field ---- */
 
 static gboolean

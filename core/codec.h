@@ -18,6 +18,17 @@ G_BEGIN_DECLS
 /* The largest unsigned integer the wire carries: the largest every JSON
  * implementation holds exactly (2^53).  Both readers bound by it. */
 #define DSM_CODEC_UINT_MAX (G_GUINT64_CONSTANT (1) << 53)
+/* A snapshot is not a message: it holds the whole store.  The largest one
+ * a store restores, a follower accepts from a leader, and a node keeps
+ * (core/snapshot.c drops a larger one rather than keep what no node could
+ * read back).  It was the message cap, 64 MiB, for restores only: a store
+ * of ~700,000 machines wrote snapshots that neither a restart nor a
+ * lagging follower could restore. */
+#define DSM_CODEC_SNAPSHOT_BYTES_MAX (G_GUINT64_CONSTANT (1) << 30)
+
+/* dsm_codec_parse() for a snapshot's text, up to
+ * DSM_CODEC_SNAPSHOT_BYTES_MAX instead of DSM_CODEC_INPUT_BYTES_MAX. */
+JsonNode *dsm_codec_parse_snapshot (const char *data, gsize length, GError **error);
 
 /**
  * dsm_codec_write_message:

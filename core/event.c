@@ -23,7 +23,9 @@ static const char *const kind_names[DSM_EVENT_N_KINDS] = {
   [DSM_EVENT_REMOVED] = "removed",
   [DSM_EVENT_TRANSFER] = "transfer",
   [DSM_EVENT_APPLY_STALLED] = "apply_stalled",
+  [DSM_EVENT_SNAPSHOT_REFUSED] = "snapshot_refused",
 };
+G_STATIC_ASSERT (DSM_EVENT_N_KINDS <= 32); /* hosts filter kinds with a guint32 mask */
 
 const char *
 dsm_event_kind_to_string (DsmEventKind kind)
@@ -53,6 +55,7 @@ dsm_event_level (const DsmEvent *event)
     case DSM_EVENT_PEER_UNREACHABLE:
     case DSM_EVENT_DATA_LOSS:
     case DSM_EVENT_REMOVED:
+    case DSM_EVENT_SNAPSHOT_REFUSED:
       return G_LOG_LEVEL_WARNING;
     case DSM_EVENT_ROLE_CHANGE:
     case DSM_EVENT_ELECTION_START:
@@ -130,6 +133,10 @@ dsm_event_format (const DsmEvent *event)
     case DSM_EVENT_APPLY_STALLED:
       return g_strdup_printf ("CANNOT APPLY committed entry %" G_GUINT64_FORMAT ": %s; applying stops here "
                               "until this node runs a version that can (it never skips an entry)",
+                              event->index, detail);
+    case DSM_EVENT_SNAPSHOT_REFUSED:
+      return g_strdup_printf ("SNAPSHOT NOT KEPT at index %" G_GUINT64_FORMAT ": %s; the log is not compacted "
+                              "and grows until the store is smaller (docs/OPERATIONS.md, \"Snapshot size\")",
                               event->index, detail);
     case DSM_EVENT_N_KINDS:
     default:

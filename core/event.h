@@ -30,6 +30,7 @@ typedef enum {
                                 * 2 done (stepped down), 3 aborted (deadline), 4 target campaigning,
                                 * 5 a TimeoutNow for another log ignored */
   DSM_EVENT_APPLY_STALLED,     /* a committed entry at index cannot be applied: detail says why */
+  DSM_EVENT_SNAPSHOT_REFUSED,  /* a snapshot at index too large to keep: value = its bytes */
   DSM_EVENT_N_KINDS,
 } DsmEventKind;
 

@@ -134,6 +134,7 @@ dsm_metrics_render (const DsmMetrics *m, DsmNodeId node, GString *out)
   render_counter (out, "dsm_step_downs_total", "Times this node stopped being leader.", nl, m->step_downs);
   render_counter (out, "dsm_snapshots_taken_total", "Snapshots of the state machine taken.", nl, m->snapshots_taken);
   render_counter (out, "dsm_snapshots_installed_total", "Snapshots received from a leader and installed.", nl, m->snapshots_installed);
+  render_counter (out, "dsm_snapshots_refused_total", "Snapshots taken but not kept: larger than a node restores (the log is not compacted).", nl, m->snapshots_refused);
   render_counter (out, "dsm_persists_total", "Durable writes requested from the host.", nl, m->persists);
   render_counter (out, "dsm_membership_changes_total", "Changes of the membership this node uses.", nl, m->membership_changes);
   render_counter (out, "dsm_transfers_started_total", "Leadership transfers this node began as leader.", nl, m->transfers_started);

@@ -44,6 +44,7 @@ typedef struct {
   guint64 step_downs;
   guint64 snapshots_taken;
   guint64 snapshots_installed;
+  guint64 snapshots_refused;    /* taken but larger than a node restores: not kept */
   guint64 persists;             /* persist requests issued */
   guint64 membership_changes;   /* effective membership changes (appends, truncations, installs) */
   guint64 transfers_started;    /* leadership transfers this node began as leader */

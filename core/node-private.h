@@ -150,6 +150,8 @@ struct _DsmNode {
   GBytes *pending_snapshot;  /* the snapshot being written */
   guint64 bytes_since_snapshot; /* entry bytes applied since the last snapshot began */
   guint64 snapshot_slice_at_ms; /* the next slice of a snapshot in progress, not before */
+  guint64 snapshot_bytes_max;   /* the largest snapshot kept (DSM_CODEC_SNAPSHOT_BYTES_MAX or less) */
+  guint64 snapshot_refused_bytes; /* the size of the last snapshot refused as too large; 0: none since */
   guint64 pending_index;
   guint64 pending_epoch;
   gboolean pending_reset;    /* it replaced the whole log */

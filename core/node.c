@@ -470,6 +470,7 @@ dsm_node_new (DsmConfig *config, DsmNodeId id, GRand *rng,
   node->now_ms = now_ms;
   node->log = dsm_log_new ();
   node->store = dsm_store_new (config);
+  node->snapshot_bytes_max = DSM_CODEC_SNAPSHOT_BYTES_MAX;
   node->proposed = g_hash_table_new (client_proposed_hash, client_proposed_equal);
   node->event_mask = G_MAXUINT32;
   node->report_applies = TRUE;
@@ -866,6 +867,14 @@ const DsmStore *
 dsm_node_get_store (const DsmNode *node)
 {
   return node->store;
+}
+
+void
+dsm_node_set_snapshot_bytes_max (DsmNode *node, guint64 bytes)
+{
+  g_return_if_fail (node != NULL);
+  g_return_if_fail (bytes >= 1 && bytes <= DSM_CODEC_SNAPSHOT_BYTES_MAX);
+  node->snapshot_bytes_max = bytes;
 }
 
 DsmConfig *

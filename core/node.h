@@ -150,6 +150,15 @@ const DsmStore *dsm_node_get_store (const DsmNode *node);
 DsmConfig *dsm_node_get_config (const DsmNode *node);
 
 /**
+ * dsm_node_set_snapshot_bytes_max:
+ * Lowers the largest snapshot @node keeps, from DSM_CODEC_SNAPSHOT_BYTES_MAX
+ * (1 GiB, what a store restores) to @bytes: a larger one is dropped, the
+ * log is not compacted, and DSM_EVENT_SNAPSHOT_REFUSED says so (a host
+ * bounding its memory; tests).
+ */
+void dsm_node_set_snapshot_bytes_max (DsmNode *node, guint64 bytes);
+
+/**
  * dsm_node_get_membership:
  * @index: (out) (optional): the log index of the CONFIG entry it comes from
  *   (0: the config file's bootstrap)

@@ -234,7 +234,7 @@ dsm_snapshot_scan (const char *data, gsize length, const DsmSnapshotScanFuncs *f
   g_return_val_if_fail (funcs != NULL, FALSE);
 
   /* The full parser refuses such input whole: so must we. */
-  if (length > DSM_CODEC_INPUT_BYTES_MAX)
+  if (length > DSM_CODEC_SNAPSHOT_BYTES_MAX)
     return FALSE;
   for (guint i = 0; i < T_N; i++)
     r.text[i] = g_string_sized_new (64);

@@ -9,8 +9,10 @@
  * Follower: idle --chunk at 0--> receiving --chunks--> install --> idle */
 #include "node-private.h"
 
-/* A leader sending more than this is not one we trust. */
-#define SNAPSHOT_BYTES_MAX (G_GUINT64_CONSTANT (1) << 30)
+#include "codec.h"
+
+/* A leader sending more than a store restores is not one we trust. */
+#define SNAPSHOT_BYTES_MAX DSM_CODEC_SNAPSHOT_BYTES_MAX
 
 void
 snapshot_peer_reset (Peer *peer)
@@ -34,6 +36,22 @@ snapshot_taken (DsmNode *node)
   node_persist_entries_flush (node);
   g_clear_pointer (&node->pending_snapshot, g_bytes_unref);
   node->pending_snapshot = dsm_store_snapshot_finish (node->store);
+  gsize size = g_bytes_get_size (node->pending_snapshot);
+  g_assert (node->snapshot_bytes_max <= SNAPSHOT_BYTES_MAX);
+  if (size > node->snapshot_bytes_max)
+    {
+      /* No node could restore it: neither this one after a restart nor a
+       * follower it is sent to.  Keep the log instead, and try again only
+       * once as many entry bytes as this snapshot weighed are applied. */
+      g_clear_pointer (&node->pending_snapshot, g_bytes_unref);
+      node->snapshot_refused_bytes = size;
+      node->metrics.snapshots_refused++;
+      node_event (node, DSM_EVENT_SNAPSHOT_REFUSED, DSM_NODE_NONE, node->pending_index, size,
+                  DSM_REJECT_NONE, "%" G_GSIZE_FORMAT " bytes, more than the %" G_GUINT64_FORMAT
+                  " a node restores", size, node->snapshot_bytes_max);
+      return;
+    }
+  node->snapshot_refused_bytes = 0;
   node->snapshot_seq = node_persist_snapshot (node, node->pending_index, node->pending_epoch,
                                               node->pending_snapshot, FALSE);
 }
@@ -76,6 +94,9 @@ snapshot_maybe_take (DsmNode *node)
    * least as much as it did.  Amortized, a snapshot then costs O(1) per
    * entry, and the log stays within max(threshold, store size). */
   if (node->snapshot != NULL && node->bytes_since_snapshot < g_bytes_get_size (node->snapshot))
+    return;
+  /* Likewise after a snapshot too large to keep (snapshot_taken()). */
+  if (node->bytes_since_snapshot < node->snapshot_refused_bytes)
     return;
 
   /* The snapshot of the store as it is now, at @applied, written a slice

@@ -1513,7 +1513,7 @@ static gboolean
 restore_full (Restored *r, const char *data, gsize size, GError **error)
 {
   g_autoptr(GError) parse_error = NULL;
-  g_autoptr(JsonNode) root = dsm_codec_parse (data, size, &parse_error);
+  g_autoptr(JsonNode) root = dsm_codec_parse_snapshot (data, size, &parse_error);
   if (root == NULL)
     {
       g_set_error (error, DSM_MACHINE_ERROR, DSM_MACHINE_ERROR_CORRUPT, "snapshot: %s",

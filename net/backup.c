@@ -117,7 +117,7 @@ dsm_backup_seed (const DsmBackup *backup, DsmConfig *config, GError **error)
   gsize length = 0;
   const char *data = g_bytes_get_data (backup->snapshot, &length);
   g_autoptr(GError) local = NULL;
-  g_autoptr(JsonNode) root = dsm_codec_parse (data, length, &local);
+  g_autoptr(JsonNode) root = dsm_codec_parse_snapshot (data, length, &local);
 
   if (root == NULL || !JSON_NODE_HOLDS_OBJECT (root))
     {

@@ -11,15 +11,17 @@
 
 #include <glib.h>
 
+#include "codec.h"
 #include "config.h"
 #include "store.h"
 
 G_BEGIN_DECLS
 
 #define DSM_BACKUP_FORMAT "dsm-backup-1"
-/* The longest header line read, and the largest snapshot accepted. */
+/* The longest header line read, and the largest snapshot accepted: the
+ * largest a store restores. */
 #define DSM_BACKUP_HEADER_MAX 4096
-#define DSM_BACKUP_BYTES_MAX (G_GUINT64_CONSTANT (1) << 32)
+#define DSM_BACKUP_BYTES_MAX DSM_CODEC_SNAPSHOT_BYTES_MAX
 
 typedef struct {
   char *cluster_id;

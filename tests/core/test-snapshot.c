@@ -1,6 +1,11 @@
 /* tests/core/test-snapshot.c: one node's snapshots, message by message
  * (PROTOCOL.md section 11): taking one every snapshot_threshold_entries and
  * compacting once it is durable; receiving one in chunks and installing it. */
+#include <string.h>
+#include <sys/mman.h>
+
+#include "codec.h"
+#include "error.h"
 #include "log.h"
 #include "node-rig.h"
 
@@ -363,6 +368,124 @@ test_store_incremental_snapshot (void)
 }
 
 
+/* Steps @rig with @msg; TRUE if that step persisted a snapshot. */
+static gboolean
+step_persists_snapshot (Rig *rig, DsmMessage *msg)
+{
+  rig_step (rig, msg);
+  return rig_find_persist (rig, DSM_PERSIST_SNAPSHOT) != NULL;
+}
+
+static void
+test_too_large_not_kept (void)
+{
+  DsmConfig *config = rig_config (3);
+  config->snapshot_threshold_entries = 4;
+  g_autoptr(Rig) rig = rig_new (config, NULL);
+  static const guint64 epochs[] = { 1, 1, 1, 1 };
+  const DsmMetrics *metrics = dsm_node_get_metrics (rig->node);
+  gboolean kept = FALSE;
+  guint64 last = 0;
+
+  g_test_summary ("A snapshot larger than a node restores is not kept: no snapshot persisted, the log "
+                  "not compacted, counted and reported; the node tries again only once as many entry "
+                  "bytes as that snapshot weighed are applied, and keeps one that fits.");
+  dsm_node_set_snapshot_bytes_max (rig->node, 64);
+  kept = step_persists_snapshot (rig, rig_proposal (2, 1, 0, 0, 3, epochs, 4));
+  kept = step_persists_snapshot (rig, rig_commit (2, 1, 4, 0)) || kept;
+  g_assert_false (kept);
+  g_assert_cmpuint (dsm_node_get_applied_index (rig->node), ==, 4);
+  g_assert_cmpuint (metrics->snapshots_refused, ==, 1);
+  g_assert_cmpuint (rig_count_events (rig, DSM_EVENT_SNAPSHOT_REFUSED), ==, 1);
+  rig_persist_all (rig);
+  g_assert_cmpuint (metrics->snapshots_taken, ==, 0);
+  g_assert_cmpuint (dsm_log_start_index (dsm_node_get_log (rig->node)), ==, 0);
+
+  /* Room again: the next snapshot waits until the entries applied since
+   * weigh as much as the refused one, several rounds of four here. */
+  dsm_node_set_snapshot_bytes_max (rig->node, DSM_CODEC_SNAPSHOT_BYTES_MAX);
+  guint rounds = 0;
+  for (last = 4; !kept; last += 4, rounds++)
+    {
+      g_assert_cmpuint (last, <, 400);
+      kept = step_persists_snapshot (rig, rig_proposal (2, 1, last, 1, last + 3, epochs, 4));
+      kept = step_persists_snapshot (rig, rig_commit (2, 1, last + 4, 0)) || kept;
+    }
+  g_assert_cmpuint (rounds, >, 1);
+  g_assert_cmpuint (metrics->snapshots_refused, ==, 1);
+  rig_persist_all (rig);
+  g_assert_cmpuint (metrics->snapshots_taken, ==, 1);
+  g_assert_cmpuint (dsm_log_start_index (dsm_node_get_log (rig->node)), >, 0);
+}
+
+/* A store of @n machines, each with @data_bytes of data. */
+static DsmStore *
+store_with_data (DsmConfig *config, guint n, gsize data_bytes)
+{
+  DsmStore *store = dsm_store_new (config);
+  g_autofree char *filler = g_strnfill (data_bytes, 'x');
+  g_autofree char *payload = g_strdup_printf ("{\"b\":\"%s\"}", filler);
+
+  for (guint i = 0; i < n; i++)
+    {
+      g_autofree char *name = g_strdup_printf ("big-%06u", i);
+      DsmCommand cmd = { .op = DSM_OP_TRANSITION, .machine = name, .to = (char *) "Running", .payload = payload };
+      g_autoptr(DsmEntry) entry = dsm_entry_new (i + 1, 1, DSM_ENTRY_COMMAND, &cmd);
+      DsmApplyResult result;
+      g_assert_true (dsm_store_apply (store, entry, &result, NULL));
+      g_assert_cmpint (result.status, ==, DSM_REPLY_OK);
+      dsm_apply_result_clear (&result);
+    }
+  return store;
+}
+
+static void
+test_store_restores_past_message_cap (void)
+{
+  g_autoptr(DsmConfig) config = rig_config (3);
+  DsmStore *store = store_with_data (config, 17000, 4000);
+  g_autoptr(DsmStore) restored = dsm_store_new (config);
+  g_autoptr(GBytes) bytes = dsm_store_snapshot (store);
+  g_autoptr(GBytes) again = NULL;
+
+  dsm_store_free (store);
+  g_autoptr(GError) error = NULL;
+
+  g_test_summary ("A snapshot larger than the largest message (64 MiB) restores, byte for byte: the "
+                  "restore's cap was the message cap, so a store of ~700,000 machines wrote snapshots "
+                  "neither a restart nor a lagging follower could read back.");
+  g_assert_cmpuint (g_bytes_get_size (bytes), >, DSM_CODEC_INPUT_BYTES_MAX);
+  g_assert_cmpuint (g_bytes_get_size (bytes), <=, DSM_CODEC_SNAPSHOT_BYTES_MAX);
+  g_assert_true (dsm_store_restore (restored, bytes, &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (dsm_store_get_n_machines (restored), ==, 17000);
+  again = dsm_store_snapshot (restored);
+  g_assert_true (g_bytes_equal (again, bytes));
+}
+
+static void
+test_store_restore_over_cap_refused (void)
+{
+  g_autoptr(DsmConfig) config = rig_config (3);
+  g_autoptr(DsmStore) store = dsm_store_new (config);
+  g_autoptr(GError) error = NULL;
+  /* The size alone is refused, before a byte is read: the bytes are pages
+   * nothing may touch. */
+  gsize size = DSM_CODEC_SNAPSHOT_BYTES_MAX + 1;
+  void *pages = mmap (NULL, size, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+  g_assert_true (pages != MAP_FAILED);
+  g_autoptr(GBytes) huge = g_bytes_new_static (pages, size);
+
+  g_test_summary ("A snapshot past DSM_CODEC_SNAPSHOT_BYTES_MAX is refused by its size, as corrupt, "
+                  "and the store is unchanged.");
+  g_assert_false (dsm_store_restore (store, huge, &error));
+  g_assert_error (error, DSM_MACHINE_ERROR, DSM_MACHINE_ERROR_CORRUPT);
+  g_assert_nonnull (strstr (error->message, "more than 1073741824"));
+  g_assert_cmpuint (dsm_store_get_n_machines (store), ==, 0);
+  g_clear_pointer (&huge, g_bytes_unref);
+  g_assert_cmpint (munmap (pages, size), ==, 0);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -375,5 +498,8 @@ main (int argc, char **argv)
   g_test_add_func ("/core/node/snapshot/covered-snapshot-acked", test_covered_snapshot_acked);
   g_test_add_func ("/core/store/range-survives-restore", test_store_range_survives_restore);
   g_test_add_func ("/core/store/incremental-snapshot", test_store_incremental_snapshot);
+  g_test_add_func ("/core/node/snapshot/too-large-not-kept", test_too_large_not_kept);
+  g_test_add_func ("/core/store/restores-past-message-cap", test_store_restores_past_message_cap);
+  g_test_add_func ("/core/store/restore-over-cap-refused", test_store_restore_over_cap_refused);
   return g_test_run ();
 }
