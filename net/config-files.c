@@ -17,7 +17,13 @@ dsm_config_file_path (const char *name, DsmNodeId node, const char *dir)
   g_return_val_if_fail (name != NULL, NULL);
 
   g_string_replace (s, "{id}", id, 0);
-  return g_canonicalize_filename (s->str, dir);
+  /* "dsm-node --config cluster.json" gives "." here, which
+   * g_canonicalize_filename() refuses (it wants an absolute base): such a
+   * folder starts at the working directory. */
+  g_autofree char *base = dir != NULL && !g_path_is_absolute (dir) ? g_canonicalize_filename (dir, NULL) : NULL;
+  char *path = g_canonicalize_filename (s->str, base != NULL ? base : dir);
+  g_assert (g_path_is_absolute (path));
+  return path;
 }
 
 char *

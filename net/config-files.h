@@ -13,7 +13,8 @@ G_BEGIN_DECLS
  * dsm_config_file_path:
  * @name: a file name from the config; "{id}" in it stands for @node
  * @dir: (nullable): where relative names start (the config file's
- *   directory); NULL: the working directory
+ *   directory, itself absolute or relative to the working directory);
+ *   NULL: the working directory
  *
  * Returns: (transfer full): the absolute path (GTlsFileDatabase, for one,
  * refuses relative ones).

@@ -5,6 +5,7 @@
 #include <glib/gstdio.h>
 #include <string.h>
 
+#include "config-files.h"
 #include "error.h"
 #include "peer-auth.h"
 
@@ -154,7 +155,8 @@ test_secret_file (Fixture *f, gconstpointer data)
   g_autoptr(DsmConfig) config = config_with ("\"secret_file\": \"secret-{id}\"", NULL, &error);
 
   g_test_summary ("secret_file resolves against the config's folder with {id} as the node's id, loses "
-                  "one line ending, and is refused when others may read it, when missing, or when short.");
+                  "one line ending, from a folder given relative to the working directory too, and is refused "
+                  "when others may read it, when missing, or when short.");
   g_assert_no_error (error);
   write_file (path, "0123456789abcdef-two\n", 0600);
   g_autoptr(DsmPeerAuth) auth = dsm_peer_auth_new (config, 2, f->dir, &error);
@@ -180,6 +182,26 @@ test_secret_file (Fixture *f, gconstpointer data)
   g_assert_null (dsm_peer_auth_new (config, 2, f->dir, &error));
   g_assert_error (error, DSM_CONFIG_ERROR, DSM_CONFIG_ERROR_INVALID);
   g_clear_error (&error);
+
+  /* "dsm-node --config cluster.json" names the folder "."; "sub/cluster.json", "sub". */
+  write_file (path, "0123456789abcdef-two\n", 0600);
+  g_autofree char *cwd = g_get_current_dir ();
+  g_autofree char *parent = g_path_get_dirname (f->dir);
+  g_autofree char *base = g_path_get_basename (f->dir);
+  g_assert_cmpint (g_chdir (f->dir), ==, 0);
+  g_autoptr(DsmPeerAuth) from_dot = dsm_peer_auth_new (config, 2, ".", &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (g_chdir (parent), ==, 0);
+  g_autoptr(DsmPeerAuth) from_sub = dsm_peer_auth_new (config, 2, base, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (g_chdir (cwd), ==, 0);
+  secret = g_bytes_get_data (dsm_peer_auth_get_secret (from_dot), &n);
+  g_assert_cmpmem (secret, n, "0123456789abcdef-two", 20);
+  secret = g_bytes_get_data (dsm_peer_auth_get_secret (from_sub), &n);
+  g_assert_cmpmem (secret, n, "0123456789abcdef-two", 20);
+  g_autofree char *resolved = dsm_config_file_path ("secret-{id}", 2, base);
+  g_assert_true (g_path_is_absolute (resolved));
+  g_assert_true (g_str_has_suffix (resolved, "/secret-2"));
 
   g_autoptr(DsmConfig) inline_short = config_with ("\"secret\": \"short\"", NULL, &error);
   g_assert_no_error (error);
