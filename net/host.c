@@ -22,6 +22,7 @@
 #include "netlog.h"
 #include "recorder.h"
 #include "recording.h"
+#include "wake.h"
 
 typedef struct {
   DsmHostReplyFunc func;
@@ -47,7 +48,8 @@ struct _DsmHost {
   GHashTable *pending;       /* request id -> PendingReply */
   guint64 next_request_id;
 
-  gboolean syncing;           /* a sync runs in the WAL's worker */
+  gboolean syncing;           /* a sync runs in the WAL's sync thread */
+  GSource *synced_source;     /* dispatched when the WAL's thread finished a sync (HostSynced) */
   guint sync_inline_entries_max;  /* 0: every sync in the worker */
   GSource *sync_inline_source;    /* idle: a sync on the loop, after this iteration's sends */
   guint64 durable_seq;
@@ -434,7 +436,43 @@ host_drain (DsmHost *host)
 
 /* ---- group commit ---- */
 
-static void host_on_synced (GObject *source, GAsyncResult *result, gpointer data);
+/* The end of a sync in the WAL's own thread reaches the loop as an eventfd
+ * in its poll set, written by that thread with no lock held: no GTask,
+ * no idle source attached from the other thread under the context's lock
+ * (docs/BENCHMARKS.md, "The WAL's own thread"). */
+typedef struct {
+  GSource source;
+  DsmWake wake;
+  DsmHost *host;
+} HostSynced;
+
+static void host_synced (DsmHost *host, guint64 seq, GError *error_owned);
+
+/* In the WAL's sync thread (DsmWalNotify). */
+static void
+host_wal_notify (gpointer data)
+{
+  dsm_wake_signal (&((HostSynced *) data)->wake);
+}
+
+static gboolean
+synced_dispatch (GSource *source, GSourceFunc callback, gpointer data)
+{
+  HostSynced *synced = (HostSynced *) source;
+  DsmHost *host = synced->host;
+  GError *error = NULL;
+  guint64 seq = 0;
+
+  dsm_wake_clear (&synced->wake);
+  if (host->syncing && dsm_wal_sync_collect (host->wal, &seq, &error))
+    {
+      host->syncing = FALSE;
+      host_synced (host, seq, error);
+    }
+  return G_SOURCE_CONTINUE;
+}
+
+static GSourceFuncs synced_funcs = { .dispatch = synced_dispatch };
 
 static void
 host_start_sync (DsmHost *host)
@@ -442,7 +480,7 @@ host_start_sync (DsmHost *host)
   g_assert (!host->syncing);
   host->syncing = TRUE;
   host->sync_started_us = g_get_monotonic_time ();
-  dsm_wal_sync_async (host->wal, NULL, host_on_synced, host);
+  dsm_wal_sync_start (host->wal, host_wal_notify, host->synced_source);
 }
 
 /* @text with the data directory left out of file names: the alarm's
@@ -550,18 +588,6 @@ host_synced (DsmHost *host, guint64 seq, GError *error_owned)
   host_check_disk (host);
   host_schedule_drain (host);
   host_maybe_sync (host);
-}
-
-static void
-host_on_synced (GObject *source, GAsyncResult *result, gpointer data)
-{
-  DsmHost *host = data;
-  GError *error = NULL;
-  guint64 seq = dsm_wal_sync_finish (host->wal, result, &error);
-
-  g_assert (host->syncing);
-  host->syncing = FALSE;
-  host_synced (host, seq, error);
 }
 
 /* A small batch with no sync in the worker is written and fsynced on the
@@ -717,6 +743,11 @@ dsm_host_new (DsmConfig *config, DsmNodeId id, const DsmHostOptions *options, GE
   host->wal = dsm_wal_open (options->data_dir, config->cluster_id, id, &wal_options, &durable, error);
   if (host->wal == NULL)
     return NULL;
+  host->synced_source = g_source_new (&synced_funcs, sizeof (HostSynced));
+  g_source_set_name (host->synced_source, "dsm-host-synced");
+  ((HostSynced *) host->synced_source)->host = host;
+  dsm_wake_init (&((HostSynced *) host->synced_source)->wake, host->synced_source);
+  g_source_attach (host->synced_source, g_main_context_get_thread_default ());
   /* Election timeouts are the node's only randomness; seeded by the OS,
    * with a seed a recording keeps (docs/SIMULATOR.md, "Replaying a real
    * node"). */
@@ -963,7 +994,14 @@ dsm_host_free (DsmHost *host)
   g_hash_table_unref (host->pending);
   dsm_net_log_set_epoch_func (NULL, NULL);
   g_clear_pointer (&host->node, dsm_node_free);
+  /* The WAL's sync thread ends with it: nothing writes the eventfd after. */
   g_clear_pointer (&host->wal, dsm_wal_close);
+  if (host->synced_source != NULL)
+    {
+      g_source_destroy (host->synced_source);
+      dsm_wake_finish (&((HostSynced *) host->synced_source)->wake);
+    }
+  g_clear_pointer (&host->synced_source, g_source_unref);
   g_clear_error (&host->wal_failure);
   dsm_config_unref (host->config);
   g_free (host);

@@ -1,6 +1,8 @@
 /* storage/sync.c: the WAL's group commit: a sync takes the whole queue and
- * writes it with one fdatasync, in a GTask worker or the caller's thread
- * (a small batch with no worker busy: dsm_wal_sync_inline());
+ * writes it with one fdatasync, in a GTask worker, in the WAL's own sync
+ * thread (dsm_wal_sync_start(), signalled with no main context between),
+ * or the caller's thread (a small batch with no worker busy:
+ * dsm_wal_sync_inline());
  * the node's own snapshots are written after the sync has answered, by
  * the worker that claims them; and a write the disk has no room for is
  * undone and kept for the next sync (docs/STORAGE.md, "Write path" and
@@ -315,6 +317,124 @@ dsm_wal_sync_finish (DsmWal *wal, GAsyncResult *result, GError **error)
 
   seq = g_task_propagate_pointer (G_TASK (result), error);
   return seq != NULL ? *seq : 0;
+}
+
+/* ---- the WAL's own sync thread (dsm_wal_sync_start) ---- */
+
+/* A thread of its own for the deferred snapshot files a sync claimed, so
+ * the sync thread is free for the next group commit at once.  in_flight
+ * still counts the sync that claimed them: close waits for this thread. */
+static gpointer
+snapshot_thread_main (gpointer data)
+{
+  DsmWal *wal = data;
+
+  g_mutex_lock (&wal->lock);
+  snapshot_writer_loop (wal);
+  if (--wal->in_flight == 0)
+    g_cond_broadcast (&wal->idle);
+  g_mutex_unlock (&wal->lock);
+  return NULL;
+}
+
+/* Waits for a request (sync_requested), runs the group commit, leaves the
+ * result for dsm_wal_sync_collect() and calls the caller's notify after
+ * unlocking: the woken loop, often run at once on this vCPU, finds the
+ * lock free (docs/BENCHMARKS.md, "The hand-offs' lock convoy"). */
+static gpointer
+sync_thread_main (gpointer data)
+{
+  DsmWal *wal = data;
+
+  g_mutex_lock (&wal->lock);
+  for (;;)
+    {
+      GError *error = NULL;
+      DsmWalNotify notify;
+      gpointer notify_data;
+      guint64 seq;
+
+      while (!wal->sync_requested && !wal->sync_quit)
+        g_cond_wait (&wal->sync_wanted, &wal->lock);
+      if (!wal->sync_requested)
+        break;
+      wal->sync_requested = FALSE;
+      g_mutex_unlock (&wal->lock);
+
+      seq = wal_sync_serialized (wal, TRUE, &error);
+
+      g_mutex_lock (&wal->lock);
+      g_assert (wal->sync_running && !wal->sync_done);
+      wal->sync_seq = seq;
+      wal->sync_error = error;
+      wal->sync_done = TRUE;
+      notify = wal->sync_notify;
+      notify_data = wal->sync_notify_data;
+      if (snapshot_writer_claim (wal))
+        g_thread_unref (g_thread_new ("dsm-wal-snap", snapshot_thread_main, wal));
+      else if (--wal->in_flight == 0)
+        g_cond_broadcast (&wal->idle);
+      g_mutex_unlock (&wal->lock);
+      notify (notify_data);
+      g_mutex_lock (&wal->lock);
+    }
+  g_mutex_unlock (&wal->lock);
+  return NULL;
+}
+
+void
+dsm_wal_sync_start (DsmWal *wal, DsmWalNotify notify, gpointer user_data)
+{
+  g_return_if_fail (wal != NULL);
+  g_return_if_fail (notify != NULL);
+
+  g_mutex_lock (&wal->lock);
+  g_assert (!wal->sync_running && !wal->sync_quit);
+  wal->sync_running = TRUE;
+  wal->sync_requested = TRUE;
+  wal->sync_notify = notify;
+  wal->sync_notify_data = user_data;
+  wal->in_flight++;
+  if (wal->sync_thread == NULL)
+    wal->sync_thread = g_thread_new ("dsm-wal-sync", sync_thread_main, wal);
+  g_mutex_unlock (&wal->lock);
+  /* After unlocking: the thread woken here takes the lock at once. */
+  g_cond_signal (&wal->sync_wanted);
+}
+
+gboolean
+dsm_wal_sync_collect (DsmWal *wal, guint64 *seq, GError **error)
+{
+  gboolean done;
+
+  g_return_val_if_fail (wal != NULL, FALSE);
+  g_return_val_if_fail (seq != NULL, FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  g_mutex_lock (&wal->lock);
+  done = wal->sync_done;
+  if (done)
+    {
+      g_assert (wal->sync_running);
+      wal->sync_done = wal->sync_running = FALSE;
+      *seq = wal->sync_seq;
+      if (wal->sync_error != NULL)
+        g_propagate_error (error, g_steal_pointer (&wal->sync_error));
+    }
+  g_mutex_unlock (&wal->lock);
+  return done;
+}
+
+/* Ends the sync thread (wal.c's close, once in_flight is 0). */
+void
+dsm_wal_sync_thread_join (DsmWal *wal)
+{
+  g_mutex_lock (&wal->lock);
+  wal->sync_quit = TRUE;
+  g_mutex_unlock (&wal->lock);
+  g_cond_signal (&wal->sync_wanted);
+  g_clear_pointer (&wal->sync_thread, g_thread_join);
+  g_clear_error (&wal->sync_error);
 }
 
 /* With wal->lock held: whether the queue is a batch the caller may write

@@ -32,6 +32,19 @@ struct _DsmWal {
   DsmPersist *deferred;        /* the newest local snapshot made durable by the log, its file not yet written */
   gboolean snapshot_writing;   /* a worker is writing deferred snapshots */
 
+  /* The sync thread (dsm_wal_sync_start()), started by the first request;
+   * these fields under lock too. */
+  GThread *sync_thread;
+  GCond sync_wanted;           /* signalled, after unlocking, for a request or the quit */
+  gboolean sync_requested;     /* started, not yet taken by the thread */
+  gboolean sync_running;       /* started, not yet collected */
+  gboolean sync_done;          /* finished: sync_seq and sync_error wait for the collect */
+  gboolean sync_quit;          /* close: the thread ends */
+  guint64 sync_seq;
+  GError *sync_error;
+  DsmWalNotify sync_notify;
+  gpointer sync_notify_data;
+
   GMutex io_lock;              /* held by the one sync writing; guards what follows */
   DsmDurableState mirror;      /* the fold of everything written, without snapshot bytes */
   GPtrArray *segments;         /* (element-type utf8) names, oldest first; the last is active */
@@ -123,6 +136,10 @@ gboolean dsm_wal_write_batch (DsmWal *wal, GPtrArray *batch, DsmWalCounts *count
  */
 gboolean dsm_wal_write_staged_snapshot (DsmWal *wal, const DsmPersist *persist, const char *staged,
                                         DsmSnapshotRef *ref, DsmWalCounts *counts, GError **error);
+
+/* Ends the WAL's sync thread, if it was started (sync.c; close, with
+ * in_flight 0). */
+void dsm_wal_sync_thread_join (DsmWal *wal);
 
 /* Closes the active segment's descriptor. */
 void dsm_wal_close_segment (DsmWal *wal);

@@ -88,6 +88,7 @@ wal_new (const char *dir, const char *cluster_id, DsmNodeId node_id,
   wal->dir_fd = dir_fd;
   g_mutex_init (&wal->lock);
   g_cond_init (&wal->idle);
+  g_cond_init (&wal->sync_wanted);
   wal->queue = dsm_wal_queue_new ();
   g_mutex_init (&wal->io_lock);
   wal->segments = g_ptr_array_new_with_free_func (g_free);
@@ -364,6 +365,7 @@ dsm_wal_close (DsmWal *wal)
   while (wal->in_flight > 0)
     g_cond_wait (&wal->idle, &wal->lock);
   g_mutex_unlock (&wal->lock);
+  dsm_wal_sync_thread_join (wal);
 
   /* A closed segment ends with its last record, as a rotated one does
    * (not synced: recovery reads zeros after the last record as unused
@@ -387,6 +389,7 @@ dsm_wal_close (DsmWal *wal)
   g_ptr_array_unref (wal->old_snapshots);
   g_free (wal->snapshot_file);
   g_mutex_clear (&wal->io_lock);
+  g_cond_clear (&wal->sync_wanted);
   g_cond_clear (&wal->idle);
   g_mutex_clear (&wal->lock);
   g_free (wal->cluster_id);

@@ -4,7 +4,10 @@
  *
  * Threading: dsm_wal_append() only queues; a worker thread writes the
  * queue and fsyncs it (group commit: one fsync covers every record queued
- * since the last one), so the main loop never blocks on the disk.
+ * since the last one), so the main loop never blocks on the disk.  The
+ * worker is GLib's pool (dsm_wal_sync_async()) or the WAL's own sync
+ * thread (dsm_wal_sync_start(), what a node uses); a small batch may also
+ * be written in the caller's thread (dsm_wal_sync_inline()).
  *
  * Out of space (ENOSPC, EDQUOT, EFBIG) is not a failure: the write is
  * undone (nothing half-written stays on disk), kept, and written again by
@@ -115,6 +118,32 @@ gboolean dsm_wal_is_syncing (const DsmWal *wal);
 void dsm_wal_sync_async (DsmWal *wal, GCancellable *cancellable,
                          GAsyncReadyCallback callback, gpointer user_data);
 guint64 dsm_wal_sync_finish (DsmWal *wal, GAsyncResult *result, GError **error);
+
+/* Called in the WAL's sync thread when a sync it was handed finished, with
+ * no lock held: it should only wake the caller's loop (an eventfd write). */
+typedef void (*DsmWalNotify) (gpointer user_data);
+
+/**
+ * dsm_wal_sync_start:
+ * The group commit of dsm_wal_sync_async(), handed to the WAL's own sync
+ * thread (started by the first call) without a GTask, a thread pool or a
+ * main context between them: the request is a flag and a condition
+ * variable signalled after unlocking, the answer is @notify, after which
+ * the caller takes the result with dsm_wal_sync_collect().  A node's loop
+ * passes a @notify that writes an eventfd its poll watches, so a sync costs
+ * one wake-up each way (docs/BENCHMARKS.md, "The WAL's own thread").  At
+ * most one started sync not yet collected.  Deferred snapshot files are
+ * written by a thread of their own, so the next sync does not wait for them.
+ */
+void dsm_wal_sync_start (DsmWal *wal, DsmWalNotify notify, gpointer user_data);
+
+/**
+ * dsm_wal_sync_collect:
+ * Returns: FALSE while the sync dsm_wal_sync_start() started runs (nothing
+ *   is taken); TRUE once it finished: @seq and @error are then as
+ *   dsm_wal_sync_finish() gives them, and another may be started.
+ */
+gboolean dsm_wal_sync_collect (DsmWal *wal, guint64 *seq, GError **error);
 
 /* The same, blocking (tools and tests). */
 guint64 dsm_wal_sync (DsmWal *wal, GError **error);

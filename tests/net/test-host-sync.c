@@ -1,7 +1,7 @@
 /* tests/net/test-host-sync.c: a one-node host in this process, real files
  * and fsyncs, its WAL's system calls wrapped (tests/storage/faults.c): both
  * ways a group commit runs, on the loop (a small batch, the worker idle)
- * and in the WAL's worker, answer a write only once it is durable, and a
+ * and in the WAL's own sync thread, answer a write only once it is durable, and a
  * failed fsync stops the node on both without answering it. */
 #include <errno.h>
 #include <glib/gstdio.h>

@@ -187,6 +187,37 @@ fixture_sync (Fixture *f)
 }
 
 void
+fixture_on_notify (gpointer data)
+{
+  FixtureNotified *n = data;
+
+  g_mutex_lock (&n->lock);
+  n->notified++;
+  n->thread = g_thread_self ();
+  g_cond_signal (&n->cond);
+  g_mutex_unlock (&n->lock);
+}
+
+guint64
+fixture_sync_thread (DsmWal *wal, FixtureNotified *n, GError **error)
+{
+  guint before;
+  guint64 seq = 1;
+
+  g_mutex_lock (&n->lock);
+  before = n->notified;
+  g_mutex_unlock (&n->lock);
+  dsm_wal_sync_start (wal, fixture_on_notify, n);
+  g_mutex_lock (&n->lock);
+  while (n->notified == before)
+    g_cond_wait (&n->cond, &n->lock);
+  g_assert_cmpuint (n->notified, ==, before + 1);
+  g_mutex_unlock (&n->lock);
+  g_assert_true (dsm_wal_sync_collect (wal, &seq, error));
+  return seq;
+}
+
+void
 assert_state_equal (const DsmDurableState *a, const DsmDurableState *b)
 {
   guint a_len = a->entries != NULL ? a->entries->len : 0;

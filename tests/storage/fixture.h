@@ -45,6 +45,23 @@ void fixture_append_snapshot (Fixture *f, guint64 index, guint64 epoch, gboolean
 /* Blocking sync asserting success; returns the durable seq. */
 guint64 fixture_sync (Fixture *f);
 
+/* What the WAL's sync thread told (dsm_wal_sync_start()'s notify), waited
+ * for on a condition variable: the notify comes from that thread.  Init
+ * lock and cond first. */
+typedef struct {
+  GMutex lock;
+  GCond cond;
+  guint notified;
+  GThread *thread;             /* the thread of the last notify */
+} FixtureNotified;
+
+/* A DsmWalNotify counting into a FixtureNotified. */
+void fixture_on_notify (gpointer data);
+
+/* Starts a sync in @wal's own thread, waits for its notify (exactly one),
+ * collects it: returns what dsm_wal_sync_collect() gave. */
+guint64 fixture_sync_thread (DsmWal *wal, FixtureNotified *n, GError **error);
+
 void assert_state_equal (const DsmDurableState *a, const DsmDurableState *b);
 
 /* Files in @dir whose names start with @prefix, sorted; count and list. */

@@ -460,6 +460,71 @@ test_inline_nospace_keeps_batch (Fixture *f, gconstpointer data)
 }
 
 static void
+test_thread_io_error_stops_the_wal (Fixture *f, gconstpointer data)
+{
+  DsmDurableState state = { 0 };
+  g_autoptr(GError) error = NULL;
+  FixtureNotified n = { 0 };
+
+  g_test_summary ("A sync in the WAL's own thread fails as the others do: EIO on its fdatasync is "
+                  "collected as an I/O failure, nothing more is durable, and the next sync there "
+                  "is refused.");
+  g_mutex_init (&n.lock);
+  g_cond_init (&n.cond);
+  fixture_open (f, 0, &state);
+  setup_log (f);
+  fixture_sync (f);
+  faults_reset ();
+  faults_arm (FAULT_FDATASYNC, 1, EIO, FALSE);
+  fixture_append_entries (f, 21, 2, 1);
+  g_assert_cmpuint (fixture_sync_thread (f->wal, &n, &error), ==, 0);
+  g_assert_error (error, DSM_WAL_ERROR, DSM_WAL_ERROR_IO);
+  g_assert_cmpuint (faults_injected (), ==, 1);
+  g_clear_error (&error);
+  g_assert_cmpuint (dsm_wal_get_durable_seq (f->wal), ==, 2);
+  fixture_append_hard_state (f, 2, 2);
+  g_assert_cmpuint (fixture_sync_thread (f->wal, &n, &error), ==, 0);
+  g_assert_error (error, DSM_WAL_ERROR, DSM_WAL_ERROR_CLOSED);
+  g_assert_cmpuint (n.notified, ==, 2);
+  g_cond_clear (&n.cond);
+  g_mutex_clear (&n.lock);
+}
+
+static void
+test_thread_nospace_keeps_batch (Fixture *f, gconstpointer data)
+{
+  DsmDurableState state = { 0 };
+  g_autoptr(GError) error = NULL;
+  FixtureNotified n = { 0 };
+
+  g_test_summary ("A full disk under a sync in the WAL's own thread: the batch is undone and kept, "
+                  "the WAL reports itself out of space, and the next sync there writes the batch "
+                  "once there is room.");
+  g_mutex_init (&n.lock);
+  g_cond_init (&n.cond);
+  fixture_open (f, 0, &state);
+  setup_log (f);
+  fixture_sync (f);
+  faults_reset ();
+  faults_arm (FAULT_PWRITE, 1, ENOSPC, TRUE);
+  fixture_append_entries (f, 21, 2, 1);
+  g_assert_cmpuint (fixture_sync_thread (f->wal, &n, &error), ==, 0);
+  g_assert_error (error, DSM_WAL_ERROR, DSM_WAL_ERROR_NO_SPACE);
+  g_clear_error (&error);
+  g_assert_true (dsm_wal_get_nospace (f->wal, NULL));
+  faults_disarm (FAULT_PWRITE);
+  g_assert_cmpuint (fixture_sync_thread (f->wal, &n, &error), ==, f->seq);
+  g_assert_no_error (error);
+  g_assert_false (dsm_wal_get_nospace (f->wal, NULL));
+
+  fixture_open (f, 0, &state);
+  assert_state_equal (&state, &f->expected);
+  dsm_durable_state_clear (&state);
+  g_cond_clear (&n.cond);
+  g_mutex_clear (&n.lock);
+}
+
+static void
 test_failed_undo_stops_the_wal (Fixture *f, gconstpointer data)
 {
   DsmDurableState state = { 0 };
@@ -511,6 +576,8 @@ main (int argc, char **argv)
   ADD ("/storage/nospace/failed-undo-stops-the-wal", test_failed_undo_stops_the_wal);
   ADD ("/storage/nospace/inline-io-error-stops-the-wal", test_inline_io_error_stops_the_wal);
   ADD ("/storage/nospace/inline-nospace-keeps-batch", test_inline_nospace_keeps_batch);
+  ADD ("/storage/nospace/thread-io-error-stops-the-wal", test_thread_io_error_stops_the_wal);
+  ADD ("/storage/nospace/thread-nospace-keeps-batch", test_thread_nospace_keeps_batch);
 #undef ADD
   return g_test_run ();
 }

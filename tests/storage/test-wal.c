@@ -164,6 +164,84 @@ test_sync_async (Fixture *f, gconstpointer data)
 }
 
 static void
+test_sync_thread (Fixture *f, gconstpointer data)
+{
+  DsmDurableState state = { 0 };
+  g_autoptr(GError) error = NULL;
+  FixtureNotified n = { 0 };
+  GThread *first;
+  guint64 seq = 7;
+
+  g_test_summary ("A sync handed to the WAL's own thread calls its notify once, from that one "
+                  "thread (the same for every sync, never the caller's), and the collect then gives "
+                  "what is durable; nothing is collected while none finished; reopening finds it.");
+  g_mutex_init (&n.lock);
+  g_cond_init (&n.cond);
+  fixture_open (f, 0, &state);
+  g_assert_false (dsm_wal_sync_collect (f->wal, &seq, &error));
+  g_assert_cmpuint (seq, ==, 7);
+  fixture_append_hard_state (f, 2, 2);
+  fixture_append_entries (f, 1, 5, 2);
+  g_assert_cmpuint (fixture_sync_thread (f->wal, &n, &error), ==, f->seq);
+  g_assert_no_error (error);
+  first = n.thread;
+  g_assert_true (first != g_thread_self ());
+  g_assert_false (dsm_wal_sync_collect (f->wal, &seq, &error));
+  g_assert_cmpuint (dsm_wal_get_durable_seq (f->wal), ==, f->seq);
+
+  fixture_append_entries (f, 6, 5, 2);
+  g_assert_cmpuint (fixture_sync_thread (f->wal, &n, &error), ==, f->seq);
+  g_assert_no_error (error);
+  g_assert_true (n.thread == first);
+  g_assert_cmpuint (dsm_wal_get_stats (f->wal)->sync_batches, ==, 2);
+  g_assert_cmpuint (dsm_wal_get_stats (f->wal)->syncs_inline, ==, 0);
+  g_assert_false (dsm_wal_is_syncing (f->wal));
+
+  /* One started and never collected: close waits for it and ends the thread. */
+  fixture_append_entries (f, 11, 1, 2);
+  dsm_wal_sync_start (f->wal, fixture_on_notify, &n);
+  fixture_open (f, 0, &state);
+  g_assert_cmpuint (n.notified, ==, 3);
+  assert_state_equal (&state, &f->expected);
+  dsm_durable_state_clear (&state);
+  g_cond_clear (&n.cond);
+  g_mutex_clear (&n.lock);
+}
+
+static void
+test_sync_thread_snapshot_deferred (Fixture *f, gconstpointer data)
+{
+  DsmDurableState state = { 0 };
+  g_autoptr(GError) error = NULL;
+  FixtureNotified n = { 0 };
+
+  g_test_summary ("Through the WAL's own thread too, a local snapshot is durable with its batch and "
+                  "its file is written by a thread of its own after the notify: the sync thread "
+                  "takes the next batch meanwhile, and close waits for the file.");
+  g_mutex_init (&n.lock);
+  g_cond_init (&n.cond);
+  fixture_open (f, 0, &state);
+  fixture_append_hard_state (f, 3, 1);
+  fixture_append_entries (f, 1, 20, 3);
+  fixture_append_snapshot (f, 15, 3, FALSE);
+  fixture_append_entries (f, 21, 5, 3);
+  g_assert_cmpuint (fixture_sync_thread (f->wal, &n, &error), ==, f->seq);
+  g_assert_no_error (error);
+  fixture_append_entries (f, 26, 2, 3);
+  g_assert_cmpuint (fixture_sync_thread (f->wal, &n, &error), ==, f->seq);
+  g_assert_no_error (error);
+
+  dsm_wal_close (g_steal_pointer (&f->wal));
+  g_assert_cmpuint (count_files (f->dir, "snap-"), ==, 1);
+  fixture_open (f, 0, &state);
+  g_assert_cmpuint (state.snapshot_index, ==, 15);
+  assert_state_equal (&state, &f->expected);
+  dsm_durable_state_clear (&state);
+  g_cond_clear (&n.cond);
+  g_mutex_clear (&n.lock);
+}
+
+static void
 test_sync_inline (Fixture *f, gconstpointer data)
 {
   DsmDurableState state = { 0 };
@@ -517,6 +595,8 @@ main (int argc, char **argv)
   ADD ("/storage/wal/unsynced-appends-are-not-durable", test_unsynced_appends_are_not_durable);
   ADD ("/storage/wal/group-commit", test_group_commit);
   ADD ("/storage/wal/sync-async", test_sync_async);
+  ADD ("/storage/wal/sync-thread", test_sync_thread);
+  ADD ("/storage/wal/sync-thread-snapshot-deferred", test_sync_thread_snapshot_deferred);
   ADD ("/storage/wal/sync-inline", test_sync_inline);
   ADD ("/storage/wal/sync-inline-declines", test_sync_inline_declines);
   ADD ("/storage/wal/local-snapshot-deferred", test_local_snapshot_deferred);

@@ -82,7 +82,7 @@ run_one () {
     END { printf "syscalls/w %.1f  switches/w %.2f  cpu_us/w %.0f", sc / ok, cs / ok, tc * 1000 / ok }' "$TMP/perf.csv" >"$TMP/stat"
   awk -v ok="$ok" '
     FNR == NR { v0[$2] = $4; i0[$2] = $5; next }
-    { role = $3 ~ /^dsm-node/ ? "loop" : $3 ~ /^dsm-native/ ? "native" : $3 ~ /^dsm-http/ ? "http" : $3 ~ /^pool/ ? "wal" : $3
+    { role = $3 ~ /^dsm-node/ ? "loop" : $3 ~ /^dsm-native/ ? "native" : $3 ~ /^dsm-http/ ? "http" : $3 ~ /^(pool|dsm-wal-sync)/ ? "wal" : $3
       k = $1 "." role; v[k] += $4 - v0[$2]; i[k] += $5 - i0[$2] }
     END { for (k in v) if (v[k] + i[k] > ok / 20) printf "%s %.2f+%.2f\n", k, v[k] / ok, i[k] / ok }' \
     "$TMP/before" "$TMP/after" | sort | sed 's/^/ /' | paste -sd' ' >"$TMP/threads"
