@@ -468,6 +468,15 @@ synced_dispatch (GSource *source, GSourceFunc callback, gpointer data)
     {
       host->syncing = FALSE;
       host_synced (host, seq, error);
+      /* The drain the answer asked for runs now, not from an idle on the
+       * loop's next iteration: the messages the sync released (Acks,
+       * replies) leave one poll() sooner. */
+      if (host->drain_source != NULL)
+        {
+          g_source_destroy (host->drain_source);
+          g_clear_pointer (&host->drain_source, g_source_unref);
+          host_drain (host);
+        }
     }
   return G_SOURCE_CONTINUE;
 }
