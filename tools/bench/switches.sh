@@ -13,7 +13,7 @@
 # and after.  With two builds the runs alternate A, B, A, B...  One line per
 # run: writes, p50, load average, syscalls / switches / CPU µs per write,
 # then voluntary+involuntary switches per write of each node's threads by
-# role (loop, native workers, http workers, wal = GLib's pool threads; a
+# role (loop, native workers, http workers, wal = the WAL's sync thread or GLib's pool; a
 # pool thread that ended during the run is missing from these).
 # Needs perf and root (or perf_event_paranoid <= 0).  Defaults: -c 1 -d 4
 # -n 3 -p 22000 (ports P..P+2, P+100.., P+200..).
