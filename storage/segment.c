@@ -37,6 +37,7 @@ typedef struct {
   gboolean new_names;      /* a file was created: the directory needs an fsync */
   gboolean new_base;
   DsmWalUndo undo;         /* how to take it all back */
+  DsmWalLeftovers *leftovers; /* (nullable) where obsolete files go instead of removed */
 } Batch;
 
 static void
@@ -347,6 +348,20 @@ batch_remove_obsolete (Batch *b)
 {
   DsmWal *wal = b->wal;
 
+  if (b->leftovers != NULL)
+    {
+      /* Left to the caller, after io_lock: each name is in no list of
+       * the WAL's any more, and names are never reused. */
+      g_assert (b->leftovers->segments == NULL && b->leftovers->snapshots == NULL);
+      b->leftovers->segments = g_ptr_array_new_with_free_func (g_free);
+      for (guint i = 0; i < wal->base; i++)
+        g_ptr_array_add (b->leftovers->segments, g_steal_pointer (&wal->segments->pdata[i]));
+      g_ptr_array_remove_range (wal->segments, 0, wal->base);
+      wal->base = 0;
+      b->leftovers->snapshots = g_steal_pointer (&wal->old_snapshots);
+      wal->old_snapshots = g_ptr_array_new_with_free_func (g_free);
+      return;
+    }
   for (guint i = 0; i < wal->base; i++)
     {
       g_autoptr(GError) error = NULL;
@@ -449,7 +464,8 @@ staged_snapshot_write (Batch *b, const DsmPersist *persist, const char *staged, 
 
 gboolean
 dsm_wal_write_staged_snapshot (DsmWal *wal, const DsmPersist *persist, const char *staged,
-                               DsmSnapshotRef *ref, DsmWalCounts *counts, GError **error)
+                               DsmSnapshotRef *ref, DsmWalCounts *counts,
+                               DsmWalLeftovers *leftovers, GError **error)
 {
   g_autoptr(GByteArray) buffer = g_byte_array_sized_new (64 * 1024);
   GError *failure = NULL;
@@ -464,10 +480,43 @@ dsm_wal_write_staged_snapshot (DsmWal *wal, const DsmPersist *persist, const cha
   /* Written after the batch that carried it, so there is an active
    * segment: that batch started one if open could not. */
   g_assert (wal->segment_fd >= 0);
+  g_assert (leftovers->segments == NULL && leftovers->snapshots == NULL
+            && leftovers->entries == NULL);
   batch_init (&b, wal, counts, buffer);
+  b.leftovers = leftovers;
   ok = staged_snapshot_write (&b, persist, staged, ref, &failure);
   if (!ok)
-    batch_fail (&b, failure, error);
+    {
+      batch_fail (&b, failure, error);
+      /* Undone: nothing became obsolete (a failure before the removal
+       * left the lists empty; none comes after it). */
+      g_assert (leftovers->segments == NULL && leftovers->snapshots == NULL);
+    }
+  else
+    /* The log the snapshot covers: the undo's copy of the mirror's
+     * entries holds their last references (a million machines' log
+     * since the last snapshot, 50-200 ms to free). */
+    leftovers->entries = g_steal_pointer (&b.undo.entries);
   dsm_wal_undo_clear (&b.undo);
   return ok;
+}
+
+void
+dsm_wal_leftovers_drop (DsmWal *wal, DsmWalLeftovers *leftovers, DsmWalCounts *counts)
+{
+  GPtrArray *lists[] = { leftovers->segments, leftovers->snapshots };
+
+  for (guint l = 0; l < G_N_ELEMENTS (lists); l++)
+    for (guint i = 0; lists[l] != NULL && i < lists[l]->len; i++)
+      {
+        g_autoptr(GError) error = NULL;
+
+        if (!dsm_file_remove (wal->dir, lists[l]->pdata[i], &error))
+          g_warning ("%s", error->message);
+        else if (l == 0)
+          counts->segments_deleted++;
+      }
+  g_clear_pointer (&leftovers->segments, g_ptr_array_unref);
+  g_clear_pointer (&leftovers->snapshots, g_ptr_array_unref);
+  g_clear_pointer (&leftovers->entries, g_ptr_array_unref);
 }

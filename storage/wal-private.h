@@ -124,6 +124,20 @@ void dsm_wal_undo_clear (DsmWalUndo *undo);
 gboolean dsm_wal_write_batch (DsmWal *wal, GPtrArray *batch, DsmWalCounts *counts,
                               GError **error);
 
+/* What a new base made obsolete, for the caller to drop once it let go
+ * of io_lock: the WAL's next group commit need not wait for it. */
+typedef struct {
+  GPtrArray *segments;         /* (element-type utf8) older segments' names */
+  GPtrArray *snapshots;        /* (element-type utf8) older snapshot files' names */
+  GPtrArray *entries;          /* (element-type DsmEntry) the mirror's entries the
+                                * snapshot covers, their last references */
+} DsmWalLeftovers;
+
+/* Without io_lock: removes the files (a failure to is only logged, as
+ * when the batch removes them; the next open removes what is left),
+ * frees the entries, and counts the segments removed in @counts. */
+void dsm_wal_leftovers_drop (DsmWal *wal, DsmWalLeftovers *leftovers, DsmWalCounts *counts);
+
 /**
  * dsm_wal_write_staged_snapshot:
  * With io_lock held: makes the local snapshot @persist, whose file was
@@ -132,10 +146,13 @@ gboolean dsm_wal_write_batch (DsmWal *wal, GPtrArray *batch, DsmWalCounts *count
  * the entries after it, older files removed.  A snapshot that another
  * (installed or newer) already covers is dropped with its file.  Out of
  * space, it is undone as a batch is (the staged file is the caller's).
+ * What the new base replaces goes to @leftovers (zeroed by the caller;
+ * set only on success) rather than being removed and freed under the lock.
  * @ref: the staged file's ref; its name is updated
  */
 gboolean dsm_wal_write_staged_snapshot (DsmWal *wal, const DsmPersist *persist, const char *staged,
-                                        DsmSnapshotRef *ref, DsmWalCounts *counts, GError **error);
+                                        DsmSnapshotRef *ref, DsmWalCounts *counts,
+                                        DsmWalLeftovers *leftovers, GError **error);
 
 /* Ends the WAL's sync thread, if it was started (sync.c; close, with
  * in_flight 0). */

@@ -37,6 +37,13 @@ static GMutex lock;
 static Fault faults[FAULT_N_CALLS];
 static guint injected;
 
+/* The gate (faults_gate_close()), under lock. */
+static GCond gate_cond;
+static FaultCall gate_call = FAULT_N_CALLS;  /* FAULT_N_CALLS: open */
+static char *gate_suffix;
+static guint gate_waiting;
+static gboolean gate_gave_up;
+
 static const char *const call_names[FAULT_N_CALLS] = {
   [FAULT_PWRITE] = "pwrite",
   [FAULT_CREATE] = "create",
@@ -104,6 +111,63 @@ faults_injected (void)
   return n;
 }
 
+void
+faults_gate_close (FaultCall call, const char *suffix)
+{
+  g_assert (call == FAULT_CREATE || call == FAULT_RENAME);
+  g_mutex_lock (&lock);
+  g_assert (gate_call == FAULT_N_CALLS);
+  gate_call = call;
+  gate_suffix = g_strdup (suffix);
+  gate_waiting = 0;
+  gate_gave_up = FALSE;
+  g_mutex_unlock (&lock);
+}
+
+void
+faults_gate_wait (void)
+{
+  g_mutex_lock (&lock);
+  while (gate_waiting == 0 && gate_call != FAULT_N_CALLS)
+    g_cond_wait (&gate_cond, &lock);
+  g_mutex_unlock (&lock);
+}
+
+gboolean
+faults_gate_open (void)
+{
+  gboolean gave_up;
+
+  g_mutex_lock (&lock);
+  gate_call = FAULT_N_CALLS;
+  g_clear_pointer (&gate_suffix, g_free);
+  gave_up = gate_gave_up;
+  g_cond_broadcast (&gate_cond);
+  g_mutex_unlock (&lock);
+  return !gave_up;
+}
+
+/* A call of @call on @path waits while the gate is closed for it. */
+static void
+gate_pass (FaultCall call, const char *path)
+{
+  gint64 give_up_at = g_get_monotonic_time () + 60 * G_TIME_SPAN_SECOND;
+
+  g_mutex_lock (&lock);
+  if (gate_call == call && g_str_has_suffix (path, gate_suffix))
+    {
+      gate_waiting++;
+      g_cond_broadcast (&gate_cond);
+      while (gate_call == call)
+        if (!g_cond_wait_until (&gate_cond, &lock, give_up_at))
+          {
+            gate_gave_up = TRUE;
+            break;
+          }
+    }
+  g_mutex_unlock (&lock);
+}
+
 /* Counts a call of @call; returns the errno to fail it with, or 0. */
 static int
 fault_check (FaultCall call)
@@ -162,6 +226,7 @@ __wrap_open64 (const char *path, int flags, ...)
       va_start (args, flags);
       mode = (mode_t) va_arg (args, int);
       va_end (args);
+      gate_pass (FAULT_CREATE, path);
       if ((errsv = fault_check (FAULT_CREATE)) != 0)
         {
           errno = errsv;
@@ -183,6 +248,7 @@ __wrap_open64 (const char *path, int flags, ...)
 int
 __wrap_rename (const char *from, const char *to)
 {
+  gate_pass (FAULT_RENAME, to);
   WRAP (rename, FAULT_RENAME, from, to);
 }
 

@@ -36,3 +36,17 @@ void faults_disarm (FaultCall call);
 /* Calls of @call made since the last reset, and failures injected. */
 guint faults_count (FaultCall call);
 guint faults_injected (void);
+
+/**
+ * faults_gate_close:
+ * From now, a call of FAULT_CREATE (by the path it creates) or FAULT_RENAME
+ * (by the path it renames to) whose path ends in @suffix waits at a gate,
+ * not failing, until faults_gate_open(), so a test can hold a WAL thread at
+ * a known point and look at what the others do meanwhile.
+ * faults_gate_wait() returns once a call waits there.  A call waits at
+ * most a minute, a guard against a test that would otherwise hang on a
+ * bug: faults_gate_open() says FALSE when one gave up.
+ */
+void faults_gate_close (FaultCall call, const char *suffix);
+void faults_gate_wait (void);
+gboolean faults_gate_open (void);

@@ -1,5 +1,6 @@
 /* tests/storage/fixture.c: shared helpers of the storage tests (see fixture.h). */
 #include "fixture.h"
+#include "wal-private.h"
 
 #include <glib/gstdio.h>
 #include <string.h>
@@ -77,6 +78,15 @@ fixture_tear_down (Fixture *f, gconstpointer data)
   dsm_durable_state_clear (&f->expected);
   remove_dir (f->dir);
   g_free (f->dir);
+}
+
+void
+fixture_wait_idle (DsmWal *wal)
+{
+  g_mutex_lock (&wal->lock);
+  while (wal->in_flight > 0)
+    g_cond_wait (&wal->idle, &wal->lock);
+  g_mutex_unlock (&wal->lock);
 }
 
 guint64 fixture_preallocate_bytes;

@@ -42,6 +42,11 @@ void fixture_append_hard_state (Fixture *f, guint64 epoch, DsmNodeId voted_for);
 void fixture_append_entries (Fixture *f, guint64 first_index, guint n, guint64 epoch);
 void fixture_append_snapshot (Fixture *f, guint64 index, guint64 epoch, gboolean reset_log);
 
+/* Blocks until no sync and no snapshot writer runs: what dsm_wal_close()
+ * waits for, without closing.  A snapshot writer works in its own thread
+ * after its sync answered, so an answer does not mean it is done. */
+void fixture_wait_idle (DsmWal *wal);
+
 /* Blocking sync asserting success; returns the durable seq. */
 guint64 fixture_sync (Fixture *f);
 

@@ -356,6 +356,7 @@ test_staged_snapshot_overtaken (Fixture *f, gconstpointer data)
   g_autofree char *before = NULL;
   g_autofree char *after = NULL;
   DsmWalCounts counts = { 0 };
+  DsmWalLeftovers leftovers = { 0 };
   g_autoptr(GBytes) bytes = g_bytes_new_static ("{\"old\":1}", 9);
   DsmPersist local = { .kind = DSM_PERSIST_SNAPSHOT, .seq = 999, .index = 5, .snapshot_epoch = 2,
                        .snapshot = bytes };
@@ -374,10 +375,13 @@ test_staged_snapshot_overtaken (Fixture *f, gconstpointer data)
                                             f->wal->node_id, &local, TRUE, &counts.fsyncs, &ref, &error));
   g_assert_no_error (error);
   g_mutex_lock (&f->wal->io_lock);
-  g_assert_true (dsm_wal_write_staged_snapshot (f->wal, &local, "snap-staging.tmp", ref, &counts, &error));
+  g_assert_true (dsm_wal_write_staged_snapshot (f->wal, &local, "snap-staging.tmp", ref, &counts,
+                                                &leftovers, &error));
   g_mutex_unlock (&f->wal->io_lock);
   g_assert_no_error (error);
   g_assert_cmpuint (counts.snapshots_written, ==, 0);
+  g_assert_null (leftovers.segments);
+  g_assert_null (leftovers.entries);
   after = dir_fingerprint (f->dir);
   g_assert_cmpstr (after, ==, before);
 
