@@ -120,7 +120,8 @@ struct _DsmChecker {
   DsmConfig *config;
   guint32 invariants;
   GHashTable *leaders;        /* epoch -> node id */
-  GPtrArray *committed_blocks;/* Committed[COMMITTED_BLOCK] each, owned */
+  GPtrArray *committed_blocks;/* Committed[COMMITTED_BLOCK] each, owned; NULL once forgotten */
+  guint64 forgotten;          /* indices below it have no record (dsm_checker_forget_below()) */
   GHashTable *wide;           /* guint64 index -> CommittedWide: records whose numbers did not fit */
   guint64 n_committed;        /* indices 0..n_committed - 1 have a record (0 unused) */
   DsmNames *names;            /* what Committed's ids name */
@@ -174,6 +175,7 @@ static Committed *
 committed_at (const DsmChecker *checker, guint64 index)
 {
   g_assert (index < checker->n_committed);
+  g_assert (index >= checker->forgotten);
   Committed *block = checker->committed_blocks->pdata[index / COMMITTED_BLOCK];
   return &block[index % COMMITTED_BLOCK];
 }
@@ -597,6 +599,17 @@ dsm_checker_apply (DsmChecker *checker, guint64 now_ms, DsmNodeId id, const DsmA
       return;
     }
 
+  if (index < checker->forgotten)
+    {
+      /* The caller promised no node could apply it again (a node applies
+       * each index once, and after a restart only above its snapshot):
+       * one did. */
+      dsm_checker_fail (checker, DSM_INVARIANT_AGREEMENT, now_ms,
+                        "node %u applied index %" G_GUINT64_FORMAT " again, below %" G_GUINT64_FORMAT
+                        ", which every node had applied and its disk held in a snapshot",
+                        id, index, checker->forgotten);
+      return;
+    }
   const Committed *c = committed_at (checker, index);
   const RecentEntry *recent = &checker->recent[index % RECENT_N];
   DsmDigest digest;
@@ -640,7 +653,9 @@ dsm_checker_acked (DsmChecker *checker, guint64 now_ms, const DsmHistoryOp *op)
   checker->max_acked = MAX (checker->max_acked, op->index);
   if (op->index < checker->n_committed)
     {
-      if (!committed_matches (checker, committed_at (checker, op->index), op))
+      /* Below the forgotten mark the caller promised the index was first
+       * applied before the op's command was sent: it holds something else. */
+      if (op->index < checker->forgotten || !committed_matches (checker, committed_at (checker, op->index), op))
         dsm_checker_fail (checker, DSM_INVARIANT_DURABILITY, now_ms,
                           "client %u was told %s -> %s committed at index %" G_GUINT64_FORMAT
                           ", which holds something else", op->client, op->machine, op->requested, op->index);
@@ -873,6 +888,7 @@ dsm_checker_get_change (const DsmChecker *checker, guint64 index, const char **m
 
   if (index == 0 || index >= checker->n_committed)
     return FALSE;
+  g_return_val_if_fail (index >= checker->forgotten, FALSE);
   c = committed_at (checker, index);
   if (c->kind != DSM_ENTRY_COMMAND || c->op != DSM_OP_TRANSITION || c->status != DSM_REPLY_OK || c->duplicate
       || c->state == 0)
@@ -892,6 +908,37 @@ dsm_checker_get_initial (const DsmChecker *checker, const char *machine)
   if (def == NULL)
     def = dsm_config_find_definition (checker->config, NULL);
   return def != NULL ? dsm_machine_def_get_initial (def) : NULL;
+}
+
+void
+dsm_checker_forget_below (DsmChecker *checker, guint64 index)
+{
+  g_return_if_fail (checker != NULL);
+
+  index = MIN (index, checker->n_committed);
+  /* Whole blocks only: a block's record of the latest index applied
+   * first stays. */
+  for (guint64 b = checker->forgotten / COMMITTED_BLOCK; (b + 1) * COMMITTED_BLOCK <= index; b++)
+    {
+      g_assert (b < checker->committed_blocks->len);
+      g_clear_pointer (&checker->committed_blocks->pdata[b], g_free);
+      checker->forgotten = (b + 1) * COMMITTED_BLOCK;
+    }
+  if (g_hash_table_size (checker->wide) > 0)
+    {
+      GHashTableIter iter;
+      gpointer key;
+      g_hash_table_iter_init (&iter, checker->wide);
+      while (g_hash_table_iter_next (&iter, &key, NULL))
+        if (*(const guint64 *) key < checker->forgotten)
+          g_hash_table_iter_remove (&iter);
+    }
+}
+
+guint64
+dsm_checker_get_forgotten (const DsmChecker *checker)
+{
+  return checker->forgotten;
 }
 
 guint64

@@ -132,6 +132,22 @@ guint64 dsm_checker_get_lin_states (const DsmChecker *checker);
 gboolean dsm_checker_get_change (const DsmChecker *checker, guint64 index, const char **machine,
                                  const char **state);
 
+/**
+ * dsm_checker_forget_below:
+ * Drops the committed records of indices below @index, in whole blocks
+ * (docs/CHECKERS.md, "Forgetting what no node can apply again").  The
+ * caller promises that no node applies an index below @index again, that
+ * no watcher asks for one (dsm_checker_get_change()), and that any
+ * client op still to be acknowledged was sent after every index below
+ * @index was first applied, by a client whose (client id, seq) pairs are
+ * fresh: an acknowledgement naming such an index then cannot match it.
+ * An apply below the mark fails agreement; an acknowledgement below it
+ * fails durability, as the record would have.
+ */
+void dsm_checker_forget_below (DsmChecker *checker, guint64 index);
+/* Indices below it have no record any more (0: none forgotten). */
+guint64 dsm_checker_get_forgotten (const DsmChecker *checker);
+
 /* The state @machine starts in: its definition's initial state (the
  * config's default definition for a machine no entry named yet). */
 const char *dsm_checker_get_initial (const DsmChecker *checker, const char *machine);

@@ -143,6 +143,7 @@ clients_issue (DsmSim *sim, guint client, const DsmCommand *cmd, DsmNodeId node,
 
   co->client = client;
   co->scripted = scripted;
+  co->first_new = dsm_checker_get_committed (sim->checker) + 1;
   dsm_command_init_copy (&co->cmd, cmd);
   co->op = op;
   dsm_history_pack_add (sim->history, op);

@@ -359,6 +359,88 @@ check_commit_quorum (DsmSim *sim, SimNode *sn)
   dsm_checker_quorum (sim->checker, sim->now_ms, sn->id, epoch, used, holders, "commit");
 }
 
+/* The steps after which every index below the lowest one a node or a
+ * client could still need is safe to forget (sim_forget()): network
+ * faults, crashes and restarts of an intact disk, clock skews and pauses,
+ * waits.  Not: disk faults (a restart may recover an older snapshot),
+ * membership changes (a new node applies from its first entry), scripted
+ * proposals (their (client id, seq) pairs may repeat), attacks. */
+static gboolean
+step_lets_forget (const DsmStep *step)
+{
+  switch (step->kind)
+    {
+    case DSM_STEP_CRASH:
+    case DSM_STEP_RESTART:
+    case DSM_STEP_PARTITION:
+    case DSM_STEP_ISOLATE:
+    case DSM_STEP_CUT:
+    case DSM_STEP_HEAL:
+    case DSM_STEP_LOSS:
+    case DSM_STEP_DELAY:
+    case DSM_STEP_DUPLICATE:
+    case DSM_STEP_REORDER:
+    case DSM_STEP_CORRUPT:
+    case DSM_STEP_SKEW:
+    case DSM_STEP_PAUSE:
+    case DSM_STEP_WAIT:
+      return TRUE;
+    default:
+      return FALSE;
+    }
+}
+
+static gboolean
+scenario_lets_forget (const DsmScenario *scenario)
+{
+  if (scenario->workload.watchers > 0)
+    return FALSE;
+  for (guint i = 0; i < scenario->steps->len; i++)
+    if (!step_lets_forget (scenario->steps->pdata[i]))
+      return FALSE;
+  return TRUE;
+}
+
+/* Lets the checker drop its records of the indices no node can apply
+ * again and no client can still be told about (docs/CHECKERS.md,
+ * "Forgetting what no node can apply again"): below every node's applied
+ * index and the snapshot its disk would recover, and below the first
+ * index applied after every unanswered op was issued.  Looked at every
+ * FORGET_EVERY indices committed. */
+#define FORGET_EVERY 1024
+
+static void
+sim_forget (DsmSim *sim)
+{
+  guint64 next = dsm_checker_get_committed (sim->checker) + 1;
+  guint64 keep = next;
+
+  if (next < sim->forget_at)
+    return;
+  sim->forget_at = next + FORGET_EVERY;
+  g_assert (sim->n == sim->capacity);
+  for (DsmNodeId id = 1; id <= sim->n; id++)
+    {
+      const SimNode *sn = &sim->nodes[id];
+      keep = MIN (keep, dsm_sim_disk_get_durable_snapshot_index (sn->disk) + 1);
+      if (sn->node != NULL)
+        keep = MIN (keep, dsm_node_get_applied_index (sn->node) + 1);
+    }
+  for (guint i = 0; i < sim->n_clients; i++)
+    {
+      const ClientOp *co = sim->clients[i].current;
+      if (co != NULL && !co->done)
+        keep = MIN (keep, co->first_new);
+    }
+  dsm_checker_forget_below (sim->checker, keep);
+}
+
+guint64
+dsm_sim_get_forgotten (DsmSim *sim)
+{
+  return dsm_checker_get_forgotten (sim->checker);
+}
+
 void
 sim_process (DsmSim *sim, SimNode *sn)
 {
@@ -385,6 +467,8 @@ sim_process (DsmSim *sim, SimNode *sn)
       handle_events (sim, sn, out->events);
       dsm_outbox_reset (out);
     }
+  if (sim->may_forget)
+    sim_forget (sim);
   if (sn->node == NULL)
     return;
   schedule_sync (sim, sn);
@@ -755,6 +839,7 @@ dsm_sim_new (const DsmScenario *scenario, const DsmSimOptions *options)
   sim->nodes = g_new0 (SimNode, sim->capacity + 1);
   sim->net = dsm_sim_net_new (sim->capacity, &sim->scenario->network, sim->seed);
   sim->checker = dsm_checker_new (sim->config, sim->scenario->expect.invariants);
+  sim->may_forget = scenario_lets_forget (sim->scenario);
   dsm_prng_init (&sim->fault_prng, sim->seed, "faults", 0);
   dsm_outbox_init (&sim->out);
   sim->names = dsm_names_new ();

@@ -131,6 +131,18 @@ dsm_sim_disk_get_synced_seq (const DsmSimDisk *disk)
   return disk->synced_seq;
 }
 
+guint64
+dsm_sim_disk_get_durable_snapshot_index (const DsmSimDisk *disk)
+{
+  for (guint i = disk->n_durable; i-- > 0;)
+    {
+      const DsmPersist *p = disk->records->pdata[i];
+      if (p->kind == DSM_PERSIST_SNAPSHOT)
+        return p->index;
+    }
+  return 0;
+}
+
 gboolean
 dsm_sim_disk_is_syncing (const DsmSimDisk *disk)
 {

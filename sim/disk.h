@@ -27,6 +27,11 @@ void dsm_sim_disk_write (DsmSimDisk *disk, const DsmPersist *persist);
 guint64 dsm_sim_disk_get_written_seq (const DsmSimDisk *disk);
 guint64 dsm_sim_disk_get_synced_seq (const DsmSimDisk *disk);
 
+/* The index of the snapshot a crash now would recover (the last one in
+ * the durable records; 0: none).  Without a disk fault armed, a restart
+ * re-applies nothing at or below it. */
+guint64 dsm_sim_disk_get_durable_snapshot_index (const DsmSimDisk *disk);
+
 /* Starts an fsync covering everything written: returns how long it takes.
  * One at a time: call only when none is in flight. */
 guint64 dsm_sim_disk_sync_begin (DsmSimDisk *disk, guint64 *target_seq);

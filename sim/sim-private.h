@@ -93,6 +93,7 @@ struct _ClientOp {
   DsmNodeId node;
   gboolean maybe_applied;   /* an attempt ended without an answer */
   gboolean done;
+  guint64 first_new;        /* the lowest index first applied after it was issued */
 };
 
 /* A client's delivery state; what it issues is sim->workload's. */
@@ -138,6 +139,8 @@ struct _DsmSim {
   SimNode *nodes;           /* [1..capacity] */
   DsmSimNet *net;
   DsmChecker *checker;
+  gboolean may_forget;      /* the run's steps let the checker drop records (sim_forget()) */
+  guint64 forget_at;        /* the committed count at which sim_forget() looks again */
   guint64 max_acked_index;  /* highest index a client was told is committed */
   DsmPrng fault_prng;
   DsmOutbox out;

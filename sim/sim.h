@@ -75,6 +75,10 @@ void dsm_sim_run (DsmSim *sim, DsmSimReport *report);
  * for tests and small runs. */
 GPtrArray *dsm_sim_get_history (DsmSim *sim);
 
+/* The indices below which the checker dropped its committed records
+ * (docs/CHECKERS.md, "Forgetting what no node can apply again"); 0: none. */
+guint64 dsm_sim_get_forgotten (DsmSim *sim);
+
 /* The number of client operations in the history. */
 guint dsm_sim_get_n_ops (DsmSim *sim);
 

@@ -540,6 +540,64 @@ test_ack_matches (Fixture *f, gconstpointer data)
   assert_ok (f);
 }
 
+/* ---- forgetting (dsm_checker_forget_below) ---- */
+
+/* Node 1 applies no-ops 1..@n, then the transition (c1, 1) at @n + 1. */
+static void
+applied_run (Fixture *f, guint64 n)
+{
+  dsm_checker_leader (f->checker, 5, 1, 1);
+  for (guint64 i = 1; i <= n; i++)
+    apply_noop (f, 1, noop (f, i, 1));
+  apply_ok (f, 1, command (f, n + 1, 1, "m", "Running", "c1", 1), "Init", "Running");
+}
+
+static void
+test_forget_whole_blocks (Fixture *f, gconstpointer data)
+{
+  g_test_summary ("Records go a whole block at a time, never past the highest index applied, and the "
+                  "indices above the mark are checked as before.");
+  applied_run (f, 9000);
+  dsm_checker_forget_below (f->checker, 4095);
+  g_assert_cmpuint (dsm_checker_get_forgotten (f->checker), ==, 0);
+  dsm_checker_forget_below (f->checker, 8200);
+  g_assert_cmpuint (dsm_checker_get_forgotten (f->checker), ==, 8192);
+  dsm_checker_forget_below (f->checker, G_MAXUINT64);
+  g_assert_cmpuint (dsm_checker_get_forgotten (f->checker), ==, 8192);
+  g_assert_cmpuint (dsm_checker_get_committed (f->checker), ==, 9001);
+  /* Above the mark: the same entry agrees, another does not. */
+  apply_noop (f, 2, f->entries->pdata[8199]);
+  assert_ok (f);
+  dsm_checker_acked (f->checker, 20, acked_op (f, 0, "m", "Running", "c1", 1, 9001, 5, 20));
+  assert_ok (f);
+  apply_noop (f, 2, noop (f, 8201, 2));
+  assert_failed (f, DSM_INVARIANT_AGREEMENT, "nodes 1 and 2 applied different entries at index 8201");
+}
+
+static void
+test_forget_apply_below (Fixture *f, gconstpointer data)
+{
+  g_test_summary ("A node that applies an index below the forgotten mark (one its caller said no node "
+                  "could apply again) fails agreement, even with the very entry.");
+  applied_run (f, 5000);
+  dsm_checker_forget_below (f->checker, 5000);
+  g_assert_cmpuint (dsm_checker_get_forgotten (f->checker), ==, 4096);
+  apply_noop (f, 2, f->entries->pdata[9]);
+  assert_failed (f, DSM_INVARIANT_AGREEMENT, "node 2 applied index 10 again, below 4096");
+}
+
+static void
+test_forget_ack_below (Fixture *f, gconstpointer data)
+{
+  g_test_summary ("An ack naming an index below the forgotten mark fails durability as the record would "
+                  "have: the caller promised the op was sent after that index was first applied.");
+  applied_run (f, 5000);
+  dsm_checker_forget_below (f->checker, 5000);
+  dsm_checker_acked (f->checker, 20, acked_op (f, 0, "m", "Stopped", "c1", 2, 10, 5, 20));
+  assert_failed (f, DSM_INVARIANT_DURABILITY, "client 0 was told m -> Stopped committed at index 10, which holds "
+                                              "something else");
+}
+
 static void
 test_finish_live_node_behind (Fixture *f, gconstpointer data)
 {
@@ -807,6 +865,9 @@ main (int argc, char **argv)
   ADD ("durability/ack-at-noop", test_ack_at_noop);
   ADD ("durability/ack-matches", test_ack_matches);
   ADD ("durability/finish-live-node-behind", test_finish_live_node_behind);
+  ADD ("forget/whole-blocks", test_forget_whole_blocks);
+  ADD ("forget/apply-below", test_forget_apply_below);
+  ADD ("forget/ack-below", test_forget_ack_below);
   ADD ("linearizability/violation", test_finish_not_linearizable);
   ADD ("linearizability/concurrent-read", test_finish_linearizable_concurrent);
   ADD ("fail/first-wins", test_fail_records);

@@ -202,6 +202,57 @@ count_drops (const Run *run, const char *why, gint64 from_ms, gint64 to_ms)
   return n;
 }
 
+/* ---- the checker's records forgotten (docs/CHECKERS.md) ---- */
+
+#define FORGET_SCENARIO(steps, extra) \
+  "{'summary': 'forget', 'seed': 1, 'nodes': 5, 'cluster': {'snapshot_threshold_entries': 1000}," \
+  " 'network': {'loss_percent': 5}," \
+  " 'workload': {'clients': 32, 'machines': 1000, 'rate_per_s': 100000, 'target': 'leader'," \
+  "              'duration_ms': 12000 " extra "}, 'steps': [" steps "]}"
+
+/* Runs @text; returns the index below which the checker forgot. */
+static guint64
+run_forgetting (const char *text, guint64 *committed)
+{
+  g_autoptr(DsmScenario) scenario = scenario_from_text (text);
+  DsmSim *sim = dsm_sim_new (scenario, NULL);
+  DsmSimReport report = { 0 };
+
+  dsm_sim_run (sim, &report);
+  guint64 forgotten = dsm_sim_get_forgotten (sim);
+  g_test_message ("%" G_GUINT64_FORMAT " entries committed, records below %" G_GUINT64_FORMAT " forgotten",
+                  report.entries_committed, forgotten);
+  g_assert_true (report.ok);
+  *committed = report.entries_committed;
+  dsm_sim_report_clear (&report);
+  dsm_sim_free (sim);
+  return forgotten;
+}
+
+static void
+test_forget (void)
+{
+  guint64 committed;
+  guint64 forgotten = run_forgetting (FORGET_SCENARIO ("{'do': 'crash', 'node': 'leader', 'at_ms': 3000},"
+                                                       " {'do': 'restart', 'node': 'all', 'at_ms': 3500}", ""),
+                                      &committed);
+
+  g_test_summary ("A run of network faults, crashes and restarts lets the checker drop the records of "
+                  "indices every node applied and holds in a durable snapshot, and passes.");
+  g_assert_cmpuint (forgotten, >, 0);
+  g_assert_cmpuint (forgotten, <, committed);
+}
+
+static void
+test_forget_not (gconstpointer data)
+{
+  guint64 committed;
+
+  g_test_summary ("Disk faults, membership changes, scripted proposals and watchers keep every record.");
+  g_assert_cmpuint (run_forgetting (data, &committed), ==, 0);
+  g_assert_cmpuint (committed, >, 4096);
+}
+
 /* ---- the bundled scenarios ---- */
 
 static void
@@ -1262,6 +1313,16 @@ main (int argc, char **argv)
   g_test_add_func ("/sim/determinism/trace-header", test_trace_header);
   g_test_add_func ("/sim/determinism/trace-changes-nothing", test_trace_changes_nothing);
   g_test_add_func ("/sim/history/every-op-answered", test_history);
+  g_test_add_func ("/sim/forget/workload", test_forget);
+  g_test_add_data_func ("/sim/forget/not-after-disk-fault",
+                        FORGET_SCENARIO ("{'do': 'disk', 'node': 'leader', 'fault': 'torn_write', 'at_ms': 3000},"
+                                         " {'do': 'crash', 'node': 'leader', 'at_ms': 3001},"
+                                         " {'do': 'restart', 'node': 'all', 'at_ms': 3500}", ""),
+                        test_forget_not);
+  g_test_add_data_func ("/sim/forget/not-with-watchers", FORGET_SCENARIO ("", ", 'watchers': 2"), test_forget_not);
+  g_test_add_data_func ("/sim/forget/not-with-a-proposal",
+                        FORGET_SCENARIO ("{'do': 'propose', 'machine': 'job', 'to': 'Running', 'at_ms': 1000}", ""),
+                        test_forget_not);
 
   g_test_add_func ("/sim/fault/crash", test_fault_crash);
   g_test_add_func ("/sim/fault/restart", test_fault_restart);
