@@ -445,10 +445,12 @@ void
 sim_process (DsmSim *sim, SimNode *sn)
 {
   DsmOutbox *out = &sim->out;
+  gboolean applied = FALSE;
 
   while (sn->node != NULL && dsm_node_has_output (sn->node))
     {
       dsm_node_drain (sn->node, out);
+      applied = applied || out->applies->len > 0;
       for (guint i = 0; i < out->persists->len; i++)
         dsm_sim_disk_write (sn->disk, out->persists->pdata[i]);
       for (guint i = 0; i < out->messages->len; i++)
@@ -467,7 +469,7 @@ sim_process (DsmSim *sim, SimNode *sn)
       handle_events (sim, sn, out->events);
       dsm_outbox_reset (out);
     }
-  if (sim->may_forget)
+  if (applied && sim->may_forget)
     sim_forget (sim);
   if (sn->node == NULL)
     return;
