@@ -448,6 +448,19 @@ typedef struct {
 
 static void host_synced (DsmHost *host, guint64 seq, GError *error_owned);
 
+/* The drain a finished sync asked for runs now, not from an idle on the
+ * loop's next iteration: the messages the sync released (Acks, replies)
+ * leave one poll() sooner. */
+static void
+host_drain_now (DsmHost *host)
+{
+  if (host->drain_source == NULL)
+    return;
+  g_source_destroy (host->drain_source);
+  g_clear_pointer (&host->drain_source, g_source_unref);
+  host_drain (host);
+}
+
 /* In the WAL's sync thread (DsmWalNotify). */
 static void
 host_wal_notify (gpointer data)
@@ -468,15 +481,7 @@ synced_dispatch (GSource *source, GSourceFunc callback, gpointer data)
     {
       host->syncing = FALSE;
       host_synced (host, seq, error);
-      /* The drain the answer asked for runs now, not from an idle on the
-       * loop's next iteration: the messages the sync released (Acks,
-       * replies) leave one poll() sooner. */
-      if (host->drain_source != NULL)
-        {
-          g_source_destroy (host->drain_source);
-          g_clear_pointer (&host->drain_source, g_source_unref);
-          host_drain (host);
-        }
+      host_drain_now (host);
     }
   return G_SOURCE_CONTINUE;
 }
@@ -624,7 +629,10 @@ host_on_sync_inline (gpointer data)
     return G_SOURCE_REMOVE;
   host->sync_started_us = g_get_monotonic_time ();
   if (dsm_wal_sync_inline (host->wal, host->sync_inline_entries_max, &seq, &error))
-    host_synced (host, seq, error);
+    {
+      host_synced (host, seq, error);
+      host_drain_now (host);
+    }
   else
     host_start_sync (host);
   return G_SOURCE_REMOVE;
