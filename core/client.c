@@ -407,13 +407,24 @@ leader_propose (DsmNode *node, Request *req)
 }
 
 /* Indexes the (client, seq) of our uncommitted entries, so a retry while
- * one is in flight waits for it instead of appending a copy. */
+ * one is in flight waits for it instead of appending a copy.  The newest
+ * DSM_NODE_APPLY_PER_INPUT of them at most: a leader elected over a long
+ * backlog (every node just restarted) spent up to a second here.  A retry
+ * of an older one is appended again, and applying it repeats the first
+ * copy's outcome from its client's session (PROTOCOL.md, "Client
+ * sessions"). */
 void
 client_leader_rebuild (DsmNode *node)
 {
+  guint64 last = dsm_log_last_index (node->log);
+  guint64 from = node->commit_index + 1;
+
   g_assert (node->role == DSM_ROLE_LEADER);
+  g_assert (from <= last + 1);
+  if (last - from + 1 > DSM_NODE_APPLY_PER_INPUT)
+    from = last - DSM_NODE_APPLY_PER_INPUT + 1;
   g_hash_table_remove_all (node->proposed);
-  for (guint64 i = node->commit_index + 1; i <= dsm_log_last_index (node->log); i++)
+  for (guint64 i = from; i <= last; i++)
     {
       const DsmEntry *entry = dsm_log_get (node->log, i);
       g_assert (entry != NULL); /* above the commit index: not compacted */
@@ -516,6 +527,13 @@ client_on_commit_advanced (DsmNode *node)
       if (!transfer_in_progress (node) && node->wait_leader.length > 0)
         client_reroute_waiting (node);
     }
+  reads_answer (node);
+}
+
+/* A slice of a backlog applied (node_apply_committed()). */
+void
+client_on_applied (DsmNode *node)
+{
   reads_answer (node);
 }
 

@@ -208,6 +208,7 @@ void node_become_follower (DsmNode *node, guint64 epoch, DsmNodeId leader, const
 void node_become_leader (DsmNode *node);
 void node_set_commit (DsmNode *node, guint64 index);
 void node_apply_committed (DsmNode *node);
+gboolean node_apply_pending (const DsmNode *node);
 gboolean node_check_epoch (DsmNode *node, const DsmMessage *msg);
 
 /* election.c */
@@ -253,6 +254,7 @@ void client_on_truncate (DsmNode *node, guint64 index);
 void client_on_apply (DsmNode *node, const DsmEntry *entry, const DsmApplyResult *result);
 void client_on_snapshot_installed (DsmNode *node);
 void client_on_commit_advanced (DsmNode *node);
+void client_on_applied (DsmNode *node);
 void client_on_read_confirmed (DsmNode *node, guint64 round);
 void client_on_transfer_end (DsmNode *node);
 void client_leader_rebuild (DsmNode *node);

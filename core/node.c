@@ -415,13 +415,37 @@ node_apply_stall (DsmNode *node, const DsmEntry *entry, const char *why)
     node_become_follower (node, node->epoch, DSM_NODE_NONE, "cannot apply a committed entry");
 }
 
+/* The last index this node may apply: the commit index (or, for the
+ * mutant, all it holds). */
+static guint64
+node_apply_limit (const DsmNode *node)
+{
+  if (MUTANT (node, DSM_MUTANT_APPLY_BEFORE_COMMIT))
+    return dsm_log_last_index (node->log);
+  return node->commit_index;
+}
+
+gboolean
+node_apply_pending (const DsmNode *node)
+{
+  return node->stalled_index == 0 && dsm_store_get_applied_index (node->store) < node_apply_limit (node);
+}
+
+/* Applies committed entries in log order, DSM_NODE_APPLY_PER_INPUT at
+ * most: after a restart, the first commit a node learns may be hundreds of
+ * thousands of entries past its snapshot.  Applied at once, at a million
+ * machines, that held the loop for 6 s, and each new leader stepped down
+ * for want of a quorum it could not hear.  dsm_node_tick() applies the
+ * rest, a slice per loop iteration. */
 void
 node_apply_committed (DsmNode *node)
 {
-  guint64 limit = node->commit_index;
+  guint64 limit = node_apply_limit (node);
+  guint64 applied_before = dsm_store_get_applied_index (node->store);
 
-  if (MUTANT (node, DSM_MUTANT_APPLY_BEFORE_COMMIT))
-    limit = dsm_log_last_index (node->log);
+  /* The rest waits for the next input (DSM_NODE_APPLY_PER_INPUT). */
+  if (limit - MIN (limit, applied_before) > DSM_NODE_APPLY_PER_INPUT)
+    limit = applied_before + DSM_NODE_APPLY_PER_INPUT;
   while (node->stalled_index == 0 && dsm_store_get_applied_index (node->store) < limit)
     {
       DsmEntry *entry = dsm_log_get (node->log, dsm_store_get_applied_index (node->store) + 1);
@@ -449,6 +473,8 @@ node_apply_committed (DsmNode *node)
       else
         dsm_apply_result_clear (&result);
     }
+  g_assert (dsm_store_get_applied_index (node->store) - applied_before <= DSM_NODE_APPLY_PER_INPUT);
+  g_assert (node->stalled_index != 0 || dsm_store_get_applied_index (node->store) == limit);
   members_on_applied (node);
   snapshot_maybe_take (node);
 }
@@ -631,6 +657,13 @@ dsm_node_tick (DsmNode *node, guint64 now_ms)
   g_return_if_fail (node != NULL);
   node_advance_time (node, now_ms);
 
+  /* The next slice of a backlog of committed entries: on ticks only, so
+   * a loop iteration does one slice however many messages it reads. */
+  if (node_apply_pending (node))
+    {
+      node_apply_committed (node);
+      client_on_applied (node);
+    }
   if (node->role == DSM_ROLE_LEADER)
     {
       replication_tick (node);
@@ -770,6 +803,10 @@ dsm_node_has_output (const DsmNode *node)
 guint64
 dsm_node_next_deadline (const DsmNode *node)
 {
+  /* A backlog of committed entries goes on at the next tick: now. */
+  if (node_apply_pending (node))
+    return node->now_ms;
+
   guint64 next = client_next_deadline (node);
 
   if (node->role == DSM_ROLE_LEADER)

@@ -125,8 +125,17 @@ void dsm_node_drain (DsmNode *node, DsmOutbox *out);
 /* TRUE when dsm_node_drain() would produce something. */
 gboolean dsm_node_has_output (const DsmNode *node);
 
-/* The earliest time at which dsm_node_tick() has work (G_MAXUINT64: none). */
+/* The earliest time at which dsm_node_tick() has work (G_MAXUINT64: none);
+ * the current time while committed entries wait to be applied. */
 guint64 dsm_node_next_deadline (const DsmNode *node);
+
+/* Committed entries a node applies in one input at most.  A node learns of
+ * a long run of committed entries at once after a restart (its commit
+ * index starts at its snapshot's); the rest is applied
+ * DSM_NODE_APPLY_PER_INPUT at a time by dsm_node_tick(), once per loop
+ * iteration, while it goes on answering its peers (PROTOCOL.md, "Applying
+ * committed entries"). */
+#define DSM_NODE_APPLY_PER_INPUT 1024
 
 /* Which events reach the outbox (bit 1 << DsmEventKind); default all. */
 void dsm_node_set_event_mask (DsmNode *node, guint32 mask);

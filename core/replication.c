@@ -207,8 +207,11 @@ replication_flush (DsmNode *node)
 {
   g_assert (node->role == DSM_ROLE_LEADER);
   g_assert (members_uncommitted_own_changes (node) <= 1 || MUTANT (node, DSM_MUTANT_TWO_CHANGES));
+  /* A leader outside its configuration learns it was removed when it
+   * applies that entry, which may trail its commit (node_apply_committed()). */
   g_assert (dsm_membership_is_voter (node->membership, node->id) || node->removed
-            || node->membership_index > node->commit_index || MUTANT (node, DSM_MUTANT_CONFIG_ON_COMMIT));
+            || node->membership_index > dsm_store_get_applied_index (node->store)
+            || MUTANT (node, DSM_MUTANT_CONFIG_ON_COMMIT));
 
   gboolean read_broadcast = node->read_broadcast;
   node->read_broadcast = FALSE;

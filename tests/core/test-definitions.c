@@ -209,6 +209,8 @@ test_unappliable_entry_stalls (void)
   g_assert_cmpuint (dsm_node_get_stalled_index (rig->node, &reason), ==, 2);
   g_assert_nonnull (strstr (reason, "spec"));
   g_assert_cmpuint (dsm_node_get_metrics (rig->node)->apply_stalled_index, ==, 2);
+  /* Nothing left it can apply: no tick is asked for (a host would spin). */
+  g_assert_cmpuint (dsm_node_next_deadline (rig->node), >, rig->now_ms);
 
   rig_step (rig, rig_proposal (2, 1, 3, 1, 4, (const guint64[]) { 1 }, 1));
   g_assert_cmpuint (dsm_node_get_commit_index (rig->node), ==, 4);

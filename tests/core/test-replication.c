@@ -519,6 +519,134 @@ test_check_quorum_keeps_leader (void)
   g_assert_cmpint (dsm_node_get_role (rig->node), ==, DSM_ROLE_LEADER);
 }
 
+/* ---- applying a backlog ---- */
+
+static void
+test_apply_backlog_in_slices (void)
+{
+  guint n = 2 * DSM_NODE_APPLY_PER_INPUT + 5;
+  g_autofree guint64 *epochs = g_new (guint64, n);
+  for (guint i = 0; i < n; i++)
+    epochs[i] = 1;
+  g_autoptr(Rig) rig = rig_new_with_log (rig_config (3), 1, epochs, n);
+
+  g_test_summary ("A follower that learns of a long run of committed entries at once (a restart) "
+                  "applies DSM_NODE_APPLY_PER_INPUT of them in that input and Acks at once; the rest "
+                  "a slice per tick, in order, with its next deadline 'now' until done. Messages in "
+                  "between apply nothing more.");
+  rig_step (rig, rig_commit (2, 1, n, 7));
+  g_assert_cmpuint (dsm_node_get_commit_index (rig->node), ==, n);
+  g_assert_cmpuint (dsm_node_get_applied_index (rig->node), ==, DSM_NODE_APPLY_PER_INPUT);
+  g_assert_cmpuint (rig->out.applies->len, ==, DSM_NODE_APPLY_PER_INPUT);
+  g_assert_nonnull (rig_find_message (rig, DSM_MSG_ACK, 2));
+  g_assert_cmpuint (dsm_node_next_deadline (rig->node), ==, rig->now_ms);
+
+  rig_step (rig, rig_commit (2, 1, n, 8));
+  g_assert_cmpuint (dsm_node_get_applied_index (rig->node), ==, DSM_NODE_APPLY_PER_INPUT);
+  g_assert_nonnull (rig_find_message (rig, DSM_MSG_ACK, 2));
+
+  guint64 expect = DSM_NODE_APPLY_PER_INPUT + 1;
+  guint ticks = 0;
+  while (dsm_node_get_applied_index (rig->node) < n)
+    {
+      g_assert_cmpuint (dsm_node_next_deadline (rig->node), ==, rig->now_ms);
+      rig_tick (rig, rig->now_ms);
+      ticks++;
+      g_assert_cmpuint (rig->out.applies->len, >, 0);
+      g_assert_cmpuint (rig->out.applies->len, <=, DSM_NODE_APPLY_PER_INPUT);
+      for (guint i = 0; i < rig->out.applies->len; i++)
+        g_assert_cmpuint (((DsmApplied *) rig->out.applies->pdata[i])->entry->index, ==, expect++);
+    }
+  g_assert_cmpuint (ticks, ==, 2);
+  g_assert_cmpuint (expect, ==, n + 1);
+  g_assert_cmpuint (dsm_node_next_deadline (rig->node), >, rig->now_ms);
+  g_assert_cmpint (dsm_node_get_role (rig->node), ==, DSM_ROLE_FOLLOWER);
+}
+
+/* Entry @index: client-@index's first command, m@index Init -> Running. */
+static DsmEntry *
+client_entry (guint64 index, guint64 epoch)
+{
+  g_autofree char *client = g_strdup_printf ("client-%" G_GUINT64_FORMAT, index);
+  g_autofree char *machine = g_strdup_printf ("m%" G_GUINT64_FORMAT, index);
+  DsmCommand cmd = { .op = DSM_OP_TRANSITION, .client_id = client, .seq = 1, .machine = machine,
+                     .to = "Running" };
+
+  return dsm_entry_new (index, epoch, DSM_ENTRY_COMMAND, &cmd);
+}
+
+static void
+submit_retry (Rig *rig, guint64 request_id, guint64 index)
+{
+  g_autofree char *client = g_strdup_printf ("client-%" G_GUINT64_FORMAT, index);
+  g_autofree char *machine = g_strdup_printf ("m%" G_GUINT64_FORMAT, index);
+
+  rig_transition (rig, request_id, machine, "Running", client, 1);
+}
+
+/* Moves the replies of rig->out's last drain to @replies. */
+static void
+collect_replies (Rig *rig, GPtrArray *replies)
+{
+  for (guint j = 0; j < rig->out.replies->len; j++)
+    g_ptr_array_add (replies, g_steal_pointer (&rig->out.replies->pdata[j]));
+  g_ptr_array_set_size (rig->out.replies, 0);
+}
+
+static void
+test_new_leader_indexes_newest_uncommitted (void)
+{
+  guint n = 3 * DSM_NODE_APPLY_PER_INPUT;
+  DsmDurableState durable = { .epoch = 1, .entries = g_ptr_array_new_with_free_func ((GDestroyNotify) dsm_entry_unref) };
+  for (guint64 i = 1; i <= n; i++)
+    g_ptr_array_add (durable.entries, client_entry (i, 1));
+  g_autoptr(Rig) rig = rig_new (rig_config (3), &durable);
+  dsm_durable_state_clear (&durable);
+  g_autoptr(GPtrArray) replies = g_ptr_array_new_with_free_func ((GDestroyNotify) dsm_client_reply_free);
+
+  g_test_summary ("A leader elected over a long uncommitted log indexes only its newest "
+                  "DSM_NODE_APPLY_PER_INPUT entries' (client, seq). Once its no-op commits, a retry "
+                  "of an applied one is answered from its session, of an indexed one waits for it, "
+                  "and of one neither applied nor indexed is appended again: applying the copy "
+                  "repeats the first one's outcome. Each command is applied once.");
+  rig_elect (rig);
+  guint64 epoch = dsm_node_get_epoch (rig->node);
+  guint64 noop = dsm_node_get_last_index (rig->node);
+  g_assert_cmpuint (noop, ==, n + 1);
+  submit_retry (rig, 100, n);
+  submit_retry (rig, 101, n / 2);
+  submit_retry (rig, 102, 1);
+  /* Held until the no-op commits (a new leader settles first). */
+  g_assert_cmpuint (dsm_node_get_last_index (rig->node), ==, noop);
+
+  rig_persist_all (rig);
+  rig_step (rig, rig_ack (2, epoch, noop, 0));
+  g_assert_cmpuint (dsm_node_get_commit_index (rig->node), ==, noop);
+  g_assert_cmpuint (dsm_node_get_applied_index (rig->node), ==, DSM_NODE_APPLY_PER_INPUT);
+  g_assert_cmpuint (dsm_node_get_last_index (rig->node), ==, noop + 1); /* 101's copy */
+  collect_replies (rig, replies);
+  g_assert_cmpuint (replies->len, ==, 1); /* 102, from its session */
+  rig_persist_all (rig);
+  rig_step (rig, rig_ack (2, epoch, noop + 1, 0));
+  g_assert_cmpuint (dsm_node_get_commit_index (rig->node), ==, noop + 1);
+  collect_replies (rig, replies);
+  while (dsm_node_get_applied_index (rig->node) < noop + 1)
+    {
+      rig_tick (rig, rig->now_ms);
+      collect_replies (rig, replies);
+    }
+
+  g_assert_cmpuint (dsm_node_get_metrics (rig->node)->entries_applied, ==, noop + 1);
+  g_assert_cmpuint (replies->len, ==, 3);
+  for (guint i = 0; i < replies->len; i++)
+    {
+      const DsmClientReply *reply = replies->pdata[i];
+      g_assert_cmpint (reply->status, ==, DSM_REPLY_OK);
+      g_assert_cmpstr (reply->state, ==, "Running");
+      g_assert_cmpuint (reply->index, ==, reply->request_id == 100 ? n : reply->request_id == 101 ? n / 2 : 1);
+    }
+}
+
 int
 main (int argc, char **argv)
 {
@@ -543,5 +671,8 @@ main (int argc, char **argv)
   g_test_add_func ("/core/node/replication/heartbeat-idle", test_heartbeat_idle);
   g_test_add_func ("/core/node/replication/check-quorum-steps-down", test_check_quorum_steps_down);
   g_test_add_func ("/core/node/replication/check-quorum-keeps-leader", test_check_quorum_keeps_leader);
+  g_test_add_func ("/core/node/replication/apply-backlog-in-slices", test_apply_backlog_in_slices);
+  g_test_add_func ("/core/node/replication/new-leader-indexes-newest-uncommitted",
+                   test_new_leader_indexes_newest_uncommitted);
   return g_test_run ();
 }
