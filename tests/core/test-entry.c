@@ -34,6 +34,35 @@ test_command_copy_is_deep (void)
 }
 
 static void
+test_entry_strings_packed (void)
+{
+  DsmCommand src = { .op = DSM_OP_TRANSITION, .client_id = (char *) "c1", .seq = 3,
+                     .machine = (char *) "m", .definition = (char *) "d", .from = (char *) "A",
+                     .to = (char *) "B", .spec = (char *) "{}", .payload = (char *) "{\"k\":1}",
+                     .has_if_revision = TRUE, .if_revision = 9 };
+  DsmCommand empty = { .op = DSM_OP_READ };
+
+  g_test_summary ("An entry keeps copies of its command's strings in its own allocation, equal to the "
+                  "command's; one without strings, and one that took a command's, free theirs as before.");
+  DsmEntry *e = dsm_entry_new (4, 2, DSM_ENTRY_COMMAND, &src);
+  g_assert_true (dsm_command_equal (&e->cmd, &src));
+  g_assert_true (e->cmd.machine != src.machine);
+  g_assert_true (e->cmd.payload > e->cmd.client_id);
+  g_assert_null (e->cmd.peer_address);
+  DsmEntry *none = dsm_entry_new (5, 2, DSM_ENTRY_COMMAND, &empty);
+  g_assert_true (dsm_command_equal (&none->cmd, &empty));
+  DsmCommand taken;
+  dsm_command_init_copy (&taken, &src);
+  DsmEntry *took = dsm_entry_new_take (6, 2, &taken);
+  g_assert_true (dsm_command_equal (&took->cmd, &src));
+  g_assert_true (dsm_entry_equal (e, e));
+  /* Freed without a leak or a bad free (the sanitizer build checks). */
+  dsm_entry_unref (e);
+  dsm_entry_unref (none);
+  dsm_entry_unref (took);
+}
+
+static void
 test_command_equal_compares_every_field (void)
 {
   DsmCommand a = { .op = DSM_OP_TRANSITION, .client_id = (char *) "c", .seq = 3,
@@ -264,6 +293,7 @@ main (int argc, char *argv[])
 
   g_test_add_func ("/core/entry/op-names", test_op_names);
   g_test_add_func ("/core/entry/command-copy-is-deep", test_command_copy_is_deep);
+  g_test_add_func ("/core/entry/strings-packed", test_entry_strings_packed);
   g_test_add_func ("/core/entry/command-equal-compares-every-field",
                    test_command_equal_compares_every_field);
   g_test_add_func ("/core/entry/command-check-accepts-valid", test_command_check_accepts_valid);

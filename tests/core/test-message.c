@@ -301,8 +301,9 @@ entries_bad_command (DsmMessage *m)
 {
   DsmEntry *entry = g_ptr_array_index (m->entries, 1);
 
-  /* Entries are immutable by contract; the test breaks it on purpose. */
-  g_free (entry->cmd.client_id);
+  /* Entries are immutable by contract; the test breaks it on purpose.
+   * dsm_entry_new() packed the string into the entry's own allocation:
+   * it goes with the entry, not freed here. */
   entry->cmd.client_id = NULL;
 }
 
