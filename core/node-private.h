@@ -20,6 +20,7 @@ typedef struct {
   guint64 next_index;        /* next entry to send */
   guint64 match_index;       /* highest index known to match ours */
   gboolean probing;          /* one Proposal at a time until a match is found */
+  guint64 probe_next;        /* next_index when the last probe was sent; 0: none */
   guint64 *inflight;         /* ring of last indexes of unacknowledged Proposals */
   guint inflight_head;
   guint inflight_count;

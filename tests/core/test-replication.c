@@ -396,6 +396,46 @@ test_retry_after_delay (void)
 }
 
 static void
+test_retry_keeps_probe_place (void)
+{
+  static const guint64 log_epochs[] = { 1, 1, 1, 1, 1 };
+  g_autoptr(Rig) rig = rig_new_with_log (rig_config (3), 1, log_epochs, 5);
+  guint delay = rig->config->retry_delay_ms;
+
+  g_test_summary ("A new leader's lost probe is resent where it was, not from index 1 (match_index "
+                  "is 0 until a peer answers): a peer down during the election is not sent the "
+                  "whole log, or the whole snapshot. After a Reject moved it back, from there.");
+  rig_elect (rig);
+  DsmMessage *first = rig_find_message (rig, DSM_MSG_PROPOSAL, 2);
+  g_assert_nonnull (first);
+  g_assert_cmpuint (first->prev_index, ==, 5);
+  rig_step (rig, rig_ack (3, 2, 6, 0));
+
+  rig_tick (rig, rig->now_ms + delay);
+  DsmMessage *resent = rig_find_message (rig, DSM_MSG_PROPOSAL, 2);
+  g_assert_nonnull (resent);
+  g_assert_cmpuint (resent->prev_index, ==, 5);
+  g_assert_cmpuint (resent->entries->len, ==, 1);
+  g_assert_cmpuint (dsm_node_get_metrics (rig->node)->retries, ==, 1);
+
+  DsmMessage *reject = rig_message (DSM_MSG_REJECT, 2, 2);
+  reject->reason = DSM_REJECT_LOG_MISMATCH;
+  reject->prev_index = 5;
+  reject->hint_index = 3;
+  rig_step (rig, reject);
+  resent = rig_find_message (rig, DSM_MSG_PROPOSAL, 2);
+  g_assert_nonnull (resent);
+  g_assert_cmpuint (resent->prev_index, ==, 2);
+
+  rig_tick (rig, rig->now_ms + delay);
+  resent = rig_find_message (rig, DSM_MSG_PROPOSAL, 2);
+  g_assert_nonnull (resent);
+  g_assert_cmpuint (resent->prev_index, ==, 2);
+  g_assert_cmpuint (resent->entries->len, ==, 4);
+  g_assert_cmpuint (dsm_node_get_metrics (rig->node)->retries, ==, 2);
+}
+
+static void
 test_unreachable_after_retries (void)
 {
   g_autoptr(Rig) rig = rig_new (rig_config (3), NULL);
@@ -667,6 +707,7 @@ main (int argc, char **argv)
   g_test_add_func ("/core/node/replication/pipelining-window", test_pipelining_window);
   g_test_add_func ("/core/node/replication/batching", test_batching);
   g_test_add_func ("/core/node/replication/retry-after-delay", test_retry_after_delay);
+  g_test_add_func ("/core/node/replication/retry-keeps-probe-place", test_retry_keeps_probe_place);
   g_test_add_func ("/core/node/replication/unreachable-after-retries", test_unreachable_after_retries);
   g_test_add_func ("/core/node/replication/heartbeat-idle", test_heartbeat_idle);
   g_test_add_func ("/core/node/replication/check-quorum-steps-down", test_check_quorum_steps_down);
