@@ -113,7 +113,7 @@ typedef struct {
 } TargetCase;
 
 static const TargetCase target_cases[] = {
-  { DSM_MUTANT_DOUBLE_VOTE, 3, 5 },            /* its operations used to grow, 9 -> 114 */
+  { DSM_MUTANT_DOUBLE_VOTE, 5, 5 },            /* its operations used to grow, 9 -> 114 */
   { DSM_MUTANT_STALE_EPOCH_APPEND, 18, 3 },    /* it stopped at 6 steps */
   { DSM_MUTANT_FORGET_SESSIONS, 1, 2 },
   { DSM_MUTANT_VOTE_BEFORE_PERSIST, 722, 3 },
