@@ -55,27 +55,33 @@ dsm_entry_kind_to_string (DsmEntryKind kind)
   return kind_names[kind];
 }
 
+/* Every string field of a DsmCommand: copying, clearing and packing one
+ * (dsm_entry_new()) walk this list, so a new field is added here once. */
+static const gsize command_strings[] = {
+  G_STRUCT_OFFSET (DsmCommand, client_id),      G_STRUCT_OFFSET (DsmCommand, machine),
+  G_STRUCT_OFFSET (DsmCommand, definition),     G_STRUCT_OFFSET (DsmCommand, from),
+  G_STRUCT_OFFSET (DsmCommand, to),             G_STRUCT_OFFSET (DsmCommand, spec),
+  G_STRUCT_OFFSET (DsmCommand, peer_address),   G_STRUCT_OFFSET (DsmCommand, client_address),
+  G_STRUCT_OFFSET (DsmCommand, native_address), G_STRUCT_OFFSET (DsmCommand, payload),
+};
+
+/* The @i-th string field of @cmd (command_strings). */
+static inline char **
+command_string (DsmCommand *cmd, guint i)
+{
+  g_assert (i < G_N_ELEMENTS (command_strings));
+  return (char **) (gpointer) ((char *) cmd + command_strings[i]);
+}
+
 void
 dsm_command_init_copy (DsmCommand *dest, const DsmCommand *src)
 {
   g_return_if_fail (dest != NULL);
   g_return_if_fail (src != NULL);
 
-  dest->op = src->op;
-  dest->client_id = g_strdup (src->client_id);
-  dest->seq = src->seq;
-  dest->machine = g_strdup (src->machine);
-  dest->definition = g_strdup (src->definition);
-  dest->from = g_strdup (src->from);
-  dest->to = g_strdup (src->to);
-  dest->spec = g_strdup (src->spec);
-  dest->node = src->node;
-  dest->peer_address = g_strdup (src->peer_address);
-  dest->client_address = g_strdup (src->client_address);
-  dest->native_address = g_strdup (src->native_address);
-  dest->payload = g_strdup (src->payload);
-  dest->has_if_revision = src->has_if_revision;
-  dest->if_revision = src->if_revision;
+  *dest = *src;
+  for (guint i = 0; i < G_N_ELEMENTS (command_strings); i++)
+    *command_string (dest, i) = g_strdup (*command_string (dest, i));
 }
 
 void
@@ -83,16 +89,8 @@ dsm_command_clear (DsmCommand *cmd)
 {
   if (cmd == NULL)
     return;
-  g_clear_pointer (&cmd->client_id, g_free);
-  g_clear_pointer (&cmd->machine, g_free);
-  g_clear_pointer (&cmd->definition, g_free);
-  g_clear_pointer (&cmd->from, g_free);
-  g_clear_pointer (&cmd->to, g_free);
-  g_clear_pointer (&cmd->spec, g_free);
-  g_clear_pointer (&cmd->peer_address, g_free);
-  g_clear_pointer (&cmd->client_address, g_free);
-  g_clear_pointer (&cmd->native_address, g_free);
-  g_clear_pointer (&cmd->payload, g_free);
+  for (guint i = 0; i < G_N_ELEMENTS (command_strings); i++)
+    g_free (*command_string (cmd, i));
   memset (cmd, 0, sizeof *cmd);
 }
 
@@ -439,25 +437,6 @@ entry_compute_size (const DsmEntry *entry)
  * Proposal carrying them, and by the host's threads (the WAL's worker
  * encodes them while the node moves on), so the count is atomic
  * (g_atomic_rc_box); an unshared count raced and corrupted the heap. */
-/* The bytes @s takes packed (0: NULL). */
-static gsize
-packed_size (const char *s)
-{
-  return s != NULL ? strlen (s) + 1 : 0;
-}
-
-/* Copies @s to *@cursor and moves it past the copy. */
-static char *
-pack_string (char **cursor, const char *s)
-{
-  if (s == NULL)
-    return NULL;
-  gsize n = strlen (s) + 1;
-  char *copy = memcpy (*cursor, s, n);
-  *cursor += n;
-  return copy;
-}
-
 /* Whether @entry's command strings live in its own allocation, after the
  * entry (dsm_entry_new()), rather than one allocation each. */
 static gboolean
@@ -482,10 +461,11 @@ dsm_entry_new (guint64 index, guint64 epoch, DsmEntryKind kind,
    * least 32 bytes of heap and a malloc and a free each (three a
    * transition: client id, machine, target). */
   if (cmd != NULL)
-    strings = packed_size (cmd->client_id) + packed_size (cmd->machine) + packed_size (cmd->definition)
-              + packed_size (cmd->from) + packed_size (cmd->to) + packed_size (cmd->spec)
-              + packed_size (cmd->peer_address) + packed_size (cmd->client_address)
-              + packed_size (cmd->native_address) + packed_size (cmd->payload);
+    for (guint i = 0; i < G_N_ELEMENTS (command_strings); i++)
+      {
+        const char *field = *command_string ((DsmCommand *) cmd, i);
+        strings += field != NULL ? strlen (field) + 1 : 0;
+      }
   entry = g_atomic_rc_box_alloc0 (sizeof (DsmEntry) + strings);
   entry->index = index;
   entry->epoch = epoch;
@@ -493,22 +473,16 @@ dsm_entry_new (guint64 index, guint64 epoch, DsmEntryKind kind,
   if (cmd != NULL)
     {
       char *cursor = (char *) (entry + 1);
-      DsmCommand *dest = &entry->cmd;
-      dest->op = cmd->op;
-      dest->client_id = pack_string (&cursor, cmd->client_id);
-      dest->seq = cmd->seq;
-      dest->machine = pack_string (&cursor, cmd->machine);
-      dest->definition = pack_string (&cursor, cmd->definition);
-      dest->from = pack_string (&cursor, cmd->from);
-      dest->to = pack_string (&cursor, cmd->to);
-      dest->spec = pack_string (&cursor, cmd->spec);
-      dest->node = cmd->node;
-      dest->peer_address = pack_string (&cursor, cmd->peer_address);
-      dest->client_address = pack_string (&cursor, cmd->client_address);
-      dest->native_address = pack_string (&cursor, cmd->native_address);
-      dest->payload = pack_string (&cursor, cmd->payload);
-      dest->has_if_revision = cmd->has_if_revision;
-      dest->if_revision = cmd->if_revision;
+      entry->cmd = *cmd;
+      for (guint i = 0; i < G_N_ELEMENTS (command_strings); i++)
+        {
+          char **field = command_string (&entry->cmd, i);
+          if (*field == NULL)
+            continue;
+          gsize n = strlen (*field) + 1;
+          *field = memcpy (cursor, *field, n);
+          cursor += n;
+        }
       g_assert (cursor == (char *) (entry + 1) + strings);
     }
   entry->size_bytes = entry_compute_size (entry);
