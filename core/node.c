@@ -443,8 +443,8 @@ node_apply_committed (DsmNode *node)
   guint64 limit = node_apply_limit (node);
   guint64 applied_before = dsm_store_get_applied_index (node->store);
 
-  /* The rest waits for the next input (DSM_NODE_APPLY_PER_INPUT). */
-  if (limit - MIN (limit, applied_before) > DSM_NODE_APPLY_PER_INPUT)
+  /* The rest waits for the next tick (DSM_NODE_APPLY_PER_INPUT). */
+  if (limit > applied_before + DSM_NODE_APPLY_PER_INPUT)
     limit = applied_before + DSM_NODE_APPLY_PER_INPUT;
   while (node->stalled_index == 0 && dsm_store_get_applied_index (node->store) < limit)
     {
