@@ -89,6 +89,23 @@ fixture_wait_idle (DsmWal *wal)
   g_mutex_unlock (&wal->lock);
 }
 
+void
+fixture_on_synced (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  FixtureSyncResult *r = user_data;
+
+  r->seq = dsm_wal_sync_finish (r->wal, result, &r->error);
+  r->calls++;
+}
+
+void
+fixture_iterate_until (FixtureSyncResult *r, guint calls)
+{
+  for (guint budget = 1000; r->calls < calls && budget > 0; budget--)
+    g_main_context_iteration (NULL, TRUE);
+  g_assert_cmpuint (r->calls, ==, calls);
+}
+
 guint64 fixture_preallocate_bytes;
 
 DsmWal *

@@ -50,6 +50,21 @@ void fixture_wait_idle (DsmWal *wal);
 /* Blocking sync asserting success; returns the durable seq. */
 guint64 fixture_sync (Fixture *f);
 
+/* What dsm_wal_sync_async() answered, counted: set @wal before the call,
+ * pass fixture_on_synced() and the result as its callback and data. */
+typedef struct {
+  guint calls;
+  guint64 seq;
+  GError *error;
+  DsmWal *wal;
+} FixtureSyncResult;
+
+void fixture_on_synced (GObject *source, GAsyncResult *result, gpointer user_data);
+
+/* Iterates the default context until @r saw @calls callbacks (at most
+ * 1,000 iterations), and asserts it saw exactly that many. */
+void fixture_iterate_until (FixtureSyncResult *r, guint calls);
+
 /* What the WAL's sync thread told (dsm_wal_sync_start()'s notify), waited
  * for on a condition variable: the notify comes from that thread.  Init
  * lock and cond first. */

@@ -108,37 +108,12 @@ test_group_commit (Fixture *f, gconstpointer data)
   dsm_durable_state_clear (&state);
 }
 
-typedef struct {
-  guint calls;
-  guint64 seq;
-  GError *error;
-  DsmWal *wal;
-} SyncResult;
-
-static void
-on_synced (GObject *source, GAsyncResult *result, gpointer user_data)
-{
-  SyncResult *r = user_data;
-
-  r->seq = dsm_wal_sync_finish (r->wal, result, &r->error);
-  r->calls++;
-}
-
-/* Iterates the default context until @r saw @calls callbacks, within a budget. */
-static void
-iterate_until (SyncResult *r, guint calls)
-{
-  for (guint budget = 1000; r->calls < calls && budget > 0; budget--)
-    g_main_context_iteration (NULL, TRUE);
-  g_assert_cmpuint (r->calls, ==, calls);
-}
-
 static void
 test_sync_async (Fixture *f, gconstpointer data)
 {
   DsmDurableState state = { 0 };
-  SyncResult r = { 0 };
-  SyncResult again = { 0 };
+  FixtureSyncResult r = { 0 };
+  FixtureSyncResult again = { 0 };
 
   g_test_summary ("A sync started from a main loop writes in a worker and calls back in the "
                   "caller's context; a second sync started meanwhile waits its turn.");
@@ -146,11 +121,11 @@ test_sync_async (Fixture *f, gconstpointer data)
   r.wal = again.wal = f->wal;
   fixture_append_hard_state (f, 2, 2);
   fixture_append_entries (f, 1, 5, 2);
-  dsm_wal_sync_async (f->wal, NULL, on_synced, &r);
+  dsm_wal_sync_async (f->wal, NULL, fixture_on_synced, &r);
   fixture_append_entries (f, 6, 5, 2);
-  dsm_wal_sync_async (f->wal, NULL, on_synced, &again);
-  iterate_until (&r, 1);
-  iterate_until (&again, 1);
+  dsm_wal_sync_async (f->wal, NULL, fixture_on_synced, &again);
+  fixture_iterate_until (&r, 1);
+  fixture_iterate_until (&again, 1);
   g_assert_no_error (r.error);
   g_assert_no_error (again.error);
   g_assert_cmpuint (r.seq, >=, 2);
@@ -277,7 +252,7 @@ test_sync_inline_declines (Fixture *f, gconstpointer data)
 {
   DsmDurableState state = { 0 };
   g_autoptr(GError) error = NULL;
-  SyncResult r = { 0 };
+  FixtureSyncResult r = { 0 };
   guint64 seq = 0;
 
   g_test_summary ("The caller's thread writes only a small batch of log records while no sync runs "
@@ -300,11 +275,11 @@ test_sync_inline_declines (Fixture *f, gconstpointer data)
 
   /* The worker's sync takes the queue (the snapshot with it); what is
    * appended while it runs waits for the worker's next turn. */
-  dsm_wal_sync_async (f->wal, NULL, on_synced, &r);
+  dsm_wal_sync_async (f->wal, NULL, fixture_on_synced, &r);
   fixture_append_entries (f, 7, 1, 1);
   if (dsm_wal_is_syncing (f->wal))
     g_assert_false (dsm_wal_sync_inline (f->wal, 100, &seq, &error));
-  iterate_until (&r, 1);
+  fixture_iterate_until (&r, 1);
   g_assert_no_error (r.error);
   g_assert_cmpuint (dsm_wal_get_stats (f->wal)->syncs_inline, <=, 1);
   g_assert_cmpuint (fixture_sync (f), ==, f->seq);
@@ -318,7 +293,7 @@ static void
 test_local_snapshot_deferred (Fixture *f, gconstpointer data)
 {
   DsmDurableState state = { 0 };
-  SyncResult r = { 0 };
+  FixtureSyncResult r = { 0 };
   g_autoptr(GPtrArray) tmp = NULL;
 
   g_test_summary ("A snapshot the node took itself is durable with its batch (the log holds what "
@@ -331,8 +306,8 @@ test_local_snapshot_deferred (Fixture *f, gconstpointer data)
   fixture_append_entries (f, 1, 20, 3);
   fixture_append_snapshot (f, 15, 3, FALSE);
   fixture_append_entries (f, 21, 5, 3);
-  dsm_wal_sync_async (f->wal, NULL, on_synced, &r);
-  iterate_until (&r, 1);
+  dsm_wal_sync_async (f->wal, NULL, fixture_on_synced, &r);
+  fixture_iterate_until (&r, 1);
   g_assert_no_error (r.error);
   g_assert_cmpuint (r.seq, ==, f->seq);
 

@@ -13,37 +13,12 @@
 /* dsm_layout_write_snapshot() writes the staged file as "<name>.tmp". */
 #define STAGED_CREATED "snap-staging.tmp.tmp"
 
-typedef struct {
-  guint calls;
-  guint64 seq;
-  GError *error;
-  DsmWal *wal;
-} SyncResult;
-
-static void
-on_synced (GObject *source, GAsyncResult *result, gpointer user_data)
-{
-  SyncResult *r = user_data;
-
-  r->seq = dsm_wal_sync_finish (r->wal, result, &r->error);
-  r->calls++;
-}
-
-/* Iterates the default context until @r saw @calls callbacks. */
-static void
-iterate_until (SyncResult *r, guint calls)
-{
-  while (r->calls < calls)
-    g_main_context_iteration (NULL, TRUE);
-  g_assert_cmpuint (r->calls, ==, calls);
-}
-
 static void
 test_sync_answers_before_the_file (Fixture *f, gconstpointer data)
 {
   DsmDurableState state = { 0 };
-  SyncResult r = { 0 };
-  SyncResult next = { 0 };
+  FixtureSyncResult r = { 0 };
+  FixtureSyncResult next = { 0 };
   g_autoptr(GPtrArray) tmp = NULL;
 
   g_test_summary ("The sync whose batch carried a node's own snapshot answers while the "
@@ -58,16 +33,16 @@ test_sync_answers_before_the_file (Fixture *f, gconstpointer data)
   fixture_append_snapshot (f, 15, 3, FALSE);
   fixture_append_entries (f, 21, 5, 3);
   faults_gate_close (FAULT_CREATE, STAGED_CREATED);
-  dsm_wal_sync_async (f->wal, NULL, on_synced, &r);
+  dsm_wal_sync_async (f->wal, NULL, fixture_on_synced, &r);
   /* The writer is at the file's creation and stays there. */
   faults_gate_wait ();
-  iterate_until (&r, 1);
+  fixture_iterate_until (&r, 1);
   g_assert_no_error (r.error);
   g_assert_cmpuint (r.seq, ==, f->seq);
 
   fixture_append_entries (f, 26, 5, 3);
-  dsm_wal_sync_async (f->wal, NULL, on_synced, &next);
-  iterate_until (&next, 1);
+  dsm_wal_sync_async (f->wal, NULL, fixture_on_synced, &next);
+  fixture_iterate_until (&next, 1);
   g_assert_no_error (next.error);
   g_assert_cmpuint (next.seq, ==, f->seq);
   /* Still at the gate: no snapshot file yet, the writer still counted. */
@@ -130,11 +105,11 @@ test_sync_thread_answers_before_the_file (Fixture *f, gconstpointer data)
 static void
 sync_with_snapshot (Fixture *f, guint64 index, guint64 epoch)
 {
-  SyncResult r = { .wal = f->wal };
+  FixtureSyncResult r = { .wal = f->wal };
 
   fixture_append_snapshot (f, index, epoch, FALSE);
-  dsm_wal_sync_async (f->wal, NULL, on_synced, &r);
-  iterate_until (&r, 1);
+  dsm_wal_sync_async (f->wal, NULL, fixture_on_synced, &r);
+  fixture_iterate_until (&r, 1);
   g_assert_no_error (r.error);
   fixture_wait_idle (f->wal);
 }
