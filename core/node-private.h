@@ -89,6 +89,7 @@ struct _DsmNode {
   DsmNodeId id;
   GRand *rng;
   guint64 now_ms;
+  gboolean had_input;        /* a timed input came: dsm_node_start() is too late */
 
   /* Durable (PROTOCOL.md, "Persistent state"). */
   guint64 epoch;

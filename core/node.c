@@ -522,6 +522,24 @@ dsm_node_new (DsmConfig *config, DsmNodeId id, GRand *rng,
 }
 
 void
+dsm_node_start (DsmNode *node, guint64 now_ms)
+{
+  g_return_if_fail (node != NULL);
+  /* Before any input: a follower that has heard nothing, owes nothing and
+   * applies nothing, whose only timer is its election's. */
+  g_assert (!node->had_input);
+  g_assert (node->role == DSM_ROLE_FOLLOWER);
+  g_assert (node->leader_id == DSM_NODE_NONE);
+  g_assert (!node_apply_pending (node));
+  g_assert (node->election_deadline_ms > node->now_ms);
+  g_return_if_fail (now_ms >= node->now_ms);
+
+  node->had_input = TRUE;
+  node->election_deadline_ms += now_ms - node->now_ms;
+  node->now_ms = now_ms;
+}
+
+void
 dsm_node_free (DsmNode *node)
 {
   if (node == NULL)
@@ -566,6 +584,7 @@ dsm_durable_state_clear (DsmDurableState *state)
 static void
 node_advance_time (DsmNode *node, guint64 now_ms)
 {
+  node->had_input = TRUE;
   /* Hosts may hand in the same time twice, never an earlier one. */
   if (now_ms > node->now_ms)
     node->now_ms = now_ms;

@@ -56,6 +56,17 @@ DsmNode *dsm_node_new (DsmConfig *config, DsmNodeId id, GRand *rng,
                        const DsmDurableState *durable, guint64 now_ms, GError **error);
 void dsm_node_free (DsmNode *node);
 
+/**
+ * dsm_node_start:
+ * The host has finished loading @node and serves from @now_ms on.  A
+ * node built from a large snapshot or log may have taken seconds to
+ * construct; its election timer counts from here, not from dsm_node_new(),
+ * so that the load does not count as silence from the leader and the
+ * first tick is not an election.  Optional (the simulator builds nodes in
+ * no time); at most once, before any other input; it produces no output.
+ */
+void dsm_node_start (DsmNode *node, guint64 now_ms);
+
 /* A message from a peer (borrowed: the node references what it keeps). */
 void dsm_node_step (DsmNode *node, guint64 now_ms, const DsmMessage *msg);
 

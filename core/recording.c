@@ -22,6 +22,7 @@ static const char *const input_names[DSM_INPUT_N_KINDS + 1] = {
   [DSM_INPUT_DRAIN] = "drain",
   [DSM_INPUT_END] = "end",
   [DSM_INPUT_DISK_FULL] = "disk_full",
+  [DSM_INPUT_START] = "start",
   [DSM_INPUT_N_KINDS] = NULL,
 };
 
@@ -100,6 +101,14 @@ void
 dsm_recording_write_tick (GString *out, guint64 now_ms)
 {
   write_kind (out, DSM_INPUT_TICK);
+  write_time (out, now_ms);
+  g_string_append (out, "}\n");
+}
+
+void
+dsm_recording_write_start (GString *out, guint64 now_ms)
+{
+  write_kind (out, DSM_INPUT_START);
   write_time (out, now_ms);
   g_string_append (out, "}\n");
 }
@@ -370,6 +379,7 @@ dsm_recording_read_input (const char *line, gsize length, DsmInput *input, GErro
   switch (input->kind)
     {
     case DSM_INPUT_TICK:
+    case DSM_INPUT_START:
       return dsm_json_read_uint (&at, "t", DSM_JSON_REQUIRED, 0, G_MAXINT64, &input->now_ms, error);
     case DSM_INPUT_STEP:
       return dsm_json_read_uint (&at, "t", DSM_JSON_REQUIRED, 0, G_MAXINT64, &input->now_ms, error)

@@ -5,6 +5,7 @@
  * strings out; the files are the host's and the replayer's.
  *
  *   {"dsm_record":1,"node":N,"seed":S,"t":T,"config":{...},"durable":"<base64 records>"}
+ *   {"i":"start","t":T}          (at most once, before any other input)
  *   {"i":"tick","t":T}           {"i":"step","t":T,"msg":{...}}
  *   {"i":"submit","t":T,"id":N,"cmd":{...}}   {"i":"persisted","t":T,"seq":N}
  *   {"i":"unsent","msg":{...}}   {"i":"invalid"}
@@ -44,6 +45,7 @@ G_BEGIN_DECLS
  */
 void dsm_recording_write_header (GString *out, const DsmConfig *config, DsmNodeId id, guint32 seed,
                                  const DsmDurableState *durable, guint64 now_ms);
+void dsm_recording_write_start (GString *out, guint64 now_ms);
 void dsm_recording_write_tick (GString *out, guint64 now_ms);
 void dsm_recording_write_step (GString *out, guint64 now_ms, const DsmMessage *msg);
 void dsm_recording_write_submit (GString *out, guint64 now_ms, guint64 request_id, const DsmCommand *cmd);
@@ -85,6 +87,7 @@ typedef enum {
   DSM_INPUT_DRAIN,
   DSM_INPUT_END,
   DSM_INPUT_DISK_FULL,
+  DSM_INPUT_START,
   DSM_INPUT_N_KINDS,
 } DsmInputKind;
 
@@ -92,7 +95,7 @@ const char *dsm_input_kind_to_string (DsmInputKind kind);
 
 typedef struct {
   DsmInputKind kind;
-  guint64 now_ms;           /* TICK, STEP, SUBMIT, PERSISTED, DISK_FULL */
+  guint64 now_ms;           /* TICK, STEP, SUBMIT, PERSISTED, DISK_FULL, START */
   DsmMessage *msg;          /* STEP, UNSENT */
   guint64 request_id;       /* SUBMIT */
   DsmCommand cmd;           /* SUBMIT */

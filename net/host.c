@@ -41,6 +41,7 @@ struct _DsmHost {
   DsmOutbox out;
   DsmWatchFeed *feed;        /* the changes watches replay (core/watch.h) */
   DsmRecorder *recorder;     /* nullable: --record */
+  guint64 opened_ms;         /* when dsm_host_new() began reading the data directory */
 
   GSource *drain_source;     /* idle: drain after this iteration's inputs */
   GSource *timer;            /* ready at dsm_node_next_deadline() */
@@ -752,6 +753,7 @@ dsm_host_new (DsmConfig *config, DsmNodeId id, const DsmHostOptions *options, GE
   host->config = dsm_config_ref (config);
   host->id = id;
   host->data_dir = g_strdup (options->data_dir);
+  host->opened_ms = host_now_ms ();
   host->timer_deadline_ms = G_MAXUINT64;
   host->sync_inline_entries_max = options->sync_inline_entries_max;
   host->pending = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free, g_free);
@@ -845,11 +847,19 @@ dsm_host_new (DsmConfig *config, DsmNodeId id, const DsmHostOptions *options, GE
 void
 dsm_host_start (DsmHost *host)
 {
+  /* Reading the WAL and restoring a large snapshot may have taken
+   * seconds: the node's election timer starts now, so that the load is not
+   * taken for the leader's silence (and the first timer for a late one). */
+  guint64 now = host_now_ms ();
+  if (host_record (host) != NULL)
+    dsm_recording_write_start (host_record (host), now);
+  dsm_node_start (host->node, now);
   dsm_net_log (G_LOG_LEVEL_MESSAGE, host->id, DSM_NODE_NONE, "node_started",
                "node %u of cluster \"%s\" started: epoch %" G_GUINT64_FORMAT ", last index %" G_GUINT64_FORMAT
-               ", applied index %" G_GUINT64_FORMAT, host->id, host->config->cluster_id,
-               dsm_node_get_epoch (host->node), dsm_node_get_last_index (host->node),
-               dsm_node_get_applied_index (host->node));
+               ", applied index %" G_GUINT64_FORMAT ", data directory read in %" G_GUINT64_FORMAT " ms",
+               host->id, host->config->cluster_id, dsm_node_get_epoch (host->node),
+               dsm_node_get_last_index (host->node), dsm_node_get_applied_index (host->node),
+               now - MIN (now, host->opened_ms));
   dsm_transport_start (host->transport);
   if (host->http_listening)
     dsm_http_api_start (host->http);

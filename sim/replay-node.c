@@ -26,6 +26,7 @@ trace_input (GString *trace, guint line, const DsmInput *in)
   g_string_append_printf (trace, "{\"line\":%u,\"in\":\"%s\"", line, dsm_input_kind_to_string (in->kind));
   switch (in->kind)
     {
+    case DSM_INPUT_START:
     case DSM_INPUT_TICK:
     case DSM_INPUT_PERSISTED:
     case DSM_INPUT_STEP:
@@ -93,6 +94,9 @@ replay_input (DsmNode *node, DsmOutbox *out, const DsmInput *in, guint line, GSt
 {
   switch (in->kind)
     {
+    case DSM_INPUT_START:
+      dsm_node_start (node, in->now_ms);
+      break;
     case DSM_INPUT_TICK:
       dsm_node_tick (node, in->now_ms);
       break;
@@ -166,6 +170,7 @@ dsm_replay_node (const char *text, gsize length, GString *trace, DsmReplayNodeRe
   g_return_val_if_fail (report != NULL, FALSE);
 
   guint64 issued = 0;     /* the highest persist seq the replayed core gave out */
+  gboolean timed = FALSE; /* a timed input was fed: a start is too late */
   memset (report, 0, sizeof *report);
   report->identical = TRUE;
   dsm_outbox_init (&out);
@@ -208,8 +213,24 @@ dsm_replay_node (const char *text, gsize length, GString *trace, DsmReplayNodeRe
                            in.seq, issued);
               ok = FALSE;
             }
+          else if (in.kind == DSM_INPUT_START && (timed || in.now_ms < header.now_ms))
+            {
+              /* The host contract: the start comes once, before any timed
+               * input, not before the node was built (node.h). */
+              if (timed)
+                g_set_error_literal (&local, DSM_CODEC_ERROR, DSM_CODEC_ERROR_INVALID,
+                                     "start: after the node's first timed input (a start comes once, first)");
+              else
+                g_set_error (&local, DSM_CODEC_ERROR, DSM_CODEC_ERROR_INVALID,
+                             "start: t %" G_GUINT64_FORMAT " is before the header's t %" G_GUINT64_FORMAT,
+                             in.now_ms, header.now_ms);
+              ok = FALSE;
+            }
           else
             {
+              timed = timed || in.kind == DSM_INPUT_START || in.kind == DSM_INPUT_TICK || in.kind == DSM_INPUT_STEP
+                      || in.kind == DSM_INPUT_SUBMIT || in.kind == DSM_INPUT_PERSISTED
+                      || in.kind == DSM_INPUT_DISK_FULL;
               if (trace != NULL)
                 trace_input (trace, line, &in);
               report->inputs++;

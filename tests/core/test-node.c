@@ -117,6 +117,52 @@ test_deadline_election (void)
 }
 
 static void
+test_start_counts_from_start (void)
+{
+  g_autoptr(Rig) loaded = rig_new (rig_config (3), NULL);
+  g_autoptr(Rig) started = rig_new (rig_config (3), NULL);
+  guint64 load_ms = 10 * loaded->config->election_timeout_ms_max;
+
+  g_test_summary ("A node its host took long to load (a large snapshot) counts its election "
+                  "timeout from dsm_node_start(), not from dsm_node_new(): without the start, its "
+                  "first tick after the load is a pre-vote, as if the leader had been silent.");
+  guint64 deadline = dsm_node_next_deadline (started->node);
+  g_assert_cmpuint (dsm_node_next_deadline (loaded->node), ==, deadline); /* same seed */
+
+  /* Not started: the load counts as silence. */
+  rig_tick (loaded, load_ms);
+  g_assert_cmpuint (rig_count_messages (loaded, DSM_MSG_VOTE_REQUEST), ==, 2);
+
+  /* Started after the load: the same timeout, from the start. */
+  dsm_node_start (started->node, load_ms);
+  started->now_ms = load_ms;
+  g_assert_cmpuint (dsm_node_next_deadline (started->node), ==, load_ms + deadline);
+  rig_tick (started, load_ms);
+  rig_tick (started, load_ms + deadline - 1);
+  g_assert_cmpuint (rig_count_messages (started, DSM_MSG_VOTE_REQUEST), ==, 0);
+  g_assert_cmpint (dsm_node_get_role (started->node), ==, DSM_ROLE_FOLLOWER);
+  rig_tick (started, load_ms + deadline);
+  g_assert_cmpuint (rig_count_messages (started, DSM_MSG_VOTE_REQUEST), ==, 2);
+}
+
+static void
+test_start_after_input_is_a_bug (void)
+{
+  g_test_summary ("dsm_node_start() after a timed input is a host's bug, asserted: the node's "
+                  "timers may already run from that input.");
+  if (g_test_subprocess ())
+    {
+      g_autoptr(Rig) rig = rig_new (rig_config (3), NULL);
+      rig_tick (rig, 5);
+      dsm_node_start (rig->node, 10);
+      return;
+    }
+  g_test_trap_subprocess (NULL, 0, G_TEST_SUBPROCESS_DEFAULT);
+  g_test_trap_assert_failed ();
+  g_test_trap_assert_stderr ("*had_input*");
+}
+
+static void
 test_deadline_leader (void)
 {
   DsmConfig *config = rig_config (3);
@@ -164,6 +210,8 @@ main (int argc, char **argv)
   g_test_add_func ("/core/node/restart/entry-epoch-above-hard-state", test_restart_entry_epoch_above_hard_state);
   g_test_add_func ("/core/node/deadline/election", test_deadline_election);
   g_test_add_func ("/core/node/deadline/leader", test_deadline_leader);
+  g_test_add_func ("/core/node/start/counts-from-start", test_start_counts_from_start);
+  g_test_add_func ("/core/node/start/after-input-is-a-bug", test_start_after_input_is_a_bug);
   g_test_add_func ("/core/node/deadline/client", test_deadline_client);
   return g_test_run ();
 }

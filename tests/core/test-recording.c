@@ -39,6 +39,13 @@ test_inputs_round_trip (void)
   dsm_input_clear (&in);
 
   g_string_truncate (out, 0);
+  dsm_recording_write_start (out, 1200);
+  in = read_line (out->str);
+  g_assert_cmpint (in.kind, ==, DSM_INPUT_START);
+  g_assert_cmpuint (in.now_ms, ==, 1200);
+  dsm_input_clear (&in);
+
+  g_string_truncate (out, 0);
   dsm_recording_write_step (out, 1300, msg);
   in = read_line (out->str);
   g_assert_cmpint (in.kind, ==, DSM_INPUT_STEP);

@@ -16,6 +16,7 @@
 
 #define EXIT_OK 0
 #define EXIT_FAILED 1
+#define EXIT_USAGE 2
 
 static const char *dsm_real;
 
@@ -294,7 +295,8 @@ test_record_replay (void)
   g_test_summary ("Every node of a real run records its core's inputs (dsm-node --record); each "
                   "recording, the killed node's cut short by SIGKILL and its restart's included, "
                   "replays through a fresh core with identical outputs at every drain; a recording "
-                  "with one input changed diverges.");
+                  "with one input changed diverges, and one whose start comes after its first "
+                  "message is refused.");
   g_assert_true (g_file_set_contents (path, RECORDED_FOLLOWER_CRASH, -1, NULL));
   Result r = run_cmd (NULL, dsm_real, "run", path, "--dir", dir, "--record", "-q", NULL);
   assert_status (&r, EXIT_OK);
@@ -337,6 +339,33 @@ test_record_replay (void)
   assert_status (&diverged, EXIT_FAILED);
   assert_contains (diverged.out, "DIVERGED after ");
   result_clear (&diverged);
+
+  /* Every life began with a start (its election timer counted from
+   * there, not from the load); one moved after the first step is refused,
+   * not fed to a core that asserts it comes first. */
+  g_clear_pointer (&text, g_free);
+  g_autofree char *node1 = g_build_filename (dir, "node1.rec", NULL);
+  g_assert_true (g_file_get_contents (node1, &text, NULL, &error));
+  char *start = strstr (text, "\n{\"i\":\"start\",\"t\":");
+  g_assert_nonnull (start);
+  char *start_end = strchr (start + 1, '\n');
+  g_assert_nonnull (start_end);
+  /* A follower that hears its leader in time may never tick: its first
+   * timed input is a step. */
+  char *tick = strstr (start_end, "\n{\"i\":\"step\",\"t\":");
+  g_assert_nonnull (tick);
+  char *tick_end = strchr (tick + 1, '\n');
+  g_assert_nonnull (tick_end);
+  g_autoptr(GString) moved = g_string_new_len (text, start - text);
+  g_string_append_len (moved, start_end, tick_end - start_end);
+  g_string_append_len (moved, start, start_end - start);
+  g_string_append (moved, tick_end);
+  g_autofree char *late = g_build_filename (dir, "late-start.rec", NULL);
+  g_assert_true (g_file_set_contents (late, moved->str, (gssize) moved->len, &error));
+  Result refused = run_cmd (NULL, g_getenv ("DSM_SIM"), "replay-node", late, NULL);
+  assert_status (&refused, EXIT_USAGE);
+  assert_contains (refused.err, "start: after the node's first timed input");
+  result_clear (&refused);
   remove_tree (dir);
 }
 
