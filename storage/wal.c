@@ -402,6 +402,13 @@ dsm_wal_close (DsmWal *wal)
 gboolean
 dsm_wal_check_dir (const char *dir, GString *report, GError **error)
 {
+  return dsm_wal_check_dir_with (dir, NULL, NULL, report, error);
+}
+
+gboolean
+dsm_wal_check_dir_with (const char *dir, DsmWalCheckStateFunc check, gpointer data, GString *report,
+                        GError **error)
+{
   DsmRecovery rec = { 0 };
   g_autoptr(GError) local = NULL;
   gboolean ok;
@@ -416,6 +423,11 @@ dsm_wal_check_dir (const char *dir, GString *report, GError **error)
       return FALSE;
     }
   ok = dsm_recovery_run (&rec, dir, NULL, 0, report, &local);
+  if (ok && check != NULL)
+    {
+      ok = check (&rec, report, data, &local);
+      g_assert (ok == (local == NULL));
+    }
   if (!ok)
     g_string_append_printf (report, "result: a node would refuse to start: %s\n", local->message);
   else if (rec.torn_bytes > 0)

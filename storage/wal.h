@@ -19,6 +19,7 @@
 
 #include "node.h"
 #include "outbox.h"
+#include "recover.h"
 
 G_BEGIN_DECLS
 
@@ -188,6 +189,15 @@ void dsm_wal_close (DsmWal *wal);
  * from starting (a torn tail is reported but is not an error).
  */
 gboolean dsm_wal_check_dir (const char *dir, GString *report, GError **error);
+
+/* What dsm_wal_check_dir_with() asks of the state it recovered, before its
+ * result line: FALSE with @error when a node would still refuse it (the
+ * WAL cannot tell: a snapshot whose checksum holds may not restore). */
+typedef gboolean (*DsmWalCheckStateFunc) (const DsmRecovery *rec, GString *report, gpointer data, GError **error);
+
+/* dsm_wal_check_dir(), and @check (nullable) on what recovered. */
+gboolean dsm_wal_check_dir_with (const char *dir, DsmWalCheckStateFunc check, gpointer data, GString *report,
+                                 GError **error);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (DsmWal, dsm_wal_close)
 

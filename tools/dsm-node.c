@@ -4,7 +4,7 @@
  *   dsm-node --config cluster.json --id N --data-dir DIR [--plugin P]... [--log-level L] [--log-format F]
  *   dsm-node --config cluster.json --data-dir DIR --join URL --peer-address A --client-address B
  *   dsm-node --config cluster.json --id N --data-dir DIR --restore BACKUP   (seeds DIR, exits)
- *   dsm-node --check-data-dir DIR
+ *   dsm-node --check-data-dir DIR [--config cluster.json [--plugin P]...]
  *
  * Exit codes: 0 clean stop (SIGTERM/SIGINT), 1 runtime failure (data
  * directory, ports, WAL), 2 bad arguments or config. */
@@ -149,12 +149,45 @@ raise_file_limit (void)
     }
 }
 
+/* --check-data-dir with --config: what the WAL recovered, built into the
+ * node a start would build from it (the snapshot restored into the store
+ * with the config's definitions and plugins, the log checked on top). */
+static gboolean
+check_state (const DsmRecovery *rec, GString *report, gpointer data, GError **error)
+{
+  DsmConfig *config = data;
+
+  if (rec->fresh)
+    {
+      g_string_append (report, "node: a new directory, nothing to build\n");
+      return TRUE;
+    }
+  if (g_strcmp0 (rec->cluster_id, config->cluster_id) != 0)
+    {
+      g_set_error (error, DSM_WAL_ERROR, DSM_WAL_ERROR_FOREIGN, "meta.json: cluster \"%s\", not the config's \"%s\"",
+                   rec->cluster_id, config->cluster_id);
+      return FALSE;
+    }
+  g_autoptr(DsmNode) node = dsm_node_new (config, rec->node_id, g_rand_new_with_seed (0), &rec->state, 0, error);
+  if (node == NULL)
+    {
+      g_prefix_error (error, "node %u, built from it with the config: ", rec->node_id);
+      return FALSE;
+    }
+  g_string_append_printf (report, "node: built as node %u of cluster \"%s\": %u machines at applied index %"
+                          G_GUINT64_FORMAT ", last index %" G_GUINT64_FORMAT "\n", rec->node_id, config->cluster_id,
+                          dsm_store_get_n_machines (dsm_node_get_store (node)), dsm_node_get_applied_index (node),
+                          dsm_node_get_last_index (node));
+  return TRUE;
+}
+
+/* @config (nullable): also build the node from what recovered. */
 static int
-check_data_dir (const char *dir)
+check_data_dir (const char *dir, DsmConfig *config)
 {
   g_autoptr(GString) report = g_string_new (NULL);
   g_autoptr(GError) error = NULL;
-  gboolean ok = dsm_wal_check_dir (dir, report, &error);
+  gboolean ok = dsm_wal_check_dir_with (dir, config != NULL ? check_state : NULL, config, report, &error);
 
   fputs (report->str, stdout);
   if (!ok)
@@ -324,7 +357,8 @@ main (int argc, char **argv)
       "Seed the empty --data-dir of node --id of a new cluster from a backup (dsmctl snapshot save), "
       "verified, then exit; start every node of the new cluster so, from the same file", "FILE" },
     { "check-data-dir", 0, 0, G_OPTION_ARG_FILENAME, &check_dir,
-      "Verify a data directory offline, print a report and exit 0 (sound) or 1", "DIR" },
+      "Verify a data directory offline, print a report and exit 0 (sound) or 1; with --config, also build "
+      "the node from it as a start would (its snapshot restored with the config's definitions)", "DIR" },
     { "version", 'V', 0, G_OPTION_ARG_NONE, &version, "Print the version and exit", NULL },
     { NULL },
   };
@@ -345,10 +379,26 @@ main (int argc, char **argv)
       printf ("dsm-node %s (protocol %d)\n", DSM_VERSION, DSM_PROTOCOL_VERSION);
       return 0;
     }
-  if (check_dir != NULL)
-    return check_data_dir (check_dir);
+  if (check_dir != NULL && argc > 1)
+    return usage_error (context, "unexpected argument \"%s\"", argv[1]);
+  if (check_dir != NULL && config_path == NULL)
+    return check_data_dir (check_dir, NULL);
   if (argc > 1)
     return usage_error (context, "unexpected argument \"%s\"", argv[1]);
+  if (check_dir != NULL)
+    {
+      /* With the config: the node a start would build (plugins first, as
+       * below: they add definitions a snapshot may name). */
+      g_autoptr(DsmConfig) config = load_config (config_path, &error);
+      if (config == NULL)
+        return usage_error (context, "%s", error->message);
+      g_autofree char *config_dir = g_path_get_dirname (config_path);
+      g_autoptr(DsmPluginSet) plugins = dsm_plugin_set_load (config, (const char *const *) plugin_flags, config_dir,
+                                                             &error);
+      if (plugins == NULL)
+        return usage_error (context, "%s: %s", config_path, error->message);
+      return check_data_dir (check_dir, config);
+    }
   if (config_path == NULL || data_dir == NULL || (id == 0 && join_url == NULL))
     return usage_error (context, "--config, --data-dir and --id (or --join) are required");
   if (join_url != NULL && (id != 0 || restore_path != NULL))

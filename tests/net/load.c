@@ -428,7 +428,9 @@ check_data_dirs (Cluster *c, Client **clients, guint64 commit)
     {
       g_autofree char *data = cluster_data_dir (c, id);
       g_autofree char *out = NULL, *err = NULL;
-      const char *argv[] = { g_getenv ("DSM_NODE"), "--check-data-dir", data, NULL };
+      /* With the config: the node a start would build from it, too. */
+      const char *config = c->node_config[id] != NULL ? c->node_config[id] : c->config_path;
+      const char *argv[] = { g_getenv ("DSM_NODE"), "--check-data-dir", data, "--config", config, NULL };
       int status = cluster_run_tool (argv, &out, &err);
       if (status != 0)
         g_error ("dsm-node --check-data-dir %s: exit %d\n%s%s", data, status, out, err);

@@ -37,7 +37,7 @@ guint64 load_stop (Load *load);
  * After load_stop(): the nodes converge on one commit index; every node
  * has each machine in its last acknowledged state; their listings agree;
  * then every node stops cleanly (SIGTERM, exit 0), and every data
- * directory passes `dsm-node --check-data-dir` and holds each
+ * directory passes `dsm-node --check-data-dir --config` (its node builds) and holds each
  * acknowledged transition after its snapshot at the index its 200 named,
  * once.  Returns: the commit index.
  */
