@@ -126,6 +126,7 @@ dsm_metrics_render (const DsmMetrics *m, DsmNodeId node, GString *out)
   render_by_label (out, "dsm_rejects_sent_total", "Reject messages sent to peers, by reason.",
                    nl, "reason", m->rejects_sent, DSM_REJECT_N_REASONS, reject_reason_name);
   render_counter (out, "dsm_retries_total", "Unanswered Proposals resent.", nl, m->retries);
+  render_counter (out, "dsm_commits_unanswered_total", "Commits from the leader not Acked: the last Ack already echoed their heartbeat round.", nl, m->commits_unanswered);
   render_counter (out, "dsm_peers_unreachable_total", "Times a peer was marked unreachable after its retries.", nl, m->peers_unreachable_total);
   render_counter (out, "dsm_peer_data_losses_total", "Times a peer's log ended before entries it had acknowledged (its disk lost them).", nl, m->peers_data_loss);
   render_counter (out, "dsm_elections_started_total", "Elections started (real rounds, not pre-votes).", nl, m->elections_started);

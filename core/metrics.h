@@ -36,6 +36,7 @@ typedef struct {
   guint64 entries_applied;
   guint64 rejects_sent[DSM_REJECT_N_REASONS];
   guint64 retries;
+  guint64 commits_unanswered;   /* Commits a follower did not Ack: its last Ack echoed their round */
   guint64 peers_unreachable_total;   /* times a peer became unreachable */
   guint64 peers_data_loss;           /* times a peer's log ended before what it acknowledged */
   guint64 elections_started;

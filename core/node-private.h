@@ -103,6 +103,11 @@ struct _DsmNode {
   guint64 commit_index;
   guint64 election_deadline_ms;
   guint64 last_leader_contact_ms;
+  /* Our last Ack, to spare Commits an answer that says nothing new
+   * (replication_on_commit()): its epoch, to whom, the round it echoed. */
+  guint64 last_ack_epoch;
+  DsmNodeId last_ack_to;
+  guint64 last_ack_hb_seq;
   Peer *peers;               /* every other member (and departing ones on a leader), by id */
   guint n_peers;
 
@@ -129,7 +134,7 @@ struct _DsmNode {
   /* Leader only. */
   guint64 heartbeat_deadline_ms;
   guint64 quorum_deadline_ms;
-  guint64 hb_round;
+  guint64 hb_round;          /* the heartbeat round: a read or a due heartbeat starts one */
   guint64 epoch_first_index; /* the no-op this leader appended */
   GHashTable *proposed;      /* DsmCommand of an uncommitted entry (by client id, seq) -> index */
   GHashTable *forwards_seen; /* ForwardKey of forwarded commands without client id, this term */

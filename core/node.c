@@ -1008,6 +1008,7 @@ static const char *const mutant_names[DSM_MUTANT_N] = {
   [DSM_MUTANT_WATCH_SKIP_ON_RESUME] = "watch-skip-on-resume",
   [DSM_MUTANT_APPLY_IGNORES_IF_REVISION] = "apply-ignores-if-revision",
   [DSM_MUTANT_MERGE_DROPS_KEYS] = "merge-drops-keys",
+  [DSM_MUTANT_HEARTBEAT_SAME_ROUND] = "heartbeat-same-round",
 };
 
 const char *

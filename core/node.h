@@ -256,6 +256,7 @@ typedef enum {
   DSM_MUTANT_APPLY_IGNORES_IF_REVISION, /* a compare-and-set on the revision is checked when submitted,
                                          * not when applied */
   DSM_MUTANT_MERGE_DROPS_KEYS,          /* a payload replaces the machine's data instead of merging */
+  DSM_MUTANT_HEARTBEAT_SAME_ROUND,      /* a due heartbeat starts no new round: idle followers stop Acking */
   DSM_MUTANT_N,
 } DsmMutant;
 

@@ -279,6 +279,8 @@ tick_check_quorum (DsmNode *node)
 void
 replication_tick (DsmNode *node)
 {
+  gboolean new_round = FALSE;
+
   g_assert (node->role == DSM_ROLE_LEADER);
 
   for (guint i = 0; i < node->n_peers; i++)
@@ -286,9 +288,18 @@ replication_tick (DsmNode *node)
       Peer *peer = &node->peers[i];
       if (peer->retry_deadline_ms != 0 && node->now_ms >= peer->retry_deadline_ms)
         tick_retry (node, peer);
-      if (node->now_ms >= peer->last_sent_ms + node->config->heartbeat_ms)
-        peer->heartbeat_due = TRUE;
+      if (!peer->heartbeat_due && node->now_ms >= peer->last_sent_ms + node->config->heartbeat_ms)
+        {
+          peer->heartbeat_due = TRUE;
+          new_round = TRUE;
+        }
     }
+  /* A heartbeat starts a round of its own: a follower Acks a Commit only
+   * for a round it has not echoed yet (replication_on_commit()), so an
+   * idle follower's answers, which check-quorum counts, need new rounds.
+   * The bug: an idle leader hears nothing and steps down. */
+  if (new_round && !MUTANT (node, DSM_MUTANT_HEARTBEAT_SAME_ROUND))
+    node->hb_round++;
   if (node->now_ms >= node->quorum_deadline_ms)
     tick_check_quorum (node);
 }
@@ -533,6 +544,9 @@ send_ack (DsmNode *node, const DsmMessage *about, guint64 match_index)
 
   msg->match_index = match_index;
   msg->hb_seq = about->hb_seq;
+  node->last_ack_epoch = node->epoch;
+  node->last_ack_to = about->from;
+  node->last_ack_hb_seq = about->hb_seq;
   node_send (node, msg);
 }
 
@@ -624,6 +638,17 @@ replication_on_commit (DsmNode *node, const DsmMessage *msg)
       DsmMessage about = *msg;
       about.prev_index = msg->commit_index;
       replication_send_reject (node, msg->from, DSM_REJECT_LOG_MISMATCH, &about);
+      return;
+    }
+  /* An Ack of a Commit says only "alive, and I echo your round": match_index
+   * 0 moves no commit.  If our last Ack to this leader in this epoch
+   * already echoed this round, it said all of that (PROTOCOL.md, "Commit");
+   * the leader starts a new round for every heartbeat and every read, so
+   * check-quorum and reads still hear from us each round. */
+  if (node->last_ack_epoch == node->epoch && node->last_ack_to == msg->from
+      && node->last_ack_hb_seq == msg->hb_seq)
+    {
+      node->metrics.commits_unanswered++;
       return;
     }
   send_ack (node, msg, 0);

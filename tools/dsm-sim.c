@@ -885,6 +885,8 @@ mutant_scenario (DsmMutant mutant)
     return "watch-leader-crash.json";
   if (mutant == DSM_MUTANT_APPLY_IGNORES_IF_REVISION || mutant == DSM_MUTANT_MERGE_DROPS_KEYS)
     return "compare-and-set.json";
+  if (mutant == DSM_MUTANT_HEARTBEAT_SAME_ROUND)
+    return "idle-leader.json";
   return NULL;
 }
 

