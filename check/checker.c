@@ -138,6 +138,11 @@ struct _DsmChecker {
   GArray *configs;            /* CommittedConfig, in index (so epoch) order; the last is
                                * the latest CONFIG entry applied anywhere */
   RecentEntry recent[RECENT_N];
+  /* What clients submitted (dsm_checker_track_submissions()), NULL when
+   * not tracked: client id -> the highest seq it submitted; and the
+   * "op machine to" of commands submitted without a client id. */
+  GHashTable *submitted_seq;
+  GHashTable *submitted_anon;
 };
 /* A configuration the cluster committed, with the epoch of the entry that
  * carries it (0: the bootstrap one). */
@@ -314,6 +319,8 @@ dsm_checker_free (DsmChecker *checker)
   g_array_unref (checker->model);
   g_array_unref (checker->model_sessions);
   g_hash_table_unref (checker->acked);
+  g_clear_pointer (&checker->submitted_seq, g_hash_table_unref);
+  g_clear_pointer (&checker->submitted_anon, g_hash_table_unref);
   dsm_names_free (checker->names);
   dsm_config_unref (checker->config);
   g_array_unref (checker->configs);
@@ -347,6 +354,74 @@ dsm_checker_leader (DsmChecker *checker, guint64 now_ms, DsmNodeId id, guint64 e
     dsm_checker_fail (checker, DSM_INVARIANT_ELECTION_SAFETY, now_ms,
                       "nodes %u and %u are both leaders of epoch %" G_GUINT64_FORMAT,
                       GPOINTER_TO_UINT (other), id, epoch);
+}
+
+void
+dsm_checker_track_submissions (DsmChecker *checker)
+{
+  g_return_if_fail (checker != NULL);
+  g_return_if_fail (checker->n_committed <= 1); /* before anything was applied */
+  if (checker->submitted_seq != NULL)
+    return;
+  checker->submitted_seq = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  checker->submitted_anon = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+}
+
+/* What identifies a command without a client id: nothing finer is sure
+ * to be the same in the entry as in the submission. */
+static char *
+anon_key (const DsmCommand *cmd)
+{
+  return g_strdup_printf ("%s %s %s", dsm_op_to_string (cmd->op), cmd->machine != NULL ? cmd->machine : "",
+                          cmd->to != NULL ? cmd->to : "");
+}
+
+void
+dsm_checker_submitted (DsmChecker *checker, const DsmCommand *cmd)
+{
+  g_return_if_fail (checker != NULL && cmd != NULL);
+  if (checker->submitted_seq == NULL)
+    return;
+  if (cmd->client_id == NULL)
+    {
+      g_hash_table_add (checker->submitted_anon, anon_key (cmd));
+      return;
+    }
+  gpointer max = NULL;
+  if (!g_hash_table_lookup_extended (checker->submitted_seq, cmd->client_id, NULL, &max))
+    g_hash_table_insert (checker->submitted_seq, g_strdup (cmd->client_id), GSIZE_TO_POINTER ((gsize) cmd->seq));
+  else if (cmd->seq > (guint64) GPOINTER_TO_SIZE (max))
+    g_hash_table_replace (checker->submitted_seq, g_strdup (cmd->client_id), GSIZE_TO_POINTER ((gsize) cmd->seq));
+}
+
+/* Validity, the consensus kind: a command entry carries only what was
+ * submitted.  A client's seqs are issued in order, so its highest says
+ * what exists.  CONFIG entries are judged by the quorum checks: a leader
+ * appends some of its own (a caught-up learner's promotion). */
+static void
+check_provenance (DsmChecker *checker, guint64 now_ms, const DsmEntry *entry)
+{
+  const DsmCommand *cmd = &entry->cmd;
+
+  g_assert (entry->kind != DSM_ENTRY_NOOP);
+  if (checker->submitted_seq == NULL || entry->kind != DSM_ENTRY_COMMAND)
+    return;
+  if (cmd->client_id != NULL)
+    {
+      gpointer max = NULL;
+      if (!g_hash_table_lookup_extended (checker->submitted_seq, cmd->client_id, NULL, &max)
+          || cmd->seq > (guint64) GPOINTER_TO_SIZE (max))
+        dsm_checker_fail (checker, DSM_INVARIANT_VALIDITY, now_ms,
+                          "index %" G_GUINT64_FORMAT ": (%s, %" G_GUINT64_FORMAT ") was never submitted: "
+                          "the entry was invented", entry->index, cmd->client_id, cmd->seq);
+      return;
+    }
+  g_autofree char *key = anon_key (cmd);
+  if (!g_hash_table_contains (checker->submitted_anon, key))
+    dsm_checker_fail (checker, DSM_INVARIANT_VALIDITY, now_ms,
+                      "index %" G_GUINT64_FORMAT ": %s %s -> %s was never submitted: the entry was invented",
+                      entry->index, dsm_op_to_string (cmd->op), cmd->machine != NULL ? cmd->machine : "-",
+                      cmd->to != NULL ? cmd->to : "-");
 }
 
 /* A define that applied joins the model's definitions: a transition
@@ -407,6 +482,7 @@ check_validity (DsmChecker *checker, guint64 now_ms, const DsmApplied *applied, 
 
   if (entry->kind == DSM_ENTRY_NOOP)
     return;
+  check_provenance (checker, now_ms, entry);
   const DsmCommand *key = cmd->client_id != NULL ? cmd : NULL;
   if (r->duplicate || r->status == DSM_REPLY_UNKNOWN)
     {

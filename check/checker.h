@@ -50,6 +50,19 @@ void dsm_checker_free (DsmChecker *checker);
 /* A node is leader of @epoch (election safety). */
 void dsm_checker_leader (DsmChecker *checker, guint64 now_ms, DsmNodeId id, guint64 epoch);
 
+/**
+ * dsm_checker_track_submissions:
+ * From now on every command an entry carries must be one a client (or an
+ * operator) submitted, reported with dsm_checker_submitted(): validity
+ * also means nothing invented is committed.  A run that cannot report
+ * every submission does not call it.
+ */
+void dsm_checker_track_submissions (DsmChecker *checker);
+
+/* A client submitted @cmd (once per command, not per attempt: retries
+ * carry the same client id and seq). */
+void dsm_checker_submitted (DsmChecker *checker, const DsmCommand *cmd);
+
 /* A node applied an entry (agreement, state machine safety, validity, durability). */
 void dsm_checker_apply (DsmChecker *checker, guint64 now_ms, DsmNodeId id, const DsmApplied *applied);
 

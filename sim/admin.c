@@ -237,6 +237,7 @@ admin_issue_bounded (DsmSim *sim, const DsmCommand *cmd, guint64 within_ms, guin
   g_free (op->cmd.client_id);
   op->cmd.client_id = g_strdup ("admin");
   op->cmd.seq = ++sim->admin_seq;
+  dsm_checker_submitted (sim->checker, &op->cmd);
   op->deadline_ms = sim->now_ms + within_ms;
   g_ptr_array_add (sim->admin_ops, op);
   admin_send (sim, op);

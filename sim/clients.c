@@ -145,6 +145,7 @@ clients_issue (DsmSim *sim, guint client, const DsmCommand *cmd, DsmNodeId node,
   co->scripted = scripted;
   co->first_new = dsm_checker_get_committed (sim->checker) + 1;
   dsm_command_init_copy (&co->cmd, cmd);
+  dsm_checker_submitted (sim->checker, cmd);
   co->op = op;
   dsm_history_pack_add (sim->history, op);
   if (scripted && cmd->op == DSM_OP_TRANSITION && cmd->client_id != NULL)

@@ -841,6 +841,8 @@ dsm_sim_new (const DsmScenario *scenario, const DsmSimOptions *options)
   sim->nodes = g_new0 (SimNode, sim->capacity + 1);
   sim->net = dsm_sim_net_new (sim->capacity, &sim->scenario->network, sim->seed);
   sim->checker = dsm_checker_new (sim->config, sim->scenario->expect.invariants);
+  /* Every command a node may log comes from clients_issue() or admin_issue(). */
+  dsm_checker_track_submissions (sim->checker);
   sim->may_forget = scenario_lets_forget (sim->scenario);
   dsm_prng_init (&sim->fault_prng, sim->seed, "faults", 0);
   dsm_outbox_init (&sim->out);

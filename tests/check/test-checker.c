@@ -406,6 +406,52 @@ test_illegal_after_history (Fixture *f, gconstpointer data)
 }
 
 static void
+test_invented (Fixture *f, gconstpointer data)
+{
+  DsmCommand submitted = { .op = DSM_OP_TRANSITION, .client_id = (char *) "c1", .seq = 2, .machine = (char *) "m",
+                           .to = (char *) "Running" };
+  DsmCommand anon = { .op = DSM_OP_TRANSITION, .machine = (char *) "n", .to = (char *) "Running" };
+
+  g_test_summary ("With submissions tracked, a command entry nobody submitted violates validity: a "
+                  "client's seq past its highest submitted, or a command without client id whose "
+                  "op, machine and target no submission had; what was submitted (or retried) passes.");
+  dsm_checker_track_submissions (f->checker);
+  dsm_checker_submitted (f->checker, &submitted);
+  dsm_checker_submitted (f->checker, &anon);
+  apply_ok (f, 1, command (f, 1, 1, "m", "Running", "c1", 1), "Init", "Running"); /* an earlier seq */
+  apply_ok (f, 1, command (f, 2, 1, "n", "Running", NULL, 0), "Init", "Running");
+  apply_ok (f, 2, f->entries->pdata[0], "Init", "Running");
+  assert_ok (f);
+
+  /* A fresh checker for each invention. */
+  for (guint invention = 0; invention < 2; invention++)
+    {
+      dsm_checker_free (f->checker);
+      f->checker = dsm_checker_new (f->config, DSM_INVARIANTS_ALL);
+      dsm_checker_track_submissions (f->checker);
+      dsm_checker_submitted (f->checker, &submitted);
+      dsm_checker_submitted (f->checker, &anon);
+      if (invention == 0)
+        {
+          apply_ok (f, 1, command (f, 1, 1, "m", "Running", "c1", 3), "Init", "Running");
+          assert_failed (f, DSM_INVARIANT_VALIDITY, "index 1: (c1, 3) was never submitted: the entry was invented");
+        }
+      else
+        {
+          apply_ok (f, 1, command (f, 1, 1, "n", "Stopped", NULL, 0), "Init", "Stopped");
+          assert_failed (f, DSM_INVARIANT_VALIDITY,
+                         "index 1: transition n -> Stopped was never submitted: the entry was invented");
+        }
+    }
+
+  /* Not tracked: nothing is judged so. */
+  dsm_checker_free (f->checker);
+  f->checker = dsm_checker_new (f->config, DSM_INVARIANTS_ALL);
+  apply_ok (f, 1, command (f, 1, 1, "m", "Running", "c9", 7), "Init", "Running");
+  g_assert_true (dsm_checker_ok (f->checker));
+}
+
+static void
 test_legal_rejected (Fixture *f, gconstpointer data)
 {
   g_test_summary ("A legal transition rejected as invalid violates validity.");
@@ -854,6 +900,7 @@ main (int argc, char **argv)
   ADD ("validity/illegal-ok", test_illegal_ok);
   ADD ("validity/illegal-after-history", test_illegal_after_history);
   ADD ("validity/legal-rejected", test_legal_rejected);
+  ADD ("validity/invented", test_invented);
   ADD ("validity/wrong-result-state", test_wrong_result_state);
   ADD ("validity/applied-twice", test_applied_twice);
   ADD ("validity/duplicate-never-applied", test_duplicate_never_applied);
