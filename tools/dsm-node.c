@@ -76,6 +76,28 @@ load_config (const char *path, GError **error)
   return config;
 }
 
+/* The config, then its plugins: before anything reads the config, since
+ * plugins add definitions, which the fingerprint, the WAL's snapshots and
+ * backups name. */
+static gboolean
+load_config_and_plugins (const char *path, char **plugin_flags, DsmConfig **config, DsmPluginSet **plugins,
+                         GError **error)
+{
+  g_autofree char *dir = g_path_get_dirname (path);
+
+  *config = load_config (path, error);
+  if (*config == NULL)
+    return FALSE;
+  *plugins = dsm_plugin_set_load (*config, (const char *const *) plugin_flags, dir, error);
+  if (*plugins == NULL)
+    {
+      g_prefix_error (error, "%s: ", path);
+      g_clear_pointer (config, dsm_config_unref);
+      return FALSE;
+    }
+  return TRUE;
+}
+
 static gboolean
 on_signal (gpointer data)
 {
@@ -389,14 +411,10 @@ main (int argc, char **argv)
     {
       /* With the config: the node a start would build (plugins first, as
        * below: they add definitions a snapshot may name). */
-      g_autoptr(DsmConfig) config = load_config (config_path, &error);
-      if (config == NULL)
+      g_autoptr(DsmConfig) config = NULL;
+      g_autoptr(DsmPluginSet) plugins = NULL;
+      if (!load_config_and_plugins (config_path, plugin_flags, &config, &plugins, &error))
         return usage_error (context, "%s", error->message);
-      g_autofree char *config_dir = g_path_get_dirname (config_path);
-      g_autoptr(DsmPluginSet) plugins = dsm_plugin_set_load (config, (const char *const *) plugin_flags, config_dir,
-                                                             &error);
-      if (plugins == NULL)
-        return usage_error (context, "%s: %s", config_path, error->message);
       return check_data_dir (check_dir, config);
     }
   if (config_path == NULL || data_dir == NULL || (id == 0 && join_url == NULL))
@@ -437,16 +455,11 @@ main (int argc, char **argv)
     return usage_error (context, "--log-format \"%s\": expected text or json", log_format);
   dsm_net_log_install_writer (threshold, format);
 
-  g_autoptr(DsmConfig) config = load_config (config_path, &error);
-  if (config == NULL)
+  g_autoptr(DsmConfig) config = NULL;
+  g_autoptr(DsmPluginSet) plugins = NULL;
+  if (!load_config_and_plugins (config_path, plugin_flags, &config, &plugins, &error))
     return usage_error (context, "%s", error->message);
-  /* Before anything reads the config: plugins add definitions, which the
-   * fingerprint, the WAL's snapshots and backups name. */
   g_autofree char *config_dir = g_path_get_dirname (config_path);
-  g_autoptr(DsmPluginSet) plugins = dsm_plugin_set_load (config, (const char *const *) plugin_flags, config_dir,
-                                                         &error);
-  if (plugins == NULL)
-    return usage_error (context, "%s: %s", config_path, error->message);
   if (restore_path != NULL)
     return restore_data_dir (config, (DsmNodeId) id, data_dir, restore_path);
   if (join_url != NULL)

@@ -14,6 +14,7 @@
 #include "frame.h"
 #include "handshake.h"
 #include "store.h"
+#include "tool.h"
 #include "wal.h"
 
 #define STEP_MS CLUSTER_BUDGET_MS
@@ -416,23 +417,6 @@ test_node_usage_errors (void)
   g_rmdir (dir);
 }
 
-static void
-remove_tree (const char *path)
-{
-  g_autoptr(GDir) dir = g_dir_open (path, 0, NULL);
-  const char *name;
-
-  while (dir != NULL && (name = g_dir_read_name (dir)) != NULL)
-    {
-      g_autofree char *child = g_build_filename (path, name, NULL);
-      if (g_file_test (child, G_FILE_TEST_IS_DIR) && !g_file_test (child, G_FILE_TEST_IS_SYMLINK))
-        remove_tree (child);
-      else
-        g_remove (child);
-    }
-  g_rmdir (path);
-}
-
 /* Node 1's data directory of cluster "chk" under @dir: hard state, then
  * @snapshot installed at index 3 (the WAL checks its checksum, not what is
  * inside). */
@@ -529,7 +513,7 @@ test_check_data_dir_with_config (void)
   const char *argv_other[] = { node, "--check-data-dir", good, "--config", other_path, NULL };
   g_assert_cmpint (cluster_run_tool (argv_other, &out, &err), ==, 1);
   g_assert_nonnull (strstr (err, "meta.json: cluster \"chk\", not the config's \"other\""));
-  remove_tree (dir);
+  tree_remove (dir);
 }
 
 /* ---- tools/dsm-cluster ---- */
