@@ -249,10 +249,15 @@ validate_find_definition (const DsmStore *store, const DsmCommand *cmd,
 }
 
 /* The static half of validation for @cmd on @instance (NULL: the machine
- * is new); fills in the definition. */
+ * is new); fills in the definition, and (when given) the definition's own
+ * spellings of the states it looked up: *@to_out for a built-in
+ * machine's transition, *@from_out when the command names a from (each
+ * left alone otherwise), so that validate_command() compares pointers
+ * instead of looking the names up again. */
 static gboolean
 validate_static (const DsmStore *store, const DsmCommand *cmd, const Instance *instance,
-                 DsmRejectReason *reason, const DsmMachineDef **def_out, GError **error)
+                 DsmRejectReason *reason, const DsmMachineDef **def_out, const char **to_out,
+                 const char **from_out, GError **error)
 {
   const DsmMachineDef *def = validate_find_definition (store, cmd, instance ? instance->def : NULL,
                                                        reason, error);
@@ -261,11 +266,16 @@ validate_static (const DsmStore *store, const DsmCommand *cmd, const Instance *i
   *def_out = def;
 
   const char *unknown = NULL;
+  const char *to = NULL, *from = NULL;
   if (cmd->op == DSM_OP_TRANSITION && dsm_machine_def_get_impl (def) == NULL
-      && dsm_machine_def_lookup_state (def, cmd->to) == NULL)
+      && (to = dsm_machine_def_lookup_state (def, cmd->to)) == NULL)
     unknown = cmd->to;
-  else if (cmd->from != NULL && dsm_machine_def_lookup_state (def, cmd->from) == NULL)
+  else if (cmd->from != NULL && (from = dsm_machine_def_lookup_state (def, cmd->from)) == NULL)
     unknown = cmd->from;
+  if (to_out != NULL && to != NULL)
+    *to_out = to;
+  if (from_out != NULL && from != NULL)
+    *from_out = from;
   if (unknown != NULL)
     {
       *reason = DSM_REJECT_BAD_REQUEST;
@@ -292,7 +302,7 @@ dsm_store_check (const DsmStore *store, const DsmCommand *cmd, DsmRejectReason *
     }
   g_return_val_if_fail (cmd->machine != NULL, FALSE);
   if (!validate_static (store, cmd, dsm_name_table_lookup (store->instances, cmd->machine), reason, &def,
-                        error))
+                        NULL, NULL, error))
     return FALSE;
   /* A plugin judges its payload itself, against the current state. */
   if (cmd->payload == NULL || dsm_machine_def_get_impl (def) != NULL)
@@ -359,7 +369,8 @@ validate_command (const DsmStore *store, const DsmCommand *cmd, const Instance *
   const DsmMachineDef *def = NULL;
 
   g_return_val_if_fail (store != NULL && cmd != NULL && cmd->machine != NULL, FALSE);
-  gboolean ok = validate_static (store, cmd, instance, reason, &def, error);
+  const char *to = NULL, *from = NULL;
+  gboolean ok = validate_static (store, cmd, instance, reason, &def, &to, &from, error);
   if (def_out != NULL)
     *def_out = def;
   if (!ok)
@@ -371,8 +382,12 @@ validate_command (const DsmStore *store, const DsmCommand *cmd, const Instance *
   GError **why = words || impl != NULL ? error : NULL;
   const char *current = instance != NULL ? instance->state : dsm_machine_def_get_initial (def);
   guint64 revision = instance != NULL ? instance->index : 0;
-  const char *to = dsm_machine_def_lookup_state (def, cmd->to);
-  const char *from = cmd->from != NULL ? dsm_machine_def_lookup_state (def, cmd->from) : current;
+  if (to == NULL) /* a plugin's: validate_static() did not look it up */
+    to = dsm_machine_def_lookup_state (def, cmd->to);
+  if (cmd->from == NULL)
+    from = current;
+  else if (from == NULL) /* (validate_static() looked it up whenever it passed) */
+    from = dsm_machine_def_lookup_state (def, cmd->from);
   if (from != current)
     {
       *reason = DSM_REJECT_INVALID_TRANSITION;
@@ -493,12 +508,11 @@ result_from_session (const SessionResult *r, DsmApplyResult *result)
   result->output = g_strdup (r->output);
 }
 
-gboolean
-dsm_store_lookup_session (const DsmStore *store, const char *client_id, guint64 seq,
-                          DsmApplyResult *result, gboolean *stale)
+/* dsm_store_lookup_session() on @session, already looked up (nullable). */
+static gboolean
+session_lookup (const DsmStore *store, const Session *session, guint64 seq, DsmApplyResult *result,
+                gboolean *stale)
 {
-  const Session *session = g_hash_table_lookup (store->sessions, client_id);
-
   *stale = FALSE;
   if (session == NULL)
     return FALSE;
@@ -513,14 +527,20 @@ dsm_store_lookup_session (const DsmStore *store, const char *client_id, guint64 
   return FALSE;
 }
 
-/* Records an outcome in the client's session, creating the session (and
- * forgetting the least recently used one past max_sessions) if needed. */
+gboolean
+dsm_store_lookup_session (const DsmStore *store, const char *client_id, guint64 seq,
+                          DsmApplyResult *result, gboolean *stale)
+{
+  return session_lookup (store, g_hash_table_lookup (store->sessions, client_id), seq, result, stale);
+}
+
+/* Records an outcome in the client's session @session (NULL: it has none
+ * yet), creating the session (and forgetting the least recently used one
+ * past max_sessions) if needed. */
 static void
-apply_record_session (DsmStore *store, const char *client_id, guint64 seq,
+apply_record_session (DsmStore *store, Session *session, const char *client_id, guint64 seq,
                       const DsmApplyResult *result)
 {
-  Session *session = g_hash_table_lookup (store->sessions, client_id);
-
   if (session == NULL)
     {
       session = g_new0 (Session, 1);
@@ -719,6 +739,9 @@ dsm_store_apply (DsmStore *store, const DsmEntry *entry, DsmApplyResult *result,
     }
 
   const DsmCommand *cmd = &entry->cmd;
+  /* The client's session, looked up once for both the retry check and
+   * the record (nothing between them adds or forgets a session). */
+  Session *session = cmd->client_id != NULL ? g_hash_table_lookup (store->sessions, cmd->client_id) : NULL;
   if (entry->kind == DSM_ENTRY_CONFIG)
     {
       /* The membership took effect when the entry was appended (the node
@@ -736,7 +759,7 @@ dsm_store_apply (DsmStore *store, const DsmEntry *entry, DsmApplyResult *result,
     {
       gboolean stale = FALSE;
       /* (The forget-sessions mutant looks nothing up: it applies again.) */
-      if (!STORE_FORGETS (store) && dsm_store_lookup_session (store, cmd->client_id, cmd->seq, result, &stale))
+      if (!STORE_FORGETS (store) && session_lookup (store, session, cmd->seq, result, &stale))
         goto applied;
       if (stale)
         {
@@ -755,7 +778,7 @@ dsm_store_apply (DsmStore *store, const DsmEntry *entry, DsmApplyResult *result,
   else if (entry->kind == DSM_ENTRY_COMMAND)
     apply_transition (store, entry, result);
   if (cmd->client_id != NULL)
-    apply_record_session (store, cmd->client_id, cmd->seq, result);
+    apply_record_session (store, session, cmd->client_id, cmd->seq, result);
 
 applied:
   store->applied_index = entry->index;
