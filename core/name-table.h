@@ -7,8 +7,12 @@
  * BENCHMARKS.md, "The machines' table grows a slice at a time"), on every
  * node's loop at the same applied index: the benchmark's max latency at
  * 64 clients.  Here the names are spread over DSM_NAME_TABLE_SHARDS
- * GHashTables by their hash, so each growth rehashes 1/256 of them, and
- * the shards grow at different moments.
+ * shards by their hash, so each growth moves 1/256 of them, and the
+ * shards grow at different moments.  A shard is an open-addressing array
+ * of (hash, name, value) slots (core/name-table.c): a lookup hashes the
+ * name once and reads one slot and the name it matches, where a sharded
+ * GHashTable hashed it twice and read three arrays (docs/BENCHMARKS.md,
+ * "The store's lookups on the simulator's hot path").
  *
  * Deterministic: the shard of a name is a function of its bytes only.
  * Names are never removed (the store forgets no machine). */

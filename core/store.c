@@ -23,7 +23,9 @@
 #include "store-plugin.h"
 
 typedef struct {
-  char *name;
+  const char *name;           /* in the same allocation, after the struct:
+                               * the lookup's strcmp() and the apply's reads
+                               * touch one block (instance_new()) */
   const DsmMachineDef *def;   /* owned by store->defs: the latest version of its name */
   const char *state;          /* owned by def */
   guint64 index;              /* last entry that changed it: its revision */
@@ -53,7 +55,8 @@ typedef struct {
 } SessionResult;
 
 typedef struct {
-  char *client_id;
+  const char *client_id;      /* in the same allocation, after the struct
+                               * (session_new()), as an instance's name */
   GArray *results;            /* SessionResult, ascending seq: the window is
                                * [first, len), at most session_window */
   guint first;                /* results before it left the window: removed in
@@ -105,10 +108,20 @@ dsm_apply_result_clear (DsmApplyResult *result)
   g_clear_pointer (&result->output, g_free);
 }
 
+/* Returns: (transfer full): an instance named @name, its other fields zero. */
+static Instance *
+instance_new (const char *name)
+{
+  gsize len = strlen (name) + 1;
+  Instance *instance = g_malloc0 (sizeof *instance + len);
+
+  instance->name = memcpy (instance + 1, name, len);
+  return instance;
+}
+
 static void
 instance_free (Instance *instance)
 {
-  g_free (instance->name);
   g_free (instance->data);
   g_free (instance);
 }
@@ -138,10 +151,22 @@ session_results_new (void)
   return results;
 }
 
+/* Returns: (transfer full): @client_id's session, with no results. */
+static Session *
+session_new (const char *client_id)
+{
+  gsize len = strlen (client_id) + 1;
+  Session *session = g_malloc0 (sizeof *session + len);
+
+  session->client_id = memcpy (session + 1, client_id, len);
+  session->results = session_results_new ();
+  session->link.data = session;
+  return session;
+}
+
 static void
 session_free (Session *session)
 {
-  g_free (session->client_id);
   g_array_unref (session->results);
   g_free (session);
 }
@@ -543,11 +568,8 @@ apply_record_session (DsmStore *store, Session *session, const char *client_id, 
 {
   if (session == NULL)
     {
-      session = g_new0 (Session, 1);
-      session->client_id = g_strdup (client_id);
-      session->results = session_results_new ();
-      session->link.data = session;
-      g_hash_table_insert (store->sessions, session->client_id, session);
+      session = session_new (client_id);
+      g_hash_table_insert (store->sessions, (gpointer) session->client_id, session);
       g_queue_push_tail_link (&store->lru, &session->link);
       while (g_hash_table_size (store->sessions) > store->config->max_sessions)
         {
@@ -645,8 +667,7 @@ apply_transition (DsmStore *store, const DsmEntry *entry, DsmApplyResult *result
 
   if (instance == NULL)
     {
-      instance = g_new0 (Instance, 1);
-      instance->name = g_strdup (cmd->machine);
+      instance = instance_new (cmd->machine);
       instance->def = def;
       instance->position = store->order->len;
       dsm_name_table_insert (store->instances, instance->name, instance);
@@ -1232,12 +1253,11 @@ static void
 restore_add_instance (DsmNameTable *instances, GPtrArray *order, const char *name,
                       const DsmMachineDef *def, const char *state, guint64 index, char *data)
 {
-  Instance *instance = g_new0 (Instance, 1);
+  Instance *instance = instance_new (name);
 
   g_assert (dsm_name_table_lookup (instances, name) == NULL);
   instance->data = data;
   instance->position = order->len;
-  instance->name = g_strdup (name);
   instance->def = def;
   instance->state = state;
   instance->index = index;
@@ -1328,14 +1348,11 @@ restore_result (const DsmDefinitions *defs, const DsmJsonAt *at, SessionResult *
 static Session *
 restore_add_session (GHashTable *table, GQueue *lru, const char *client_id, guint64 last_index)
 {
-  Session *session = g_new0 (Session, 1);
+  Session *session = session_new (client_id);
 
   g_assert (!g_hash_table_contains (table, client_id));
-  session->client_id = g_strdup (client_id);
-  session->results = session_results_new ();
   session->last_index = last_index;
-  session->link.data = session;
-  g_hash_table_insert (table, session->client_id, session);
+  g_hash_table_insert (table, (gpointer) session->client_id, session);
   g_queue_push_tail_link (lru, &session->link);
   return session;
 }

@@ -86,7 +86,7 @@ test_duplicate_aborts (void)
     }
   g_test_trap_subprocess (NULL, 0, G_TEST_SUBPROCESS_DEFAULT);
   g_test_trap_assert_failed ();
-  g_test_trap_assert_stderr ("*added*");
+  g_test_trap_assert_stderr ("*present*");
 }
 
 int
