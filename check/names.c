@@ -1,14 +1,17 @@
 /* check/names.c: the intern table of names.h: the strings live in one
  * GStringChunk (no allocation per name), each after its id (four bytes,
- * so an interned pointer tells its id without a lookup), and a hash table
- * finds a name's id. */
+ * so an interned pointer tells its id without a lookup), and the store's
+ * name table (core/name-table.h: one hash of the name, one slot read per
+ * lookup) finds a name's id. */
 #include "check/names.h"
 
 #include <string.h>
 
+#include "name-table.h"
+
 struct _DsmNames {
   GStringChunk *chunk;   /* the names' bytes */
-  GHashTable *ids;       /* name (in chunk) -> GUINT_TO_POINTER (id) */
+  DsmNameTable *ids;     /* name (in chunk) -> GUINT_TO_POINTER (id) */
   GPtrArray *by_id;      /* id -> name (in chunk); [0] is NULL */
 };
 
@@ -18,7 +21,7 @@ dsm_names_new (void)
   DsmNames *names = g_new0 (DsmNames, 1);
 
   names->chunk = g_string_chunk_new (4096);
-  names->ids = g_hash_table_new (g_str_hash, g_str_equal);
+  names->ids = dsm_name_table_new (NULL);
   names->by_id = g_ptr_array_new ();
   g_ptr_array_add (names->by_id, NULL);
   return names;
@@ -29,7 +32,7 @@ dsm_names_free (DsmNames *names)
 {
   if (names == NULL)
     return;
-  g_hash_table_unref (names->ids);
+  dsm_name_table_free (names->ids);
   g_ptr_array_unref (names->by_id);
   g_string_chunk_free (names->chunk);
   g_free (names);
@@ -42,7 +45,7 @@ dsm_names_id (DsmNames *names, const char *name)
 
   if (name == NULL)
     return 0;
-  id = g_hash_table_lookup (names->ids, name);
+  id = dsm_name_table_lookup (names->ids, name);
   if (id != NULL)
     return GPOINTER_TO_UINT (id);
   /* Ids are dense and never reused: a table of 2^32 names is a bug. */
@@ -54,7 +57,7 @@ dsm_names_id (DsmNames *names, const char *name)
   memcpy (prefixed + sizeof fresh, name, len);
   char *copy = g_string_chunk_insert_len (names->chunk, prefixed, (gssize) (sizeof fresh + len)) + sizeof fresh;
   g_ptr_array_add (names->by_id, copy);
-  g_hash_table_insert (names->ids, copy, GUINT_TO_POINTER (fresh));
+  dsm_name_table_insert (names->ids, copy, GUINT_TO_POINTER (fresh));
   g_assert (fresh != 0);
   return fresh;
 }
@@ -62,7 +65,7 @@ dsm_names_id (DsmNames *names, const char *name)
 guint32
 dsm_names_find (const DsmNames *names, const char *name)
 {
-  return name != NULL ? GPOINTER_TO_UINT (g_hash_table_lookup (names->ids, name)) : 0;
+  return name != NULL ? GPOINTER_TO_UINT (dsm_name_table_lookup (names->ids, name)) : 0;
 }
 
 const char *
