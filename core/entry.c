@@ -435,14 +435,22 @@ entry_compute_size (const DsmEntry *entry)
 
 /* Entries are immutable once built and shared: by the log, by every
  * Proposal carrying them, and by the host's threads (the WAL's worker
- * encodes them while the node moves on), so the count is atomic
- * (g_atomic_rc_box); an unshared count raced and corrupted the heap. */
-/* Whether @entry's command strings live in its own allocation, after the
- * entry (dsm_entry_new()), rather than one allocation each. */
-static gboolean
-entry_strings_packed (const DsmEntry *entry)
+ * encodes them while the node moves on), so the count is atomic; an
+ * unshared count raced and corrupted the heap.  It is the entry's own
+ * field, counted with g_atomic_int_inc() and g_atomic_int_dec_and_test()
+ * (compiled inline), not a g_atomic_rc_box: the simulator takes and drops
+ * some 33 references an entry (logs, proposals, persists, applies,
+ * disks), and the box's three calls a reference were 3% of its
+ * instructions (docs/BENCHMARKS.md, "The store's lookups on the
+ * simulator's hot path"). */
+static DsmEntry *
+entry_alloc (gsize strings)
 {
-  return g_atomic_rc_box_get_size ((gpointer) entry) > sizeof (DsmEntry);
+  DsmEntry *entry = g_malloc0 (sizeof (DsmEntry) + strings);
+
+  entry->ref_count = 1;
+  entry->strings_packed = strings > 0;
+  return entry;
 }
 
 DsmEntry *
@@ -466,7 +474,7 @@ dsm_entry_new (guint64 index, guint64 epoch, DsmEntryKind kind,
         const char *field = *command_string ((DsmCommand *) cmd, i);
         strings += field != NULL ? strlen (field) + 1 : 0;
       }
-  entry = g_atomic_rc_box_alloc0 (sizeof (DsmEntry) + strings);
+  entry = entry_alloc (strings);
   entry->index = index;
   entry->epoch = epoch;
   entry->kind = kind;
@@ -497,7 +505,7 @@ dsm_entry_new_take (guint64 index, guint64 epoch, DsmCommand *cmd)
   g_return_val_if_fail (cmd != NULL, NULL);
   g_return_val_if_fail (!dsm_op_is_membership (cmd->op), NULL);
 
-  entry = g_atomic_rc_box_new0 (DsmEntry);
+  entry = entry_alloc (0);
   entry->index = index;
   entry->epoch = epoch;
   entry->kind = DSM_ENTRY_COMMAND;
@@ -517,7 +525,7 @@ dsm_entry_new_config (guint64 index, guint64 epoch, const DsmCommand *cmd,
   g_return_val_if_fail (dsm_op_is_membership (cmd->op), NULL);
   g_return_val_if_fail (membership != NULL, NULL);
 
-  entry = g_atomic_rc_box_new0 (DsmEntry);
+  entry = entry_alloc (0);
   entry->index = index;
   entry->epoch = epoch;
   entry->kind = DSM_ENTRY_CONFIG;
@@ -531,19 +539,20 @@ DsmEntry *
 dsm_entry_ref (DsmEntry *entry)
 {
   g_return_val_if_fail (entry != NULL, NULL);
-  return g_atomic_rc_box_acquire (entry);
+  g_assert (g_atomic_int_get (&entry->ref_count) > 0);
+  g_atomic_int_inc (&entry->ref_count);
+  return entry;
 }
 
 static void
-entry_clear (gpointer data)
+entry_free (DsmEntry *entry)
 {
-  DsmEntry *entry = data;
-
   /* Packed strings go with the entry's allocation. */
-  if (!entry_strings_packed (entry))
+  if (!entry->strings_packed)
     dsm_command_clear (&entry->cmd);
   g_clear_pointer (&entry->membership, dsm_membership_unref);
   g_free (entry->json);
+  g_free (entry);
 }
 
 /* NULL is ignored, like g_bytes_unref(): a GPtrArray calls its free
@@ -553,7 +562,9 @@ dsm_entry_unref (DsmEntry *entry)
 {
   if (entry == NULL)
     return;
-  g_atomic_rc_box_release_full (entry, entry_clear);
+  g_assert (g_atomic_int_get (&entry->ref_count) > 0);
+  if (g_atomic_int_dec_and_test (&entry->ref_count))
+    entry_free (entry);
 }
 
 gboolean

@@ -154,6 +154,8 @@ typedef struct {
   /*< private >*/
   gsize size_bytes;  /* dsm_entry_size_bytes(), computed once */
   gpointer json;     /* DsmEntryJson *, set once (atomically) by dsm_entry_cache_json() */
+  gint ref_count;    /* atomic (core/entry.c, dsm_entry_ref()) */
+  gboolean strings_packed; /* the command's strings live after the entry, in its allocation */
 } DsmEntry;
 
 /**
