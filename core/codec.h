@@ -74,6 +74,10 @@ DsmMessage *dsm_codec_message_from_json (JsonNode *node, GError **error);
  * writes each entry once, to its WAL, keeps no second copy. */
 void dsm_codec_write_entry (GString *out, const DsmEntry *entry);
 void dsm_codec_write_entry_keep (GString *out, const DsmEntry *entry);
+/* The bytes @entries (nullable) take as a JSON array's elements: their
+ * kept texts' lengths, a typical command's for the others.  A hint for
+ * sizing a buffer once rather than growing it entry by entry. */
+gsize dsm_codec_entries_size_hint (const GPtrArray *entries);
 DsmEntry *dsm_codec_decode_entry (const char *data, gsize length, GError **error);
 DsmEntry *dsm_codec_entry_from_json (JsonNode *node, const char *where, GError **error);
 

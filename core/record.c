@@ -147,7 +147,9 @@ encode_payload (GString *json, const DsmPersist *persist)
 void
 dsm_record_encode (GByteArray *out, const DsmPersist *persist)
 {
-  g_autoptr(GString) json = g_string_sized_new (256);
+  /* Entries sized in advance, as a Proposal's are (dsm_codec_encode_message()). */
+  g_autoptr(GString) json = g_string_sized_new (256 + (persist != NULL && persist->kind == DSM_PERSIST_ENTRIES
+                                                       ? dsm_codec_entries_size_hint (persist->entries) : 0));
 
   g_return_if_fail (out != NULL);
   g_return_if_fail (persist != NULL);
