@@ -50,7 +50,7 @@ forward_key_equal (gconstpointer a, gconstpointer b)
 static void
 request_free (Request *req)
 {
-  dsm_command_clear (&req->cmd);
+  /* The command's strings go with it (client_submit()). */
   g_free (req);
 }
 
@@ -150,27 +150,29 @@ typedef struct {
 static void
 reply_local (DsmNode *node, Request *req, const Outcome *o)
 {
-  DsmClientReply *reply = g_new0 (DsmClientReply, 1);
+  DsmClientReply fields = {
+    .request_id = req->request_id,
+    .status = o->status,
+    .reason = o->reason,
+    .op = req->cmd.op,
+    .machine = req->cmd.machine,
+    .state = (char *) o->state,
+    .requested = req->cmd.to,
+    .index = o->index,
+    .member = o->member,
+    .leader_hint = node->leader_id,
+    .detail = (char *) o->detail,
+    .revision = o->revision,
+    .data = (char *) o->data,
+    .latency_ms = node->now_ms - req->submitted_ms,
+  };
 
   /* Ours: a forwarded one is answered to its node (reply_remote()). */
   g_assert (req->origin == DSM_NODE_NONE);
   /* The codec admits only known statuses and reasons: they index counters. */
   g_assert ((guint) o->status < G_N_ELEMENTS (node->metrics.client_replies));
   g_assert ((guint) o->reason < G_N_ELEMENTS (node->metrics.client_rejects));
-  reply->request_id = req->request_id;
-  reply->status = o->status;
-  reply->reason = o->reason;
-  reply->op = req->cmd.op;
-  reply->machine = g_strdup (req->cmd.machine);
-  reply->state = g_strdup (o->state);
-  reply->requested = g_strdup (req->cmd.to);
-  reply->index = o->index;
-  reply->member = o->member;
-  reply->leader_hint = node->leader_id;
-  reply->detail = g_strdup (o->detail);
-  reply->revision = o->revision;
-  reply->data = g_strdup (o->data);
-  reply->latency_ms = node->now_ms - req->submitted_ms;
+  DsmClientReply *reply = dsm_client_reply_new (&fields);
 
   node->metrics.client_replies[o->status]++;
   if (o->status != DSM_REPLY_OK)
@@ -641,11 +643,15 @@ client_submit (DsmNode *node, guint64 request_id, DsmNodeId origin, const DsmCom
       return;
     }
 
-  Request *req = g_new0 (Request, 1);
+  /* The command's strings after the request, in one allocation: a
+   * command of its own was a malloc and a free per string (three a
+   * transition) on every write the leader takes. */
+  gsize strings = dsm_command_strings_size (cmd);
+  Request *req = g_malloc0 (sizeof (Request) + strings);
 
   req->request_id = request_id;
   req->origin = origin;
-  dsm_command_init_copy (&req->cmd, cmd);
+  dsm_command_init_packed (&req->cmd, cmd, (char *) (req + 1), strings);
   req->submitted_ms = node->now_ms;
   req->deadline_ms = node->now_ms + node->config->consensus_timeout_ms;
   req->deadline_link.data = req;

@@ -94,6 +94,42 @@ dsm_command_clear (DsmCommand *cmd)
   memset (cmd, 0, sizeof *cmd);
 }
 
+gsize
+dsm_command_strings_size (const DsmCommand *cmd)
+{
+  gsize size = 0;
+
+  g_return_val_if_fail (cmd != NULL, 0);
+  for (guint i = 0; i < G_N_ELEMENTS (command_strings); i++)
+    {
+      const char *field = *command_string ((DsmCommand *) cmd, i);
+      size += field != NULL ? strlen (field) + 1 : 0;
+    }
+  return size;
+}
+
+void
+dsm_command_init_packed (DsmCommand *dest, const DsmCommand *src, char *strings, gsize size)
+{
+  char *cursor = strings;
+
+  g_return_if_fail (dest != NULL);
+  g_return_if_fail (src != NULL);
+
+  *dest = *src;
+  for (guint i = 0; i < G_N_ELEMENTS (command_strings); i++)
+    {
+      char **field = command_string (dest, i);
+      if (*field == NULL)
+        continue;
+      gsize n = strlen (*field) + 1;
+      g_assert (n <= size - (gsize) (cursor - strings));
+      *field = memcpy (cursor, *field, n);
+      cursor += n;
+    }
+  g_assert (cursor == strings + size);
+}
+
 gboolean
 dsm_command_is_empty (const DsmCommand *cmd)
 {
@@ -469,30 +505,13 @@ dsm_entry_new (guint64 index, guint64 epoch, DsmEntryKind kind,
    * least 32 bytes of heap and a malloc and a free each (three a
    * transition: client id, machine, target). */
   if (cmd != NULL)
-    for (guint i = 0; i < G_N_ELEMENTS (command_strings); i++)
-      {
-        const char *field = *command_string ((DsmCommand *) cmd, i);
-        strings += field != NULL ? strlen (field) + 1 : 0;
-      }
+    strings = dsm_command_strings_size (cmd);
   entry = entry_alloc (strings);
   entry->index = index;
   entry->epoch = epoch;
   entry->kind = kind;
   if (cmd != NULL)
-    {
-      char *cursor = (char *) (entry + 1);
-      entry->cmd = *cmd;
-      for (guint i = 0; i < G_N_ELEMENTS (command_strings); i++)
-        {
-          char **field = command_string (&entry->cmd, i);
-          if (*field == NULL)
-            continue;
-          gsize n = strlen (*field) + 1;
-          *field = memcpy (cursor, *field, n);
-          cursor += n;
-        }
-      g_assert (cursor == (char *) (entry + 1) + strings);
-    }
+    dsm_command_init_packed (&entry->cmd, cmd, (char *) (entry + 1), strings);
   entry->size_bytes = entry_compute_size (entry);
   return entry;
 }

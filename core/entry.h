@@ -91,6 +91,13 @@ typedef struct {
 
 void dsm_command_init_copy (DsmCommand *dest, const DsmCommand *src);
 void dsm_command_clear (DsmCommand *cmd);
+/* A copy whose strings live in @strings, @size bytes that the caller
+ * allocated with its own struct (dsm_command_strings_size() of @src):
+ * one allocation for a command kept on the per-write path instead of one
+ * per string.  Never dsm_command_clear() it: the strings go with the
+ * caller's allocation. */
+gsize dsm_command_strings_size (const DsmCommand *cmd);
+void dsm_command_init_packed (DsmCommand *dest, const DsmCommand *src, char *strings, gsize size);
 /* TRUE for an all-zero command (messages that carry none). */
 gboolean dsm_command_is_empty (const DsmCommand *cmd);
 gboolean dsm_command_equal (const DsmCommand *a, const DsmCommand *b);

@@ -58,7 +58,7 @@ typedef struct _Request Request;
 struct _Request {
   guint64 request_id;
   DsmNodeId origin;          /* DSM_NODE_NONE: a local client; else the forwarding node */
-  DsmCommand cmd;
+  DsmCommand cmd;            /* its strings packed after the request (client_submit()) */
   guint64 submitted_ms;
   guint64 deadline_ms;
   RequestPhase phase;

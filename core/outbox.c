@@ -2,6 +2,8 @@
  * (see outbox.h for the host's contract). */
 #include "outbox.h"
 
+#include <string.h>
+
 static const char *const persist_names[] = {
   [DSM_PERSIST_HARD_STATE] = "hard_state",
   [DSM_PERSIST_ENTRIES] = "entries",
@@ -25,16 +27,53 @@ dsm_persist_free (DsmPersist *persist)
   g_free (persist);
 }
 
+/* The strings a reply holds: dsm_client_reply_new() packs them after it. */
+static const gsize reply_strings[] = {
+  G_STRUCT_OFFSET (DsmClientReply, machine), G_STRUCT_OFFSET (DsmClientReply, state),
+  G_STRUCT_OFFSET (DsmClientReply, requested), G_STRUCT_OFFSET (DsmClientReply, detail),
+  G_STRUCT_OFFSET (DsmClientReply, data),
+};
+
+static inline char **
+reply_string (DsmClientReply *reply, guint i)
+{
+  g_assert (i < G_N_ELEMENTS (reply_strings));
+  return (char **) (gpointer) ((char *) reply + reply_strings[i]);
+}
+
+DsmClientReply *
+dsm_client_reply_new (const DsmClientReply *fields)
+{
+  DsmClientReply *reply;
+  gsize size = 0;
+  char *cursor;
+
+  g_return_val_if_fail (fields != NULL, NULL);
+  for (guint i = 0; i < G_N_ELEMENTS (reply_strings); i++)
+    {
+      const char *s = *reply_string ((DsmClientReply *) fields, i);
+      size += s != NULL ? strlen (s) + 1 : 0;
+    }
+  reply = g_malloc (sizeof (DsmClientReply) + size);
+  *reply = *fields;
+  cursor = (char *) (reply + 1);
+  for (guint i = 0; i < G_N_ELEMENTS (reply_strings); i++)
+    {
+      char **s = reply_string (reply, i);
+      if (*s == NULL)
+        continue;
+      gsize n = strlen (*s) + 1;
+      *s = memcpy (cursor, *s, n);
+      cursor += n;
+    }
+  g_assert (cursor == (char *) (reply + 1) + size);
+  return reply;
+}
+
 void
 dsm_client_reply_free (DsmClientReply *reply)
 {
-  if (reply == NULL)
-    return;
-  g_free (reply->machine);
-  g_free (reply->state);
-  g_free (reply->requested);
-  g_free (reply->detail);
-  g_free (reply->data);
+  /* The strings go with it (dsm_client_reply_new()). */
   g_free (reply);
 }
 

@@ -79,6 +79,11 @@ typedef struct {
   guint64 latency_ms;       /* submit to reply, virtual or real ms */
 } DsmClientReply;
 
+/* A copy of @fields whose strings live in its own allocation, after it:
+ * a node answers every write with one, and a string of its own each was
+ * three to five more mallocs and frees a write.  Every reply is built
+ * here, and its strings are never replaced. */
+DsmClientReply *dsm_client_reply_new (const DsmClientReply *fields);
 void dsm_client_reply_free (DsmClientReply *reply);
 
 /* One entry applied to the store, and what it did. */

@@ -19,24 +19,30 @@ struct _DsmWatchFeed {
 DsmChange *
 dsm_change_new (guint64 revision, const char *machine, const char *from, const char *to)
 {
-  DsmChange *change = g_new0 (DsmChange, 1);
-
   g_return_val_if_fail (machine != NULL && to != NULL, NULL);
+
+  /* The strings live after the change, in one allocation: every node
+   * records one change per applied transition, and three strings of
+   * their own were three more mallocs and frees a write on each. */
+  gsize machine_n = strlen (machine) + 1;
+  gsize from_n = from != NULL ? strlen (from) + 1 : 0;
+  gsize to_n = strlen (to) + 1;
+  DsmChange *change = g_malloc (sizeof (DsmChange) + machine_n + from_n + to_n);
+  char *cursor = (char *) (change + 1);
+
   change->revision = revision;
-  change->machine = g_strdup (machine);
-  change->from = g_strdup (from);
-  change->to = g_strdup (to);
+  change->machine = memcpy (cursor, machine, machine_n);
+  cursor += machine_n;
+  change->from = from != NULL ? memcpy (cursor, from, from_n) : NULL;
+  cursor += from_n;
+  change->to = memcpy (cursor, to, to_n);
   return change;
 }
 
 void
 dsm_change_free (DsmChange *change)
 {
-  if (change == NULL)
-    return;
-  g_free (change->machine);
-  g_free (change->from);
-  g_free (change->to);
+  /* The strings go with it (dsm_change_new()). */
   g_free (change);
 }
 

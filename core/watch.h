@@ -14,7 +14,8 @@ G_BEGIN_DECLS
 /**
  * DsmChange:
  * One committed change of one machine.  @revision is the log index of the
- * entry that made it (the machine's revision from then on).  Strings owned.
+ * entry that made it (the machine's revision from then on).  Its strings
+ * live in its own allocation: build one with dsm_change_new() only.
  */
 typedef struct {
   guint64 revision;

@@ -25,6 +25,7 @@
 #include "wake.h"
 
 typedef struct {
+  guint64 id;             /* its key in DsmHost.pending: no allocation of its own */
   DsmHostReplyFunc func;
   gpointer user_data;
 } PendingReply;
@@ -297,9 +298,10 @@ dsm_host_submit (DsmHost *host, const DsmCommand *cmd, DsmHostReplyFunc func, gp
   guint64 id = ++host->next_request_id;
   PendingReply *p = g_new (PendingReply, 1);
 
+  p->id = id;
   p->func = func;
   p->user_data = user_data;
-  g_hash_table_insert (host->pending, g_memdup2 (&id, sizeof id), p);
+  g_hash_table_replace (host->pending, &p->id, p);
   guint64 now = host_now_ms ();
   if (host_record (host) != NULL)
     dsm_recording_write_submit (host_record (host), now, id, cmd);
@@ -756,7 +758,7 @@ dsm_host_new (DsmConfig *config, DsmNodeId id, const DsmHostOptions *options, GE
   host->opened_ms = host_now_ms ();
   host->timer_deadline_ms = G_MAXUINT64;
   host->sync_inline_entries_max = options->sync_inline_entries_max;
-  host->pending = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free, g_free);
+  host->pending = g_hash_table_new_full (g_int64_hash, g_int64_equal, NULL, g_free);
   dsm_outbox_init (&host->out);
 
   host->wal = dsm_wal_open (options->data_dir, config->cluster_id, id, &wal_options, &durable, error);

@@ -316,14 +316,7 @@ clients_on_reply (DsmSim *sim, const DsmClientReply *reply)
   Event *ev = sim_event_new (sim, EV_CLIENT_REPLY, sim->now_ms + dsm_sim_net_client_latency (sim->net));
   ev->op = co; /* the table's reference, handed on */
   ev->request_id = reply->request_id;
-  ev->reply = g_new0 (DsmClientReply, 1);
-  *ev->reply = *reply;
-  ev->reply->machine = g_strdup (reply->machine);
-  ev->reply->state = g_strdup (reply->state);
-  ev->reply->requested = g_strdup (reply->requested);
-  ev->reply->detail = g_strdup (reply->detail);
-  /* Owned by the copy too: dsm_client_reply_free() frees it. */
-  ev->reply->data = g_strdup (reply->data);
+  ev->reply = dsm_client_reply_new (reply);
   sim_schedule (sim, ev);
 }
 

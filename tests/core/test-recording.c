@@ -121,13 +121,9 @@ test_drain_digest (void)
   for (guint k = 0; k < 2; k++)
     {
       DsmOutbox *o = k == 0 ? &a : &b;
-      DsmClientReply *reply = g_new0 (DsmClientReply, 1);
-      reply->request_id = 3;
-      reply->status = DSM_REPLY_OK;
-      reply->machine = g_strdup ("job");
-      reply->state = g_strdup ("Running");
-      reply->latency_ms = 12;
-      g_ptr_array_add (o->replies, reply);
+      DsmClientReply fields = { .request_id = 3, .status = DSM_REPLY_OK, .machine = "job",
+                                .state = "Running", .latency_ms = 12 };
+      g_ptr_array_add (o->replies, dsm_client_reply_new (&fields));
       g_ptr_array_add (o->messages, dsm_message_new (DSM_MSG_COMMIT, 1, 2, 3));
     }
   dsm_recording_digest (&a, ha);
