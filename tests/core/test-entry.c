@@ -34,6 +34,30 @@ test_command_copy_is_deep (void)
 }
 
 static void
+test_command_packed_copy (void)
+{
+  DsmCommand src = { .op = DSM_OP_TRANSITION, .client_id = (char *) "c1", .seq = 3,
+                     .machine = (char *) "m", .to = (char *) "B", .payload = (char *) "{\"k\":1}" };
+  DsmCommand empty = { .op = DSM_OP_READ };
+  DsmCommand copy;
+  gsize size = dsm_command_strings_size (&src);
+  g_autofree char *strings = g_malloc (size);
+
+  g_test_summary ("A packed copy of a command equals it and keeps every string in the caller's "
+                  "buffer, which it fills exactly; a command without strings needs none.");
+  g_assert_cmpuint (size, ==, strlen ("c1") + strlen ("m") + strlen ("B") + strlen ("{\"k\":1}") + 4);
+  dsm_command_init_packed (&copy, &src, strings, size);
+  g_assert_true (dsm_command_equal (&copy, &src));
+  g_assert_true (copy.client_id == strings);
+  g_assert_true (copy.machine > strings && copy.machine < strings + size);
+  g_assert_true (copy.payload + strlen (copy.payload) + 1 == strings + size);
+  g_assert_null (copy.from);
+  g_assert_cmpuint (dsm_command_strings_size (&empty), ==, 0);
+  dsm_command_init_packed (&copy, &empty, NULL, 0);
+  g_assert_true (dsm_command_equal (&copy, &empty));
+}
+
+static void
 test_entry_strings_packed (void)
 {
   DsmCommand src = { .op = DSM_OP_TRANSITION, .client_id = (char *) "c1", .seq = 3,
@@ -293,6 +317,7 @@ main (int argc, char *argv[])
 
   g_test_add_func ("/core/entry/op-names", test_op_names);
   g_test_add_func ("/core/entry/command-copy-is-deep", test_command_copy_is_deep);
+  g_test_add_func ("/core/entry/command-packed-copy", test_command_packed_copy);
   g_test_add_func ("/core/entry/strings-packed", test_entry_strings_packed);
   g_test_add_func ("/core/entry/command-equal-compares-every-field",
                    test_command_equal_compares_every_field);
