@@ -146,12 +146,28 @@ entry_scan_value (Scan *s, guint key, EntryFields *f)
     }
 }
 
-/* Fills @cmd from @f as command_read() would, or FALSE (decline). */
+/* The bytes entry_command() may write: each given string's text and its
+ * NUL (decoding escapes never lengthens one). */
+static gsize
+entry_strings_bytes (const EntryFields *f)
+{
+  gsize bytes = 0;
+
+  for (guint key = E_FIRST_STRING; key < E_FIRST_STRING + E_N_STRINGS; key++)
+    if ((f->seen & (1u << key)) && !(f->nulls & (1u << key)))
+      bytes += f->spans[key].length + 1;
+  return bytes;
+}
+
+/* Fills @cmd from @f as command_read() would, its strings written to
+ * @strings (entry_strings_bytes() of room: the entry's own allocation),
+ * or FALSE (decline). */
 static gboolean
-entry_command (const EntryFields *f, DsmCommand *cmd)
+entry_command (const EntryFields *f, DsmCommand *cmd, char *strings)
 {
   char op_name[32];
   const Span *op = &f->spans[E_OP];
+  char *cursor = strings;
 
   memset (cmd, 0, sizeof *cmd);
   if (!(f->seen & (1u << E_OP)) || op->escaped || op->length >= sizeof op_name)
@@ -164,17 +180,31 @@ entry_command (const EntryFields *f, DsmCommand *cmd)
   for (guint key = E_FIRST_STRING; key < E_FIRST_STRING + E_N_STRINGS; key++)
     {
       gboolean given = (f->seen & (1u << key)) && !(f->nulls & (1u << key));
+      const Span *span = &f->spans[key];
+      gsize n;
 
       if (!given)
         {
           /* Absent or null: required ones are errors (null included). */
           if (command_requires (cmd->op, key))
-            goto decline;
+            return FALSE;
           continue;
         }
-      if ((*command_slot (cmd, key) = span_dup (&f->spans[key], entry_string_bound (key))) == NULL)
-        goto decline;
+      /* span_dup()'s judgement, written in place. */
+      if (!span->escaped)
+        {
+          memcpy (cursor, span->text, span->length);
+          n = span->length;
+        }
+      else
+        n = span_unescape (span, cursor);
+      cursor[n] = '\0';
+      if (!span_fits (span, cursor, n, entry_string_bound (key)))
+        return FALSE;
+      *command_slot (cmd, key) = cursor;
+      cursor += n + 1;
     }
+  g_assert ((gsize) (cursor - strings) <= entry_strings_bytes (f));
   if ((f->seen & (1u << E_IF_REVISION)) && !f->null_if_revision)
     {
       cmd->has_if_revision = TRUE;
@@ -184,22 +214,19 @@ entry_command (const EntryFields *f, DsmCommand *cmd)
     cmd->node = (DsmNodeId) f->uints[E_NODE];
   /* seq comes with a client id and only with one. */
   if ((cmd->client_id != NULL) != ((f->seen & (1u << E_SEQ)) != 0))
-    goto decline;
+    return FALSE;
   cmd->seq = f->uints[E_SEQ];
   return TRUE;
-
-decline:
-  dsm_command_clear (cmd);
-  return FALSE;
 }
 
 static DsmEntry *
 entry_scan (Scan *s)
 {
   EntryFields f = { 0 };
-  DsmCommand cmd;
   Span key;
   gint k;
+  DsmEntry *entry;
+  char *strings;
 
   if (!scan_char (s, '{'))
     return NULL;
@@ -220,9 +247,19 @@ entry_scan (Scan *s)
   if (span_is (&f.spans[E_KIND], "noop"))
     return f.seen == 7u ? dsm_entry_new (f.uints[E_INDEX], f.uints[E_EPOCH], DSM_ENTRY_NOOP, NULL)
                         : NULL;
-  if (!span_is (&f.spans[E_KIND], "command") || !entry_command (&f, &cmd))
+  if (!span_is (&f.spans[E_KIND], "command"))
     return NULL;
-  return dsm_entry_new_take (f.uints[E_INDEX], f.uints[E_EPOCH], &cmd);
+  /* The strings in the entry's own allocation (a follower decodes every
+   * entry of every Proposal): one malloc an entry, not one a string. */
+  entry = dsm_entry_new_packed (f.uints[E_INDEX], f.uints[E_EPOCH], MAX (entry_strings_bytes (&f), 1),
+                                &strings);
+  if (!entry_command (&f, &entry->cmd, strings))
+    {
+      dsm_entry_unref (entry);
+      return NULL;
+    }
+  dsm_entry_packed_done (entry);
+  return entry;
 }
 
 static GPtrArray *

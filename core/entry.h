@@ -179,6 +179,17 @@ DsmEntry *dsm_entry_new (guint64 index, guint64 epoch, DsmEntryKind kind,
  */
 DsmEntry *dsm_entry_new_take (guint64 index, guint64 epoch, DsmCommand *cmd);
 /**
+ * dsm_entry_new_packed:
+ * @strings_bytes: room for the command's strings, in the entry's own
+ *   allocation (*@strings); at least 1
+ * Returns: (transfer full): a COMMAND entry with an empty command for a
+ * decoder to fill in place, its strings written into *@strings (one
+ * allocation an entry, not one a string), then dsm_entry_packed_done()
+ * before the entry is shared.  A decoder that gives up unrefs it.
+ */
+DsmEntry *dsm_entry_new_packed (guint64 index, guint64 epoch, gsize strings_bytes, char **strings);
+void dsm_entry_packed_done (DsmEntry *entry);
+/**
  * dsm_entry_new_config:
  * @cmd: the membership command that made @membership (copied)
  * @membership: referenced
