@@ -282,6 +282,36 @@ test_rare_shapes_declined (void)
 }
 
 static void
+test_entry_strings_packed (void)
+{
+  static const char text[] =
+    "{\"type\":\"proposal\",\"from\":1,\"to\":2,\"epoch\":3,\"prev_index\":0,\"prev_epoch\":0,"
+    "\"commit_index\":0,\"hb_seq\":1,\"entries\":[{\"index\":1,\"epoch\":3,\"kind\":\"command\","
+    "\"op\":\"transition\",\"client_id\":\"c\\\"1\",\"seq\":2,\"machine\":\"m\\/1\",\"to\":\"R\","
+    "\"payload\":\"{\\\"k\\\":1}\"},{\"index\":2,\"epoch\":3,\"kind\":\"noop\"}]}";
+  g_autoptr(DsmMessage) fast = dsm_codec_decode_message_fast (text, strlen (text));
+
+  g_test_summary ("The fast path writes a decoded command's strings, escapes decoded, into its "
+                  "entry's own allocation (one allocation an entry), and they equal the full "
+                  "reading's.");
+  g_assert_nonnull (fast);
+  g_assert_true (check_agrees (text, strlen (text)));
+  g_assert_cmpuint (fast->entries->len, ==, 2);
+  DsmEntry *e = fast->entries->pdata[0];
+  const char *lo = (const char *) (e + 1);
+  const char *hi = (const char *) e + g_atomic_rc_box_get_size (e);
+  g_assert_cmpstr (e->cmd.client_id, ==, "c\"1");
+  g_assert_cmpstr (e->cmd.machine, ==, "m/1");
+  g_assert_cmpstr (e->cmd.to, ==, "R");
+  g_assert_cmpstr (e->cmd.payload, ==, "{\"k\":1}");
+  g_assert_null (e->cmd.from);
+  for (const char *const *s = (const char *const[]) { e->cmd.client_id, e->cmd.machine, e->cmd.to,
+                                                      e->cmd.payload, NULL }; *s != NULL; s++)
+    g_assert_true (*s >= lo && *s + strlen (*s) < hi);
+  g_assert_cmpint (((DsmEntry *) fast->entries->pdata[1])->kind, ==, DSM_ENTRY_NOOP);
+}
+
+static void
 test_whitespace_and_order (void)
 {
   static const char *const texts[] = {
@@ -303,5 +333,6 @@ main (int argc, char **argv)
   g_test_add_func ("/codec/fast/mutations-agree", test_mutations_agree);
   g_test_add_func ("/codec/fast/rare-shapes-declined", test_rare_shapes_declined);
   g_test_add_func ("/codec/fast/whitespace-and-order", test_whitespace_and_order);
+  g_test_add_func ("/codec/fast/entry-strings-packed", test_entry_strings_packed);
   return g_test_run ();
 }
