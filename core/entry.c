@@ -542,8 +542,10 @@ dsm_entry_new_packed (guint64 index, guint64 epoch, gsize strings_bytes, char **
   g_return_val_if_fail (strings_bytes >= 1, NULL);
   g_return_val_if_fail (strings != NULL, NULL);
 
-  /* Larger than a bare entry: entry_strings_packed() holds. */
-  entry = g_atomic_rc_box_alloc0 (sizeof (DsmEntry) + strings_bytes);
+  entry = entry_alloc (strings_bytes);
+  g_assert (entry->strings_packed);
+  /* The room for the strings, until dsm_entry_packed_done() sizes the entry. */
+  entry->size_bytes = strings_bytes;
   entry->index = index;
   entry->epoch = epoch;
   entry->kind = DSM_ENTRY_COMMAND;
@@ -554,7 +556,7 @@ dsm_entry_new_packed (guint64 index, guint64 epoch, gsize strings_bytes, char **
 void
 dsm_entry_packed_done (DsmEntry *entry)
 {
-  g_return_if_fail (entry != NULL && entry_strings_packed (entry));
+  g_return_if_fail (entry != NULL && entry->strings_packed);
   g_return_if_fail (!dsm_op_is_membership (entry->cmd.op));
 
   for (guint i = 0; i < G_N_ELEMENTS (command_strings); i++)
@@ -562,7 +564,7 @@ dsm_entry_packed_done (DsmEntry *entry)
       const char *field = *command_string (&entry->cmd, i);
       /* Every string in the entry's own allocation. */
       g_assert (field == NULL || (field >= (const char *) (entry + 1)
-                                  && field < (const char *) entry + g_atomic_rc_box_get_size (entry)));
+                                  && field + strlen (field) < (const char *) (entry + 1) + entry->size_bytes));
     }
   entry->size_bytes = entry_compute_size (entry);
 }
