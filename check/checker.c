@@ -105,6 +105,8 @@ typedef struct {
   guint8 *bits;             /* seq -> bit; n_bytes of them */
   gsize n_bytes;
   GHashTable *far;          /* guint64 seq (owned) set, nullable */
+  gboolean submitted;       /* dsm_checker_submitted() saw the client, */
+  guint64 submitted_max;    /* with this highest seq */
 } SessionSeqs;
 
 /* A machine of the validity model: known once a command named it with a
@@ -139,9 +141,8 @@ struct _DsmChecker {
                                * the latest CONFIG entry applied anywhere */
   RecentEntry recent[RECENT_N];
   /* What clients submitted (dsm_checker_track_submissions()), NULL when
-   * not tracked: client id -> the highest seq it submitted; and the
-   * "op machine to" of commands submitted without a client id. */
-  GHashTable *submitted_seq;
+   * not tracked: the "op machine to" of commands submitted without a
+   * client id (a client's highest seq is in its SessionSeqs). */
   GHashTable *submitted_anon;
 };
 /* A configuration the cluster committed, with the epoch of the entry that
@@ -319,7 +320,6 @@ dsm_checker_free (DsmChecker *checker)
   g_array_unref (checker->model);
   g_array_unref (checker->model_sessions);
   g_hash_table_unref (checker->acked);
-  g_clear_pointer (&checker->submitted_seq, g_hash_table_unref);
   g_clear_pointer (&checker->submitted_anon, g_hash_table_unref);
   dsm_names_free (checker->names);
   dsm_config_unref (checker->config);
@@ -361,9 +361,8 @@ dsm_checker_track_submissions (DsmChecker *checker)
 {
   g_return_if_fail (checker != NULL);
   g_return_if_fail (checker->n_committed <= 1); /* before anything was applied */
-  if (checker->submitted_seq != NULL)
+  if (checker->submitted_anon != NULL)
     return;
-  checker->submitted_seq = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   checker->submitted_anon = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
 }
 
@@ -380,18 +379,16 @@ void
 dsm_checker_submitted (DsmChecker *checker, const DsmCommand *cmd)
 {
   g_return_if_fail (checker != NULL && cmd != NULL);
-  if (checker->submitted_seq == NULL)
+  if (checker->submitted_anon == NULL)
     return;
   if (cmd->client_id == NULL)
     {
       g_hash_table_add (checker->submitted_anon, anon_key (cmd));
       return;
     }
-  gpointer max = NULL;
-  if (!g_hash_table_lookup_extended (checker->submitted_seq, cmd->client_id, NULL, &max))
-    g_hash_table_insert (checker->submitted_seq, g_strdup (cmd->client_id), GSIZE_TO_POINTER ((gsize) cmd->seq));
-  else if (cmd->seq > (guint64) GPOINTER_TO_SIZE (max))
-    g_hash_table_replace (checker->submitted_seq, g_strdup (cmd->client_id), GSIZE_TO_POINTER ((gsize) cmd->seq));
+  SessionSeqs *seqs = session_seqs_for (checker, cmd->client_id);
+  seqs->submitted_max = seqs->submitted ? MAX (seqs->submitted_max, cmd->seq) : cmd->seq;
+  seqs->submitted = TRUE;
 }
 
 /* Validity, the consensus kind: a command entry carries only what was
@@ -404,13 +401,12 @@ check_provenance (DsmChecker *checker, guint64 now_ms, const DsmEntry *entry)
   const DsmCommand *cmd = &entry->cmd;
 
   g_assert (entry->kind != DSM_ENTRY_NOOP);
-  if (checker->submitted_seq == NULL || entry->kind != DSM_ENTRY_COMMAND)
+  if (checker->submitted_anon == NULL || entry->kind != DSM_ENTRY_COMMAND)
     return;
   if (cmd->client_id != NULL)
     {
-      gpointer max = NULL;
-      if (!g_hash_table_lookup_extended (checker->submitted_seq, cmd->client_id, NULL, &max)
-          || cmd->seq > (guint64) GPOINTER_TO_SIZE (max))
+      const SessionSeqs *seqs = session_seqs_for (checker, cmd->client_id);
+      if (!seqs->submitted || cmd->seq > seqs->submitted_max)
         dsm_checker_fail (checker, DSM_INVARIANT_VALIDITY, now_ms,
                           "index %" G_GUINT64_FORMAT ": (%s, %" G_GUINT64_FORMAT ") was never submitted: "
                           "the entry was invented", entry->index, cmd->client_id, cmd->seq);
