@@ -37,7 +37,7 @@ part_cpus () {
                         '. + {loop_us_per_op: (if .ok > 0 then ($t / $hz * 1e6 / .ok) else null end)}' <<<"$LAST_JSON")
         echo "$system $label run $run: $LAST_JSON" >>"$LOGS/cpus.log"
         say "  $system on $label run $run: $(jq -r '"\(.rate) ok/s p99 \(.p99_ms) ms"' <<<"$LAST_JSON")"
-        record_json cpus "$system" "$label" "$run" "$LAST_JSON" rate p50_ms p99_ms cpu_us_per_op loop_us_per_op
+        record_json cpus "$system" "$label" "$run" "$LAST_JSON" rate p50_ms p99_ms cpu_us_per_op loop_us_per_op steal_pct
       done
       cluster_down
       taskset -cp "$all" $$ >/dev/null

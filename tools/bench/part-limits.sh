@@ -4,13 +4,15 @@
 # shellcheck shell=bash
 
 part_limits () {
-  local run json
+  local run json s0
   for run in $(seq 1 "$RUNS"); do
+    s0=$(steal_sample)
     json=$("$LIMITS" fsync "$TMPD" 3)
     say "  fsync run $run: $json"
     record_json limits disk fsync "$run" "$json" fsyncs_per_s p50_ms p99_ms
     json=$("$LIMITS" rtt 20000)
     say "  rtt run $run: $json"
     record_json limits loopback rtt "$run" "$json" rtt_p50_us rtt_p99_us rtt_min_us
+    record limits host steal steal_pct "$run" "$(steal_pct "$s0" "$(steal_sample)")"
   done
 }

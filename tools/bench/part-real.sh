@@ -21,7 +21,7 @@ real_write_runs () {
       --warmup "$WARMUP" --prefix "$prefix$run" --acked "$acked" || continue
     echo "$label $config run $run: $LAST_JSON" >>"$LOGS/real.log"
     say "  $label writes $config run $run: $(jq -r '"\(.rate) ok/s p50 \(.p50_ms) ms p99 \(.p99_ms) ms max \(.max_ms) ms"' <<<"$LAST_JSON")"
-    record_json real "$label" "$config" "$run" "$LAST_JSON" rate p50_ms p99_ms max_ms ok cpu_us_per_op
+    record_json real "$label" "$config" "$run" "$LAST_JSON" rate p50_ms p99_ms max_ms ok cpu_us_per_op steal_pct
     record real "$label" "$config" errors "$run" "$(jq '[.errors[]] | add' <<<"$LAST_JSON")"
     record real "$label" "$config" acked "$run" "$(wc -l <"$acked")"
     cat "$acked" >>"$all_acked"
@@ -82,7 +82,7 @@ real_write_config () {
             --warmup "$WARMUP" --keys "$TMPD/read-keys-$system" || continue
           echo "$label reads-c64-$rt run $run: $LAST_JSON" >>"$LOGS/real.log"
           say "  $label reads c64-$rt run $run: $(jq -r '"\(.rate) ok/s p50 \(.p50_ms) ms p99 \(.p99_ms) ms"' <<<"$LAST_JSON")"
-          record_json real "$label" "reads-c64-$rt" "$run" "$LAST_JSON" rate p50_ms p99_ms max_ms cpu_us_per_op
+          record_json real "$label" "reads-c64-$rt" "$run" "$LAST_JSON" rate p50_ms p99_ms max_ms cpu_us_per_op steal_pct
           record real "$label" "reads-c64-$rt" errors "$run" "$(jq '[.errors[]] | add' <<<"$LAST_JSON")"
         done
       done

@@ -15,7 +15,7 @@ part_scaling () {
           --prefix "s$run" || continue
         echo "$system n$n run $run: $LAST_JSON" >>"$LOGS/scaling.log"
         say "  $system $n nodes run $run: $(jq -r '"\(.rate) ok/s p99 \(.p99_ms) ms"' <<<"$LAST_JSON")"
-        record_json scaling "$system" "n$n" "$run" "$LAST_JSON" rate p50_ms p99_ms cpu_us_per_op
+        record_json scaling "$system" "n$n" "$run" "$LAST_JSON" rate p50_ms p99_ms cpu_us_per_op steal_pct
       done
       cluster_down
     done
