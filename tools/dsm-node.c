@@ -61,11 +61,11 @@ load_definition (const char *path, gpointer user_data, GError **error)
   return dsm_codec_parse (text, length, error);
 }
 
+/* The config at PATH; DIR is its folder, where the files it names resolve. */
 static DsmConfig *
-load_config (const char *path, GError **error)
+load_config (const char *path, char *dir, GError **error)
 {
   g_autofree char *text = NULL;
-  g_autofree char *dir = g_path_get_dirname (path);
   gsize length;
 
   if (!g_file_get_contents (path, &text, &length, error))
@@ -80,12 +80,10 @@ load_config (const char *path, GError **error)
  * plugins add definitions, which the fingerprint, the WAL's snapshots and
  * backups name. */
 static gboolean
-load_config_and_plugins (const char *path, char **plugin_flags, DsmConfig **config, DsmPluginSet **plugins,
-                         GError **error)
+load_config_and_plugins (const char *path, char *dir, char **plugin_flags, DsmConfig **config,
+                         DsmPluginSet **plugins, GError **error)
 {
-  g_autofree char *dir = g_path_get_dirname (path);
-
-  *config = load_config (path, error);
+  *config = load_config (path, dir, error);
   if (*config == NULL)
     return FALSE;
   *plugins = dsm_plugin_set_load (*config, (const char *const *) plugin_flags, dir, error);
@@ -413,7 +411,8 @@ main (int argc, char **argv)
        * below: they add definitions a snapshot may name). */
       g_autoptr(DsmConfig) config = NULL;
       g_autoptr(DsmPluginSet) plugins = NULL;
-      if (!load_config_and_plugins (config_path, plugin_flags, &config, &plugins, &error))
+      g_autofree char *dir = g_path_get_dirname (config_path);
+      if (!load_config_and_plugins (config_path, dir, plugin_flags, &config, &plugins, &error))
         return usage_error (context, "%s", error->message);
       return check_data_dir (check_dir, config);
     }
@@ -457,9 +456,10 @@ main (int argc, char **argv)
 
   g_autoptr(DsmConfig) config = NULL;
   g_autoptr(DsmPluginSet) plugins = NULL;
-  if (!load_config_and_plugins (config_path, plugin_flags, &config, &plugins, &error))
-    return usage_error (context, "%s", error->message);
+  /* The config's folder: definitions, plugins, the secret file and certificates it names resolve there. */
   g_autofree char *config_dir = g_path_get_dirname (config_path);
+  if (!load_config_and_plugins (config_path, config_dir, plugin_flags, &config, &plugins, &error))
+    return usage_error (context, "%s", error->message);
   if (restore_path != NULL)
     return restore_data_dir (config, (DsmNodeId) id, data_dir, restore_path);
   if (join_url != NULL)
