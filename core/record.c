@@ -447,6 +447,8 @@ dsm_record_scan (const guint8 *data, gsize length, const char *where,
           *torn = TRUE;
           return TRUE;
         }
+      /* A decoded record has a length, inside what was given: else the scan would stand still or overrun. */
+      g_assert (record_bytes > 0 && record_bytes <= length - at);
       if (!func (persist, &info, user_data, error))
         {
           *valid_bytes = at;
@@ -493,6 +495,7 @@ dsm_durable_state_apply (DsmDurableState *state, const DsmPersist *persist)
       g_ptr_array_remove_range (entries, keep, entries->len - keep);
       for (guint i = 0; i < persist->entries->len; i++)
         g_ptr_array_add (entries, dsm_entry_ref (persist->entries->pdata[i]));
+      g_assert (keep == 0 || entry_index (entries, keep - 1) < persist->first_index);
       break;
     case DSM_PERSIST_SNAPSHOT:
       g_assert (persist->snapshot != NULL);
@@ -505,6 +508,8 @@ dsm_durable_state_apply (DsmDurableState *state, const DsmPersist *persist)
              && (persist->reset_log || entry_index (entries, keep) <= persist->index))
         keep++;
       g_ptr_array_remove_range (entries, 0, keep);
+      /* What the snapshot covers is gone from the log; a reset empties it. */
+      g_assert (entries->len == 0 || (!persist->reset_log && entry_index (entries, 0) > persist->index));
       break;
     default:
       g_assert_not_reached ();

@@ -59,16 +59,29 @@ dsm_layout_parse_name (const char *name, guint64 *seq)
   return DSM_LAYOUT_OTHER;
 }
 
+/* A name the writer makes must read back as the same kind and seq, or
+ * recovery would ignore the file (seq 0 has no name: parse_seq). */
+static char *
+numbered_name (const char *prefix, guint64 seq, const char *suffix, DsmLayoutKind kind)
+{
+  char *name = g_strdup_printf ("%s%016" G_GINT64_MODIFIER "x%s", prefix, seq, suffix);
+  guint64 back = 0;
+
+  g_assert (seq != 0);
+  g_assert (dsm_layout_parse_name (name, &back) == kind && back == seq);
+  return name;
+}
+
 char *
 dsm_layout_segment_name (guint64 seq)
 {
-  return g_strdup_printf ("seg-%016" G_GINT64_MODIFIER "x.wal", seq);
+  return numbered_name ("seg-", seq, ".wal", DSM_LAYOUT_SEGMENT);
 }
 
 char *
 dsm_layout_snapshot_name (guint64 seq)
 {
-  return g_strdup_printf ("snap-%016" G_GINT64_MODIFIER "x.snap", seq);
+  return numbered_name ("snap-", seq, ".snap", DSM_LAYOUT_SNAPSHOT);
 }
 
 static guint32
@@ -144,6 +157,7 @@ dsm_layout_write_meta (int dir_fd, const char *dir, const char *cluster_id,
   g_autoptr(GString) json = g_string_new ("{");
   guint64 fsyncs = 0;
 
+  g_assert (cluster_id != NULL && node_id != DSM_NODE_NONE);
   write_owner (json, cluster_id, node_id);
   g_string_append (json, "}\n");
   return dsm_file_write_atomic (dir_fd, dir, DSM_LAYOUT_META_NAME, json->str, json->len,
@@ -200,6 +214,8 @@ dsm_layout_write_snapshot (int dir_fd, const char *dir, const char *name,
   guint32 crc = dsm_record_crc32 (bytes, size);
 
   g_assert (persist->kind == DSM_PERSIST_SNAPSHOT);
+  g_assert (cluster_id != NULL && node_id != DSM_NODE_NONE);
+  g_assert (ref != NULL && *ref == NULL);
   write_owner (json, cluster_id, node_id);
   g_string_append_printf (json, ",\"index\":%" G_GUINT64_FORMAT ",\"epoch\":%" G_GUINT64_FORMAT
                           ",\"size_bytes\":%" G_GSIZE_FORMAT ",\"crc32\":%u}",
@@ -272,6 +288,7 @@ snapshot_check_header (const guint8 *data, gsize length, const char *path,
                           file_index, file_epoch, size_bytes, crc, index, epoch,
                           ref->size_bytes, ref->crc32);
   *data_offset = DSM_RECORD_HEADER_BYTES + header_bytes;
+  g_assert (*data_offset <= length);
   return TRUE;
 }
 
@@ -287,6 +304,7 @@ dsm_layout_read_snapshot (const char *dir, const DsmSnapshotRef *ref,
   gsize length;
   gsize offset = 0;
 
+  g_assert (ref != NULL && ref->file != NULL);
   if (mapped == NULL)
     {
       gboolean missing = g_error_matches (local, G_FILE_ERROR, G_FILE_ERROR_NOENT);

@@ -179,6 +179,7 @@ segment_is_base (const char *path, GError **error)
 static gboolean
 find_start (const char *dir, GPtrArray *segments, guint *start, GError **error)
 {
+  g_assert (segments->len > 0);
   for (guint i = segments->len; i-- > 0;)
     {
       DsmRecoverSegment *segment = segments->pdata[i];
@@ -277,6 +278,7 @@ replay_snapshot_ref (Replay *replay, const DsmPersist *persist, const DsmRecordI
     }
   loaded.snapshot = bytes;
   dsm_durable_state_apply (&rec->state, &loaded);
+  g_assert (rec->state.snapshot_index == persist->index && rec->state.snapshot == bytes);
   g_hash_table_add (replay->referenced, g_strdup (info->snapshot_ref->file));
   g_free (rec->snapshot_file);
   rec->snapshot_file = g_strdup (info->snapshot_ref->file);
@@ -303,6 +305,7 @@ replay_record (const DsmPersist *persist, const DsmRecordInfo *info, gpointer us
         return corrupt (error, replay->path, info->offset, "epoch %" G_GUINT64_FORMAT
                         " after epoch %" G_GUINT64_FORMAT, persist->epoch, rec->state.epoch);
       dsm_durable_state_apply (&rec->state, persist);
+      g_assert (rec->state.epoch == persist->epoch);
       break;
     case DSM_PERSIST_ENTRIES:
       {
@@ -313,7 +316,13 @@ replay_record (const DsmPersist *persist, const DsmRecordInfo *info, gpointer us
           return corrupt (error, replay->path, info->offset, "entries from index %"
                           G_GUINT64_FORMAT " leave a hole after index %" G_GUINT64_FORMAT,
                           persist->first_index, state_last_index (&rec->state));
-        dsm_durable_state_apply (&rec->state, clipped != NULL ? clipped : persist);
+        const DsmPersist *applied = clipped != NULL ? clipped : persist;
+        dsm_durable_state_apply (&rec->state, applied);
+        /* The record's last entry is the log's last: a record overwrites
+         * what it follows and everything after. */
+        g_assert (applied->entries->len == 0
+                  || rec->state.entries->pdata[rec->state.entries->len - 1]
+                     == applied->entries->pdata[applied->entries->len - 1]);
       }
       break;
     case DSM_PERSIST_SNAPSHOT:
@@ -328,6 +337,7 @@ replay_record (const DsmPersist *persist, const DsmRecordInfo *info, gpointer us
     default:
       g_assert_not_reached ();
     }
+  g_assert (replay->segment->records == 0 || replay->segment->last_seq + 1 == persist->seq);
   rec->next_seq++;
   rec->records++;
   replay->segment->records++;
@@ -371,6 +381,9 @@ replay_segment (Replay *replay, gboolean last, GString *report, GError **error)
         g_set_error (error, DSM_WAL_ERROR, DSM_WAL_ERROR_CORRUPT, "%s", local->message);
       return FALSE;
     }
+  g_assert (segment->valid_bytes <= segment->size_bytes);
+  g_assert (torn || segment->valid_bytes == segment->size_bytes);
+  g_assert (rec->next_seq == segment->first_seq + segment->records);
   /* Nothing but zeros from the end of a record to the end of the file:
    * the space a preallocating writer fills with zeros ahead of its
    * records, in any segment.  Nothing can hide there: a record zeroed
@@ -462,6 +475,7 @@ replay_all (DsmRecovery *rec, const char *dir, Listing *listing, GString *report
   /* Replayed segments move to the recovery, in order. */
   for (guint i = start; i < listing->segments->len; i++)
     g_ptr_array_add (rec->segments, g_steal_pointer (&listing->segments->pdata[i]));
+  g_assert (rec->segments->len == listing->segments->len - start);
   return TRUE;
 }
 
