@@ -52,6 +52,13 @@ typedef struct {
   AdminOp *admin;           /* ADMIN */
 } Event;
 
+/* An entry of DsmSim.heap: the event's key beside it (cluster.c). */
+typedef struct {
+  guint64 time_ms;
+  guint64 seq;
+  Event *ev;
+} SimHeapItem;
+
 typedef struct {
   DsmNodeId id;
   DsmNode *node;            /* NULL while down */
@@ -129,7 +136,9 @@ struct _DsmSim {
 
   guint64 now_ms;
   guint64 event_seq;
-  GPtrArray *heap;          /* Event*, a binary heap by (time_ms, seq) */
+  SimHeapItem *heap;        /* a binary heap of events by (time_ms, seq): [0, heap_len) */
+  guint heap_len;
+  guint heap_cap;
   GPtrArray *spare_events;  /* freed Events, reused */
   guint64 events;
   gboolean stop;
