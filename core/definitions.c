@@ -91,6 +91,7 @@ dsm_definitions_foreach (const DsmDefinitions *defs, DsmDefinitionsFunc func, gp
   for (guint i = 0; i < n; i++)
     {
       const Slot *slot = g_hash_table_lookup (defs->by_name, names[i]);
+      g_assert (slot != NULL && (i == 0 || strcmp (names[i - 1], names[i]) < 0));
       func (slot->def, slot->version, user_data);
     }
 }
@@ -163,6 +164,11 @@ dsm_definitions_set (DsmDefinitions *defs, DsmMachineDef *def, guint64 version)
 {
   Slot *slot = g_hash_table_lookup (defs->by_name, dsm_machine_def_get_name (def));
 
+  /* A replacement passed dsm_definitions_check_update() and comes later in
+   * the log: the built-in and a plugin's definitions are set once. */
+  g_assert (slot == NULL || version > slot->version);
+  g_assert (slot == NULL || (strcmp (dsm_machine_def_get_name (def), DSM_MACHINE_LIFECYCLE) != 0
+                             && dsm_machine_def_get_impl (slot->def) == NULL));
   if (slot == NULL)
     {
       slot = g_new0 (Slot, 1);
@@ -179,6 +185,7 @@ dsm_definitions_set (DsmDefinitions *defs, DsmMachineDef *def, guint64 version)
       g_hash_table_insert (defs->by_name, (gpointer) dsm_machine_def_get_name (slot->def), slot);
     }
   slot->version = version;
+  g_assert (g_hash_table_lookup (defs->by_name, dsm_machine_def_get_name (def)) == slot && slot->def == def);
 }
 
 static char *
@@ -194,6 +201,7 @@ write_one (const DsmMachineDef *def, guint64 version, gpointer user_data)
   GString *out = user_data;
   g_autofree char *text = def_text (def);
 
+  g_assert (out->len > 0);
   if (out->str[out->len - 1] != '[')
     g_string_append_c (out, ',');
   g_string_append (out, "{\"name\":");
@@ -236,6 +244,7 @@ read_one_intern (const DsmConfig *config, DsmMachineDef *def)
                                               : NULL;
   if (known == NULL)
     return def;
+  g_assert (strcmp (dsm_machine_def_get_name (known), dsm_machine_def_get_name (def)) == 0);
   g_autofree char *a = def_text (def);
   g_autofree char *b = def_text (known);
   if (strcmp (a, b) != 0)

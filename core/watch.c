@@ -36,6 +36,7 @@ dsm_change_new (guint64 revision, const char *machine, const char *from, const c
   change->from = from != NULL ? memcpy (cursor, from, from_n) : NULL;
   cursor += from_n;
   change->to = memcpy (cursor, to, to_n);
+  g_assert (cursor + to_n == (char *) (change + 1) + machine_n + from_n + to_n);
   return change;
 }
 
@@ -75,6 +76,18 @@ dsm_watch_feed_free (DsmWatchFeed *feed)
   g_free (feed);
 }
 
+/* The feed's invariant (O(1)): the changes it holds are after its floor
+ * and at or before the last applied index it saw. */
+static void
+feed_check (const DsmWatchFeed *feed)
+{
+  guint n = dsm_queue_length (&feed->changes);
+
+  g_assert (feed->floor <= feed->revision);
+  g_assert (n == 0 || ((const DsmChange *) dsm_queue_get (&feed->changes, 0))->revision > feed->floor);
+  g_assert (n == 0 || ((const DsmChange *) dsm_queue_get (&feed->changes, n - 1))->revision <= feed->revision);
+}
+
 /* Nothing at or below @index is known any more. */
 static void
 feed_start_over (DsmWatchFeed *feed, guint64 index)
@@ -104,6 +117,7 @@ dsm_watch_feed_record (DsmWatchFeed *feed, const DsmApplied *applied)
   g_assert (result->result_index == 0 || result->result_index == entry->index);
   change = dsm_change_new (entry->index, entry->cmd.machine, result->from, result->state);
   dsm_queue_push (&feed->changes, change);
+  feed_check (feed);
   return change;
 }
 
@@ -136,8 +150,7 @@ dsm_watch_feed_sync (DsmWatchFeed *feed, guint64 log_start_index, guint64 applie
   /* Compacted: the changes the log no longer holds go too. */
   dsm_queue_drop_front (&feed->changes, feed_find_after (feed, log_start_index));
   feed->floor = MIN (log_start_index, feed->revision);
-  g_assert (dsm_queue_length (&feed->changes) == 0
-            || ((DsmChange *) dsm_queue_get (&feed->changes, 0))->revision > feed->floor);
+  feed_check (feed);
 }
 
 guint64
