@@ -99,10 +99,15 @@ client_kick_once (DsmClient *client)
           r = l->data;
           if (g_hash_table_size (client->sent) >= client->in_flight_cap)
             break;
+          /* Requests go out in their session's order: a retry waiting
+           * out its delay holds back every newer one.  A node remembers
+           * a session's last session_window outcomes; had newer ones
+           * overtaken a retry by more than that, the retry would be
+           * answered "unknown" (too old to tell) on every try. */
           if (r->not_before_us > now)
             {
               next = MIN (next, r->not_before_us);
-              continue;
+              break;
             }
           g_queue_delete_link (&client->waiting, l);
           if (client_send (client, r))
