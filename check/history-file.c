@@ -371,6 +371,24 @@ dsm_history_finals_agree (GPtrArray *finals, char **why)
   return TRUE;
 }
 
+const char *
+dsm_history_final_untouched (GPtrArray *ops, const DsmHistoryFinal *final)
+{
+  g_autoptr(GHashTable) touched = g_hash_table_new (g_str_hash, g_str_equal);
+  const char *first = NULL;
+  GHashTableIter iter;
+  gpointer name;
+
+  g_return_val_if_fail (ops != NULL && final != NULL, NULL);
+  for (guint i = 0; i < ops->len; i++)
+    g_hash_table_add (touched, ((DsmHistoryOp *) ops->pdata[i])->machine);
+  g_hash_table_iter_init (&iter, final->machines);
+  while (g_hash_table_iter_next (&iter, &name, NULL))
+    if (!g_hash_table_contains (touched, name) && (first == NULL || strcmp (name, first) < 0))
+      first = name;
+  return first;
+}
+
 GPtrArray *
 dsm_history_final_reads (GPtrArray *ops, const DsmHistoryFinal *final)
 {

@@ -86,6 +86,15 @@ gboolean dsm_history_finals_agree (GPtrArray *finals, char **why);
  */
 GPtrArray *dsm_history_final_reads (GPtrArray *ops, const DsmHistoryFinal *final);
 
+/**
+ * dsm_history_final_untouched:
+ * Returns: the first machine of @final, in name order, that no op of @ops
+ * names; NULL when there is none.  Where @ops hold every operation since
+ * the cluster was empty (dsm-real's runs), such a machine was invented:
+ * validity (CHECKERS.md) fails.  Owned by @final.
+ */
+const char *dsm_history_final_untouched (GPtrArray *ops, const DsmHistoryFinal *final);
+
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (DsmHistoryFile, dsm_history_file_free)
 
 G_END_DECLS

@@ -158,6 +158,7 @@ main (int argc, char **argv)
   g_autofree char *config_path = NULL;
   g_autofree char *plugin_spec = NULL;
   gboolean describe = FALSE;
+  gboolean complete = FALSE;
   gint64 max_states = 0;
   gint max_checks = 0;
   GOptionEntry entries[] = {
@@ -169,6 +170,9 @@ main (int argc, char **argv)
       "Print the plugin's name and version, and exit", NULL },
     { "max-states", 0, 0, G_OPTION_ARG_INT64, &max_states, "Search budget per machine (default 10 million)", "N" },
     { "max-checks", 0, 0, G_OPTION_ARG_INT, &max_checks, "Checks spent shrinking a violation (default 2000)", "N" },
+    { "complete", 0, 0, G_OPTION_ARG_NONE, &complete,
+      "The history holds every operation since the cluster was empty (as dsm-real's and dsm-sim's do): "
+      "a machine of the final states no operation names was invented", NULL },
     { NULL },
   };
   g_autoptr(GOptionContext) context = g_option_context_new ("HISTORY - judge a history of client operations");
@@ -241,6 +245,18 @@ main (int argc, char **argv)
                  g_hash_table_size (first->machines));
       /* The final states must be where the history can end: each is a
        * read after every operation. */
+      /* Validity: with the whole history, nothing comes from nowhere.  Without
+       * it, someone the history does not show may have written it. */
+      const char *untouched = dsm_history_final_untouched (file->ops, first);
+      if (untouched != NULL && complete)
+        {
+          g_print ("validity: VIOLATION: node %s holds machine \"%s\", which no operation of the history names\n",
+                   first->node, untouched);
+          violation = TRUE;
+        }
+      else if (untouched != NULL)
+        g_print ("final states: node %s holds machine \"%s\" (and maybe more) that no operation names: not judged "
+                 "(--complete judges it)\n", first->node, untouched);
       final_reads = dsm_history_final_reads (file->ops, first);
       for (guint i = 0; i < final_reads->len; i++)
         g_ptr_array_add (ops, final_reads->pdata[i]);

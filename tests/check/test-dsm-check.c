@@ -87,7 +87,7 @@ test_simulated (void)
   guint n = 0;
 
   g_test_summary ("The history dsm-sim writes for each bundled scenario (operations and the "
-                  "live nodes' final states) passes dsm-check.");
+                  "live nodes' final states) passes dsm-check, --complete too.");
   d = g_dir_open (DSM_SCENARIOS_DIR, 0, &error);
   g_assert_no_error (error);
   while ((name = g_dir_read_name (d)) != NULL)
@@ -98,7 +98,8 @@ test_simulated (void)
       g_autofree char *history = g_build_filename (dir, "h.jsonl", NULL);
       Result sim = run_cmd (NULL, g_getenv ("DSM_SIM"), "run", scenario, "--history", history, NULL);
       assert_status (&sim, EXIT_OK);
-      Result r = run_cmd (NULL, dsm_check, history, NULL);
+      /* dsm-sim's history holds every operation from an empty cluster. */
+      Result r = run_cmd (NULL, dsm_check, "--complete", history, NULL);
       assert_status (&r, EXIT_OK);
       assert_contains (r.out, "final states: the ");
       assert_contains (r.out, "verdict: ok");
@@ -145,6 +146,33 @@ test_final_not_explained (void)
   assert_status (&r, EXIT_VIOLATION);
   assert_contains (r.out, "VIOLATION on machine \"m\"");
   assert_contains (r.out, "smallest window: 2 replies of machine \"m\", 0-11 ms, minimal");
+  result_clear (&r);
+}
+
+static void
+test_final_invented (void)
+{
+  g_autoptr(TmpDir) dir = tmp_dir_new ();
+  g_autofree char *path = write_text (dir, "h.jsonl",
+                                      OP_RUNNING
+                                      "{\"final\":{\"node\":1,\"machines\":{\"m\":\"Running\",\"z\":\"Running\",\"y\":\"Stopped\"}}}\n");
+
+  g_test_summary ("A machine of the final states that no operation names: with --complete (the history "
+                  "holds every operation since the cluster was empty) a validity violation naming the first "
+                  "in name order; without, said and not judged.");
+  Result r = run_cmd (NULL, dsm_check, "--complete", path, NULL);
+  assert_status (&r, EXIT_VIOLATION);
+  assert_contains (r.out, "validity: VIOLATION: node 1 holds machine \"y\", which no operation of the history names");
+  result_clear (&r);
+  r = run_cmd (NULL, dsm_check, path, NULL);
+  assert_status (&r, EXIT_OK);
+  assert_contains (r.out, "holds machine \"y\" (and maybe more) that no operation names: not judged");
+  result_clear (&r);
+  /* Every machine named: --complete finds nothing to say. */
+  g_autofree char *named = write_text (dir, "n.jsonl", OP_RUNNING "{\"final\":{\"node\":1,\"machines\":{\"m\":\"Running\"}}}\n");
+  r = run_cmd (NULL, dsm_check, "--complete", named, NULL);
+  assert_status (&r, EXIT_OK);
+  g_assert_null (strstr (r.out, "validity"));
   result_clear (&r);
 }
 
@@ -413,6 +441,7 @@ main (int argc, char **argv)
   g_test_add_func ("/check/dsm-check/simulated", test_simulated);
   g_test_add_func ("/check/dsm-check/finals-disagree", test_finals_disagree);
   g_test_add_func ("/check/dsm-check/final-not-explained", test_final_not_explained);
+  g_test_add_func ("/check/dsm-check/final-invented", test_final_invented);
   g_test_add_func ("/check/dsm-check/custom-definitions", test_custom_definitions);
   g_test_add_func ("/check/dsm-check/unknown-outcomes", test_unknown_outcomes);
   g_test_add_func ("/check/dsm-check/smallest-window", test_smallest_window);

@@ -243,7 +243,9 @@ test_planted_violation (void)
 
   g_test_summary ("A history recorded from real processes, with one read planted after the "
                   "run that saw job back in Running after Stopped was acknowledged: dsm-check "
-                  "finds it (exit 1), and the planted read is in the smallest window.");
+                  "finds it (exit 1), and the planted read is in the smallest window.  The same "
+                  "history as recorded passes dsm-check --complete, and with a machine no operation "
+                  "named planted in every node's final states fails it, as validity.");
   g_assert_nonnull (finals);
   g_string_append_len (planted, history, finals - history);
   g_string_append (planted, "{\"id\":1000000,\"client\":99,\"seq\":0,\"op\":\"read\",\"machine\":\"job\","
@@ -258,6 +260,22 @@ test_planted_violation (void)
   assert_contains (r.out, "VIOLATION on machine \"job\"");
   assert_contains (r.out, "op 1000000 (client 99, 100000000-100000001 ms): read -> ok, state Running");
   assert_contains (r.out, "verdict: violation");
+  result_clear (&r);
+
+  g_autofree char *recorded = g_build_filename (dir, "recorded.jsonl", NULL);
+  g_assert_true (g_file_set_contents (recorded, history, -1, &error));
+  r = run_cmd (NULL, g_getenv ("DSM_CHECK"), "--complete", recorded, NULL);
+  assert_status (&r, EXIT_OK);
+  result_clear (&r);
+  g_auto (GStrv) parts = g_strsplit (history, "\"machines\":{", -1);
+  g_assert_cmpuint (g_strv_length (parts), >=, 2);
+  g_autofree char *invented = g_strjoinv ("\"machines\":{\"forged\":\"Running\",", parts);
+  g_autofree char *invented_path = g_build_filename (dir, "invented.jsonl", NULL);
+  g_assert_true (g_file_set_contents (invented_path, invented, -1, &error));
+  r = run_cmd (NULL, g_getenv ("DSM_CHECK"), "--complete", invented_path, NULL);
+  assert_status (&r, EXIT_FAILED);
+  assert_contains (r.out, "validity: VIOLATION: node ");
+  assert_contains (r.out, "holds machine \"forged\", which no operation of the history names");
   result_clear (&r);
 }
 
