@@ -291,28 +291,61 @@ dsm_wire_decode (const guint8 *payload, gsize length, gboolean request, DsmWireM
 
 /* ---- encoding ---- */
 
-static void
-put_uint (GByteArray *out, guint64 v, guint n)
+/* A string field's length as sent: our own strings (names up to
+ * DSM_NAME_MAX, tokens, messages) are cut at a character boundary if
+ * longer than a u16 can say, not sent wrong; JSON text is bounded by the
+ * core (DSM_DATA_BYTES_MAX) and never cut. */
+static gsize
+field_string_bytes (const Field *f, const char *s)
 {
-  guint8 b[8];
+  gsize n = s != NULL ? strlen (s) : 0;
 
-  for (guint i = 0; i < n; i++)
-    b[i] = (guint8) (v >> (8 * (n - 1 - i)));
-  g_byte_array_append (out, b, n);
+  if (f->kind == F_STR && n > G_MAXUINT16)
+    n = (gsize) (g_utf8_find_prev_char (s, s + G_MAXUINT16) - s);
+  g_assert (n <= G_MAXUINT32);
+  return n;
 }
 
-void
-dsm_wire_encode_version (const DsmWireMsg *msg, guint version, GByteArray *out)
+gsize
+dsm_wire_encoded_bytes (const DsmWireMsg *msg, guint version)
+{
+  static const gsize widths[] = { [F_U8] = 1, [F_U16] = 2, [F_U32] = 4, [F_U64] = 8, [F_STR] = 2, [F_TEXT] = 4 };
+  const MsgSpec *spec = wire_spec (msg->type);
+  gsize size = DSM_WIRE_HEADER_BYTES + DSM_WIRE_PAYLOAD_MIN;
+
+  g_return_val_if_fail (spec != NULL, 0);
+  g_assert (version >= DSM_WIRE_VERSION_MIN && version <= DSM_WIRE_VERSION);
+  for (guint i = 0; i < spec->n_fields; i++)
+    {
+      const Field *f = &spec->fields[i];
+      if (f->since > version)
+        continue;
+      size += widths[f->kind];
+      if (f->kind == F_STR || f->kind == F_TEXT)
+        size += field_string_bytes (f, *(char *const *) G_STRUCT_MEMBER_P ((gpointer) msg, f->offset));
+    }
+  return size;
+}
+
+static guint8 *
+put_uint (guint8 *p, guint64 v, guint n)
+{
+  for (guint i = 0; i < n; i++)
+    p[i] = (guint8) (v >> (8 * (n - 1 - i)));
+  return p + n;
+}
+
+gsize
+dsm_wire_encode_into (const DsmWireMsg *msg, guint version, guint8 *out, gsize size)
 {
   const MsgSpec *spec = wire_spec (msg->type);
-  guint start = out->len;
-  guint8 header[DSM_WIRE_HEADER_BYTES] = { 0 };
+  guint8 *p = out + DSM_WIRE_HEADER_BYTES;
 
-  g_return_if_fail (spec != NULL);
+  g_return_val_if_fail (spec != NULL, 0);
   g_assert (version >= DSM_WIRE_VERSION_MIN && version <= DSM_WIRE_VERSION);
-  g_byte_array_append (out, header, sizeof header);
-  put_uint (out, msg->type, 1);
-  put_uint (out, msg->id, 8);
+  g_assert (size >= DSM_WIRE_HEADER_BYTES + DSM_WIRE_PAYLOAD_MIN);
+  p = put_uint (p, msg->type, 1);
+  p = put_uint (p, msg->id, 8);
   for (guint i = 0; i < spec->n_fields; i++)
     {
       const Field *f = &spec->fields[i];
@@ -322,49 +355,56 @@ dsm_wire_encode_version (const DsmWireMsg *msg, guint version, GByteArray *out)
       switch (f->kind)
         {
         case F_U8:
-          put_uint (out, *(const guint8 *) where, 1);
+          g_assert ((gsize) (p - out) + 1 <= size);
+          p = put_uint (p, *(const guint8 *) where, 1);
           break;
         case F_U16:
-          put_uint (out, *(const guint16 *) where, 2);
+          g_assert ((gsize) (p - out) + 2 <= size);
+          p = put_uint (p, *(const guint16 *) where, 2);
           break;
         case F_U32:
-          put_uint (out, *(const guint32 *) where, 4);
+          g_assert ((gsize) (p - out) + 4 <= size);
+          p = put_uint (p, *(const guint32 *) where, 4);
           break;
         case F_U64:
-          put_uint (out, *(const guint64 *) where, 8);
+          g_assert ((gsize) (p - out) + 8 <= size);
+          p = put_uint (p, *(const guint64 *) where, 8);
           break;
         case F_STR:
+        case F_TEXT:
         default:
           {
             const char *s = *(char *const *) where;
-            /* Our own strings: names (DSM_NAME_MAX), tokens, messages; a
-             * longer one is cut at a character boundary, not sent wrong. */
-            gsize n = s != NULL ? strlen (s) : 0;
-            if (n > G_MAXUINT16)
-              n = (gsize) (g_utf8_find_prev_char (s, s + G_MAXUINT16) - s);
-            put_uint (out, n, 2);
-            g_byte_array_append (out, (const guint8 *) s, (guint) n);
+            guint width = f->kind == F_STR ? 2 : 4;
+            gsize n = field_string_bytes (f, s);
+            g_assert ((gsize) (p - out) + width + n <= size);
+            p = put_uint (p, n, width);
+            if (n > 0)
+              memcpy (p, s, n);
+            p += n;
             break;
-          }
-        case F_TEXT:
-          {
-            const char *s = *(char *const *) where;
-            /* JSON text bounded by the core (DSM_DATA_BYTES_MAX): never cut. */
-            gsize n = s != NULL ? strlen (s) : 0;
-            g_assert (n <= G_MAXUINT32);
-            put_uint (out, n, 4);
-            g_byte_array_append (out, (const guint8 *) s, (guint) n);
           }
         }
     }
-  gsize size = out->len - start - DSM_WIRE_HEADER_BYTES;
-  guint8 *h = out->data + start;
-  guint32 crc = wire_crc32 (h + DSM_WIRE_HEADER_BYTES, size);
-  for (guint i = 0; i < 4; i++)
-    {
-      h[i] = (guint8) (size >> (24 - 8 * i));
-      h[4 + i] = (guint8) (crc >> (24 - 8 * i));
-    }
+  gsize used = (gsize) (p - out);
+  gsize payload = used - DSM_WIRE_HEADER_BYTES;
+  guint32 crc = wire_crc32 (out + DSM_WIRE_HEADER_BYTES, payload);
+  put_uint (out, payload, 4);
+  put_uint (out + 4, crc, 4);
+  return used;
+}
+
+void
+dsm_wire_encode_version (const DsmWireMsg *msg, guint version, GByteArray *out)
+{
+  guint start = out->len;
+  gsize size = dsm_wire_encoded_bytes (msg, version);
+
+  g_return_if_fail (size > 0);
+  g_assert (size <= G_MAXUINT - start);
+  g_byte_array_set_size (out, start + (guint) size);
+  gsize used = dsm_wire_encode_into (msg, version, out->data + start, size);
+  g_assert (used == size);
 }
 
 void

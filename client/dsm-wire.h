@@ -145,8 +145,17 @@ gboolean dsm_wire_decode_version (const guint8 *payload, gsize length, gboolean 
 gboolean dsm_wire_decode (const guint8 *payload, gsize length, gboolean request, DsmWireMsg *msg, GError **error);
 
 /* Appends @msg as one whole frame of @version to @out: the fields of
- * later versions are left out (the caller checked they are unset). */
+ * later versions are left out (the caller checked they are unset).  The
+ * frame is sized once (dsm_wire_encoded_bytes()), not grown field by field. */
 void dsm_wire_encode_version (const DsmWireMsg *msg, guint version, GByteArray *out);
+
+/* The bytes of @msg's whole frame (header included) at @version. */
+gsize dsm_wire_encoded_bytes (const DsmWireMsg *msg, guint version);
+
+/* Writes @msg's whole frame at @version into @out, which has @size bytes,
+ * at least dsm_wire_encoded_bytes() (asserted: a caller's bug otherwise).
+ * Returns the bytes written, dsm_wire_encoded_bytes(). */
+gsize dsm_wire_encode_into (const DsmWireMsg *msg, guint version, guint8 *out, gsize size);
 
 /* dsm_wire_encode_version() at DSM_WIRE_VERSION. */
 void dsm_wire_encode (const DsmWireMsg *msg, GByteArray *out);

@@ -407,7 +407,7 @@ native_worker_take_answer (NativeWorker *w, NativeCall *call)
   c->in_flight--;
   if (call->answer != NULL && !c->closed)
     {
-      g_byte_array_append (c->out, call->answer->data, call->answer->len);
+      g_byte_array_append (c->out, call->answer, (guint) call->answer_bytes);
       c->active_us = g_get_monotonic_time ();
       conn_mark_dirty (c);
       dsm_net_histogram_observe_us_atomic (&w->n->latency, c->active_us - call->start_us);

@@ -96,6 +96,10 @@ struct _DsmNative {
   DsmNetHistogram latency;
 };
 
+/* The room a call keeps for its answer: a result with a machine and a
+ * state name of 32 bytes each (and no detail or data) takes 110 bytes. */
+#define NATIVE_ANSWER_ROOM_BYTES 128
+
 /* One request on its way to the loop and back.  It holds a reference on
  * its connection, dropped on the connection's worker when the answer is
  * delivered (or dropped): a connection is only ever freed there. */
@@ -111,8 +115,16 @@ typedef struct {
   DsmNative *native;            /* set by the loop */
   guint64 host_request;         /* the host's id while the core has it */
   GList link;                   /* in native->in_flight while the core has it */
-  GByteArray *answer;           /* the encoded frame; NULL: none (dropped) */
+  guint8 *answer;               /* the encoded frame: answer_room or its own; NULL: none (dropped) */
+  gsize answer_bytes;
+  /* A write's answer (a result naming the machine and its state) fits
+   * here: the loop encodes it without an allocation, and the worker that
+   * frees the call frees nothing the loop allocated. */
+  guint8 answer_room[NATIVE_ANSWER_ROOM_BYTES];
 } NativeCall;
+
+/* Encodes @msg at @call's version as its answer (in its room if it fits). */
+void native_call_set_answer (NativeCall *call, const DsmWireMsg *msg);
 
 /* One worker thread (native-server.c); its connections are native-conn.c. */
 struct _NativeWorker {

@@ -49,9 +49,19 @@ void
 native_call_free (NativeCall *call)
 {
   dsm_command_clear (&call->cmd);
-  if (call->answer != NULL)
-    g_byte_array_unref (call->answer);
+  if (call->answer != call->answer_room)
+    g_free (call->answer);
   g_free (call);
+}
+
+void
+native_call_set_answer (NativeCall *call, const DsmWireMsg *msg)
+{
+  gsize size = dsm_wire_encoded_bytes (msg, call->version);
+
+  g_assert (call->answer == NULL);
+  call->answer = size <= sizeof call->answer_room ? call->answer_room : g_malloc (size);
+  call->answer_bytes = dsm_wire_encode_into (msg, call->version, call->answer, size);
 }
 
 /* ---- the worker's side ---- */
@@ -244,8 +254,7 @@ native_hand_to_loop (DsmNative *n, GPtrArray *calls)
                        .code = (char *) native_error_name (code),
                        .message = (char *) "the queue to the consensus loop is full (max_pending_requests)" };
       NATIVE_ADD (n, errors[code], 1);
-      call->answer = g_byte_array_new ();
-      dsm_wire_encode (&e, call->answer);
+      native_call_set_answer (call, &e);
       native_server_deliver (call);
     }
   g_ptr_array_set_size (calls, 0);
@@ -283,8 +292,7 @@ native_answer (DsmNative *n, NativeCall *call, DsmWireMsg *msg)
     for (guint k = 0; k < NE_N; k++)
       if (strcmp (msg->code, native_error_names[k]) == 0)
         NATIVE_ADD (n, errors[k], 1);
-  call->answer = g_byte_array_sized_new (64);
-  dsm_wire_encode_version (msg, call->version, call->answer);
+  native_call_set_answer (call, msg);
   native_server_deliver_from_loop (call);
 }
 
