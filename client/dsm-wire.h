@@ -53,8 +53,11 @@ typedef enum {
 } DsmWireStatus;
 
 /* One message of either direction; the fields its type does not carry
- * stay 0 / NULL.  Strings are owned (dsm_wire_msg_clear() frees them); an
- * empty string on the wire decodes as NULL, and NULL encodes as empty. */
+ * stay 0 / NULL.  An empty string on the wire decodes as NULL, and NULL
+ * encodes as empty.  dsm_wire_msg_clear() frees the strings: a decoded
+ * message's all live in one block, @strings (take it whole or copy them,
+ * never one alone); a message built by hand owns each (and @strings is
+ * NULL). */
 typedef struct {
   guint8 type;
   guint64 id;
@@ -86,6 +89,7 @@ typedef struct {
   guint8 closing;
   guint32 retry_after_ms;
   char *message;
+  gpointer strings;             /* decoded: the one block every string above lives in */
 } DsmWireMsg;
 
 void dsm_wire_msg_clear (DsmWireMsg *msg);

@@ -109,7 +109,8 @@ typedef struct {
   guint8 version;               /* its connection's: how the answer is encoded */
   guint64 id;
   gboolean stale;
-  DsmCommand cmd;
+  DsmCommand cmd;               /* its strings in @strings, but for the payload (its own) */
+  gpointer strings;             /* the request's decoded strings (DsmWireMsg.strings) */
   gint64 start_us;
   DsmHttpRole role;             /* HELLO: the role its token gave */
   DsmNative *native;            /* set by the loop */

@@ -48,7 +48,10 @@ native_error_name (NativeError code)
 void
 native_call_free (NativeCall *call)
 {
-  dsm_command_clear (&call->cmd);
+  /* Its command's strings are in call->strings (the request's decoded
+   * block), but for the payload, which native_take_payload() made. */
+  g_free (call->cmd.payload);
+  g_free (call->strings);
   if (call->answer != call->answer_room)
     g_free (call->answer);
   g_free (call);
@@ -147,11 +150,13 @@ native_take_command (DsmNative *n, NativeConn *c, DsmWireMsg *msg, NativeCall *c
   guint8 known_flags = msg->type == DSM_WIRE_READ ? DSM_WIRE_READ_STALE : DSM_WIRE_TRANSITION_IF_REVISION;
 
   cmd->op = msg->type == DSM_WIRE_TRANSITION ? DSM_OP_TRANSITION : DSM_OP_READ;
-  cmd->machine = g_steal_pointer (&msg->machine);
-  cmd->definition = g_steal_pointer (&msg->definition);
-  cmd->to = g_steal_pointer (&msg->to);
-  cmd->from = g_steal_pointer (&msg->from);
-  cmd->client_id = g_steal_pointer (&msg->client_id);
+  /* Borrowed from the request: native_on_request() hands their block to
+   * the call once it is taken. */
+  cmd->machine = msg->machine;
+  cmd->definition = msg->definition;
+  cmd->to = msg->to;
+  cmd->from = msg->from;
+  cmd->client_id = msg->client_id;
   cmd->seq = cmd->client_id != NULL ? msg->seq : 0;
   call->stale = msg->type == DSM_WIRE_READ && (msg->flags & DSM_WIRE_READ_STALE) != 0;
   if (msg->type == DSM_WIRE_TRANSITION)
@@ -230,6 +235,10 @@ native_on_request (DsmNative *n, NativeConn *c, DsmWireMsg *msg)
         goto refused;
       NATIVE_ADD (n, requests[msg->type == DSM_WIRE_TRANSITION ? 1 : call->stale ? 3 : 2], 1);
     }
+  /* The command borrows the request's decoded strings: the call keeps
+   * their block, and the message is left empty. */
+  call->strings = msg->strings;
+  memset (msg, 0, sizeof *msg);
   call->version = (guint8) native_conn_get_version (c);
   call->conn = native_conn_ref (c);
   native_conn_add_in_flight (c);

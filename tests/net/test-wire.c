@@ -2,8 +2,9 @@
  * on its own: every message type at both versions encodes to the bytes the
  * field-by-field encoder wrote (kept here as hex), sizes its frame exactly
  * (dsm_wire_encoded_bytes()), writes the same frame into a caller's buffer
- * (dsm_wire_encode_into(), as a node's answers do), decodes back, and cuts
- * an over-long string at a character boundary. */
+ * (dsm_wire_encode_into(), as a node's answers do), decodes back with
+ * every string in one block, and cuts an over-long string at a character
+ * boundary. */
 #include <string.h>
 
 #include "client/dsm-wire.h"
@@ -112,6 +113,69 @@ test_round_trip (void)
     }
 }
 
+static gboolean
+inside (const char *s, const char *block, gsize size)
+{
+  return s >= block && s + strlen (s) < block + size;
+}
+
+/* A decoded message's strings share one allocation, DsmWireMsg.strings:
+ * every field points into it, each NUL-terminated, and
+ * dsm_wire_msg_clear() frees it (a leak or a double free shows under
+ * ASan).  One without strings has no block; a message that fails to
+ * decode keeps none either. */
+static void
+test_decode_one_block (void)
+{
+  const WireSample *w = &samples[1];    /* a transition: five strings and a payload */
+  g_autoptr(GByteArray) out = g_byte_array_new ();
+  g_autoptr(GError) error = NULL;
+  const guint8 *payload;
+  gsize length, used;
+  DsmWireMsg msg;
+
+  dsm_wire_encode_version (&w->msg, w->version, out);
+  g_assert_cmpint (dsm_wire_cut (out->data, out->len, 1 << 20, &payload, &length, &used, &error), ==, 1);
+  g_assert_true (dsm_wire_decode_version (payload, length, TRUE, w->version, &msg, &error));
+  g_assert_nonnull (msg.strings);
+  gsize size = 0;
+  const char *fields[] = { msg.machine, msg.to, msg.from, msg.definition, msg.client_id, msg.payload };
+  for (guint i = 0; i < G_N_ELEMENTS (fields); i++)
+    size += strlen (fields[i]) + 1;
+  for (guint i = 0; i < G_N_ELEMENTS (fields); i++)
+    g_assert_true (inside (fields[i], msg.strings, size));
+  g_assert_cmpstr (msg.client_id, ==, "c\xc3\xa9");
+  g_assert_cmpstr (msg.payload, ==, "{\"a\":1}");
+  dsm_wire_msg_clear (&msg);
+  g_assert_null (msg.strings);
+
+  /* No string: no block. */
+  DsmWireMsg bare = { .type = DSM_WIRE_READ, .id = 2 };
+  g_byte_array_set_size (out, 0);
+  dsm_wire_encode_version (&bare, 2, out);
+  g_assert_cmpint (dsm_wire_cut (out->data, out->len, 1 << 20, &payload, &length, &used, &error), ==, 1);
+  g_assert_true (dsm_wire_decode_version (payload, length, TRUE, 2, &msg, &error));
+  g_assert_null (msg.strings);
+  g_assert_null (msg.machine);
+  dsm_wire_msg_clear (&msg);
+
+  /* Cut after its first string: an error, and nothing held. */
+  g_byte_array_set_size (out, 0);
+  dsm_wire_encode_version (&w->msg, w->version, out);
+  g_assert_false (dsm_wire_decode_version (out->data + DSM_WIRE_HEADER_BYTES, DSM_WIRE_PAYLOAD_MIN + 2 + 8 + 1, TRUE,
+                                           w->version, &msg, &error));
+  g_assert_error (error, DSM_WIRE_ERROR_DOMAIN, DSM_WIRE_ERROR_TRUNCATED);
+  g_assert_null (msg.strings);
+  g_assert_null (msg.machine);
+  g_assert_cmpuint (msg.id, ==, w->msg.id);
+  dsm_wire_msg_clear (&msg);
+
+  /* Built by hand, each string its own: cleared one by one. */
+  DsmWireMsg own = { .type = DSM_WIRE_ERROR, .code = g_strdup ("bad_request"), .message = g_strdup ("no") };
+  dsm_wire_msg_clear (&own);
+  g_assert_null (own.code);
+}
+
 /* A string longer than a u16 can say loses its tail at a character
  * boundary: here a 2-byte character straddles byte 65,535. */
 static void
@@ -161,6 +225,7 @@ main (int argc, char **argv)
   g_test_init (&argc, &argv, NULL);
   g_test_add_func ("/net/wire/encode-golden", test_golden);
   g_test_add_func ("/net/wire/round-trip", test_round_trip);
+  g_test_add_func ("/net/wire/decode-one-block", test_decode_one_block);
   g_test_add_func ("/net/wire/long-string-cut", test_long_string_cut);
   g_test_add_func ("/net/wire/answer-size", test_answer_size);
   return g_test_run ();
