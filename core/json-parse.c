@@ -385,6 +385,7 @@ parse_object_member (Parser *p, JsonObject *object, const DsmJsonAt *at)
     return parse_fail_unexpected (p, "a key string");
   if (!parse_string (p))
     return FALSE;
+  g_assert (p->at >= key_at + 2 && p->at <= p->length);
   /* The value reuses the scratch buffer; keys are short, mostly. */
   if (p->scratch->len < sizeof short_key)
     key = memcpy (short_key, p->scratch->str, p->scratch->len + 1);
@@ -450,26 +451,39 @@ parse_object (Parser *p, const DsmJsonAt *at)
 static JsonNode *
 parse_value (Parser *p, const DsmJsonAt *at)
 {
+  JsonNode *node;
+  guint depth = p->depth;
+  gsize start;
+
   parse_skip_space (p);
   if (p->at >= p->length)
     return parse_fail_unexpected (p, "a value"), NULL;
+  start = p->at;
   switch (p->data[p->at])
     {
     case '{':
-      return parse_object (p, at);
+      node = parse_object (p, at);
+      break;
     case '[':
-      return parse_array (p, at);
+      node = parse_array (p, at);
+      break;
     case '"':
-      if (!parse_string (p))
-        return NULL;
-      return json_node_init_string (json_node_alloc (), p->scratch->str);
+      node = parse_string (p) ? json_node_init_string (json_node_alloc (), p->scratch->str) : NULL;
+      break;
     case '-':
     case '0': case '1': case '2': case '3': case '4':
     case '5': case '6': case '7': case '8': case '9':
-      return parse_number (p, at);
+      node = parse_number (p, at);
+      break;
     default:
-      return parse_word (p);
+      node = parse_word (p);
+      break;
     }
+  /* A value read took its bytes, no more than there are, and closed every
+   * nest it opened; a failure leaves an error and no value. */
+  g_assert (node == NULL || (p->at > start && p->at <= p->length && p->depth == depth));
+  g_assert (node != NULL || p->error == NULL || *p->error != NULL);
+  return node;
 }
 
 JsonNode *
