@@ -247,17 +247,19 @@ dsm_client_transition_full (DsmClient *client, const char *machine, const char *
     }
   r = g_new0 (Request, 1);
   r->msg.type = DSM_WIRE_TRANSITION;
-  r->msg.machine = g_strdup (machine);
-  r->msg.to = g_strdup (to);
-  r->msg.from = g_strdup (options->from);
-  r->msg.definition = g_strdup (options->definition);
+  r->msg.machine = (char *) machine;
+  r->msg.to = (char *) to;
+  r->msg.from = (char *) options->from;
+  r->msg.definition = (char *) options->definition;
   /* An empty payload is none on the wire: "{}" says "no keys" alike. */
-  r->msg.payload = options->payload != NULL && options->payload[0] != '\0' ? g_strdup (options->payload) : NULL;
+  r->msg.payload = options->payload != NULL && options->payload[0] != '\0' ? (char *) options->payload : NULL;
   r->msg.flags = options->has_if_revision ? DSM_WIRE_TRANSITION_IF_REVISION : 0;
   r->msg.if_revision = options->has_if_revision ? options->if_revision : 0;
   /* One sequence number per transition, the same on every try. */
-  r->msg.client_id = g_strdup (client->client_id);
+  r->msg.client_id = client->client_id;
   r->msg.seq = ++client->seq;
+  /* The caller's strings, copied into one block the request keeps. */
+  dsm_wire_msg_copy_strings (&r->msg);
   client_submit (client, r, func, user_data);
 }
 
@@ -282,9 +284,10 @@ dsm_client_read (DsmClient *client, const char *machine, const char *definition,
   g_return_if_fail (client != NULL && machine != NULL && func != NULL);
   r = g_new0 (Request, 1);
   r->msg.type = DSM_WIRE_READ;
-  r->msg.machine = g_strdup (machine);
-  r->msg.definition = g_strdup (definition);
+  r->msg.machine = (char *) machine;
+  r->msg.definition = (char *) definition;
   r->msg.flags = stale ? DSM_WIRE_READ_STALE : 0;
+  dsm_wire_msg_copy_strings (&r->msg);
   client_submit (client, r, func, user_data);
 }
 

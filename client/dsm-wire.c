@@ -66,13 +66,15 @@ dsm_wire_type_name (guint8 type)
   return spec != NULL ? spec->name : NULL;
 }
 
+/* Every string field of every type, once. */
+#define MSG_STRINGS(msg) { &(msg)->token, &(msg)->machine, &(msg)->to, &(msg)->from, &(msg)->definition, \
+                           &(msg)->client_id, &(msg)->role, &(msg)->leader_address, &(msg)->reason, &(msg)->state, \
+                           &(msg)->detail, &(msg)->code, &(msg)->message, &(msg)->payload, &(msg)->data }
+
 void
 dsm_wire_msg_clear (DsmWireMsg *msg)
 {
-  /* Every string field of every type, once. */
-  char **strings[] = { &msg->token, &msg->machine, &msg->to, &msg->from, &msg->definition, &msg->client_id,
-                       &msg->role, &msg->leader_address, &msg->reason, &msg->state, &msg->detail, &msg->code,
-                       &msg->message, &msg->payload, &msg->data };
+  char **strings[] = MSG_STRINGS (msg);
 
   if (msg->strings != NULL)
     g_free (msg->strings);
@@ -80,6 +82,31 @@ dsm_wire_msg_clear (DsmWireMsg *msg)
     for (guint i = 0; i < G_N_ELEMENTS (strings); i++)
       g_free (*strings[i]);
   memset (msg, 0, sizeof *msg);
+}
+
+void
+dsm_wire_msg_copy_strings (DsmWireMsg *msg)
+{
+  char **strings[] = MSG_STRINGS (msg);
+  gsize lengths[G_N_ELEMENTS (strings)];
+  gsize size = 0;
+
+  g_return_if_fail (msg->strings == NULL);
+  for (guint i = 0; i < G_N_ELEMENTS (strings); i++)
+    {
+      lengths[i] = *strings[i] != NULL ? strlen (*strings[i]) + 1 : 0;
+      size += lengths[i];
+    }
+  if (size == 0)
+    return;
+  char *cursor = msg->strings = g_malloc (size);
+  for (guint i = 0; i < G_N_ELEMENTS (strings); i++)
+    if (lengths[i] > 0)
+      {
+        *strings[i] = memcpy (cursor, *strings[i], lengths[i]);
+        cursor += lengths[i];
+      }
+  g_assert ((gsize) (cursor - (char *) msg->strings) == size);
 }
 
 G_DEFINE_QUARK (dsm-wire-error-quark, dsm_wire_error)

@@ -56,8 +56,8 @@ typedef enum {
  * stay 0 / NULL.  An empty string on the wire decodes as NULL, and NULL
  * encodes as empty.  dsm_wire_msg_clear() frees the strings: a decoded
  * message's all live in one block, @strings (take it whole or copy them,
- * never one alone); a message built by hand owns each (and @strings is
- * NULL). */
+ * never one alone), as do those of one dsm_wire_msg_copy_strings() packed;
+ * otherwise a message built by hand owns each (and @strings is NULL). */
 typedef struct {
   guint8 type;
   guint64 id;
@@ -93,6 +93,11 @@ typedef struct {
 } DsmWireMsg;
 
 void dsm_wire_msg_clear (DsmWireMsg *msg);
+
+/* Copies the strings @msg points to (borrowed, none in a block yet) into
+ * one block it then holds, @strings, as a decoded message's are: a
+ * request built from its caller's strings costs one allocation for all. */
+void dsm_wire_msg_copy_strings (DsmWireMsg *msg);
 
 /* "hello", "transition"...; NULL for a type this version does not know. */
 const char *dsm_wire_type_name (guint8 type);

@@ -3,8 +3,8 @@
  * field-by-field encoder wrote (kept here as hex), sizes its frame exactly
  * (dsm_wire_encoded_bytes()), writes the same frame into a caller's buffer
  * (dsm_wire_encode_into(), as a node's answers do), decodes back with
- * every string in one block, and cuts an over-long string at a character
- * boundary. */
+ * every string in one block (and packs a hand-built one's alike), and cuts
+ * an over-long string at a character boundary. */
 #include <string.h>
 
 #include "client/dsm-wire.h"
@@ -176,6 +176,40 @@ test_decode_one_block (void)
   g_assert_null (own.code);
 }
 
+/* A request built from its caller's strings keeps copies in one block
+ * (dsm_wire_msg_copy_strings(), as libdsm-client builds each): the
+ * caller's own are untouched, absent ones stay NULL, the frame is the
+ * same, and dsm_wire_msg_clear() frees the block. */
+static void
+test_copy_strings (void)
+{
+  const WireSample *w = &samples[1];
+  DsmWireMsg m = w->msg;
+  g_autoptr(GByteArray) before = g_byte_array_new ();
+  g_autoptr(GByteArray) after = g_byte_array_new ();
+
+  dsm_wire_encode_version (&m, w->version, before);
+  dsm_wire_msg_copy_strings (&m);
+  g_assert_nonnull (m.strings);
+  g_assert_true (m.machine != w->msg.machine);
+  g_assert_cmpstr (m.machine, ==, w->msg.machine);
+  gsize size = 0;
+  const char *fields[] = { m.machine, m.to, m.from, m.definition, m.client_id, m.payload };
+  for (guint i = 0; i < G_N_ELEMENTS (fields); i++)
+    size += strlen (fields[i]) + 1;
+  for (guint i = 0; i < G_N_ELEMENTS (fields); i++)
+    g_assert_true (inside (fields[i], m.strings, size));
+  g_assert_null (m.token);
+  dsm_wire_encode_version (&m, w->version, after);
+  g_assert_cmpmem (before->data, before->len, after->data, after->len);
+  dsm_wire_msg_clear (&m);
+
+  DsmWireMsg bare = { .type = DSM_WIRE_READ, .id = 2 };
+  dsm_wire_msg_copy_strings (&bare);
+  g_assert_null (bare.strings);
+  dsm_wire_msg_clear (&bare);
+}
+
 /* A string longer than a u16 can say loses its tail at a character
  * boundary: here a 2-byte character straddles byte 65,535. */
 static void
@@ -226,6 +260,7 @@ main (int argc, char **argv)
   g_test_add_func ("/net/wire/encode-golden", test_golden);
   g_test_add_func ("/net/wire/round-trip", test_round_trip);
   g_test_add_func ("/net/wire/decode-one-block", test_decode_one_block);
+  g_test_add_func ("/net/wire/copy-strings", test_copy_strings);
   g_test_add_func ("/net/wire/long-string-cut", test_long_string_cut);
   g_test_add_func ("/net/wire/answer-size", test_answer_size);
   return g_test_run ();
