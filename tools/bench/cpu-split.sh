@@ -14,9 +14,10 @@
 # writes, writes/s, p99, load average, then microseconds per write of the
 # leader's loop, native workers and WAL thread, each follower's loop and
 # WAL thread (the nodes' kernel share in brackets), the generator, softirq,
-# kernel workers (kworker, ksoftirqd, jbd2), the sum of these, and what
-# other processes, idle and steal took meanwhile.  Defaults: -c 64 -d 10
-# -n 1 -p 32300 (ports P..P+2, P+100.., P+200..).
+# kernel workers (kworker, ksoftirqd, jbd2), the sum of these; then the
+# machine's whole capacity per write (every CPU's ticks over the run) and
+# how the rest of it went: other work, idle (with iowait), steal.
+# Defaults: -c 64 -d 10 -n 1 -p 32300 (ports P..P+2, P+100.., P+200..).
 set -eu
 
 die () { echo "cpu-split.sh: $*" >&2; exit 2; }
@@ -65,13 +66,13 @@ run_one () {
   urls="--url 127.0.0.1:$((PORT + 200)) --url 127.0.0.1:$((PORT + 201)) --url 127.0.0.1:$((PORT + 202))"
   # shellcheck disable=SC2086
   "$BENCH" run $urls -c "$CLIENTS" -d 1 --warmup 0 --prefix "w$RANDOM" --token "$token" >/dev/null
-  head -1 /proc/stat >"$TMP/stat0"
   snapshot >"$TMP/before"
+  head -1 /proc/stat >"$TMP/stat0"
   # shellcheck disable=SC2086
   json=$(/usr/bin/time -f '%U %S' -o "$TMP/time" \
            "$BENCH" run $urls -c "$CLIENTS" -d "$SECONDS_RUN" --warmup 0 --prefix "t$RANDOM" --token "$token")
-  snapshot >"$TMP/after"
   head -1 /proc/stat >"$TMP/stat1"
+  snapshot >"$TMP/after"
   echo "$(cat "$DIR/node1.pid") $(cat "$DIR/node2.pid") $(cat "$DIR/node3.pid")" >"$TMP/pids"
   "$ROOT/tools/dsm-cluster" down --dir "$DIR" >/dev/null 2>&1 || true
   DIR=
@@ -92,9 +93,7 @@ run_one () {
         role = $3 ~ /^dsm-native/ ? "native" : $3 ~ /^dsm-wal-sync/ ? "wal" : $3 ~ /^dsm-node/ ? "loop" : "other"
         k = node[$1] "." role; us[k] += d; ut[k] += du; kt[k] += dk; total[node[$1]] += d
         if (role == "native") nat[node[$1]] += d
-      } else if ($3 ~ /^(bench-native|time)$/) next
-      else if ($3 ~ /^(kworker|ksoftirqd|jbd2)/) kw += d
-      else others += d
+      } else if ($3 ~ /^(kworker|ksoftirqd|jbd2)/) kw += d
     }
     END {
       leader = "node1"
@@ -110,9 +109,12 @@ run_one () {
       for (n in total) rest += total[n]
       rest -= sum
       softirq = (ds[7] + ds[8]) / hz * 1e6
-      printf "node-other %.1f generator %.1f softirq %.1f kworkers %.1f = %.1f | others %.1f idle %.1f steal %.1f\n",
-        rest / ok, gen / ok, softirq / ok, kw / ok, (sum + rest + gen + softirq + kw) / ok,
-        others / ok, ds[5] / hz * 1e6 / ok, ds[9] / hz * 1e6 / ok
+      ours = sum + rest + gen + softirq + kw
+      for (i = 2; i <= 9; i++) machine += ds[i] / hz * 1e6
+      idle = (ds[5] + ds[6]) / hz * 1e6; steal = ds[9] / hz * 1e6
+      printf "node-other %.1f generator %.1f softirq %.1f kworkers %.1f = %.1f | machine %.1f: not ours %.1f, idle %.1f, steal %.1f\n",
+        rest / ok, gen / ok, softirq / ok, kw / ok, ours / ok, machine / ok,
+        (machine - ours - idle - steal) / ok, idle / ok, steal / ok
     }' "$TMP/pids" "$TMP/time" "$TMP/stat0" "$TMP/stat1" "$TMP/before" "$TMP/after"
 }
 
