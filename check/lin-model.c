@@ -178,12 +178,14 @@ dsm_lin_model_resolve (Model *model, MachineOp *mops, guint n_mops)
   g_autoptr(GHashTable) payload_ids = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
 
   for (guint m = 0; m < n_mops; m++)
+    model->tracks_revision = model->tracks_revision || mops[m].op->has_if_revision;
+  for (guint m = 0; m < n_mops; m++)
     {
       MachineOp *mop = &mops[m];
       const DsmHistoryOp *op = mop->op;
 
-      model->tracks_revision = model->tracks_revision || op->has_if_revision;
-      if (mop->kind == KIND_OK && op->index != 0)
+      /* Only a model that tracks revisions asks (revision_matches()). */
+      if (model->tracks_revision && mop->kind == KIND_OK && op->index != 0)
         g_hash_table_add (model->known_revisions, g_memdup2 (&op->index, sizeof op->index));
       mop->seen_data = op->data != NULL && mop->kind == KIND_READ ? resolve_data (model, op->data) : DATA_UNSEEN;
       mop->payload = PAYLOAD_NONE;

@@ -148,6 +148,20 @@ machine_resolve (Machine *machine, DsmConfig *config, GHashTable *effects)
     }
 }
 
+/* g_ptr_array_sort() (stable), but an array already in order is only
+ * looked at: a machine's ops usually come in the order they were
+ * invoked, and most complete in that order too. */
+static void
+sort_unless_sorted (GPtrArray *array, GCompareFunc compare)
+{
+  for (guint i = 1; i < array->len; i++)
+    if (compare (&array->pdata[i - 1], &array->pdata[i]) > 0)
+      {
+        g_ptr_array_sort (array, compare);
+        return;
+      }
+}
+
 /* @ops: this instance's ops, in any order. */
 static Machine *
 machine_build (DsmConfig *config, GPtrArray *ops)
@@ -158,8 +172,8 @@ machine_build (DsmConfig *config, GPtrArray *ops)
   g_autoptr(GHashTable) effects = g_hash_table_new (effect_hash, effect_equal);
 
   machine->model = dsm_lin_model_new (config, ops);
-  g_ptr_array_sort (sorted, compare_by_invocation);
-  machine->mops = g_new0 (MachineOp, sorted->len);
+  sort_unless_sorted (sorted, compare_by_invocation);
+  machine->mops = g_new (MachineOp, MAX (sorted->len, 1));
   for (guint i = 0; i < sorted->len; i++)
     {
       const DsmHistoryOp *op = g_ptr_array_index (sorted, i);
@@ -167,9 +181,8 @@ machine_build (DsmConfig *config, GPtrArray *ops)
 
       if (kind == KIND_DROPPED)
         continue;
-      machine->mops[machine->n_mops].op = op;
-      machine->mops[machine->n_mops].kind = kind;
-      machine->n_mops++;
+      /* Every field set (machine->mops is not zeroed). */
+      machine->mops[machine->n_mops++] = (MachineOp) { .op = op, .kind = kind };
     }
   dsm_lin_model_resolve (machine->model, machine->mops, machine->n_mops);
   machine_resolve (machine, config, effects);
@@ -177,7 +190,7 @@ machine_build (DsmConfig *config, GPtrArray *ops)
   for (guint m = 0; m < machine->n_mops; m++)
     if (dsm_lin_op_definite (machine->mops[m].kind))
       g_ptr_array_add (definite, &machine->mops[m]);
-  g_ptr_array_sort (definite, compare_by_completion);
+  sort_unless_sorted (definite, compare_by_completion);
   for (guint r = 0; r < definite->len; r++)
     ((MachineOp *) g_ptr_array_index (definite, r))->rank = r;
   machine->n_definite = definite->len;
@@ -269,13 +282,17 @@ splitmix64 (guint64 x)
   return x ^ (x >> 31);
 }
 
+/* The table starts at twice the search's items (a search of a few dozen
+ * ops reaches about as many keys) and doubles as it fills. */
 static void
-cache_init (Cache *cache, guint n_words, guint n_variant_words)
+cache_init (Cache *cache, guint n_words, guint n_variant_words, guint n_items)
 {
   memset (cache, 0, sizeof *cache);
   cache->n_words = n_words;
   cache->n_variant_words = n_variant_words;
-  cache->table_size = 1024;
+  cache->table_size = 16;
+  while (cache->table_size < 1024 && cache->table_size < (gsize) n_items * 2)
+    cache->table_size *= 2;
   cache->table = g_new0 (guint32, cache->table_size);
 }
 
@@ -397,37 +414,13 @@ cache_visit (Cache *cache, const guint64 *bits, guint slot, guint64 hash,
   return TRUE;
 }
 
-static gint
-compare_events (gconstpointer a, gconstpointer b)
-{
-  const Event *x = *(const Event *const *) a;
-  const Event *y = *(const Event *const *) b;
-
-  if (x->time_ms != y->time_ms)
-    return x->time_ms < y->time_ms ? -1 : 1;
-  /* Equal times are concurrent: a call at t goes before a return at t,
-   * so either op may be ordered first. */
-  if (x->is_return != y->is_return)
-    return x->is_return ? 1 : -1;
-  return x->item < y->item ? -1 : x->item > y->item;
-}
-
+/* Appends @e to the list that ends at *@last. */
 static void
-list_link (Event *head, Event *tail, GPtrArray *events)
+list_append (Event **last, Event *e)
 {
-  Event *last = head;
-
-  g_ptr_array_sort (events, compare_events);
-  for (guint i = 0; i < events->len; i++)
-    {
-      Event *e = g_ptr_array_index (events, i);
-
-      e->prev = last;
-      last->next = e;
-      last = e;
-    }
-  last->next = tail;
-  tail->prev = last;
+  e->prev = *last;
+  (*last)->next = e;
+  *last = e;
 }
 
 static void
@@ -435,17 +428,17 @@ search_add_item (Search *s, const MachineOp *mop, OpKind kind)
 {
   Item *item = &s->items[s->n_items];
 
-  item->mop = mop;
-  item->kind = kind;
-  item->prev_same = -1;
-  item->bit = kind == KIND_UNCERTAIN ? s->n_uncertain++ : s->n_definite;
+  /* Every field set (s->items is not zeroed): the events' links by
+   * search_new(). */
+  *item = (Item) {
+    .mop = mop,
+    .kind = kind,
+    .prev_same = -1,
+    .bit = kind == KIND_UNCERTAIN ? s->n_uncertain++ : s->n_definite,
+    .call = { .item = s->n_items, .uncertain = kind == KIND_UNCERTAIN, .time_ms = mop->op->invoke_ms },
+    .ret = { .item = s->n_items, .is_return = TRUE, .time_ms = mop->op->complete_ms },
+  };
   item->zobrist = splitmix64 (item->bit);
-  item->call.item = s->n_items;
-  item->call.uncertain = kind == KIND_UNCERTAIN;
-  item->call.time_ms = mop->op->invoke_ms;
-  item->ret.item = s->n_items;
-  item->ret.is_return = TRUE;
-  item->ret.time_ms = mop->op->complete_ms;
   s->n_items++;
   if (kind != KIND_UNCERTAIN)
     s->n_definite++;
@@ -462,9 +455,11 @@ search_new (const Machine *machine, guint n_definite, guint64 max_states)
 {
   Search *s = g_new0 (Search, 1);
   guint64 cut_ms = G_MAXUINT64;
-  g_autoptr(GPtrArray) definite_events = g_ptr_array_new ();
-  g_autoptr(GPtrArray) uncertain_events = g_ptr_array_new ();
+  g_autofree Event **returns = NULL;
   g_autofree gint *last_by_effect = NULL;
+  Event *definite_last = &s->definite_head;
+  Event *uncertain_last = &s->uncertain_head;
+  guint r = 0;
 
   g_assert (n_definite <= machine->n_definite);
   if (n_definite < machine->n_definite)
@@ -474,7 +469,7 @@ search_new (const Machine *machine, guint n_definite, guint64 max_states)
 
   s->machine = machine;
   s->max_states = max_states;
-  s->items = g_new0 (Item, MAX (machine->n_mops, 1));
+  s->items = g_new (Item, MAX (machine->n_mops, 1));
   last_by_effect = g_new (gint, MAX (machine->n_effects, 1));
   for (guint e = 0; e < machine->n_effects; e++)
     last_by_effect[e] = -1;
@@ -496,30 +491,46 @@ search_new (const Machine *machine, guint n_definite, guint64 max_states)
           last_by_effect[mop->effect] = (gint) s->n_items - 1;
         }
     }
+  /* The events in time order, a call before a return at the same time,
+   * ties in item order, without sorting: the items' calls come in item
+   * (invocation) order, and the definite items' returns in rank order,
+   * which is completion order with ties in invocation order.  So the
+   * definite list is a merge of the two; the uncertain one has only
+   * calls. */
+  returns = g_new (Event *, MAX (s->n_definite, 1));
+  for (guint i = 0; i < s->n_items; i++)
+    if (s->items[i].kind != KIND_UNCERTAIN)
+      {
+        g_assert (s->items[i].mop->rank < s->n_definite);
+        returns[s->items[i].mop->rank] = &s->items[i].ret;
+      }
   for (guint i = 0; i < s->n_items; i++)
     {
       Item *item = &s->items[i];
 
       if (item->kind == KIND_UNCERTAIN)
-        g_ptr_array_add (uncertain_events, &item->call);
-      else
         {
-          g_ptr_array_add (definite_events, &item->call);
-          g_ptr_array_add (definite_events, &item->ret);
+          list_append (&uncertain_last, &item->call);
+          continue;
         }
+      while (r < s->n_definite && returns[r]->time_ms < item->call.time_ms)
+        list_append (&definite_last, returns[r++]);
+      list_append (&definite_last, &item->call);
     }
+  while (r < s->n_definite)
+    list_append (&definite_last, returns[r++]);
   s->definite_tail.is_return = TRUE;
   s->definite_tail.time_ms = G_MAXUINT64;
+  list_append (&definite_last, &s->definite_tail);
   s->uncertain_head.uncertain = TRUE;
   s->uncertain_tail.is_return = TRUE;
   s->uncertain_tail.uncertain = TRUE;
   s->uncertain_tail.time_ms = G_MAXUINT64;
-  list_link (&s->definite_head, &s->definite_tail, definite_events);
-  list_link (&s->uncertain_head, &s->uncertain_tail, uncertain_events);
+  list_append (&uncertain_last, &s->uncertain_tail);
 
   s->placed_definite = g_new0 (guint64, s->n_definite / 64 + 1);
   s->placed_uncertain = g_new0 (guint64, s->n_uncertain / 64 + 1);
-  cache_init (&s->cache, s->n_definite / 64 + 1, s->n_uncertain / 64 + 1);
+  cache_init (&s->cache, s->n_definite / 64 + 1, s->n_uncertain / 64 + 1, s->n_items);
   s->best_path = g_array_new (FALSE, FALSE, sizeof (guint));
   return s;
 }
@@ -1025,6 +1036,33 @@ retry_equal (gconstpointer a, gconstpointer b)
   return x->seq == y->seq && strcmp (x->client_id, y->client_id) == 0;
 }
 
+/* Do two transitions of @ops carry one (client id, seq) pair, as
+ * merge_retries() would merge?  A set of the pairs, open addressing, at
+ * most half full. */
+static gboolean
+has_retry_copies (GPtrArray *ops)
+{
+  gsize size = 16;
+  g_autofree const DsmHistoryOp **slots = NULL;
+
+  while (size < (gsize) ops->len * 2)
+    size *= 2;
+  slots = g_new0 (const DsmHistoryOp *, size);
+  for (guint i = 0; i < ops->len; i++)
+    {
+      const DsmHistoryOp *op = g_ptr_array_index (ops, i);
+      gsize at;
+
+      if (op->op != DSM_OP_TRANSITION || op->client_id == NULL)
+        continue;
+      for (at = retry_hash (op) & (size - 1); slots[at] != NULL; at = (at + 1) & (size - 1))
+        if (retry_equal (slots[at], op))
+          return TRUE;
+      slots[at] = op;
+    }
+  return FALSE;
+}
+
 static GPtrArray *
 merge_retries (GPtrArray *ops, GPtrArray *owned, char **conflict, const char **conflict_machine)
 {
@@ -1186,11 +1224,7 @@ dsm_linearizability_check_each (const char *const *machines, guint n_machines, D
       /* Nothing to merge: the caller's promise, checked here within the
        * instance (copies on two instances would be merged across them by
        * dsm_linearizability_check()). */
-      g_autoptr(GPtrArray) owned = g_ptr_array_new_with_free_func ((GDestroyNotify) dsm_history_op_free);
-      g_autofree char *conflict = NULL;
-      const char *conflict_machine = NULL;
-      g_ptr_array_unref (merge_retries (ops, owned, &conflict, &conflict_machine));
-      g_return_val_if_fail (owned->len == 0 && conflict == NULL, FALSE);
+      g_return_val_if_fail (!has_retry_copies (ops), FALSE);
       check_instance (config, machines[i], ops, max_states, result);
     }
   return result->linearizable;
