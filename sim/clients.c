@@ -28,8 +28,7 @@ clients_op_unref (ClientOp *co)
     return;
   /* Nothing refers to it any more: no event, no request, no client. */
   g_assert (co->timer == NULL);
-  dsm_command_clear (&co->cmd);
-  g_free (co);
+  g_free (co); /* its command's strings with it (clients_issue()) */
 }
 
 /* Takes the requests table's entry for @request_id out, with its
@@ -136,7 +135,9 @@ client_pick_node (DsmSim *sim, Client *c)
 ClientOp *
 clients_issue (DsmSim *sim, guint client, const DsmCommand *cmd, DsmNodeId node, gboolean scripted)
 {
-  ClientOp *co = g_new0 (ClientOp, 1);
+  /* The command's strings live after the op, in its allocation. */
+  gsize strings_size = dsm_command_strings_size (cmd);
+  ClientOp *co = g_malloc0 (sizeof (ClientOp) + strings_size);
   co->refs = 1; /* the client's: DsmSim.ops for a scripted op, Client.current otherwise */
   DsmHistoryOp *op = dsm_history_op_new_interned ((guint64) dsm_history_pack_get_len (sim->history) + 1, client,
                                                   cmd, sim->now_ms, sim->names);
@@ -144,7 +145,7 @@ clients_issue (DsmSim *sim, guint client, const DsmCommand *cmd, DsmNodeId node,
   co->client = client;
   co->scripted = scripted;
   co->first_new = dsm_checker_get_committed (sim->checker) + 1;
-  dsm_command_init_copy (&co->cmd, cmd);
+  dsm_command_init_packed (&co->cmd, cmd, (char *) (co + 1), strings_size);
   dsm_checker_submitted (sim->checker, cmd);
   co->op = op;
   dsm_history_pack_add (sim->history, op);

@@ -93,7 +93,7 @@ struct _ClientOp {
                              * sealed there (check/history-pack.h) */
   guint client;
   gboolean scripted;
-  DsmCommand cmd;
+  DsmCommand cmd;           /* its strings packed after the ClientOp (clients_issue()) */
   guint attempts;
   guint64 request_id;       /* the attempt in flight; 0: none */
   Event *timer;             /* its timeout (or the pause before a retry), in the heap */
