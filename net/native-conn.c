@@ -14,6 +14,7 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include "conn-tls.h"
@@ -23,6 +24,8 @@
 #define OUT_BACKLOG_MAX (256 * 1024)
 #define LINGER_MS 2000
 #define LINGER_BYTES_MAX (1024 * 1024)
+/* The most answers the loop writes in one sendmsg() (native_loop_write_held()). */
+#define LOOP_WRITE_ANSWERS_MAX 64
 
 /* ---- connections ---- */
 
@@ -45,6 +48,7 @@ native_conn_unref (NativeConn *c)
   g_clear_object (&c->cancel);
   g_byte_array_unref (c->in);
   g_byte_array_unref (c->out);
+  g_mutex_clear (&c->send_lock);
   g_free (c->host);
   g_free (c->who);
   g_free (c);
@@ -66,12 +70,12 @@ const char *native_conn_get_who (const NativeConn *c) { return c->who != NULL ? 
 const char *native_conn_get_host (const NativeConn *c) { return c->host; }
 gboolean native_conn_get_authed (const NativeConn *c) { return c->authed; }
 guint native_conn_get_version (const NativeConn *c) { return c->version; }
-guint native_conn_get_in_flight (const NativeConn *c) { return c->in_flight; }
+guint native_conn_get_in_flight (const NativeConn *c) { return (guint) g_atomic_int_get (&c->in_flight); }
 
 void
 native_conn_add_in_flight (NativeConn *c)
 {
-  c->in_flight++;
+  g_atomic_int_inc (&c->in_flight);
 }
 
 static gsize
@@ -103,6 +107,15 @@ native_conn_watch (NativeConn *c)
   c->events = events;
 }
 
+/* The loop writes no more on the socket: it closes, or ends with an error. */
+static void
+conn_stop_loop_sends (NativeConn *c)
+{
+  g_mutex_lock (&c->send_lock);
+  c->loop_may_send = FALSE;
+  g_mutex_unlock (&c->send_lock);
+}
+
 static void
 conn_mark_dirty (NativeConn *c)
 {
@@ -118,6 +131,7 @@ native_conn_close (NativeConn *c)
   if (c->closed)
     return;
   c->closed = TRUE;
+  conn_stop_loop_sends (c);
   if (c->registered)
     epoll_ctl (c->w->epfd, EPOLL_CTL_DEL, c->fd, NULL);
   if (c->handshaking)
@@ -159,6 +173,7 @@ native_conn_error (NativeConn *c, guint64 id, NativeError code, gboolean closing
   if (closing)
     {
       c->closing = TRUE;
+      conn_stop_loop_sends (c);
       native_conn_watch (c);
     }
 }
@@ -276,8 +291,18 @@ native_conn_read (NativeConn *c)
 void
 native_conn_write (NativeConn *c)
 {
+  gboolean failed = FALSE;
+
   if (c->closed || c->handshaking)
     return;
+  g_mutex_lock (&c->send_lock);
+  if (c->loop_partial)
+    {
+      /* The rest of the loop's frame goes first: it is on its way
+       * (native_worker_take_answer() writes again). */
+      g_mutex_unlock (&c->send_lock);
+      return;
+    }
   while (conn_backlog (c) > 0)
     {
       gssize sent = native_conn_send_bytes (c, c->out->data + c->out_done, conn_backlog (c));
@@ -285,12 +310,21 @@ native_conn_write (NativeConn *c)
         break;
       if (sent <= 0)
         {
-          native_conn_close (c);
-          return;
+          failed = TRUE;
+          break;
         }
       NATIVE_ADD (c->w->n, bytes_out, sent);
       c->out_done += (gsize) sent;
       c->active_us = g_get_monotonic_time ();
+    }
+  /* A frame of ours may be cut short on the socket: the loop waits for
+   * the whole backlog to go. */
+  c->loop_may_send = c->plain && !failed && !c->closing && conn_backlog (c) == 0;
+  g_mutex_unlock (&c->send_lock);
+  if (failed)
+    {
+      native_conn_close (c);
+      return;
     }
   if (conn_backlog (c) > 0)
     {
@@ -364,10 +398,94 @@ native_server_deliver_from_loop (NativeCall *call)
       native_server_deliver (call);
       return;
     }
+  g_ptr_array_add (w->held, call);
+}
+
+/* The loop's: writes the answers held for @w on their socket itself, when
+ * they are all for one plain connection with no part of a frame pending
+ * there, in one sendmsg() that never blocks; the worker is not woken for
+ * them, and counts them at its next dispatch.  What the socket does not
+ * take goes to the worker as before, the rest of a frame cut short first.
+ * At one client this takes the worker's wake-up and its send off each
+ * write's path (docs/BENCHMARKS.md, "The loop writes its answers"). */
+static void
+native_loop_write_held (NativeWorker *w)
+{
+  GPtrArray *held = w->held;
+  NativeConn *c = ((NativeCall *) held->pdata[0])->conn;
+  struct iovec iov[LOOP_WRITE_ANSWERS_MAX];
+  struct msghdr mh = { .msg_iov = iov, .msg_iovlen = held->len };
+  guint direct = 0;
+  gssize sent;
+  gsize left;
+
+  if (!c->plain || held->len > LOOP_WRITE_ANSWERS_MAX)
+    return;
+  for (guint i = 0; i < held->len; i++)
+    {
+      NativeCall *call = held->pdata[i];
+      if (call->conn != c || call->answer == NULL)
+        return;
+      iov[i].iov_base = call->answer;
+      iov[i].iov_len = call->answer_bytes;
+    }
+  g_mutex_lock (&c->send_lock);
+  if (!c->loop_may_send)
+    {
+      g_mutex_unlock (&c->send_lock);
+      return;
+    }
+  /* Taken before the client can see an answer and send again; given back
+   * for each answer not begun. */
+  g_atomic_int_add (&c->in_flight, -(gint) held->len);
+  sent = sendmsg (c->fd, &mh, MSG_DONTWAIT | MSG_NOSIGNAL);
+  /* Would block, or failed: the worker writes, and sees any failure. */
+  left = sent > 0 ? (gsize) sent : 0;
+  gint64 now = g_get_monotonic_time ();
+  for (guint i = 0; i < held->len; i++)
+    {
+      NativeCall *call = held->pdata[i];
+      gsize length = call->answer_bytes;
+
+      if (left >= length)
+        {
+          call->loop_sent = NATIVE_LOOP_SENT_ALL;
+          call->answered_us = now;
+          left -= length;
+          direct++;
+        }
+      else if (left > 0)
+        {
+          call->loop_sent = NATIVE_LOOP_SENT_PART;
+          call->answer_done = left;
+          left = 0;
+          c->loop_partial = TRUE;
+          c->loop_may_send = FALSE;
+        }
+      else
+        g_atomic_int_inc (&c->in_flight);
+    }
+  g_mutex_unlock (&c->send_lock);
+  g_assert (left == 0);
+  NATIVE_ADD (w->n, bytes_out, MAX (sent, 0));
+  NATIVE_ADD (w->n, answers_loop_written, direct);
   g_mutex_lock (&w->answers_lock);
-  g_ptr_array_add (w->answers, call);
+  for (guint i = 0; i < held->len; i++)
+    {
+      NativeCall *call = held->pdata[i];
+      if (call->loop_sent == NATIVE_LOOP_SENT_ALL)
+        g_ptr_array_add (w->answered, call);
+    }
   g_mutex_unlock (&w->answers_lock);
-  w->answers_held = TRUE;
+  /* The rest: the worker's, as if the loop had written nothing. */
+  guint kept = 0;
+  for (guint i = 0; i < held->len; i++)
+    {
+      NativeCall *call = held->pdata[i];
+      if (call->loop_sent != NATIVE_LOOP_SENT_ALL)
+        held->pdata[kept++] = call;
+    }
+  g_ptr_array_set_size (held, kept);
 }
 
 void
@@ -389,11 +507,20 @@ dsm_native_release_answers (DsmNative *n)
   for (guint i = 0; i < n->n_workers; i++)
     {
       NativeWorker *w = n->workers[i];
+      gboolean was_empty;
 
-      if (!w->answers_held)
+      if (w->held->len == 0)
         continue;
-      w->answers_held = FALSE;
-      dsm_wake_signal (&w->answer_wake);
+      native_loop_write_held (w);
+      if (w->held->len == 0)
+        continue;
+      g_mutex_lock (&w->answers_lock);
+      was_empty = w->answers->len == 0;
+      g_ptr_array_extend_and_steal (w->answers, g_steal_pointer (&w->held));
+      g_mutex_unlock (&w->answers_lock);
+      w->held = g_ptr_array_new ();
+      if (was_empty)
+        dsm_wake_signal (&w->answer_wake);
     }
 }
 
@@ -403,11 +530,33 @@ native_worker_take_answer (NativeWorker *w, NativeCall *call)
   NativeConn *c = call->conn;
 
   g_assert (c->w == w);
-  g_assert (c->in_flight > 0);
-  c->in_flight--;
-  if (call->answer != NULL && !c->closed)
+  if (call->loop_sent == NATIVE_LOOP_SENT_NONE)
     {
-      g_byte_array_append (c->out, call->answer, (guint) call->answer_bytes);
+      g_assert (g_atomic_int_get (&c->in_flight) > 0);
+      g_atomic_int_add (&c->in_flight, -1);
+    }
+  if (call->loop_sent == NATIVE_LOOP_SENT_ALL)
+    {
+      /* On the socket already: counted only. */
+      c->active_us = MAX (c->active_us, call->answered_us);
+      dsm_net_histogram_observe_us_atomic (&w->n->latency, call->answered_us - call->start_us);
+    }
+  else if (call->answer != NULL && !c->closed)
+    {
+      if (call->loop_sent == NATIVE_LOOP_SENT_PART)
+        {
+          /* Ahead of every byte not written yet: nothing was written
+           * since the loop's frame began (native_conn_write()). */
+          g_byte_array_remove_range (c->out, 0, (guint) c->out_done);
+          c->out_done = 0;
+          g_byte_array_prepend (c->out, call->answer + call->answer_done,
+                                (guint) (call->answer_bytes - call->answer_done));
+          g_mutex_lock (&c->send_lock);
+          c->loop_partial = FALSE;
+          g_mutex_unlock (&c->send_lock);
+        }
+      else
+        g_byte_array_append (c->out, call->answer, (guint) call->answer_bytes);
       c->active_us = g_get_monotonic_time ();
       conn_mark_dirty (c);
       dsm_net_histogram_observe_us_atomic (&w->n->latency, c->active_us - call->start_us);
@@ -418,12 +567,27 @@ native_worker_take_answer (NativeWorker *w, NativeCall *call)
   native_conn_unref (c);
 }
 
+void
+native_worker_take_answered (NativeWorker *w)
+{
+  g_autoptr(GPtrArray) batch = g_ptr_array_new ();
+
+  g_mutex_lock (&w->answers_lock);
+  GPtrArray *taken = w->answered;
+  w->answered = batch;
+  batch = taken;
+  g_mutex_unlock (&w->answers_lock);
+  for (guint i = 0; i < batch->len; i++)
+    native_worker_take_answer (w, batch->pdata[i]);
+}
+
 gboolean
 native_worker_answer_dispatch (GSource *source, GSourceFunc callback, gpointer data)
 {
   NativeWorker *w = data;
   g_autoptr(GPtrArray) batch = g_ptr_array_new ();
 
+  native_worker_take_answered (w);
   /* Cleared before taking: answers queued after the swap signal again. */
   dsm_wake_clear (&w->answer_wake);
   g_mutex_lock (&w->answers_lock);
@@ -477,7 +641,7 @@ conn_check_deadline (NativeConn *c, gint64 now)
       native_conn_error (c, 0, NE_TIMEOUT, TRUE, 0, "no hello within native.hello_timeout_ms (%u ms)",
                          n->limits.hello_timeout_ms);
     }
-  else if (c->in_flight == 0 && conn_backlog (c) == 0
+  else if (native_conn_get_in_flight (c) == 0 && conn_backlog (c) == 0
            && now - c->active_us > (gint64) n->limits.idle_timeout_ms * 1000)
     {
       NATIVE_ADD (n, timeouts[NT_IDLE], 1);
@@ -490,8 +654,11 @@ gboolean
 native_worker_on_sweep (gpointer data)
 {
   NativeWorker *w = data;
-  gint64 now = g_get_monotonic_time ();
+  gint64 now;
 
+  /* The answers the loop wrote count as activity first. */
+  native_worker_take_answered (w);
+  now = g_get_monotonic_time ();
   for (GList *l = w->conns.head, *next; l != NULL; l = next)
     {
       next = l->next;
@@ -512,6 +679,9 @@ native_conn_new (NativeWorker *w, int fd, const char *host)
   c->host = g_strdup (host);
   c->in = g_byte_array_new ();
   c->out = g_byte_array_new ();
+  c->plain = w->n->tls_certificate == NULL;
+  g_mutex_init (&c->send_lock);
+  c->loop_may_send = c->plain;
   /* The hello's fields are the same in every version. */
   c->version = DSM_WIRE_VERSION_MIN;
   c->link.data = c;

@@ -60,6 +60,9 @@ dsm_native_render_metrics (DsmNative *n, GString *out)
   render_one (out, nl, "dsm_native_answers_dropped_total", "counter",
               "Answers whose connection had closed (the command may still have committed).",
               (double) __atomic_load_n (&n->answers_dropped, __ATOMIC_RELAXED));
+  render_one (out, nl, "dsm_native_answers_loop_written_total", "counter",
+              "Answers the consensus loop wrote on the client's socket itself, without waking a worker.",
+              (double) __atomic_load_n (&n->answers_loop_written, __ATOMIC_RELAXED));
   render_one (out, nl, "dsm_native_requests_in_flight", "gauge",
               "Native requests handed to the consensus loop and not answered yet.",
               (double) (n->in_flight.length + q.waiting));
@@ -72,7 +75,8 @@ dsm_native_render_metrics (DsmNative *n, GString *out)
               "TLS handshakes with native clients that failed (a client that does not trust the certificate).",
               (double) __atomic_load_n (&n->tls_handshake_failures, __ATOMIC_RELAXED));
   dsm_metrics_write_header (out, "dsm_native_request_duration_seconds", "histogram",
-                            "Time from a native request's frame to its answer reaching its worker.");
+                            "Time from a native request's frame to its answer, written by the loop or "
+                            "reaching its worker.");
   dsm_net_histogram_snapshot (&n->latency, &copy);
   dsm_net_histogram_render (&copy, out, "dsm_native_request_duration_seconds", nl);
 }

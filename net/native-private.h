@@ -92,6 +92,7 @@ struct _DsmNative {
   guint64 bytes_in;
   guint64 bytes_out;
   guint64 answers_dropped;
+  guint64 answers_loop_written;  /* answers the loop wrote on the socket itself */
   guint64 tls_handshake_failures;
   DsmNetHistogram latency;
 };
@@ -122,7 +123,17 @@ typedef struct {
    * here: the loop encodes it without an allocation, and the worker that
    * frees the call frees nothing the loop allocated. */
   guint8 answer_room[NATIVE_ANSWER_ROOM_BYTES];
+  guint8 loop_sent;             /* NativeLoopSent: who writes the answer */
+  gsize answer_done;            /* NATIVE_LOOP_SENT_PART: the bytes the loop wrote; the rest follows */
+  gint64 answered_us;           /* NATIVE_LOOP_SENT_ALL: when the loop wrote it */
 } NativeCall;
+
+/* Who writes a call's answer on its socket (native_loop_write_held()). */
+typedef enum {
+  NATIVE_LOOP_SENT_NONE,        /* its worker, from its connection's output */
+  NATIVE_LOOP_SENT_ALL,         /* the loop wrote all of it: the worker only counts it */
+  NATIVE_LOOP_SENT_PART,        /* the loop wrote answer_done bytes: the rest goes out first */
+} NativeLoopSent;
 
 /* Encodes @msg at @call's version as its answer (in its room if it fits). */
 void native_call_set_answer (NativeCall *call, const DsmWireMsg *msg);
@@ -139,8 +150,10 @@ struct _NativeWorker {
   GSource *answer_source;
   DsmWake answer_wake;          /* signalled when answers were queued (wake.h) */
   GMutex answers_lock;
-  GPtrArray *answers;           /* NativeCall, answered by the loop */
-  gboolean answers_held;        /* the loop's: answers queued while it held them, not yet signalled */
+  GPtrArray *answers;           /* NativeCall, answered by the loop: for the worker to write */
+  GPtrArray *answered;          /* under answers_lock: NativeCall the loop wrote itself, for the worker's
+                                 * bookkeeping, taken at its next dispatch without a wake-up */
+  GPtrArray *held;              /* the loop's: answers held over a drain (dsm_native_hold_answers()) */
   GQueue conns;                 /* open ones */
   GPtrArray *dirty;             /* with output to write at the end of this dispatch */
   GPtrArray *to_loop;           /* NativeCall read in this dispatch, handed to the loop at its end */
@@ -161,11 +174,20 @@ struct _NativeConn {
   gsize in_start;
   GByteArray *out;
   gsize out_done;
+  /* The loop writes whole answers on a plain socket itself when no part
+   * of a frame is pending there (native_loop_write_held()); every send on
+   * the socket, the worker's and the loop's, holds @send_lock. */
+  gboolean plain;               /* immutable: no TLS on the port */
+  GMutex send_lock;
+  gboolean loop_may_send;       /* under send_lock: plain, open, not closing, and no part of
+                                 * a frame of the worker's left on the socket */
+  gboolean loop_partial;        /* under send_lock: the loop wrote part of a frame; its rest
+                                 * is on its way to the worker */
   gboolean authed;
   guint version;                /* the hello's (DSM_WIRE_VERSION_MIN before it) */
   DsmHttpRole role;
   char *who;
-  guint in_flight;
+  gint in_flight;                /* atomic: the worker adds, the writer of the answer takes away */
   gboolean closing;             /* nothing more is read; close once the output is written */
   gboolean lingering;
   gsize lingered;
@@ -203,6 +225,8 @@ void native_worker_end_dispatch (NativeWorker *w);
 /* An answer from the loop reaches its connection (or is dropped). */
 void native_worker_take_answer (NativeWorker *w, NativeCall *call);
 gboolean native_worker_answer_dispatch (GSource *source, GSourceFunc callback, gpointer data);
+/* The calls the loop answered itself, counted; first in every dispatch. */
+void native_worker_take_answered (NativeWorker *w);
 extern GSourceFuncs native_worker_answer_funcs;
 gboolean native_worker_on_sweep (gpointer data);
 

@@ -110,6 +110,8 @@ worker_on_epoll (gint fd, GIOCondition condition, gpointer data)
   struct epoll_event events[EVENTS_PER_WAKE];
   int count = epoll_wait (w->epfd, events, EVENTS_PER_WAKE, 0);
 
+  /* Before any request: what the loop answered is out of flight. */
+  native_worker_take_answered (w);
   for (int i = 0; i < count; i++)
     {
       NativeConn *c = events[i].data.ptr;
@@ -180,6 +182,8 @@ worker_new (DsmNative *n)
   g_assert (w->epfd >= 0);
   g_mutex_init (&w->answers_lock);
   w->answers = g_ptr_array_new ();
+  w->answered = g_ptr_array_new ();
+  w->held = g_ptr_array_new ();
   w->dirty = g_ptr_array_new ();
   w->to_loop = g_ptr_array_new ();
   w->scratch = g_malloc (NATIVE_READ_BYTES);
@@ -204,6 +208,8 @@ static void
 worker_free (NativeWorker *w)
 {
   /* Answers that came after the loop stopped: their connections are closed. */
+  g_assert (w->held->len == 0);
+  native_worker_take_answered (w);
   for (guint i = 0; i < w->answers->len; i++)
     native_worker_take_answer (w, w->answers->pdata[i]);
   g_ptr_array_set_size (w->answers, 0);
@@ -211,6 +217,8 @@ worker_free (NativeWorker *w)
   while (w->conns.head != NULL)
     native_conn_close (w->conns.head->data);
   g_ptr_array_unref (w->answers);
+  g_ptr_array_unref (w->answered);
+  g_ptr_array_unref (w->held);
   g_ptr_array_unref (w->dirty);
   g_ptr_array_unref (w->to_loop);
   g_source_destroy (w->epoll_source);
