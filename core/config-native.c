@@ -21,6 +21,7 @@ static const DsmConfigUint native_uints[] = {
   { NATIVE (write_timeout_ms), 10, 3600000, 10000 },
   { NATIVE (rate_per_second), 0, 10000000, 0 },
   { NATIVE (rate_burst), 1, 100000000, 1000 },
+  { NATIVE (loop_write_bytes_max), 0, 16777216, 65536 },
 };
 
 void

@@ -61,6 +61,7 @@ typedef struct {
   guint write_timeout_ms;         /* a client must take its answers within this */
   guint rate_per_second;          /* requests per token (or address); 0: no limit */
   guint rate_burst;
+  guint loop_write_bytes_max;     /* the most the loop writes on a client's socket per drain; 0: none */
 } DsmNativeConfig;
 
 typedef struct {

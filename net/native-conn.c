@@ -414,20 +414,28 @@ native_loop_write_held (NativeWorker *w)
   GPtrArray *held = w->held;
   NativeConn *c = ((NativeCall *) held->pdata[0])->conn;
   struct iovec iov[LOOP_WRITE_ANSWERS_MAX];
-  struct msghdr mh = { .msg_iov = iov, .msg_iovlen = held->len };
+  struct msghdr mh = { .msg_iov = iov };
+  gsize budget = w->n->limits.loop_write_bytes_max;
   guint direct = 0;
   gssize sent;
   gsize left;
 
-  if (!c->plain || held->len > LOOP_WRITE_ANSWERS_MAX)
+  if (!c->plain || budget == 0 || held->len > LOOP_WRITE_ANSWERS_MAX)
     return;
   for (guint i = 0; i < held->len; i++)
     {
       NativeCall *call = held->pdata[i];
       if (call->conn != c || call->answer == NULL)
         return;
+    }
+  /* At most native.loop_write_bytes_max: the rest is the worker's. */
+  for (guint i = 0; i < held->len && budget > 0; i++)
+    {
+      NativeCall *call = held->pdata[i];
       iov[i].iov_base = call->answer;
-      iov[i].iov_len = call->answer_bytes;
+      iov[i].iov_len = MIN (call->answer_bytes, budget);
+      budget -= iov[i].iov_len;
+      mh.msg_iovlen = i + 1;
     }
   g_mutex_lock (&c->send_lock);
   if (!c->loop_may_send)

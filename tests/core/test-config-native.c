@@ -32,6 +32,7 @@ test_defaults (void)
   g_assert_cmpuint (n->write_timeout_ms, ==, 10000);
   g_assert_cmpuint (n->rate_per_second, ==, 0);
   g_assert_cmpuint (n->rate_burst, ==, 1000);
+  g_assert_cmpuint (n->loop_write_bytes_max, ==, 65536);
   for (guint i = 0; i < config->n_nodes; i++)
     g_assert_null (config->nodes[i].native_address);
 }
@@ -40,7 +41,8 @@ test_defaults (void)
               "{\"id\": 2, \"peer_address\": \"127.0.0.1:7002\"}]"
 #define FULL "{\"workers\": 3, \"max_connections\": 50, \"max_connections_per_address\": 5, \"max_in_flight\": 7, " \
              "\"max_frame_bytes\": 2048, \"hello_timeout_ms\": 100, \"idle_timeout_ms\": 200, " \
-             "\"write_timeout_ms\": 300, \"rate_per_second\": 10, \"rate_burst\": 20}"
+             "\"write_timeout_ms\": 300, \"rate_per_second\": 10, \"rate_burst\": 20, " \
+             "\"loop_write_bytes_max\": 0}"
 
 static void
 test_round_trip (void)
@@ -61,6 +63,7 @@ test_round_trip (void)
   g_assert_cmpuint (config->native.max_in_flight, ==, 7);
   g_assert_cmpuint (config->native.max_frame_bytes, ==, 2048);
   g_assert_cmpuint (config->native.rate_burst, ==, 20);
+  g_assert_cmpuint (config->native.loop_write_bytes_max, ==, 0);
   json = dsm_config_to_json (config);
   again = dsm_config_new_from_data (json, -1, NULL, NULL, &error);
   g_assert_no_error (error);
@@ -82,6 +85,7 @@ test_refused (void)
     { "3", "{\"max_in_flight\": 0}", "native.max_in_flight" },
     { "3", "{\"max_frame_bytes\": 100}", "native.max_frame_bytes" },
     { "3", "{\"workers\": 65}", "native.workers" },
+    { "3", "{\"loop_write_bytes_max\": 16777217}", "native.loop_write_bytes_max" },
     { "3", "{\"hello_timeout\": 5}", "hello_timeout" },
     { "3", "[]", "native" },
     { "[{\"id\": 1, \"native_address\": \"nowhere\"}]", NULL, "nodes[0].native_address" },

@@ -118,6 +118,64 @@ test_if_revision (void)
   g_assert_cmpuint (won->revision, >, first->revision);
 }
 
+static void
+test_loop_writes_part (void)
+{
+  guint leader = cluster_wait_leader (cluster, BUDGET_MS);
+  NativeRaw *raw = native_raw_connect (cluster, leader);
+  g_autoptr(GByteArray) burst = g_byte_array_new ();
+  gboolean seen[9] = { FALSE };
+  g_autofree char *key = NULL;
+  double before;
+
+  g_test_summary ("With native.loop_write_bytes_max 7, shorter than any answer, the loop writes the first 7 bytes "
+                  "of a drain's answers and the worker the rest, ahead of anything else: eight pipelined writes "
+                  "with payloads and a read are all answered whole, each by its id, and none counts as written "
+                  "by the loop.");
+  native_raw_hello (raw, WRITE_TOKEN);
+  key = g_strdup_printf ("dsm_native_answers_loop_written_total{node=\"%u\"}", leader);
+  before = cluster_metric (cluster, leader, key);
+  g_assert_cmpfloat (before, >=, 0);
+  for (guint i = 1; i <= 8; i++)
+    {
+      g_autofree char *name = g_strdup_printf ("part-%u", i);
+      g_autofree char *payload = g_strdup_printf ("{\"n\": %u}", i);
+      DsmWireMsg m = native_raw_transition (i, name, "Running");
+
+      m.payload = payload;
+      dsm_wire_encode (&m, burst);
+      /* Apart, so that the answers come in several drains. */
+      native_raw_send_bytes (raw, burst->data, burst->len);
+      g_byte_array_set_size (burst, 0);
+    }
+  for (guint n = 0; n < 8; n++)
+    {
+      DsmWireMsg answer;
+
+      g_assert_true (native_raw_next (raw, &answer));
+      g_assert_cmpint (answer.type, ==, DSM_WIRE_RESULT);
+      g_assert_cmpint (answer.status, ==, DSM_WIRE_STATUS_OK);
+      g_assert_cmpuint (answer.id, >=, 1);
+      g_assert_cmpuint (answer.id, <=, 8);
+      g_assert_false (seen[answer.id]);
+      seen[answer.id] = TRUE;
+      g_autofree char *name = g_strdup_printf ("part-%u", (guint) answer.id);
+      g_assert_cmpstr (answer.machine, ==, name);
+      g_assert_cmpstr (answer.state, ==, "Running");
+      dsm_wire_msg_clear (&answer);
+    }
+  {
+    DsmWireMsg read = { .type = DSM_WIRE_READ, .id = 9, .machine = (char *) "part-3" };
+    DsmWireMsg answer;
+
+    native_raw_expect_ok (raw, &read, &answer);
+    g_assert_cmpstr (answer.data, ==, "{\"n\":3}");
+    dsm_wire_msg_clear (&answer);
+  }
+  g_assert_cmpfloat (cluster_metric (cluster, leader, key), ==, before);
+  native_raw_free (raw);
+}
+
 /* The leader's commit index, from its /v1/cluster view. */
 static gint64
 data_commit_index (guint leader)
@@ -317,8 +375,11 @@ main (int argc, char **argv)
   g_test_add_func ("/net/native/data/definition-fields", test_definition_fields);
   g_test_add_func ("/net/native/data/version-1-client", test_version_1);
   g_test_add_func ("/net/native/data/dsmctl", test_dsmctl);
+  g_test_add_func ("/net/native/data/loop-writes-part", test_loop_writes_part);
   cluster = cluster_prepare (3, "\"http\": { \"token_file\": \"tokens\", \"open_paths\": [\"/metrics\", \"/v1/cluster\"] }, "
-                                "\"payload_bytes_max\": " G_STRINGIFY (PAYLOAD_BYTES_MAX) ", " JOB_DEFINITION);
+                                "\"payload_bytes_max\": " G_STRINGIFY (PAYLOAD_BYTES_MAX) ", "
+                                /* Every answer the loop writes is cut short: the worker writes its rest. */
+                                "\"native\": { \"loop_write_bytes_max\": 7 }, " JOB_DEFINITION);
   g_free (cluster_write_file (cluster, "tokens", TOKENS, 0600));
   cluster_set_token (cluster, WRITE_TOKEN);
   cluster_start_all (cluster);

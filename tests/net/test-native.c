@@ -68,6 +68,36 @@ test_pipelined (void)
 }
 
 static void
+test_loop_writes (void)
+{
+  guint leader = cluster_wait_leader (cluster, BUDGET_MS);
+  NativeRaw *raw = native_raw_connect (cluster, leader);
+  g_autofree char *key = NULL;
+  double before;
+
+  g_test_summary ("One client, one write at a time: the loop writes every answer on the socket itself "
+                  "(native.loop_write_bytes_max, default 64 KiB), whole and in order, and counts each in "
+                  "dsm_native_answers_loop_written_total.");
+  native_raw_hello (raw, WRITE_TOKEN);
+  key = g_strdup_printf ("dsm_native_answers_loop_written_total{node=\"%u\"}", leader);
+  before = cluster_metric (cluster, leader, key);
+  g_assert_cmpfloat (before, >=, 0);
+  for (guint i = 1; i <= 10; i++)
+    {
+      g_autofree char *name = g_strdup_printf ("loop-write-%u", i);
+      DsmWireMsg m = native_raw_transition (i, name, "Running");
+      DsmWireMsg answer;
+
+      native_raw_expect_ok (raw, &m, &answer);
+      g_assert_cmpstr (answer.machine, ==, name);
+      g_assert_cmpstr (answer.state, ==, "Running");
+      dsm_wire_msg_clear (&answer);
+    }
+  g_assert_cmpfloat (cluster_metric (cluster, leader, key) - before, ==, 10);
+  native_raw_free (raw);
+}
+
+static void
 test_redirect (void)
 {
   guint leader = cluster_wait_leader (cluster, BUDGET_MS);
@@ -405,6 +435,7 @@ main (int argc, char **argv)
   g_test_init (&argc, &argv, NULL);
   g_test_add_func ("/net/native/pipelined-out-of-order", test_pipelined);
   g_test_add_func ("/net/native/redirect-from-follower", test_redirect);
+  g_test_add_func ("/net/native/loop-writes-answers", test_loop_writes);
   g_test_add_func ("/net/native/hostile-input", test_hostile);
   g_test_add_func ("/net/native/dsmctl", test_dsmctl);
   g_test_add_func ("/net/native/token-reload", test_token_reload);
