@@ -202,6 +202,52 @@ read_partition (const StepContext *ctx, JsonObject *object, DsmStep *step, GErro
   return TRUE;
 }
 
+/* "messages": the kinds of peer message a cut drops (all when absent). */
+static gboolean
+read_cut_messages (const StepContext *ctx, JsonObject *object, DsmStep *step, GError **error)
+{
+  g_autofree char *path = g_strdup_printf ("%s.messages", ctx->where);
+  JsonNode *member = json_object_get_member (object, "messages");
+  JsonArray *array;
+
+  step->message_types = 0;
+  if (member == NULL)
+    return TRUE;
+  if (!(array = dsm_scenario_json_array (member, path, "an array of message types", error)))
+    return FALSE;
+  if (json_array_get_length (array) == 0)
+    {
+      g_set_error (error, DSM_SCENARIO_ERROR, DSM_SCENARIO_ERROR_INVALID,
+                   "%s: empty; leave \"messages\" out to cut every message", path);
+      return FALSE;
+    }
+  for (guint i = 0; i < json_array_get_length (array); i++)
+    {
+      JsonNode *item = json_array_get_element (array, i);
+      DsmMessageType type;
+
+      gboolean is_string = JSON_NODE_HOLDS_VALUE (item) && json_node_get_value_type (item) == G_TYPE_STRING;
+      if (!is_string || !dsm_message_type_from_string (json_node_get_string (item), &type))
+        {
+          g_autoptr(GString) known = g_string_new (NULL);
+          for (guint t = 0; t < DSM_MSG_N_TYPES; t++)
+            g_string_append_printf (known, "%s%s", t > 0 ? ", " : "", dsm_message_type_to_string (t));
+          g_set_error (error, DSM_SCENARIO_ERROR, is_string ? DSM_SCENARIO_ERROR_UNKNOWN : DSM_SCENARIO_ERROR_TYPE,
+                       "%s[%u]: expected a message type (%s)", path, i, known->str);
+          return FALSE;
+        }
+      if (step->message_types & (1u << type))
+        {
+          g_set_error (error, DSM_SCENARIO_ERROR, DSM_SCENARIO_ERROR_INVALID, "%s[%u]: \"%s\" is listed twice",
+                       path, i, dsm_message_type_to_string (type));
+          return FALSE;
+        }
+      step->message_types |= 1u << type;
+    }
+  g_assert (step->message_types != 0);
+  return TRUE;
+}
+
 static gboolean
 read_cut (const StepContext *ctx, JsonObject *object, DsmStep *step, GError **error)
 {
@@ -226,7 +272,7 @@ read_cut (const StepContext *ctx, JsonObject *object, DsmStep *step, GError **er
                    "%s.to: node %u cannot be cut from itself", ctx->where, step->target.id);
       return FALSE;
     }
-  return TRUE;
+  return read_cut_messages (ctx, object, step, error);
 }
 
 static gboolean
@@ -625,7 +671,7 @@ static const StepSpec specs[] = {
   DO ("restart", DSM_STEP_RESTART, read_restart, "node"),
   DO ("partition", DSM_STEP_PARTITION, read_partition, "groups", "no_target"),
   DO ("isolate", DSM_STEP_ISOLATE, read_isolate, "node", "no_target"),
-  DO ("cut", DSM_STEP_CUT, read_cut, "from", "to", "no_target"),
+  DO ("cut", DSM_STEP_CUT, read_cut, "from", "to", "messages", "no_target"),
   DO ("heal", DSM_STEP_HEAL, read_nothing, NULL),
   DO ("watch_reconnect", DSM_STEP_WATCH_RECONNECT, read_nothing, NULL),
   DO ("loss", DSM_STEP_LOSS, read_percent, "percent", "for_ms"),

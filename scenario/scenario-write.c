@@ -264,6 +264,15 @@ build_step_fault (JsonBuilder *builder, const DsmStep *step)
     case DSM_STEP_CUT:
       add_target (builder, "from", &step->target);
       add_target (builder, "to", &step->target_to);
+      if (step->message_types != 0)
+        {
+          json_builder_set_member_name (builder, "messages");
+          json_builder_begin_array (builder);
+          for (guint t = 0; t < DSM_MSG_N_TYPES; t++)
+            if (step->message_types & (1u << t))
+              json_builder_add_string_value (builder, dsm_message_type_to_string (t));
+          json_builder_end_array (builder);
+        }
       break;
     case DSM_STEP_LOSS:
     case DSM_STEP_DUPLICATE:

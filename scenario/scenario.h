@@ -125,6 +125,7 @@ typedef struct {
 
   DsmTarget target;
   DsmTarget target_to;      /* CUT: to */
+  guint32 message_types;    /* CUT: the kinds dropped, 1 << DsmMessageType each; 0: every message */
   GPtrArray *groups;        /* PARTITION: (element-type GArray of DsmNodeId); every node
                              * is in exactly one group: the parser appends the nodes the
                              * file leaves out as a last group.  NULL when a group names

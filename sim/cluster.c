@@ -267,7 +267,7 @@ send_message (DsmSim *sim, DsmMessage *msg)
       dsm_message_unref (msg);
       return;
     }
-  dsm_sim_net_fate (sim->net, sim->now_ms, msg->from, msg->to, &fate);
+  dsm_sim_net_fate (sim->net, sim->now_ms, msg->from, msg->to, msg->type, &fate);
   if (fate.n == 0)
     {
       sim->report.messages_dropped++;
@@ -709,10 +709,12 @@ deliver (DsmSim *sim, Event *ev)
   SimNode *sn = &sim->nodes[ev->node];
   DsmMessage *msg = ev->msg;
 
-  if (sn->node == NULL || !dsm_sim_net_connected (sim->net, msg->from, msg->to))
+  if (sn->node == NULL || !dsm_sim_net_carries (sim->net, msg->from, msg->to, msg->type))
     {
       sim->report.messages_dropped++;
-      trace_message (sim, "drop", msg, sn->node == NULL ? "down" : "partition");
+      trace_message (sim, "drop", msg, sn->node == NULL                                           ? "down"
+                                       : dsm_sim_net_connected (sim->net, msg->from, msg->to) ? "cut"
+                                                                                                : "partition");
       return;
     }
   g_autoptr(DsmMessage) survived = NULL;

@@ -18,13 +18,17 @@ struct _DsmSimNet {
   DsmNetworkModel model;
   DsmPrng prng;
   guint *group;             /* [id]: partition group, 0 = none */
-  gboolean *cut;            /* [from * (n + 1) + to] */
+  guint32 *cut;             /* [from * (n + 1) + to]: 1 << DsmMessageType dropped; CUT_ALL */
   gboolean *isolated;       /* [id] */
   gboolean any_cut;
   Storm storms[DSM_STORM_N];
   GString *scratch;
   guint64 corrupted;
 };
+
+/* A cut of every message (a cut's mask of types is at most DSM_MSG_N_TYPES bits). */
+#define CUT_ALL G_MAXUINT32
+G_STATIC_ASSERT (DSM_MSG_N_TYPES < 32);
 
 DsmSimNet *
 dsm_sim_net_new (guint n_nodes, const DsmNetworkModel *model, guint64 seed)
@@ -36,7 +40,7 @@ dsm_sim_net_new (guint n_nodes, const DsmNetworkModel *model, guint64 seed)
   dsm_prng_init (&net->prng, seed, "network", 0);
   net->group = g_new0 (guint, n_nodes + 1);
   net->isolated = g_new0 (gboolean, n_nodes + 1);
-  net->cut = g_new0 (gboolean, (gsize) (n_nodes + 1) * (n_nodes + 1));
+  net->cut = g_new0 (guint32, (gsize) (n_nodes + 1) * (n_nodes + 1));
   net->scratch = g_string_sized_new (1024);
   return net;
 }
@@ -59,7 +63,15 @@ dsm_sim_net_connected (const DsmSimNet *net, DsmNodeId from, DsmNodeId to)
   if (!net->any_cut)
     return TRUE;
   return net->group[from] == net->group[to] && !net->isolated[from] && !net->isolated[to]
-         && !net->cut[from * (net->n + 1) + to];
+         && net->cut[from * (net->n + 1) + to] != CUT_ALL;
+}
+
+gboolean
+dsm_sim_net_carries (const DsmSimNet *net, DsmNodeId from, DsmNodeId to, DsmMessageType type)
+{
+  g_assert ((guint) type < DSM_MSG_N_TYPES);
+  return dsm_sim_net_connected (net, from, to)
+         && (!net->any_cut || (net->cut[from * (net->n + 1) + to] & (1u << type)) == 0);
 }
 
 static guint
@@ -87,12 +99,18 @@ fate_latency (DsmSimNet *net, guint64 now_ms)
 }
 
 void
-dsm_sim_net_fate (DsmSimNet *net, guint64 now_ms, DsmNodeId from, DsmNodeId to, DsmNetFate *fate)
+dsm_sim_net_fate (DsmSimNet *net, guint64 now_ms, DsmNodeId from, DsmNodeId to, DsmMessageType type,
+                  DsmNetFate *fate)
 {
   memset (fate, 0, sizeof *fate);
   if (!dsm_sim_net_connected (net, from, to))
     {
       fate->drop_reason = "partition";
+      return;
+    }
+  if (!dsm_sim_net_carries (net, from, to, type))
+    {
+      fate->drop_reason = "cut";
       return;
     }
   guint loss = MAX (net->model.loss_percent, storm_percent (net, DSM_STORM_LOSS, now_ms));
@@ -133,9 +151,11 @@ dsm_sim_net_isolate (DsmSimNet *net, DsmNodeId id)
 }
 
 void
-dsm_sim_net_cut (DsmSimNet *net, DsmNodeId from, DsmNodeId to)
+dsm_sim_net_cut (DsmSimNet *net, DsmNodeId from, DsmNodeId to, guint32 types)
 {
-  net->cut[from * (net->n + 1) + to] = TRUE;
+  g_assert (from != to && from <= net->n && to <= net->n);
+  g_assert (types == 0 || types < (1u << DSM_MSG_N_TYPES));
+  net->cut[from * (net->n + 1) + to] |= types != 0 ? types : CUT_ALL;
   net->any_cut = TRUE;
 }
 
@@ -144,7 +164,7 @@ dsm_sim_net_heal (DsmSimNet *net)
 {
   memset (net->group, 0, sizeof (guint) * (net->n + 1));
   memset (net->isolated, 0, sizeof (gboolean) * (net->n + 1));
-  memset (net->cut, 0, sizeof (gboolean) * (net->n + 1) * (net->n + 1));
+  memset (net->cut, 0, sizeof (guint32) * (net->n + 1) * (net->n + 1));
   net->any_cut = FALSE;
   memset (net->storms, 0, sizeof net->storms);
 }

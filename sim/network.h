@@ -35,16 +35,22 @@ typedef struct {
 DsmSimNet *dsm_sim_net_new (guint n_nodes, const DsmNetworkModel *model, guint64 seed);
 void dsm_sim_net_free (DsmSimNet *net);
 
-void dsm_sim_net_fate (DsmSimNet *net, guint64 now_ms, DsmNodeId from, DsmNodeId to,
+void dsm_sim_net_fate (DsmSimNet *net, guint64 now_ms, DsmNodeId from, DsmNodeId to, DsmMessageType type,
                        DsmNetFate *fate);
 
-/* FALSE when a partition, isolation or cut separates @from from @to now. */
+/* FALSE when a partition, isolation or cut of every message separates
+ * @from from @to now (a cut of some message types does not). */
 gboolean dsm_sim_net_connected (const DsmSimNet *net, DsmNodeId from, DsmNodeId to);
+
+/* Whether a message of @type from @from reaches @to now: connected, and
+ * no cut of that type. */
+gboolean dsm_sim_net_carries (const DsmSimNet *net, DsmNodeId from, DsmNodeId to, DsmMessageType type);
 
 /* @groups: (element-type GArray of DsmNodeId); unlisted nodes form one more group. */
 void dsm_sim_net_partition (DsmSimNet *net, GPtrArray *groups);
 void dsm_sim_net_isolate (DsmSimNet *net, DsmNodeId id);
-void dsm_sim_net_cut (DsmSimNet *net, DsmNodeId from, DsmNodeId to);
+/* @types: 1 << DsmMessageType of the messages dropped; 0: all of them. */
+void dsm_sim_net_cut (DsmSimNet *net, DsmNodeId from, DsmNodeId to, guint32 types);
 /* Undoes partitions, isolations, cuts and storms. */
 void dsm_sim_net_heal (DsmSimNet *net);
 gboolean dsm_sim_net_is_healed (const DsmSimNet *net, guint64 now_ms);

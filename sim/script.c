@@ -356,7 +356,11 @@ run_fault (DsmSim *sim, const DsmStep *step)
         if (!script_resolve_target (sim, &step->target, step->where, &id)
             || !script_resolve_target (sim, &step->target_to, step->where, &to))
           return;
-        dsm_sim_net_cut (sim->net, id, to);
+        /* "all" (DSM_NODE_NONE) on one side: every other node. */
+        for (DsmNodeId a = 1; a <= sim->capacity; a++)
+          for (DsmNodeId b = 1; b <= sim->capacity; b++)
+            if (a != b && (id == DSM_NODE_NONE || id == a) && (to == DSM_NODE_NONE || to == b))
+              dsm_sim_net_cut (sim->net, a, b, step->message_types);
         break;
       }
     case DSM_STEP_HEAL:

@@ -192,7 +192,7 @@ static const char full_scenario[] =
   "  {'do': 'restart', 'node': 'all', 'after_ms': 500},"                         /* 2 */
   "  {'do': 'partition', 'groups': [[1, 2], [3, 4]]},"                           /* 3 */
   "  {'do': 'isolate', 'node': 'follower'},"                                     /* 4 */
-  "  {'do': 'cut', 'from': 2, 'to': 'random'},"                                  /* 5 */
+  "  {'do': 'cut', 'from': 2, 'to': 'random', 'messages': ['snapshot', 'proposal']},"  /* 5 */
   "  {'do': 'heal'},"                                                            /* 6 */
   "  {'do': 'loss', 'percent': 40, 'for_ms': 1000},"                             /* 7 */
   "  {'do': 'delay', 'ms': 80, 'for_ms': 900},"                                  /* 8 */
@@ -329,6 +329,7 @@ test_every_key_faults (void)
   g_assert_cmpint (step->target.kind, ==, DSM_TARGET_NODE);
   g_assert_cmpuint (step->target.id, ==, 2);
   g_assert_cmpint (step->target_to.kind, ==, DSM_TARGET_RANDOM);
+  g_assert_cmpuint (step->message_types, ==, (1u << DSM_MSG_PROPOSAL) | (1u << DSM_MSG_SNAPSHOT));
 
   g_assert_cmpint (step_at (s, 6)->kind, ==, DSM_STEP_HEAL);
 
@@ -841,6 +842,16 @@ static const BadCase bad_cases[] = {
     "steps[0].to:" },
   { "cut of a node from itself", STEPS ("{'do': 'cut', 'from': 2, 'to': 2}"),
     DSM_SCENARIO_ERROR_INVALID, "steps[0].to:" },
+  { "cut of an unknown message type", STEPS ("{'do': 'cut', 'from': 1, 'to': 2, 'messages': ['gossip']}"),
+    DSM_SCENARIO_ERROR_UNKNOWN, "steps[0].messages[0]: expected a message type (vote_request, vote, proposal" },
+  { "cut of a message type not a string", STEPS ("{'do': 'cut', 'from': 1, 'to': 2, 'messages': [3]}"),
+    DSM_SCENARIO_ERROR_TYPE, "steps[0].messages[0]: expected a message type" },
+  { "cut of a message type twice", STEPS ("{'do': 'cut', 'from': 1, 'to': 2, 'messages': ['ack', 'ack']}"),
+    DSM_SCENARIO_ERROR_INVALID, "steps[0].messages[1]: \"ack\" is listed twice" },
+  { "cut of no message type", STEPS ("{'do': 'cut', 'from': 1, 'to': 2, 'messages': []}"),
+    DSM_SCENARIO_ERROR_INVALID, "steps[0].messages: empty" },
+  { "cut of message types not a list", STEPS ("{'do': 'cut', 'from': 1, 'to': 2, 'messages': 'ack'}"),
+    DSM_SCENARIO_ERROR_TYPE, "steps[0].messages: expected an array of message types" },
   { "expect state on node 7 of 5",
     STEPS ("{'expect': 'state', 'machine': 'm', 'state': 'S', 'on': 7}"),
     DSM_SCENARIO_ERROR_INVALID, "steps[0].on:" },

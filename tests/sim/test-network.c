@@ -41,7 +41,7 @@ count_fates (DsmSimNet *net, guint64 now_ms)
   for (guint i = 0; i < N_MESSAGES; i++)
     {
       DsmNetFate fate;
-      dsm_sim_net_fate (net, now_ms, 1, 2, &fate);
+      dsm_sim_net_fate (net, now_ms, 1, 2, DSM_MSG_PROPOSAL, &fate);
       if (fate.n == 0)
         {
           g_assert_nonnull (fate.drop_reason);
@@ -139,7 +139,7 @@ test_loss_percent (void)
 
   DsmNetFate fate;
   do
-    dsm_sim_net_fate (net, 0, 1, 2, &fate);
+    dsm_sim_net_fate (net, 0, 1, 2, DSM_MSG_PROPOSAL, &fate);
   while (fate.n != 0);
   g_assert_cmpstr (fate.drop_reason, ==, "loss");
   dsm_sim_net_free (net);
@@ -168,7 +168,7 @@ test_duplication (void)
   g_test_summary ("A duplicated message is delivered twice, each copy with its own latency "
                   "in range; duplicate_percent sets the share.");
   DsmNetFate fate;
-  dsm_sim_net_fate (net, 0, 1, 2, &fate);
+  dsm_sim_net_fate (net, 0, 1, 2, DSM_MSG_PROPOSAL, &fate);
   g_assert_cmpuint (fate.n, ==, 2);
   for (guint k = 0; k < 2; k++)
     {
@@ -205,7 +205,7 @@ test_reorder (void)
   for (guint i = 0; i < N_MESSAGES; i++)
     {
       DsmNetFate fate;
-      dsm_sim_net_fate (net, 0, 1, 2, &fate);
+      dsm_sim_net_fate (net, 0, 1, 2, DSM_MSG_PROPOSAL, &fate);
       g_assert_cmpuint (fate.n, ==, 1);
       g_assert_cmpuint (fate.delay_ms[0], >=, 10);
       g_assert_cmpuint (fate.delay_ms[0], <=, 50);
@@ -234,9 +234,9 @@ test_same_seed_same_fates (void)
   for (guint i = 0; i < 1000; i++)
     {
       DsmNetFate fa, fb, fc;
-      dsm_sim_net_fate (a, i, 1, 2, &fa);
-      dsm_sim_net_fate (b, i, 1, 2, &fb);
-      dsm_sim_net_fate (c, i, 1, 2, &fc);
+      dsm_sim_net_fate (a, i, 1, 2, DSM_MSG_PROPOSAL, &fa);
+      dsm_sim_net_fate (b, i, 1, 2, DSM_MSG_PROPOSAL, &fb);
+      dsm_sim_net_fate (c, i, 1, 2, DSM_MSG_PROPOSAL, &fc);
       g_assert_cmpuint (fa.n, ==, fb.n);
       for (guint k = 0; k < fa.n; k++)
         g_assert_cmpuint (fa.delay_ms[k], ==, fb.delay_ms[k]);
@@ -320,10 +320,10 @@ test_partition_groups (void)
   g_assert_false (dsm_sim_net_is_healed (net, 0));
 
   DsmNetFate fate;
-  dsm_sim_net_fate (net, 0, 1, 3, &fate);
+  dsm_sim_net_fate (net, 0, 1, 3, DSM_MSG_PROPOSAL, &fate);
   g_assert_cmpuint (fate.n, ==, 0);
   g_assert_cmpstr (fate.drop_reason, ==, "partition");
-  dsm_sim_net_fate (net, 0, 4, 5, &fate);
+  dsm_sim_net_fate (net, 0, 4, 5, DSM_MSG_PROPOSAL, &fate);
   g_assert_cmpuint (fate.n, ==, 1);
   dsm_sim_net_free (net);
 }
@@ -355,16 +355,49 @@ test_one_way_cut (void)
 
   g_test_summary ("A cut drops one direction only: 1 -> 2 is gone, 2 -> 1 and every other pair "
                   "still work.");
-  dsm_sim_net_cut (net, 1, 2);
+  dsm_sim_net_cut (net, 1, 2, 0);
   assert_connectivity (net, 3,
                        "101"
                        "111"
                        "111");
-  dsm_sim_net_cut (net, 3, 1);
+  dsm_sim_net_cut (net, 3, 1, 0);
   assert_connectivity (net, 3,
                        "101"
                        "111"
                        "011");
+  dsm_sim_net_free (net);
+}
+
+static void
+test_cut_some_types (void)
+{
+  DsmNetworkModel model = model_default ();
+  DsmSimNet *net = dsm_sim_net_new (3, &model, 1);
+  DsmNetFate fate;
+
+  g_test_summary ("A cut of some message types drops those from 1 to 2 only (the fate says \"cut\"); the "
+                  "pair stays connected for the leader's selectors; another type, the other direction and "
+                  "heal are untouched, and a full cut over it disconnects.");
+  dsm_sim_net_cut (net, 1, 2, (1u << DSM_MSG_PROPOSAL) | (1u << DSM_MSG_SNAPSHOT));
+  g_assert_true (dsm_sim_net_connected (net, 1, 2));
+  g_assert_false (dsm_sim_net_carries (net, 1, 2, DSM_MSG_PROPOSAL));
+  g_assert_false (dsm_sim_net_carries (net, 1, 2, DSM_MSG_SNAPSHOT));
+  g_assert_true (dsm_sim_net_carries (net, 1, 2, DSM_MSG_COMMIT));
+  g_assert_true (dsm_sim_net_carries (net, 1, 2, DSM_MSG_VOTE_REQUEST));
+  g_assert_true (dsm_sim_net_carries (net, 2, 1, DSM_MSG_PROPOSAL));
+  g_assert_true (dsm_sim_net_carries (net, 1, 3, DSM_MSG_PROPOSAL));
+  dsm_sim_net_fate (net, 0, 1, 2, DSM_MSG_PROPOSAL, &fate);
+  g_assert_cmpuint (fate.n, ==, 0);
+  g_assert_cmpstr (fate.drop_reason, ==, "cut");
+  dsm_sim_net_fate (net, 0, 1, 2, DSM_MSG_COMMIT, &fate);
+  g_assert_cmpuint (fate.n, ==, 1);
+  g_assert_false (dsm_sim_net_is_healed (net, 0));
+  dsm_sim_net_cut (net, 1, 2, 0);
+  g_assert_false (dsm_sim_net_connected (net, 1, 2));
+  g_assert_false (dsm_sim_net_carries (net, 1, 2, DSM_MSG_COMMIT));
+  dsm_sim_net_heal (net);
+  g_assert_true (dsm_sim_net_carries (net, 1, 2, DSM_MSG_PROPOSAL));
+  g_assert_true (dsm_sim_net_is_healed (net, 0));
   dsm_sim_net_free (net);
 }
 
@@ -395,7 +428,7 @@ test_heal (void)
   g_test_summary ("heal undoes partitions, isolations, cuts and every storm at once.");
   dsm_sim_net_partition (net, groups);
   dsm_sim_net_isolate (net, 5);
-  dsm_sim_net_cut (net, 3, 4);
+  dsm_sim_net_cut (net, 3, 4, 0);
   dsm_sim_net_storm (net, DSM_STORM_LOSS, 100, 0, DSM_CORRUPT_FLIP, G_MAXUINT64);
   dsm_sim_net_storm (net, DSM_STORM_DELAY, 100, 500, DSM_CORRUPT_FLIP, G_MAXUINT64);
   g_assert_false (dsm_sim_net_is_healed (net, 0));
@@ -649,6 +682,7 @@ main (int argc, char **argv)
   g_test_add_func ("/sim/network/partition/groups", test_partition_groups);
   g_test_add_func ("/sim/network/partition/replaces", test_partition_replaces);
   g_test_add_func ("/sim/network/cut/one-way", test_one_way_cut);
+  g_test_add_func ("/sim/network/cut/some-types", test_cut_some_types);
   g_test_add_func ("/sim/network/isolate", test_isolate);
   g_test_add_func ("/sim/network/heal", test_heal);
   g_test_add_func ("/sim/network/storm/expires", test_storm_expires);
