@@ -112,6 +112,7 @@ static const CaughtOn caught_on[] = {
     DSM_INVARIANT_LINEARIZABILITY, DSM_INVARIANT_VALIDITY },
   { "merge-drops-keys", DSM_MUTANT_MERGE_DROPS_KEYS, "compare-and-set.json", DSM_INVARIANT_LINEARIZABILITY, -1 },
   { "heartbeat-same-round", DSM_MUTANT_HEARTBEAT_SAME_ROUND, "idle-leader.json", DSM_INVARIANT_EXPECTATIONS, -1 },
+  { "commit-old-epoch", DSM_MUTANT_COMMIT_OLD_EPOCH, "figure-eight.json", DSM_INVARIANT_AGREEMENT, -1 },
 };
 
 static void
