@@ -31,6 +31,7 @@ struct _DsmWorkloadRun {
   char **machines;         /* "m0".."m{machines-1}", NULL-terminated */
   GHashTable *observed;    /* machine -> canonical state a client last saw */
   ClientData *data;        /* n_clients */
+  const DsmMachineDef *def; /* the workload's definition, found on first use */
 };
 
 DsmWorkloadRun *
@@ -196,8 +197,11 @@ dsm_workload_run_next (DsmWorkloadRun *run, guint client, DsmCommand *cmd)
   prng = &run->prngs[client];
   cd = &run->data[client];
   g_clear_pointer (&cd->payload, g_free);
-  /* The scenario reader checked the workload's definition exists. */
-  def = dsm_config_find_definition (run->config, w->definition);
+  /* The scenario reader checked the workload's definition exists; the
+   * config does not change under a run. */
+  if (run->def == NULL)
+    run->def = dsm_config_find_definition (run->config, w->definition);
+  def = run->def;
   g_assert (def != NULL);
   if (cd->stage == CAS_READY)
     {
@@ -255,9 +259,16 @@ dsm_workload_run_observe (DsmWorkloadRun *run, const char *machine, const char *
 
   def = dsm_config_find_definition (run->config, definition);
   canonical = def != NULL ? dsm_machine_def_lookup_state (def, state) : NULL;
-  /* The table keeps the definition's own spelling, which outlives it. */
+  /* The table keeps the definition's own spelling, which outlives it;
+   * a machine seen before keeps its key (no copy per observation). */
   if (canonical != NULL)
-    g_hash_table_replace (run->observed, g_strdup (machine), (gpointer) canonical);
+    {
+      gpointer key = NULL;
+
+      if (!g_hash_table_steal_extended (run->observed, machine, &key, NULL))
+        key = g_strdup (machine);
+      g_hash_table_insert (run->observed, key, (gpointer) canonical);
+    }
 }
 
 void

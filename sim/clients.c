@@ -31,16 +31,24 @@ clients_op_unref (ClientOp *co)
   g_free (co); /* its command's strings with it (clients_issue()) */
 }
 
+/* DsmSim.requests is keyed by the request id itself, held in the
+ * pointer: no allocation per attempt.  Ids count up from 1 in a run. */
+static gpointer
+request_key (guint64 request_id)
+{
+  g_assert ((guint64) (gsize) request_id == request_id);
+  return GSIZE_TO_POINTER ((gsize) request_id);
+}
+
 /* Takes the requests table's entry for @request_id out, with its
  * reference (NULL: none). */
 static ClientOp *
 clients_take_request (DsmSim *sim, guint64 request_id)
 {
-  gpointer key = NULL, co = NULL;
+  gpointer co = NULL;
 
-  if (!g_hash_table_steal_extended (sim->requests, &request_id, &key, &co))
+  if (!g_hash_table_steal_extended (sim->requests, request_key (request_id), NULL, &co))
     return NULL;
-  g_free (key);
   return co;
 }
 
@@ -50,7 +58,7 @@ clients_init (DsmSim *sim)
   const DsmWorkload *w = &sim->scenario->workload;
 
   sim->ops = g_ptr_array_new_with_free_func ((GDestroyNotify) clients_op_unref);
-  sim->requests = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free, (GDestroyNotify) clients_op_unref);
+  sim->requests = g_hash_table_new_full (g_direct_hash, g_direct_equal, NULL, (GDestroyNotify) clients_op_unref);
   sim->workload = dsm_workload_run_new (w, sim->config, sim->seed);
   sim->n_clients = dsm_workload_run_get_n_clients (sim->workload); /* the last is the script's */
   g_assert (sim->n_clients == w->clients + 1);
@@ -106,7 +114,7 @@ client_send (DsmSim *sim, ClientOp *co, DsmNodeId node)
   co->attempts++;
   co->request_id = ++sim->next_request_id;
   co->node = node;
-  g_hash_table_insert (sim->requests, g_memdup2 (&co->request_id, sizeof co->request_id), clients_op_ref (co));
+  g_hash_table_insert (sim->requests, request_key (co->request_id), clients_op_ref (co));
 
   Event *arrive = sim_event_new (sim, EV_CLIENT_ARRIVE, sim->now_ms + dsm_sim_net_client_latency (sim->net));
   arrive->node = node;
@@ -371,7 +379,7 @@ clients_event (DsmSim *sim, Event *ev)
           if (!co->scripted && sim->clients[co->client].leader_hint == co->node)
             sim->clients[co->client].leader_hint = DSM_NODE_NONE;
           /* The event holds a reference: dropping the table's is safe. */
-          g_hash_table_remove (sim->requests, &co->request_id);
+          g_hash_table_remove (sim->requests, request_key (co->request_id));
           op_outcome (sim, co, DSM_REPLY_UNKNOWN, DSM_REJECT_NONE, NULL);
         }
       break;

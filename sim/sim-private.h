@@ -160,7 +160,7 @@ struct _DsmSim {
                              * hold copies of one pair (dsm_linearizability_check() merges them) */
   DsmNames *names;          /* the history's interned names (machines, states, client ids) */
   GPtrArray *ops;           /* scripted ClientOps, a reference each */
-  GHashTable *requests;     /* request_id -> ClientOp, a reference each */
+  GHashTable *requests;     /* request_id (in the pointer) -> ClientOp, a reference each */
   guint64 next_request_id;
   guint scripted_pending;   /* scripted operations not answered yet */
   Client *clients;          /* workload clients, then the script's client */
