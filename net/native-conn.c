@@ -477,23 +477,25 @@ native_loop_write_held (NativeWorker *w)
   g_assert (left == 0);
   NATIVE_ADD (w->n, bytes_out, MAX (sent, 0));
   NATIVE_ADD (w->n, answers_loop_written, direct);
-  g_mutex_lock (&w->answers_lock);
+  /* Sorted before any goes: the worker may free a written call as soon as
+   * it is in w->answered, so none is looked at after. */
+  NativeCall *written[LOOP_WRITE_ANSWERS_MAX];
+  guint kept = 0, n_written = 0;
   for (guint i = 0; i < held->len; i++)
     {
       NativeCall *call = held->pdata[i];
       if (call->loop_sent == NATIVE_LOOP_SENT_ALL)
-        g_ptr_array_add (w->answered, call);
-    }
-  g_mutex_unlock (&w->answers_lock);
-  /* The rest: the worker's, as if the loop had written nothing. */
-  guint kept = 0;
-  for (guint i = 0; i < held->len; i++)
-    {
-      NativeCall *call = held->pdata[i];
-      if (call->loop_sent != NATIVE_LOOP_SENT_ALL)
+        written[n_written++] = call;
+      else
+        /* The worker's, as if the loop had written nothing (or the rest). */
         held->pdata[kept++] = call;
     }
   g_ptr_array_set_size (held, kept);
+  g_assert (n_written == direct);
+  g_mutex_lock (&w->answers_lock);
+  for (guint i = 0; i < n_written; i++)
+    g_ptr_array_add (w->answered, written[i]);
+  g_mutex_unlock (&w->answers_lock);
 }
 
 void
