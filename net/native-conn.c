@@ -577,36 +577,37 @@ native_worker_take_answer (NativeWorker *w, NativeCall *call)
   native_conn_unref (c);
 }
 
-void
-native_worker_take_answered (NativeWorker *w)
+/* Takes every call of *@list (w->answers or w->answered), swapped for an
+ * empty array under the lock, and hands each to native_worker_take_answer(). */
+static void
+take_all (NativeWorker *w, GPtrArray **list)
 {
   g_autoptr(GPtrArray) batch = g_ptr_array_new ();
 
   g_mutex_lock (&w->answers_lock);
-  GPtrArray *taken = w->answered;
-  w->answered = batch;
+  GPtrArray *taken = *list;
+  *list = batch;
   batch = taken;
   g_mutex_unlock (&w->answers_lock);
   for (guint i = 0; i < batch->len; i++)
     native_worker_take_answer (w, batch->pdata[i]);
 }
 
+void
+native_worker_take_answered (NativeWorker *w)
+{
+  take_all (w, &w->answered);
+}
+
 gboolean
 native_worker_answer_dispatch (GSource *source, GSourceFunc callback, gpointer data)
 {
   NativeWorker *w = data;
-  g_autoptr(GPtrArray) batch = g_ptr_array_new ();
 
   native_worker_take_answered (w);
   /* Cleared before taking: answers queued after the swap signal again. */
   dsm_wake_clear (&w->answer_wake);
-  g_mutex_lock (&w->answers_lock);
-  GPtrArray *taken = w->answers;
-  w->answers = batch;
-  batch = taken;
-  g_mutex_unlock (&w->answers_lock);
-  for (guint i = 0; i < batch->len; i++)
-    native_worker_take_answer (w, batch->pdata[i]);
+  take_all (w, &w->answers);
   native_worker_end_dispatch (w);
   return G_SOURCE_CONTINUE;
 }
