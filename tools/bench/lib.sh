@@ -424,6 +424,13 @@ cluster_verify () {
   echo "$worst"
 }
 
+# acked_file LOAD-ARGS...: prints the file given to --acked, if any.
+acked_file () {
+  local a prev=""
+  for a in "$@"; do [ "$prev" = --acked ] && echo "$a"; prev=$a; done
+  return 0
+}
+
 # measured_load PART CONFIG RUN TARGET ACKED_SO_FAR LOAD-ARGS...: one load
 # run against the running cluster (bench-load's --url is added for TARGET);
 # sets LAST_JSON.  If a node dies during the run, the crash is recorded
@@ -459,8 +466,8 @@ measured_load () {
         say "  the host stole $steal% of the CPU during $CL_SYSTEM (${GENERATOR:-bench-load}) $part $config run $run (limit $STEAL_MAX%): running it again"
         record "$part" "$CL_SYSTEM" "$config" steal_discarded_pct "$run" "$steal"
         # The discarded run's acknowledged writes are checked with the rest.
-        prev=""
-        for a in "${args[@]}"; do [ "$prev" = --acked ] && [ -n "$acked_so_far" ] && cat "$a" >>"$acked_so_far"; prev=$a; done
+        a=$(acked_file "${args[@]}")
+        [ -n "$a" ] && [ -n "$acked_so_far" ] && cat "$a" >>"$acked_so_far"
         continue
       fi
       steal_high "$steal" && say "  the host stole $steal% of the CPU during $CL_SYSTEM (${GENERATOR:-bench-load}) $part $config run $run: kept, marked in the report"
@@ -477,8 +484,8 @@ measured_load () {
     record "$part" "$CL_SYSTEM" "$config" crashes "$run" 1
     echo "$LAST_JSON" >"$keep/load.json"
     if [ -n "$acked_so_far" ] && [ -s "$acked_so_far" ]; then
-      local a prev=""
-      for a in "$@"; do [ "$prev" = --acked ] && cat "$a" >>"$acked_so_far"; prev=$a; done
+      a=$(acked_file "$@")
+      [ -n "$a" ] && cat "$a" >>"$acked_so_far"
       local survivors
       survivors=$(for i in $(seq 1 "$CL_N"); do grep -qx "$i" <<<"$dead" || echo "$i"; done)
       missing=$(cluster_verify "$acked_so_far" "crash-$config-$run" $survivors)
